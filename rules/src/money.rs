@@ -14,11 +14,28 @@ use serde::{Deserialize, Serialize};
 
 /// An amount of money in fen (1/100 of a yuan). May be negative (refunds,
 /// corrections).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+///
+/// Serialized as an integer number of fen. Deserializes from either an integer
+/// (fen) or a string of yuan (`"12.50"`), so hand-written program files and
+/// worked examples can say amounts the way people read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 #[serde(transparent)]
 pub struct Money(i64);
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Fen(i64),
+            Yuan(String),
+        }
+        match Repr::deserialize(deserializer)? {
+            Repr::Fen(fen) => Ok(Money(fen)),
+            Repr::Yuan(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
 
 impl Money {
     /// Zero fen.

@@ -1,0 +1,812 @@
+//! The membership program as data: tiers, earning, redemption, expiry,
+//! stored-value packages, coupons, birthday and member-day perks, referral,
+//! caps and the offline allowance.
+//!
+//! Head office authors a program and pushes it to terminals; both sides
+//! validate it with [`Program::validate`] before using it, so a nonsensical
+//! program (overlapping tiers, negative rates, a cap above 100%) is refused
+//! with a message naming the problem instead of pricing sales wrongly.
+//!
+//! Rates are integers: discounts and caps in basis points (500 = 5%),
+//! multipliers in thousandths (1200 = ×1.2). No floating point anywhere.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{BASIS_POINTS, Money};
+
+/// ×1.0 expressed in thousandths.
+pub const MULTIPLIER_ONE: i64 = 1000;
+
+/// A whole membership program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Program {
+    /// Version number; head office increments it on every change.
+    pub version: u32,
+    /// Tiers from the lowest (qualifying spend 0) to the highest.
+    pub tiers: Vec<Tier>,
+    /// How points are earned.
+    pub earning: EarnRules,
+    /// Categories never discounted (tier discount, member day, coupons).
+    pub discount_excluded_categories: Vec<String>,
+    /// How points are spent.
+    pub redemption: RedemptionRules,
+    /// When earned points expire.
+    pub expiry: ExpiryPolicy,
+    /// Stored-value top-up packages (充500送50).
+    pub top_up_packages: Vec<TopUpPackage>,
+    /// Coupon policy and the coupons the program issues by itself.
+    pub coupons: CouponRules,
+    /// Birthday perks.
+    pub birthday: BirthdayRules,
+    /// The member day, if the program has one.
+    pub member_day: Option<MemberDay>,
+    /// Referral rewards.
+    pub referral: ReferralRules,
+    /// Bounds on what a member can spend while the terminal is offline.
+    pub offline: OfflineRules,
+    /// How and when tiers are re-evaluated.
+    pub tier_evaluation: TierEvaluation,
+}
+
+/// Index of a tier in [`Program::tiers`]; 0 is the entry tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TierLevel(pub u8);
+
+/// One membership tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Stable code used in data files and by head office (`gold`).
+    pub code: String,
+    /// Name shown in zh-CN (金卡).
+    pub name_zh: String,
+    /// Name shown in en (Gold).
+    pub name_en: String,
+    /// Rolling qualifying spend needed to hold this tier.
+    pub qualifying_spend: Money,
+    /// Discount on eligible lines, in basis points (1000 = 10% = 9折).
+    pub discount_bp: i64,
+    /// Points multiplier in thousandths (1500 = ×1.5).
+    pub points_multiplier_milli: i64,
+}
+
+/// How points are earned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EarnRules {
+    /// Points per whole ¥1 paid with money or stored value.
+    pub points_per_yuan: i64,
+    /// Categories that earn nothing (tobacco, gift cards).
+    pub excluded_categories: Vec<String>,
+}
+
+/// How points are redeemed at checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedemptionRules {
+    /// Points worth ¥1 (100 = 100 points per ¥1).
+    pub points_per_yuan: i64,
+    /// Points are redeemed in multiples of this.
+    pub step: i64,
+    /// At most this share of the payable amount, in basis points (5000 = 50%).
+    pub max_share_bp: i64,
+    /// At most this many points in one order, if set.
+    pub max_points_per_order: Option<i64>,
+    /// At most this many points per member per day, if set.
+    pub max_points_per_day: Option<i64>,
+}
+
+/// When a lot of earned points expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ExpiryPolicy {
+    /// At the end of the `months`-th calendar month after the month earned
+    /// (12: points earned in March 2026 expire at the end of March 2027).
+    EndOfNthMonth {
+        /// Number of whole calendar months after the month earned.
+        months: u32,
+    },
+    /// On 31 December of the year after the year earned.
+    EndOfNextYear,
+    /// Points never expire.
+    Never,
+}
+
+/// A stored-value top-up package: pay `pay`, get `pay + bonus` to spend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpPackage {
+    /// Stable code (`500+50`).
+    pub code: String,
+    /// What the member pays: becomes refundable principal.
+    pub pay: Money,
+    /// The gift on top: spendable, never refundable as cash.
+    pub bonus: Money,
+}
+
+/// Coupon policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CouponRules {
+    /// How many coupons one order may use.
+    pub max_per_order: u32,
+    /// Issued to every new member at enrollment.
+    pub welcome: Option<CouponTemplate>,
+    /// Issued at the start of the member's birthday month.
+    pub birthday: Option<CouponTemplate>,
+}
+
+/// A coupon as the program defines it, before it is issued to anyone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponTemplate {
+    /// Stable code (`welcome-10-off-50`).
+    pub code: String,
+    /// What it gives.
+    pub kind: CouponKind,
+    /// Which lines it applies to.
+    #[serde(default)]
+    pub scope: CategoryScope,
+    /// Days it stays valid from issue.
+    pub valid_days: u32,
+    /// Whether it combines with the tier discount (default yes). When not,
+    /// the better of the two for the member is applied.
+    #[serde(default = "yes")]
+    pub stacks_with_tier_discount: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What a coupon gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CouponKind {
+    /// A fixed amount off once the in-scope lines reach a minimum (满100减20).
+    AmountOff {
+        /// Amount taken off.
+        off: Money,
+        /// Minimum in-scope spend after the tier discount.
+        min_spend: Money,
+    },
+    /// A percentage off the in-scope lines, capped.
+    PercentOff {
+        /// Discount in basis points (2000 = 20% off = 8折).
+        off_bp: i64,
+        /// Largest discount the coupon gives.
+        cap: Money,
+        /// Minimum in-scope spend after the tier discount.
+        #[serde(default)]
+        min_spend: Money,
+    },
+    /// A free item added to the order.
+    FreeGift {
+        /// The gift's item code.
+        sku: String,
+        /// The gift's name on the receipt.
+        name: String,
+        /// The gift's shelf price (for the receipt and reporting only).
+        value: Money,
+        /// Minimum in-scope spend after the tier discount.
+        #[serde(default)]
+        min_spend: Money,
+    },
+}
+
+/// Which basket lines a coupon covers, by category.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "scope", content = "categories", rename_all = "snake_case")]
+pub enum CategoryScope {
+    /// Every discountable line.
+    #[default]
+    All,
+    /// Only these categories.
+    Only(Vec<String>),
+    /// Every category but these.
+    Except(Vec<String>),
+}
+
+impl CategoryScope {
+    /// Whether a line of `category` is in scope.
+    pub fn covers(&self, category: &str) -> bool {
+        match self {
+            CategoryScope::All => true,
+            CategoryScope::Only(list) => list.iter().any(|c| c == category),
+            CategoryScope::Except(list) => !list.iter().any(|c| c == category),
+        }
+    }
+}
+
+/// Birthday perks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BirthdayRules {
+    /// Points multiplier during the birthday month, in thousandths.
+    pub points_multiplier_milli: i64,
+}
+
+/// The member day: a weekday or a day of the month with extra perks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberDay {
+    /// Which day.
+    pub day: MemberDayRule,
+    /// Points multiplier on that day, in thousandths (1000 = none).
+    #[serde(default = "multiplier_one")]
+    pub points_multiplier_milli: i64,
+    /// Extra discount on that day after the tier discount, basis points.
+    #[serde(default)]
+    pub extra_discount_bp: i64,
+}
+
+fn multiplier_one() -> i64 {
+    MULTIPLIER_ONE
+}
+
+/// Which day is member day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "every", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MemberDayRule {
+    /// Every week on this ISO weekday (1 = Monday ... 7 = Sunday).
+    Weekday {
+        /// ISO weekday number.
+        weekday: u8,
+    },
+    /// Every month on this day (1-31; months without it have no member day).
+    DayOfMonth {
+        /// Day of the month.
+        day: u8,
+    },
+}
+
+/// Referral rewards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReferralRules {
+    /// Points given to the referrer and to the new member after the new
+    /// member's first purchase.
+    pub points_each: i64,
+}
+
+/// Bounds on spending while offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OfflineRules {
+    /// Value of points plus stored value one member may spend per day at one
+    /// offline terminal. Bounds what two offline stores can double-spend.
+    pub allowance_per_member_per_day: Money,
+}
+
+/// Tier evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TierEvaluation {
+    /// Length of the rolling window of qualifying spend, in months.
+    pub window_months: u32,
+    /// Evaluation (downgrade) interval in months; head office runs it.
+    pub every_months: u32,
+}
+
+impl Default for Program {
+    /// The spec's default program (SPEC section 2).
+    fn default() -> Self {
+        let tier = |code: &str, zh: &str, en: &str, spend: i64, bp: i64, mult: i64| Tier {
+            code: code.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            qualifying_spend: Money::from_yuan(spend),
+            discount_bp: bp,
+            points_multiplier_milli: mult,
+        };
+        Program {
+            version: 1,
+            tiers: vec![
+                tier("regular", "普通会员", "Regular", 0, 0, 1000),
+                tier("silver", "银卡", "Silver", 1_000, 500, 1200),
+                tier("gold", "金卡", "Gold", 5_000, 1000, 1500),
+                tier("diamond", "钻石", "Diamond", 20_000, 1500, 2000),
+            ],
+            earning: EarnRules::default(),
+            discount_excluded_categories: vec!["tobacco".into(), "gift_card".into()],
+            redemption: RedemptionRules::default(),
+            expiry: ExpiryPolicy::EndOfNthMonth { months: 12 },
+            top_up_packages: vec![
+                TopUpPackage {
+                    code: "500+50".into(),
+                    pay: Money::from_yuan(500),
+                    bonus: Money::from_yuan(50),
+                },
+                TopUpPackage {
+                    code: "1000+150".into(),
+                    pay: Money::from_yuan(1000),
+                    bonus: Money::from_yuan(150),
+                },
+            ],
+            coupons: CouponRules::default(),
+            birthday: BirthdayRules::default(),
+            member_day: None,
+            referral: ReferralRules::default(),
+            offline: OfflineRules::default(),
+            tier_evaluation: TierEvaluation::default(),
+        }
+    }
+}
+
+impl Default for EarnRules {
+    fn default() -> Self {
+        EarnRules {
+            points_per_yuan: 1,
+            excluded_categories: vec!["tobacco".into(), "gift_card".into()],
+        }
+    }
+}
+
+impl Default for RedemptionRules {
+    fn default() -> Self {
+        RedemptionRules {
+            points_per_yuan: 100,
+            step: 100,
+            max_share_bp: 5000,
+            max_points_per_order: None,
+            max_points_per_day: None,
+        }
+    }
+}
+
+impl Default for ExpiryPolicy {
+    fn default() -> Self {
+        ExpiryPolicy::EndOfNthMonth { months: 12 }
+    }
+}
+
+impl Default for CouponRules {
+    fn default() -> Self {
+        CouponRules {
+            max_per_order: 1,
+            welcome: Some(CouponTemplate {
+                code: "welcome-10-off-50".into(),
+                kind: CouponKind::AmountOff {
+                    off: Money::from_yuan(10),
+                    min_spend: Money::from_yuan(50),
+                },
+                scope: CategoryScope::All,
+                valid_days: 30,
+                stacks_with_tier_discount: true,
+            }),
+            birthday: Some(CouponTemplate {
+                code: "birthday-20-off-100".into(),
+                kind: CouponKind::AmountOff {
+                    off: Money::from_yuan(20),
+                    min_spend: Money::from_yuan(100),
+                },
+                scope: CategoryScope::All,
+                valid_days: 31,
+                stacks_with_tier_discount: true,
+            }),
+        }
+    }
+}
+
+impl Default for BirthdayRules {
+    fn default() -> Self {
+        BirthdayRules {
+            points_multiplier_milli: 2000,
+        }
+    }
+}
+
+impl Default for ReferralRules {
+    fn default() -> Self {
+        ReferralRules { points_each: 200 }
+    }
+}
+
+impl Default for OfflineRules {
+    fn default() -> Self {
+        OfflineRules {
+            allowance_per_member_per_day: Money::from_yuan(500),
+        }
+    }
+}
+
+impl Default for TierEvaluation {
+    fn default() -> Self {
+        TierEvaluation {
+            window_months: 12,
+            every_months: 1,
+        }
+    }
+}
+
+/// One thing wrong with a program, in words for whoever edits it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProgramProblem {
+    /// The program has no tiers at all.
+    #[error("the program has no tiers; it needs at least the entry tier")]
+    NoTiers,
+    /// More tiers than a [`TierLevel`] can name.
+    #[error("the program has {0} tiers; at most 255 are supported")]
+    TooManyTiers(usize),
+    /// The entry tier does not start at zero spend.
+    #[error("the entry tier {code:?} must need ¥0 of spend, not {spend}")]
+    EntryTierNotFree {
+        /// Tier code.
+        code: String,
+        /// Its threshold.
+        spend: Money,
+    },
+    /// Thresholds do not strictly increase, so tiers overlap.
+    #[error(
+        "tiers overlap: {higher:?} needs {higher_spend} but {lower:?} below it already needs {lower_spend}; thresholds must strictly increase"
+    )]
+    OverlappingTiers {
+        /// The lower tier's code.
+        lower: String,
+        /// Its threshold.
+        lower_spend: Money,
+        /// The higher tier's code.
+        higher: String,
+        /// Its threshold.
+        higher_spend: Money,
+    },
+    /// Two tiers share a code.
+    #[error("two tiers share the code {0:?}")]
+    DuplicateTierCode(String),
+    /// A rate or amount that must not be negative is.
+    #[error("{what} must not be negative (it is {value})")]
+    Negative {
+        /// What the value is.
+        what: String,
+        /// The offending value.
+        value: i64,
+    },
+    /// A percentage above 100%.
+    #[error("{what} is {value} basis points, more than 100%")]
+    OverHundredPercent {
+        /// What the value is.
+        what: String,
+        /// The offending value in basis points.
+        value: i64,
+    },
+    /// A value that must be positive is zero or less.
+    #[error("{what} must be greater than zero (it is {value})")]
+    NotPositive {
+        /// What the value is.
+        what: String,
+        /// The offending value.
+        value: i64,
+    },
+    /// The redemption step does not correspond to a whole number of fen.
+    #[error(
+        "a redemption step of {step} points at {per_yuan} points per ¥1 is not a whole number of fen"
+    )]
+    StepNotWholeFen {
+        /// Points per step.
+        step: i64,
+        /// Points per yuan.
+        per_yuan: i64,
+    },
+    /// A member-day rule names a day that does not exist.
+    #[error("the member day {0} does not exist (weekday 1-7 or day of month 1-31)")]
+    NoSuchMemberDay(String),
+    /// Two packages share a code.
+    #[error("two top-up packages share the code {0:?}")]
+    DuplicatePackage(String),
+    /// A coupon that can never give anything.
+    #[error("coupon {code:?}: {why}")]
+    BadCoupon {
+        /// Coupon template code.
+        code: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// Every problem found in a program, in the order found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the membership program is not valid: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct InvalidProgram(pub Vec<ProgramProblem>);
+
+impl Program {
+    /// Checks the program makes sense; lists every problem found.
+    pub fn validate(&self) -> Result<(), InvalidProgram> {
+        let mut problems = Vec::new();
+        let non_negative = |what: &str, value: i64, problems: &mut Vec<ProgramProblem>| {
+            if value < 0 {
+                problems.push(ProgramProblem::Negative {
+                    what: what.into(),
+                    value,
+                });
+            }
+        };
+        let percent = |what: &str, value: i64, problems: &mut Vec<ProgramProblem>| {
+            if value > BASIS_POINTS {
+                problems.push(ProgramProblem::OverHundredPercent {
+                    what: what.into(),
+                    value,
+                });
+            }
+        };
+        let positive = |what: &str, value: i64, problems: &mut Vec<ProgramProblem>| {
+            if value <= 0 {
+                problems.push(ProgramProblem::NotPositive {
+                    what: what.into(),
+                    value,
+                });
+            }
+        };
+
+        match self.tiers.first() {
+            None => problems.push(ProgramProblem::NoTiers),
+            Some(entry) if !entry.qualifying_spend.is_zero() => {
+                problems.push(ProgramProblem::EntryTierNotFree {
+                    code: entry.code.clone(),
+                    spend: entry.qualifying_spend,
+                })
+            }
+            Some(_) => {}
+        }
+        if self.tiers.len() > usize::from(u8::MAX) {
+            problems.push(ProgramProblem::TooManyTiers(self.tiers.len()));
+        }
+        for pair in self.tiers.windows(2) {
+            let (lower, higher) = (&pair[0], &pair[1]);
+            if higher.qualifying_spend <= lower.qualifying_spend {
+                problems.push(ProgramProblem::OverlappingTiers {
+                    lower: lower.code.clone(),
+                    lower_spend: lower.qualifying_spend,
+                    higher: higher.code.clone(),
+                    higher_spend: higher.qualifying_spend,
+                });
+            }
+        }
+        for (i, tier) in self.tiers.iter().enumerate() {
+            if self.tiers[..i].iter().any(|t| t.code == tier.code) {
+                problems.push(ProgramProblem::DuplicateTierCode(tier.code.clone()));
+            }
+            let name = format!("tier {:?}", tier.code);
+            non_negative(
+                &format!("{name} qualifying spend"),
+                tier.qualifying_spend.fen(),
+                &mut problems,
+            );
+            non_negative(&format!("{name} discount"), tier.discount_bp, &mut problems);
+            percent(&format!("{name} discount"), tier.discount_bp, &mut problems);
+            non_negative(
+                &format!("{name} points multiplier"),
+                tier.points_multiplier_milli,
+                &mut problems,
+            );
+        }
+
+        non_negative(
+            "points earned per ¥1",
+            self.earning.points_per_yuan,
+            &mut problems,
+        );
+        let r = &self.redemption;
+        positive("points per ¥1 redeemed", r.points_per_yuan, &mut problems);
+        positive("redemption step", r.step, &mut problems);
+        non_negative("redemption cap", r.max_share_bp, &mut problems);
+        percent("redemption cap", r.max_share_bp, &mut problems);
+        if r.points_per_yuan > 0 && r.step > 0 && (r.step * 100) % r.points_per_yuan != 0 {
+            problems.push(ProgramProblem::StepNotWholeFen {
+                step: r.step,
+                per_yuan: r.points_per_yuan,
+            });
+        }
+        if let Some(cap) = r.max_points_per_order {
+            non_negative("points per order cap", cap, &mut problems);
+        }
+        if let Some(cap) = r.max_points_per_day {
+            non_negative("points per day cap", cap, &mut problems);
+        }
+        if let ExpiryPolicy::EndOfNthMonth { months } = self.expiry {
+            positive("points expiry months", i64::from(months), &mut problems);
+        }
+        for (i, package) in self.top_up_packages.iter().enumerate() {
+            if self.top_up_packages[..i]
+                .iter()
+                .any(|p| p.code == package.code)
+            {
+                problems.push(ProgramProblem::DuplicatePackage(package.code.clone()));
+            }
+            positive(
+                &format!("top-up package {:?} price", package.code),
+                package.pay.fen(),
+                &mut problems,
+            );
+            non_negative(
+                &format!("top-up package {:?} bonus", package.code),
+                package.bonus.fen(),
+                &mut problems,
+            );
+        }
+        for template in [&self.coupons.welcome, &self.coupons.birthday]
+            .into_iter()
+            .flatten()
+        {
+            template.check(&mut problems);
+        }
+        non_negative(
+            "birthday points multiplier",
+            self.birthday.points_multiplier_milli,
+            &mut problems,
+        );
+        if let Some(day) = &self.member_day {
+            match day.day {
+                MemberDayRule::Weekday { weekday } if !(1..=7).contains(&weekday) => problems.push(
+                    ProgramProblem::NoSuchMemberDay(format!("weekday {weekday}")),
+                ),
+                MemberDayRule::DayOfMonth { day } if !(1..=31).contains(&day) => {
+                    problems.push(ProgramProblem::NoSuchMemberDay(format!("day {day}")))
+                }
+                _ => {}
+            }
+            non_negative(
+                "member-day points multiplier",
+                day.points_multiplier_milli,
+                &mut problems,
+            );
+            non_negative("member-day discount", day.extra_discount_bp, &mut problems);
+            percent("member-day discount", day.extra_discount_bp, &mut problems);
+        }
+        non_negative("referral points", self.referral.points_each, &mut problems);
+        non_negative(
+            "offline allowance",
+            self.offline.allowance_per_member_per_day.fen(),
+            &mut problems,
+        );
+        positive(
+            "tier evaluation window",
+            i64::from(self.tier_evaluation.window_months),
+            &mut problems,
+        );
+        positive(
+            "tier evaluation interval",
+            i64::from(self.tier_evaluation.every_months),
+            &mut problems,
+        );
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidProgram(problems))
+        }
+    }
+
+    /// The tier at `level`, or the entry tier if the level is unknown to
+    /// this program (a program pushed with fewer tiers than a member holds).
+    pub fn tier(&self, level: TierLevel) -> Option<&Tier> {
+        self.tiers
+            .get(usize::from(level.0))
+            .or_else(|| self.tiers.last())
+    }
+
+    /// The highest tier whose threshold `spend` reaches.
+    pub fn tier_for_spend(&self, spend: Money) -> TierLevel {
+        let index = self
+            .tiers
+            .iter()
+            .rposition(|t| spend >= t.qualifying_spend)
+            .unwrap_or(0);
+        TierLevel(u8::try_from(index).unwrap_or(u8::MAX))
+    }
+
+    /// Whether a line of `category` may be discounted.
+    pub fn discountable(&self, category: &str) -> bool {
+        !self
+            .discount_excluded_categories
+            .iter()
+            .any(|c| c == category)
+    }
+
+    /// Whether a line of `category` earns points.
+    pub fn earns(&self, category: &str) -> bool {
+        !self
+            .earning
+            .excluded_categories
+            .iter()
+            .any(|c| c == category)
+    }
+
+    /// The top-up package with `code`.
+    pub fn package(&self, code: &str) -> Option<&TopUpPackage> {
+        self.top_up_packages.iter().find(|p| p.code == code)
+    }
+}
+
+impl CouponTemplate {
+    fn check(&self, problems: &mut Vec<ProgramProblem>) {
+        let bad = |why: &str| ProgramProblem::BadCoupon {
+            code: self.code.clone(),
+            why: why.into(),
+        };
+        if self.valid_days == 0 {
+            problems.push(bad("valid for 0 days"));
+        }
+        match &self.kind {
+            CouponKind::AmountOff { off, min_spend } => {
+                if off.fen() <= 0 {
+                    problems.push(bad("the amount off must be greater than zero"));
+                }
+                if min_spend.is_negative() {
+                    problems.push(bad("the minimum spend must not be negative"));
+                }
+            }
+            CouponKind::PercentOff {
+                off_bp,
+                cap,
+                min_spend,
+            } => {
+                if *off_bp <= 0 || *off_bp > BASIS_POINTS {
+                    problems.push(bad("the percentage off must be between 0 and 100%"));
+                }
+                if cap.fen() <= 0 {
+                    problems.push(bad("the cap must be greater than zero"));
+                }
+                if min_spend.is_negative() {
+                    problems.push(bad("the minimum spend must not be negative"));
+                }
+            }
+            CouponKind::FreeGift {
+                value, min_spend, ..
+            } => {
+                if value.is_negative() || min_spend.is_negative() {
+                    problems.push(bad("gift value and minimum spend must not be negative"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_program_is_valid_and_matches_the_spec() {
+        let program = Program::default();
+        assert_eq!(program.validate(), Ok(()));
+        assert_eq!(program.tiers[2].name_zh, "金卡");
+        assert_eq!(program.tiers[2].discount_bp, 1000);
+        assert_eq!(
+            program.tier_for_spend(Money::from_yuan(4_999)),
+            TierLevel(1)
+        );
+        assert_eq!(
+            program.tier_for_spend(Money::from_yuan(5_000)),
+            TierLevel(2)
+        );
+    }
+
+    #[test]
+    fn overlapping_tiers_negative_rates_and_caps_over_100_percent_are_refused() {
+        let mut program = Program::default();
+        program.tiers[2].qualifying_spend = Money::from_yuan(800);
+        program.earning.points_per_yuan = -1;
+        program.redemption.max_share_bp = 12_000;
+        let Err(InvalidProgram(problems)) = program.validate() else {
+            panic!("a broken program validated");
+        };
+        assert!(problems.iter().any(|p| matches!(
+            p,
+            ProgramProblem::OverlappingTiers { higher, .. } if higher == "gold"
+        )));
+        assert!(
+            problems
+                .iter()
+                .any(|p| matches!(p, ProgramProblem::Negative { value: -1, .. }))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| matches!(p, ProgramProblem::OverHundredPercent { value: 12_000, .. }))
+        );
+        let message = InvalidProgram(problems).to_string();
+        assert!(message.contains("tiers overlap"), "{message}");
+    }
+}
