@@ -1,0 +1,833 @@
+//! Runs every worked example in `tests/examples/*.toml`.
+//!
+//! Each file states a member, a sequence of actions (sales, refunds,
+//! top-ups, adjustments, tier evaluations, expiry runs, program checks) and,
+//! after each, the expected figures in plain numbers. Only the figures a file
+//! states are checked, so each example says exactly what it is about.
+//! See `tests/examples/README.md` for the format.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use tillcard_rules::account::MemberAccount;
+use tillcard_rules::booking::{self, Authority, TopUp};
+use tillcard_rules::ids::{CouponId, LotId, MemberId, SourceId, Timestamp};
+use tillcard_rules::ledger::{Coupon, EarnReason, EntryKind, LedgerEntry};
+use tillcard_rules::money::{Money, allocate_by_largest_remainder};
+use tillcard_rules::pricing::{
+    self, Basket, BasketLine, Context, MemberProfile, MonthDay, PricingRequest, Quote, Shopper,
+    StoredValueRequest, TenderRequest,
+};
+use tillcard_rules::program::{CategoryScope, CouponKind, Program, TierLevel};
+use tillcard_rules::refund::{self, PastRefund, RefundLine, SaleHistory};
+use tillcard_rules::{expiry, tier};
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Example {
+    title: String,
+    #[serde(default)]
+    program: Option<Program>,
+    #[serde(default)]
+    member: Option<MemberSpec>,
+    actions: Vec<Action>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberSpec {
+    #[serde(default = "regular")]
+    tier: String,
+    #[serde(default)]
+    birthday: Option<String>,
+    #[serde(default)]
+    referred: bool,
+    #[serde(default = "yes")]
+    balances_known: bool,
+    #[serde(default)]
+    principal: Money,
+    #[serde(default)]
+    bonus: Money,
+    #[serde(default)]
+    lots: Vec<LotSpec>,
+    #[serde(default)]
+    coupons: Vec<CouponSpec>,
+    #[serde(default)]
+    spend: Vec<SpendSpec>,
+}
+
+fn regular() -> String {
+    "regular".into()
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LotSpec {
+    points: i64,
+    earned: Timestamp,
+    expires: Timestamp,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CouponSpec {
+    code: String,
+    kind: CouponKind,
+    #[serde(default)]
+    only_categories: Option<Vec<String>>,
+    valid_from: Timestamp,
+    valid_until: Timestamp,
+    #[serde(default = "yes")]
+    stacks: bool,
+    #[serde(default)]
+    used: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpendSpec {
+    at: Timestamp,
+    amount: Money,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineSpec {
+    #[serde(default = "sku")]
+    sku: String,
+    #[serde(default = "grocery")]
+    category: String,
+    #[serde(default = "one")]
+    qty: i64,
+    price: Money,
+}
+
+fn sku() -> String {
+    "item".into()
+}
+fn grocery() -> String {
+    "grocery".into()
+}
+fn one() -> i64 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+enum Action {
+    Sale {
+        at: Timestamp,
+        #[serde(default)]
+        offline: bool,
+        #[serde(default)]
+        offline_allowance_left: Option<Money>,
+        basket: Vec<LineSpec>,
+        #[serde(default)]
+        coupons: Vec<usize>,
+        #[serde(default)]
+        points: i64,
+        #[serde(default)]
+        stored_value: Option<String>,
+        expect: SaleExpect,
+        #[serde(default)]
+        after: Option<BalanceExpect>,
+    },
+    Refund {
+        at: Timestamp,
+        #[serde(default)]
+        sale: usize,
+        lines: Vec<(usize, i64)>,
+        expect: RefundExpect,
+        #[serde(default)]
+        after: Option<BalanceExpect>,
+    },
+    TopUp {
+        at: Timestamp,
+        #[serde(default)]
+        package: Option<String>,
+        #[serde(default)]
+        amount: Option<Money>,
+        after: BalanceExpect,
+    },
+    Adjust {
+        at: Timestamp,
+        points: i64,
+        #[serde(default)]
+        refused: Option<String>,
+        #[serde(default)]
+        after: Option<BalanceExpect>,
+    },
+    Evaluate {
+        at: Timestamp,
+        tier: String,
+    },
+    Expire {
+        at: Timestamp,
+        expired: i64,
+        after: BalanceExpect,
+    },
+    Enroll {
+        at: Timestamp,
+        after: BalanceExpect,
+    },
+    Allocate {
+        total: i64,
+        weights: Vec<i64>,
+        parts: Vec<i64>,
+    },
+    RejectProgram {
+        problem: String,
+    },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SaleExpect {
+    subtotal: Option<Money>,
+    tier_discount: Option<Money>,
+    member_day_discount: Option<Money>,
+    coupon_discount: Option<Money>,
+    gift: Option<String>,
+    total: Option<Money>,
+    points_redeemed: Option<i64>,
+    points_value: Option<Money>,
+    stored_value_principal: Option<Money>,
+    stored_value_bonus: Option<Money>,
+    amount_due: Option<Money>,
+    points_earned: Option<i64>,
+    qualifying_spend: Option<Money>,
+    line_net: Option<Vec<Money>>,
+    line_tier_discount: Option<Vec<Money>>,
+    line_coupon_discount: Option<Vec<Money>>,
+    refusals: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RefundExpect {
+    money: Option<Money>,
+    stored_value_principal: Option<Money>,
+    stored_value_bonus: Option<Money>,
+    points_returned: Option<i64>,
+    points_reversed: Option<i64>,
+    coupon_restored: Option<bool>,
+    flagged_negative: Option<bool>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BalanceExpect {
+    points: Option<i64>,
+    principal: Option<Money>,
+    bonus: Option<Money>,
+    tier: Option<String>,
+    usable_coupons: Option<usize>,
+    flags: Option<usize>,
+    rolling_spend: Option<Money>,
+}
+
+struct Run {
+    program: Program,
+    profile: Option<MemberProfile>,
+    account: Option<MemberAccount>,
+    coupon_ids: Vec<CouponId>,
+    sales: Vec<(Quote, Vec<LedgerEntry>, Vec<PastRefund>)>,
+    next_id: u128,
+    failures: Vec<String>,
+}
+
+fn tier_level(program: &Program, code: &str) -> TierLevel {
+    let index = program
+        .tiers
+        .iter()
+        .position(|t| t.code == code)
+        .unwrap_or_else(|| panic!("no tier {code:?}"));
+    TierLevel(u8::try_from(index).unwrap())
+}
+
+impl Run {
+    fn id(&mut self) -> SourceId {
+        self.next_id += 1;
+        SourceId(Uuid::from_u128(self.next_id))
+    }
+
+    fn check<T: PartialEq + std::fmt::Debug>(
+        &mut self,
+        what: &str,
+        expected: Option<T>,
+        actual: T,
+    ) {
+        if let Some(expected) = expected {
+            if expected != actual {
+                self.failures
+                    .push(format!("{what}: expected {expected:?}, got {actual:?}"));
+            }
+        }
+    }
+
+    fn book(&mut self, entries: &[LedgerEntry]) {
+        if let Some(account) = self.account.as_mut() {
+            for entry in entries {
+                account.apply(entry);
+            }
+        }
+    }
+
+    fn check_balances(&mut self, step: &str, now: Timestamp, expect: Option<BalanceExpect>) {
+        let Some(expect) = expect else { return };
+        let account = self.account.clone().expect("balance checks need a member");
+        let tier_code = self.program.tier(account.tier).unwrap().code.clone();
+        let window = self.program.tier_evaluation.window_months;
+        self.check(
+            &format!("{step} points"),
+            expect.points,
+            account.points_balance(now),
+        );
+        self.check(
+            &format!("{step} principal"),
+            expect.principal,
+            account.stored_value.principal,
+        );
+        self.check(
+            &format!("{step} bonus"),
+            expect.bonus,
+            account.stored_value.bonus,
+        );
+        self.check(&format!("{step} tier"), expect.tier, tier_code);
+        self.check(
+            &format!("{step} usable coupons"),
+            expect.usable_coupons,
+            account.usable_coupons(now).count(),
+        );
+        self.check(&format!("{step} flags"), expect.flags, account.flags.len());
+        self.check(
+            &format!("{step} rolling spend"),
+            expect.rolling_spend,
+            account.rolling_spend(now, window),
+        );
+    }
+}
+
+fn setup(example: &Example) -> Run {
+    let program = example.program.clone().unwrap_or_default();
+    let mut run = Run {
+        program,
+        profile: None,
+        account: None,
+        coupon_ids: Vec::new(),
+        sales: Vec::new(),
+        next_id: 1000,
+        failures: Vec::new(),
+    };
+    let Some(spec) = &example.member else {
+        return run;
+    };
+    let member = MemberId(Uuid::from_u128(1));
+    let referrer = MemberId(Uuid::from_u128(2));
+    let birthday = spec.birthday.as_ref().map(|text| {
+        let (month, day) = text.split_once('-').expect("birthday as MM-DD");
+        MonthDay {
+            month: month.parse().unwrap(),
+            day: day.parse().unwrap(),
+        }
+    });
+    run.profile = Some(MemberProfile {
+        id: member,
+        birthday,
+        referred_by: spec.referred.then_some(referrer),
+        balances_known: spec.balances_known,
+    });
+    // The opening state is itself built from ledger entries, so the example
+    // exercises the same fold the store uses.
+    let mut opening = Vec::new();
+    let epoch = Timestamp::parse_from_rfc3339("2020-01-01T00:00:00+08:00").unwrap();
+    let mut entry = |run: &mut Run, at: Timestamp, kind: EntryKind| {
+        let source = run.id();
+        opening.push(LedgerEntry {
+            member,
+            source,
+            at,
+            kind,
+        });
+        source
+    };
+    let tier = tier_level(&run.program, &spec.tier);
+    if tier != TierLevel(0) {
+        entry(
+            &mut run,
+            epoch,
+            EntryKind::TierChanged {
+                from: TierLevel(0),
+                to: tier,
+                provisional: false,
+            },
+        );
+    }
+    if !(spec.principal + spec.bonus).is_zero() {
+        entry(
+            &mut run,
+            epoch,
+            EntryKind::StoredValueCredited {
+                principal: spec.principal,
+                bonus: spec.bonus,
+                package: None,
+            },
+        );
+    }
+    for lot in &spec.lots {
+        let next = SourceId(Uuid::from_u128(run.next_id + 1));
+        entry(
+            &mut run,
+            lot.earned,
+            EntryKind::PointsEarned {
+                lot: LotId(next),
+                points: lot.points,
+                expires_at: lot.expires,
+                reason: EarnReason::Purchase,
+            },
+        );
+    }
+    for spend in &spec.spend {
+        entry(
+            &mut run,
+            spend.at,
+            EntryKind::QualifyingSpend {
+                amount: spend.amount,
+            },
+        );
+    }
+    for coupon in &spec.coupons {
+        let issued_by = SourceId(Uuid::from_u128(run.next_id + 1));
+        let id = CouponId {
+            issued_by,
+            index: 0,
+        };
+        run.coupon_ids.push(id);
+        entry(
+            &mut run,
+            coupon.valid_from,
+            EntryKind::CouponIssued {
+                coupon: Coupon {
+                    id,
+                    code: coupon.code.clone(),
+                    kind: coupon.kind.clone(),
+                    scope: coupon
+                        .only_categories
+                        .clone()
+                        .map_or(CategoryScope::All, CategoryScope::Only),
+                    valid_from: coupon.valid_from,
+                    valid_until: coupon.valid_until,
+                    stacks_with_tier_discount: coupon.stacks,
+                },
+            },
+        );
+        if coupon.used {
+            entry(
+                &mut run,
+                coupon.valid_from,
+                EntryKind::CouponUsed { coupon: id },
+            );
+        }
+    }
+    run.account = Some(MemberAccount::fold(MemberAccount::new(member), &opening));
+    run
+}
+
+fn rule_code(rule: pricing::Rule) -> String {
+    serde_json::to_value(rule)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn run_example(example: Example) -> Vec<String> {
+    let mut run = setup(&example);
+    for (step, action) in example.actions.into_iter().enumerate() {
+        let step = format!("action {}", step + 1);
+        match action {
+            Action::Sale {
+                at,
+                offline,
+                offline_allowance_left,
+                basket,
+                coupons,
+                points,
+                stored_value,
+                expect,
+                after,
+            } => {
+                let basket = Basket {
+                    lines: basket
+                        .into_iter()
+                        .map(|l| BasketLine {
+                            name: l.sku.clone(),
+                            sku: l.sku,
+                            category: l.category,
+                            quantity: l.qty,
+                            unit_price: l.price,
+                        })
+                        .collect(),
+                };
+                let tender = TenderRequest {
+                    coupons: coupons.iter().map(|i| run.coupon_ids[*i]).collect(),
+                    redeem_points: points,
+                    stored_value: match stored_value.as_deref() {
+                        None => StoredValueRequest::None,
+                        Some("all") => StoredValueRequest::AsMuchAsPossible,
+                        Some(amount) => StoredValueRequest::UpTo(amount.parse().unwrap()),
+                    },
+                };
+                let quote_id = run.id();
+                let shopper = run
+                    .profile
+                    .as_ref()
+                    .zip(run.account.as_ref())
+                    .map(|(profile, account)| Shopper { profile, account });
+                let quote = pricing::price(&PricingRequest {
+                    quote_id,
+                    program: &run.program,
+                    basket: &basket,
+                    shopper,
+                    context: Context {
+                        now: at,
+                        offline,
+                        offline_allowance_left: offline_allowance_left
+                            .unwrap_or(run.program.offline.allowance_per_member_per_day),
+                    },
+                    tender: &tender,
+                })
+                .unwrap();
+                let s = &step;
+                run.check(&format!("{s} subtotal"), expect.subtotal, quote.subtotal);
+                run.check(
+                    &format!("{s} tier discount"),
+                    expect.tier_discount,
+                    quote
+                        .tier_discount
+                        .as_ref()
+                        .map_or(Money::ZERO, |d| d.amount),
+                );
+                run.check(
+                    &format!("{s} member-day discount"),
+                    expect.member_day_discount,
+                    quote
+                        .member_day_discount
+                        .as_ref()
+                        .map_or(Money::ZERO, |d| d.amount),
+                );
+                run.check(
+                    &format!("{s} coupon discount"),
+                    expect.coupon_discount,
+                    quote.coupon.as_ref().map_or(Money::ZERO, |c| c.amount),
+                );
+                run.check(
+                    &format!("{s} gift"),
+                    expect.gift,
+                    quote
+                        .coupon
+                        .as_ref()
+                        .and_then(|c| c.gift.as_ref())
+                        .map_or(String::new(), |g| g.sku.clone()),
+                );
+                run.check(&format!("{s} total"), expect.total, quote.total);
+                run.check(
+                    &format!("{s} points redeemed"),
+                    expect.points_redeemed,
+                    quote.points_redeemed,
+                );
+                run.check(
+                    &format!("{s} points value"),
+                    expect.points_value,
+                    quote.points_value,
+                );
+                run.check(
+                    &format!("{s} stored value principal"),
+                    expect.stored_value_principal,
+                    quote.stored_value_principal,
+                );
+                run.check(
+                    &format!("{s} stored value bonus"),
+                    expect.stored_value_bonus,
+                    quote.stored_value_bonus,
+                );
+                run.check(
+                    &format!("{s} amount due"),
+                    expect.amount_due,
+                    quote.amount_due,
+                );
+                run.check(
+                    &format!("{s} points earned"),
+                    expect.points_earned,
+                    quote.earn.points,
+                );
+                run.check(
+                    &format!("{s} qualifying spend"),
+                    expect.qualifying_spend,
+                    quote.qualifying_spend,
+                );
+                run.check(
+                    &format!("{s} line net"),
+                    expect.line_net,
+                    quote.lines.iter().map(|l| l.net).collect(),
+                );
+                run.check(
+                    &format!("{s} line tier discount"),
+                    expect.line_tier_discount,
+                    quote.lines.iter().map(|l| l.tier_discount).collect(),
+                );
+                run.check(
+                    &format!("{s} line coupon discount"),
+                    expect.line_coupon_discount,
+                    quote.lines.iter().map(|l| l.coupon_discount).collect(),
+                );
+                run.check(
+                    &format!("{s} refusals"),
+                    expect.refusals,
+                    quote.refusals.iter().map(|r| rule_code(r.rule)).collect(),
+                );
+                let entries = match (&run.profile, &run.account) {
+                    (Some(profile), Some(account)) => booking::book_sale(
+                        &run.program,
+                        &quote,
+                        profile,
+                        account,
+                        Authority::Terminal,
+                    )
+                    .unwrap(),
+                    _ => Vec::new(),
+                };
+                run.book(&entries);
+                run.sales.push((quote, entries, Vec::new()));
+                run.check_balances(&step, at, after);
+            }
+            Action::Refund {
+                at,
+                sale,
+                lines,
+                expect,
+                after,
+            } => {
+                let source = run.id();
+                let request: Vec<RefundLine> = lines
+                    .iter()
+                    .map(|(line, quantity)| RefundLine {
+                        line: *line,
+                        quantity: *quantity,
+                    })
+                    .collect();
+                let (quote, entries, past) = &run.sales[sale];
+                let result = refund::refund(
+                    SaleHistory {
+                        quote,
+                        entries,
+                        refunds: past,
+                    },
+                    run.account.as_ref(),
+                    &request,
+                    at,
+                    source,
+                );
+                match result {
+                    Err(error) => {
+                        let text = error.to_string();
+                        match &expect.error {
+                            Some(needle) if text.contains(needle.as_str()) => {}
+                            _ => run.failures.push(format!("{step}: refund failed: {text}")),
+                        }
+                    }
+                    Ok(outcome) => {
+                        if let Some(needle) = &expect.error {
+                            run.failures
+                                .push(format!("{step}: refund should fail with {needle:?}"));
+                        }
+                        run.check(&format!("{step} money"), expect.money, outcome.money);
+                        run.check(
+                            &format!("{step} principal back"),
+                            expect.stored_value_principal,
+                            outcome.stored_value_principal,
+                        );
+                        run.check(
+                            &format!("{step} bonus back"),
+                            expect.stored_value_bonus,
+                            outcome.stored_value_bonus,
+                        );
+                        run.check(
+                            &format!("{step} points returned"),
+                            expect.points_returned,
+                            outcome.points_returned,
+                        );
+                        run.check(
+                            &format!("{step} points reversed"),
+                            expect.points_reversed,
+                            outcome.points_reversed,
+                        );
+                        run.check(
+                            &format!("{step} coupon restored"),
+                            expect.coupon_restored,
+                            outcome.coupon_restored,
+                        );
+                        run.check(
+                            &format!("{step} flagged"),
+                            expect.flagged_negative,
+                            outcome.flagged_negative,
+                        );
+                        run.book(&outcome.entries);
+                        run.sales[sale].2.push(PastRefund {
+                            lines: request,
+                            entries: outcome.entries,
+                        });
+                    }
+                }
+                run.check_balances(&step, at, after);
+            }
+            Action::TopUp {
+                at,
+                package,
+                amount,
+                after,
+            } => {
+                let source = run.id();
+                let top_up = match (package, amount) {
+                    (Some(code), _) => TopUp::Package(code),
+                    (None, Some(amount)) => TopUp::Amount(amount),
+                    (None, None) => panic!("top_up needs a package or an amount"),
+                };
+                let account = run.account.as_ref().unwrap();
+                let entries =
+                    booking::book_top_up(&run.program, account, &top_up, at, source).unwrap();
+                run.book(&entries);
+                run.check_balances(&step, at, Some(after));
+            }
+            Action::Adjust {
+                at,
+                points,
+                refused,
+                after,
+            } => {
+                let source = run.id();
+                let account = run.account.as_ref().unwrap();
+                match booking::book_points_adjustment(&run.program, account, points, at, source) {
+                    Ok(entries) => {
+                        if let Some(needle) = refused {
+                            run.failures
+                                .push(format!("{step}: adjustment should be refused ({needle})"));
+                        }
+                        run.book(&entries);
+                    }
+                    Err(error) => {
+                        let text = error.to_string();
+                        if !refused.is_some_and(|n| text.contains(n.as_str())) {
+                            run.failures
+                                .push(format!("{step}: adjustment refused: {text}"));
+                        }
+                    }
+                }
+                run.check_balances(&step, at, after);
+            }
+            Action::Evaluate { at, tier: expected } => {
+                let source = run.id();
+                let account = run.account.as_ref().unwrap();
+                if let Some(change) = tier::evaluate(&run.program, account, at, source) {
+                    run.book(&[change]);
+                }
+                let level = run.account.as_ref().unwrap().tier;
+                let code = run.program.tier(level).unwrap().code.clone();
+                run.check(&format!("{step} tier"), Some(expected), code);
+            }
+            Action::Expire { at, expired, after } => {
+                let source = run.id();
+                let account = run.account.as_ref().unwrap();
+                let entries = expiry::expire_due(account, at, source);
+                let total: i64 = entries
+                    .iter()
+                    .map(|e| match e.kind {
+                        EntryKind::PointsExpired { points, .. } => points,
+                        _ => 0,
+                    })
+                    .sum();
+                run.check(&format!("{step} expired"), Some(expired), total);
+                run.book(&entries);
+                run.check_balances(&step, at, Some(after));
+            }
+            Action::Enroll { at, after } => {
+                let source = run.id();
+                let member = run.profile.as_ref().unwrap().id;
+                let entries = booking::book_enrollment(&run.program, member, at, source);
+                run.book(&entries);
+                run.check_balances(&step, at, Some(after));
+            }
+            Action::Allocate {
+                total,
+                weights,
+                parts,
+            } => {
+                let actual = allocate_by_largest_remainder(total, &weights);
+                run.check(&format!("{step} parts"), Some(parts), actual);
+            }
+            Action::RejectProgram { problem } => match run.program.validate() {
+                Ok(()) => run
+                    .failures
+                    .push(format!("{step}: program accepted, expected {problem:?}")),
+                Err(error) => {
+                    if !error.to_string().contains(&problem) {
+                        run.failures.push(format!(
+                            "{step}: program refused with {error}, expected {problem:?}"
+                        ));
+                    }
+                }
+            },
+        }
+    }
+    run.failures
+}
+
+#[test]
+fn worked_examples() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/examples");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    let mut failures = BTreeMap::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let example: Example = match toml::from_str(&text) {
+            Ok(example) => example,
+            Err(error) => {
+                failures.insert(name, vec![format!("cannot read: {error}")]);
+                continue;
+            }
+        };
+        let title = example.title.clone();
+        let problems = run_example(example);
+        if !problems.is_empty() {
+            failures.insert(format!("{name} ({title})"), problems);
+        }
+    }
+    println!(
+        "worked examples: {} files, {} failing",
+        files.len(),
+        failures.len()
+    );
+    assert!(
+        files.len() >= 30,
+        "expected at least 30 worked examples, found {}",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "worked examples failing:\n{failures:#?}"
+    );
+}
