@@ -121,6 +121,7 @@ fn one() -> i64 {
 
 #[derive(Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(clippy::large_enum_variant, reason = "read once from a file")]
 enum Action {
     Sale {
         at: Timestamp,
@@ -265,11 +266,9 @@ impl Run {
         expected: Option<T>,
         actual: T,
     ) {
-        if let Some(expected) = expected {
-            if expected != actual {
-                self.failures
-                    .push(format!("{what}: expected {expected:?}, got {actual:?}"));
-            }
+        if let Some(expected) = expected.filter(|e| *e != actual) {
+            self.failures
+                .push(format!("{what}: expected {expected:?}, got {actual:?}"));
         }
     }
 
