@@ -1,7 +1,14 @@
-//! Tillcard terminal library.
+//! Tillcard terminal library: everything the `tillcard` binary does, reachable
+//! from tests.
 //!
-//! Code map:
-//! - `tillcard_rules` (the `rules/` crate): the membership program, pure.
+//! Code map (data flows top to bottom):
+//! - `tillcard_rules` (the `rules/` crate, re-exported as [`rules`]): the
+//!   membership program, pure functions over data.
+//! - [`format`]: how money, discounts and personal data are shown (zh-CN, en).
+//! - [`demo`]: the embedded demo program, member and basket.
+
+pub mod demo;
+pub mod format;
 
 pub use tillcard_rules as rules;
 
@@ -9,6 +16,7 @@ pub use tillcard_rules as rules;
 /// chosen command.
 pub fn run(args: Vec<String>) -> anyhow::Result<()> {
     let _ = args;
-    println!("tillcard {}", env!("CARGO_PKG_VERSION"));
+    let now = chrono::Local::now().fixed_offset();
+    print!("{}", demo::demo_text(now)?);
     Ok(())
 }
