@@ -470,14 +470,19 @@ pub fn price(request: &PricingRequest<'_>) -> Result<Quote, PricingError> {
             apply_coupon(with_tier, c, basket, &discountable, &mut refusals)
         }
         Some(c) => {
+            let mut coupon_refusals = Vec::new();
             let with_coupon = apply_coupon(
                 discount_lines(&gross, &discountable, 0, member_day_bp),
                 c,
                 basket,
                 &discountable,
-                &mut Vec::new(),
+                &mut coupon_refusals,
             );
-            if with_coupon.coupon.is_some() && with_coupon.savings() > with_tier.savings() {
+            if with_coupon.coupon.is_none() {
+                // The coupon fails on its own terms (scope, minimum spend).
+                refusals.extend(coupon_refusals);
+                with_tier
+            } else if with_coupon.savings() > with_tier.savings() {
                 refusals.push(Refusal {
                     rule: Rule::CouponDoesNotStack,
                     reason: format!(
