@@ -2,13 +2,16 @@
 //!
 //! Code map:
 //! - `tillcard_rules` (the `rules/` crate): the membership program, pure.
+//! - [`scan`]: frames and keyboard-wedge scanners to a verified member.
+//! - [`cli`]: the command line (`tillcard decode ...`).
 
 pub use tillcard_rules as rules;
+
+pub mod cli;
+pub mod scan;
 
 /// Entry point of the `tillcard` binary: parses the arguments and runs the
 /// chosen command.
 pub fn run(args: Vec<String>) -> anyhow::Result<()> {
-    let _ = args;
-    println!("tillcard {}", env!("CARGO_PKG_VERSION"));
-    Ok(())
+    cli::run(args)
 }

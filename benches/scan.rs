@@ -1,0 +1,3 @@
+//! Scanning benchmark (being written).
+
+fn main() {}
