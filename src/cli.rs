@@ -38,6 +38,10 @@ pub struct DecodeArgs {
     /// Which decoder to run.
     #[arg(long, value_enum, default_value = "combined")]
     pub decoder: DecoderKind,
+    /// Time each image this many times (after one untimed warm-up run when
+    /// more than 1) and report the median.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
 }
 
 /// Parses `args` (without the program name) and runs the command.
@@ -50,7 +54,7 @@ pub fn run(args: Vec<String>) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Decode(a)) => {
-            let report = decode_files(&a.inputs, a.decoder, a.expect)?;
+            let report = decode_files(&a.inputs, a.decoder, a.expect, a.repeat)?;
             print!("{report}");
             Ok(())
         }
@@ -84,22 +88,14 @@ pub fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-/// Summary of decoding a set of images with expectations.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DecodeSummary {
-    /// Images whose decoded text matched.
-    pub matched: usize,
-    /// Images with an expectation.
-    pub total: usize,
-    /// Median decode time, ms.
-    pub median_ms: f64,
-    /// 95th percentile decode time, ms.
-    pub p95_ms: f64,
-}
-
-/// Decodes each image once (after one untimed warm-up of the decoder) and
-/// returns per-image lines and, with `expect`, the summary line.
-pub fn decode_files(inputs: &[PathBuf], kind: DecoderKind, expect: bool) -> anyhow::Result<String> {
+/// Decodes each image (see [`timed_decode`] for `repeat`) and returns
+/// per-image lines and, with `expect`, the summary line.
+pub fn decode_files(
+    inputs: &[PathBuf],
+    kind: DecoderKind,
+    expect: bool,
+    repeat: u32,
+) -> anyhow::Result<String> {
     let paths = image_paths(inputs).context("listing the images")?;
     let mut decoder = kind.build();
     let mut out = String::new();
@@ -113,7 +109,7 @@ pub fn decode_files(inputs: &[PathBuf], kind: DecoderKind, expect: bool) -> anyh
                 continue;
             }
         };
-        let (result, ms) = timed_decode(decoder.as_mut(), &frame);
+        let (result, ms) = timed_decode(decoder.as_mut(), &frame, repeat);
         times.push(ms);
         let shown = match &result {
             Ok(t) => shorten(t),
@@ -161,12 +157,26 @@ fn shorten(text: &str) -> String {
     format!("{s:?}")
 }
 
-/// Decodes one frame and measures the time spent in the decoder, ms.
+/// Decodes one frame and measures the time spent in the decoder, ms. With
+/// `repeat` > 1 the decoder first runs once untimed (caches, allocator) and
+/// the median of `repeat` timed runs is returned.
 pub fn timed_decode(
     decoder: &mut dyn QrDecoder,
     frame: &crate::scan::frame::LumaFrame,
+    repeat: u32,
 ) -> (Result<String, crate::scan::decode::DecodeError>, f64) {
-    let t = Instant::now();
-    let r = decoder.decode(frame);
-    (r, t.elapsed().as_secs_f64() * 1000.0)
+    if repeat <= 1 {
+        let t = Instant::now();
+        let r = decoder.decode(frame);
+        return (r, t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut r = decoder.decode(frame);
+    let mut times = Vec::with_capacity(repeat as usize);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        r = decoder.decode(frame);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    (r, median(&times))
 }
