@@ -218,3 +218,16 @@ fn a_failing_directory_still_lets_a_valid_card_through() {
     assert_eq!(o.kind(), OutcomeKind::LookupFailed);
     assert!(o.kind().is_good());
 }
+
+#[test]
+fn token_lengths_match_the_documented_layout() {
+    // docs/CREDENTIAL.md: 90 bytes without expiry, 94 with; Base45 makes
+    // 135 and 141 characters; plus the 4-character prefix.
+    assert_eq!(head_office().issue(&credential(None)).len(), 4 + 135);
+    assert_eq!(token().len(), 4 + 141);
+    assert_eq!(
+        qr_version_number(&card_qr(&head_office().issue(&credential(None))).unwrap()),
+        6
+    );
+    assert_eq!(qr_version_number(&card_qr(&token()).unwrap()), 6);
+}
