@@ -2,7 +2,8 @@
 //!
 //! Code map:
 //! - `tillcard_rules` (the `rules/` crate): the membership program, pure.
-//! - [`scan`]: frames and keyboard-wedge scanners to a verified member.
+//! - [`scan`]: frames and keyboard-wedge scanners to a verified member
+//!   (`docs/SCANNING.md`, card format in `docs/CREDENTIAL.md`).
 //! - [`cli`]: the command line (`tillcard decode ...`).
 
 pub use tillcard_rules as rules;
