@@ -126,3 +126,45 @@ pub fn card_svg(token: &str, masked_name: &str, program_name: &str) -> Result<St
         path = path,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "TC1:ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 $%*+-./:";
+
+    #[test]
+    fn luma_and_rgba_renders_have_quiet_zone_and_module_size() {
+        let code = card_qr(TOKEN).unwrap();
+        let n = code.width() as u32;
+        let img = render_luma(&code, 3);
+        assert_eq!(img.width(), (n + 2 * QUIET_ZONE) * 3);
+        // Quiet zone is white; the top-left finder corner is black.
+        assert_eq!(img.get_pixel(0, 0).0[0], 255);
+        assert_eq!(img.get_pixel(QUIET_ZONE * 3, QUIET_ZONE * 3).0[0], 0);
+        let rgba = render_rgba(&code, 3);
+        assert_eq!(rgba.dimensions(), img.dimensions());
+        assert_eq!(
+            rgba.get_pixel(QUIET_ZONE * 3, QUIET_ZONE * 3).0,
+            [0, 0, 0, 255]
+        );
+    }
+
+    #[test]
+    fn printable_card_is_id1_size_with_escaped_text_and_every_dark_module() {
+        let svg = card_svg(TOKEN, "<张*>", "Tillcard & Co").unwrap();
+        assert!(svg.contains("width=\"85.6mm\" height=\"53.98mm\""));
+        assert!(svg.contains("&lt;张*&gt;"));
+        assert!(svg.contains("Tillcard &amp; Co"));
+        let dark = card_qr(TOKEN)
+            .unwrap()
+            .to_colors()
+            .iter()
+            .filter(|c| **c == Color::Dark)
+            .count();
+        let d_start = svg.find(" d=\"").unwrap() + 4;
+        let d_len = svg[d_start..].find('"').unwrap();
+        // One "M x y h v h z" square per dark module.
+        assert_eq!(svg[d_start..d_start + d_len].matches('M').count(), dark);
+    }
+}
