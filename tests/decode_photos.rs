@@ -27,8 +27,8 @@ fn decoded(kind: DecoderKind) -> (usize, usize) {
 fn combined_decoder_beats_zxing_cpp_reference_on_the_photos() {
     let (ok, total) = decoded(DecoderKind::Combined);
     assert_eq!(total, 90);
-    // zxing-cpp 3.1 reads 87 of these; the combined decoder must do better.
-    assert!(ok >= 88, "combined decoded {ok}/{total}");
+    // zxing-cpp 3.1 reads 87 of these; the combined decoder reads 89.
+    assert!(ok >= 89, "combined decoded {ok}/{total}");
 }
 
 #[test]

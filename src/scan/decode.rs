@@ -185,6 +185,7 @@ pub const DEFAULT_STEPS: &[Step] = &[
     rx(View::Padded, Binarize::Global, false, true),
     rx(View::Half, Binarize::Hybrid, true, true),
     rx(View::Half, Binarize::Global, true, true),
+    rx(View::Padded, Binarize::Global, true, true),
     rx(View::DoublePadded, Binarize::Hybrid, false, true),
     rx(View::DoublePadded, Binarize::Global, false, true),
     Step::Rqrr(View::Full),
