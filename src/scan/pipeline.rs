@@ -1,7 +1,9 @@
 //! The decode pipeline on its own thread: the newest frame wins (a one-slot
 //! mailbox; a frame still waiting when a newer one arrives is dropped and
 //! counted), a code seen again within the repeat window is not reported
-//! twice, and a panicking decoder is caught, counted and survived.
+//! twice, and a panicking decoder is caught, counted and survived. Texts
+//! from a keyboard-wedge scanner ([`ScanPipeline::submit_text`]) take the
+//! same path after the decoder, so the UI listens to one stream of outcomes.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,7 +97,14 @@ impl PipelineStats {
 #[derive(Default)]
 struct Slot {
     frame: Option<(LumaFrame, Instant)>,
+    /// Wedge texts are deliberate scans: queued, never dropped.
+    texts: std::collections::VecDeque<(String, Instant)>,
     shutdown: bool,
+}
+
+enum Work {
+    Frame(LumaFrame, Instant),
+    Text(String, Instant),
 }
 
 struct Mailbox {
@@ -190,6 +199,19 @@ impl ScanPipeline {
         self.mailbox.ready.notify_one();
     }
 
+    /// Hands a scanned text (from a keyboard-wedge scanner) to the pipeline:
+    /// it is classified like a decoded frame, is never dropped, and is not
+    /// subject to the repeat window (a second wedge scan is deliberate).
+    pub fn submit_text(&self, text: String) {
+        self.mailbox
+            .slot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .texts
+            .push_back((text, Instant::now()));
+        self.mailbox.ready.notify_one();
+    }
+
     /// Whether a submitted frame still waits for the decoder.
     pub fn is_frame_pending(&self) -> bool {
         self.mailbox
@@ -237,19 +259,43 @@ fn decode_loop(
 ) {
     let mut repeats = RepeatFilter::default();
     loop {
-        let (frame, submitted_at) = {
+        let work = {
             let mut slot = mailbox.slot.lock().unwrap_or_else(PoisonError::into_inner);
             loop {
                 if slot.shutdown {
                     return;
                 }
-                if let Some(f) = slot.frame.take() {
-                    break f;
+                if let Some((t, at)) = slot.texts.pop_front() {
+                    break Work::Text(t, at);
+                }
+                if let Some((f, at)) = slot.frame.take() {
+                    break Work::Frame(f, at);
                 }
                 slot = mailbox
                     .ready
                     .wait(slot)
                     .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let (frame, submitted_at) = match work {
+            Work::Frame(f, at) => (f, at),
+            Work::Text(text, at) => {
+                let outcome = {
+                    let verifier = parts
+                        .verifier
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    classify(&text, &verifier, parts.directory.as_ref(), now_unix())
+                };
+                let event = ScanEvent {
+                    outcome,
+                    latency: at.elapsed(),
+                    decode_time: Duration::ZERO,
+                };
+                if tx.send(event).is_err() {
+                    return;
+                }
+                continue;
             }
         };
         stats.decoded_frames.fetch_add(1, Ordering::Relaxed);
