@@ -42,25 +42,34 @@ fn load_photos() -> Photos {
     Photos { frames }
 }
 
-/// Returns (decoded, total, median ms, p95 ms).
-fn decode_photos(photos: &Photos, kind: DecoderKind, repeat: u32) -> (usize, usize, f64, f64) {
-    let mut d = kind.build();
-    let mut times = Vec::new();
-    let mut ok = 0;
+/// Decode rate and time of each decoder: (decoded, total, median ms, p95
+/// ms) in `kinds` order. The decoders are interleaved image by image so a
+/// change in machine load between measurements hits them all alike.
+fn decode_photos(
+    photos: &Photos,
+    kinds: &[DecoderKind],
+    repeat: u32,
+) -> Vec<(usize, usize, f64, f64)> {
+    let mut decoders: Vec<_> = kinds.iter().map(|k| k.build()).collect();
+    let mut times = vec![Vec::new(); kinds.len()];
+    let mut ok = vec![0; kinds.len()];
     for (frame, want) in &photos.frames {
-        let (got, ms) = timed_decode(d.as_mut(), frame, repeat);
-        if got.as_deref().map(|t| t.trim_end_matches(['\r', '\n'])) == Ok(want.as_str()) {
-            ok += 1;
+        for (i, d) in decoders.iter_mut().enumerate() {
+            let (got, ms) = timed_decode(d.as_mut(), frame, repeat);
+            if got.as_deref().map(|t| t.trim_end_matches(['\r', '\n'])) == Ok(want.as_str()) {
+                ok[i] += 1;
+            }
+            times[i].push(ms);
         }
-        times.push(ms);
     }
-    times.sort_by(f64::total_cmp);
-    (
-        ok,
-        photos.frames.len(),
-        median(&times),
-        quantile(&times, 0.95),
-    )
+    times
+        .iter_mut()
+        .zip(ok)
+        .map(|(t, ok)| {
+            t.sort_by(f64::total_cmp);
+            (ok, photos.frames.len(), median(t), quantile(t, 0.95))
+        })
+        .collect()
 }
 
 /// A directory of `n` members, the fixture member among them.
@@ -127,17 +136,16 @@ fn main() {
     let started = Instant::now();
 
     let photos = load_photos();
-    // One untimed pass of every decoder first, so the decoder measured first
-    // does not pay for cold caches and CPU clock ramp-up.
-    for kind in [DecoderKind::Combined, DecoderKind::Rxing, DecoderKind::Rqrr] {
-        let _ = decode_photos(&photos, kind, 1);
-    }
-    let (ok, total, med, p95) = decode_photos(&photos, DecoderKind::Combined, repeat);
+    // One untimed pass first (caches, allocator, CPU clock ramp-up).
+    let kinds = [DecoderKind::Combined, DecoderKind::Rqrr, DecoderKind::Rxing];
+    let _ = decode_photos(&photos, &kinds, 1);
+    let results = decode_photos(&photos, &kinds, repeat);
+    let (ok, total, med, p95) = results[0];
     line("scan.decoded", format!("{ok}/{total}"), "images");
     line("scan.decode_median_ms", format!("{med:.3}"), "ms");
     line("scan.decode_p95_ms", format!("{p95:.3}"), "ms");
-    for (kind, name) in [(DecoderKind::Rqrr, "rqrr"), (DecoderKind::Rxing, "rxing")] {
-        let (ok, total, m, p) = decode_photos(&photos, kind, repeat);
+    for (name, r) in [("rqrr", results[1]), ("rxing", results[2])] {
+        let (ok, total, m, p) = r;
         line(
             &format!("scan.{name}.decoded"),
             format!("{ok}/{total}"),
