@@ -4,19 +4,21 @@
 //! Code map (data flows top to bottom):
 //! - `tillcard_rules` (the `rules/` crate, re-exported as [`rules`]): the
 //!   membership program, pure functions over data.
+//! - [`scan`]: frames and keyboard-wedge scanners to a verified member
+//!   (`docs/SCANNING.md`, card format in `docs/CREDENTIAL.md`).
 //! - [`format`]: how money, discounts and personal data are shown (zh-CN, en).
 //! - [`demo`]: the embedded demo program, member and basket.
-
-pub mod demo;
-pub mod format;
+//! - [`cli`]: the command line (`tillcard`, `tillcard decode ...`).
 
 pub use tillcard_rules as rules;
+
+pub mod cli;
+pub mod demo;
+pub mod format;
+pub mod scan;
 
 /// Entry point of the `tillcard` binary: parses the arguments and runs the
 /// chosen command.
 pub fn run(args: Vec<String>) -> anyhow::Result<()> {
-    let _ = args;
-    let now = chrono::Local::now().fixed_offset();
-    print!("{}", demo::demo_text(now)?);
-    Ok(())
+    cli::run(args)
 }

@@ -1,0 +1,183 @@
+//! The command line: `tillcard [COMMAND]`. Without a command it starts the
+//! terminal on its embedded demo.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::scan::decode::{DecoderKind, QrDecoder};
+use crate::scan::file_source::{image_paths, load_luma};
+
+/// Tillcard, the in-store membership terminal.
+#[derive(Debug, Parser)]
+#[command(name = "tillcard", version)]
+pub struct Cli {
+    /// What to do; nothing starts the terminal.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode QR codes in image files or folders and time each decode.
+    Decode(DecodeArgs),
+}
+
+/// Arguments of `tillcard decode`.
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// Image files (png, jpg, webp) or folders of them.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Compare with `N.txt` beside each image `N.*` and print the totals.
+    #[arg(long)]
+    pub expect: bool,
+    /// Which decoder to run.
+    #[arg(long, value_enum, default_value = "combined")]
+    pub decoder: DecoderKind,
+    /// Time each image this many times (after one untimed warm-up run when
+    /// more than 1) and report the median.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+}
+
+/// Parses `args` (without the program name) and runs the command.
+pub fn run(args: Vec<String>) -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from(std::iter::once("tillcard".to_owned()).chain(args))
+        .unwrap_or_else(|e| e.exit());
+    match cli.command {
+        None => {
+            let now = chrono::Local::now().fixed_offset();
+            print!("{}", crate::demo::demo_text(now)?);
+            Ok(())
+        }
+        Some(Command::Decode(a)) => {
+            let report = decode_files(&a.inputs, a.decoder, a.expect, a.repeat)?;
+            print!("{report}");
+            Ok(())
+        }
+    }
+}
+
+/// The text expected for an image: `N.txt` beside `N.png`, trailing CR/LF
+/// dropped.
+pub fn expected_text(image: &Path) -> Option<String> {
+    let bytes = std::fs::read(image.with_extension("txt")).ok()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Some(text.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Value at quantile `q` (0..=1) of sorted values, nearest rank.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Median of sorted values (mean of the two middle ones for even counts).
+pub fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Decodes each image (see [`timed_decode`] for `repeat`) and returns
+/// per-image lines and, with `expect`, the summary line.
+pub fn decode_files(
+    inputs: &[PathBuf],
+    kind: DecoderKind,
+    expect: bool,
+    repeat: u32,
+) -> anyhow::Result<String> {
+    let paths = image_paths(inputs).context("listing the images")?;
+    let mut decoder = kind.build();
+    let mut out = String::new();
+    let mut times = Vec::new();
+    let (mut matched, mut total) = (0, 0);
+    for path in &paths {
+        let frame = match load_luma(path) {
+            Ok(f) => f,
+            Err(e) => {
+                out.push_str(&format!("{}: unreadable image: {e}\n", path.display()));
+                continue;
+            }
+        };
+        let (result, ms) = timed_decode(decoder.as_mut(), &frame, repeat);
+        times.push(ms);
+        let shown = match &result {
+            Ok(t) => shorten(t),
+            Err(e) => format!("FAILED ({e})"),
+        };
+        let mut verdict = String::new();
+        if expect {
+            match expected_text(path) {
+                Some(want) => {
+                    total += 1;
+                    let got = result.as_deref().map(|t| t.trim_end_matches(['\r', '\n']));
+                    if got == Ok(want.as_str()) {
+                        matched += 1;
+                        verdict.push_str(" ok");
+                    } else {
+                        verdict.push_str(" MISMATCH");
+                    }
+                }
+                None => verdict.push_str(" (no .txt)"),
+            }
+        }
+        out.push_str(&format!(
+            "{}: {shown} [{ms:.3} ms]{verdict}\n",
+            path.display()
+        ));
+    }
+    if expect {
+        times.sort_by(f64::total_cmp);
+        out.push_str(&format!(
+            "{}: decoded {matched}/{total}, median {:.3} ms, p95 {:.3} ms\n",
+            decoder.name(),
+            median(&times),
+            quantile(&times, 0.95)
+        ));
+    }
+    Ok(out)
+}
+
+/// The text quoted for a report line, cut after 80 characters.
+fn shorten(text: &str) -> String {
+    let mut s: String = text.chars().take(80).collect();
+    if s.len() < text.len() {
+        s.push_str("...");
+    }
+    format!("{s:?}")
+}
+
+/// Decodes one frame and measures the time spent in the decoder, ms. With
+/// `repeat` > 1 the decoder first runs once untimed (caches, allocator) and
+/// the median of `repeat` timed runs is returned.
+pub fn timed_decode(
+    decoder: &mut dyn QrDecoder,
+    frame: &crate::scan::frame::LumaFrame,
+    repeat: u32,
+) -> (Result<String, crate::scan::decode::DecodeError>, f64) {
+    if repeat <= 1 {
+        let t = Instant::now();
+        let r = decoder.decode(frame);
+        return (r, t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut r = decoder.decode(frame);
+    let mut times = Vec::with_capacity(repeat as usize);
+    for _ in 0..repeat {
+        let t = Instant::now();
+        r = decoder.decode(frame);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    (r, median(&times))
+}

@@ -1,0 +1,491 @@
+//! QR decoders behind one trait: rqrr, rxing, and the combined decoder the
+//! terminal uses (rxing's zxing-cpp port first, then retries with other
+//! binarizers, scales, borders and inversion, rqrr last). A retry only costs
+//! time when the attempts before it failed, so the common case stays at one
+//! attempt; see `docs/SCANNING.md` for the measurements behind the order.
+
+use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
+use rxing::qrcode::QRCodeReader;
+use rxing::qrcode::cpp_port::QrReader;
+use rxing::{BarcodeFormat, BinaryBitmap, DecodeHints, Luma8Source, Reader};
+
+use crate::scan::frame::LumaFrame;
+
+/// Why nothing was decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// No QR code found, or none that could be read.
+    #[error("no readable QR code")]
+    NotFound,
+}
+
+/// Turns a luma frame into the text of the QR code in it.
+pub trait QrDecoder: Send {
+    /// Short name for reports (`rqrr`, `rxing`, `combined`).
+    fn name(&self) -> &'static str;
+    /// The text of a QR code in the frame.
+    fn decode(&mut self, frame: &LumaFrame) -> Result<String, DecodeError>;
+}
+
+/// The decoders the CLI and bench can choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecoderKind {
+    /// [`CombinedDecoder`].
+    Combined,
+    /// [`RqrrDecoder`].
+    Rqrr,
+    /// [`RxingDecoder`].
+    Rxing,
+}
+
+impl DecoderKind {
+    /// A fresh decoder of this kind.
+    pub fn build(self) -> Box<dyn QrDecoder> {
+        match self {
+            Self::Combined => Box::new(CombinedDecoder::default()),
+            Self::Rqrr => Box::new(RqrrDecoder),
+            Self::Rxing => Box::new(RxingDecoder::default()),
+        }
+    }
+}
+
+/// rqrr 0.11 on the frame as it is (the project's first named decoder).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RqrrDecoder;
+
+fn rqrr_decode(data: &[u8], width: usize, height: usize) -> Result<String, DecodeError> {
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| data[y * width + x]);
+    for grid in img.detect_grids() {
+        if let Ok((_, text)) = grid.decode() {
+            return Ok(text);
+        }
+    }
+    Err(DecodeError::NotFound)
+}
+
+impl QrDecoder for RqrrDecoder {
+    fn name(&self) -> &'static str {
+        "rqrr"
+    }
+    fn decode(&mut self, frame: &LumaFrame) -> Result<String, DecodeError> {
+        rqrr_decode(&frame.data, frame.width as usize, frame.height as usize)
+    }
+}
+
+/// rxing 0.9 as its `detect_in_luma` helper runs it: QR only, hybrid
+/// binarizer, try-harder, zxing-cpp port then Java port.
+#[derive(Clone)]
+pub struct RxingDecoder {
+    hints: DecodeHints,
+}
+
+impl Default for RxingDecoder {
+    fn default() -> Self {
+        Self {
+            hints: DecodeHints {
+                PossibleFormats: Some([BarcodeFormat::QR_CODE].into_iter().collect()),
+                TryHarder: Some(true),
+                ..DecodeHints::default()
+            },
+        }
+    }
+}
+
+impl QrDecoder for RxingDecoder {
+    fn name(&self) -> &'static str {
+        "rxing"
+    }
+    fn decode(&mut self, frame: &LumaFrame) -> Result<String, DecodeError> {
+        let source = Luma8Source::new_with_slice(&frame.data, frame.width, frame.height)
+            .map_err(|_| DecodeError::NotFound)?;
+        let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+        QrReader
+            .decode_with_hints(&mut bitmap, &self.hints)
+            .or_else(|_| QRCodeReader.decode_with_hints(&mut bitmap, &self.hints))
+            .map(|r| r.getText().to_owned())
+            .map_err(|_| DecodeError::NotFound)
+    }
+}
+
+/// Binarizer choice for one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binarize {
+    /// Local thresholds per 8x8 block: uneven light, glare.
+    Hybrid,
+    /// One threshold from the histogram: low contrast, textured modules.
+    Global,
+}
+
+/// Which version of the frame an attempt looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The frame as captured.
+    Full,
+    /// Halved (2x2 average): faster, smooths noise and module texture.
+    Half,
+    /// The frame with a white border added: codes cropped with no quiet zone
+    /// (screenshots, stickers at the edge of the view).
+    Padded,
+    /// Halved, then bordered.
+    HalfPadded,
+    /// Only for tiny frames (longer side under [`TINY`] pixels): doubled
+    /// (nearest neighbour), then bordered; thumbnails with 1-pixel modules.
+    DoublePadded,
+}
+
+/// Frames smaller than this (longer side) get the [`View::DoublePadded`] try.
+pub const TINY: u32 = 160;
+
+/// One attempt of the combined decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// rxing's zxing-cpp port (and with `java_port`, its Java port too).
+    Rxing {
+        /// Image version.
+        view: View,
+        /// Binarizer.
+        binarize: Binarize,
+        /// Light-on-dark code.
+        invert: bool,
+        /// rxing's try-harder (scan every row).
+        try_harder: bool,
+        /// Also run the Java-port reader when the cpp port fails.
+        java_port: bool,
+    },
+    /// rqrr on a view of the frame.
+    Rqrr(View),
+}
+
+const fn rx(view: View, binarize: Binarize, invert: bool, try_harder: bool) -> Step {
+    Step::Rxing {
+        view,
+        binarize,
+        invert,
+        try_harder,
+        java_port: false,
+    }
+}
+
+/// The attempt order of [`CombinedDecoder::default`], most likely first.
+pub const DEFAULT_STEPS: &[Step] = &[
+    rx(View::Full, Binarize::Hybrid, false, false),
+    rx(View::Full, Binarize::Hybrid, true, false),
+    rx(View::Padded, Binarize::Hybrid, false, true),
+    rx(View::Full, Binarize::Global, false, true),
+    rx(View::HalfPadded, Binarize::Global, false, true),
+    rx(View::Half, Binarize::Hybrid, false, true),
+    Step::Rxing {
+        view: View::Full,
+        binarize: Binarize::Hybrid,
+        invert: false,
+        try_harder: true,
+        java_port: true,
+    },
+    rx(View::Padded, Binarize::Global, false, true),
+    rx(View::Half, Binarize::Hybrid, true, true),
+    rx(View::Half, Binarize::Global, true, true),
+    rx(View::Padded, Binarize::Global, true, true),
+    rx(View::DoublePadded, Binarize::Hybrid, false, true),
+    rx(View::DoublePadded, Binarize::Global, false, true),
+    Step::Rqrr(View::Full),
+];
+
+/// The terminal's decoder: a sequence of cheap attempts ([`Step`]), most
+/// likely first; the first text found wins. Frames larger than
+/// `downscale_above` are halved before anything else (a member card held to
+/// the camera is large; a smaller image is faster and less noisy).
+#[derive(Clone)]
+pub struct CombinedDecoder {
+    hints_fast: DecodeHints,
+    hints_hard: DecodeHints,
+    steps: Vec<Step>,
+    /// Frames whose longer side exceeds this are halved first.
+    pub downscale_above: u32,
+}
+
+impl Default for CombinedDecoder {
+    fn default() -> Self {
+        Self::with_steps(DEFAULT_STEPS.to_vec())
+    }
+}
+
+impl CombinedDecoder {
+    /// A combined decoder with these attempts, in order.
+    pub fn with_steps(steps: Vec<Step>) -> Self {
+        let formats: Option<std::collections::HashSet<BarcodeFormat>> =
+            Some([BarcodeFormat::QR_CODE].into_iter().collect());
+        Self {
+            hints_fast: DecodeHints {
+                PossibleFormats: formats.clone(),
+                TryHarder: Some(false),
+                ..DecodeHints::default()
+            },
+            hints_hard: DecodeHints {
+                PossibleFormats: formats,
+                TryHarder: Some(true),
+                ..DecodeHints::default()
+            },
+            steps,
+            downscale_above: 1400,
+        }
+    }
+}
+
+/// An owned luma image used for derived views.
+#[derive(Debug, Clone)]
+struct Plane {
+    data: Vec<u8>,
+    width: u32,
+    height: u32,
+}
+
+/// Halves a frame by averaging 2x2 blocks.
+pub fn downscale_half(data: &[u8], width: u32, height: u32) -> (Vec<u8>, u32, u32) {
+    let (w, h) = (width as usize / 2, height as usize / 2);
+    let src_w = width as usize;
+    let mut out = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let r0 = &data[2 * y * src_w..(2 * y + 1) * src_w];
+        let r1 = &data[(2 * y + 1) * src_w..(2 * y + 2) * src_w];
+        for (a, b) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).take(w) {
+            let s = u16::from(a[0]) + u16::from(a[1]) + u16::from(b[0]) + u16::from(b[1]);
+            out.push(((s + 2) / 4) as u8);
+        }
+    }
+    (out, w as u32, h as u32)
+}
+
+/// Adds a border of `pad` pixels of `value` around an image.
+pub fn pad(data: &[u8], width: u32, height: u32, pad: u32, value: u8) -> (Vec<u8>, u32, u32) {
+    let (w, h, p) = (width as usize, height as usize, pad as usize);
+    let nw = w + 2 * p;
+    let mut out = vec![value; nw * (h + 2 * p)];
+    for y in 0..h {
+        let dst = (y + p) * nw + p;
+        out[dst..dst + w].copy_from_slice(&data[y * w..(y + 1) * w]);
+    }
+    (out, nw as u32, (h + 2 * p) as u32)
+}
+
+/// The brightest level most of the image reaches (98th percentile): the
+/// paper or screen white, used to fill added borders.
+fn paper_white(data: &[u8]) -> u8 {
+    let mut hist = [0usize; 256];
+    for &v in data {
+        hist[v as usize] += 1;
+    }
+    let mut seen = 0;
+    let target = data.len() * 98 / 100;
+    for (v, n) in hist.iter().enumerate() {
+        seen += n;
+        if seen >= target {
+            return v as u8;
+        }
+    }
+    255
+}
+
+fn run_rxing(
+    plane: (&[u8], u32, u32),
+    binarize: Binarize,
+    invert: bool,
+    hints: &DecodeHints,
+    java_port: bool,
+) -> Option<String> {
+    let (data, width, height) = plane;
+    let source = Luma8Source::new_with_slice(data, width, height).ok()?;
+    let text = |r: rxing::RXingResult| r.getText().to_owned();
+    match binarize {
+        Binarize::Hybrid => {
+            let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
+            if invert {
+                bitmap.invert();
+            }
+            match QrReader.decode_with_hints(&mut bitmap, hints) {
+                Ok(r) => Some(text(r)),
+                Err(_) if java_port => QRCodeReader
+                    .decode_with_hints(&mut bitmap, hints)
+                    .ok()
+                    .map(text),
+                Err(_) => None,
+            }
+        }
+        Binarize::Global => {
+            let mut bitmap = BinaryBitmap::new(GlobalHistogramBinarizer::new(source));
+            if invert {
+                bitmap.invert();
+            }
+            QrReader
+                .decode_with_hints(&mut bitmap, hints)
+                .ok()
+                .map(text)
+        }
+    }
+}
+
+/// Derived views of one frame, computed at most once each.
+struct Views<'a> {
+    full: (&'a [u8], u32, u32),
+    half: Option<Plane>,
+    padded: Option<Plane>,
+    half_padded: Option<Plane>,
+    double_padded: Option<Plane>,
+}
+
+fn plane(p: &Plane) -> (&[u8], u32, u32) {
+    (&p.data, p.width, p.height)
+}
+
+fn padded_plane(src: (&[u8], u32, u32)) -> Plane {
+    let (d, w, h) = src;
+    let border = (w.max(h) / 10).max(8);
+    let (data, width, height) = pad(d, w, h, border, paper_white(d));
+    Plane {
+        data,
+        width,
+        height,
+    }
+}
+
+impl<'a> Views<'a> {
+    /// The pixels of a view; `None` when the view does not apply.
+    fn get(&mut self, view: View) -> Option<(&[u8], u32, u32)> {
+        let full = self.full;
+        Some(match view {
+            View::DoublePadded => {
+                if full.1.max(full.2) >= TINY {
+                    return None;
+                }
+                plane(
+                    self.double_padded
+                        .get_or_insert_with(|| padded_plane(plane(&double_plane(full)))),
+                )
+            }
+            View::Full => full,
+            View::Half => plane(self.half.get_or_insert_with(|| half_plane(full))),
+            View::Padded => plane(self.padded.get_or_insert_with(|| padded_plane(full))),
+            View::HalfPadded => {
+                if self.half_padded.is_none() {
+                    let half = self.half.get_or_insert_with(|| half_plane(full));
+                    self.half_padded = Some(padded_plane(plane(half)));
+                }
+                match &self.half_padded {
+                    Some(p) => plane(p),
+                    None => full,
+                }
+            }
+        })
+    }
+}
+
+/// Doubles an image (nearest neighbour).
+fn double_plane(src: (&[u8], u32, u32)) -> Plane {
+    let (d, w, h) = src;
+    let (w2, h2) = (w as usize * 2, h as usize * 2);
+    let mut data = Vec::with_capacity(w2 * h2);
+    for row in d.chunks_exact(w as usize) {
+        let start = data.len();
+        for &v in row {
+            data.push(v);
+            data.push(v);
+        }
+        data.extend_from_within(start..start + w2);
+    }
+    Plane {
+        data,
+        width: w2 as u32,
+        height: h2 as u32,
+    }
+}
+
+fn half_plane(src: (&[u8], u32, u32)) -> Plane {
+    let (d, w, h) = src;
+    if w.min(h) < 8 {
+        return Plane {
+            data: d.to_vec(),
+            width: w,
+            height: h,
+        };
+    }
+    let (data, width, height) = downscale_half(d, w, h);
+    Plane {
+        data,
+        width,
+        height,
+    }
+}
+
+impl CombinedDecoder {
+    /// The frame halved until its longer side is at most `downscale_above`;
+    /// `None` when it is small enough already.
+    fn scaled_for_speed(&self, frame: &LumaFrame) -> Option<Plane> {
+        let mut out: Option<Plane> = None;
+        loop {
+            let cur = match &out {
+                Some(p) => plane(p),
+                None => (frame.data.as_slice(), frame.width, frame.height),
+            };
+            if cur.1.max(cur.2) <= self.downscale_above || cur.1.min(cur.2) < 16 {
+                return out;
+            }
+            out = Some(half_plane(cur));
+        }
+    }
+
+    /// Runs the steps on a frame; also returns the index of the step that
+    /// succeeded (for measurements).
+    pub fn decode_with_step(&self, frame: &LumaFrame) -> Option<(String, usize)> {
+        let scaled = self.scaled_for_speed(frame);
+        let full = match &scaled {
+            Some(p) => plane(p),
+            None => (frame.data.as_slice(), frame.width, frame.height),
+        };
+        let mut views = Views {
+            full,
+            half: None,
+            padded: None,
+            half_padded: None,
+            double_padded: None,
+        };
+        for (i, step) in self.steps.iter().enumerate() {
+            let found = match *step {
+                Step::Rxing {
+                    view,
+                    binarize,
+                    invert,
+                    try_harder,
+                    java_port,
+                } => {
+                    let hints = if try_harder {
+                        &self.hints_hard
+                    } else {
+                        &self.hints_fast
+                    };
+                    views
+                        .get(view)
+                        .and_then(|p| run_rxing(p, binarize, invert, hints, java_port))
+                }
+                Step::Rqrr(view) => views
+                    .get(view)
+                    .and_then(|(d, w, h)| rqrr_decode(d, w as usize, h as usize).ok()),
+            };
+            if let Some(text) = found {
+                return Some((text, i));
+            }
+        }
+        None
+    }
+}
+
+impl QrDecoder for CombinedDecoder {
+    fn name(&self) -> &'static str {
+        "combined"
+    }
+
+    fn decode(&mut self, frame: &LumaFrame) -> Result<String, DecodeError> {
+        self.decode_with_step(frame)
+            .map(|(t, _)| t)
+            .ok_or(DecodeError::NotFound)
+    }
+}

@@ -1,0 +1,150 @@
+//! What the clerk is told after a scan: one outcome per situation, each with
+//! its message. Every clerk-facing string of scanning lives in
+//! [`clerk_message`], ready for translation.
+
+use crate::scan::credential::{CardVerifier, Credential, ParseError, VerifyError, parse_token};
+use crate::scan::directory::{MemberDirectory, MemberSummary};
+
+/// The result of one scan, as the counter needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanOutcome {
+    /// A valid card of a member this store knows.
+    MemberFound {
+        /// The verified card.
+        credential: Credential,
+        /// The member as clerks may see them.
+        member: MemberSummary,
+    },
+    /// A valid card whose member this store does not know yet: still served
+    /// offline (SPEC section 3); earning is queued, redemption needs a balance.
+    UnknownMember {
+        /// The verified card.
+        credential: Credential,
+    },
+    /// A valid card, but the member directory could not be read.
+    LookupFailed {
+        /// The verified card.
+        credential: Credential,
+    },
+    /// A code that is not a Tillcard member card (a URL, a product code...).
+    NotMemberCode,
+    /// A Tillcard-looking card whose signature fails or whose issuer key is
+    /// not trusted.
+    Forged,
+    /// The member or this card was revoked.
+    Revoked,
+    /// The card's validity ended.
+    Expired,
+    /// Something was seen but could not be read, or the member code is
+    /// damaged or from an unknown format version.
+    Unreadable,
+}
+
+/// The kind of an outcome, without data: what the UI switches on for colour,
+/// sound and message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutcomeKind {
+    /// See [`ScanOutcome::MemberFound`].
+    MemberFound,
+    /// See [`ScanOutcome::UnknownMember`].
+    UnknownMember,
+    /// See [`ScanOutcome::LookupFailed`].
+    LookupFailed,
+    /// See [`ScanOutcome::NotMemberCode`].
+    NotMemberCode,
+    /// See [`ScanOutcome::Forged`].
+    Forged,
+    /// See [`ScanOutcome::Revoked`].
+    Revoked,
+    /// See [`ScanOutcome::Expired`].
+    Expired,
+    /// See [`ScanOutcome::Unreadable`].
+    Unreadable,
+}
+
+impl OutcomeKind {
+    /// Whether the clerk may go on serving the member (good-scan beep).
+    pub fn is_good(self) -> bool {
+        matches!(
+            self,
+            Self::MemberFound | Self::UnknownMember | Self::LookupFailed
+        )
+    }
+}
+
+/// The message for the person at the counter (English; translation keys are
+/// the [`OutcomeKind`] names).
+pub fn clerk_message(kind: OutcomeKind) -> &'static str {
+    match kind {
+        OutcomeKind::MemberFound => "Member found.",
+        OutcomeKind::UnknownMember => {
+            "Valid member card, not yet known to this store. Serve the member: points are \
+             added when the store syncs; paying with points or balance needs a connection."
+        }
+        OutcomeKind::LookupFailed => {
+            "Valid member card, but member details could not be loaded. Scan again."
+        }
+        OutcomeKind::NotMemberCode => "This is not a member card code.",
+        OutcomeKind::Forged => {
+            "This card is not genuine. Do not accept it; ask for another card or look the \
+             member up by phone."
+        }
+        OutcomeKind::Revoked => {
+            "This card has been cancelled. Ask the member for their current card or look them \
+             up by phone."
+        }
+        OutcomeKind::Expired => "This card has expired. Ask the member to renew it.",
+        OutcomeKind::Unreadable => "The code could not be read. Scan again.",
+    }
+}
+
+impl ScanOutcome {
+    /// The kind of this outcome.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Self::MemberFound { .. } => OutcomeKind::MemberFound,
+            Self::UnknownMember { .. } => OutcomeKind::UnknownMember,
+            Self::LookupFailed { .. } => OutcomeKind::LookupFailed,
+            Self::NotMemberCode => OutcomeKind::NotMemberCode,
+            Self::Forged => OutcomeKind::Forged,
+            Self::Revoked => OutcomeKind::Revoked,
+            Self::Expired => OutcomeKind::Expired,
+            Self::Unreadable => OutcomeKind::Unreadable,
+        }
+    }
+
+    /// The message for the clerk.
+    pub fn message(&self) -> &'static str {
+        clerk_message(self.kind())
+    }
+}
+
+/// Turns a scanned text into an outcome: parse, verify offline at
+/// `now_unix`, then look the member up.
+pub fn classify(
+    text: &str,
+    verifier: &CardVerifier,
+    directory: &dyn MemberDirectory,
+    now_unix: u64,
+) -> ScanOutcome {
+    let token = match parse_token(text) {
+        Ok(t) => t,
+        Err(ParseError::NotTillcard) => return ScanOutcome::NotMemberCode,
+        Err(
+            ParseError::BadEncoding | ParseError::Malformed | ParseError::UnsupportedVersion(_),
+        ) => return ScanOutcome::Unreadable,
+    };
+    let credential = match verifier.verify(&token, now_unix) {
+        Ok(c) => c,
+        Err(VerifyError::UnknownIssuer(_) | VerifyError::BadSignature) => {
+            return ScanOutcome::Forged;
+        }
+        Err(VerifyError::Revoked) => return ScanOutcome::Revoked,
+        Err(VerifyError::Expired) => return ScanOutcome::Expired,
+    };
+    match directory.find_by_member_id(credential.member_id) {
+        Ok(Some(member)) => ScanOutcome::MemberFound { credential, member },
+        Ok(None) => ScanOutcome::UnknownMember { credential },
+        Err(_) => ScanOutcome::LookupFailed { credential },
+    }
+}

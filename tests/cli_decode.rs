@@ -1,0 +1,66 @@
+//! `tillcard decode`: per-image lines, the `--expect` summary, and the
+//! default command left as it was.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is a failure.
+
+use std::path::PathBuf;
+
+use tillcard::cli::{decode_files, expected_text, median, quantile};
+use tillcard::scan::decode::DecoderKind;
+
+fn data(sub: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/qr")
+        .join(sub)
+}
+
+#[test]
+fn expect_mode_prints_one_line_per_image_and_the_totals() {
+    let out = decode_files(&[data("qrcode-3")], DecoderKind::Combined, true, 1).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 18 + 1);
+    assert!(
+        lines[0].contains("01.webp: \"") && lines[0].ends_with(" ok"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains(" ms]"));
+    let summary = lines[18];
+    assert!(
+        summary.starts_with("combined: decoded 18/18, median "),
+        "{summary}"
+    );
+    assert!(summary.contains(" ms, p95 "));
+}
+
+#[test]
+fn failures_print_their_reason() {
+    let out = decode_files(&[data("qrcode-2/#940.png")], DecoderKind::Rqrr, true, 1).unwrap();
+    assert!(out.contains("FAILED (no readable QR code)"), "{out}");
+    assert!(out.contains("decoded 0/1"), "{out}");
+}
+
+#[test]
+fn expected_text_drops_trailing_line_ends_only() {
+    let dir = std::env::temp_dir().join(format!("tillcard-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("7.txt"), " a\r\nb \r\n\n").unwrap();
+    assert_eq!(
+        expected_text(&dir.join("7.png")).as_deref(),
+        Some(" a\r\nb ")
+    );
+    assert_eq!(expected_text(&dir.join("8.png")), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn median_and_p95_use_the_usual_definitions() {
+    let v: Vec<f64> = (1..=20).map(f64::from).collect();
+    assert_eq!(median(&v), 10.5);
+    assert_eq!(quantile(&v, 0.95), 19.0);
+    assert_eq!(median(&[3.0]), 3.0);
+}
+
+#[test]
+fn no_subcommand_still_runs() {
+    assert!(tillcard::run(vec![]).is_ok());
+}
