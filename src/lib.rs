@@ -4,6 +4,8 @@
 //! Code map (data flows top to bottom):
 //! - `tillcard_rules` (the `rules/` crate, re-exported as [`rules`]): the
 //!   membership program, pure functions over data.
+//! - [`clock`]: where "now" comes from (system or fake).
+//! - [`store`]: the durable local store, the only module that writes SQL.
 //! - [`scan`]: frames and keyboard-wedge scanners to a verified member
 //!   (`docs/SCANNING.md`, card format in `docs/CREDENTIAL.md`).
 //! - [`format`]: how money, discounts and personal data are shown (zh-CN, en).
@@ -13,9 +15,11 @@
 pub use tillcard_rules as rules;
 
 pub mod cli;
+pub mod clock;
 pub mod demo;
 pub mod format;
 pub mod scan;
+pub mod store;
 
 /// Entry point of the `tillcard` binary: parses the arguments and runs the
 /// chosen command.

@@ -1,0 +1,206 @@
+//! Clerks: PINs hashed with Argon2id, cashier and manager roles, lockout
+//! after repeated wrong PINs, and the manager approval that refunds and
+//! adjustments require. A [`Clerk`] or an [`Approval`] can only be obtained
+//! by giving the right PIN, so an action that takes one cannot happen
+//! without it.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rusqlite::{OptionalExtension, params};
+
+use super::{PinHashCost, Store, StoreError, audit};
+
+/// What a clerk may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sales, enrollment, top-ups.
+    Cashier,
+    /// Everything, including approving refunds and adjustments.
+    Manager,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Cashier => "cashier",
+            Role::Manager => "manager",
+        }
+    }
+}
+
+/// A clerk who has logged in with the right PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clerk {
+    id: String,
+    name: String,
+    role: Role,
+}
+
+impl Clerk {
+    /// Clerk id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+}
+
+/// A manager's approval, given by entering a manager PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    manager_id: String,
+}
+
+impl Approval {
+    /// The approving manager.
+    pub fn manager_id(&self) -> &str {
+        &self.manager_id
+    }
+}
+
+fn hasher(cost: PinHashCost) -> Result<Argon2<'static>, StoreError> {
+    let params = Params::new(cost.memory_kib, cost.iterations, 1, None)
+        .map_err(|e| StoreError::Database(format!("PIN hash parameters: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn valid_pin(pin: &str) -> bool {
+    (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Store {
+    /// Adds a clerk with `pin` (4-8 digits), stored only as an Argon2id hash.
+    pub fn add_clerk(
+        &mut self,
+        id: &str,
+        name: &str,
+        role: Role,
+        pin: &str,
+    ) -> Result<(), StoreError> {
+        if !valid_pin(pin) {
+            return Err(StoreError::InvalidPin);
+        }
+        let mut salt_bytes = [0u8; 16];
+        getrandom::fill(&mut salt_bytes)
+            .map_err(|e| StoreError::Database(format!("no randomness from the OS: {e}")))?;
+        let salt = SaltString::encode_b64(&salt_bytes)
+            .map_err(|e| StoreError::Database(format!("salt: {e}")))?;
+        let hash = hasher(self.config.pin_cost)?
+            .hash_password(pin.as_bytes(), &salt)
+            .map_err(|e| StoreError::Database(format!("PIN hash: {e}")))?
+            .to_string();
+        let at = self.clock.now().to_rfc3339();
+        self.write(|tx, _| {
+            let taken: Option<String> = tx
+                .query_row("SELECT clerk_id FROM clerks WHERE clerk_id = ?1", [id], |r| r.get(0))
+                .optional()?;
+            if taken.is_some() {
+                return Err(StoreError::DuplicateClerk);
+            }
+            tx.execute(
+                "INSERT INTO clerks (clerk_id, display_name, role, pin_hash) VALUES (?1, ?2, ?3, ?4)",
+                params![id, name, role.as_str(), hash],
+            )?;
+            audit::append(tx, &at, id, "clerk_added", role.as_str())
+        })
+    }
+
+    /// Checks `pin` for `clerk_id`, counting failures and locking the clerk
+    /// out after too many. Every attempt is audited.
+    pub fn login(&mut self, clerk_id: &str, pin: &str) -> Result<Clerk, StoreError> {
+        let now = self.clock.now();
+        let row: Option<(String, String, String, u32, Option<String>)> = self
+            .conn()
+            .query_row(
+                "SELECT display_name, role, pin_hash, failed_attempts, locked_until
+                 FROM clerks WHERE clerk_id = ?1",
+                [clerk_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((name, role, hash, failures, locked_until)) = row else {
+            return Err(StoreError::UnknownClerk);
+        };
+        if let Some(until) = locked_until
+            .as_deref()
+            .and_then(|u| tillcard_rules::Timestamp::parse_from_rfc3339(u).ok())
+            .filter(|until| *until > now)
+        {
+            return Err(StoreError::Locked {
+                until: until.format("%H:%M").to_string(),
+            });
+        }
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| StoreError::Damaged(format!("stored PIN hash: {e}")))?;
+        let ok = hasher(self.config.pin_cost)?
+            .verify_password(pin.as_bytes(), &parsed)
+            .is_ok();
+        let at = now.to_rfc3339();
+        let max = self.config.max_pin_failures.max(1);
+        let lockout = self.config.lockout;
+        if ok {
+            self.write(|tx, _| {
+                tx.execute(
+                    "UPDATE clerks SET failed_attempts = 0, locked_until = NULL WHERE clerk_id = ?1",
+                    [clerk_id],
+                )?;
+                audit::append(tx, &at, clerk_id, "login", "ok")
+            })?;
+            let role = if role == "manager" {
+                Role::Manager
+            } else {
+                Role::Cashier
+            };
+            return Ok(Clerk {
+                id: clerk_id.to_owned(),
+                name,
+                role,
+            });
+        }
+        let failures = failures + 1;
+        let locked = failures >= max;
+        let until = (now + lockout).to_rfc3339();
+        self.write(|tx, _| {
+            if locked {
+                tx.execute(
+                    "UPDATE clerks SET failed_attempts = 0, locked_until = ?2 WHERE clerk_id = ?1",
+                    params![clerk_id, until],
+                )?;
+                audit::append(tx, &at, clerk_id, "login", "locked out")
+            } else {
+                tx.execute(
+                    "UPDATE clerks SET failed_attempts = ?2 WHERE clerk_id = ?1",
+                    params![clerk_id, failures],
+                )?;
+                audit::append(tx, &at, clerk_id, "login", "wrong PIN")
+            }
+        })?;
+        if locked {
+            Err(StoreError::Locked {
+                until: (now + lockout).format("%H:%M").to_string(),
+            })
+        } else {
+            Err(StoreError::WrongPin {
+                attempts_left: max - failures,
+            })
+        }
+    }
+
+    /// A manager approval: the manager's id and PIN (with the same lockout
+    /// as logging in). A cashier's PIN is refused.
+    pub fn approve(&mut self, manager_id: &str, pin: &str) -> Result<Approval, StoreError> {
+        let clerk = self.login(manager_id, pin)?;
+        if clerk.role != Role::Manager {
+            return Err(StoreError::NotAManager);
+        }
+        Ok(Approval {
+            manager_id: clerk.id,
+        })
+    }
+}

@@ -1,0 +1,383 @@
+//! The member cache: who this terminal knows, what a clerk may see of them,
+//! and their accounts (head office's last snapshot plus this terminal's own
+//! ledger entries, folded with the rules engine).
+//!
+//! The raw phone number is never stored: lookups go through a keyed hash
+//! (HMAC-SHA256 under a key that never leaves the terminal), and clerks see
+//! `138****5678`. Names are stored only masked (`张*`).
+
+use hmac::{Hmac, Mac};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::Sha256;
+use tillcard_rules::account::MemberAccount;
+use tillcard_rules::booking;
+use tillcard_rules::ledger::LedgerEntry;
+use tillcard_rules::pricing::{MemberProfile, MonthDay};
+use tillcard_rules::program::TierLevel;
+use tillcard_rules::{EntryKind, MemberId, SourceId};
+use uuid::Uuid;
+
+use super::clerks::Clerk;
+use super::events::EventBody;
+use super::{Store, StoreError, audit, outbox};
+use crate::format::{mask_name, mask_phone};
+
+/// What a manager enters at the door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollRequest {
+    /// Mobile number (11 digits starting with 1; spaces and dashes ignored).
+    pub phone: String,
+    /// Name, optional.
+    pub name: Option<String>,
+    /// Birthday month and day, optional.
+    pub birthday: Option<MonthDay>,
+    /// The member agreed to the privacy notice.
+    pub consent: bool,
+    /// The referrer's member id, if a referral card was scanned.
+    pub referred_by: Option<MemberId>,
+}
+
+/// A member as a clerk may see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// The member.
+    pub id: MemberId,
+    /// `138****5678`.
+    pub phone_masked: String,
+    /// `张*`.
+    pub name_masked: String,
+    /// Birthday month and day.
+    pub birthday: Option<MonthDay>,
+    /// Referrer.
+    pub referred_by: Option<MemberId>,
+    /// Tags from head office (VIP, staff...).
+    pub tags: Vec<String>,
+    /// Whether balances are known here.
+    pub balances_known: bool,
+}
+
+impl MemberRecord {
+    /// What pricing needs.
+    pub fn profile(&self) -> MemberProfile {
+        MemberProfile {
+            id: self.id,
+            birthday: self.birthday,
+            referred_by: self.referred_by,
+            balances_known: self.balances_known,
+        }
+    }
+}
+
+/// Digits of a mainland mobile number, or `None` if it is not one.
+pub fn normalize_phone(phone: &str) -> Option<String> {
+    let digits: String = phone
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+        .collect::<String>();
+    let digits = digits.strip_prefix("+86").unwrap_or(&digits).to_owned();
+    (digits.len() == 11 && digits.starts_with('1') && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(digits)
+}
+
+/// The keyed hash a phone is looked up by.
+pub(crate) fn phone_hash(key: &[u8; 32], normalized: &str) -> Result<Vec<u8>, StoreError> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .map_err(|e| StoreError::Database(format!("phone key: {e}")))?;
+    mac.update(normalized.as_bytes());
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+fn parse_member_id(text: &str) -> Result<MemberId, StoreError> {
+    Uuid::parse_str(text)
+        .map(MemberId)
+        .map_err(|e| StoreError::Damaged(format!("member id: {e}")))
+}
+
+const MEMBER_COLUMNS: &str = "member_id, phone_masked, name_masked, birthday_month, birthday_day, referred_by, tags, balances_known";
+
+type MemberRow = (
+    String,
+    String,
+    String,
+    Option<u8>,
+    Option<u8>,
+    Option<String>,
+    String,
+    bool,
+);
+
+fn member_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+fn record(row: MemberRow) -> Result<MemberRecord, StoreError> {
+    let (id, phone_masked, name_masked, month, day, referred_by, tags, balances_known) = row;
+    Ok(MemberRecord {
+        id: parse_member_id(&id)?,
+        phone_masked,
+        name_masked,
+        birthday: month.zip(day).map(|(month, day)| MonthDay { month, day }),
+        referred_by: referred_by.as_deref().map(parse_member_id).transpose()?,
+        tags: serde_json::from_str(&tags)?,
+        balances_known,
+    })
+}
+
+/// Reads one member by id on any connection.
+pub(crate) fn find_by_id(
+    conn: &Connection,
+    id: MemberId,
+) -> Result<Option<MemberRecord>, StoreError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE member_id = ?1"
+        ))?
+        .query_row([id.0.to_string()], member_from_row)
+        .optional()?;
+    row.map(record).transpose()
+}
+
+/// The member's current tier: the newest tier change in the local ledger,
+/// else the snapshot's, else the entry tier.
+pub(crate) fn current_tier(conn: &Connection, id: MemberId) -> Result<TierLevel, StoreError> {
+    let key = id.0.to_string();
+    let change: Option<String> = conn
+        .prepare_cached(
+            "SELECT body FROM ledger WHERE member_id = ?1 AND kind = 'tier_changed' ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([&key], |r| r.get(0))
+        .optional()?;
+    if let Some(body) = change {
+        let entry: LedgerEntry = serde_json::from_str(&body)?;
+        if let EntryKind::TierChanged { to, .. } = entry.kind {
+            return Ok(to);
+        }
+    }
+    let snapshot: Option<Option<String>> = conn
+        .prepare_cached("SELECT snapshot FROM members WHERE member_id = ?1")?
+        .query_row([&key], |r| r.get(0))
+        .optional()?;
+    match snapshot.flatten() {
+        Some(body) => Ok(serde_json::from_str::<MemberAccount>(&body)?.tier),
+        None => Ok(TierLevel(0)),
+    }
+}
+
+/// The member's account: head office's snapshot (or an empty account) with
+/// this terminal's ledger entries folded on, skipping actions the snapshot
+/// already contains.
+pub(crate) fn load_account(conn: &Connection, id: MemberId) -> Result<MemberAccount, StoreError> {
+    let key = id.0.to_string();
+    let snapshot: Option<Option<String>> = conn
+        .prepare_cached("SELECT snapshot FROM members WHERE member_id = ?1")?
+        .query_row([&key], |r| r.get(0))
+        .optional()?;
+    let opening = match snapshot.flatten() {
+        Some(body) => serde_json::from_str(&body)?,
+        None => MemberAccount::new(id),
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT body FROM ledger WHERE member_id = ?1 ORDER BY id")?;
+    let bodies = stmt.query_map([&key], |r| r.get::<_, String>(0))?;
+    let mut account = opening;
+    let already: std::collections::BTreeSet<SourceId> = account.sources.clone();
+    for body in bodies {
+        let entry: LedgerEntry = serde_json::from_str(&body?)?;
+        if !already.contains(&entry.source) {
+            account.apply(&entry);
+        }
+    }
+    Ok(account)
+}
+
+/// Writes ledger entries inside an action's transaction.
+pub(crate) fn insert_entries(
+    tx: &rusqlite::Transaction<'_>,
+    seq: i64,
+    entries: &[LedgerEntry],
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO ledger (member_id, source_id, event_seq, at, kind, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for entry in entries {
+        let body = serde_json::to_string(entry)?;
+        let kind = serde_json::to_value(&entry.kind)?
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("unknown")
+            .to_owned();
+        stmt.execute(params![
+            entry.member.0.to_string(),
+            entry.source.0.to_string(),
+            seq,
+            entry.at.to_rfc3339(),
+            kind,
+            body
+        ])?;
+    }
+    Ok(())
+}
+
+/// What enrollment produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    /// The new member.
+    pub member: MemberRecord,
+    /// Entries booked (the welcome coupon).
+    pub entries: Vec<LedgerEntry>,
+}
+
+impl Store {
+    /// Enrolls a new member: one transaction writing the member, the welcome
+    /// coupon, the outbox event and the audit row. A phone already enrolled
+    /// here is refused.
+    pub fn enroll(
+        &mut self,
+        clerk: &Clerk,
+        request: &EnrollRequest,
+    ) -> Result<Enrolled, StoreError> {
+        if !request.consent {
+            return Err(StoreError::NoConsent);
+        }
+        let phone = normalize_phone(&request.phone).ok_or(StoreError::InvalidPhone)?;
+        if let Some(b) = request.birthday {
+            let valid = chrono::NaiveDate::from_ymd_opt(2024, u32::from(b.month), u32::from(b.day))
+                .is_some();
+            if !valid {
+                return Err(StoreError::InvalidBirthday);
+            }
+        }
+        let program = self.program()?;
+        let now = self.clock.now();
+        let member = MemberId(Uuid::now_v7());
+        let source = SourceId(Uuid::now_v7());
+        let phone_masked = mask_phone(&phone);
+        let name_masked = request.name.as_deref().map(mask_name).unwrap_or_default();
+        let entries = booking::book_enrollment(&program, member, now, source);
+        let body = EventBody::MemberEnrolled {
+            member,
+            source,
+            phone_masked: phone_masked.clone(),
+            name_masked: name_masked.clone(),
+            birthday: request.birthday,
+            referred_by: request.referred_by,
+            consent_at: now,
+            clerk: clerk.id().to_owned(),
+            entries: entries.clone(),
+        };
+        let record = MemberRecord {
+            id: member,
+            phone_masked: phone_masked.clone(),
+            name_masked,
+            birthday: request.birthday,
+            referred_by: request.referred_by,
+            tags: Vec::new(),
+            balances_known: true,
+        };
+        self.write(|tx, ctx| {
+            let hash = phone_hash(ctx.phone_key, &phone)?;
+            let taken: Option<String> = tx
+                .query_row("SELECT member_id FROM members WHERE phone_hash = ?1", [&hash], |r| r.get(0))
+                .optional()?;
+            if taken.is_some() {
+                return Err(StoreError::DuplicatePhone { masked_phone: phone_masked.clone() });
+            }
+            tx.execute(
+                "INSERT INTO members (member_id, phone_hash, phone_masked, name_masked, birthday_month,
+                                      birthday_day, referred_by, enrolled_at, consent_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                params![
+                    member.0.to_string(),
+                    hash,
+                    record.phone_masked,
+                    record.name_masked,
+                    request.birthday.map(|b| b.month),
+                    request.birthday.map(|b| b.day),
+                    request.referred_by.map(|r| r.0.to_string()),
+                    now.to_rfc3339(),
+                ],
+            )?;
+            let seq = outbox::append(tx, ctx, &body)?;
+            insert_entries(tx, seq, &entries)?;
+            audit::append(tx, &now.to_rfc3339(), clerk.id(), "enroll", &member.0.to_string())
+        })?;
+        Ok(Enrolled {
+            member: record,
+            entries,
+        })
+    }
+
+    /// The member with `id`, if this terminal knows them.
+    pub fn find_member(&self, id: MemberId) -> Result<Option<MemberRecord>, StoreError> {
+        find_by_id(self.conn(), id)
+    }
+
+    /// The member enrolled with `phone`, if this terminal knows them.
+    pub fn find_member_by_phone(&self, phone: &str) -> Result<Option<MemberRecord>, StoreError> {
+        let Some(phone) = normalize_phone(phone) else {
+            return Err(StoreError::InvalidPhone);
+        };
+        let hash = phone_hash(&self.phone_key, &phone)?;
+        let row = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE phone_hash = ?1"
+            ))?
+            .query_row([hash], member_from_row)
+            .optional()?;
+        row.map(record).transpose()
+    }
+
+    /// The member's provisional account (snapshot + local entries).
+    pub fn account(&self, id: MemberId) -> Result<MemberAccount, StoreError> {
+        if find_by_id(self.conn(), id)?.is_none() {
+            return Err(StoreError::UnknownMember);
+        }
+        load_account(self.conn(), id)
+    }
+
+    /// Records head office's snapshot of a member (balances as an opening
+    /// account, masked fields, tags). Local entries already contained in the
+    /// snapshot are no longer added on top.
+    pub fn apply_member_snapshot(
+        &mut self,
+        record: &MemberRecord,
+        account: &MemberAccount,
+    ) -> Result<(), StoreError> {
+        let snapshot = serde_json::to_string(account)?;
+        let tags = serde_json::to_string(&record.tags)?;
+        let now = self.clock.now().to_rfc3339();
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT INTO members (member_id, phone_masked, name_masked, birthday_month, birthday_day,
+                                      referred_by, tags, snapshot, balances_known, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)
+                 ON CONFLICT(member_id) DO UPDATE SET
+                    phone_masked = excluded.phone_masked, name_masked = excluded.name_masked,
+                    birthday_month = excluded.birthday_month, birthday_day = excluded.birthday_day,
+                    tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1",
+                params![
+                    record.id.0.to_string(),
+                    record.phone_masked,
+                    record.name_masked,
+                    record.birthday.map(|b| b.month),
+                    record.birthday.map(|b| b.day),
+                    record.referred_by.map(|r| r.0.to_string()),
+                    tags,
+                    snapshot,
+                    now
+                ],
+            )?;
+            Ok(())
+        })
+    }
+}

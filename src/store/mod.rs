@@ -1,0 +1,293 @@
+//! The terminal's durable local store: member cache, ledger, outbox, clerks
+//! and audit log, in one SQLite file. This is the only module that writes SQL.
+//!
+//! Durability: WAL journal with `synchronous=FULL` (a commit that returned is
+//! on disk, even across power loss), `BEGIN IMMEDIATE` for every write (the
+//! write lock is taken up front, so a transaction never fails half-way on a
+//! lock upgrade), foreign keys on, a busy timeout, and `PRAGMA
+//! integrity_check` at start-up: a damaged file is refused and kept for
+//! support, never "repaired" by writing to it.
+//!
+//! Every business action (enroll, sale, refund, top-up, adjustment, coupon
+//! issue) is ONE transaction that writes its effect (ledger entries from the
+//! rules engine), its outbox event and its audit row together. The outbox
+//! sequence number is taken inside that transaction, so it is gapless.
+//!
+//! One thread owns the write connection ([`handle::StoreHandle`]); the scan
+//! thread reads through its own read-only connection ([`reader::MemberReader`]).
+
+pub mod actions;
+pub mod audit;
+pub mod clerks;
+pub mod error;
+pub mod events;
+pub mod handle;
+pub mod members;
+pub mod outbox;
+pub mod reader;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use tillcard_rules::Program;
+
+use crate::clock::Clock;
+pub use error::StoreError;
+
+/// How expensive PIN hashing is. Production uses Argon2id's recommended
+/// parameters; tests use the cheapest allowed so they run fast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PinHashCost {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+}
+
+impl PinHashCost {
+    /// OWASP's Argon2id recommendation (19 MiB, 2 passes).
+    pub const PRODUCTION: PinHashCost = PinHashCost {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+    };
+    /// The cheapest Argon2 allows: for tests only.
+    pub const TEST_ONLY: PinHashCost = PinHashCost {
+        memory_kib: 8,
+        iterations: 1,
+    };
+}
+
+/// How the store is set up.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// This terminal's id, written into every outbox event.
+    pub terminal_id: String,
+    /// PIN hashing cost.
+    pub pin_cost: PinHashCost,
+    /// Wrong PINs in a row before a clerk is locked out.
+    pub max_pin_failures: u32,
+    /// How long a lockout lasts.
+    pub lockout: chrono::Duration,
+}
+
+impl StoreConfig {
+    /// Production settings for `terminal_id`.
+    pub fn new(terminal_id: impl Into<String>) -> StoreConfig {
+        StoreConfig {
+            terminal_id: terminal_id.into(),
+            pin_cost: PinHashCost::PRODUCTION,
+            max_pin_failures: 5,
+            lockout: chrono::Duration::minutes(5),
+        }
+    }
+}
+
+/// The open store. Not `Sync`: one thread owns it (see [`handle`]).
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    config: StoreConfig,
+    phone_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("terminal_id", &self.config.terminal_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens a connection with the durability settings every connection uses.
+fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, flags).map_err(StoreError::from_open)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// Refuses a damaged file before anything writes to it.
+fn check_integrity(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare("PRAGMA integrity_check")
+        .map_err(StoreError::from_open)?;
+    let rows: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .map_err(StoreError::from_open)?
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::from_open)?;
+    if rows.len() == 1 && rows[0] == "ok" {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt {
+            detail: rows.into_iter().take(3).collect::<Vec<_>>().join("; "),
+        })
+    }
+}
+
+/// Applies every migration the file has not had yet, each in its own
+/// transaction with its version bump.
+pub fn migrate(conn: &mut Connection, up_to: u32) -> Result<u32, StoreError> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let latest = schema::latest_version();
+    if current > latest {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: latest,
+        });
+    }
+    for (index, migration) in schema::MIGRATIONS.iter().enumerate() {
+        let version = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        if version <= current || version > up_to {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(migration.sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`: checks integrity,
+    /// sets durability, applies migrations, and creates the terminal's
+    /// identity on first use.
+    pub fn open(
+        path: &Path,
+        config: StoreConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store, StoreError> {
+        let mut conn = connect(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
+        check_integrity(&conn)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Database(format!(
+                "could not switch the database to WAL (got {mode})"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&mut conn, schema::latest_version())?;
+        let phone_key = Self::ensure_identity(&mut conn, &config)?;
+        Ok(Store {
+            conn,
+            path: path.to_owned(),
+            clock,
+            config,
+            phone_key,
+        })
+    }
+
+    fn ensure_identity(
+        conn: &mut Connection,
+        config: &StoreConfig,
+    ) -> Result<[u8; 32], StoreError> {
+        let existing: Option<Vec<u8>> = conn
+            .query_row("SELECT phone_key FROM terminal WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(key) = existing {
+            return key.try_into().map_err(|_| {
+                StoreError::Damaged("the terminal's phone key has the wrong length".into())
+            });
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)
+            .map_err(|e| StoreError::Database(format!("no randomness from the OS: {e}")))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO terminal (id, terminal_id, phone_key, next_seq) VALUES (1, ?1, ?2, 1)",
+            rusqlite::params![config.terminal_id, key.as_slice()],
+        )?;
+        tx.commit()?;
+        Ok(key)
+    }
+
+    /// Where the store's file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The clock the store stamps actions with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The terminal's id.
+    pub fn terminal_id(&self) -> &str {
+        &self.config.terminal_id
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction: all of it is
+    /// committed, or none of it.
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &StoreContext<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let ctx = StoreContext {
+            clock: self.clock.as_ref(),
+            phone_key: &self.phone_key,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx, &ctx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// The program in force (the default program until head office sends one).
+    pub fn program(&self) -> Result<Program, StoreError> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM program WHERE id = 1", [], |r| r.get(0))
+            .optional()?;
+        match body {
+            None => Ok(Program::default()),
+            Some(body) => serde_json::from_str(&body)
+                .map_err(|e| StoreError::Damaged(format!("stored program: {e}"))),
+        }
+    }
+
+    /// Replaces the program after validating it.
+    pub fn set_program(&mut self, program: &Program) -> Result<(), StoreError> {
+        program
+            .validate()
+            .map_err(|e| StoreError::InvalidProgram(e.to_string()))?;
+        let body = serde_json::to_string(program)
+            .map_err(|e| StoreError::Damaged(format!("program: {e}")))?;
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT INTO program (id, body) VALUES (1, ?1)
+                 ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                [body],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// `PRAGMA integrity_check` on the open file.
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        check_integrity(&self.conn)
+    }
+
+    /// Direct read access for tests and diagnostics inside the crate.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// What an action needs besides the transaction.
+pub(crate) struct StoreContext<'a> {
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) phone_key: &'a [u8; 32],
+}

@@ -1,0 +1,154 @@
+//! The outbox: every business action's event, numbered gaplessly per
+//! terminal, kept until head office acknowledges it.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::events::{EVENT_SCHEMA_VERSION, EventBody};
+use super::{Store, StoreContext, StoreError};
+
+/// An event as stored, ready to upload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxEvent {
+    /// Gapless per-terminal sequence number, from 1.
+    pub seq: u64,
+    /// Globally unique id (UUIDv7).
+    pub event_id: Uuid,
+    /// Terminal that wrote it.
+    pub terminal_id: String,
+    /// Event kind.
+    pub kind: String,
+    /// Local wall time (RFC 3339).
+    pub wall_time: String,
+    /// Monotonic clock reading in ms.
+    pub monotonic_ms: u64,
+    /// Version of the body's schema.
+    pub schema_version: u32,
+    /// The body, JSON.
+    pub payload: String,
+}
+
+/// What the uplink shows the clerk about the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutboxStatus {
+    /// Events not yet acknowledged.
+    pub pending: u64,
+    /// Wall time of the oldest of them.
+    pub oldest_pending: Option<String>,
+    /// Highest sequence written.
+    pub last_seq: u64,
+}
+
+/// Appends `body` to the outbox inside `tx`, taking the next sequence
+/// number. Returns the sequence number.
+pub(crate) fn append(
+    tx: &Transaction<'_>,
+    ctx: &StoreContext<'_>,
+    body: &EventBody,
+) -> Result<i64, StoreError> {
+    let seq: i64 = tx.query_row("SELECT next_seq FROM terminal WHERE id = 1", [], |r| {
+        r.get(0)
+    })?;
+    tx.execute("UPDATE terminal SET next_seq = ?1 WHERE id = 1", [seq + 1])?;
+    let payload = serde_json::to_string(body)?;
+    let monotonic = i64::try_from(ctx.clock.monotonic_ms()).unwrap_or(i64::MAX);
+    tx.execute(
+        "INSERT INTO outbox (seq, event_id, kind, wall_time, monotonic_ms, schema_version, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            seq,
+            Uuid::now_v7().to_string(),
+            body.kind(),
+            ctx.clock.now().to_rfc3339(),
+            monotonic,
+            EVENT_SCHEMA_VERSION,
+            payload
+        ],
+    )?;
+    Ok(seq)
+}
+
+impl Store {
+    /// Up to `limit` unacknowledged events, oldest first.
+    pub fn pending_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT seq, event_id, kind, wall_time, monotonic_ms, schema_version, payload
+             FROM outbox WHERE acked = 0 ORDER BY seq LIMIT ?1",
+        )?;
+        let terminal_id = self.terminal_id().to_owned();
+        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, u32>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, id, kind, wall_time, monotonic, schema_version, payload) = row?;
+            events.push(OutboxEvent {
+                seq: u64::try_from(seq).unwrap_or(0),
+                event_id: Uuid::parse_str(&id)
+                    .map_err(|e| StoreError::Damaged(format!("outbox event id: {e}")))?,
+                terminal_id: terminal_id.clone(),
+                kind,
+                wall_time,
+                monotonic_ms: u64::try_from(monotonic).unwrap_or(0),
+                schema_version,
+                payload,
+            });
+        }
+        Ok(events)
+    }
+
+    /// Marks every event up to and including `seq` as acknowledged by head
+    /// office. Acknowledged events are kept (head office may be restored from
+    /// a backup and ask for them again, see [`Store::reopen_from`]).
+    pub fn mark_acked(&mut self, seq: u64) -> Result<(), StoreError> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        self.write(|tx, _| {
+            tx.execute(
+                "UPDATE outbox SET acked = 1 WHERE seq <= ?1 AND acked = 0",
+                [seq],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Head office reports it holds only up to `seq` (it was restored from a
+    /// backup): everything after it is pending again.
+    pub fn reopen_from(&mut self, seq: u64) -> Result<(), StoreError> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        self.write(|tx, _| {
+            tx.execute(
+                "UPDATE outbox SET acked = 0 WHERE seq > ?1 AND acked = 1",
+                [seq],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Queue figures for the status strip.
+    pub fn outbox_status(&self) -> Result<OutboxStatus, StoreError> {
+        let (pending, oldest): (i64, Option<String>) = self.conn().query_row(
+            "SELECT COUNT(*), MIN(wall_time) FROM outbox WHERE acked = 0",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let last: Option<i64> = self
+            .conn()
+            .query_row("SELECT MAX(seq) FROM outbox", [], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(OutboxStatus {
+            pending: u64::try_from(pending).unwrap_or(0),
+            oldest_pending: oldest,
+            last_seq: u64::try_from(last.unwrap_or(0)).unwrap_or(0),
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! The terminal database's schema as numbered migrations, applied in order
+//! at start-up. `PRAGMA user_version` records how many have been applied, so
+//! a file from any earlier version is brought up to date, and a file from a
+//! newer version is refused rather than misread.
+
+/// One migration: what it is for, and its SQL.
+pub struct Migration {
+    /// Why it exists.
+    pub purpose: &'static str,
+    /// Statements, run in one transaction.
+    pub sql: &'static str,
+}
+
+/// All migrations; migration `n` (1-based) brings the file to version `n`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        purpose: "terminal identity, member cache, ledger, sales, refunds, outbox",
+        sql: r#"
+CREATE TABLE terminal (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    terminal_id TEXT NOT NULL,
+    -- Key for the keyed phone hash; never leaves the terminal.
+    phone_key   BLOB NOT NULL,
+    -- Next outbox sequence number: gapless because it only moves inside the
+    -- transaction that writes the event.
+    next_seq    INTEGER NOT NULL
+);
+CREATE TABLE program (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+-- Members known to this terminal. No raw phone, no full name, no birth year:
+-- only what a clerk may see (masked) and a keyed hash to look phones up.
+CREATE TABLE members (
+    member_id      TEXT PRIMARY KEY,
+    phone_hash     BLOB UNIQUE,
+    phone_masked   TEXT NOT NULL,
+    name_masked    TEXT NOT NULL,
+    birthday_month INTEGER,
+    birthday_day   INTEGER,
+    referred_by    TEXT,
+    tags           TEXT NOT NULL DEFAULT '[]',
+    -- Opening state from head office's last snapshot (JSON MemberAccount),
+    -- NULL for members enrolled here and not yet confirmed.
+    snapshot       TEXT,
+    balances_known INTEGER NOT NULL DEFAULT 1,
+    enrolled_at    TEXT NOT NULL,
+    consent_at     TEXT
+) WITHOUT ROWID;
+CREATE TABLE outbox (
+    seq            INTEGER PRIMARY KEY,
+    event_id       TEXT NOT NULL UNIQUE,
+    kind           TEXT NOT NULL,
+    wall_time      TEXT NOT NULL,
+    monotonic_ms   INTEGER NOT NULL,
+    schema_version INTEGER NOT NULL,
+    payload        TEXT NOT NULL,
+    acked          INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE ledger (
+    id        INTEGER PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    event_seq INTEGER NOT NULL REFERENCES outbox(seq),
+    at        TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    body      TEXT NOT NULL
+);
+CREATE INDEX ledger_by_member ON ledger(member_id, id);
+CREATE INDEX ledger_by_member_kind ON ledger(member_id, kind, id);
+CREATE INDEX ledger_by_source ON ledger(source_id);
+CREATE TABLE sales (
+    sale_id   TEXT PRIMARY KEY,
+    member_id TEXT,
+    at        TEXT NOT NULL,
+    clerk_id  TEXT NOT NULL,
+    total     INTEGER NOT NULL,
+    quote     TEXT NOT NULL,
+    event_seq INTEGER NOT NULL REFERENCES outbox(seq)
+) WITHOUT ROWID;
+CREATE TABLE refunds (
+    refund_id   TEXT PRIMARY KEY,
+    sale_id     TEXT NOT NULL REFERENCES sales(sale_id),
+    at          TEXT NOT NULL,
+    clerk_id    TEXT NOT NULL,
+    approved_by TEXT NOT NULL,
+    lines       TEXT NOT NULL,
+    event_seq   INTEGER NOT NULL REFERENCES outbox(seq)
+) WITHOUT ROWID;
+CREATE INDEX refunds_by_sale ON refunds(sale_id);
+CREATE INDEX sales_by_member ON sales(member_id, at);
+"#,
+    },
+    Migration {
+        purpose: "clerks with hashed PINs and lockout; hash-chained audit log",
+        sql: r#"
+CREATE TABLE clerks (
+    clerk_id        TEXT PRIMARY KEY,
+    display_name    TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('cashier', 'manager')),
+    pin_hash        TEXT NOT NULL,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until    TEXT
+) WITHOUT ROWID;
+CREATE TABLE audit (
+    seq       INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    clerk_id  TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    subject   TEXT NOT NULL,
+    prev_hash BLOB NOT NULL,
+    hash      BLOB NOT NULL
+);
+-- The chain's head, written with every audit row: deleting the newest rows
+-- leaves a head that no longer matches.
+ALTER TABLE terminal ADD COLUMN audit_head_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE terminal ADD COLUMN audit_head_hash BLOB;
+"#,
+    },
+    Migration {
+        purpose: "fast listing of the events still waiting for head office",
+        sql: r#"
+CREATE INDEX outbox_pending ON outbox(acked, seq);
+"#,
+    },
+];
+
+/// The schema version this code writes.
+pub fn latest_version() -> u32 {
+    u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+}
