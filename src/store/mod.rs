@@ -280,6 +280,27 @@ impl Store {
         check_integrity(&self.conn)
     }
 
+    /// Caps the database file at `pages` pages on this connection, so the
+    /// next write that needs more space fails exactly as a full disk does.
+    /// For support diagnostics and the full-disk tests.
+    pub fn simulate_disk_limit(&self, pages: u64) -> Result<u64, StoreError> {
+        let pages = i64::try_from(pages).unwrap_or(i64::MAX);
+        Ok(self
+            .conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|p| u64::try_from(p).unwrap_or(0))?)
+    }
+
+    /// Pages the database file holds now.
+    pub fn page_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
+            .map(|p| u64::try_from(p).unwrap_or(0))?)
+    }
+
     /// Direct read access for tests and diagnostics inside the crate.
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test support: a failure is a test failure.
 
+pub mod store;
+
 use image::{GrayImage, Luma};
 use imageproc::geometric_transformations::{
     Border, Interpolation, Projection, rotate_about_center, warp,

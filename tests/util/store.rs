@@ -1,0 +1,107 @@
+//! Store fixtures: a fresh store in a temporary directory with a fake clock,
+//! clerks with known PINs, members and baskets.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tillcard::clock::FakeClock;
+use tillcard::rules::pricing::{Basket, BasketLine};
+use tillcard::rules::{Money, Timestamp};
+use tillcard::store::clerks::{Clerk, Role};
+use tillcard::store::members::{EnrollRequest, MemberRecord};
+use tillcard::store::{PinHashCost, Store, StoreConfig};
+
+/// Cashier id and PIN.
+pub const CASHIER: (&str, &str) = ("c1", "1234");
+/// Manager id and PIN.
+pub const MANAGER: (&str, &str) = ("m1", "9876");
+
+/// Monday 15 June 2026, 10:00 in China.
+pub fn start_time() -> Timestamp {
+    Timestamp::parse_from_rfc3339("2026-06-15T10:00:00+08:00").unwrap()
+}
+
+/// Test settings: cheap PIN hashing, default lockout.
+pub fn config() -> StoreConfig {
+    StoreConfig {
+        pin_cost: PinHashCost::TEST_ONLY,
+        ..StoreConfig::new("T-TEST-0001")
+    }
+}
+
+/// A store in its own temporary directory.
+pub struct TestStore {
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+    /// The store.
+    pub store: Store,
+    /// Its clock.
+    pub clock: Arc<FakeClock>,
+}
+
+impl TestStore {
+    /// The database file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("terminal.sqlite")
+    }
+
+    /// Closes and reopens the store (as after a restart).
+    pub fn reopen(self) -> TestStore {
+        let TestStore { dir, store, clock } = self;
+        drop(store);
+        let store =
+            Store::open(&dir.path().join("terminal.sqlite"), config(), clock.clone()).unwrap();
+        TestStore { dir, store, clock }
+    }
+}
+
+/// A fresh store with a cashier and a manager.
+pub fn open_store() -> TestStore {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FakeClock::at(start_time()));
+    let mut store =
+        Store::open(&dir.path().join("terminal.sqlite"), config(), clock.clone()).unwrap();
+    store
+        .add_clerk(CASHIER.0, "Cashier", Role::Cashier, CASHIER.1)
+        .unwrap();
+    store
+        .add_clerk(MANAGER.0, "Manager", Role::Manager, MANAGER.1)
+        .unwrap();
+    TestStore { dir, store, clock }
+}
+
+/// The cashier, logged in.
+pub fn cashier(store: &mut Store) -> Clerk {
+    store.login(CASHIER.0, CASHIER.1).unwrap()
+}
+
+/// An enrollment for phone `138000000NN`.
+pub fn enroll_request(n: u32) -> EnrollRequest {
+    EnrollRequest {
+        phone: format!("1380000{n:04}"),
+        name: Some("张伟".into()),
+        birthday: None,
+        consent: true,
+        referred_by: None,
+    }
+}
+
+/// Enrolls member `n`.
+pub fn enroll(store: &mut Store, clerk: &Clerk, n: u32) -> MemberRecord {
+    store.enroll(clerk, &enroll_request(n)).unwrap().member
+}
+
+/// A basket of `lines` grocery lines at `yuan` each.
+pub fn basket(lines: usize, yuan: i64) -> Basket {
+    Basket {
+        lines: (0..lines)
+            .map(|i| BasketLine {
+                sku: format!("sku{i}"),
+                name: format!("item {i}"),
+                category: "grocery".into(),
+                quantity: 1 + (i as i64 % 3),
+                unit_price: Money::from_yuan(yuan),
+            })
+            .collect(),
+    }
+}
