@@ -60,29 +60,26 @@ fn crash_child_loop() {
         })
         .collect();
     loop {
-        let member = members[(rng.below((MEMBERS as u64) as usize) as u64) as usize];
-        match (rng.below((10) as usize) as u64) {
+        let member = members[rng.below(MEMBERS as usize)];
+        match rng.below(10) {
             0..=5 => {
                 let tender = TenderRequest {
                     coupons: Vec::new(),
-                    redeem_points: 100 * (rng.below((4) as usize) as u64) as i64,
-                    stored_value: if (rng.below((2) as usize) as u64) == 0 {
+                    redeem_points: 100 * rng.below(4) as i64,
+                    stored_value: if rng.below(2) == 0 {
                         StoredValueRequest::AsMuchAsPossible
                     } else {
                         StoredValueRequest::None
                     },
                 };
-                let walk_in = (rng.below((8) as usize) as u64) == 0;
-                let basket = basket(
-                    1 + (rng.below((4) as usize) as u64) as usize,
-                    5 + (rng.below((60) as usize) as u64) as i64,
-                );
+                let walk_in = rng.below(8) == 0;
+                let basket = basket(1 + rng.below(4), 5 + rng.below(60) as i64);
                 let quote = store
                     .price(
                         (!walk_in).then_some(member),
                         &basket,
                         &tender,
-                        (rng.below((2) as usize) as u64) == 0,
+                        rng.below(2) == 0,
                     )
                     .unwrap();
                 let receipt = store.commit_sale(&clerk, &quote).unwrap();
@@ -93,9 +90,9 @@ fn crash_child_loop() {
                 if sales.is_empty() {
                     continue;
                 }
-                let sale = &sales[(rng.below((sales.len() as u64) as usize) as u64) as usize];
+                let sale = &sales[rng.below(sales.len())];
                 let quote = store.sale(sale.sale).unwrap();
-                let line = (rng.below((quote.lines.len() as u64) as usize) as u64) as usize;
+                let line = rng.below(quote.lines.len());
                 let request = [RefundLine { line, quantity: 1 }];
                 match store.refund(&clerk, &approval, sale.sale, &request) {
                     Ok(receipt) => println!("committed refund {}", receipt.refund.0),
@@ -321,9 +318,7 @@ fn crash_safety_under_sigkill() {
                 }
             })
         };
-        std::thread::sleep(Duration::from_millis(
-            20 + (rng.below((120) as usize) as u64),
-        ));
+        std::thread::sleep(Duration::from_millis(20 + rng.below(120) as u64));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         reader.join().unwrap();
