@@ -96,7 +96,10 @@ impl Store {
             None => None,
             Some(id) => {
                 let record = find_by_id(self.conn(), id)?.ok_or(StoreError::UnknownMember)?;
-                Some((record.profile(), load_account(self.conn(), id)?))
+                Some((
+                    record.profile(),
+                    load_account(self.conn(), &self.accounts, id)?,
+                ))
             }
         };
         let allowance_left = match member {
@@ -175,7 +178,7 @@ impl Store {
                 None => Vec::new(),
                 Some(id) => {
                     let record = find_by_id(tx, id)?.ok_or(StoreError::UnknownMember)?;
-                    let account = load_account(tx, id)?;
+                    let account = load_account(tx, ctx.accounts, id)?;
                     booking::book_sale(
                         &program,
                         quote,
@@ -255,7 +258,7 @@ impl Store {
                 }
             }
             let account = match quote.member {
-                Some(id) => Some(load_account(tx, id)?),
+                Some(id) => Some(load_account(tx, ctx.accounts, id)?),
                 None => None,
             };
             let now = ctx.clock.now();
@@ -319,7 +322,7 @@ impl Store {
         let source = SourceId(Uuid::now_v7());
         self.write(|tx, ctx| {
             find_by_id(tx, member)?.ok_or(StoreError::UnknownMember)?;
-            let account = load_account(tx, member)?;
+            let account = load_account(tx, ctx.accounts, member)?;
             let now = ctx.clock.now();
             let entries = booking::book_top_up(&program, &account, top_up, now, source)?;
             let (package, paid) = match top_up {
@@ -362,7 +365,7 @@ impl Store {
         let source = SourceId(Uuid::now_v7());
         self.write(|tx, ctx| {
             find_by_id(tx, member)?.ok_or(StoreError::UnknownMember)?;
-            let account = load_account(tx, member)?;
+            let account = load_account(tx, ctx.accounts, member)?;
             let now = ctx.clock.now();
             let entries = booking::book_points_adjustment(&program, &account, delta, now, source)?;
             let body = EventBody::PointsAdjusted {

@@ -172,30 +172,89 @@ pub(crate) fn current_tier(conn: &Connection, id: MemberId) -> Result<TierLevel,
     }
 }
 
+/// Accounts already folded, so an action folds only the ledger rows written
+/// since (the fold stays the source of truth; this only avoids re-reading a
+/// long history on every sale). Keyed by the newest ledger row folded in.
+#[derive(Debug, Default)]
+pub(crate) struct AccountCache {
+    accounts: std::cell::RefCell<std::collections::HashMap<MemberId, CachedAccount>>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedAccount {
+    last_ledger_id: i64,
+    snapshot_sources: std::collections::BTreeSet<SourceId>,
+    account: MemberAccount,
+}
+
+/// Members kept folded in memory at most.
+const ACCOUNT_CACHE_LIMIT: usize = 4096;
+
+impl AccountCache {
+    /// Forgets everything (after a transaction rolled back).
+    pub(crate) fn clear(&self) {
+        self.accounts.borrow_mut().clear();
+    }
+
+    /// Forgets a member (after head office sent a new snapshot).
+    pub(crate) fn forget(&self, id: MemberId) {
+        self.accounts.borrow_mut().remove(&id);
+    }
+}
+
 /// The member's account: head office's snapshot (or an empty account) with
 /// this terminal's ledger entries folded on, skipping actions the snapshot
 /// already contains.
-pub(crate) fn load_account(conn: &Connection, id: MemberId) -> Result<MemberAccount, StoreError> {
+pub(crate) fn load_account(
+    conn: &Connection,
+    cache: &AccountCache,
+    id: MemberId,
+) -> Result<MemberAccount, StoreError> {
     let key = id.0.to_string();
-    let snapshot: Option<Option<String>> = conn
-        .prepare_cached("SELECT snapshot FROM members WHERE member_id = ?1")?
-        .query_row([&key], |r| r.get(0))
-        .optional()?;
-    let opening = match snapshot.flatten() {
-        Some(body) => serde_json::from_str(&body)?,
-        None => MemberAccount::new(id),
-    };
-    let mut stmt =
-        conn.prepare_cached("SELECT body FROM ledger WHERE member_id = ?1 ORDER BY id")?;
-    let bodies = stmt.query_map([&key], |r| r.get::<_, String>(0))?;
-    let mut account = opening;
-    let already: std::collections::BTreeSet<SourceId> = account.sources.clone();
-    for body in bodies {
-        let entry: LedgerEntry = serde_json::from_str(&body?)?;
-        if !already.contains(&entry.source) {
-            account.apply(&entry);
+    let newest: Option<i64> = conn
+        .prepare_cached("SELECT MAX(id) FROM ledger WHERE member_id = ?1")?
+        .query_row([&key], |r| r.get(0))?;
+    let newest = newest.unwrap_or(0);
+    let cached = cache.accounts.borrow().get(&id).cloned();
+    let mut state = match cached {
+        Some(hit) if hit.last_ledger_id == newest => return Ok(hit.account),
+        Some(hit) if hit.last_ledger_id < newest => hit,
+        _ => {
+            let snapshot: Option<Option<String>> = conn
+                .prepare_cached("SELECT snapshot FROM members WHERE member_id = ?1")?
+                .query_row([&key], |r| r.get(0))
+                .optional()?;
+            let account: MemberAccount = match snapshot.flatten() {
+                Some(body) => serde_json::from_str(&body)?,
+                None => MemberAccount::new(id),
+            };
+            CachedAccount {
+                last_ledger_id: 0,
+                snapshot_sources: account.sources.clone(),
+                account,
+            }
         }
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, body FROM ledger WHERE member_id = ?1 AND id > ?2 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![&key, state.last_ledger_id], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (row_id, body) = row?;
+        let entry: LedgerEntry = serde_json::from_str(&body)?;
+        if !state.snapshot_sources.contains(&entry.source) {
+            state.account.apply(&entry);
+        }
+        state.last_ledger_id = row_id;
     }
+    let account = state.account.clone();
+    let mut accounts = cache.accounts.borrow_mut();
+    if accounts.len() >= ACCOUNT_CACHE_LIMIT {
+        accounts.clear();
+    }
+    accounts.insert(id, state);
     Ok(account)
 }
 
@@ -316,6 +375,43 @@ impl Store {
         })
     }
 
+    /// Loads members from head office in one transaction (first
+    /// provisioning of a store's member list). `phone` is used only to
+    /// compute the keyed lookup hash; it is not stored.
+    pub fn import_members<'a>(
+        &mut self,
+        members: impl IntoIterator<Item = (&'a MemberRecord, Option<&'a str>)>,
+    ) -> Result<usize, StoreError> {
+        let now = self.clock.now().to_rfc3339();
+        self.write(|tx, ctx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO members (member_id, phone_hash, phone_masked, name_masked, birthday_month,
+                                      birthday_day, referred_by, tags, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            let mut n = 0;
+            for (record, phone) in members {
+                let hash = phone
+                    .and_then(normalize_phone)
+                    .map(|p| phone_hash(ctx.phone_key, &p))
+                    .transpose()?;
+                stmt.execute(params![
+                    record.id.0.to_string(),
+                    hash,
+                    record.phone_masked,
+                    record.name_masked,
+                    record.birthday.map(|b| b.month),
+                    record.birthday.map(|b| b.day),
+                    record.referred_by.map(|r| r.0.to_string()),
+                    serde_json::to_string(&record.tags)?,
+                    now
+                ])?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
     /// The member with `id`, if this terminal knows them.
     pub fn find_member(&self, id: MemberId) -> Result<Option<MemberRecord>, StoreError> {
         find_by_id(self.conn(), id)
@@ -342,7 +438,7 @@ impl Store {
         if find_by_id(self.conn(), id)?.is_none() {
             return Err(StoreError::UnknownMember);
         }
-        load_account(self.conn(), id)
+        load_account(self.conn(), &self.accounts, id)
     }
 
     /// Records head office's snapshot of a member (balances as an opening
@@ -355,6 +451,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let snapshot = serde_json::to_string(account)?;
         let tags = serde_json::to_string(&record.tags)?;
+        self.accounts.forget(record.id);
         let now = self.clock.now().to_rfc3339();
         self.write(|tx, _| {
             tx.execute(

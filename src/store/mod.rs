@@ -92,6 +92,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     config: StoreConfig,
     phone_key: [u8; 32],
+    accounts: members::AccountCache,
+    program: std::cell::RefCell<Option<Program>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -183,6 +185,8 @@ impl Store {
             clock,
             config,
             phone_key,
+            accounts: members::AccountCache::default(),
+            program: std::cell::RefCell::new(None),
         })
     }
 
@@ -236,17 +240,30 @@ impl Store {
         let ctx = StoreContext {
             clock: self.clock.as_ref(),
             phone_key: &self.phone_key,
+            accounts: &self.accounts,
         };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx, &ctx)?;
-        tx.commit()?;
-        Ok(value)
+        let result = f(&tx, &ctx).and_then(|value| Ok(tx.commit().map(|()| value)?));
+        if result.is_err() {
+            // The transaction rolled back: nothing folded during it may stay.
+            self.accounts.clear();
+        }
+        result
     }
 
     /// The program in force (the default program until head office sends one).
     pub fn program(&self) -> Result<Program, StoreError> {
+        if let Some(program) = self.program.borrow().as_ref() {
+            return Ok(program.clone());
+        }
+        let program = self.load_program()?;
+        *self.program.borrow_mut() = Some(program.clone());
+        Ok(program)
+    }
+
+    fn load_program(&self) -> Result<Program, StoreError> {
         let body: Option<String> = self
             .conn
             .query_row("SELECT body FROM program WHERE id = 1", [], |r| r.get(0))
@@ -272,7 +289,9 @@ impl Store {
                 [body],
             )?;
             Ok(())
-        })
+        })?;
+        *self.program.borrow_mut() = Some(program.clone());
+        Ok(())
     }
 
     /// `PRAGMA integrity_check` on the open file.
@@ -310,5 +329,6 @@ impl Store {
 /// What an action needs besides the transaction.
 pub(crate) struct StoreContext<'a> {
     pub(crate) clock: &'a dyn Clock,
+    pub(crate) accounts: &'a members::AccountCache,
     pub(crate) phone_key: &'a [u8; 32],
 }
