@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use tillcard::cli::{expected_text, median, quantile, timed_decode};
 use tillcard::scan::decode::{CombinedDecoder, DecoderKind};
-use tillcard::scan::directory::{InMemoryDirectory, MemberSummary};
 use tillcard::scan::file_source::{image_paths, load_luma};
 use tillcard::scan::frame::LumaFrame;
 use tillcard::scan::outcome::OutcomeKind;
@@ -72,20 +71,6 @@ fn decode_photos(
         .collect()
 }
 
-/// A directory of `n` members, the fixture member among them.
-fn big_directory(n: u128) -> InMemoryDirectory {
-    let mut d = directory();
-    for i in 0..n {
-        d.insert(MemberSummary {
-            member_id: uuid::Uuid::from_u128(i + 1),
-            masked_name: "李*".into(),
-            masked_phone: "139****0000".into(),
-            tier: "regular".into(),
-        });
-    }
-    d
-}
-
 /// p95 of frame-handed-in to member-ready through the decode thread.
 fn scan_to_member_p95(width: u32, height: u32, module_px: u32, frames: usize) -> (f64, usize) {
     let t = token();
@@ -103,10 +88,13 @@ fn scan_to_member_p95(width: u32, height: u32, module_px: u32, frames: usize) ->
             LumaFrame::from_gray(noisy(&img, 6.0, i))
         })
         .collect();
+    // The real lookup: the SQLite store's read-only connection over
+    // 100,000 cached members, as the scan thread uses it.
+    let (_store_dir, reader) = util::store::store_with_card_member(100_000);
     let (pipeline, events) = ScanPipeline::spawn(PipelineParts {
         decoder: Box::new(CombinedDecoder::default()),
         verifier: Arc::new(RwLock::new(verifier())),
-        directory: Box::new(big_directory(10_000)),
+        directory: Box::new(reader),
         config: PipelineConfig {
             repeat_window: Duration::ZERO,
         },

@@ -105,3 +105,46 @@ pub fn basket(lines: usize, yuan: i64) -> Basket {
             .collect(),
     }
 }
+
+/// A store file holding `extra` anonymous members plus the scan fixture's
+/// member (gold tier via a ledger entry), and a read-only member reader on
+/// it, as the scan thread uses.
+pub fn store_with_card_member(
+    extra: u128,
+) -> (tempfile::TempDir, tillcard::store::reader::MemberReader) {
+    use tillcard::rules::MemberId;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("terminal.sqlite");
+    let clock = Arc::new(FakeClock::at(start_time()));
+    let mut store = Store::open(&path, config(), clock).unwrap();
+    let fixture = MemberRecord {
+        id: MemberId(super::member_id()),
+        phone_masked: "138****5678".into(),
+        name_masked: "张*".into(),
+        birthday: None,
+        referred_by: None,
+        tags: vec!["VIP".into()],
+        balances_known: true,
+    };
+    let others: Vec<MemberRecord> = (0..extra)
+        .map(|i| MemberRecord {
+            id: MemberId(uuid::Uuid::from_u128(0xB000_0000 + i)),
+            phone_masked: "139****0000".into(),
+            name_masked: "李*".into(),
+            ..fixture.clone()
+        })
+        .collect();
+    store
+        .import_members(
+            std::iter::once((&fixture, Some("13812345678")))
+                .chain(others.iter().map(|r| (r, None))),
+        )
+        .unwrap();
+    let mut account = tillcard::rules::account::MemberAccount::new(fixture.id);
+    account.tier = tillcard::rules::TierLevel(2);
+    store.apply_member_snapshot(&fixture, &account).unwrap();
+    let program = store.program().unwrap();
+    drop(store);
+    let reader = tillcard::store::reader::MemberReader::open(&path, program).unwrap();
+    (dir, reader)
+}
