@@ -518,11 +518,16 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             write.last_seen = Some(seen);
             known_members.insert(member);
         }
+        // Balances gone negative are judged per event (all its entries), so
+        // one overdrawing sale is one conflict naming everything overdrawn.
+        let mut before: BTreeMap<MemberId, bool> = BTreeMap::new();
         for entry in body.entries() {
             let account = accounts
                 .entry(entry.member)
                 .or_insert_with(|| MemberAccount::new(entry.member));
-            let before = negative(account);
+            before
+                .entry(entry.member)
+                .or_insert_with(|| negative(account).is_some());
             if let EntryKind::CouponUsed { coupon } = &entry.kind
                 && account.coupon(*coupon).is_some_and(|c| c.used)
             {
@@ -534,17 +539,17 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 });
             }
             account.apply(entry);
-            if before.is_none()
-                && let Some(what) = negative(account)
-            {
+            out.ledger.push((event.seq, entry.clone()));
+        }
+        for (member, was_negative) in before {
+            if !was_negative && let Some(what) = accounts.get(&member).and_then(negative) {
                 out.conflicts.push(Conflict {
-                    member: entry.member,
+                    member,
                     kind: "negative_balance".into(),
                     reason: format!("balance went negative: {what}"),
                     seq: event.seq,
                 });
             }
-            out.ledger.push((event.seq, entry.clone()));
         }
         out.events.push(EventRow {
             seq: event.seq,
