@@ -13,6 +13,7 @@
 //! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
 //! - [`error`]: head office's one HTTP error type.
 //! - [`service`]: the HTTP API, jobs and graceful shutdown.
+//! - [`loadgen`]: simulated terminals for the load generator and benchmark.
 //! - [`config`]: configuration of `tillcard-hq` from the environment.
 
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod loadgen;
 pub mod protocol;
 pub mod service;
 pub mod store;
