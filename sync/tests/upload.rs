@@ -234,3 +234,24 @@ async fn unknown_and_revoked(backend: Backend) {
     assert_eq!(s_revoked, StatusCode::FORBIDDEN);
     assert_eq!(h.hq.store().counts().await.unwrap().events, 0);
 }
+
+both!(events_above_a_gap_are_stored_but_not_acked, gap);
+
+async fn gap(backend: Backend) {
+    let h = harness(backend).await;
+    let mut till = h.provision("S001").await;
+    let all = till.simple_batch(new_member(), "13800138040", 10);
+    let (_, a1) = h.upload(&till, all[..3].to_vec()).await;
+    // Events 6..=10 arrive before 4..=5 (say a retry of a later batch won the race).
+    let (_, a2) = h.upload(&till, all[5..].to_vec()).await;
+    let (_, a3) = h.upload(&till, all[3..5].to_vec()).await;
+    let (a1, a2, a3) = (a1.unwrap(), a2.unwrap(), a3.unwrap());
+    let counts = h.hq.store().counts().await.unwrap();
+    println!(
+        "[{backend:?}] gap: acks {} then {} (6..=10 stored above the gap) then {}; events {}",
+        a1.acked_seq, a2.acked_seq, a3.acked_seq, counts.events
+    );
+    assert_eq!((a1.acked_seq, a2.acked_seq, a3.acked_seq), (3, 3, 10));
+    assert_eq!(a2.applied, 5);
+    assert_eq!(counts.events, 10);
+}
