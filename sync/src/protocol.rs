@@ -407,14 +407,16 @@ pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Protocol
     serde_json::from_slice(&json).map_err(|e| ProtocolError::Decode(e.to_string()))
 }
 
-/// Makes an opaque cursor from a change position.
-pub fn cursor_from_position(position: i64) -> String {
-    format!("c1.{position}")
+/// Makes an opaque cursor from a change-log position: the writing
+/// transaction's id (0 on SQLite) and the row's position.
+pub fn cursor_from_position(position: (i64, i64)) -> String {
+    format!("c1.{}.{}", position.0, position.1)
 }
 
 /// Reads a cursor back; `None` if it was not made by [`cursor_from_position`].
-pub fn position_from_cursor(cursor: &str) -> Option<i64> {
-    cursor.strip_prefix("c1.")?.parse().ok()
+pub fn position_from_cursor(cursor: &str) -> Option<(i64, i64)> {
+    let (xid, position) = cursor.strip_prefix("c1.")?.split_once('.')?;
+    Some((xid.parse().ok()?, position.parse().ok()?))
 }
 
 /// Lower-case hex.

@@ -276,13 +276,13 @@ impl Hq {
         cursor: Option<&str>,
     ) -> Result<ChangesPage, HqError> {
         let after = match cursor {
-            None | Some("") => 0,
+            None | Some("") => (0, 0),
             Some(c) => protocol::position_from_cursor(c)
                 .ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?,
         };
         let rows = self.store.changes_after(after, CHANGES_PAGE_LIMIT).await?;
         let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= CHANGES_PAGE_LIMIT;
-        let last = rows.last().map_or(after, |r| r.position);
+        let last = rows.last().map_or(after, |r| (r.xid, r.position));
         let lookup_key = auth::decode_32(&terminal.lookup_key).map_err(|_| {
             HqError::Internal(crate::store::StoreError::Corrupt("lookup key".into()))
         })?;
@@ -390,7 +390,7 @@ impl Hq {
     pub async fn program(&self) -> Result<Program, HqError> {
         // The first change is always the program; later programs are
         // pushed the same way.
-        let rows = self.store.changes_after(0, 1).await?;
+        let rows = self.store.changes_after((0, 0), 1).await?;
         match rows.first().and_then(|r| r.payload.as_deref()) {
             Some(p) if rows[0].kind == "program" => Ok(crate::store::parse_json(p)?),
             _ => Ok(Program::default()),

@@ -107,6 +107,9 @@ pub struct DeadLetterRecord {
 /// A row of the change log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRow {
+    /// Id of the transaction that wrote it (0 on SQLite, whose writers are
+    /// serialized). Changes are read in (xid, position) order.
+    pub xid: i64,
     /// Position (the cursor).
     pub position: i64,
     /// `program`, `member`, `erasure`, `trusted_key`, `revocation`, `coupon`.
@@ -182,8 +185,9 @@ pub trait Store: Send + Sync + 'static {
         prepared: Prepared,
         now: Timestamp,
     ) -> StoreResult<Result<Plan, BatchRefusal>>;
-    /// Changes after a position, oldest first.
-    async fn changes_after(&self, position: i64, limit: i64) -> StoreResult<Vec<ChangeRow>>;
+    /// Changes after an (xid, position) cursor, in order, that can no longer
+    /// be preceded by a change committed later.
+    async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>>;
     /// A member and their ledger.
     async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>>;
     /// All member ids (for the periodic jobs).

@@ -537,7 +537,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn changes_after(&self, position: i64, limit: i64) -> StoreResult<Vec<ChangeRow>> {
+    async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>> {
+        let position = after.1;
         self.run(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT position, kind, member_id, payload FROM changes WHERE position > ?1
@@ -556,6 +557,7 @@ impl Store for SqliteStore {
             rows.into_iter()
                 .map(|(position, kind, member, payload)| {
                     Ok(ChangeRow {
+                        xid: 0,
                         position,
                         kind,
                         member: member.as_deref().map(parse_member).transpose()?,
