@@ -103,6 +103,29 @@ impl PgStore {
     }
 }
 
+type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+
+// Statements on the hot path go through the connection's statement cache:
+// an unprepared query costs an extra round trip (parse, then execute).
+async fn q<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    p: Params<'_>,
+) -> StoreResult<Vec<tokio_postgres::Row>> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.query(&stmt, p).await?)
+}
+
+async fn q1<C: GenericClient>(c: &C, sql: &str, p: Params<'_>) -> StoreResult<tokio_postgres::Row> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.query_one(&stmt, p).await?)
+}
+
+async fn x<C: GenericClient>(c: &C, sql: &str, p: Params<'_>) -> StoreResult<u64> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.execute(&stmt, p).await?)
+}
+
 async fn load_entries<C: GenericClient>(c: &C, id: MemberId) -> StoreResult<Vec<LedgerEntry>> {
     let stmt = c
         .prepare_cached("SELECT entry FROM ledger WHERE member_id = $1 ORDER BY entry_no")
@@ -119,7 +142,8 @@ async fn push_change<C: GenericClient>(
     member: Option<MemberId>,
     payload: Option<&str>,
 ) -> StoreResult<()> {
-    c.execute(
+    x(
+        c,
         "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)",
         &[&kind, &member.map(|m| m.to_string()), &payload],
     )
@@ -129,14 +153,15 @@ async fn push_change<C: GenericClient>(
 
 async fn erase<C: GenericClient>(c: &C, id: MemberId, now: Timestamp) -> StoreResult<bool> {
     let member = id.to_string();
-    let n = c
-        .execute(
-            "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone = NULL, name = NULL,
+    let n = x(
+        c,
+        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone = NULL, name = NULL,
                 phone_key = NULL, birthday = NULL, erased_at = $2 WHERE member_id = $1",
-            &[&member, &now.to_rfc3339()],
-        )
-        .await?;
-    c.execute(
+        &[&member, &now.to_rfc3339()],
+    )
+    .await?;
+    x(
+        c,
         "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'",
         &[&member],
     )
@@ -151,33 +176,33 @@ async fn load<C: GenericClient>(
     prepared: &Prepared,
 ) -> StoreResult<Loaded> {
     let tid = terminal.to_string();
-    let row = c
-        .query_one(
-            "SELECT acked_seq FROM terminals WHERE terminal_id = $1 FOR UPDATE",
-            &[&tid],
-        )
-        .await?;
+    let row = q1(
+        c,
+        "SELECT acked_seq FROM terminals WHERE terminal_id = $1 FOR UPDATE",
+        &[&tid],
+    )
+    .await?;
     let acked: i64 = row.get(0);
     let mut loaded = Loaded {
         acked_seq: u(acked),
         ..Loaded::default()
     };
     let seqs: Vec<i64> = prepared.seqs().into_iter().map(i).collect();
-    for r in c
-        .query(
-            "SELECT seq, content_hash FROM events WHERE terminal_id = $1 AND seq = ANY($2)",
-            &[&tid, &seqs],
-        )
-        .await?
+    for r in q(
+        c,
+        "SELECT seq, content_hash FROM events WHERE terminal_id = $1 AND seq = ANY($2)",
+        &[&tid, &seqs],
+    )
+    .await?
     {
         loaded.existing.insert(u(r.get(0)), r.get(1));
     }
-    for r in c
-        .query(
-            "SELECT seq FROM events WHERE terminal_id = $1 AND seq > $2",
-            &[&tid, &acked],
-        )
-        .await?
+    for r in q(
+        c,
+        "SELECT seq FROM events WHERE terminal_id = $1 AND seq > $2",
+        &[&tid, &acked],
+    )
+    .await?
     {
         loaded.stored_above_ack.insert(u(r.get(0)));
     }
@@ -200,12 +225,12 @@ async fn load<C: GenericClient>(
             MemberAccount::fold(MemberAccount::new(*member), &entries),
         );
     }
-    for r in c
-        .query(
-            "SELECT member_id, last_store, last_seen_at FROM members WHERE member_id = ANY($1)",
-            &[&ids],
-        )
-        .await?
+    for r in q(
+        c,
+        "SELECT member_id, last_store, last_seen_at FROM members WHERE member_id = ANY($1)",
+        &[&ids],
+    )
+    .await?
     {
         let member = parse_member(&r.get::<_, String>(0))?;
         loaded.known_members.insert(member);
@@ -219,8 +244,7 @@ async fn load<C: GenericClient>(
     }
     let keys = prepared.phone_keys();
     if !keys.is_empty() {
-        for r in c
-            .query(
+        for r in q(c,
                 "SELECT phone_key, member_id FROM members WHERE phone_key = ANY($1) AND duplicate_of IS NULL",
                 &[&keys],
             )
@@ -261,7 +285,7 @@ async fn write<C: GenericClient>(
         .await?;
     }
     for d in &plan.dead {
-        c.execute(
+        x(c,
             "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at) VALUES ($1, $2, $3, $4, $5, $6)",
             &[&tid, &i(d.seq), &d.event_id.to_string(), &d.reason, &d.body, &now_s],
         )
@@ -269,13 +293,20 @@ async fn write<C: GenericClient>(
     }
     for m in plan.members.values() {
         let id = m.member.to_string();
-        c.execute(
-            "INSERT INTO members (member_id) VALUES ($1) ON CONFLICT (member_id) DO NOTHING",
-            &[&id],
+        let seen_store = m.last_seen.as_ref().map(|s| s.store.clone());
+        let seen_at = m.last_seen.as_ref().map(|s| s.at.to_rfc3339());
+        x(
+            c,
+            "INSERT INTO members (member_id, last_store, last_seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (member_id) DO UPDATE SET
+                last_store = coalesce(EXCLUDED.last_store, members.last_store),
+                last_seen_at = coalesce(EXCLUDED.last_seen_at, members.last_seen_at)",
+            &[&id, &seen_store, &seen_at],
         )
         .await?;
         if let Some(n) = &m.enrollment {
-            c.execute(
+            x(
+                c,
                 "UPDATE members SET masked_name = $2, masked_phone = $3, phone = $4, name = $5,
                     phone_key = $6, birthday = $7, consent_at = $8, referrer = $9,
                     duplicate_of = $10 WHERE member_id = $1 AND erased_at IS NULL",
@@ -293,15 +324,6 @@ async fn write<C: GenericClient>(
                 ],
             )
             .await?;
-        }
-        if let Some(seen) = &m.last_seen {
-            let stmt = c
-                .prepare_cached(
-                    "UPDATE members SET last_store = $2, last_seen_at = $3 WHERE member_id = $1",
-                )
-                .await?;
-            c.execute(&stmt, &[&id, &seen.store, &seen.at.to_rfc3339()])
-                .await?;
         }
     }
     if !plan.ledger.is_empty() {
@@ -331,7 +353,7 @@ async fn write<C: GenericClient>(
             .await?;
     }
     for k in &plan.conflicts {
-        c.execute(
+        x(c,
             "INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at) VALUES ($1, $2, $3, $4, $5, $6)",
             &[&k.member.to_string(), &k.kind, &k.reason, &tid, &i(k.seq), &now_s],
         )
