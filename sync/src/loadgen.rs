@@ -203,29 +203,42 @@ pub fn make_batches(
 }
 
 /// Every terminal uploads its batches one after the other (as a real
-/// uplink does), all terminals at once.
+/// uplink does), all terminals at once. Requests are encoded and signed
+/// before the clock starts, so the figures measure head office, not the
+/// simulated terminals sharing its CPU.
 pub async fn run(
     client: &reqwest::Client,
     base: &str,
     terminals: Vec<(TerminalCredentials, Vec<Vec<OutboxEvent>>)>,
 ) -> LoadReport {
     let base: Arc<str> = Arc::from(base);
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(terminals.len());
+    let mut prepared = Vec::with_capacity(terminals.len());
+    let mut total = LoadReport::default();
+    let now = chrono::Utc::now().timestamp();
     for (creds, batches) in terminals {
+        let mut requests = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let n = batch.len() as u64;
+            total.bytes_uncompressed += serde_json::to_vec(&batch)
+                .map(|v| v.len() as u64)
+                .unwrap_or(0);
+            match creds.upload_request(batch, now) {
+                Ok(req) => {
+                    total.bytes_sent += req.body.len() as u64;
+                    requests.push((n, req));
+                }
+                Err(_) => total.errors += 1,
+            }
+        }
+        prepared.push(requests);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(prepared.len());
+    for requests in prepared {
         let (client, base) = (client.clone(), Arc::clone(&base));
         tasks.push(tokio::spawn(async move {
             let mut r = LoadReport::default();
-            for batch in batches {
-                let n = batch.len() as u64;
-                r.bytes_uncompressed += serde_json::to_vec(&batch)
-                    .map(|v| v.len() as u64)
-                    .unwrap_or(0);
-                let Ok(req) = creds.upload_request(batch, chrono::Utc::now().timestamp()) else {
-                    r.errors += 1;
-                    continue;
-                };
-                r.bytes_sent += req.body.len() as u64;
+            for (n, req) in requests {
                 let t = Instant::now();
                 match send(&client, &base, req)
                     .await
@@ -242,14 +255,11 @@ pub async fn run(
             r
         }));
     }
-    let mut total = LoadReport::default();
     for t in tasks {
         if let Ok(r) = t.await {
             total.batches += r.batches;
             total.events += r.events;
             total.errors += r.errors;
-            total.bytes_sent += r.bytes_sent;
-            total.bytes_uncompressed += r.bytes_uncompressed;
             total.latencies_ms.extend(r.latencies_ms);
         } else {
             total.errors += 1;
