@@ -59,8 +59,8 @@ pub struct PreparedEvent {
     pub hash: String,
     /// Wall time at the terminal.
     pub wall_time: Timestamp,
-    /// Raw body JSON (kept for dead letters).
-    pub raw_body: String,
+    /// Raw body JSON, kept only when the body is poison (for the dead letter).
+    pub raw_body: Option<String>,
     /// The decoded body, or why it is poison.
     pub body: Result<EventBody, String>,
     /// Opened enrollment data.
@@ -202,7 +202,7 @@ fn prepare_event(event: &OutboxEvent, keys: &IngestKeys) -> PreparedEvent {
         event_id: event.envelope.event_id,
         hash: event.content_hash(),
         wall_time: event.envelope.wall_time,
-        raw_body: event.body.to_string(),
+        raw_body: body.is_err().then(|| event.body.to_string()),
         body,
         enrollment,
     }
@@ -429,7 +429,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                     event.event_id,
                     event.hash,
                     reason,
-                    event.raw_body,
+                    event.raw_body.unwrap_or_default(),
                     "undecodable",
                 );
                 continue;
@@ -449,7 +449,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 event.event_id,
                 event.hash,
                 reason,
-                event.raw_body,
+                serde_json::to_string(&body).unwrap_or_default(),
                 body.kind(),
             );
             continue;

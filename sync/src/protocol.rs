@@ -81,16 +81,17 @@ impl OutboxEvent {
 
     /// Decodes the body.
     pub fn decode_body(&self) -> Result<EventBody, ProtocolError> {
-        serde_json::from_value(self.body.clone()).map_err(|e| ProtocolError::Decode(e.to_string()))
+        EventBody::deserialize(&self.body).map_err(|e| ProtocolError::Decode(e.to_string()))
     }
 
     /// SHA-256 over the event's canonical JSON (object keys sorted): two
     /// uploads of the same (terminal, seq) are the same event iff equal.
     pub fn content_hash(&self) -> String {
-        let canonical = serde_json::to_value(self)
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        hex(&Sha256::digest(canonical.as_bytes()))
+        // Deterministic without an intermediate tree: envelope fields in
+        // declaration order, the body's object keys sorted (serde_json's
+        // map is ordered by key).
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        hex(&Sha256::digest(&canonical))
     }
 }
 
