@@ -274,7 +274,8 @@ pub struct Loaded {
     pub existing: HashMap<u64, String>,
     /// Seqs above `acked_seq` already stored (out-of-order uploads).
     pub stored_above_ack: BTreeSet<u64>,
-    /// Current accounts of the batch's members (folded from the ledger).
+    /// Current accounts of the batch's members (the cached fold, or folded
+    /// from the ledger when there is no cache).
     pub accounts: HashMap<MemberId, MemberAccount>,
     /// Members that exist at head office.
     pub known_members: BTreeSet<MemberId>,
@@ -373,6 +374,9 @@ pub struct Plan {
     pub members: BTreeMap<MemberId, MemberWrite>,
     /// Members erased by request at the terminal.
     pub erasures: Vec<MemberId>,
+    /// Members' accounts after the batch, for those whose ledger changed
+    /// (stored beside the ledger as a cache of its fold).
+    pub accounts: BTreeMap<MemberId, MemberAccount>,
     /// The new ack.
     pub acked_seq: u64,
     /// Events applied now.
@@ -559,6 +563,11 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             status: EventStatus::Applied,
         });
         out.applied += 1;
+    }
+    for (_, entry) in &out.ledger {
+        if let Some(account) = accounts.get(&entry.member) {
+            out.accounts.insert(entry.member, account.clone());
+        }
     }
     let mut ack = acked_seq;
     while stored.contains(&(ack + 1)) || existing.contains_key(&(ack + 1)) {

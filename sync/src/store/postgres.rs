@@ -45,7 +45,7 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE members (member_id TEXT PRIMARY KEY, masked_name TEXT, masked_phone TEXT,
         phone TEXT, name TEXT, phone_key TEXT, birthday TEXT, consent_at TEXT, referrer TEXT,
         tags TEXT NOT NULL DEFAULT '[]', duplicate_of TEXT, last_store TEXT,
-        last_seen_at TEXT, erased_at TEXT);
+        last_seen_at TEXT, erased_at TEXT, account TEXT);
      CREATE INDEX members_phone_key ON members (phone_key);
      CREATE TABLE ledger (member_id TEXT NOT NULL, entry_no BIGSERIAL,
         source TEXT NOT NULL, terminal_id TEXT, seq BIGINT, entry TEXT NOT NULL,
@@ -208,17 +208,39 @@ async fn load<C: GenericClient>(
     }
     let members: Vec<MemberId> = prepared.member_ids().into_iter().collect();
     let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
+    // The cached fold when there is one; the ledger otherwise.
+    for r in q(
+        c,
+        "SELECT member_id, account FROM members WHERE member_id = ANY($1) AND account IS NOT NULL",
+        &[&ids],
+    )
+    .await?
+    {
+        let account: MemberAccount = parse_json(&r.get::<_, String>(1))?;
+        loaded.accounts.insert(account.member, account);
+    }
+    let uncached: Vec<String> = members
+        .iter()
+        .filter(|m| !loaded.accounts.contains_key(m))
+        .map(ToString::to_string)
+        .collect();
     let mut by_member: std::collections::HashMap<String, Vec<LedgerEntry>> = Default::default();
     let stmt = c
         .prepare_cached("SELECT member_id, entry FROM ledger WHERE member_id = ANY($1) ORDER BY member_id, entry_no")
         .await?;
-    for r in c.query(&stmt, &[&ids]).await? {
+    for r in c.query(&stmt, &[&uncached]).await? {
         by_member
             .entry(r.get(0))
             .or_default()
             .push(parse_json(&r.get::<_, String>(1))?);
     }
-    for member in &members {
+    for member in members
+        .iter()
+        .filter(|m| !loaded.accounts.contains_key(m))
+        .copied()
+        .collect::<Vec<_>>()
+        .iter()
+    {
         let entries = by_member.remove(&member.to_string()).unwrap_or_default();
         loaded.accounts.insert(
             *member,
@@ -351,6 +373,21 @@ async fn write<C: GenericClient>(
             .await?;
         c.execute(&stmt, &[&tid, &members, &sources, &seqs, &entries])
             .await?;
+    }
+    if !plan.accounts.is_empty() {
+        let ids: Vec<String> = plan.accounts.keys().map(ToString::to_string).collect();
+        let accounts: Vec<String> = plan
+            .accounts
+            .values()
+            .map(to_json)
+            .collect::<Result<_, _>>()?;
+        x(
+            c,
+            "UPDATE members SET account = t.a FROM unnest($1::text[], $2::text[]) AS t(m, a)
+             WHERE members.member_id = t.m",
+            &[&ids, &accounts],
+        )
+        .await?;
     }
     for k in &plan.conflicts {
         x(c,
@@ -640,6 +677,12 @@ impl Store for PgStore {
             )
             .await?;
         }
+        // The cached fold no longer matches the ledger: refold next time.
+        tx.execute(
+            "UPDATE members SET account = NULL WHERE member_id = $1",
+            &[&member.to_string()],
+        )
+        .await?;
         push_change(&tx, "member", Some(member), None).await?;
         tx.commit().await?;
         Ok(())
@@ -760,6 +803,7 @@ impl Store for PgStore {
             &[&t, &k],
         )
         .await?;
+        tx.execute("UPDATE members SET account = NULL", &[]).await?;
         tx.execute(
             "UPDATE terminals SET acked_seq = $2 WHERE terminal_id = $1",
             &[&t, &k],

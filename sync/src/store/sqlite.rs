@@ -39,7 +39,7 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE members (member_id TEXT PRIMARY KEY, masked_name TEXT, masked_phone TEXT,
         phone TEXT, name TEXT, phone_key TEXT, birthday TEXT, consent_at TEXT, referrer TEXT,
         tags TEXT NOT NULL DEFAULT '[]', duplicate_of TEXT, last_store TEXT,
-        last_seen_at TEXT, erased_at TEXT);
+        last_seen_at TEXT, erased_at TEXT, account TEXT);
      CREATE INDEX members_phone_key ON members (phone_key);
      CREATE TABLE ledger (entry_no INTEGER PRIMARY KEY AUTOINCREMENT,
         member_id TEXT NOT NULL, source TEXT NOT NULL, terminal_id TEXT, seq INTEGER,
@@ -199,11 +199,20 @@ fn load(tx: &Transaction<'_>, terminal: TerminalId, prepared: &Prepared) -> Stor
         }
     }
     for member in prepared.member_ids() {
-        let entries = load_entries(tx, member)?;
-        loaded.accounts.insert(
-            member,
-            MemberAccount::fold(MemberAccount::new(member), &entries),
-        );
+        // The cached fold when there is one; the ledger otherwise.
+        let cached: Option<String> = tx
+            .query_row(
+                "SELECT account FROM members WHERE member_id = ?1",
+                params![member.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let account = match cached {
+            Some(json) => parse_json(&json)?,
+            None => MemberAccount::fold(MemberAccount::new(member), &load_entries(tx, member)?),
+        };
+        loaded.accounts.insert(member, account);
         let seen = tx
             .query_row(
                 "SELECT last_store, last_seen_at FROM members WHERE member_id = ?1",
@@ -321,6 +330,10 @@ fn write(
                 i64::try_from(*seq).unwrap_or(i64::MAX),
                 to_json(entry)?
             ])?;
+        }
+        let mut stmt = tx.prepare_cached("UPDATE members SET account = ?2 WHERE member_id = ?1")?;
+        for (member, account) in &plan.accounts {
+            stmt.execute(params![member.to_string(), to_json(account)?])?;
         }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
@@ -598,6 +611,11 @@ impl Store for SqliteStore {
                     ],
                 )?;
             }
+            // The cached fold no longer matches the ledger: refold next time.
+            tx.execute(
+                "UPDATE members SET account = NULL WHERE member_id = ?1",
+                params![member.to_string()],
+            )?;
             push_change(&tx, "member", Some(member), None)?;
             tx.commit()?;
             Ok(())
@@ -730,6 +748,7 @@ impl Store for SqliteStore {
                 "DELETE FROM dead_letters WHERE terminal_id = ?1 AND seq > ?2",
                 params![t, k],
             )?;
+            tx.execute("UPDATE members SET account = NULL", [])?;
             tx.execute(
                 "UPDATE terminals SET acked_seq = ?2 WHERE terminal_id = ?1",
                 params![t, k],
