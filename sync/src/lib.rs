@@ -1,8 +1,29 @@
-//! Tillcard sync: the wire protocol both ends speak and, later, the
-//! head-office service `tillcard-hq`.
+//! Tillcard sync: the wire protocol both ends speak and the head-office
+//! service `tillcard-hq`.
 //!
 //! This crate must never depend on GUI or camera crates: head office runs on
 //! servers with neither. It shares the membership rules with the terminal
 //! through `tillcard-rules`.
+//!
+//! Code map:
+//! - [`protocol`]: versioned wire types and their encoding (no I/O).
+//! - [`auth`]: request signatures, sealed personal data, phone lookup keys.
+//! - [`client`]: the terminal's side, so its uplink stays a thin loop.
+//! - [`ingest`]: how a batch is applied, as pure planning over loaded state.
+//! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
+//! - [`error`]: head office's one HTTP error type.
+//! - [`service`]: the HTTP API, jobs and graceful shutdown.
+//! - [`loadgen`]: simulated terminals for the load generator and benchmark.
+//! - [`config`]: configuration of `tillcard-hq` from the environment.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod loadgen;
+pub mod protocol;
+pub mod service;
+pub mod store;
 
 pub use tillcard_rules as rules;

@@ -1,0 +1,270 @@
+//! Load generation: N provisioned terminals uploading signed batches
+//! concurrently to one head office over HTTP. Used by the
+//! `tillcard-loadgen` binary and by `benches/hq.rs`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tillcard_rules::booking::{self, TopUp};
+use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
+use tillcard_rules::{MemberAccount, Money, Program};
+use uuid::Uuid;
+
+use crate::auth;
+use crate::client::{self, SignedRequest, TerminalCredentials};
+use crate::protocol::{self, Consent, EventBody, OutboxEvent};
+
+/// Load generation failures.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// HTTP failed.
+    #[error("http: {0}")]
+    Http(#[from] reqwest::Error),
+    /// Head office refused.
+    #[error("head office answered {0}")]
+    Status(u16),
+    /// Encoding failed.
+    #[error("protocol: {0}")]
+    Protocol(#[from] protocol::ProtocolError),
+    /// Bad answer.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What happened during a run.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Batches acknowledged.
+    pub batches: u64,
+    /// Events acknowledged.
+    pub events: u64,
+    /// Requests that failed.
+    pub errors: u64,
+    /// Wall time of the upload phase.
+    pub elapsed: Duration,
+    /// Ack latency of every batch, ms.
+    pub latencies_ms: Vec<f64>,
+    /// Compressed bytes sent.
+    pub bytes_sent: u64,
+    /// Uncompressed JSON bytes those batches would take.
+    pub bytes_uncompressed: u64,
+}
+
+impl LoadReport {
+    /// Latency quantile (0..=1), ms.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        let mut v = self.latencies_ms.clone();
+        v.sort_by(f64::total_cmp);
+        if v.is_empty() {
+            return 0.0;
+        }
+        let rank = (q * (v.len() - 1) as f64).round() as usize;
+        v[rank.min(v.len() - 1)]
+    }
+
+    /// Batches per second.
+    pub fn batches_per_s(&self) -> f64 {
+        self.batches as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Sends a signed request to `base` (e.g. `http://127.0.0.1:8640`).
+pub async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    req: SignedRequest,
+) -> Result<Vec<u8>, LoadError> {
+    let url = format!("{base}{}", req.path_and_query);
+    let mut builder = match req.method {
+        "GET" => client.get(url),
+        _ => client.post(url),
+    };
+    for (n, v) in &req.headers {
+        builder = builder.header(*n, v);
+    }
+    let res = builder
+        .header("content-type", protocol::CONTENT_TYPE)
+        .header("content-encoding", protocol::CONTENT_ENCODING)
+        .body(req.body)
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let body = res.bytes().await?.to_vec();
+    if status != 200 {
+        return Err(LoadError::Status(status));
+    }
+    Ok(body)
+}
+
+/// Provisions `n` terminals through the admin and redeem endpoints.
+pub async fn provision(
+    client: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+    n: usize,
+) -> Result<Vec<TerminalCredentials>, LoadError> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let res = client
+            .post(format!("{base}/v1/admin/enroll-codes"))
+            .bearer_auth(admin_token)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"store": format!("S{:04}", i % 3600)}).to_string())
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            return Err(LoadError::Status(res.status().as_u16()));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&res.bytes().await?)
+            .map_err(|e| LoadError::Other(e.to_string()))?;
+        let code = v["code"]
+            .as_str()
+            .ok_or_else(|| LoadError::Other("no code".into()))?
+            .to_string();
+        let key = auth::generate_signing_key();
+        let res = client
+            .post(format!("{base}{}", client::REDEEM_PATH))
+            .header("content-type", protocol::CONTENT_TYPE)
+            .header("content-encoding", protocol::CONTENT_ENCODING)
+            .body(client::redeem_request(&code, &key)?)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            return Err(LoadError::Status(res.status().as_u16()));
+        }
+        let provisioned = client::decode_provisioned(&res.bytes().await?)?;
+        out.push(TerminalCredentials::from_provisioned(key, &provisioned));
+    }
+    Ok(out)
+}
+
+/// `batches` batches of `events` events for one terminal: one enrollment of
+/// a fresh member (phone sealed to head office), then top-ups booked by the
+/// rules.
+pub fn make_batches(
+    creds: &TerminalCredentials,
+    batches: usize,
+    events: usize,
+    start: Timestamp,
+) -> Result<Vec<Vec<OutboxEvent>>, LoadError> {
+    let program = Program::default();
+    let member = MemberId(Uuid::now_v7());
+    let mut account = MemberAccount::new(member);
+    let mut seq = 1u64;
+    let mut out = Vec::with_capacity(batches);
+    let bad = |e: &dyn std::fmt::Display| LoadError::Other(e.to_string());
+    for _ in 0..batches {
+        let mut batch = Vec::with_capacity(events);
+        for _ in 0..events {
+            let at = start + chrono::Duration::seconds(i64::try_from(seq).unwrap_or(0));
+            let source = SourceId(Uuid::now_v7());
+            let body = if seq == 1 {
+                let phone = format!(
+                    "139{:08}",
+                    u64::from(member.0.as_u128() as u32) % 100_000_000
+                );
+                let entries = booking::book_enrollment(&program, member, at, source);
+                account = MemberAccount::fold(account, &entries);
+                EventBody::MemberEnrolled {
+                    member,
+                    masked_name: None,
+                    masked_phone: format!("{}****{}", &phone[..3], &phone[7..]),
+                    phone_sealed: creds.seal(&phone).map_err(|e| bad(&e))?,
+                    name_sealed: None,
+                    birthday: None,
+                    consent: Consent { given: true, at },
+                    referrer: None,
+                    entries,
+                }
+            } else {
+                let entries = booking::book_top_up(
+                    &program,
+                    &account,
+                    &TopUp::Amount(Money::from_yuan(10)),
+                    at,
+                    source,
+                )
+                .map_err(|e| bad(&e))?;
+                account = MemberAccount::fold(account, &entries);
+                EventBody::TopUp {
+                    member,
+                    principal: Money::from_yuan(10),
+                    bonus: Money::ZERO,
+                    package: None,
+                    entries,
+                }
+            };
+            batch.push(creds.event(creds.envelope(seq, at, seq * 100), &body)?);
+            seq += 1;
+        }
+        out.push(batch);
+    }
+    Ok(out)
+}
+
+/// Every terminal uploads its batches one after the other (as a real
+/// uplink does), all terminals at once. Requests are encoded and signed
+/// before the clock starts, so the figures measure head office, not the
+/// simulated terminals sharing its CPU.
+pub async fn run(
+    client: &reqwest::Client,
+    base: &str,
+    terminals: Vec<(TerminalCredentials, Vec<Vec<OutboxEvent>>)>,
+) -> LoadReport {
+    let base: Arc<str> = Arc::from(base);
+    let mut prepared = Vec::with_capacity(terminals.len());
+    let mut total = LoadReport::default();
+    let now = chrono::Utc::now().timestamp();
+    for (creds, batches) in terminals {
+        let mut requests = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let n = batch.len() as u64;
+            total.bytes_uncompressed += serde_json::to_vec(&batch)
+                .map(|v| v.len() as u64)
+                .unwrap_or(0);
+            match creds.upload_request(batch, now) {
+                Ok(req) => {
+                    total.bytes_sent += req.body.len() as u64;
+                    requests.push((n, req));
+                }
+                Err(_) => total.errors += 1,
+            }
+        }
+        prepared.push(requests);
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(prepared.len());
+    for requests in prepared {
+        let (client, base) = (client.clone(), Arc::clone(&base));
+        tasks.push(tokio::spawn(async move {
+            let mut r = LoadReport::default();
+            for (n, req) in requests {
+                let t = Instant::now();
+                match send(&client, &base, req)
+                    .await
+                    .and_then(|b| Ok(client::decode_ack(&b)?))
+                {
+                    Ok(_) => {
+                        r.latencies_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                        r.batches += 1;
+                        r.events += n;
+                    }
+                    Err(_) => r.errors += 1,
+                }
+            }
+            r
+        }));
+    }
+    for t in tasks {
+        if let Ok(r) = t.await {
+            total.batches += r.batches;
+            total.events += r.events;
+            total.errors += r.errors;
+            total.latencies_ms.extend(r.latencies_ms);
+        } else {
+            total.errors += 1;
+        }
+    }
+    total.elapsed = started.elapsed();
+    total
+}

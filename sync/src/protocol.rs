@@ -1,0 +1,431 @@
+//! The wire protocol between a terminal and head office: versioned serde
+//! types and their encoding. No I/O happens here, so the terminal's uplink
+//! and head office share exactly these types and functions.
+//!
+//! Encoding: JSON, gzip-compressed (`Content-Type: application/json`,
+//! `Content-Encoding: gzip`). See `sync/PROTOCOL.md` for the full contract.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+use tillcard_rules::money::Money;
+use tillcard_rules::pricing::{MonthDay, Quote};
+use tillcard_rules::refund::RefundLine;
+use tillcard_rules::{MemberAccount, Program};
+use uuid::Uuid;
+
+/// Version of this protocol; sent in every request body.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Version of the event body schema this crate writes.
+pub const SCHEMA_VERSION: u16 = 1;
+/// Content type of every request and response body.
+pub const CONTENT_TYPE: &str = "application/json";
+/// Content encoding of every request and response body.
+pub const CONTENT_ENCODING: &str = "gzip";
+/// Largest decompressed body head office accepts (bytes).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Largest number of events in one upload batch.
+pub const MAX_BATCH_EVENTS: usize = 1000;
+
+/// A terminal, as named by head office at provisioning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TerminalId(pub Uuid);
+
+impl std::fmt::Display for TerminalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What every outbox event carries besides its body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Unique id of the event (UUIDv7, drawn by the terminal).
+    pub event_id: Uuid,
+    /// The terminal that wrote it.
+    pub terminal_id: TerminalId,
+    /// Gapless per-terminal sequence number, starting at 1.
+    pub seq: u64,
+    /// Terminal's wall clock when the event was written (RFC 3339, offset).
+    pub wall_time: Timestamp,
+    /// Terminal's monotonic clock reading (ms since some boot).
+    pub monotonic_ms: u64,
+    /// Schema version of `body`.
+    pub schema_version: u16,
+}
+
+/// One outbox event as it travels. The body stays raw JSON on the wire so
+/// that head office can dead-letter one undecodable body without refusing
+/// the whole batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    /// Envelope.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// Body: an [`EventBody`] as JSON.
+    pub body: serde_json::Value,
+}
+
+impl OutboxEvent {
+    /// Wraps a typed body.
+    pub fn new(envelope: Envelope, body: &EventBody) -> Result<OutboxEvent, ProtocolError> {
+        Ok(OutboxEvent {
+            envelope,
+            body: serde_json::to_value(body).map_err(|e| ProtocolError::Encode(e.to_string()))?,
+        })
+    }
+
+    /// Decodes the body.
+    pub fn decode_body(&self) -> Result<EventBody, ProtocolError> {
+        EventBody::deserialize(&self.body).map_err(|e| ProtocolError::Decode(e.to_string()))
+    }
+
+    /// SHA-256 over the event's canonical JSON (object keys sorted): two
+    /// uploads of the same (terminal, seq) are the same event iff equal.
+    pub fn content_hash(&self) -> String {
+        // Deterministic without an intermediate tree: envelope fields in
+        // declaration order, the body's object keys sorted (serde_json's
+        // map is ordered by key).
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        hex(&Sha256::digest(&canonical))
+    }
+}
+
+/// Consent to keep the member's personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// Whether consent was given.
+    pub given: bool,
+    /// When it was recorded.
+    pub at: Timestamp,
+}
+
+/// What happened at the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    /// A member enrolled.
+    MemberEnrolled {
+        /// New member id (UUIDv7 drawn by the terminal).
+        member: MemberId,
+        /// Masked name for clerks (`张*`), if a name was given.
+        masked_name: Option<String>,
+        /// Masked phone for clerks (`138****5678`).
+        masked_phone: String,
+        /// The phone number sealed to head office's X25519 key (base64):
+        /// only head office can read it.
+        phone_sealed: String,
+        /// Name sealed to head office (base64), if given.
+        name_sealed: Option<String>,
+        /// Birthday month and day, if given.
+        birthday: Option<MonthDay>,
+        /// Recorded consent.
+        consent: Consent,
+        /// Who referred the member, if anyone.
+        referrer: Option<MemberId>,
+        /// Ledger entries booked (the welcome coupon...).
+        entries: Vec<LedgerEntry>,
+    },
+    /// A sale booked.
+    SaleBooked {
+        /// The quote as booked.
+        quote: Box<Quote>,
+        /// Ledger entries booked.
+        entries: Vec<LedgerEntry>,
+    },
+    /// A refund.
+    Refunded {
+        /// The sale refunded.
+        sale: SourceId,
+        /// The refund action.
+        refund: SourceId,
+        /// Lines and quantities.
+        lines: Vec<RefundLine>,
+        /// Manager who approved.
+        approved_by: String,
+        /// Ledger entries booked.
+        entries: Vec<LedgerEntry>,
+    },
+    /// Stored value topped up.
+    TopUp {
+        /// The member.
+        member: MemberId,
+        /// Paid by the member.
+        principal: Money,
+        /// Given by the program.
+        bonus: Money,
+        /// The package bought, if any.
+        package: Option<String>,
+        /// Ledger entries booked.
+        entries: Vec<LedgerEntry>,
+    },
+    /// A manual adjustment by a manager.
+    ManualAdjustment {
+        /// The member.
+        member: MemberId,
+        /// Why.
+        reason: String,
+        /// Manager who approved.
+        approved_by: String,
+        /// Ledger entries booked.
+        entries: Vec<LedgerEntry>,
+    },
+    /// A coupon issued at the terminal (birthday coupon...).
+    CouponIssued {
+        /// The member.
+        member: MemberId,
+        /// Ledger entries booked.
+        entries: Vec<LedgerEntry>,
+    },
+    /// The member asked to be erased at the terminal.
+    MemberErased {
+        /// The member.
+        member: MemberId,
+    },
+}
+
+impl EventBody {
+    /// The member the event is about, if any.
+    pub fn member(&self) -> Option<MemberId> {
+        match self {
+            EventBody::MemberEnrolled { member, .. }
+            | EventBody::TopUp { member, .. }
+            | EventBody::ManualAdjustment { member, .. }
+            | EventBody::CouponIssued { member, .. }
+            | EventBody::MemberErased { member } => Some(*member),
+            EventBody::SaleBooked { quote, .. } => quote.member,
+            EventBody::Refunded { entries, .. } => entries.first().map(|e| e.member),
+        }
+    }
+
+    /// Ledger entries the event carries.
+    pub fn entries(&self) -> &[LedgerEntry] {
+        match self {
+            EventBody::MemberEnrolled { entries, .. }
+            | EventBody::SaleBooked { entries, .. }
+            | EventBody::Refunded { entries, .. }
+            | EventBody::TopUp { entries, .. }
+            | EventBody::ManualAdjustment { entries, .. }
+            | EventBody::CouponIssued { entries, .. } => entries,
+            EventBody::MemberErased { .. } => &[],
+        }
+    }
+
+    /// Short name of the kind, for logs and tables (never personal data).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::MemberEnrolled { .. } => "member_enrolled",
+            EventBody::SaleBooked { .. } => "sale_booked",
+            EventBody::Refunded { .. } => "refunded",
+            EventBody::TopUp { .. } => "top_up",
+            EventBody::ManualAdjustment { .. } => "manual_adjustment",
+            EventBody::CouponIssued { .. } => "coupon_issued",
+            EventBody::MemberErased { .. } => "member_erased",
+        }
+    }
+}
+
+/// `POST /v1/batches` request body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadBatch {
+    /// [`PROTOCOL_VERSION`].
+    pub protocol_version: u16,
+    /// The uploading terminal (must match the signing terminal).
+    pub terminal_id: TerminalId,
+    /// Events in ascending `seq` order.
+    pub events: Vec<OutboxEvent>,
+}
+
+/// `POST /v1/batches` response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadAck {
+    /// Highest sequence number such that head office has durably stored
+    /// every event 1..=acked_seq of this terminal. The terminal may delete
+    /// those from its outbox and resumes uploading at `acked_seq + 1`.
+    pub acked_seq: u64,
+    /// Events of this batch applied now.
+    pub applied: u32,
+    /// Events of this batch already stored before (identical content).
+    pub duplicates: u32,
+    /// Events of this batch dead-lettered now (stored, not applied).
+    pub dead_lettered: u32,
+}
+
+/// `POST /v1/terminals/redeem` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemRequest {
+    /// [`PROTOCOL_VERSION`].
+    pub protocol_version: u16,
+    /// The one-time enrollment code.
+    pub code: String,
+    /// The terminal's Ed25519 public key (base64, 32 bytes).
+    pub public_key: String,
+}
+
+/// A key terminals trust to verify member cards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedKey {
+    /// Key id, as named in card tokens.
+    pub key_id: String,
+    /// Ed25519 public key (base64, 32 bytes).
+    pub public_key: String,
+}
+
+/// `POST /v1/terminals/redeem` response body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioned {
+    /// The terminal's id from now on.
+    pub terminal_id: TerminalId,
+    /// Store the terminal belongs to.
+    pub store: String,
+    /// Head office's X25519 public key (base64) to seal personal data to.
+    pub hq_box_public_key: String,
+    /// Keys to verify member cards with.
+    pub trusted_keys: Vec<TrustedKey>,
+    /// This terminal's phone lookup key (base64, 32 bytes): member snapshots
+    /// carry `HMAC-SHA256(lookup_key, phone)` instead of the phone.
+    pub lookup_key: String,
+}
+
+/// What a member looks like on a terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberSnapshot {
+    /// The member.
+    pub member: MemberId,
+    /// Masked name for clerks.
+    pub masked_name: Option<String>,
+    /// Masked phone for clerks.
+    pub masked_phone: Option<String>,
+    /// `HMAC-SHA256(terminal lookup key, phone)`, hex; `None` if unknown.
+    pub phone_lookup: Option<String>,
+    /// Birthday month and day.
+    pub birthday: Option<MonthDay>,
+    /// Tags set at head office.
+    pub tags: Vec<String>,
+    /// Authoritative balances: the opening account the terminal folds its
+    /// own unsynced entries onto (`account.tier` is the tier).
+    pub account: MemberAccount,
+}
+
+/// One change on the downlink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// The program in force (replaces the previous one).
+    Program {
+        /// The program.
+        program: Box<Program>,
+    },
+    /// A member's current state (replaces the cached one).
+    Member {
+        /// The snapshot.
+        snapshot: Box<MemberSnapshot>,
+    },
+    /// A coupon campaign made available to a member by head office.
+    Coupon {
+        /// The member.
+        member: MemberId,
+        /// The coupon.
+        coupon: tillcard_rules::ledger::Coupon,
+    },
+    /// A card serial or member no longer to be served.
+    Revocation {
+        /// The member, if the whole member is revoked.
+        member: Option<MemberId>,
+        /// A card serial, if one card is revoked.
+        card_serial: Option<String>,
+    },
+    /// A key to trust for member cards.
+    TrustedKey {
+        /// The key.
+        key: TrustedKey,
+    },
+    /// Delete everything cached about this member.
+    Erasure {
+        /// The member.
+        member: MemberId,
+    },
+}
+
+/// `GET /v1/changes` response body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangesPage {
+    /// Changes in order; apply them in order.
+    pub changes: Vec<Change>,
+    /// Cursor to send next time (store it only after applying `changes`).
+    pub cursor: String,
+    /// More changes wait: ask again at once.
+    pub more: bool,
+}
+
+/// Error body of every non-2xx response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (see PROTOCOL.md).
+    pub error: String,
+    /// Human-readable message (never internals, never personal data).
+    pub message: String,
+}
+
+/// Encoding and decoding failures.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// Could not encode.
+    #[error("could not encode: {0}")]
+    Encode(String),
+    /// Could not decode.
+    #[error("could not decode: {0}")]
+    Decode(String),
+    /// Body too large once decompressed.
+    #[error("body larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+}
+
+/// Serializes `value` to JSON and gzips it: a request or response body.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ProtocolError> {
+    let json = serde_json::to_vec(value).map_err(|e| ProtocolError::Encode(e.to_string()))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&json)
+        .map_err(|e| ProtocolError::Encode(e.to_string()))?;
+    gz.finish()
+        .map_err(|e| ProtocolError::Encode(e.to_string()))
+}
+
+/// Gunzips (at most [`MAX_BODY_BYTES`]) and parses a body.
+pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ProtocolError> {
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| ProtocolError::Decode(e.to_string()))?;
+    if json.len() > MAX_BODY_BYTES {
+        return Err(ProtocolError::TooLarge);
+    }
+    serde_json::from_slice(&json).map_err(|e| ProtocolError::Decode(e.to_string()))
+}
+
+/// Makes an opaque cursor from a change-log position: the writing
+/// transaction's id (0 on SQLite) and the row's position.
+pub fn cursor_from_position(position: (i64, i64)) -> String {
+    format!("c1.{}.{}", position.0, position.1)
+}
+
+/// Reads a cursor back; `None` if it was not made by [`cursor_from_position`].
+pub fn position_from_cursor(cursor: &str) -> Option<(i64, i64)> {
+    let (xid, position) = cursor.strip_prefix("c1.")?.split_once('.')?;
+    Some((xid.parse().ok()?, position.parse().ok()?))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}

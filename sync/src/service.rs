@@ -1,0 +1,618 @@
+//! Head office's HTTP service: state ([`Hq`]), routes ([`router`]) and the
+//! server with graceful shutdown ([`serve`]). Handlers are thin: they check
+//! authentication, decode, and call the store.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
+use tillcard_rules::{MemberAccount, Program, expiry, tier};
+use uuid::Uuid;
+
+use crate::auth::{self, AuthError};
+use crate::error::HqError;
+use crate::ingest::{self, BatchRefusal, IngestKeys};
+use crate::protocol::{
+    self, Change, ChangesPage, MemberSnapshot, Provisioned, RedeemRequest, TerminalId, TrustedKey,
+    UploadAck, UploadBatch,
+};
+use crate::store::{Redeemed, Store, StoreResult, TerminalRecord};
+
+/// Key id of head office's card-signing key.
+pub const HQ_CARD_KEY_ID: &str = "hq-1";
+/// Most changes in one downlink page.
+pub const CHANGES_PAGE_LIMIT: i64 = 500;
+
+/// Head office: storage, keys and configuration.
+pub struct Hq {
+    store: Arc<dyn Store>,
+    ingest_keys: IngestKeys,
+    card_key: SigningKey,
+    admin_token: Option<String>,
+}
+
+fn now() -> Timestamp {
+    chrono::Utc::now().fixed_offset()
+}
+
+impl Hq {
+    /// Opens head office on a store: migrates, creates its keys on first
+    /// start, and puts the default program and the card key on the downlink.
+    pub async fn open(store: Arc<dyn Store>, admin_token: Option<String>) -> StoreResult<Hq> {
+        store.migrate().await?;
+        let key = |name: &'static str| {
+            let store = Arc::clone(&store);
+            async move {
+                let value = store
+                    .init_setting(name, &auth::b64(&auth::random_32()))
+                    .await?;
+                auth::decode_32(&value)
+                    .map_err(|_| crate::store::StoreError::Corrupt(format!("setting {name}")))
+            }
+        };
+        let box_secret = key("box_secret").await?;
+        let phone_key = key("phone_key").await?;
+        let card_key = SigningKey::from_bytes(&key("card_key").await?);
+        if store.setting("bootstrapped").await?.is_none() {
+            let program = crate::store::to_json(&Program::default())?;
+            store.push_change("program", None, Some(&program)).await?;
+            let trusted = TrustedKey {
+                key_id: HQ_CARD_KEY_ID.into(),
+                public_key: auth::encode_public_key(&card_key.verifying_key()),
+            };
+            store
+                .push_change("trusted_key", None, Some(&crate::store::to_json(&trusted)?))
+                .await?;
+            store.init_setting("bootstrapped", "1").await?;
+        }
+        Ok(Hq {
+            store,
+            ingest_keys: IngestKeys {
+                box_secret,
+                phone_key,
+            },
+            card_key,
+            admin_token,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Head office's X25519 public key (base64) terminals seal personal data to.
+    pub fn box_public_key(&self) -> String {
+        auth::box_public_key(&self.ingest_keys.box_secret)
+    }
+
+    /// Keys terminals trust for member cards.
+    pub fn trusted_keys(&self) -> Vec<TrustedKey> {
+        vec![TrustedKey {
+            key_id: HQ_CARD_KEY_ID.into(),
+            public_key: auth::encode_public_key(&self.card_key.verifying_key()),
+        }]
+    }
+
+    /// Issues a one-time enrollment code for a store. Only its hash is kept.
+    pub async fn issue_code(&self, store: &str) -> Result<String, HqError> {
+        if store.trim().is_empty() {
+            return Err(HqError::BadRequest("store must not be empty".into()));
+        }
+        let code = protocol::hex(&auth::random_32()[..10]);
+        self.store
+            .insert_code(&auth::sha256_hex(&code), store, now())
+            .await?;
+        Ok(code)
+    }
+
+    /// Redeems an enrollment code for a terminal key.
+    pub async fn redeem(&self, request: &RedeemRequest) -> Result<Provisioned, HqError> {
+        auth::decode_public_key(&request.public_key)
+            .map_err(|_| HqError::BadRequest("public_key is not an Ed25519 key".into()))?;
+        let lookup_key = auth::b64(&auth::random_32());
+        let terminal = TerminalRecord {
+            terminal_id: TerminalId(Uuid::now_v7()),
+            store: String::new(),
+            public_key: request.public_key.clone(),
+            lookup_key: lookup_key.clone(),
+            acked_seq: 0,
+            revoked: false,
+        };
+        match self
+            .store
+            .redeem_code(&auth::sha256_hex(&request.code), &terminal, now())
+            .await?
+        {
+            Redeemed::Ok { store } => {
+                tracing::info!(terminal = %terminal.terminal_id, store = %store, "terminal provisioned");
+                Ok(Provisioned {
+                    terminal_id: terminal.terminal_id,
+                    store,
+                    hq_box_public_key: self.box_public_key(),
+                    trusted_keys: self.trusted_keys(),
+                    lookup_key,
+                })
+            }
+            Redeemed::Refused => Err(HqError::Forbidden(
+                "code_refused",
+                "unknown or already used enrollment code".into(),
+            )),
+        }
+    }
+
+    /// Checks a signed request; flags the terminal when a signature does not
+    /// verify with its registered key (a clone, or a tampered request).
+    pub async fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<TerminalRecord, HqError> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| HqError::Unauthorized("unsigned", format!("missing header {name}")))
+        };
+        let terminal_id = header(auth::HEADER_TERMINAL)?
+            .parse()
+            .map(TerminalId)
+            .map_err(|_| HqError::Unauthorized("unknown_terminal", "unknown terminal".into()))?;
+        let timestamp: i64 = header(auth::HEADER_TIMESTAMP)?
+            .parse()
+            .map_err(|_| HqError::Unauthorized("unsigned", "bad timestamp".into()))?;
+        let signature = header(auth::HEADER_SIGNATURE)?;
+        let Some(terminal) = self.store.terminal(terminal_id).await? else {
+            return Err(HqError::Unauthorized(
+                "unknown_terminal",
+                "unknown terminal".into(),
+            ));
+        };
+        if terminal.revoked {
+            return Err(HqError::Forbidden(
+                "terminal_revoked",
+                "terminal revoked".into(),
+            ));
+        }
+        let key = auth::decode_public_key(&terminal.public_key).map_err(|_| {
+            HqError::Internal(crate::store::StoreError::Corrupt("terminal key".into()))
+        })?;
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        match auth::verify_request(
+            &key,
+            method.as_str(),
+            path,
+            timestamp,
+            signature,
+            body,
+            now().timestamp(),
+        ) {
+            Ok(()) => Ok(terminal),
+            Err(AuthError::Stale) => Err(HqError::Unauthorized(
+                "stale_request",
+                "timestamp outside the freshness window; check the clock".into(),
+            )),
+            Err(_) => {
+                tracing::warn!(terminal = %terminal_id, "signature did not verify: flagged");
+                self.store
+                    .flag_terminal(
+                        terminal_id,
+                        "signature did not verify with the registered key (possible clone)",
+                        now(),
+                    )
+                    .await?;
+                Err(HqError::Unauthorized(
+                    "bad_signature",
+                    "signature does not verify".into(),
+                ))
+            }
+        }
+    }
+
+    /// Applies an upload batch from an authenticated terminal.
+    pub async fn upload(
+        &self,
+        terminal: &TerminalRecord,
+        batch: &UploadBatch,
+    ) -> Result<UploadAck, HqError> {
+        if batch.protocol_version != protocol::PROTOCOL_VERSION {
+            return Err(HqError::BadRequest("unsupported protocol_version".into()));
+        }
+        if batch.events.len() > protocol::MAX_BATCH_EVENTS {
+            return Err(HqError::TooLarge);
+        }
+        let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys)
+            .map_err(|e| HqError::BadRequest(e.to_string()))?;
+        match self.store.ingest(terminal, prepared, now()).await? {
+            Ok(plan) => {
+                tracing::info!(
+                    terminal = %terminal.terminal_id,
+                    acked = plan.acked_seq,
+                    applied = plan.applied,
+                    duplicates = plan.duplicates,
+                    dead = plan.dead.len(),
+                    conflicts = plan.conflicts.len(),
+                    "batch"
+                );
+                Ok(UploadAck {
+                    acked_seq: plan.acked_seq,
+                    applied: plan.applied,
+                    duplicates: plan.duplicates,
+                    dead_lettered: u32::try_from(plan.dead.len()).unwrap_or(u32::MAX),
+                })
+            }
+            Err(BatchRefusal::SequenceConflict { seq }) => {
+                tracing::warn!(terminal = %terminal.terminal_id, seq, "sequence conflict: flagged");
+                self.store
+                    .flag_terminal(
+                        terminal.terminal_id,
+                        &format!("sequence {seq} re-sent with different content (possible clone)"),
+                        now(),
+                    )
+                    .await?;
+                Err(HqError::Conflict(format!(
+                    "sequence {seq} is already stored with different content; terminal flagged for review"
+                )))
+            }
+            Err(BatchRefusal::Malformed(why)) => Err(HqError::BadRequest(why)),
+        }
+    }
+
+    /// One page of the downlink for a terminal.
+    pub async fn changes(
+        &self,
+        terminal: &TerminalRecord,
+        cursor: Option<&str>,
+    ) -> Result<ChangesPage, HqError> {
+        let after = match cursor {
+            None | Some("") => (0, 0),
+            Some(c) => protocol::position_from_cursor(c)
+                .ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?,
+        };
+        let rows = self.store.changes_after(after, CHANGES_PAGE_LIMIT).await?;
+        let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= CHANGES_PAGE_LIMIT;
+        let last = rows.last().map_or(after, |r| (r.xid, r.position));
+        let lookup_key = auth::decode_32(&terminal.lookup_key).map_err(|_| {
+            HqError::Internal(crate::store::StoreError::Corrupt("lookup key".into()))
+        })?;
+        // A member changed several times in a page is sent once, at its last place.
+        let mut last_place: HashMap<MemberId, i64> = HashMap::new();
+        for row in rows.iter().filter(|r| r.kind == "member") {
+            if let Some(m) = row.member {
+                last_place.insert(m, row.position);
+            }
+        }
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let bad = || {
+                HqError::Internal(crate::store::StoreError::Corrupt(format!(
+                    "change {}",
+                    row.position
+                )))
+            };
+            let payload = row.payload.as_deref().unwrap_or("null");
+            match row.kind.as_str() {
+                "program" => changes.push(Change::Program {
+                    program: crate::store::parse_json(payload)?,
+                }),
+                "trusted_key" => changes.push(Change::TrustedKey {
+                    key: crate::store::parse_json(payload)?,
+                }),
+                "erasure" => changes.push(Change::Erasure {
+                    member: row.member.ok_or_else(bad)?,
+                }),
+                "member" => {
+                    let member = row.member.ok_or_else(bad)?;
+                    if last_place.get(&member) != Some(&row.position) {
+                        continue;
+                    }
+                    let Some((record, entries)) = self.store.member(member).await? else {
+                        continue;
+                    };
+                    if record.erased {
+                        changes.push(Change::Erasure { member });
+                        continue;
+                    }
+                    changes.push(Change::Member {
+                        snapshot: Box::new(MemberSnapshot {
+                            member,
+                            masked_name: record.masked_name,
+                            masked_phone: record.masked_phone,
+                            phone_lookup: record
+                                .phone
+                                .as_deref()
+                                .map(|p| auth::phone_lookup(&lookup_key, p)),
+                            birthday: record.birthday,
+                            tags: record.tags,
+                            account: MemberAccount::fold(MemberAccount::new(member), &entries),
+                        }),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(ChangesPage {
+            changes,
+            cursor: protocol::cursor_from_position(last),
+            more,
+        })
+    }
+
+    /// Chain-wide tier evaluation: every member's tier checked against the
+    /// rolling spend of all stores. Returns the number of tier changes.
+    pub async fn evaluate_tiers(&self, at: Timestamp) -> Result<usize, HqError> {
+        let program = self.program().await?;
+        let run = SourceId(Uuid::now_v7());
+        let mut changed = 0;
+        for member in self.store.member_ids().await? {
+            let Some((_, entries)) = self.store.member(member).await? else {
+                continue;
+            };
+            let account = MemberAccount::fold(MemberAccount::new(member), &entries);
+            if let Some(entry) = tier::evaluate(&program, &account, at, run) {
+                self.store.append_entries(member, &[entry]).await?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Points expiry: expires every due lot. Returns entries written.
+    pub async fn expire_points(&self, at: Timestamp) -> Result<usize, HqError> {
+        let run = SourceId(Uuid::now_v7());
+        let mut written = 0;
+        for member in self.store.member_ids().await? {
+            let Some((_, entries)) = self.store.member(member).await? else {
+                continue;
+            };
+            let account = MemberAccount::fold(MemberAccount::new(member), &entries);
+            let due = expiry::expire_due(&account, at, run);
+            if !due.is_empty() {
+                written += due.len();
+                self.store.append_entries(member, &due).await?;
+            }
+        }
+        Ok(written)
+    }
+
+    /// The program in force (the last one pushed down).
+    pub async fn program(&self) -> Result<Program, HqError> {
+        // The first change is always the program; later programs are
+        // pushed the same way.
+        let rows = self.store.changes_after((0, 0), 1).await?;
+        match rows.first().and_then(|r| r.payload.as_deref()) {
+            Some(p) if rows[0].kind == "program" => Ok(crate::store::parse_json(p)?),
+            _ => Ok(Program::default()),
+        }
+    }
+
+    /// Erases a member's personal data everywhere at head office and tells
+    /// terminals to delete theirs.
+    pub async fn erase(&self, member: MemberId) -> Result<bool, HqError> {
+        let existed = self.store.erase_member(member, now()).await?;
+        tracing::info!(member = %member, existed, "member erased on request");
+        Ok(existed)
+    }
+
+    fn check_admin(&self, headers: &HeaderMap) -> Result<(), HqError> {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match (&self.admin_token, given) {
+            (Some(expected), Some(given)) if constant_eq(expected.as_bytes(), given.as_bytes()) => {
+                Ok(())
+            }
+            (None, _) => Err(HqError::Forbidden(
+                "admin_disabled",
+                "no admin token configured".into(),
+            )),
+            _ => Err(HqError::Unauthorized(
+                "bad_admin_token",
+                "admin token required".into(),
+            )),
+        }
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A gzipped JSON response.
+fn wire<T: Serialize>(value: &T) -> Response {
+    match protocol::encode(value) {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(protocol::CONTENT_TYPE),
+                ),
+                (
+                    header::CONTENT_ENCODING,
+                    HeaderValue::from_static(protocol::CONTENT_ENCODING),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError> {
+    protocol::decode(body).map_err(|e| match e {
+        protocol::ProtocolError::TooLarge => HqError::TooLarge,
+        other => HqError::BadRequest(other.to_string()),
+    })
+}
+
+/// The OpenAPI document, maintained by hand beside the code (a test checks
+/// that it names every route).
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Every route of the API, as (method, path) in OpenAPI form.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/openapi.json"),
+    ("post", "/v1/terminals/redeem"),
+    ("post", "/v1/batches"),
+    ("get", "/v1/changes"),
+    ("post", "/v1/admin/enroll-codes"),
+    ("post", "/v1/admin/terminals/{terminal_id}/revoke"),
+    ("post", "/v1/admin/members/{member_id}/erase"),
+    ("post", "/v1/admin/jobs/tier-evaluation"),
+    ("post", "/v1/admin/jobs/expiry"),
+    ("get", "/v1/admin/conflicts"),
+];
+
+/// The HTTP API.
+pub fn router(hq: Arc<Hq>) -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON) }),
+        )
+        .route("/v1/terminals/redeem", post(redeem))
+        .route("/v1/batches", post(upload))
+        .route("/v1/changes", get(changes))
+        .route("/v1/admin/enroll-codes", post(issue_code))
+        .route("/v1/admin/terminals/{terminal_id}/revoke", post(revoke))
+        .route("/v1/admin/members/{member_id}/erase", post(erase))
+        .route("/v1/admin/jobs/tier-evaluation", post(job_tiers))
+        .route("/v1/admin/jobs/expiry", post(job_expiry))
+        .route("/v1/admin/conflicts", get(conflicts))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            protocol::MAX_BODY_BYTES,
+        ))
+        .with_state(hq)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    hq: Arc<Hq>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(hq))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn redeem(State(hq): State<Arc<Hq>>, body: Bytes) -> Result<Response, HqError> {
+    let request: RedeemRequest = decode_body(&body)?;
+    Ok(wire(&hq.redeem(&request).await?))
+}
+
+async fn upload(
+    State(hq): State<Arc<Hq>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
+    let batch: UploadBatch = decode_body(&body)?;
+    Ok(wire(&hq.upload(&terminal, &batch).await?))
+}
+
+#[derive(Deserialize)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+async fn changes(
+    State(hq): State<Arc<Hq>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<CursorQuery>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
+    Ok(wire(&hq.changes(&terminal, query.cursor.as_deref()).await?))
+}
+
+#[derive(Deserialize)]
+struct IssueCode {
+    store: String,
+}
+
+async fn issue_code(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let request: IssueCode =
+        serde_json::from_slice(&body).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    let code = hq.issue_code(&request.store).await?;
+    Ok(axum::Json(serde_json::json!({"code": code, "store": request.store})).into_response())
+}
+
+async fn revoke(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    hq.store.revoke_terminal(TerminalId(id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn erase(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    if hq.erase(MemberId(id)).await? {
+        Ok(axum::Json(serde_json::json!({"erased": true})).into_response())
+    } else {
+        Err(HqError::NotFound)
+    }
+}
+
+async fn job_tiers(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let n = hq.evaluate_tiers(now()).await?;
+    Ok(axum::Json(serde_json::json!({"tier_changes": n})).into_response())
+}
+
+async fn job_expiry(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let n = hq.expire_points(now()).await?;
+    Ok(axum::Json(serde_json::json!({"entries": n})).into_response())
+}
+
+async fn conflicts(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let list: Vec<serde_json::Value> = hq
+        .store
+        .conflicts()
+        .await?
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({
+                "member_id": c.member, "kind": c.kind, "reason": c.reason,
+                "terminal_id": c.terminal_id, "seq": c.seq,
+            })
+        })
+        .collect();
+    Ok(axum::Json(list).into_response())
+}

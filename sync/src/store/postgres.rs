@@ -1,0 +1,815 @@
+//! The PostgreSQL backend (production): tokio-postgres through a
+//! deadpool-postgres pool. A batch locks its terminal's row
+//! (`SELECT ... FOR UPDATE`), so concurrent uploads of one terminal apply one
+//! after the other while different terminals run in parallel.
+//!
+//! Distribution: member-keyed tables (`members`, `ledger`, `conflicts`)
+//! carry `member_id` first in their primary key, ready for Citus
+//! `create_distributed_table(..., 'member_id')`; terminal-keyed tables
+//! (`terminals`, `events`, `dead_letters`) by `terminal_id`; `changes`,
+//! `enroll_codes`, `hq_settings` are small reference tables.
+
+use std::collections::BTreeSet;
+
+use deadpool_postgres::{GenericClient, Pool, Runtime};
+use tillcard_rules::MemberAccount;
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+use tokio_postgres::NoTls;
+
+use super::{
+    ChangeRow, ConflictRecord, Counts, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
+    StoreResult, TerminalRecord, parse_json, parse_member, parse_terminal, to_json,
+};
+use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
+use crate::protocol::TerminalId;
+
+/// Numbered migrations, applied in order at start-up.
+const MIGRATIONS: &[&str] = &[
+    // 1: the whole head-office schema.
+    "CREATE TABLE hq_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE enroll_codes (code_hash TEXT PRIMARY KEY, store TEXT NOT NULL,
+        issued_at TEXT NOT NULL, redeemed_by TEXT);
+     CREATE TABLE terminals (terminal_id TEXT PRIMARY KEY, store TEXT NOT NULL,
+        public_key TEXT NOT NULL, lookup_key TEXT NOT NULL,
+        acked_seq BIGINT NOT NULL DEFAULT 0, revoked BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at TEXT NOT NULL);
+     CREATE TABLE terminal_flags (terminal_id TEXT NOT NULL, id BIGSERIAL,
+        reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (terminal_id, id));
+     CREATE TABLE events (terminal_id TEXT NOT NULL, seq BIGINT NOT NULL,
+        event_id TEXT NOT NULL, content_hash TEXT NOT NULL, kind TEXT NOT NULL,
+        status TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (terminal_id, seq));
+     CREATE TABLE dead_letters (terminal_id TEXT NOT NULL, seq BIGINT NOT NULL,
+        event_id TEXT NOT NULL, reason TEXT NOT NULL, body TEXT, at TEXT NOT NULL,
+        PRIMARY KEY (terminal_id, seq));
+     CREATE TABLE members (member_id TEXT PRIMARY KEY, masked_name TEXT, masked_phone TEXT,
+        phone TEXT, name TEXT, phone_key TEXT, birthday TEXT, consent_at TEXT, referrer TEXT,
+        tags TEXT NOT NULL DEFAULT '[]', duplicate_of TEXT, last_store TEXT,
+        last_seen_at TEXT, erased_at TEXT, account TEXT);
+     CREATE INDEX members_phone_key ON members (phone_key);
+     CREATE TABLE ledger (member_id TEXT NOT NULL, entry_no BIGSERIAL,
+        source TEXT NOT NULL, terminal_id TEXT, seq BIGINT, entry TEXT NOT NULL,
+        PRIMARY KEY (member_id, entry_no));
+     CREATE INDEX ledger_terminal ON ledger (terminal_id, seq);
+     CREATE TABLE conflicts (member_id TEXT NOT NULL, conflict_no BIGSERIAL,
+        kind TEXT NOT NULL, reason TEXT NOT NULL, terminal_id TEXT, seq BIGINT,
+        at TEXT NOT NULL, PRIMARY KEY (member_id, conflict_no));
+     CREATE TABLE changes (position BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL,
+        member_id TEXT, payload TEXT,
+        xid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint));
+     CREATE INDEX changes_order ON changes (xid, position);",
+];
+
+// The change log is read in (writing transaction id, position) order and
+// only up to the oldest transaction still running (the snapshot's xmin):
+// every transaction below it has finished, so no change can later appear
+// before a cursor already handed out. Writers need no lock, and batches of
+// different terminals commit in parallel.
+
+/// PostgreSQL-backed storage.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+fn pool_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Pool(e.to_string())
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl PgStore {
+    /// Connects a pool to `url` (`postgres://user@host:port/db`).
+    pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        let mut cfg = deadpool_postgres::Config::new();
+        cfg.url = Some(url.to_string());
+        cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
+        let pool = cfg
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(pool_err)?;
+        // Fail now, not on the first request.
+        drop(pool.get().await.map_err(pool_err)?);
+        Ok(PgStore { pool })
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_err)
+    }
+}
+
+type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+
+// Statements on the hot path go through the connection's statement cache:
+// an unprepared query costs an extra round trip (parse, then execute).
+async fn q<C: GenericClient>(
+    c: &C,
+    sql: &str,
+    p: Params<'_>,
+) -> StoreResult<Vec<tokio_postgres::Row>> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.query(&stmt, p).await?)
+}
+
+async fn q1<C: GenericClient>(c: &C, sql: &str, p: Params<'_>) -> StoreResult<tokio_postgres::Row> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.query_one(&stmt, p).await?)
+}
+
+async fn x<C: GenericClient>(c: &C, sql: &str, p: Params<'_>) -> StoreResult<u64> {
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.execute(&stmt, p).await?)
+}
+
+async fn load_entries<C: GenericClient>(c: &C, id: MemberId) -> StoreResult<Vec<LedgerEntry>> {
+    let stmt = c
+        .prepare_cached("SELECT entry FROM ledger WHERE member_id = $1 ORDER BY entry_no")
+        .await?;
+    let rows = c.query(&stmt, &[&id.to_string()]).await?;
+    rows.iter()
+        .map(|r| parse_json(&r.get::<_, String>(0)))
+        .collect()
+}
+
+async fn push_change<C: GenericClient>(
+    c: &C,
+    kind: &str,
+    member: Option<MemberId>,
+    payload: Option<&str>,
+) -> StoreResult<()> {
+    x(
+        c,
+        "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)",
+        &[&kind, &member.map(|m| m.to_string()), &payload],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn erase<C: GenericClient>(c: &C, id: MemberId, now: Timestamp) -> StoreResult<bool> {
+    let member = id.to_string();
+    let n = x(
+        c,
+        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone = NULL, name = NULL,
+                phone_key = NULL, birthday = NULL, erased_at = $2 WHERE member_id = $1",
+        &[&member, &now.to_rfc3339()],
+    )
+    .await?;
+    x(
+        c,
+        "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'",
+        &[&member],
+    )
+    .await?;
+    push_change(c, "erasure", Some(id), None).await?;
+    Ok(n > 0)
+}
+
+async fn load<C: GenericClient>(
+    c: &C,
+    terminal: TerminalId,
+    prepared: &Prepared,
+) -> StoreResult<Loaded> {
+    let tid = terminal.to_string();
+    let row = q1(
+        c,
+        "SELECT acked_seq FROM terminals WHERE terminal_id = $1 FOR UPDATE",
+        &[&tid],
+    )
+    .await?;
+    let acked: i64 = row.get(0);
+    let mut loaded = Loaded {
+        acked_seq: u(acked),
+        ..Loaded::default()
+    };
+    let seqs: Vec<i64> = prepared.seqs().into_iter().map(i).collect();
+    for r in q(
+        c,
+        "SELECT seq, content_hash FROM events WHERE terminal_id = $1 AND seq = ANY($2)",
+        &[&tid, &seqs],
+    )
+    .await?
+    {
+        loaded.existing.insert(u(r.get(0)), r.get(1));
+    }
+    for r in q(
+        c,
+        "SELECT seq FROM events WHERE terminal_id = $1 AND seq > $2",
+        &[&tid, &acked],
+    )
+    .await?
+    {
+        loaded.stored_above_ack.insert(u(r.get(0)));
+    }
+    let members: Vec<MemberId> = prepared.member_ids().into_iter().collect();
+    let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
+    // The cached fold when there is one; the ledger otherwise.
+    for r in q(
+        c,
+        "SELECT member_id, account FROM members WHERE member_id = ANY($1) AND account IS NOT NULL",
+        &[&ids],
+    )
+    .await?
+    {
+        let account: MemberAccount = parse_json(&r.get::<_, String>(1))?;
+        loaded.accounts.insert(account.member, account);
+    }
+    let uncached: Vec<String> = members
+        .iter()
+        .filter(|m| !loaded.accounts.contains_key(m))
+        .map(ToString::to_string)
+        .collect();
+    let mut by_member: std::collections::HashMap<String, Vec<LedgerEntry>> = Default::default();
+    let stmt = c
+        .prepare_cached("SELECT member_id, entry FROM ledger WHERE member_id = ANY($1) ORDER BY member_id, entry_no")
+        .await?;
+    for r in c.query(&stmt, &[&uncached]).await? {
+        by_member
+            .entry(r.get(0))
+            .or_default()
+            .push(parse_json(&r.get::<_, String>(1))?);
+    }
+    for member in members
+        .iter()
+        .filter(|m| !loaded.accounts.contains_key(m))
+        .copied()
+        .collect::<Vec<_>>()
+        .iter()
+    {
+        let entries = by_member.remove(&member.to_string()).unwrap_or_default();
+        loaded.accounts.insert(
+            *member,
+            MemberAccount::fold(MemberAccount::new(*member), &entries),
+        );
+    }
+    for r in q(
+        c,
+        "SELECT member_id, last_store, last_seen_at FROM members WHERE member_id = ANY($1)",
+        &[&ids],
+    )
+    .await?
+    {
+        let member = parse_member(&r.get::<_, String>(0))?;
+        loaded.known_members.insert(member);
+        if let (Some(store), Some(at)) =
+            (r.get::<_, Option<String>>(1), r.get::<_, Option<String>>(2))
+        {
+            let at = Timestamp::parse_from_rfc3339(&at)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            loaded.last_seen.insert(member, LastSeen { store, at });
+        }
+    }
+    let keys = prepared.phone_keys();
+    if !keys.is_empty() {
+        for r in q(c,
+                "SELECT phone_key, member_id FROM members WHERE phone_key = ANY($1) AND duplicate_of IS NULL",
+                &[&keys],
+            )
+            .await?
+        {
+            loaded.phone_owners.insert(r.get(0), parse_member(&r.get::<_, String>(1))?);
+        }
+    }
+    Ok(loaded)
+}
+
+async fn write<C: GenericClient>(
+    c: &C,
+    terminal: TerminalId,
+    plan: &Plan,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let tid = terminal.to_string();
+    let now_s = now.to_rfc3339();
+    if !plan.events.is_empty() {
+        // One multi-row INSERT per table (arrays unnested) keeps round trips
+        // per batch constant.
+        let seqs: Vec<i64> = plan.events.iter().map(|e| i(e.seq)).collect();
+        let ids: Vec<String> = plan.events.iter().map(|e| e.event_id.to_string()).collect();
+        let hashes: Vec<&str> = plan.events.iter().map(|e| e.hash.as_str()).collect();
+        let kinds: Vec<&str> = plan.events.iter().map(|e| e.kind.as_str()).collect();
+        let status: Vec<&str> = plan.events.iter().map(|e| e.status.as_str()).collect();
+        let stmt = c
+            .prepare_cached(
+                "INSERT INTO events (terminal_id, seq, event_id, content_hash, kind, status, received_at)
+                 SELECT $1, * , $7 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])",
+            )
+            .await?;
+        c.execute(
+            &stmt,
+            &[&tid, &seqs, &ids, &hashes, &kinds, &status, &now_s],
+        )
+        .await?;
+    }
+    for d in &plan.dead {
+        x(c,
+            "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&tid, &i(d.seq), &d.event_id.to_string(), &d.reason, &d.body, &now_s],
+        )
+        .await?;
+    }
+    for m in plan.members.values() {
+        let id = m.member.to_string();
+        let seen_store = m.last_seen.as_ref().map(|s| s.store.clone());
+        let seen_at = m.last_seen.as_ref().map(|s| s.at.to_rfc3339());
+        x(
+            c,
+            "INSERT INTO members (member_id, last_store, last_seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (member_id) DO UPDATE SET
+                last_store = coalesce(EXCLUDED.last_store, members.last_store),
+                last_seen_at = coalesce(EXCLUDED.last_seen_at, members.last_seen_at)",
+            &[&id, &seen_store, &seen_at],
+        )
+        .await?;
+        if let Some(n) = &m.enrollment {
+            x(
+                c,
+                "UPDATE members SET masked_name = $2, masked_phone = $3, phone = $4, name = $5,
+                    phone_key = $6, birthday = $7, consent_at = $8, referrer = $9,
+                    duplicate_of = $10 WHERE member_id = $1 AND erased_at IS NULL",
+                &[
+                    &id,
+                    &n.masked_name,
+                    &n.masked_phone,
+                    &n.phone,
+                    &n.name,
+                    &n.phone_key,
+                    &n.birthday.as_ref().map(to_json).transpose()?,
+                    &n.consent_at,
+                    &n.referrer.map(|r| r.to_string()),
+                    &m.duplicate_of.map(|d| d.to_string()),
+                ],
+            )
+            .await?;
+        }
+    }
+    if !plan.ledger.is_empty() {
+        let members: Vec<String> = plan
+            .ledger
+            .iter()
+            .map(|(_, e)| e.member.to_string())
+            .collect();
+        let sources: Vec<String> = plan
+            .ledger
+            .iter()
+            .map(|(_, e)| e.source.to_string())
+            .collect();
+        let seqs: Vec<i64> = plan.ledger.iter().map(|(s, _)| i(*s)).collect();
+        let entries: Vec<String> = plan
+            .ledger
+            .iter()
+            .map(|(_, e)| to_json(e))
+            .collect::<Result<_, _>>()?;
+        let stmt = c
+            .prepare_cached(
+                "INSERT INTO ledger (member_id, source, terminal_id, seq, entry)
+                 SELECT m, s, $1, q, e FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(m, s, q, e)",
+            )
+            .await?;
+        c.execute(&stmt, &[&tid, &members, &sources, &seqs, &entries])
+            .await?;
+    }
+    if !plan.accounts.is_empty() {
+        let ids: Vec<String> = plan.accounts.keys().map(ToString::to_string).collect();
+        let accounts: Vec<String> = plan
+            .accounts
+            .values()
+            .map(to_json)
+            .collect::<Result<_, _>>()?;
+        x(
+            c,
+            "UPDATE members SET account = t.a FROM unnest($1::text[], $2::text[]) AS t(m, a)
+             WHERE members.member_id = t.m",
+            &[&ids, &accounts],
+        )
+        .await?;
+    }
+    for k in &plan.conflicts {
+        x(c,
+            "INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&k.member.to_string(), &k.kind, &k.reason, &tid, &i(k.seq), &now_s],
+        )
+        .await?;
+    }
+    for member in &plan.erasures {
+        erase(c, *member, now).await?;
+    }
+    let changed: BTreeSet<String> = plan
+        .ledger
+        .iter()
+        .map(|(_, e)| e.member)
+        .chain(plan.members.keys().copied())
+        .map(|m| m.to_string())
+        .collect();
+    if !changed.is_empty() {
+        let changed: Vec<String> = changed.into_iter().collect();
+        let stmt = c
+            .prepare_cached("INSERT INTO changes (kind, member_id) SELECT 'member', m FROM unnest($1::text[]) AS t(m)")
+            .await?;
+        c.execute(&stmt, &[&changed]).await?;
+    }
+    let stmt = c
+        .prepare_cached("UPDATE terminals SET acked_seq = $2 WHERE terminal_id = $1")
+        .await?;
+    c.execute(&stmt, &[&tid, &i(plan.acked_seq)]).await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(7111)", &[])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)",
+        )
+        .await?;
+        let version: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        for (n, sql) in MIGRATIONS.iter().enumerate() {
+            let number = i64::try_from(n).unwrap_or(i64::MAX) + 1;
+            if number > version {
+                tx.batch_execute(sql).await?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1)",
+                    &[&number],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let c = self.client().await?;
+        Ok(
+            c.query_opt("SELECT value FROM hq_settings WHERE key = $1", &[&key])
+                .await?
+                .map(|r| r.get(0)),
+        )
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO hq_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            &[&key, &value],
+        )
+        .await?;
+        Ok(
+            c.query_one("SELECT value FROM hq_settings WHERE key = $1", &[&key])
+                .await?
+                .get(0),
+        )
+    }
+
+    async fn push_change(
+        &self,
+        kind: &str,
+        member: Option<MemberId>,
+        payload: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        push_change(&tx, kind, member, payload).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_code(&self, code_hash: &str, store: &str, now: Timestamp) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO enroll_codes (code_hash, store, issued_at) VALUES ($1, $2, $3)",
+            &[&code_hash, &store, &now.to_rfc3339()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        t: &TerminalRecord,
+        now: Timestamp,
+    ) -> StoreResult<Redeemed> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let tid = t.terminal_id.to_string();
+        let Some(row) = tx
+            .query_opt(
+                "UPDATE enroll_codes SET redeemed_by = $2 WHERE code_hash = $1 AND redeemed_by IS NULL RETURNING store",
+                &[&code_hash, &tid],
+            )
+            .await?
+        else {
+            return Ok(Redeemed::Refused);
+        };
+        let store: String = row.get(0);
+        tx.execute(
+            "INSERT INTO terminals (terminal_id, store, public_key, lookup_key, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&tid, &store, &t.public_key, &t.lookup_key, &now.to_rfc3339()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Redeemed::Ok { store })
+    }
+
+    async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached("SELECT store, public_key, lookup_key, acked_seq, revoked FROM terminals WHERE terminal_id = $1")
+            .await?;
+        Ok(c.query_opt(&stmt, &[&id.to_string()])
+            .await?
+            .map(|r| TerminalRecord {
+                terminal_id: id,
+                store: r.get(0),
+                public_key: r.get(1),
+                lookup_key: r.get(2),
+                acked_seq: u(r.get(3)),
+                revoked: r.get(4),
+            }))
+    }
+
+    async fn revoke_terminal(&self, id: TerminalId) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE terminals SET revoked = TRUE WHERE terminal_id = $1",
+            &[&id.to_string()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO terminal_flags (terminal_id, reason, at) VALUES ($1, $2, $3)",
+            &[&id.to_string(), &reason, &now.to_rfc3339()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>> {
+        let c = self.client().await?;
+        c.query(
+            "SELECT terminal_id, reason FROM terminal_flags ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((parse_terminal(&r.get::<_, String>(0))?, r.get(1))))
+        .collect()
+    }
+
+    async fn ingest(
+        &self,
+        terminal: &TerminalRecord,
+        prepared: Prepared,
+        now: Timestamp,
+    ) -> StoreResult<Result<Plan, BatchRefusal>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let loaded = load(&tx, terminal.terminal_id, &prepared).await?;
+        let plan = match ingest::plan(prepared, loaded, &terminal.store) {
+            Ok(plan) => plan,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        write(&tx, terminal.terminal_id, &plan, now).await?;
+        tx.commit().await?;
+        Ok(Ok(plan))
+    }
+
+    async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>> {
+        let c = self.client().await?;
+        c.query(
+            "SELECT xid, position, kind, member_id, payload FROM changes
+             WHERE (xid, position) > ($1, $2)
+               AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+             ORDER BY xid, position LIMIT $3",
+            &[&after.0, &after.1, &limit],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ChangeRow {
+                xid: r.get(0),
+                position: r.get(1),
+                kind: r.get(2),
+                member: r
+                    .get::<_, Option<String>>(3)
+                    .as_deref()
+                    .map(parse_member)
+                    .transpose()?,
+                payload: r.get(4),
+            })
+        })
+        .collect()
+    }
+
+    async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
+        let c = self.client().await?;
+        let Some(r) = c
+            .query_opt(
+                "SELECT masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at
+                 FROM members WHERE member_id = $1",
+                &[&id.to_string()],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record = MemberRecord {
+            member: id,
+            masked_name: r.get(0),
+            masked_phone: r.get(1),
+            phone: r.get(2),
+            birthday: r
+                .get::<_, Option<String>>(3)
+                .as_deref()
+                .map(parse_json)
+                .transpose()?,
+            tags: parse_json(&r.get::<_, String>(4))?,
+            duplicate_of: r
+                .get::<_, Option<String>>(5)
+                .as_deref()
+                .map(parse_member)
+                .transpose()?,
+            erased: r.get::<_, Option<String>>(6).is_some(),
+        };
+        Ok(Some((record, load_entries(&c, id).await?)))
+    }
+
+    async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {
+        let c = self.client().await?;
+        c.query("SELECT member_id FROM members ORDER BY member_id", &[])
+            .await?
+            .iter()
+            .map(|r| parse_member(&r.get::<_, String>(0)))
+            .collect()
+    }
+
+    async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        for entry in entries {
+            tx.execute(
+                "INSERT INTO ledger (member_id, source, entry) VALUES ($1, $2, $3)",
+                &[
+                    &entry.member.to_string(),
+                    &entry.source.to_string(),
+                    &to_json(entry)?,
+                ],
+            )
+            .await?;
+        }
+        // The cached fold no longer matches the ledger: refold next time.
+        tx.execute(
+            "UPDATE members SET account = NULL WHERE member_id = $1",
+            &[&member.to_string()],
+        )
+        .await?;
+        push_change(&tx, "member", Some(member), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn erase_member(&self, id: MemberId, now: Timestamp) -> StoreResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let existed = erase(&tx, id, now).await?;
+        tx.commit().await?;
+        Ok(existed)
+    }
+
+    async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
+        let c = self.client().await?;
+        c.query(
+            "SELECT member_id, kind, reason, terminal_id, seq FROM conflicts ORDER BY conflict_no",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ConflictRecord {
+                member: parse_member(&r.get::<_, String>(0))?,
+                kind: r.get(1),
+                reason: r.get(2),
+                terminal_id: r
+                    .get::<_, Option<String>>(3)
+                    .as_deref()
+                    .map(parse_terminal)
+                    .transpose()?,
+                seq: r.get::<_, Option<i64>>(4).map(u),
+            })
+        })
+        .collect()
+    }
+
+    async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
+        let c = self.client().await?;
+        c.query(
+            "SELECT terminal_id, seq, reason FROM dead_letters ORDER BY terminal_id, seq",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(DeadLetterRecord {
+                terminal_id: parse_terminal(&r.get::<_, String>(0))?,
+                seq: u(r.get(1)),
+                reason: r.get(2),
+            })
+        })
+        .collect()
+    }
+
+    async fn counts(&self) -> StoreResult<Counts> {
+        let c = self.client().await?;
+        let r = c
+            .query_one(
+                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM ledger),
+                        (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM conflicts)",
+                &[],
+            )
+            .await?;
+        Ok(Counts {
+            events: u(r.get(0)),
+            ledger: u(r.get(1)),
+            dead_letters: u(r.get(2)),
+            conflicts: u(r.get(3)),
+        })
+    }
+
+    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>> {
+        let c = self.client().await?;
+        let tables: Vec<String> = c
+            .query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut hits = Vec::new();
+        for table in tables {
+            let n: i64 = c
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM \"{table}\" t WHERE t::text LIKE '%' || $1 || '%'"
+                    ),
+                    &[&needle],
+                )
+                .await?
+                .get(0);
+            if n > 0 {
+                hits.push(table);
+            }
+        }
+        Ok(hits)
+    }
+
+    async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let (t, k) = (terminal.to_string(), i(keep));
+        tx.execute(
+            "DELETE FROM events WHERE terminal_id = $1 AND seq > $2",
+            &[&t, &k],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM ledger WHERE terminal_id = $1 AND seq > $2",
+            &[&t, &k],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM dead_letters WHERE terminal_id = $1 AND seq > $2",
+            &[&t, &k],
+        )
+        .await?;
+        tx.execute("UPDATE members SET account = NULL", &[]).await?;
+        tx.execute(
+            "UPDATE terminals SET acked_seq = $2 WHERE terminal_id = $1",
+            &[&t, &k],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,761 @@
+//! The embedded SQLite backend (the default): one connection in WAL mode
+//! with `synchronous=FULL` (an ack is a promise of durability), used from
+//! tokio through `spawn_blocking`. SQLite serializes writers, so batches of
+//! one terminal can never interleave.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tillcard_rules::MemberAccount;
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+
+use super::{
+    ChangeRow, ConflictRecord, Counts, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
+    StoreResult, TerminalRecord, parse_json, parse_member, parse_terminal, to_json,
+};
+use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
+use crate::protocol::TerminalId;
+
+/// Numbered migrations, applied in order at start-up.
+const MIGRATIONS: &[&str] = &[
+    // 1: the whole head-office schema.
+    "CREATE TABLE hq_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE enroll_codes (code_hash TEXT PRIMARY KEY, store TEXT NOT NULL,
+        issued_at TEXT NOT NULL, redeemed_by TEXT);
+     CREATE TABLE terminals (terminal_id TEXT PRIMARY KEY, store TEXT NOT NULL,
+        public_key TEXT NOT NULL, lookup_key TEXT NOT NULL,
+        acked_seq INTEGER NOT NULL DEFAULT 0, revoked INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL);
+     CREATE TABLE terminal_flags (id INTEGER PRIMARY KEY AUTOINCREMENT,
+        terminal_id TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL);
+     CREATE TABLE events (terminal_id TEXT NOT NULL, seq INTEGER NOT NULL,
+        event_id TEXT NOT NULL, content_hash TEXT NOT NULL, kind TEXT NOT NULL,
+        status TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (terminal_id, seq));
+     CREATE TABLE dead_letters (terminal_id TEXT NOT NULL, seq INTEGER NOT NULL,
+        event_id TEXT NOT NULL, reason TEXT NOT NULL, body TEXT, at TEXT NOT NULL,
+        PRIMARY KEY (terminal_id, seq));
+     CREATE TABLE members (member_id TEXT PRIMARY KEY, masked_name TEXT, masked_phone TEXT,
+        phone TEXT, name TEXT, phone_key TEXT, birthday TEXT, consent_at TEXT, referrer TEXT,
+        tags TEXT NOT NULL DEFAULT '[]', duplicate_of TEXT, last_store TEXT,
+        last_seen_at TEXT, erased_at TEXT, account TEXT);
+     CREATE INDEX members_phone_key ON members (phone_key);
+     CREATE TABLE ledger (entry_no INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id TEXT NOT NULL, source TEXT NOT NULL, terminal_id TEXT, seq INTEGER,
+        entry TEXT NOT NULL);
+     CREATE INDEX ledger_member ON ledger (member_id, entry_no);
+     CREATE INDEX ledger_terminal ON ledger (terminal_id, seq);
+     CREATE TABLE conflicts (conflict_no INTEGER PRIMARY KEY AUTOINCREMENT,
+        member_id TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+        terminal_id TEXT, seq INTEGER, at TEXT NOT NULL);
+     CREATE TABLE changes (position INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+        member_id TEXT, payload TEXT);",
+];
+
+/// SQLite-backed storage.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Task("sqlite connection poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+fn load_member(
+    tx: &Connection,
+    id: MemberId,
+) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
+    let row = tx
+        .query_row(
+            "SELECT masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at
+             FROM members WHERE member_id = ?1",
+            params![id.to_string()],
+            |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at)) = row
+    else {
+        return Ok(None);
+    };
+    let record = MemberRecord {
+        member: id,
+        masked_name,
+        masked_phone,
+        phone,
+        birthday: birthday.as_deref().map(parse_json).transpose()?,
+        tags: parse_json(&tags)?,
+        duplicate_of: duplicate_of.as_deref().map(parse_member).transpose()?,
+        erased: erased_at.is_some(),
+    };
+    Ok(Some((record, load_entries(tx, id)?)))
+}
+
+fn load_entries(tx: &Connection, id: MemberId) -> StoreResult<Vec<LedgerEntry>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT entry FROM ledger WHERE member_id = ?1 ORDER BY entry_no")?;
+    let texts = stmt
+        .query_map(params![id.to_string()], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    texts.iter().map(|t| parse_json(t)).collect()
+}
+
+fn push_change(
+    tx: &Connection,
+    kind: &str,
+    member: Option<MemberId>,
+    payload: Option<&str>,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO changes (kind, member_id, payload) VALUES (?1, ?2, ?3)",
+        params![kind, member.map(|m| m.to_string()), payload],
+    )?;
+    Ok(())
+}
+
+fn erase(tx: &Connection, id: MemberId, now: Timestamp) -> StoreResult<bool> {
+    let member = id.to_string();
+    let n = tx.execute(
+        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone = NULL, name = NULL,
+            phone_key = NULL, birthday = NULL, erased_at = ?2 WHERE member_id = ?1",
+        params![member, now.to_rfc3339()],
+    )?;
+    // Dead-lettered bodies may hold the member's sealed or masked data.
+    tx.execute(
+        "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || ?1 || '%'",
+        params![member],
+    )?;
+    push_change(tx, "erasure", Some(id), None)?;
+    Ok(n > 0)
+}
+
+fn load(tx: &Transaction<'_>, terminal: TerminalId, prepared: &Prepared) -> StoreResult<Loaded> {
+    let tid = terminal.to_string();
+    let acked: i64 = tx.query_row(
+        "SELECT acked_seq FROM terminals WHERE terminal_id = ?1",
+        params![tid],
+        |r| r.get(0),
+    )?;
+    let mut loaded = Loaded {
+        acked_seq: u64::try_from(acked).unwrap_or(0),
+        ..Loaded::default()
+    };
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT content_hash FROM events WHERE terminal_id = ?1 AND seq = ?2",
+        )?;
+        for seq in prepared.seqs() {
+            let seq_i = i64::try_from(seq).unwrap_or(i64::MAX);
+            if let Some(hash) = stmt
+                .query_row(params![tid, seq_i], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                loaded.existing.insert(seq, hash);
+            }
+        }
+        let mut stmt =
+            tx.prepare_cached("SELECT seq FROM events WHERE terminal_id = ?1 AND seq > ?2")?;
+        for seq in stmt.query_map(params![tid, acked], |r| r.get::<_, i64>(0))? {
+            loaded
+                .stored_above_ack
+                .insert(u64::try_from(seq?).unwrap_or(0));
+        }
+    }
+    for member in prepared.member_ids() {
+        // The cached fold when there is one; the ledger otherwise.
+        let cached: Option<String> = tx
+            .query_row(
+                "SELECT account FROM members WHERE member_id = ?1",
+                params![member.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let account = match cached {
+            Some(json) => parse_json(&json)?,
+            None => MemberAccount::fold(MemberAccount::new(member), &load_entries(tx, member)?),
+        };
+        loaded.accounts.insert(member, account);
+        let seen = tx
+            .query_row(
+                "SELECT last_store, last_seen_at FROM members WHERE member_id = ?1",
+                params![member.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                    ))
+                },
+            )
+            .optional()?;
+        if let Some((store, at)) = seen {
+            loaded.known_members.insert(member);
+            if let (Some(store), Some(at)) = (store, at) {
+                let at = Timestamp::parse_from_rfc3339(&at)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                loaded.last_seen.insert(member, LastSeen { store, at });
+            }
+        }
+    }
+    for key in prepared.phone_keys() {
+        if let Some(owner) = tx
+            .query_row(
+                "SELECT member_id FROM members WHERE phone_key = ?1 AND duplicate_of IS NULL LIMIT 1",
+                params![key],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+        {
+            loaded.phone_owners.insert(key, parse_member(&owner)?);
+        }
+    }
+    Ok(loaded)
+}
+
+fn write(
+    tx: &Transaction<'_>,
+    terminal: TerminalId,
+    plan: &Plan,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let tid = terminal.to_string();
+    let now_s = now.to_rfc3339();
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO events (terminal_id, seq, event_id, content_hash, kind, status, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for e in &plan.events {
+            stmt.execute(params![
+                tid,
+                i64::try_from(e.seq).unwrap_or(i64::MAX),
+                e.event_id.to_string(),
+                e.hash,
+                e.kind,
+                e.status.as_str(),
+                now_s
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for d in &plan.dead {
+            stmt.execute(params![
+                tid,
+                i64::try_from(d.seq).unwrap_or(i64::MAX),
+                d.event_id.to_string(),
+                d.reason,
+                d.body,
+                now_s
+            ])?;
+        }
+        for m in plan.members.values() {
+            let id = m.member.to_string();
+            tx.execute(
+                "INSERT INTO members (member_id) VALUES (?1) ON CONFLICT (member_id) DO NOTHING",
+                params![id],
+            )?;
+            if let Some(n) = &m.enrollment {
+                tx.execute(
+                    "UPDATE members SET masked_name = ?2, masked_phone = ?3, phone = ?4, name = ?5,
+                        phone_key = ?6, birthday = ?7, consent_at = ?8, referrer = ?9,
+                        duplicate_of = ?10 WHERE member_id = ?1 AND erased_at IS NULL",
+                    params![
+                        id,
+                        n.masked_name,
+                        n.masked_phone,
+                        n.phone,
+                        n.name,
+                        n.phone_key,
+                        n.birthday.as_ref().map(to_json).transpose()?,
+                        n.consent_at,
+                        n.referrer.map(|r| r.to_string()),
+                        m.duplicate_of.map(|d| d.to_string()),
+                    ],
+                )?;
+            }
+            if let Some(seen) = &m.last_seen {
+                tx.execute(
+                    "UPDATE members SET last_store = ?2, last_seen_at = ?3 WHERE member_id = ?1",
+                    params![id, seen.store, seen.at.to_rfc3339()],
+                )?;
+            }
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO ledger (member_id, source, terminal_id, seq, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (seq, entry) in &plan.ledger {
+            stmt.execute(params![
+                entry.member.to_string(),
+                entry.source.to_string(),
+                tid,
+                i64::try_from(*seq).unwrap_or(i64::MAX),
+                to_json(entry)?
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached("UPDATE members SET account = ?2 WHERE member_id = ?1")?;
+        for (member, account) in &plan.accounts {
+            stmt.execute(params![member.to_string(), to_json(account)?])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for c in &plan.conflicts {
+            stmt.execute(params![
+                c.member.to_string(),
+                c.kind,
+                c.reason,
+                tid,
+                i64::try_from(c.seq).unwrap_or(i64::MAX),
+                now_s
+            ])?;
+        }
+    }
+    for member in plan.erasures.iter() {
+        erase(tx, *member, now)?;
+    }
+    let changed: std::collections::BTreeSet<MemberId> = plan
+        .ledger
+        .iter()
+        .map(|(_, e)| e.member)
+        .chain(plan.members.keys().copied())
+        .collect();
+    for member in changed {
+        push_change(tx, "member", Some(member), None)?;
+    }
+    tx.execute(
+        "UPDATE terminals SET acked_seq = ?2 WHERE terminal_id = ?1",
+        params![tid, i64::try_from(plan.acked_seq).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        self.run(|conn| {
+            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for (i, sql) in MIGRATIONS.iter().enumerate() {
+                let number = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+                if number > version {
+                    let tx = conn.transaction()?;
+                    tx.execute_batch(sql)?;
+                    tx.pragma_update(None, "user_version", number)?;
+                    tx.commit()?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_string();
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT value FROM hq_settings WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO hq_settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![key, value],
+            )?;
+            Ok(c.query_row(
+                "SELECT value FROM hq_settings WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn push_change(
+        &self,
+        kind: &str,
+        member: Option<MemberId>,
+        payload: Option<&str>,
+    ) -> StoreResult<()> {
+        let (kind, payload) = (kind.to_string(), payload.map(str::to_string));
+        self.run(move |c| push_change(c, &kind, member, payload.as_deref()))
+            .await
+    }
+
+    async fn insert_code(&self, code_hash: &str, store: &str, now: Timestamp) -> StoreResult<()> {
+        let (code_hash, store) = (code_hash.to_string(), store.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO enroll_codes (code_hash, store, issued_at) VALUES (?1, ?2, ?3)",
+                params![code_hash, store, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        terminal: &TerminalRecord,
+        now: Timestamp,
+    ) -> StoreResult<Redeemed> {
+        let (code_hash, t) = (code_hash.to_string(), terminal.clone());
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let store: Option<String> = tx
+                .query_row(
+                    "UPDATE enroll_codes SET redeemed_by = ?2 WHERE code_hash = ?1 AND redeemed_by IS NULL
+                     RETURNING store",
+                    params![code_hash, t.terminal_id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(store) = store else {
+                return Ok(Redeemed::Refused);
+            };
+            tx.execute(
+                "INSERT INTO terminals (terminal_id, store, public_key, lookup_key, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![t.terminal_id.to_string(), store, t.public_key, t.lookup_key, now.to_rfc3339()],
+            )?;
+            tx.commit()?;
+            Ok(Redeemed::Ok { store })
+        })
+        .await
+    }
+
+    async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>> {
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT store, public_key, lookup_key, acked_seq, revoked FROM terminals WHERE terminal_id = ?1",
+                params![id.to_string()],
+                |r| {
+                    Ok(TerminalRecord {
+                        terminal_id: id,
+                        store: r.get(0)?,
+                        public_key: r.get(1)?,
+                        lookup_key: r.get(2)?,
+                        acked_seq: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                        revoked: r.get::<_, i64>(4)? != 0,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn revoke_terminal(&self, id: TerminalId) -> StoreResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "UPDATE terminals SET revoked = 1 WHERE terminal_id = ?1",
+                params![id.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
+        let reason = reason.to_string();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO terminal_flags (terminal_id, reason, at) VALUES (?1, ?2, ?3)",
+                params![id.to_string(), reason, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>> {
+        self.run(|c| {
+            let mut stmt =
+                c.prepare("SELECT terminal_id, reason FROM terminal_flags ORDER BY id")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(t, r)| Ok((parse_terminal(&t)?, r)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn ingest(
+        &self,
+        terminal: &TerminalRecord,
+        prepared: Prepared,
+        now: Timestamp,
+    ) -> StoreResult<Result<Plan, BatchRefusal>> {
+        let t = terminal.clone();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let loaded = load(&tx, t.terminal_id, &prepared)?;
+            let plan = match ingest::plan(prepared, loaded, &t.store) {
+                Ok(plan) => plan,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            write(&tx, t.terminal_id, &plan, now)?;
+            tx.commit()?;
+            Ok(Ok(plan))
+        })
+        .await
+    }
+
+    async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>> {
+        let position = after.1;
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT position, kind, member_id, payload FROM changes WHERE position > ?1
+                 ORDER BY position LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![position, limit], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(position, kind, member, payload)| {
+                    Ok(ChangeRow {
+                        xid: 0,
+                        position,
+                        kind,
+                        member: member.as_deref().map(parse_member).transpose()?,
+                        payload,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
+        self.run(move |c| load_member(c, id)).await
+    }
+
+    async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {
+        self.run(|c| {
+            let mut stmt = c.prepare("SELECT member_id FROM members ORDER BY member_id")?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.iter().map(|m| parse_member(m)).collect()
+        })
+        .await
+    }
+
+    async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()> {
+        let entries = entries.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            for entry in &entries {
+                tx.execute(
+                    "INSERT INTO ledger (member_id, source, entry) VALUES (?1, ?2, ?3)",
+                    params![
+                        entry.member.to_string(),
+                        entry.source.to_string(),
+                        to_json(entry)?
+                    ],
+                )?;
+            }
+            // The cached fold no longer matches the ledger: refold next time.
+            tx.execute(
+                "UPDATE members SET account = NULL WHERE member_id = ?1",
+                params![member.to_string()],
+            )?;
+            push_change(&tx, "member", Some(member), None)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn erase_member(&self, id: MemberId, now: Timestamp) -> StoreResult<bool> {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let existed = erase(&tx, id, now)?;
+            tx.commit()?;
+            Ok(existed)
+        })
+        .await
+    }
+
+    async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
+        self.run(|c| {
+            let mut stmt = c.prepare(
+                "SELECT member_id, kind, reason, terminal_id, seq FROM conflicts ORDER BY conflict_no",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(m, kind, reason, t, seq)| {
+                    Ok(ConflictRecord {
+                        member: parse_member(&m)?,
+                        kind,
+                        reason,
+                        terminal_id: t.as_deref().map(parse_terminal).transpose()?,
+                        seq: seq.map(|s| u64::try_from(s).unwrap_or(0)),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
+        self.run(|c| {
+            let mut stmt = c.prepare(
+                "SELECT terminal_id, seq, reason FROM dead_letters ORDER BY terminal_id, seq",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(t, seq, reason)| {
+                    Ok(DeadLetterRecord {
+                        terminal_id: parse_terminal(&t)?,
+                        seq: u64::try_from(seq).unwrap_or(0),
+                        reason,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn counts(&self) -> StoreResult<Counts> {
+        self.run(|c| {
+            let n = |sql: &str| -> StoreResult<u64> {
+                Ok(u64::try_from(c.query_row(sql, [], |r| r.get::<_, i64>(0))?).unwrap_or(0))
+            };
+            Ok(Counts {
+                events: n("SELECT count(*) FROM events")?,
+                ledger: n("SELECT count(*) FROM ledger")?,
+                dead_letters: n("SELECT count(*) FROM dead_letters")?,
+                conflicts: n("SELECT count(*) FROM conflicts")?,
+            })
+        })
+        .await
+    }
+
+    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>> {
+        let needle = needle.to_string();
+        self.run(move |c| {
+            let tables: Vec<String> = {
+                let mut stmt = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
+                stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            let mut hits = Vec::new();
+            for table in tables {
+                let columns: Vec<String> = {
+                    let mut stmt = c.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
+                    stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+                };
+                for column in columns {
+                    let n: i64 = c.query_row(
+                        &format!("SELECT count(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE '%' || ?1 || '%'"),
+                        params![needle],
+                        |r| r.get(0),
+                    )?;
+                    if n > 0 {
+                        hits.push(format!("{table}.{column}"));
+                    }
+                }
+            }
+            Ok(hits)
+        })
+        .await
+    }
+
+    async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()> {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let (t, k) = (
+                terminal.to_string(),
+                i64::try_from(keep).unwrap_or(i64::MAX),
+            );
+            tx.execute(
+                "DELETE FROM events WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute(
+                "DELETE FROM ledger WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute(
+                "DELETE FROM dead_letters WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute("UPDATE members SET account = NULL", [])?;
+            tx.execute(
+                "UPDATE terminals SET acked_seq = ?2 WHERE terminal_id = ?1",
+                params![t, k],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}

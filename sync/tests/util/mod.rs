@@ -1,0 +1,390 @@
+//! Shared test helpers: a head office on either backend, driven in-process
+//! through its router, and simulated terminals that book with the real rules.
+#![allow(dead_code, reason = "each test binary uses part of the helpers")]
+
+pub mod pg;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use tillcard_rules::booking::{self, Authority, TopUp};
+use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+use tillcard_rules::pricing::{
+    self, Basket, BasketLine, Context, MemberProfile, PricingRequest, Shopper, TenderRequest,
+};
+use tillcard_rules::{MemberAccount, Money, Program};
+use tillcard_sync::auth;
+use tillcard_sync::client::{self, SignedRequest, TerminalCredentials};
+use tillcard_sync::protocol::{self, Change, Consent, EventBody, OutboxEvent, UploadAck};
+use tillcard_sync::service::{self, Hq};
+use tillcard_sync::store::Store;
+use tower::ServiceExt as _;
+use uuid::Uuid;
+
+/// Admin token the tests configure.
+pub const ADMIN: &str = "test-admin-token";
+
+/// Which backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in a temp dir.
+    Sqlite,
+    /// A fresh database on the throwaway PostgreSQL.
+    Postgres,
+}
+
+/// A head office under test.
+pub struct Harness {
+    /// Head office.
+    pub hq: Arc<Hq>,
+    /// Its router.
+    pub router: Router,
+    /// Backend.
+    pub backend: Backend,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Opens a store of the given backend.
+pub async fn open_store(backend: Backend) -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Sqlite => {
+            let tmp = tempfile::tempdir().unwrap();
+            let store =
+                tillcard_sync::store::sqlite::SqliteStore::open(&tmp.path().join("hq.sqlite"))
+                    .unwrap();
+            (Arc::new(store), Some(tmp))
+        }
+        Backend::Postgres => {
+            let url = pg::fresh_database().await;
+            (
+                Arc::new(
+                    tillcard_sync::store::postgres::PgStore::connect(&url)
+                        .await
+                        .unwrap(),
+                ),
+                None,
+            )
+        }
+    }
+}
+
+/// A head office on a fresh database.
+pub async fn harness(backend: Backend) -> Harness {
+    let (store, tmp) = open_store(backend).await;
+    let hq = Arc::new(Hq::open(store, Some(ADMIN.into())).await.unwrap());
+    Harness {
+        router: service::router(Arc::clone(&hq)),
+        hq,
+        backend,
+        _tmp: tmp,
+    }
+}
+
+/// The moment the tests' terminals start from.
+pub fn t0() -> Timestamp {
+    Timestamp::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap()
+}
+
+impl Harness {
+    /// A harness sharing `h`'s head office (for spawned tasks).
+    pub fn shell(h: &Harness) -> Harness {
+        Harness {
+            hq: Arc::clone(&h.hq),
+            router: h.router.clone(),
+            backend: h.backend,
+            _tmp: None,
+        }
+    }
+
+    /// Sends a raw request.
+    pub async fn request(&self, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, body.to_vec())
+    }
+
+    /// Sends a signed request.
+    pub async fn send(&self, signed: SignedRequest) -> (StatusCode, Vec<u8>) {
+        let mut req = Request::builder()
+            .method(signed.method)
+            .uri(&signed.path_and_query);
+        for (n, v) in &signed.headers {
+            req = req.header(*n, v);
+        }
+        req = req
+            .header("content-type", protocol::CONTENT_TYPE)
+            .header("content-encoding", protocol::CONTENT_ENCODING);
+        self.request(req.body(Body::from(signed.body)).unwrap())
+            .await
+    }
+
+    /// Admin POST with a JSON body.
+    pub async fn admin_post(
+        &self,
+        path: &str,
+        json: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .header("content-type", "application/json")
+            .body(Body::from(json.to_string()))
+            .unwrap();
+        let (s, b) = self.request(req).await;
+        (
+            s,
+            serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Provisions a terminal for `store` through the HTTP API.
+    pub async fn provision(&self, store: &str) -> Till {
+        let (s, code) = self
+            .admin_post(
+                "/v1/admin/enroll-codes",
+                serde_json::json!({"store": store}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let code = code["code"].as_str().unwrap().to_string();
+        let key = auth::generate_signing_key();
+        let req = Request::builder()
+            .method("POST")
+            .uri(client::REDEEM_PATH)
+            .header("content-type", protocol::CONTENT_TYPE)
+            .header("content-encoding", protocol::CONTENT_ENCODING)
+            .body(Body::from(client::redeem_request(&code, &key).unwrap()))
+            .unwrap();
+        let (s, body) = self.request(req).await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let provisioned = client::decode_provisioned(&body).unwrap();
+        Till {
+            creds: TerminalCredentials::from_provisioned(key, &provisioned),
+            next_seq: 1,
+            clock: t0(),
+            program: Program::default(),
+        }
+    }
+
+    /// Uploads events; returns the status and the ack if 200.
+    pub async fn upload(
+        &self,
+        till: &Till,
+        events: Vec<OutboxEvent>,
+    ) -> (StatusCode, Option<UploadAck>) {
+        let req = till
+            .creds
+            .upload_request(events, chrono::Utc::now().timestamp())
+            .unwrap();
+        let (s, body) = self.send(req).await;
+        let ack = (s == StatusCode::OK).then(|| client::decode_ack(&body).unwrap());
+        (s, ack)
+    }
+
+    /// Every change on the downlink for `till`, following cursors.
+    pub async fn all_changes(&self, till: &Till) -> Vec<Change> {
+        let mut cursor: Option<String> = None;
+        let mut out = Vec::new();
+        loop {
+            let req = till
+                .creds
+                .changes_request(cursor.as_deref(), chrono::Utc::now().timestamp());
+            let (s, body) = self.send(req).await;
+            assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+            let page = client::decode_page(&body).unwrap();
+            out.extend(page.changes);
+            cursor = Some(page.cursor);
+            if !page.more {
+                return out;
+            }
+        }
+    }
+}
+
+/// A simulated terminal: books with the real rules and writes outbox events.
+pub struct Till {
+    /// Credentials.
+    pub creds: TerminalCredentials,
+    /// Next sequence number.
+    pub next_seq: u64,
+    /// The terminal's wall clock (advanced a minute per event).
+    pub clock: Timestamp,
+    /// Program.
+    pub program: Program,
+}
+
+impl Till {
+    /// Wraps a body into the next outbox event.
+    pub fn event(&mut self, body: &EventBody) -> OutboxEvent {
+        let env = self
+            .creds
+            .envelope(self.next_seq, self.clock, self.next_seq * 1000);
+        self.next_seq += 1;
+        self.clock += chrono::Duration::minutes(1);
+        OutboxEvent::new(env, body).unwrap()
+    }
+
+    /// Enrolls a member with a phone; returns the event and their entries.
+    pub fn enroll(&mut self, member: MemberId, phone: &str) -> (OutboxEvent, Vec<LedgerEntry>) {
+        let entries =
+            booking::book_enrollment(&self.program, member, self.clock, SourceId(Uuid::now_v7()));
+        let body = EventBody::MemberEnrolled {
+            member,
+            masked_name: Some("张*".into()),
+            masked_phone: format!("{}****{}", &phone[..3], &phone[phone.len() - 4..]),
+            phone_sealed: self.creds.seal(phone).unwrap(),
+            name_sealed: Some(self.creds.seal("张三").unwrap()),
+            birthday: Some(pricing::MonthDay { month: 5, day: 17 }),
+            consent: Consent {
+                given: true,
+                at: self.clock,
+            },
+            referrer: None,
+            entries: entries.clone(),
+        };
+        (self.event(&body), entries)
+    }
+
+    /// Tops up stored value.
+    pub fn top_up(
+        &mut self,
+        account: &MemberAccount,
+        yuan: i64,
+    ) -> (OutboxEvent, Vec<LedgerEntry>) {
+        let entries = booking::book_top_up(
+            &self.program,
+            account,
+            &TopUp::Amount(Money::from_yuan(yuan)),
+            self.clock,
+            SourceId(Uuid::now_v7()),
+        )
+        .unwrap();
+        let body = EventBody::TopUp {
+            member: account.member,
+            principal: Money::from_yuan(yuan),
+            bonus: Money::ZERO,
+            package: None,
+            entries: entries.clone(),
+        };
+        (self.event(&body), entries)
+    }
+
+    /// Adds points by a manager's adjustment.
+    pub fn add_points(
+        &mut self,
+        account: &MemberAccount,
+        points: i64,
+    ) -> (OutboxEvent, Vec<LedgerEntry>) {
+        let entries = booking::book_points_adjustment(
+            &self.program,
+            account,
+            points,
+            self.clock,
+            SourceId(Uuid::now_v7()),
+        )
+        .unwrap();
+        let body = EventBody::ManualAdjustment {
+            member: account.member,
+            reason: "goodwill".into(),
+            approved_by: "manager-1".into(),
+            entries: entries.clone(),
+        };
+        (self.event(&body), entries)
+    }
+
+    /// A sale of `yuan` (one line, groceries) with a tender, priced and
+    /// booked by the rules against `account` (this terminal's view).
+    pub fn sale(
+        &mut self,
+        account: &MemberAccount,
+        yuan: i64,
+        tender: TenderRequest,
+    ) -> (OutboxEvent, Vec<LedgerEntry>) {
+        let profile = MemberProfile {
+            id: account.member,
+            birthday: None,
+            referred_by: None,
+            balances_known: true,
+        };
+        let basket = Basket {
+            lines: vec![BasketLine {
+                sku: "rice-5kg".into(),
+                name: "Rice 5kg".into(),
+                category: "grocery".into(),
+                quantity: 1,
+                unit_price: Money::from_yuan(yuan),
+            }],
+        };
+        let request = PricingRequest {
+            quote_id: SourceId(Uuid::now_v7()),
+            program: &self.program,
+            basket: &basket,
+            shopper: Some(Shopper {
+                profile: &profile,
+                account,
+            }),
+            context: Context {
+                now: self.clock,
+                offline: false,
+                offline_allowance_left: Money::from_yuan(100_000),
+            },
+            tender: &tender,
+        };
+        let quote = pricing::price(&request).unwrap();
+        let entries = booking::book_sale(
+            &self.program,
+            &quote,
+            &profile,
+            account,
+            Authority::Terminal,
+        )
+        .unwrap();
+        let body = EventBody::SaleBooked {
+            quote: Box::new(quote),
+            entries: entries.clone(),
+        };
+        (self.event(&body), entries)
+    }
+
+    /// A batch of `n` simple events (top-ups of one member) after enrolling it.
+    pub fn simple_batch(&mut self, member: MemberId, phone: &str, n: usize) -> Vec<OutboxEvent> {
+        let (e, entries) = self.enroll(member, phone);
+        let mut account = MemberAccount::fold(MemberAccount::new(member), &entries);
+        let mut out = vec![e];
+        while out.len() < n {
+            let (e, entries) = self.top_up(&account, 10);
+            account = MemberAccount::fold(account, &entries);
+            out.push(e);
+        }
+        out
+    }
+}
+
+/// A random member id.
+pub fn new_member() -> MemberId {
+    MemberId(Uuid::now_v7())
+}
+
+/// Runs a scenario on both backends: `both!(name, scenario_fn)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $scenario:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$scenario($crate::util::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$scenario($crate::util::Backend::Postgres).await;
+            }
+        }
+    };
+}
