@@ -15,15 +15,24 @@
 //! - [`service`]: the HTTP API, jobs and graceful shutdown.
 //! - [`loadgen`]: simulated terminals for the load generator and benchmark.
 //! - [`config`]: configuration of `tillcard-hq` from the environment.
+//!
+//! Everything but `protocol`, `auth` and `client` is behind the default
+//! feature `server`; the terminal uses `default-features = false`.
 
 pub mod auth;
 pub mod client;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
 pub mod ingest;
+#[cfg(feature = "server")]
 pub mod loadgen;
 pub mod protocol;
+#[cfg(feature = "server")]
 pub mod service;
+#[cfg(feature = "server")]
 pub mod store;
 
 pub use tillcard_rules as rules;

@@ -309,6 +309,13 @@ impl Hq {
                 "trusted_key" => changes.push(Change::TrustedKey {
                     key: crate::store::parse_json(payload)?,
                 }),
+                "revocation" => {
+                    let r: Revocation = crate::store::parse_json(payload)?;
+                    changes.push(Change::Revocation {
+                        member: r.member,
+                        card_serial: r.card_serial,
+                    });
+                }
                 "erasure" => changes.push(Change::Erasure {
                     member: row.member.ok_or_else(bad)?,
                 }),
@@ -475,6 +482,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/admin/jobs/tier-evaluation"),
     ("post", "/v1/admin/jobs/expiry"),
     ("get", "/v1/admin/conflicts"),
+    ("post", "/v1/admin/revocations"),
 ];
 
 /// The HTTP API.
@@ -497,6 +505,7 @@ pub fn router(hq: Arc<Hq>) -> Router {
         .route("/v1/admin/jobs/tier-evaluation", post(job_tiers))
         .route("/v1/admin/jobs/expiry", post(job_expiry))
         .route("/v1/admin/conflicts", get(conflicts))
+        .route("/v1/admin/revocations", post(revoke_card))
         .layer(axum::extract::DefaultBodyLimit::max(
             protocol::MAX_BODY_BYTES,
         ))
@@ -546,6 +555,31 @@ async fn changes(
 ) -> Result<Response, HqError> {
     let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
     Ok(wire(&hq.changes(&terminal, query.cursor.as_deref()).await?))
+}
+
+/// A revocation as stored in the change log and posted by admins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Revocation {
+    member: Option<MemberId>,
+    card_serial: Option<String>,
+}
+
+async fn revoke_card(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let r: Revocation =
+        serde_json::from_slice(&body).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    if r.member.is_none() && r.card_serial.is_none() {
+        return Err(HqError::BadRequest("give member or card_serial".into()));
+    }
+    let payload = crate::store::to_json(&r)?;
+    hq.store
+        .push_change("revocation", r.member, Some(&payload))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,7 @@ struct Cache {
     members: BTreeMap<MemberId, MemberSnapshot>,
     keys: Vec<TrustedKey>,
     erased: Vec<MemberId>,
+    revoked: Vec<(Option<MemberId>, Option<String>)>,
     cursor: Option<String>,
 }
 
@@ -38,7 +39,12 @@ impl DownlinkSink for Cache {
     fn coupon(&mut self, _: MemberId, _: Coupon) -> Result<(), Self::Error> {
         Ok(())
     }
-    fn revocation(&mut self, _: Option<MemberId>, _: Option<String>) -> Result<(), Self::Error> {
+    fn revocation(
+        &mut self,
+        member: Option<MemberId>,
+        card: Option<String>,
+    ) -> Result<(), Self::Error> {
+        self.revoked.push((member, card));
         Ok(())
     }
     fn trusted_key(&mut self, key: TrustedKey) -> Result<(), Self::Error> {
@@ -112,6 +118,15 @@ async fn downlink(backend: Backend) {
     let before = cache.cursor.clone();
     pull(&h, &b, &mut cache).await;
     assert_eq!(cache.cursor, before);
+    let (s, _) = h
+        .admin_post(
+            "/v1/admin/revocations",
+            serde_json::json!({"card_serial": "card-42"}),
+        )
+        .await;
+    assert_eq!(s, axum::http::StatusCode::NO_CONTENT);
+    pull(&h, &b, &mut cache).await;
+    assert_eq!(cache.revoked, vec![(None, Some("card-42".to_string()))]);
     h.hq.erase(member).await.unwrap();
     pull(&h, &b, &mut cache).await;
     assert!(cache.members.is_empty());
