@@ -210,7 +210,7 @@ fn check_invariants(path: &Path, committed: &[(String, String)]) -> usize {
     let sale_events: BTreeSet<(String, i64)> = events
         .iter()
         .filter_map(|(seq, body)| match body {
-            EventBody::SaleCommitted { quote, .. } => Some((quote.id.0.to_string(), *seq)),
+            EventBody::SaleBooked { quote, .. } => Some((quote.id.0.to_string(), *seq)),
             _ => None,
         })
         .collect();
@@ -225,7 +225,7 @@ fn check_invariants(path: &Path, committed: &[(String, String)]) -> usize {
     let refund_events: BTreeSet<(String, i64)> = events
         .iter()
         .filter_map(|(seq, body)| match body {
-            EventBody::RefundCommitted { refund, .. } => Some((refund.0.to_string(), *seq)),
+            EventBody::Refunded { refund, .. } => Some((refund.0.to_string(), *seq)),
             _ => None,
         })
         .collect();
@@ -260,8 +260,8 @@ fn check_invariants(path: &Path, committed: &[(String, String)]) -> usize {
                 .map(|e| e.source.0.to_string())
                 .collect();
             match body {
-                EventBody::SaleCommitted { quote, .. } => ids.push(quote.id.0.to_string()),
-                EventBody::RefundCommitted { refund, .. } => ids.push(refund.0.to_string()),
+                EventBody::SaleBooked { quote, .. } => ids.push(quote.id.0.to_string()),
+                EventBody::Refunded { refund, .. } => ids.push(refund.0.to_string()),
                 _ => {}
             }
             ids

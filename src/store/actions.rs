@@ -188,8 +188,7 @@ impl Store {
                     )?
                 }
             };
-            let body = EventBody::SaleCommitted {
-                clerk: clerk.id().to_owned(),
+            let body = EventBody::SaleBooked {
                 quote: Box::new(quote.clone()),
                 entries: entries.clone(),
             };
@@ -273,13 +272,12 @@ impl Store {
                 now,
                 refund_id,
             )?;
-            let body = EventBody::RefundCommitted {
-                refund: refund_id,
+            let body = EventBody::Refunded {
                 sale,
+                refund: refund_id,
                 lines: lines.to_vec(),
-                clerk: clerk.id().to_owned(),
                 approved_by: approval.manager_id().to_owned(),
-                outcome: outcome.clone(),
+                entries: outcome.entries.clone(),
             };
             let seq = outbox::append(tx, ctx, &body)?;
             tx.execute(
@@ -325,18 +323,20 @@ impl Store {
             let account = load_account(tx, ctx.accounts, member)?;
             let now = ctx.clock.now();
             let entries = booking::book_top_up(&program, &account, top_up, now, source)?;
-            let (package, paid) = match top_up {
-                TopUp::Package(code) => (
-                    Some(code.clone()),
-                    program.package(code).map_or(Money::ZERO, |p| p.pay),
-                ),
-                TopUp::Amount(amount) => (None, *amount),
+            let (principal, bonus) = match top_up {
+                TopUp::Package(code) => program
+                    .package(code)
+                    .map_or((Money::ZERO, Money::ZERO), |p| (p.pay, p.bonus)),
+                TopUp::Amount(amount) => (*amount, Money::ZERO),
             };
-            let body = EventBody::StoredValueToppedUp {
+            let body = EventBody::TopUp {
                 member,
-                package,
-                paid,
-                clerk: clerk.id().to_owned(),
+                principal,
+                bonus,
+                package: match top_up {
+                    TopUp::Package(code) => Some(code.clone()),
+                    TopUp::Amount(_) => None,
+                },
                 entries: entries.clone(),
             };
             let seq = outbox::append(tx, ctx, &body)?;
@@ -368,11 +368,9 @@ impl Store {
             let account = load_account(tx, ctx.accounts, member)?;
             let now = ctx.clock.now();
             let entries = booking::book_points_adjustment(&program, &account, delta, now, source)?;
-            let body = EventBody::PointsAdjusted {
+            let body = EventBody::ManualAdjustment {
                 member,
-                delta,
                 reason: reason.to_owned(),
-                clerk: clerk.id().to_owned(),
                 approved_by: approval.manager_id().to_owned(),
                 entries: entries.clone(),
             };
@@ -407,7 +405,6 @@ impl Store {
             let entry = booking::issue_coupon(template, member, now, source, 0);
             let body = EventBody::CouponIssued {
                 member,
-                clerk: clerk.id().to_owned(),
                 entries: vec![entry.clone()],
             };
             let seq = outbox::append(tx, ctx, &body)?;

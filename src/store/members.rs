@@ -18,7 +18,7 @@ use tillcard_rules::{EntryKind, MemberId, SourceId};
 use uuid::Uuid;
 
 use super::clerks::Clerk;
-use super::events::EventBody;
+use super::events::{Consent, EventBody};
 use super::{Store, StoreError, audit, outbox};
 use crate::format::{mask_name, mask_phone};
 
@@ -322,15 +322,35 @@ impl Store {
         let phone_masked = mask_phone(&phone);
         let name_masked = request.name.as_deref().map(mask_name).unwrap_or_default();
         let entries = booking::book_enrollment(&program, member, now, source);
+        // Only head office can open these: a stolen terminal's queue
+        // reveals no phone and no name. An unprovisioned terminal (demo)
+        // has no head-office key and sends nothing anywhere.
+        let (phone_sealed, name_sealed) = match &self.credentials {
+            Some(creds) => (
+                creds
+                    .seal(&phone)
+                    .map_err(|e| StoreError::Database(format!("sealing for head office: {e}")))?,
+                request
+                    .name
+                    .as_deref()
+                    .map(|name| creds.seal(name))
+                    .transpose()
+                    .map_err(|e| StoreError::Database(format!("sealing for head office: {e}")))?,
+            ),
+            None => (String::new(), None),
+        };
         let body = EventBody::MemberEnrolled {
             member,
-            source,
-            phone_masked: phone_masked.clone(),
-            name_masked: name_masked.clone(),
+            masked_name: (!name_masked.is_empty()).then(|| name_masked.clone()),
+            masked_phone: phone_masked.clone(),
+            phone_sealed,
+            name_sealed,
             birthday: request.birthday,
-            referred_by: request.referred_by,
-            consent_at: now,
-            clerk: clerk.id().to_owned(),
+            consent: Consent {
+                given: request.consent,
+                at: now,
+            },
+            referrer: request.referred_by,
             entries: entries.clone(),
         };
         let record = MemberRecord {
@@ -342,10 +362,15 @@ impl Store {
             tags: Vec::new(),
             balances_known: true,
         };
+        let hashes = self.phone_hashes(&phone)?;
         self.write(|tx, ctx| {
-            let hash = phone_hash(ctx.phone_key, &phone)?;
+            let hash = hashes[0].clone();
             let taken: Option<String> = tx
-                .query_row("SELECT member_id FROM members WHERE phone_hash = ?1", [&hash], |r| r.get(0))
+                .query_row(
+                    "SELECT member_id FROM members WHERE phone_hash IN (?1, ?2)",
+                    params![hashes[0], hashes.last()],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if taken.is_some() {
                 return Err(StoreError::DuplicatePhone { masked_phone: phone_masked.clone() });
@@ -383,7 +408,8 @@ impl Store {
         members: impl IntoIterator<Item = (&'a MemberRecord, Option<&'a str>)>,
     ) -> Result<usize, StoreError> {
         let now = self.clock.now().to_rfc3339();
-        self.write(|tx, ctx| {
+        let key = self.current_phone_key()?;
+        self.write(|tx, _| {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO members (member_id, phone_hash, phone_masked, name_masked, birthday_month,
                                       birthday_day, referred_by, tags, enrolled_at)
@@ -393,7 +419,7 @@ impl Store {
             for (record, phone) in members {
                 let hash = phone
                     .and_then(normalize_phone)
-                    .map(|p| phone_hash(ctx.phone_key, &p))
+                    .map(|p| phone_hash(&key, &p))
                     .transpose()?;
                 stmt.execute(params![
                     record.id.0.to_string(),
@@ -410,6 +436,15 @@ impl Store {
             }
             Ok(n)
         })
+    }
+
+    /// The key new phone hashes are made with.
+    fn current_phone_key(&self) -> Result<[u8; 32], StoreError> {
+        match &self.credentials {
+            Some(creds) => tillcard_sync::auth::decode_32(&creds.lookup_key)
+                .map_err(|e| StoreError::Damaged(format!("lookup key: {e}"))),
+            None => Ok(self.phone_key),
+        }
     }
 
     /// The member with `id`, if this terminal knows them.
@@ -431,6 +466,19 @@ impl Store {
             .query_row([hash], member_from_row)
             .optional()?;
         row.map(record).transpose()
+    }
+
+    /// The keyed hashes a phone may be stored under: head office's lookup
+    /// key once provisioned (first), and the terminal's own key from before.
+    fn phone_hashes(&self, normalized: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut hashes = Vec::with_capacity(2);
+        if let Some(creds) = &self.credentials {
+            let key = tillcard_sync::auth::decode_32(&creds.lookup_key)
+                .map_err(|e| StoreError::Damaged(format!("lookup key: {e}")))?;
+            hashes.push(phone_hash(&key, normalized)?);
+        }
+        hashes.push(phone_hash(&self.phone_key, normalized)?);
+        Ok(hashes)
     }
 
     /// The member's provisional account (snapshot + local entries).

@@ -26,6 +26,7 @@ pub mod members;
 pub mod outbox;
 pub mod reader;
 pub mod schema;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,6 +95,7 @@ pub struct Store {
     phone_key: [u8; 32],
     accounts: members::AccountCache,
     program: std::cell::RefCell<Option<Program>>,
+    credentials: Option<tillcard_sync::client::TerminalCredentials>,
 }
 
 impl std::fmt::Debug for Store {
@@ -179,6 +181,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn, schema::latest_version())?;
         let phone_key = Self::ensure_identity(&mut conn, &config)?;
+        let credentials = sync::load_credentials(&conn)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
@@ -187,6 +190,7 @@ impl Store {
             phone_key,
             accounts: members::AccountCache::default(),
             program: std::cell::RefCell::new(None),
+            credentials,
         })
     }
 
@@ -239,7 +243,6 @@ impl Store {
     ) -> Result<T, StoreError> {
         let ctx = StoreContext {
             clock: self.clock.as_ref(),
-            phone_key: &self.phone_key,
             accounts: &self.accounts,
         };
         let tx = self
@@ -330,5 +333,4 @@ impl Store {
 pub(crate) struct StoreContext<'a> {
     pub(crate) clock: &'a dyn Clock,
     pub(crate) accounts: &'a members::AccountCache,
-    pub(crate) phone_key: &'a [u8; 32],
 }

@@ -123,6 +123,33 @@ ALTER TABLE terminal ADD COLUMN audit_head_hash BLOB;
 CREATE INDEX outbox_pending ON outbox(acked, seq);
 "#,
     },
+    Migration {
+        purpose: "provisioning by head office; what the downlink sends: cursor, card keys, revocations",
+        sql: r#"
+-- Written once when the terminal redeems its enrollment code.
+CREATE TABLE credentials (
+    id                INTEGER PRIMARY KEY CHECK (id = 1),
+    terminal_id       TEXT NOT NULL,
+    store             TEXT NOT NULL,
+    signing_key       BLOB NOT NULL,
+    hq_box_public_key TEXT NOT NULL,
+    lookup_key        TEXT NOT NULL,
+    provisioned_at    TEXT NOT NULL
+);
+CREATE TABLE downlink (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    cursor TEXT NOT NULL
+);
+CREATE TABLE trusted_keys (
+    key_id     TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL
+);
+CREATE TABLE revocations (
+    member_id   TEXT,
+    card_serial TEXT
+);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

@@ -1,0 +1,349 @@
+//! The store's side of sync: the terminal's credentials from provisioning,
+//! the outbox as protocol batches, acknowledgements (including head office
+//! restored from a backup), and applying a downlink page in one transaction.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tillcard_rules::account::MemberAccount;
+use tillcard_rules::ledger::{Coupon, EntryKind, LedgerEntry};
+use tillcard_rules::{MemberId, Program};
+use tillcard_sync::client::{DownlinkSink, TerminalCredentials, apply_page};
+use tillcard_sync::protocol::{
+    ChangesPage, Envelope, MemberSnapshot, OutboxEvent, Provisioned, TerminalId, TrustedKey,
+};
+use uuid::Uuid;
+
+use super::{Store, StoreError};
+use crate::format::{mask_name, mask_phone};
+
+/// Reads the credentials written at provisioning, if any.
+pub(crate) fn load_credentials(
+    conn: &Connection,
+) -> Result<Option<TerminalCredentials>, StoreError> {
+    let row: Option<(String, Vec<u8>, String, String)> = conn
+        .query_row(
+            "SELECT terminal_id, signing_key, hq_box_public_key, lookup_key FROM credentials WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((id, key, hq_box_public_key, lookup_key)) = row else {
+        return Ok(None);
+    };
+    let key: [u8; 32] = key.try_into().map_err(|_| {
+        StoreError::Damaged("the terminal's signing key has the wrong length".into())
+    })?;
+    Ok(Some(TerminalCredentials {
+        terminal_id: TerminalId(
+            Uuid::parse_str(&id).map_err(|e| StoreError::Damaged(format!("terminal id: {e}")))?,
+        ),
+        signing_key: ed25519_signing_key(&key),
+        hq_box_public_key,
+        lookup_key,
+    }))
+}
+
+fn ed25519_signing_key(bytes: &[u8; 32]) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(bytes)
+}
+
+/// A page of changes could not be applied; nothing of it was.
+fn sink_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Damaged(format!("change from head office: {e}"))
+}
+
+struct TxSink<'a, 'c> {
+    tx: &'a Transaction<'c>,
+    program: Option<Program>,
+    touched: Vec<MemberId>,
+}
+
+impl DownlinkSink for TxSink<'_, '_> {
+    type Error = StoreError;
+
+    fn program(&mut self, program: Program) -> Result<(), StoreError> {
+        program
+            .validate()
+            .map_err(|e| StoreError::InvalidProgram(e.to_string()))?;
+        self.tx.execute(
+            "INSERT INTO program (id, body) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            [serde_json::to_string(&program)?],
+        )?;
+        self.program = Some(program);
+        Ok(())
+    }
+
+    fn member(&mut self, snapshot: MemberSnapshot) -> Result<(), StoreError> {
+        let phone_hash = snapshot
+            .phone_lookup
+            .as_deref()
+            .map(hex_decode)
+            .transpose()?;
+        self.tx.execute(
+            "INSERT INTO members (member_id, phone_hash, phone_masked, name_masked, birthday_month,
+                                  birthday_day, tags, snapshot, balances_known, enrolled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, datetime('now'))
+             ON CONFLICT(member_id) DO UPDATE SET
+                phone_hash = COALESCE(excluded.phone_hash, members.phone_hash),
+                phone_masked = excluded.phone_masked, name_masked = excluded.name_masked,
+                birthday_month = excluded.birthday_month, birthday_day = excluded.birthday_day,
+                tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1",
+            params![
+                snapshot.member.0.to_string(),
+                phone_hash,
+                snapshot
+                    .masked_phone
+                    .as_deref()
+                    .map(mask_phone)
+                    .unwrap_or_default(),
+                snapshot
+                    .masked_name
+                    .as_deref()
+                    .map(mask_name)
+                    .unwrap_or_default(),
+                snapshot.birthday.map(|b| b.month),
+                snapshot.birthday.map(|b| b.day),
+                serde_json::to_string(&snapshot.tags)?,
+                serde_json::to_string(&snapshot.account)?,
+            ],
+        )?;
+        self.touched.push(snapshot.member);
+        Ok(())
+    }
+
+    fn coupon(&mut self, member: MemberId, coupon: Coupon) -> Result<(), StoreError> {
+        // A head-office coupon joins the member's opening state.
+        let body: Option<Option<String>> = self
+            .tx
+            .query_row(
+                "SELECT snapshot FROM members WHERE member_id = ?1",
+                [member.0.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(body) = body else {
+            return Ok(()); // not a member of this store
+        };
+        let mut account: MemberAccount = match body {
+            Some(body) => serde_json::from_str(&body)?,
+            None => MemberAccount::new(member),
+        };
+        account.apply(&LedgerEntry {
+            member,
+            source: coupon.id.issued_by,
+            at: coupon.valid_from,
+            kind: EntryKind::CouponIssued { coupon },
+        });
+        self.tx.execute(
+            "UPDATE members SET snapshot = ?2 WHERE member_id = ?1",
+            params![member.0.to_string(), serde_json::to_string(&account)?],
+        )?;
+        self.touched.push(member);
+        Ok(())
+    }
+
+    fn revocation(
+        &mut self,
+        member: Option<MemberId>,
+        card_serial: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO revocations (member_id, card_serial) VALUES (?1, ?2)",
+            params![member.map(|m| m.0.to_string()), card_serial],
+        )?;
+        Ok(())
+    }
+
+    fn trusted_key(&mut self, key: TrustedKey) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO trusted_keys (key_id, public_key) VALUES (?1, ?2)
+             ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key",
+            params![key.key_id, key.public_key],
+        )?;
+        Ok(())
+    }
+
+    fn erase(&mut self, member: MemberId) -> Result<(), StoreError> {
+        // Personal fields go; the pseudonymous ledger (ids and amounts) stays
+        // for the books.
+        self.tx.execute(
+            "DELETE FROM members WHERE member_id = ?1",
+            [member.0.to_string()],
+        )?;
+        self.touched.push(member);
+        Ok(())
+    }
+
+    fn cursor(&mut self, cursor: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO downlink (id, cursor) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor",
+            [cursor],
+        )?;
+        Ok(())
+    }
+}
+
+fn hex_decode(text: &str) -> Result<Vec<u8>, StoreError> {
+    if !text.len().is_multiple_of(2) {
+        return Err(sink_error("odd-length phone lookup"));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(sink_error))
+        .collect()
+}
+
+/// A revoked member (all cards) or card: (member id, card serial).
+pub type Revocation = (Option<String>, Option<String>);
+
+/// Events ready to upload, with the highest sequence in the batch.
+#[derive(Debug, Clone)]
+pub struct UploadBatch {
+    /// Events in ascending sequence.
+    pub events: Vec<OutboxEvent>,
+    /// Sequence of the last one.
+    pub last_seq: u64,
+}
+
+impl Store {
+    /// Whether head office has provisioned this terminal.
+    pub fn credentials(&self) -> Option<&TerminalCredentials> {
+        self.credentials.as_ref()
+    }
+
+    /// Stores what head office answered to this terminal's enrollment code,
+    /// with the signing key the terminal generated for it.
+    pub fn provision(
+        &mut self,
+        signing_key: ed25519_dalek::SigningKey,
+        provisioned: &Provisioned,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now().to_rfc3339();
+        let key_bytes = signing_key.to_bytes();
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT INTO credentials (id, terminal_id, store, signing_key, hq_box_public_key, lookup_key, provisioned_at)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET terminal_id = excluded.terminal_id, store = excluded.store,
+                    signing_key = excluded.signing_key, hq_box_public_key = excluded.hq_box_public_key,
+                    lookup_key = excluded.lookup_key, provisioned_at = excluded.provisioned_at",
+                params![
+                    provisioned.terminal_id.0.to_string(),
+                    provisioned.store,
+                    key_bytes.as_slice(),
+                    provisioned.hq_box_public_key,
+                    provisioned.lookup_key,
+                    now
+                ],
+            )?;
+            for key in &provisioned.trusted_keys {
+                tx.execute(
+                    "INSERT INTO trusted_keys (key_id, public_key) VALUES (?1, ?2)
+                     ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key",
+                    params![key.key_id, key.public_key],
+                )?;
+            }
+            super::audit::append(tx, &now, "system", "provisioned", &provisioned.terminal_id.0.to_string())
+        })?;
+        self.credentials = Some(TerminalCredentials::from_provisioned(
+            signing_key,
+            provisioned,
+        ));
+        Ok(())
+    }
+
+    /// Up to `limit` unacknowledged events as protocol events, or `None`
+    /// when nothing waits (or the terminal is not provisioned).
+    pub fn upload_batch(&self, limit: usize) -> Result<Option<UploadBatch>, StoreError> {
+        let Some(creds) = &self.credentials else {
+            return Ok(None);
+        };
+        let rows = self.pending_events(limit)?;
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            return Ok(None);
+        };
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            events.push(OutboxEvent {
+                envelope: Envelope {
+                    event_id: row.event_id,
+                    terminal_id: creds.terminal_id,
+                    seq: row.seq,
+                    wall_time: tillcard_rules::Timestamp::parse_from_rfc3339(&row.wall_time)
+                        .map_err(|e| StoreError::Damaged(format!("event time: {e}")))?,
+                    monotonic_ms: row.monotonic_ms,
+                    schema_version: u16::try_from(row.schema_version).unwrap_or(u16::MAX),
+                },
+                body: serde_json::from_str(&row.payload)?,
+            });
+        }
+        Ok(Some(UploadBatch {
+            events,
+            last_seq: last,
+        }))
+    }
+
+    /// Head office holds every event up to `acked_seq`: those are marked
+    /// acknowledged, and any later one marked before (head office restored
+    /// from an older backup) is pending again.
+    pub fn record_ack(&mut self, acked_seq: u64) -> Result<(), StoreError> {
+        let seq = i64::try_from(acked_seq).unwrap_or(i64::MAX);
+        self.write(|tx, _| {
+            tx.execute(
+                "UPDATE outbox SET acked = 1 WHERE seq <= ?1 AND acked = 0",
+                [seq],
+            )?;
+            tx.execute(
+                "UPDATE outbox SET acked = 0 WHERE seq > ?1 AND acked = 1",
+                [seq],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Where the downlink resumes.
+    pub fn downlink_cursor(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT cursor FROM downlink WHERE id = 1", [], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Applies one downlink page in ONE transaction, cursor included.
+    /// Returns whether more pages wait.
+    pub fn apply_changes(&mut self, page: ChangesPage) -> Result<bool, StoreError> {
+        let (more, program, touched) = self.write(|tx, _| {
+            let mut sink = TxSink {
+                tx,
+                program: None,
+                touched: Vec::new(),
+            };
+            let more = apply_page(&mut sink, page)?;
+            Ok((more, sink.program, sink.touched))
+        })?;
+        if let Some(program) = program {
+            *self.program.borrow_mut() = Some(program);
+        }
+        for member in touched {
+            self.accounts.forget(member);
+        }
+        Ok(more)
+    }
+
+    /// Card keys head office trusts (key id, base64 Ed25519 public key).
+    pub fn trusted_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT key_id, public_key FROM trusted_keys")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Revoked members and cards: (member id, card serial), either may be absent.
+    pub fn revocations(&self) -> Result<Vec<Revocation>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT member_id, card_serial FROM revocations")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
