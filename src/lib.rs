@@ -8,6 +8,7 @@
 //! - [`store`]: the durable local store, the only module that writes SQL.
 //! - [`scan`]: frames and keyboard-wedge scanners to a verified member
 //!   (`docs/SCANNING.md`, card format in `docs/CREDENTIAL.md`).
+//! - [`uplink`]: the terminal's side of sync (tokio + reqwest), off the UI thread.
 //! - [`format`]: how money, discounts and personal data are shown (zh-CN, en).
 //! - [`demo`]: the embedded demo program, member and basket.
 //! - [`cli`]: the command line (`tillcard`, `tillcard decode ...`).
@@ -20,6 +21,7 @@ pub mod demo;
 pub mod format;
 pub mod scan;
 pub mod store;
+pub mod uplink;
 
 /// Entry point of the `tillcard` binary: parses the arguments and runs the
 /// chosen command.

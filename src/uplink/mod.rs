@@ -1,0 +1,354 @@
+//! The terminal's side of sync: a tokio task, never on the UI thread and
+//! never in the way of a checkout, that sends the outbox to head office in
+//! signed batches and applies what head office sends down.
+//!
+//! - Events stay in the outbox until head office acknowledges them; the ack
+//!   is "everything up to seq N is durably stored", so any request may be
+//!   lost, duplicated or answered twice without losing or doubling anything.
+//! - If head office acknowledges less than before (restored from a backup),
+//!   the events after its ack are pending again and are sent again.
+//! - Failures retry with exponential backoff and full jitter; requests head
+//!   office refuses as wrong (400/401/403/409) back off to the maximum and
+//!   say why, since retrying sooner cannot help.
+//! - Each downlink page is applied in one store transaction with its cursor.
+//! - Status (online, pending, oldest pending, last success, last error in
+//!   words) is published on a watch channel for the status strip.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tillcard_rules::Timestamp;
+use tillcard_sync::client::{self, SignedRequest, TerminalCredentials};
+use tillcard_sync::protocol;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::store::StoreError;
+use crate::store::handle::StoreHandle;
+
+/// How the uplink behaves.
+#[derive(Debug, Clone)]
+pub struct UplinkConfig {
+    /// Head office's base URL, e.g. `https://hq.example.com`.
+    pub base_url: String,
+    /// Events per batch (at most the protocol's limit).
+    pub batch_size: usize,
+    /// First retry delay.
+    pub min_backoff: Duration,
+    /// Longest retry delay.
+    pub max_backoff: Duration,
+    /// How often to look for new events and changes when idle.
+    pub idle_poll: Duration,
+    /// Time limit of one HTTP request.
+    pub request_timeout: Duration,
+}
+
+impl UplinkConfig {
+    /// Production defaults for `base_url`.
+    pub fn new(base_url: impl Into<String>) -> UplinkConfig {
+        UplinkConfig {
+            base_url: base_url.into(),
+            batch_size: 200,
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            idle_poll: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What the status strip shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UplinkStatus {
+    /// The last exchange with head office succeeded.
+    pub online: bool,
+    /// Events waiting for head office.
+    pub pending: u64,
+    /// Wall time of the oldest waiting event.
+    pub oldest_pending: Option<String>,
+    /// When head office last answered.
+    pub last_success: Option<Timestamp>,
+    /// The last failure, in words.
+    pub last_error: Option<String>,
+    /// Highest sequence head office holds.
+    pub acked_seq: u64,
+}
+
+/// Why one round failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UplinkError {
+    /// The terminal has not been provisioned.
+    #[error("this terminal is not registered with head office yet")]
+    NotProvisioned,
+    /// No answer (network down, timeout, connection reset).
+    #[error("head office cannot be reached ({0})")]
+    Unreachable(String),
+    /// Head office answered with an error it may recover from.
+    #[error("head office is having trouble (HTTP {0}); retrying")]
+    Server(u16),
+    /// Head office refused the request as wrong; retrying soon cannot help.
+    #[error("head office refused this terminal's request (HTTP {status}): {detail}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Head office's explanation.
+        detail: String,
+    },
+    /// The answer could not be read (truncated, garbled).
+    #[error("head office's answer could not be read ({0})")]
+    BadAnswer(String),
+    /// Head office took nothing of the batch (waiting for earlier events).
+    #[error("head office holds events up to {0} and took none of the next ones; retrying")]
+    Stalled(u64),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl UplinkError {
+    fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            UplinkError::Refused { .. } | UplinkError::NotProvisioned
+        )
+    }
+}
+
+/// What a round achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Round {
+    /// Events were acknowledged; more may wait.
+    Progress,
+    /// Nothing to send.
+    Idle,
+}
+
+/// The uplink task.
+pub struct Uplink {
+    store: StoreHandle,
+    clock: Arc<dyn Clock>,
+    http: reqwest::Client,
+    config: UplinkConfig,
+    status: watch::Sender<UplinkStatus>,
+}
+
+async fn on_store<R: Send + 'static>(
+    store: &StoreHandle,
+    f: impl FnOnce(&mut crate::store::Store) -> Result<R, StoreError> + Send + 'static,
+) -> Result<R, StoreError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.call(f))
+        .await
+        .map_err(|_| StoreError::Closed)?
+}
+
+/// A random fraction in [0, 1) from the OS (jitter only).
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Delay before retry number `failures` (1-based): full jitter over an
+/// exponentially growing cap.
+pub fn backoff(config: &UplinkConfig, failures: u32) -> Duration {
+    let cap = config
+        .min_backoff
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(config.max_backoff);
+    cap.mul_f64(jitter()).max(Duration::from_millis(10))
+}
+
+impl Uplink {
+    /// An uplink for `store`, publishing on `status`.
+    pub fn new(
+        store: StoreHandle,
+        clock: Arc<dyn Clock>,
+        config: UplinkConfig,
+        status: watch::Sender<UplinkStatus>,
+    ) -> Result<Uplink, UplinkError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .build()
+            .map_err(|e| UplinkError::Unreachable(e.to_string()))?;
+        Ok(Uplink {
+            store,
+            clock,
+            http,
+            config,
+            status,
+        })
+    }
+
+    /// Runs until `shutdown` turns true; the round in flight is finished
+    /// first (its ack recorded), so nothing is sent twice needlessly.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut failures = 0u32;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let result = self.round().await;
+            self.publish(&result).await;
+            let pause = match result {
+                Ok(Round::Progress) => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(Round::Idle) => {
+                    failures = 0;
+                    self.config.idle_poll
+                }
+                Err(error) if error.is_refusal() => self.config.max_backoff,
+                Err(_) => {
+                    failures = failures.saturating_add(1);
+                    backoff(&self.config, failures)
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn publish(&self, result: &Result<Round, UplinkError>) {
+        let queue = on_store(&self.store, |s| s.outbox_status()).await.ok();
+        let now = self.clock.now();
+        self.status.send_modify(|status| {
+            match result {
+                Ok(_) => {
+                    status.online = true;
+                    status.last_success = Some(now);
+                    status.last_error = None;
+                }
+                Err(error) => {
+                    status.online = false;
+                    status.last_error = Some(error.to_string());
+                }
+            }
+            if let Some(queue) = &queue {
+                status.pending = queue.pending;
+                status.oldest_pending = queue.oldest_pending.clone();
+            }
+        });
+    }
+
+    async fn credentials(&self) -> Result<TerminalCredentials, UplinkError> {
+        on_store(&self.store, |s| Ok(s.credentials().cloned()))
+            .await?
+            .ok_or(UplinkError::NotProvisioned)
+    }
+
+    /// One round: upload one batch if any waits, else pull the downlink.
+    async fn round(&self) -> Result<Round, UplinkError> {
+        let creds = self.credentials().await?;
+        let batch_size = self.config.batch_size.min(protocol::MAX_BATCH_EVENTS);
+        let batch = on_store(&self.store, move |s| s.upload_batch(batch_size)).await?;
+        if let Some(batch) = batch {
+            let first = batch.events.first().map_or(0, |e| e.envelope.seq);
+            let request = creds
+                .upload_request(batch.events, self.clock.now().timestamp())
+                .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+            let body = self.send(request).await?;
+            let ack =
+                client::decode_ack(&body).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+            let acked = ack.acked_seq;
+            on_store(&self.store, move |s| s.record_ack(acked)).await?;
+            self.status.send_modify(|s| s.acked_seq = acked);
+            // acked >= first: progress. acked < first - 1: head office lost
+            // events (restored from a backup); they are pending again and go
+            // next. acked == first - 1: nothing of this batch was taken:
+            // back off rather than spin.
+            return if acked + 1 == first {
+                Err(UplinkError::Stalled(acked))
+            } else {
+                Ok(Round::Progress)
+            };
+        }
+        self.pull_changes(&creds).await?;
+        Ok(Round::Idle)
+    }
+
+    async fn pull_changes(&self, creds: &TerminalCredentials) -> Result<(), UplinkError> {
+        loop {
+            let cursor = on_store(&self.store, |s| s.downlink_cursor()).await?;
+            let request = creds.changes_request(cursor.as_deref(), self.clock.now().timestamp());
+            let body = self.send(request).await?;
+            let page =
+                client::decode_page(&body).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+            let more = on_store(&self.store, move |s| s.apply_changes(page)).await?;
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn send(&self, request: SignedRequest) -> Result<Vec<u8>, UplinkError> {
+        send(&self.http, &self.config.base_url, request).await
+    }
+}
+
+/// Sends a signed request and returns the body of a 2xx answer.
+pub async fn send(
+    http: &reqwest::Client,
+    base_url: &str,
+    request: SignedRequest,
+) -> Result<Vec<u8>, UplinkError> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+    let mut builder = http.request(method, format!("{base_url}{}", request.path_and_query));
+    for (name, value) in &request.headers {
+        builder = builder.header(*name, value);
+    }
+    if !request.body.is_empty() {
+        builder = builder
+            .header("content-type", protocol::CONTENT_TYPE)
+            .header("content-encoding", protocol::CONTENT_ENCODING)
+            .body(request.body);
+    }
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| UplinkError::Unreachable(e.to_string()))?;
+    let status = response.status().as_u16();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| UplinkError::Unreachable(e.to_string()))?;
+    match status {
+        200..=299 => Ok(body.to_vec()),
+        400 | 401 | 403 | 409 | 413 => Err(UplinkError::Refused {
+            status,
+            detail: String::from_utf8_lossy(&body).chars().take(200).collect(),
+        }),
+        _ => Err(UplinkError::Server(status)),
+    }
+}
+
+/// Registers this terminal with head office using a one-time enrollment
+/// code: generates the terminal's signing key, redeems the code, and stores
+/// the answer.
+pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Result<(), UplinkError> {
+    let key = tillcard_sync::auth::generate_signing_key();
+    let body =
+        client::redeem_request(code, &key).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+    let http = reqwest::Client::new();
+    let answer = send(
+        &http,
+        base_url,
+        SignedRequest {
+            method: "POST",
+            path_and_query: client::REDEEM_PATH.to_string(),
+            headers: Vec::new(),
+            body,
+        },
+    )
+    .await?;
+    let provisioned =
+        client::decode_provisioned(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+    on_store(store, move |s| s.provision(key, &provisioned)).await?;
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! Exactly once under faults: four terminals ring up 10,000 sales while a
+//! proxy between them and head office drops requests, drops responses after
+//! head office committed, duplicates, delays, resets and truncates 30% of
+//! exchanges. Afterwards head office holds exactly the terminals' events
+//! (10,000 sales among them), every queue is drained, and head office's
+//! balances equal the terminals' ledgers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use tillcard::clock::{Clock, SystemClock};
+use tillcard::rules::account::MemberAccount;
+use tillcard::rules::booking::TopUp;
+use tillcard::rules::ledger::LedgerEntry;
+use tillcard::rules::pricing::{Basket, BasketLine, StoredValueRequest, TenderRequest};
+use tillcard::rules::{MemberId, Money};
+use tillcard::store::clerks::Role;
+use tillcard::store::handle::StoreHandle;
+use tillcard::store::members::EnrollRequest;
+use tillcard::store::{PinHashCost, Store, StoreConfig};
+use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
+use tillcard_sync::service::{Hq, serve};
+use tillcard_sync::store::sqlite::SqliteStore;
+use tokio::sync::watch;
+
+const TERMINALS: usize = 4;
+const SALES_PER_TERMINAL: usize = 2_500;
+const MEMBERS_PER_TERMINAL: u32 = 5;
+const FAULT_PERCENT: u64 = 30;
+
+/// The faults the proxy injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Fault {
+    DropRequest,
+    DropResponseAfterCommit,
+    Duplicate,
+    Delay,
+    Reset,
+    Truncate,
+}
+
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    rng: Mutex<u64>,
+    injected: Mutex<BTreeMap<Fault, u64>>,
+    forwarded: AtomicU64,
+}
+
+impl Proxy {
+    fn roll(&self, n: u64) -> u64 {
+        let mut state = self.rng.lock().unwrap();
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state % n
+    }
+
+    fn pick(&self) -> Option<Fault> {
+        if self.roll(100) >= FAULT_PERCENT {
+            return None;
+        }
+        let fault = match self.roll(6) {
+            0 => Fault::DropRequest,
+            1 => Fault::DropResponseAfterCommit,
+            2 => Fault::Duplicate,
+            3 => Fault::Delay,
+            4 => Fault::Reset,
+            _ => Fault::Truncate,
+        };
+        *self.injected.lock().unwrap().entry(fault).or_default() += 1;
+        Some(fault)
+    }
+
+    async fn forward(
+        &self,
+        method: &reqwest::Method,
+        path: &str,
+        headers: &axum::http::HeaderMap,
+        body: &Bytes,
+    ) -> (u16, Bytes) {
+        self.forwarded.fetch_add(1, Ordering::Relaxed);
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.upstream));
+        for (name, value) in headers {
+            if name != "host" && name != "content-length" {
+                request = request.header(name.as_str(), value.as_bytes());
+            }
+        }
+        match request.body(body.clone()).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.bytes().await.unwrap_or_default())
+            }
+            Err(_) => (502, Bytes::new()),
+        }
+    }
+}
+
+/// A response whose body fails: the client sees the connection break.
+fn broken() -> Response {
+    let stream = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("injected fault"))
+    });
+    Response::builder()
+        .status(200)
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+fn respond(status: u16, body: Bytes) -> Response {
+    Response::builder()
+        .status(status)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn proxy(State(p): State<Arc<Proxy>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_default();
+    let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).unwrap();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let headers = parts.headers;
+    match p.pick() {
+        None => {
+            let (status, bytes) = p.forward(&method, &path, &headers, &body).await;
+            respond(status, bytes)
+        }
+        Some(Fault::DropRequest) => broken(),
+        Some(Fault::Reset) => {
+            tokio::time::sleep(Duration::from_millis(p.roll(20))).await;
+            broken()
+        }
+        Some(Fault::DropResponseAfterCommit) => {
+            let _ = p.forward(&method, &path, &headers, &body).await;
+            broken()
+        }
+        Some(Fault::Duplicate) => {
+            let (a, b) = tokio::join!(
+                p.forward(&method, &path, &headers, &body),
+                p.forward(&method, &path, &headers, &body)
+            );
+            let (status, bytes) = if p.roll(2) == 0 { a } else { b };
+            respond(status, bytes)
+        }
+        Some(Fault::Delay) => {
+            tokio::time::sleep(Duration::from_millis(p.roll(300))).await;
+            let (status, bytes) = p.forward(&method, &path, &headers, &body).await;
+            respond(status, bytes)
+        }
+        Some(Fault::Truncate) => {
+            let (status, bytes) = p.forward(&method, &path, &headers, &body).await;
+            respond(status, bytes.slice(..bytes.len() / 2))
+        }
+    }
+}
+
+async fn listen() -> (tokio::net::TcpListener, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+struct Terminal {
+    _dir: tempfile::TempDir,
+    handle: StoreHandle,
+    members: Vec<MemberId>,
+    status: watch::Receiver<UplinkStatus>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_percent_faults() {
+    // Head office on SQLite, and the faulty proxy in front of it.
+    let hq_dir = tempfile::tempdir().unwrap();
+    let hq_store: Arc<dyn tillcard_sync::store::Store> =
+        Arc::new(SqliteStore::open(&hq_dir.path().join("hq.sqlite")).unwrap());
+    let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
+    let (hq_listener, hq_addr) = listen().await;
+    let (stop_hq, hq_stopped) = tokio::sync::oneshot::channel::<()>();
+    let hq_task = tokio::spawn(serve(hq_listener, hq.clone(), async {
+        let _ = hq_stopped.await;
+    }));
+    let proxy_state = Arc::new(Proxy {
+        upstream: format!("http://{hq_addr}"),
+        http: reqwest::Client::new(),
+        rng: Mutex::new(0x0DDB_1A5E_5BAD_5EED),
+        injected: Mutex::new(BTreeMap::new()),
+        forwarded: AtomicU64::new(0),
+    });
+    let (proxy_listener, proxy_addr) = listen().await;
+    let app = axum::Router::new()
+        .fallback(proxy)
+        .with_state(proxy_state.clone());
+    tokio::spawn(async move { axum::serve(proxy_listener, app).await });
+
+    // Four terminals, provisioned directly (a code is single-use), then
+    // syncing through the proxy.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let (stop_uplinks, shutdown) = watch::channel(false);
+    let mut terminals = Vec::new();
+    let mut uplinks = Vec::new();
+    for t in 0..TERMINALS {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            pin_cost: PinHashCost::TEST_ONLY,
+            ..StoreConfig::new(format!("T-{t}"))
+        };
+        let mut store =
+            Store::open(&dir.path().join("terminal.sqlite"), config, clock.clone()).unwrap();
+        store
+            .add_clerk("c1", "Cashier", Role::Cashier, "1234")
+            .unwrap();
+        let handle = StoreHandle::spawn(store).unwrap();
+        let code = hq.issue_code(&format!("store-{t}")).await.unwrap();
+        provision(&handle, &format!("http://{hq_addr}"), &code)
+            .await
+            .unwrap();
+        let members = {
+            let handle = handle.clone();
+            tokio::task::spawn_blocking(move || {
+                handle
+                    .call(move |s| {
+                        let clerk = s.login("c1", "1234")?;
+                        let mut ids = Vec::new();
+                        for n in 0..MEMBERS_PER_TERMINAL {
+                            let request = EnrollRequest {
+                                phone: format!("13{t}{n:08}"),
+                                name: None,
+                                birthday: None,
+                                consent: true,
+                                referred_by: None,
+                            };
+                            let id = s.enroll(&clerk, &request)?.member.id;
+                            s.top_up(&clerk, id, &TopUp::Package("1000+150".into()))?;
+                            ids.push(id);
+                        }
+                        Ok(ids)
+                    })
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        };
+        let (status_tx, status) = watch::channel(UplinkStatus::default());
+        let config = UplinkConfig {
+            batch_size: 200,
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(200),
+            idle_poll: Duration::from_millis(50),
+            request_timeout: Duration::from_secs(10),
+            ..UplinkConfig::new(format!("http://{proxy_addr}"))
+        };
+        let uplink = Uplink::new(handle.clone(), clock.clone(), config, status_tx).unwrap();
+        uplinks.push(tokio::spawn(uplink.run(shutdown.clone())));
+        terminals.push(Terminal {
+            _dir: dir,
+            handle,
+            members,
+            status,
+        });
+    }
+
+    // Checkouts run while the uplinks sync.
+    let started = Instant::now();
+    let mut cashiers = Vec::new();
+    for (t, terminal) in terminals.iter().enumerate() {
+        let handle = terminal.handle.clone();
+        let members = terminal.members.clone();
+        cashiers.push(tokio::task::spawn_blocking(move || {
+            let clerk = handle.call(|s| s.login("c1", "1234")).unwrap();
+            for i in 0..SALES_PER_TERMINAL {
+                let member = members[i % members.len()];
+                let basket = Basket {
+                    lines: vec![BasketLine {
+                        sku: format!("sku{}", i % 7),
+                        name: "item".into(),
+                        category: "grocery".into(),
+                        quantity: 1 + (i % 3) as i64,
+                        unit_price: Money::from_fen(500 + (i * 37 + t * 11) as i64 % 3000),
+                    }],
+                };
+                let tender = TenderRequest {
+                    stored_value: if i % 4 == 0 {
+                        StoredValueRequest::UpTo(Money::from_yuan(5))
+                    } else {
+                        StoredValueRequest::None
+                    },
+                    ..TenderRequest::default()
+                };
+                let clerk = clerk.clone();
+                handle
+                    .call(move |s| {
+                        let quote = s.price(Some(member), &basket, &tender, false)?;
+                        s.commit_sale(&clerk, &quote)
+                    })
+                    .unwrap();
+            }
+        }));
+    }
+    for cashier in cashiers {
+        cashier.await.unwrap();
+    }
+    let rung_up = started.elapsed();
+
+    // Wait until every queue is drained.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut last_seqs = Vec::new();
+    for terminal in &terminals {
+        let handle = terminal.handle.clone();
+        let last = tokio::task::spawn_blocking(move || handle.call(|s| s.outbox_status()).unwrap())
+            .await
+            .unwrap()
+            .last_seq;
+        last_seqs.push(last);
+        let mut status = terminal.status.clone();
+        loop {
+            let done = {
+                let s = status.borrow();
+                s.acked_seq == last && s.pending == 0
+            };
+            if done {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "queues not drained: {:?}",
+                status.borrow().clone()
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(1), status.changed()).await;
+        }
+    }
+    let drained = started.elapsed();
+    stop_uplinks.send(true).unwrap();
+    for uplink in uplinks {
+        uplink.await.unwrap();
+    }
+
+    // Exactly once at head office.
+    let counts = hq_store.counts().await.unwrap();
+    let expected_events: u64 = last_seqs.iter().sum();
+    let setup_events = (TERMINALS as u64) * u64::from(MEMBERS_PER_TERMINAL) * 2;
+    assert_eq!(
+        counts.events, expected_events,
+        "head office events != terminal events"
+    );
+    assert_eq!(
+        counts.events - setup_events,
+        (TERMINALS * SALES_PER_TERMINAL) as u64,
+        "sales at head office"
+    );
+    assert_eq!(counts.dead_letters, 0);
+
+    // Balances at head office equal the terminals' ledgers.
+    let mut checked = 0;
+    for terminal in &terminals {
+        for &member in &terminal.members {
+            let handle = terminal.handle.clone();
+            let local = tokio::task::spawn_blocking(move || {
+                handle.call(move |s| s.account(member)).unwrap()
+            })
+            .await
+            .unwrap();
+            let (_, entries): (_, Vec<LedgerEntry>) =
+                hq_store.member(member).await.unwrap().unwrap();
+            let remote = MemberAccount::fold(MemberAccount::new(member), &entries);
+            let now = clock.now();
+            assert_eq!(
+                remote.stored_value, local.stored_value,
+                "stored value of {member}"
+            );
+            assert_eq!(
+                remote.points_balance(now),
+                local.points_balance(now),
+                "points of {member}"
+            );
+            assert_eq!(remote.rolling_spend(now, 12), local.rolling_spend(now, 12));
+            checked += 1;
+        }
+    }
+    let injected = proxy_state.injected.lock().unwrap().clone();
+    let faults: u64 = injected.values().sum();
+    println!(
+        "sync under faults: {} sales from {TERMINALS} terminals, {} events at head office, {} requests through the proxy, {faults} faults injected {injected:?}, {checked} member balances equal, rung up in {:.1} s, drained after {:.1} s",
+        TERMINALS * SALES_PER_TERMINAL,
+        counts.events,
+        proxy_state.forwarded.load(Ordering::Relaxed),
+        rung_up.as_secs_f64(),
+        drained.as_secs_f64(),
+    );
+    assert!(
+        faults > 20,
+        "too few faults injected to mean anything: {faults}"
+    );
+    let _ = stop_hq.send(());
+    let _ = hq_task.await;
+}
