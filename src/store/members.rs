@@ -457,13 +457,13 @@ impl Store {
         let Some(phone) = normalize_phone(phone) else {
             return Err(StoreError::InvalidPhone);
         };
-        let hash = phone_hash(&self.phone_key, &phone)?;
+        let hashes = self.phone_hashes(&phone)?;
         let row = self
             .conn()
             .prepare_cached(&format!(
-                "SELECT {MEMBER_COLUMNS} FROM members WHERE phone_hash = ?1"
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE phone_hash IN (?1, ?2)"
             ))?
-            .query_row([hash], member_from_row)
+            .query_row(params![hashes[0], hashes.last()], member_from_row)
             .optional()?;
         row.map(record).transpose()
     }

@@ -93,12 +93,12 @@ impl DownlinkSink for TxSink<'_, '_> {
                 snapshot
                     .masked_phone
                     .as_deref()
-                    .map(mask_phone)
+                    .map(keep_masked(mask_phone))
                     .unwrap_or_default(),
                 snapshot
                     .masked_name
                     .as_deref()
-                    .map(mask_name)
+                    .map(keep_masked(mask_name))
                     .unwrap_or_default(),
                 snapshot.birthday.map(|b| b.month),
                 snapshot.birthday.map(|b| b.day),
@@ -179,6 +179,18 @@ impl DownlinkSink for TxSink<'_, '_> {
             [cursor],
         )?;
         Ok(())
+    }
+}
+
+/// Head office sends fields already masked; anything that arrives unmasked
+/// is masked here, so a clerk never sees it whole.
+fn keep_masked(mask: fn(&str) -> String) -> impl Fn(&str) -> String {
+    move |value| {
+        if value.contains('*') {
+            value.to_owned()
+        } else {
+            mask(value)
+        }
     }
 }
 

@@ -1,0 +1,229 @@
+//! The terminal against a real head office (no faults): erasure reaches the
+//! terminal's cache on its next sync, a head office restored from an older
+//! backup gets the missing events again and loses nothing, and members
+//! enrolled at another store come down and are found by phone.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tillcard::clock::{Clock, SystemClock};
+use tillcard::rules::MemberId;
+use tillcard::rules::booking::TopUp;
+use tillcard::store::clerks::Role;
+use tillcard::store::handle::StoreHandle;
+use tillcard::store::members::EnrollRequest;
+use tillcard::store::{PinHashCost, Store, StoreConfig};
+use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
+use tillcard_sync::service::{Hq, serve};
+use tillcard_sync::store::sqlite::SqliteStore;
+use tokio::sync::watch;
+
+struct World {
+    _dirs: Vec<tempfile::TempDir>,
+    hq: Arc<Hq>,
+    hq_store: Arc<dyn tillcard_sync::store::Store>,
+    url: String,
+    clock: Arc<dyn Clock>,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let hq_store: Arc<dyn tillcard_sync::store::Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());
+    let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, hq.clone(), std::future::pending()));
+    World {
+        _dirs: vec![dir],
+        hq,
+        hq_store,
+        url,
+        clock: Arc::new(SystemClock::new()),
+    }
+}
+
+async fn terminal(world: &mut World, name: &str) -> StoreHandle {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        pin_cost: PinHashCost::TEST_ONLY,
+        ..StoreConfig::new(name)
+    };
+    let mut store = Store::open(
+        &dir.path().join("terminal.sqlite"),
+        config,
+        world.clock.clone(),
+    )
+    .unwrap();
+    store
+        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
+        .unwrap();
+    world._dirs.push(dir);
+    let handle = StoreHandle::spawn(store).unwrap();
+    let code = world.hq.issue_code(name).await.unwrap();
+    provision(&handle, &world.url, &code).await.unwrap();
+    handle
+}
+
+/// Runs the uplink until the queue is drained and the downlink was pulled.
+async fn sync(world: &World, handle: &StoreHandle) -> UplinkStatus {
+    let (status_tx, mut status) = watch::channel(UplinkStatus::default());
+    let (stop, shutdown) = watch::channel(false);
+    let config = UplinkConfig {
+        min_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(100),
+        idle_poll: Duration::from_millis(20),
+        ..UplinkConfig::new(world.url.clone())
+    };
+    let task = tokio::spawn(
+        Uplink::new(handle.clone(), world.clock.clone(), config, status_tx)
+            .unwrap()
+            .run(shutdown),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    // Two idle rounds in a row: uploads done and the downlink pulled.
+    let mut idle_rounds = 0;
+    while idle_rounds < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sync did not settle: {:?}",
+            status.borrow().clone()
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(200), status.changed()).await;
+        let s = status.borrow().clone();
+        if s.online && s.pending == 0 {
+            idle_rounds += 1;
+        }
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    status.borrow().clone()
+}
+
+fn call<R: Send + 'static>(
+    handle: &StoreHandle,
+    f: impl FnOnce(&mut Store) -> Result<R, tillcard::store::StoreError> + Send + 'static,
+) -> R {
+    handle.call(f).unwrap()
+}
+
+fn enroll(handle: &StoreHandle, phone: &'static str) -> MemberId {
+    call(handle, move |s| {
+        let clerk = s.login("c1", "1234")?;
+        let id = s
+            .enroll(
+                &clerk,
+                &EnrollRequest {
+                    phone: phone.into(),
+                    name: Some("王芳".into()),
+                    birthday: None,
+                    consent: true,
+                    referred_by: None,
+                },
+            )?
+            .member
+            .id;
+        s.top_up(&clerk, id, &TopUp::Package("500+50".into()))?;
+        Ok(id)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_at_head_office_reaches_the_terminal_cache_on_its_next_sync() {
+    let mut world = world().await;
+    let till = terminal(&mut world, "store-1").await;
+    let member = enroll(&till, "13912345678");
+    sync(&world, &till).await;
+    let (record, _) = world.hq_store.member(member).await.unwrap().unwrap();
+    assert_eq!(
+        record.phone.as_deref(),
+        Some("13912345678"),
+        "head office opened the sealed phone"
+    );
+
+    assert!(world.hq.erase(member).await.unwrap());
+    sync(&world, &till).await;
+    let found = call(&till, move |s| s.find_member(member));
+    assert!(
+        found.is_none(),
+        "the terminal still holds the erased member"
+    );
+    let by_phone = call(&till, |s| s.find_member_by_phone("13912345678"));
+    assert!(by_phone.is_none());
+    println!("erasure: member erased at head office and gone from the terminal after one sync");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_office_restored_from_an_older_backup_gets_the_missing_events_again() {
+    let mut world = world().await;
+    let till = terminal(&mut world, "store-1").await;
+    let member = enroll(&till, "13812340000");
+    for _ in 0..3 {
+        call(&till, move |s| {
+            let clerk = s.login("c1", "1234")?;
+            s.top_up(&clerk, member, &TopUp::Package("500+50".into()))
+        });
+    }
+    let first = sync(&world, &till).await;
+    assert_eq!(first.acked_seq, 5);
+    let before = world.hq_store.counts().await.unwrap();
+
+    // Head office goes back to a backup holding only events 1-2.
+    let terminal_id = call(&till, |s| Ok(s.credentials().unwrap().terminal_id));
+    world
+        .hq_store
+        .simulate_restore(terminal_id, 2)
+        .await
+        .unwrap();
+    assert!(world.hq_store.counts().await.unwrap().events < before.events);
+
+    // One more action: its upload gets an ack of 2; the terminal re-sends 3-6.
+    call(&till, move |s| {
+        let clerk = s.login("c1", "1234")?;
+        s.top_up(
+            &clerk,
+            member,
+            &TopUp::Amount(tillcard::rules::Money::from_yuan(10)),
+        )
+    });
+    let after = sync(&world, &till).await;
+    assert_eq!(after.acked_seq, 6);
+    let counts = world.hq_store.counts().await.unwrap();
+    assert_eq!(
+        counts.events,
+        before.events + 1,
+        "events lost or doubled after the restore"
+    );
+    let (_, entries) = world.hq_store.member(member).await.unwrap().unwrap();
+    let remote = tillcard::rules::account::MemberAccount::fold(
+        tillcard::rules::account::MemberAccount::new(member),
+        &entries,
+    );
+    let local = call(&till, move |s| s.account(member));
+    assert_eq!(remote.stored_value, local.stored_value);
+    println!(
+        "restore: head office back to seq 2 of 5; terminal re-sent 3-6; {} events, balances equal",
+        counts.events
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_enrolled_at_another_store_comes_down_and_is_found_by_phone() {
+    let mut world = world().await;
+    let store_a = terminal(&mut world, "store-a").await;
+    let store_b = terminal(&mut world, "store-b").await;
+    let member = enroll(&store_a, "13700001111");
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+    let found = call(&store_b, |s| s.find_member_by_phone("137 0000 1111"))
+        .expect("member not found by phone at the other store");
+    assert_eq!(found.id, member);
+    assert_eq!(found.phone_masked, "137****1111");
+    let account = call(&store_b, move |s| s.account(member));
+    assert_eq!(
+        account.stored_value.total(),
+        tillcard::rules::Money::from_yuan(550)
+    );
+}
