@@ -1,0 +1,110 @@
+//! How fast a terminal's backlog drains once the network is back: 10,000
+//! pending events (sales) uploaded to a head office on loopback (SQLite
+//! backend) by the real uplink. `BENCH_QUICK=1` uses 2,000 events.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark code")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tillcard::clock::{Clock, SystemClock};
+use tillcard::rules::Money;
+use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+use tillcard::store::clerks::Role;
+use tillcard::store::handle::StoreHandle;
+use tillcard::store::members::EnrollRequest;
+use tillcard::store::{PinHashCost, Store, StoreConfig};
+use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
+use tillcard_sync::service::{Hq, serve};
+use tillcard_sync::store::sqlite::SqliteStore;
+use tokio::sync::watch;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    let events = if quick { 2_000 } else { 10_000 };
+    let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
+    let hq_store: Arc<dyn tillcard_sync::store::Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());
+    let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, hq.clone(), std::future::pending()));
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let config = StoreConfig {
+        pin_cost: PinHashCost::TEST_ONLY,
+        ..StoreConfig::new("T-BENCH")
+    };
+    let mut store = Store::open(&dir.path().join("terminal.sqlite"), config, clock.clone()).unwrap();
+    store.add_clerk("c1", "Cashier", Role::Cashier, "1234").unwrap();
+    let handle = StoreHandle::spawn(store).unwrap();
+    let code = hq.issue_code("bench").await.unwrap();
+    provision(&handle, &url, &code).await.unwrap();
+
+    // The backlog: sales rung up while offline.
+    let backlog = handle.clone();
+    let last_seq = tokio::task::spawn_blocking(move || {
+        backlog
+            .call(move |s| {
+                let clerk = s.login("c1", "1234")?;
+                let request = EnrollRequest {
+                    phone: "13600000000".into(),
+                    name: None,
+                    birthday: None,
+                    consent: true,
+                    referred_by: None,
+                };
+                let member = s.enroll(&clerk, &request)?.member.id;
+                for i in 0..events - 1 {
+                    let basket = Basket {
+                        lines: vec![BasketLine {
+                            sku: format!("sku{}", i % 50),
+                            name: "item".into(),
+                            category: "grocery".into(),
+                            quantity: 1,
+                            unit_price: Money::from_fen(990 + (i as i64 % 500)),
+                        }],
+                    };
+                    let quote = s.price(Some(member), &basket, &TenderRequest::default(), true)?;
+                    s.commit_sale(&clerk, &quote)?;
+                }
+                Ok(s.outbox_status()?.last_seq)
+            })
+            .unwrap()
+    })
+    .await
+    .unwrap();
+
+    let (status_tx, mut status) = watch::channel(UplinkStatus::default());
+    let (stop, shutdown) = watch::channel(false);
+    let uplink_config = UplinkConfig {
+        batch_size: 1_000,
+        min_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(200),
+        idle_poll: Duration::from_millis(20),
+        ..UplinkConfig::new(url)
+    };
+    let started = Instant::now();
+    let task = tokio::spawn(
+        Uplink::new(handle.clone(), clock, uplink_config, status_tx)
+            .unwrap()
+            .run(shutdown),
+    );
+    while status.borrow().acked_seq < last_seq {
+        let _ = tokio::time::timeout(Duration::from_millis(100), status.changed()).await;
+        assert!(started.elapsed() < Duration::from_secs(300), "backlog not drained");
+    }
+    let drained = started.elapsed().as_secs_f64();
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let counts = hq_store.counts().await.unwrap();
+    assert_eq!(counts.events, last_seq);
+    println!("bench: sync.backlog_events = {last_seq} events");
+    if quick {
+        println!("bench: sync.backlog_2k_drain_s = {drained:.2} s");
+    } else {
+        println!("bench: sync.backlog_10k_drain_s = {drained:.2} s");
+    }
+    println!("bench: sync.backlog_drain_events_per_s = {:.0} events/s", last_seq as f64 / drained);
+}
