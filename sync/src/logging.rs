@@ -7,6 +7,7 @@
 //! client input and conflict reasons are never logged).
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,19 +36,66 @@ impl LogFormat {
     }
 }
 
-/// Installs the global subscriber: `RUST_LOG` filter (default `info`), the
-/// given format. Call once, first thing in `main`.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+/// Crates whose DEBUG and TRACE records may carry values head office
+/// handles: `tokio_postgres` logs every statement's parameters at DEBUG
+/// (phones, names, birthdays on enrollment). They are capped at INFO
+/// whatever `RUST_LOG` says.
+pub const QUIET_TARGETS: &[&str] = &["tokio_postgres", "postgres_protocol"];
+
+/// Whether a record may be logged at all (see [`QUIET_TARGETS`]).
+pub fn allowed(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() <= tracing::Level::INFO
+        || !QUIET_TARGETS.iter().any(|t| {
+            meta.target()
+                .strip_prefix(t)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+}
+
+/// Head office's subscriber: `filter` (e.g. from `RUST_LOG`), the
+/// [`QUIET_TARGETS`] cap, the given format, written to `writer`.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let guard = tracing_subscriber::filter::filter_fn(allowed);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
+        LogFormat::Text => Box::new(
+            tracing_subscriber::registry().with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .with_filter(filter)
+                    .with_filter(guard),
+            ),
+        ),
+        LogFormat::Json => Box::new(
+            tracing_subscriber::registry().with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_writer(writer)
+                    .with_filter(filter)
+                    .with_filter(guard),
+            ),
+        ),
     }
+}
+
+/// Installs the global subscriber: `RUST_LOG` filter (default `info`), the
+/// given format, standard output. Call once, first thing in `main`.
+pub fn init(format: LogFormat) -> Result<(), String> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // `try_init` also routes records of crates using `log` (tokio-postgres)
+    // through the same filters.
+    subscriber(format, filter, std::io::stdout)
+        .try_init()
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

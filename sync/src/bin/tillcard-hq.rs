@@ -12,7 +12,8 @@ use tillcard_sync::service::{self, Hq};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tillcard_sync::logging::init(LogFormat::from_env().map_err(anyhow::Error::msg)?);
+    tillcard_sync::logging::init(LogFormat::from_env().map_err(anyhow::Error::msg)?)
+        .map_err(anyhow::Error::msg)?;
     let config = Config::from_env().map_err(anyhow::Error::msg)?;
     let store = open_store(&config.database)
         .await
