@@ -29,6 +29,7 @@ const STRINGS = {
     refunds: "退款",
     awaiting_sale: "笔退款的原销售尚未上传",
     repeat: "复购率（近30天）",
+    rate: "复购率",
     buyers: "消费会员",
     repeat_buyers: "复购会员（≥2次）",
     no_buyers: "暂无消费会员",
@@ -88,6 +89,7 @@ const STRINGS = {
     refunds: "Refunds",
     awaiting_sale: "refunds wait for their sale to be uploaded",
     repeat: "Repeat purchase rate (30 days)",
+    rate: "repeat rate",
     buyers: "Buying members",
     repeat_buyers: "Repeat buyers (2+)",
     no_buyers: "No buying members yet",
@@ -183,8 +185,8 @@ function note(text) {
 }
 
 // Horizontal bars: items = [{label, value, display}].
-function hbars(chart, items, width) {
-  const rowH = 30, labelW = 170, valueW = 110;
+function hbars(chart, items, width, labelW, valueW) {
+  const rowH = 30;
   const s = svg(chart, width, Math.max(1, items.length) * rowH + 8);
   const max = Math.max(1, ...items.map((i) => i.value));
   items.forEach((item, i) => {
@@ -200,8 +202,8 @@ function hbars(chart, items, width) {
 
 // Donut: parts = [{key, label, value, color}], centre text.
 function donut(chart, parts, centre, sub) {
-  const size = 200, r = 70, stroke = 30, cx = 100, cy = 100;
-  const s = svg(chart, size + 230, size);
+  const size = 150, r = 52, stroke = 22, cx = 75, cy = 75;
+  const s = svg(chart, 330, size);
   const total = parts.reduce((a, p) => a + Math.max(0, p.value), 0);
   const circ = 2 * Math.PI * r;
   s.appendChild(el("circle", { cx, cy, r, fill: "none", stroke: "#e4e7eb", "stroke-width": stroke }));
@@ -213,19 +215,19 @@ function donut(chart, parts, centre, sub) {
       transform: `rotate(-90 ${cx} ${cy})`, "data-value": p.value, "data-label": p.key }));
     offset += len;
   });
-  s.appendChild(el("text", { x: cx, y: cy + 6, "text-anchor": "middle", "font-size": 20, "font-weight": "bold", "data-role": "centre" }, centre));
-  if (sub) s.appendChild(el("text", { x: cx, y: cy + 26, "text-anchor": "middle", "font-size": 11 }, sub));
+  s.appendChild(el("text", { x: cx, y: cy + 4, "text-anchor": "middle", "font-size": 17, "font-weight": "bold", "data-role": "centre" }, centre));
+  if (sub) s.appendChild(el("text", { x: cx, y: cy + 20, "text-anchor": "middle", "font-size": 10 }, sub));
   parts.forEach((p, i) => {
-    const y = 30 + i * 34;
-    s.appendChild(el("rect", { x: 215, y: y - 12, width: 14, height: 14, fill: p.color }));
-    s.appendChild(el("text", { x: 236, y: y, "font-size": 13 }, p.label));
-    s.appendChild(el("text", { x: 236, y: y + 16, "font-size": 12, "data-role": "legend-value" }, p.display));
+    const y = 22 + i * 34;
+    s.appendChild(el("rect", { x: 160, y: y - 10, width: 11, height: 11, fill: p.color }));
+    s.appendChild(el("text", { x: 176, y: y, "font-size": 12 }, p.label));
+    s.appendChild(el("text", { x: 176, y: y + 15, "font-size": 12, "font-weight": "bold", "data-role": "legend-value" }, p.display));
   });
   return s;
 }
 
 function columns(chart, days) {
-  const width = 960, height = 220, left = 36, bottom = 30, top = 16;
+  const width = 1200, height = 220, left = 36, bottom = 30, top = 16;
   const s = svg(chart, width, height);
   const max = Math.max(1, ...days.map((d) => d.count));
   const slot = (width - left - 8) / Math.max(1, days.length);
@@ -262,12 +264,12 @@ function render() {
   for (const b of document.querySelectorAll("button[data-lang]")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
   if (!figures) return;
   const f = figures;
-  document.getElementById("as-of").textContent = t("as_of") + " " + f.as_of.replace("T", " ").slice(0, 19);
+  document.getElementById("as-of").textContent = t("as_of") + " " + f.as_of.replace("T", " ").replace(/\.\d+/, "");
 
   put("chart-tiers",
     hbars("tiers", f.members_by_tier.map((tier, i) => ({
       key: tier.code, label: tierName(tier), value: tier.members, display: String(tier.members), color: COLORS[i % COLORS.length],
-    })), 460),
+    })), 330, 90, 50),
     note(t("members_total") + ": " + f.members_total));
 
   const a = f.activity;
@@ -295,14 +297,14 @@ function render() {
   put("chart-repeat", donut("repeat", [
     { key: "repeat_buyers", label: t("repeat_buyers"), value: r.repeat_buyers, display: String(r.repeat_buyers), color: "#805ad5" },
     { key: "single_buyers", label: t("buyers"), value: r.buyers - r.repeat_buyers, display: String(r.buyers), color: "#d6bcfa" },
-  ], r.rate_bp === null ? t("no_buyers") : percent(r.rate_bp), t("repeat")));
+  ], r.rate_bp === null ? t("no_buyers") : percent(r.rate_bp), t("rate")));
 
   const l = f.liabilities;
   put("chart-liabilities", hbars("liabilities", [
     { key: "points_value", label: t("points_value"), value: l.points_value_fen, display: yuan(l.points_value_fen), color: "#805ad5" },
     { key: "sv_principal", label: t("sv_principal"), value: l.stored_value_principal_fen, display: yuan(l.stored_value_principal_fen), color: "#2b6cb0" },
     { key: "sv_bonus", label: t("sv_bonus"), value: l.stored_value_bonus_fen, display: yuan(l.stored_value_bonus_fen), color: "#38a169" },
-  ], 460), note(t("points") + ": " + l.points));
+  ], 660, 170, 130), note(t("points") + ": " + l.points));
 
   if (f.terminals.length === 0) {
     put("chart-terminals", note(t("no_terminals")));
@@ -312,12 +314,12 @@ function render() {
       hbars("terminal-lag", f.terminals.map((x) => ({
         key: x.terminal_id, label: label(x), value: x.lag_seconds === null ? 0 : x.lag_seconds,
         display: t("lag") + " " + duration(x.lag_seconds), color: "#dd6b20",
-      })), 960),
+      })), 1200, 220, 320),
       hbars("terminal-pending", f.terminals.map((x) => ({
         key: x.terminal_id, label: label(x), value: x.pending === null ? 0 : x.pending,
         display: t("pending") + " " + (x.pending === null ? t("unknown") : x.pending) + " · " + t("acked") + " " + x.acked_seq,
         color: "#319795",
-      })), 960));
+      })), 1200, 220, 320));
   }
 
   const c = f.conflicts;
