@@ -74,6 +74,12 @@ const MIGRATIONS: &[&str] = &[
         ADD COLUMN points_positive BIGINT, ADD COLUMN points_debt BIGINT,
         ADD COLUMN points_min_expiry_ms BIGINT;
      CREATE INDEX members_enrolled_on ON members (enrolled_on);
+     -- Members enrolled before this migration: their consent time is their
+     -- enrollment time (sales before it cannot be recovered: event bodies
+     -- are not kept).
+     UPDATE members SET enrolled_on = substr(consent_at, 1, 10),
+        enrolled_at_ms = (extract(epoch FROM consent_at::timestamptz) * 1000)::bigint
+        WHERE consent_at IS NOT NULL;
      ALTER TABLE terminals ADD COLUMN last_batch_at_ms BIGINT, ADD COLUMN outbox_head_seq BIGINT;
      CREATE TABLE sales (terminal_id TEXT NOT NULL, sale_id TEXT NOT NULL, seq BIGINT NOT NULL,
         member_id TEXT, at_ms BIGINT NOT NULL, total_fen BIGINT NOT NULL, lines TEXT NOT NULL,

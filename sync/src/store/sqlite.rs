@@ -70,6 +70,12 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE members ADD COLUMN points_debt INTEGER;
      ALTER TABLE members ADD COLUMN points_min_expiry_ms INTEGER;
      CREATE INDEX members_enrolled_on ON members (enrolled_on);
+     -- Members enrolled before this migration: their consent time is their
+     -- enrollment time (sales before it cannot be recovered: event bodies
+     -- are not kept).
+     UPDATE members SET enrolled_on = substr(consent_at, 1, 10),
+        enrolled_at_ms = CAST(unixepoch(consent_at, 'subsec') * 1000 AS INTEGER)
+        WHERE consent_at IS NOT NULL;
      ALTER TABLE terminals ADD COLUMN last_batch_at_ms INTEGER;
      ALTER TABLE terminals ADD COLUMN outbox_head_seq INTEGER;
      CREATE TABLE sales (terminal_id TEXT NOT NULL, sale_id TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -1156,4 +1162,38 @@ fn terminal_rows(c: &Connection) -> StoreResult<Vec<TerminalRow>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migration_2_dates_members_enrolled_before_it_by_their_consent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hq.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO members (member_id, consent_at) VALUES ('m1', '2026-11-20T10:00:00+08:00')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        store.migrate().await.unwrap();
+        let conn = store.conn.lock().unwrap();
+        let (on, ms): (String, i64) = conn
+            .query_row(
+                "SELECT enrolled_on, enrolled_at_ms FROM members WHERE member_id = 'm1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(on, "2026-11-20");
+        let expected = Timestamp::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap();
+        assert_eq!(ms, millis(expected));
+    }
 }
