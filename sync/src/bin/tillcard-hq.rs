@@ -1,20 +1,19 @@
 //! `tillcard-hq`: head office. `tillcard-hq` serves; `tillcard-hq issue-code
-//! --store S` prints a one-time terminal enrollment code for store S.
+//! --store S` prints a one-time terminal enrollment code for store S;
+//! `tillcard-hq add-user NAME` creates a dashboard user (or sets a new
+//! password), reading the password from the first line of standard input.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use tillcard_sync::config::{Config, open_store};
+use tillcard_sync::logging::LogFormat;
 use tillcard_sync::service::{self, Hq};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    tillcard_sync::logging::init(LogFormat::from_env().map_err(anyhow::Error::msg)?)
+        .map_err(anyhow::Error::msg)?;
     let config = Config::from_env().map_err(anyhow::Error::msg)?;
     let store = open_store(&config.database)
         .await
@@ -49,7 +48,20 @@ async fn main() -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{e}"))?
             );
         }
-        _ => anyhow::bail!("usage: tillcard-hq [serve] | tillcard-hq issue-code --store STORE"),
+        ["add-user", name] => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            hq.add_user(name, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("dashboard user {name} saved");
+        }
+        _ => anyhow::bail!(
+            "usage: tillcard-hq [serve] | tillcard-hq issue-code --store STORE | tillcard-hq add-user NAME (password on stdin)"
+        ),
     }
     Ok(())
 }
