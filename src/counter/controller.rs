@@ -664,6 +664,13 @@ impl Counter {
             | ScanOutcome::LookupFailed { credential } => (credential.member_id, true),
             _ => return vec![sound],
         };
+        // A card still in front of the camera scans again every few
+        // seconds: it must not undo the member's choices on the sale.
+        if self.page == Page::Checkout
+            && self.sale.member.as_ref().map(|m| m.id().0) == Some(member)
+        {
+            return vec![sound];
+        }
         // A scan from any screen opens the member, except where a member is
         // what the screen is waiting for.
         self.member_target = match self.page {
