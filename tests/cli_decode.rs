@@ -61,6 +61,21 @@ fn median_and_p95_use_the_usual_definitions() {
 }
 
 #[test]
-fn no_subcommand_still_runs() {
-    assert!(tillcard::run(vec![]).is_ok());
+fn the_demo_quote_prints_without_a_window() {
+    assert!(tillcard::run(vec!["demo-quote".into()]).is_ok());
+}
+
+#[test]
+fn without_a_display_the_terminal_says_so_instead_of_crashing() {
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tillcard"))
+        .current_dir(data.path())
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no display"), "{stderr}");
+    assert!(stderr.contains("tillcard screenshots"), "{stderr}");
 }

@@ -22,7 +22,6 @@ use tillcard::config::TerminalConfig;
 use tillcard::counter::Page;
 use tillcard::demo::DEMO_MEMBERS;
 use tillcard::rules::ledger::EntryKind;
-use tillcard::scan::decode::QrDecoder;
 use tillcard::store::{Store, StoreError};
 use tillcard::ui::screenshots::pump;
 use tillcard::ui::{Ui, UiApp, Wake};

@@ -319,6 +319,16 @@ impl UiApp {
 
 /// Runs the terminal app with `config` until the window is closed.
 pub fn run_app(config: TerminalConfig, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    if !has_display {
+        anyhow::bail!(
+            "no display: the terminal needs a desktop session or a kiosk compositor \
+             (DISPLAY or WAYLAND_DISPLAY). To see every screen without one, run \
+             `tillcard screenshots DIR`."
+        );
+    }
     let app = UiApp::start(config, clock, Wake::EventLoop)?;
     app.run()?;
     Ok(())
