@@ -209,10 +209,30 @@ impl Terminal {
             },
         };
         terminal.start_frames(preview)?;
-        if let Some(url) = terminal.config.head_office_url().map(str::to_owned) {
+        if let Some(url) = terminal.head_office_url() {
             terminal.start_uplink(url);
         }
         Ok(terminal)
+    }
+
+    /// Where the head-office address registered from the settings screen is
+    /// kept (the configuration file may be read-only).
+    fn registered_url_path(&self) -> PathBuf {
+        self.config.data_dir.join("head-office.url")
+    }
+
+    /// Head office's address: the configuration's, else the one this
+    /// terminal was registered with from the settings screen.
+    pub fn head_office_url(&self) -> Option<String> {
+        self.config
+            .head_office_url()
+            .map(str::to_owned)
+            .or_else(|| {
+                std::fs::read_to_string(self.registered_url_path())
+                    .ok()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+            })
     }
 
     /// The store's handle (tests and tools).
@@ -521,13 +541,31 @@ impl Terminal {
             }
             Command::Provision { url, code } => {
                 let store = self.store.clone();
-                let sink = self.sink.clone();
+                let (tx, rx) = std::sync::mpsc::channel();
                 self.runtime.spawn(async move {
                     let result = crate::uplink::provision(&store, &url, &code)
                         .await
+                        .map(|()| url)
                         .map_err(|e| e.to_string());
-                    sink(Input::Done(Done::Provisioned(result)));
+                    let _ = tx.send(result);
                 });
+                // Registered: remember the address and start syncing. Done
+                // on a helper thread, which may wait for the answer.
+                let sink = self.sink.clone();
+                let path = self.registered_url_path();
+                let _ = std::thread::Builder::new()
+                    .name("provision".into())
+                    .spawn(move || {
+                        let result = rx
+                            .recv()
+                            .unwrap_or_else(|_| Err("the registration was interrupted".into()));
+                        let result = result.and_then(|url| {
+                            std::fs::write(&path, &url).map(|()| url).map_err(|e| {
+                                format!("registered, but the address was not saved: {e}")
+                            })
+                        });
+                        sink(Input::Done(Done::Provisioned(result.map(|_| ()))));
+                    });
             }
             Command::SyncNow => {
                 let slot = self.uplink.lock().unwrap_or_else(PoisonError::into_inner);
@@ -535,6 +573,11 @@ impl Terminal {
                     // The uplink re-checks its shutdown flag on any change
                     // and starts a round at once when it is still false.
                     task.wake.send_replace(false);
+                }
+            }
+            Command::StartSync => {
+                if let Some(url) = self.head_office_url() {
+                    self.start_uplink(url);
                 }
             }
             Command::Play(sound) => self.sounds.play(sound),

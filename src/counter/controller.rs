@@ -379,6 +379,8 @@ pub enum Command {
     },
     /// Wake the uplink now.
     SyncNow,
+    /// Start syncing with head office (after registration).
+    StartSync,
     /// Play a sound.
     Play(Sound),
 }
@@ -1353,7 +1355,11 @@ impl Counter {
                         bad: true,
                     },
                 });
-                Vec::new()
+                if self.head_office_configured {
+                    vec![Command::StartSync]
+                } else {
+                    Vec::new()
+                }
             }
         }
     }

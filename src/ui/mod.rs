@@ -50,6 +50,7 @@ pub struct UiApp {
     demo_cards: Vec<PathBuf>,
     language: Cell<Language>,
     flash_serial: Cell<u64>,
+    wedge: RefCell<crate::scan::wedge::KeyboardWedge>,
     flash_timer: slint::Timer,
     tick_timer: slint::Timer,
 }
@@ -151,6 +152,9 @@ impl UiApp {
             demo_cards,
             language: Cell::new(language),
             flash_serial: Cell::new(0),
+            wedge: RefCell::new(crate::scan::wedge::KeyboardWedge::new(
+                crate::scan::wedge::WedgeConfig::default(),
+            )),
             flash_timer: slint::Timer::default(),
             tick_timer: slint::Timer::default(),
         });
@@ -235,6 +239,12 @@ impl UiApp {
             }
         });
         let weak = Rc::downgrade(self);
+        ui.on_wedge_key(move |text| {
+            if let Some(app) = weak.upgrade() {
+                app.wedge_key(&text, Instant::now());
+            }
+        });
+        let weak = Rc::downgrade(self);
         ui.on_provision(move |url, code| {
             if let Some(app) = weak.upgrade() {
                 app.input(Input::Tap(Action::Provision {
@@ -243,6 +253,24 @@ impl UiApp {
                 }));
             }
         });
+    }
+
+    /// A key from outside any text field: a fast burst ending in Enter is a
+    /// keyboard-wedge scan and goes through the scan pipeline like a camera
+    /// scan; anything typed by hand is dropped.
+    pub fn wedge_key(&self, text: &str, at: Instant) {
+        use crate::scan::wedge::Key as WedgeKey;
+        for c in text.chars() {
+            let key = if c == '\r' || c == '\n' {
+                WedgeKey::Enter
+            } else {
+                WedgeKey::Char(c)
+            };
+            let scanned = self.wedge.borrow_mut().feed(key, at);
+            if let Some(scanned) = scanned {
+                self.terminal.scan_text(scanned);
+            }
+        }
     }
 
     /// Handles one input now: the counter decides, the terminal runs the
