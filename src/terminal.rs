@@ -367,6 +367,30 @@ impl Terminal {
         *slot = Some(UplinkTask { wake, task });
     }
 
+    /// Calls `then` once when the process is asked to stop (SIGTERM, or
+    /// Ctrl-C): the app closes its window, which shuts the terminal down
+    /// with the uplink's round in flight finished first.
+    pub fn on_terminate(&self, then: impl FnOnce() + Send + 'static) {
+        self.runtime.spawn(async move {
+            let ctrl_c = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let term = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = ctrl_c => {},
+                () = term => {},
+            }
+            then();
+        });
+    }
+
     /// Feeds one image file to the scan pipeline (a demo card tapped on
     /// screen, or support's "scan this photo").
     pub fn scan_image(&self, path: &Path) {
@@ -404,10 +428,7 @@ impl Terminal {
             .submit(job, move |result| sink(Input::Done(answer(result))))
         {
             // The store's thread is gone: say so through the same path.
-            let sink = self.sink.clone();
-            let _ = std::thread::spawn(move || {
-                sink(Input::Done(Done::Member(Err(e))));
-            });
+            (self.sink)(Input::Done(Done::Failed(e)));
         }
     }
 

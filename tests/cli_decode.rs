@@ -79,3 +79,32 @@ fn without_a_display_the_terminal_says_so_instead_of_crashing() {
     assert!(stderr.contains("no display"), "{stderr}");
     assert!(stderr.contains("tillcard screenshots"), "{stderr}");
 }
+
+#[test]
+fn sigterm_stops_the_terminal_cleanly() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tillcard"))
+        .args(["probe-start", "--idle-secs", "60", "--data"])
+        .arg(data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?} {rest:?}");
+    assert!(rest.iter().any(|l| l == "stopped on request"), "{rest:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "it stopped, not timed out"
+    );
+}

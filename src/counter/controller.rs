@@ -125,6 +125,8 @@ pub enum Done {
     ReceiptSaved(Result<std::path::PathBuf, String>),
     /// Terminal provisioning (in words when it failed).
     Provisioned(Result<(), String>),
+    /// The store could not take the job at all (its thread is gone).
+    Failed(StoreError),
 }
 
 /// What the camera is doing, for the status strip.
@@ -1336,6 +1338,11 @@ impl Counter {
                     bad: true,
                 });
                 Vec::new()
+            }
+            Done::Failed(e) => {
+                self.sale.committing = false;
+                self.enroll.submitting = false;
+                self.say_error(&e)
             }
             Done::Provisioned(result) => {
                 self.provision_result = Some(match result {

@@ -170,6 +170,11 @@ impl UiApp {
         app.refresh();
         APP.with(|slot| *slot.borrow_mut() = Some(app.clone()));
         if wake == Wake::EventLoop {
+            app.terminal.on_terminate(|| {
+                let _ = slint::invoke_from_event_loop(|| {
+                    let _ = slint::quit_event_loop();
+                });
+            });
             let weak = Rc::downgrade(&app);
             app.tick_timer.start(
                 slint::TimerMode::Repeated,
@@ -337,11 +342,16 @@ impl UiApp {
     /// then stops the terminal's threads.
     pub fn run(self: Rc<Self>) -> Result<(), slint::PlatformError> {
         self.window.run()?;
+        self.close();
+        Ok(())
+    }
+
+    /// Stops the terminal's threads (the uplink's round in flight first).
+    pub fn close(self: Rc<Self>) {
         APP.with(|slot| slot.borrow_mut().take());
         if let Ok(app) = Rc::try_unwrap(self) {
             app.terminal.shutdown();
         }
-        Ok(())
     }
 }
 

@@ -256,12 +256,25 @@ pub fn probe_start(data: &Path, idle: Duration) -> anyhow::Result<(Duration, u64
     let _frame = headless.render();
     let ready = started.elapsed();
     println!("ready");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        app.terminal()
+            .on_terminate(move || stop.store(true, std::sync::atomic::Ordering::Relaxed));
+    }
     let until = Instant::now() + idle;
-    while Instant::now() < until {
+    while Instant::now() < until && !stop.load(std::sync::atomic::Ordering::Relaxed) {
         app.drain();
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok((ready, rss_kib()))
+    let rss = rss_kib();
+    // The same way out as the app's: the terminal's threads stop, the
+    // uplink's round in flight first.
+    app.close();
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        println!("stopped on request");
+    }
+    Ok((ready, rss))
 }
 
 /// Resident memory of this process in KiB (Linux), 0 when unknown.
