@@ -88,7 +88,7 @@ pub const DEMO_CARD_SEED: [u8; 32] = *b"tillcard-demo-card-key-is-public";
 pub const DEMO_CLERKS: &[(&str, &str, Role, &str)] = &[
     ("c01", "Wang Fang 王芳", Role::Cashier, "1234"),
     ("c02", "Liu Yang 刘洋", Role::Cashier, "2345"),
-    ("m01", "Chen Jing 陈静 (manager)", Role::Manager, "9999"),
+    ("m01", "Chen Jing 陈静", Role::Manager, "9999"),
 ];
 
 /// A demo member: what the clerk sees and the opening balances.
