@@ -36,8 +36,11 @@ async fn main() {
         pin_cost: PinHashCost::TEST_ONLY,
         ..StoreConfig::new("T-BENCH")
     };
-    let mut store = Store::open(&dir.path().join("terminal.sqlite"), config, clock.clone()).unwrap();
-    store.add_clerk("c1", "Cashier", Role::Cashier, "1234").unwrap();
+    let mut store =
+        Store::open(&dir.path().join("terminal.sqlite"), config, clock.clone()).unwrap();
+    store
+        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
+        .unwrap();
     let handle = StoreHandle::spawn(store).unwrap();
     let code = hq.issue_code("bench").await.unwrap();
     provision(&handle, &url, &code).await.unwrap();
@@ -93,7 +96,10 @@ async fn main() {
     );
     while status.borrow().acked_seq < last_seq {
         let _ = tokio::time::timeout(Duration::from_millis(100), status.changed()).await;
-        assert!(started.elapsed() < Duration::from_secs(300), "backlog not drained");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "backlog not drained"
+        );
     }
     let drained = started.elapsed().as_secs_f64();
     stop.send(true).unwrap();
@@ -106,5 +112,8 @@ async fn main() {
     } else {
         println!("bench: sync.backlog_10k_drain_s = {drained:.2} s");
     }
-    println!("bench: sync.backlog_drain_events_per_s = {:.0} events/s", last_seq as f64 / drained);
+    println!(
+        "bench: sync.backlog_drain_events_per_s = {:.0} events/s",
+        last_seq as f64 / drained
+    );
 }
