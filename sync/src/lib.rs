@@ -14,7 +14,9 @@
 //! - [`error`]: head office's one HTTP error type.
 //! - [`service`]: the HTTP API, jobs and graceful shutdown.
 //! - [`loadgen`]: simulated terminals for the load generator and benchmark.
-//! - [`config`]: configuration of `tillcard-hq` from the environment.
+//! - [`config`]: configuration of `tillcard-hq` from its TOML file and the
+//!   environment.
+//! - [`logging`]: structured logs for both ends, with the privacy caps.
 //!
 //! Everything but `protocol`, `auth` and `client` is behind the default
 //! feature `server`; the terminal uses `default-features = false`.
@@ -29,6 +31,8 @@ pub mod error;
 pub mod ingest;
 #[cfg(feature = "server")]
 pub mod loadgen;
+#[cfg(feature = "logging")]
+pub mod logging;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod service;
