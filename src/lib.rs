@@ -12,6 +12,7 @@
 //! - [`format`]: how money, discounts and personal data are shown (zh-CN, en).
 //! - [`demo`]: the embedded demo program, member and basket.
 //! - [`cli`]: the command line (`tillcard`, `tillcard decode ...`).
+//! - [`logging`]: `tracing` to stderr/journald, never personal data.
 
 pub use tillcard_rules as rules;
 
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod clock;
 pub mod demo;
 pub mod format;
+pub mod logging;
 pub mod scan;
 pub mod store;
 pub mod uplink;
