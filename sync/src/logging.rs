@@ -7,19 +7,21 @@
 //! dependencies log the values they handle at debug level, whatever the
 //! operator's filter says (`tokio_postgres` logs every statement's
 //! parameters, which include the phone and name head office stores), so
-//! [`privacy_caps`] holds those targets at `info` in every subscriber built
-//! here. `scripts/test` proves the result: it runs the whole suite at
-//! `RUST_LOG=debug` with [`LOG_DIR_ENV`] set and scans every line written
+//! [`QUIET_TARGETS`] are held at `info` in every subscriber built here
+//! ([`allowed`]). `scripts/test` proves the result: it runs the whole suite
+//! at `RUST_LOG=debug` with [`LOG_DIR_ENV`] set and scans every line written
 //! (`tools/logscan`).
+//!
+//! Logs go to stderr, never stdout: `tillcard-hq issue-code` prints the code
+//! on stdout for scripts to capture.
 
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use tracing::Level;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -39,6 +41,21 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log shippers.
     Json,
+}
+
+impl LogFormat {
+    /// Reads `TILLCARD_HQ_LOG_FORMAT` (`text`, `json`; unset = text).
+    pub fn from_env() -> Result<LogFormat, String> {
+        LogFormat::parse(std::env::var("TILLCARD_HQ_LOG_FORMAT").ok().as_deref())
+    }
+
+    /// Parses a format name (`None` or empty = text).
+    pub fn parse(value: Option<&str>) -> Result<LogFormat, String> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(LogFormat::Text),
+            Some(name) => name.parse().map_err(|e: LogError| e.to_string()),
+        }
+    }
 }
 
 impl std::str::FromStr for LogFormat {
@@ -88,14 +105,37 @@ pub enum LogError {
     AlreadyInitialised,
 }
 
-/// Targets held at `info` whatever the filter asks, because at debug they
-/// log the data they carry. `tokio_postgres` logs every statement's
-/// parameters at debug (head office's member rows hold the phone and name).
-pub fn privacy_caps() -> Targets {
-    Targets::new()
-        .with_default(Level::TRACE)
-        .with_target("tokio_postgres", Level::INFO)
-        .with_target("postgres", Level::INFO)
+/// Crates whose debug and trace records may carry values we handle:
+/// `tokio_postgres` logs every statement's parameters at debug (phones,
+/// names, birthdays on enrollment). They are capped at `info` whatever
+/// `RUST_LOG` says.
+pub const QUIET_TARGETS: &[&str] = &["tokio_postgres", "postgres_protocol"];
+
+/// Whether a record may be logged at all (see [`QUIET_TARGETS`]).
+pub fn allowed(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() <= tracing::Level::INFO
+        || !QUIET_TARGETS.iter().any(|t| {
+            meta.target()
+                .strip_prefix(t)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+}
+
+/// A subscriber: `filter`, the [`QUIET_TARGETS`] cap, `format`, written to
+/// `writer` (timestamps on, no colours). For tests that capture logs.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    Box::new(
+        tracing_subscriber::registry()
+            .with(layer(format, writer, false, true).with_filter(filter))
+            .with(tracing_subscriber::filter::filter_fn(allowed)),
+    )
 }
 
 /// The filter: `RUST_LOG` when set and not empty, else `settings.filter`.
@@ -153,7 +193,7 @@ fn install(program: &str, filter: EnvFilter, format: LogFormat) -> Result<(), Lo
     let file = copy.map(|f| layer(format, f, false, true));
     tracing_subscriber::registry()
         .with(filter)
-        .with(privacy_caps())
+        .with(tracing_subscriber::filter::filter_fn(allowed))
         .with(stderr)
         .with(file)
         .try_init()
@@ -175,11 +215,7 @@ pub fn init_for_tests(program: &str) {
     let (Ok(filter), Ok(file)) = (env_filter(&settings), log_file(&dir, program)) else {
         return;
     };
-    let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(privacy_caps())
-        .with(layer(LogFormat::Text, Mutex::new(file), false, true))
-        .try_init();
+    let _ = subscriber(LogFormat::Text, filter, Mutex::new(file)).try_init();
 }
 
 /// A formatting layer for `writer` in `format`.
@@ -199,8 +235,8 @@ where
     match (format, time) {
         (LogFormat::Text, true) => Box::new(base),
         (LogFormat::Text, false) => Box::new(base.without_time()),
-        (LogFormat::Json, true) => Box::new(base.json()),
-        (LogFormat::Json, false) => Box::new(base.json().without_time()),
+        (LogFormat::Json, true) => Box::new(base.json().with_current_span(true)),
+        (LogFormat::Json, false) => Box::new(base.json().with_current_span(true).without_time()),
     }
 }
 
@@ -234,10 +270,11 @@ mod tests {
 
     fn capture(filter: &str, format: LogFormat, emit: impl FnOnce()) -> String {
         let buffer = Buffer::default();
-        let subscriber = tracing_subscriber::registry()
-            .with(EnvFilter::builder().parse(filter).unwrap())
-            .with(privacy_caps())
-            .with(layer(format, buffer.clone(), false, false));
+        let subscriber = subscriber(
+            format,
+            EnvFilter::builder().parse(filter).unwrap(),
+            buffer.clone(),
+        );
         tracing::subscriber::with_default(subscriber, emit);
         String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
     }
@@ -249,10 +286,14 @@ mod tests {
                 target: "tokio_postgres::query",
                 "executing statement s1 with parameters: [\"13800138000\"]"
             );
+            tracing::debug!(target: "postgres_protocol::message", "13800138001");
+            tracing::debug!(target: "tokio_postgresql_lookalike", "not capped");
             tracing::info!(target: "tokio_postgres::connection", "connection closed");
             tracing::debug!(target: "tillcard_sync::service", seq = 7, "batch applied");
         });
         assert!(!out.contains("13800138000"), "{out}");
+        assert!(!out.contains("13800138001"), "{out}");
+        assert!(out.contains("not capped"), "{out}");
         assert!(out.contains("connection closed"), "{out}");
         assert!(out.contains("batch applied"), "{out}");
     }
@@ -270,6 +311,10 @@ mod tests {
     #[test]
     fn format_names_parse_and_unknown_ones_are_refused() {
         assert_eq!("JSON".parse::<LogFormat>().unwrap(), LogFormat::Json);
+        assert_eq!(LogFormat::parse(None), Ok(LogFormat::Text));
+        assert_eq!(LogFormat::parse(Some(" ")), Ok(LogFormat::Text));
+        assert_eq!(LogFormat::parse(Some("json")), Ok(LogFormat::Json));
+        assert!(LogFormat::parse(Some("xml")).is_err());
         assert_eq!("text".parse::<LogFormat>().unwrap(), LogFormat::Text);
         assert!("xml".parse::<LogFormat>().is_err());
     }
