@@ -235,9 +235,10 @@ impl Scanner {
             .iter()
             .map(|&(m, d)| {
                 // month: 5, day: 17 | "month":5,"day":17 | birthday_month=5
-                // birthday_day=17 | --05-17 | 05-17 not part of a date | 5月17日
+                // birthday_day=17 | --05-17 | 05-17 standing alone (not part
+                // of a date, nor of a uuid's hex groups) | 5月17日
                 let pattern = format!(
-                    r"month\W{{0,3}}0?{m}[^0-9]{{1,16}}day\W{{0,3}}0?{d}(?:[^0-9]|$)|--0?{m}-0?{d}(?:[^0-9]|$)|(?:^|[^0-9-])0?{m}-0?{d}(?:[^0-9-]|$)|(?:^|[^0-9])0?{m}月0?{d}日"
+                    r"month\W{{0,3}}0?{m}[^0-9]{{1,16}}day\W{{0,3}}0?{d}(?:[^0-9]|$)|--0?{m}-0?{d}(?:[^0-9]|$)|(?:^|[^0-9A-Za-z-])0?{m}-0?{d}(?:[^0-9A-Za-z-]|$)|(?:^|[^0-9])0?{m}月0?{d}日"
                 );
                 ((m, d), re(&pattern))
             })
@@ -428,6 +429,8 @@ mod tests {
             "DEBUG sale at 2026-05-17T10:00:00+08:00 total_fen=13800",
             "DEBUG key=ab13812345678cd base64=Zm9vYmFy",
             "DEBUG tier=金卡 discount=9折",
+            // Regression: a uuid's hex groups "…-b1e5-17bd…" once read as 05-17.
+            "INFO sale committed sale=01a22a75-45cc-72dd-b1e5-17bd2db0ec95 total_fen=5883",
         ] {
             assert_eq!(scanner.scan_line(line), vec![], "{line}");
         }
