@@ -1,5 +1,7 @@
-//! The command line: `tillcard [COMMAND]`. Without a command it starts the
-//! terminal on its embedded demo.
+//! The command line: `tillcard [--config FILE] [COMMAND]`. Without a command
+//! it starts the touchscreen terminal: with `--config` on that file, without
+//! it on the embedded demo (a local SQLite file in `./tillcard-data`, demo
+//! program, members and clerks, demo cards instead of a camera).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,6 +16,10 @@ use crate::scan::file_source::{image_paths, load_luma};
 #[derive(Debug, Parser)]
 #[command(name = "tillcard", version)]
 pub struct Cli {
+    /// Configuration file (`/etc/tillcard/terminal.toml` when installed);
+    /// without it the terminal runs its embedded demo.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
     /// What to do; nothing starts the terminal.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -24,6 +30,28 @@ pub struct Cli {
 pub enum Command {
     /// Decode QR codes in image files or folders and time each decode.
     Decode(DecodeArgs),
+    /// Check the configuration file and print what it resolves to.
+    CheckConfig,
+    /// Print the demo program and a priced demo basket (no window).
+    DemoQuote,
+    /// Write the demo members' card images (PNG) into DIR.
+    DemoCards {
+        /// Output folder.
+        dir: PathBuf,
+    },
+    /// Write a PNG of every screen, in both languages, at 1024x768 and
+    /// 1280x800, with demo data, into DIR. Needs no display.
+    Screenshots {
+        /// Output folder.
+        dir: PathBuf,
+    },
+    /// Start the demo terminal headless and print how long it took to
+    /// become interactive and its memory after idling (benchmarks).
+    ProbeStart {
+        /// Seconds to idle before reading the memory.
+        #[arg(long, default_value_t = 3)]
+        idle_secs: u64,
+    },
 }
 
 /// Arguments of `tillcard decode`.
@@ -48,10 +76,42 @@ pub struct DecodeArgs {
 pub fn run(args: Vec<String>) -> anyhow::Result<()> {
     let cli = Cli::try_parse_from(std::iter::once("tillcard".to_owned()).chain(args))
         .unwrap_or_else(|e| e.exit());
+    let config = match &cli.config {
+        Some(path) => crate::config::TerminalConfig::load(path)?,
+        None => crate::config::TerminalConfig::embedded_demo(),
+    };
     match cli.command {
-        None => {
+        None => crate::ui::run_app(
+            config,
+            std::sync::Arc::new(crate::clock::SystemClock::new()),
+        ),
+        Some(Command::CheckConfig) => {
+            println!("{config:#?}");
+            Ok(())
+        }
+        Some(Command::DemoQuote) => {
             let now = chrono::Local::now().fixed_offset();
             print!("{}", crate::demo::demo_text(now)?);
+            Ok(())
+        }
+        Some(Command::DemoCards { dir }) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            for path in crate::demo::write_demo_cards(&dir)? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Some(Command::Screenshots { dir }) => {
+            for path in crate::ui::screenshots::write_all(&dir)? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Some(Command::ProbeStart { idle_secs }) => {
+            let (ready, rss_kib) =
+                crate::ui::screenshots::probe_start(std::time::Duration::from_secs(idle_secs))?;
+            println!("ready_ms {:.1}", ready.as_secs_f64() * 1000.0);
+            println!("idle_rss_kib {rss_kib}");
             Ok(())
         }
         Some(Command::Decode(a)) => {

@@ -1,6 +1,9 @@
-//! The embedded demo: the default program, a demo member and a priced demo
-//! basket, printed for a newcomer. Later the demo data also seeds the
-//! terminal's local store.
+//! The embedded demo: the default program, demo members with balances, demo
+//! clerks and the key the demo member cards are signed with. [`seed`] puts
+//! them into an empty store, so the README's run command opens a terminal a
+//! newcomer can scan, check out and enroll on with no hardware and no
+//! network. The demo card images in `assets/demo-cards/` are made by
+//! `tillcard demo-cards DIR` from the same data.
 
 use std::fmt::Write as _;
 
@@ -17,7 +20,15 @@ use tillcard_rules::pricing::{
 use tillcard_rules::program::{Program, TierLevel};
 use uuid::Uuid;
 
+use chrono::Datelike;
+use tillcard_rules::pricing::MonthDay;
+
 use crate::format::{Language, discount_label, mask_name, mask_phone, money};
+use crate::scan::credential::Credential;
+use crate::scan::signer::CardSigner;
+use crate::store::clerks::Role;
+use crate::store::members::MemberRecord;
+use crate::store::{Store, StoreError};
 
 /// The demo member's opening ledger: gold tier, 1,200 points, ¥550 stored
 /// value (充500送50) and the welcome coupon.
@@ -64,6 +75,202 @@ pub fn demo_member_ledger(program: &Program, member: MemberId, now: Timestamp) -
         id(4),
     ));
     entries
+}
+
+/// Key id of the demo card key (written into the demo cards).
+pub const DEMO_CARD_KEY_ID: u16 = 0xD3E0;
+
+/// The demo card key's seed. Public on purpose: a demo terminal is not a
+/// production terminal, and its cards are worthless anywhere else.
+pub const DEMO_CARD_SEED: [u8; 32] = *b"tillcard-demo-card-key-is-public";
+
+/// A demo clerk: (id, name, role, PIN).
+pub const DEMO_CLERKS: &[(&str, &str, Role, &str)] = &[
+    ("c01", "Wang Fang 王芳", Role::Cashier, "1234"),
+    ("c02", "Liu Yang 刘洋", Role::Cashier, "2345"),
+    ("m01", "Chen Jing 陈静 (manager)", Role::Manager, "9999"),
+];
+
+/// A demo member: what the clerk sees and the opening balances.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoMember {
+    /// Fixed id, so the committed demo cards keep working.
+    pub id: u128,
+    /// Phone (made up; only its keyed hash and masked form are stored).
+    pub phone: &'static str,
+    /// Name (only its masked form is stored).
+    pub name: &'static str,
+    /// Tier level (0 regular .. 3 diamond).
+    pub tier: u8,
+    /// Opening points.
+    pub points: i64,
+    /// Opening stored value: principal and bonus in yuan.
+    pub stored_value: (i64, i64),
+    /// Birthday in the current month (double points today).
+    pub birthday_this_month: bool,
+    /// Tags from head office.
+    pub tags: &'static [&'static str],
+}
+
+/// The demo members. Their phone numbers (199 0000 1xxx) and names are made
+/// up for the demo.
+pub const DEMO_MEMBERS: &[DemoMember] = &[
+    DemoMember {
+        id: 0xD3E0_0001,
+        phone: "19900001001",
+        name: "张伟",
+        tier: 2,
+        points: 1_200,
+        stored_value: (500, 50),
+        birthday_this_month: false,
+        tags: &["VIP"],
+    },
+    DemoMember {
+        id: 0xD3E0_0002,
+        phone: "19900001002",
+        name: "李娜",
+        tier: 1,
+        points: 860,
+        stored_value: (0, 0),
+        birthday_this_month: true,
+        tags: &[],
+    },
+    DemoMember {
+        id: 0xD3E0_0003,
+        phone: "19900001003",
+        name: "王磊",
+        tier: 3,
+        points: 25_400,
+        stored_value: (1_000, 150),
+        birthday_this_month: false,
+        tags: &["VIP", "员工 staff"],
+    },
+];
+
+impl DemoMember {
+    /// The member's id.
+    pub fn member_id(&self) -> MemberId {
+        MemberId(Uuid::from_u128(self.id))
+    }
+
+    /// The opening ledger: tier, points, stored value, welcome coupon.
+    pub fn ledger(&self, program: &Program, now: Timestamp) -> Vec<LedgerEntry> {
+        let member = self.member_id();
+        let id = |n: u128| SourceId(Uuid::from_u128((self.id << 8) + n));
+        let earlier = now - chrono::Duration::days(40);
+        let entry = |n: u128, kind: EntryKind| LedgerEntry {
+            member,
+            source: id(n),
+            at: earlier,
+            kind,
+        };
+        let mut entries = Vec::new();
+        if self.tier > 0 {
+            entries.push(entry(
+                1,
+                EntryKind::TierChanged {
+                    from: TierLevel(0),
+                    to: TierLevel(self.tier),
+                    provisional: false,
+                },
+            ));
+        }
+        if self.points > 0 {
+            entries.push(entry(
+                2,
+                EntryKind::PointsEarned {
+                    lot: LotId(id(2)),
+                    points: self.points,
+                    expires_at: lot_expiry(program.expiry, earlier),
+                    reason: EarnReason::Purchase,
+                },
+            ));
+        }
+        let (principal, bonus) = self.stored_value;
+        if principal + bonus > 0 {
+            entries.push(entry(
+                3,
+                EntryKind::StoredValueCredited {
+                    principal: Money::from_yuan(principal),
+                    bonus: Money::from_yuan(bonus),
+                    package: None,
+                },
+            ));
+        }
+        entries.extend(booking::book_enrollment(
+            program,
+            member,
+            now - chrono::Duration::days(2),
+            id(4),
+        ));
+        entries
+    }
+}
+
+/// Seeds an empty store with the demo program, clerks, members and card
+/// key. Does nothing when the store already has clerks (safe on every start).
+pub fn seed(store: &mut Store) -> Result<bool, StoreError> {
+    if !store.clerk_list()?.is_empty() {
+        return Ok(false);
+    }
+    for (id, name, role, pin) in DEMO_CLERKS {
+        store.add_clerk(id, name, *role, pin)?;
+    }
+    store.set_card_signer(DEMO_CARD_KEY_ID, &DEMO_CARD_SEED)?;
+    let program = store.program()?;
+    let now = store.clock().now();
+    let records: Vec<(MemberRecord, &str)> = DEMO_MEMBERS
+        .iter()
+        .map(|m| {
+            (
+                MemberRecord {
+                    id: m.member_id(),
+                    phone_masked: mask_phone(m.phone),
+                    name_masked: mask_name(m.name),
+                    birthday: m.birthday_this_month.then(|| MonthDay {
+                        month: u8::try_from(now.month()).unwrap_or(1),
+                        day: 1,
+                    }),
+                    referred_by: None,
+                    tags: m.tags.iter().map(|t| (*t).to_owned()).collect(),
+                    balances_known: true,
+                },
+                m.phone,
+            )
+        })
+        .collect();
+    store.import_members(records.iter().map(|(r, p)| (r, Some(*p))))?;
+    for (m, (record, _)) in DEMO_MEMBERS.iter().zip(&records) {
+        let account =
+            MemberAccount::fold(MemberAccount::new(m.member_id()), &m.ledger(&program, now));
+        store.apply_member_snapshot(record, &account)?;
+    }
+    Ok(true)
+}
+
+/// The demo card of `member`, signed with the demo key.
+pub fn demo_card_text(member: &DemoMember) -> String {
+    CardSigner::from_seed(DEMO_CARD_KEY_ID, &DEMO_CARD_SEED).issue(&Credential {
+        member_id: Uuid::from_u128(member.id),
+        card_serial: 1,
+        issuer: DEMO_CARD_KEY_ID,
+        // 2026-01-01: a fixed moment, so the committed card images never change.
+        issued_at: 1_767_225_600,
+        valid_until: None,
+    })
+}
+
+/// Writes each demo member's card as `demo-N.png` into `dir`.
+pub fn write_demo_cards(
+    dir: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>, crate::scan::card::CardError> {
+    let mut paths = Vec::new();
+    for (n, member) in DEMO_MEMBERS.iter().enumerate() {
+        let path = dir.join(format!("demo-{}.png", n + 1));
+        crate::scan::card::save_png(&demo_card_text(member), &path, 8)?;
+        paths.push(path);
+    }
+    Ok(paths)
 }
 
 /// The demo basket.

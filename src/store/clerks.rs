@@ -51,6 +51,17 @@ impl Clerk {
     }
 }
 
+/// A clerk as the login screen lists them (no PIN, no proof of anything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClerkInfo {
+    /// Clerk id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
 /// A manager's approval, given by entering a manager PIN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Approval {
@@ -109,6 +120,32 @@ impl Store {
             )?;
             audit::append(tx, &at, id, "clerk_added", role.as_str())
         })
+    }
+
+    /// Every clerk, managers last, by name: the login screen's buttons.
+    pub fn clerk_list(&self) -> Result<Vec<ClerkInfo>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT clerk_id, display_name, role FROM clerks
+             ORDER BY role = 'manager', display_name, clerk_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut clerks = Vec::new();
+        for row in rows {
+            let (id, name, role) = row?;
+            let role = if role == "manager" {
+                Role::Manager
+            } else {
+                Role::Cashier
+            };
+            clerks.push(ClerkInfo { id, name, role });
+        }
+        Ok(clerks)
     }
 
     /// Checks `pin` for `clerk_id`, counting failures and locking the clerk

@@ -37,6 +37,7 @@ impl StoreHandle {
         &self,
         f: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
+        crate::threads::assert_not_ui_thread("waiting for the store");
         let (reply, answer) = mpsc::sync_channel(1);
         self.jobs
             .send(Box::new(move |store| {

@@ -448,6 +448,26 @@ impl Store {
         }
     }
 
+    /// Makes a verified card's holder known to this terminal when its cache
+    /// does not have them yet (SPEC section 3): a member row with nothing
+    /// personal and `balances_known = false`, so they are served and earn,
+    /// while redemption waits for head office's snapshot. Returns the
+    /// member as cached (unchanged if already known).
+    pub fn admit_card_holder(&mut self, id: MemberId) -> Result<MemberRecord, StoreError> {
+        if let Some(record) = self.find_member(id)? {
+            return Ok(record);
+        }
+        let now = self.clock.now().to_rfc3339();
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT OR IGNORE INTO members (member_id, phone_masked, name_masked, balances_known, enrolled_at)
+                 VALUES (?1, '', '', 0, ?2)",
+                params![id.0.to_string(), now],
+            )?;
+            find_by_id(tx, id)?.ok_or(StoreError::UnknownMember)
+        })
+    }
+
     /// The member with `id`, if this terminal knows them.
     pub fn find_member(&self, id: MemberId) -> Result<Option<MemberRecord>, StoreError> {
         find_by_id(self.conn(), id)

@@ -18,6 +18,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod cards;
 pub mod clerks;
 pub mod error;
 pub mod events;

@@ -150,6 +150,19 @@ CREATE TABLE revocations (
 );
 "#,
     },
+    Migration {
+        purpose: "the key this terminal signs member cards with at enrollment",
+        sql: r#"
+-- One Ed25519 seed; key_id is written into every card it signs. Terminals
+-- trust it through head office's trusted keys; this terminal trusts it
+-- itself, so a card issued offline scans here at once.
+CREATE TABLE card_issuer (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    key_id  INTEGER NOT NULL,
+    seed    BLOB NOT NULL
+);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

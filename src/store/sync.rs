@@ -214,6 +214,8 @@ pub struct UploadBatch {
     pub events: Vec<OutboxEvent>,
     /// Sequence of the last one.
     pub last_seq: u64,
+    /// Highest sequence in the outbox (head office shows pending events).
+    pub outbox_head_seq: u64,
 }
 
 impl Store {
@@ -297,6 +299,12 @@ impl Store {
         Ok(Some(UploadBatch {
             events,
             last_seq: last,
+            outbox_head_seq: self
+                .conn()
+                .query_row("SELECT max(seq) FROM outbox", [], |r| {
+                    r.get::<_, Option<i64>>(0)
+                })?
+                .map_or(last, |s| u64::try_from(s).unwrap_or(last)),
         }))
     }
 

@@ -260,7 +260,11 @@ impl Uplink {
                 "uploading batch"
             );
             let request = creds
-                .upload_request(batch.events, self.clock.now().timestamp())
+                .upload_request_with_head(
+                    batch.events,
+                    Some(batch.outbox_head_seq),
+                    self.clock.now().timestamp(),
+                )
                 .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
             let body = self.send(request).await?;
             let ack =

@@ -91,10 +91,23 @@ impl TerminalCredentials {
         events: Vec<OutboxEvent>,
         unix_now: i64,
     ) -> Result<SignedRequest, ProtocolError> {
+        self.upload_request_with_head(events, None, unix_now)
+    }
+
+    /// A signed upload of `events` that also tells head office the highest
+    /// sequence number in the terminal's outbox (`outbox_head_seq`), so head
+    /// office can show how many events still wait at this terminal.
+    pub fn upload_request_with_head(
+        &self,
+        events: Vec<OutboxEvent>,
+        outbox_head_seq: Option<u64>,
+        unix_now: i64,
+    ) -> Result<SignedRequest, ProtocolError> {
         let body = protocol::encode(&UploadBatch {
             protocol_version: protocol::PROTOCOL_VERSION,
             terminal_id: self.terminal_id,
             events,
+            outbox_head_seq,
         })?;
         Ok(self.sign("POST", UPLOAD_PATH.to_string(), body, unix_now))
     }

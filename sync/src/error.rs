@@ -67,15 +67,23 @@ impl HqError {
     }
 }
 
+/// The error code of a response, left in its extensions for the request
+/// middleware (metrics by code, one log line per refusal).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for HqError {
     fn into_response(self) -> Response {
         if let HqError::Internal(source) = &self {
             tracing::error!(error = %source, "internal error");
         }
+        let code = self.code();
         let body = ErrorBody {
-            error: self.code().to_string(),
+            error: code.to_string(),
             message: self.to_string(),
         };
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(code));
+        response
     }
 }

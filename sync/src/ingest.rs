@@ -7,9 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use tillcard_rules::MemberAccount;
-use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::{EntryKind, LedgerEntry};
 use tillcard_rules::pricing::MonthDay;
+use tillcard_rules::refund::RefundLine;
 use uuid::Uuid;
 
 use crate::auth;
@@ -72,6 +73,8 @@ pub struct PreparedEvent {
 pub struct Prepared {
     /// Events, in the order sent.
     pub events: Vec<PreparedEvent>,
+    /// The terminal's outbox head when it built the batch, if it said.
+    pub outbox_head_seq: Option<u64>,
 }
 
 impl Prepared {
@@ -144,7 +147,10 @@ pub fn prepare(
         }
         events.push(prepare_event(event, keys));
     }
-    Ok(Prepared { events })
+    Ok(Prepared {
+        events,
+        outbox_head_seq: batch.outbox_head_seq,
+    })
 }
 
 fn prepare_event(event: &OutboxEvent, keys: &IngestKeys) -> PreparedEvent {
@@ -357,6 +363,42 @@ pub struct MemberWrite {
     pub duplicate_of: Option<MemberId>,
     /// Last seen.
     pub last_seen: Option<LastSeen>,
+    /// When the member enrolled (the enrollment event's wall time), if this
+    /// batch carries the enrollment.
+    pub enrolled_at: Option<Timestamp>,
+}
+
+/// A sale as head office keeps it for the figures (walk-in sales too, which
+/// have no ledger entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleFact {
+    /// The sale (the quote's id).
+    pub sale: SourceId,
+    /// Event seq.
+    pub seq: u64,
+    /// The member, `None` for a walk-in sale.
+    pub member: Option<MemberId>,
+    /// The terminal's wall time of the event.
+    pub at: Timestamp,
+    /// Order total after discounts (Σ line nets), fen.
+    pub total_fen: i64,
+    /// Per line: (quantity, net fen), for valuing refunds of part of it.
+    pub lines: Vec<(i64, i64)>,
+}
+
+/// A refund as head office keeps it for the figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundFact {
+    /// The refund action.
+    pub refund: SourceId,
+    /// The sale refunded.
+    pub sale: SourceId,
+    /// Event seq.
+    pub seq: u64,
+    /// The terminal's wall time of the event.
+    pub at: Timestamp,
+    /// Lines and quantities refunded.
+    pub lines: Vec<RefundLine>,
 }
 
 /// Every write a batch makes.
@@ -383,6 +425,12 @@ pub struct Plan {
     pub applied: u32,
     /// Events already stored.
     pub duplicates: u32,
+    /// Sales applied now (for the figures).
+    pub sales: Vec<SaleFact>,
+    /// Refunds applied now (for the figures).
+    pub refunds: Vec<RefundFact>,
+    /// The terminal's outbox head, if the batch said.
+    pub outbox_head_seq: Option<u64>,
 }
 
 fn negative(account: &MemberAccount) -> Option<String> {
@@ -413,7 +461,10 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         mut last_seen,
         mut phone_owners,
     } = loaded;
-    let mut out = Plan::default();
+    let mut out = Plan {
+        outbox_head_seq: prepared.outbox_head_seq,
+        ..Plan::default()
+    };
     let mut stored: BTreeSet<u64> = stored_above_ack;
     for event in prepared.events {
         if let Some(hash) = existing.get(&event.seq) {
@@ -487,6 +538,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                     enrollment: Some(enrollment.clone()),
                     duplicate_of,
                     last_seen: None,
+                    enrolled_at: Some(event.wall_time),
                 },
             );
             known_members.insert(*member);
@@ -518,6 +570,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 enrollment: None,
                 duplicate_of: None,
                 last_seen: None,
+                enrolled_at: None,
             });
             write.last_seen = Some(seen);
             known_members.insert(member);
@@ -554,6 +607,33 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                     seq: event.seq,
                 });
             }
+        }
+        match &body {
+            EventBody::SaleBooked { quote, .. } => out.sales.push(SaleFact {
+                sale: quote.id,
+                seq: event.seq,
+                member: quote.member,
+                at: event.wall_time,
+                total_fen: quote.total.fen(),
+                lines: quote
+                    .lines
+                    .iter()
+                    .map(|l| (l.item.quantity, l.net.fen()))
+                    .collect(),
+            }),
+            EventBody::Refunded {
+                sale,
+                refund,
+                lines,
+                ..
+            } => out.refunds.push(RefundFact {
+                refund: *refund,
+                sale: *sale,
+                seq: event.seq,
+                at: event.wall_time,
+                lines: lines.clone(),
+            }),
+            _ => {}
         }
         out.events.push(EventRow {
             seq: event.seq,

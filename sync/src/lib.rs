@@ -10,9 +10,12 @@
 //! - [`auth`]: request signatures, sealed personal data, phone lookup keys.
 //! - [`client`]: the terminal's side, so its uplink stays a thin loop.
 //! - [`ingest`]: how a batch is applied, as pure planning over loaded state.
+//! - [`figures`]: the chain's figures, from store aggregates by pure functions.
 //! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
 //! - [`error`]: head office's one HTTP error type.
 //! - [`service`]: the HTTP API, jobs and graceful shutdown.
+//! - [`dashboard`]: head-office users, sessions and the dashboard web page.
+//! - [`metrics`]: the Prometheus `/metrics` registry.
 //! - [`loadgen`]: simulated terminals for the load generator and benchmark.
 //! - [`config`]: configuration of `tillcard-hq` from its TOML file and the
 //!   environment.
@@ -26,13 +29,19 @@ pub mod client;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
+pub mod dashboard;
+#[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
+pub mod figures;
 #[cfg(feature = "server")]
 pub mod ingest;
 #[cfg(feature = "server")]
 pub mod loadgen;
 #[cfg(feature = "logging")]
 pub mod logging;
+#[cfg(feature = "server")]
+pub mod metrics;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod service;

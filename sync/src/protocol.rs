@@ -238,6 +238,11 @@ pub struct UploadBatch {
     pub terminal_id: TerminalId,
     /// Events in ascending `seq` order.
     pub events: Vec<OutboxEvent>,
+    /// Highest sequence number in the terminal's outbox when the batch was
+    /// built (optional; older terminals omit it). Head office reports
+    /// `outbox_head_seq - acked_seq` as the terminal's pending events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_head_seq: Option<u64>,
 }
 
 /// `POST /v1/batches` response body.

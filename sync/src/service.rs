@@ -19,25 +19,43 @@ use tillcard_rules::{MemberAccount, Program, expiry, tier};
 use uuid::Uuid;
 
 use crate::auth::{self, AuthError};
+use crate::dashboard::{self, Gate, Lang, LoginNotice, LoginThrottle};
 use crate::error::HqError;
+use crate::figures::{self, FigureQuery, Figures};
 use crate::ingest::{self, BatchRefusal, IngestKeys};
+use crate::metrics::{CodeLabels, HttpLabels, KindLabels, Metrics, OutcomeLabels};
 use crate::protocol::{
     self, Change, ChangesPage, MemberSnapshot, Provisioned, RedeemRequest, TerminalId, TrustedKey,
     UploadAck, UploadBatch,
 };
-use crate::store::{Redeemed, Store, StoreResult, TerminalRecord};
+use crate::store::{Redeemed, Store, StoreResult, TerminalRecord, UserRecord};
+use std::time::{Duration, Instant};
+use tracing::Instrument as _;
+
+/// What a login attempt gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Signed in: the session token for the cookie.
+    Session(String),
+    /// Wrong user name or password.
+    Wrong,
+    /// Too many failures: refused for this long still.
+    Locked(Duration),
+}
 
 /// Key id of head office's card-signing key.
 pub const HQ_CARD_KEY_ID: &str = "hq-1";
 /// Most changes in one downlink page.
 pub const CHANGES_PAGE_LIMIT: i64 = 500;
 
-/// Head office: storage, keys and configuration.
+/// Head office: storage, keys, configuration, metrics and the login throttle.
 pub struct Hq {
     store: Arc<dyn Store>,
     ingest_keys: IngestKeys,
     card_key: SigningKey,
     admin_token: Option<String>,
+    metrics: Metrics,
+    throttle: LoginThrottle,
 }
 
 fn now() -> Timestamp {
@@ -82,7 +100,96 @@ impl Hq {
             },
             card_key,
             admin_token,
+            metrics: Metrics::new(),
+            throttle: LoginThrottle::default(),
         })
+    }
+
+    /// Head office's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The chain's figures as of `now` (see [`crate::figures`]).
+    pub async fn figures(&self, now: Timestamp) -> Result<Figures, HqError> {
+        let program = self.program().await?;
+        let rows = self.store.figure_rows(&FigureQuery::at(now)).await?;
+        Ok(figures::compute(&program, rows, now))
+    }
+
+    /// Creates a dashboard user or sets a new password (Argon2id).
+    pub async fn add_user(&self, username: &str, password: &str) -> Result<(), HqError> {
+        if !dashboard::valid_username(username) {
+            return Err(HqError::BadRequest(
+                "user name: 1-64 letters, digits or . _ - @".into(),
+            ));
+        }
+        if password.chars().count() < 8 {
+            return Err(HqError::BadRequest(
+                "password: at least 8 characters".into(),
+            ));
+        }
+        let password_hash = dashboard::hash_password(password)
+            .map_err(|e| HqError::Internal(crate::store::StoreError::Task(e.to_string())))?;
+        self.store
+            .put_user(
+                &UserRecord {
+                    username: username.to_string(),
+                    password_hash,
+                },
+                now(),
+            )
+            .await?;
+        tracing::info!(user = %username, "dashboard user created or password set");
+        Ok(())
+    }
+
+    /// Checks a login; on success returns a new session token (to put in
+    /// the cookie; only its hash is stored).
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome, HqError> {
+        let at = Instant::now();
+        if let Gate::Locked(left) = self.throttle.gate(username, at) {
+            tracing::warn!(user = %username, "dashboard login refused: locked");
+            return Ok(LoginOutcome::Locked(left));
+        }
+        let user = self.store.user(username).await?;
+        let hash = user.as_ref().map_or_else(
+            || dashboard::dummy_hash().to_string(),
+            |u| u.password_hash.clone(),
+        );
+        let given = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || dashboard::verify_password(&hash, &given))
+            .await
+            .unwrap_or(false)
+            && user.is_some();
+        if !ok {
+            let locked = self.throttle.failed(username, at);
+            tracing::warn!(user = %username, locked, "dashboard login failed");
+            return Ok(if locked {
+                LoginOutcome::Locked(dashboard::LOCKOUT)
+            } else {
+                LoginOutcome::Wrong
+            });
+        }
+        self.throttle.succeeded(username);
+        let (token, hash) = dashboard::new_session_token();
+        let ttl = i64::try_from(dashboard::SESSION_TTL.as_millis()).unwrap_or(i64::MAX);
+        self.store
+            .insert_session(&hash, username, figures::millis(now()) + ttl)
+            .await?;
+        tracing::info!(user = %username, "dashboard login");
+        Ok(LoginOutcome::Session(token))
+    }
+
+    /// The user of the request's session cookie, if the session is valid.
+    pub async fn session_user(&self, headers: &HeaderMap) -> Result<Option<String>, HqError> {
+        let Some(token) = dashboard::session_token(headers) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .session_user(&auth::sha256_hex(&token), figures::millis(now()))
+            .await?)
     }
 
     /// The store.
@@ -232,10 +339,42 @@ impl Hq {
         if batch.events.len() > protocol::MAX_BATCH_EVENTS {
             return Err(HqError::TooLarge);
         }
+        let started = Instant::now();
         let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys)
             .map_err(|e| HqError::BadRequest(e.to_string()))?;
-        match self.store.ingest(terminal, prepared, now()).await? {
+        let outcome = self.store.ingest(terminal, prepared, now()).await?;
+        self.metrics
+            .ingest_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match outcome {
             Ok(plan) => {
+                let m = &self.metrics;
+                m.batches.inc();
+                for (outcome, n) in [
+                    ("applied", u64::from(plan.applied)),
+                    ("duplicate", u64::from(plan.duplicates)),
+                    ("dead_lettered", plan.dead.len() as u64),
+                ] {
+                    m.events
+                        .get_or_create(&OutcomeLabels {
+                            outcome: outcome.into(),
+                        })
+                        .inc_by(n);
+                }
+                m.dead_letters.inc_by(plan.dead.len() as u64);
+                // Seq and event id only: a dead letter's reason can quote
+                // the event's content, so it stays in the database.
+                for d in &plan.dead {
+                    tracing::warn!(terminal = %terminal.terminal_id, seq = d.seq, event_id = %d.event_id, "event dead-lettered");
+                }
+                for c in &plan.conflicts {
+                    m.conflicts
+                        .get_or_create(&KindLabels {
+                            kind: c.kind.clone(),
+                        })
+                        .inc();
+                    tracing::warn!(terminal = %terminal.terminal_id, seq = c.seq, member = %c.member, kind = %c.kind, "conflict recorded for review");
+                }
                 tracing::info!(
                     terminal = %terminal.terminal_id,
                     acked = plan.acked_seq,
@@ -412,6 +551,20 @@ impl Hq {
         Ok(existed)
     }
 
+    /// Admin bearer token, or a dashboard session.
+    async fn check_admin_or_session(&self, headers: &HeaderMap) -> Result<(), HqError> {
+        if headers.contains_key(header::AUTHORIZATION) {
+            return self.check_admin(headers);
+        }
+        match self.session_user(headers).await? {
+            Some(_) => Ok(()),
+            None => Err(HqError::Unauthorized(
+                "login_required",
+                "admin token or dashboard session required".into(),
+            )),
+        }
+    }
+
     fn check_admin(&self, headers: &HeaderMap) -> Result<(), HqError> {
         let given = headers
             .get(header::AUTHORIZATION)
@@ -483,6 +636,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/admin/jobs/expiry"),
     ("get", "/v1/admin/conflicts"),
     ("post", "/v1/admin/revocations"),
+    ("get", "/v1/admin/figures"),
+    ("get", "/metrics"),
+    ("get", "/dashboard"),
+    ("get", "/dashboard/login"),
+    ("post", "/dashboard/login"),
+    ("post", "/dashboard/logout"),
+    ("get", "/dashboard/assets/dashboard.js"),
+    ("get", "/dashboard/assets/dashboard.css"),
 ];
 
 /// The HTTP API.
@@ -506,8 +667,25 @@ pub fn router(hq: Arc<Hq>) -> Router {
         .route("/v1/admin/jobs/expiry", post(job_expiry))
         .route("/v1/admin/conflicts", get(conflicts))
         .route("/v1/admin/revocations", post(revoke_card))
+        .route("/v1/admin/figures", get(figures_json))
+        .route("/metrics", get(metrics))
+        .route("/dashboard", get(dashboard_page))
+        .route("/dashboard/login", get(login_page).post(login))
+        .route("/dashboard/logout", post(logout))
+        .route(
+            "/dashboard/assets/dashboard.js",
+            get(|| async { asset("text/javascript; charset=utf-8", dashboard::DASHBOARD_JS) }),
+        )
+        .route(
+            "/dashboard/assets/dashboard.css",
+            get(|| async { asset("text/css; charset=utf-8", dashboard::DASHBOARD_CSS) }),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(
             protocol::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&hq),
+            observe,
         ))
         .with_state(hq)
 }
@@ -537,7 +715,13 @@ async fn upload(
 ) -> Result<Response, HqError> {
     let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
     let batch: UploadBatch = decode_body(&body)?;
-    Ok(wire(&hq.upload(&terminal, &batch).await?))
+    let span = tracing::info_span!(
+        "batch",
+        terminal = %terminal.terminal_id,
+        store = %terminal.store,
+        events = batch.events.len()
+    );
+    Ok(wire(&hq.upload(&terminal, &batch).instrument(span).await?))
 }
 
 #[derive(Deserialize)]
@@ -649,4 +833,210 @@ async fn conflicts(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Resp
         })
         .collect();
     Ok(axum::Json(list).into_response())
+}
+
+/// Every request: a span (method, route template), a counter by route and
+/// status, and a log line for each refusal with its error code (never the
+/// message, which may quote the request).
+async fn observe(
+    State(hq): State<Arc<Hq>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", method = %method, route = %route);
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    hq.metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            method: method.to_string(),
+            route: route.clone(),
+            status: status.as_u16().to_string(),
+        })
+        .inc();
+    let _entered = span.enter();
+    if let Some(code) = response.extensions().get::<crate::error::ErrorCode>() {
+        if status.is_client_error() {
+            hq.metrics
+                .refusals
+                .get_or_create(&CodeLabels {
+                    code: code.0.to_string(),
+                })
+                .inc();
+            tracing::warn!(status = status.as_u16(), code = code.0, "request refused");
+        }
+    } else {
+        tracing::debug!(
+            status = status.as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+    }
+    response
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct FiguresQuery {
+    /// Compute as of this moment (RFC 3339) instead of now.
+    at: Option<String>,
+}
+
+async fn figures_json(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    Query(query): Query<FiguresQuery>,
+) -> Result<Response, HqError> {
+    hq.check_admin_or_session(&headers).await?;
+    let at = match query.at.as_deref() {
+        None | Some("") => now(),
+        Some(text) => Timestamp::parse_from_rfc3339(text)
+            .map_err(|_| HqError::BadRequest("at must be an RFC 3339 time".into()))?,
+    };
+    let figures = hq.figures(at).await?;
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        axum::Json(figures),
+    )
+        .into_response())
+}
+
+async fn metrics(State(hq): State<Arc<Hq>>) -> Result<Response, HqError> {
+    let terminals = hq.store.terminal_rows().await?;
+    hq.metrics.set_terminals(&terminals, figures::millis(now()));
+    let body = hq.metrics.encode().map_err(|_| {
+        HqError::Internal(crate::store::StoreError::Task("encoding metrics".into()))
+    })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
+    response.headers_mut().extend(dashboard::security_headers());
+    response
+}
+
+fn redirect(to: &str, cookie: Option<String>) -> Response {
+    let mut response =
+        (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response.headers_mut().extend(dashboard::security_headers());
+    response
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+    signed_out: Option<String>,
+}
+
+async fn dashboard_page(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    if hq.session_user(&headers).await?.is_none() {
+        return Ok(redirect("/dashboard/login", None));
+    }
+    Ok(html(StatusCode::OK, dashboard::DASHBOARD_HTML.to_string()))
+}
+
+async fn login_page(Query(query): Query<LangQuery>) -> Response {
+    let notice = if query.signed_out.is_some() {
+        LoginNotice::SignedOut
+    } else {
+        LoginNotice::None
+    };
+    html(
+        StatusCode::OK,
+        dashboard::login_page(Lang::parse(query.lang.as_deref()), notice, ""),
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    lang: Option<String>,
+}
+
+async fn login(
+    State(hq): State<Arc<Hq>>,
+    axum::extract::Form(form): axum::extract::Form<LoginForm>,
+) -> Result<Response, HqError> {
+    let lang = Lang::parse(form.lang.as_deref());
+    let username = form.username.trim();
+    if !dashboard::valid_username(username) {
+        return Ok(html(
+            StatusCode::UNAUTHORIZED,
+            dashboard::login_page(lang, LoginNotice::Wrong, ""),
+        ));
+    }
+    Ok(match hq.login(username, &form.password).await? {
+        LoginOutcome::Session(token) => redirect(
+            &format!("/dashboard?lang={}", lang.tag()),
+            Some(dashboard::session_cookie(&token)),
+        ),
+        LoginOutcome::Wrong => html(
+            StatusCode::UNAUTHORIZED,
+            dashboard::login_page(lang, LoginNotice::Wrong, username),
+        ),
+        LoginOutcome::Locked(left) => html(
+            StatusCode::TOO_MANY_REQUESTS,
+            dashboard::login_page(
+                lang,
+                LoginNotice::Locked(left.as_secs().div_ceil(60)),
+                username,
+            ),
+        ),
+    })
+}
+
+async fn logout(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
+    if let Some(token) = dashboard::session_token(&headers) {
+        hq.store
+            .delete_session(&auth::sha256_hex(&token), figures::millis(now()))
+            .await?;
+    }
+    Ok(redirect(
+        "/dashboard/login?signed_out=1",
+        Some(dashboard::clear_cookie()),
+    ))
 }

@@ -1,5 +1,7 @@
 //! `tillcard-hq`: head office. `tillcard-hq` serves; `tillcard-hq issue-code
-//! --store S` prints a one-time terminal enrollment code for store S.
+//! --store S` prints a one-time terminal enrollment code for store S;
+//! `tillcard-hq add-user NAME` creates a dashboard user (or sets a new
+//! password), reading the password from the first line of standard input.
 //! `--config FILE` (or `TILLCARD_HQ_CONFIG`) reads a TOML configuration;
 //! environment variables override it (see `tillcard_sync::config`).
 
@@ -67,8 +69,19 @@ async fn main() -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{e}"))?
             );
         }
+        ["add-user", name] => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            hq.add_user(name, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("dashboard user {name} saved");
+        }
         _ => anyhow::bail!(
-            "usage: tillcard-hq [--config FILE] [serve] | tillcard-hq [--config FILE] issue-code --store STORE"
+            "usage: tillcard-hq [--config FILE] [serve | issue-code --store STORE | add-user NAME (password on stdin)]"
         ),
     }
     Ok(())

@@ -13,6 +13,7 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 use tillcard_rules::pricing::MonthDay;
 
+use crate::figures::{FigureQuery, FigureRows};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
 use crate::protocol::TerminalId;
 
@@ -91,6 +92,17 @@ pub struct ConflictRecord {
     pub terminal_id: Option<TerminalId>,
     /// Its seq.
     pub seq: Option<u64>,
+    /// When head office recorded it (RFC 3339).
+    pub at: String,
+}
+
+/// A head-office (dashboard) user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Login name.
+    pub username: String,
+    /// Argon2id hash in PHC string form.
+    pub password_hash: String,
 }
 
 /// A dead-lettered event.
@@ -205,6 +217,26 @@ pub trait Store: Send + Sync + 'static {
     async fn counts(&self) -> StoreResult<Counts>;
     /// Tables and rows whose text contains `needle` (erasure checks).
     async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>>;
+    /// The rows the chain's figures are computed from (see
+    /// [`crate::figures`]): aggregates in SQL, the rest as rows.
+    async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows>;
+    /// Every terminal's sync state (for the `/metrics` gauges).
+    async fn terminal_rows(&self) -> StoreResult<Vec<crate::figures::TerminalRow>>;
+    /// Creates a dashboard user, or replaces their password hash.
+    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()>;
+    /// A dashboard user by name.
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Stores a dashboard session (the token's SHA-256, never the token).
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
+    /// The user of an unexpired session, if any.
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>>;
+    /// Ends a session (logout); also drops every expired session.
+    async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
     /// TEST SUPPORT: makes head office look restored from a backup taken
     /// when only events 1..=keep of `terminal` were stored: deletes its
     /// later events, their ledger entries and dead letters, and resets its ack.
@@ -223,6 +255,13 @@ pub(crate) fn parse_terminal(text: &str) -> StoreResult<TerminalId> {
     text.parse()
         .map(TerminalId)
         .map_err(|_| StoreError::Corrupt("terminal id".into()))
+}
+
+/// Parses a source (action) id column.
+pub(crate) fn parse_source(text: &str) -> StoreResult<tillcard_rules::ids::SourceId> {
+    text.parse()
+        .map(tillcard_rules::ids::SourceId)
+        .map_err(|_| StoreError::Corrupt("source id".into()))
 }
 
 /// Parses a JSON column.

@@ -19,7 +19,12 @@ use tokio_postgres::NoTls;
 
 use super::{
     ChangeRow, ConflictRecord, Counts, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
-    StoreResult, TerminalRecord, parse_json, parse_member, parse_terminal, to_json,
+    StoreResult, TerminalRecord, UserRecord, parse_json, parse_member, parse_source,
+    parse_terminal, to_json,
+};
+use crate::figures::{
+    AccountRow, ActivityRows, CONFLICTS_SHOWN, ConflictItem, FigureQuery, FigureRows,
+    MemberSummary, RefundRow, RefundedSale, SalesRows, TerminalRow, millis,
 };
 use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
 use crate::protocol::TerminalId;
@@ -58,6 +63,39 @@ const MIGRATIONS: &[&str] = &[
         member_id TEXT, payload TEXT,
         xid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint));
      CREATE INDEX changes_order ON changes (xid, position);",
+    // 2: the dashboard. Summary columns beside each member's cached fold so
+    // the figures sum in SQL; sales and refunds (walk-ins included, so keyed
+    // by terminal like events) for member share of sales; when each terminal
+    // last sent a batch and its outbox head; head-office users and their
+    // sessions (hashed tokens): small reference tables. Times the figures
+    // compare are integers (ms since the epoch).
+    "ALTER TABLE members ADD COLUMN enrolled_at_ms BIGINT, ADD COLUMN enrolled_on TEXT,
+        ADD COLUMN tier BIGINT, ADD COLUMN sv_principal BIGINT, ADD COLUMN sv_bonus BIGINT,
+        ADD COLUMN points_positive BIGINT, ADD COLUMN points_debt BIGINT,
+        ADD COLUMN points_min_expiry_ms BIGINT;
+     CREATE INDEX members_enrolled_on ON members (enrolled_on);
+     -- Members enrolled before this migration: their consent time is their
+     -- enrollment time (sales before it cannot be recovered: event bodies
+     -- are not kept).
+     UPDATE members SET enrolled_on = substr(consent_at, 1, 10),
+        enrolled_at_ms = (extract(epoch FROM consent_at::timestamptz) * 1000)::bigint
+        WHERE consent_at IS NOT NULL;
+     ALTER TABLE terminals ADD COLUMN last_batch_at_ms BIGINT, ADD COLUMN outbox_head_seq BIGINT;
+     CREATE TABLE sales (terminal_id TEXT NOT NULL, sale_id TEXT NOT NULL, seq BIGINT NOT NULL,
+        member_id TEXT, at_ms BIGINT NOT NULL, total_fen BIGINT NOT NULL, lines TEXT NOT NULL,
+        PRIMARY KEY (terminal_id, sale_id));
+     CREATE INDEX sales_at ON sales (at_ms);
+     CREATE INDEX sales_member ON sales (member_id, at_ms);
+     CREATE INDEX sales_id ON sales (sale_id);
+     CREATE TABLE refunds (terminal_id TEXT NOT NULL, refund_id TEXT NOT NULL,
+        sale_id TEXT NOT NULL, seq BIGINT NOT NULL, at_ms BIGINT NOT NULL, lines TEXT NOT NULL,
+        PRIMARY KEY (terminal_id, refund_id));
+     CREATE INDEX refunds_at ON refunds (at_ms);
+     CREATE INDEX refunds_sale ON refunds (sale_id);
+     CREATE TABLE hq_users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL);
+     CREATE TABLE hq_sessions (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL,
+        expires_at_ms BIGINT NOT NULL);",
 ];
 
 // The change log is read in (writing transaction id, position) order and
@@ -347,6 +385,14 @@ async fn write<C: GenericClient>(
             )
             .await?;
         }
+        if let Some(at) = m.enrolled_at {
+            x(
+                c,
+                "UPDATE members SET enrolled_at_ms = $2, enrolled_on = $3 WHERE member_id = $1",
+                &[&id, &millis(at), &at.date_naive().to_string()],
+            )
+            .await?;
+        }
     }
     if !plan.ledger.is_empty() {
         let members: Vec<String> = plan
@@ -381,11 +427,66 @@ async fn write<C: GenericClient>(
             .values()
             .map(to_json)
             .collect::<Result<_, _>>()?;
+        let sums: Vec<MemberSummary> = plan.accounts.values().map(MemberSummary::of).collect();
+        let col = |f: fn(&MemberSummary) -> i64| sums.iter().map(f).collect::<Vec<i64>>();
+        let (tier, principal, bonus, positive, debt) = (
+            col(|m| m.tier),
+            col(|m| m.sv_principal),
+            col(|m| m.sv_bonus),
+            col(|m| m.points_positive),
+            col(|m| m.points_debt),
+        );
+        let expiry: Vec<Option<i64>> = sums.iter().map(|m| m.points_min_expiry_ms).collect();
         x(
             c,
-            "UPDATE members SET account = t.a FROM unnest($1::text[], $2::text[]) AS t(m, a)
+            "UPDATE members SET account = t.a, tier = t.tier, sv_principal = t.p, sv_bonus = t.b,
+                points_positive = t.pp, points_debt = t.pd, points_min_expiry_ms = t.px
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
+                $6::bigint[], $7::bigint[], $8::bigint[]) AS t(m, a, tier, p, b, pp, pd, px)
              WHERE members.member_id = t.m",
-            &[&ids, &accounts],
+            &[
+                &ids, &accounts, &tier, &principal, &bonus, &positive, &debt, &expiry,
+            ],
+        )
+        .await?;
+    }
+    if !plan.sales.is_empty() {
+        let ids: Vec<String> = plan.sales.iter().map(|s| s.sale.to_string()).collect();
+        let seqs: Vec<i64> = plan.sales.iter().map(|s| i(s.seq)).collect();
+        let members: Vec<Option<String>> = plan
+            .sales
+            .iter()
+            .map(|s| s.member.map(|m| m.to_string()))
+            .collect();
+        let at: Vec<i64> = plan.sales.iter().map(|s| millis(s.at)).collect();
+        let totals: Vec<i64> = plan.sales.iter().map(|s| s.total_fen).collect();
+        let lines: Vec<String> = plan
+            .sales
+            .iter()
+            .map(|s| to_json(&s.lines))
+            .collect::<Result<_, _>>()?;
+        x(
+            c,
+            "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
+             SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[],
+                $6::bigint[], $7::text[]) ON CONFLICT DO NOTHING",
+            &[&tid, &ids, &seqs, &members, &at, &totals, &lines],
+        )
+        .await?;
+    }
+    for r in &plan.refunds {
+        x(
+            c,
+            "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[
+                &tid,
+                &r.refund.to_string(),
+                &r.sale.to_string(),
+                &i(r.seq),
+                &millis(r.at),
+                &to_json(&r.lines)?,
+            ],
         )
         .await?;
     }
@@ -414,9 +515,21 @@ async fn write<C: GenericClient>(
         c.execute(&stmt, &[&changed]).await?;
     }
     let stmt = c
-        .prepare_cached("UPDATE terminals SET acked_seq = $2 WHERE terminal_id = $1")
+        .prepare_cached(
+            "UPDATE terminals SET acked_seq = $2, last_batch_at_ms = $3,
+                outbox_head_seq = coalesce($4, outbox_head_seq) WHERE terminal_id = $1",
+        )
         .await?;
-    c.execute(&stmt, &[&tid, &i(plan.acked_seq)]).await?;
+    c.execute(
+        &stmt,
+        &[
+            &tid,
+            &i(plan.acked_seq),
+            &millis(now),
+            &plan.outbox_head_seq.map(i),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -677,9 +790,10 @@ impl Store for PgStore {
             )
             .await?;
         }
-        // The cached fold no longer matches the ledger: refold next time.
+        // The cached fold no longer matches the ledger: refold next time
+        // (the figures too: no summary until then).
         tx.execute(
-            "UPDATE members SET account = NULL WHERE member_id = $1",
+            "UPDATE members SET account = NULL, tier = NULL WHERE member_id = $1",
             &[&member.to_string()],
         )
         .await?;
@@ -699,7 +813,7 @@ impl Store for PgStore {
     async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
         let c = self.client().await?;
         c.query(
-            "SELECT member_id, kind, reason, terminal_id, seq FROM conflicts ORDER BY conflict_no",
+            "SELECT member_id, kind, reason, terminal_id, seq, at FROM conflicts ORDER BY conflict_no",
             &[],
         )
         .await?
@@ -715,9 +829,95 @@ impl Store for PgStore {
                     .map(parse_terminal)
                     .transpose()?,
                 seq: r.get::<_, Option<i64>>(4).map(u),
+                at: r.get(5),
             })
         })
         .collect()
+    }
+
+    async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows> {
+        let mut c = self.client().await?;
+        // One snapshot for every query, so the figures agree with each other.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let rows = figure_rows(&tx, query).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    async fn terminal_rows(&self) -> StoreResult<Vec<TerminalRow>> {
+        let c = self.client().await?;
+        terminal_rows(&c).await
+    }
+
+    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()> {
+        let c = self.client().await?;
+        x(
+            &c,
+            "INSERT INTO hq_users (username, password_hash, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash",
+            &[&user.username, &user.password_hash, &now.to_rfc3339()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let c = self.client().await?;
+        Ok(q(
+            &c,
+            "SELECT username, password_hash FROM hq_users WHERE username = $1",
+            &[&username],
+        )
+        .await?
+        .first()
+        .map(|r| UserRecord {
+            username: r.get(0),
+            password_hash: r.get(1),
+        }))
+    }
+
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        let c = self.client().await?;
+        x(
+            &c,
+            "INSERT INTO hq_sessions (token_hash, username, expires_at_ms) VALUES ($1, $2, $3)",
+            &[&token_hash, &username, &expires_at_ms],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>> {
+        let c = self.client().await?;
+        Ok(q(
+            &c,
+            "SELECT username FROM hq_sessions WHERE token_hash = $1 AND expires_at_ms > $2",
+            &[&token_hash, &now_ms],
+        )
+        .await?
+        .first()
+        .map(|r| r.get(0)))
+    }
+
+    async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
+        let c = self.client().await?;
+        x(
+            &c,
+            "DELETE FROM hq_sessions WHERE token_hash = $1 OR expires_at_ms <= $2",
+            &[&token_hash, &now_ms],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
@@ -803,7 +1003,18 @@ impl Store for PgStore {
             &[&t, &k],
         )
         .await?;
-        tx.execute("UPDATE members SET account = NULL", &[]).await?;
+        tx.execute("UPDATE members SET account = NULL, tier = NULL", &[])
+            .await?;
+        tx.execute(
+            "DELETE FROM sales WHERE terminal_id = $1 AND seq > $2",
+            &[&t, &k],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM refunds WHERE terminal_id = $1 AND seq > $2",
+            &[&t, &k],
+        )
+        .await?;
         tx.execute(
             "UPDATE terminals SET acked_seq = $2 WHERE terminal_id = $1",
             &[&t, &k],
@@ -812,4 +1023,195 @@ impl Store for PgStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The figures' rows, inside one repeatable-read transaction.
+async fn figure_rows<C: GenericClient>(c: &C, q: &FigureQuery) -> StoreResult<FigureRows> {
+    let mut rows = FigureRows::default();
+    // Members whose summary is there and whose points have not started to
+    // expire are summed here; the others are folded by the caller.
+    let summed = "tier IS NOT NULL AND (points_min_expiry_ms IS NULL OR points_min_expiry_ms > $1)";
+    rows.tiers = c
+        .query(
+            &format!(
+                "SELECT tier, count(*) FROM members WHERE {summed} AND erased_at IS NULL
+                 GROUP BY tier ORDER BY tier"
+            ),
+            &[&q.now_ms],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get::<_, i64>(0), u(r.get(1))))
+        .collect();
+    let r = c
+        .query_one(
+            &format!(
+                "SELECT coalesce(sum(sv_principal), 0)::bigint, coalesce(sum(sv_bonus), 0)::bigint,
+                    coalesce(sum(points_positive + points_debt), 0)::bigint FROM members WHERE {summed}"
+            ),
+            &[&q.now_ms],
+        )
+        .await?;
+    (rows.sv_principal, rows.sv_bonus, rows.points) = (r.get(0), r.get(1), r.get(2));
+    let unsummed = c
+        .query(
+            &format!(
+                "SELECT member_id, account, erased_at IS NOT NULL FROM members WHERE NOT ({summed})"
+            ),
+            &[&q.now_ms],
+        )
+        .await?;
+    for r in unsummed {
+        let member = parse_member(&r.get::<_, String>(0))?;
+        let account = match r.get::<_, Option<String>>(1) {
+            Some(json) => parse_json(&json)?,
+            None => {
+                MemberAccount::fold(MemberAccount::new(member), &load_entries(c, member).await?)
+            }
+        };
+        rows.accounts.push(AccountRow {
+            account,
+            erased: r.get(2),
+        });
+    }
+    rows.enrollments = c
+        .query(
+            "SELECT enrolled_on, count(*) FROM members
+             WHERE enrolled_on >= $1 AND enrolled_on <= $2 AND enrolled_at_ms <= $3
+             GROUP BY enrolled_on ORDER BY enrolled_on",
+            &[&q.first_day, &q.last_day, &q.now_ms],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get::<_, String>(0), u(r.get(1))))
+        .collect();
+    let r = c
+        .query_one(
+            "SELECT
+                count(*) FILTER (WHERE s.last_ms > $2),
+                count(*) FILTER (WHERE s.last_ms <= $2),
+                count(*) FILTER (WHERE s.last_ms IS NULL AND (m.enrolled_at_ms IS NULL OR m.enrolled_at_ms <= $2)),
+                count(*) FILTER (WHERE s.last_ms IS NULL AND m.enrolled_at_ms > $2)
+             FROM members m LEFT JOIN (
+                SELECT member_id, max(at_ms) AS last_ms FROM sales
+                WHERE member_id IS NOT NULL AND at_ms <= $1 GROUP BY member_id
+             ) s ON s.member_id = m.member_id
+             WHERE m.erased_at IS NULL AND (m.enrolled_at_ms IS NULL OR m.enrolled_at_ms <= $1)",
+            &[&q.now_ms, &q.active_since_ms],
+        )
+        .await?;
+    rows.activity = ActivityRows {
+        active: u(r.get(0)),
+        lapsed: u(r.get(1)),
+        never_purchased_old: u(r.get(2)),
+        never_purchased_new: u(r.get(3)),
+    };
+    let r = c
+        .query_one(
+            "SELECT
+                coalesce(sum(total_fen) FILTER (WHERE member_id IS NOT NULL), 0)::bigint,
+                count(*) FILTER (WHERE member_id IS NOT NULL),
+                coalesce(sum(total_fen) FILTER (WHERE member_id IS NULL), 0)::bigint,
+                count(*) FILTER (WHERE member_id IS NULL)
+             FROM sales WHERE at_ms > $1 AND at_ms <= $2",
+            &[&q.sales_since_ms, &q.now_ms],
+        )
+        .await?;
+    rows.sales = SalesRows {
+        member_fen: r.get(0),
+        member_count: u(r.get(1)),
+        walk_in_fen: r.get(2),
+        walk_in_count: u(r.get(3)),
+    };
+    let window = "SELECT sale_id FROM refunds WHERE at_ms > $1 AND at_ms <= $2";
+    for r in c
+        .query(
+            &format!(
+                "SELECT sale_id, member_id IS NOT NULL, lines FROM sales WHERE sale_id IN ({window})"
+            ),
+            &[&q.sales_since_ms, &q.now_ms],
+        )
+        .await?
+    {
+        rows.refunded_sales.push(RefundedSale {
+            sale: parse_source(&r.get::<_, String>(0))?,
+            member: r.get(1),
+            lines: parse_json(&r.get::<_, String>(2))?,
+        });
+    }
+    for r in c
+        .query(
+            &format!(
+                "SELECT refund_id, sale_id, at_ms, lines FROM refunds WHERE sale_id IN ({window})"
+            ),
+            &[&q.sales_since_ms, &q.now_ms],
+        )
+        .await?
+    {
+        rows.refunds.push(RefundRow {
+            refund: parse_source(&r.get::<_, String>(0))?,
+            sale: parse_source(&r.get::<_, String>(1))?,
+            at_ms: r.get(2),
+            lines: parse_json(&r.get::<_, String>(3))?,
+        });
+    }
+    let r = c
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE n >= 2) FROM (
+                SELECT member_id, count(*) AS n FROM sales
+                WHERE member_id IS NOT NULL AND at_ms > $1 AND at_ms <= $2 GROUP BY member_id) b",
+            &[&q.sales_since_ms, &q.now_ms],
+        )
+        .await?;
+    (rows.buyers, rows.repeat_buyers) = (u(r.get(0)), u(r.get(1)));
+    rows.terminals = terminal_rows(c).await?;
+    let shown = i64::try_from(CONFLICTS_SHOWN).unwrap_or(i64::MAX);
+    for r in c
+        .query(
+            "SELECT member_id, kind, reason, terminal_id, seq, at FROM conflicts
+             ORDER BY conflict_no DESC LIMIT $1",
+            &[&shown],
+        )
+        .await?
+    {
+        rows.conflicts.push(ConflictItem {
+            member_id: parse_member(&r.get::<_, String>(0))?,
+            kind: r.get(1),
+            reason: r.get(2),
+            terminal_id: r
+                .get::<_, Option<String>>(3)
+                .as_deref()
+                .map(parse_terminal)
+                .transpose()?,
+            seq: r.get::<_, Option<i64>>(4).map(u),
+            at: r.get(5),
+        });
+    }
+    rows.conflicts_total = u(c
+        .query_one("SELECT count(*) FROM conflicts", &[])
+        .await?
+        .get(0));
+    Ok(rows)
+}
+
+async fn terminal_rows<C: GenericClient>(c: &C) -> StoreResult<Vec<TerminalRow>> {
+    q(
+        c,
+        "SELECT terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked
+         FROM terminals ORDER BY store, terminal_id",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(TerminalRow {
+            terminal_id: parse_terminal(&r.get::<_, String>(0))?,
+            store: r.get(1),
+            acked_seq: u(r.get(2)),
+            last_batch_at_ms: r.get(3),
+            outbox_head_seq: r.get::<_, Option<i64>>(4).map(u),
+            revoked: r.get(5),
+        })
+    })
+    .collect()
 }

@@ -13,7 +13,12 @@ use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
     ChangeRow, ConflictRecord, Counts, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
-    StoreResult, TerminalRecord, parse_json, parse_member, parse_terminal, to_json,
+    StoreResult, TerminalRecord, UserRecord, parse_json, parse_member, parse_source,
+    parse_terminal, to_json,
+};
+use crate::figures::{
+    AccountRow, ActivityRows, CONFLICTS_SHOWN, ConflictItem, FigureQuery, FigureRows,
+    MemberSummary, RefundRow, RefundedSale, SalesRows, TerminalRow, millis,
 };
 use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
 use crate::protocol::TerminalId;
@@ -51,6 +56,43 @@ const MIGRATIONS: &[&str] = &[
         terminal_id TEXT, seq INTEGER, at TEXT NOT NULL);
      CREATE TABLE changes (position INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
         member_id TEXT, payload TEXT);",
+    // 2: the dashboard. Summary columns beside each member's cached fold so
+    // the figures sum in SQL; sales and refunds (walk-ins included) for
+    // member share of sales; when each terminal last sent a batch and its
+    // outbox head; head-office users and their sessions (hashed tokens).
+    // Times the figures compare are integers (ms since the epoch).
+    "ALTER TABLE members ADD COLUMN enrolled_at_ms INTEGER;
+     ALTER TABLE members ADD COLUMN enrolled_on TEXT;
+     ALTER TABLE members ADD COLUMN tier INTEGER;
+     ALTER TABLE members ADD COLUMN sv_principal INTEGER;
+     ALTER TABLE members ADD COLUMN sv_bonus INTEGER;
+     ALTER TABLE members ADD COLUMN points_positive INTEGER;
+     ALTER TABLE members ADD COLUMN points_debt INTEGER;
+     ALTER TABLE members ADD COLUMN points_min_expiry_ms INTEGER;
+     CREATE INDEX members_enrolled_on ON members (enrolled_on);
+     -- Members enrolled before this migration: their consent time is their
+     -- enrollment time (sales before it cannot be recovered: event bodies
+     -- are not kept).
+     UPDATE members SET enrolled_on = substr(consent_at, 1, 10),
+        enrolled_at_ms = CAST(unixepoch(consent_at, 'subsec') * 1000 AS INTEGER)
+        WHERE consent_at IS NOT NULL;
+     ALTER TABLE terminals ADD COLUMN last_batch_at_ms INTEGER;
+     ALTER TABLE terminals ADD COLUMN outbox_head_seq INTEGER;
+     CREATE TABLE sales (terminal_id TEXT NOT NULL, sale_id TEXT NOT NULL, seq INTEGER NOT NULL,
+        member_id TEXT, at_ms INTEGER NOT NULL, total_fen INTEGER NOT NULL, lines TEXT NOT NULL,
+        PRIMARY KEY (terminal_id, sale_id));
+     CREATE INDEX sales_at ON sales (at_ms);
+     CREATE INDEX sales_member ON sales (member_id, at_ms);
+     CREATE INDEX sales_id ON sales (sale_id);
+     CREATE TABLE refunds (terminal_id TEXT NOT NULL, refund_id TEXT NOT NULL,
+        sale_id TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, lines TEXT NOT NULL,
+        PRIMARY KEY (terminal_id, refund_id));
+     CREATE INDEX refunds_at ON refunds (at_ms);
+     CREATE INDEX refunds_sale ON refunds (sale_id);
+     CREATE TABLE hq_users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL);
+     CREATE TABLE hq_sessions (token_hash TEXT PRIMARY KEY, username TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL);",
 ];
 
 /// SQLite-backed storage.
@@ -318,6 +360,12 @@ fn write(
                     params![id, seen.store, seen.at.to_rfc3339()],
                 )?;
             }
+            if let Some(at) = m.enrolled_at {
+                tx.execute(
+                    "UPDATE members SET enrolled_at_ms = ?2, enrolled_on = ?3 WHERE member_id = ?1",
+                    params![id, millis(at), at.date_naive().to_string()],
+                )?;
+            }
         }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO ledger (member_id, source, terminal_id, seq, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -331,9 +379,52 @@ fn write(
                 to_json(entry)?
             ])?;
         }
-        let mut stmt = tx.prepare_cached("UPDATE members SET account = ?2 WHERE member_id = ?1")?;
+        let mut stmt = tx.prepare_cached(
+            "UPDATE members SET account = ?2, tier = ?3, sv_principal = ?4, sv_bonus = ?5,
+                points_positive = ?6, points_debt = ?7, points_min_expiry_ms = ?8
+             WHERE member_id = ?1",
+        )?;
         for (member, account) in &plan.accounts {
-            stmt.execute(params![member.to_string(), to_json(account)?])?;
+            let m = MemberSummary::of(account);
+            stmt.execute(params![
+                member.to_string(),
+                to_json(account)?,
+                m.tier,
+                m.sv_principal,
+                m.sv_bonus,
+                m.points_positive,
+                m.points_debt,
+                m.points_min_expiry_ms
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        )?;
+        for sale in &plan.sales {
+            stmt.execute(params![
+                tid,
+                sale.sale.to_string(),
+                i64::try_from(sale.seq).unwrap_or(i64::MAX),
+                sale.member.map(|m| m.to_string()),
+                millis(sale.at),
+                sale.total_fen,
+                to_json(&sale.lines)?
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        )?;
+        for refund in &plan.refunds {
+            stmt.execute(params![
+                tid,
+                refund.refund.to_string(),
+                refund.sale.to_string(),
+                i64::try_from(refund.seq).unwrap_or(i64::MAX),
+                millis(refund.at),
+                to_json(&refund.lines)?
+            ])?;
         }
         let mut stmt = tx.prepare_cached(
             "INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
@@ -363,8 +454,15 @@ fn write(
         push_change(tx, "member", Some(member), None)?;
     }
     tx.execute(
-        "UPDATE terminals SET acked_seq = ?2 WHERE terminal_id = ?1",
-        params![tid, i64::try_from(plan.acked_seq).unwrap_or(i64::MAX)],
+        "UPDATE terminals SET acked_seq = ?2, last_batch_at_ms = ?3,
+            outbox_head_seq = coalesce(?4, outbox_head_seq) WHERE terminal_id = ?1",
+        params![
+            tid,
+            i64::try_from(plan.acked_seq).unwrap_or(i64::MAX),
+            millis(now),
+            plan.outbox_head_seq
+                .map(|h| i64::try_from(h).unwrap_or(i64::MAX))
+        ],
     )?;
     Ok(())
 }
@@ -611,9 +709,10 @@ impl Store for SqliteStore {
                     ],
                 )?;
             }
-            // The cached fold no longer matches the ledger: refold next time.
+            // The cached fold no longer matches the ledger: refold next time
+            // (the figures too: no summary until then).
             tx.execute(
-                "UPDATE members SET account = NULL WHERE member_id = ?1",
+                "UPDATE members SET account = NULL, tier = NULL WHERE member_id = ?1",
                 params![member.to_string()],
             )?;
             push_change(&tx, "member", Some(member), None)?;
@@ -636,21 +735,22 @@ impl Store for SqliteStore {
     async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
         self.run(|c| {
             let mut stmt = c.prepare(
-                "SELECT member_id, kind, reason, terminal_id, seq FROM conflicts ORDER BY conflict_no",
+                "SELECT member_id, kind, reason, terminal_id, seq, at FROM conflicts ORDER BY conflict_no",
             )?;
             let rows = stmt
                 .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?))
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?, r.get::<_, String>(5)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter()
-                .map(|(m, kind, reason, t, seq)| {
+                .map(|(m, kind, reason, t, seq, at)| {
                     Ok(ConflictRecord {
                         member: parse_member(&m)?,
                         kind,
                         reason,
                         terminal_id: t.as_deref().map(parse_terminal).transpose()?,
                         seq: seq.map(|s| u64::try_from(s).unwrap_or(0)),
+                        at,
                     })
                 })
                 .collect()
@@ -729,6 +829,94 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows> {
+        let q = query.clone();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let rows = figure_rows(&tx, &q)?;
+            tx.commit()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn terminal_rows(&self) -> StoreResult<Vec<TerminalRow>> {
+        self.run(|c| terminal_rows(c)).await
+    }
+
+    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()> {
+        let user = user.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO hq_users (username, password_hash, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
+                params![user.username, user.password_hash, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let username = username.to_string();
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT username, password_hash FROM hq_users WHERE username = ?1",
+                params![username],
+                |r| {
+                    Ok(UserRecord {
+                        username: r.get(0)?,
+                        password_hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        let (token_hash, username) = (token_hash.to_string(), username.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO hq_sessions (token_hash, username, expires_at_ms) VALUES (?1, ?2, ?3)",
+                params![token_hash, username, expires_at_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>> {
+        let token_hash = token_hash.to_string();
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT username FROM hq_sessions WHERE token_hash = ?1 AND expires_at_ms > ?2",
+                params![token_hash, now_ms],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
+        let token_hash = token_hash.to_string();
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM hq_sessions WHERE token_hash = ?1 OR expires_at_ms <= ?2",
+                params![token_hash, now_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()> {
         self.run(move |c| {
             let tx = c.transaction()?;
@@ -748,7 +936,15 @@ impl Store for SqliteStore {
                 "DELETE FROM dead_letters WHERE terminal_id = ?1 AND seq > ?2",
                 params![t, k],
             )?;
-            tx.execute("UPDATE members SET account = NULL", [])?;
+            tx.execute("UPDATE members SET account = NULL, tier = NULL", [])?;
+            tx.execute(
+                "DELETE FROM sales WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute(
+                "DELETE FROM refunds WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
             tx.execute(
                 "UPDATE terminals SET acked_seq = ?2 WHERE terminal_id = ?1",
                 params![t, k],
@@ -757,5 +953,247 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+}
+
+/// A conflict row as read: member, kind, reason, terminal, seq, at.
+type ConflictColumns = (String, String, String, Option<String>, Option<i64>, String);
+/// A terminal row as read: id, store, acked, last batch, outbox head, revoked.
+type TerminalColumns = (String, String, i64, Option<i64>, Option<i64>, i64);
+
+fn count(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// The figures' rows, in one read transaction (a consistent snapshot).
+fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<FigureRows> {
+    let mut rows = FigureRows::default();
+    // Members whose summary is there and whose points have not started to
+    // expire are summed here; the others are folded by the caller.
+    let summed = "tier IS NOT NULL AND (points_min_expiry_ms IS NULL OR points_min_expiry_ms > ?1)";
+    {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT tier, count(*) FROM members WHERE {summed} AND erased_at IS NULL
+             GROUP BY tier ORDER BY tier"
+        ))?;
+        rows.tiers = stmt
+            .query_map(params![q.now_ms], |r| {
+                Ok((r.get::<_, i64>(0)?, count(r.get(1)?)))
+            })?
+            .collect::<Result<_, _>>()?;
+    }
+    (rows.sv_principal, rows.sv_bonus, rows.points) = tx.query_row(
+        &format!(
+            "SELECT coalesce(sum(sv_principal), 0), coalesce(sum(sv_bonus), 0),
+                coalesce(sum(points_positive + points_debt), 0) FROM members WHERE {summed}"
+        ),
+        params![q.now_ms],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let unsummed: Vec<(String, Option<String>, bool)> = {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT member_id, account, erased_at IS NOT NULL FROM members WHERE NOT ({summed})"
+        ))?;
+        stmt.query_map(params![q.now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    for (member, account, erased) in unsummed {
+        let member = parse_member(&member)?;
+        let account = match account {
+            Some(json) => parse_json(&json)?,
+            None => MemberAccount::fold(MemberAccount::new(member), &load_entries(tx, member)?),
+        };
+        rows.accounts.push(AccountRow { account, erased });
+    }
+    {
+        let mut stmt = tx.prepare(
+            "SELECT enrolled_on, count(*) FROM members
+             WHERE enrolled_on >= ?1 AND enrolled_on <= ?2 AND enrolled_at_ms <= ?3
+             GROUP BY enrolled_on ORDER BY enrolled_on",
+        )?;
+        rows.enrollments = stmt
+            .query_map(params![q.first_day, q.last_day, q.now_ms], |r| {
+                Ok((r.get::<_, String>(0)?, count(r.get(1)?)))
+            })?
+            .collect::<Result<_, _>>()?;
+    }
+    rows.activity = tx.query_row(
+        "SELECT
+            coalesce(sum(CASE WHEN s.last_ms > ?2 THEN 1 ELSE 0 END), 0),
+            coalesce(sum(CASE WHEN s.last_ms <= ?2 THEN 1 ELSE 0 END), 0),
+            coalesce(sum(CASE WHEN s.last_ms IS NULL AND (m.enrolled_at_ms IS NULL OR m.enrolled_at_ms <= ?2) THEN 1 ELSE 0 END), 0),
+            coalesce(sum(CASE WHEN s.last_ms IS NULL AND m.enrolled_at_ms > ?2 THEN 1 ELSE 0 END), 0)
+         FROM members m LEFT JOIN (
+            SELECT member_id, max(at_ms) AS last_ms FROM sales
+            WHERE member_id IS NOT NULL AND at_ms <= ?1 GROUP BY member_id
+         ) s ON s.member_id = m.member_id
+         WHERE m.erased_at IS NULL AND (m.enrolled_at_ms IS NULL OR m.enrolled_at_ms <= ?1)",
+        params![q.now_ms, q.active_since_ms],
+        |r| {
+            Ok(ActivityRows {
+                active: count(r.get(0)?),
+                lapsed: count(r.get(1)?),
+                never_purchased_old: count(r.get(2)?),
+                never_purchased_new: count(r.get(3)?),
+            })
+        },
+    )?;
+    rows.sales = tx.query_row(
+        "SELECT
+            coalesce(sum(CASE WHEN member_id IS NOT NULL THEN total_fen ELSE 0 END), 0),
+            coalesce(sum(CASE WHEN member_id IS NOT NULL THEN 1 ELSE 0 END), 0),
+            coalesce(sum(CASE WHEN member_id IS NULL THEN total_fen ELSE 0 END), 0),
+            coalesce(sum(CASE WHEN member_id IS NULL THEN 1 ELSE 0 END), 0)
+         FROM sales WHERE at_ms > ?1 AND at_ms <= ?2",
+        params![q.sales_since_ms, q.now_ms],
+        |r| {
+            Ok(SalesRows {
+                member_fen: r.get(0)?,
+                member_count: count(r.get(1)?),
+                walk_in_fen: r.get(2)?,
+                walk_in_count: count(r.get(3)?),
+            })
+        },
+    )?;
+    {
+        let window = "SELECT sale_id FROM refunds WHERE at_ms > ?1 AND at_ms <= ?2";
+        let mut stmt = tx.prepare(&format!(
+            "SELECT sale_id, member_id IS NOT NULL, lines FROM sales WHERE sale_id IN ({window})"
+        ))?;
+        let sales: Vec<(String, bool, String)> = stmt
+            .query_map(params![q.sales_since_ms, q.now_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (sale, member, lines) in sales {
+            rows.refunded_sales.push(RefundedSale {
+                sale: parse_source(&sale)?,
+                member,
+                lines: parse_json(&lines)?,
+            });
+        }
+        let mut stmt = tx.prepare(&format!(
+            "SELECT refund_id, sale_id, at_ms, lines FROM refunds WHERE sale_id IN ({window})"
+        ))?;
+        let refunds: Vec<(String, String, i64, String)> = stmt
+            .query_map(params![q.sales_since_ms, q.now_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (refund, sale, at_ms, lines) in refunds {
+            rows.refunds.push(RefundRow {
+                refund: parse_source(&refund)?,
+                sale: parse_source(&sale)?,
+                at_ms,
+                lines: parse_json(&lines)?,
+            });
+        }
+    }
+    (rows.buyers, rows.repeat_buyers) = tx.query_row(
+        "SELECT count(*), coalesce(sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END), 0) FROM (
+            SELECT member_id, count(*) AS n FROM sales
+            WHERE member_id IS NOT NULL AND at_ms > ?1 AND at_ms <= ?2 GROUP BY member_id)",
+        params![q.sales_since_ms, q.now_ms],
+        |r| Ok((count(r.get(0)?), count(r.get(1)?))),
+    )?;
+    rows.terminals = terminal_rows(tx)?;
+    {
+        let mut stmt = tx.prepare(
+            "SELECT member_id, kind, reason, terminal_id, seq, at FROM conflicts
+             ORDER BY conflict_no DESC LIMIT ?1",
+        )?;
+        let conflicts: Vec<ConflictColumns> = stmt
+            .query_map(
+                params![i64::try_from(CONFLICTS_SHOWN).unwrap_or(i64::MAX)],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )?
+            .collect::<Result<_, _>>()?;
+        for (m, kind, reason, t, seq, at) in conflicts {
+            rows.conflicts.push(ConflictItem {
+                member_id: parse_member(&m)?,
+                kind,
+                reason,
+                terminal_id: t.as_deref().map(parse_terminal).transpose()?,
+                seq: seq.map(count),
+                at,
+            });
+        }
+    }
+    rows.conflicts_total = count(tx.query_row("SELECT count(*) FROM conflicts", [], |r| r.get(0))?);
+    Ok(rows)
+}
+
+fn terminal_rows(c: &Connection) -> StoreResult<Vec<TerminalRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked
+         FROM terminals ORDER BY store, terminal_id",
+    )?;
+    let terminals: Vec<TerminalColumns> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    terminals
+        .into_iter()
+        .map(|(t, store, acked, last, head, revoked)| {
+            Ok(TerminalRow {
+                terminal_id: parse_terminal(&t)?,
+                store,
+                acked_seq: count(acked),
+                last_batch_at_ms: last,
+                outbox_head_seq: head.map(count),
+                revoked: revoked != 0,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migration_2_dates_members_enrolled_before_it_by_their_consent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hq.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO members (member_id, consent_at) VALUES ('m1', '2026-11-20T10:00:00+08:00')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        store.migrate().await.unwrap();
+        let conn = store.conn.lock().unwrap();
+        let (on, ms): (String, i64) = conn
+            .query_row(
+                "SELECT enrolled_on, enrolled_at_ms FROM members WHERE member_id = 'm1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(on, "2026-11-20");
+        let expected = Timestamp::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap();
+        assert_eq!(ms, millis(expected));
     }
 }

@@ -13,8 +13,10 @@ use tillcard_rules::booking::{self, Authority, TopUp};
 use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 use tillcard_rules::pricing::{
-    self, Basket, BasketLine, Context, MemberProfile, PricingRequest, Shopper, TenderRequest,
+    self, Basket, BasketLine, Context, MemberProfile, PricingRequest, Quote, Shopper,
+    StoredValueRequest, TenderRequest,
 };
+use tillcard_rules::refund::{self, RefundLine, SaleHistory};
 use tillcard_rules::{MemberAccount, Money, Program};
 use tillcard_sync::auth;
 use tillcard_sync::client::{self, SignedRequest, TerminalCredentials};
@@ -190,6 +192,62 @@ impl Harness {
         (s, ack)
     }
 
+    /// Uploads events telling head office the terminal's outbox head.
+    pub async fn upload_with_head(
+        &self,
+        till: &Till,
+        events: Vec<OutboxEvent>,
+        outbox_head_seq: u64,
+    ) -> (StatusCode, Option<UploadAck>) {
+        let req = till
+            .creds
+            .upload_request_with_head(
+                events,
+                Some(outbox_head_seq),
+                chrono::Utc::now().timestamp(),
+            )
+            .unwrap();
+        let (s, body) = self.send(req).await;
+        let ack = (s == StatusCode::OK).then(|| client::decode_ack(&body).unwrap());
+        (s, ack)
+    }
+
+    /// GET with optional extra headers; status, headers and body.
+    pub async fn get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut req = Request::builder().uri(path);
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, headers, body.to_vec())
+    }
+
+    /// The figures JSON as of `at`, with the admin token.
+    pub async fn figures_at(&self, at: Timestamp) -> serde_json::Value {
+        let path = format!(
+            "/v1/admin/figures?at={}",
+            at.to_rfc3339().replace('+', "%2B")
+        );
+        let (s, _, body) = self
+            .get(&path, &[("authorization", &format!("Bearer {ADMIN}"))])
+            .await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).unwrap()
+    }
+
     /// Every change on the downlink for `till`, following cursors.
     pub async fn all_changes(&self, till: &Till) -> Vec<Change> {
         let mut cursor: Option<String> = None;
@@ -278,6 +336,93 @@ impl Till {
         (self.event(&body), entries)
     }
 
+    /// Tops up stored value with a program package (pay and bonus).
+    pub fn top_up_package(
+        &mut self,
+        account: &MemberAccount,
+        code: &str,
+    ) -> (OutboxEvent, Vec<LedgerEntry>) {
+        let package = self.program.package(code).unwrap().clone();
+        let entries = booking::book_top_up(
+            &self.program,
+            account,
+            &TopUp::Package(code.into()),
+            self.clock,
+            SourceId(Uuid::now_v7()),
+        )
+        .unwrap();
+        let body = EventBody::TopUp {
+            member: account.member,
+            principal: package.pay,
+            bonus: package.bonus,
+            package: Some(code.into()),
+            entries: entries.clone(),
+        };
+        (self.event(&body), entries)
+    }
+
+    /// A walk-in sale (no member) of one line of `yuan`, paid in money.
+    pub fn walk_in_sale(&mut self, yuan: i64) -> (OutboxEvent, Quote) {
+        let basket = rice(yuan);
+        let request = PricingRequest {
+            quote_id: SourceId(Uuid::now_v7()),
+            program: &self.program,
+            basket: &basket,
+            shopper: None,
+            context: Context {
+                now: self.clock,
+                offline: false,
+                offline_allowance_left: Money::from_yuan(100_000),
+            },
+            tender: &TenderRequest {
+                coupons: vec![],
+                redeem_points: 0,
+                stored_value: StoredValueRequest::None,
+            },
+        };
+        let quote = pricing::price(&request).unwrap();
+        let body = EventBody::SaleBooked {
+            quote: Box::new(quote.clone()),
+            entries: vec![],
+        };
+        (self.event(&body), quote)
+    }
+
+    /// A full refund of a one-line sale, booked by the rules (`account` is
+    /// the sale's member's account, `None` for a walk-in sale).
+    pub fn refund_all(
+        &mut self,
+        quote: &Quote,
+        sale_entries: &[LedgerEntry],
+        account: Option<&MemberAccount>,
+    ) -> (OutboxEvent, Vec<LedgerEntry>) {
+        let lines = vec![RefundLine {
+            line: 0,
+            quantity: quote.lines[0].item.quantity,
+        }];
+        let source = SourceId(Uuid::now_v7());
+        let outcome = refund::refund(
+            SaleHistory {
+                quote,
+                entries: sale_entries,
+                refunds: &[],
+            },
+            account,
+            &lines,
+            self.clock,
+            source,
+        )
+        .unwrap();
+        let body = EventBody::Refunded {
+            sale: quote.id,
+            refund: source,
+            lines,
+            approved_by: "manager-1".into(),
+            entries: outcome.entries.clone(),
+        };
+        (self.event(&body), outcome.entries)
+    }
+
     /// Adds points by a manager's adjustment.
     pub fn add_points(
         &mut self,
@@ -315,15 +460,7 @@ impl Till {
             referred_by: None,
             balances_known: true,
         };
-        let basket = Basket {
-            lines: vec![BasketLine {
-                sku: "rice-5kg".into(),
-                name: "Rice 5kg".into(),
-                category: "grocery".into(),
-                quantity: 1,
-                unit_price: Money::from_yuan(yuan),
-            }],
-        };
+        let basket = rice(yuan);
         let request = PricingRequest {
             quote_id: SourceId(Uuid::now_v7()),
             program: &self.program,
@@ -366,6 +503,27 @@ impl Till {
             out.push(e);
         }
         out
+    }
+}
+
+/// A basket of one line of rice at `yuan`.
+pub fn rice(yuan: i64) -> Basket {
+    Basket {
+        lines: vec![BasketLine {
+            sku: "rice-5kg".into(),
+            name: "Rice 5kg".into(),
+            category: "grocery".into(),
+            quantity: 1,
+            unit_price: Money::from_yuan(yuan),
+        }],
+    }
+}
+
+/// The quote inside a sale event.
+pub fn quote_of(event: &OutboxEvent) -> Quote {
+    match event.decode_body().unwrap() {
+        EventBody::SaleBooked { quote, .. } => *quote,
+        other => panic!("not a sale: {other:?}"),
     }
 }
 

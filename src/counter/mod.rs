@@ -1,0 +1,26 @@
+//! The counter: what the cashier and the store manager do, as controllers
+//! with no Slint types, no SQL and no clock. The UI adapters (`crate::ui`)
+//! turn taps into [`Input`]s and render [`Counter`]'s state; the runtime
+//! (`crate::terminal`) runs the [`Command`]s it returns on the store's and
+//! the uplink's threads and feeds the answers back as inputs.
+//!
+//! - [`controller`]: screens, session and auto-lock, and every flow.
+//! - [`checkout`]: the sale and its pricing choices (best coupon, most points).
+//! - [`forms`]: enrollment, top-up, refund and adjustment forms.
+//! - [`member`]: the member as the clerk sees them (masked).
+//! - [`receipt`]: quote rows for screen and paper.
+//! - [`keypad`]: the on-screen numeric keypad's buffer.
+//! - [`text`]: dynamic strings in zh-CN and en.
+
+pub mod checkout;
+pub mod controller;
+pub mod forms;
+pub mod keypad;
+pub mod member;
+pub mod receipt;
+pub mod text;
+
+pub use controller::{
+    Action, CameraStatus, ClerkEntry, Command, Counter, Done, EnrollDone, Input, Page, SaleDone,
+    Sound,
+};

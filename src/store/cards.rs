@@ -1,0 +1,123 @@
+//! Member cards at this terminal: the key it signs new members' cards with,
+//! and the verifier the scan pipeline checks cards against (head office's
+//! trusted keys, this terminal's own card key, and the revocations pushed
+//! down).
+
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+use super::{Store, StoreError, audit};
+use crate::scan::credential::{CardVerifier, Credential, KeyId, RevocationList, TrustedKeys};
+use crate::scan::signer::CardSigner;
+
+/// Key ids this terminal draws for its own card key when it creates one: the
+/// upper half of the range, so they never collide with head office's
+/// numbering of its own keys (small numbers).
+const LOCAL_KEY_IDS: std::ops::RangeInclusive<u16> = 0x8000..=0xFFFF;
+
+/// Reads a key id as head office writes it: `"7"` or `"hq-7"`.
+pub fn parse_key_id(text: &str) -> Option<KeyId> {
+    let digits = text.rsplit('-').next().unwrap_or(text);
+    digits.parse().ok()
+}
+
+impl Store {
+    /// The key this terminal signs cards with, created on first use.
+    pub fn card_signer(&mut self) -> Result<CardSigner, StoreError> {
+        let row: Option<(i64, Vec<u8>)> = self
+            .conn()
+            .query_row(
+                "SELECT key_id, seed FROM card_issuer WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((key_id, seed)) = row {
+            let seed: [u8; 32] = seed
+                .try_into()
+                .map_err(|_| StoreError::Damaged("card key has the wrong length".into()))?;
+            let key_id = u16::try_from(key_id)
+                .map_err(|_| StoreError::Damaged("card key id out of range".into()))?;
+            return Ok(CardSigner::from_seed(key_id, &seed));
+        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| StoreError::Database(format!("no randomness from the OS: {e}")))?;
+        let mut id_bytes = [0u8; 2];
+        getrandom::fill(&mut id_bytes)
+            .map_err(|e| StoreError::Database(format!("no randomness from the OS: {e}")))?;
+        let key_id = u16::from_be_bytes(id_bytes) | *LOCAL_KEY_IDS.start();
+        self.set_card_signer(key_id, &seed)?;
+        Ok(CardSigner::from_seed(key_id, &seed))
+    }
+
+    /// Installs the key this terminal signs cards with (the demo's fixed key,
+    /// or one head office assigned).
+    pub fn set_card_signer(&mut self, key_id: KeyId, seed: &[u8; 32]) -> Result<(), StoreError> {
+        let now = self.clock.now().to_rfc3339();
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT INTO card_issuer (id, key_id, seed) VALUES (1, ?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET key_id = excluded.key_id, seed = excluded.seed",
+                params![i64::from(key_id), seed.as_slice()],
+            )?;
+            audit::append(tx, &now, "system", "card_key", &key_id.to_string())
+        })
+    }
+
+    /// Signs a card for `member` with this terminal's card key.
+    pub fn issue_card(&mut self, member: Uuid, card_serial: u16) -> Result<String, StoreError> {
+        let signer = self.card_signer()?;
+        let issued_at = u32::try_from(self.clock.now().timestamp()).unwrap_or(u32::MAX);
+        Ok(signer.issue(&Credential {
+            member_id: member,
+            card_serial,
+            issuer: signer.key_id(),
+            issued_at,
+            valid_until: None,
+        }))
+    }
+
+    /// The verifier for the scan pipeline: head office's trusted keys, this
+    /// terminal's card key, and every revocation received.
+    pub fn card_verifier(&mut self) -> Result<CardVerifier, StoreError> {
+        let mut keys = TrustedKeys::new();
+        for (key_id, public_key) in self.trusted_keys()? {
+            let (Some(id), Ok(bytes)) = (
+                parse_key_id(&key_id),
+                tillcard_sync::auth::decode_32(&public_key),
+            ) else {
+                continue;
+            };
+            // A malformed key from head office is skipped: cards it signed
+            // will read as forged, which is the safe failure.
+            let _ = keys.insert_bytes(id, &bytes);
+        }
+        let own = self.card_signer()?;
+        keys.insert(own.key_id(), own.verifying_key());
+        let mut revoked = RevocationList::new();
+        for (member, serial) in self.revocations()? {
+            let Some(member) = member.as_deref().and_then(|m| Uuid::parse_str(m).ok()) else {
+                continue;
+            };
+            match serial.as_deref().and_then(|s| s.parse().ok()) {
+                Some(serial) => revoked.revoke_card(member, serial),
+                None => revoked.revoke_member(member),
+            }
+        }
+        Ok(CardVerifier::new(keys, revoked))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_read_with_or_without_a_prefix() {
+        assert_eq!(parse_key_id("hq-1"), Some(1));
+        assert_eq!(parse_key_id("7"), Some(7));
+        assert_eq!(parse_key_id("hq-x"), None);
+        assert_eq!(parse_key_id("70000"), None);
+    }
+}

@@ -1,0 +1,594 @@
+//! The running terminal: the store on its thread, the scan pipeline on its
+//! thread, the camera (or a folder of images) on its thread, the uplink on a
+//! tokio runtime, and sounds. [`Terminal::run`] executes a counter
+//! [`Command`] without waiting: the answer arrives later through the
+//! [`Sink`] as an [`Input`], so the UI thread never blocks on any of them.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use tillcard_rules::pricing::Quote;
+use tillcard_rules::{MemberId, SourceId};
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::config::TerminalConfig;
+use crate::counter::checkout::{PriceAsk, Priced, price_checkout};
+use crate::counter::member::MemberSnapshot;
+use crate::counter::{CameraStatus, ClerkEntry, Command, Done, EnrollDone, Input, SaleDone};
+use crate::scan::credential::CardVerifier;
+use crate::scan::decode::CombinedDecoder;
+use crate::scan::file_source::{FileSource, load_luma};
+use crate::scan::frame::LumaFrame;
+use crate::scan::pipeline::{PipelineConfig, PipelineParts, ScanPipeline, feed_from_source};
+use crate::store::handle::StoreHandle;
+use crate::store::reader::MemberReader;
+use crate::store::{Store, StoreConfig, StoreError};
+use crate::uplink::{Uplink, UplinkConfig, UplinkStatus};
+
+/// Where answers go: the UI adapter pushes them onto its queue and wakes its
+/// event loop; tests collect them.
+pub type Sink = Arc<dyn Fn(Input) + Send + Sync>;
+
+/// Where camera frames for the live preview go (already downscaled).
+pub type PreviewSink = Arc<dyn Fn(LumaFrame) + Send + Sync>;
+
+/// Why the terminal could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store refused to open (damaged, too new, disk...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A thread or the async runtime could not start.
+    #[error("cannot start a worker thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+struct UplinkTask {
+    wake: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The running terminal.
+pub struct Terminal {
+    config: TerminalConfig,
+    clock: Arc<dyn Clock>,
+    store: StoreHandle,
+    sink: Sink,
+    pipeline: Arc<ScanPipeline>,
+    verifier: Arc<RwLock<CardVerifier>>,
+    runtime: tokio::runtime::Runtime,
+    uplink: Mutex<Option<UplinkTask>>,
+    stop: Arc<AtomicBool>,
+    sounds: crate::sound::Sounds,
+}
+
+impl std::fmt::Debug for Terminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Terminal")
+            .field("data_dir", &self.config.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The folder of bundled assets (demo cards): `TILLCARD_ASSETS`, else
+/// `/usr/share/tillcard` when installed, else the source tree's `assets/`.
+pub fn assets_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TILLCARD_ASSETS") {
+        return PathBuf::from(dir);
+    }
+    let installed = Path::new("/usr/share/tillcard");
+    let exe_in_usr = std::env::current_exe()
+        .map(|p| p.starts_with("/usr/bin"))
+        .unwrap_or(false);
+    if exe_in_usr && installed.is_dir() {
+        return installed.to_path_buf();
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))
+}
+
+/// The demo card images, sorted by name.
+pub fn demo_card_paths() -> Vec<PathBuf> {
+    let dir = assets_dir().join("demo-cards");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| crate::scan::file_source::is_image_path(p))
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    paths
+}
+
+fn snapshot(store: &Store, member: MemberId) -> Result<Option<MemberSnapshot>, StoreError> {
+    let Some(record) = store.find_member(member)? else {
+        return Ok(None);
+    };
+    Ok(Some(MemberSnapshot {
+        account: store.account(member)?,
+        program: store.program()?,
+        at: store.clock().now(),
+        record,
+    }))
+}
+
+fn snapshot_of(store: &Store, member: MemberId) -> Result<MemberSnapshot, StoreError> {
+    snapshot(store, member)?.ok_or(StoreError::UnknownMember)
+}
+
+fn price(store: &Store, ask: &PriceAsk) -> Result<Priced, StoreError> {
+    let program = store.program()?;
+    let (coupons, points) = match ask.member {
+        Some(id) => {
+            let account = store.account(id)?;
+            let now = store.clock().now();
+            (
+                account.usable_coupons(now).cloned().collect(),
+                account.points_available(now),
+            )
+        }
+        None => (Vec::new(), 0),
+    };
+    price_checkout(ask, &coupons, points, program.redemption.step, |tender| {
+        store.price(ask.member, &ask.basket, tender, ask.offline)
+    })
+}
+
+impl Terminal {
+    /// Opens the store (seeding the demo when configured), starts the scan
+    /// pipeline, the frame source and, when head office is configured, the
+    /// uplink. Answers and events go to `sink`.
+    pub fn start(
+        config: TerminalConfig,
+        clock: Arc<dyn Clock>,
+        sink: Sink,
+        preview: Option<PreviewSink>,
+    ) -> Result<Terminal, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let path = config.store_path();
+        let mut store = Store::open(&path, StoreConfig::new("T-LOCAL"), clock.clone())?;
+        if config.demo {
+            crate::demo::seed(&mut store)?;
+        }
+        let verifier = Arc::new(RwLock::new(store.card_verifier()?));
+        let reader = MemberReader::open(&path, store.program()?)?;
+        let (pipeline, events) = ScanPipeline::spawn(PipelineParts {
+            decoder: Box::new(CombinedDecoder::default()),
+            verifier: verifier.clone(),
+            directory: Box::new(reader),
+            config: PipelineConfig::default(),
+        })?;
+        let pipeline = Arc::new(pipeline);
+        {
+            let sink = sink.clone();
+            std::thread::Builder::new()
+                .name("scan-events".into())
+                .spawn(move || {
+                    for event in events {
+                        sink(Input::Scanned(event.outcome));
+                    }
+                })?;
+        }
+        let handle = StoreHandle::spawn(store)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tillcard-uplink")
+            .enable_all()
+            .build()?;
+        let config_sound = config.sound;
+        let terminal = Terminal {
+            config,
+            clock,
+            store: handle,
+            sink,
+            pipeline,
+            verifier,
+            runtime,
+            uplink: Mutex::new(None),
+            stop: Arc::new(AtomicBool::new(false)),
+            sounds: if config_sound {
+                crate::sound::Sounds::open()
+            } else {
+                crate::sound::Sounds::silent()
+            },
+        };
+        terminal.start_frames(preview)?;
+        if let Some(url) = terminal.config.head_office_url().map(str::to_owned) {
+            terminal.start_uplink(url);
+        }
+        Ok(terminal)
+    }
+
+    /// The store's handle (tests and tools).
+    pub fn store(&self) -> &StoreHandle {
+        &self.store
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &TerminalConfig {
+        &self.config
+    }
+
+    fn start_frames(&self, preview: Option<PreviewSink>) -> Result<(), StartError> {
+        let camera = &self.config.camera;
+        if let Some(dir) = &camera.frames_dir {
+            let mut source = FileSource::new(std::slice::from_ref(dir), true)?;
+            let pipeline = self.pipeline.clone();
+            let stop = self.stop.clone();
+            (self.sink)(Input::Camera(CameraStatus::Files));
+            std::thread::Builder::new()
+                .name("frames-files".into())
+                .spawn(move || {
+                    feed_from_source(&mut source, &pipeline, || {
+                        std::thread::sleep(Duration::from_millis(200));
+                        !stop.load(Ordering::Relaxed)
+                    });
+                })?;
+            return Ok(());
+        }
+        if camera.device < 0 {
+            return Ok(());
+        }
+        self.start_camera(preview)
+    }
+
+    #[cfg(feature = "camera")]
+    fn start_camera(&self, preview: Option<PreviewSink>) -> Result<(), StartError> {
+        use crate::scan::camera::{CameraConfig, CameraSource, CameraState, NokhwaOpener};
+        let settings = &self.config.camera;
+        let camera_config = CameraConfig {
+            index: u32::try_from(settings.device).unwrap_or(0),
+            width: settings.width,
+            height: settings.height,
+            ..CameraConfig::default()
+        };
+        let pipeline = self.pipeline.clone();
+        let stop = self.stop.clone();
+        let sink = self.sink.clone();
+        std::thread::Builder::new()
+            .name("camera".into())
+            .spawn(move || {
+                // The device handle is not Send: it lives on this thread.
+                let mut source = CameraSource::new(NokhwaOpener, camera_config);
+                let mut last_status = None;
+                let mut last_preview = std::time::Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    let now = std::time::Instant::now();
+                    let frame = source.poll(now);
+                    let status = match source.state() {
+                        CameraState::Streaming => CameraStatus::Streaming,
+                        CameraState::Lost { reason, .. } => CameraStatus::Lost(reason.clone()),
+                        CameraState::Closed => CameraStatus::None,
+                    };
+                    if last_status.as_ref() != Some(&status) {
+                        sink(Input::Camera(status.clone()));
+                        last_status = Some(status);
+                    }
+                    match frame {
+                        Ok(Some(frame)) => {
+                            if let Some(preview) = &preview
+                                && now.duration_since(last_preview) >= Duration::from_millis(100)
+                            {
+                                last_preview = now;
+                                preview(preview_frame(&frame));
+                            }
+                            pipeline.submit(frame);
+                        }
+                        Ok(None) => {}
+                        Err(_) => std::thread::sleep(Duration::from_millis(200)),
+                    }
+                }
+            })?;
+        Ok(())
+    }
+
+    #[cfg(not(feature = "camera"))]
+    fn start_camera(&self, _preview: Option<PreviewSink>) -> Result<(), StartError> {
+        Ok(())
+    }
+
+    fn start_uplink(&self, url: String) {
+        let mut slot = self.uplink.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_some() {
+            return;
+        }
+        let (status_tx, mut status_rx) = watch::channel(UplinkStatus::default());
+        let (wake, shutdown) = watch::channel(false);
+        let uplink = match Uplink::new(
+            self.store.clone(),
+            self.clock.clone(),
+            UplinkConfig::new(url),
+            status_tx,
+        ) {
+            Ok(u) => u,
+            Err(e) => {
+                (self.sink)(Input::Status(UplinkStatus {
+                    last_error: Some(e.to_string()),
+                    ..UplinkStatus::default()
+                }));
+                return;
+            }
+        };
+        let task = self.runtime.spawn(uplink.run(shutdown));
+        let sink = self.sink.clone();
+        let store = self.store.clone();
+        let verifier = self.verifier.clone();
+        self.runtime.spawn(async move {
+            while status_rx.changed().await.is_ok() {
+                let status = status_rx.borrow_and_update().clone();
+                if status.online {
+                    // Head office may have sent keys or revocations.
+                    let verifier = verifier.clone();
+                    let _ = store.submit(Store::card_verifier, move |fresh| {
+                        if let Ok(fresh) = fresh {
+                            *verifier.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+                        }
+                    });
+                }
+                sink(Input::Status(status));
+            }
+        });
+        *slot = Some(UplinkTask { wake, task });
+    }
+
+    /// Feeds one image file to the scan pipeline (a demo card tapped on
+    /// screen, or support's "scan this photo").
+    pub fn scan_image(&self, path: &Path) {
+        let pipeline = self.pipeline.clone();
+        let path = path.to_owned();
+        let sink = self.sink.clone();
+        let spawned = std::thread::Builder::new()
+            .name("scan-image".into())
+            .spawn(move || match load_luma(&path) {
+                Ok(frame) => pipeline.submit(frame),
+                Err(_) => sink(Input::Scanned(
+                    crate::scan::outcome::ScanOutcome::Unreadable,
+                )),
+            });
+        if spawned.is_err() {
+            (self.sink)(Input::Scanned(
+                crate::scan::outcome::ScanOutcome::Unreadable,
+            ));
+        }
+    }
+
+    /// A keyboard-wedge scanner's text.
+    pub fn scan_text(&self, text: String) {
+        self.pipeline.submit_text(text);
+    }
+
+    fn on_store<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+        answer: impl FnOnce(Result<R, StoreError>) -> Done + Send + 'static,
+    ) {
+        let sink = self.sink.clone();
+        if let Err(e) = self
+            .store
+            .submit(job, move |result| sink(Input::Done(answer(result))))
+        {
+            // The store's thread is gone: say so through the same path.
+            let sink = self.sink.clone();
+            let _ = std::thread::spawn(move || {
+                sink(Input::Done(Done::Member(Err(e))));
+            });
+        }
+    }
+
+    /// Runs `command`; its answer arrives through the sink.
+    pub fn run(&self, command: Command) {
+        match command {
+            Command::LoadClerks => self.on_store(
+                |s| {
+                    Ok(s.clerk_list()?
+                        .into_iter()
+                        .map(|c| ClerkEntry {
+                            id: c.id,
+                            name: c.name,
+                            role: c.role,
+                        })
+                        .collect())
+                },
+                Done::Clerks,
+            ),
+            Command::Login { clerk_id, pin } => {
+                self.on_store(move |s| s.login(&clerk_id, &pin), Done::LoggedIn);
+            }
+            Command::Approve { manager_id, pin } => {
+                self.on_store(move |s| s.approve(&manager_id, &pin), Done::Approved);
+            }
+            Command::OpenMember {
+                member,
+                unknown_card,
+            } => self.on_store(
+                move |s| {
+                    if unknown_card {
+                        s.admit_card_holder(member)?;
+                    }
+                    snapshot(s, member)
+                },
+                Done::Member,
+            ),
+            Command::FindByPhone { phone } => self.on_store(
+                move |s| match s.find_member_by_phone(&phone)? {
+                    Some(record) => snapshot(s, record.id),
+                    None => Ok(None),
+                },
+                Done::Member,
+            ),
+            Command::Price(ask) => {
+                let request = ask.request;
+                self.on_store(move |s| price(s, &ask), move |r| Done::Priced(request, r));
+            }
+            Command::CommitSale { clerk, quote } => self.on_store(
+                move |s| {
+                    let receipt = s.commit_sale(&clerk, &quote)?;
+                    let member_after = match quote.member {
+                        Some(m) => snapshot(s, m)?,
+                        None => None,
+                    };
+                    Ok(SaleDone {
+                        receipt,
+                        member_after,
+                    })
+                },
+                Done::SaleCommitted,
+            ),
+            Command::Enroll { clerk, request } => {
+                let cards = self.config.cards_dir();
+                self.on_store(
+                    move |s| {
+                        let enrolled = s.enroll(&clerk, &request)?;
+                        let id = enrolled.member.id;
+                        let card_text = s.issue_card(id.0, 1)?;
+                        let card_png = save_card(&cards, id, &card_text);
+                        Ok(EnrollDone {
+                            member: snapshot_of(s, id)?,
+                            card_text,
+                            card_png,
+                        })
+                    },
+                    Done::Enrolled,
+                );
+            }
+            Command::TopUp {
+                clerk,
+                member,
+                top_up,
+            } => self.on_store(
+                move |s| {
+                    s.top_up(&clerk, member, &top_up)?;
+                    snapshot_of(s, member)
+                },
+                Done::ToppedUp,
+            ),
+            Command::LoadSales => self.on_store(|s| s.recent_sales(8), Done::Sales),
+            Command::LoadSale(sale) => self.on_store(
+                move |s| -> Result<(SourceId, Quote), StoreError> { Ok((sale, s.sale(sale)?)) },
+                Done::Sale,
+            ),
+            Command::Refund {
+                clerk,
+                approval,
+                sale,
+                lines,
+            } => self.on_store(
+                move |s| s.refund(&clerk, &approval, sale, &lines),
+                Done::Refunded,
+            ),
+            Command::Adjust {
+                clerk,
+                approval,
+                member,
+                delta,
+                reason,
+            } => self.on_store(
+                move |s| {
+                    s.adjust_points(&clerk, &approval, member, delta, &reason)?;
+                    snapshot_of(s, member)
+                },
+                Done::Adjusted,
+            ),
+            Command::SaveReceipt { sale, text } => {
+                let dir = self.config.receipts_dir();
+                let sink = self.sink.clone();
+                let _ = std::thread::Builder::new()
+                    .name("receipt".into())
+                    .spawn(move || {
+                        let path = dir.join(format!("{}.txt", sale.0));
+                        let result = std::fs::create_dir_all(&dir)
+                            .and_then(|()| std::fs::write(&path, text))
+                            .map(|()| path)
+                            .map_err(|e| format!("receipt not saved: {e}"));
+                        sink(Input::Done(Done::ReceiptSaved(result)));
+                    });
+            }
+            Command::Provision { url, code } => {
+                let store = self.store.clone();
+                let sink = self.sink.clone();
+                self.runtime.spawn(async move {
+                    let result = crate::uplink::provision(&store, &url, &code)
+                        .await
+                        .map_err(|e| e.to_string());
+                    sink(Input::Done(Done::Provisioned(result)));
+                });
+            }
+            Command::SyncNow => {
+                let slot = self.uplink.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(task) = slot.as_ref() {
+                    // The uplink re-checks its shutdown flag on any change
+                    // and starts a round at once when it is still false.
+                    task.wake.send_replace(false);
+                }
+            }
+            Command::Play(sound) => self.sounds.play(sound),
+        }
+    }
+
+    /// Stops the threads: the uplink finishes its round in flight first.
+    pub fn shutdown(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let task = self
+            .uplink
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            task.wake.send_replace(true);
+            let _ = self
+                .runtime
+                .block_on(async { tokio::time::timeout(Duration::from_secs(10), task.task).await });
+        }
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+        if let Ok(pipeline) = Arc::try_unwrap(self.pipeline) {
+            pipeline.shutdown();
+        }
+    }
+}
+
+/// Saves a member's card as `cards/<member id>.png` (the file name carries
+/// no personal data). A failure to save is not a failed enrollment: the card
+/// is on screen and can be re-issued.
+fn save_card(dir: &Path, member: MemberId, text: &str) -> Option<PathBuf> {
+    std::fs::create_dir_all(dir).ok()?;
+    let path = dir.join(format!("{}.png", member.0));
+    crate::scan::card::save_png(text, &path, 8).ok()?;
+    Some(path)
+}
+
+/// A camera frame reduced for the preview (about 320 px wide).
+pub fn preview_frame(frame: &LumaFrame) -> LumaFrame {
+    let step = (frame.width / 320).max(1);
+    let width = frame.width / step;
+    let height = frame.height / step;
+    let mut data = Vec::with_capacity((width * height) as usize);
+    for y in 0..height {
+        let row = (y * step * frame.width) as usize;
+        for x in 0..width {
+            data.push(
+                frame
+                    .data
+                    .get(row + (x * step) as usize)
+                    .copied()
+                    .unwrap_or(0),
+            );
+        }
+    }
+    LumaFrame::new(width, height, data).unwrap_or_else(|| frame.clone())
+}

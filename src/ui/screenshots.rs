@@ -1,0 +1,278 @@
+//! Pictures of the real app with no display: Slint's software renderer
+//! behind a minimal platform draws the window into memory. Used by
+//! `tillcard screenshots DIR` (every screen, both languages, both panel
+//! sizes, demo data) and by `tillcard probe-start` (the start-up benchmark).
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use slint::platform::software_renderer::{
+    MinimalSoftwareWindow, PremultipliedRgbaColor, RepaintBufferType,
+};
+use slint::platform::{Platform, WindowAdapter};
+use slint::{ComponentHandle, PhysicalSize};
+
+use super::{UiApp, Wake};
+use crate::clock::{Clock, FakeClock};
+use crate::config::TerminalConfig;
+use crate::counter::keypad::Key;
+use crate::counter::{Action, Counter, Input, Page};
+use crate::format::Language;
+
+struct HeadlessPlatform {
+    window: Rc<MinimalSoftwareWindow>,
+    started: Instant,
+}
+
+impl Platform for HeadlessPlatform {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
+        Ok(self.window.clone())
+    }
+
+    fn duration_since_start(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// A window drawn in memory.
+pub struct Headless {
+    window: Rc<MinimalSoftwareWindow>,
+}
+
+impl Headless {
+    /// Installs the in-memory platform (once per process).
+    pub fn install() -> anyhow::Result<Headless> {
+        let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+        slint::platform::set_platform(Box::new(HeadlessPlatform {
+            window: window.clone(),
+            started: Instant::now(),
+        }))
+        .map_err(|e| anyhow::anyhow!("cannot install the headless platform: {e}"))?;
+        Ok(Headless { window })
+    }
+
+    /// Sets the panel size.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.window.set_size(PhysicalSize::new(width, height));
+    }
+
+    /// Draws the window as it is now.
+    pub fn render(&self) -> image::RgbaImage {
+        slint::platform::update_timers_and_animations();
+        let size = self.window.size();
+        let (w, h) = (size.width, size.height);
+        let mut buffer = vec![PremultipliedRgbaColor::default(); (w * h) as usize];
+        self.window.request_redraw();
+        self.window.draw_if_needed(|renderer| {
+            renderer.render(&mut buffer, w as usize);
+        });
+        let mut img = image::RgbaImage::new(w, h);
+        for (px, c) in img.pixels_mut().zip(buffer) {
+            *px = image::Rgba([c.red, c.green, c.blue, 255]);
+        }
+        img
+    }
+}
+
+/// Drains the app's queue until `done` holds (or 20 s pass).
+pub fn pump(app: &UiApp, mut done: impl FnMut(&Counter) -> bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        app.drain();
+        if done(&app.counter()) {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            anyhow::bail!(
+                "the terminal did not answer in time (page {:?})",
+                app.counter().page
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn tap(app: &UiApp, action: Action) {
+    app.input(Input::Tap(action));
+}
+
+fn keys(app: &UiApp, text: &str) {
+    for c in text.chars() {
+        if let Some(k) = Key::from_label(&c.to_string()) {
+            app.input(Input::Key(k));
+        }
+    }
+}
+
+/// The demo configuration in `dir` with no camera: what screenshots and
+/// the start-up probe run on.
+pub fn demo_config(dir: &Path) -> TerminalConfig {
+    let mut config = TerminalConfig::embedded_demo();
+    config.data_dir = dir.to_path_buf();
+    config.camera.device = -1;
+    config.sound = false;
+    config
+}
+
+/// A fixed moment for screenshots, so they do not change from day to day.
+fn screenshot_clock() -> Arc<dyn Clock> {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:30:00+08:00")
+        .unwrap_or_else(|_| chrono::Local::now().fixed_offset());
+    Arc::new(FakeClock::at(at))
+}
+
+/// Writes every screen, in both languages, at 1024x768 and 1280x800.
+pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let headless = Headless::install()?;
+    let data = tempfile::tempdir().context("a temporary data folder")?;
+    let app = UiApp::start(demo_config(data.path()), screenshot_clock(), Wake::Manual)?;
+    app.window().show().context("showing the window")?;
+    pump(&app, |c| !c.clerks.is_empty())?;
+    let mut written = Vec::new();
+    let mut enrolled = 0;
+    let cards = crate::terminal::demo_card_paths();
+    anyhow::ensure!(!cards.is_empty(), "no demo cards in assets/demo-cards");
+    for (width, height) in [(1024, 768), (1280, 800)] {
+        headless.resize(width, height);
+        for language in [Language::ZhCn, Language::En] {
+            let code = match language {
+                Language::ZhCn => "zh-CN",
+                Language::En => "en",
+            };
+            let mut shot = |name: &str| -> anyhow::Result<()> {
+                let path = dir.join(format!("{name}-{code}-{width}x{height}.png"));
+                headless
+                    .render()
+                    .save(&path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                written.push(path);
+                Ok(())
+            };
+            tap(&app, Action::SetLanguage(language));
+            if app.counter().clerk.is_some() {
+                tap(&app, Action::Lock);
+            }
+            tap(&app, Action::SelectClerk("c01".into()));
+            keys(&app, "12");
+            shot("login")?;
+            keys(&app, "34");
+            tap(&app, Action::SubmitPin);
+            pump(&app, |c| c.page != Page::Login)?;
+            tap(&app, Action::Home);
+            shot("home")?;
+
+            // A different card each round: the scanner ignores the same code
+            // twice within its repeat window.
+            if enrolled >= cards.len() {
+                std::thread::sleep(Duration::from_millis(3_100));
+            }
+            let card = &cards[enrolled % cards.len()];
+            let seen = app.counter().scan.as_ref().map_or(0, |s| s.serial);
+            app.terminal().scan_image(card);
+            pump(&app, |c| {
+                c.page == Page::Member && c.scan.as_ref().is_some_and(|s| s.serial > seen)
+            })?;
+            shot("member")?;
+
+            tap(&app, Action::MemberCheckout);
+            keys(&app, "128.5");
+            tap(&app, Action::QuickKey(0));
+            keys(&app, "25");
+            tap(&app, Action::QuickKey(4));
+            pump(&app, |c| c.sale.priced.is_some())?;
+            tap(&app, Action::MaxPoints);
+            pump(&app, |c| {
+                c.sale
+                    .priced
+                    .as_ref()
+                    .is_some_and(|p| p.quote.points_redeemed > 0)
+            })?;
+            shot("checkout")?;
+            tap(&app, Action::ConfirmSale);
+            pump(&app, |c| c.page == Page::Receipt)?;
+            shot("receipt")?;
+
+            tap(&app, Action::OpenPhoneLookup);
+            keys(&app, "19900001002");
+            shot("phone")?;
+
+            tap(&app, Action::OpenEnroll);
+            enrolled += 1;
+            keys(&app, &format!("1990000{:04}", 2000 + enrolled));
+            tap(&app, Action::Surname("赵".into()));
+            tap(&app, Action::BirthdayMonth(3));
+            tap(&app, Action::BirthdayDay(14));
+            tap(&app, Action::ToggleConsent);
+            shot("enroll")?;
+            tap(&app, Action::SubmitEnroll);
+            pump(&app, |c| c.page == Page::EnrollDone)?;
+            shot("enroll-done")?;
+
+            tap(&app, Action::OpenManager);
+            tap(&app, Action::SelectManager("m01".into()));
+            keys(&app, "99");
+            shot("manager-pin")?;
+            keys(&app, "99");
+            tap(&app, Action::SubmitPin);
+            pump(&app, |c| c.page == Page::Manager)?;
+            shot("manager")?;
+            tap(&app, Action::OpenTopUp);
+            tap(&app, Action::SelectPackage(0));
+            shot("top-up")?;
+            tap(&app, Action::OpenRefund);
+            pump(&app, |c| !c.refund.sales.is_empty())?;
+            tap(&app, Action::SelectSale(0));
+            pump(&app, |c| c.refund.sale.is_some())?;
+            shot("refund")?;
+            tap(&app, Action::OpenAdjust);
+            keys(&app, "200");
+            tap(&app, Action::SelectReason(1));
+            shot("adjust")?;
+            tap(&app, Action::OpenSync);
+            shot("sync")?;
+            tap(&app, Action::OpenSettings);
+            shot("settings")?;
+            tap(&app, Action::Home);
+        }
+    }
+    Ok(written)
+}
+
+/// Starts the demo terminal headless, waits until it is interactive (clerks
+/// loaded, first frame drawn), and reports how long that took and the
+/// resident memory after `idle` of doing nothing. Used by the `ui` bench.
+pub fn probe_start(idle: Duration) -> anyhow::Result<(Duration, u64)> {
+    let started = Instant::now();
+    let headless = Headless::install()?;
+    headless.resize(1024, 768);
+    let data = tempfile::tempdir().context("a temporary data folder")?;
+    let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock::new());
+    let app = UiApp::start(demo_config(data.path()), clock, Wake::Manual)?;
+    app.window().show().context("showing the window")?;
+    pump(&app, |c| !c.clerks.is_empty())?;
+    let _frame = headless.render();
+    let ready = started.elapsed();
+    let until = Instant::now() + idle;
+    while Instant::now() < until {
+        app.drain();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((ready, rss_kib()))
+}
+
+/// Resident memory of this process in KiB (Linux), 0 when unknown.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,317 @@
+//! The real window, headless (Slint's testing backend), driven the way a
+//! cashier drives it: controls found by their accessible labels and
+//! activated, against a real SQLite store with the demo data, scans coming
+//! from the file frame source. Each test asserts what the screen shows and
+//! what the store wrote.
+//!
+//! The test thread is the UI thread: a blocking store call from it would
+//! panic (debug builds), so reads of the store for assertions go through a
+//! helper thread, and the UI code under test is checked for blocking calls
+//! on every tap.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use i_slint_backend_testing::ElementHandle;
+use slint::{ComponentHandle, Model};
+use tillcard::clock::SystemClock;
+use tillcard::config::TerminalConfig;
+use tillcard::counter::Page;
+use tillcard::demo::DEMO_MEMBERS;
+use tillcard::rules::ledger::EntryKind;
+use tillcard::store::{Store, StoreError};
+use tillcard::ui::screenshots::pump;
+use tillcard::ui::{Ui, UiApp, Wake};
+
+/// A window with the demo terminal behind it, and a tap counter.
+struct Till {
+    app: Rc<UiApp>,
+    taps: std::cell::Cell<u32>,
+    _data: tempfile::TempDir,
+}
+
+impl Till {
+    fn start(frames: Option<&Path>) -> Till {
+        i_slint_backend_testing::init_no_event_loop();
+        let data = tempfile::tempdir().unwrap();
+        let mut config = TerminalConfig::embedded_demo();
+        config.data_dir = data.path().to_path_buf();
+        config.language = tillcard::config::LanguageSetting::En;
+        config.sound = false;
+        config.camera.device = -1;
+        config.camera.frames_dir = frames.map(Path::to_path_buf);
+        let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
+        app.window().show().unwrap();
+        pump(&app, |c| !c.clerks.is_empty()).unwrap();
+        Till {
+            app,
+            taps: std::cell::Cell::new(0),
+            _data: data,
+        }
+    }
+
+    /// Activates the one control labelled `label` (and counts the tap).
+    fn tap(&self, label: &str) {
+        let found: Vec<_> =
+            ElementHandle::find_by_accessible_label(self.app.window(), label).collect();
+        if found.len() != 1 {
+            let all: Vec<String> =
+                i_slint_backend_testing::ElementRoot::root_element(self.app.window())
+                    .query_descendants()
+                    .find_all()
+                    .iter()
+                    .map(|e| format!("{:?}/{:?}", e.type_name(), e.accessible_label()))
+                    .collect();
+            panic!(
+                "expected one control labelled {label:?}, found {}; labels: {all:?}",
+                found.len()
+            );
+        }
+        found[0].invoke_accessible_default_action();
+        self.taps.set(self.taps.get() + 1);
+    }
+
+    fn keys(&self, digits: &str) {
+        for d in digits.chars() {
+            self.tap(&format!("key {d}"));
+        }
+    }
+
+    fn shows(&self, label: &str) -> bool {
+        ElementHandle::find_by_accessible_label(self.app.window(), label)
+            .next()
+            .is_some()
+    }
+
+    /// What the text labelled `label` shows.
+    fn text(&self, label: &str) -> String {
+        ElementHandle::find_by_accessible_label(self.app.window(), label)
+            .next()
+            .and_then(|e| e.accessible_value())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| panic!("no text labelled {label:?}"))
+    }
+
+    fn wait(&self, what: impl FnMut(&tillcard::counter::Counter) -> bool) {
+        pump(&self.app, what).unwrap();
+    }
+
+    fn ui(&self) -> Ui<'_> {
+        self.app.window().global::<Ui>()
+    }
+
+    fn login(&self, clerk: &str, pin: &str) {
+        self.tap(&format!("clerk {clerk}"));
+        self.keys(pin);
+        self.tap("log in");
+        self.wait(|c| c.page != Page::Login);
+    }
+
+    /// Runs `f` on the store from another thread (the test thread is the
+    /// UI thread and may not wait on the store).
+    fn store<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+    ) -> R {
+        let handle = self.app.terminal().store().clone();
+        std::thread::spawn(move || handle.call(f))
+            .join()
+            .unwrap()
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_member_checkout_with_tier_discount_coupon_and_points_takes_two_taps_after_the_scan() {
+    let frames = tempfile::tempdir().unwrap();
+    let cards = tillcard::terminal::demo_card_paths();
+    std::fs::copy(&cards[0], frames.path().join("card.png")).unwrap();
+    let till = Till::start(Some(frames.path()));
+    let member = DEMO_MEMBERS[0].member_id();
+    let before = till.store(move |s| s.account(member));
+
+    till.login("c01", "1234");
+    till.tap("new sale");
+    till.keys("128");
+    till.tap("category 1");
+    till.wait(|c| c.sale.priced.is_some());
+
+    // The member holds the card up: the file frame source feeds the camera
+    // path, the scan attaches them to the sale and reprices it.
+    till.wait(|c| c.sale.member.is_some() && c.sale.quote().is_some_and(|q| q.member.is_some()));
+    assert!(till.ui().get_sale_member().shown);
+    let taps_before = till.taps.get();
+    till.tap("max points");
+    till.wait(|c| c.sale.quote().is_some_and(|q| q.points_redeemed > 0));
+    till.tap("confirm sale");
+    till.wait(|c| c.page == Page::Receipt);
+    let taps = till.taps.get() - taps_before;
+    println!("taps after the scan: {taps}");
+    assert!(taps <= 3, "{taps} taps after the scan");
+
+    let done = till.app.counter().last_sale.clone().unwrap();
+    let quote = &done.receipt.quote;
+    assert_eq!(
+        quote.tier_discount.as_ref().unwrap().rate_bp,
+        1_000,
+        "gold 9折"
+    );
+    assert!(quote.coupon.is_some(), "the welcome coupon applied itself");
+    assert!(quote.points_redeemed >= 100);
+    let sale = done.receipt.sale;
+    let stored = till.store(move |s| s.sale(sale));
+    assert_eq!(&stored, quote, "the ledger holds the sale as shown");
+    let after = till.store(move |s| s.account(member));
+    let now = chrono::Local::now().fixed_offset();
+    assert_eq!(
+        after.points_balance(now),
+        before.points_balance(now) - quote.points_redeemed + quote.earn.points
+    );
+    assert!(
+        after.usable_coupons(now).next().is_none(),
+        "the coupon is used"
+    );
+    assert!(
+        done.receipt
+            .entries
+            .iter()
+            .any(|e| matches!(e.kind, EntryKind::PointsEarned { .. }))
+    );
+    let info: Vec<String> = till
+        .ui()
+        .get_receipt_info()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert!(
+        info[0].contains(&format!("Earns {} points", quote.earn.points)),
+        "{info:?}"
+    );
+}
+
+#[test]
+fn enrollment_refuses_a_phone_already_enrolled_and_shows_the_new_card() {
+    let till = Till::start(None);
+    till.login("c02", "2345");
+    till.tap("enroll");
+    till.keys(DEMO_MEMBERS[0].phone);
+    till.tap("consent");
+    till.tap("submit enrollment");
+    till.wait(|c| c.enroll.error.is_some());
+    let error = till.ui().get_enroll_error().to_string();
+    assert!(error.contains("already enrolled"), "{error}");
+    assert!(
+        error.contains("199****1001"),
+        "masked phone in the message: {error}"
+    );
+    assert!(
+        !error.contains(DEMO_MEMBERS[0].phone),
+        "raw phone shown: {error}"
+    );
+    assert_eq!(till.app.counter().page, Page::Enroll);
+
+    till.tap("key back");
+    till.tap("key 9");
+    till.tap("surname 赵");
+    till.tap("submit enrollment");
+    till.wait(|c| c.page == Page::EnrollDone);
+    let done = till.app.counter().enrolled.clone().unwrap();
+    assert_eq!(done.member.record.phone_masked, "199****1009");
+    assert_eq!(done.member.record.name_masked, "赵*");
+    assert!(
+        done.member.account.usable_coupons(done.member.at).count() == 1,
+        "welcome coupon issued"
+    );
+    // The card on screen and in the PNG reads back as this member's card.
+    let png = done.card_png.clone().unwrap();
+    let frame = tillcard::scan::file_source::load_luma(&png).unwrap();
+    let text = tillcard::scan::decode::DecoderKind::Combined
+        .build()
+        .decode(&frame)
+        .unwrap();
+    assert_eq!(text, done.card_text);
+    let token = tillcard::scan::credential::parse_token(&text).unwrap();
+    let id = done.member.record.id;
+    let verifier = till.store(Store::card_verifier);
+    let now_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let credential = verifier
+        .verify(&token, now_unix)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(credential.member_id, id.0);
+    assert!(till.shows("member card"));
+}
+
+#[test]
+fn a_refund_needs_the_manager_pin() {
+    let till = Till::start(None);
+    till.login("c01", "1234");
+    till.tap("new sale");
+    till.keys("30");
+    till.tap("category 3");
+    till.wait(|c| c.sale.priced.is_some());
+    till.tap("confirm sale");
+    till.wait(|c| c.page == Page::Receipt);
+    till.tap("next customer");
+
+    till.tap("manager");
+    assert!(till.app.counter().prompt.is_some());
+    assert!(!till.shows("open refund"), "no manager menu before the PIN");
+    till.tap("manager m01");
+    till.keys("1111");
+    till.tap("approve");
+    till.wait(|c| c.prompt.as_ref().is_some_and(|p| p.error.is_some()));
+    assert!(till.ui().get_prompt_error().contains("Wrong PIN"));
+    assert_eq!(till.app.counter().page, Page::Home);
+    till.keys("9999");
+    till.tap("approve");
+    till.wait(|c| c.page == Page::Manager);
+
+    till.tap("open refund");
+    till.wait(|c| !c.refund.sales.is_empty());
+    till.tap("sale 1");
+    till.wait(|c| c.refund.sale.is_some());
+    till.tap("confirm refund");
+    till.wait(|c| c.refunded.is_some());
+    let refunded = till.app.counter().refunded.clone().unwrap();
+    assert_eq!(
+        refunded.outcome.money,
+        tillcard::rules::Money::from_yuan(30)
+    );
+    let audit = till.store(|s| s.recent_audit(3));
+    let row = audit.iter().find(|r| r.action == "refund").unwrap();
+    assert_eq!(row.clerk, "c01");
+    let chain = till.store(|s| s.verify_audit_chain());
+    assert!(chain.is_ok());
+}
+
+#[test]
+fn the_language_switch_changes_the_views_and_the_rust_made_strings() {
+    let till = Till::start(None);
+    till.login("c01", "1234");
+    assert!(till.shows("Scan a member card"));
+    assert_eq!(till.ui().get_status().text, "Offline");
+    till.tap("switch language");
+    assert!(
+        till.shows("请扫描会员码"),
+        "the view's @tr strings are Chinese"
+    );
+    assert!(!till.shows("Scan a member card"));
+    assert_eq!(till.ui().get_status().text, "离线", "Rust-made strings too");
+    till.tap("new sale");
+    assert_eq!(till.text("amount entry"), "输入金额");
+    let keys: Vec<String> = till
+        .ui()
+        .get_quick_keys()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(keys[0], "食品杂货");
+    till.tap("switch language");
+    assert_eq!(till.text("amount entry"), "Key an amount");
+}
