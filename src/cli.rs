@@ -48,6 +48,9 @@ pub enum Command {
     /// Start the demo terminal headless and print how long it took to
     /// become interactive and its memory after idling (benchmarks).
     ProbeStart {
+        /// The demo terminal's data folder (seeded on first use).
+        #[arg(long)]
+        data: PathBuf,
         /// Seconds to idle before reading the memory.
         #[arg(long, default_value_t = 3)]
         idle_secs: u64,
@@ -107,9 +110,11 @@ pub fn run(args: Vec<String>) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Some(Command::ProbeStart { idle_secs }) => {
-            let (ready, rss_kib) =
-                crate::ui::screenshots::probe_start(std::time::Duration::from_secs(idle_secs))?;
+        Some(Command::ProbeStart { data, idle_secs }) => {
+            let (ready, rss_kib) = crate::ui::screenshots::probe_start(
+                &data,
+                std::time::Duration::from_secs(idle_secs),
+            )?;
             println!("ready_ms {:.1}", ready.as_secs_f64() * 1000.0);
             println!("idle_rss_kib {rss_kib}");
             Ok(())

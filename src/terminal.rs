@@ -209,10 +209,30 @@ impl Terminal {
             },
         };
         terminal.start_frames(preview)?;
-        if let Some(url) = terminal.config.head_office_url().map(str::to_owned) {
+        if let Some(url) = terminal.head_office_url() {
             terminal.start_uplink(url);
         }
         Ok(terminal)
+    }
+
+    /// Where the head-office address registered from the settings screen is
+    /// kept (the configuration file may be read-only).
+    fn registered_url_path(&self) -> PathBuf {
+        self.config.data_dir.join("head-office.url")
+    }
+
+    /// Head office's address: the configuration's, else the one this
+    /// terminal was registered with from the settings screen.
+    pub fn head_office_url(&self) -> Option<String> {
+        self.config
+            .head_office_url()
+            .map(str::to_owned)
+            .or_else(|| {
+                std::fs::read_to_string(self.registered_url_path())
+                    .ok()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+            })
     }
 
     /// The store's handle (tests and tools).
@@ -347,6 +367,30 @@ impl Terminal {
         *slot = Some(UplinkTask { wake, task });
     }
 
+    /// Calls `then` once when the process is asked to stop (SIGTERM, or
+    /// Ctrl-C): the app closes its window, which shuts the terminal down
+    /// with the uplink's round in flight finished first.
+    pub fn on_terminate(&self, then: impl FnOnce() + Send + 'static) {
+        self.runtime.spawn(async move {
+            let ctrl_c = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let term = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = ctrl_c => {},
+                () = term => {},
+            }
+            then();
+        });
+    }
+
     /// Feeds one image file to the scan pipeline (a demo card tapped on
     /// screen, or support's "scan this photo").
     pub fn scan_image(&self, path: &Path) {
@@ -384,10 +428,7 @@ impl Terminal {
             .submit(job, move |result| sink(Input::Done(answer(result))))
         {
             // The store's thread is gone: say so through the same path.
-            let sink = self.sink.clone();
-            let _ = std::thread::spawn(move || {
-                sink(Input::Done(Done::Member(Err(e))));
-            });
+            (self.sink)(Input::Done(Done::Failed(e)));
         }
     }
 
@@ -521,13 +562,31 @@ impl Terminal {
             }
             Command::Provision { url, code } => {
                 let store = self.store.clone();
-                let sink = self.sink.clone();
+                let (tx, rx) = std::sync::mpsc::channel();
                 self.runtime.spawn(async move {
                     let result = crate::uplink::provision(&store, &url, &code)
                         .await
+                        .map(|()| url)
                         .map_err(|e| e.to_string());
-                    sink(Input::Done(Done::Provisioned(result)));
+                    let _ = tx.send(result);
                 });
+                // Registered: remember the address and start syncing. Done
+                // on a helper thread, which may wait for the answer.
+                let sink = self.sink.clone();
+                let path = self.registered_url_path();
+                let _ = std::thread::Builder::new()
+                    .name("provision".into())
+                    .spawn(move || {
+                        let result = rx
+                            .recv()
+                            .unwrap_or_else(|_| Err("the registration was interrupted".into()));
+                        let result = result.and_then(|url| {
+                            std::fs::write(&path, &url).map(|()| url).map_err(|e| {
+                                format!("registered, but the address was not saved: {e}")
+                            })
+                        });
+                        sink(Input::Done(Done::Provisioned(result.map(|_| ()))));
+                    });
             }
             Command::SyncNow => {
                 let slot = self.uplink.lock().unwrap_or_else(PoisonError::into_inner);
@@ -535,6 +594,11 @@ impl Terminal {
                     // The uplink re-checks its shutdown flag on any change
                     // and starts a round at once when it is still false.
                     task.wake.send_replace(false);
+                }
+            }
+            Command::StartSync => {
+                if let Some(url) = self.head_office_url() {
+                    self.start_uplink(url);
                 }
             }
             Command::Play(sound) => self.sounds.play(sound),

@@ -61,6 +61,50 @@ fn median_and_p95_use_the_usual_definitions() {
 }
 
 #[test]
-fn no_subcommand_still_runs() {
-    assert!(tillcard::run(vec![]).is_ok());
+fn the_demo_quote_prints_without_a_window() {
+    assert!(tillcard::run(vec!["demo-quote".into()]).is_ok());
+}
+
+#[test]
+fn without_a_display_the_terminal_says_so_instead_of_crashing() {
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tillcard"))
+        .current_dir(data.path())
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no display"), "{stderr}");
+    assert!(stderr.contains("tillcard screenshots"), "{stderr}");
+}
+
+#[test]
+fn sigterm_stops_the_terminal_cleanly() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tillcard"))
+        .args(["probe-start", "--idle-secs", "60", "--data"])
+        .arg(data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?} {rest:?}");
+    assert!(rest.iter().any(|l| l == "stopped on request"), "{rest:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "it stopped, not timed out"
+    );
 }

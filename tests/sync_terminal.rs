@@ -228,3 +228,38 @@ async fn a_member_enrolled_at_another_store_comes_down_and_is_found_by_phone() {
         tillcard::rules::Money::from_yuan(550)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_issued_offline_at_one_terminal_verifies_at_another_after_its_next_sync() {
+    let mut world = world().await;
+    let a = terminal(&mut world, "store-a").await;
+    let b = terminal(&mut world, "store-b").await;
+    let member = enroll(&a, "13800000077");
+    let card = call(&a, move |s| s.issue_card(member.0, 1));
+    let token = tillcard::scan::credential::parse_token(&card).unwrap();
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+
+    let verifier = call(&a, Store::card_verifier);
+    assert!(
+        verifier.verify(&token, now).is_ok(),
+        "the issuing terminal trusts its own cards"
+    );
+    let before = call(&b, Store::card_verifier);
+    assert!(
+        before.verify(&token, now).is_err(),
+        "terminal B has not heard of A's card key yet"
+    );
+    sync(&world, &b).await;
+    let after = call(&b, Store::card_verifier);
+    let credential = after.verify(&token, now).unwrap();
+    assert_eq!(credential.member_id, member.0);
+    assert!(
+        credential.issuer >= 0x8000,
+        "a terminal card key id: {}",
+        credential.issuer
+    );
+    println!(
+        "card issued at A (key id {}) verified at B",
+        credential.issuer
+    );
+}

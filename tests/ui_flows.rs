@@ -315,3 +315,40 @@ fn the_language_switch_changes_the_views_and_the_rust_made_strings() {
     till.tap("switch language");
     assert_eq!(till.text("amount entry"), "Key an amount");
 }
+
+#[test]
+fn a_keyboard_wedge_scanner_typing_a_card_opens_the_member() {
+    let till = Till::start(None);
+    till.login("c01", "1234");
+    let card = tillcard::demo::demo_card_text(&DEMO_MEMBERS[1]);
+    let window = till.app.window().window();
+    // The scanner types the card's text and Enter, a key every few ms.
+    for c in card.chars().chain(std::iter::once('\n')) {
+        window.dispatch_event(slint::platform::WindowEvent::KeyPressed {
+            text: c.to_string().into(),
+        });
+        window.dispatch_event(slint::platform::WindowEvent::KeyReleased {
+            text: c.to_string().into(),
+        });
+    }
+    till.wait(|c| c.page == Page::Member);
+    let member = till.app.counter().member.clone().unwrap();
+    assert_eq!(member.record.id, DEMO_MEMBERS[1].member_id());
+    assert!(till.ui().get_scan_good());
+    assert!(till.ui().get_scan_flash(), "the scan area flashes");
+
+    // A person typing slowly is not a scan.
+    till.tap("home");
+    let before = till.app.counter().scan.as_ref().map(|s| s.serial);
+    let start = std::time::Instant::now();
+    for (i, c) in card.chars().chain(std::iter::once('\n')).enumerate() {
+        till.app.wedge_key(
+            &c.to_string(),
+            start + std::time::Duration::from_millis(200 * i as u64),
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    till.app.drain();
+    assert_eq!(till.app.counter().scan.as_ref().map(|s| s.serial), before);
+    assert_eq!(till.app.counter().page, Page::Home);
+}

@@ -125,6 +125,8 @@ pub enum Done {
     ReceiptSaved(Result<std::path::PathBuf, String>),
     /// Terminal provisioning (in words when it failed).
     Provisioned(Result<(), String>),
+    /// The store could not take the job at all (its thread is gone).
+    Failed(StoreError),
 }
 
 /// What the camera is doing, for the status strip.
@@ -379,6 +381,8 @@ pub enum Command {
     },
     /// Wake the uplink now.
     SyncNow,
+    /// Start syncing with head office (after registration).
+    StartSync,
     /// Play a sound.
     Play(Sound),
 }
@@ -1335,6 +1339,11 @@ impl Counter {
                 });
                 Vec::new()
             }
+            Done::Failed(e) => {
+                self.sale.committing = false;
+                self.enroll.submitting = false;
+                self.say_error(&e)
+            }
             Done::Provisioned(result) => {
                 self.provision_result = Some(match result {
                     Ok(()) => {
@@ -1353,7 +1362,11 @@ impl Counter {
                         bad: true,
                     },
                 });
-                Vec::new()
+                if self.head_office_configured {
+                    vec![Command::StartSync]
+                } else {
+                    Vec::new()
+                }
             }
         }
     }

@@ -233,7 +233,33 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = self.clock.now().to_rfc3339();
         let key_bytes = signing_key.to_bytes();
+        // Cards signed before registration (by the local card key) keep
+        // verifying here: that key stays trusted on this terminal.
+        let previous_card_key = match provisioned.card_key_id {
+            Some(_) => {
+                let old = self.card_signer()?;
+                Some((
+                    old.key_id().to_string(),
+                    tillcard_sync::auth::encode_public_key(&old.verifying_key()),
+                ))
+            }
+            None => None,
+        };
         self.write(|tx, _| {
+            if let Some(id) = provisioned.card_key_id {
+                tx.execute(
+                    "INSERT INTO card_issuer (id, key_id, seed) VALUES (1, ?1, ?2)
+                     ON CONFLICT(id) DO UPDATE SET key_id = excluded.key_id, seed = excluded.seed",
+                    params![i64::from(id), key_bytes.as_slice()],
+                )?;
+            }
+            if let Some((key_id, public_key)) = &previous_card_key {
+                tx.execute(
+                    "INSERT INTO trusted_keys (key_id, public_key) VALUES (?1, ?2)
+                     ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key",
+                    params![key_id, public_key],
+                )?;
+            }
             tx.execute(
                 "INSERT INTO credentials (id, terminal_id, store, signing_key, hq_box_public_key, lookup_key, provisioned_at)
                  VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)

@@ -50,6 +50,7 @@ pub struct UiApp {
     demo_cards: Vec<PathBuf>,
     language: Cell<Language>,
     flash_serial: Cell<u64>,
+    wedge: RefCell<crate::scan::wedge::KeyboardWedge>,
     flash_timer: slint::Timer,
     tick_timer: slint::Timer,
 }
@@ -151,6 +152,9 @@ impl UiApp {
             demo_cards,
             language: Cell::new(language),
             flash_serial: Cell::new(0),
+            wedge: RefCell::new(crate::scan::wedge::KeyboardWedge::new(
+                crate::scan::wedge::WedgeConfig::default(),
+            )),
             flash_timer: slint::Timer::default(),
             tick_timer: slint::Timer::default(),
         });
@@ -166,6 +170,11 @@ impl UiApp {
         app.refresh();
         APP.with(|slot| *slot.borrow_mut() = Some(app.clone()));
         if wake == Wake::EventLoop {
+            app.terminal.on_terminate(|| {
+                let _ = slint::invoke_from_event_loop(|| {
+                    let _ = slint::quit_event_loop();
+                });
+            });
             let weak = Rc::downgrade(&app);
             app.tick_timer.start(
                 slint::TimerMode::Repeated,
@@ -235,6 +244,12 @@ impl UiApp {
             }
         });
         let weak = Rc::downgrade(self);
+        ui.on_wedge_key(move |text| {
+            if let Some(app) = weak.upgrade() {
+                app.wedge_key(&text, Instant::now());
+            }
+        });
+        let weak = Rc::downgrade(self);
         ui.on_provision(move |url, code| {
             if let Some(app) = weak.upgrade() {
                 app.input(Input::Tap(Action::Provision {
@@ -243,6 +258,24 @@ impl UiApp {
                 }));
             }
         });
+    }
+
+    /// A key from outside any text field: a fast burst ending in Enter is a
+    /// keyboard-wedge scan and goes through the scan pipeline like a camera
+    /// scan; anything typed by hand is dropped.
+    pub fn wedge_key(&self, text: &str, at: Instant) {
+        use crate::scan::wedge::Key as WedgeKey;
+        for c in text.chars() {
+            let key = if c == '\r' || c == '\n' {
+                WedgeKey::Enter
+            } else {
+                WedgeKey::Char(c)
+            };
+            let scanned = self.wedge.borrow_mut().feed(key, at);
+            if let Some(scanned) = scanned {
+                self.terminal.scan_text(scanned);
+            }
+        }
     }
 
     /// Handles one input now: the counter decides, the terminal runs the
@@ -309,16 +342,31 @@ impl UiApp {
     /// then stops the terminal's threads.
     pub fn run(self: Rc<Self>) -> Result<(), slint::PlatformError> {
         self.window.run()?;
+        self.close();
+        Ok(())
+    }
+
+    /// Stops the terminal's threads (the uplink's round in flight first).
+    pub fn close(self: Rc<Self>) {
         APP.with(|slot| slot.borrow_mut().take());
         if let Ok(app) = Rc::try_unwrap(self) {
             app.terminal.shutdown();
         }
-        Ok(())
     }
 }
 
 /// Runs the terminal app with `config` until the window is closed.
 pub fn run_app(config: TerminalConfig, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    if !has_display {
+        anyhow::bail!(
+            "no display: the terminal needs a desktop session or a kiosk compositor \
+             (DISPLAY or WAYLAND_DISPLAY). To see every screen without one, run \
+             `tillcard screenshots DIR`."
+        );
+    }
     let app = UiApp::start(config, clock, Wake::EventLoop)?;
     app.run()?;
     Ok(())

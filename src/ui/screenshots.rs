@@ -245,23 +245,36 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// Starts the demo terminal headless, waits until it is interactive (clerks
 /// loaded, first frame drawn), and reports how long that took and the
 /// resident memory after `idle` of doing nothing. Used by the `ui` bench.
-pub fn probe_start(idle: Duration) -> anyhow::Result<(Duration, u64)> {
+pub fn probe_start(data: &Path, idle: Duration) -> anyhow::Result<(Duration, u64)> {
     let started = Instant::now();
     let headless = Headless::install()?;
     headless.resize(1024, 768);
-    let data = tempfile::tempdir().context("a temporary data folder")?;
     let clock: Arc<dyn Clock> = Arc::new(crate::clock::SystemClock::new());
-    let app = UiApp::start(demo_config(data.path()), clock, Wake::Manual)?;
+    let app = UiApp::start(demo_config(data), clock, Wake::Manual)?;
     app.window().show().context("showing the window")?;
     pump(&app, |c| !c.clerks.is_empty())?;
     let _frame = headless.render();
     let ready = started.elapsed();
+    println!("ready");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        app.terminal()
+            .on_terminate(move || stop.store(true, std::sync::atomic::Ordering::Relaxed));
+    }
     let until = Instant::now() + idle;
-    while Instant::now() < until {
+    while Instant::now() < until && !stop.load(std::sync::atomic::Ordering::Relaxed) {
         app.drain();
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok((ready, rss_kib()))
+    let rss = rss_kib();
+    // The same way out as the app's: the terminal's threads stop, the
+    // uplink's round in flight first.
+    app.close();
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        println!("stopped on request");
+    }
+    Ok((ready, rss))
 }
 
 /// Resident memory of this process in KiB (Linux), 0 when unknown.

@@ -294,6 +294,12 @@ pub struct Provisioned {
     /// This terminal's phone lookup key (base64, 32 bytes): member snapshots
     /// carry `HMAC-SHA256(lookup_key, phone)` instead of the phone.
     pub lookup_key: String,
+    /// The member-card key id head office registered for this terminal: the
+    /// terminal signs the cards it issues at enrollment with its Ed25519 key
+    /// under this id, and every terminal receives the key as a trusted key
+    /// through the downlink. Absent from head offices before this field.
+    #[serde(default)]
+    pub card_key_id: Option<u16>,
 }
 
 /// What a member looks like on a terminal.

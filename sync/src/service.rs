@@ -241,13 +241,15 @@ impl Hq {
             .await?
         {
             Redeemed::Ok { store } => {
-                tracing::info!(terminal = %terminal.terminal_id, store = %store, "terminal provisioned");
+                let card_key_id = self.register_card_key(&terminal).await?;
+                tracing::info!(terminal = %terminal.terminal_id, store = %store, card_key_id, "terminal provisioned");
                 Ok(Provisioned {
                     terminal_id: terminal.terminal_id,
                     store,
                     hq_box_public_key: self.box_public_key(),
                     trusted_keys: self.trusted_keys(),
                     lookup_key,
+                    card_key_id: Some(card_key_id),
                 })
             }
             Redeemed::Refused => Err(HqError::Forbidden(
@@ -255,6 +257,40 @@ impl Hq {
                 "unknown or already used enrollment code".into(),
             )),
         }
+    }
+
+    /// Registers a newly provisioned terminal's key as a member-card issuer:
+    /// takes a free card key id (the upper half of the 16-bit space, starting
+    /// at one derived from the key, so ids spread out) and pushes the key to
+    /// every terminal as a trusted key. A card a terminal issues offline at
+    /// enrollment then verifies at every other terminal after its next sync
+    /// (SPEC section 3).
+    async fn register_card_key(&self, terminal: &TerminalRecord) -> Result<u16, HqError> {
+        const FIRST: u16 = 0x8000;
+        let digest = auth::sha256_hex(&terminal.public_key);
+        let start = u16::from_str_radix(digest.get(..4).unwrap_or("0"), 16).unwrap_or(0) & 0x7FFF;
+        let owner = terminal.terminal_id.0.to_string();
+        for probe in 0..=0x7FFFu16 {
+            let id = FIRST | (start.wrapping_add(probe) & 0x7FFF);
+            // init_setting is insert-if-absent: whoever wrote first owns the id.
+            let holder = self
+                .store
+                .init_setting(&format!("card_key_id:{id}"), &owner)
+                .await?;
+            if holder == owner {
+                let trusted = TrustedKey {
+                    key_id: id.to_string(),
+                    public_key: terminal.public_key.clone(),
+                };
+                self.store
+                    .push_change("trusted_key", None, Some(&crate::store::to_json(&trusted)?))
+                    .await?;
+                return Ok(id);
+            }
+        }
+        Err(HqError::Internal(crate::store::StoreError::Corrupt(
+            "no member-card key id left".into(),
+        )))
     }
 
     /// Checks a signed request; flags the terminal when a signature does not

@@ -100,7 +100,25 @@ async fn downlink(backend: Backend) {
         cache.cursor
     );
     assert_eq!(cache.program, Some(Program::default()));
-    assert_eq!(cache.keys, h.hq.trusted_keys());
+    // Head office's own card key, then each provisioned terminal's, under
+    // the card key id head office registered for it.
+    assert_eq!(cache.keys[..1], h.hq.trusted_keys()[..]);
+    let terminal_keys: Vec<String> = [&a, &b]
+        .iter()
+        .map(|t| tillcard_sync::auth::encode_public_key(&t.creds.signing_key.verifying_key()))
+        .collect();
+    assert_eq!(
+        cache.keys[1..]
+            .iter()
+            .map(|k| k.public_key.clone())
+            .collect::<Vec<_>>(),
+        terminal_keys
+    );
+    assert!(
+        cache.keys[1..]
+            .iter()
+            .all(|k| k.key_id.parse::<u16>().is_ok_and(|id| id >= 0x8000))
+    );
     assert_eq!(snap.account.stored_value, expected.stored_value);
     assert_eq!(snap.account.coupons, expected.coupons);
     assert_eq!(
