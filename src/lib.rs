@@ -20,6 +20,7 @@
 //! - [`threads`]: which thread is the UI thread (nothing may block it).
 //! - [`ui`]: the Slint adapters, the only code touching generated Slint types.
 //! - [`cli`]: the command line (`tillcard`, `tillcard decode ...`).
+//! - [`logging`]: `tracing` to stderr/journald, never personal data.
 
 pub use tillcard_rules as rules;
 
@@ -29,6 +30,7 @@ pub mod config;
 pub mod counter;
 pub mod demo;
 pub mod format;
+pub mod logging;
 pub mod scan;
 pub mod sound;
 pub mod store;

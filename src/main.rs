@@ -2,5 +2,6 @@
 //! in the library.
 
 fn main() -> anyhow::Result<()> {
+    tillcard::logging::init();
     tillcard::run(std::env::args().skip(1).collect())
 }

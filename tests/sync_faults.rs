@@ -185,6 +185,7 @@ struct Terminal {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_percent_faults() {
+    tillcard::logging::init_for_tests();
     // Head office on SQLite, and the faulty proxy in front of it.
     let hq_dir = tempfile::tempdir().unwrap();
     let hq_store: Arc<dyn tillcard_sync::store::Store> =

@@ -29,6 +29,7 @@ struct World {
 }
 
 async fn world() -> World {
+    tillcard::logging::init_for_tests();
     let dir = tempfile::tempdir().unwrap();
     let hq_store: Arc<dyn tillcard_sync::store::Store> =
         Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());

@@ -221,6 +221,13 @@ impl Store {
                 entries,
             })
         })?;
+        tracing::info!(
+            sale = %quote.id.0,
+            member = ?quote.member.map(|m| m.0),
+            total_fen = quote.total.fen(),
+            seq = receipt.seq,
+            "sale committed"
+        );
         Ok(receipt)
     }
 

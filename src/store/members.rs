@@ -394,6 +394,7 @@ impl Store {
             insert_entries(tx, seq, &entries)?;
             audit::append(tx, &now.to_rfc3339(), clerk.id(), "enroll", &member.0.to_string())
         })?;
+        tracing::info!(member = %member.0, clerk = clerk.id(), "member enrolled");
         Ok(Enrolled {
             member: record,
             entries,

@@ -183,6 +183,12 @@ impl Store {
         migrate(&mut conn, schema::latest_version())?;
         let phone_key = Self::ensure_identity(&mut conn, &config)?;
         let credentials = sync::load_credentials(&conn)?;
+        tracing::info!(
+            terminal = %config.terminal_id,
+            schema = schema::latest_version(),
+            provisioned = credentials.is_some(),
+            "store opened"
+        );
         Ok(Store {
             conn,
             path: path.to_owned(),

@@ -284,6 +284,12 @@ impl Store {
             }
             super::audit::append(tx, &now, "system", "provisioned", &provisioned.terminal_id.0.to_string())
         })?;
+        tracing::info!(
+            terminal = %provisioned.terminal_id.0,
+            store = %provisioned.store,
+            trusted_keys = provisioned.trusted_keys.len(),
+            "terminal provisioned"
+        );
         self.credentials = Some(TerminalCredentials::from_provisioned(
             signing_key,
             provisioned,
@@ -343,7 +349,9 @@ impl Store {
                 [seq],
             )?;
             Ok(())
-        })
+        })?;
+        tracing::debug!(acked_seq, "head office acknowledgement recorded");
+        Ok(())
     }
 
     /// Where the downlink resumes.
@@ -357,6 +365,7 @@ impl Store {
     /// Applies one downlink page in ONE transaction, cursor included.
     /// Returns whether more pages wait.
     pub fn apply_changes(&mut self, page: ChangesPage) -> Result<bool, StoreError> {
+        let changes = page.changes.len();
         let (more, program, touched) = self.write(|tx, _| {
             let mut sink = TxSink {
                 tx,
@@ -366,6 +375,13 @@ impl Store {
             let more = apply_page(&mut sink, page)?;
             Ok((more, sink.program, sink.touched))
         })?;
+        tracing::debug!(
+            changes,
+            members = touched.len(),
+            program = program.is_some(),
+            more,
+            "downlink page applied"
+        );
         if let Some(program) = program {
             *self.program.borrow_mut() = Some(program);
         }

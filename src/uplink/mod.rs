@@ -191,6 +191,10 @@ impl Uplink {
                 return;
             }
             let result = self.round().await;
+            if let Err(error) = &result {
+                // Error texts name statuses and causes, never event bodies.
+                tracing::warn!(%error, failures, "uplink round failed");
+            }
             self.publish(&result).await;
             let pause = match result {
                 Ok(Round::Progress) => {
@@ -249,6 +253,12 @@ impl Uplink {
         let batch = on_store(&self.store, move |s| s.upload_batch(batch_size)).await?;
         if let Some(batch) = batch {
             let first = batch.events.first().map_or(0, |e| e.envelope.seq);
+            tracing::debug!(
+                first_seq = first,
+                last_seq = batch.last_seq,
+                events = batch.events.len(),
+                "uploading batch"
+            );
             let request = creds
                 .upload_request_with_head(
                     batch.events,
@@ -260,6 +270,7 @@ impl Uplink {
             let ack =
                 client::decode_ack(&body).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
             let acked = ack.acked_seq;
+            tracing::info!(acked_seq = acked, first_seq = first, "batch acknowledged");
             on_store(&self.store, move |s| s.record_ack(acked)).await?;
             self.status.send_modify(|s| s.acked_seq = acked);
             // acked >= first: progress. acked < first - 1: head office lost
@@ -283,6 +294,11 @@ impl Uplink {
             let body = self.send(request).await?;
             let page =
                 client::decode_page(&body).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+            tracing::debug!(
+                changes = page.changes.len(),
+                more = page.more,
+                "downlink page received"
+            );
             let more = on_store(&self.store, move |s| s.apply_changes(page)).await?;
             if !more {
                 return Ok(());
@@ -354,5 +370,6 @@ pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Resul
     let provisioned =
         client::decode_provisioned(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     on_store(store, move |s| s.provision(key, &provisioned)).await?;
+    tracing::info!("provisioned with head office");
     Ok(())
 }

@@ -16,9 +16,10 @@
 //! - [`service`]: the HTTP API, jobs and graceful shutdown.
 //! - [`dashboard`]: head-office users, sessions and the dashboard web page.
 //! - [`metrics`]: the Prometheus `/metrics` registry.
-//! - [`logging`]: `tracing` set-up (text or JSON), never personal data.
 //! - [`loadgen`]: simulated terminals for the load generator and benchmark.
-//! - [`config`]: configuration of `tillcard-hq` from the environment.
+//! - [`config`]: configuration of `tillcard-hq` from its TOML file and the
+//!   environment.
+//! - [`logging`]: structured logs for both ends, with the privacy caps.
 //!
 //! Everything but `protocol`, `auth` and `client` is behind the default
 //! feature `server`; the terminal uses `default-features = false`.
@@ -37,7 +38,7 @@ pub mod figures;
 pub mod ingest;
 #[cfg(feature = "server")]
 pub mod loadgen;
-#[cfg(feature = "server")]
+#[cfg(feature = "logging")]
 pub mod logging;
 #[cfg(feature = "server")]
 pub mod metrics;

@@ -21,8 +21,11 @@ pub fn start_time() -> Timestamp {
     Timestamp::parse_from_rfc3339("2026-06-15T10:00:00+08:00").unwrap()
 }
 
-/// Test settings: cheap PIN hashing, default lockout.
+/// Test settings: cheap PIN hashing, default lockout. Also starts the test
+/// logs (`TILLCARD_LOG_DIR`, see `tillcard::logging`), since every test that
+/// opens a store comes through here.
 pub fn config() -> StoreConfig {
+    tillcard::logging::init_for_tests();
     StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
         ..StoreConfig::new("T-TEST-0001")

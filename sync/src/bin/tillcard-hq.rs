@@ -2,19 +2,41 @@
 //! --store S` prints a one-time terminal enrollment code for store S;
 //! `tillcard-hq add-user NAME` creates a dashboard user (or sets a new
 //! password), reading the password from the first line of standard input.
+//! `--config FILE` (or `TILLCARD_HQ_CONFIG`) reads a TOML configuration;
+//! environment variables override it (see `tillcard_sync::config`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use tillcard_sync::config::{Config, open_store};
-use tillcard_sync::logging::LogFormat;
 use tillcard_sync::service::{self, Hq};
+
+/// Takes `--config FILE` / `--config=FILE` out of `args`.
+fn take_config_arg(args: &mut Vec<String>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(i) = args
+        .iter()
+        .position(|a| a == "--config" || a.starts_with("--config="))
+    else {
+        return Ok(None);
+    };
+    let arg = args.remove(i);
+    if let Some(path) = arg.strip_prefix("--config=") {
+        return Ok(Some(path.into()));
+    }
+    if i < args.len() {
+        return Ok(Some(args.remove(i).into()));
+    }
+    anyhow::bail!("--config needs a file name")
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tillcard_sync::logging::init(LogFormat::from_env().map_err(anyhow::Error::msg)?)
-        .map_err(anyhow::Error::msg)?;
-    let config = Config::from_env().map_err(anyhow::Error::msg)?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let config_file = take_config_arg(&mut args)?;
+    let config = Config::load(config_file.as_deref(), &|name| std::env::var(name).ok())
+        .context("reading the configuration")?;
+    tillcard_sync::logging::init("tillcard-hq", &config.log).context("starting the logs")?;
     let store = open_store(&config.database)
         .await
         .context("opening the database")?;
@@ -23,7 +45,6 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("starting head office")?,
     );
-    let args: Vec<String> = std::env::args().skip(1).collect();
     match args
         .iter()
         .map(String::as_str)
@@ -60,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
             println!("dashboard user {name} saved");
         }
         _ => anyhow::bail!(
-            "usage: tillcard-hq [serve] | tillcard-hq issue-code --store STORE | tillcard-hq add-user NAME (password on stdin)"
+            "usage: tillcard-hq [--config FILE] [serve | issue-code --store STORE | add-user NAME (password on stdin)]"
         ),
     }
     Ok(())

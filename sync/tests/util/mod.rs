@@ -51,6 +51,8 @@ pub struct Harness {
 
 /// Opens a store of the given backend.
 pub async fn open_store(backend: Backend) -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
+    // Test logs for the no-personal-data proof (TILLCARD_LOG_DIR).
+    tillcard_sync::logging::init_for_tests("tillcard-sync-tests");
     match backend {
         Backend::Sqlite => {
             let tmp = tempfile::tempdir().unwrap();
