@@ -371,12 +371,15 @@ impl Terminal {
     /// Ctrl-C): the app closes its window, which shuts the terminal down
     /// with the uplink's round in flight finished first.
     pub fn on_terminate(&self, then: impl FnOnce() + Send + 'static) {
+        use tokio::signal::unix::{SignalKind, signal};
+        // The handlers are installed here, before this returns, so a signal
+        // sent as soon as the app says it is ready is not missed.
+        let _runtime = self.runtime.enter();
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
         self.runtime.spawn(async move {
-            let ctrl_c = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            let term = async {
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match s {
                     Ok(mut s) => {
                         s.recv().await;
                     }
@@ -384,8 +387,8 @@ impl Terminal {
                 }
             };
             tokio::select! {
-                () = ctrl_c => {},
-                () = term => {},
+                () = wait(term) => {},
+                () = wait(interrupt) => {},
             }
             then();
         });

@@ -253,15 +253,15 @@ pub fn probe_start(data: &Path, idle: Duration) -> anyhow::Result<(Duration, u64
     let app = UiApp::start(demo_config(data), clock, Wake::Manual)?;
     app.window().show().context("showing the window")?;
     pump(&app, |c| !c.clerks.is_empty())?;
-    let _frame = headless.render();
-    let ready = started.elapsed();
-    println!("ready");
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let stop = stop.clone();
         app.terminal()
             .on_terminate(move || stop.store(true, std::sync::atomic::Ordering::Relaxed));
     }
+    let _frame = headless.render();
+    let ready = started.elapsed();
+    println!("ready");
     let until = Instant::now() + idle;
     while Instant::now() < until && !stop.load(std::sync::atomic::Ordering::Relaxed) {
         app.drain();

@@ -179,9 +179,12 @@ async fn erasure(backend: Backend) {
     let (e1, _) = a.enroll(member, phone);
     h.upload(&a, vec![e1]).await;
     let before = h.hq.store().find_text(phone).await.unwrap();
-    let down = h.all_changes(&a).await;
     let lookup = a.creds.phone_lookup(phone).unwrap();
-    let cached = down.iter().any(|c| matches!(c, Change::Member { snapshot } if snapshot.member == member && snapshot.phone_lookup.as_deref() == Some(lookup.as_str())));
+    let is_cached = |down: &[Change]| {
+        down.iter().any(|c| matches!(c, Change::Member { snapshot } if snapshot.member == member && snapshot.phone_lookup.as_deref() == Some(lookup.as_str())))
+    };
+    let down = h.changes_when(&a, is_cached).await;
+    let cached = is_cached(&down);
     assert!(
         cached,
         "the snapshot went down with this terminal's phone lookup"
@@ -201,7 +204,12 @@ async fn erasure(backend: Backend) {
     let after_mask = h.hq.store().find_text("138****").await.unwrap();
     let after_name = h.hq.store().find_text("张").await.unwrap();
     let (record, entries) = h.hq.store().member(member).await.unwrap().unwrap();
-    let down = h.all_changes(&a).await;
+    let down = h
+        .changes_when(&a, |down| {
+            down.iter()
+                .any(|c| matches!(c, Change::Erasure { member: m } if *m == member))
+        })
+        .await;
     let erasures = down
         .iter()
         .filter(|c| matches!(c, Change::Erasure { member: m } if *m == member))

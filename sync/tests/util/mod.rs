@@ -249,6 +249,28 @@ impl Harness {
     }
 
     /// Every change on the downlink for `till`, following cursors.
+    /// Every change from the start, pulled again until `ready` holds of
+    /// them (at most 10 s). On PostgreSQL a change becomes visible to the
+    /// downlink only once no older transaction of the cluster is still open
+    /// (see `changes_after`), and the tests of other databases on the same
+    /// throwaway cluster hold transactions open, so "visible after commit"
+    /// may take a moment.
+    pub async fn changes_when(
+        &self,
+        till: &Till,
+        ready: impl Fn(&[Change]) -> bool,
+    ) -> Vec<Change> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let changes = self.all_changes(till).await;
+            if ready(&changes) || std::time::Instant::now() > deadline {
+                return changes;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every change from the start, in one pass.
     pub async fn all_changes(&self, till: &Till) -> Vec<Change> {
         let mut cursor: Option<String> = None;
         let mut out = Vec::new();
