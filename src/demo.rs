@@ -30,53 +30,6 @@ use crate::store::clerks::Role;
 use crate::store::members::MemberRecord;
 use crate::store::{Store, StoreError};
 
-/// The demo member's opening ledger: gold tier, 1,200 points, ¥550 stored
-/// value (充500送50) and the welcome coupon.
-pub fn demo_member_ledger(program: &Program, member: MemberId, now: Timestamp) -> Vec<LedgerEntry> {
-    let id = |n: u128| SourceId(Uuid::from_u128(0xD3E0_0000 + n));
-    let earlier = now - chrono::Duration::days(40);
-    let entry = |n: u128, kind: EntryKind| LedgerEntry {
-        member,
-        source: id(n),
-        at: earlier,
-        kind,
-    };
-    let mut entries = vec![
-        entry(
-            1,
-            EntryKind::TierChanged {
-                from: TierLevel(0),
-                to: TierLevel(2),
-                provisional: false,
-            },
-        ),
-        entry(
-            2,
-            EntryKind::PointsEarned {
-                lot: LotId(id(2)),
-                points: 1_200,
-                expires_at: lot_expiry(program.expiry, earlier),
-                reason: EarnReason::Purchase,
-            },
-        ),
-        entry(
-            3,
-            EntryKind::StoredValueCredited {
-                principal: Money::from_yuan(500),
-                bonus: Money::from_yuan(50),
-                package: Some("500+50".into()),
-            },
-        ),
-    ];
-    entries.extend(booking::book_enrollment(
-        program,
-        member,
-        now - chrono::Duration::days(2),
-        id(4),
-    ));
-    entries
-}
-
 /// Key id of the demo card key (written into the demo cards).
 pub const DEMO_CARD_KEY_ID: u16 = 0xD3E0;
 
@@ -296,11 +249,9 @@ pub fn demo_basket() -> Basket {
 /// program and the quote as text.
 pub fn demo_text(now: Timestamp) -> Result<String, pricing::PricingError> {
     let program = Program::default();
-    let member = MemberId(Uuid::from_u128(0xD3E0));
-    let account = MemberAccount::fold(
-        MemberAccount::new(member),
-        &demo_member_ledger(&program, member, now),
-    );
+    let demo = &DEMO_MEMBERS[0];
+    let member = demo.member_id();
+    let account = MemberAccount::fold(MemberAccount::new(member), &demo.ledger(&program, now));
     let profile = MemberProfile {
         id: member,
         birthday: None,
@@ -352,8 +303,8 @@ pub fn demo_text(now: Timestamp) -> Result<String, pricing::PricingError> {
     let _ = writeln!(
         out,
         "\nMember {} {} — {} — {} points — stored value {} (principal {}, bonus {})",
-        mask_name("张伟"),
-        mask_phone("13812345678"),
+        mask_name(demo.name),
+        mask_phone(demo.phone),
         program
             .tier(account.tier)
             .map_or("?", |t| t.name_zh.as_str()),
@@ -463,7 +414,10 @@ mod tests {
         assert!(text.contains("9折 / 10% off"), "{text}");
         assert!(text.contains("coupon welcome-10-off-50"), "{text}");
         assert!(text.contains("500 points"), "{text}");
-        assert!(text.contains("张* 138****5678"), "{text}");
-        assert!(!text.contains("13812345678"), "raw phone shown: {text}");
+        assert!(text.contains("张* 199****1001"), "{text}");
+        assert!(
+            !text.contains(DEMO_MEMBERS[0].phone),
+            "raw phone shown: {text}"
+        );
     }
 }
