@@ -46,6 +46,14 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The folder of images configured instead of a camera cannot be read.
+    #[error("cannot read the frames folder {path}: {source}")]
+    Frames {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The store refused to open (damaged, too new, disk...).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -248,7 +256,13 @@ impl Terminal {
     fn start_frames(&self, preview: Option<PreviewSink>) -> Result<(), StartError> {
         let camera = &self.config.camera;
         if let Some(dir) = &camera.frames_dir {
-            let mut source = FileSource::new(std::slice::from_ref(dir), true)?;
+            let mut source =
+                FileSource::new(std::slice::from_ref(dir), true).map_err(|source| {
+                    StartError::Frames {
+                        path: dir.clone(),
+                        source,
+                    }
+                })?;
             let pipeline = self.pipeline.clone();
             let stop = self.stop.clone();
             (self.sink)(Input::Camera(CameraStatus::Files));
