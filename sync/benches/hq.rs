@@ -173,7 +173,7 @@ async fn statement_stats(pool: &deadpool_postgres::Pool) {
         .unwrap();
     let rows = c
         .query(
-            "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 100)
+            "SELECT calls, total_exec_time, rows, wal_bytes::bigint, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
              FROM pg_stat_statements
              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
              ORDER BY total_exec_time DESC LIMIT 25",
@@ -181,14 +181,15 @@ async fn statement_stats(pool: &deadpool_postgres::Pool) {
         )
         .await
         .unwrap();
-    eprintln!("pg_stat_statements: calls, exec ms (summed), rows, statement");
+    eprintln!("pg_stat_statements: calls, exec ms (summed), rows, WAL bytes, statement");
     for r in rows {
         eprintln!(
-            "{:>7} {:>9.1} {:>8} {}",
+            "{:>7} {:>9.1} {:>8} {:>11} {}",
             r.get::<_, i64>(0),
             r.get::<_, f64>(1),
             r.get::<_, i64>(2),
-            r.get::<_, String>(3)
+            r.get::<_, i64>(3),
+            r.get::<_, String>(4)
         );
     }
 }
