@@ -381,7 +381,8 @@ fn hash_event(
     buffer.push(b'}');
     let mut hasher = Sha256::new();
     hasher.write_all(buffer).map_err(|e| e.to_string())?;
-    Ok((protocol::hex(&hasher.finalize()), start..end, tree))
+    // Lower-case hex, as protocol::hex writes it (without a format call per byte).
+    Ok((format!("{:x}", hasher.finalize()), start..end, tree))
 }
 
 /// Why a body does not decode, worded the same whether it was read from
