@@ -226,14 +226,27 @@ async fn erase<C: GenericClient>(c: &C, id: MemberId, now: Timestamp) -> StoreRe
 // signature check's terminal lookup). tokio-postgres sends requests in the
 // order their futures are first polled, and `try_join_all` polls them in
 // list order, so the server runs each flight's statements one after the
-// other exactly as listed: the terminal's row is locked before anything of
-// the terminal is read. Statements are prepared once per connection (the
-// pool's statement cache) and each writes all of its rows from arrays.
+// other exactly as listed. Statements are prepared once per connection
+// (the pool's statement cache) and each writes all of its rows from arrays.
+//
+// Locks, taken before anything they guard is read (in READ COMMITTED each
+// statement reads what was committed when it starts):
+// - the terminal's row (`FOR UPDATE`): one terminal's batches apply one
+//   after the other (acks, dedupe);
+// - a transaction-scoped advisory lock per member and per enrollment's
+//   phone key of the batch, in ascending key order: batches of different
+//   terminals about one member apply one after the other, so no batch plans
+//   against a cached fold another is rewriting (and two enrollments of one
+//   phone cannot both miss each other). Members without a row yet are
+//   covered too, which row locks could not do. Ascending order, and the
+//   terminal lock always first, rule out deadlocks between batches.
 
 /// A request in flight on the batch's transaction.
 type Flight<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + Send + 'a>>;
 
 const LOCK_TERMINAL: &str = "SELECT acked_seq FROM terminals WHERE terminal_id = $1 FOR UPDATE";
+// unnest yields the keys in array order (ascending, from `lock_keys`).
+const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k)";
 const EXISTING_EVENTS: &str =
     "SELECT seq, content_hash FROM events WHERE terminal_id = $1 AND seq = ANY($2)";
 // Reads the ack again (unchanged: the row is locked by now).
@@ -266,6 +279,35 @@ fn execute_in<'a>(
     Box::pin(async move { tx.execute(statement, &params).await })
 }
 
+/// The advisory lock key of a member: its id folded to 64 bits.
+fn member_lock_key(member: MemberId) -> i64 {
+    let (high, low) = member.0.as_u64_pair();
+    i64::from_ne_bytes((high ^ low).to_ne_bytes())
+}
+
+/// The advisory lock key of a chain-wide phone key (hex of an HMAC): its
+/// first 64 bits.
+fn phone_lock_key(phone_key: &str) -> i64 {
+    let bits = phone_key
+        .get(..16)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(0);
+    i64::from_ne_bytes(bits.to_ne_bytes())
+}
+
+/// Every advisory lock a batch takes, ascending, each once.
+fn lock_keys(members: &[MemberId], phone_keys: &[String]) -> Vec<i64> {
+    let mut keys: Vec<i64> = members
+        .iter()
+        .copied()
+        .map(member_lock_key)
+        .chain(phone_keys.iter().map(|k| phone_lock_key(k)))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 async fn prepare_all(
     tx: &deadpool_postgres::Transaction<'_>,
     sqls: &[&str],
@@ -283,8 +325,10 @@ async fn load(
     let members: Vec<MemberId> = prepared.member_ids().into_iter().collect();
     let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
     let keys = prepared.phone_keys();
+    let locks = lock_keys(&members, &keys);
     let mut sqls = vec![
         LOCK_TERMINAL,
+        LOCK_KEYS,
         EXISTING_EVENTS,
         EVENTS_ABOVE_ACK,
         BATCH_MEMBERS,
@@ -295,15 +339,16 @@ async fn load(
     let st = prepare_all(tx, &sqls).await?;
     let mut flight = vec![
         query_in(tx, &st[0], vec![&tid]),
-        query_in(tx, &st[1], vec![&tid, &seqs]),
-        query_in(tx, &st[2], vec![&tid]),
-        query_in(tx, &st[3], vec![&ids]),
+        query_in(tx, &st[1], vec![&locks]),
+        query_in(tx, &st[2], vec![&tid, &seqs]),
+        query_in(tx, &st[3], vec![&tid]),
+        query_in(tx, &st[4], vec![&ids]),
     ];
     if !keys.is_empty() {
-        flight.push(query_in(tx, &st[4], vec![&keys]));
+        flight.push(query_in(tx, &st[5], vec![&keys]));
     }
     let results = try_join_all(flight).await?;
-    let [lock, existing, above, member_rows, owners @ ..] = results.as_slice() else {
+    let [lock, _, existing, above, member_rows, owners @ ..] = results.as_slice() else {
         return Err(StoreError::Corrupt("load flight".into()));
     };
     let acked: i64 = lock
@@ -1084,6 +1129,10 @@ impl Store for PgStore {
     async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
+        // The member's lock, as a batch takes it: no batch is planning
+        // against the fold this invalidates.
+        tx.execute(LOCK_KEYS, &[&vec![member_lock_key(member)]])
+            .await?;
         for entry in entries {
             tx.execute(
                 "INSERT INTO ledger (member_id, source, entry) VALUES ($1, $2, $3)",
