@@ -173,7 +173,7 @@ async fn statement_stats(pool: &deadpool_postgres::Pool) {
         .unwrap();
     let rows = c
         .query(
-            "SELECT calls, total_exec_time, rows, wal_bytes::bigint, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
+            "SELECT calls, total_exec_time, rows, wal_bytes::bigint, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
              FROM pg_stat_statements
              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
              ORDER BY total_exec_time DESC LIMIT 25",
@@ -189,8 +189,9 @@ async fn statement_stats(pool: &deadpool_postgres::Pool) {
             r.get::<_, f64>(1),
             r.get::<_, i64>(2),
             r.get::<_, i64>(3),
-            r.get::<_, String>(4)
+            r.get::<_, String>(5)
         );
+        eprintln!("        planned {} times", r.get::<_, i64>(4));
     }
 }
 

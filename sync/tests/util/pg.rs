@@ -112,7 +112,7 @@ fn start() -> Result<Cluster, String> {
     // `BENCH_PGSS=1 cargo bench -p tillcard-sync --bench hq`: per-statement
     // figures from pg_stat_statements (part of Debian's postgresql package).
     if std::env::var_os("BENCH_PGSS").is_some() {
-        opts.push_str(" -c shared_preload_libraries=pg_stat_statements");
+        opts.push_str(" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on");
     }
     let log = dir.join("log");
     let out = as_pg_user(
