@@ -247,11 +247,17 @@ type Flight<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error
 const LOCK_TERMINAL: &str = "SELECT acked_seq FROM terminals WHERE terminal_id = $1 FOR UPDATE";
 // unnest yields the keys in array order (ascending, from `lock_keys`).
 const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k)";
-const EXISTING_EVENTS: &str =
-    "SELECT seq, content_hash FROM events WHERE terminal_id = $1 AND seq = ANY($2)";
-// Reads the ack again (unchanged: the row is locked by now).
-const EVENTS_ABOVE_ACK: &str = "SELECT seq FROM events WHERE terminal_id = $1
-     AND seq > (SELECT acked_seq FROM terminals WHERE terminal_id = $1)";
+// Every statement of the batch's transaction is planned once per
+// connection: custom plans (PostgreSQL's default for some of them, the
+// array lengths changing) cost a planning per statement per batch.
+const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
+// The batch's seqs already stored (with their hashes), then every seq
+// stored above the ack (read again: unchanged, the row is locked by now).
+const STORED_EVENTS: &str =
+    "SELECT seq, content_hash FROM events WHERE terminal_id = $1 AND seq = ANY($2)
+     UNION ALL
+     SELECT seq, NULL FROM events WHERE terminal_id = $1
+        AND seq > (SELECT acked_seq FROM terminals WHERE terminal_id = $1)";
 const BATCH_MEMBERS: &str =
     "SELECT member_id, account, last_store, last_seen_at FROM members WHERE member_id = ANY($1)";
 const PHONE_OWNERS: &str = "SELECT phone_key, member_id FROM members
@@ -327,10 +333,10 @@ async fn load(
     let keys = prepared.phone_keys();
     let locks = lock_keys(&members, &keys);
     let mut sqls = vec![
+        GENERIC_PLANS,
         LOCK_TERMINAL,
         LOCK_KEYS,
-        EXISTING_EVENTS,
-        EVENTS_ABOVE_ACK,
+        STORED_EVENTS,
         BATCH_MEMBERS,
     ];
     if !keys.is_empty() {
@@ -338,17 +344,17 @@ async fn load(
     }
     let st = prepare_all(tx, &sqls).await?;
     let mut flight = vec![
-        query_in(tx, &st[0], vec![&tid]),
-        query_in(tx, &st[1], vec![&locks]),
-        query_in(tx, &st[2], vec![&tid, &seqs]),
-        query_in(tx, &st[3], vec![&tid]),
+        query_in(tx, &st[0], vec![]),
+        query_in(tx, &st[1], vec![&tid]),
+        query_in(tx, &st[2], vec![&locks]),
+        query_in(tx, &st[3], vec![&tid, &seqs]),
         query_in(tx, &st[4], vec![&ids]),
     ];
     if !keys.is_empty() {
         flight.push(query_in(tx, &st[5], vec![&keys]));
     }
     let results = try_join_all(flight).await?;
-    let [lock, _, existing, above, member_rows, owners @ ..] = results.as_slice() else {
+    let [_, lock, _, stored, member_rows, owners @ ..] = results.as_slice() else {
         return Err(StoreError::Corrupt("load flight".into()));
     };
     let acked: i64 = lock
@@ -359,11 +365,15 @@ async fn load(
         acked_seq: u(acked),
         ..Loaded::default()
     };
-    for r in existing {
-        loaded.existing.insert(u(r.get(0)), r.get(1));
-    }
-    for r in above {
-        loaded.stored_above_ack.insert(u(r.get(0)));
+    for r in stored {
+        match r.get::<_, Option<String>>(1) {
+            Some(hash) => {
+                loaded.existing.insert(u(r.get(0)), hash);
+            }
+            None => {
+                loaded.stored_above_ack.insert(u(r.get(0)));
+            }
+        }
     }
     for r in member_rows {
         let member = parse_member(&r.get::<_, String>(0))?;
@@ -418,13 +428,26 @@ async fn load(
     Ok(loaded)
 }
 
-const INSERT_EVENTS: &str =
-    "INSERT INTO events (terminal_id, seq, event_id, content_hash, kind, status, received_at)
-     SELECT $1, *, $7 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])";
-const INSERT_DEAD_LETTERS: &str =
-    "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
-     SELECT $1, s, e, r, b, $6 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
-        AS t(s, e, r, b)";
+// Rows of tables no later statement of the batch touches, in one statement
+// (each part writes nothing when its arrays are empty). Dead letters go in
+// before an erasure in the same batch scrubs them.
+const INSERT_ROWS: &str = "WITH
+     ev AS (INSERT INTO events (terminal_id, seq, event_id, content_hash, kind, status, received_at)
+        SELECT $1, *, $2 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])),
+     dl AS (INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
+        SELECT $1, *, $2 FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[])),
+     le AS (INSERT INTO ledger (member_id, source, terminal_id, seq, entry)
+        SELECT m, s, $1, q, e FROM unnest($12::text[], $13::text[], $14::bigint[], $15::text[])
+            AS t(m, s, q, e)),
+     sa AS (INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
+        SELECT $1, * FROM unnest($16::text[], $17::bigint[], $18::text[], $19::bigint[],
+            $20::bigint[], $21::text[]) ON CONFLICT DO NOTHING),
+     re AS (INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
+        SELECT $1, * FROM unnest($22::text[], $23::text[], $24::bigint[], $25::bigint[],
+            $26::text[]) ON CONFLICT DO NOTHING)
+     INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
+        SELECT m, k, r, $1, s, $2 FROM unnest($27::text[], $28::text[], $29::text[], $30::bigint[])
+            AS t(m, k, r, s)";
 const UPSERT_MEMBERS: &str = "INSERT INTO members (member_id, last_store, last_seen_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
      ON CONFLICT (member_id) DO UPDATE SET
@@ -439,35 +462,21 @@ const ENROLL_MEMBERS: &str = "UPDATE members SET masked_name = t.mn, masked_phon
 const DATE_ENROLLMENTS: &str = "UPDATE members SET enrolled_at_ms = t.ms, enrolled_on = t.d
      FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(m, ms, d)
      WHERE members.member_id = t.m";
-const INSERT_LEDGER: &str = "INSERT INTO ledger (member_id, source, terminal_id, seq, entry)
-     SELECT m, s, $1, q, e FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[])
-        AS t(m, s, q, e)";
 const UPDATE_ACCOUNTS: &str = "UPDATE members SET account = t.a, tier = t.tier, sv_principal = t.p,
         sv_bonus = t.b, points_positive = t.pp, points_debt = t.pd, points_min_expiry_ms = t.px
      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
         $6::bigint[], $7::bigint[], $8::bigint[]) AS t(m, a, tier, p, b, pp, pd, px)
      WHERE members.member_id = t.m";
-const INSERT_SALES: &str =
-    "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
-     SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[],
-        $6::bigint[], $7::text[]) ON CONFLICT DO NOTHING";
-const INSERT_REFUNDS: &str =
-    "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
-     ON CONFLICT DO NOTHING";
-const INSERT_CONFLICTS: &str =
-    "INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
-     SELECT m, k, r, $1, s, $6 FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[])
-        AS t(m, k, r, s)";
 const ERASE_MEMBER: &str = "UPDATE members SET masked_name = NULL, masked_phone = NULL,
         phone = NULL, name = NULL, phone_key = NULL, birthday = NULL, erased_at = $2
      WHERE member_id = $1";
 const ERASE_DEAD_LETTERS: &str =
     "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'";
 const PUSH_CHANGE: &str = "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)";
-const MEMBER_CHANGES: &str =
-    "INSERT INTO changes (kind, member_id) SELECT 'member', m FROM unnest($1::text[]) AS t(m)";
-const UPDATE_TERMINAL: &str = "UPDATE terminals SET acked_seq = $2, last_batch_at_ms = $3,
+// Last: the member changes (after any erasure's) and the new ack.
+const CHANGES_AND_ACK: &str = "WITH ch AS (INSERT INTO changes (kind, member_id)
+        SELECT 'member', m FROM unnest($5::text[]) AS t(m))
+     UPDATE terminals SET acked_seq = $2, last_batch_at_ms = $3,
         outbox_head_seq = coalesce($4, outbox_head_seq) WHERE terminal_id = $1";
 
 /// An id sent as PostgreSQL text (hyphenated, lower case: its `Display`)
@@ -679,36 +688,24 @@ impl<'p> Columns<'p> {
 }
 
 /// Writes a plan: every statement in one pipelined flight, in the order the
-/// SQLite backend runs them.
+/// SQLite backend runs them (tables apart, members last but for the log).
 async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> StoreResult<()> {
-    let events = !c.event_seqs.is_empty();
-    let dead = !c.dead_seqs.is_empty();
+    let rows = !c.event_seqs.is_empty();
     let members = !c.member_ids.is_empty();
     let enrolled = !c.enroll[0].is_empty();
     let dated = !c.dated_ids.is_empty();
-    let ledger = !c.ledger_members.is_empty();
     let accounts = !c.account_ids.is_empty();
-    let sales = !c.sale_ids.is_empty();
-    let refunds = !c.refund_ids.is_empty();
-    let conflicts = !c.conflict_members.is_empty();
     let erasures = !c.erased.is_empty();
-    let changed = !c.changed.is_empty();
     let sqls: Vec<&str> = [
-        (events, INSERT_EVENTS),
-        (dead, INSERT_DEAD_LETTERS),
+        (rows, INSERT_ROWS),
         (members, UPSERT_MEMBERS),
         (enrolled, ENROLL_MEMBERS),
         (dated, DATE_ENROLLMENTS),
-        (ledger, INSERT_LEDGER),
         (accounts, UPDATE_ACCOUNTS),
-        (sales, INSERT_SALES),
-        (refunds, INSERT_REFUNDS),
-        (conflicts, INSERT_CONFLICTS),
         (erasures, ERASE_MEMBER),
         (erasures, ERASE_DEAD_LETTERS),
         (erasures, PUSH_CHANGE),
-        (changed, MEMBER_CHANGES),
-        (true, UPDATE_TERMINAL),
+        (true, CHANGES_AND_ACK),
     ]
     .into_iter()
     .filter_map(|(on, sql)| on.then_some(sql))
@@ -720,34 +717,42 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             .ok_or_else(|| StoreError::Corrupt("write flight".into()))
     };
     let mut flight = Vec::with_capacity(sqls.len() + 3 * c.erased.len());
-    if events {
+    if rows {
         let s = next()?;
         flight.push(execute_in(
             tx,
             s,
             vec![
                 &c.tid,
+                &c.now_s,
                 &c.event_seqs,
                 &c.event_ids,
                 &c.event_hashes,
                 &c.event_kinds,
                 &c.event_status,
-                &c.now_s,
-            ],
-        ));
-    }
-    if dead {
-        let s = next()?;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![
-                &c.tid,
                 &c.dead_seqs,
                 &c.dead_ids,
                 &c.dead_reasons,
                 &c.dead_bodies,
-                &c.now_s,
+                &c.ledger_members,
+                &c.ledger_sources,
+                &c.ledger_seqs,
+                &c.ledger_entries,
+                &c.sale_ids,
+                &c.sale_seqs,
+                &c.sale_members,
+                &c.sale_at,
+                &c.sale_totals,
+                &c.sale_lines,
+                &c.refund_ids,
+                &c.refund_sales,
+                &c.refund_seqs,
+                &c.refund_at,
+                &c.refund_lines,
+                &c.conflict_members,
+                &c.conflict_kinds,
+                &c.conflict_reasons,
+                &c.conflict_seqs,
             ],
         ));
     }
@@ -778,20 +783,6 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             vec![&c.dated_ids, &c.dated_ms, &c.dated_on],
         ));
     }
-    if ledger {
-        let s = next()?;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![
-                &c.tid,
-                &c.ledger_members,
-                &c.ledger_sources,
-                &c.ledger_seqs,
-                &c.ledger_entries,
-            ],
-        ));
-    }
     if accounts {
         let s = next()?;
         let a = &c.account_sums;
@@ -810,52 +801,6 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             ],
         ));
     }
-    if sales {
-        let s = next()?;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![
-                &c.tid,
-                &c.sale_ids,
-                &c.sale_seqs,
-                &c.sale_members,
-                &c.sale_at,
-                &c.sale_totals,
-                &c.sale_lines,
-            ],
-        ));
-    }
-    if refunds {
-        let s = next()?;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![
-                &c.tid,
-                &c.refund_ids,
-                &c.refund_sales,
-                &c.refund_seqs,
-                &c.refund_at,
-                &c.refund_lines,
-            ],
-        ));
-    }
-    if conflicts {
-        let s = next()?;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![
-                &c.tid,
-                &c.conflict_members,
-                &c.conflict_kinds,
-                &c.conflict_reasons,
-                &c.conflict_seqs,
-                &c.now_s,
-            ],
-        ));
-    }
     if erasures {
         let (erase, dead_letters, change) = (next()?, next()?, next()?);
         for member in &c.erased {
@@ -868,15 +813,11 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             ));
         }
     }
-    if changed {
-        let s = next()?;
-        flight.push(execute_in(tx, s, vec![&c.changed]));
-    }
     let s = next()?;
     flight.push(execute_in(
         tx,
         s,
-        vec![&c.tid, &c.acked, &c.now_ms, &c.outbox_head],
+        vec![&c.tid, &c.acked, &c.now_ms, &c.outbox_head, &c.changed],
     ));
     try_join_all(flight).await?;
     Ok(())
