@@ -526,3 +526,44 @@ async fn mixed_batch(backend: Backend) -> Outcome {
     );
     outcome
 }
+
+both!(
+    an_action_replayed_for_a_member_head_office_has_no_row_for_is_dead_lettered,
+    replay_for_member_without_row
+);
+
+/// A sale sent without its member but with the member's entries leaves
+/// ledger entries of a member head office has no row for; the same action
+/// sent again under a new seq is still found in that ledger.
+async fn replay_for_member_without_row(backend: Backend) {
+    use tillcard_sync::protocol::EventBody;
+    let h = harness(backend).await;
+    let mut till = h.provision("S001").await;
+    let member = new_member();
+    let account = MemberAccount::new(member);
+    let (sale, _) = till.sale(
+        &account,
+        80,
+        tillcard_rules::pricing::TenderRequest {
+            coupons: vec![],
+            redeem_points: 0,
+            stored_value: tillcard_rules::pricing::StoredValueRequest::None,
+        },
+    );
+    let mut body = sale.decode_body().unwrap();
+    if let EventBody::SaleBooked { quote, .. } = &mut body {
+        quote.member = None;
+    }
+    let first = till.event(&body);
+    let again = till.event(&body);
+    let (_, a1) = h.upload(&till, vec![first]).await;
+    let (_, a2) = h.upload(&till, vec![again]).await;
+    let (a1, a2) = (a1.unwrap(), a2.unwrap());
+    let dead = h.hq.store().dead_letters().await.unwrap();
+    println!(
+        "[{backend:?}] replay for a member without a row: first applied {}, again applied {} dead {}: {:?}",
+        a1.applied, a2.applied, a2.dead_lettered, dead
+    );
+    assert_eq!((a1.applied, a2.applied, a2.dead_lettered), (1, 0, 1));
+    assert!(dead[0].reason.contains("already in the member's ledger"));
+}

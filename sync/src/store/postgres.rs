@@ -262,6 +262,8 @@ const BATCH_MEMBERS: &str =
     "SELECT member_id, account, last_store, last_seen_at FROM members WHERE member_id = ANY($1)";
 const PHONE_OWNERS: &str = "SELECT phone_key, member_id FROM members
      WHERE phone_key = ANY($1) AND duplicate_of IS NULL";
+// The ledger of members with no cached fold (new members, members refolded
+// after a job or a restore, members with entries but no row).
 const UNCACHED_LEDGER: &str = "SELECT member_id, entry FROM ledger WHERE member_id = ANY($1)
      ORDER BY member_id, entry_no";
 
@@ -396,22 +398,19 @@ async fn load(
             .phone_owners
             .insert(r.get(0), parse_member(&r.get::<_, String>(1))?);
     }
-    // Members with no cached fold (new, or refolded after a job or a
-    // restore): their ledger, one more round trip only when there are any.
+    // Members with no cached fold are folded from their ledger: one more
+    // round trip, only for batches that have such members (a new member's
+    // enrollment, the first batch after a job or a restore).
     let uncached: Vec<MemberId> = members
         .iter()
         .filter(|m| !loaded.accounts.contains_key(m))
         .copied()
         .collect();
-    let known_uncached: Vec<String> = uncached
-        .iter()
-        .filter(|m| loaded.known_members.contains(m))
-        .map(ToString::to_string)
-        .collect();
     let mut by_member: std::collections::HashMap<String, Vec<LedgerEntry>> = Default::default();
-    if !known_uncached.is_empty() {
+    if !uncached.is_empty() {
+        let ids: Vec<IdText> = uncached.iter().map(|m| IdText(m.0)).collect();
         let stmt = tx.prepare_cached(UNCACHED_LEDGER).await?;
-        for r in tx.query(&stmt, &[&known_uncached]).await? {
+        for r in tx.query(&stmt, &[&ids]).await? {
             by_member
                 .entry(r.get(0))
                 .or_default()
