@@ -223,7 +223,8 @@ async fn erase<C: GenericClient>(c: &C, id: MemberId, now: Timestamp) -> StoreRe
 // The upload path. A batch costs five round trips whatever its size:
 // BEGIN; every read of `load` in one pipelined flight; every write of
 // `write` in one pipelined flight; COMMIT (and, before the transaction, the
-// signature check's terminal lookup). tokio-postgres sends requests in the
+// signature check's terminal lookup); one more when a member of the batch
+// has no cached fold and is folded from its ledger. tokio-postgres sends requests in the
 // order their futures are first polled, and `try_join_all` polls them in
 // list order, so the server runs each flight's statements one after the
 // other exactly as listed. Statements are prepared once per connection
