@@ -567,3 +567,48 @@ async fn replay_for_member_without_row(backend: Backend) {
     assert_eq!((a1.applied, a2.applied, a2.dead_lettered), (1, 0, 1));
     assert!(dead[0].reason.contains("already in the member's ledger"));
 }
+
+both!(
+    concurrent_enrollments_of_one_phone_are_flagged_once,
+    one_phone_two_terminals
+);
+
+/// Two stores enroll the same phones at the same moment (each its own new
+/// member): for every phone exactly one enrollment is recorded as the
+/// duplicate of the other, never neither.
+async fn one_phone_two_terminals(backend: Backend) {
+    let h = harness(backend).await;
+    let mut a = h.provision("S001").await;
+    let mut b = h.provision("S002").await;
+    let phones = 12;
+    let mut tasks = Vec::new();
+    for i in 0..phones {
+        let phone = format!("1370000{i:04}");
+        for till in [&mut a, &mut b] {
+            let (event, _) = till.enroll(new_member(), &phone);
+            let creds = till.creds.clone();
+            let h2 = util::Harness::shell(&h);
+            let request = creds
+                .upload_request(vec![event], chrono::Utc::now().timestamp())
+                .unwrap();
+            tasks.push(tokio::spawn(async move { h2.send(request).await.0 }));
+        }
+    }
+    // Each terminal's events carry consecutive seqs; sent all at once they
+    // arrive in any order, acked once the gaps fill.
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    let duplicates =
+        h.hq.store()
+            .conflicts()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.kind == "duplicate_phone")
+            .count();
+    println!(
+        "[{backend:?}] {phones} phones enrolled at two stores at once: {duplicates} duplicate_phone conflicts"
+    );
+    assert_eq!(duplicates, phones, "one duplicate per phone");
+}
