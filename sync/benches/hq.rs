@@ -1,5 +1,5 @@
 //! Head-office benchmark (`cargo bench -p tillcard-sync`; `BENCH_QUICK=1`
-//! for a ~60 s run). Prints `bench: <name> = <value> <unit>` lines:
+//! for a ~15 s run). Prints `bench: <name> = <value> <unit>` lines:
 //!
 //! - `hq.batches_per_s`, `hq.ack_p50_ms`, `hq.ack_p99_ms`: 1,000 simulated
 //!   terminals (provisioned, signing every request) uploading concurrently
@@ -9,6 +9,16 @@
 //! - `hq.raw_insert_events_per_s`: a plain batched INSERT of the same rows
 //!   (same batch size and concurrency, same PostgreSQL, same run).
 //! - `hq.ingest_ratio`: the first over the second.
+//!
+//! Beside the figures it prints (on stderr) the CPU seconds per 1,000
+//! events spent in this process (head office and the simulated terminals)
+//! and in PostgreSQL during each PostgreSQL phase, since both share the
+//! machine's cores. `BENCH_ONLY=postgres` skips the SQLite part (for
+//! profiling the ingest path alone); `BENCH_PGSS=1` loads
+//! pg_stat_statements into the throwaway PostgreSQL and prints its
+//! per-statement figures; `BENCH_MARKS=1` prints when the upload phase
+//! starts and ends on CLOCK_MONOTONIC, for `perf record -k CLOCK_MONOTONIC`
+//! and `perf report --time`.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark harness")]
 
 #[path = "../tests/util/pg.rs"]
@@ -35,18 +45,31 @@ async fn start_hq(store: Arc<dyn Store>) -> (String, tokio::sync::oneshot::Sende
     (base, tx)
 }
 
+type Work = Vec<(
+    tillcard_sync::client::TerminalCredentials,
+    Vec<Vec<tillcard_sync::protocol::OutboxEvent>>,
+)>;
+
 async fn load(
     base: &str,
     terminals: usize,
     batches: usize,
     events: usize,
-) -> (
-    loadgen::LoadReport,
-    Vec<(
-        tillcard_sync::client::TerminalCredentials,
-        Vec<Vec<tillcard_sync::protocol::OutboxEvent>>,
-    )>,
-) {
+) -> (loadgen::LoadReport, Work) {
+    let (r, work, _) = load_measured(base, terminals, batches, events, None).await;
+    (r, work)
+}
+
+/// Provisions, builds and encodes the batches, then uploads them; also
+/// returns the CPU seconds (this process, PostgreSQL on `port`) used while
+/// uploading.
+async fn load_measured(
+    base: &str,
+    terminals: usize,
+    batches: usize,
+    events: usize,
+    port: Option<u16>,
+) -> (loadgen::LoadReport, Work, (f64, f64)) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
@@ -55,15 +78,121 @@ async fn load(
         .await
         .unwrap();
     let start = chrono::Utc::now().fixed_offset();
-    let work: Vec<_> = creds
+    let work: Work = creds
         .into_iter()
         .map(|c| {
             let b = loadgen::make_batches(&c, batches, events, start).unwrap();
             (c, b)
         })
         .collect();
-    let copy = work.clone();
-    (loadgen::run(&client, base, work).await, copy)
+    let encoded = loadgen::encode(work.clone());
+    let before = port.map(cpu_seconds);
+    // For `perf report --time`: the upload phase on CLOCK_MONOTONIC
+    // (`perf record -k CLOCK_MONOTONIC`).
+    let marks = std::env::var_os("BENCH_MARKS").is_some();
+    if marks {
+        eprintln!("upload phase starts at {:?}", Instant::now());
+    }
+    let report = loadgen::run_encoded(&client, base, encoded).await;
+    if marks {
+        eprintln!("upload phase ends at {:?}", Instant::now());
+    }
+    let cpu = match (before, port.map(cpu_seconds)) {
+        (Some(b), Some(a)) => (a.0 - b.0, a.1 - b.1),
+        _ => (0.0, 0.0),
+    };
+    (report, work, cpu)
+}
+
+/// CPU seconds used so far by this process and by the PostgreSQL cluster
+/// listening on `port` (its postmaster, the children it has reaped, and its
+/// live backends), read from `/proc`.
+fn cpu_seconds(port: u16) -> (f64, f64) {
+    let tick = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    // Fields after the command name: state is [0], ppid [1], utime [11],
+    // stime [12], cutime [13], cstime [14].
+    let stat = |pid: &str| -> Option<Vec<String>> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = &text[text.rfind(')')? + 2..];
+        Some(rest.split(' ').map(str::to_string).collect())
+    };
+    let ticks = |f: &[String], from: usize, to: usize| -> f64 {
+        f[from..=to]
+            .iter()
+            .map(|v| v.parse::<f64>().unwrap_or(0.0))
+            .sum()
+    };
+    let own = stat("self").map_or(0.0, |f| ticks(&f, 11, 12)) / tick;
+    let needle = format!("-p {port} ");
+    let mut pg = 0.0;
+    let mut postmaster = None;
+    let pids: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    for pid in &pids {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("postgres")
+            && cmdline.contains(&needle)
+            && let Some(f) = stat(pid)
+        {
+            pg += ticks(&f, 11, 14);
+            postmaster = Some(pid.clone());
+        }
+    }
+    if let Some(postmaster) = postmaster {
+        for pid in &pids {
+            if let Some(f) = stat(pid)
+                && f[1] == postmaster
+            {
+                pg += ticks(&f, 11, 12);
+            }
+        }
+    }
+    (own, pg / tick)
+}
+
+/// Prints pg_stat_statements for the bench's database: calls, execution
+/// time summed over calls, rows, statement (whitespace folded).
+async fn statement_stats(pool: &deadpool_postgres::Pool) {
+    let c = pool.get().await.unwrap();
+    c.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    let rows = c
+        .query(
+            "SELECT calls, total_exec_time, rows, wal_bytes::bigint, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
+             FROM pg_stat_statements
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+             ORDER BY total_exec_time DESC LIMIT 25",
+            &[],
+        )
+        .await
+        .unwrap();
+    eprintln!("pg_stat_statements: calls, exec ms (summed), rows, WAL bytes, statement");
+    for r in rows {
+        eprintln!(
+            "{:>7} {:>9.1} {:>8} {:>11} {}",
+            r.get::<_, i64>(0),
+            r.get::<_, f64>(1),
+            r.get::<_, i64>(2),
+            r.get::<_, i64>(3),
+            r.get::<_, String>(5)
+        );
+        eprintln!("        planned {} times", r.get::<_, i64>(4));
+    }
 }
 
 fn line(name: &str, value: f64, unit: &str) {
@@ -73,9 +202,18 @@ fn line(name: &str, value: f64, unit: &str) {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let quick = std::env::var_os("BENCH_QUICK").is_some();
+    let only_postgres = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "postgres");
     let total = Instant::now();
 
     // 1. SQLite: 1,000 terminals.
+    if !only_postgres {
+        sqlite_part(quick).await;
+    }
+    postgres_part(quick).await;
+    eprintln!("bench total {:.1} s", total.elapsed().as_secs_f64());
+}
+
+async fn sqlite_part(quick: bool) {
     let (terminals, batches, events) = if quick { (1000, 2, 20) } else { (1000, 5, 20) };
     let tmp = tempfile::tempdir().unwrap();
     let store =
@@ -95,7 +233,9 @@ async fn main() {
     line("hq.batches_per_s", r.batches_per_s(), "batches/s");
     line("hq.ack_p50_ms", r.quantile_ms(0.5), "ms");
     line("hq.ack_p99_ms", r.quantile_ms(0.99), "ms");
+}
 
+async fn postgres_part(quick: bool) {
     // 2. PostgreSQL: full ingest path vs plain INSERT of the same rows.
     let (terminals, batches, events) = if quick { (100, 3, 100) } else { (200, 5, 100) };
     let url = pg::fresh_database().await;
@@ -103,15 +243,18 @@ async fn main() {
         .await
         .unwrap();
     let (base, stop) = start_hq(Arc::new(store)).await;
-    let (r, work) = load(&base, terminals, batches, events).await;
+    let port = pg::cluster().port;
+    let (r, work, cpu) = load_measured(&base, terminals, batches, events, Some(port)).await;
     let _ = stop.send(());
     assert_eq!(r.errors, 0);
     let ingest = r.events as f64 / r.elapsed.as_secs_f64();
     eprintln!(
-        "postgres ingest: {} events in {} batches, {:.2} s",
+        "postgres ingest: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.3} s in head office + simulated terminals, {:.3} s in PostgreSQL",
         r.events,
         r.batches,
-        r.elapsed.as_secs_f64()
+        r.elapsed.as_secs_f64(),
+        cpu.0 * 1000.0 / r.events as f64,
+        cpu.1 * 1000.0 / r.events as f64,
     );
 
     let mut cfg = deadpool_postgres::Config::new();
@@ -154,6 +297,7 @@ async fn main() {
         }
         prepared.push((tid, per_terminal));
     }
+    let cpu_before = cpu_seconds(port);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (tid, batches) in prepared {
@@ -173,12 +317,17 @@ async fn main() {
         t.await.unwrap();
     }
     let raw = rows as f64 / started.elapsed().as_secs_f64();
+    let cpu_after = cpu_seconds(port);
     eprintln!(
-        "postgres raw insert: {rows} rows, {:.2} s",
-        started.elapsed().as_secs_f64()
+        "postgres raw insert: {rows} rows, {:.2} s; CPU per 1,000 rows: {:.3} s in this process, {:.3} s in PostgreSQL",
+        started.elapsed().as_secs_f64(),
+        (cpu_after.0 - cpu_before.0) * 1000.0 / rows as f64,
+        (cpu_after.1 - cpu_before.1) * 1000.0 / rows as f64,
     );
+    if std::env::var_os("BENCH_PGSS").is_some() {
+        statement_stats(&pool).await;
+    }
     line("hq.ingest_events_per_s", ingest, "events/s");
     line("hq.raw_insert_events_per_s", raw, "events/s");
     line("hq.ingest_ratio", ingest / raw, "ratio");
-    eprintln!("bench total {:.1} s", total.elapsed().as_secs_f64());
 }

@@ -1,11 +1,24 @@
-//! How head office applies an upload batch, as pure functions: decode and
-//! validate each event ([`prepare`]), then decide every write ([`plan`])
-//! from what the database already holds ([`Loaded`]). Both storage backends
-//! load the same [`Loaded`], call [`plan`] and write the [`Plan`] in one
-//! transaction, so SQLite and PostgreSQL behave identically.
+//! How head office applies an upload batch, as pure functions: read the
+//! request body ([`ReceivedBatch`]), decode and validate each event
+//! ([`prepare`]), then decide every write ([`plan`]) from what the database
+//! already holds ([`Loaded`]). Both storage backends load the same
+//! [`Loaded`], call [`plan`] and write the [`Plan`] in one transaction, so
+//! SQLite and PostgreSQL behave identically.
+//!
+//! Reading is the CPU-heavy part of an upload, and it happens before the
+//! transaction starts. Each event body is read from the request's bytes
+//! once to hash it (see [`canonical_body`]) and once into its typed
+//! [`EventBody`], never through an intermediate JSON tree unless the body
+//! is not in canonical form.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write as _;
 
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::{EntryKind, LedgerEntry};
@@ -14,7 +27,7 @@ use tillcard_rules::refund::RefundLine;
 use uuid::Uuid;
 
 use crate::auth;
-use crate::protocol::{EventBody, OutboxEvent, SCHEMA_VERSION, TerminalId, UploadBatch};
+use crate::protocol::{self, Envelope, EventBody, SCHEMA_VERSION, TerminalId};
 
 /// Two scans of one member at different stores closer than this are flagged.
 pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;
@@ -119,10 +132,275 @@ pub enum BatchRefusal {
     },
 }
 
+/// An upload batch as head office reads it: the JSON of
+/// [`crate::protocol::UploadBatch`], with each event's envelope decoded and
+/// its body kept as the JSON text sent (borrowed from the request body).
+#[derive(Debug, Deserialize)]
+pub struct ReceivedBatch<'a> {
+    /// [`crate::protocol::PROTOCOL_VERSION`].
+    pub protocol_version: u16,
+    /// The uploading terminal.
+    pub terminal_id: TerminalId,
+    /// Events in the order sent.
+    #[serde(borrow)]
+    pub events: Vec<ReceivedEvent<'a>>,
+    /// The terminal's outbox head, if it said.
+    #[serde(default)]
+    pub outbox_head_seq: Option<u64>,
+}
+
+/// One event of a [`ReceivedBatch`]: the fields of
+/// [`crate::protocol::OutboxEvent`], its body left undecoded.
+#[derive(Debug, Deserialize)]
+pub struct ReceivedEvent<'a> {
+    /// Event id.
+    pub event_id: Uuid,
+    /// The terminal that wrote it.
+    pub terminal_id: TerminalId,
+    /// Sequence number.
+    pub seq: u64,
+    /// Terminal's wall clock.
+    pub wall_time: Timestamp,
+    /// Terminal's monotonic clock reading.
+    pub monotonic_ms: u64,
+    /// Schema version of the body.
+    pub schema_version: u16,
+    /// The body as sent.
+    #[serde(borrow)]
+    pub body: &'a RawValue,
+}
+
+/// Gunzips a request body (at most [`protocol::MAX_BODY_BYTES`]), as
+/// [`protocol::decode`] does, leaving the JSON to [`ReceivedBatch::from_json`].
+pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, protocol::ProtocolError> {
+    use std::io::Read as _;
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(protocol::MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| protocol::ProtocolError::Decode(e.to_string()))?;
+    if json.len() > protocol::MAX_BODY_BYTES {
+        return Err(protocol::ProtocolError::TooLarge);
+    }
+    Ok(json)
+}
+
+impl ReceivedBatch<'_> {
+    /// Reads a batch from a decompressed request body (JSON).
+    pub fn from_json(json: &[u8]) -> Result<ReceivedBatch<'_>, protocol::ProtocolError> {
+        serde_json::from_slice(json).map_err(|e| protocol::ProtocolError::Decode(e.to_string()))
+    }
+}
+
+impl ReceivedEvent<'_> {
+    /// The event's envelope.
+    pub fn envelope(&self) -> Envelope {
+        Envelope {
+            event_id: self.event_id,
+            terminal_id: self.terminal_id,
+            seq: self.seq,
+            wall_time: self.wall_time,
+            monotonic_ms: self.monotonic_ms,
+            schema_version: self.schema_version,
+        }
+    }
+}
+
+/// Writes the canonical JSON of a body to `out`: the text
+/// `serde_json::to_string(&serde_json::Value)` gives for it (object keys
+/// sorted, no whitespace, serde_json's escapes and number forms). Returns
+/// the body as a JSON tree only when it had to build one: when some object's
+/// keys are not in strictly ascending order (unsorted or repeated keys).
+///
+/// Bodies from Tillcard terminals are already canonical; they are streamed
+/// through serde_json's own scalar formatting without building a tree.
+pub fn canonical_body(raw: &str, out: &mut Vec<u8>) -> Result<Option<serde_json::Value>, String> {
+    let start = out.len();
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let streamed = Canonical { out: &mut *out }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+    match streamed {
+        Ok(()) => Ok(None),
+        Err(_) => {
+            // Unsorted or repeated keys (or not JSON at all): the tree
+            // sorts and de-duplicates them exactly as before.
+            out.truncate(start);
+            let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+            serde_json::to_writer(&mut *out, &value).map_err(|e| e.to_string())?;
+            Ok(Some(value))
+        }
+    }
+}
+
+/// Streams one JSON value to its canonical text, refusing objects whose
+/// keys are not strictly ascending (the caller then builds a tree).
+struct Canonical<'o> {
+    out: &'o mut Vec<u8>,
+}
+
+impl Canonical<'_> {
+    fn scalar<T: serde::Serialize + ?Sized, E: de::Error>(self, value: &T) -> Result<(), E> {
+        serde_json::to_writer(&mut *self.out, value).map_err(E::custom)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Canonical<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Canonical<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.scalar(&v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(&v)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(&v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        // As serde_json::Value keeps it: a number when finite, else null.
+        match serde_json::Number::from_f64(v) {
+            Some(n) => self.scalar(&n),
+            None => self.scalar(&()),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.scalar(v)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.scalar(&())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.out.push(b'[');
+        let mut first = true;
+        loop {
+            let mark = self.out.len();
+            if !first {
+                self.out.push(b',');
+            }
+            if seq
+                .next_element_seed(Canonical {
+                    out: &mut *self.out,
+                })?
+                .is_none()
+            {
+                self.out.truncate(mark);
+                break;
+            }
+            first = false;
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.out.push(b'{');
+        let mut previous: Option<Cow<'de, str>> = None;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if let Some(previous) = &previous {
+                if key <= *previous {
+                    return Err(de::Error::custom("object keys not in ascending order"));
+                }
+                self.out.push(b',');
+            }
+            serde_json::to_writer(&mut *self.out, key.as_ref()).map_err(de::Error::custom)?;
+            self.out.push(b':');
+            map.next_value_seed(Canonical {
+                out: &mut *self.out,
+            })?;
+            previous = Some(key);
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
+
+/// SHA-256 over the event's canonical JSON, the same value as
+/// [`crate::protocol::OutboxEvent::content_hash`] of the event as sent:
+/// envelope fields in declaration order, then `body` in canonical form.
+/// `buffer` is scratch space; on return it holds that canonical JSON, and
+/// the body's part of it is `buffer[range]`. Also returns the body as a
+/// tree when [`canonical_body`] had to build one.
+fn hash_event(
+    event: &ReceivedEvent<'_>,
+    buffer: &mut Vec<u8>,
+) -> Result<(String, std::ops::Range<usize>, Option<serde_json::Value>), String> {
+    buffer.clear();
+    serde_json::to_writer(&mut *buffer, &event.envelope()).map_err(|e| e.to_string())?;
+    // `{...envelope...}` becomes `{...envelope...,"body":<body>}`.
+    buffer.pop();
+    buffer.extend_from_slice(b",\"body\":");
+    let start = buffer.len();
+    let tree = canonical_body(event.body.get(), buffer)?;
+    let end = buffer.len();
+    buffer.push(b'}');
+    let mut hasher = Sha256::new();
+    hasher.write_all(buffer).map_err(|e| e.to_string())?;
+    // Lower-case hex, as protocol::hex writes it (without a format call per byte).
+    Ok((format!("{:x}", hasher.finalize()), start..end, tree))
+}
+
+/// Why a body does not decode, worded the same whether it was read from
+/// text or from a tree (serde_json adds a position only for text).
+fn decode_reason(e: serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let text = match text.strip_suffix(&position) {
+        Some(stripped) if e.line() > 0 => stripped.to_string(),
+        _ => text,
+    };
+    protocol::ProtocolError::Decode(text).to_string()
+}
+
 /// Decodes and validates every event of a batch. Poison events are kept
 /// with their reason; only a malformed batch is refused as a whole.
 pub fn prepare(
-    batch: &UploadBatch,
+    batch: &ReceivedBatch<'_>,
     terminal: TerminalId,
     keys: &IngestKeys,
 ) -> Result<Prepared, BatchRefusal> {
@@ -133,19 +411,20 @@ pub fn prepare(
     }
     let mut seen = BTreeSet::new();
     let mut events = Vec::with_capacity(batch.events.len());
+    let mut buffer = Vec::with_capacity(4096);
     for event in &batch.events {
-        let seq = event.envelope.seq;
+        let seq = event.seq;
         if seq == 0 || !seen.insert(seq) {
             return Err(BatchRefusal::Malformed(format!(
                 "sequence {seq} is zero or repeated within the batch"
             )));
         }
-        if event.envelope.terminal_id != terminal {
+        if event.terminal_id != terminal {
             return Err(BatchRefusal::Malformed(format!(
                 "event {seq} names another terminal"
             )));
         }
-        events.push(prepare_event(event, keys));
+        events.push(prepare_event(event, keys, &mut buffer)?);
     }
     Ok(Prepared {
         events,
@@ -153,65 +432,78 @@ pub fn prepare(
     })
 }
 
-fn prepare_event(event: &OutboxEvent, keys: &IngestKeys) -> PreparedEvent {
+fn prepare_event(
+    event: &ReceivedEvent<'_>,
+    keys: &IngestKeys,
+    buffer: &mut Vec<u8>,
+) -> Result<PreparedEvent, BatchRefusal> {
+    // The body was read as valid JSON with the batch, so only a failure to
+    // write into memory could stop the hash: refuse the batch then.
+    let (hash, body_range, tree) = hash_event(event, buffer).map_err(BatchRefusal::Malformed)?;
     let mut enrollment = None;
-    let body = if event.envelope.schema_version != SCHEMA_VERSION {
+    let body = if event.schema_version != SCHEMA_VERSION {
         Err(format!(
             "unsupported schema_version {}",
-            event.envelope.schema_version
+            event.schema_version
         ))
     } else {
-        event
-            .decode_body()
-            .map_err(|e| e.to_string())
-            .and_then(|body| validate(&body).map(|()| body))
-            .and_then(|body| {
-                if let EventBody::MemberEnrolled {
-                    masked_name,
-                    masked_phone,
-                    phone_sealed,
-                    name_sealed,
-                    birthday,
-                    consent,
-                    referrer,
-                    ..
-                } = &body
-                {
-                    let phone =
-                        auth::open_sealed(&keys.box_secret, phone_sealed).map_err(|_| {
-                            "sealed phone does not open with head office's key".to_string()
-                        })?;
-                    let name = match name_sealed {
-                        Some(sealed) => {
-                            Some(auth::open_sealed(&keys.box_secret, sealed).map_err(|_| {
-                                "sealed name does not open with head office's key".to_string()
-                            })?)
-                        }
-                        None => None,
-                    };
-                    enrollment = Some(Enrollment {
-                        masked_name: masked_name.clone(),
-                        masked_phone: masked_phone.clone(),
-                        phone_key: auth::phone_lookup(&keys.phone_key, &phone),
-                        phone,
-                        name,
-                        birthday: *birthday,
-                        consent_at: consent.at.to_rfc3339(),
-                        referrer: *referrer,
-                    });
-                }
-                Ok(body)
-            })
+        // The typed body from the text sent when it was canonical; from the
+        // tree otherwise (which had repeated keys resolved as before).
+        match &tree {
+            None => serde_json::from_str::<EventBody>(event.body.get()),
+            Some(tree) => EventBody::deserialize(tree),
+        }
+        .map_err(decode_reason)
+        .and_then(|body| validate(&body).map(|()| body))
+        .and_then(|body| {
+            if let EventBody::MemberEnrolled {
+                masked_name,
+                masked_phone,
+                phone_sealed,
+                name_sealed,
+                birthday,
+                consent,
+                referrer,
+                ..
+            } = &body
+            {
+                let phone = auth::open_sealed(&keys.box_secret, phone_sealed)
+                    .map_err(|_| "sealed phone does not open with head office's key".to_string())?;
+                let name = match name_sealed {
+                    Some(sealed) => {
+                        Some(auth::open_sealed(&keys.box_secret, sealed).map_err(|_| {
+                            "sealed name does not open with head office's key".to_string()
+                        })?)
+                    }
+                    None => None,
+                };
+                enrollment = Some(Enrollment {
+                    masked_name: masked_name.clone(),
+                    masked_phone: masked_phone.clone(),
+                    phone_key: auth::phone_lookup(&keys.phone_key, &phone),
+                    phone,
+                    name,
+                    birthday: *birthday,
+                    consent_at: consent.at.to_rfc3339(),
+                    referrer: *referrer,
+                });
+            }
+            Ok(body)
+        })
     };
-    PreparedEvent {
-        seq: event.envelope.seq,
-        event_id: event.envelope.event_id,
-        hash: event.content_hash(),
-        wall_time: event.envelope.wall_time,
-        raw_body: body.is_err().then(|| event.body.to_string()),
+    // A poison body is kept for review as its canonical JSON.
+    let raw_body = body
+        .is_err()
+        .then(|| String::from_utf8_lossy(&buffer[body_range]).into_owned());
+    Ok(PreparedEvent {
+        seq: event.seq,
+        event_id: event.event_id,
+        hash,
+        wall_time: event.wall_time,
+        raw_body,
         body,
         enrollment,
-    }
+    })
 }
 
 /// Checks an event against the rules' invariants that head office can see
@@ -644,9 +936,12 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         });
         out.applied += 1;
     }
+    // Each changed member's account once (moved, not cloned per entry).
     for (_, entry) in &out.ledger {
-        if let Some(account) = accounts.get(&entry.member) {
-            out.accounts.insert(entry.member, account.clone());
+        if !out.accounts.contains_key(&entry.member)
+            && let Some(account) = accounts.remove(&entry.member)
+        {
+            out.accounts.insert(entry.member, account);
         }
     }
     let mut ack = acked_seq;
@@ -680,4 +975,172 @@ fn dead(
         reason,
         body,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{OutboxEvent, UploadBatch};
+    use tillcard_rules::booking::{self, TopUp};
+    use tillcard_rules::{Money, Program};
+
+    fn envelope(seq: u64) -> Envelope {
+        Envelope {
+            event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + u128::from(seq)),
+            terminal_id: TerminalId(Uuid::from_u128(7)),
+            seq,
+            wall_time: Timestamp::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap(),
+            monotonic_ms: 1234 * seq,
+            schema_version: SCHEMA_VERSION,
+        }
+    }
+
+    /// A batch JSON with the given body texts exactly as written.
+    fn batch_json(bodies: &[&str]) -> String {
+        let events: Vec<String> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let env = serde_json::to_string(&envelope(i as u64 + 1)).unwrap();
+                format!("{},\"body\": {body} }}", &env[..env.len() - 1])
+            })
+            .collect();
+        format!(
+            "{{\"protocol_version\":1,\"terminal_id\":\"{}\",\"events\":[{}]}}",
+            TerminalId(Uuid::from_u128(7)),
+            events.join(",")
+        )
+    }
+
+    /// The hash and poison body head office computed before reading bodies
+    /// as text: through `OutboxEvent` and its JSON tree.
+    fn through_tree(seq: u64, body: &str) -> (String, String) {
+        let event = OutboxEvent {
+            envelope: envelope(seq),
+            body: serde_json::from_str(body).unwrap(),
+        };
+        (event.content_hash(), event.body.to_string())
+    }
+
+    #[test]
+    fn hash_of_canonical_and_non_canonical_bodies_matches_the_tree() {
+        let bodies = [
+            // Canonical already.
+            r#"{"a":1,"b":[true,false,null],"c":{"d":-5,"e":"x"}}"#,
+            // Whitespace, unsorted keys at two levels, repeated key (last wins).
+            r#"{ "type" : "top_up", "member": "m", "a": {"z": 1, "b": 2}, "type": "x" }"#,
+            // Escapes the tree rewrites: \/ and \u00e9 become / and é; \n stays.
+            r#"{"s":"a\/b \u00e9 \n \" \\ \u0001","t":"\u4e2d"}"#,
+            // Numbers: floats, exponents, big and negative integers.
+            r#"{"f":1.5e3,"g":0.1,"h":-0.0,"i":18446744073709551615,"j":-9223372036854775808,"k":1E-7}"#,
+            // Empty containers, nested arrays, a key that sorts by bytes.
+            r#"{"":[],"A":{},"a":[[1,[2]],[]],"é":0}"#,
+            // Not an object at all.
+            r#"[1, 2 ,3]"#,
+            r#""just text""#,
+        ];
+        let json = batch_json(&bodies);
+        let batch = ReceivedBatch::from_json(json.as_bytes()).unwrap();
+        let mut buffer = Vec::new();
+        for (i, (event, body)) in batch.events.iter().zip(bodies).enumerate() {
+            let (hash, range, _) = hash_event(event, &mut buffer).unwrap();
+            let (want_hash, want_body) = through_tree(i as u64 + 1, body);
+            assert_eq!(hash, want_hash, "hash of body {i}: {body}");
+            assert_eq!(
+                std::str::from_utf8(&buffer[range]).unwrap(),
+                want_body,
+                "canonical body {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_bodies_stream_without_a_tree_and_others_build_one() {
+        let mut out = Vec::new();
+        let tree = canonical_body(r#"{"a":{"b":1,"c":[{"d":2,"e":3}]},"b":"x"}"#, &mut out);
+        assert_eq!(tree, Ok(None));
+        for unsorted in [
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":[{"y":1,"x":2}]}"#,
+            r#"{"a":1,"a":2}"#,
+        ] {
+            out.clear();
+            assert!(
+                matches!(canonical_body(unsorted, &mut out), Ok(Some(_))),
+                "{unsorted} needs a tree"
+            );
+        }
+    }
+
+    #[test]
+    fn events_from_the_client_hash_and_decode_as_before() {
+        let program = Program::default();
+        let member = MemberId(Uuid::from_u128(42));
+        let account = MemberAccount::new(member);
+        let at = Timestamp::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap();
+        let entries = booking::book_top_up(
+            &program,
+            &account,
+            &TopUp::Amount(Money::from_yuan(100)),
+            at,
+            SourceId(Uuid::from_u128(9)),
+        )
+        .unwrap();
+        let body = EventBody::TopUp {
+            member,
+            principal: Money::from_yuan(100),
+            bonus: Money::ZERO,
+            package: None,
+            entries,
+        };
+        let events: Vec<OutboxEvent> = (1..=3)
+            .map(|seq| OutboxEvent::new(envelope(seq), &body).unwrap())
+            .collect();
+        let upload = UploadBatch {
+            protocol_version: 1,
+            terminal_id: TerminalId(Uuid::from_u128(7)),
+            events: events.clone(),
+            outbox_head_seq: Some(9),
+        };
+        let json = serde_json::to_vec(&upload).unwrap();
+        let batch = ReceivedBatch::from_json(&json).unwrap();
+        assert_eq!(batch.outbox_head_seq, Some(9));
+        let keys = IngestKeys {
+            box_secret: [1; 32],
+            phone_key: [2; 32],
+        };
+        let prepared = prepare(&batch, TerminalId(Uuid::from_u128(7)), &keys).unwrap();
+        for (p, e) in prepared.events.iter().zip(&events) {
+            assert_eq!(p.hash, e.content_hash());
+            assert_eq!(p.body.as_ref().unwrap(), &e.decode_body().unwrap());
+            assert_eq!(p.raw_body, None);
+            assert_eq!(p.seq, e.envelope.seq);
+        }
+    }
+
+    #[test]
+    fn poison_reasons_and_bodies_read_as_from_the_tree() {
+        // Missing fields (text): the reason carries no text position.
+        let bodies = [
+            r#"{"type":"top_up","member":"00000000-0000-0000-0000-00000000002a"}"#,
+            r#"{"member":"00000000-0000-0000-0000-00000000002a","type":"top_up"}"#,
+            r#"{"type":"no_such_kind"}"#,
+        ];
+        let json = batch_json(&bodies);
+        let batch = ReceivedBatch::from_json(json.as_bytes()).unwrap();
+        let keys = IngestKeys {
+            box_secret: [1; 32],
+            phone_key: [2; 32],
+        };
+        let prepared = prepare(&batch, TerminalId(Uuid::from_u128(7)), &keys).unwrap();
+        for (i, (p, body)) in prepared.events.iter().zip(bodies).enumerate() {
+            let event = OutboxEvent {
+                envelope: envelope(i as u64 + 1),
+                body: serde_json::from_str(body).unwrap(),
+            };
+            let want = event.decode_body().unwrap_err().to_string();
+            assert_eq!(p.body.as_ref().unwrap_err(), &want, "reason of body {i}");
+            assert_eq!(p.raw_body.as_deref(), Some(event.body.to_string().as_str()));
+        }
+    }
 }

@@ -211,7 +211,19 @@ pub async fn run(
     base: &str,
     terminals: Vec<(TerminalCredentials, Vec<Vec<OutboxEvent>>)>,
 ) -> LoadReport {
-    let base: Arc<str> = Arc::from(base);
+    run_encoded(client, base, encode(terminals)).await
+}
+
+/// Signed upload requests of every terminal (with their event counts),
+/// made by [`encode`] before a run starts.
+pub struct Encoded {
+    requests: Vec<Vec<(u64, SignedRequest)>>,
+    report: LoadReport,
+}
+
+/// Encodes and signs every batch of every terminal, so that [`run_encoded`]
+/// only sends them.
+pub fn encode(terminals: Vec<(TerminalCredentials, Vec<Vec<OutboxEvent>>)>) -> Encoded {
     let mut prepared = Vec::with_capacity(terminals.len());
     let mut total = LoadReport::default();
     let now = chrono::Utc::now().timestamp();
@@ -232,6 +244,20 @@ pub async fn run(
         }
         prepared.push(requests);
     }
+    Encoded {
+        requests: prepared,
+        report: total,
+    }
+}
+
+/// Sends encoded requests: each terminal's one after the other, all
+/// terminals at once; the report's time covers the sending alone.
+pub async fn run_encoded(client: &reqwest::Client, base: &str, encoded: Encoded) -> LoadReport {
+    let base: Arc<str> = Arc::from(base);
+    let Encoded {
+        requests: prepared,
+        report: mut total,
+    } = encoded;
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(prepared.len());
     for requests in prepared {

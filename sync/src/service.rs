@@ -22,11 +22,11 @@ use crate::auth::{self, AuthError};
 use crate::dashboard::{self, Gate, Lang, LoginNotice, LoginThrottle};
 use crate::error::HqError;
 use crate::figures::{self, FigureQuery, Figures};
-use crate::ingest::{self, BatchRefusal, IngestKeys};
+use crate::ingest::{self, BatchRefusal, IngestKeys, ReceivedBatch};
 use crate::metrics::{CodeLabels, HttpLabels, KindLabels, Metrics, OutcomeLabels};
 use crate::protocol::{
     self, Change, ChangesPage, MemberSnapshot, Provisioned, RedeemRequest, TerminalId, TrustedKey,
-    UploadAck, UploadBatch,
+    UploadAck,
 };
 use crate::store::{Redeemed, Store, StoreResult, TerminalRecord, UserRecord};
 use std::time::{Duration, Instant};
@@ -367,7 +367,7 @@ impl Hq {
     pub async fn upload(
         &self,
         terminal: &TerminalRecord,
-        batch: &UploadBatch,
+        batch: &ReceivedBatch<'_>,
     ) -> Result<UploadAck, HqError> {
         if batch.protocol_version != protocol::PROTOCOL_VERSION {
             return Err(HqError::BadRequest("unsupported protocol_version".into()));
@@ -654,6 +654,13 @@ fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError
     })
 }
 
+fn gunzip_body(body: &[u8]) -> Result<Vec<u8>, HqError> {
+    ingest::gunzip(body).map_err(|e| match e {
+        protocol::ProtocolError::TooLarge => HqError::TooLarge,
+        other => HqError::BadRequest(other.to_string()),
+    })
+}
+
 /// The OpenAPI document, maintained by hand beside the code (a test checks
 /// that it names every route).
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -750,7 +757,9 @@ async fn upload(
     body: Bytes,
 ) -> Result<Response, HqError> {
     let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
-    let batch: UploadBatch = decode_body(&body)?;
+    // The bodies stay text borrowed from `json` until each is decoded once.
+    let json = gunzip_body(&body)?;
+    let batch = ReceivedBatch::from_json(&json).map_err(|e| HqError::BadRequest(e.to_string()))?;
     let span = tracing::info_span!(
         "batch",
         terminal = %terminal.terminal_id,

@@ -105,10 +105,15 @@ fn start() -> Result<Cluster, String> {
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
         .port();
-    let opts = format!(
+    let mut opts = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB",
         sock.to_string_lossy()
     );
+    // `BENCH_PGSS=1 cargo bench -p tillcard-sync --bench hq`: per-statement
+    // figures from pg_stat_statements (part of Debian's postgresql package).
+    if std::env::var_os("BENCH_PGSS").is_some() {
+        opts.push_str(" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on");
+    }
     let log = dir.join("log");
     let out = as_pg_user(
         root,
