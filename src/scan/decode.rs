@@ -3,13 +3,18 @@
 //! binarizers, scales, borders and inversion, rqrr last). A retry only costs
 //! time when the attempts before it failed, so the common case stays at one
 //! attempt; see `docs/SCANNING.md` for the measurements behind the order.
+//! Each view of a frame is binarized at most once per binarizer
+//! ([`binarize`]), however many attempts look at it.
 
-use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
+mod binarize;
+
+use rxing::common::{BitMatrix, HybridBinarizer};
 use rxing::qrcode::QRCodeReader;
 use rxing::qrcode::cpp_port::QrReader;
 use rxing::{BarcodeFormat, BinaryBitmap, DecodeHints, Luma8Source, Reader};
 
 use crate::scan::frame::LumaFrame;
+use binarize::{Prebinarized, global_matrix, hybrid_matrix};
 
 /// Why nothing was decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,6 +122,13 @@ pub enum Binarize {
     Global,
 }
 
+impl Binarize {
+    const COUNT: usize = 2;
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// Which version of the frame an attempt looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -132,6 +144,13 @@ pub enum View {
     /// Only for tiny frames (longer side under [`TINY`] pixels): doubled
     /// (nearest neighbour), then bordered; thumbnails with 1-pixel modules.
     DoublePadded,
+}
+
+impl View {
+    const COUNT: usize = 5;
+    const fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// Frames smaller than this (longer side) get the [`View::DoublePadded`] try.
@@ -286,51 +305,46 @@ fn paper_white(data: &[u8]) -> u8 {
     255
 }
 
+/// One try of rxing's zxing-cpp port (and with `java_port` its Java port)
+/// on a view and its already computed black-and-white matrix.
 fn run_rxing(
-    plane: (&[u8], u32, u32),
-    binarize: Binarize,
+    pixels: (&[u8], u32, u32),
+    matrix: &BitMatrix,
     invert: bool,
     hints: &DecodeHints,
     java_port: bool,
 ) -> Option<String> {
-    let (data, width, height) = plane;
+    let (data, width, height) = pixels;
     let source = Luma8Source::new_with_slice(data, width, height).ok()?;
+    let mut bitmap = BinaryBitmap::new(Prebinarized::new(source, matrix));
+    if invert {
+        // Flips a copy of the matrix: the shared one stays as it is.
+        bitmap.invert();
+    }
     let text = |r: rxing::RXingResult| r.getText().to_owned();
-    match binarize {
-        Binarize::Hybrid => {
-            let mut bitmap = BinaryBitmap::new(HybridBinarizer::new(source));
-            if invert {
-                bitmap.invert();
-            }
-            match QrReader.decode_with_hints(&mut bitmap, hints) {
-                Ok(r) => Some(text(r)),
-                Err(_) if java_port => QRCodeReader
-                    .decode_with_hints(&mut bitmap, hints)
-                    .ok()
-                    .map(text),
-                Err(_) => None,
-            }
-        }
-        Binarize::Global => {
-            let mut bitmap = BinaryBitmap::new(GlobalHistogramBinarizer::new(source));
-            if invert {
-                bitmap.invert();
-            }
-            QrReader
-                .decode_with_hints(&mut bitmap, hints)
-                .ok()
-                .map(text)
-        }
+    match QrReader.decode_with_hints(&mut bitmap, hints) {
+        Ok(r) => Some(text(r)),
+        Err(_) if java_port => QRCodeReader
+            .decode_with_hints(&mut bitmap, hints)
+            .ok()
+            .map(text),
+        Err(_) => None,
     }
 }
 
-/// Derived views of one frame, computed at most once each.
+/// A luma image borrowed as (pixels, width, height).
+type Pixels<'p> = (&'p [u8], u32, u32);
+
+/// Derived views of one frame and their black-and-white matrices, each
+/// computed at most once, when an attempt first needs it.
 struct Views<'a> {
     full: (&'a [u8], u32, u32),
-    half: Option<Plane>,
-    padded: Option<Plane>,
-    half_padded: Option<Plane>,
-    double_padded: Option<Plane>,
+    /// Pixels of each derived view by [`View::index`] (`Full` borrows the
+    /// frame instead).
+    planes: [Option<Plane>; View::COUNT],
+    /// Matrix of each view and binarizer; `Some(None)` when that binarizer
+    /// found no threshold for the view.
+    matrices: [[Option<Option<BitMatrix>>; Binarize::COUNT]; View::COUNT],
 }
 
 fn plane(p: &Plane) -> (&[u8], u32, u32) {
@@ -349,33 +363,68 @@ fn padded_plane(src: (&[u8], u32, u32)) -> Plane {
 }
 
 impl<'a> Views<'a> {
+    fn new(full: (&'a [u8], u32, u32)) -> Self {
+        Self {
+            full,
+            planes: Default::default(),
+            matrices: Default::default(),
+        }
+    }
+
+    /// Computes a view's pixels if needed; `false` when the view does not
+    /// apply to this frame.
+    fn prepare(&mut self, view: View) -> bool {
+        let full = self.full;
+        let i = view.index();
+        if view == View::Full || self.planes[i].is_some() {
+            return true;
+        }
+        let made = match view {
+            View::Full => return true,
+            View::DoublePadded if full.1.max(full.2) >= TINY => return false,
+            View::DoublePadded => padded_plane(plane(&double_plane(full))),
+            View::Half => half_plane(full),
+            View::Padded => padded_plane(full),
+            View::HalfPadded => {
+                let half = self.planes[View::Half.index()].get_or_insert_with(|| half_plane(full));
+                padded_plane(plane(half))
+            }
+        };
+        self.planes[i] = Some(made);
+        true
+    }
+
+    /// A prepared view's pixels.
+    fn pixels(&self, view: View) -> (&[u8], u32, u32) {
+        match &self.planes[view.index()] {
+            Some(p) if view != View::Full => plane(p),
+            _ => self.full,
+        }
+    }
+
     /// The pixels of a view; `None` when the view does not apply.
     fn get(&mut self, view: View) -> Option<(&[u8], u32, u32)> {
-        let full = self.full;
-        Some(match view {
-            View::DoublePadded => {
-                if full.1.max(full.2) >= TINY {
-                    return None;
-                }
-                plane(
-                    self.double_padded
-                        .get_or_insert_with(|| padded_plane(plane(&double_plane(full)))),
-                )
-            }
-            View::Full => full,
-            View::Half => plane(self.half.get_or_insert_with(|| half_plane(full))),
-            View::Padded => plane(self.padded.get_or_insert_with(|| padded_plane(full))),
-            View::HalfPadded => {
-                if self.half_padded.is_none() {
-                    let half = self.half.get_or_insert_with(|| half_plane(full));
-                    self.half_padded = Some(padded_plane(plane(half)));
-                }
-                match &self.half_padded {
-                    Some(p) => plane(p),
-                    None => full,
-                }
-            }
-        })
+        self.prepare(view).then(|| self.pixels(view))
+    }
+
+    /// A view's pixels and its matrix under `binarize`; `None` when the view
+    /// does not apply or the binarizer found no threshold.
+    fn binarized(&mut self, view: View, binarize: Binarize) -> Option<(Pixels<'_>, &BitMatrix)> {
+        if !self.prepare(view) {
+            return None;
+        }
+        let (v, b) = (view.index(), binarize.index());
+        if self.matrices[v][b].is_none() {
+            let (d, w, h) = self.pixels(view);
+            let (w, h) = (w as usize, h as usize);
+            let m = match binarize {
+                Binarize::Hybrid => hybrid_matrix(d, w, h),
+                Binarize::Global => global_matrix(d, w, h),
+            };
+            self.matrices[v][b] = Some(m);
+        }
+        let matrix = self.matrices[v][b].as_ref()?.as_ref()?;
+        Some((self.pixels(view), matrix))
     }
 }
 
@@ -441,13 +490,7 @@ impl CombinedDecoder {
             Some(p) => plane(p),
             None => (frame.data.as_slice(), frame.width, frame.height),
         };
-        let mut views = Views {
-            full,
-            half: None,
-            padded: None,
-            half_padded: None,
-            double_padded: None,
-        };
+        let mut views = Views::new(full);
         for (i, step) in self.steps.iter().enumerate() {
             let found = match *step {
                 Step::Rxing {
@@ -463,8 +506,10 @@ impl CombinedDecoder {
                         &self.hints_fast
                     };
                     views
-                        .get(view)
-                        .and_then(|p| run_rxing(p, binarize, invert, hints, java_port))
+                        .binarized(view, binarize)
+                        .and_then(|(pixels, matrix)| {
+                            run_rxing(pixels, matrix, invert, hints, java_port)
+                        })
                 }
                 Step::Rqrr(view) => views
                     .get(view)
