@@ -1,6 +1,8 @@
 //! How fast a terminal's backlog drains once the network is back: 10,000
 //! pending events (sales) uploaded to a head office on loopback (SQLite
-//! backend) by the real uplink. `BENCH_QUICK=1` uses 2,000 events.
+//! backend) by the real uplink. `BENCH_QUICK=1` changes nothing: the
+//! backlog is rung up in a few seconds and drains in about one, and the
+//! issue names the 10,000-event figure.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark code")]
 
@@ -21,8 +23,7 @@ use tokio::sync::watch;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
-    let events = if quick { 2_000 } else { 10_000 };
+    let events = 10_000;
     let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
     let hq_store: Arc<dyn tillcard_sync::store::Store> =
         Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());
@@ -107,11 +108,7 @@ async fn main() {
     let counts = hq_store.counts().await.unwrap();
     assert_eq!(counts.events, last_seq);
     println!("bench: sync.backlog_events = {last_seq} events");
-    if quick {
-        println!("bench: sync.backlog_2k_drain_s = {drained:.2} s");
-    } else {
-        println!("bench: sync.backlog_10k_drain_s = {drained:.2} s");
-    }
+    println!("bench: sync.backlog_10k_drain_s = {drained:.2} s");
     println!(
         "bench: sync.backlog_drain_events_per_s = {:.0} events/s",
         last_seq as f64 / drained
