@@ -130,10 +130,34 @@ async fn scenario(backend: Backend) {
         "05-17",
         "s3cret-enough",
     ] {
-        let hit = text.lines().find(|l| l.contains(needle));
+        let hit = text.lines().find(|l| contains_standalone(l, needle));
         assert!(
             hit.is_none(),
             "[{backend:?}] {needle:?} appears in the logs: {hit:?}"
         );
     }
+}
+
+/// Whether `needle` occurs in `line` other than inside a longer run of
+/// letters and digits: the phone's last four digits are personal, the same
+/// four digits inside a random id (card key 56782, a UUID) are not.
+fn contains_standalone(line: &str, needle: &str) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    line.match_indices(needle).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + needle.len()..].chars().next();
+        let edge_alnum = |n: Option<char>, own: Option<char>| alnum(n) && alnum(own);
+        !(edge_alnum(before, needle.chars().next())
+            || edge_alnum(after, needle.chars().next_back()))
+    })
+}
+
+#[test]
+fn standalone_match_skips_digits_inside_ids_only() {
+    assert!(contains_standalone("phone ****5678 seen", "5678"));
+    assert!(contains_standalone("\"last4\":\"5678\"", "5678"));
+    assert!(!contains_standalone("\"card_key_id\":56782", "5678"));
+    assert!(!contains_standalone("terminal 01a2-5678ab", "5678"));
+    assert!(contains_standalone("name 张三 here", "张三"));
+    assert!(contains_standalone("\"day\":17,", "\"day\":17"));
 }
