@@ -17,6 +17,7 @@ const SCREENS: &[&str] = &[
     "enroll-done",
     "manager-pin",
     "manager",
+    "settings-keyboard",
     "top-up",
     "refund",
     "adjust",

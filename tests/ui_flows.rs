@@ -352,3 +352,112 @@ fn a_keyboard_wedge_scanner_typing_a_card_opens_the_member() {
     assert_eq!(till.app.counter().scan.as_ref().map(|s| s.serial), before);
     assert_eq!(till.app.counter().page, Page::Home);
 }
+
+/// A head office on its own thread and runtime (the test thread is the UI
+/// thread); its URL and a fresh one-time enrollment code.
+fn head_office(dir: &Path) -> (String, String) {
+    use tillcard_sync::service::{Hq, serve};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = dir.join("hq.sqlite");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let store: Arc<dyn tillcard_sync::store::Store> =
+                Arc::new(tillcard_sync::store::sqlite::SqliteStore::open(&path).unwrap());
+            let hq = Arc::new(Hq::open(store, None).await.unwrap());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let code = hq.issue_code("S001").await.unwrap();
+            tx.send((url, code)).unwrap();
+            let _ = serve(listener, hq, std::future::pending()).await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+impl Till {
+    /// Types `text` on the on-screen keyboard, key by key as a person would
+    /// (shift before a capital, only keys the keyboard shows).
+    fn type_text(&self, text: &str) {
+        for c in text.chars() {
+            if c == ' ' {
+                self.tap("type space");
+                continue;
+            }
+            if c.is_ascii_alphabetic() && c.is_ascii_uppercase() != self.ui().get_keyboard_shifted()
+            {
+                self.tap("type shift");
+            }
+            self.tap(&format!("type {c}"));
+        }
+    }
+}
+
+#[test]
+fn the_on_screen_keyboard_types_a_name_and_registers_the_terminal_with_no_hardware_keyboard() {
+    let till = Till::start(None);
+    till.login("c02", "2345");
+    till.tap("enroll");
+    assert!(!till.ui().get_keyboard_shown());
+    till.tap("keyboard enroll name");
+    assert!(till.ui().get_keyboard_shown());
+    assert!(
+        till.ui().get_keyboard_shifted(),
+        "a name starts with a capital"
+    );
+    till.type_text("Li Wei");
+    till.tap("type backspace");
+    assert_eq!(till.text("keyboard text"), "Li We");
+    assert_eq!(
+        till.ui().get_enroll_name(),
+        "Li We",
+        "the name field shows what the keyboard typed"
+    );
+    till.tap("type done");
+    assert!(!till.ui().get_keyboard_shown());
+    till.keys("19900001234");
+    till.tap("consent");
+    till.tap("submit enrollment");
+    till.wait(|c| c.page == Page::EnrollDone);
+    let done = till.app.counter().enrolled.clone().unwrap();
+    assert_eq!(done.member.record.name_masked, "L****");
+
+    // Registering the terminal: head office's address and the code typed on
+    // the keyboard, behind the manager PIN.
+    let hq_dir = tempfile::tempdir().unwrap();
+    let (url, code) = head_office(hq_dir.path());
+    till.tap("home");
+    till.tap("manager");
+    till.tap("manager m01");
+    till.keys("9999");
+    till.tap("approve");
+    till.wait(|c| c.page == Page::Manager);
+    till.tap("open settings");
+    till.tap("keyboard head office address");
+    assert!(
+        !till.ui().get_keyboard_shifted(),
+        "an address starts lower case"
+    );
+    till.type_text(&url);
+    till.tap("type done");
+    till.tap("keyboard enrollment code");
+    till.type_text(&code);
+    assert_eq!(till.ui().get_provision_code(), code.as_str());
+    // The keyboard goes with its screen's Register button.
+    till.tap("register terminal");
+    assert!(!till.ui().get_keyboard_shown());
+    till.wait(|c| c.provision_result.is_some());
+    let result = till.app.counter().provision_result.clone().unwrap();
+    assert!(!result.bad, "{}", result.text);
+    assert!(till.app.counter().head_office_configured);
+    assert_eq!(
+        till.ui().get_provision_code(),
+        "",
+        "the spent code is cleared"
+    );
+    let registered = till.store(|s| Ok(s.credentials().map(|c| c.terminal_id)));
+    assert!(
+        registered.is_some(),
+        "the store holds the terminal's identity"
+    );
+}

@@ -14,6 +14,7 @@ use tillcard_rules::{MemberId, Money, SourceId};
 
 use super::checkout::{CouponChoice, PriceAsk, Priced, QUICK_KEYS, Sale};
 use super::forms::{ADJUST_REASONS, AdjustForm, EnrollForm, EnrollProblem, RefundForm, TopUpForm};
+use super::keyboard::{TextField, TextKey, TextKeyboard};
 use super::keypad::{Entry, EntryKind, Key};
 use super::member::MemberSnapshot;
 use super::text::{self, pick};
@@ -194,8 +195,12 @@ pub enum Action {
     MemberAdjust,
     /// Enrollment: surname key.
     Surname(String),
-    /// Enrollment: name typed.
-    SetName(String),
+    /// A text field edited on a hardware keyboard: its whole new text.
+    SetText(TextField, String),
+    /// Open the on-screen keyboard on a text field.
+    OpenKeyboard(TextField),
+    /// A key of the on-screen keyboard.
+    TypeKey(TextKey),
     /// Enrollment: birthday month ±1.
     BirthdayMonth(i8),
     /// Enrollment: birthday day ±1.
@@ -238,13 +243,9 @@ pub enum Action {
     ConfirmAdjust,
     /// Sync now.
     SyncNow,
-    /// Settings: head-office URL and provisioning code.
-    Provision {
-        /// Head office's URL.
-        url: String,
-        /// The one-time code.
-        code: String,
-    },
+    /// Settings: register with head office at the typed address with the
+    /// typed one-time code.
+    Provision,
 }
 
 /// Everything that happens to the counter.
@@ -482,6 +483,12 @@ pub struct Counter {
     pub notice: Option<Notice>,
     /// Provisioning result in words.
     pub provision_result: Option<Notice>,
+    /// Settings: head office's address as typed (starts as configured).
+    pub hq_url: String,
+    /// Settings: the one-time enrollment code as typed.
+    pub provision_code: String,
+    /// The on-screen text keyboard, when open.
+    pub keyboard: Option<TextKeyboard>,
     member_target: MemberTarget,
     auto_lock: Duration,
     last_touch: Option<Instant>,
@@ -518,6 +525,9 @@ impl Counter {
             scan: None,
             notice: None,
             provision_result: None,
+            hq_url: String::new(),
+            provision_code: String::new(),
+            keyboard: None,
             member_target: MemberTarget::View,
             auto_lock,
             last_touch: None,
@@ -537,6 +547,12 @@ impl Counter {
 
     /// Handles one input at `now` and returns the work it asks for.
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Command> {
+        let commands = self.dispatch(input, now);
+        self.close_stray_keyboard();
+        commands
+    }
+
+    fn dispatch(&mut self, input: Input, now: Instant) -> Vec<Command> {
         match input {
             Input::Tap(action) => {
                 self.last_touch = Some(now);
@@ -566,6 +582,33 @@ impl Counter {
                 Vec::new()
             }
             Input::Done(done) => self.done(done),
+        }
+    }
+
+    /// The text a field holds.
+    fn field_text(&mut self, field: TextField) -> &mut String {
+        match field {
+            TextField::EnrollName => &mut self.enroll.name,
+            TextField::HeadOfficeUrl => &mut self.hq_url,
+            TextField::EnrollmentCode => &mut self.provision_code,
+        }
+    }
+
+    /// The screen a field is on.
+    fn field_page(field: TextField) -> Page {
+        match field {
+            TextField::EnrollName => Page::Enroll,
+            TextField::HeadOfficeUrl | TextField::EnrollmentCode => Page::Settings,
+        }
+    }
+
+    /// The keyboard goes away with its field's screen, and under the
+    /// manager PIN prompt (which has its own keypad).
+    fn close_stray_keyboard(&mut self) {
+        if let Some(keyboard) = &self.keyboard
+            && (self.page != Self::field_page(keyboard.field) || self.prompt.is_some())
+        {
+            self.keyboard = None;
         }
     }
 
@@ -836,8 +879,22 @@ impl Counter {
                 self.enroll.name = s;
                 Vec::new()
             }
-            Action::SetName(s) => {
-                self.enroll.name = s.chars().take(40).collect();
+            Action::SetText(field, text) => {
+                *self.field_text(field) = text.chars().take(field.max_chars()).collect();
+                Vec::new()
+            }
+            Action::OpenKeyboard(field) => {
+                if self.page == Self::field_page(field) {
+                    let keyboard = TextKeyboard::open(field, self.field_text(field));
+                    self.keyboard = Some(keyboard);
+                }
+                Vec::new()
+            }
+            Action::TypeKey(key) => {
+                if let Some(mut keyboard) = self.keyboard.take() {
+                    let open = keyboard.press(key, self.field_text(keyboard.field));
+                    self.keyboard = open.then_some(keyboard);
+                }
                 Vec::new()
             }
             Action::BirthdayMonth(d) => {
@@ -927,8 +984,10 @@ impl Counter {
             }
             Action::ConfirmAdjust => self.confirm_adjust(),
             Action::SyncNow => vec![Command::SyncNow],
-            Action::Provision { url, code } => {
-                if url.trim().is_empty() || code.trim().is_empty() {
+            Action::Provision => {
+                self.keyboard = None;
+                let (url, code) = (self.hq_url.trim(), self.provision_code.trim());
+                if url.is_empty() || code.is_empty() {
                     self.provision_result = Some(Notice {
                         text: pick(
                             self.language,
@@ -941,8 +1000,8 @@ impl Counter {
                 }
                 self.provision_result = None;
                 vec![Command::Provision {
-                    url: url.trim().to_owned(),
-                    code: code.trim().to_owned(),
+                    url: url.to_owned(),
+                    code: code.to_owned(),
                 }]
             }
             Action::SelectClerk(_) | Action::SetLanguage(_) => Vec::new(),
@@ -1348,6 +1407,8 @@ impl Counter {
                 self.provision_result = Some(match result {
                     Ok(()) => {
                         self.head_office_configured = true;
+                        // The code is spent; keep no copy of it on screen.
+                        self.provision_code.clear();
                         Notice {
                             text: pick(
                                 self.language,

@@ -10,11 +10,13 @@
 //! - [`member`]: the member as the clerk sees them (masked).
 //! - [`receipt`]: quote rows for screen and paper.
 //! - [`keypad`]: the on-screen numeric keypad's buffer.
+//! - [`keyboard`]: the on-screen text keyboard (names, head office's address, codes).
 //! - [`text`]: dynamic strings in zh-CN and en.
 
 pub mod checkout;
 pub mod controller;
 pub mod forms;
+pub mod keyboard;
 pub mod keypad;
 pub mod member;
 pub mod receipt;

@@ -19,6 +19,7 @@ use slint::ComponentHandle;
 
 use crate::clock::Clock;
 use crate::config::TerminalConfig;
+use crate::counter::keyboard::TextField;
 use crate::counter::keypad::Key;
 use crate::counter::{Action, Command, Counter, Input};
 use crate::format::Language;
@@ -136,6 +137,7 @@ impl UiApp {
         let language = Language::from(config.language);
         let auto_lock = Duration::from_secs(config.auto_lock_secs);
         let head_office = config.head_office_url().is_some();
+        let hq_url = config.head_office.url.clone();
         let demo = config.demo;
         let terminal = Terminal::start(config, clock, sink, preview)?;
         let demo_cards = if demo {
@@ -143,7 +145,8 @@ impl UiApp {
         } else {
             Vec::new()
         };
-        let counter = Counter::new(language, auto_lock, head_office);
+        let mut counter = Counter::new(language, auto_lock, head_office);
+        counter.hq_url = hq_url;
         let app = Rc::new(UiApp {
             window,
             counter: RefCell::new(counter),
@@ -223,9 +226,10 @@ impl UiApp {
             }
         });
         let weak = Rc::downgrade(self);
-        ui.on_set_name(move |name| {
-            if let Some(app) = weak.upgrade() {
-                app.input(Input::Tap(Action::SetName(name.to_string())));
+        ui.on_set_text(move |field, text| {
+            let field = TextField::from_name(&field);
+            if let (Some(app), Some(field)) = (weak.upgrade(), field) {
+                app.input(Input::Tap(Action::SetText(field, text.to_string())));
             }
         });
         let weak = Rc::downgrade(self);
@@ -247,15 +251,6 @@ impl UiApp {
         ui.on_wedge_key(move |text| {
             if let Some(app) = weak.upgrade() {
                 app.wedge_key(&text, Instant::now());
-            }
-        });
-        let weak = Rc::downgrade(self);
-        ui.on_provision(move |url, code| {
-            if let Some(app) = weak.upgrade() {
-                app.input(Input::Tap(Action::Provision {
-                    url: url.to_string(),
-                    code: code.to_string(),
-                }));
             }
         });
     }
@@ -335,7 +330,7 @@ impl UiApp {
     }
 
     fn refresh(&self) {
-        view::render(&self.counter.borrow(), &self.ui(), self.terminal.config());
+        view::render(&self.counter.borrow(), &self.ui());
     }
 
     /// Shows the window and runs the event loop until the window closes,

@@ -18,6 +18,7 @@ use slint::{ComponentHandle, PhysicalSize};
 use super::{UiApp, Wake};
 use crate::clock::{Clock, FakeClock};
 use crate::config::TerminalConfig;
+use crate::counter::keyboard::{TextField, TextKey};
 use crate::counter::keypad::Key;
 use crate::counter::{Action, Counter, Input, Page};
 use crate::format::Language;
@@ -236,6 +237,15 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             shot("sync")?;
             tap(&app, Action::OpenSettings);
             shot("settings")?;
+            tap(&app, Action::OpenKeyboard(TextField::HeadOfficeUrl));
+            for c in "https://hq.example.com".chars() {
+                tap(&app, Action::TypeKey(TextKey::Char(c)));
+            }
+            shot("settings-keyboard")?;
+            tap(
+                &app,
+                Action::SetText(TextField::HeadOfficeUrl, String::new()),
+            );
             tap(&app, Action::Home);
         }
     }

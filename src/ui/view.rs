@@ -8,9 +8,9 @@ use std::rc::Rc;
 use slint::{Image, ModelRc, Rgb8Pixel, Rgba8Pixel, SharedPixelBuffer, SharedString, VecModel};
 
 use super::{Choice, ClerkItem, KeyRow, LineItem, MemberCard, PageId, Row, StatusView, Ui};
-use crate::config::TerminalConfig;
 use crate::counter::checkout::QUICK_KEYS;
 use crate::counter::forms::{ADJUST_REASONS, COMMON_SURNAMES};
+use crate::counter::keyboard::{TextField, TextKey};
 use crate::counter::member::{MemberSnapshot, coupon_label, member_view};
 use crate::counter::receipt::{earn_line, quote_rows};
 use crate::counter::text::{pick, scan_outcome, yuan};
@@ -44,6 +44,12 @@ pub fn action_from(name: &str, index: i32) -> Option<Action> {
     }
     if let Some(surname) = name.strip_prefix("surname:") {
         return Some(Action::Surname(surname.to_owned()));
+    }
+    if let Some(field) = name.strip_prefix("keyboard:") {
+        return TextField::from_name(field).map(Action::OpenKeyboard);
+    }
+    if let Some(key) = name.strip_prefix("type:") {
+        return TextKey::from_label(key).map(Action::TypeKey);
     }
     Some(match name {
         "submit-pin" => Action::SubmitPin,
@@ -89,6 +95,7 @@ pub fn action_from(name: &str, index: i32) -> Option<Action> {
         "select-reason" => Action::SelectReason(n),
         "confirm-adjust" => Action::ConfirmAdjust,
         "sync-now" => Action::SyncNow,
+        "provision" => Action::Provision,
         _ => return None,
     })
 }
@@ -243,7 +250,7 @@ fn time_text(t: Option<&tillcard_rules::Timestamp>, language: Language) -> Strin
 }
 
 /// Copies the counter's whole state into the `Ui` global.
-pub fn render(c: &Counter, ui: &Ui<'_>, config: &TerminalConfig) {
+pub fn render(c: &Counter, ui: &Ui<'_>) {
     let lang = c.language;
     let l = |zh: &str, en: &str| pick(lang, zh, en);
     ui.set_page(page_id(c.page));
@@ -664,13 +671,45 @@ pub fn render(c: &Counter, ui: &Ui<'_>, config: &TerminalConfig) {
             })
             .collect(),
     ));
-    ui.set_hq_url(s(config.head_office.url.clone()));
+    ui.set_hq_url(s(&c.hq_url));
+    ui.set_provision_code(s(&c.provision_code));
+    render_keyboard(c, ui);
     let (provision, provision_bad) = c
         .provision_result
         .as_ref()
         .map_or((String::new(), false), |n| (n.text.clone(), n.bad));
     ui.set_provision_result(s(provision));
     ui.set_provision_bad(provision_bad);
+}
+
+fn render_keyboard(c: &Counter, ui: &Ui<'_>) {
+    ui.set_keyboard_shown(c.keyboard.is_some());
+    let Some(keyboard) = &c.keyboard else {
+        return;
+    };
+    let (title, text) = match keyboard.field {
+        TextField::EnrollName => (pick(c.language, "姓名", "Name"), &c.enroll.name),
+        TextField::HeadOfficeUrl => (
+            pick(c.language, "总部地址", "Head office address"),
+            &c.hq_url,
+        ),
+        TextField::EnrollmentCode => (
+            pick(c.language, "开通码", "Enrollment code"),
+            &c.provision_code,
+        ),
+    };
+    ui.set_keyboard_title(s(title));
+    ui.set_keyboard_text(s(text));
+    ui.set_keyboard_shifted(keyboard.shifted);
+    ui.set_keyboard_rows(model(
+        keyboard
+            .rows()
+            .into_iter()
+            .map(|keys| KeyRow {
+                keys: strings(keys),
+            })
+            .collect(),
+    ));
 }
 
 /// A rule's refusal for the clerk, in the clerk's language (the rules
