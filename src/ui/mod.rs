@@ -136,8 +136,6 @@ impl UiApp {
         };
         let language = Language::from(config.language);
         let auto_lock = Duration::from_secs(config.auto_lock_secs);
-        let head_office = config.head_office_url().is_some();
-        let hq_url = config.head_office.url.clone();
         let demo = config.demo;
         let terminal = Terminal::start(config, clock, sink, preview)?;
         let demo_cards = if demo {
@@ -145,8 +143,11 @@ impl UiApp {
         } else {
             Vec::new()
         };
-        let mut counter = Counter::new(language, auto_lock, head_office);
-        counter.hq_url = hq_url;
+        // The configured address, else the one registered from the settings
+        // screen (read once, before the window shows).
+        let hq_url = terminal.head_office_url();
+        let mut counter = Counter::new(language, auto_lock, hq_url.is_some());
+        counter.hq_url = hq_url.unwrap_or_default();
         let app = Rc::new(UiApp {
             window,
             counter: RefCell::new(counter),
