@@ -460,4 +460,9 @@ fn the_on_screen_keyboard_types_a_name_and_registers_the_terminal_with_no_hardwa
         registered.is_some(),
         "the store holds the terminal's identity"
     );
+    assert_eq!(
+        till.app.terminal().head_office_url().as_deref(),
+        Some(url.as_str()),
+        "the typed address is kept for the next start"
+    );
 }
