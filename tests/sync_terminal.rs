@@ -47,6 +47,19 @@ async fn world() -> World {
 }
 
 async fn terminal(world: &mut World, name: &str) -> StoreHandle {
+    let handle = unregistered_terminal(world, name);
+    register(world, &handle, name).await;
+    handle
+}
+
+/// Registers a terminal with head office (a fresh one-time code).
+async fn register(world: &World, handle: &StoreHandle, name: &str) {
+    let code = world.hq.issue_code(name).await.unwrap();
+    provision(handle, &world.url, &code).await.unwrap();
+}
+
+/// A terminal that has not met head office yet.
+fn unregistered_terminal(world: &mut World, name: &str) -> StoreHandle {
     let dir = tempfile::tempdir().unwrap();
     let config = StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
@@ -62,10 +75,7 @@ async fn terminal(world: &mut World, name: &str) -> StoreHandle {
         .add_clerk("c1", "Cashier", Role::Cashier, "1234")
         .unwrap();
     world._dirs.push(dir);
-    let handle = StoreHandle::spawn(store).unwrap();
-    let code = world.hq.issue_code(name).await.unwrap();
-    provision(&handle, &world.url, &code).await.unwrap();
-    handle
+    StoreHandle::spawn(store).unwrap()
 }
 
 /// Runs the uplink until the queue is drained and the downlink was pulled.
@@ -262,4 +272,36 @@ async fn a_card_issued_offline_at_one_terminal_verifies_at_another_after_its_nex
         "card issued at A (key id {}) verified at B",
         credential.issuer
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_signed_before_the_terminal_was_registered_verify_chain_wide_after_it() {
+    let mut world = world().await;
+    // Day one: the store enrolls at the door before the terminal is
+    // registered; the card is signed by the terminal's own card key.
+    let a = unregistered_terminal(&mut world, "store-a");
+    let member = enroll(&a, "13800000078");
+    let card = call(&a, move |s| s.issue_card(member.0, 1));
+    let token = tillcard::scan::credential::parse_token(&card).unwrap();
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    let local_id = call(&a, |s| Ok(s.card_signer()?.key_id()));
+
+    register(&world, &a, "store-a").await;
+    assert_eq!(
+        call(&a, |s| Ok(s.card_signer()?.key_id())),
+        local_id,
+        "head office kept the id the early cards name"
+    );
+    let b = terminal(&mut world, "store-b").await;
+    sync(&world, &b).await;
+    let credential = call(&b, Store::card_verifier)
+        .verify(&token, now)
+        .unwrap_or_else(|e| panic!("early card refused at B: {e:?}"));
+    assert_eq!(credential.member_id, member.0);
+    assert_eq!(credential.issuer, local_id);
+    // A card issued after registration verifies at B too.
+    let later = call(&a, move |s| s.issue_card(member.0, 2));
+    let later = tillcard::scan::credential::parse_token(&later).unwrap();
+    assert!(call(&b, Store::card_verifier).verify(&later, now).is_ok());
+    println!("card signed before registration (key id {local_id}) verified at B");
 }

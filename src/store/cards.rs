@@ -51,6 +51,37 @@ impl Store {
         Ok(CardSigner::from_seed(key_id, &seed))
     }
 
+    /// The card key this terminal made for itself before it was registered
+    /// with head office, as (key id, seed), when it has one: registration
+    /// offers it as the terminal's key, so the cards it already signed
+    /// verify chain-wide. `None` once registered, before any card was
+    /// signed, and for the demo's key (its seed is public).
+    pub fn local_card_key(&mut self) -> Result<Option<(KeyId, [u8; 32])>, StoreError> {
+        if self.credentials.is_some() {
+            return Ok(None);
+        }
+        let row: Option<(i64, Vec<u8>)> = self
+            .conn()
+            .query_row(
+                "SELECT key_id, seed FROM card_issuer WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((key_id, seed)) = row else {
+            return Ok(None);
+        };
+        let seed: [u8; 32] = seed
+            .try_into()
+            .map_err(|_| StoreError::Damaged("card key has the wrong length".into()))?;
+        let key_id = u16::try_from(key_id)
+            .map_err(|_| StoreError::Damaged("card key id out of range".into()))?;
+        if seed == crate::demo::DEMO_CARD_SEED || !LOCAL_KEY_IDS.contains(&key_id) {
+            return Ok(None);
+        }
+        Ok(Some((key_id, seed)))
+    }
+
     /// Installs the key this terminal signs cards with (the demo's fixed key,
     /// or one head office assigned).
     pub fn set_card_signer(&mut self, key_id: KeyId, seed: &[u8; 32]) -> Result<(), StoreError> {

@@ -23,8 +23,8 @@ use tillcard_sync::protocol;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::store::StoreError;
 use crate::store::handle::StoreHandle;
+use crate::store::{Store, StoreError};
 
 /// How the uplink behaves.
 #[derive(Debug, Clone)]
@@ -352,9 +352,16 @@ pub async fn send(
 /// code: generates the terminal's signing key, redeems the code, and stores
 /// the answer.
 pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Result<(), UplinkError> {
-    let key = tillcard_sync::auth::generate_signing_key();
-    let body =
-        client::redeem_request(code, &key).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+    // A terminal that already signed member cards before registration
+    // (enrollment at the door on day one) offers that card key as its key,
+    // with the id those cards name, so head office can make them valid at
+    // every terminal.
+    let (key, card_key_id) = match on_store(store, Store::local_card_key).await? {
+        Some((id, seed)) => (ed25519_dalek::SigningKey::from_bytes(&seed), Some(id)),
+        None => (tillcard_sync::auth::generate_signing_key(), None),
+    };
+    let body = client::redeem_request_with_card_key(code, &key, card_key_id)
+        .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     let http = reqwest::Client::new();
     let answer = send(
         &http,

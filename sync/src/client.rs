@@ -151,10 +151,21 @@ impl TerminalCredentials {
 
 /// The body of a provisioning request for `code` and the terminal's key.
 pub fn redeem_request(code: &str, signing_key: &SigningKey) -> Result<Vec<u8>, ProtocolError> {
+    redeem_request_with_card_key(code, signing_key, None)
+}
+
+/// A redeem request whose key already signs member cards under
+/// `card_key_id` (see [`RedeemRequest::card_key_id`]).
+pub fn redeem_request_with_card_key(
+    code: &str,
+    signing_key: &SigningKey,
+    card_key_id: Option<u16>,
+) -> Result<Vec<u8>, ProtocolError> {
     protocol::encode(&RedeemRequest {
         protocol_version: protocol::PROTOCOL_VERSION,
         code: code.to_string(),
         public_key: auth::encode_public_key(&signing_key.verifying_key()),
+        card_key_id,
     })
 }
 

@@ -269,6 +269,13 @@ pub struct RedeemRequest {
     pub code: String,
     /// The terminal's Ed25519 public key (base64, 32 bytes).
     pub public_key: String,
+    /// When `public_key` is the card key the terminal already signed member
+    /// cards with before it was registered (offline enrollment), the id
+    /// those cards name: head office registers the key under this id when
+    /// no other key holds it, so those cards verify chain-wide. Absent from
+    /// older terminals and from terminals that issued no card yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_key_id: Option<u16>,
 }
 
 /// A key terminals trust to verify member cards.

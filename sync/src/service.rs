@@ -241,7 +241,9 @@ impl Hq {
             .await?
         {
             Redeemed::Ok { store } => {
-                let card_key_id = self.register_card_key(&terminal).await?;
+                let card_key_id = self
+                    .register_card_key(&terminal, request.card_key_id)
+                    .await?;
                 tracing::info!(terminal = %terminal.terminal_id, store = %store, card_key_id, "terminal provisioned");
                 Ok(Provisioned {
                     terminal_id: terminal.terminal_id,
@@ -260,15 +262,25 @@ impl Hq {
     }
 
     /// Registers a newly provisioned terminal's key as a member-card issuer:
-    /// takes a free card key id (the upper half of the 16-bit space, starting
-    /// at one derived from the key, so ids spread out) and pushes the key to
-    /// every terminal as a trusted key. A card a terminal issues offline at
-    /// enrollment then verifies at every other terminal after its next sync
-    /// (SPEC section 3).
-    async fn register_card_key(&self, terminal: &TerminalRecord) -> Result<u16, HqError> {
+    /// takes a free card key id (the upper half of the 16-bit space) and
+    /// pushes the key to every terminal as a trusted key. A card a terminal
+    /// issues offline at enrollment then verifies at every other terminal
+    /// after its next sync (SPEC section 3). The id is the one the terminal
+    /// asks for when it is free (its key already signed cards under it
+    /// before registration), else the first free one from an id derived
+    /// from the key, so ids spread out.
+    async fn register_card_key(
+        &self,
+        terminal: &TerminalRecord,
+        wanted: Option<u16>,
+    ) -> Result<u16, HqError> {
         const FIRST: u16 = 0x8000;
         let digest = auth::sha256_hex(&terminal.public_key);
-        let start = u16::from_str_radix(digest.get(..4).unwrap_or("0"), 16).unwrap_or(0) & 0x7FFF;
+        let derived = u16::from_str_radix(digest.get(..4).unwrap_or("0"), 16).unwrap_or(0) & 0x7FFF;
+        let start = match wanted {
+            Some(id) if id >= FIRST => id & 0x7FFF,
+            _ => derived,
+        };
         let owner = terminal.terminal_id.0.to_string();
         for probe in 0..=0x7FFFu16 {
             let id = FIRST | (start.wrapping_add(probe) & 0x7FFF);

@@ -111,3 +111,79 @@ async fn surface(backend: Backend) {
     assert_eq!(s4, StatusCode::BAD_REQUEST);
     assert_eq!(bad["error"], "bad_request");
 }
+
+both!(
+    a_card_key_used_before_registration_keeps_its_id_when_free,
+    card_key_ids
+);
+
+/// A terminal that signed member cards before registration asks for its card
+/// key's id: head office keeps it when free (those cards verify chain-wide),
+/// gives the next free id when another key holds it, and pushes each key
+/// under the id it granted.
+async fn card_key_ids(backend: Backend) {
+    let h = harness(backend).await;
+    let redeem = |wanted: Option<u16>| {
+        let h = util::Harness::shell(&h);
+        async move {
+            let (_, code) = h
+                .admin_post(
+                    "/v1/admin/enroll-codes",
+                    serde_json::json!({"store": "S020"}),
+                )
+                .await;
+            let key = tillcard_sync::auth::generate_signing_key();
+            let body = tillcard_sync::client::redeem_request_with_card_key(
+                code["code"].as_str().unwrap(),
+                &key,
+                wanted,
+            )
+            .unwrap();
+            let req = Request::builder()
+                .method("POST")
+                .uri("/v1/terminals/redeem")
+                .header("content-type", tillcard_sync::protocol::CONTENT_TYPE)
+                .header(
+                    "content-encoding",
+                    tillcard_sync::protocol::CONTENT_ENCODING,
+                )
+                .body(Body::from(body))
+                .unwrap();
+            let (s, body) = h.request(req).await;
+            assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+            let provisioned = tillcard_sync::client::decode_provisioned(&body).unwrap();
+            let public_key = tillcard_sync::auth::encode_public_key(&key.verifying_key());
+            (provisioned.card_key_id.unwrap(), public_key)
+        }
+    };
+    let (first, first_key) = redeem(Some(0xA5A5)).await;
+    assert_eq!(first, 0xA5A5, "a free id is kept");
+    let (second, second_key) = redeem(Some(0xA5A5)).await;
+    assert_ne!(second, 0xA5A5, "an id is never given twice");
+    assert!(second >= 0x8000);
+    let (third, _) = redeem(Some(7)).await;
+    assert!(
+        third >= 0x8000,
+        "an id outside the terminals' range is not granted: {third}"
+    );
+    let till = h.provision("S021").await;
+    let req = till
+        .creds
+        .changes_request(None, chrono::Utc::now().timestamp());
+    let (s, body) = h.send(req).await;
+    assert_eq!(s, StatusCode::OK);
+    let page = tillcard_sync::client::decode_page(&body).unwrap();
+    assert!(!page.more);
+    let trusted: Vec<(String, String)> = page
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            tillcard_sync::protocol::Change::TrustedKey { key } => {
+                Some((key.key_id.clone(), key.public_key.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(trusted.contains(&(first.to_string(), first_key)));
+    assert!(trusted.contains(&(second.to_string(), second_key)));
+}
