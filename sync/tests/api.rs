@@ -167,23 +167,28 @@ async fn card_key_ids(backend: Backend) {
         "an id outside the terminals' range is not granted: {third}"
     );
     let till = h.provision("S021").await;
-    let req = till
-        .creds
-        .changes_request(None, chrono::Utc::now().timestamp());
-    let (s, body) = h.send(req).await;
-    assert_eq!(s, StatusCode::OK);
-    let page = tillcard_sync::client::decode_page(&body).unwrap();
-    assert!(!page.more);
-    let trusted: Vec<(String, String)> = page
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            tillcard_sync::protocol::Change::TrustedKey { key } => {
-                Some((key.key_id.clone(), key.public_key.clone()))
-            }
-            _ => None,
+    let trusted = |changes: &[tillcard_sync::protocol::Change]| -> Vec<(String, String)> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                tillcard_sync::protocol::Change::TrustedKey { key } => {
+                    Some((key.key_id.clone(), key.public_key.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let wanted = [
+        (first.to_string(), first_key.clone()),
+        (second.to_string(), second_key.clone()),
+    ];
+    let changes = h
+        .changes_when(&till, |c| {
+            let keys = trusted(c);
+            wanted.iter().all(|w| keys.contains(w))
         })
-        .collect();
+        .await;
+    let trusted = trusted(&changes);
     assert!(trusted.contains(&(first.to_string(), first_key)));
     assert!(trusted.contains(&(second.to_string(), second_key)));
 }
