@@ -1647,4 +1647,56 @@ mod tests {
             "nothing rung up"
         );
     }
+
+    #[test]
+    fn the_text_keyboard_types_into_its_field_and_goes_away_with_its_screen() {
+        let (mut c, t0) = logged_in();
+        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        let tap = |c: &mut Counter, a: Action| c.handle(Input::Tap(a), t0);
+        tap(&mut c, Action::OpenKeyboard(TextField::HeadOfficeUrl));
+        assert!(
+            c.keyboard.is_none(),
+            "not on the settings screen: no keyboard"
+        );
+        tap(&mut c, Action::OpenEnroll);
+        tap(&mut c, Action::OpenKeyboard(TextField::EnrollName));
+        for key in [TextKey::Char('W'), TextKey::Char('u')] {
+            tap(&mut c, Action::TypeKey(key));
+        }
+        assert_eq!(c.enroll.name, "Wu");
+        tap(
+            &mut c,
+            Action::SetText(TextField::EnrollName, "x".repeat(100)),
+        );
+        assert_eq!(c.enroll.name.len(), TextField::EnrollName.max_chars());
+        assert!(c.keyboard.is_some());
+        tap(&mut c, Action::Home);
+        assert!(c.keyboard.is_none(), "leaving the screen closes it");
+        tap(&mut c, Action::TypeKey(TextKey::Char('z')));
+        assert_eq!(
+            c.enroll.name.len(),
+            TextField::EnrollName.max_chars(),
+            "a stray key types nothing"
+        );
+    }
+
+    #[test]
+    fn register_sends_the_typed_address_and_code_trimmed_and_refuses_blanks() {
+        let (mut c, t0) = logged_in();
+        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        c.hq_url = " https://hq.example.com ".into();
+        assert!(c.handle(Input::Tap(Action::Provision), t0).is_empty());
+        assert!(c.provision_result.as_ref().is_some_and(|n| n.bad));
+        c.provision_code = "K7Q2-9XHM\n".into();
+        assert_eq!(
+            c.handle(Input::Tap(Action::Provision), t0),
+            vec![Command::Provision {
+                url: "https://hq.example.com".into(),
+                code: "K7Q2-9XHM".into()
+            }]
+        );
+        c.handle(Input::Done(Done::Provisioned(Ok(()))), t0);
+        assert!(c.provision_code.is_empty(), "the spent code is cleared");
+        assert!(c.head_office_configured);
+    }
 }
