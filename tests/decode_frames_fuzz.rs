@@ -95,7 +95,11 @@ fn frame(kind: Kind, rng: &mut Rng, scene: &image::GrayImage) -> LumaFrame {
             let period = 2 + rng.below(20);
             for y in 0..h {
                 for x in 0..w {
-                    data[(y * w + x) as usize] = if (x / period) % 2 == 0 { 30 } else { 220 };
+                    data[(y * w + x) as usize] = if (x / period).is_multiple_of(2) {
+                        30
+                    } else {
+                        220
+                    };
                 }
             }
         }
