@@ -986,6 +986,10 @@ impl Counter {
             Action::SyncNow => vec![Command::SyncNow],
             Action::Provision => {
                 self.keyboard = None;
+                // Registering is a manager's act on the settings screen.
+                if self.page != Page::Settings || self.approval.is_none() {
+                    return Vec::new();
+                }
                 let (url, code) = (self.hq_url.trim(), self.provision_code.trim());
                 if url.is_empty() || code.is_empty() {
                     self.provision_result = Some(Notice {
@@ -1478,13 +1482,14 @@ mod tests {
         (c, t0)
     }
 
-    fn clerk() -> Clerk {
-        // A Clerk can only come from the store; build one through a store.
+    /// A store in a temporary directory (clerks and approvals can only
+    /// come from a store).
+    fn test_store() -> (tempfile::TempDir, crate::store::Store) {
         let dir = tempfile::tempdir().unwrap();
         let clock = std::sync::Arc::new(crate::clock::FakeClock::at(
             tillcard_rules::Timestamp::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap(),
         ));
-        let mut store = crate::store::Store::open(
+        let store = crate::store::Store::open(
             &dir.path().join("t.sqlite"),
             crate::store::StoreConfig {
                 pin_cost: crate::store::PinHashCost::TEST_ONLY,
@@ -1493,6 +1498,20 @@ mod tests {
             clock,
         )
         .unwrap();
+        (dir, store)
+    }
+
+    fn approval() -> Approval {
+        let (_dir, mut store) = test_store();
+        store
+            .add_clerk("m1", "Manager", Role::Manager, "9999")
+            .unwrap();
+        store.approve("m1", "9999").unwrap()
+    }
+
+    fn clerk() -> Clerk {
+        // A Clerk can only come from the store; build one through a store.
+        let (_dir, mut store) = test_store();
         store
             .add_clerk("c1", "Cashier", Role::Cashier, "1234")
             .unwrap();
@@ -1685,6 +1704,16 @@ mod tests {
         let (mut c, t0) = logged_in();
         c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
         c.hq_url = " https://hq.example.com ".into();
+        c.provision_code = "K7Q2-9XHM".into();
+        assert!(
+            c.handle(Input::Tap(Action::Provision), t0).is_empty(),
+            "not from the scan screen"
+        );
+        c.handle(Input::Tap(Action::OpenSettings), t0);
+        assert!(c.prompt.is_some(), "settings ask for a manager");
+        c.handle(Input::Done(Done::Approved(Ok(approval()))), t0);
+        assert_eq!(c.page, Page::Settings);
+        c.provision_code.clear();
         assert!(c.handle(Input::Tap(Action::Provision), t0).is_empty());
         assert!(c.provision_result.as_ref().is_some_and(|n| n.bad));
         c.provision_code = "K7Q2-9XHM\n".into();
