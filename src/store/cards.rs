@@ -24,20 +24,7 @@ pub fn parse_key_id(text: &str) -> Option<KeyId> {
 impl Store {
     /// The key this terminal signs cards with, created on first use.
     pub fn card_signer(&mut self) -> Result<CardSigner, StoreError> {
-        let row: Option<(i64, Vec<u8>)> = self
-            .conn()
-            .query_row(
-                "SELECT key_id, seed FROM card_issuer WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((key_id, seed)) = row {
-            let seed: [u8; 32] = seed
-                .try_into()
-                .map_err(|_| StoreError::Damaged("card key has the wrong length".into()))?;
-            let key_id = u16::try_from(key_id)
-                .map_err(|_| StoreError::Damaged("card key id out of range".into()))?;
+        if let Some((key_id, seed)) = self.stored_card_key()? {
             return Ok(CardSigner::from_seed(key_id, &seed));
         }
         let mut seed = [0u8; 32];
@@ -60,6 +47,18 @@ impl Store {
         if self.credentials.is_some() {
             return Ok(None);
         }
+        let Some((key_id, seed)) = self.stored_card_key()? else {
+            return Ok(None);
+        };
+        if seed == crate::demo::DEMO_CARD_SEED || !LOCAL_KEY_IDS.contains(&key_id) {
+            return Ok(None);
+        }
+        Ok(Some((key_id, seed)))
+    }
+
+    /// The card key in the store, as (key id, seed), if one was made or
+    /// installed.
+    fn stored_card_key(&self) -> Result<Option<(KeyId, [u8; 32])>, StoreError> {
         let row: Option<(i64, Vec<u8>)> = self
             .conn()
             .query_row(
@@ -76,9 +75,6 @@ impl Store {
             .map_err(|_| StoreError::Damaged("card key has the wrong length".into()))?;
         let key_id = u16::try_from(key_id)
             .map_err(|_| StoreError::Damaged("card key id out of range".into()))?;
-        if seed == crate::demo::DEMO_CARD_SEED || !LOCAL_KEY_IDS.contains(&key_id) {
-            return Ok(None);
-        }
         Ok(Some((key_id, seed)))
     }
 

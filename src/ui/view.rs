@@ -9,6 +9,7 @@ use slint::{Image, ModelRc, Rgb8Pixel, Rgba8Pixel, SharedPixelBuffer, SharedStri
 
 use super::{Choice, ClerkItem, KeyRow, LineItem, MemberCard, PageId, Row, StatusView, Ui};
 use crate::counter::checkout::QUICK_KEYS;
+use crate::counter::controller::Notice;
 use crate::counter::forms::{ADJUST_REASONS, COMMON_SURNAMES};
 use crate::counter::keyboard::{TextField, TextKey};
 use crate::counter::member::{MemberSnapshot, coupon_label, member_view};
@@ -297,11 +298,8 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
             .unwrap_or_default()),
         offline_note: s(offline_note),
     });
-    let (notice, bad) = c
-        .notice
-        .as_ref()
-        .map_or((String::new(), false), |n| (n.text.clone(), n.bad));
-    ui.set_notice(s(notice));
+    let (notice, bad) = notice_parts(c.notice.as_ref());
+    ui.set_notice(notice);
     ui.set_notice_bad(bad);
     if let Some(scan) = &c.scan {
         ui.set_scan_good(scan.kind.is_good());
@@ -674,12 +672,14 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     ui.set_hq_url(s(&c.hq_url));
     ui.set_provision_code(s(&c.provision_code));
     render_keyboard(c, ui);
-    let (provision, provision_bad) = c
-        .provision_result
-        .as_ref()
-        .map_or((String::new(), false), |n| (n.text.clone(), n.bad));
-    ui.set_provision_result(s(provision));
+    let (provision, provision_bad) = notice_parts(c.provision_result.as_ref());
+    ui.set_provision_result(provision);
     ui.set_provision_bad(provision_bad);
+}
+
+/// A message's words and whether it is bad; empty when there is none.
+fn notice_parts(notice: Option<&Notice>) -> (SharedString, bool) {
+    notice.map_or((SharedString::new(), false), |n| (s(&n.text), n.bad))
 }
 
 fn render_keyboard(c: &Counter, ui: &Ui<'_>) {
