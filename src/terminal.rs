@@ -79,6 +79,10 @@ pub struct Terminal {
     uplink: Mutex<Option<UplinkTask>>,
     stop: Arc<AtomicBool>,
     sounds: crate::sound::Sounds,
+    /// Head office's address, read once at start and updated when the
+    /// terminal is registered from the settings screen, so no caller reads
+    /// the file (the UI thread asks for it).
+    head_office: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -200,6 +204,12 @@ impl Terminal {
             .enable_all()
             .build()?;
         let config_sound = config.sound;
+        let head_office = config.head_office_url().map(str::to_owned).or_else(|| {
+            std::fs::read_to_string(registered_url_path(&config))
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        });
         let terminal = Terminal {
             config,
             clock,
@@ -215,6 +225,7 @@ impl Terminal {
             } else {
                 crate::sound::Sounds::silent()
             },
+            head_office: Arc::new(Mutex::new(head_office)),
         };
         terminal.start_frames(preview)?;
         if let Some(url) = terminal.head_office_url() {
@@ -223,24 +234,13 @@ impl Terminal {
         Ok(terminal)
     }
 
-    /// Where the head-office address registered from the settings screen is
-    /// kept (the configuration file may be read-only).
-    fn registered_url_path(&self) -> PathBuf {
-        self.config.data_dir.join("head-office.url")
-    }
-
     /// Head office's address: the configuration's, else the one this
     /// terminal was registered with from the settings screen.
     pub fn head_office_url(&self) -> Option<String> {
-        self.config
-            .head_office_url()
-            .map(str::to_owned)
-            .or_else(|| {
-                std::fs::read_to_string(self.registered_url_path())
-                    .ok()
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-            })
+        self.head_office
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The store's handle (tests and tools).
@@ -590,7 +590,9 @@ impl Terminal {
                 // Registered: remember the address and start syncing. Done
                 // on a helper thread, which may wait for the answer.
                 let sink = self.sink.clone();
-                let path = self.registered_url_path();
+                let path = registered_url_path(&self.config);
+                let head_office = self.head_office.clone();
+                let configured = self.config.head_office_url().is_some();
                 let _ = std::thread::Builder::new()
                     .name("provision".into())
                     .spawn(move || {
@@ -602,6 +604,10 @@ impl Terminal {
                                 format!("registered, but the address was not saved: {e}")
                             })
                         });
+                        if let (Ok(url), false) = (&result, configured) {
+                            *head_office.lock().unwrap_or_else(PoisonError::into_inner) =
+                                Some(url.clone());
+                        }
                         sink(Input::Done(Done::Provisioned(result.map(|_| ()))));
                     });
             }
@@ -672,4 +678,10 @@ pub fn preview_frame(frame: &LumaFrame) -> LumaFrame {
         }
     }
     LumaFrame::new(width, height, data).unwrap_or_else(|| frame.clone())
+}
+
+/// Where the head-office address registered from the settings screen is
+/// kept (the configuration file may be read-only).
+fn registered_url_path(config: &TerminalConfig) -> PathBuf {
+    config.data_dir.join("head-office.url")
 }
