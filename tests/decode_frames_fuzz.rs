@@ -13,23 +13,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tillcard::scan::decode::{CombinedDecoder, QrDecoder};
 use tillcard::scan::frame::LumaFrame;
+use util::Rng;
 
-/// xorshift64*: reproducible frames from a seed, no dependency.
-struct Rng(u64);
+/// Uniform in `0..n` (0 when n is 0).
+fn below(rng: &mut Rng, n: u32) -> u32 {
+    rng.below(n.max(1) as usize) as u32
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u32) -> u32 {
-        (self.next() % u64::from(n.max(1))) as u32
-    }
-    fn byte(&mut self) -> u8 {
-        (self.next() >> 56) as u8
-    }
+fn byte(rng: &mut Rng) -> u8 {
+    (rng.next_u64() >> 56) as u8
 }
 
 /// What kind of picture a frame holds.
@@ -66,24 +58,24 @@ fn size(rng: &mut Rng) -> (u32, u32) {
         (63, 65),
         (161, 17),
     ];
-    let i = rng.below(30) as usize;
+    let i = below(rng, 30) as usize;
     EDGES
         .get(i)
         .copied()
-        .unwrap_or_else(|| (1 + rng.below(260), 1 + rng.below(260)))
+        .unwrap_or_else(|| (1 + below(rng, 260), 1 + below(rng, 260)))
 }
 
 fn frame(kind: Kind, rng: &mut Rng, scene: &image::GrayImage) -> LumaFrame {
     let (w, h) = size(rng);
     let mut data = vec![0u8; (w * h) as usize];
     match kind {
-        Kind::Flat => data.fill(rng.byte()),
-        Kind::Noise => data.iter_mut().for_each(|p| *p = rng.byte()),
+        Kind::Flat => data.fill(byte(rng)),
+        Kind::Noise => data.iter_mut().for_each(|p| *p = byte(rng)),
         Kind::Blocks => {
-            let side = 1 + rng.below(12);
+            let side = 1 + below(rng, 12);
             let cols = w.div_ceil(side);
             let levels: Vec<u8> = (0..cols * h.div_ceil(side))
-                .map(|_| if rng.below(2) == 0 { 20 } else { 235 })
+                .map(|_| if below(rng, 2) == 0 { 20 } else { 235 })
                 .collect();
             for y in 0..h {
                 for x in 0..w {
@@ -92,7 +84,7 @@ fn frame(kind: Kind, rng: &mut Rng, scene: &image::GrayImage) -> LumaFrame {
             }
         }
         Kind::Stripes => {
-            let period = 2 + rng.below(20);
+            let period = 2 + below(rng, 20);
             for y in 0..h {
                 for x in 0..w {
                     data[(y * w + x) as usize] = if (x / period).is_multiple_of(2) {
@@ -105,8 +97,8 @@ fn frame(kind: Kind, rng: &mut Rng, scene: &image::GrayImage) -> LumaFrame {
         }
         Kind::CardWindow | Kind::InvertedCardWindow => {
             let (w, h) = (w.min(scene.width()), h.min(scene.height()));
-            let x0 = rng.below(scene.width() - w + 1);
-            let y0 = rng.below(scene.height() - h + 1);
+            let x0 = below(rng, scene.width() - w + 1);
+            let y0 = below(rng, scene.height() - h + 1);
             let crop = image::imageops::crop_imm(scene, x0, y0, w, h).to_image();
             let invert = matches!(kind, Kind::InvertedCardWindow);
             let pixels: Vec<u8> = crop
@@ -126,7 +118,7 @@ fn random_frames_of_every_shape_never_panic_nor_decode_a_code_that_is_not_there(
     // The card at 3 px per module on a 260x260 noisy scene: random windows
     // hold all of it, part of it, or none.
     let scene = util::paste_on_noisy_background(&util::card_image(&token, 3), 260, 260, 11);
-    let mut rng = Rng(0x7111_CA4D);
+    let mut rng = Rng::new(0x7111_CA4D);
     let mut decoder = CombinedDecoder::default();
     let (mut frames, mut read, mut panics) = (0, 0, Vec::new());
     for i in 0..1_200 {
