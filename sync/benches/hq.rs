@@ -32,6 +32,11 @@ use tillcard_sync::loadgen;
 use tillcard_sync::service::{self, Hq};
 use tillcard_sync::store::Store;
 
+// Head office's own allocator (src/bin/tillcard-hq.rs): the bench runs
+// head office in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ADMIN: &str = "bench-admin";
 
 async fn start_hq(store: Arc<dyn Store>) -> (String, tokio::sync::oneshot::Sender<()>) {

@@ -9,7 +9,7 @@
 //! (`terminals`, `events`, `dead_letters`) by `terminal_id`; `changes`,
 //! `enroll_codes`, `hq_settings` are small reference tables.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -113,6 +113,22 @@ const MIGRATIONS: &[&str] = &[
         ALTER TABLE members ALTER COLUMN account SET COMPRESSION lz4;
      EXCEPTION WHEN feature_not_supported OR syntax_error THEN NULL;
      END $$;",
+    // 4: a member's ledger in chunks. A batch appends one row per member it
+    // books entries for, holding those entries in order, each with the seq
+    // of the event that booked it (`[[seq, entry], ...]`; seq null for
+    // head office's own jobs). A sale books several entries for its member
+    // (points, stored value, coupon), so one row per event became several
+    // per event; now it is at most one, fewer when a batch has several
+    // events of one member. `seq` is the chunk's highest, `entry_count` its
+    // length. Existing rows become chunks of one entry.
+    "ALTER TABLE ledger RENAME COLUMN entry TO entries;
+     ALTER TABLE ledger ADD COLUMN entry_count INT NOT NULL DEFAULT 1;
+     UPDATE ledger SET entries = '[[' || coalesce(seq::text, 'null') || ',' || entries || ']]';
+     ALTER TABLE ledger DROP COLUMN source;
+     DO $$ BEGIN
+        ALTER TABLE ledger ALTER COLUMN entries SET COMPRESSION lz4;
+     EXCEPTION WHEN feature_not_supported OR syntax_error THEN NULL;
+     END $$;",
 ];
 
 // The change log is read in (writing transaction id, position) order and
@@ -176,14 +192,25 @@ async fn x<C: GenericClient>(c: &C, sql: &str, p: Params<'_>) -> StoreResult<u64
     Ok(c.execute(&stmt, p).await?)
 }
 
+/// A ledger chunk's entries (migration 4), each with the seq of the event
+/// that booked it (none for head office's own jobs).
+type Chunk = Vec<(Option<u64>, LedgerEntry)>;
+
+/// The entries of a ledger chunk, in booking order.
+fn chunk_entries(text: &str) -> StoreResult<impl Iterator<Item = LedgerEntry>> {
+    let chunk: Chunk = parse_json(text)?;
+    Ok(chunk.into_iter().map(|(_, entry)| entry))
+}
+
 async fn load_entries<C: GenericClient>(c: &C, id: MemberId) -> StoreResult<Vec<LedgerEntry>> {
     let stmt = c
-        .prepare_cached("SELECT entry FROM ledger WHERE member_id = $1 ORDER BY entry_no")
+        .prepare_cached("SELECT entries FROM ledger WHERE member_id = $1 ORDER BY entry_no")
         .await?;
-    let rows = c.query(&stmt, &[&id.to_string()]).await?;
-    rows.iter()
-        .map(|r| parse_json(&r.get::<_, String>(0)))
-        .collect()
+    let mut entries = Vec::new();
+    for r in c.query(&stmt, &[&id.to_string()]).await? {
+        entries.extend(chunk_entries(&r.get::<_, String>(0))?);
+    }
+    Ok(entries)
 }
 
 async fn push_change<C: GenericClient>(
@@ -252,10 +279,12 @@ const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[
 // connection: custom plans (PostgreSQL's default for some of them, the
 // array lengths changing) cost a planning per statement per batch.
 const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
-// The batch's seqs already stored (with their hashes), then every seq
-// stored above the ack (read again: unchanged, the row is locked by now).
+// The seqs already stored between the batch's lowest and highest (with
+// their hashes: one range of the primary key rather than a probe per seq),
+// then every seq stored above the ack (read again: unchanged, the row is
+// locked by now).
 const STORED_EVENTS: &str =
-    "SELECT seq, content_hash FROM events WHERE terminal_id = $1 AND seq = ANY($2)
+    "SELECT seq, content_hash FROM events WHERE terminal_id = $1 AND seq BETWEEN $2 AND $3
      UNION ALL
      SELECT seq, NULL FROM events WHERE terminal_id = $1
         AND seq > (SELECT acked_seq FROM terminals WHERE terminal_id = $1)";
@@ -265,7 +294,7 @@ const PHONE_OWNERS: &str = "SELECT phone_key, member_id FROM members
      WHERE phone_key = ANY($1) AND duplicate_of IS NULL";
 // The ledger of members with no cached fold (new members, members refolded
 // after a job or a restore, members with entries but no row).
-const UNCACHED_LEDGER: &str = "SELECT member_id, entry FROM ledger WHERE member_id = ANY($1)
+const UNCACHED_LEDGER: &str = "SELECT member_id, entries FROM ledger WHERE member_id = ANY($1)
      ORDER BY member_id, entry_no";
 
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
@@ -330,7 +359,9 @@ async fn load(
     prepared: &Prepared,
 ) -> StoreResult<Loaded> {
     let tid = terminal.to_string();
-    let seqs: Vec<i64> = prepared.seqs().into_iter().map(i).collect();
+    let seqs: BTreeSet<u64> = prepared.seqs().into_iter().collect();
+    let lowest = seqs.first().copied().map_or(0, i);
+    let highest = seqs.last().copied().map_or(-1, i);
     let members: Vec<MemberId> = prepared.member_ids().into_iter().collect();
     let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
     let keys = prepared.phone_keys();
@@ -350,7 +381,7 @@ async fn load(
         query_in(tx, &st[0], vec![]),
         query_in(tx, &st[1], vec![&tid]),
         query_in(tx, &st[2], vec![&locks]),
-        query_in(tx, &st[3], vec![&tid, &seqs]),
+        query_in(tx, &st[3], vec![&tid, &lowest, &highest]),
         query_in(tx, &st[4], vec![&ids]),
     ];
     if !keys.is_empty() {
@@ -370,9 +401,10 @@ async fn load(
     };
     for r in stored {
         match r.get::<_, Option<String>>(1) {
-            Some(hash) => {
+            Some(hash) if seqs.contains(&u(r.get(0))) => {
                 loaded.existing.insert(u(r.get(0)), hash);
             }
+            Some(_) => {}
             None => {
                 loaded.stored_above_ack.insert(u(r.get(0)));
             }
@@ -415,7 +447,7 @@ async fn load(
             by_member
                 .entry(r.get(0))
                 .or_default()
-                .push(parse_json(&r.get::<_, String>(1))?);
+                .extend(chunk_entries(&r.get::<_, String>(1))?);
         }
     }
     for member in uncached {
@@ -436,9 +468,9 @@ const INSERT_ROWS: &str = "WITH
         SELECT $1, *, $2 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])),
      dl AS (INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
         SELECT $1, *, $2 FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[])),
-     le AS (INSERT INTO ledger (member_id, source, terminal_id, seq, entry)
-        SELECT m, s, $1, q, e FROM unnest($12::text[], $13::text[], $14::bigint[], $15::text[])
-            AS t(m, s, q, e)),
+     le AS (INSERT INTO ledger (member_id, terminal_id, seq, entry_count, entries)
+        SELECT m, $1, q, n, e FROM unnest($12::text[], $13::bigint[], $14::int[], $15::text[])
+            AS t(m, q, n, e)),
      sa AS (INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
         SELECT $1, * FROM unnest($16::text[], $17::bigint[], $18::text[], $19::bigint[],
             $20::bigint[], $21::text[]) ON CONFLICT DO NOTHING),
@@ -448,11 +480,24 @@ const INSERT_ROWS: &str = "WITH
      INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
         SELECT m, k, r, $1, s, $2 FROM unnest($27::text[], $28::text[], $29::text[], $30::bigint[])
             AS t(m, k, r, s)";
-const UPSERT_MEMBERS: &str = "INSERT INTO members (member_id, last_store, last_seen_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+// Every member the batch saw, with its new fold (and the fold's sums) when
+// its ledger changed: one new row version per member per batch. A null
+// account leaves the fold and its sums as they were.
+const UPSERT_MEMBERS: &str = "INSERT INTO members (member_id, last_store, last_seen_at, account,
+        tier, sv_principal, sv_bonus, points_positive, points_debt, points_min_expiry_ms)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+        $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
      ON CONFLICT (member_id) DO UPDATE SET
         last_store = coalesce(EXCLUDED.last_store, members.last_store),
-        last_seen_at = coalesce(EXCLUDED.last_seen_at, members.last_seen_at)";
+        last_seen_at = coalesce(EXCLUDED.last_seen_at, members.last_seen_at),
+        account = coalesce(EXCLUDED.account, members.account),
+        tier = coalesce(EXCLUDED.tier, members.tier),
+        sv_principal = coalesce(EXCLUDED.sv_principal, members.sv_principal),
+        sv_bonus = coalesce(EXCLUDED.sv_bonus, members.sv_bonus),
+        points_positive = coalesce(EXCLUDED.points_positive, members.points_positive),
+        points_debt = coalesce(EXCLUDED.points_debt, members.points_debt),
+        points_min_expiry_ms = CASE WHEN EXCLUDED.account IS NULL
+            THEN members.points_min_expiry_ms ELSE EXCLUDED.points_min_expiry_ms END";
 const ENROLL_MEMBERS: &str = "UPDATE members SET masked_name = t.mn, masked_phone = t.mp,
         phone = t.p, name = t.n, phone_key = t.pk, birthday = t.b, consent_at = t.c,
         referrer = t.r, duplicate_of = t.d
@@ -462,6 +507,8 @@ const ENROLL_MEMBERS: &str = "UPDATE members SET masked_name = t.mn, masked_phon
 const DATE_ENROLLMENTS: &str = "UPDATE members SET enrolled_at_ms = t.ms, enrolled_on = t.d
      FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(m, ms, d)
      WHERE members.member_id = t.m";
+// Folds of members the batch booked entries for without seeing them
+// (another member's referrer): only members head office has a row for.
 const UPDATE_ACCOUNTS: &str = "UPDATE members SET account = t.a, tier = t.tier, sv_principal = t.p,
         sv_bonus = t.b, points_positive = t.pp, points_debt = t.pd, points_min_expiry_ms = t.px
      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
@@ -505,15 +552,15 @@ impl ToSql for IdText {
 /// A value sent as its JSON text (what [`to_json`] gives), serialized
 /// straight into the request.
 #[derive(Debug)]
-struct JsonText<'a, T>(&'a T);
+struct JsonText<T>(T);
 
-impl<T: serde::Serialize + std::fmt::Debug + Sync> ToSql for JsonText<'_, T> {
+impl<T: serde::Serialize + std::fmt::Debug + Sync> ToSql for JsonText<T> {
     fn to_sql(
         &self,
         _: &Type,
         out: &mut BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        serde_json::to_writer(out.writer(), self.0)?;
+        serde_json::to_writer(out.writer(), &self.0)?;
         Ok(IsNull::No)
     }
 
@@ -544,16 +591,18 @@ struct Columns<'p> {
     member_ids: Vec<IdText>,
     member_stores: Vec<Option<&'p str>>,
     member_seen: Vec<Option<String>>,
+    member_accounts: Vec<Option<JsonText<&'p MemberAccount>>>,
+    member_sums: [Vec<Option<i64>>; 6],
     enroll: [Vec<Option<String>>; 10],
     dated_ids: Vec<IdText>,
     dated_ms: Vec<i64>,
     dated_on: Vec<String>,
-    ledger_members: Vec<IdText>,
-    ledger_sources: Vec<IdText>,
-    ledger_seqs: Vec<i64>,
-    ledger_entries: Vec<JsonText<'p, LedgerEntry>>,
+    chunk_members: Vec<IdText>,
+    chunk_seqs: Vec<i64>,
+    chunk_counts: Vec<i32>,
+    chunk_entries: Vec<JsonText<Vec<(u64, &'p LedgerEntry)>>>,
     account_ids: Vec<IdText>,
-    account_json: Vec<JsonText<'p, MemberAccount>>,
+    account_json: Vec<JsonText<&'p MemberAccount>>,
     account_sums: [Vec<i64>; 5],
     account_expiry: Vec<Option<i64>>,
     sale_ids: Vec<IdText>,
@@ -561,12 +610,12 @@ struct Columns<'p> {
     sale_members: Vec<Option<IdText>>,
     sale_at: Vec<i64>,
     sale_totals: Vec<i64>,
-    sale_lines: Vec<JsonText<'p, Vec<(i64, i64)>>>,
+    sale_lines: Vec<JsonText<&'p Vec<(i64, i64)>>>,
     refund_ids: Vec<IdText>,
     refund_sales: Vec<IdText>,
     refund_seqs: Vec<i64>,
     refund_at: Vec<i64>,
-    refund_lines: Vec<JsonText<'p, Vec<RefundLine>>>,
+    refund_lines: Vec<JsonText<&'p Vec<RefundLine>>>,
     conflict_members: Vec<IdText>,
     conflict_kinds: Vec<&'p str>,
     conflict_reasons: Vec<&'p str>,
@@ -597,7 +646,25 @@ impl<'p> Columns<'p> {
                 }
             }
         }
-        let sums: Vec<MemberSummary> = plan.accounts.values().map(MemberSummary::of).collect();
+        // Folds of members the batch saw go with their row; the others
+        // (`UPDATE_ACCOUNTS`) apart.
+        let seen_sums: Vec<Option<MemberSummary>> = plan
+            .members
+            .keys()
+            .map(|m| plan.accounts.get(m).map(MemberSummary::of))
+            .collect();
+        let seen_col = |f: fn(&MemberSummary) -> Option<i64>| {
+            seen_sums
+                .iter()
+                .map(|s| s.as_ref().and_then(f))
+                .collect::<Vec<Option<i64>>>()
+        };
+        let unseen: Vec<(&MemberId, &MemberAccount)> = plan
+            .accounts
+            .iter()
+            .filter(|(m, _)| !plan.members.contains_key(m))
+            .collect();
+        let sums: Vec<MemberSummary> = unseen.iter().map(|(_, a)| MemberSummary::of(a)).collect();
         let col = |f: fn(&MemberSummary) -> i64| sums.iter().map(f).collect::<Vec<i64>>();
         let changed: BTreeSet<MemberId> = plan
             .ledger
@@ -611,6 +678,10 @@ impl<'p> Columns<'p> {
             .filter_map(|(id, m)| m.enrolled_at.map(|at| (id, at)))
             .collect();
         let id = |m: &MemberId| IdText(m.0);
+        let mut chunks: BTreeMap<MemberId, Vec<(u64, &LedgerEntry)>> = BTreeMap::new();
+        for (seq, entry) in &plan.ledger {
+            chunks.entry(entry.member).or_default().push((*seq, entry));
+        }
         Ok(Columns {
             tid: terminal.to_string(),
             now_s: now.to_rfc3339(),
@@ -644,16 +715,31 @@ impl<'p> Columns<'p> {
                 .iter()
                 .map(|(_, at)| at.date_naive().to_string())
                 .collect(),
-            ledger_members: plan.ledger.iter().map(|(_, e)| id(&e.member)).collect(),
-            ledger_sources: plan
-                .ledger
-                .iter()
-                .map(|(_, e)| IdText(e.source.0))
+            chunk_members: chunks.keys().map(id).collect(),
+            chunk_seqs: chunks
+                .values()
+                .map(|c| c.iter().map(|(s, _)| i(*s)).max().unwrap_or(0))
                 .collect(),
-            ledger_seqs: plan.ledger.iter().map(|(s, _)| i(*s)).collect(),
-            ledger_entries: plan.ledger.iter().map(|(_, e)| JsonText(e)).collect(),
-            account_ids: plan.accounts.keys().map(id).collect(),
-            account_json: plan.accounts.values().map(JsonText).collect(),
+            chunk_counts: chunks
+                .values()
+                .map(|c| i32::try_from(c.len()).unwrap_or(i32::MAX))
+                .collect(),
+            chunk_entries: chunks.into_values().map(JsonText).collect(),
+            member_accounts: plan
+                .members
+                .keys()
+                .map(|m| plan.accounts.get(m).map(JsonText))
+                .collect(),
+            member_sums: [
+                seen_col(|m| Some(m.tier)),
+                seen_col(|m| Some(m.sv_principal)),
+                seen_col(|m| Some(m.sv_bonus)),
+                seen_col(|m| Some(m.points_positive)),
+                seen_col(|m| Some(m.points_debt)),
+                seen_col(|m| m.points_min_expiry_ms),
+            ],
+            account_ids: unseen.iter().map(|(m, _)| id(m)).collect(),
+            account_json: unseen.iter().map(|(_, a)| JsonText(*a)).collect(),
             account_sums: [
                 col(|m| m.tier),
                 col(|m| m.sv_principal),
@@ -734,10 +820,10 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
                 &c.dead_ids,
                 &c.dead_reasons,
                 &c.dead_bodies,
-                &c.ledger_members,
-                &c.ledger_sources,
-                &c.ledger_seqs,
-                &c.ledger_entries,
+                &c.chunk_members,
+                &c.chunk_seqs,
+                &c.chunk_counts,
+                &c.chunk_entries,
                 &c.sale_ids,
                 &c.sale_seqs,
                 &c.sale_members,
@@ -761,7 +847,18 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
         flight.push(execute_in(
             tx,
             s,
-            vec![&c.member_ids, &c.member_stores, &c.member_seen],
+            vec![
+                &c.member_ids,
+                &c.member_stores,
+                &c.member_seen,
+                &c.member_accounts,
+                &c.member_sums[0],
+                &c.member_sums[1],
+                &c.member_sums[2],
+                &c.member_sums[3],
+                &c.member_sums[4],
+                &c.member_sums[5],
+            ],
         ));
     }
     if enrolled {
@@ -1074,13 +1171,16 @@ impl Store for PgStore {
         // against the fold this invalidates.
         tx.execute(LOCK_KEYS, &[&vec![member_lock_key(member)]])
             .await?;
-        for entry in entries {
+        if !entries.is_empty() {
+            let chunk: Vec<(Option<u64>, &LedgerEntry)> =
+                entries.iter().map(|e| (None, e)).collect();
             tx.execute(
-                "INSERT INTO ledger (member_id, source, entry) VALUES ($1, $2, $3)",
+                "INSERT INTO ledger (member_id, entry_count, entries) VALUES ($1, $2, $3)",
                 &[
-                    &entry.member.to_string(),
-                    &entry.source.to_string(),
-                    &to_json(entry)?,
+                    &member.to_string(),
+                    &i32::try_from(chunk.len())
+                        .map_err(|_| StoreError::Corrupt("chunk size".into()))?,
+                    &to_json(&chunk)?,
                 ],
             )
             .await?;
@@ -1237,7 +1337,7 @@ impl Store for PgStore {
         let c = self.client().await?;
         let r = c
             .query_one(
-                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM ledger),
+                "SELECT (SELECT count(*) FROM events), (SELECT coalesce(sum(entry_count), 0)::bigint FROM ledger),
                         (SELECT count(*) FROM dead_letters), (SELECT count(*) FROM conflicts)",
                 &[],
             )
@@ -1288,11 +1388,34 @@ impl Store for PgStore {
             &[&t, &k],
         )
         .await?;
-        tx.execute(
-            "DELETE FROM ledger WHERE terminal_id = $1 AND seq > $2",
-            &[&t, &k],
-        )
-        .await?;
+        // Chunks reaching above `keep` lose their later entries (a chunk
+        // holds one batch's entries of a member, and a backup could have
+        // been taken between two of those entries' events only in a test).
+        for r in tx
+            .query(
+                "SELECT entry_no, entries FROM ledger WHERE terminal_id = $1 AND seq > $2",
+                &[&t, &k],
+            )
+            .await?
+        {
+            let no: i64 = r.get(0);
+            let mut chunk: Chunk = parse_json(&r.get::<_, String>(1))?;
+            chunk.retain(|(seq, _)| seq.is_some_and(|s| s <= keep));
+            if chunk.is_empty() {
+                tx.execute("DELETE FROM ledger WHERE entry_no = $1", &[&no])
+                    .await?;
+            } else {
+                let (seq, count) = (
+                    chunk.iter().filter_map(|(s, _)| *s).max().map(i),
+                    chunk.len(),
+                );
+                tx.execute(
+                    "UPDATE ledger SET entries = $2, seq = $3, entry_count = $4 WHERE entry_no = $1",
+                    &[&no, &to_json(&chunk)?, &seq, &i32::try_from(count).unwrap_or(i32::MAX)],
+                )
+                .await?;
+            }
+        }
         tx.execute(
             "DELETE FROM dead_letters WHERE terminal_id = $1 AND seq > $2",
             &[&t, &k],
