@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
-use tillcard_rules::ledger::{EntryKind, LedgerEntry};
+use tillcard_rules::ledger::{EarnReason, EntryKind, LedgerEntry};
 use tillcard_rules::pricing::MonthDay;
 use tillcard_rules::refund::RefundLine;
 use uuid::Uuid;
@@ -526,10 +526,30 @@ pub fn validate(body: &EventBody) -> Result<(), String> {
     {
         return Err("sale entries do not carry the quote's id as source".into());
     }
-    for entry in entries {
-        if member.is_some_and(|m| m != entry.member) {
+    // The one entry of a sale that may be for someone else: the referrer's
+    // reward on a referred member's first purchase (booking::book_sale),
+    // for one other member at most.
+    let is_sale = matches!(body, EventBody::SaleBooked { .. });
+    let mut others = entries
+        .iter()
+        .filter(|e| member.is_some_and(|m| m != e.member));
+    if let Some(other) = others.next() {
+        let referral = |e: &LedgerEntry| {
+            is_sale
+                && e.member == other.member
+                && matches!(
+                    e.kind,
+                    EntryKind::PointsEarned {
+                        reason: EarnReason::Referral,
+                        ..
+                    }
+                )
+        };
+        if !referral(other) || others.any(|e| !referral(e)) {
             return Err("an entry is for another member than the event".into());
         }
+    }
+    for entry in entries {
         let bad = match &entry.kind {
             EntryKind::PointsEarned { points, .. } | EntryKind::PointsExpired { points, .. } => {
                 *points <= 0

@@ -569,6 +569,82 @@ async fn replay_for_member_without_row(backend: Backend) {
 }
 
 both!(
+    a_referrers_points_booked_by_another_members_sale_reach_its_cached_fold,
+    referrer_not_in_the_batch
+);
+
+/// A referred member's first purchase books points for the referrer too,
+/// in a batch that never names the referrer: the referrer's cached fold
+/// (which later batches are planned against and the figures sum) must take
+/// them, as its ledger does.
+async fn referrer_not_in_the_batch(backend: Backend) {
+    use tillcard_rules::pricing::{StoredValueRequest, TenderRequest};
+    let h = harness(backend).await;
+    let mut till = h.provision("S001").await;
+    let (referrer, member) = (new_member(), new_member());
+    let (e1, referrer_entries) = till.enroll(referrer, "13800138071");
+    let (e2, member_entries) = till.enroll(member, "13800138072");
+    let (_, ack) = h.upload(&till, vec![e1, e2]).await;
+    assert_eq!(ack.unwrap().applied, 2);
+    let account = MemberAccount::fold(MemberAccount::new(member), &member_entries);
+    let tender = TenderRequest {
+        coupons: vec![],
+        redeem_points: 0,
+        stored_value: StoredValueRequest::None,
+    };
+    let (sale, sale_entries) = till.referred_sale(&account, Some(referrer), 200, tender);
+    let bonus: Vec<_> = sale_entries
+        .iter()
+        .filter(|e| e.member == referrer)
+        .cloned()
+        .collect();
+    assert!(!bonus.is_empty(), "the rules book the referrer's reward");
+    // Only a referral reward may be for someone else than the sale's member.
+    let mut forged = sale.decode_body().unwrap();
+    if let tillcard_sync::protocol::EventBody::SaleBooked { entries, .. } = &mut forged {
+        for e in entries.iter_mut().filter(|e| e.member == referrer) {
+            if let tillcard_rules::ledger::EntryKind::PointsEarned { reason, .. } = &mut e.kind {
+                *reason = tillcard_rules::ledger::EarnReason::Purchase;
+            }
+        }
+    }
+    assert_eq!(
+        tillcard_sync::ingest::validate(&forged),
+        Err("an entry is for another member than the event".to_string())
+    );
+    let (_, ack) = h.upload(&till, vec![sale]).await;
+    let dead = h.hq.store().dead_letters().await.unwrap();
+    assert_eq!(ack.unwrap().applied, 1, "{dead:?}");
+
+    let store = h.hq.store();
+    let (_, ledger) = store.member(referrer).await.unwrap().unwrap();
+    let expected: Vec<_> = referrer_entries.iter().chain(&bonus).cloned().collect();
+    assert_eq!(ledger, expected, "[{backend:?}] the referrer's ledger");
+    let at = util::t0() + chrono::Duration::days(1);
+    let points = |entries: &[tillcard_rules::ledger::LedgerEntry], who| {
+        MemberAccount::fold(MemberAccount::new(who), entries).points_balance(at)
+    };
+    let all_member_entries: Vec<_> = member_entries
+        .iter()
+        .chain(sale_entries.iter().filter(|e| e.member == member))
+        .cloned()
+        .collect();
+    let want = points(&expected, referrer) + points(&all_member_entries, member);
+    let figures = h.figures_at(at).await;
+    println!(
+        "[{backend:?}] referral: referrer's ledger {} entries, points outstanding {} (want {want})",
+        ledger.len(),
+        figures["liabilities"]["points"]
+    );
+    assert!(points(&bonus, referrer) > 0);
+    assert_eq!(
+        figures["liabilities"]["points"].as_i64(),
+        Some(want),
+        "[{backend:?}] the figures (cached folds) count the referrer's reward"
+    );
+}
+
+both!(
     concurrent_enrollments_of_one_phone_are_flagged_once,
     one_phone_two_terminals
 );

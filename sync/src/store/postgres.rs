@@ -36,8 +36,9 @@ use crate::figures::{
 use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
 use crate::protocol::TerminalId;
 
-/// Numbered migrations, applied in order at start-up.
-const MIGRATIONS: &[&str] = &[
+/// Numbered migrations, applied in order at start-up (public for the test
+/// that upgrades data written under an older schema).
+pub const MIGRATIONS: &[&str] = &[
     // 1: the whole head-office schema.
     "CREATE TABLE hq_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      CREATE TABLE enroll_codes (code_hash TEXT PRIMARY KEY, store TEXT NOT NULL,
@@ -272,13 +273,15 @@ async fn erase<C: GenericClient>(c: &C, id: MemberId, now: Timestamp) -> StoreRe
 /// A request in flight on the batch's transaction.
 type Flight<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + Send + 'a>>;
 
-const LOCK_TERMINAL: &str = "SELECT acked_seq FROM terminals WHERE terminal_id = $1 FOR UPDATE";
+// Also makes every later statement of the batch's transaction planned once
+// per connection: custom plans (PostgreSQL's default for some of them, the
+// array lengths changing) cost a planning per statement per batch. Set
+// here rather than by a `SET LOCAL` of its own: a statement fewer per batch.
+const LOCK_TERMINAL: &str = "SELECT acked_seq,
+        set_config('plan_cache_mode', 'force_generic_plan', true)
+     FROM terminals WHERE terminal_id = $1 FOR UPDATE";
 // unnest yields the keys in array order (ascending, from `lock_keys`).
 const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k)";
-// Every statement of the batch's transaction is planned once per
-// connection: custom plans (PostgreSQL's default for some of them, the
-// array lengths changing) cost a planning per statement per batch.
-const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
 // The seqs already stored between the batch's lowest and highest (with
 // their hashes: one range of the primary key rather than a probe per seq),
 // then every seq stored above the ack (read again: unchanged, the row is
@@ -366,29 +369,22 @@ async fn load(
     let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
     let keys = prepared.phone_keys();
     let locks = lock_keys(&members, &keys);
-    let mut sqls = vec![
-        GENERIC_PLANS,
-        LOCK_TERMINAL,
-        LOCK_KEYS,
-        STORED_EVENTS,
-        BATCH_MEMBERS,
-    ];
+    let mut sqls = vec![LOCK_TERMINAL, LOCK_KEYS, STORED_EVENTS, BATCH_MEMBERS];
     if !keys.is_empty() {
         sqls.push(PHONE_OWNERS);
     }
     let st = prepare_all(tx, &sqls).await?;
     let mut flight = vec![
-        query_in(tx, &st[0], vec![]),
-        query_in(tx, &st[1], vec![&tid]),
-        query_in(tx, &st[2], vec![&locks]),
-        query_in(tx, &st[3], vec![&tid, &lowest, &highest]),
-        query_in(tx, &st[4], vec![&ids]),
+        query_in(tx, &st[0], vec![&tid]),
+        query_in(tx, &st[1], vec![&locks]),
+        query_in(tx, &st[2], vec![&tid, &lowest, &highest]),
+        query_in(tx, &st[3], vec![&ids]),
     ];
     if !keys.is_empty() {
-        flight.push(query_in(tx, &st[5], vec![&keys]));
+        flight.push(query_in(tx, &st[4], vec![&keys]));
     }
     let results = try_join_all(flight).await?;
-    let [_, lock, _, stored, member_rows, owners @ ..] = results.as_slice() else {
+    let [lock, _, stored, member_rows, owners @ ..] = results.as_slice() else {
         return Err(StoreError::Corrupt("load flight".into()));
     };
     let acked: i64 = lock
@@ -460,10 +456,19 @@ async fn load(
     Ok(loaded)
 }
 
-// Rows of tables no later statement of the batch touches, in one statement
-// (each part writes nothing when its arrays are empty). Dead letters go in
-// before an erasure in the same batch scrubs them.
-const INSERT_ROWS: &str = "WITH
+// A batch's writes in one statement (data-modifying CTEs over disjoint
+// tables): its events, dead letters, ledger chunks, sales, refunds and
+// conflicts; every member it saw, with its new fold (and the fold's sums)
+// when its ledger changed, so one row version per member per batch (a null
+// account leaves the fold and its sums as they were); a `member` change per
+// member seen or booked; the new ack. Each statement costs PostgreSQL a
+// message, a plan lookup and an executor start, which were most of its CPU
+// per batch. Enrollments, unseen members' folds and erasures follow as
+// statements of their own (they update rows this one inserts). A change
+// row is only a pointer (terminals get the member's state as of their
+// download), so the erasure changes coming after the member changes is
+// immaterial.
+const WRITE_BATCH: &str = "WITH
      ev AS (INSERT INTO events (terminal_id, seq, event_id, content_hash, kind, status, received_at)
         SELECT $1, *, $2 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])),
      dl AS (INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
@@ -476,28 +481,28 @@ const INSERT_ROWS: &str = "WITH
             $20::bigint[], $21::text[]) ON CONFLICT DO NOTHING),
      re AS (INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
         SELECT $1, * FROM unnest($22::text[], $23::text[], $24::bigint[], $25::bigint[],
-            $26::text[]) ON CONFLICT DO NOTHING)
-     INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
+            $26::text[]) ON CONFLICT DO NOTHING),
+     co AS (INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
         SELECT m, k, r, $1, s, $2 FROM unnest($27::text[], $28::text[], $29::text[], $30::bigint[])
-            AS t(m, k, r, s)";
-// Every member the batch saw, with its new fold (and the fold's sums) when
-// its ledger changed: one new row version per member per batch. A null
-// account leaves the fold and its sums as they were.
-const UPSERT_MEMBERS: &str = "INSERT INTO members (member_id, last_store, last_seen_at, account,
-        tier, sv_principal, sv_bonus, points_positive, points_debt, points_min_expiry_ms)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-        $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
-     ON CONFLICT (member_id) DO UPDATE SET
-        last_store = coalesce(EXCLUDED.last_store, members.last_store),
-        last_seen_at = coalesce(EXCLUDED.last_seen_at, members.last_seen_at),
-        account = coalesce(EXCLUDED.account, members.account),
-        tier = coalesce(EXCLUDED.tier, members.tier),
-        sv_principal = coalesce(EXCLUDED.sv_principal, members.sv_principal),
-        sv_bonus = coalesce(EXCLUDED.sv_bonus, members.sv_bonus),
-        points_positive = coalesce(EXCLUDED.points_positive, members.points_positive),
-        points_debt = coalesce(EXCLUDED.points_debt, members.points_debt),
-        points_min_expiry_ms = CASE WHEN EXCLUDED.account IS NULL
-            THEN members.points_min_expiry_ms ELSE EXCLUDED.points_min_expiry_ms END";
+            AS t(m, k, r, s)),
+     mb AS (INSERT INTO members (member_id, last_store, last_seen_at, account, tier,
+            sv_principal, sv_bonus, points_positive, points_debt, points_min_expiry_ms)
+        SELECT * FROM unnest($31::text[], $32::text[], $33::text[], $34::text[], $35::bigint[],
+            $36::bigint[], $37::bigint[], $38::bigint[], $39::bigint[], $40::bigint[])
+        ON CONFLICT (member_id) DO UPDATE SET
+            last_store = coalesce(EXCLUDED.last_store, members.last_store),
+            last_seen_at = coalesce(EXCLUDED.last_seen_at, members.last_seen_at),
+            account = coalesce(EXCLUDED.account, members.account),
+            tier = coalesce(EXCLUDED.tier, members.tier),
+            sv_principal = coalesce(EXCLUDED.sv_principal, members.sv_principal),
+            sv_bonus = coalesce(EXCLUDED.sv_bonus, members.sv_bonus),
+            points_positive = coalesce(EXCLUDED.points_positive, members.points_positive),
+            points_debt = coalesce(EXCLUDED.points_debt, members.points_debt),
+            points_min_expiry_ms = CASE WHEN EXCLUDED.account IS NULL
+                THEN members.points_min_expiry_ms ELSE EXCLUDED.points_min_expiry_ms END),
+     ch AS (INSERT INTO changes (kind, member_id) SELECT 'member', m FROM unnest($41::text[]) AS t(m))
+     UPDATE terminals SET acked_seq = $42, last_batch_at_ms = $43,
+        outbox_head_seq = coalesce($44, outbox_head_seq) WHERE terminal_id = $1";
 const ENROLL_MEMBERS: &str = "UPDATE members SET masked_name = t.mn, masked_phone = t.mp,
         phone = t.p, name = t.n, phone_key = t.pk, birthday = t.b, consent_at = t.c,
         referrer = t.r, duplicate_of = t.d
@@ -520,11 +525,6 @@ const ERASE_MEMBER: &str = "UPDATE members SET masked_name = NULL, masked_phone 
 const ERASE_DEAD_LETTERS: &str =
     "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'";
 const PUSH_CHANGE: &str = "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)";
-// Last: the member changes (after any erasure's) and the new ack.
-const CHANGES_AND_ACK: &str = "WITH ch AS (INSERT INTO changes (kind, member_id)
-        SELECT 'member', m FROM unnest($5::text[]) AS t(m))
-     UPDATE terminals SET acked_seq = $2, last_batch_at_ms = $3,
-        outbox_head_seq = coalesce($4, outbox_head_seq) WHERE terminal_id = $1";
 
 /// An id sent as PostgreSQL text (hyphenated, lower case: its `Display`)
 /// written straight into the request, without a `String` per row.
@@ -773,25 +773,21 @@ impl<'p> Columns<'p> {
     }
 }
 
-/// Writes a plan: every statement in one pipelined flight, in the order the
-/// SQLite backend runs them (tables apart, members last but for the log).
+/// Writes a plan: one statement for what every batch writes, then the
+/// rarer ones, all in one pipelined flight.
 async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> StoreResult<()> {
-    let rows = !c.event_seqs.is_empty();
-    let members = !c.member_ids.is_empty();
     let enrolled = !c.enroll[0].is_empty();
     let dated = !c.dated_ids.is_empty();
     let accounts = !c.account_ids.is_empty();
     let erasures = !c.erased.is_empty();
     let sqls: Vec<&str> = [
-        (rows, INSERT_ROWS),
-        (members, UPSERT_MEMBERS),
+        (true, WRITE_BATCH),
         (enrolled, ENROLL_MEMBERS),
         (dated, DATE_ENROLLMENTS),
         (accounts, UPDATE_ACCOUNTS),
         (erasures, ERASE_MEMBER),
         (erasures, ERASE_DEAD_LETTERS),
         (erasures, PUSH_CHANGE),
-        (true, CHANGES_AND_ACK),
     ]
     .into_iter()
     .filter_map(|(on, sql)| on.then_some(sql))
@@ -803,64 +799,58 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             .ok_or_else(|| StoreError::Corrupt("write flight".into()))
     };
     let mut flight = Vec::with_capacity(sqls.len() + 3 * c.erased.len());
-    if rows {
-        let s = next()?;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![
-                &c.tid,
-                &c.now_s,
-                &c.event_seqs,
-                &c.event_ids,
-                &c.event_hashes,
-                &c.event_kinds,
-                &c.event_status,
-                &c.dead_seqs,
-                &c.dead_ids,
-                &c.dead_reasons,
-                &c.dead_bodies,
-                &c.chunk_members,
-                &c.chunk_seqs,
-                &c.chunk_counts,
-                &c.chunk_entries,
-                &c.sale_ids,
-                &c.sale_seqs,
-                &c.sale_members,
-                &c.sale_at,
-                &c.sale_totals,
-                &c.sale_lines,
-                &c.refund_ids,
-                &c.refund_sales,
-                &c.refund_seqs,
-                &c.refund_at,
-                &c.refund_lines,
-                &c.conflict_members,
-                &c.conflict_kinds,
-                &c.conflict_reasons,
-                &c.conflict_seqs,
-            ],
-        ));
-    }
-    if members {
-        let s = next()?;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![
-                &c.member_ids,
-                &c.member_stores,
-                &c.member_seen,
-                &c.member_accounts,
-                &c.member_sums[0],
-                &c.member_sums[1],
-                &c.member_sums[2],
-                &c.member_sums[3],
-                &c.member_sums[4],
-                &c.member_sums[5],
-            ],
-        ));
-    }
+    let s = next()?;
+    let m = &c.member_sums;
+    flight.push(execute_in(
+        tx,
+        s,
+        vec![
+            &c.tid,
+            &c.now_s,
+            &c.event_seqs,
+            &c.event_ids,
+            &c.event_hashes,
+            &c.event_kinds,
+            &c.event_status,
+            &c.dead_seqs,
+            &c.dead_ids,
+            &c.dead_reasons,
+            &c.dead_bodies,
+            &c.chunk_members,
+            &c.chunk_seqs,
+            &c.chunk_counts,
+            &c.chunk_entries,
+            &c.sale_ids,
+            &c.sale_seqs,
+            &c.sale_members,
+            &c.sale_at,
+            &c.sale_totals,
+            &c.sale_lines,
+            &c.refund_ids,
+            &c.refund_sales,
+            &c.refund_seqs,
+            &c.refund_at,
+            &c.refund_lines,
+            &c.conflict_members,
+            &c.conflict_kinds,
+            &c.conflict_reasons,
+            &c.conflict_seqs,
+            &c.member_ids,
+            &c.member_stores,
+            &c.member_seen,
+            &c.member_accounts,
+            &m[0],
+            &m[1],
+            &m[2],
+            &m[3],
+            &m[4],
+            &m[5],
+            &c.changed,
+            &c.acked,
+            &c.now_ms,
+            &c.outbox_head,
+        ],
+    ));
     if enrolled {
         let s = next()?;
         let e = &c.enroll;
@@ -910,12 +900,6 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             ));
         }
     }
-    let s = next()?;
-    flight.push(execute_in(
-        tx,
-        s,
-        vec![&c.tid, &c.acked, &c.now_ms, &c.outbox_head, &c.changed],
-    ));
     try_join_all(flight).await?;
     Ok(())
 }

@@ -476,10 +476,22 @@ impl Till {
         yuan: i64,
         tender: TenderRequest,
     ) -> (OutboxEvent, Vec<LedgerEntry>) {
+        self.referred_sale(account, None, yuan, tender)
+    }
+
+    /// [`Till::sale`] for a member `referred_by` another: on the member's
+    /// first purchase the rules book points for both.
+    pub fn referred_sale(
+        &mut self,
+        account: &MemberAccount,
+        referred_by: Option<MemberId>,
+        yuan: i64,
+        tender: TenderRequest,
+    ) -> (OutboxEvent, Vec<LedgerEntry>) {
         let profile = MemberProfile {
             id: account.member,
             birthday: None,
-            referred_by: None,
+            referred_by,
             balances_known: true,
         };
         let basket = rice(yuan);
