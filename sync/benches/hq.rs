@@ -35,7 +35,7 @@ use tillcard_sync::store::Store;
 // Head office's own allocator (src/bin/tillcard-hq.rs): the bench runs
 // head office in this process.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const ADMIN: &str = "bench-admin";
 

@@ -12,9 +12,9 @@ use anyhow::Context as _;
 use tillcard_sync::config::{Config, open_store};
 use tillcard_sync::service::{self, Hq};
 
-// See the `mimalloc` dependency in Cargo.toml for why.
+// See the `tikv-jemallocator` dependency in Cargo.toml for why.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Takes `--config FILE` / `--config=FILE` out of `args`.
 fn take_config_arg(args: &mut Vec<String>) -> anyhow::Result<Option<PathBuf>> {
