@@ -121,7 +121,8 @@ pub const MIGRATIONS: &[&str] = &[
     // (points, stored value, coupon), so one row per event became several
     // per event; now it is at most one, fewer when a batch has several
     // events of one member. `seq` is the chunk's highest, `entry_count` its
-    // length. Existing rows become chunks of one entry.
+    // length. Existing rows become chunks of one entry (the table is
+    // rewritten once, inside the migration's transaction).
     "ALTER TABLE ledger RENAME COLUMN entry TO entries;
      ALTER TABLE ledger ADD COLUMN entry_count INT NOT NULL DEFAULT 1;
      UPDATE ledger SET entries = '[[' || coalesce(seq::text, 'null') || ',' || entries || ']]';
@@ -461,9 +462,9 @@ async fn load(
 // conflicts; every member it saw, with its new fold (and the fold's sums)
 // when its ledger changed, so one row version per member per batch (a null
 // account leaves the fold and its sums as they were); a `member` change per
-// member seen or booked; the new ack. Each statement costs PostgreSQL a
-// message, a plan lookup and an executor start, which were most of its CPU
-// per batch. Enrollments, unseen members' folds and erasures follow as
+// member seen or booked; the new ack (a statement was one message, plan
+// lookup and executor start each: six per batch now, ten before).
+// Enrollments, unseen members' folds and erasures follow as
 // statements of their own (they update rows this one inserts). A change
 // row is only a pointer (terminals get the member's state as of their
 // download), so the erasure changes coming after the member changes is
