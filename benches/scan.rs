@@ -299,34 +299,23 @@ fn main() {
     let _ = decode_photos(&photos, &kinds, zxing.as_mut(), 1);
     let (ours, zx) = decode_photos(&photos, &kinds, zxing.as_mut(), repeat);
     let ours_rate = ours[0];
-    line(
-        "scan.decoded",
-        format!("{}/{}", ours_rate.decoded, ours_rate.total),
-        "images",
-    );
-    line(
-        "scan.decode_median_ms",
-        format!("{:.3}", ours_rate.median_ms),
-        "ms",
-    );
-    line(
-        "scan.decode_p95_ms",
-        format!("{:.3}", ours_rate.p95_ms),
-        "ms",
-    );
-    for (name, r) in [("rqrr", ours[1]), ("rxing", ours[2])] {
+    for (prefix, r) in [
+        ("scan", ours_rate),
+        ("scan.rqrr", ours[1]),
+        ("scan.rxing", ours[2]),
+    ] {
         line(
-            &format!("scan.{name}.decoded"),
+            &format!("{prefix}.decoded"),
             format!("{}/{}", r.decoded, r.total),
             "images",
         );
         line(
-            &format!("scan.{name}.decode_median_ms"),
+            &format!("{prefix}.decode_median_ms"),
             format!("{:.3}", r.median_ms),
             "ms",
         );
         line(
-            &format!("scan.{name}.decode_p95_ms"),
+            &format!("{prefix}.decode_p95_ms"),
             format!("{:.3}", r.p95_ms),
             "ms",
         );

@@ -541,15 +541,7 @@ async fn replay_for_member_without_row(backend: Backend) {
     let mut till = h.provision("S001").await;
     let member = new_member();
     let account = MemberAccount::new(member);
-    let (sale, _) = till.sale(
-        &account,
-        80,
-        tillcard_rules::pricing::TenderRequest {
-            coupons: vec![],
-            redeem_points: 0,
-            stored_value: tillcard_rules::pricing::StoredValueRequest::None,
-        },
-    );
+    let (sale, _) = till.sale(&account, 80, Default::default());
     let mut body = sale.decode_body().unwrap();
     if let EventBody::SaleBooked { quote, .. } = &mut body {
         quote.member = None;
@@ -578,7 +570,6 @@ both!(
 /// (which later batches are planned against and the figures sum) must take
 /// them, as its ledger does.
 async fn referrer_not_in_the_batch(backend: Backend) {
-    use tillcard_rules::pricing::{StoredValueRequest, TenderRequest};
     let h = harness(backend).await;
     let mut till = h.provision("S001").await;
     let (referrer, member) = (new_member(), new_member());
@@ -587,12 +578,8 @@ async fn referrer_not_in_the_batch(backend: Backend) {
     let (_, ack) = h.upload(&till, vec![e1, e2]).await;
     assert_eq!(ack.unwrap().applied, 2);
     let account = MemberAccount::fold(MemberAccount::new(member), &member_entries);
-    let tender = TenderRequest {
-        coupons: vec![],
-        redeem_points: 0,
-        stored_value: StoredValueRequest::None,
-    };
-    let (sale, sale_entries) = till.referred_sale(&account, Some(referrer), 200, tender);
+    let (sale, sale_entries) =
+        till.referred_sale(&account, Some(referrer), 200, Default::default());
     let bonus: Vec<_> = sale_entries
         .iter()
         .filter(|e| e.member == referrer)

@@ -13,8 +13,7 @@ use tillcard_rules::booking::{self, Authority, TopUp};
 use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 use tillcard_rules::pricing::{
-    self, Basket, BasketLine, Context, MemberProfile, PricingRequest, Quote, Shopper,
-    StoredValueRequest, TenderRequest,
+    self, Basket, BasketLine, Context, MemberProfile, PricingRequest, Quote, Shopper, TenderRequest,
 };
 use tillcard_rules::refund::{self, RefundLine, SaleHistory};
 use tillcard_rules::{MemberAccount, Money, Program};
@@ -396,11 +395,7 @@ impl Till {
                 offline: false,
                 offline_allowance_left: Money::from_yuan(100_000),
             },
-            tender: &TenderRequest {
-                coupons: vec![],
-                redeem_points: 0,
-                stored_value: StoredValueRequest::None,
-            },
+            tender: &TenderRequest::default(),
         };
         let quote = pricing::price(&request).unwrap();
         let body = EventBody::SaleBooked {
