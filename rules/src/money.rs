@@ -24,16 +24,34 @@ pub struct Money(i64);
 
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Repr {
-            Fen(i64),
-            Yuan(String),
+        // A visitor rather than an untagged enum: untagged buffers every
+        // amount before trying each form, and amounts are in every event
+        // head office decodes.
+        struct FenOrYuan;
+
+        impl serde::de::Visitor<'_> for FenOrYuan {
+            type Value = Money;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer number of fen or a string of yuan such as \"12.50\"")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, fen: i64) -> Result<Money, E> {
+                Ok(Money(fen))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, fen: u64) -> Result<Money, E> {
+                i64::try_from(fen)
+                    .map(Money)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(fen), &self))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, yuan: &str) -> Result<Money, E> {
+                yuan.parse().map_err(E::custom)
+            }
         }
-        match Repr::deserialize(deserializer)? {
-            Repr::Fen(fen) => Ok(Money(fen)),
-            Repr::Yuan(text) => text.parse().map_err(serde::de::Error::custom),
-        }
+
+        deserializer.deserialize_any(FenOrYuan)
     }
 }
 
@@ -326,6 +344,41 @@ mod tests {
         assert!("".parse::<Money>().is_err());
         assert_eq!(Money::from_fen(123_405).to_string(), "¥1,234.05");
         assert_eq!(Money::from_fen(-5).to_plain_string(), "-0.05");
+    }
+
+    #[test]
+    fn deserializes_fen_integers_and_yuan_strings_and_refuses_the_rest() {
+        let read = |json: &str| serde_json::from_str::<Money>(json);
+        assert_eq!(read("1250").ok(), Some(Money::from_fen(1250)));
+        assert_eq!(read("-5").ok(), Some(Money::from_fen(-5)));
+        assert_eq!(read(r#""12.50""#).ok(), Some(Money::from_fen(1250)));
+        assert!(read("12.5").is_err(), "a float is not an amount");
+        assert!(read(r#""1.234""#).is_err(), "no third decimal");
+        assert!(read("9223372036854775808").is_err(), "beyond i64 fen");
+        assert!(read("null").is_err());
+        // Inside an internally tagged enum (serde buffers its fields first)
+        // and in a TOML program file.
+        #[derive(Deserialize)]
+        #[serde(tag = "type")]
+        enum Tagged {
+            Price { amount: Money },
+        }
+        let Ok(Tagged::Price { amount }) =
+            serde_json::from_str::<Tagged>(r#"{"amount":"3","type":"Price"}"#)
+        else {
+            panic!("tagged amount not read");
+        };
+        assert_eq!(amount, Money::from_yuan(3));
+        #[derive(Deserialize)]
+        struct File {
+            fee: Money,
+            cap: Money,
+        }
+        let file: File = toml::from_str("fee = \"0.50\"\ncap = 2000").unwrap();
+        assert_eq!(
+            (file.fee, file.cap),
+            (Money::from_fen(50), Money::from_fen(2000))
+        );
     }
 
     #[test]
