@@ -10,6 +10,10 @@
 //!   (same batch size and concurrency, same PostgreSQL, same run).
 //! - `hq.ingest_ratio`: the first over the second.
 //!
+//! - `hq.ingest_many_members_events_per_s`, `hq.ingest_many_members_ratio`:
+//!   the same ingest with every event of a batch for a different member (a
+//!   store's sales), over the median raw INSERT rate.
+//!
 //! The PostgreSQL figures are medians over interleaved rounds (3; 2 with
 //! `BENCH_QUICK=1`), each on a fresh database: ingest, then the plain
 //! INSERT; the ratio is the median of each round's own ratio. Every round's
@@ -66,7 +70,7 @@ async fn load(
     batches: usize,
     events: usize,
 ) -> (loadgen::LoadReport, Work) {
-    let (r, work, _) = load_measured(base, terminals, batches, events, None).await;
+    let (r, work, _) = load_measured(base, terminals, batches, events, 1, None).await;
     (r, work)
 }
 
@@ -78,6 +82,7 @@ async fn load_measured(
     terminals: usize,
     batches: usize,
     events: usize,
+    members: usize,
     port: Option<u16>,
 ) -> (loadgen::LoadReport, Work, (f64, f64)) {
     let client = reqwest::Client::builder()
@@ -91,7 +96,7 @@ async fn load_measured(
     let work: Work = creds
         .into_iter()
         .map(|c| {
-            let b = loadgen::make_batches(&c, batches, events, start).unwrap();
+            let b = loadgen::make_batches(&c, batches, events, members, start).unwrap();
             (c, b)
         })
         .collect();
@@ -286,6 +291,50 @@ async fn postgres_part(quick: bool) {
         "events/s",
     );
     line("hq.ingest_ratio", median(ratios), "ratio");
+
+    // The figures above follow the load generator's default: one member per
+    // terminal, so a batch of 100 events updates one member. A store's
+    // batch is sales of different members: here each batch's events are
+    // for as many members (fresh ones: their histories stay short).
+    let raw = median(results.iter().map(|r| r.1).collect());
+    let many = many_members_round(quick).await;
+    line("hq.ingest_many_members_events_per_s", many, "events/s");
+    line("hq.ingest_many_members_ratio", many / raw, "ratio");
+}
+
+/// Ingest on a fresh database with every event of a batch for a different
+/// member; returns events/s.
+async fn many_members_round(quick: bool) -> f64 {
+    let (terminals, batches, events) = if quick { (100, 2, 100) } else { (200, 3, 100) };
+    let url = pg::fresh_database().await;
+    let store = tillcard_sync::store::postgres::PgStore::connect(&url)
+        .await
+        .unwrap();
+    let (base, stop) = start_hq(Arc::new(store)).await;
+    let port = pg::cluster().port;
+    let (r, _, cpu) = load_measured(&base, terminals, batches, events, events, Some(port)).await;
+    let _ = stop.send(());
+    if std::env::var_os("BENCH_PGSS").is_some() {
+        let mut cfg = deadpool_postgres::Config::new();
+        cfg.url = Some(url.clone());
+        let pool = cfg
+            .create_pool(
+                Some(deadpool_postgres::Runtime::Tokio1),
+                tokio_postgres::NoTls,
+            )
+            .unwrap();
+        statement_stats(&pool).await;
+    }
+    assert_eq!(r.errors, 0);
+    eprintln!(
+        "postgres ingest, {events} members per batch: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.3} s in head office + simulated terminals, {:.3} s in PostgreSQL",
+        r.events,
+        r.batches,
+        r.elapsed.as_secs_f64(),
+        cpu.0 * 1000.0 / r.events as f64,
+        cpu.1 * 1000.0 / r.events as f64,
+    );
+    r.events as f64 / r.elapsed.as_secs_f64()
 }
 
 /// One round on a fresh database: ingest through head office, then the
@@ -298,7 +347,7 @@ async fn postgres_round(quick: bool) -> (f64, f64) {
         .unwrap();
     let (base, stop) = start_hq(Arc::new(store)).await;
     let port = pg::cluster().port;
-    let (r, work, cpu) = load_measured(&base, terminals, batches, events, Some(port)).await;
+    let (r, work, cpu) = load_measured(&base, terminals, batches, events, 1, Some(port)).await;
     let _ = stop.send(());
     assert_eq!(r.errors, 0);
     let ingest = r.events as f64 / r.elapsed.as_secs_f64();

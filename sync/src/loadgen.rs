@@ -138,38 +138,84 @@ pub async fn provision(
     Ok(out)
 }
 
-/// `batches` batches of `events` events for one terminal: one enrollment of
-/// a fresh member (phone sealed to head office), then top-ups booked by the
+/// `batches` batches of `events` events for one terminal, its events
+/// dealt in turn to `members` members (at least one) as a till deals its
+/// sales to whoever is at the counter: each member's first event enrolls
+/// them (phone sealed to head office), the rest are top-ups booked by the
 /// rules.
 pub fn make_batches(
     creds: &TerminalCredentials,
     batches: usize,
     events: usize,
+    members: usize,
     start: Timestamp,
 ) -> Result<Vec<Vec<OutboxEvent>>, LoadError> {
-    let program = Program::default();
-    let member = MemberId(Uuid::now_v7());
-    let mut account = MemberAccount::new(member);
-    let mut seq = 1u64;
-    let mut out = Vec::with_capacity(batches);
-    let bad = |e: &dyn std::fmt::Display| LoadError::Other(e.to_string());
-    for _ in 0..batches {
+    let mut till = Till::new(creds.clone(), members);
+    (0..batches).map(|_| till.batch(events, start)).collect()
+}
+
+/// One simulated terminal's members and outbox position, so that batches
+/// can be made a few at a time while members' histories grow.
+pub struct Till {
+    creds: TerminalCredentials,
+    program: Program,
+    accounts: Vec<MemberAccount>,
+    next_member: usize,
+    seq: u64,
+}
+
+impl Till {
+    /// A terminal with `members` members not enrolled yet (at least one).
+    pub fn new(creds: TerminalCredentials, members: usize) -> Till {
+        Till {
+            creds,
+            program: Program::default(),
+            accounts: (0..members.max(1))
+                .map(|_| MemberAccount::new(MemberId(Uuid::now_v7())))
+                .collect(),
+            next_member: 0,
+            seq: 1,
+        }
+    }
+
+    /// The terminal's credentials.
+    pub fn credentials(&self) -> &TerminalCredentials {
+        &self.creds
+    }
+
+    /// The next batch of `events` events; event times are `start` plus
+    /// one second per sequence number.
+    pub fn batch(
+        &mut self,
+        events: usize,
+        start: Timestamp,
+    ) -> Result<Vec<OutboxEvent>, LoadError> {
+        let bad = |e: &dyn std::fmt::Display| LoadError::Other(e.to_string());
         let mut batch = Vec::with_capacity(events);
         for _ in 0..events {
+            let seq = self.seq;
             let at = start + chrono::Duration::seconds(i64::try_from(seq).unwrap_or(0));
             let source = SourceId(Uuid::now_v7());
-            let body = if seq == 1 {
+            // Members are dealt in order, so the first round enrolls them.
+            let first_visit = self.seq <= self.accounts.len() as u64;
+            let dealt = self.next_member;
+            self.next_member = (dealt + 1) % self.accounts.len();
+            let account = &mut self.accounts[dealt];
+            let member = account.member;
+            let body = if first_visit {
                 let phone = format!(
                     "139{:08}",
                     u64::from(member.0.as_u128() as u32) % 100_000_000
                 );
-                let entries = booking::book_enrollment(&program, member, at, source);
-                account = MemberAccount::fold(account, &entries);
+                let entries = booking::book_enrollment(&self.program, member, at, source);
+                for entry in &entries {
+                    account.apply(entry);
+                }
                 EventBody::MemberEnrolled {
                     member,
                     masked_name: None,
                     masked_phone: format!("{}****{}", &phone[..3], &phone[7..]),
-                    phone_sealed: creds.seal(&phone).map_err(|e| bad(&e))?,
+                    phone_sealed: self.creds.seal(&phone).map_err(|e| bad(&e))?,
                     name_sealed: None,
                     birthday: None,
                     consent: Consent { given: true, at },
@@ -178,14 +224,16 @@ pub fn make_batches(
                 }
             } else {
                 let entries = booking::book_top_up(
-                    &program,
-                    &account,
+                    &self.program,
+                    account,
                     &TopUp::Amount(Money::from_yuan(10)),
                     at,
                     source,
                 )
                 .map_err(|e| bad(&e))?;
-                account = MemberAccount::fold(account, &entries);
+                for entry in &entries {
+                    account.apply(entry);
+                }
                 EventBody::TopUp {
                     member,
                     principal: Money::from_yuan(10),
@@ -194,12 +242,14 @@ pub fn make_batches(
                     entries,
                 }
             };
-            batch.push(creds.event(creds.envelope(seq, at, seq * 100), &body)?);
-            seq += 1;
+            batch.push(
+                self.creds
+                    .event(self.creds.envelope(seq, at, seq * 100), &body)?,
+            );
+            self.seq += 1;
         }
-        out.push(batch);
+        Ok(batch)
     }
-    Ok(out)
 }
 
 /// Every terminal uploads its batches one after the other (as a real

@@ -21,6 +21,14 @@ both!(
 both!(member_seen_at_two_stores_minutes_apart, two_stores);
 both!(erasure_removes_personal_data_and_goes_down, erasure);
 both!(tier_and_expiry_jobs_run_chain_wide, jobs);
+both!(
+    an_enrollment_uploaded_after_the_members_other_events_completes_the_row,
+    late_enrollment
+);
+both!(
+    an_enrollment_uploaded_after_the_members_erasure_brings_nothing_back,
+    enrollment_after_erasure
+);
 
 async fn overdraw(backend: Backend) {
     let h = harness(backend).await;
@@ -231,6 +239,83 @@ async fn erasure(backend: Backend) {
     );
     assert!(erasures >= 1);
     assert_eq!(snapshots, 0, "an erased member is never sent down again");
+}
+
+/// Enrollments recorded in the figures, summed over every day shown.
+fn enrollments(figures: &serde_json::Value) -> u64 {
+    figures["enrollments_per_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["count"].as_u64().unwrap())
+        .sum()
+}
+
+async fn late_enrollment(backend: Backend) {
+    // Enrolled at A, which stays offline; B books points for the member and
+    // uploads first, so head office has the member's row before the
+    // enrollment that gives it personal data and an enrollment day.
+    let h = harness(backend).await;
+    let mut a = h.provision("S001").await;
+    let mut b = h.provision("S002").await;
+    let member = new_member();
+    let phone = "13600136000";
+    let (enrollment, en) = a.enroll(member, phone);
+    let (points, _) = b.add_points(&MemberAccount::fold(MemberAccount::new(member), &en), 100);
+    assert_eq!(h.upload(&b, vec![points]).await.0, StatusCode::OK);
+    let (early, _) = h.hq.store().member(member).await.unwrap().unwrap();
+    let before = enrollments(&h.figures_at(a.clock).await);
+    assert_eq!(h.upload(&a, vec![enrollment]).await.0, StatusCode::OK);
+    let (record, entries) = h.hq.store().member(member).await.unwrap().unwrap();
+    let after = enrollments(&h.figures_at(a.clock).await);
+    println!(
+        "[{backend:?}] late enrollment: phone before {}, after {}; enrollments in the figures {before} then {after}; ledger entries {}",
+        early.phone.is_some(),
+        record.phone.is_some(),
+        entries.len()
+    );
+    assert!(early.phone.is_none() && early.masked_phone.is_none());
+    assert_eq!(record.phone.as_deref(), Some(phone));
+    assert_eq!(record.masked_phone.as_deref(), Some("136****6000"));
+    assert_eq!(record.masked_name.as_deref(), Some("张*"));
+    assert!(record.birthday.is_some() && !record.erased);
+    assert_eq!((before, after), (0, 1));
+    let balance = MemberAccount::fold(MemberAccount::new(member), &entries);
+    assert_eq!(balance.points_balance(a.clock), 100, "B's points kept");
+}
+
+async fn enrollment_after_erasure(backend: Backend) {
+    // As above, but the member is erased at head office before A's
+    // enrollment arrives: its personal data must not come back.
+    let h = harness(backend).await;
+    let mut a = h.provision("S001").await;
+    let mut b = h.provision("S002").await;
+    let member = new_member();
+    let phone = "13700137000";
+    let (enrollment, en) = a.enroll(member, phone);
+    let (points, _) = b.add_points(&MemberAccount::fold(MemberAccount::new(member), &en), 100);
+    assert_eq!(h.upload(&b, vec![points]).await.0, StatusCode::OK);
+    let (s, _) = h
+        .admin_post(
+            &format!("/v1/admin/members/{member}/erase"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, ack) = h.upload(&a, vec![enrollment]).await;
+    let (record, _) = h.hq.store().member(member).await.unwrap().unwrap();
+    let found = h.hq.store().find_text(phone).await.unwrap();
+    let masked = h.hq.store().find_text("137****").await.unwrap();
+    println!(
+        "[{backend:?}] enrollment after erasure: status {s}, acked {:?}, erased {}, phone found in {found:?}, masked phone in {masked:?}",
+        ack.as_ref().map(|a| a.acked_seq),
+        record.erased
+    );
+    assert_eq!(s, StatusCode::OK);
+    assert!(record.erased);
+    assert!(record.phone.is_none() && record.masked_phone.is_none());
+    assert!(record.masked_name.is_none() && record.birthday.is_none());
+    assert!(found.is_empty() && masked.is_empty());
 }
 
 async fn jobs(backend: Backend) {

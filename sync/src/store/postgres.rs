@@ -278,8 +278,16 @@ type Flight<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error
 // per connection: custom plans (PostgreSQL's default for some of them, the
 // array lengths changing) cost a planning per statement per batch. Set
 // here rather than by a `SET LOCAL` of its own: a statement fewer per batch.
+// A plan made once must not scan whole tables: every statement of a batch
+// reaches its rows by key, but a plan made while `members` was still small
+// (a new head office; one that just restored) chose a sequential scan and
+// kept it as the table grew (`member_id = ANY($1)` took 55 ms a batch at
+// 20,000 members, against under 1 ms by the index). Hence no sequential
+// scans inside a batch, and the updates that join an array also name the
+// keys with `= ANY` so the index can find them.
 const LOCK_TERMINAL: &str = "SELECT acked_seq,
-        set_config('plan_cache_mode', 'force_generic_plan', true)
+        set_config('plan_cache_mode', 'force_generic_plan', true),
+        set_config('enable_seqscan', 'off', true)
      FROM terminals WHERE terminal_id = $1 FOR UPDATE";
 // unnest yields the keys in array order (ascending, from `lock_keys`).
 const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k)";
@@ -460,12 +468,16 @@ async fn load(
 // A batch's writes in one statement (data-modifying CTEs over disjoint
 // tables): its events, dead letters, ledger chunks, sales, refunds and
 // conflicts; every member it saw, with its new fold (and the fold's sums)
-// when its ledger changed, so one row version per member per batch (a null
-// account leaves the fold and its sums as they were); a `member` change per
-// member seen or booked; the new ack (a statement was one message, plan
-// lookup and executor start each: six per batch now, ten before).
-// Enrollments, unseen members' folds and erasures follow as
-// statements of their own (they update rows this one inserts). A change
+// when its ledger changed and its enrollment when it enrolled, so one row
+// version per member per batch (a null account leaves the fold and its sums
+// as they were; a null consent time, which every enrollment has, leaves the
+// personal fields; an erased member keeps them erased); a `member` change
+// per member seen or booked; the new ack (a statement was one message, plan
+// lookup and executor start each: six per batch now, ten before). Three
+// row versions per new member (insert, enrollment, enrollment date) made
+// concurrent batches queue on the same heap and index pages.
+// Unseen members' folds and erasures follow as statements of their own
+// (they update rows this one may insert). A change
 // row is only a pointer (terminals get the member's state as of their
 // download), so the erasure changes coming after the member changes is
 // immaterial.
@@ -487,9 +499,13 @@ const WRITE_BATCH: &str = "WITH
         SELECT m, k, r, $1, s, $2 FROM unnest($27::text[], $28::text[], $29::text[], $30::bigint[])
             AS t(m, k, r, s)),
      mb AS (INSERT INTO members (member_id, last_store, last_seen_at, account, tier,
-            sv_principal, sv_bonus, points_positive, points_debt, points_min_expiry_ms)
+            sv_principal, sv_bonus, points_positive, points_debt, points_min_expiry_ms,
+            masked_name, masked_phone, phone, name, phone_key, birthday, consent_at, referrer,
+            duplicate_of, enrolled_at_ms, enrolled_on)
         SELECT * FROM unnest($31::text[], $32::text[], $33::text[], $34::text[], $35::bigint[],
-            $36::bigint[], $37::bigint[], $38::bigint[], $39::bigint[], $40::bigint[])
+            $36::bigint[], $37::bigint[], $38::bigint[], $39::bigint[], $40::bigint[],
+            $45::text[], $46::text[], $47::text[], $48::text[], $49::text[], $50::text[],
+            $51::text[], $52::text[], $53::text[], $54::bigint[], $55::text[])
         ON CONFLICT (member_id) DO UPDATE SET
             last_store = coalesce(EXCLUDED.last_store, members.last_store),
             last_seen_at = coalesce(EXCLUDED.last_seen_at, members.last_seen_at),
@@ -500,26 +516,37 @@ const WRITE_BATCH: &str = "WITH
             points_positive = coalesce(EXCLUDED.points_positive, members.points_positive),
             points_debt = coalesce(EXCLUDED.points_debt, members.points_debt),
             points_min_expiry_ms = CASE WHEN EXCLUDED.account IS NULL
-                THEN members.points_min_expiry_ms ELSE EXCLUDED.points_min_expiry_ms END),
+                THEN members.points_min_expiry_ms ELSE EXCLUDED.points_min_expiry_ms END,
+            masked_name = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.masked_name ELSE EXCLUDED.masked_name END,
+            masked_phone = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.masked_phone ELSE EXCLUDED.masked_phone END,
+            phone = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.phone ELSE EXCLUDED.phone END,
+            name = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.name ELSE EXCLUDED.name END,
+            phone_key = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.phone_key ELSE EXCLUDED.phone_key END,
+            birthday = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.birthday ELSE EXCLUDED.birthday END,
+            consent_at = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.consent_at ELSE EXCLUDED.consent_at END,
+            referrer = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.referrer ELSE EXCLUDED.referrer END,
+            duplicate_of = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.duplicate_of ELSE EXCLUDED.duplicate_of END,
+            enrolled_at_ms = coalesce(EXCLUDED.enrolled_at_ms, members.enrolled_at_ms),
+            enrolled_on = coalesce(EXCLUDED.enrolled_on, members.enrolled_on)),
      ch AS (INSERT INTO changes (kind, member_id) SELECT 'member', m FROM unnest($41::text[]) AS t(m))
      UPDATE terminals SET acked_seq = $42, last_batch_at_ms = $43,
         outbox_head_seq = coalesce($44, outbox_head_seq) WHERE terminal_id = $1";
-const ENROLL_MEMBERS: &str = "UPDATE members SET masked_name = t.mn, masked_phone = t.mp,
-        phone = t.p, name = t.n, phone_key = t.pk, birthday = t.b, consent_at = t.c,
-        referrer = t.r, duplicate_of = t.d
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-        $7::text[], $8::text[], $9::text[], $10::text[]) AS t(m, mn, mp, p, n, pk, b, c, r, d)
-     WHERE members.member_id = t.m AND members.erased_at IS NULL";
-const DATE_ENROLLMENTS: &str = "UPDATE members SET enrolled_at_ms = t.ms, enrolled_on = t.d
-     FROM unnest($1::text[], $2::bigint[], $3::text[]) AS t(m, ms, d)
-     WHERE members.member_id = t.m";
 // Folds of members the batch booked entries for without seeing them
 // (another member's referrer): only members head office has a row for.
 const UPDATE_ACCOUNTS: &str = "UPDATE members SET account = t.a, tier = t.tier, sv_principal = t.p,
         sv_bonus = t.b, points_positive = t.pp, points_debt = t.pd, points_min_expiry_ms = t.px
      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
         $6::bigint[], $7::bigint[], $8::bigint[]) AS t(m, a, tier, p, b, pp, pd, px)
-     WHERE members.member_id = t.m";
+     WHERE members.member_id = t.m AND members.member_id = ANY($1)";
 const ERASE_MEMBER: &str = "UPDATE members SET masked_name = NULL, masked_phone = NULL,
         phone = NULL, name = NULL, phone_key = NULL, birthday = NULL, erased_at = $2
      WHERE member_id = $1";
@@ -594,10 +621,9 @@ struct Columns<'p> {
     member_seen: Vec<Option<String>>,
     member_accounts: Vec<Option<JsonText<&'p MemberAccount>>>,
     member_sums: [Vec<Option<i64>>; 6],
-    enroll: [Vec<Option<String>>; 10],
-    dated_ids: Vec<IdText>,
-    dated_ms: Vec<i64>,
-    dated_on: Vec<String>,
+    member_enrollments: [Vec<Option<String>>; 9],
+    member_enrolled_ms: Vec<Option<i64>>,
+    member_enrolled_on: Vec<Option<String>>,
     chunk_members: Vec<IdText>,
     chunk_seqs: Vec<i64>,
     chunk_counts: Vec<i32>,
@@ -627,11 +653,12 @@ struct Columns<'p> {
 
 impl<'p> Columns<'p> {
     fn of(terminal: TerminalId, plan: &'p Plan, now: Timestamp) -> StoreResult<Columns<'p>> {
-        let mut enroll: [Vec<Option<String>>; 10] = Default::default();
+        // Enrollment columns beside every member the batch saw (null for
+        // those it did not enroll).
+        let mut member_enrollments: [Vec<Option<String>>; 9] = Default::default();
         for m in plan.members.values() {
-            if let Some(n) = &m.enrollment {
-                let row = [
-                    Some(m.member.to_string()),
+            let row = match &m.enrollment {
+                Some(n) => [
                     n.masked_name.clone(),
                     Some(n.masked_phone.clone()),
                     Some(n.phone.clone()),
@@ -641,10 +668,11 @@ impl<'p> Columns<'p> {
                     Some(n.consent_at.clone()),
                     n.referrer.map(|r| r.to_string()),
                     m.duplicate_of.map(|d| d.to_string()),
-                ];
-                for (column, value) in enroll.iter_mut().zip(row) {
-                    column.push(value);
-                }
+                ],
+                None => Default::default(),
+            };
+            for (column, value) in member_enrollments.iter_mut().zip(row) {
+                column.push(value);
             }
         }
         // Folds of members the batch saw go with their row; the others
@@ -672,11 +700,6 @@ impl<'p> Columns<'p> {
             .iter()
             .map(|(_, e)| e.member)
             .chain(plan.members.keys().copied())
-            .collect();
-        let dated: Vec<(&MemberId, Timestamp)> = plan
-            .members
-            .iter()
-            .filter_map(|(id, m)| m.enrolled_at.map(|at| (id, at)))
             .collect();
         let id = |m: &MemberId| IdText(m.0);
         let mut chunks: BTreeMap<MemberId, Vec<(u64, &LedgerEntry)>> = BTreeMap::new();
@@ -709,12 +732,16 @@ impl<'p> Columns<'p> {
                 .values()
                 .map(|m| m.last_seen.as_ref().map(|s| s.at.to_rfc3339()))
                 .collect(),
-            enroll,
-            dated_ids: dated.iter().map(|(m, _)| id(m)).collect(),
-            dated_ms: dated.iter().map(|(_, at)| millis(*at)).collect(),
-            dated_on: dated
-                .iter()
-                .map(|(_, at)| at.date_naive().to_string())
+            member_enrollments,
+            member_enrolled_ms: plan
+                .members
+                .values()
+                .map(|m| m.enrolled_at.map(millis))
+                .collect(),
+            member_enrolled_on: plan
+                .members
+                .values()
+                .map(|m| m.enrolled_at.map(|at| at.date_naive().to_string()))
                 .collect(),
             chunk_members: chunks.keys().map(id).collect(),
             chunk_seqs: chunks
@@ -777,14 +804,10 @@ impl<'p> Columns<'p> {
 /// Writes a plan: one statement for what every batch writes, then the
 /// rarer ones, all in one pipelined flight.
 async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> StoreResult<()> {
-    let enrolled = !c.enroll[0].is_empty();
-    let dated = !c.dated_ids.is_empty();
     let accounts = !c.account_ids.is_empty();
     let erasures = !c.erased.is_empty();
     let sqls: Vec<&str> = [
         (true, WRITE_BATCH),
-        (enrolled, ENROLL_MEMBERS),
-        (dated, DATE_ENROLLMENTS),
         (accounts, UPDATE_ACCOUNTS),
         (erasures, ERASE_MEMBER),
         (erasures, ERASE_DEAD_LETTERS),
@@ -801,7 +824,7 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
     };
     let mut flight = Vec::with_capacity(sqls.len() + 3 * c.erased.len());
     let s = next()?;
-    let m = &c.member_sums;
+    let (m, e) = (&c.member_sums, &c.member_enrollments);
     flight.push(execute_in(
         tx,
         s,
@@ -850,27 +873,19 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             &c.acked,
             &c.now_ms,
             &c.outbox_head,
+            &e[0],
+            &e[1],
+            &e[2],
+            &e[3],
+            &e[4],
+            &e[5],
+            &e[6],
+            &e[7],
+            &e[8],
+            &c.member_enrolled_ms,
+            &c.member_enrolled_on,
         ],
     ));
-    if enrolled {
-        let s = next()?;
-        let e = &c.enroll;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![
-                &e[0], &e[1], &e[2], &e[3], &e[4], &e[5], &e[6], &e[7], &e[8], &e[9],
-            ],
-        ));
-    }
-    if dated {
-        let s = next()?;
-        flight.push(execute_in(
-            tx,
-            s,
-            vec![&c.dated_ids, &c.dated_ms, &c.dated_on],
-        ));
-    }
     if accounts {
         let s = next()?;
         let a = &c.account_sums;
