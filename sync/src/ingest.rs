@@ -32,6 +32,43 @@ use crate::protocol::{self, Envelope, EventBody, SCHEMA_VERSION, TerminalId};
 /// Two scans of one member at different stores closer than this are flagged.
 pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;
 
+/// How many action ids a member's cached fold at head office keeps: the
+/// greatest (action ids are UUIDv7, so the newest). The fold's other
+/// fields stay whole. The full set (every action the member ever booked)
+/// grew the fold by 38 bytes an action, read and rewritten by every batch
+/// that touched the member; it only serves to refuse an action booked
+/// twice, and a batch's actions are nearly always newer than the member's
+/// last few. See [`trim_sources`] and [`cached_fold_suffices`].
+pub const CACHED_SOURCES: usize = 32;
+
+/// Trims a fold to cache: keeps the [`CACHED_SOURCES`] greatest action ids.
+/// A set trimmed this way holds every action id of the member's ledger
+/// greater than its smallest, and a set shorter than that is whole: folding
+/// more entries on and trimming again keeps both true.
+pub fn trim_sources(account: &mut MemberAccount) {
+    while account.sources.len() > CACHED_SOURCES {
+        account.sources.pop_first();
+    }
+}
+
+/// Whether a cached (trimmed) fold can say, for every action the batch
+/// books for its member, whether the member's ledger already has it. When
+/// it cannot (an action id below the smallest kept: an upload from a
+/// terminal long offline, or a replay of an old action), the fold is
+/// rebuilt from the ledger for this batch.
+pub fn cached_fold_suffices(cached: &MemberAccount, prepared: &Prepared) -> bool {
+    let whole = cached.sources.len() < CACHED_SOURCES;
+    let smallest = cached.sources.first();
+    whole
+        || prepared
+            .events
+            .iter()
+            .filter_map(|e| e.body.as_ref().ok())
+            .flat_map(EventBody::entries)
+            .filter(|e| e.member == cached.member)
+            .all(|e| smallest.is_some_and(|s| e.source >= *s))
+}
+
 /// Head office's secrets needed to read events.
 #[derive(Clone)]
 pub struct IngestKeys {
@@ -956,11 +993,13 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         });
         out.applied += 1;
     }
-    // Each changed member's account once (moved, not cloned per entry).
+    // Each changed member's account once (moved, not cloned per entry),
+    // trimmed to cache.
     for (_, entry) in &out.ledger {
         if !out.accounts.contains_key(&entry.member)
-            && let Some(account) = accounts.remove(&entry.member)
+            && let Some(mut account) = accounts.remove(&entry.member)
         {
+            trim_sources(&mut account);
             out.accounts.insert(entry.member, account);
         }
     }
@@ -1003,6 +1042,79 @@ mod tests {
     use crate::protocol::{OutboxEvent, UploadBatch};
     use tillcard_rules::booking::{self, TopUp};
     use tillcard_rules::{Money, Program};
+
+    /// A batch of one top-up for `member` booked as action `source`.
+    fn top_up_batch(member: MemberId, source: SourceId) -> Prepared {
+        let program = Program::default();
+        let account = MemberAccount::new(member);
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap();
+        let entries = booking::book_top_up(
+            &program,
+            &account,
+            &TopUp::Amount(Money::from_yuan(1)),
+            at,
+            source,
+        )
+        .unwrap();
+        Prepared {
+            events: vec![PreparedEvent {
+                seq: 1,
+                event_id: Uuid::from_u128(1),
+                hash: String::new(),
+                wall_time: at,
+                raw_body: None,
+                body: Ok(EventBody::TopUp {
+                    member,
+                    principal: Money::from_yuan(1),
+                    bonus: Money::ZERO,
+                    package: None,
+                    entries,
+                }),
+                enrollment: None,
+            }],
+            outbox_head_seq: None,
+        }
+    }
+
+    #[test]
+    fn cached_folds_keep_the_newest_action_ids_and_older_ones_go_to_the_ledger() {
+        let member = MemberId(Uuid::from_u128(7));
+        let action = |n: u128| SourceId(Uuid::from_u128(n << 64));
+        let mut account = MemberAccount::new(member);
+        account.sources = (1..=40).map(action).collect();
+        // Untrimmed and short: whole, so any action can be judged.
+        let mut short = MemberAccount::new(member);
+        short.sources = (1..=3).map(action).collect();
+        assert!(cached_fold_suffices(
+            &short,
+            &top_up_batch(member, action(0))
+        ));
+        trim_sources(&mut account);
+        let oldest_kept = 40 - CACHED_SOURCES as u128 + 1;
+        assert_eq!(account.sources.len(), CACHED_SOURCES);
+        assert_eq!(account.sources.first(), Some(&action(oldest_kept)));
+        assert_eq!(account.sources.last(), Some(&action(40)));
+        // Newer than every kept id, or one of them: the cache knows.
+        assert!(cached_fold_suffices(
+            &account,
+            &top_up_batch(member, action(41))
+        ));
+        assert!(cached_fold_suffices(
+            &account,
+            &top_up_batch(member, action(oldest_kept))
+        ));
+        // Older than the oldest kept: only the ledger can tell.
+        assert!(!cached_fold_suffices(
+            &account,
+            &top_up_batch(member, action(oldest_kept - 1))
+        ));
+        // Another member's old action says nothing about this fold.
+        let other = MemberId(Uuid::from_u128(8));
+        assert!(cached_fold_suffices(
+            &account,
+            &top_up_batch(other, action(1))
+        ));
+    }
 
     fn envelope(seq: u64) -> Envelope {
         Envelope {

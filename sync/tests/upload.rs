@@ -675,3 +675,66 @@ async fn one_phone_two_terminals(backend: Backend) {
     );
     assert_eq!(duplicates, phones, "one duplicate per phone");
 }
+
+both!(
+    an_old_action_replayed_after_many_newer_ones_is_still_dead_lettered,
+    replay_below_the_cached_action_ids
+);
+
+/// Head office's cached fold keeps a member's newest action ids only
+/// (`ingest::CACHED_SOURCES`). A batch with an older action is planned
+/// against the whole ledger: a replay of the member's first top-up, sent
+/// after many newer actions, is still refused, while an old action never
+/// booked (from a terminal that was offline all along) is applied.
+async fn replay_below_the_cached_action_ids(backend: Backend) {
+    use tillcard_sync::ingest::CACHED_SOURCES;
+    let h = harness(backend).await;
+    let mut a = h.provision("S001").await;
+    let mut offline = h.provision("S002").await;
+    let member = new_member();
+    let (enrollment, en) = a.enroll(member, "13900139000");
+    let mut account = MemberAccount::fold(MemberAccount::new(member), &en);
+    // Booked at the offline terminal before any of A's top-ups: its action
+    // id is older than all of them.
+    let (late, _) = offline.top_up(&account, 7);
+    let (first, entries) = a.top_up(&account, 1);
+    account = MemberAccount::fold(account, &entries);
+    let first_body = first.decode_body().unwrap();
+    let mut events = vec![enrollment, first];
+    for _ in 0..CACHED_SOURCES + 8 {
+        let (event, entries) = a.top_up(&account, 1);
+        account = MemberAccount::fold(account, &entries);
+        events.push(event);
+    }
+    let topped_up = events.len() - 1;
+    assert_eq!(h.upload(&a, events).await.0, StatusCode::OK);
+    let replay = a.event(&first_body);
+    let (_, replayed) = h.upload(&a, vec![replay]).await;
+    let (_, late_ack) = h.upload(&offline, vec![late]).await;
+    let (replayed, late_ack) = (replayed.unwrap(), late_ack.unwrap());
+    let dead = h.hq.store().dead_letters().await.unwrap();
+    let (_, ledger) = h.hq.store().member(member).await.unwrap().unwrap();
+    let balance = MemberAccount::fold(MemberAccount::new(member), &ledger);
+    println!(
+        "[{backend:?}] old action after {topped_up} top-ups: replay applied {} dead {}; offline top-up applied {}; stored value {:?}; dead letters {:?}",
+        replayed.applied,
+        replayed.dead_lettered,
+        late_ack.applied,
+        balance.stored_value,
+        dead.iter().map(|d| &d.reason).collect::<Vec<_>>()
+    );
+    assert_eq!((replayed.applied, replayed.dead_lettered), (0, 1));
+    assert!(dead[0].reason.contains("already in the member's ledger"));
+    assert_eq!(late_ack.applied, 1);
+    assert_eq!(
+        balance.stored_value.principal.fen(),
+        (topped_up as i64 + 7) * 100,
+        "every top-up once, the offline one included"
+    );
+    // The figures sum head office's cached fold: it must agree.
+    let figures = h.figures_at(a.clock).await;
+    assert_eq!(
+        figures["liabilities"]["stored_value_principal_fen"].as_i64(),
+        Some((topped_up as i64 + 7) * 100)
+    );
+}

@@ -436,9 +436,15 @@ async fn load(
             .phone_owners
             .insert(r.get(0), parse_member(&r.get::<_, String>(1))?);
     }
-    // Members with no cached fold are folded from their ledger: one more
-    // round trip, only for batches that have such members (a new member's
-    // enrollment, the first batch after a job or a restore).
+    // A cached fold keeps the member's newest action ids only: one that
+    // cannot tell whether an older action of the batch was booked is
+    // refolded from the ledger, as are members with no cached fold: one
+    // more round trip, only for batches that have such members (a new
+    // member's enrollment, the first batch after a job or a restore, an
+    // upload from a terminal long offline).
+    loaded
+        .accounts
+        .retain(|_, account| ingest::cached_fold_suffices(account, prepared));
     let uncached: Vec<MemberId> = members
         .iter()
         .filter(|m| !loaded.accounts.contains_key(m))

@@ -241,7 +241,9 @@ fn load(tx: &Transaction<'_>, terminal: TerminalId, prepared: &Prepared) -> Stor
         }
     }
     for member in prepared.member_ids() {
-        // The cached fold when there is one; the ledger otherwise.
+        // The cached fold when there is one and it can tell whether the
+        // batch's actions are booked already (it keeps the newest action
+        // ids only); the ledger otherwise.
         let cached: Option<String> = tx
             .query_row(
                 "SELECT account FROM members WHERE member_id = ?1",
@@ -250,8 +252,12 @@ fn load(tx: &Transaction<'_>, terminal: TerminalId, prepared: &Prepared) -> Stor
             )
             .optional()?
             .flatten();
+        let cached = cached
+            .map(|json| parse_json::<MemberAccount>(&json))
+            .transpose()?
+            .filter(|account| ingest::cached_fold_suffices(account, prepared));
         let account = match cached {
-            Some(json) => parse_json(&json)?,
+            Some(account) => account,
             None => MemberAccount::fold(MemberAccount::new(member), &load_entries(tx, member)?),
         };
         loaded.accounts.insert(member, account);
