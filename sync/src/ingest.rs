@@ -20,7 +20,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tillcard_rules::MemberAccount;
-use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
+use tillcard_rules::ids::{LotId, MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::{EarnReason, EntryKind, LedgerEntry};
 use tillcard_rules::pricing::MonthDay;
 use tillcard_rules::refund::RefundLine;
@@ -33,40 +33,73 @@ use crate::protocol::{self, Envelope, EventBody, SCHEMA_VERSION, TerminalId};
 pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;
 
 /// How many action ids a member's cached fold at head office keeps: the
-/// greatest (action ids are UUIDv7, so the newest). The fold's other
-/// fields stay whole. The full set (every action the member ever booked)
-/// grew the fold by 38 bytes an action, read and rewritten by every batch
-/// that touched the member; it only serves to refuse an action booked
-/// twice, and a batch's actions are nearly always newer than the member's
-/// last few. See [`trim_sources`] and [`cached_fold_suffices`].
+/// greatest (action ids are UUIDv7, so the newest). The full set (every
+/// action the member ever booked) grew the fold by 38 bytes an action,
+/// read and rewritten by every batch that touched the member; it only
+/// serves to refuse an action booked twice, and a batch's actions are
+/// nearly always newer than the member's last few. See
+/// [`trim_cached_fold`] and [`cached_fold_suffices`].
 pub const CACHED_SOURCES: usize = 32;
 
-/// Trims a fold to cache: keeps the [`CACHED_SOURCES`] greatest action ids.
-/// A set trimmed this way holds every action id of the member's ledger
-/// greater than its smallest, and a set shorter than that is whole: folding
-/// more entries on and trimming again keeps both true.
-pub fn trim_sources(account: &mut MemberAccount) {
+/// Trims a fold to cache. Head office's cached fold is a planning cache
+/// (the ledger stays the truth; jobs and member snapshots refold it): it
+/// keeps what planning a batch and the figures read (tier, stored value,
+/// coupons, flags, purchases, points lots) but only the [`CACHED_SOURCES`]
+/// greatest action ids, no spend records or daily use (one of each per
+/// sale or per day, read by neither), and no points lot that is used up
+/// and older than the oldest action id kept.
+///
+/// A set of action ids trimmed this way holds every action id of the
+/// member's ledger greater than its smallest, and a set shorter than that
+/// is whole (nothing was trimmed, no lot dropped): folding more entries on
+/// and trimming again keeps both true.
+pub fn trim_cached_fold(account: &mut MemberAccount) {
     while account.sources.len() > CACHED_SOURCES {
         account.sources.pop_first();
     }
+    account.spend.clear();
+    account.daily.clear();
+    if account.sources.len() >= CACHED_SOURCES
+        && let Some(&oldest) = account.sources.first()
+    {
+        account
+            .lots
+            .retain(|lot| lot.remaining != 0 || lot.lot.0 >= oldest);
+    }
 }
 
-/// Whether a cached (trimmed) fold can say, for every action the batch
-/// books for its member, whether the member's ledger already has it. When
-/// it cannot (an action id below the smallest kept: an upload from a
-/// terminal long offline, or a replay of an old action), the fold is
-/// rebuilt from the ledger for this batch.
+/// Points lots an entry names.
+fn lots_named(kind: &EntryKind) -> Vec<LotId> {
+    match kind {
+        EntryKind::PointsEarned { lot, .. } | EntryKind::PointsExpired { lot, .. } => vec![*lot],
+        EntryKind::PointsRedeemed { draws }
+        | EntryKind::PointsReturned { draws }
+        | EntryKind::PointsReversed { draws } => draws.iter().map(|d| d.lot).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a cached (trimmed) fold can plan the batch's entries for its
+/// member: say whether each action was booked before, and hold every
+/// points lot they name that the member's ledger has. When it cannot (an
+/// action id or a lot below the smallest action id kept: an upload from a
+/// terminal long offline, a refund of an old sale, a replay of an old
+/// action), the fold is rebuilt from the ledger for this batch.
 pub fn cached_fold_suffices(cached: &MemberAccount, prepared: &Prepared) -> bool {
-    let whole = cached.sources.len() < CACHED_SOURCES;
-    let smallest = cached.sources.first();
-    whole
-        || prepared
-            .events
-            .iter()
-            .filter_map(|e| e.body.as_ref().ok())
-            .flat_map(EventBody::entries)
-            .filter(|e| e.member == cached.member)
-            .all(|e| smallest.is_some_and(|s| e.source >= *s))
+    if cached.sources.len() < CACHED_SOURCES {
+        return true;
+    }
+    let Some(&smallest) = cached.sources.first() else {
+        return true;
+    };
+    let known_lot = |lot: &LotId| lot.0 >= smallest || cached.lots.iter().any(|l| l.lot == *lot);
+    prepared
+        .events
+        .iter()
+        .filter_map(|e| e.body.as_ref().ok())
+        .flat_map(EventBody::entries)
+        .filter(|e| e.member == cached.member)
+        .all(|e| e.source >= smallest && lots_named(&e.kind).iter().all(known_lot))
 }
 
 /// Head office's secrets needed to read events.
@@ -999,7 +1032,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         if !out.accounts.contains_key(&entry.member)
             && let Some(mut account) = accounts.remove(&entry.member)
         {
-            trim_sources(&mut account);
+            trim_cached_fold(&mut account);
             out.accounts.insert(entry.member, account);
         }
     }
@@ -1043,19 +1076,18 @@ mod tests {
     use tillcard_rules::booking::{self, TopUp};
     use tillcard_rules::{Money, Program};
 
-    /// A batch of one top-up for `member` booked as action `source`.
-    fn top_up_batch(member: MemberId, source: SourceId) -> Prepared {
-        let program = Program::default();
-        let account = MemberAccount::new(member);
+    /// A batch of one event booking `kinds` for `member` as action `source`.
+    fn batch_of(member: MemberId, source: SourceId, kinds: Vec<EntryKind>) -> Prepared {
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap();
-        let entries = booking::book_top_up(
-            &program,
-            &account,
-            &TopUp::Amount(Money::from_yuan(1)),
-            at,
-            source,
-        )
-        .unwrap();
+        let entries = kinds
+            .into_iter()
+            .map(|kind| LedgerEntry {
+                member,
+                source,
+                at,
+                kind,
+            })
+            .collect();
         Prepared {
             events: vec![PreparedEvent {
                 seq: 1,
@@ -1063,11 +1095,10 @@ mod tests {
                 hash: String::new(),
                 wall_time: at,
                 raw_body: None,
-                body: Ok(EventBody::TopUp {
+                body: Ok(EventBody::ManualAdjustment {
                     member,
-                    principal: Money::from_yuan(1),
-                    bonus: Money::ZERO,
-                    package: None,
+                    reason: "test".into(),
+                    approved_by: "manager".into(),
                     entries,
                 }),
                 enrollment: None,
@@ -1077,42 +1108,87 @@ mod tests {
     }
 
     #[test]
-    fn cached_folds_keep_the_newest_action_ids_and_older_ones_go_to_the_ledger() {
+    fn cached_folds_keep_what_planning_reads_and_older_actions_go_to_the_ledger() {
+        use tillcard_rules::account::{DailyUse, PointsLot, SpendRecord};
+        use tillcard_rules::ledger::LotDraw;
         let member = MemberId(Uuid::from_u128(7));
         let action = |n: u128| SourceId(Uuid::from_u128(n << 64));
+        let lot = |n: u128| LotId(action(n));
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap();
+        let held = |n: u128, remaining: i64| PointsLot {
+            lot: lot(n),
+            earned_at: at,
+            expires_at: at,
+            remaining,
+        };
+        let credit = || EntryKind::StoredValueCredited {
+            principal: Money::from_yuan(1),
+            bonus: Money::ZERO,
+            package: None,
+        };
+        let redeem = |n: u128| EntryKind::PointsRedeemed {
+            draws: vec![LotDraw {
+                lot: lot(n),
+                points: 1,
+            }],
+        };
         let mut account = MemberAccount::new(member);
         account.sources = (1..=40).map(action).collect();
-        // Untrimmed and short: whole, so any action can be judged.
-        let mut short = MemberAccount::new(member);
+        account.lots = vec![held(1, 0), held(2, 5), held(3, -2), held(40, 0)];
+        account.spend = vec![SpendRecord {
+            at,
+            amount: Money::from_yuan(9),
+        }];
+        account.daily = vec![DailyUse {
+            date: at.date_naive(),
+            points_redeemed: 1,
+            stored_value_spent: Money::ZERO,
+        }];
+        // Untrimmed and short: whole, so any action can be planned.
+        let mut short = account.clone();
         short.sources = (1..=3).map(action).collect();
         assert!(cached_fold_suffices(
             &short,
-            &top_up_batch(member, action(0))
+            &batch_of(member, action(0), vec![redeem(99)])
         ));
-        trim_sources(&mut account);
+
+        trim_cached_fold(&mut account);
         let oldest_kept = 40 - CACHED_SOURCES as u128 + 1;
         assert_eq!(account.sources.len(), CACHED_SOURCES);
         assert_eq!(account.sources.first(), Some(&action(oldest_kept)));
         assert_eq!(account.sources.last(), Some(&action(40)));
+        assert!(account.spend.is_empty() && account.daily.is_empty());
+        // Used-up lots older than the oldest action id kept go; lots with
+        // points (or debt) and newer ones stay.
+        let lots: Vec<LotId> = account.lots.iter().map(|l| l.lot).collect();
+        assert_eq!(lots, vec![lot(2), lot(3), lot(40)]);
+
+        let suffices = |source: u128, kinds: Vec<EntryKind>| {
+            cached_fold_suffices(&account, &batch_of(member, action(source), kinds))
+        };
         // Newer than every kept id, or one of them: the cache knows.
-        assert!(cached_fold_suffices(
-            &account,
-            &top_up_batch(member, action(41))
-        ));
-        assert!(cached_fold_suffices(
-            &account,
-            &top_up_batch(member, action(oldest_kept))
-        ));
+        assert!(suffices(41, vec![credit()]));
+        assert!(suffices(oldest_kept, vec![credit()]));
         // Older than the oldest kept: only the ledger can tell.
-        assert!(!cached_fold_suffices(
-            &account,
-            &top_up_batch(member, action(oldest_kept - 1))
+        assert!(!suffices(oldest_kept - 1, vec![credit()]));
+        // Lots kept, or newer than the oldest action id kept (never dropped:
+        // absent means the ledger has none either), are planned from cache;
+        // an old lot not kept may be one dropped.
+        assert!(suffices(41, vec![redeem(2), redeem(40)]));
+        assert!(suffices(41, vec![redeem(oldest_kept + 1)]));
+        assert!(!suffices(41, vec![redeem(1)]));
+        assert!(!suffices(
+            41,
+            vec![EntryKind::PointsExpired {
+                lot: lot(1),
+                points: 1
+            }]
         ));
         // Another member's old action says nothing about this fold.
         let other = MemberId(Uuid::from_u128(8));
         assert!(cached_fold_suffices(
             &account,
-            &top_up_batch(other, action(1))
+            &batch_of(other, action(1), vec![redeem(1)])
         ));
     }
 

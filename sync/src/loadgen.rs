@@ -5,8 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tillcard_rules::booking::{self, TopUp};
+use tillcard_rules::booking::{self, Authority, TopUp};
 use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
+use tillcard_rules::pricing::{
+    self, Basket, BasketLine, Context, MemberProfile, PricingRequest, Shopper, TenderRequest,
+};
 use tillcard_rules::{MemberAccount, Money, Program};
 use uuid::Uuid;
 
@@ -162,6 +165,19 @@ pub struct Till {
     accounts: Vec<MemberAccount>,
     next_member: usize,
     seq: u64,
+    mix: Mix,
+}
+
+/// What a simulated terminal books after enrolling its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mix {
+    /// Top-ups of ¥10 (the benchmark's load: one ledger entry an event).
+    #[default]
+    TopUps,
+    /// A store's day: sales of ¥38 paid at the till (points earned, spend
+    /// recorded), every tenth visit a ¥100 top-up instead; events an hour
+    /// apart, so a member dealt every Nth event comes back every N hours.
+    Sales,
 }
 
 impl Till {
@@ -175,7 +191,14 @@ impl Till {
                 .collect(),
             next_member: 0,
             seq: 1,
+            mix: Mix::TopUps,
         }
+    }
+
+    /// The same terminal booking `mix` instead.
+    pub fn with_mix(mut self, mix: Mix) -> Till {
+        self.mix = mix;
+        self
     }
 
     /// The terminal's credentials.
@@ -194,15 +217,19 @@ impl Till {
         let mut batch = Vec::with_capacity(events);
         for _ in 0..events {
             let seq = self.seq;
-            let at = start + chrono::Duration::seconds(i64::try_from(seq).unwrap_or(0));
+            let step = match self.mix {
+                Mix::TopUps => chrono::Duration::seconds(1),
+                Mix::Sales => chrono::Duration::hours(1),
+            };
+            let at = start + step * i32::try_from(seq).unwrap_or(i32::MAX);
             let source = SourceId(Uuid::now_v7());
-            // Members are dealt in order, so the first round enrolls them.
-            let first_visit = self.seq <= self.accounts.len() as u64;
+            // Members are dealt in order: the first round enrolls them.
+            let visit = (seq - 1) / self.accounts.len() as u64;
             let dealt = self.next_member;
             self.next_member = (dealt + 1) % self.accounts.len();
             let account = &mut self.accounts[dealt];
             let member = account.member;
-            let body = if first_visit {
+            let body = if visit == 0 {
                 let phone = format!(
                     "139{:08}",
                     u64::from(member.0.as_u128() as u32) % 100_000_000
@@ -222,11 +249,59 @@ impl Till {
                     referrer: None,
                     entries,
                 }
+            } else if self.mix == Mix::Sales && !visit.is_multiple_of(10) {
+                let profile = MemberProfile {
+                    id: member,
+                    birthday: None,
+                    referred_by: None,
+                    balances_known: true,
+                };
+                let basket = Basket {
+                    lines: vec![BasketLine {
+                        sku: "rice-5kg".into(),
+                        name: "Rice 5kg".into(),
+                        category: "grocery".into(),
+                        quantity: 1,
+                        unit_price: Money::from_yuan(38),
+                    }],
+                };
+                let quote = pricing::price(&PricingRequest {
+                    quote_id: source,
+                    program: &self.program,
+                    basket: &basket,
+                    shopper: Some(Shopper {
+                        profile: &profile,
+                        account,
+                    }),
+                    context: Context {
+                        now: at,
+                        offline: false,
+                        offline_allowance_left: Money::ZERO,
+                    },
+                    tender: &TenderRequest::default(),
+                })
+                .map_err(|e| bad(&e))?;
+                let entries = booking::book_sale(
+                    &self.program,
+                    &quote,
+                    &profile,
+                    account,
+                    Authority::Terminal,
+                )
+                .map_err(|e| bad(&e))?;
+                for entry in &entries {
+                    account.apply(entry);
+                }
+                EventBody::SaleBooked {
+                    quote: Box::new(quote),
+                    entries,
+                }
             } else {
+                let yuan = if self.mix == Mix::Sales { 100 } else { 10 };
                 let entries = booking::book_top_up(
                     &self.program,
                     account,
-                    &TopUp::Amount(Money::from_yuan(10)),
+                    &TopUp::Amount(Money::from_yuan(yuan)),
                     at,
                     source,
                 )
@@ -236,7 +311,7 @@ impl Till {
                 }
                 EventBody::TopUp {
                     member,
-                    principal: Money::from_yuan(10),
+                    principal: Money::from_yuan(yuan),
                     bonus: Money::ZERO,
                     package: None,
                     entries,

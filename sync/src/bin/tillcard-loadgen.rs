@@ -2,14 +2,15 @@
 //! API) uploading signed batches concurrently to a running `tillcard-hq`.
 //!
 //! `tillcard-loadgen [--url http://127.0.0.1:8640] [--terminals 1000]
-//! [--batches 5] [--events 20] [--members 1] [--phases 1]`; the admin token
-//! comes from `TILLCARD_HQ_ADMIN_TOKEN`.
+//! [--batches 5] [--events 20] [--members 1] [--phases 1] [--mix top-ups]`;
+//! the admin token comes from `TILLCARD_HQ_ADMIN_TOKEN`.
 //!
 //! `--members M` deals each terminal's events in turn to M members (a
 //! batch of 100 events with M = 100 touches 100 members, as a store's day
 //! does); `--phases P` uploads the batches in P phases one after the other
 //! and prints each phase's rate, which shows how ingest moves as members'
-//! histories grow.
+//! histories grow. `--mix sales` books sales (points, spend) with a top-up
+//! every tenth event, an hour apart, instead of top-ups a second apart.
 
 use anyhow::Context as _;
 use tillcard_sync::loadgen;
@@ -19,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
     let mut url = "http://127.0.0.1:8640".to_string();
     let (mut terminals, mut batches, mut events) = (1000usize, 5usize, 20usize);
     let (mut members, mut phases) = (1usize, 1usize);
+    let mut mix = loadgen::Mix::TopUps;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args
@@ -31,6 +33,13 @@ async fn main() -> anyhow::Result<()> {
             "--events" => events = value.parse()?,
             "--members" => members = value.parse()?,
             "--phases" => phases = value.parse()?,
+            "--mix" => {
+                mix = match value.as_str() {
+                    "top-ups" => loadgen::Mix::TopUps,
+                    "sales" => loadgen::Mix::Sales,
+                    _ => anyhow::bail!("--mix is top-ups or sales"),
+                }
+            }
             _ => anyhow::bail!("unknown flag {flag}"),
         }
     }
@@ -42,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
     let start = chrono::Utc::now().fixed_offset();
     let mut tills: Vec<loadgen::Till> = creds
         .into_iter()
-        .map(|c| loadgen::Till::new(c, members))
+        .map(|c| loadgen::Till::new(c, members).with_mix(mix))
         .collect();
     let phases = phases.clamp(1, batches.max(1));
     for phase in 0..phases {
