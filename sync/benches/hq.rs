@@ -11,8 +11,9 @@
 //! - `hq.ingest_ratio`: the first over the second.
 //!
 //! - `hq.ingest_many_members_events_per_s`, `hq.ingest_many_members_ratio`:
-//!   the same ingest with every event of a batch for a different member (a
-//!   store's sales), over the median raw INSERT rate.
+//!   ingest of a store's kind of batch: every event for a different member,
+//!   sales earning points (a top-up every tenth visit); over the median raw
+//!   INSERT rate.
 //!
 //! The PostgreSQL figures are medians over interleaved rounds (3; 2 with
 //! `BENCH_QUICK=1`), each on a fresh database: ingest, then the plain
@@ -37,7 +38,7 @@ mod pg;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tillcard_sync::loadgen;
+use tillcard_sync::loadgen::{self, Mix};
 use tillcard_sync::service::{self, Hq};
 use tillcard_sync::store::Store;
 
@@ -70,7 +71,7 @@ async fn load(
     batches: usize,
     events: usize,
 ) -> (loadgen::LoadReport, Work) {
-    let (r, work, _) = load_measured(base, terminals, batches, events, 1, None).await;
+    let (r, work, _) = load_measured(base, terminals, batches, events, 1, Mix::TopUps, None).await;
     (r, work)
 }
 
@@ -83,6 +84,7 @@ async fn load_measured(
     batches: usize,
     events: usize,
     members: usize,
+    mix: Mix,
     port: Option<u16>,
 ) -> (loadgen::LoadReport, Work, (f64, f64)) {
     let client = reqwest::Client::builder()
@@ -96,7 +98,10 @@ async fn load_measured(
     let work: Work = creds
         .into_iter()
         .map(|c| {
-            let b = loadgen::make_batches(&c, batches, events, members, start).unwrap();
+            let mut till = loadgen::Till::new(c.clone(), members).with_mix(mix);
+            let b = (0..batches)
+                .map(|_| till.batch(events, start).unwrap())
+                .collect();
             (c, b)
         })
         .collect();
@@ -295,7 +300,8 @@ async fn postgres_part(quick: bool) {
     // The figures above follow the load generator's default: one member per
     // terminal, so a batch of 100 events updates one member. A store's
     // batch is sales of different members: here each batch's events are
-    // for as many members (fresh ones: their histories stay short).
+    // sales (a top-up every tenth visit) for as many members (fresh ones:
+    // their histories stay short).
     let raw = median(results.iter().map(|r| r.1).collect());
     let many = many_members_round(quick).await;
     line("hq.ingest_many_members_events_per_s", many, "events/s");
@@ -312,7 +318,16 @@ async fn many_members_round(quick: bool) -> f64 {
         .unwrap();
     let (base, stop) = start_hq(Arc::new(store)).await;
     let port = pg::cluster().port;
-    let (r, _, cpu) = load_measured(&base, terminals, batches, events, events, Some(port)).await;
+    let (r, _, cpu) = load_measured(
+        &base,
+        terminals,
+        batches,
+        events,
+        events,
+        Mix::Sales,
+        Some(port),
+    )
+    .await;
     let _ = stop.send(());
     if std::env::var_os("BENCH_PGSS").is_some() {
         let mut cfg = deadpool_postgres::Config::new();
@@ -347,7 +362,16 @@ async fn postgres_round(quick: bool) -> (f64, f64) {
         .unwrap();
     let (base, stop) = start_hq(Arc::new(store)).await;
     let port = pg::cluster().port;
-    let (r, work, cpu) = load_measured(&base, terminals, batches, events, 1, Some(port)).await;
+    let (r, work, cpu) = load_measured(
+        &base,
+        terminals,
+        batches,
+        events,
+        1,
+        Mix::TopUps,
+        Some(port),
+    )
+    .await;
     let _ = stop.send(());
     assert_eq!(r.errors, 0);
     let ingest = r.events as f64 / r.elapsed.as_secs_f64();

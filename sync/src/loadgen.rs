@@ -141,24 +141,11 @@ pub async fn provision(
     Ok(out)
 }
 
-/// `batches` batches of `events` events for one terminal, its events
-/// dealt in turn to `members` members (at least one) as a till deals its
-/// sales to whoever is at the counter: each member's first event enrolls
-/// them (phone sealed to head office), the rest are top-ups booked by the
-/// rules.
-pub fn make_batches(
-    creds: &TerminalCredentials,
-    batches: usize,
-    events: usize,
-    members: usize,
-    start: Timestamp,
-) -> Result<Vec<Vec<OutboxEvent>>, LoadError> {
-    let mut till = Till::new(creds.clone(), members);
-    (0..batches).map(|_| till.batch(events, start)).collect()
-}
-
-/// One simulated terminal's members and outbox position, so that batches
-/// can be made a few at a time while members' histories grow.
+/// One simulated terminal: its events dealt in turn to its members, as a
+/// till deals its sales to whoever is at the counter; each member's first
+/// event enrolls them (phone sealed to head office), the rest are booked by
+/// the rules as its [`Mix`] says. Batches are made a few at a time, so
+/// members' histories can grow between uploads.
 pub struct Till {
     creds: TerminalCredentials,
     program: Program,

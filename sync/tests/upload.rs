@@ -738,3 +738,46 @@ async fn replay_below_the_cached_action_ids(backend: Backend) {
         Some((topped_up as i64 + 7) * 100)
     );
 }
+
+both!(
+    the_load_generators_batches_deal_members_in_turn_and_are_applied_whole,
+    load_generator_batches
+);
+
+/// The load generator's sales mix: three members dealt in turn, enrolled
+/// on their first visit, a top-up on every tenth visit, sales otherwise;
+/// head office applies every event (the benchmark's figures count them).
+async fn load_generator_batches(backend: Backend) {
+    use tillcard_sync::loadgen::{Mix, Till};
+    let h = harness(backend).await;
+    let till = h.provision("S001").await;
+    let mut generator = Till::new(till.creds.clone(), 3).with_mix(Mix::Sales);
+    let batches: Vec<Vec<OutboxEvent>> = (0..4)
+        .map(|_| generator.batch(10, util::t0()).unwrap())
+        .collect();
+    let mut kinds = std::collections::BTreeMap::new();
+    let mut members = std::collections::BTreeSet::new();
+    for event in batches.iter().flatten() {
+        let body = event.decode_body().unwrap();
+        *kinds.entry(body.kind()).or_insert(0) += 1;
+        members.extend(body.member());
+    }
+    let mut applied = 0;
+    for batch in batches {
+        let (s, ack) = h.upload(&till, batch).await;
+        assert_eq!(s, StatusCode::OK);
+        let ack = ack.unwrap();
+        assert_eq!(ack.dead_lettered, 0);
+        applied += ack.applied;
+    }
+    println!(
+        "[{backend:?}] load generator: {kinds:?} for {} members, applied {applied}",
+        members.len()
+    );
+    assert_eq!(members.len(), 3);
+    assert_eq!(kinds.get("member_enrolled"), Some(&3));
+    // Seqs 31-33 are each member's tenth visit.
+    assert_eq!(kinds.get("top_up"), Some(&3));
+    assert_eq!(kinds.get("sale_booked"), Some(&34));
+    assert_eq!(applied, 40);
+}
