@@ -131,6 +131,9 @@ pub const MIGRATIONS: &[&str] = &[
         ALTER TABLE ledger ALTER COLUMN entries SET COMPRESSION lz4;
      EXCEPTION WHEN feature_not_supported OR syntax_error THEN NULL;
      END $$;",
+    // 5: room on each page for the next version of a row updated in place.
+    "ALTER TABLE members SET (fillfactor = 70);
+     ALTER TABLE terminals SET (fillfactor = 50);",
 ];
 
 // The change log is read in (writing transaction id, position) order and
