@@ -1,5 +1,5 @@
 //! Head-office benchmark (`cargo bench -p tillcard-sync`; `BENCH_QUICK=1`
-//! for a ~15 s run). Prints `bench: <name> = <value> <unit>` lines:
+//! for a ~20 s run). Prints `bench: <name> = <value> <unit>` lines:
 //!
 //! - `hq.batches_per_s`, `hq.ack_p50_ms`, `hq.ack_p99_ms`: 1,000 simulated
 //!   terminals (provisioned, signing every request) uploading concurrently
