@@ -781,3 +781,94 @@ async fn load_generator_batches(backend: Backend) {
     assert_eq!(kinds.get("sale_booked"), Some(&34));
     assert_eq!(applied, 40);
 }
+
+/// Batches about more members than head office's lock budget take the
+/// wide lock, exclusive, instead of a lock per member (a server's lock
+/// table is shared and bounded). Here the budget is one: terminal A's
+/// batches book for the member and for another one (wide), B's for the
+/// member alone (a member lock), all at once. Neither may plan against a
+/// fold the other is rewriting: the member's cached fold ends equal to its
+/// ledger's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wide_and_narrow_batches_about_one_member_keep_its_balances_postgres() {
+    let backend = util::Backend::PostgresLockBudget(1);
+    let h = harness(backend).await;
+    let mut a = h.provision("S001").await;
+    let mut b = h.provision("S002").await;
+    let member = new_member();
+    let (e, entries) = a.enroll(member, "13800138060");
+    assert_eq!(h.upload(&a, vec![e]).await.0, StatusCode::OK);
+    let opening = MemberAccount::fold(MemberAccount::new(member), &entries);
+    let (rounds, per_batch) = (12usize, 3usize);
+    let mut tasks = Vec::new();
+    for (till, wide) in [(&mut a, true), (&mut b, false)] {
+        let mut view = opening.clone();
+        let mut uploads = Vec::new();
+        for _ in 0..rounds {
+            let mut batch = Vec::new();
+            for _ in 0..per_batch {
+                let (e, entries) = till.top_up(&view, 10);
+                view = MemberAccount::fold(view, &entries);
+                batch.push(e);
+            }
+            if wide {
+                let other = MemberAccount::new(new_member());
+                batch.push(till.top_up(&other, 1).0);
+            }
+            uploads.push(batch);
+        }
+        let till = util::Till {
+            creds: till.creds.clone(),
+            next_seq: till.next_seq,
+            clock: till.clock,
+            program: till.program.clone(),
+        };
+        let h2 = util::Harness::shell(&h);
+        tasks.push(tokio::spawn(async move {
+            let mut applied = 0;
+            for batch in uploads {
+                let (s, ack) = h2.upload(&till, batch).await;
+                assert_eq!(s, StatusCode::OK);
+                applied += ack.unwrap().applied;
+            }
+            applied
+        }));
+    }
+    let mut applied = Vec::new();
+    for t in tasks {
+        applied.push(t.await.unwrap());
+    }
+    let (_, ledger) = h.hq.store().member(member).await.unwrap().unwrap();
+    let folded = MemberAccount::fold(MemberAccount::new(member), &ledger);
+    let figures = h.figures_at(a.clock + chrono::Duration::days(1)).await;
+    let principal = figures["liabilities"]["stored_value_principal_fen"]
+        .as_i64()
+        .unwrap();
+    let member_top_ups = (2 * rounds * per_batch) as i64;
+    let others = rounds as i64;
+    println!(
+        "[{backend:?}] wide (A) and narrow (B) batches at once: applied {applied:?}; member's ledger {} fen, figures (cached folds) {principal} fen",
+        folded.stored_value.principal.fen()
+    );
+    assert_eq!(
+        applied,
+        vec![
+            (rounds * (per_batch + 1)) as u32,
+            (rounds * per_batch) as u32
+        ]
+    );
+    assert_eq!(folded.stored_value.principal.fen(), member_top_ups * 1000);
+    assert_eq!(
+        principal,
+        member_top_ups * 1000 + others * 100,
+        "a cached fold lost another batch's entries"
+    );
+}
+
+/// The same phones enrolled at two stores at once, every batch over a
+/// lock budget of one key (a member and its phone are two): all take the
+/// wide lock, and still each phone is flagged exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_enrollments_under_the_wide_lock_are_flagged_once_postgres() {
+    one_phone_two_terminals(util::Backend::PostgresLockBudget(1)).await;
+}

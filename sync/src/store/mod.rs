@@ -25,7 +25,7 @@ pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// PostgreSQL failed.
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", describe_postgres(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// The PostgreSQL pool failed.
     #[error("postgres pool: {0}")]
@@ -244,6 +244,16 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Parses a member id column.
+/// A PostgreSQL error for the log: the server's message and SQLSTATE when
+/// the server sent one (tokio-postgres' own text is only "db error"), not
+/// its detail, which may quote row values.
+fn describe_postgres(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
 pub(crate) fn parse_member(text: &str) -> StoreResult<MemberId> {
     text.parse()
         .map(MemberId)

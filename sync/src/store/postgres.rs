@@ -146,6 +146,27 @@ pub const MIGRATIONS: &[&str] = &[
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    key_lock_budget: usize,
+}
+
+/// Connections in the pool.
+const POOL_SIZE: usize = 16;
+
+/// Locks a batch's transaction takes besides its advisory locks (tables,
+/// indexes, its own transaction id), counted generously.
+const OTHER_LOCKS_PER_BATCH: usize = 40;
+
+/// How many member and phone advisory locks one batch may take, given the
+/// server's lock table (`max_locks_per_transaction` × (`max_connections` +
+/// `max_prepared_transactions`) slots, shared by every session): half of it
+/// for the pool's batches at once, the rest for everything else. A batch
+/// needing more takes the wide lock instead (see `LOCK_WIDE`). With
+/// PostgreSQL's defaults (64 × 100) that is 160; a batch about 1,000
+/// members (the protocol's largest) took 1,000 and, with a few at once,
+/// failed with "out of shared memory".
+pub fn key_lock_budget(lock_slots: i64, pool_size: usize) -> usize {
+    let slots = usize::try_from(lock_slots).unwrap_or(0);
+    (slots / (2 * pool_size.max(1))).saturating_sub(OTHER_LOCKS_PER_BATCH)
 }
 
 fn pool_err(e: impl std::fmt::Display) -> StoreError {
@@ -165,13 +186,36 @@ impl PgStore {
     pub async fn connect(url: &str) -> StoreResult<PgStore> {
         let mut cfg = deadpool_postgres::Config::new();
         cfg.url = Some(url.to_string());
-        cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
+        cfg.pool = Some(deadpool_postgres::PoolConfig::new(POOL_SIZE));
         let pool = cfg
             .create_pool(Some(Runtime::Tokio1), NoTls)
             .map_err(pool_err)?;
         // Fail now, not on the first request.
-        drop(pool.get().await.map_err(pool_err)?);
-        Ok(PgStore { pool })
+        let client = pool.get().await.map_err(pool_err)?;
+        let slots: i64 = client
+            .query_one(
+                "SELECT current_setting('max_locks_per_transaction')::bigint
+                    * (current_setting('max_connections')::bigint
+                       + current_setting('max_prepared_transactions')::bigint)",
+                &[],
+            )
+            .await?
+            .get(0);
+        let key_lock_budget = key_lock_budget(slots, POOL_SIZE);
+        tracing::info!(lock_slots = slots, key_lock_budget, "postgres lock table");
+        drop(client);
+        Ok(PgStore {
+            pool,
+            key_lock_budget,
+        })
+    }
+
+    /// The same store with another advisory-lock budget per batch (batches
+    /// needing more take the wide lock). For tests of the wide path and for
+    /// servers whose lock table other clients crowd.
+    pub fn with_key_lock_budget(mut self, budget: usize) -> PgStore {
+        self.key_lock_budget = budget;
+        self
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
@@ -266,13 +310,20 @@ async fn erase<C: GenericClient>(c: &C, id: MemberId, now: Timestamp) -> StoreRe
 // statement reads what was committed when it starts):
 // - the terminal's row (`FOR UPDATE`): one terminal's batches apply one
 //   after the other (acks, dedupe);
-// - a transaction-scoped advisory lock per member and per enrollment's
-//   phone key of the batch, in ascending key order: batches of different
-//   terminals about one member apply one after the other, so no batch plans
-//   against a cached fold another is rewriting (and two enrollments of one
-//   phone cannot both miss each other). Members without a row yet are
-//   covered too, which row locks could not do. Ascending order, and the
-//   terminal lock always first, rule out deadlocks between batches.
+// - the wide lock, shared, then a transaction-scoped advisory lock per
+//   member and per enrollment's phone key of the batch, in ascending key
+//   order: batches of different terminals about one member apply one after
+//   the other, so no batch plans against a cached fold another is
+//   rewriting (and two enrollments of one phone cannot both miss each
+//   other). Members without a row yet are covered too, which row locks
+//   could not do. Ascending order, and the terminal lock always first,
+//   rule out deadlocks between batches;
+// - or, for a batch about more members and phones than the lock budget
+//   (`key_lock_budget`), the wide lock alone, exclusive: it waits for the
+//   batches running and holds off the others while it applies. Each
+//   advisory lock takes a slot of the server's shared lock table, and a
+//   few batches of 1,000 members at once filled it. The wide lock comes
+//   right after the terminal's, so the order stays the same for all.
 
 /// A request in flight on the batch's transaction.
 type Flight<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + Send + 'a>>;
@@ -292,8 +343,12 @@ const LOCK_TERMINAL: &str = "SELECT acked_seq,
         set_config('plan_cache_mode', 'force_generic_plan', true),
         set_config('enable_seqscan', 'off', true)
      FROM terminals WHERE terminal_id = $1 FOR UPDATE";
+// The wide lock's key is two int4s (7112, 0): a key space apart from the
+// members' and phones' bigint keys. UNION ALL runs its parts in order, and
 // unnest yields the keys in array order (ascending, from `lock_keys`).
-const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k)";
+const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock_shared(7112, 0)
+     UNION ALL SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k)";
+const LOCK_WIDE: &str = "SELECT pg_advisory_xact_lock(7112, 0)";
 // The seqs already stored between the batch's lowest and highest (with
 // their hashes: one range of the primary key rather than a probe per seq),
 // then every seq stored above the ack (read again: unchanged, the row is
@@ -372,6 +427,7 @@ async fn load(
     tx: &deadpool_postgres::Transaction<'_>,
     terminal: TerminalId,
     prepared: &Prepared,
+    key_lock_budget: usize,
 ) -> StoreResult<Loaded> {
     let tid = terminal.to_string();
     let seqs: BTreeSet<u64> = prepared.seqs().into_iter().collect();
@@ -381,14 +437,24 @@ async fn load(
     let ids: Vec<String> = members.iter().map(ToString::to_string).collect();
     let keys = prepared.phone_keys();
     let locks = lock_keys(&members, &keys);
-    let mut sqls = vec![LOCK_TERMINAL, LOCK_KEYS, STORED_EVENTS, BATCH_MEMBERS];
+    let wide = locks.len() > key_lock_budget;
+    let mut sqls = vec![
+        LOCK_TERMINAL,
+        if wide { LOCK_WIDE } else { LOCK_KEYS },
+        STORED_EVENTS,
+        BATCH_MEMBERS,
+    ];
     if !keys.is_empty() {
         sqls.push(PHONE_OWNERS);
     }
     let st = prepare_all(tx, &sqls).await?;
     let mut flight = vec![
         query_in(tx, &st[0], vec![&tid]),
-        query_in(tx, &st[1], vec![&locks]),
+        if wide {
+            query_in(tx, &st[1], vec![])
+        } else {
+            query_in(tx, &st[1], vec![&locks])
+        },
         query_in(tx, &st[2], vec![&tid, &lowest, &highest]),
         query_in(tx, &st[3], vec![&ids]),
     ];
@@ -1093,7 +1159,7 @@ impl Store for PgStore {
     ) -> StoreResult<Result<Plan, BatchRefusal>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let loaded = load(&tx, terminal.terminal_id, &prepared).await?;
+        let loaded = load(&tx, terminal.terminal_id, &prepared, self.key_lock_budget).await?;
         let plan = match ingest::plan(prepared, loaded, &terminal.store) {
             Ok(plan) => plan,
             Err(refusal) => return Ok(Err(refusal)),
@@ -1641,4 +1707,24 @@ async fn terminal_rows<C: GenericClient>(c: &C) -> StoreResult<Vec<TerminalRow>>
         })
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_budget_leaves_half_the_servers_lock_table_to_others() {
+        // PostgreSQL's defaults: 64 locks per transaction x 100 connections.
+        let budget = key_lock_budget(6_400, POOL_SIZE);
+        assert_eq!(budget, 160);
+        // The pool's batches at the budget, each with its other locks, fill
+        // at most half of the table.
+        assert!(POOL_SIZE * (budget + OTHER_LOCKS_PER_BATCH) <= 6_400 / 2);
+        // A bigger table, a bigger budget; a tiny one leaves none (every
+        // batch with a member then takes the wide lock).
+        assert_eq!(key_lock_budget(128 * 400, POOL_SIZE), 1_560);
+        assert_eq!(key_lock_budget(640, POOL_SIZE), 0);
+        assert_eq!(key_lock_budget(-1, POOL_SIZE), 0);
+    }
 }

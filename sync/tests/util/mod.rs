@@ -35,6 +35,9 @@ pub enum Backend {
     Sqlite,
     /// A fresh database on the throwaway PostgreSQL.
     Postgres,
+    /// The same, with head office allowed this many member and phone locks
+    /// per batch: batches about more take the wide lock.
+    PostgresLockBudget(usize),
 }
 
 /// A head office under test.
@@ -60,16 +63,15 @@ pub async fn open_store(backend: Backend) -> (Arc<dyn Store>, Option<tempfile::T
                     .unwrap();
             (Arc::new(store), Some(tmp))
         }
-        Backend::Postgres => {
+        Backend::Postgres | Backend::PostgresLockBudget(_) => {
             let url = pg::fresh_database().await;
-            (
-                Arc::new(
-                    tillcard_sync::store::postgres::PgStore::connect(&url)
-                        .await
-                        .unwrap(),
-                ),
-                None,
-            )
+            let mut store = tillcard_sync::store::postgres::PgStore::connect(&url)
+                .await
+                .unwrap();
+            if let Backend::PostgresLockBudget(budget) = backend {
+                store = store.with_key_lock_budget(budget);
+            }
+            (Arc::new(store), None)
         }
     }
 }
