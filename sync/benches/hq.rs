@@ -312,87 +312,70 @@ async fn postgres_part(quick: bool) {
 /// member; returns events/s.
 async fn many_members_round(quick: bool) -> f64 {
     let (terminals, batches, events) = if quick { (100, 2, 100) } else { (200, 3, 100) };
+    let (ingest, _, url) = ingest_on_fresh_database(
+        &format!("postgres ingest, {events} members per batch"),
+        (terminals, batches, events),
+        events,
+        Mix::Sales,
+    )
+    .await;
+    if std::env::var_os("BENCH_PGSS").is_some() {
+        statement_stats(&pool(&url)).await;
+    }
+    ingest
+}
+
+/// Provisions terminals on a head office over a fresh PostgreSQL database
+/// and uploads `shape` (terminals, batches each, events each) dealt to
+/// `members` members per terminal; prints the run and its CPU, returns
+/// events/s, the uploaded work and the database's URL.
+async fn ingest_on_fresh_database(
+    label: &str,
+    (terminals, batches, events): (usize, usize, usize),
+    members: usize,
+    mix: Mix,
+) -> (f64, Work, String) {
     let url = pg::fresh_database().await;
     let store = tillcard_sync::store::postgres::PgStore::connect(&url)
         .await
         .unwrap();
     let (base, stop) = start_hq(Arc::new(store)).await;
     let port = pg::cluster().port;
-    let (r, _, cpu) = load_measured(
-        &base,
-        terminals,
-        batches,
-        events,
-        events,
-        Mix::Sales,
-        Some(port),
-    )
-    .await;
+    let (r, work, cpu) =
+        load_measured(&base, terminals, batches, events, members, mix, Some(port)).await;
     let _ = stop.send(());
-    if std::env::var_os("BENCH_PGSS").is_some() {
-        let mut cfg = deadpool_postgres::Config::new();
-        cfg.url = Some(url.clone());
-        let pool = cfg
-            .create_pool(
-                Some(deadpool_postgres::Runtime::Tokio1),
-                tokio_postgres::NoTls,
-            )
-            .unwrap();
-        statement_stats(&pool).await;
-    }
     assert_eq!(r.errors, 0);
     eprintln!(
-        "postgres ingest, {events} members per batch: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.3} s in head office + simulated terminals, {:.3} s in PostgreSQL",
+        "{label}: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.3} s in head office + simulated terminals, {:.3} s in PostgreSQL",
         r.events,
         r.batches,
         r.elapsed.as_secs_f64(),
         cpu.0 * 1000.0 / r.events as f64,
         cpu.1 * 1000.0 / r.events as f64,
     );
-    r.events as f64 / r.elapsed.as_secs_f64()
+    (r.events as f64 / r.elapsed.as_secs_f64(), work, url)
+}
+
+/// A pool of 16 connections to `url` (head office's pool size).
+fn pool(url: &str) -> deadpool_postgres::Pool {
+    let mut cfg = deadpool_postgres::Config::new();
+    cfg.url = Some(url.to_string());
+    cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
+    cfg.create_pool(
+        Some(deadpool_postgres::Runtime::Tokio1),
+        tokio_postgres::NoTls,
+    )
+    .unwrap()
 }
 
 /// One round on a fresh database: ingest through head office, then the
 /// plain INSERT of the same rows; returns both rates in events/s.
 async fn postgres_round(quick: bool) -> (f64, f64) {
-    let (terminals, batches, events) = if quick { (100, 3, 100) } else { (200, 5, 100) };
-    let url = pg::fresh_database().await;
-    let store = tillcard_sync::store::postgres::PgStore::connect(&url)
-        .await
-        .unwrap();
-    let (base, stop) = start_hq(Arc::new(store)).await;
+    let shape = if quick { (100, 3, 100) } else { (200, 5, 100) };
+    let (ingest, work, url) =
+        ingest_on_fresh_database("postgres ingest", shape, 1, Mix::TopUps).await;
     let port = pg::cluster().port;
-    let (r, work, cpu) = load_measured(
-        &base,
-        terminals,
-        batches,
-        events,
-        1,
-        Mix::TopUps,
-        Some(port),
-    )
-    .await;
-    let _ = stop.send(());
-    assert_eq!(r.errors, 0);
-    let ingest = r.events as f64 / r.elapsed.as_secs_f64();
-    eprintln!(
-        "postgres ingest: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.3} s in head office + simulated terminals, {:.3} s in PostgreSQL",
-        r.events,
-        r.batches,
-        r.elapsed.as_secs_f64(),
-        cpu.0 * 1000.0 / r.events as f64,
-        cpu.1 * 1000.0 / r.events as f64,
-    );
-
-    let mut cfg = deadpool_postgres::Config::new();
-    cfg.url = Some(url.clone());
-    cfg.pool = Some(deadpool_postgres::PoolConfig::new(16));
-    let pool = cfg
-        .create_pool(
-            Some(deadpool_postgres::Runtime::Tokio1),
-            tokio_postgres::NoTls,
-        )
-        .unwrap();
+    let pool = pool(&url);
     pool.get()
         .await
         .unwrap()

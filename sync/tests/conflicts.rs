@@ -251,18 +251,28 @@ fn enrollments(figures: &serde_json::Value) -> u64 {
         .sum()
 }
 
-async fn late_enrollment(backend: Backend) {
-    // Enrolled at A, which stays offline; B books points for the member and
-    // uploads first, so head office has the member's row before the
-    // enrollment that gives it personal data and an enrollment day.
-    let h = harness(backend).await;
+/// A member enrolled at terminal A, which stays offline, while terminal B
+/// books 100 points for them and uploads first: head office has the
+/// member's row before the enrollment that gives it personal data.
+/// Returns A and its enrollment, not yet uploaded.
+async fn enrolled_offline_seen_elsewhere(
+    h: &util::Harness,
+    member: tillcard_rules::MemberId,
+    phone: &str,
+) -> (util::Till, tillcard_sync::protocol::OutboxEvent) {
     let mut a = h.provision("S001").await;
     let mut b = h.provision("S002").await;
-    let member = new_member();
-    let phone = "13600136000";
     let (enrollment, en) = a.enroll(member, phone);
     let (points, _) = b.add_points(&MemberAccount::fold(MemberAccount::new(member), &en), 100);
     assert_eq!(h.upload(&b, vec![points]).await.0, StatusCode::OK);
+    (a, enrollment)
+}
+
+async fn late_enrollment(backend: Backend) {
+    let h = harness(backend).await;
+    let member = new_member();
+    let phone = "13600136000";
+    let (a, enrollment) = enrolled_offline_seen_elsewhere(&h, member, phone).await;
     let (early, _) = h.hq.store().member(member).await.unwrap().unwrap();
     let before = enrollments(&h.figures_at(a.clock).await);
     assert_eq!(h.upload(&a, vec![enrollment]).await.0, StatusCode::OK);
@@ -288,13 +298,9 @@ async fn enrollment_after_erasure(backend: Backend) {
     // As above, but the member is erased at head office before A's
     // enrollment arrives: its personal data must not come back.
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
     let member = new_member();
     let phone = "13700137000";
-    let (enrollment, en) = a.enroll(member, phone);
-    let (points, _) = b.add_points(&MemberAccount::fold(MemberAccount::new(member), &en), 100);
-    assert_eq!(h.upload(&b, vec![points]).await.0, StatusCode::OK);
+    let (a, enrollment) = enrolled_offline_seen_elsewhere(&h, member, phone).await;
     let (s, _) = h
         .admin_post(
             &format!("/v1/admin/members/{member}/erase"),

@@ -90,10 +90,8 @@ async fn cloned_terminal(backend: Backend) {
 
     // Clone 1: same terminal id, another key.
     let mut clone = util::Till {
-        creds: till.creds.clone(),
         next_seq: 6,
-        clock: till.clock,
-        program: till.program.clone(),
+        ..till.clone()
     };
     clone.creds.signing_key = auth::generate_signing_key();
     let more = clone.simple_batch(new_member(), "13800138002", 2);
@@ -101,10 +99,8 @@ async fn cloned_terminal(backend: Backend) {
 
     // Clone 2: the right key (copied disk) but seq 3 re-used with other content.
     let mut copy = util::Till {
-        creds: till.creds.clone(),
         next_seq: 3,
-        clock: till.clock,
-        program: till.program.clone(),
+        ..till.clone()
     };
     let forged: Vec<OutboxEvent> = copy.simple_batch(new_member(), "13800138003", 1);
     let (s2, _) = h.upload(&copy, forged).await;
@@ -213,10 +209,8 @@ async fn unknown_and_revoked(backend: Backend) {
     let mut till = h.provision("S001").await;
     let batch = till.simple_batch(new_member(), "13800138030", 2);
     let mut stranger = util::Till {
-        creds: till.creds.clone(),
         next_seq: 1,
-        clock: till.clock,
-        program: till.program.clone(),
+        ..till.clone()
     };
     stranger.creds.terminal_id = TerminalId(uuid::Uuid::now_v7());
     stranger.creds.signing_key = auth::generate_signing_key();
@@ -276,40 +270,13 @@ async fn one_member_two_terminals(backend: Backend) {
     assert_eq!(s, StatusCode::OK);
     let opening = MemberAccount::fold(MemberAccount::new(member), &entries);
     let (batches, rounds, per_batch) = (2usize, 12usize, 4usize);
-    let mut tasks = Vec::new();
-    for till in [&mut a, &mut b] {
-        let mut view = opening.clone();
-        let mut uploads = Vec::new();
-        for _ in 0..rounds {
-            let mut batch = Vec::new();
-            for _ in 0..per_batch {
-                let (e, entries) = till.top_up(&view, 10);
-                view = MemberAccount::fold(view, &entries);
-                batch.push(e);
-            }
-            uploads.push(batch);
-        }
-        let till = util::Till {
-            creds: till.creds.clone(),
-            next_seq: till.next_seq,
-            clock: till.clock,
-            program: till.program.clone(),
-        };
-        let h2 = util::Harness::shell(&h);
-        tasks.push(tokio::spawn(async move {
-            let mut acked = 0;
-            for batch in uploads {
-                let (s, ack) = h2.upload(&till, batch).await;
-                assert_eq!(s, StatusCode::OK);
-                acked = ack.unwrap().acked_seq;
-            }
-            acked
-        }));
-    }
-    let mut acks = Vec::new();
-    for t in tasks {
-        acks.push(t.await.unwrap());
-    }
+    let work =
+        [&mut a, &mut b].map(|till| top_up_batches(till, &opening, rounds, per_batch, |_| None));
+    let acks: Vec<u64> = upload_at_once(&h, work)
+        .await
+        .iter()
+        .map(|acks| acks.last().unwrap().acked_seq)
+        .collect();
     let (_, ledger) = h.hq.store().member(member).await.unwrap().unwrap();
     let folded = MemberAccount::fold(MemberAccount::new(member), &ledger);
     let figures = h.figures_at(a.clock + chrono::Duration::days(1)).await;
@@ -800,44 +767,15 @@ async fn wide_and_narrow_batches_about_one_member_keep_its_balances_postgres() {
     assert_eq!(h.upload(&a, vec![e]).await.0, StatusCode::OK);
     let opening = MemberAccount::fold(MemberAccount::new(member), &entries);
     let (rounds, per_batch) = (12usize, 3usize);
-    let mut tasks = Vec::new();
-    for (till, wide) in [(&mut a, true), (&mut b, false)] {
-        let mut view = opening.clone();
-        let mut uploads = Vec::new();
-        for _ in 0..rounds {
-            let mut batch = Vec::new();
-            for _ in 0..per_batch {
-                let (e, entries) = till.top_up(&view, 10);
-                view = MemberAccount::fold(view, &entries);
-                batch.push(e);
-            }
-            if wide {
-                let other = MemberAccount::new(new_member());
-                batch.push(till.top_up(&other, 1).0);
-            }
-            uploads.push(batch);
-        }
-        let till = util::Till {
-            creds: till.creds.clone(),
-            next_seq: till.next_seq,
-            clock: till.clock,
-            program: till.program.clone(),
-        };
-        let h2 = util::Harness::shell(&h);
-        tasks.push(tokio::spawn(async move {
-            let mut applied = 0;
-            for batch in uploads {
-                let (s, ack) = h2.upload(&till, batch).await;
-                assert_eq!(s, StatusCode::OK);
-                applied += ack.unwrap().applied;
-            }
-            applied
-        }));
-    }
-    let mut applied = Vec::new();
-    for t in tasks {
-        applied.push(t.await.unwrap());
-    }
+    let wide = top_up_batches(&mut a, &opening, rounds, per_batch, |till| {
+        Some(till.top_up(&MemberAccount::new(new_member()), 1).0)
+    });
+    let narrow = top_up_batches(&mut b, &opening, rounds, per_batch, |_| None);
+    let applied: Vec<u32> = upload_at_once(&h, [wide, narrow])
+        .await
+        .iter()
+        .map(|acks| acks.iter().map(|a| a.applied).sum())
+        .collect();
     let (_, ledger) = h.hq.store().member(member).await.unwrap().unwrap();
     let folded = MemberAccount::fold(MemberAccount::new(member), &ledger);
     let figures = h.figures_at(a.clock + chrono::Duration::days(1)).await;
@@ -871,4 +809,58 @@ async fn wide_and_narrow_batches_about_one_member_keep_its_balances_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_enrollments_under_the_wide_lock_are_flagged_once_postgres() {
     one_phone_two_terminals(util::Backend::PostgresLockBudget(1)).await;
+}
+
+/// `rounds` batches of `per_batch` top-ups of ¥10 booked at `till` against
+/// its own view of the member (from `opening`), each batch ending with
+/// what `extra` books, if anything. Returns a copy of the terminal to
+/// upload them with.
+fn top_up_batches(
+    till: &mut util::Till,
+    opening: &MemberAccount,
+    rounds: usize,
+    per_batch: usize,
+    mut extra: impl FnMut(&mut util::Till) -> Option<OutboxEvent>,
+) -> (util::Till, Vec<Vec<OutboxEvent>>) {
+    let mut view = opening.clone();
+    let mut uploads = Vec::new();
+    for _ in 0..rounds {
+        let mut batch = Vec::new();
+        for _ in 0..per_batch {
+            let (e, entries) = till.top_up(&view, 10);
+            view = MemberAccount::fold(view, &entries);
+            batch.push(e);
+        }
+        batch.extend(extra(till));
+        uploads.push(batch);
+    }
+    (till.clone(), uploads)
+}
+
+/// Uploads every terminal's batches in order, all terminals at once (a task
+/// each); every upload must be accepted. Returns each terminal's acks.
+async fn upload_at_once<const N: usize>(
+    h: &util::Harness,
+    work: [(util::Till, Vec<Vec<OutboxEvent>>); N],
+) -> Vec<Vec<tillcard_sync::protocol::UploadAck>> {
+    let tasks: Vec<_> = work
+        .into_iter()
+        .map(|(till, uploads)| {
+            let h2 = util::Harness::shell(h);
+            tokio::spawn(async move {
+                let mut acks = Vec::new();
+                for batch in uploads {
+                    let (s, ack) = h2.upload(&till, batch).await;
+                    assert_eq!(s, StatusCode::OK);
+                    acks.push(ack.unwrap());
+                }
+                acks
+            })
+        })
+        .collect();
+    let mut acks = Vec::new();
+    for t in tasks {
+        acks.push(t.await.unwrap());
+    }
+    acks
 }

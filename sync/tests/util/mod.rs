@@ -292,6 +292,7 @@ impl Harness {
 }
 
 /// A simulated terminal: books with the real rules and writes outbox events.
+#[derive(Clone)]
 pub struct Till {
     /// Credentials.
     pub creds: TerminalCredentials,
