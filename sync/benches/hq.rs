@@ -346,7 +346,7 @@ async fn ingest_on_fresh_database(
     let _ = stop.send(());
     assert_eq!(r.errors, 0);
     eprintln!(
-        "{label}: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.3} s in head office + simulated terminals, {:.3} s in PostgreSQL",
+        "{label}: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.4} s in head office + simulated terminals, {:.4} s in PostgreSQL",
         r.events,
         r.batches,
         r.elapsed.as_secs_f64(),
@@ -415,8 +415,12 @@ async fn postgres_round(quick: bool) -> (f64, f64) {
         tasks.push(tokio::spawn(async move {
             for (seqs, ids, bodies) in batches {
                 let client = pool.get().await.unwrap();
+                // Set-returning functions in the select list stream their
+                // rows; `FROM unnest(...)` stores them first (a tuple store
+                // per call), 5-10% slower here. Head office writes this way
+                // too.
                 let stmt = client
-                    .prepare_cached("INSERT INTO raw_events SELECT $1, s, i, b FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(s, i, b)")
+                    .prepare_cached("INSERT INTO raw_events SELECT $1, unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[])")
                     .await
                     .unwrap();
                 client.execute(&stmt, &[&tid, &seqs, &ids, &bodies]).await.unwrap();
@@ -429,7 +433,7 @@ async fn postgres_round(quick: bool) -> (f64, f64) {
     let raw = rows as f64 / started.elapsed().as_secs_f64();
     let cpu_after = cpu_seconds(port);
     eprintln!(
-        "postgres raw insert: {rows} rows, {:.2} s; CPU per 1,000 rows: {:.3} s in this process, {:.3} s in PostgreSQL",
+        "postgres raw insert: {rows} rows, {:.2} s; CPU per 1,000 rows: {:.4} s in this process, {:.4} s in PostgreSQL",
         started.elapsed().as_secs_f64(),
         (cpu_after.0 - cpu_before.0) * 1000.0 / rows as f64,
         (cpu_after.1 - cpu_before.1) * 1000.0 / rows as f64,

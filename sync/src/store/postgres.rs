@@ -347,7 +347,7 @@ const LOCK_TERMINAL: &str = "SELECT acked_seq,
 // members' and phones' bigint keys. UNION ALL runs its parts in order, and
 // unnest yields the keys in array order (ascending, from `lock_keys`).
 const LOCK_KEYS: &str = "SELECT pg_advisory_xact_lock_shared(7112, 0)
-     UNION ALL SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS t(k)";
+     UNION ALL SELECT pg_advisory_xact_lock(unnest($1::bigint[]))";
 const LOCK_WIDE: &str = "SELECT pg_advisory_xact_lock(7112, 0)";
 // The seqs already stored between the batch's lowest and highest (with
 // their hashes: one range of the primary key rather than a probe per seq),
@@ -541,80 +541,265 @@ async fn load(
 }
 
 // A batch's writes in one statement (data-modifying CTEs over disjoint
-// tables): its events, dead letters, ledger chunks, sales, refunds and
-// conflicts; every member it saw, with its new fold (and the fold's sums)
-// when its ledger changed and its enrollment when it enrolled, so one row
-// version per member per batch (a null account leaves the fold and its sums
-// as they were; a null consent time, which every enrollment has, leaves the
-// personal fields; an erased member keeps them erased); a `member` change
-// per member seen or booked; the new ack (a statement was one message, plan
-// lookup and executor start each: six per batch now, ten before). Three
-// row versions per new member (insert, enrollment, enrollment date) made
-// concurrent batches queue on the same heap and index pages.
+// tables, see `batch_statement`): its events, dead letters, ledger chunks,
+// sales, refunds and conflicts; every member it saw, with its new fold (and
+// the fold's sums) when its ledger changed and its enrollment when it
+// enrolled, so one row version per member per batch (an erased member keeps
+// its personal fields erased); a `member` change per member seen or booked;
+// the new ack (a statement was one message, plan lookup and executor start
+// each: six per batch now, ten before). Three row versions per new member
+// (insert, enrollment, enrollment date) made concurrent batches queue on the
+// same heap and index pages.
 // Unseen members' folds and erasures follow as statements of their own
-// (they update rows this one may insert). A change
-// row is only a pointer (terminals get the member's state as of their
-// download), so the erasure changes coming after the member changes is
-// immaterial.
-const WRITE_BATCH: &str = "WITH
-     ev AS (INSERT INTO events (terminal_id, seq, event_id, content_hash, kind, status, received_at)
-        SELECT $1, *, $2 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])),
-     dl AS (INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
-        SELECT $1, *, $2 FROM unnest($8::bigint[], $9::text[], $10::text[], $11::text[])),
-     le AS (INSERT INTO ledger (member_id, terminal_id, seq, entry_count, entries)
-        SELECT m, $1, q, n, e FROM unnest($12::text[], $13::bigint[], $14::int[], $15::text[])
-            AS t(m, q, n, e)),
-     sa AS (INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
-        SELECT $1, * FROM unnest($16::text[], $17::bigint[], $18::text[], $19::bigint[],
-            $20::bigint[], $21::text[]) ON CONFLICT DO NOTHING),
-     re AS (INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
-        SELECT $1, * FROM unnest($22::text[], $23::text[], $24::bigint[], $25::bigint[],
-            $26::text[]) ON CONFLICT DO NOTHING),
-     co AS (INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
-        SELECT m, k, r, $1, s, $2 FROM unnest($27::text[], $28::text[], $29::text[], $30::bigint[])
-            AS t(m, k, r, s)),
-     mb AS (INSERT INTO members (member_id, last_store, last_seen_at, account, tier,
-            sv_principal, sv_bonus, points_positive, points_debt, points_min_expiry_ms,
-            masked_name, masked_phone, phone, name, phone_key, birthday, consent_at, referrer,
-            duplicate_of, enrolled_at_ms, enrolled_on)
-        SELECT * FROM unnest($31::text[], $32::text[], $33::text[], $34::text[], $35::bigint[],
-            $36::bigint[], $37::bigint[], $38::bigint[], $39::bigint[], $40::bigint[],
-            $45::text[], $46::text[], $47::text[], $48::text[], $49::text[], $50::text[],
-            $51::text[], $52::text[], $53::text[], $54::bigint[], $55::text[])
-        ON CONFLICT (member_id) DO UPDATE SET
-            last_store = coalesce(EXCLUDED.last_store, members.last_store),
-            last_seen_at = coalesce(EXCLUDED.last_seen_at, members.last_seen_at),
-            account = coalesce(EXCLUDED.account, members.account),
-            tier = coalesce(EXCLUDED.tier, members.tier),
-            sv_principal = coalesce(EXCLUDED.sv_principal, members.sv_principal),
-            sv_bonus = coalesce(EXCLUDED.sv_bonus, members.sv_bonus),
-            points_positive = coalesce(EXCLUDED.points_positive, members.points_positive),
-            points_debt = coalesce(EXCLUDED.points_debt, members.points_debt),
-            points_min_expiry_ms = CASE WHEN EXCLUDED.account IS NULL
-                THEN members.points_min_expiry_ms ELSE EXCLUDED.points_min_expiry_ms END,
-            masked_name = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.masked_name ELSE EXCLUDED.masked_name END,
-            masked_phone = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.masked_phone ELSE EXCLUDED.masked_phone END,
-            phone = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.phone ELSE EXCLUDED.phone END,
-            name = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.name ELSE EXCLUDED.name END,
-            phone_key = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.phone_key ELSE EXCLUDED.phone_key END,
-            birthday = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.birthday ELSE EXCLUDED.birthday END,
-            consent_at = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.consent_at ELSE EXCLUDED.consent_at END,
-            referrer = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.referrer ELSE EXCLUDED.referrer END,
-            duplicate_of = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
-                THEN members.duplicate_of ELSE EXCLUDED.duplicate_of END,
-            enrolled_at_ms = coalesce(EXCLUDED.enrolled_at_ms, members.enrolled_at_ms),
-            enrolled_on = coalesce(EXCLUDED.enrolled_on, members.enrolled_on)),
-     ch AS (INSERT INTO changes (kind, member_id) SELECT 'member', m FROM unnest($41::text[]) AS t(m))
-     UPDATE terminals SET acked_seq = $42, last_batch_at_ms = $43,
-        outbox_head_seq = coalesce($44, outbox_head_seq) WHERE terminal_id = $1";
+// (they update rows this one may insert). A change row is only a pointer
+// (terminals get the member's state as of their download), so the erasure
+// changes coming after the member changes is immaterial.
+
+/// A statement put together from parts, its parameters numbered as they
+/// are added.
+#[derive(Default)]
+struct Composed<'a> {
+    params: Vec<Param<'a>>,
+}
+
+impl<'a> Composed<'a> {
+    /// `$n` for a new parameter.
+    fn param(&mut self, value: Param<'a>) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+
+    /// `$n` for a parameter several parts share, added when first used
+    /// (PostgreSQL cannot type a parameter the statement never names).
+    fn shared(&mut self, slot: &mut Option<String>, value: Param<'a>) -> String {
+        slot.get_or_insert_with(|| self.param(value)).clone()
+    }
+
+    /// `unnest($n::type[]), ...` for array parameters: in the select list,
+    /// where their rows stream; `FROM unnest(...)` would store them first in
+    /// a tuple store per call (16 kB each, allocated and freed per batch).
+    fn unnest(&mut self, columns: &[(Param<'a>, &str)]) -> String {
+        columns
+            .iter()
+            .map(|&(value, ty)| format!("unnest({}::{ty}[])", self.param(value)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+// Enrollment fields of a member row: written when the batch enrolled the
+// member (a consent time, which every enrollment has) unless the member was
+// erased first.
+const ENROLLMENT_COLUMNS: [&str; 9] = [
+    "masked_name",
+    "masked_phone",
+    "phone",
+    "name",
+    "phone_key",
+    "birthday",
+    "consent_at",
+    "referrer",
+    "duplicate_of",
+];
+
+/// A batch's writes in one statement, with a part only for the tables it
+/// has rows for (a batch of top-ups has no sales, refunds, dead letters or
+/// conflicts): each part opens its table and indexes and sets up its own
+/// executor nodes, for every batch. The text depends only on which parts
+/// are present, so each shape is prepared once per connection.
+fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>) {
+    let mut s = Composed::default();
+    let tid = s.param(&c.tid);
+    let mut now_slot = None;
+    let mut parts = Vec::new();
+    if !c.event_seqs.is_empty() {
+        let rows = s.unnest(&[
+            (&c.event_seqs, "bigint"),
+            (&c.event_ids, "text"),
+            (&c.event_hashes, "text"),
+            (&c.event_kinds, "text"),
+            (&c.event_status, "text"),
+        ]);
+        let now = s.shared(&mut now_slot, &c.now_s);
+        parts.push(format!(
+            "INSERT INTO events (terminal_id, seq, event_id, content_hash, kind, status, received_at)
+             SELECT {tid}, {rows}, {now}"
+        ));
+    }
+    if !c.dead_seqs.is_empty() {
+        let rows = s.unnest(&[
+            (&c.dead_seqs, "bigint"),
+            (&c.dead_ids, "text"),
+            (&c.dead_reasons, "text"),
+            (&c.dead_bodies, "text"),
+        ]);
+        let now = s.shared(&mut now_slot, &c.now_s);
+        parts.push(format!(
+            "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
+             SELECT {tid}, {rows}, {now}"
+        ));
+    }
+    if !c.chunk_members.is_empty() {
+        let members = s.unnest(&[(&c.chunk_members, "text")]);
+        let rest = s.unnest(&[
+            (&c.chunk_seqs, "bigint"),
+            (&c.chunk_counts, "int"),
+            (&c.chunk_entries, "text"),
+        ]);
+        parts.push(format!(
+            "INSERT INTO ledger (member_id, terminal_id, seq, entry_count, entries)
+             SELECT {members}, {tid}, {rest}"
+        ));
+    }
+    if !c.sale_ids.is_empty() {
+        let rows = s.unnest(&[
+            (&c.sale_ids, "text"),
+            (&c.sale_seqs, "bigint"),
+            (&c.sale_members, "text"),
+            (&c.sale_at, "bigint"),
+            (&c.sale_totals, "bigint"),
+            (&c.sale_lines, "text"),
+        ]);
+        parts.push(format!(
+            "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
+             SELECT {tid}, {rows} ON CONFLICT DO NOTHING"
+        ));
+    }
+    if !c.refund_ids.is_empty() {
+        let rows = s.unnest(&[
+            (&c.refund_ids, "text"),
+            (&c.refund_sales, "text"),
+            (&c.refund_seqs, "bigint"),
+            (&c.refund_at, "bigint"),
+            (&c.refund_lines, "text"),
+        ]);
+        parts.push(format!(
+            "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
+             SELECT {tid}, {rows} ON CONFLICT DO NOTHING"
+        ));
+    }
+    if !c.conflict_members.is_empty() {
+        let rows = s.unnest(&[
+            (&c.conflict_members, "text"),
+            (&c.conflict_kinds, "text"),
+            (&c.conflict_reasons, "text"),
+        ]);
+        let seqs = s.unnest(&[(&c.conflict_seqs, "bigint")]);
+        let now = s.shared(&mut now_slot, &c.now_s);
+        parts.push(format!(
+            "INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
+             SELECT {rows}, {tid}, {seqs}, {now}"
+        ));
+    }
+    if !c.member_ids.is_empty() {
+        parts.push(member_upsert(&mut s, c));
+    }
+    if !c.changed.is_empty() {
+        let members = s.unnest(&[(&c.changed, "text")]);
+        parts.push(format!(
+            "INSERT INTO changes (kind, member_id) SELECT 'member', {members}"
+        ));
+    }
+    let (acked, now_ms, head) = (
+        s.param(&c.acked),
+        s.param(&c.now_ms),
+        s.param(&c.outbox_head),
+    );
+    let with = if parts.is_empty() {
+        String::new()
+    } else {
+        let named: Vec<String> = parts
+            .iter()
+            .enumerate()
+            .map(|(n, part)| format!("w{n} AS ({part})"))
+            .collect();
+        format!("WITH {} ", named.join(",\n"))
+    };
+    let sql = format!(
+        "{with}UPDATE terminals SET acked_seq = {acked}, last_batch_at_ms = {now_ms},
+            outbox_head_seq = coalesce({head}, outbox_head_seq) WHERE terminal_id = {tid}"
+    );
+    (sql, s.params)
+}
+
+/// Every member the batch saw: one row version each, with the new fold and
+/// its sums when the ledger changed (a null account leaves them as they
+/// were), and the enrollment columns only when the batch enrolled someone.
+fn member_upsert<'a>(s: &mut Composed<'a>, c: &'a Columns<'a>) -> String {
+    let m = &c.member_sums;
+    let mut columns = vec![
+        "member_id",
+        "last_store",
+        "last_seen_at",
+        "account",
+        "tier",
+        "sv_principal",
+        "sv_bonus",
+        "points_positive",
+        "points_debt",
+        "points_min_expiry_ms",
+    ];
+    let mut values: Vec<(Param<'a>, &str)> = vec![
+        (&c.member_ids, "text"),
+        (&c.member_stores, "text"),
+        (&c.member_seen, "text"),
+        (&c.member_accounts, "text"),
+        (&m[0], "bigint"),
+        (&m[1], "bigint"),
+        (&m[2], "bigint"),
+        (&m[3], "bigint"),
+        (&m[4], "bigint"),
+        (&m[5], "bigint"),
+    ];
+    let mut updates: Vec<String> = [
+        "last_store",
+        "last_seen_at",
+        "account",
+        "tier",
+        "sv_principal",
+        "sv_bonus",
+        "points_positive",
+        "points_debt",
+    ]
+    .iter()
+    .map(|col| format!("{col} = coalesce(EXCLUDED.{col}, members.{col})"))
+    .collect();
+    updates.push(
+        "points_min_expiry_ms = CASE WHEN EXCLUDED.account IS NULL
+            THEN members.points_min_expiry_ms ELSE EXCLUDED.points_min_expiry_ms END"
+            .into(),
+    );
+    let enrolls = c.member_enrolled_ms.iter().any(Option::is_some)
+        || c.member_enrollments
+            .iter()
+            .any(|column| column.iter().any(Option::is_some));
+    if enrolls {
+        for (col, values_of) in ENROLLMENT_COLUMNS.iter().zip(&c.member_enrollments) {
+            columns.push(col);
+            values.push((values_of, "text"));
+            updates.push(format!(
+                "{col} = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                    THEN members.{col} ELSE EXCLUDED.{col} END"
+            ));
+        }
+        columns.extend(["enrolled_at_ms", "enrolled_on"]);
+        values.extend([
+            (&c.member_enrolled_ms as Param<'a>, "bigint"),
+            (&c.member_enrolled_on, "text"),
+        ]);
+        updates.extend(
+            ["enrolled_at_ms", "enrolled_on"]
+                .map(|col| format!("{col} = coalesce(EXCLUDED.{col}, members.{col})")),
+        );
+    }
+    let rows = s.unnest(&values);
+    format!(
+        "INSERT INTO members ({}) SELECT {rows}
+         ON CONFLICT (member_id) DO UPDATE SET {}",
+        columns.join(", "),
+        updates.join(",\n")
+    )
+}
 // Folds of members the batch booked entries for without seeing them
 // (another member's referrer): only members head office has a row for.
 const UPDATE_ACCOUNTS: &str = "UPDATE members SET account = t.a, tier = t.tier, sv_principal = t.p,
@@ -676,6 +861,7 @@ impl<T: serde::Serialize + std::fmt::Debug + Sync> ToSql for JsonText<T> {
 
 /// A plan's rows as the arrays its statements take, borrowed from the plan
 /// where the plan holds text already.
+#[derive(Default)]
 struct Columns<'p> {
     tid: String,
     now_s: String,
@@ -881,8 +1067,9 @@ impl<'p> Columns<'p> {
 async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> StoreResult<()> {
     let accounts = !c.account_ids.is_empty();
     let erasures = !c.erased.is_empty();
+    let (batch_sql, batch_params) = batch_statement(c);
     let sqls: Vec<&str> = [
-        (true, WRITE_BATCH),
+        (true, batch_sql.as_str()),
         (accounts, UPDATE_ACCOUNTS),
         (erasures, ERASE_MEMBER),
         (erasures, ERASE_DEAD_LETTERS),
@@ -898,69 +1085,7 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             .ok_or_else(|| StoreError::Corrupt("write flight".into()))
     };
     let mut flight = Vec::with_capacity(sqls.len() + 3 * c.erased.len());
-    let s = next()?;
-    let (m, e) = (&c.member_sums, &c.member_enrollments);
-    flight.push(execute_in(
-        tx,
-        s,
-        vec![
-            &c.tid,
-            &c.now_s,
-            &c.event_seqs,
-            &c.event_ids,
-            &c.event_hashes,
-            &c.event_kinds,
-            &c.event_status,
-            &c.dead_seqs,
-            &c.dead_ids,
-            &c.dead_reasons,
-            &c.dead_bodies,
-            &c.chunk_members,
-            &c.chunk_seqs,
-            &c.chunk_counts,
-            &c.chunk_entries,
-            &c.sale_ids,
-            &c.sale_seqs,
-            &c.sale_members,
-            &c.sale_at,
-            &c.sale_totals,
-            &c.sale_lines,
-            &c.refund_ids,
-            &c.refund_sales,
-            &c.refund_seqs,
-            &c.refund_at,
-            &c.refund_lines,
-            &c.conflict_members,
-            &c.conflict_kinds,
-            &c.conflict_reasons,
-            &c.conflict_seqs,
-            &c.member_ids,
-            &c.member_stores,
-            &c.member_seen,
-            &c.member_accounts,
-            &m[0],
-            &m[1],
-            &m[2],
-            &m[3],
-            &m[4],
-            &m[5],
-            &c.changed,
-            &c.acked,
-            &c.now_ms,
-            &c.outbox_head,
-            &e[0],
-            &e[1],
-            &e[2],
-            &e[3],
-            &e[4],
-            &e[5],
-            &e[6],
-            &e[7],
-            &e[8],
-            &c.member_enrolled_ms,
-            &c.member_enrolled_on,
-        ],
-    ));
+    flight.push(execute_in(tx, next()?, batch_params));
     if accounts {
         let s = next()?;
         let a = &c.account_sums;
@@ -1726,5 +1851,79 @@ mod tests {
         assert_eq!(key_lock_budget(128 * 400, POOL_SIZE), 1_560);
         assert_eq!(key_lock_budget(640, POOL_SIZE), 0);
         assert_eq!(key_lock_budget(-1, POOL_SIZE), 0);
+    }
+
+    /// The `$n` a statement names, each once.
+    fn named_parameters(sql: &str) -> BTreeSet<usize> {
+        sql.split('$')
+            .skip(1)
+            .filter_map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_shape_of_batch_statement_names_each_of_its_parameters() {
+        let id = IdText(Uuid::nil());
+        // Events, dead letters, chunks, sales, refunds, conflicts, members,
+        // enrollments, changes: each present or not.
+        for shape in 0u32..512 {
+            let has = |part: u32| shape & (1 << part) != 0;
+            let mut c = Columns::default();
+            if has(0) {
+                c.event_seqs.push(1);
+            }
+            if has(1) {
+                c.dead_seqs.push(2);
+            }
+            if has(2) {
+                c.chunk_members.push(id);
+            }
+            if has(3) {
+                c.sale_ids.push(id);
+            }
+            if has(4) {
+                c.refund_ids.push(id);
+            }
+            if has(5) {
+                c.conflict_members.push(id);
+            }
+            if has(6) {
+                c.member_ids.push(id);
+            }
+            if has(7) {
+                c.member_enrolled_ms.push(Some(0));
+            }
+            if has(8) {
+                c.changed.push(id);
+            }
+            let (sql, params) = batch_statement(&c);
+            let named = named_parameters(&sql);
+            assert_eq!(
+                named,
+                (1..=params.len()).collect::<BTreeSet<_>>(),
+                "shape {shape:09b}: {sql}"
+            );
+            for (part, table) in [
+                (0, "INSERT INTO events"),
+                (1, "INSERT INTO dead_letters"),
+                (2, "INSERT INTO ledger"),
+                (3, "INSERT INTO sales"),
+                (4, "INSERT INTO refunds"),
+                (5, "INSERT INTO conflicts"),
+                (6, "INSERT INTO members"),
+                (8, "INSERT INTO changes"),
+            ] {
+                assert_eq!(sql.contains(table), has(part), "shape {shape:09b}: {sql}");
+            }
+            assert_eq!(
+                sql.contains("enrolled_on"),
+                has(6) && has(7),
+                "shape {shape:09b}: {sql}"
+            );
+            assert!(sql.contains("UPDATE terminals SET acked_seq"));
+        }
     }
 }
