@@ -811,6 +811,94 @@ async fn concurrent_enrollments_under_the_wide_lock_are_flagged_once_postgres() 
     one_phone_two_terminals(util::Backend::PostgresLockBudget(1)).await;
 }
 
+/// Head office sends a batch's BEGIN with its reads and its COMMIT with its
+/// writes. A batch whose writes fail halfway (a trigger refuses one of its
+/// events) and a cloned terminal's refused batch must still leave no
+/// connection inside a transaction (it would hold the terminal's row lock
+/// and stall its next batches): nothing of the failed batch is stored, and
+/// the terminal's next batches apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_and_refused_batches_leave_no_transaction_open_postgres() {
+    let (h, url) = util::harness_postgres().await;
+    let (side, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let open_transactions = || async {
+        // The server ends a failed batch's transaction as it reads the
+        // COMMIT queued behind it, or when head office closes the
+        // connection: give it a moment.
+        let mut open = 0;
+        for _ in 0..50 {
+            open = side
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0);
+            if open == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        open
+    };
+    let mut till = h.provision("S001").await;
+    let first = till.simple_batch(new_member(), "13800138070", 4);
+    assert_eq!(h.upload(&till, first.clone()).await.0, StatusCode::OK);
+
+    let second = till.simple_batch(new_member(), "13800138071", 4);
+    side.batch_execute(
+        "CREATE FUNCTION refuse_seq_7() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.seq = 7 THEN RAISE EXCEPTION 'test: event 7 refused'; END IF;
+         RETURN NEW; END $$;
+         CREATE TRIGGER refuse_seq_7 BEFORE INSERT ON events
+         FOR EACH ROW EXECUTE FUNCTION refuse_seq_7();",
+    )
+    .await
+    .unwrap();
+    let (failed, _) = h.upload(&till, second.clone()).await;
+    let open_after_failure = open_transactions().await;
+    let events_after_failure = h.hq.store().counts().await.unwrap().events;
+    side.batch_execute("DROP TRIGGER refuse_seq_7 ON events")
+        .await
+        .unwrap();
+
+    let forged = util::Till {
+        next_seq: 2,
+        ..till.clone()
+    }
+    .simple_batch(new_member(), "13800138072", 1);
+    let (refused, _) = h.upload(&till, forged).await;
+    let open_after_refusal = open_transactions().await;
+
+    let (retried, ack) = h.upload(&till, second).await;
+    let third = till.simple_batch(new_member(), "13800138073", 2);
+    let (next, next_ack) = h.upload(&till, third).await;
+    let events = h.hq.store().counts().await.unwrap().events;
+    println!(
+        "[Postgres] batch failing at its writes: {failed}, transactions left open {open_after_failure}, events stored {events_after_failure}; \
+         cloned batch: {refused}, transactions left open {open_after_refusal}; \
+         the failed batch again: {retried}, then the next: {next}; events stored {events}"
+    );
+    assert!(failed.is_server_error());
+    assert_eq!(open_after_failure, 0);
+    assert_eq!(
+        events_after_failure, 4,
+        "nothing of the failed batch stored"
+    );
+    assert_eq!(refused, StatusCode::CONFLICT);
+    assert_eq!(open_after_refusal, 0);
+    assert_eq!(retried, StatusCode::OK);
+    assert_eq!(ack.unwrap().acked_seq, 8);
+    assert_eq!(next, StatusCode::OK);
+    assert_eq!(next_ack.unwrap().acked_seq, 10);
+    assert_eq!(events, 10);
+}
+
 /// `rounds` batches of `per_batch` top-ups of ¥10 booked at `till` against
 /// its own view of the member (from `opening`), each batch ending with
 /// what `extra` books, if anything. Returns a copy of the terminal to

@@ -297,13 +297,14 @@ async fn erase<C: GenericClient>(c: &C, id: MemberId, now: Timestamp) -> StoreRe
 }
 
 // The upload path. A batch costs five round trips whatever its size:
-// BEGIN; every read of `load` in one pipelined flight; every write of
-// `write` in one pipelined flight; COMMIT (and, before the transaction, the
-// signature check's terminal lookup); one more when a member of the batch
-// has no cached fold and is folded from its ledger. tokio-postgres sends requests in the
-// order their futures are first polled, and `try_join_all` polls them in
-// list order, so the server runs each flight's statements one after the
-// other exactly as listed. Statements are prepared once per connection
+// BEGIN and every read of `load` in one pipelined flight; every write of
+// `write_and_commit` and COMMIT in another (and, before the transaction,
+// the signature check's terminal lookup); one more when a member of the
+// batch has no cached fold and is folded from its ledger. tokio-postgres
+// sends requests in the order their futures are first polled, and
+// `try_join_all` polls them in list order, so the server runs each flight's
+// statements one after the other exactly as listed (a statement that fails
+// aborts the transaction: the COMMIT behind it rolls back). Statements are prepared once per connection
 // (the pool's statement cache) and each writes all of its rows from arrays.
 //
 // Locks, taken before anything they guard is read (in READ COMMITTED each
@@ -371,7 +372,7 @@ type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
 /// A query joining a flight (it owns its parameter list).
 fn query_in<'a>(
-    tx: &'a deadpool_postgres::Transaction<'_>,
+    tx: &'a deadpool_postgres::ClientWrapper,
     statement: &'a tokio_postgres::Statement,
     params: Vec<Param<'a>>,
 ) -> Flight<'a, Vec<tokio_postgres::Row>> {
@@ -380,11 +381,19 @@ fn query_in<'a>(
 
 /// A statement joining a flight (it owns its parameter list).
 fn execute_in<'a>(
-    tx: &'a deadpool_postgres::Transaction<'_>,
+    tx: &'a deadpool_postgres::ClientWrapper,
     statement: &'a tokio_postgres::Statement,
     params: Vec<Param<'a>>,
 ) -> Flight<'a, u64> {
     Box::pin(async move { tx.execute(statement, &params).await })
+}
+
+/// A command without parameters or rows (BEGIN, COMMIT) joining a flight.
+fn command_in<'a, T: Default + Send + 'a>(
+    tx: &'a deadpool_postgres::ClientWrapper,
+    command: &'static str,
+) -> Flight<'a, T> {
+    Box::pin(async move { tx.batch_execute(command).await.map(|()| T::default()) })
 }
 
 /// The advisory lock key of a member: its id folded to 64 bits.
@@ -417,14 +426,14 @@ fn lock_keys(members: &[MemberId], phone_keys: &[String]) -> Vec<i64> {
 }
 
 async fn prepare_all(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &deadpool_postgres::ClientWrapper,
     sqls: &[&str],
 ) -> StoreResult<Vec<tokio_postgres::Statement>> {
     Ok(try_join_all(sqls.iter().map(|sql| tx.prepare_cached(sql))).await?)
 }
 
 async fn load(
-    tx: &deadpool_postgres::Transaction<'_>,
+    tx: &deadpool_postgres::ClientWrapper,
     terminal: TerminalId,
     prepared: &Prepared,
     key_lock_budget: usize,
@@ -449,6 +458,7 @@ async fn load(
     }
     let st = prepare_all(tx, &sqls).await?;
     let mut flight = vec![
+        command_in(tx, "BEGIN"),
         query_in(tx, &st[0], vec![&tid]),
         if wide {
             query_in(tx, &st[1], vec![])
@@ -462,7 +472,7 @@ async fn load(
         flight.push(query_in(tx, &st[4], vec![&keys]));
     }
     let results = try_join_all(flight).await?;
-    let [lock, _, stored, member_rows, owners @ ..] = results.as_slice() else {
+    let [_, lock, _, stored, member_rows, owners @ ..] = results.as_slice() else {
         return Err(StoreError::Corrupt("load flight".into()));
     };
     let acked: i64 = lock
@@ -1062,9 +1072,14 @@ impl<'p> Columns<'p> {
     }
 }
 
-/// Writes a plan: one statement for what every batch writes, then the
-/// rarer ones, all in one pipelined flight.
-async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> StoreResult<()> {
+/// Writes a plan and commits: one statement for what every batch writes,
+/// then the rarer ones, then COMMIT, all in one pipelined flight. Should a
+/// statement fail, the server turns the COMMIT queued behind it into a
+/// rollback.
+async fn write_and_commit(
+    tx: &deadpool_postgres::ClientWrapper,
+    c: &Columns<'_>,
+) -> StoreResult<()> {
     let accounts = !c.account_ids.is_empty();
     let erasures = !c.erased.is_empty();
     let (batch_sql, batch_params) = batch_statement(c);
@@ -1116,8 +1131,57 @@ async fn write(tx: &deadpool_postgres::Transaction<'_>, c: &Columns<'_>) -> Stor
             ));
         }
     }
+    flight.push(command_in(tx, "COMMIT"));
     try_join_all(flight).await?;
     Ok(())
+}
+
+/// A batch's transaction on a pooled connection: BEGIN goes out with the
+/// batch's reads ([`load`]) and COMMIT with its writes
+/// ([`write_and_commit`]), two round trips fewer per batch than
+/// tokio-postgres' `Transaction` (which awaits each). A transaction that
+/// does not end through [`BatchTransaction::committed`] or
+/// [`BatchTransaction::rollback`] (an error, a dropped request) leaves with
+/// its connection: the connection is closed instead of going back to the
+/// pool, and the server rolls the transaction back.
+struct BatchTransaction {
+    connection: Option<deadpool_postgres::Object>,
+}
+
+impl BatchTransaction {
+    fn new(connection: deadpool_postgres::Object) -> BatchTransaction {
+        BatchTransaction {
+            connection: Some(connection),
+        }
+    }
+
+    /// The connection, for statements of the transaction.
+    fn client(&self) -> StoreResult<&deadpool_postgres::ClientWrapper> {
+        self.connection
+            .as_deref()
+            .ok_or_else(|| StoreError::Corrupt("transaction already ended".into()))
+    }
+
+    /// The transaction committed: its connection goes back to the pool.
+    fn committed(mut self) {
+        drop(self.connection.take());
+    }
+
+    /// Rolls the transaction back; its connection goes back to the pool
+    /// (unless the rollback fails: then it is closed, see `Drop`).
+    async fn rollback(mut self) -> StoreResult<()> {
+        self.client()?.batch_execute("ROLLBACK").await?;
+        drop(self.connection.take());
+        Ok(())
+    }
+}
+
+impl Drop for BatchTransaction {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            drop(deadpool_postgres::Object::take(connection));
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -1282,16 +1346,24 @@ impl Store for PgStore {
         prepared: Prepared,
         now: Timestamp,
     ) -> StoreResult<Result<Plan, BatchRefusal>> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let loaded = load(&tx, terminal.terminal_id, &prepared, self.key_lock_budget).await?;
+        let tx = BatchTransaction::new(self.client().await?);
+        let loaded = load(
+            tx.client()?,
+            terminal.terminal_id,
+            &prepared,
+            self.key_lock_budget,
+        )
+        .await?;
         let plan = match ingest::plan(prepared, loaded, &terminal.store) {
             Ok(plan) => plan,
-            Err(refusal) => return Ok(Err(refusal)),
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
         };
         let columns = Columns::of(terminal.terminal_id, &plan, now)?;
-        write(&tx, &columns).await?;
-        tx.commit().await?;
+        write_and_commit(tx.client()?, &columns).await?;
+        tx.committed();
         Ok(Ok(plan))
     }
 

@@ -88,6 +88,24 @@ pub async fn harness(backend: Backend) -> Harness {
     }
 }
 
+/// A head office on a fresh PostgreSQL database, and that database's URL
+/// (for tests that look at the server beside head office).
+pub async fn harness_postgres() -> (Harness, String) {
+    tillcard_sync::logging::init_for_tests("tillcard-sync-tests");
+    let url = pg::fresh_database().await;
+    let store = tillcard_sync::store::postgres::PgStore::connect(&url)
+        .await
+        .unwrap();
+    let hq = Arc::new(Hq::open(Arc::new(store), Some(ADMIN.into())).await.unwrap());
+    let h = Harness {
+        router: service::router(Arc::clone(&hq)),
+        hq,
+        backend: Backend::Postgres,
+        _tmp: None,
+    };
+    (h, url)
+}
+
 /// The moment the tests' terminals start from.
 pub fn t0() -> Timestamp {
     Timestamp::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap()
