@@ -9,6 +9,7 @@
 //! | `database.sqlite` | `TILLCARD_HQ_SQLITE` | `tillcard-hq.sqlite` |
 //! | `database.postgres_url` (wins over `sqlite`) | `TILLCARD_HQ_DATABASE_URL` | unset |
 //! | `database.postgres_url_file` | `TILLCARD_HQ_DATABASE_URL_FILE` | unset |
+//! | `database.postgres_pool_size` | `TILLCARD_HQ_DATABASE_POOL_SIZE` | 2 × CPUs + 2 (4 to 32) |
 //! | `admin.token` | `TILLCARD_HQ_ADMIN_TOKEN` | unset: admin API refused |
 //! | `admin.token_file` | `TILLCARD_HQ_ADMIN_TOKEN_FILE` | unset |
 //! | `log.level` | `RUST_LOG` | `info` |
@@ -48,6 +49,9 @@ pub struct Config {
     /// Database (`TILLCARD_HQ_DATABASE_URL` = `postgres://...`, else
     /// `TILLCARD_HQ_SQLITE` path, default `./tillcard-hq.sqlite`).
     pub database: Database,
+    /// Connections to PostgreSQL (`TILLCARD_HQ_DATABASE_POOL_SIZE`; none:
+    /// [`crate::store::postgres::default_pool_size`]).
+    pub postgres_pool_size: Option<usize>,
     /// Bearer token for admin endpoints (`TILLCARD_HQ_ADMIN_TOKEN`; none:
     /// admin endpoints refused).
     pub admin_token: Option<String>,
@@ -94,6 +98,7 @@ struct FileDatabase {
     sqlite: Option<PathBuf>,
     postgres_url: Option<String>,
     postgres_url_file: Option<PathBuf>,
+    postgres_pool_size: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,6 +189,24 @@ impl Config {
             )
         };
 
+        let postgres_pool_size = match var("TILLCARD_HQ_DATABASE_POOL_SIZE") {
+            Some(v) => Some(v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::Invalid {
+                    key: "TILLCARD_HQ_DATABASE_POOL_SIZE".into(),
+                    problem: format!("{v:?} is not a number of connections (1 or more)"),
+                }
+            })?),
+            None => match parsed.database.postgres_pool_size {
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        key: "database.postgres_pool_size".into(),
+                        problem: "0 connections: at least 1 is needed".into(),
+                    });
+                }
+                size => size,
+            },
+        };
+
         let admin_token = if let Some(token) = var("TILLCARD_HQ_ADMIN_TOKEN") {
             Some(token)
         } else if let Some(path) = var("TILLCARD_HQ_ADMIN_TOKEN_FILE") {
@@ -215,6 +238,7 @@ impl Config {
         Ok(Config {
             listen,
             database,
+            postgres_pool_size,
             admin_token,
             log: LogSettings { filter, format },
         })
@@ -222,10 +246,17 @@ impl Config {
 }
 
 /// Opens the configured store.
-pub async fn open_store(database: &Database) -> StoreResult<Arc<dyn Store>> {
-    Ok(match database {
+pub async fn open_store(config: &Config) -> StoreResult<Arc<dyn Store>> {
+    use crate::store::postgres::{PgStore, default_pool_size};
+    Ok(match &config.database {
         Database::Sqlite(path) => Arc::new(crate::store::sqlite::SqliteStore::open(path)?),
-        Database::Postgres(url) => Arc::new(crate::store::postgres::PgStore::connect(url).await?),
+        Database::Postgres(url) => Arc::new(
+            PgStore::connect_with_pool_size(
+                url,
+                config.postgres_pool_size.unwrap_or_else(default_pool_size),
+            )
+            .await?,
+        ),
     })
 }
 
@@ -257,7 +288,39 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:8640".parse().unwrap());
         assert_eq!(c.database, Database::Sqlite("tillcard-hq.sqlite".into()));
         assert_eq!(c.admin_token, None);
+        assert_eq!(c.postgres_pool_size, None);
         assert_eq!(c.log, LogSettings::default());
+    }
+
+    #[test]
+    fn the_postgres_pool_size_comes_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(&dir, "hq.toml", "[database]\npostgres_pool_size = 12\n");
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(c.postgres_pool_size, Some(12));
+        let c = Config::load(
+            Some(&file),
+            &env(&[("TILLCARD_HQ_DATABASE_POOL_SIZE", "20")]),
+        )
+        .unwrap();
+        assert_eq!(c.postgres_pool_size, Some(20));
+        for bad in ["0", "-3", "many"] {
+            let e =
+                Config::load(None, &env(&[("TILLCARD_HQ_DATABASE_POOL_SIZE", bad)])).unwrap_err();
+            assert!(
+                e.to_string().starts_with("TILLCARD_HQ_DATABASE_POOL_SIZE:"),
+                "{e}"
+            );
+        }
+        let zero = write(&dir, "zero.toml", "[database]\npostgres_pool_size = 0\n");
+        let e = Config::load(Some(&zero), &env(&[])).unwrap_err();
+        assert!(
+            e.to_string().starts_with("database.postgres_pool_size:"),
+            "{e}"
+        );
+        // Unset: the store's default, two per CPU and two more, 4 to 32.
+        let default = crate::store::postgres::default_pool_size();
+        assert!((4..=32).contains(&default), "{default}");
     }
 
     #[test]

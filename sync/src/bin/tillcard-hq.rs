@@ -41,9 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(config_file.as_deref(), &|name| std::env::var(name).ok())
         .context("reading the configuration")?;
     tillcard_sync::logging::init("tillcard-hq", &config.log).context("starting the logs")?;
-    let store = open_store(&config.database)
-        .await
-        .context("opening the database")?;
+    let store = open_store(&config).await.context("opening the database")?;
     let hq = Arc::new(
         Hq::open(store, config.admin_token.clone())
             .await
