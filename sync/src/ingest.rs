@@ -244,7 +244,14 @@ pub struct ReceivedEvent<'a> {
 /// [`protocol::decode`] does, leaving the JSON to [`ReceivedBatch::from_json`].
 pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, protocol::ProtocolError> {
     use std::io::Read as _;
-    let mut json = Vec::new();
+    // Room for the size the gzip trailer states (its last four bytes, the
+    // length modulo 2^32), capped at the largest body accepted: growing by
+    // doubling copied the JSON several times and faulted in fresh pages. A
+    // wrong trailer costs only a wrong first guess; the decoder checks it.
+    let stated = body
+        .last_chunk::<4>()
+        .map_or(0, |size| u32::from_le_bytes(*size) as usize);
+    let mut json = Vec::with_capacity(stated.min(protocol::MAX_BODY_BYTES + 1));
     flate2::read::GzDecoder::new(body)
         .take(protocol::MAX_BODY_BYTES as u64 + 1)
         .read_to_end(&mut json)
@@ -1324,6 +1331,40 @@ mod tests {
             assert_eq!(p.raw_body, None);
             assert_eq!(p.seq, e.envelope.seq);
         }
+    }
+
+    #[test]
+    fn gunzip_takes_what_fits_and_refuses_what_does_not() {
+        use std::io::Write as _;
+        let gzip = |data: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        };
+        let json = batch_json(&[r#"{"type":"member_erased","member":"x"}"#]);
+        assert_eq!(gunzip(&gzip(json.as_bytes())).unwrap(), json.as_bytes());
+        // Exactly the largest body accepted, then one byte more.
+        let largest = vec![b' '; protocol::MAX_BODY_BYTES];
+        assert_eq!(gunzip(&gzip(&largest)).unwrap().len(), largest.len());
+        let over = vec![b' '; protocol::MAX_BODY_BYTES + 1];
+        assert!(matches!(
+            gunzip(&gzip(&over)),
+            Err(protocol::ProtocolError::TooLarge)
+        ));
+        // A trailer stating another size than the data's, or none at all:
+        // refused, not trusted.
+        let mut lying = gzip(json.as_bytes());
+        let at = lying.len() - 4;
+        lying[at..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            gunzip(&lying),
+            Err(protocol::ProtocolError::Decode(_))
+        ));
+        let truncated = &gzip(json.as_bytes())[..10];
+        assert!(matches!(
+            gunzip(truncated),
+            Err(protocol::ProtocolError::Decode(_))
+        ));
     }
 
     #[test]
