@@ -952,3 +952,87 @@ async fn upload_at_once<const N: usize>(
     }
     acks
 }
+
+/// Head office reads event bodies in one pass (not through serde's buffer
+/// for internally tagged enums): every kind reads back equal from its JSON
+/// with the kind first (as serialized), with keys sorted (as sent, the kind
+/// last) and from a JSON tree; a missing field, a missing kind and an
+/// unknown kind are refused in serde's words.
+#[tokio::test]
+async fn every_kind_of_event_body_reads_back_from_text_and_tree() {
+    use tillcard_rules::ids::SourceId;
+    use tillcard_rules::refund::RefundLine;
+    use tillcard_sync::protocol::EventBody;
+
+    let h = harness(Backend::Sqlite).await;
+    let mut till = h.provision("S001").await;
+    let member = new_member();
+    let (enrolled, welcome) = till.enroll(member, "13800138090");
+    let account = MemberAccount::fold(MemberAccount::new(member), &welcome);
+    let (topped_up, _) = till.top_up(&account, 10);
+    let (walk_in, _) = till.walk_in_sale(30);
+    let bodies = vec![
+        enrolled.decode_body().unwrap(),
+        walk_in.decode_body().unwrap(),
+        EventBody::Refunded {
+            sale: SourceId(uuid::Uuid::now_v7()),
+            refund: SourceId(uuid::Uuid::now_v7()),
+            lines: vec![RefundLine {
+                line: 0,
+                quantity: 1,
+            }],
+            approved_by: "M01".into(),
+            entries: vec![],
+        },
+        topped_up.decode_body().unwrap(),
+        EventBody::ManualAdjustment {
+            member,
+            reason: "goodwill".into(),
+            approved_by: "M01".into(),
+            entries: welcome.clone(),
+        },
+        EventBody::CouponIssued {
+            member,
+            entries: welcome,
+        },
+        EventBody::MemberErased { member },
+    ];
+    let mut kinds = std::collections::BTreeSet::new();
+    for body in &bodies {
+        kinds.insert(body.kind());
+        let kind_first = serde_json::to_string(body).unwrap();
+        let tree = serde_json::to_value(body).unwrap();
+        let sorted = serde_json::to_string(&tree).unwrap();
+        assert!(kind_first.starts_with("{\"type\""), "{kind_first}");
+        assert!(!sorted.starts_with("{\"type\""), "{sorted}");
+        assert_eq!(
+            &serde_json::from_str::<EventBody>(&kind_first).unwrap(),
+            body
+        );
+        assert_eq!(&serde_json::from_str::<EventBody>(&sorted).unwrap(), body);
+        assert_eq!(&serde_json::from_value::<EventBody>(tree).unwrap(), body);
+    }
+    assert_eq!(kinds.len(), 7, "every kind once: {kinds:?}");
+
+    let mut tree = serde_json::to_value(&bodies[3]).unwrap();
+    let fields = tree.as_object_mut().unwrap();
+    fields.remove("member");
+    let refused = |tree: &serde_json::Value| {
+        serde_json::from_value::<EventBody>(tree.clone())
+            .unwrap_err()
+            .to_string()
+    };
+    let missing_member = refused(&tree);
+    let fields = tree.as_object_mut().unwrap();
+    fields.insert("type".into(), "teleport".into());
+    let unknown_kind = refused(&tree);
+    tree.as_object_mut().unwrap().remove("type");
+    let missing_kind = refused(&tree);
+    println!("refused: {missing_member}; {unknown_kind}; {missing_kind}");
+    assert_eq!(missing_member, "missing field `member`");
+    assert!(
+        unknown_kind.starts_with("unknown variant `teleport`, expected one of `member_enrolled`"),
+        "{unknown_kind}"
+    );
+    assert_eq!(missing_kind, "missing field `type`");
+}
