@@ -64,10 +64,7 @@ pub async fn open_store(backend: Backend) -> (Arc<dyn Store>, Option<tempfile::T
             (Arc::new(store), Some(tmp))
         }
         Backend::Postgres | Backend::PostgresLockBudget(_) => {
-            let url = pg::fresh_database().await;
-            let mut store = tillcard_sync::store::postgres::PgStore::connect(&url)
-                .await
-                .unwrap();
+            let (mut store, _) = postgres_store().await;
             if let Backend::PostgresLockBudget(budget) = backend {
                 store = store.with_key_lock_budget(budget);
             }
@@ -76,9 +73,17 @@ pub async fn open_store(backend: Backend) -> (Arc<dyn Store>, Option<tempfile::T
     }
 }
 
-/// A head office on a fresh database.
-pub async fn harness(backend: Backend) -> Harness {
-    let (store, tmp) = open_store(backend).await;
+/// A store on a fresh database of the throwaway PostgreSQL, and its URL.
+async fn postgres_store() -> (tillcard_sync::store::postgres::PgStore, String) {
+    let url = pg::fresh_database().await;
+    let store = tillcard_sync::store::postgres::PgStore::connect(&url)
+        .await
+        .unwrap();
+    (store, url)
+}
+
+/// A head office over `store`.
+async fn serve(store: Arc<dyn Store>, backend: Backend, tmp: Option<tempfile::TempDir>) -> Harness {
     let hq = Arc::new(Hq::open(store, Some(ADMIN.into())).await.unwrap());
     Harness {
         router: service::router(Arc::clone(&hq)),
@@ -88,22 +93,18 @@ pub async fn harness(backend: Backend) -> Harness {
     }
 }
 
+/// A head office on a fresh database.
+pub async fn harness(backend: Backend) -> Harness {
+    let (store, tmp) = open_store(backend).await;
+    serve(store, backend, tmp).await
+}
+
 /// A head office on a fresh PostgreSQL database, and that database's URL
 /// (for tests that look at the server beside head office).
 pub async fn harness_postgres() -> (Harness, String) {
     tillcard_sync::logging::init_for_tests("tillcard-sync-tests");
-    let url = pg::fresh_database().await;
-    let store = tillcard_sync::store::postgres::PgStore::connect(&url)
-        .await
-        .unwrap();
-    let hq = Arc::new(Hq::open(Arc::new(store), Some(ADMIN.into())).await.unwrap());
-    let h = Harness {
-        router: service::router(Arc::clone(&hq)),
-        hq,
-        backend: Backend::Postgres,
-        _tmp: None,
-    };
-    (h, url)
+    let (store, url) = postgres_store().await;
+    (serve(Arc::new(store), Backend::Postgres, None).await, url)
 }
 
 /// The moment the tests' terminals start from.
