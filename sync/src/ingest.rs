@@ -11,12 +11,10 @@
 //! [`EventBody`], never through an intermediate JSON tree unless the body
 //! is not in canonical form.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tillcard_rules::MemberAccount;
@@ -28,6 +26,9 @@ use uuid::Uuid;
 
 use crate::auth;
 use crate::protocol::{self, Envelope, EventBody, SCHEMA_VERSION, TerminalId};
+
+mod canonical;
+pub use canonical::{canonical_body, is_plainly_canonical};
 
 /// Two scans of one member at different stores closer than this are flagged.
 pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;
@@ -283,160 +284,6 @@ impl ReceivedEvent<'_> {
     }
 }
 
-/// Writes the canonical JSON of a body to `out`: the text
-/// `serde_json::to_string(&serde_json::Value)` gives for it (object keys
-/// sorted, no whitespace, serde_json's escapes and number forms). Returns
-/// the body as a JSON tree only when it had to build one: when some object's
-/// keys are not in strictly ascending order (unsorted or repeated keys).
-///
-/// Bodies from Tillcard terminals are already canonical; they are streamed
-/// through serde_json's own scalar formatting without building a tree.
-pub fn canonical_body(raw: &str, out: &mut Vec<u8>) -> Result<Option<serde_json::Value>, String> {
-    let start = out.len();
-    let mut de = serde_json::Deserializer::from_str(raw);
-    let streamed = Canonical { out: &mut *out }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-    match streamed {
-        Ok(()) => Ok(None),
-        Err(_) => {
-            // Unsorted or repeated keys (or not JSON at all): the tree
-            // sorts and de-duplicates them exactly as before.
-            out.truncate(start);
-            let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
-            serde_json::to_writer(&mut *out, &value).map_err(|e| e.to_string())?;
-            Ok(Some(value))
-        }
-    }
-}
-
-/// Streams one JSON value to its canonical text, refusing objects whose
-/// keys are not strictly ascending (the caller then builds a tree).
-struct Canonical<'o> {
-    out: &'o mut Vec<u8>,
-}
-
-impl Canonical<'_> {
-    fn scalar<T: serde::Serialize + ?Sized, E: de::Error>(self, value: &T) -> Result<(), E> {
-        serde_json::to_writer(&mut *self.out, value).map_err(E::custom)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Canonical<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Canonical<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.scalar(&v)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.scalar(&v)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.scalar(&v)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        // As serde_json::Value keeps it: a number when finite, else null.
-        match serde_json::Number::from_f64(v) {
-            Some(n) => self.scalar(&n),
-            None => self.scalar(&()),
-        }
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.scalar(v)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.scalar(&())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.out.push(b'[');
-        let mut first = true;
-        loop {
-            let mark = self.out.len();
-            if !first {
-                self.out.push(b',');
-            }
-            if seq
-                .next_element_seed(Canonical {
-                    out: &mut *self.out,
-                })?
-                .is_none()
-            {
-                self.out.truncate(mark);
-                break;
-            }
-            first = false;
-        }
-        self.out.push(b']');
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        self.out.push(b'{');
-        let mut previous: Option<Cow<'de, str>> = None;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if let Some(previous) = &previous {
-                if key <= *previous {
-                    return Err(de::Error::custom("object keys not in ascending order"));
-                }
-                self.out.push(b',');
-            }
-            serde_json::to_writer(&mut *self.out, key.as_ref()).map_err(de::Error::custom)?;
-            self.out.push(b':');
-            map.next_value_seed(Canonical {
-                out: &mut *self.out,
-            })?;
-            previous = Some(key);
-        }
-        self.out.push(b'}');
-        Ok(())
-    }
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-}
-
 /// SHA-256 over the event's canonical JSON, the same value as
 /// [`crate::protocol::OutboxEvent::content_hash`] of the event as sent:
 /// envelope fields in declaration order, then `body` in canonical form.
@@ -448,7 +295,7 @@ fn hash_event(
     buffer: &mut Vec<u8>,
 ) -> Result<(String, std::ops::Range<usize>, Option<serde_json::Value>), String> {
     buffer.clear();
-    serde_json::to_writer(&mut *buffer, &event.envelope()).map_err(|e| e.to_string())?;
+    canonical::write_envelope(buffer, &event.envelope()).map_err(|e| e.to_string())?;
     // `{...envelope...}` becomes `{...envelope...,"body":<body>}`.
     buffer.pop();
     buffer.extend_from_slice(b",\"body\":");
