@@ -21,8 +21,10 @@ pub struct PointsLot {
     /// Its identity.
     pub lot: LotId,
     /// When it was earned.
+    #[serde(with = "crate::timestamp")]
     pub earned_at: Timestamp,
     /// Spendable strictly before this moment.
+    #[serde(with = "crate::timestamp")]
     pub expires_at: Timestamp,
     /// Points left: below zero when a refund took back points already spent.
     pub remaining: i64,
@@ -57,6 +59,7 @@ pub struct CouponHolding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpendRecord {
     /// When.
+    #[serde(with = "crate::timestamp")]
     pub at: Timestamp,
     /// How much (negative for refunds).
     pub amount: Money,

@@ -16,6 +16,7 @@ pub struct LedgerEntry {
     /// The business action that produced this entry.
     pub source: SourceId,
     /// When the action happened (store-local offset).
+    #[serde(with = "crate::timestamp")]
     pub at: Timestamp,
     /// What happened.
     pub kind: EntryKind,
@@ -54,8 +55,10 @@ pub struct Coupon {
     /// Which lines it covers.
     pub scope: CategoryScope,
     /// First moment it may be used.
+    #[serde(with = "crate::timestamp")]
     pub valid_from: Timestamp,
     /// It may be used strictly before this moment.
+    #[serde(with = "crate::timestamp")]
     pub valid_until: Timestamp,
     /// Whether it combines with the tier discount.
     pub stacks_with_tier_discount: bool,
@@ -90,6 +93,7 @@ pub enum EntryKind {
         /// Points in the lot.
         points: i64,
         /// The lot is spendable strictly before this moment.
+        #[serde(with = "crate::timestamp")]
         expires_at: Timestamp,
         /// Why.
         reason: EarnReason,

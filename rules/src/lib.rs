@@ -28,6 +28,7 @@ pub mod pricing;
 pub mod program;
 pub mod refund;
 pub mod tier;
+pub mod timestamp;
 
 pub use account::{MemberAccount, StoredValue};
 pub use booking::{Authority, BookingError, TopUp};

@@ -317,6 +317,7 @@ pub struct Quote {
     /// The member, or `None` for a walk-in sale.
     pub member: Option<MemberId>,
     /// Priced at.
+    #[serde(with = "crate::timestamp")]
     pub at: Timestamp,
     /// Priced offline.
     pub offline: bool,

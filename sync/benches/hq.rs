@@ -413,6 +413,10 @@ async fn postgres_round(quick: bool) -> (f64, f64) {
         prepared.push((tid, per_terminal));
     }
     let cpu_before = cpu_seconds(port);
+    let marks = std::env::var_os("BENCH_MARKS").is_some();
+    if marks {
+        eprintln!("raw insert phase starts at {:?}", Instant::now());
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (tid, batches) in prepared {
@@ -436,6 +440,9 @@ async fn postgres_round(quick: bool) -> (f64, f64) {
         t.await.unwrap();
     }
     let raw = rows as f64 / started.elapsed().as_secs_f64();
+    if marks {
+        eprintln!("raw insert phase ends at {:?}", Instant::now());
+    }
     let cpu_after = cpu_seconds(port);
     eprintln!(
         "postgres raw insert: {rows} rows, {:.2} s; CPU per 1,000 rows: {:.4} s in this process, {:.4} s in PostgreSQL",

@@ -231,6 +231,7 @@ pub struct ReceivedEvent<'a> {
     /// Sequence number.
     pub seq: u64,
     /// Terminal's wall clock.
+    #[serde(with = "tillcard_rules::timestamp")]
     pub wall_time: Timestamp,
     /// Terminal's monotonic clock reading.
     pub monotonic_ms: u64,

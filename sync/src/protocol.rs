@@ -51,6 +51,7 @@ pub struct Envelope {
     /// Gapless per-terminal sequence number, starting at 1.
     pub seq: u64,
     /// Terminal's wall clock when the event was written (RFC 3339, offset).
+    #[serde(with = "tillcard_rules::timestamp")]
     pub wall_time: Timestamp,
     /// Terminal's monotonic clock reading (ms since some boot).
     pub monotonic_ms: u64,
@@ -101,6 +102,7 @@ pub struct Consent {
     /// Whether consent was given.
     pub given: bool,
     /// When it was recorded.
+    #[serde(with = "tillcard_rules::timestamp")]
     pub at: Timestamp,
 }
 

@@ -11,9 +11,8 @@
 
 use std::borrow::Cow;
 
-use chrono::{Datelike as _, Timelike as _};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use tillcard_rules::ids::Timestamp;
+use tillcard_rules::timestamp;
 
 use crate::protocol::Envelope;
 
@@ -317,7 +316,7 @@ impl<'a> PlainScan<'a> {
 
 /// Writes `envelope` as serde_json writes its derived `Serialize`: fields
 /// in declaration order, ids as lower-case hyphenated UUIDs, the wall time
-/// as chrono writes it.
+/// as chrono writes it ([`timestamp::format`]).
 pub fn write_envelope(out: &mut Vec<u8>, envelope: &Envelope) -> Result<(), serde_json::Error> {
     let mut ids = uuid::Uuid::encode_buffer();
     let mut numbers = itoa::Buffer::new();
@@ -341,72 +340,21 @@ pub fn write_envelope(out: &mut Vec<u8>, envelope: &Envelope) -> Result<(), serd
     out.extend_from_slice(b"\",\"seq\":");
     out.extend_from_slice(numbers.format(envelope.seq).as_bytes());
     out.extend_from_slice(b",\"wall_time\":");
-    write_timestamp(out, &envelope.wall_time)?;
+    let mut time = [0; timestamp::MAX_LEN];
+    match timestamp::format(&envelope.wall_time, &mut time) {
+        Some(text) => {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        }
+        None => serde_json::to_writer(&mut *out, &envelope.wall_time)?,
+    }
     out.extend_from_slice(b",\"monotonic_ms\":");
     out.extend_from_slice(numbers.format(envelope.monotonic_ms).as_bytes());
     out.extend_from_slice(b",\"schema_version\":");
     out.extend_from_slice(numbers.format(envelope.schema_version).as_bytes());
     out.push(b'}');
     Ok(())
-}
-
-/// Writes a timestamp as a JSON string the way chrono's `Serialize` does
-/// (RFC 3339; no fraction, or 3, 6 or 9 digits, whichever is exact; `Z`
-/// for a zero offset). Years outside 0-9999, leap seconds and offsets with
-/// seconds are left to chrono itself.
-fn write_timestamp(out: &mut Vec<u8>, at: &Timestamp) -> Result<(), serde_json::Error> {
-    let local = at.naive_local();
-    let year = local.year();
-    let nanos = local.nanosecond();
-    let offset = at.offset().local_minus_utc();
-    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 || offset % 60 != 0 {
-        return serde_json::to_writer(out, at);
-    }
-    out.push(b'"');
-    // Every value below fits its width: year checked above, the rest by
-    // chrono's ranges.
-    digits(out, year.unsigned_abs(), 4);
-    out.push(b'-');
-    digits(out, local.month(), 2);
-    out.push(b'-');
-    digits(out, local.day(), 2);
-    out.push(b'T');
-    digits(out, local.hour(), 2);
-    out.push(b':');
-    digits(out, local.minute(), 2);
-    out.push(b':');
-    digits(out, local.second(), 2);
-    if nanos != 0 {
-        out.push(b'.');
-        if nanos.is_multiple_of(1_000_000) {
-            digits(out, nanos / 1_000_000, 3);
-        } else if nanos.is_multiple_of(1_000) {
-            digits(out, nanos / 1_000, 6);
-        } else {
-            digits(out, nanos, 9);
-        }
-    }
-    if offset == 0 {
-        out.push(b'Z');
-    } else {
-        out.push(if offset < 0 { b'-' } else { b'+' });
-        let minutes = offset.unsigned_abs() / 60;
-        digits(out, minutes / 60, 2);
-        out.push(b':');
-        digits(out, minutes % 60, 2);
-    }
-    out.push(b'"');
-    Ok(())
-}
-
-/// Writes the last `width` decimal digits of `value`, zero-padded.
-fn digits(out: &mut Vec<u8>, mut value: u32, width: usize) {
-    let start = out.len();
-    out.resize(start + width, b'0');
-    for slot in out[start..].iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
 }
 
 #[cfg(test)]
