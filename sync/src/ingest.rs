@@ -267,7 +267,12 @@ pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, protocol::ProtocolError> {
 impl ReceivedBatch<'_> {
     /// Reads a batch from a decompressed request body (JSON).
     pub fn from_json(json: &[u8]) -> Result<ReceivedBatch<'_>, protocol::ProtocolError> {
-        serde_json::from_slice(json).map_err(|e| protocol::ProtocolError::Decode(e.to_string()))
+        // One UTF-8 check over the whole body is cheaper than serde_json's
+        // check of each string as it reads it from bytes.
+        let text = std::str::from_utf8(json).map_err(|e| {
+            protocol::ProtocolError::Decode(format!("request body is not UTF-8: {e}"))
+        })?;
+        serde_json::from_str(text).map_err(|e| protocol::ProtocolError::Decode(e.to_string()))
     }
 }
 
@@ -557,7 +562,7 @@ pub struct EventRow {
     /// Content hash.
     pub hash: String,
     /// Kind, or "undecodable".
-    pub kind: String,
+    pub kind: &'static str,
     /// Status.
     pub status: EventStatus,
 }
@@ -797,11 +802,23 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                     seq: event.seq,
                 });
             }
-            let seen = LastSeen {
+            // Updated in place when the store is the same (nearly always):
+            // no new copy of the store's name per event.
+            let fresh = || LastSeen {
                 store: store.to_string(),
                 at: event.wall_time,
             };
-            last_seen.insert(member, seen.clone());
+            let seen_here = |seen: &mut LastSeen| {
+                if seen.store == store {
+                    seen.at = event.wall_time;
+                } else {
+                    *seen = fresh();
+                }
+            };
+            last_seen
+                .entry(member)
+                .and_modify(|seen| seen_here(seen))
+                .or_insert_with(fresh);
             let write = out.members.entry(member).or_insert(MemberWrite {
                 member,
                 enrollment: None,
@@ -809,7 +826,10 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 last_seen: None,
                 enrolled_at: None,
             });
-            write.last_seen = Some(seen);
+            match write.last_seen.as_mut() {
+                Some(seen) => seen_here(seen),
+                None => write.last_seen = Some(fresh()),
+            }
             known_members.insert(member);
         }
         // Balances gone negative are judged per event (all its entries), so
@@ -833,7 +853,6 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 });
             }
             account.apply(entry);
-            out.ledger.push((event.seq, entry.clone()));
         }
         for (member, was_negative) in before {
             if !was_negative && let Some(what) = accounts.get(&member).and_then(negative) {
@@ -876,9 +895,11 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             seq: event.seq,
             event_id: event.event_id,
             hash: event.hash,
-            kind: body.kind().into(),
+            kind: body.kind(),
             status: EventStatus::Applied,
         });
+        out.ledger
+            .extend(body.into_entries().into_iter().map(|e| (event.seq, e)));
         out.applied += 1;
     }
     // Each changed member's account once (moved, not cloned per entry),
@@ -907,13 +928,13 @@ fn dead(
     hash: String,
     reason: String,
     body: String,
-    kind: &str,
+    kind: &'static str,
 ) {
     out.events.push(EventRow {
         seq,
         event_id,
         hash,
-        kind: kind.into(),
+        kind,
         status: EventStatus::Dead,
     });
     out.dead.push(DeadLetter {
@@ -1115,6 +1136,27 @@ mod tests {
                 "canonical body {i}"
             );
         }
+    }
+
+    #[test]
+    fn a_batch_that_is_not_utf8_is_refused_with_the_reason() {
+        let json = batch_json(&[r#"{"a":"caf\u00e9"}"#, r#"{"b":"x"}"#]);
+        let mut bytes = json.into_bytes();
+        let at = bytes
+            .windows(3)
+            .position(|w| w == b"\"x\"")
+            .expect("the second body's text");
+        bytes[at + 1] = 0xff;
+        let error = ReceivedBatch::from_json(&bytes).unwrap_err().to_string();
+        assert!(error.contains("not UTF-8"), "{error}");
+        let valid = batch_json(&[r#"{"a":"café"}"#]);
+        assert_eq!(
+            ReceivedBatch::from_json(valid.as_bytes())
+                .unwrap()
+                .events
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -1005,7 +1005,7 @@ impl<'p> Columns<'p> {
             event_seqs: plan.events.iter().map(|e| i(e.seq)).collect(),
             event_ids: plan.events.iter().map(|e| IdText(e.event_id)).collect(),
             event_hashes: plan.events.iter().map(|e| e.hash.as_str()).collect(),
-            event_kinds: plan.events.iter().map(|e| e.kind.as_str()).collect(),
+            event_kinds: plan.events.iter().map(|e| e.kind).collect(),
             event_status: plan.events.iter().map(|e| e.status.as_str()).collect(),
             dead_seqs: plan.dead.iter().map(|d| i(d.seq)).collect(),
             dead_ids: plan.dead.iter().map(|d| IdText(d.event_id)).collect(),
