@@ -703,8 +703,18 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         mut last_seen,
         mut phone_owners,
     } = loaded;
+    // Sized up front: a batch's ledger entries are large, and growing the
+    // vector by doubling copied them several times.
+    let entries = prepared
+        .events
+        .iter()
+        .filter_map(|e| e.body.as_ref().ok())
+        .map(|body| body.entries().len())
+        .sum();
     let mut out = Plan {
         outbox_head_seq: prepared.outbox_head_seq,
+        events: Vec::with_capacity(prepared.events.len()),
+        ledger: Vec::with_capacity(entries),
         ..Plan::default()
     };
     let mut stored: BTreeSet<u64> = stored_above_ack;
