@@ -28,7 +28,7 @@ use crate::auth;
 use crate::protocol::{self, Envelope, EventBody, SCHEMA_VERSION, TerminalId};
 
 mod canonical;
-pub use canonical::{canonical_body, is_plainly_canonical};
+pub use canonical::canonical_body;
 
 /// Two scans of one member at different stores closer than this are flagged.
 pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;

@@ -23,12 +23,12 @@ use crate::protocol::Envelope;
 /// keys are not in strictly ascending order (unsorted or repeated keys).
 ///
 /// Bodies from Tillcard terminals are already canonical, and most are
-/// plain enough (integers, strings without escapes) for [`is_plainly_canonical`]
+/// plain enough (integers, strings without escapes) for `is_plainly_canonical`
 /// to confirm it in one scan of the bytes: they are copied as they are.
 /// Other sorted bodies are streamed through serde_json's own scalar
 /// formatting without building a tree.
 pub fn canonical_body(raw: &str, out: &mut Vec<u8>) -> Result<Option<serde_json::Value>, String> {
-    if is_plainly_canonical(raw.as_bytes()) {
+    if is_plainly_canonical(raw) {
         out.extend_from_slice(raw.as_bytes());
         return Ok(None);
     }
@@ -177,7 +177,7 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 }
 
-/// How deep [`is_plainly_canonical`] follows nested containers before it
+/// How deep `is_plainly_canonical` follows nested containers before it
 /// leaves the text to serde_json (whose own limit is 128).
 const MAX_PLAIN_DEPTH: usize = 64;
 
@@ -186,12 +186,15 @@ const MAX_PLAIN_DEPTH: usize = 64;
 /// ascending; strings without escapes or control characters; numbers plain
 /// integers of at most 18 digits (never `-0`, which serde_json reads as a
 /// float). `false` means only "not sure": the caller takes the full path.
-pub fn is_plainly_canonical(raw: &[u8]) -> bool {
-    let mut scan = PlainScan { text: raw, at: 0 };
+fn is_plainly_canonical(raw: &str) -> bool {
+    let mut scan = PlainScan {
+        text: raw.as_bytes(),
+        at: 0,
+    };
     scan.value(0) && scan.at == raw.len()
 }
 
-/// A cursor over the text [`is_plainly_canonical`] judges.
+/// A cursor over the text `is_plainly_canonical` judges.
 struct PlainScan<'a> {
     text: &'a [u8],
     at: usize,
@@ -389,7 +392,7 @@ mod tests {
             "[]",
             "0",
         ] {
-            assert!(is_plainly_canonical(text.as_bytes()), "{text}");
+            assert!(is_plainly_canonical(text), "{text}");
             assert_eq!(through_tree(text), text);
             assert_eq!(canonical(text), text);
         }
@@ -421,13 +424,13 @@ mod tests {
             "[1 2]",
             "",
         ] {
-            assert!(!is_plainly_canonical(text.as_bytes()), "{text}");
+            assert!(!is_plainly_canonical(text), "{text}");
         }
         let deep = format!("{}{}", "[".repeat(80), "]".repeat(80));
-        assert!(!is_plainly_canonical(deep.as_bytes()));
+        assert!(!is_plainly_canonical(&deep));
         assert_eq!(canonical(&deep), through_tree(&deep));
         let shallow = format!("{}{}", "[".repeat(60), "]".repeat(60));
-        assert!(is_plainly_canonical(shallow.as_bytes()));
+        assert!(is_plainly_canonical(&shallow));
     }
 
     fn json() -> impl Strategy<Value = Value> {
@@ -499,7 +502,7 @@ mod tests {
             render(&value, reverse, spaced, &mut text);
             let want = through_tree(&text);
             prop_assert_eq!(canonical(&text), want.clone());
-            if is_plainly_canonical(text.as_bytes()) {
+            if is_plainly_canonical(&text) {
                 prop_assert_eq!(&text, &want);
             }
         }
