@@ -20,13 +20,14 @@
 //! `BENCH_QUICK=1`), each on a fresh database: ingest, then the plain
 //! INSERT; the ratio is the median of each round's own ratio. Every round's
 //! figures are printed on stderr. Both sides are timed warm, as a head
-//! office that has been running is: before the ingest, twelve other
-//! terminals upload two batches each (untimed), so every pooled connection
-//! is open with its statements prepared; before the plain INSERT, each
-//! connection of its pool inserts a row of its own. Measured cold, the first
-//! round paid for opening connections and preparing statements inside the
-//! timed second, and the ingest (seven statements, seven tables) paid more
-//! for it than the plain INSERT (one of each): about 0.03 off the ratio.
+//! office that has been running is: before the ingest, other terminals
+//! (twice the pool's connections) upload two batches each, untimed, so
+//! every pooled connection is open with its statements prepared; before
+//! the plain INSERT, each connection of its pool inserts a row of its own.
+//! Measured cold, the first round paid for opening connections and
+//! preparing statements inside the timed second, and the ingest (seven
+//! statements, seven tables) paid more for it than the plain INSERT (one of
+//! each): about 0.03 off the ratio.
 //!
 //! Beside the figures it prints (on stderr) the CPU seconds per 1,000
 //! events spent in this process (head office and the simulated terminals)
@@ -56,10 +57,6 @@ use tillcard_sync::store::Store;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const ADMIN: &str = "bench-admin";
-
-/// Terminals that upload before a PostgreSQL phase is timed: twice the
-/// pool's connections, so each connection serves a few batches.
-const WARM_UP_TERMINALS: usize = 12;
 
 async fn start_hq(store: Arc<dyn Store>) -> (String, tokio::sync::oneshot::Sender<()>) {
     let hq = Arc::new(Hq::open(store, Some(ADMIN.into())).await.unwrap());
@@ -127,7 +124,9 @@ async fn load_measured(
         // (an enrollment's and a top-up's or sale's), untimed, so every
         // pooled connection is open and has its statements prepared. The
         // plain INSERT is warmed the same way (`postgres_round`).
-        let warm_creds = loadgen::provision(&client, base, ADMIN, WARM_UP_TERMINALS)
+        // Twice the pool's connections, so each serves a few batches.
+        let warm_up_terminals = 2 * tillcard_sync::store::postgres::default_pool_size();
+        let warm_creds = loadgen::provision(&client, base, ADMIN, warm_up_terminals)
             .await
             .unwrap();
         let warm = loadgen::run_encoded(&client, base, loadgen::encode(build(warm_creds, 2))).await;
