@@ -537,16 +537,16 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ProtocolError> {
         .map_err(|e| ProtocolError::Encode(e.to_string()))
 }
 
-/// Bodies up to this size (an upload's ack, most error bodies) are sent as
-/// gzip without compression: deflate gains a few bytes on them at most, and
+/// Bodies up to this size (an upload's ack, a batch of one small event) are
+/// sent as gzip without compression: deflate gains a few bytes on them at most, and
 /// setting up a compressor (a quarter of a megabyte of tables, zeroed) was
 /// 3% of head office's CPU under upload load, once per ack.
 const STORED_UP_TO: usize = 1024;
 
 /// `data` as a gzip member (RFC 1952) holding one stored deflate block
-/// (RFC 1951, 3.2.4): what `GzEncoder` with `Compression::none()` writes,
-/// without a compressor; `None` when `data` does not fit one block (65,535
-/// bytes).
+/// (RFC 1951, 3.2.4), as `GzEncoder` with `Compression::none()` would
+/// store it but without setting up a compressor; `None` when `data` does
+/// not fit one block (65,535 bytes).
 fn gzip_stored(data: &[u8]) -> Option<Vec<u8>> {
     let len = u16::try_from(data.len()).ok()?;
     let mut crc = flate2::Crc::new();
