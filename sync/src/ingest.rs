@@ -863,6 +863,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 });
             }
             account.apply(entry);
+            out.ledger.push((event.seq, entry.clone()));
         }
         for (member, was_negative) in before {
             if !was_negative && let Some(what) = accounts.get(&member).and_then(negative) {
@@ -908,8 +909,6 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             kind: body.kind(),
             status: EventStatus::Applied,
         });
-        out.ledger
-            .extend(body.into_entries().into_iter().map(|e| (event.seq, e)));
         out.applied += 1;
     }
     // Each changed member's account once (moved, not cloned per entry),

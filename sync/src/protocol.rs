@@ -321,19 +321,6 @@ impl EventBody {
         }
     }
 
-    /// The ledger entries the event carries, taken out of it.
-    pub fn into_entries(self) -> Vec<LedgerEntry> {
-        match self {
-            EventBody::MemberEnrolled { entries, .. }
-            | EventBody::SaleBooked { entries, .. }
-            | EventBody::Refunded { entries, .. }
-            | EventBody::TopUp { entries, .. }
-            | EventBody::ManualAdjustment { entries, .. }
-            | EventBody::CouponIssued { entries, .. } => entries,
-            EventBody::MemberErased { .. } => Vec::new(),
-        }
-    }
-
     /// Short name of the kind, for logs and tables (never personal data).
     pub fn kind(&self) -> &'static str {
         match self {
