@@ -131,7 +131,7 @@ pub fn book_sale(
     if let Some(applied) = &quote.coupon {
         let usable = account
             .coupon(applied.coupon)
-            .is_some_and(|c| !c.used && c.coupon.valid_at(now));
+            .is_some_and(|c| !c.used() && c.coupon.valid_at(now));
         if !usable {
             return Err(BookingError::CouponNoLongerUsable(applied.coupon));
         }

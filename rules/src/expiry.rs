@@ -10,7 +10,10 @@ use crate::ledger::{EntryKind, LedgerEntry};
 use crate::program::ExpiryPolicy;
 
 /// The moment a lot earned at `earned_at` stops being spendable (exclusive):
-/// local midnight starting the day after the last day of validity.
+/// local midnight starting the day after the last day of validity. Points
+/// that never expire, and any expiry past the last day of year 9999, expire
+/// on [`never_date`] (31 December 9999): every moment stays a four-digit
+/// year, as RFC 3339 and the wire bounds ([`crate::limits`]) want.
 pub fn lot_expiry(policy: ExpiryPolicy, earned_at: Timestamp) -> Timestamp {
     let earned = earned_at.date_naive();
     let first_of_month = earned.with_day(1).unwrap_or(earned);
@@ -19,18 +22,24 @@ pub fn lot_expiry(policy: ExpiryPolicy, earned_at: Timestamp) -> Timestamp {
         // the (N+1)th month after it.
         ExpiryPolicy::EndOfNthMonth { months } => first_of_month
             .checked_add_months(Months::new(months.saturating_add(1)))
-            .unwrap_or(NaiveDate::MAX),
+            .unwrap_or(never_date()),
         ExpiryPolicy::EndOfNextYear => {
-            NaiveDate::from_ymd_opt(earned.year() + 2, 1, 1).unwrap_or(NaiveDate::MAX)
+            NaiveDate::from_ymd_opt(earned.year() + 2, 1, 1).unwrap_or(never_date())
         }
-        ExpiryPolicy::Never => NaiveDate::MAX,
-    };
+        ExpiryPolicy::Never => never_date(),
+    }
+    .min(never_date());
     let midnight = first_invalid_day.and_hms_opt(0, 0, 0).unwrap_or_default();
     earned_at
         .offset()
         .from_local_datetime(&midnight)
         .single()
-        .unwrap_or(Timestamp::MAX_UTC.fixed_offset())
+        .unwrap_or_else(|| earned_at.offset().from_utc_datetime(&midnight))
+}
+
+/// The day points that never expire stop being spendable: 31 December 9999.
+pub fn never_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX)
 }
 
 /// Entries expiring every lot of `account` that is due at `now` and still
@@ -39,7 +48,8 @@ pub fn expire_due(account: &MemberAccount, now: Timestamp, source: SourceId) -> 
     account
         .lots
         .iter()
-        .filter(|lot| lot.remaining > 0 && lot.expires_at <= now)
+        // A lot still awaiting its earning has no expiry of its own yet.
+        .filter(|lot| lot.remaining > 0 && lot.expires_at <= now && !lot.awaiting_earning)
         .map(|lot| LedgerEntry {
             member: account.member,
             source,

@@ -72,7 +72,7 @@ impl Coupon {
 }
 
 /// Why a member was flagged for review.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "flag", rename_all = "snake_case")]
 pub enum FlagReason {
     /// A refund took back earned points already spent.

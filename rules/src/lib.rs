@@ -8,6 +8,8 @@
 //! Code map, in the order data flows through a checkout:
 //! - [`money`]: the `Money` newtype (fen), half-up rounding, largest-remainder
 //!   allocation.
+//! - [`limits`]: the bounds on every amount, count, text and moment that
+//!   comes from outside, and the checks that hold entries and quotes to them.
 //! - [`ids`]: member, action, lot and coupon identifiers; timestamps.
 //! - [`program`]: the program as serde data, its defaults and validation.
 //! - [`ledger`]: ledger entries, the only record of what happened.
@@ -23,6 +25,7 @@ pub mod booking;
 pub mod expiry;
 pub mod ids;
 pub mod ledger;
+pub mod limits;
 pub mod money;
 pub mod pricing;
 pub mod program;

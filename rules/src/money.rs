@@ -15,44 +15,59 @@ use serde::{Deserialize, Serialize};
 /// An amount of money in fen (1/100 of a yuan). May be negative (refunds,
 /// corrections).
 ///
-/// Serialized as an integer number of fen. Deserializes from either an integer
-/// (fen) or a string of yuan (`"12.50"`), so hand-written program files and
-/// worked examples can say amounts the way people read them.
+/// Serialized and deserialized as an integer number of fen, and nothing
+/// else: on the wire an amount has one spelling, so `"100"` (yuan? fen?)
+/// is refused rather than guessed. Hand-written files that want to say
+/// amounts the way people read them (`"12.50"`) go through [`fen_or_yuan`].
+///
+/// The operators (`+`, `-`, unary `-`, `Sum`) never wrap and never panic:
+/// they saturate at the ends of `i64`. Amounts that come from outside are
+/// bounded first ([`crate::limits`]), which keeps saturation out of reach
+/// for every sum the rules make; where outside amounts accumulate without a
+/// bound of their own (a member's balances), the rules use the `checked_*`
+/// operations and refuse what would leave the bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 #[serde(transparent)]
 pub struct Money(i64);
 
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // A visitor rather than an untagged enum: untagged buffers every
-        // amount before trying each form, and amounts are in every event
-        // head office decodes.
-        struct FenOrYuan;
+        i64::deserialize(deserializer).map(Money)
+    }
+}
 
-        impl serde::de::Visitor<'_> for FenOrYuan {
-            type Value = Money;
+/// Reads an amount written either as an integer number of fen or as a
+/// string of yuan (`"12.50"`), for hand-written files (worked examples,
+/// test data) through `#[serde(deserialize_with = "fen_or_yuan")]`. The
+/// wire and every stored form use [`Money`]'s own integer form.
+pub fn fen_or_yuan<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Money, D::Error> {
+    // A visitor rather than an untagged enum: untagged buffers the value
+    // before trying each form.
+    struct FenOrYuan;
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an integer number of fen or a string of yuan such as \"12.50\"")
-            }
+    impl serde::de::Visitor<'_> for FenOrYuan {
+        type Value = Money;
 
-            fn visit_i64<E: serde::de::Error>(self, fen: i64) -> Result<Money, E> {
-                Ok(Money(fen))
-            }
-
-            fn visit_u64<E: serde::de::Error>(self, fen: u64) -> Result<Money, E> {
-                i64::try_from(fen)
-                    .map(Money)
-                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(fen), &self))
-            }
-
-            fn visit_str<E: serde::de::Error>(self, yuan: &str) -> Result<Money, E> {
-                yuan.parse().map_err(E::custom)
-            }
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an integer number of fen or a string of yuan such as \"12.50\"")
         }
 
-        deserializer.deserialize_any(FenOrYuan)
+        fn visit_i64<E: serde::de::Error>(self, fen: i64) -> Result<Money, E> {
+            Ok(Money(fen))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, fen: u64) -> Result<Money, E> {
+            i64::try_from(fen)
+                .map(Money)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(fen), &self))
+        }
+
+        fn visit_str<E: serde::de::Error>(self, yuan: &str) -> Result<Money, E> {
+            yuan.parse().map_err(E::custom)
+        }
     }
+
+    deserializer.deserialize_any(FenOrYuan)
 }
 
 impl Money {
@@ -66,7 +81,7 @@ impl Money {
 
     /// An amount from whole yuan.
     pub const fn from_yuan(yuan: i64) -> Money {
-        Money(yuan * 100)
+        Money(yuan.saturating_mul(100))
     }
 
     /// The amount in fen.
@@ -87,6 +102,30 @@ impl Money {
     /// True when the amount is below zero.
     pub const fn is_negative(self) -> bool {
         self.0 < 0
+    }
+
+    /// `self + rhs`, or `None` if it does not fit.
+    pub const fn checked_add(self, rhs: Money) -> Option<Money> {
+        match self.0.checked_add(rhs.0) {
+            Some(fen) => Some(Money(fen)),
+            None => None,
+        }
+    }
+
+    /// `self - rhs`, or `None` if it does not fit.
+    pub const fn checked_sub(self, rhs: Money) -> Option<Money> {
+        match self.0.checked_sub(rhs.0) {
+            Some(fen) => Some(Money(fen)),
+            None => None,
+        }
+    }
+
+    /// `self × factor`, or `None` if it does not fit.
+    pub const fn checked_mul(self, factor: i64) -> Option<Money> {
+        match self.0.checked_mul(factor) {
+            Some(fen) => Some(Money(fen)),
+            None => None,
+        }
     }
 
     /// The larger of `self` and zero.
@@ -139,7 +178,7 @@ pub(crate) fn div_round_half_up(numerator: i128, denominator: i128) -> i64 {
     } else {
         (numerator, denominator)
     };
-    let magnitude = (n.abs() * 2 + d) / (2 * d);
+    let magnitude = n.abs().saturating_mul(2).saturating_add(d) / d.saturating_mul(2);
     saturate(if n < 0 { -magnitude } else { magnitude })
 }
 
@@ -207,42 +246,46 @@ impl FromStr for Money {
     }
 }
 
+// The operators saturate (see the type's documentation): they must never
+// panic or wrap on outside input, and bounded inputs never reach the ends.
 impl Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
-        Money(self.0 + rhs.0)
+        Money(self.0.saturating_add(rhs.0))
     }
 }
 
 impl AddAssign for Money {
     fn add_assign(&mut self, rhs: Money) {
-        self.0 += rhs.0;
+        *self = *self + rhs;
     }
 }
 
 impl Sub for Money {
     type Output = Money;
     fn sub(self, rhs: Money) -> Money {
-        Money(self.0 - rhs.0)
+        Money(self.0.saturating_sub(rhs.0))
     }
 }
 
 impl SubAssign for Money {
     fn sub_assign(&mut self, rhs: Money) {
-        self.0 -= rhs.0;
+        *self = *self - rhs;
     }
 }
 
 impl Neg for Money {
     type Output = Money;
     fn neg(self) -> Money {
-        Money(-self.0)
+        Money(self.0.saturating_neg())
     }
 }
 
 impl Sum for Money {
+    /// Sums in `i128` and saturates once at the end, so the order of the
+    /// amounts never changes the result.
     fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
-        iter.fold(Money::ZERO, Add::add)
+        Money(saturate(iter.map(|m| i128::from(m.0)).sum()))
     }
 }
 
@@ -347,31 +390,40 @@ mod tests {
     }
 
     #[test]
-    fn deserializes_fen_integers_and_yuan_strings_and_refuses_the_rest() {
+    fn deserializes_fen_integers_only_and_refuses_the_rest() {
         let read = |json: &str| serde_json::from_str::<Money>(json);
         assert_eq!(read("1250").ok(), Some(Money::from_fen(1250)));
         assert_eq!(read("-5").ok(), Some(Money::from_fen(-5)));
-        assert_eq!(read(r#""12.50""#).ok(), Some(Money::from_fen(1250)));
+        assert!(read(r#""12.50""#).is_err(), "the wire has one spelling");
+        assert!(
+            read(r#""100""#).is_err(),
+            "yuan or fen? refused, not guessed"
+        );
         assert!(read("12.5").is_err(), "a float is not an amount");
-        assert!(read(r#""1.234""#).is_err(), "no third decimal");
         assert!(read("9223372036854775808").is_err(), "beyond i64 fen");
         assert!(read("null").is_err());
-        // Inside an internally tagged enum (serde buffers its fields first)
-        // and in a TOML program file.
+        // Inside an internally tagged enum (serde buffers its fields first).
         #[derive(Deserialize)]
         #[serde(tag = "type")]
         enum Tagged {
             Price { amount: Money },
         }
         let Ok(Tagged::Price { amount }) =
-            serde_json::from_str::<Tagged>(r#"{"amount":"3","type":"Price"}"#)
+            serde_json::from_str::<Tagged>(r#"{"amount":300,"type":"Price"}"#)
         else {
             panic!("tagged amount not read");
         };
         assert_eq!(amount, Money::from_yuan(3));
+        assert!(serde_json::from_str::<Tagged>(r#"{"amount":"3","type":"Price"}"#).is_err());
+    }
+
+    #[test]
+    fn hand_written_files_may_say_yuan() {
         #[derive(Deserialize)]
         struct File {
+            #[serde(deserialize_with = "fen_or_yuan")]
             fee: Money,
+            #[serde(deserialize_with = "fen_or_yuan")]
             cap: Money,
         }
         let file: File = toml::from_str("fee = \"0.50\"\ncap = 2000").unwrap();
@@ -379,6 +431,40 @@ mod tests {
             (file.fee, file.cap),
             (Money::from_fen(50), Money::from_fen(2000))
         );
+        assert!(
+            serde_json::from_str::<File>(r#"{"fee":"1.234","cap":1}"#).is_err(),
+            "no third decimal"
+        );
+    }
+
+    #[test]
+    fn operators_saturate_and_checked_operations_say_when_they_would_not_fit() {
+        let max = Money::from_fen(i64::MAX);
+        let min = Money::from_fen(i64::MIN);
+        assert_eq!(max + Money::from_fen(1), max);
+        assert_eq!(min - Money::from_fen(1), min);
+        assert_eq!(-min, max);
+        assert_eq!(
+            [max, max, Money::from_fen(5)].into_iter().sum::<Money>(),
+            max
+        );
+        assert_eq!(
+            [max, Money::from_fen(1), Money::from_fen(-2)]
+                .into_iter()
+                .sum::<Money>(),
+            Money::from_fen(i64::MAX - 1),
+            "the sum is taken whole, so order does not matter"
+        );
+        assert_eq!(max.checked_add(Money::from_fen(1)), None);
+        assert_eq!(min.checked_sub(Money::from_fen(1)), None);
+        assert_eq!(max.checked_mul(2), None);
+        assert_eq!(
+            Money::from_fen(2).checked_add(Money::from_fen(3)),
+            Some(Money::from_fen(5))
+        );
+        assert_eq!(Money::from_yuan(i64::MAX), max);
+        assert_eq!(max.mul_ratio_half_up(i64::MAX, 1), max);
+        assert_eq!(min.mul_ratio_half_up(i64::MIN, -1), min);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::MemberAccount;
 use crate::ids::{CouponId, MemberId, SourceId, Timestamp};
 use crate::ledger::Coupon;
+use crate::limits;
 use crate::money::{BASIS_POINTS, Money, allocate_by_largest_remainder, allocate_money};
 use crate::program::{CouponKind, MULTIPLIER_ONE, MemberDayRule, Program, TierLevel};
 
@@ -160,8 +161,11 @@ pub enum PricingError {
         /// Item code.
         sku: String,
     },
-    /// Amounts too large to represent.
-    #[error("the basket total is too large")]
+    /// More lines, a larger quantity, line or total than the bounds allow
+    /// ([`crate::limits`]).
+    #[error(
+        "the basket is too large: at most 1,000 lines, a quantity of 1,000,000 and ¥10,000,000,000 in all"
+    )]
     TooLarge,
 }
 
@@ -418,8 +422,14 @@ pub fn price(request: &PricingRequest<'_>) -> Result<Quote, PricingError> {
     if basket.lines.is_empty() {
         return Err(PricingError::EmptyBasket);
     }
+    if basket.lines.len() > limits::MAX_ITEMS {
+        return Err(PricingError::TooLarge);
+    }
     let mut gross = Vec::with_capacity(basket.lines.len());
     for (line, item) in basket.lines.iter().enumerate() {
+        if item.quantity > limits::MAX_QUANTITY {
+            return Err(PricingError::TooLarge);
+        }
         if item.quantity < 1 {
             return Err(PricingError::BadQuantity {
                 line,
@@ -437,12 +447,14 @@ pub fn price(request: &PricingRequest<'_>) -> Result<Quote, PricingError> {
             .unit_price
             .fen()
             .checked_mul(item.quantity)
-            .filter(|f| *f < i64::MAX / 1_000_000)
+            .filter(|f| *f <= limits::MAX_FEN)
             .ok_or(PricingError::TooLarge)?;
         gross.push(Money::from_fen(fen));
     }
+    // Every amount of the quote is at most the subtotal, so bounding it
+    // bounds them all (limits::check_quote holds a quote to the same).
     let subtotal: Money = gross.iter().sum();
-    if subtotal.fen() >= i64::MAX / 1_000_000 {
+    if subtotal.fen() > limits::MAX_FEN {
         return Err(PricingError::TooLarge);
     }
 
@@ -673,7 +685,7 @@ fn choose_coupon<'a>(
             });
             continue;
         };
-        if holding.used {
+        if holding.used() {
             refusals.push(Refusal {
                 rule: Rule::CouponUsed,
                 reason: format!("coupon {} has already been used", holding.coupon.code),
@@ -768,7 +780,9 @@ impl DiscountPlan {
     /// What line `i` costs after the member discounts (tier, member day).
     fn tier_free_amount(&self, i: usize, basket: &Basket) -> Money {
         let item = &basket.lines[i];
-        Money::from_fen(item.unit_price.fen() * item.quantity) - self.tier[i] - self.member_day[i]
+        Money::from_fen(item.unit_price.fen().saturating_mul(item.quantity))
+            - self.tier[i]
+            - self.member_day[i]
     }
 }
 

@@ -132,7 +132,7 @@ pub fn refund(
     for past in sale.refunds {
         for line in &past.lines {
             if let Some(q) = before.get_mut(line.line) {
-                *q += line.quantity;
+                *q = q.saturating_add(line.quantity);
             }
         }
     }
@@ -144,7 +144,7 @@ pub fn refund(
         if r.quantity < 0 {
             return Err(RefundError::NothingToRefund);
         }
-        *q += r.quantity;
+        *q = q.saturating_add(r.quantity);
     }
     for (i, line) in quote.lines.iter().enumerate() {
         if after[i] > line.item.quantity {
@@ -278,7 +278,7 @@ pub fn refund(
     if let Some(applied) = quote.coupon.as_ref().filter(|_| sale_fully_refunded) {
         let still_valid = account
             .coupon(applied.coupon)
-            .is_some_and(|c| c.used && c.coupon.valid_at(now));
+            .is_some_and(|c| c.used() && c.coupon.valid_at(now));
         if still_valid {
             entries.push(entry(EntryKind::CouponRestored {
                 coupon: applied.coupon,

@@ -26,11 +26,113 @@ use tillcard_rules::refund::{self, PastRefund, RefundLine, SaleHistory};
 use tillcard_rules::{expiry, tier};
 use uuid::Uuid;
 
+/// An amount as the examples write it: a string of yuan (`"12.50"`) or an
+/// integer number of fen. The wire takes fen only; these files are for
+/// people, so they say amounts the way people read them.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Amount(Money);
+
+impl std::fmt::Debug for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq<Money> for Amount {
+    fn eq(&self, other: &Money) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        tillcard_rules::money::fen_or_yuan(deserializer).map(Amount)
+    }
+}
+
+/// A [`Program`] as the examples write it: amounts may be strings of yuan,
+/// which become integer fen (the program's own, wire form) before the
+/// program is read. Only strings that read as an amount are touched, and no
+/// program field holds a string of that shape.
+fn program_in_yuan<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Program>, D::Error> {
+    fn to_fen(value: &mut toml::Value) {
+        match value {
+            toml::Value::String(text) => {
+                if let Ok(amount) = text.parse::<Money>() {
+                    *value = toml::Value::Integer(amount.fen());
+                }
+            }
+            toml::Value::Array(items) => items.iter_mut().for_each(to_fen),
+            toml::Value::Table(table) => table.iter_mut().for_each(|(_, v)| to_fen(v)),
+            _ => {}
+        }
+    }
+    let mut value = toml::Value::deserialize(deserializer)?;
+    to_fen(&mut value);
+    value.try_into().map(Some).map_err(serde::de::Error::custom)
+}
+
+/// [`CouponKind`] with its amounts as [`Amount`]s.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum CouponKindSpec {
+    AmountOff {
+        off: Amount,
+        min_spend: Amount,
+    },
+    PercentOff {
+        off_bp: i64,
+        cap: Amount,
+        #[serde(default)]
+        min_spend: Amount,
+    },
+    FreeGift {
+        sku: String,
+        name: String,
+        value: Amount,
+        #[serde(default)]
+        min_spend: Amount,
+    },
+}
+
+impl CouponKindSpec {
+    fn to_kind(&self) -> CouponKind {
+        match self {
+            CouponKindSpec::AmountOff { off, min_spend } => CouponKind::AmountOff {
+                off: off.0,
+                min_spend: min_spend.0,
+            },
+            CouponKindSpec::PercentOff {
+                off_bp,
+                cap,
+                min_spend,
+            } => CouponKind::PercentOff {
+                off_bp: *off_bp,
+                cap: cap.0,
+                min_spend: min_spend.0,
+            },
+            CouponKindSpec::FreeGift {
+                sku,
+                name,
+                value,
+                min_spend,
+            } => CouponKind::FreeGift {
+                sku: sku.clone(),
+                name: name.clone(),
+                value: value.0,
+                min_spend: min_spend.0,
+            },
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Example {
     title: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "program_in_yuan")]
     program: Option<Program>,
     #[serde(default)]
     member: Option<MemberSpec>,
@@ -49,9 +151,9 @@ struct MemberSpec {
     #[serde(default = "yes")]
     balances_known: bool,
     #[serde(default)]
-    principal: Money,
+    principal: Amount,
     #[serde(default)]
-    bonus: Money,
+    bonus: Amount,
     #[serde(default)]
     lots: Vec<LotSpec>,
     #[serde(default)]
@@ -79,7 +181,7 @@ struct LotSpec {
 #[serde(deny_unknown_fields)]
 struct CouponSpec {
     code: String,
-    kind: CouponKind,
+    kind: CouponKindSpec,
     #[serde(default)]
     only_categories: Option<Vec<String>>,
     valid_from: Timestamp,
@@ -94,7 +196,7 @@ struct CouponSpec {
 #[serde(deny_unknown_fields)]
 struct SpendSpec {
     at: Timestamp,
-    amount: Money,
+    amount: Amount,
 }
 
 #[derive(Deserialize)]
@@ -106,7 +208,7 @@ struct LineSpec {
     category: String,
     #[serde(default = "one")]
     qty: i64,
-    price: Money,
+    price: Amount,
 }
 
 fn sku() -> String {
@@ -128,7 +230,7 @@ enum Action {
         #[serde(default)]
         offline: bool,
         #[serde(default)]
-        offline_allowance_left: Option<Money>,
+        offline_allowance_left: Option<Amount>,
         basket: Vec<LineSpec>,
         #[serde(default)]
         coupons: Vec<usize>,
@@ -154,7 +256,7 @@ enum Action {
         #[serde(default)]
         package: Option<String>,
         #[serde(default)]
-        amount: Option<Money>,
+        amount: Option<Amount>,
         after: BalanceExpect,
     },
     Adjust {
@@ -191,31 +293,31 @@ enum Action {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SaleExpect {
-    subtotal: Option<Money>,
-    tier_discount: Option<Money>,
-    member_day_discount: Option<Money>,
-    coupon_discount: Option<Money>,
+    subtotal: Option<Amount>,
+    tier_discount: Option<Amount>,
+    member_day_discount: Option<Amount>,
+    coupon_discount: Option<Amount>,
     gift: Option<String>,
-    total: Option<Money>,
+    total: Option<Amount>,
     points_redeemed: Option<i64>,
-    points_value: Option<Money>,
-    stored_value_principal: Option<Money>,
-    stored_value_bonus: Option<Money>,
-    amount_due: Option<Money>,
+    points_value: Option<Amount>,
+    stored_value_principal: Option<Amount>,
+    stored_value_bonus: Option<Amount>,
+    amount_due: Option<Amount>,
     points_earned: Option<i64>,
-    qualifying_spend: Option<Money>,
-    line_net: Option<Vec<Money>>,
-    line_tier_discount: Option<Vec<Money>>,
-    line_coupon_discount: Option<Vec<Money>>,
+    qualifying_spend: Option<Amount>,
+    line_net: Option<Vec<Amount>>,
+    line_tier_discount: Option<Vec<Amount>>,
+    line_coupon_discount: Option<Vec<Amount>>,
     refusals: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RefundExpect {
-    money: Option<Money>,
-    stored_value_principal: Option<Money>,
-    stored_value_bonus: Option<Money>,
+    money: Option<Amount>,
+    stored_value_principal: Option<Amount>,
+    stored_value_bonus: Option<Amount>,
     points_returned: Option<i64>,
     points_reversed: Option<i64>,
     coupon_restored: Option<bool>,
@@ -227,12 +329,12 @@ struct RefundExpect {
 #[serde(deny_unknown_fields)]
 struct BalanceExpect {
     points: Option<i64>,
-    principal: Option<Money>,
-    bonus: Option<Money>,
+    principal: Option<Amount>,
+    bonus: Option<Amount>,
     tier: Option<String>,
     usable_coupons: Option<usize>,
     flags: Option<usize>,
-    rolling_spend: Option<Money>,
+    rolling_spend: Option<Amount>,
 }
 
 struct Run {
@@ -260,11 +362,11 @@ impl Run {
         SourceId(Uuid::from_u128(self.next_id))
     }
 
-    fn check<T: PartialEq + std::fmt::Debug>(
+    fn check<E: PartialEq<A> + std::fmt::Debug, A: std::fmt::Debug>(
         &mut self,
         what: &str,
-        expected: Option<T>,
-        actual: T,
+        expected: Option<E>,
+        actual: A,
     ) {
         if let Some(expected) = expected.filter(|e| *e != actual) {
             self.failures
@@ -370,13 +472,13 @@ fn setup(example: &Example) -> Run {
             },
         );
     }
-    if !(spec.principal + spec.bonus).is_zero() {
+    if !(spec.principal.0 + spec.bonus.0).is_zero() {
         entry(
             &mut run,
             epoch,
             EntryKind::StoredValueCredited {
-                principal: spec.principal,
-                bonus: spec.bonus,
+                principal: spec.principal.0,
+                bonus: spec.bonus.0,
                 package: None,
             },
         );
@@ -399,7 +501,7 @@ fn setup(example: &Example) -> Run {
             &mut run,
             spend.at,
             EntryKind::QualifyingSpend {
-                amount: spend.amount,
+                amount: spend.amount.0,
             },
         );
     }
@@ -417,7 +519,7 @@ fn setup(example: &Example) -> Run {
                 coupon: Coupon {
                     id,
                     code: coupon.code.clone(),
-                    kind: coupon.kind.clone(),
+                    kind: coupon.kind.to_kind(),
                     scope: coupon
                         .only_categories
                         .clone()
@@ -472,7 +574,7 @@ fn run_example(example: Example) -> Vec<String> {
                             sku: l.sku,
                             category: l.category,
                             quantity: l.qty,
-                            unit_price: l.price,
+                            unit_price: l.price.0,
                         })
                         .collect(),
                 };
@@ -500,7 +602,7 @@ fn run_example(example: Example) -> Vec<String> {
                         now: at,
                         offline,
                         offline_allowance_left: offline_allowance_left
-                            .unwrap_or(run.program.offline.allowance_per_member_per_day),
+                            .map_or(run.program.offline.allowance_per_member_per_day, |a| a.0),
                     },
                     tender: &tender,
                 })
@@ -576,22 +678,34 @@ fn run_example(example: Example) -> Vec<String> {
                 run.check(
                     &format!("{s} line net"),
                     expect.line_net,
-                    quote.lines.iter().map(|l| l.net).collect(),
+                    quote.lines.iter().map(|l| l.net).collect::<Vec<_>>(),
                 );
                 run.check(
                     &format!("{s} line tier discount"),
                     expect.line_tier_discount,
-                    quote.lines.iter().map(|l| l.tier_discount).collect(),
+                    quote
+                        .lines
+                        .iter()
+                        .map(|l| l.tier_discount)
+                        .collect::<Vec<_>>(),
                 );
                 run.check(
                     &format!("{s} line coupon discount"),
                     expect.line_coupon_discount,
-                    quote.lines.iter().map(|l| l.coupon_discount).collect(),
+                    quote
+                        .lines
+                        .iter()
+                        .map(|l| l.coupon_discount)
+                        .collect::<Vec<_>>(),
                 );
                 run.check(
                     &format!("{s} refusals"),
                     expect.refusals,
-                    quote.refusals.iter().map(|r| rule_code(r.rule)).collect(),
+                    quote
+                        .refusals
+                        .iter()
+                        .map(|r| rule_code(r.rule))
+                        .collect::<Vec<_>>(),
                 );
                 let entries = match (&run.profile, &run.account) {
                     (Some(profile), Some(account)) => booking::book_sale(
@@ -697,7 +811,7 @@ fn run_example(example: Example) -> Vec<String> {
                 let source = run.id();
                 let top_up = match (package, amount) {
                     (Some(code), _) => TopUp::Package(code),
-                    (None, Some(amount)) => TopUp::Amount(amount),
+                    (None, Some(amount)) => TopUp::Amount(amount.0),
                     (None, None) => panic!("top_up needs a package or an amount"),
                 };
                 let account = run.account.as_ref().unwrap();

@@ -178,6 +178,13 @@ pub fn open_sealed(hq_secret: &[u8; 32], sealed_b64: &str) -> Result<String, Aut
     String::from_utf8(plain).map_err(|_| AuthError::Seal)
 }
 
+/// Whether `text` is a phone number as the protocol seals and looks it
+/// up: 7 to 20 ASCII digits and nothing else (a mainland mobile is its 11
+/// digits, without `+86`, spaces or dashes).
+pub fn is_phone(text: &str) -> bool {
+    (7..=20).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The X25519 public key (base64) of a secret key.
 pub fn box_public_key(secret: &[u8; 32]) -> String {
     B64.encode(crypto_box::SecretKey::from(*secret).public_key().as_bytes())

@@ -140,11 +140,11 @@ pub struct ActivityRows {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SalesRows {
     /// Σ totals of member sales, fen.
-    pub member_fen: i64,
+    pub member_fen: i128,
     /// Member sales.
     pub member_count: u64,
     /// Σ totals of walk-in sales, fen.
-    pub walk_in_fen: i64,
+    pub walk_in_fen: i128,
     /// Walk-in sales.
     pub walk_in_count: u64,
 }
@@ -215,12 +215,13 @@ pub struct ConflictItem {
 pub struct FigureRows {
     /// (tier level, members) over summarized, non-erased members.
     pub tiers: Vec<(i64, u64)>,
-    /// Σ stored-value principal of summarized members, fen.
-    pub sv_principal: i64,
+    /// Σ stored-value principal of summarized members, fen (sums of the
+    /// chain are `i128`: bounded members, but many of them).
+    pub sv_principal: i128,
     /// Σ stored-value bonus of summarized members, fen.
-    pub sv_bonus: i64,
+    pub sv_bonus: i128,
     /// Σ points of summarized members.
-    pub points: i64,
+    pub points: i128,
     /// Members not summed in SQL.
     pub accounts: Vec<AccountRow>,
     /// (local date, enrollments) in the enrollment series' days.
@@ -328,15 +329,15 @@ pub struct Activity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sales {
     /// Member sales, net, fen.
-    pub member_fen: i64,
+    pub member_fen: i128,
     /// Walk-in sales, net, fen.
-    pub walk_in_fen: i64,
+    pub walk_in_fen: i128,
     /// All sales, net, fen.
-    pub total_fen: i64,
+    pub total_fen: i128,
     /// Refunds deducted from member sales, fen.
-    pub member_refunds_fen: i64,
+    pub member_refunds_fen: i128,
     /// Refunds deducted from walk-in sales, fen.
-    pub walk_in_refunds_fen: i64,
+    pub walk_in_refunds_fen: i128,
     /// Member sales booked.
     pub member_sales: u64,
     /// Walk-in sales booked.
@@ -364,13 +365,13 @@ pub struct Repeat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Liabilities {
     /// Points members can still redeem (unexpired lots less debts).
-    pub points: i64,
+    pub points: i128,
     /// Their value at the program's redemption rate, fen.
-    pub points_value_fen: i64,
+    pub points_value_fen: i128,
     /// Stored value paid in by members (refundable), fen.
-    pub stored_value_principal_fen: i64,
+    pub stored_value_principal_fen: i128,
     /// Stored value given as top-up bonus (spendable only), fen.
-    pub stored_value_bonus_fen: i64,
+    pub stored_value_bonus_fen: i128,
 }
 
 /// A terminal's sync state.
@@ -405,27 +406,28 @@ pub struct Conflicts {
 }
 
 /// `part / whole` in basis points, rounded half up; `None` if `whole <= 0`.
-pub fn basis_points(part: i64, whole: i64) -> Option<i64> {
+pub fn basis_points(part: i128, whole: i128) -> Option<i64> {
     (whole > 0).then(|| {
-        let (p, w) = (i128::from(part), i128::from(whole));
-        i64::try_from((p * 20_000 + w) / (2 * w)).unwrap_or(i64::MAX)
+        let (p, w) = (part, whole);
+        let rounded = p.saturating_mul(20_000).saturating_add(w) / w.saturating_mul(2);
+        i64::try_from(rounded).unwrap_or(if rounded < 0 { i64::MIN } else { i64::MAX })
     })
 }
 
 /// `amount × part / whole` rounded half up (the rules' refund share).
-fn share(amount: i64, part: i64, whole: i64) -> i64 {
+fn share(amount: i128, part: i128, whole: i128) -> i128 {
     if whole == 0 {
         return 0;
     }
-    let (a, p, w) = (i128::from(amount), i128::from(part), i128::from(whole));
-    let n = a * p;
+    let (a, p, w) = (amount, part, whole);
+    let n = a.saturating_mul(p);
     // Half up, away from zero for negatives, as the rules do.
-    let q = if n >= 0 {
-        (2 * n + w) / (2 * w)
+    let twice_whole = w.saturating_mul(2);
+    if n >= 0 {
+        n.saturating_mul(2).saturating_add(w) / twice_whole
     } else {
-        -((-2 * n + w) / (2 * w))
-    };
-    i64::try_from(q).unwrap_or(0)
+        -(n.saturating_mul(-2).saturating_add(w) / twice_whole)
+    }
 }
 
 /// Value (fen) of each refund: the telescoped share of each refunded line's
@@ -433,7 +435,7 @@ fn share(amount: i64, part: i64, whole: i64) -> i64 {
 /// that all refunds of a line sum to its net. Refunds of one sale are taken
 /// in time order. Returns (refund, sale's member flag, fen) for refunds of
 /// known sales; unknown sales are skipped.
-pub fn refund_values(sales: &[RefundedSale], refunds: &[RefundRow]) -> Vec<(SourceId, bool, i64)> {
+pub fn refund_values(sales: &[RefundedSale], refunds: &[RefundRow]) -> Vec<(SourceId, bool, i128)> {
     let by_sale: HashMap<SourceId, &RefundedSale> = sales.iter().map(|s| (s.sale, s)).collect();
     let mut ordered: Vec<&RefundRow> = refunds.iter().collect();
     ordered.sort_by_key(|r| (r.at_ms, r.refund));
@@ -446,15 +448,16 @@ pub fn refund_values(sales: &[RefundedSale], refunds: &[RefundRow]) -> Vec<(Sour
         let before = refunded
             .entry(r.sale)
             .or_insert_with(|| vec![0; sale.lines.len()]);
-        let mut fen = 0;
+        let mut fen: i128 = 0;
         for line in &r.lines {
             let (Some(&(quantity, net)), Some(done)) =
                 (sale.lines.get(line.line), before.get_mut(line.line))
             else {
                 continue;
             };
-            let after = (*done + line.quantity).min(quantity);
-            fen += share(net, after, quantity) - share(net, *done, quantity);
+            let after = done.saturating_add(line.quantity).min(quantity);
+            let (net, whole) = (i128::from(net), i128::from(quantity));
+            fen += share(net, i128::from(after), whole) - share(net, i128::from(*done), whole);
             *done = after;
         }
         out.push((r.refund, sale.member, fen));
@@ -472,9 +475,9 @@ pub fn compute(program: &Program, rows: FigureRows, now: Timestamp) -> Figures {
         if !row.erased {
             *tiers.entry(i64::from(row.account.tier.0)).or_default() += 1;
         }
-        points += row.account.points_balance(now);
-        principal += row.account.stored_value.principal.fen();
-        bonus += row.account.stored_value.bonus.fen();
+        points += i128::from(row.account.points_balance(now));
+        principal += i128::from(row.account.stored_value.principal.fen());
+        bonus += i128::from(row.account.stored_value.bonus.fen());
     }
     let mut members_by_tier: Vec<TierCount> = program
         .tiers
@@ -572,16 +575,13 @@ pub fn compute(program: &Program, rows: FigureRows, now: Timestamp) -> Figures {
     let repeat = Repeat {
         buyers: rows.buyers,
         repeat_buyers: rows.repeat_buyers,
-        rate_bp: basis_points(
-            i64::try_from(rows.repeat_buyers).unwrap_or(i64::MAX),
-            i64::try_from(rows.buyers).unwrap_or(i64::MAX),
-        ),
+        rate_bp: basis_points(i128::from(rows.repeat_buyers), i128::from(rows.buyers)),
     };
 
     let per_yuan = program.redemption.points_per_yuan.max(1);
     let liabilities = Liabilities {
         points,
-        points_value_fen: share(points, 100, per_yuan),
+        points_value_fen: share(points, 100, i128::from(per_yuan)),
         stored_value_principal_fen: principal,
         stored_value_bonus_fen: bonus,
     };
@@ -665,9 +665,9 @@ mod tests {
             })
             .collect();
         let values = refund_values(&[sale], &refunds);
-        let fens: Vec<i64> = values.iter().map(|v| v.2).collect();
+        let fens: Vec<i128> = values.iter().map(|v| v.2).collect();
         assert_eq!(fens, vec![333, 334, 333]);
-        assert_eq!(fens.iter().sum::<i64>(), 1000);
+        assert_eq!(fens.iter().sum::<i128>(), 1000);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::{LotId, MemberId, SourceId, Timestamp};
-use tillcard_rules::ledger::{EarnReason, EntryKind, LedgerEntry};
+use tillcard_rules::ledger::{EntryKind, LedgerEntry};
 use tillcard_rules::pricing::MonthDay;
 use tillcard_rules::refund::RefundLine;
 use uuid::Uuid;
@@ -28,7 +28,9 @@ use crate::auth;
 use crate::protocol::{self, Envelope, EventBody, SCHEMA_VERSION, TerminalId};
 
 mod canonical;
+mod validate;
 pub use canonical::canonical_body;
+pub use validate::{Poison, PoisonCode, validate, validate_envelope};
 
 /// Two scans of one member at different stores closer than this are flagged.
 pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;
@@ -147,7 +149,7 @@ pub struct PreparedEvent {
     /// Raw body JSON, kept only when the body is poison (for the dead letter).
     pub raw_body: Option<String>,
     /// The decoded body, or why it is poison.
-    pub body: Result<EventBody, String>,
+    pub body: Result<EventBody, Poison>,
     /// Opened enrollment data.
     pub enrollment: Option<Enrollment>,
 }
@@ -339,6 +341,14 @@ pub fn prepare(
             "batch terminal_id differs from the signing terminal".into(),
         ));
     }
+    if let Some(head) = batch.outbox_head_seq
+        && head > protocol::MAX_SEQ
+    {
+        return Err(BatchRefusal::Malformed(format!(
+            "outbox_head_seq {head} is above the largest sequence number, {}",
+            protocol::MAX_SEQ
+        )));
+    }
     let mut seen = BTreeSet::new();
     let mut events = Vec::with_capacity(batch.events.len());
     let mut buffer = Vec::with_capacity(4096);
@@ -347,6 +357,12 @@ pub fn prepare(
         if seq == 0 || !seen.insert(seq) {
             return Err(BatchRefusal::Malformed(format!(
                 "sequence {seq} is zero or repeated within the batch"
+            )));
+        }
+        if seq > protocol::MAX_SEQ {
+            return Err(BatchRefusal::Malformed(format!(
+                "sequence {seq} is above the largest sequence number, {}",
+                protocol::MAX_SEQ
             )));
         }
         if event.terminal_id != terminal {
@@ -372,10 +388,15 @@ fn prepare_event(
     let (hash, body_range, tree) = hash_event(event, buffer).map_err(BatchRefusal::Malformed)?;
     let mut enrollment = None;
     let body = if event.schema_version != SCHEMA_VERSION {
-        Err(format!(
-            "unsupported schema_version {}",
-            event.schema_version
+        Err(Poison::new(
+            PoisonCode::UnsupportedSchema,
+            format!(
+                "schema_version {} is not one head office reads (it reads {SCHEMA_VERSION})",
+                event.schema_version
+            ),
         ))
+    } else if let Err(poison) = validate_envelope(&event.envelope()) {
+        Err(poison)
     } else {
         // The typed body from the text sent when it was canonical; from the
         // tree otherwise (which had repeated keys resolved as before).
@@ -383,7 +404,7 @@ fn prepare_event(
             None => serde_json::from_str::<EventBody>(event.body.get()),
             Some(tree) => EventBody::deserialize(tree),
         }
-        .map_err(decode_reason)
+        .map_err(|e| Poison::new(PoisonCode::Undecodable, decode_reason(e)))
         .and_then(|body| validate(&body).map(|()| body))
         .and_then(|body| {
             if let EventBody::MemberEnrolled {
@@ -397,12 +418,25 @@ fn prepare_event(
                 ..
             } = &body
             {
-                let phone = auth::open_sealed(&keys.box_secret, phone_sealed)
-                    .map_err(|_| "sealed phone does not open with head office's key".to_string())?;
+                let phone = auth::open_sealed(&keys.box_secret, phone_sealed).map_err(|_| {
+                    Poison::new(
+                        PoisonCode::Sealed,
+                        "phone_sealed does not open with head office's key",
+                    )
+                })?;
+                if !auth::is_phone(&phone) {
+                    return Err(Poison::new(
+                        PoisonCode::Invalid,
+                        "the sealed phone is not a phone number: 7 to 20 ASCII digits",
+                    ));
+                }
                 let name = match name_sealed {
                     Some(sealed) => {
                         Some(auth::open_sealed(&keys.box_secret, sealed).map_err(|_| {
-                            "sealed name does not open with head office's key".to_string()
+                            Poison::new(
+                                PoisonCode::Sealed,
+                                "name_sealed does not open with head office's key",
+                            )
                         })?)
                     }
                     None => None,
@@ -434,73 +468,6 @@ fn prepare_event(
         body,
         enrollment,
     })
-}
-
-/// Checks an event against the rules' invariants that head office can see
-/// without the member's history.
-pub fn validate(body: &EventBody) -> Result<(), String> {
-    if let EventBody::MemberEnrolled { consent, .. } = body
-        && !consent.given
-    {
-        return Err("enrollment without recorded consent".into());
-    }
-    let member = body.member();
-    let entries = body.entries();
-    if let Some(first) = entries.first()
-        && entries.iter().any(|e| e.source != first.source)
-    {
-        return Err("entries of one action carry different sources".into());
-    }
-    if let EventBody::SaleBooked { quote, .. } = body
-        && entries.iter().any(|e| e.source != quote.id)
-    {
-        return Err("sale entries do not carry the quote's id as source".into());
-    }
-    // The one entry of a sale that may be for someone else: the referrer's
-    // reward on a referred member's first purchase (booking::book_sale),
-    // for one other member at most.
-    let is_sale = matches!(body, EventBody::SaleBooked { .. });
-    let mut others = entries
-        .iter()
-        .filter(|e| member.is_some_and(|m| m != e.member));
-    if let Some(other) = others.next() {
-        let referral = |e: &LedgerEntry| {
-            is_sale
-                && e.member == other.member
-                && matches!(
-                    e.kind,
-                    EntryKind::PointsEarned {
-                        reason: EarnReason::Referral,
-                        ..
-                    }
-                )
-        };
-        if !referral(other) || others.any(|e| !referral(e)) {
-            return Err("an entry is for another member than the event".into());
-        }
-    }
-    for entry in entries {
-        let bad = match &entry.kind {
-            EntryKind::PointsEarned { points, .. } | EntryKind::PointsExpired { points, .. } => {
-                *points <= 0
-            }
-            EntryKind::PointsRedeemed { draws }
-            | EntryKind::PointsReturned { draws }
-            | EntryKind::PointsReversed { draws } => draws.iter().any(|d| d.points <= 0),
-            EntryKind::StoredValueCredited {
-                principal, bonus, ..
-            }
-            | EntryKind::StoredValueDebited { principal, bonus }
-            | EntryKind::StoredValueReturned { principal, bonus } => {
-                principal.fen() < 0 || bonus.fen() < 0
-            }
-            _ => false,
-        };
-        if bad {
-            return Err("an entry carries a zero or negative amount".into());
-        }
-    }
-    Ok(())
 }
 
 /// Where a member was last seen.
@@ -574,8 +541,8 @@ pub struct DeadLetter {
     pub seq: u64,
     /// Event id.
     pub event_id: Uuid,
-    /// Why.
-    pub reason: String,
+    /// Why (stored as [`Poison::stored`]).
+    pub reason: Poison,
     /// Raw body.
     pub body: String,
 }
@@ -676,7 +643,14 @@ pub struct Plan {
 }
 
 fn negative(account: &MemberAccount) -> Option<String> {
-    let points: i64 = account.lots.iter().map(|l| l.remaining.min(0)).sum();
+    // A lot awaiting its earning is not debt: its earning is on its way
+    // (events out of order).
+    let points: i128 = account
+        .lots
+        .iter()
+        .filter(|l| !l.awaiting_earning)
+        .map(|l| i128::from(l.remaining.min(0)))
+        .sum();
     let sv = account.stored_value;
     let mut parts = Vec::new();
     if points < 0 {
@@ -742,14 +716,10 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 continue;
             }
         };
-        // Rules check that needs history: an action booked twice.
-        let already = body.entries().iter().find(|e| {
-            accounts
-                .get(&e.member)
-                .is_some_and(|a| a.has_booked(e.source))
-        });
-        if let Some(entry) = already {
-            let reason = format!("action {} is already in the member's ledger", entry.source);
+        // Rules checks that need history: an action booked twice, and
+        // balances kept within bounds (checked whole before anything of
+        // the event is folded, so a refused event changes nothing).
+        if let Some(reason) = refused_by_history(&body, &accounts) {
             dead(
                 &mut out,
                 event.seq,
@@ -853,7 +823,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 .entry(entry.member)
                 .or_insert_with(|| negative(account).is_some());
             if let EntryKind::CouponUsed { coupon } = &entry.kind
-                && account.coupon(*coupon).is_some_and(|c| c.used)
+                && account.coupon_uses(*coupon) > 0
             {
                 out.conflicts.push(Conflict {
                     member: entry.member,
@@ -929,13 +899,48 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
     Ok(out)
 }
 
+/// Why an event that passed [`validate`] still cannot be applied to the
+/// accounts as they stand: one of its actions is already booked, or it
+/// would take a balance out of bounds.
+fn refused_by_history(
+    body: &EventBody,
+    accounts: &HashMap<MemberId, MemberAccount>,
+) -> Option<Poison> {
+    let entries = body.entries();
+    if let Some(entry) = entries.iter().find(|e| {
+        accounts
+            .get(&e.member)
+            .is_some_and(|a| a.has_booked(e.source))
+    }) {
+        return Some(Poison::new(
+            PoisonCode::AlreadyBooked,
+            format!("action {} is already in the member's ledger", entry.source),
+        ));
+    }
+    let members: BTreeSet<MemberId> = entries.iter().map(|e| e.member).collect();
+    members.into_iter().find_map(|member| {
+        let fresh;
+        let account = match accounts.get(&member) {
+            Some(account) => account,
+            None => {
+                fresh = MemberAccount::new(member);
+                &fresh
+            }
+        };
+        account
+            .check_entries(entries)
+            .err()
+            .map(|e| Poison::new(PoisonCode::BalanceOutOfBounds, e.to_string()))
+    })
+}
+
 #[allow(clippy::too_many_arguments, reason = "one flat record")]
 fn dead(
     out: &mut Plan,
     seq: u64,
     event_id: Uuid,
     hash: String,
-    reason: String,
+    reason: Poison,
     body: String,
     kind: &'static str,
 ) {
@@ -1005,6 +1010,7 @@ mod tests {
             earned_at: at,
             expires_at: at,
             remaining,
+            awaiting_earning: false,
         };
         let credit = || EntryKind::StoredValueCredited {
             principal: Money::from_yuan(1),
@@ -1287,7 +1293,9 @@ mod tests {
                 body: serde_json::from_str(body).unwrap(),
             };
             let want = event.decode_body().unwrap_err().to_string();
-            assert_eq!(p.body.as_ref().unwrap_err(), &want, "reason of body {i}");
+            let poison = p.body.as_ref().unwrap_err();
+            assert_eq!(poison.code, PoisonCode::Undecodable, "code of body {i}");
+            assert_eq!(poison.detail, want, "reason of body {i}");
             assert_eq!(p.raw_body.as_deref(), Some(event.body.to_string().as_str()));
         }
     }

@@ -29,6 +29,13 @@ pub const CONTENT_ENCODING: &str = "gzip";
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Largest number of events in one upload batch.
 pub const MAX_BATCH_EVENTS: usize = 1000;
+/// Largest sequence number (and outbox head, and monotonic clock reading):
+/// 2^53 - 1, the largest integer every JSON reader holds exactly. At one
+/// event a millisecond a terminal would need 285,000 years to reach it. A
+/// batch with a sequence number above it is refused as a whole.
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
+/// Longest sealed personal datum (base64 text of a sealed box), in characters.
+pub const MAX_SEALED_CHARS: usize = 1024;
 
 /// A terminal, as named by head office at provisioning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -410,10 +410,19 @@ impl Hq {
                         .inc_by(n);
                 }
                 m.dead_letters.inc_by(plan.dead.len() as u64);
-                // Seq and event id only: a dead letter's reason can quote
-                // the event's content, so it stays in the database.
+                // The reason's code always, its details only when head
+                // office wrote them (a decoder's message can quote the
+                // event's content, so it stays in the database, readable
+                // at /v1/admin/dead-letters).
                 for d in &plan.dead {
-                    tracing::warn!(terminal = %terminal.terminal_id, seq = d.seq, event_id = %d.event_id, "event dead-lettered");
+                    tracing::warn!(
+                        terminal = %terminal.terminal_id,
+                        seq = d.seq,
+                        event_id = %d.event_id,
+                        code = d.reason.code.as_str(),
+                        detail = d.reason.loggable_detail().unwrap_or("(stored, not logged)"),
+                        "event dead-lettered"
+                    );
                 }
                 for c in &plan.conflicts {
                     m.conflicts

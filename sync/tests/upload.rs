@@ -562,9 +562,11 @@ async fn referrer_not_in_the_batch(backend: Backend) {
             }
         }
     }
+    let refused = tillcard_sync::ingest::validate(&forged).unwrap_err();
+    assert_eq!(refused.code, tillcard_sync::ingest::PoisonCode::Invalid);
     assert_eq!(
-        tillcard_sync::ingest::validate(&forged),
-        Err("an entry is for another member than the event".to_string())
+        refused.detail,
+        "an entry is for another member than the event"
     );
     let (_, ack) = h.upload(&till, vec![sale]).await;
     let dead = h.hq.store().dead_letters().await.unwrap();

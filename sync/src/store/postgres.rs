@@ -188,6 +188,15 @@ fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// A sum PostgreSQL computed as `numeric` (exact whatever its size: the sum
+/// of `bigint`s), sent as text and read as `i128`; casting it to `bigint`
+/// failed once the chain's stored value passed 2^63 fen.
+fn exact_sum(row: &tokio_postgres::Row, index: usize) -> StoreResult<i128> {
+    let text: String = row.try_get(index)?;
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("sum {text:?} is not an integer")))
+}
+
 impl PgStore {
     /// Connects a pool of [`default_pool_size`] connections to `url`
     /// (`postgres://user@host:port/db`).
@@ -904,7 +913,7 @@ struct Columns<'p> {
     event_status: Vec<&'static str>,
     dead_seqs: Vec<i64>,
     dead_ids: Vec<IdText>,
-    dead_reasons: Vec<&'p str>,
+    dead_reasons: Vec<String>,
     dead_bodies: Vec<&'p str>,
     member_ids: Vec<IdText>,
     member_stores: Vec<Option<&'p str>>,
@@ -1009,7 +1018,7 @@ impl<'p> Columns<'p> {
             event_status: plan.events.iter().map(|e| e.status.as_str()).collect(),
             dead_seqs: plan.dead.iter().map(|d| i(d.seq)).collect(),
             dead_ids: plan.dead.iter().map(|d| IdText(d.event_id)).collect(),
-            dead_reasons: plan.dead.iter().map(|d| d.reason.as_str()).collect(),
+            dead_reasons: plan.dead.iter().map(|d| d.reason.stored()).collect(),
             dead_bodies: plan.dead.iter().map(|d| d.body.as_str()).collect(),
             member_ids: plan.members.keys().map(id).collect(),
             member_stores: plan
@@ -1755,13 +1764,14 @@ async fn figure_rows<C: GenericClient>(c: &C, q: &FigureQuery) -> StoreResult<Fi
     let r = c
         .query_one(
             &format!(
-                "SELECT coalesce(sum(sv_principal), 0)::bigint, coalesce(sum(sv_bonus), 0)::bigint,
-                    coalesce(sum(points_positive + points_debt), 0)::bigint FROM members WHERE {summed}"
+                "SELECT coalesce(sum(sv_principal), 0)::text, coalesce(sum(sv_bonus), 0)::text,
+                    coalesce(sum(points_positive + points_debt), 0)::text FROM members WHERE {summed}"
             ),
             &[&q.now_ms],
         )
         .await?;
-    (rows.sv_principal, rows.sv_bonus, rows.points) = (r.get(0), r.get(1), r.get(2));
+    (rows.sv_principal, rows.sv_bonus, rows.points) =
+        (exact_sum(&r, 0)?, exact_sum(&r, 1)?, exact_sum(&r, 2)?);
     let unsummed = c
         .query(
             &format!(
@@ -1818,18 +1828,18 @@ async fn figure_rows<C: GenericClient>(c: &C, q: &FigureQuery) -> StoreResult<Fi
     let r = c
         .query_one(
             "SELECT
-                coalesce(sum(total_fen) FILTER (WHERE member_id IS NOT NULL), 0)::bigint,
+                coalesce(sum(total_fen) FILTER (WHERE member_id IS NOT NULL), 0)::text,
                 count(*) FILTER (WHERE member_id IS NOT NULL),
-                coalesce(sum(total_fen) FILTER (WHERE member_id IS NULL), 0)::bigint,
+                coalesce(sum(total_fen) FILTER (WHERE member_id IS NULL), 0)::text,
                 count(*) FILTER (WHERE member_id IS NULL)
              FROM sales WHERE at_ms > $1 AND at_ms <= $2",
             &[&q.sales_since_ms, &q.now_ms],
         )
         .await?;
     rows.sales = SalesRows {
-        member_fen: r.get(0),
+        member_fen: exact_sum(&r, 0)?,
         member_count: u(r.get(1)),
-        walk_in_fen: r.get(2),
+        walk_in_fen: exact_sum(&r, 2)?,
         walk_in_count: u(r.get(3)),
     };
     let window = "SELECT sale_id FROM refunds WHERE at_ms > $1 AND at_ms <= $2";

@@ -330,7 +330,7 @@ fn write(
                 tid,
                 i64::try_from(d.seq).unwrap_or(i64::MAX),
                 d.event_id.to_string(),
-                d.reason,
+                d.reason.stored(),
                 d.body,
                 now_s
             ])?;
@@ -967,6 +967,29 @@ type ConflictColumns = (String, String, String, Option<String>, Option<i64>, Str
 /// A terminal row as read: id, store, acked, last batch, outbox head, revoked.
 type TerminalColumns = (String, String, i64, Option<i64>, Option<i64>, i64);
 
+/// SQLite's `sum()` of integers fails with "integer overflow" past `i64`
+/// (two members holding 2^62 fen each), and `total()` is a float. An exact
+/// sum as two columns that cannot overflow: the sum of the billions and the
+/// sum of the remainders (each term below 10^9 in magnitude), read back by
+/// [`read_exact_sum`]. Each column overflows only past 9 x 10^9 rows at the
+/// largest bounded value.
+fn exact_sum(expression: &str) -> String {
+    format!(
+        "coalesce(sum(({expression}) / {EXACT_SUM_SPLIT}), 0), \
+         coalesce(sum(({expression}) % {EXACT_SUM_SPLIT}), 0)"
+    )
+}
+
+/// What [`exact_sum`] splits on.
+const EXACT_SUM_SPLIT: i64 = 1_000_000_000;
+
+/// The sum [`exact_sum`] wrote at columns `index` and `index + 1`.
+fn read_exact_sum(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<i128> {
+    let billions: i64 = row.get(index)?;
+    let rest: i64 = row.get(index + 1)?;
+    Ok(i128::from(billions) * i128::from(EXACT_SUM_SPLIT) + i128::from(rest))
+}
+
 fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
@@ -990,11 +1013,19 @@ fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<FigureRows>
     }
     (rows.sv_principal, rows.sv_bonus, rows.points) = tx.query_row(
         &format!(
-            "SELECT coalesce(sum(sv_principal), 0), coalesce(sum(sv_bonus), 0),
-                coalesce(sum(points_positive + points_debt), 0) FROM members WHERE {summed}"
+            "SELECT {}, {}, {} FROM members WHERE {summed}",
+            exact_sum("sv_principal"),
+            exact_sum("sv_bonus"),
+            exact_sum("points_positive + points_debt"),
         ),
         params![q.now_ms],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| {
+            Ok((
+                read_exact_sum(r, 0)?,
+                read_exact_sum(r, 2)?,
+                read_exact_sum(r, 4)?,
+            ))
+        },
     )?;
     let unsummed: Vec<(String, Option<String>, bool)> = {
         let mut stmt = tx.prepare(&format!(
@@ -1045,19 +1076,22 @@ fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<FigureRows>
         },
     )?;
     rows.sales = tx.query_row(
-        "SELECT
-            coalesce(sum(CASE WHEN member_id IS NOT NULL THEN total_fen ELSE 0 END), 0),
-            coalesce(sum(CASE WHEN member_id IS NOT NULL THEN 1 ELSE 0 END), 0),
-            coalesce(sum(CASE WHEN member_id IS NULL THEN total_fen ELSE 0 END), 0),
-            coalesce(sum(CASE WHEN member_id IS NULL THEN 1 ELSE 0 END), 0)
-         FROM sales WHERE at_ms > ?1 AND at_ms <= ?2",
+        &format!(
+            "SELECT {},
+                coalesce(sum(CASE WHEN member_id IS NOT NULL THEN 1 ELSE 0 END), 0),
+                {},
+                coalesce(sum(CASE WHEN member_id IS NULL THEN 1 ELSE 0 END), 0)
+             FROM sales WHERE at_ms > ?1 AND at_ms <= ?2",
+            exact_sum("CASE WHEN member_id IS NOT NULL THEN total_fen ELSE 0 END"),
+            exact_sum("CASE WHEN member_id IS NULL THEN total_fen ELSE 0 END"),
+        ),
         params![q.sales_since_ms, q.now_ms],
         |r| {
             Ok(SalesRows {
-                member_fen: r.get(0)?,
-                member_count: count(r.get(1)?),
-                walk_in_fen: r.get(2)?,
-                walk_in_count: count(r.get(3)?),
+                member_fen: read_exact_sum(r, 0)?,
+                member_count: count(r.get(2)?),
+                walk_in_fen: read_exact_sum(r, 3)?,
+                walk_in_count: count(r.get(5)?),
             })
         },
     )?;
