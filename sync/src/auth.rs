@@ -178,11 +178,18 @@ pub fn open_sealed(hq_secret: &[u8; 32], sealed_b64: &str) -> Result<String, Aut
     String::from_utf8(plain).map_err(|_| AuthError::Seal)
 }
 
-/// Whether `text` is a phone number as the protocol seals and looks it
-/// up: 7 to 20 ASCII digits and nothing else (a mainland mobile is its 11
-/// digits, without `+86`, spaces or dashes).
+/// Whether `text` is a phone number as the protocol seals it: 7 to 20 ASCII
+/// digits, which may be grouped by single spaces or dashes as typed (a
+/// mainland mobile is its 11 digits, without `+86`), at most 40 characters.
+/// The lookup ([`phone_lookup`]) reads the digits only, so `138-0013-8000`
+/// and `13800138000` are one phone.
 pub fn is_phone(text: &str) -> bool {
-    (7..=20).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    text.len() <= 40
+        && (7..=20).contains(&digits)
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
 }
 
 /// The X25519 public key (base64) of a secret key.

@@ -29,6 +29,9 @@ pub enum HqError {
     /// Body too large (413 `too_large`).
     #[error("body too large")]
     TooLarge,
+    /// The store does not answer (503 `store_unavailable`, from `/health`).
+    #[error("the store does not answer")]
+    Unavailable(#[source] StoreError),
     /// Anything else (500 `internal`): details go to the log only.
     #[error("internal error")]
     Internal(#[source] StoreError),
@@ -50,6 +53,7 @@ impl HqError {
             HqError::NotFound => StatusCode::NOT_FOUND,
             HqError::Conflict(_) => StatusCode::CONFLICT,
             HqError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            HqError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             HqError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +66,7 @@ impl HqError {
             HqError::NotFound => "not_found",
             HqError::Conflict(_) => "sequence_conflict",
             HqError::TooLarge => "too_large",
+            HqError::Unavailable(_) => "store_unavailable",
             HqError::Internal(_) => "internal",
         }
     }
@@ -74,16 +79,81 @@ pub struct ErrorCode(pub &'static str);
 
 impl IntoResponse for HqError {
     fn into_response(self) -> Response {
-        if let HqError::Internal(source) = &self {
-            tracing::error!(error = %source, "internal error");
+        match &self {
+            HqError::Internal(source) => tracing::error!(error = %source, "internal error"),
+            HqError::Unavailable(source) => {
+                tracing::error!(error = %source, "store unavailable");
+            }
+            _ => {}
         }
-        let code = self.code();
-        let body = ErrorBody {
-            error: code.to_string(),
-            message: self.to_string(),
-        };
-        let mut response = (self.status(), axum::Json(body)).into_response();
-        response.extensions_mut().insert(ErrorCode(code));
-        response
+        error_response(self.status(), self.code(), self.to_string())
     }
+}
+
+/// A JSON error answer: [`ErrorBody`] with `code`, and the code left in the
+/// extensions for the request middleware.
+fn error_response(status: StatusCode, code: &'static str, message: String) -> Response {
+    let body = ErrorBody {
+        error: code.to_string(),
+        message,
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    response.extensions_mut().insert(ErrorCode(code));
+    response
+}
+
+/// What a handler's panic answers (through `CatchPanicLayer`): 500
+/// `internal`, never the panic's message.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error".into(),
+    )
+}
+
+/// Makes every error answer JSON with a documented code: the refusals
+/// axum's extractors and router write themselves (a body over the limit, a
+/// path id that is not a UUID, a form that does not parse, an unknown route
+/// or method) come as plain text; they become [`ErrorBody`]s here. The
+/// dashboard's HTML pages are left alone. An extractor's 422 (a body that
+/// parses but does not fit) is a 400 `bad_request` like every other
+/// malformed request.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if status.is_success()
+        || status.is_redirection()
+        || is_html
+        || response.extensions().get::<ErrorCode>().is_some()
+    {
+        return response;
+    }
+    let (status, code) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (status, "too_large"),
+        StatusCode::NOT_FOUND => (status, "not_found"),
+        StatusCode::METHOD_NOT_ALLOWED => (status, "method_not_allowed"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (status, "unsupported_media_type"),
+        s if s.is_server_error() => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        _ => (StatusCode::BAD_REQUEST, "bad_request"),
+    };
+    // The extractor's own words (e.g. "Invalid URL: UUID parsing failed"),
+    // short and about the request's shape, never its values' meaning.
+    let message = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase(),
+    };
+    error_response(status, code, message)
 }

@@ -30,7 +30,7 @@ use crate::protocol::{self, Envelope, EventBody, SCHEMA_VERSION, TerminalId};
 mod canonical;
 mod validate;
 pub use canonical::canonical_body;
-pub use validate::{Poison, PoisonCode, validate, validate_envelope};
+pub use validate::{Poison, PoisonCode, validate, validate_envelope, withhold_quoted};
 
 /// Two scans of one member at different stores closer than this are flagged.
 pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;
@@ -247,23 +247,7 @@ pub struct ReceivedEvent<'a> {
 /// Gunzips a request body (at most [`protocol::MAX_BODY_BYTES`]), as
 /// [`protocol::decode`] does, leaving the JSON to [`ReceivedBatch::from_json`].
 pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, protocol::ProtocolError> {
-    use std::io::Read as _;
-    // Room for the size the gzip trailer states (its last four bytes, the
-    // length modulo 2^32), capped at the largest body accepted: growing by
-    // doubling copied the JSON several times and faulted in fresh pages. A
-    // wrong trailer costs only a wrong first guess; the decoder checks it.
-    let stated = body
-        .last_chunk::<4>()
-        .map_or(0, |size| u32::from_le_bytes(*size) as usize);
-    let mut json = Vec::with_capacity(stated.min(protocol::MAX_BODY_BYTES + 1));
-    flate2::read::GzDecoder::new(body)
-        .take(protocol::MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut json)
-        .map_err(|e| protocol::ProtocolError::Decode(e.to_string()))?;
-    if json.len() > protocol::MAX_BODY_BYTES {
-        return Err(protocol::ProtocolError::TooLarge);
-    }
-    Ok(json)
+    protocol::gunzip(body)
 }
 
 impl ReceivedBatch<'_> {
@@ -427,7 +411,7 @@ fn prepare_event(
                 if !auth::is_phone(&phone) {
                     return Err(Poison::new(
                         PoisonCode::Invalid,
-                        "the sealed phone is not a phone number: 7 to 20 ASCII digits",
+                        "the sealed phone is not a phone number: 7 to 20 ASCII digits, optionally grouped by spaces or dashes",
                     ));
                 }
                 let name = match name_sealed {

@@ -19,6 +19,11 @@ use uuid::Uuid;
 
 /// Version of this protocol; sent in every request body.
 pub const PROTOCOL_VERSION: u16 = 1;
+
+/// The member-card key ids head office gives terminals (the upper half of
+/// the 16-bit space; the lower half is head office's own keys). A
+/// `card_key_id` asked for at redemption outside them is refused.
+pub const TERMINAL_CARD_KEY_IDS: std::ops::RangeInclusive<u16> = 0x8000..=0xFFFF;
 /// Version of the event body schema this crate writes.
 pub const SCHEMA_VERSION: u16 = 1;
 /// Content type of every request and response body.
@@ -560,15 +565,37 @@ fn gzip_stored(data: &[u8]) -> Option<Vec<u8>> {
 
 /// Gunzips (at most [`MAX_BODY_BYTES`]) and parses a body.
 pub fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ProtocolError> {
-    let mut json = Vec::new();
-    flate2::read::GzDecoder::new(body)
+    let json = gunzip(body)?;
+    serde_json::from_slice(&json).map_err(|e| ProtocolError::Decode(e.to_string()))
+}
+
+/// Decompresses a request or response body: exactly one gzip member of at
+/// most [`MAX_BODY_BYTES`] decompressed, and nothing after it (bytes after
+/// the member would be data no signature check or reader ever looked at).
+pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, ProtocolError> {
+    // Room for the size the gzip trailer states (its last four bytes, the
+    // length modulo 2^32), capped at the largest body accepted: growing by
+    // doubling copied the JSON several times and faulted in fresh pages. A
+    // wrong trailer costs only a wrong first guess; the decoder checks it.
+    let stated = body
+        .last_chunk::<4>()
+        .map_or(0, |size| u32::from_le_bytes(*size) as usize);
+    let mut json = Vec::with_capacity(stated.min(MAX_BODY_BYTES + 1));
+    // The buffered decoder leaves what follows the member in its input.
+    let mut decoder = flate2::bufread::GzDecoder::new(body);
+    (&mut decoder)
         .take(MAX_BODY_BYTES as u64 + 1)
         .read_to_end(&mut json)
         .map_err(|e| ProtocolError::Decode(e.to_string()))?;
     if json.len() > MAX_BODY_BYTES {
         return Err(ProtocolError::TooLarge);
     }
-    serde_json::from_slice(&json).map_err(|e| ProtocolError::Decode(e.to_string()))
+    if !decoder.into_inner().is_empty() {
+        return Err(ProtocolError::Decode(
+            "bytes after the end of the gzip data".into(),
+        ));
+    }
+    Ok(json)
 }
 
 /// Makes an opaque cursor from a change-log position: the writing

@@ -224,6 +224,18 @@ impl Hq {
 
     /// Redeems an enrollment code for a terminal key.
     pub async fn redeem(&self, request: &RedeemRequest) -> Result<Provisioned, HqError> {
+        if request.protocol_version != protocol::PROTOCOL_VERSION {
+            return Err(HqError::BadRequest("unsupported protocol_version".into()));
+        }
+        if let Some(id) = request.card_key_id
+            && !protocol::TERMINAL_CARD_KEY_IDS.contains(&id)
+        {
+            return Err(HqError::BadRequest(format!(
+                "card_key_id must be in {}..={}",
+                protocol::TERMINAL_CARD_KEY_IDS.start(),
+                protocol::TERMINAL_CARD_KEY_IDS.end()
+            )));
+        }
         auth::decode_public_key(&request.public_key)
             .map_err(|_| HqError::BadRequest("public_key is not an Ed25519 key".into()))?;
         let lookup_key = auth::b64(&auth::random_32());
@@ -274,7 +286,7 @@ impl Hq {
         terminal: &TerminalRecord,
         wanted: Option<u16>,
     ) -> Result<u16, HqError> {
-        const FIRST: u16 = 0x8000;
+        const FIRST: u16 = *protocol::TERMINAL_CARD_KEY_IDS.start();
         let digest = auth::sha256_hex(&terminal.public_key);
         let derived = u16::from_str_radix(digest.get(..4).unwrap_or("0"), 16).unwrap_or(0) & 0x7FFF;
         let start = match wanted {
@@ -472,7 +484,7 @@ impl Hq {
         cursor: Option<&str>,
     ) -> Result<ChangesPage, HqError> {
         let after = match cursor {
-            None | Some("") => (0, 0),
+            None => (0, 0),
             Some(c) => protocol::position_from_cursor(c)
                 .ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?,
         };
@@ -701,6 +713,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/conflicts"),
     ("post", "/v1/admin/revocations"),
     ("get", "/v1/admin/figures"),
+    ("get", "/v1/admin/dead-letters"),
+    ("get", "/v1/admin/terminal-flags"),
     ("get", "/metrics"),
     ("get", "/dashboard"),
     ("get", "/dashboard/login"),
@@ -713,10 +727,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// The HTTP API.
 pub fn router(hq: Arc<Hq>) -> Router {
     Router::new()
-        .route(
-            "/health",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/health", get(health))
         .route(
             "/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON) }),
@@ -732,6 +743,8 @@ pub fn router(hq: Arc<Hq>) -> Router {
         .route("/v1/admin/conflicts", get(conflicts))
         .route("/v1/admin/revocations", post(revoke_card))
         .route("/v1/admin/figures", get(figures_json))
+        .route("/v1/admin/dead-letters", get(dead_letters))
+        .route("/v1/admin/terminal-flags", get(terminal_flags))
         .route("/metrics", get(metrics))
         .route("/dashboard", get(dashboard_page))
         .route("/dashboard/login", get(login_page).post(login))
@@ -744,9 +757,17 @@ pub fn router(hq: Arc<Hq>) -> Router {
             "/dashboard/assets/dashboard.css",
             get(|| async { asset("text/css; charset=utf-8", dashboard::DASHBOARD_CSS) }),
         )
+        .fallback(|| async { HqError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(
             protocol::MAX_BODY_BYTES,
         ))
+        // A panic in a handler answers 500 `internal` (and, below it, the
+        // stores release or roll back what the panic held) instead of
+        // dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            crate::error::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(crate::error::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&hq),
             observe,
@@ -855,6 +876,9 @@ async fn revoke(
     Path(id): Path<Uuid>,
 ) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
+    if hq.store.terminal(TerminalId(id)).await?.is_none() {
+        return Err(HqError::NotFound);
+    }
     hq.store.revoke_terminal(TerminalId(id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -896,6 +920,55 @@ async fn conflicts(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Resp
                 "member_id": c.member, "kind": c.kind, "reason": c.reason,
                 "terminal_id": c.terminal_id, "seq": c.seq,
             })
+        })
+        .collect();
+    Ok(axum::Json(list).into_response())
+}
+
+/// Whether head office can serve: 200 when its store answers a query, 503
+/// `store_unavailable` when not (so a supervisor or load balancer takes it
+/// out of service instead of sending it every terminal's requests).
+async fn health(State(hq): State<Arc<Hq>>) -> Response {
+    match hq.store.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "store": "ok"})).into_response(),
+        Err(error) => HqError::Unavailable(error).into_response(),
+    }
+}
+
+/// Every dead-lettered event with its reason: `code` is one of the poison
+/// codes of PROTOCOL.md (or `unclassified` for reasons stored before codes
+/// existed), `detail` says what exactly, with quoted values withheld.
+async fn dead_letters(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
+    hq.check_admin_or_session(&headers).await?;
+    let list: Vec<serde_json::Value> = hq
+        .store
+        .dead_letters()
+        .await?
+        .into_iter()
+        .map(|d| {
+            let (code, detail) = ingest::Poison::parse_stored(&d.reason);
+            serde_json::json!({
+                "terminal_id": d.terminal_id, "seq": d.seq, "event_id": d.event_id,
+                "code": code, "detail": ingest::withhold_quoted(detail), "at": d.at,
+            })
+        })
+        .collect();
+    Ok(axum::Json(list).into_response())
+}
+
+/// Every suspicion recorded about a terminal (a clone, a bad signature).
+async fn terminal_flags(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    hq.check_admin_or_session(&headers).await?;
+    let list: Vec<serde_json::Value> = hq
+        .store
+        .terminal_flags()
+        .await?
+        .into_iter()
+        .map(|(terminal_id, reason)| {
+            serde_json::json!({"terminal_id": terminal_id, "reason": reason})
         })
         .collect();
     Ok(axum::Json(list).into_response())

@@ -57,6 +57,31 @@ impl Poison {
     }
 }
 
+/// `detail` with what it quotes withheld: strings in double quotes and
+/// numbers in backticks (how serde's messages quote a value) become `…`;
+/// field names, which serde puts in backticks, stay. For showing a decoder's
+/// message, which may quote personal data, to an operator.
+pub fn withhold_quoted(detail: &str) -> String {
+    let mut out = String::with_capacity(detail.len());
+    let mut rest = detail;
+    while let Some(start) = rest.find(['"', '`']) {
+        let quote = rest[start..].chars().next().unwrap_or('"');
+        out.push_str(&rest[..=start]);
+        let after = &rest[start + 1..];
+        let Some(len) = after.find(quote) else {
+            out.push_str(after);
+            return out;
+        };
+        let quoted = &after[..len];
+        let is_value = quote == '"' || quoted.parse::<f64>().is_ok();
+        out.push_str(if is_value { "…" } else { quoted });
+        out.push(quote);
+        rest = &after[len + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl fmt::Display for Poison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.detail)
@@ -409,6 +434,24 @@ fn check_amounts(entries: &[LedgerEntry]) -> Result<(), Poison> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quoted_values_are_withheld_and_field_names_kept() {
+        use super::withhold_quoted;
+        assert_eq!(
+            withhold_quoted(r#"invalid type: string "13800138000", expected u64 at line 1"#),
+            r#"invalid type: string "…", expected u64 at line 1"#
+        );
+        assert_eq!(
+            withhold_quoted("invalid value: integer `13800138000`, expected `member`"),
+            "invalid value: integer `…`, expected `member`"
+        );
+        assert_eq!(
+            withhold_quoted("missing field `member`"),
+            "missing field `member`"
+        );
+        assert_eq!(withhold_quoted(r#"unclosed "abc"#), r#"unclosed "abc"#);
+    }
+
     use super::*;
 
     #[test]

@@ -112,8 +112,12 @@ pub struct DeadLetterRecord {
     pub terminal_id: TerminalId,
     /// Seq.
     pub seq: u64,
-    /// Why.
+    /// The event's id.
+    pub event_id: String,
+    /// Why, as [`crate::ingest::Poison::stored`] wrote it.
     pub reason: String,
+    /// When head office refused it (RFC 3339).
+    pub at: String,
 }
 
 /// A row of the change log.
@@ -182,6 +186,9 @@ pub trait Store: Send + Sync + 'static {
         terminal: &TerminalRecord,
         now: Timestamp,
     ) -> StoreResult<Redeemed>;
+    /// Answers when the database does (`/health`): one trivial query on a
+    /// connection the requests would use.
+    async fn ping(&self) -> StoreResult<()>;
     /// A terminal by id.
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>>;
     /// Revokes a terminal.

@@ -1214,6 +1214,15 @@ impl Drop for BatchTransaction {
 
 #[async_trait::async_trait]
 impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        // The pool drops a connection it finds closed when handing it out
+        // (deadpool's recycle check), so a broken connection is replaced,
+        // not returned to every later request.
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
@@ -1618,7 +1627,8 @@ impl Store for PgStore {
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
         let c = self.client().await?;
         c.query(
-            "SELECT terminal_id, seq, reason FROM dead_letters ORDER BY terminal_id, seq",
+            "SELECT terminal_id, seq, event_id, reason, at FROM dead_letters
+             ORDER BY terminal_id, seq",
             &[],
         )
         .await?
@@ -1627,7 +1637,9 @@ impl Store for PgStore {
             Ok(DeadLetterRecord {
                 terminal_id: parse_terminal(&r.get::<_, String>(0))?,
                 seq: u(r.get(1)),
-                reason: r.get(2),
+                event_id: r.get(2),
+                reason: r.get(3),
+                at: r.get(4),
             })
         })
         .collect()

@@ -121,9 +121,23 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .map_err(|_| StoreError::Task("sqlite connection poisoned".into()))?;
+            let mut guard = match conn.lock() {
+                Ok(guard) => guard,
+                // A closure panicked while holding the connection. The
+                // connection itself is sound; only a transaction the panic
+                // left open is not, so it is rolled back and the connection
+                // serves again (before this, one panic answered 500 to
+                // every later request of every terminal).
+                Err(poisoned) => {
+                    let guard = poisoned.into_inner();
+                    conn.clear_poison();
+                    if !guard.is_autocommit() {
+                        guard.execute_batch("ROLLBACK")?;
+                    }
+                    tracing::error!("sqlite connection recovered after a panic");
+                    guard
+                }
+            };
             f(&mut guard)
         })
         .await
@@ -475,6 +489,11 @@ fn write(
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         self.run(|conn| {
             let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -767,7 +786,8 @@ impl Store for SqliteStore {
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
         self.run(|c| {
             let mut stmt = c.prepare(
-                "SELECT terminal_id, seq, reason FROM dead_letters ORDER BY terminal_id, seq",
+                "SELECT terminal_id, seq, event_id, reason, at FROM dead_letters
+                 ORDER BY terminal_id, seq",
             )?;
             let rows = stmt
                 .query_map([], |r| {
@@ -775,15 +795,19 @@ impl Store for SqliteStore {
                         r.get::<_, String>(0)?,
                         r.get::<_, i64>(1)?,
                         r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter()
-                .map(|(t, seq, reason)| {
+                .map(|(t, seq, event_id, reason, at)| {
                     Ok(DeadLetterRecord {
                         terminal_id: parse_terminal(&t)?,
                         seq: u64::try_from(seq).unwrap_or(0),
+                        event_id,
                         reason,
+                        at,
                     })
                 })
                 .collect()
@@ -1235,5 +1259,33 @@ mod tests {
         assert_eq!(on, "2026-11-20");
         let expected = Timestamp::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap();
         assert_eq!(ms, millis(expected));
+    }
+
+    #[tokio::test]
+    async fn a_panic_holding_the_connection_does_not_take_the_store_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap();
+        store.migrate().await.unwrap();
+        let panicked = store
+            .run(|c| -> StoreResult<()> {
+                c.execute_batch("BEGIN; INSERT INTO hq_settings (key, value) VALUES ('k', 'v');")?;
+                panic!("a bug while the transaction is open")
+            })
+            .await;
+        assert!(panicked.is_err(), "the panic is an error for its caller");
+        store.ping().await.unwrap();
+        let (autocommit, rows) = store
+            .run(|c| {
+                let rows: i64 = c.query_row(
+                    "SELECT count(*) FROM hq_settings WHERE key = 'k'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                Ok((c.is_autocommit(), rows))
+            })
+            .await
+            .unwrap();
+        assert!(autocommit, "the transaction the panic left open is gone");
+        assert_eq!(rows, 0, "and what it wrote was rolled back");
     }
 }

@@ -113,6 +113,11 @@ pub fn t0() -> Timestamp {
 }
 
 impl Harness {
+    /// The SQLite database file, on the SQLite backend.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self._tmp.as_ref().map(|t| t.path().join("hq.sqlite"))
+    }
+
     /// A harness sharing `h`'s head office (for spawned tasks).
     pub fn shell(h: &Harness) -> Harness {
         Harness {
