@@ -38,14 +38,17 @@ use crate::program::TierLevel;
 
 /// A lot of earned points and what is left of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PointsLot {
     /// Its identity.
     pub lot: LotId,
     /// When it was earned.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
     pub earned_at: Timestamp,
     /// Spendable strictly before this moment.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
     pub expires_at: Timestamp,
     /// Points left: below zero when a refund took back points already spent.
     pub remaining: i64,
@@ -58,6 +61,7 @@ pub struct PointsLot {
 
 /// Stored value split into its refundable and non-refundable parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoredValue {
     /// Paid in by the member: refundable as cash.
     pub principal: Money,
@@ -77,6 +81,7 @@ impl StoredValue {
 /// On the wire: `{"coupon": ..., "used": bool, "uses": n}`; `uses` may be
 /// absent (older writers), and then reads as 1 when `used`, else 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(from = "CouponHoldingForm", into = "CouponHoldingForm")]
 pub struct CouponHolding {
     /// The coupon.
@@ -96,6 +101,7 @@ impl CouponHolding {
 
 /// [`CouponHolding`] as written.
 #[derive(Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct CouponHoldingForm {
     coupon: Coupon,
     used: bool,
@@ -124,6 +130,7 @@ impl From<CouponHolding> for CouponHoldingForm {
 
 /// Uses of a coupon whose issue has not arrived yet (events out of order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PendingCouponUses {
     /// The coupon.
     pub coupon: CouponId,
@@ -133,9 +140,11 @@ pub struct PendingCouponUses {
 
 /// Which tier change set the current tier: the latest one wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TierStamp {
     /// When the change was booked.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
     pub at: Timestamp,
     /// The action that booked it (breaks ties between equal moments).
     pub source: SourceId,
@@ -143,9 +152,11 @@ pub struct TierStamp {
 
 /// Qualifying spend at one moment (for the rolling tier window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SpendRecord {
     /// When.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
     pub at: Timestamp,
     /// How much (negative for refunds).
     pub amount: Money,
@@ -153,6 +164,7 @@ pub struct SpendRecord {
 
 /// What the member used on one day (for per-day caps).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DailyUse {
     /// Local date.
     pub date: NaiveDate,
@@ -164,6 +176,7 @@ pub struct DailyUse {
 
 /// A member's balances and holdings, folded from the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberAccount {
     /// Whose account.
     pub member: MemberId,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 /// A member, the same at every terminal and at head office.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct MemberId(pub Uuid);
 
@@ -16,18 +17,21 @@ pub struct MemberId(pub Uuid);
 /// expiry run...). Every ledger entry carries the action that produced it, so
 /// booking the same action twice is detectable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct SourceId(pub Uuid);
 
 /// A lot of earned points. A lot is named by the action that earned it; one
 /// action earns at most one lot per member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct LotId(pub SourceId);
 
 /// A coupon held by a member: the action that issued it and its position
 /// among the coupons that action issued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CouponId {
     /// The action that issued the coupon.
     pub issued_by: SourceId,

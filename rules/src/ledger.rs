@@ -10,6 +10,7 @@ use crate::program::{CategoryScope, CouponKind, TierLevel};
 
 /// One fact in a member's ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LedgerEntry {
     /// Whose ledger.
     pub member: MemberId,
@@ -17,6 +18,7 @@ pub struct LedgerEntry {
     pub source: SourceId,
     /// When the action happened (store-local offset).
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
     pub at: Timestamp,
     /// What happened.
     pub kind: EntryKind,
@@ -24,6 +26,7 @@ pub struct LedgerEntry {
 
 /// Points taken from (or given back to) one lot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LotDraw {
     /// The lot.
     pub lot: LotId,
@@ -33,6 +36,7 @@ pub struct LotDraw {
 
 /// Why points were earned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EarnReason {
     /// Paid for a purchase.
@@ -45,6 +49,7 @@ pub enum EarnReason {
 
 /// A coupon as issued to a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Coupon {
     /// Its identity.
     pub id: CouponId,
@@ -56,9 +61,11 @@ pub struct Coupon {
     pub scope: CategoryScope,
     /// First moment it may be used.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
     pub valid_from: Timestamp,
     /// It may be used strictly before this moment.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
     pub valid_until: Timestamp,
     /// Whether it combines with the tier discount.
     pub stacks_with_tier_discount: bool,
@@ -73,6 +80,7 @@ impl Coupon {
 
 /// Why a member was flagged for review.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "flag", rename_all = "snake_case")]
 pub enum FlagReason {
     /// A refund took back earned points already spent.
@@ -84,6 +92,7 @@ pub enum FlagReason {
 
 /// What a ledger entry records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EntryKind {
     /// A new lot of points.
@@ -94,6 +103,7 @@ pub enum EntryKind {
         points: i64,
         /// The lot is spendable strictly before this moment.
         #[serde(with = "crate::timestamp")]
+        #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
         expires_at: Timestamp,
         /// Why.
         reason: EarnReason,

@@ -30,6 +30,25 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct Money(i64);
 
+/// On the wire: an integer number of fen within the protocol's bound.
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Money {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An amount in fen (1/100 yuan): an integer, never a string, \
+                within ±10^12 (MAX_FEN).",
+            "type": "integer",
+            "format": "int64",
+            "minimum": -crate::limits::MAX_FEN,
+            "maximum": crate::limits::MAX_FEN,
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         i64::deserialize(deserializer).map(Money)

@@ -29,6 +29,7 @@ use crate::program::{CouponKind, MULTIPLIER_ONE, MemberDayRule, Program, TierLev
 
 /// One line of the basket as rung up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BasketLine {
     /// Item code.
     pub sku: String,
@@ -44,6 +45,7 @@ pub struct BasketLine {
 
 /// The basket.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Basket {
     /// Lines in the order rung up.
     pub lines: Vec<BasketLine>,
@@ -51,6 +53,7 @@ pub struct Basket {
 
 /// Month and day of a birthday (no year: the terminal never needs it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MonthDay {
     /// 1-12.
     pub month: u8,
@@ -60,6 +63,7 @@ pub struct MonthDay {
 
 /// What pricing needs to know about the member besides the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberProfile {
     /// The member.
     pub id: MemberId,
@@ -83,6 +87,7 @@ pub struct Shopper<'a> {
 
 /// The moment and the terminal's situation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Context {
     /// Now, in store-local offset.
     pub now: Timestamp,
@@ -95,6 +100,7 @@ pub struct Context {
 
 /// How much stored value to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "use", content = "amount", rename_all = "snake_case")]
 pub enum StoredValueRequest {
     /// None.
@@ -108,6 +114,7 @@ pub enum StoredValueRequest {
 
 /// What the member asks to apply.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TenderRequest {
     /// Coupons to use, in the order asked.
     #[serde(default)]
@@ -171,6 +178,7 @@ pub enum PricingError {
 
 /// Which rule refused or reduced something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// Member-only benefit asked for a walk-in sale.
@@ -210,6 +218,7 @@ pub enum Rule {
 
 /// Something asked for that a rule refused or reduced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Refusal {
     /// The rule.
     pub rule: Rule,
@@ -219,6 +228,7 @@ pub struct Refusal {
 
 /// One priced line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct QuoteLine {
     /// The basket line.
     pub item: BasketLine,
@@ -255,6 +265,7 @@ impl QuoteLine {
 
 /// A discount applied to the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AppliedDiscount {
     /// Rate in basis points (1000 = 10% off = 9折).
     pub rate_bp: i64,
@@ -264,6 +275,7 @@ pub struct AppliedDiscount {
 
 /// The coupon applied to the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AppliedCoupon {
     /// Which coupon.
     pub coupon: CouponId,
@@ -277,6 +289,7 @@ pub struct AppliedCoupon {
 
 /// A free item added by a coupon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GiftLine {
     /// Item code.
     pub sku: String,
@@ -288,6 +301,7 @@ pub struct GiftLine {
 
 /// Why points earn extra today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Occasion {
     /// The member's birthday month.
@@ -298,6 +312,7 @@ pub enum Occasion {
 
 /// How the points to be earned were computed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EarnBreakdown {
     /// Paid with money or stored value on lines that earn.
     pub eligible_paid: Money,
@@ -315,6 +330,7 @@ pub struct EarnBreakdown {
 
 /// A priced order, ready to show and to book.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Quote {
     /// Identity; the sale's source id once booked.
     pub id: SourceId,
@@ -322,6 +338,7 @@ pub struct Quote {
     pub member: Option<MemberId>,
     /// Priced at.
     #[serde(with = "crate::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::ids::Timestamp"))]
     pub at: Timestamp,
     /// Priced offline.
     pub offline: bool,

@@ -19,6 +19,7 @@ pub const MULTIPLIER_ONE: i64 = 1000;
 
 /// A whole membership program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Program {
     /// Version number; head office increments it on every change.
@@ -51,11 +52,13 @@ pub struct Program {
 
 /// Index of a tier in [`Program::tiers`]; 0 is the entry tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct TierLevel(pub u8);
 
 /// One membership tier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     /// Stable code used in data files and by head office (`gold`).
@@ -74,6 +77,7 @@ pub struct Tier {
 
 /// How points are earned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct EarnRules {
     /// Points per whole ¥1 paid with money or stored value.
@@ -84,6 +88,7 @@ pub struct EarnRules {
 
 /// How points are redeemed at checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RedemptionRules {
     /// Points worth ¥1 (100 = 100 points per ¥1).
@@ -100,6 +105,7 @@ pub struct RedemptionRules {
 
 /// When a lot of earned points expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ExpiryPolicy {
     /// At the end of the `months`-th calendar month after the month earned
@@ -116,6 +122,7 @@ pub enum ExpiryPolicy {
 
 /// A stored-value top-up package: pay `pay`, get `pay + bonus` to spend.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TopUpPackage {
     /// Stable code (`500+50`).
@@ -128,6 +135,7 @@ pub struct TopUpPackage {
 
 /// Coupon policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct CouponRules {
     /// How many coupons one order may use.
@@ -140,6 +148,7 @@ pub struct CouponRules {
 
 /// A coupon as the program defines it, before it is issued to anyone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CouponTemplate {
     /// Stable code (`welcome-10-off-50`).
@@ -163,6 +172,7 @@ fn yes() -> bool {
 
 /// What a coupon gives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CouponKind {
     /// A fixed amount off once the in-scope lines reach a minimum (满100减20).
@@ -198,6 +208,7 @@ pub enum CouponKind {
 
 /// Which basket lines a coupon covers, by category.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "scope", content = "categories", rename_all = "snake_case")]
 pub enum CategoryScope {
     /// Every discountable line.
@@ -222,6 +233,7 @@ impl CategoryScope {
 
 /// Birthday perks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct BirthdayRules {
     /// Points multiplier during the birthday month, in thousandths.
@@ -230,6 +242,7 @@ pub struct BirthdayRules {
 
 /// The member day: a weekday or a day of the month with extra perks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MemberDay {
     /// Which day.
@@ -248,6 +261,7 @@ fn multiplier_one() -> i64 {
 
 /// Which day is member day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "every", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MemberDayRule {
     /// Every week on this ISO weekday (1 = Monday ... 7 = Sunday).
@@ -264,6 +278,7 @@ pub enum MemberDayRule {
 
 /// Referral rewards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ReferralRules {
     /// Points given to the referrer and to the new member after the new
@@ -273,6 +288,7 @@ pub struct ReferralRules {
 
 /// Bounds on spending while offline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct OfflineRules {
     /// Value of points plus stored value one member may spend per day at one
@@ -282,6 +298,7 @@ pub struct OfflineRules {
 
 /// Tier evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TierEvaluation {
     /// Length of the rolling window of qualifying spend, in months.

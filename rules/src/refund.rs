@@ -25,6 +25,7 @@ use crate::pricing::{Quote, QuoteLine};
 
 /// Some quantity of one line of the original sale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RefundLine {
     /// Index of the line in the sale's quote.
     pub line: usize,
@@ -34,6 +35,7 @@ pub struct RefundLine {
 
 /// A refund made earlier against the same sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PastRefund {
     /// Lines and quantities it refunded.
     pub lines: Vec<RefundLine>,
@@ -54,6 +56,7 @@ pub struct SaleHistory<'a> {
 
 /// What a refund gives back and books.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RefundOutcome {
     /// Ledger entries to book (empty for a walk-in sale).
     pub entries: Vec<LedgerEntry>,

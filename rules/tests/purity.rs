@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-const ALLOWED: [&str; 4] = ["serde", "thiserror", "chrono", "uuid"];
+const ALLOWED: [&str; 5] = ["serde", "thiserror", "chrono", "uuid", "schemars"];
 
 #[test]
 fn rules_depend_only_on_pure_crates_without_clock_or_randomness_features() {

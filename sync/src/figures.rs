@@ -125,6 +125,7 @@ pub struct AccountRow {
 
 /// Activity counts over non-erased members enrolled by `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ActivityRows {
     /// Last purchase within the activity window.
     pub active: u64,
@@ -194,6 +195,7 @@ pub struct TerminalRow {
 
 /// A conflict waiting for review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConflictItem {
     /// Member concerned (an id, never personal data).
     pub member_id: MemberId,
@@ -249,6 +251,7 @@ pub struct FigureRows {
 
 /// The chain's figures (served as JSON at `GET /v1/admin/figures`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Figures {
     /// The moment the figures are computed as of (RFC 3339).
     pub as_of: String,
@@ -276,6 +279,7 @@ pub struct Figures {
 
 /// Window lengths in days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Windows {
     /// [`SALES_WINDOW_DAYS`].
     pub sales_days: i64,
@@ -287,6 +291,7 @@ pub struct Windows {
 
 /// Members holding one tier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TierCount {
     /// Level (0 = entry tier).
     pub level: i64,
@@ -302,6 +307,7 @@ pub struct TierCount {
 
 /// Enrollments on one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DayCount {
     /// `YYYY-MM-DD`.
     pub date: String,
@@ -311,6 +317,7 @@ pub struct DayCount {
 
 /// Active and sleeping members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Activity {
     /// A purchase within the activity window.
     pub active: u64,
@@ -327,6 +334,7 @@ pub struct Activity {
 
 /// Sales in the sales window, net of refunds made in the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Sales {
     /// Member sales, net, fen.
     pub member_fen: i128,
@@ -352,6 +360,7 @@ pub struct Sales {
 
 /// Repeat purchase rate in the sales window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Repeat {
     /// Members with at least one purchase.
     pub buyers: u64,
@@ -363,6 +372,7 @@ pub struct Repeat {
 
 /// What the chain owes its members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Liabilities {
     /// Points members can still redeem (unexpired lots less debts).
     pub points: i128,
@@ -376,6 +386,7 @@ pub struct Liabilities {
 
 /// A terminal's sync state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TerminalSync {
     /// Terminal.
     pub terminal_id: TerminalId,
@@ -398,6 +409,7 @@ pub struct TerminalSync {
 
 /// The conflicts queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Conflicts {
     /// Conflicts recorded.
     pub total: u64,

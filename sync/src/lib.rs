@@ -13,7 +13,11 @@
 //! - [`figures`]: the chain's figures, from store aggregates by pure functions.
 //! - [`store`]: the storage trait and its SQLite and PostgreSQL backends.
 //! - [`error`]: head office's one HTTP error type.
-//! - [`service`]: the HTTP API, jobs and graceful shutdown.
+//! - [`service`]: the HTTP API (its one route table), jobs and graceful
+//!   shutdown.
+//! - [`admin`]: the typed bodies of the admin API.
+//! - [`openapi`]: openapi.json, generated from the route table and the
+//!   types' JSON Schemas.
 //! - [`dashboard`]: head-office users, sessions and the dashboard web page.
 //! - [`metrics`]: the Prometheus `/metrics` registry.
 //! - [`loadgen`]: simulated terminals for the load generator and benchmark.
@@ -24,6 +28,8 @@
 //! Everything but `protocol`, `auth` and `client` is behind the default
 //! feature `server`; the terminal uses `default-features = false`.
 
+#[cfg(feature = "server")]
+pub mod admin;
 pub mod auth;
 pub mod client;
 #[cfg(feature = "server")]
@@ -42,6 +48,8 @@ pub mod loadgen;
 pub mod logging;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod openapi;
 pub mod protocol;
 #[cfg(feature = "server")]
 pub mod service;

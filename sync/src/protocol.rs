@@ -44,6 +44,7 @@ pub const MAX_SEALED_CHARS: usize = 1024;
 
 /// A terminal, as named by head office at provisioning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct TerminalId(pub Uuid);
 
@@ -55,17 +56,21 @@ impl std::fmt::Display for TerminalId {
 
 /// What every outbox event carries besides its body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Envelope {
     /// Unique id of the event (UUIDv7, drawn by the terminal).
     pub event_id: Uuid,
     /// The terminal that wrote it.
     pub terminal_id: TerminalId,
     /// Gapless per-terminal sequence number, starting at 1.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_SEQ)))]
     pub seq: u64,
     /// Terminal's wall clock when the event was written (RFC 3339, offset).
     #[serde(with = "tillcard_rules::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "tillcard_rules::ids::Timestamp"))]
     pub wall_time: Timestamp,
     /// Terminal's monotonic clock reading (ms since some boot).
+    #[cfg_attr(feature = "schema", schemars(range(max = MAX_SEQ)))]
     pub monotonic_ms: u64,
     /// Schema version of `body`.
     pub schema_version: u16,
@@ -75,11 +80,13 @@ pub struct Envelope {
 /// that head office can dead-letter one undecodable body without refusing
 /// the whole batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OutboxEvent {
     /// Envelope.
     #[serde(flatten)]
     pub envelope: Envelope,
     /// Body: an [`EventBody`] as JSON.
+    #[cfg_attr(feature = "schema", schemars(with = "EventBody"))]
     pub body: serde_json::Value,
 }
 
@@ -110,16 +117,19 @@ impl OutboxEvent {
 
 /// Consent to keep the member's personal data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Consent {
     /// Whether consent was given.
     pub given: bool,
     /// When it was recorded.
     #[serde(with = "tillcard_rules::timestamp")]
+    #[cfg_attr(feature = "schema", schemars(with = "tillcard_rules::ids::Timestamp"))]
     pub at: Timestamp,
 }
 
 /// What happened at the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
     /// A member enrolled.
@@ -349,6 +359,7 @@ impl EventBody {
 
 /// `POST /v1/batches` request body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UploadBatch {
     /// [`PROTOCOL_VERSION`].
     pub protocol_version: u16,
@@ -360,11 +371,13 @@ pub struct UploadBatch {
     /// built (optional; older terminals omit it). Head office reports
     /// `outbox_head_seq - acked_seq` as the terminal's pending events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(max = MAX_SEQ)))]
     pub outbox_head_seq: Option<u64>,
 }
 
 /// `POST /v1/batches` response body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UploadAck {
     /// Highest sequence number such that head office has durably stored
     /// every event 1..=acked_seq of this terminal. The terminal may delete
@@ -380,6 +393,7 @@ pub struct UploadAck {
 
 /// `POST /v1/terminals/redeem` request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RedeemRequest {
     /// [`PROTOCOL_VERSION`].
     pub protocol_version: u16,
@@ -398,6 +412,7 @@ pub struct RedeemRequest {
 
 /// A key terminals trust to verify member cards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TrustedKey {
     /// Key id, as named in card tokens.
     pub key_id: String,
@@ -407,6 +422,7 @@ pub struct TrustedKey {
 
 /// `POST /v1/terminals/redeem` response body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Provisioned {
     /// The terminal's id from now on.
     pub terminal_id: TerminalId,
@@ -429,6 +445,7 @@ pub struct Provisioned {
 
 /// What a member looks like on a terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberSnapshot {
     /// The member.
     pub member: MemberId,
@@ -449,6 +466,7 @@ pub struct MemberSnapshot {
 
 /// One change on the downlink.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     /// The program in force (replaces the previous one).
@@ -489,6 +507,7 @@ pub enum Change {
 
 /// `GET /v1/changes` response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ChangesPage {
     /// Changes in order; apply them in order.
     pub changes: Vec<Change>,
@@ -500,6 +519,7 @@ pub struct ChangesPage {
 
 /// Error body of every non-2xx response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     /// Stable machine-readable code (see PROTOCOL.md).
     pub error: String,

@@ -11,19 +11,21 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
 use tillcard_rules::{MemberAccount, Program, expiry, tier};
 use uuid::Uuid;
 
+use crate::admin;
 use crate::auth::{self, AuthError};
 use crate::dashboard::{self, Gate, Lang, LoginNotice, LoginThrottle};
 use crate::error::HqError;
 use crate::figures::{self, FigureQuery, Figures};
 use crate::ingest::{self, BatchRefusal, IngestKeys, ReceivedBatch};
 use crate::metrics::{CodeLabels, HttpLabels, KindLabels, Metrics, OutcomeLabels};
+use crate::openapi::{self, Access, Body, Doc};
 use crate::protocol::{
     self, Change, ChangesPage, MemberSnapshot, Provisioned, RedeemRequest, TerminalId, TrustedKey,
     UploadAck,
@@ -518,7 +520,7 @@ impl Hq {
                     key: crate::store::parse_json(payload)?,
                 }),
                 "revocation" => {
-                    let r: Revocation = crate::store::parse_json(payload)?;
+                    let r: admin::Revocation = crate::store::parse_json(payload)?;
                     changes.push(Change::Revocation {
                         member: r.member,
                         card_serial: r.card_serial,
@@ -694,69 +696,395 @@ fn gunzip_body(body: &[u8]) -> Result<Vec<u8>, HqError> {
     })
 }
 
-/// The OpenAPI document, maintained by hand beside the code (a test checks
-/// that it names every route).
-pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+/// One route: its method and path, what the OpenAPI document says of it,
+/// and its handler. [`ROUTES`] is the one list both the router and
+/// openapi.json are made from.
+pub struct Route {
+    /// `get` or `post`.
+    pub method: &'static str,
+    /// The path, with `{name}` parameters.
+    pub path: &'static str,
+    /// Its documentation.
+    pub doc: Doc,
+    handler: fn() -> MethodRouter<Arc<Hq>>,
+}
 
-/// Every route of the API, as (method, path) in OpenAPI form.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/health"),
-    ("get", "/openapi.json"),
-    ("post", "/v1/terminals/redeem"),
-    ("post", "/v1/batches"),
-    ("get", "/v1/changes"),
-    ("post", "/v1/admin/enroll-codes"),
-    ("post", "/v1/admin/terminals/{terminal_id}/revoke"),
-    ("post", "/v1/admin/members/{member_id}/erase"),
-    ("post", "/v1/admin/jobs/tier-evaluation"),
-    ("post", "/v1/admin/jobs/expiry"),
-    ("get", "/v1/admin/conflicts"),
-    ("post", "/v1/admin/revocations"),
-    ("get", "/v1/admin/figures"),
-    ("get", "/v1/admin/dead-letters"),
-    ("get", "/v1/admin/terminal-flags"),
-    ("get", "/metrics"),
-    ("get", "/dashboard"),
-    ("get", "/dashboard/login"),
-    ("post", "/dashboard/login"),
-    ("post", "/dashboard/logout"),
-    ("get", "/dashboard/assets/dashboard.js"),
-    ("get", "/dashboard/assets/dashboard.css"),
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    doc: Doc,
+    handler: fn() -> MethodRouter<Arc<Hq>>,
+) -> Route {
+    Route {
+        method,
+        path,
+        doc,
+        handler,
+    }
+}
+
+const NO_QUERY: &[openapi::Query] = &[];
+const ADMIN_ERRORS: &[u16] = &[401, 403];
+const ADMIN_BODY_ERRORS: &[u16] = &[400, 401, 403];
+
+/// Every route of the API.
+pub const ROUTES: &[Route] = &[
+    route(
+        "get",
+        "/health",
+        Doc {
+            summary: "Whether head office can serve: 200 when its store answers a query",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::Health>)),
+            errors: &[503],
+        },
+        || get(health),
+    ),
+    route(
+        "get",
+        "/openapi.json",
+        Doc {
+            summary: "This document",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other("application/json")),
+            errors: &[],
+        },
+        || get(openapi_json),
+    ),
+    route(
+        "post",
+        "/v1/terminals/redeem",
+        Doc {
+            summary: "Provision a terminal with a one-time enrollment code (body gzip)",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: Some(Body::gzip_json(openapi::schema::<RedeemRequest>)),
+            status: 200,
+            response: Some(Body::gzip_json(openapi::schema::<Provisioned>)),
+            errors: &[400, 403],
+        },
+        || post(redeem),
+    ),
+    route(
+        "post",
+        "/v1/batches",
+        Doc {
+            summary: "Upload a batch of outbox events (idempotent; body gzip)",
+            access: Access::Terminal,
+            query: NO_QUERY,
+            request: Some(Body::gzip_json(openapi::schema::<protocol::UploadBatch>)),
+            status: 200,
+            response: Some(Body::gzip_json(openapi::schema::<UploadAck>)),
+            errors: &[400, 401, 403, 409],
+        },
+        || post(upload),
+    ),
+    route(
+        "get",
+        "/v1/changes",
+        Doc {
+            summary: "The downlink: the page of changes after a cursor",
+            access: Access::Terminal,
+            query: &[openapi::Query {
+                name: "cursor",
+                description: "The cursor of the previous page; absent for the first page",
+            }],
+            request: None,
+            status: 200,
+            response: Some(Body::gzip_json(openapi::schema::<ChangesPage>)),
+            errors: &[400, 401, 403],
+        },
+        || get(changes),
+    ),
+    route(
+        "post",
+        "/v1/admin/enroll-codes",
+        Doc {
+            summary: "Issue a one-time enrollment code for a store",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: Some(Body::json(openapi::schema::<admin::IssueCode>)),
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::IssuedCode>)),
+            errors: ADMIN_BODY_ERRORS,
+        },
+        || post(issue_code),
+    ),
+    route(
+        "post",
+        "/v1/admin/terminals/{terminal_id}/revoke",
+        Doc {
+            summary: "Revoke a terminal: its requests are refused from now on",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 204,
+            response: None,
+            errors: &[400, 401, 403, 404],
+        },
+        || post(revoke),
+    ),
+    route(
+        "post",
+        "/v1/admin/members/{member_id}/erase",
+        Doc {
+            summary: "Erase a member's personal data everywhere",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::Erased>)),
+            errors: &[400, 401, 403, 404],
+        },
+        || post(erase),
+    ),
+    route(
+        "post",
+        "/v1/admin/jobs/tier-evaluation",
+        Doc {
+            summary: "Run the chain-wide tier evaluation now",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::TierJobDone>)),
+            errors: ADMIN_ERRORS,
+        },
+        || post(job_tiers),
+    ),
+    route(
+        "post",
+        "/v1/admin/jobs/expiry",
+        Doc {
+            summary: "Run points expiry now",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::ExpiryJobDone>)),
+            errors: ADMIN_ERRORS,
+        },
+        || post(job_expiry),
+    ),
+    route(
+        "get",
+        "/v1/admin/conflicts",
+        Doc {
+            summary: "Conflicts for review",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::list::<admin::ConflictForReview>)),
+            errors: ADMIN_ERRORS,
+        },
+        || get(conflicts),
+    ),
+    route(
+        "post",
+        "/v1/admin/revocations",
+        Doc {
+            summary: "Revoke a member or a card serial (sent down to every terminal)",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: Some(Body::json(openapi::schema::<admin::Revocation>)),
+            status: 204,
+            response: None,
+            errors: ADMIN_BODY_ERRORS,
+        },
+        || post(revoke_card),
+    ),
+    route(
+        "get",
+        "/v1/admin/figures",
+        Doc {
+            summary: "The chain's figures (the dashboard's data)",
+            access: Access::AdminOrSession,
+            query: &[openapi::Query {
+                name: "at",
+                description: "Compute as of this moment (RFC 3339) instead of now",
+            }],
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<Figures>)),
+            errors: ADMIN_BODY_ERRORS,
+        },
+        || get(figures_json),
+    ),
+    route(
+        "get",
+        "/v1/admin/dead-letters",
+        Doc {
+            summary: "Every dead-lettered event with its poison code and detail",
+            access: Access::AdminOrSession,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::list::<admin::DeadLetter>)),
+            errors: ADMIN_ERRORS,
+        },
+        || get(dead_letters),
+    ),
+    route(
+        "get",
+        "/v1/admin/terminal-flags",
+        Doc {
+            summary: "Every suspicion recorded about a terminal",
+            access: Access::AdminOrSession,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::list::<admin::TerminalFlag>)),
+            errors: ADMIN_ERRORS,
+        },
+        || get(terminal_flags),
+    ),
+    route(
+        "get",
+        "/metrics",
+        Doc {
+            summary: "Prometheus metrics (OpenMetrics text): HTTP requests by route and \
+                status, batches and events ingested, dead letters, conflicts, refusals, \
+                ingest latency, per-terminal acked seq, pending events and lag. \
+                Unauthenticated: expose only to the monitoring network.",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other(crate::metrics::CONTENT_TYPE)),
+            errors: &[],
+        },
+        || get(metrics),
+    ),
+    route(
+        "get",
+        "/dashboard",
+        Doc {
+            summary: "The dashboard page (its script reads /v1/admin/figures); \
+                without a session, a redirect to the login page",
+            access: Access::Session,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other("text/html")),
+            errors: &[303],
+        },
+        || get(dashboard_page),
+    ),
+    route(
+        "get",
+        "/dashboard/login",
+        Doc {
+            summary: "The login page",
+            access: Access::Public,
+            query: &[
+                openapi::Query {
+                    name: "lang",
+                    description: "zh or en",
+                },
+                openapi::Query {
+                    name: "signed_out",
+                    description: "Present after a sign-out: the page says so",
+                },
+            ],
+            request: None,
+            status: 200,
+            response: Some(Body::other("text/html")),
+            errors: &[],
+        },
+        || get(login_page),
+    ),
+    route(
+        "post",
+        "/dashboard/login",
+        Doc {
+            summary: "Log in (form: username, password, lang): a redirect to the \
+                dashboard with the session cookie. Five consecutive failures lock the \
+                user name for 5 minutes.",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: Some(Body::other("application/x-www-form-urlencoded")),
+            status: 303,
+            response: None,
+            errors: &[400, 401, 429],
+        },
+        || post(login),
+    ),
+    route(
+        "post",
+        "/dashboard/logout",
+        Doc {
+            summary: "Log out: ends the session, clears the cookie",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 303,
+            response: None,
+            errors: &[],
+        },
+        || post(logout),
+    ),
+    route(
+        "get",
+        "/dashboard/assets/dashboard.js",
+        Doc {
+            summary: "The dashboard script (served by head office; no CDN)",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other("text/javascript")),
+            errors: &[],
+        },
+        || get(|| async { asset("text/javascript; charset=utf-8", dashboard::DASHBOARD_JS) }),
+    ),
+    route(
+        "get",
+        "/dashboard/assets/dashboard.css",
+        Doc {
+            summary: "The dashboard stylesheet",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other("text/css")),
+            errors: &[],
+        },
+        || get(|| async { asset("text/css; charset=utf-8", dashboard::DASHBOARD_CSS) }),
+    ),
 ];
+
+/// The OpenAPI document of [`ROUTES`] (what `GET /openapi.json` serves and
+/// `sync/openapi.json` holds).
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document(ROUTES.iter().map(|r| (r.method, r.path, &r.doc)))
+}
+
+static OPENAPI_TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    serde_json::to_string_pretty(&openapi_document()).unwrap_or_default()
+});
+
+async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI_TEXT.as_str(),
+    )
+        .into_response()
+}
 
 /// The HTTP API.
 pub fn router(hq: Arc<Hq>) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route(
-            "/openapi.json",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON) }),
-        )
-        .route("/v1/terminals/redeem", post(redeem))
-        .route("/v1/batches", post(upload))
-        .route("/v1/changes", get(changes))
-        .route("/v1/admin/enroll-codes", post(issue_code))
-        .route("/v1/admin/terminals/{terminal_id}/revoke", post(revoke))
-        .route("/v1/admin/members/{member_id}/erase", post(erase))
-        .route("/v1/admin/jobs/tier-evaluation", post(job_tiers))
-        .route("/v1/admin/jobs/expiry", post(job_expiry))
-        .route("/v1/admin/conflicts", get(conflicts))
-        .route("/v1/admin/revocations", post(revoke_card))
-        .route("/v1/admin/figures", get(figures_json))
-        .route("/v1/admin/dead-letters", get(dead_letters))
-        .route("/v1/admin/terminal-flags", get(terminal_flags))
-        .route("/metrics", get(metrics))
-        .route("/dashboard", get(dashboard_page))
-        .route("/dashboard/login", get(login_page).post(login))
-        .route("/dashboard/logout", post(logout))
-        .route(
-            "/dashboard/assets/dashboard.js",
-            get(|| async { asset("text/javascript; charset=utf-8", dashboard::DASHBOARD_JS) }),
-        )
-        .route(
-            "/dashboard/assets/dashboard.css",
-            get(|| async { asset("text/css; charset=utf-8", dashboard::DASHBOARD_CSS) }),
-        )
+    let mut router = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, (route.handler)());
+    }
+    router
         .fallback(|| async { HqError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(
             protocol::MAX_BODY_BYTES,
@@ -828,23 +1156,21 @@ async fn changes(
     Ok(wire(&hq.changes(&terminal, query.cursor.as_deref()).await?))
 }
 
-/// A revocation as stored in the change log and posted by admins.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Revocation {
-    member: Option<MemberId>,
-    card_serial: Option<String>,
-}
-
 async fn revoke_card(
     State(hq): State<Arc<Hq>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
-    let r: Revocation =
+    let r: admin::Revocation =
         serde_json::from_slice(&body).map_err(|e| HqError::BadRequest(e.to_string()))?;
     if r.member.is_none() && r.card_serial.is_none() {
         return Err(HqError::BadRequest("give member or card_serial".into()));
+    }
+    if let Some(serial) = &r.card_serial
+        && let Err(e) = tillcard_rules::limits::check_short_text("card_serial", serial)
+    {
+        return Err(HqError::BadRequest(e.to_string()));
     }
     let payload = crate::store::to_json(&r)?;
     hq.store
@@ -853,21 +1179,26 @@ async fn revoke_card(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
-struct IssueCode {
-    store: String,
-}
-
 async fn issue_code(
     State(hq): State<Arc<Hq>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
-    let request: IssueCode =
+    let request: admin::IssueCode =
         serde_json::from_slice(&body).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    if let Err(e) = tillcard_rules::limits::check_short_text("store", &request.store) {
+        return Err(HqError::BadRequest(e.to_string()));
+    }
+    if request.store.trim().is_empty() {
+        return Err(HqError::BadRequest("store must not be empty".into()));
+    }
     let code = hq.issue_code(&request.store).await?;
-    Ok(axum::Json(serde_json::json!({"code": code, "store": request.store})).into_response())
+    Ok(axum::Json(admin::IssuedCode {
+        code,
+        store: request.store,
+    })
+    .into_response())
 }
 
 async fn revoke(
@@ -890,7 +1221,7 @@ async fn erase(
 ) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
     if hq.erase(MemberId(id)).await? {
-        Ok(axum::Json(serde_json::json!({"erased": true})).into_response())
+        Ok(axum::Json(admin::Erased { erased: true }).into_response())
     } else {
         Err(HqError::NotFound)
     }
@@ -899,27 +1230,31 @@ async fn erase(
 async fn job_tiers(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
     let n = hq.evaluate_tiers(now()).await?;
-    Ok(axum::Json(serde_json::json!({"tier_changes": n})).into_response())
+    Ok(axum::Json(admin::TierJobDone {
+        tier_changes: n as u64,
+    })
+    .into_response())
 }
 
 async fn job_expiry(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
     let n = hq.expire_points(now()).await?;
-    Ok(axum::Json(serde_json::json!({"entries": n})).into_response())
+    Ok(axum::Json(admin::ExpiryJobDone { entries: n as u64 }).into_response())
 }
 
 async fn conflicts(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
-    let list: Vec<serde_json::Value> = hq
+    let list: Vec<admin::ConflictForReview> = hq
         .store
         .conflicts()
         .await?
         .into_iter()
-        .map(|c| {
-            serde_json::json!({
-                "member_id": c.member, "kind": c.kind, "reason": c.reason,
-                "terminal_id": c.terminal_id, "seq": c.seq,
-            })
+        .map(|c| admin::ConflictForReview {
+            member_id: c.member,
+            kind: c.kind,
+            reason: c.reason,
+            terminal_id: c.terminal_id,
+            seq: c.seq,
         })
         .collect();
     Ok(axum::Json(list).into_response())
@@ -930,7 +1265,11 @@ async fn conflicts(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Resp
 /// out of service instead of sending it every terminal's requests).
 async fn health(State(hq): State<Arc<Hq>>) -> Response {
     match hq.store.ping().await {
-        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "store": "ok"})).into_response(),
+        Ok(()) => axum::Json(admin::Health {
+            status: "ok".into(),
+            store: "ok".into(),
+        })
+        .into_response(),
         Err(error) => HqError::Unavailable(error).into_response(),
     }
 }
@@ -940,17 +1279,21 @@ async fn health(State(hq): State<Arc<Hq>>) -> Response {
 /// existed), `detail` says what exactly, with quoted values withheld.
 async fn dead_letters(State(hq): State<Arc<Hq>>, headers: HeaderMap) -> Result<Response, HqError> {
     hq.check_admin_or_session(&headers).await?;
-    let list: Vec<serde_json::Value> = hq
+    let list: Vec<admin::DeadLetter> = hq
         .store
         .dead_letters()
         .await?
         .into_iter()
         .map(|d| {
             let (code, detail) = ingest::Poison::parse_stored(&d.reason);
-            serde_json::json!({
-                "terminal_id": d.terminal_id, "seq": d.seq, "event_id": d.event_id,
-                "code": code, "detail": ingest::withhold_quoted(detail), "at": d.at,
-            })
+            admin::DeadLetter {
+                terminal_id: d.terminal_id,
+                seq: d.seq,
+                event_id: d.event_id.clone(),
+                code: code.to_string(),
+                detail: ingest::withhold_quoted(detail),
+                at: d.at.clone(),
+            }
         })
         .collect();
     Ok(axum::Json(list).into_response())
@@ -962,13 +1305,14 @@ async fn terminal_flags(
     headers: HeaderMap,
 ) -> Result<Response, HqError> {
     hq.check_admin_or_session(&headers).await?;
-    let list: Vec<serde_json::Value> = hq
+    let list: Vec<admin::TerminalFlag> = hq
         .store
         .terminal_flags()
         .await?
         .into_iter()
-        .map(|(terminal_id, reason)| {
-            serde_json::json!({"terminal_id": terminal_id, "reason": reason})
+        .map(|(terminal_id, reason)| admin::TerminalFlag {
+            terminal_id,
+            reason,
         })
         .collect();
     Ok(axum::Json(list).into_response())
