@@ -38,6 +38,14 @@ both!(
     a_failed_batch_leaves_every_other_terminal_uploading,
     failed_batch
 );
+both!(
+    an_erasure_that_overtakes_the_enrollment_leaves_a_tombstone,
+    erasure_first
+);
+both!(
+    documented_poison_is_dead_lettered_with_its_code,
+    documented_poison
+);
 
 /// A top-up of `fen` for `member` whose one entry credits exactly that: the
 /// event a hostile terminal would send, consistent in itself.
@@ -465,4 +473,68 @@ async fn failed_batch(backend: Backend) {
     );
     assert_eq!((lost, duplicated), (0, 0), "[{backend:?}]");
     assert_eq!(ack.applied, 5, "[{backend:?}]");
+}
+
+async fn erasure_first(backend: Backend) {
+    let h = harness(backend).await;
+    let mut enrolling = h.provision("S001").await;
+    let mut erasing = h.provision("S002").await;
+    let member = new_member();
+    let (enrolled, _) = enrolling.enroll(member, "13800138051");
+    let erased = erasing.event(&EventBody::MemberErased { member });
+    let (_, ack) = h.upload(&erasing, vec![erased]).await;
+    assert_eq!(ack.unwrap().applied, 1, "[{backend:?}] the erasure is kept");
+    let (_, ack) = h.upload(&enrolling, vec![enrolled]).await;
+    assert_eq!(ack.unwrap().applied, 1, "[{backend:?}]");
+    let (record, _) = h.hq.store().member(member).await.unwrap().unwrap();
+    println!(
+        "[{backend:?}] erasure before enrollment: erased {}, phone kept {}",
+        record.erased,
+        record.phone.is_some()
+    );
+    assert!(record.erased, "[{backend:?}]");
+    assert_eq!(
+        (record.phone, record.masked_phone, record.masked_name),
+        (None, None, None),
+        "[{backend:?}] no personal data of an erased member is stored"
+    );
+}
+
+/// Each of the documented kinds of poison the outside integrator's client
+/// found accepted: dead-lettered with its code, the batch otherwise applied.
+async fn documented_poison(backend: Backend) {
+    let h = harness(backend).await;
+    let mut till = h.provision("S001").await;
+    let member = new_member();
+    let (enrolled, _) = till.enroll(member, "13800138061");
+    let zero = top_up_of(&mut till, member, 0);
+    let mut string_money = top_up_of(&mut till, member, 100);
+    string_money.body["principal"] = serde_json::json!("100");
+    let mut far_future = top_up_of(&mut till, member, 100);
+    far_future.envelope.wall_time =
+        far_future.envelope.wall_time + chrono::Duration::days(365 * 8000);
+    let mut no_entries = top_up_of(&mut till, member, 100);
+    no_entries.body["entries"] = serde_json::json!([]);
+    let fine = top_up_of(&mut till, member, 100);
+    let (s, ack) = h
+        .upload(
+            &till,
+            vec![enrolled, zero, string_money, far_future, no_entries, fine],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "[{backend:?}]");
+    let ack = ack.unwrap();
+    assert_eq!((ack.applied, ack.dead_lettered), (2, 4), "[{backend:?}]");
+    let dead = dead_letter_codes(&h).await;
+    println!("[{backend:?}] documented poison (seq, code): {dead:?}");
+    assert_eq!(
+        dead,
+        vec![
+            (2, "invalid".to_string()),
+            (3, "undecodable".to_string()),
+            (4, "out_of_bounds".to_string()),
+            (5, "invalid".to_string()),
+        ],
+        "[{backend:?}]"
+    );
 }

@@ -845,9 +845,14 @@ const UPDATE_ACCOUNTS: &str = "UPDATE members SET account = t.a, tier = t.tier, 
      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
         $6::bigint[], $7::bigint[], $8::bigint[]) AS t(m, a, tier, p, b, pp, pd, px)
      WHERE members.member_id = t.m AND members.member_id = ANY($1)";
-const ERASE_MEMBER: &str = "UPDATE members SET masked_name = NULL, masked_phone = NULL,
-        phone = NULL, name = NULL, phone_key = NULL, birthday = NULL, erased_at = $2
-     WHERE member_id = $1";
+/// An erasure from a terminal leaves a tombstone even for a member head
+/// office does not know yet: the erasure can overtake the enrollment (another
+/// terminal's, or one above a gap), whose personal data must then never be
+/// stored.
+const ERASE_MEMBER: &str = "INSERT INTO members (member_id, erased_at) VALUES ($1, $2)
+     ON CONFLICT (member_id) DO UPDATE SET masked_name = NULL, masked_phone = NULL,
+        phone = NULL, name = NULL, phone_key = NULL, birthday = NULL,
+        erased_at = EXCLUDED.erased_at";
 const ERASE_DEAD_LETTERS: &str =
     "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'";
 const PUSH_CHANGE: &str = "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)";

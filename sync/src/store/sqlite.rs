@@ -462,6 +462,13 @@ fn write(
         }
     }
     for member in plan.erasures.iter() {
+        // A tombstone even for a member not known yet: the erasure can
+        // overtake the enrollment, whose personal data must then never be
+        // stored (the enrollment's update skips erased members).
+        tx.execute(
+            "INSERT INTO members (member_id) VALUES (?1) ON CONFLICT (member_id) DO NOTHING",
+            params![member.to_string()],
+        )?;
         erase(tx, *member, now)?;
     }
     let changed: std::collections::BTreeSet<MemberId> = plan
