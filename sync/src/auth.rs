@@ -107,7 +107,8 @@ pub fn verify_request(
     body: &[u8],
     unix_now: i64,
 ) -> Result<(), AuthError> {
-    if (unix_now - timestamp).abs() > FRESHNESS_WINDOW_S {
+    // abs_diff: the timestamp comes from outside and may be any i64.
+    if unix_now.abs_diff(timestamp) > FRESHNESS_WINDOW_S.unsigned_abs() {
         return Err(AuthError::Stale);
     }
     let bytes: [u8; 64] = B64
@@ -179,17 +180,17 @@ pub fn open_sealed(hq_secret: &[u8; 32], sealed_b64: &str) -> Result<String, Aut
 }
 
 /// Whether `text` is a phone number as the protocol seals it: 7 to 20 ASCII
-/// digits, which may be grouped by single spaces or dashes as typed (a
-/// mainland mobile is its 11 digits, without `+86`), at most 40 characters.
-/// The lookup ([`phone_lookup`]) reads the digits only, so `138-0013-8000`
-/// and `13800138000` are one phone.
+/// digits, which may be grouped by single spaces or dashes between digits
+/// as typed (`138-0013-8000`, `138 0013 8000`; a mainland mobile is its 11
+/// digits, without `+86`). The lookup ([`phone_lookup`]) reads the digits
+/// only, so `138-0013-8000` and `13800138000` are one phone.
 pub fn is_phone(text: &str) -> bool {
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    text.len() <= 40
-        && (7..=20).contains(&digits)
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+    let groups: Vec<&str> = text.split([' ', '-']).collect();
+    let digits: usize = groups.iter().map(|g| g.len()).sum();
+    (7..=20).contains(&digits)
+        && groups
+            .iter()
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The X25519 public key (base64) of a secret key.
@@ -216,6 +217,36 @@ pub fn sha256_hex(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phones_are_digits_grouped_by_single_separators() {
+        for phone in ["13800138000", "138-0013-8000", "138 0013 8000", "1234567"] {
+            assert!(is_phone(phone), "{phone}");
+        }
+        for text in [
+            "123456",
+            "--13800138000",
+            "13800138000 ",
+            "138--0013",
+            "+8613800138000",
+            "138a0013800",
+            "123456789012345678901",
+            "",
+        ] {
+            assert!(!is_phone(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_timestamp_of_any_i64_is_stale_not_a_panic() {
+        let key = generate_signing_key();
+        for timestamp in [i64::MIN, i64::MAX] {
+            assert_eq!(
+                verify_request(&key.verifying_key(), "GET", "/", timestamp, "", b"", 0),
+                Err(AuthError::Stale)
+            );
+        }
+    }
 
     #[test]
     fn signature_round_trip_and_tamper() {

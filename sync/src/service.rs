@@ -338,9 +338,19 @@ impl Hq {
             .parse()
             .map(TerminalId)
             .map_err(|_| HqError::Unauthorized("unknown_terminal", "unknown terminal".into()))?;
-        let timestamp: i64 = header(auth::HEADER_TIMESTAMP)?
+        // The text signed is the number written back, so only its one
+        // canonical form (no sign, no leading zero) is taken.
+        let timestamp_text = header(auth::HEADER_TIMESTAMP)?;
+        let timestamp: i64 = timestamp_text
             .parse()
-            .map_err(|_| HqError::Unauthorized("unsigned", "bad timestamp".into()))?;
+            .ok()
+            .filter(|t: &i64| t.to_string() == timestamp_text)
+            .ok_or_else(|| {
+                HqError::Unauthorized(
+                    "unsigned",
+                    "x-tillcard-timestamp must be Unix seconds in decimal digits".into(),
+                )
+            })?;
         let signature = header(auth::HEADER_SIGNATURE)?;
         let Some(terminal) = self.store.terminal(terminal_id).await? else {
             return Err(HqError::Unauthorized(
@@ -371,6 +381,12 @@ impl Hq {
             Err(AuthError::Stale) => Err(HqError::Unauthorized(
                 "stale_request",
                 "timestamp outside the freshness window; check the clock".into(),
+            )),
+            // Not 64 bytes of standard base64: a client's bug, not a
+            // signature by another key, so the terminal is not flagged.
+            Err(AuthError::Malformed) => Err(HqError::Unauthorized(
+                "unsigned",
+                "x-tillcard-signature must be 64 bytes in standard base64 with padding".into(),
             )),
             Err(_) => {
                 tracing::warn!(terminal = %terminal_id, "signature did not verify: flagged");

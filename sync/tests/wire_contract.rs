@@ -511,8 +511,7 @@ async fn documented_poison(backend: Backend) {
     let mut string_money = top_up_of(&mut till, member, 100);
     string_money.body["principal"] = serde_json::json!("100");
     let mut far_future = top_up_of(&mut till, member, 100);
-    far_future.envelope.wall_time =
-        far_future.envelope.wall_time + chrono::Duration::days(365 * 8000);
+    far_future.envelope.wall_time += chrono::Duration::days(365 * 8000);
     let mut no_entries = top_up_of(&mut till, member, 100);
     no_entries.body["entries"] = serde_json::json!([]);
     let fine = top_up_of(&mut till, member, 100);
