@@ -149,12 +149,16 @@ async fn poison_event(backend: Backend) {
     assert_eq!(ack.dead_lettered, 2);
     assert_eq!(dead.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![4, 7]);
     assert!(
-        dead[0].reason.contains("could not decode"),
+        dead[0].reason.starts_with("undecodable: could not decode"),
         "{}",
         dead[0].reason
     );
+    // A top-up whose entry is another member's is not a top-up of its own
+    // member's stored value.
     assert!(
-        dead[1].reason.contains("another member"),
+        dead[1]
+            .reason
+            .starts_with("invalid: a top-up's entries must be"),
         "{}",
         dead[1].reason
     );
@@ -458,10 +462,14 @@ async fn mixed_batch(backend: Backend) -> Outcome {
         .map(|(w, s, _)| (w.as_str(), *s))
         .collect();
     assert_eq!(dead, vec![("A", 4), ("A", 7)]);
-    assert!(outcome.dead[0].2.starts_with("could not decode"));
+    assert!(
+        outcome.dead[0]
+            .2
+            .starts_with("undecodable: could not decode")
+    );
     assert_eq!(
         outcome.dead[1].2,
-        "action <source> is already in the member's ledger"
+        "already_booked: action <source> is already in the member's ledger"
     );
     let conflicts: Vec<(&str, &str, Option<u64>)> = outcome
         .conflicts
@@ -495,14 +503,15 @@ async fn mixed_batch(backend: Backend) -> Outcome {
 }
 
 both!(
-    an_action_replayed_for_a_member_head_office_has_no_row_for_is_dead_lettered,
-    replay_for_member_without_row
+    a_walk_in_sale_carrying_a_members_entries_is_dead_lettered,
+    walk_in_sale_with_entries
 );
 
-/// A sale sent without its member but with the member's entries leaves
-/// ledger entries of a member head office has no row for; the same action
-/// sent again under a new seq is still found in that ledger.
-async fn replay_for_member_without_row(backend: Backend) {
+/// A sale sent without its member but with the member's entries once left
+/// ledger entries of a member head office has no row for. A walk-in sale
+/// books no entries: both the sale and its replay under a new seq are
+/// refused at the door, and nothing reaches the ledger.
+async fn walk_in_sale_with_entries(backend: Backend) {
     use tillcard_sync::protocol::EventBody;
     let h = harness(backend).await;
     let mut till = h.provision("S001").await;
@@ -520,11 +529,19 @@ async fn replay_for_member_without_row(backend: Backend) {
     let (a1, a2) = (a1.unwrap(), a2.unwrap());
     let dead = h.hq.store().dead_letters().await.unwrap();
     println!(
-        "[{backend:?}] replay for a member without a row: first applied {}, again applied {} dead {}: {:?}",
-        a1.applied, a2.applied, a2.dead_lettered, dead
+        "[{backend:?}] walk-in sale with a member's entries: applied {} then {}, dead {} then {}: {:?}",
+        a1.applied, a2.applied, a1.dead_lettered, a2.dead_lettered, dead
     );
-    assert_eq!((a1.applied, a2.applied, a2.dead_lettered), (1, 0, 1));
-    assert!(dead[0].reason.contains("already in the member's ledger"));
+    assert_eq!(
+        (a1.applied, a2.applied, a1.dead_lettered, a2.dead_lettered),
+        (0, 0, 1, 1)
+    );
+    assert!(
+        dead.iter()
+            .all(|d| d.reason == "invalid: a walk-in sale (no member) books no entries")
+    );
+    assert!(h.hq.store().member(member).await.unwrap().is_none());
+    assert_eq!(h.hq.store().counts().await.unwrap().ledger, 0);
 }
 
 both!(
