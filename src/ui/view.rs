@@ -738,3 +738,57 @@ fn refusal_text(rule: tillcard_rules::pricing::Rule, reason: &str, language: Lan
         Rule::StoredValueBalance => "储值余额不足".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::action_from;
+
+    /// Every action name a view sends (`Ui.act("...", i)` in `ui/`) is one
+    /// the counter knows: an unknown name is silently ignored at run time,
+    /// so a typo in a view would be a dead button.
+    #[test]
+    fn every_action_a_view_sends_maps_to_a_counter_action() {
+        let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+        let mut files = vec![ui];
+        let mut names = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).unwrap() {
+                    files.push(entry.unwrap().path());
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "slint") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (at, _) in text.match_indices("Ui.act(\"") {
+                let rest = &text[at + "Ui.act(\"".len()..];
+                let Some(end) = rest.find('"') else { continue };
+                let literal = &rest[..end];
+                // A name built as `"prefix:" + value`: try it with a value
+                // of the kind the view appends.
+                let name = if rest[end + 1..].trim_start().starts_with('+') {
+                    let sample = match literal {
+                        "surname:" => "王",
+                        "type:" => "a",
+                        _ => "id-1",
+                    };
+                    format!("{literal}{sample}")
+                } else {
+                    literal.to_string()
+                };
+                names.push((path.display().to_string(), name));
+            }
+        }
+        assert!(names.len() > 40, "found only {} action names", names.len());
+        let unknown: Vec<_> = names
+            .iter()
+            .filter(|(_, name)| action_from(name, 0).is_none())
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "views send unknown actions: {unknown:?}"
+        );
+    }
+}
