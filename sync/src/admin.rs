@@ -30,6 +30,10 @@ pub struct IssuedCode {
 /// `POST /v1/admin/revocations` request: a member, a card serial or both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(extend("anyOf" = [
+    {"required": ["member"], "properties": {"member": {"type": "string"}}},
+    {"required": ["card_serial"], "properties": {"card_serial": {"type": "string"}}},
+])))]
 pub struct Revocation {
     /// Every card of this member.
     pub member: Option<MemberId>,
@@ -115,4 +119,16 @@ pub struct Health {
     pub status: String,
     /// `ok`: the store answered a query.
     pub store: String,
+}
+
+/// `POST /dashboard/login` form (`application/x-www-form-urlencoded`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct LoginForm {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// `zh` or `en`: the language of the page answered.
+    pub lang: Option<String>,
 }

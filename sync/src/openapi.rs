@@ -68,6 +68,15 @@ impl Body {
         }
     }
 
+    /// An HTML form of `T`'s fields.
+    pub const fn form(schema: SchemaFn) -> Body {
+        Body {
+            content_type: "application/x-www-form-urlencoded",
+            schema: Some(schema),
+            gzip: false,
+        }
+    }
+
     /// A body that is not JSON.
     pub const fn other(content_type: &'static str) -> Body {
         Body {
@@ -85,6 +94,8 @@ pub struct Query {
     pub name: &'static str,
     /// What it means.
     pub description: &'static str,
+    /// Its JSON Schema string format (`date-time`), if any.
+    pub format: Option<&'static str>,
 }
 
 /// What the document says of one route.
@@ -180,9 +191,13 @@ fn operation(path: &str, doc: &Doc, error: &Schema, generator: &mut SchemaGenera
         }
     }
     for query in doc.query {
+        let mut schema = json!({"type": "string"});
+        if let Some(format) = query.format {
+            schema["format"] = json!(format);
+        }
         parameters.push(json!({
             "name": query.name, "in": "query", "required": false,
-            "description": query.description, "schema": {"type": "string"},
+            "description": query.description, "schema": schema,
         }));
     }
     if !parameters.is_empty() {
@@ -227,8 +242,10 @@ fn operation(path: &str, doc: &Doc, error: &Schema, generator: &mut SchemaGenera
             .response
             .is_some_and(|b| b.content_type.starts_with("text/html"));
     for status in errors {
-        let response = if page && NOT_JSON.contains(&status) {
+        let response = if page && status == 303 {
             json!({"description": describe(status)})
+        } else if page && NOT_JSON.contains(&status) {
+            json!({"description": describe(status), "content": {"text/html": {}}})
         } else {
             json!({
                 "description": describe(status),
@@ -263,6 +280,7 @@ fn describe(status: u16) -> &'static str {
         404 => "No such resource (not_found)",
         409 => "Sequence conflict (sequence_conflict)",
         413 => "Body too large (too_large)",
+        415 => "Not a form (unsupported_media_type)",
         429 => "Too many failed sign-ins",
         500 => "Internal error (internal): retry later",
         503 => "The store does not answer (store_unavailable)",

@@ -73,6 +73,7 @@ pub struct Envelope {
     #[cfg_attr(feature = "schema", schemars(range(max = MAX_SEQ)))]
     pub monotonic_ms: u64,
     /// Schema version of `body`.
+    #[cfg_attr(feature = "schema", schemars(range(min = SCHEMA_VERSION, max = SCHEMA_VERSION)))]
     pub schema_version: u16,
 }
 
@@ -362,10 +363,12 @@ impl EventBody {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UploadBatch {
     /// [`PROTOCOL_VERSION`].
+    #[cfg_attr(feature = "schema", schemars(range(min = PROTOCOL_VERSION, max = PROTOCOL_VERSION)))]
     pub protocol_version: u16,
     /// The uploading terminal (must match the signing terminal).
     pub terminal_id: TerminalId,
     /// Events in ascending `seq` order.
+    #[cfg_attr(feature = "schema", schemars(length(max = MAX_BATCH_EVENTS)))]
     pub events: Vec<OutboxEvent>,
     /// Highest sequence number in the terminal's outbox when the batch was
     /// built (optional; older terminals omit it). Head office reports
@@ -396,6 +399,7 @@ pub struct UploadAck {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RedeemRequest {
     /// [`PROTOCOL_VERSION`].
+    #[cfg_attr(feature = "schema", schemars(range(min = PROTOCOL_VERSION, max = PROTOCOL_VERSION)))]
     pub protocol_version: u16,
     /// The one-time enrollment code.
     pub code: String,
@@ -407,6 +411,7 @@ pub struct RedeemRequest {
     /// no other key holds it, so those cards verify chain-wide. Absent from
     /// older terminals and from terminals that issued no card yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0x8000)))]
     pub card_key_id: Option<u16>,
 }
 

@@ -810,6 +810,7 @@ pub const ROUTES: &[Route] = &[
             query: &[openapi::Query {
                 name: "cursor",
                 description: "The cursor of the previous page; absent for the first page",
+                format: None,
             }],
             request: None,
             status: 200,
@@ -925,6 +926,7 @@ pub const ROUTES: &[Route] = &[
             query: &[openapi::Query {
                 name: "at",
                 description: "Compute as of this moment (RFC 3339) instead of now",
+                format: Some("date-time"),
             }],
             request: None,
             status: 200,
@@ -1003,10 +1005,12 @@ pub const ROUTES: &[Route] = &[
                 openapi::Query {
                     name: "lang",
                     description: "zh or en",
+                    format: None,
                 },
                 openapi::Query {
                     name: "signed_out",
                     description: "Present after a sign-out: the page says so",
+                    format: None,
                 },
             ],
             request: None,
@@ -1025,10 +1029,10 @@ pub const ROUTES: &[Route] = &[
                 user name for 5 minutes.",
             access: Access::Public,
             query: NO_QUERY,
-            request: Some(Body::other("application/x-www-form-urlencoded")),
+            request: Some(Body::form(openapi::schema::<admin::LoginForm>)),
             status: 303,
             response: None,
-            errors: &[400, 401, 429],
+            errors: &[400, 401, 415, 429],
         },
         || post(login),
     ),
@@ -1489,16 +1493,9 @@ async fn login_page(Query(query): Query<LangQuery>) -> Response {
     )
 }
 
-#[derive(Deserialize)]
-struct LoginForm {
-    username: String,
-    password: String,
-    lang: Option<String>,
-}
-
 async fn login(
     State(hq): State<Arc<Hq>>,
-    axum::extract::Form(form): axum::extract::Form<LoginForm>,
+    axum::extract::Form(form): axum::extract::Form<admin::LoginForm>,
 ) -> Result<Response, HqError> {
     let lang = Lang::parse(form.lang.as_deref());
     let username = form.username.trim();
