@@ -43,6 +43,17 @@ impl From<StoreError> for HqError {
     }
 }
 
+/// The one conversion from a body that does not decode to an answer: too
+/// large is 413, anything else 400.
+impl From<crate::protocol::ProtocolError> for HqError {
+    fn from(e: crate::protocol::ProtocolError) -> Self {
+        match e {
+            crate::protocol::ProtocolError::TooLarge => HqError::TooLarge,
+            other => HqError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 impl HqError {
     /// HTTP status.
     pub fn status(&self) -> StatusCode {
