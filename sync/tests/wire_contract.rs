@@ -537,3 +537,71 @@ async fn documented_poison(backend: Backend) {
         "[{backend:?}]"
     );
 }
+
+/// PostgreSQL connections killed under head office (a failover, an
+/// administrator's pg_terminate_backend): the pool drops each one it finds
+/// closed and opens another, so head office answers again without a
+/// restart, and nothing committed is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killed_postgres_connections_are_replaced() {
+    let (h, url) = util::harness_postgres().await;
+    let mut till = h.provision("S001").await;
+    let member = new_member();
+    let (enrolled, _) = till.enroll(member, "13800138071");
+    let (_, ack) = h.upload(&till, vec![enrolled]).await;
+    assert_eq!(ack.unwrap().applied, 1);
+
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let killed: i64 = client
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed > 0, "head office's connections were killed");
+
+    // Each request may meet one dead connection; within a few, every one
+    // is replaced.
+    let mut failures = 0;
+    let mut applied = 0;
+    let mut sent = 0;
+    for _ in 0..20 {
+        let event = top_up_of(&mut till, member, 100);
+        sent += 1;
+        let (s, ack) = h.upload(&till, vec![event.clone()]).await;
+        match ack {
+            Some(ack) => applied += ack.applied,
+            None => {
+                failures += 1;
+                assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+                // The terminal retries the same event.
+                let (_, ack) = h.upload(&till, vec![event]).await;
+                applied += ack.map_or(0, |a| a.applied);
+            }
+        }
+    }
+    let (s, _, _) = h.get("/health", &[]).await;
+    let counts = h.hq.store().counts().await.unwrap();
+    println!(
+        "killed {killed} connections: sent {sent}, applied {applied}, failed requests {failures}, \
+         events stored {}",
+        counts.events
+    );
+    assert_eq!(s, StatusCode::OK, "healthy again");
+    assert_eq!(applied, sent, "every event applied once after retries");
+    assert_eq!(
+        counts.events,
+        1 + u64::from(sent),
+        "nothing lost or doubled"
+    );
+    assert!(
+        failures <= killed as u32,
+        "at most one failed request per killed connection"
+    );
+}
