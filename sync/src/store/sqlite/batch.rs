@@ -1,0 +1,358 @@
+//! The upload path on SQLite: what a batch's transaction loads for
+//! planning ([`load`]) and how it writes the plan ([`write`]), with the
+//! member reads and writes they share.
+
+use super::*;
+
+pub(super) fn load_member(
+    tx: &Connection,
+    id: MemberId,
+) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
+    let row = tx
+        .query_row(
+            "SELECT masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at
+             FROM members WHERE member_id = ?1",
+            params![id.to_string()],
+            |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at)) = row
+    else {
+        return Ok(None);
+    };
+    let record = MemberRecord {
+        member: id,
+        masked_name,
+        masked_phone,
+        phone,
+        birthday: birthday.as_deref().map(parse_json).transpose()?,
+        tags: parse_json(&tags)?,
+        duplicate_of: duplicate_of.as_deref().map(parse_member).transpose()?,
+        erased: erased_at.is_some(),
+    };
+    Ok(Some((record, load_entries(tx, id)?)))
+}
+
+pub(super) fn load_entries(tx: &Connection, id: MemberId) -> StoreResult<Vec<LedgerEntry>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT entry FROM ledger WHERE member_id = ?1 ORDER BY entry_no")?;
+    let texts = stmt
+        .query_map(params![id.to_string()], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    texts.iter().map(|t| parse_json(t)).collect()
+}
+
+pub(super) fn push_change(
+    tx: &Connection,
+    kind: &str,
+    member: Option<MemberId>,
+    payload: Option<&str>,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO changes (kind, member_id, payload) VALUES (?1, ?2, ?3)",
+        params![kind, member.map(|m| m.to_string()), payload],
+    )?;
+    Ok(())
+}
+
+pub(super) fn erase(tx: &Connection, id: MemberId, now: Timestamp) -> StoreResult<bool> {
+    let member = id.to_string();
+    let n = tx.execute(
+        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone = NULL, name = NULL,
+            phone_key = NULL, birthday = NULL, erased_at = ?2 WHERE member_id = ?1",
+        params![member, now.to_rfc3339()],
+    )?;
+    // Dead-lettered bodies may hold the member's sealed or masked data.
+    tx.execute(
+        "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || ?1 || '%'",
+        params![member],
+    )?;
+    push_change(tx, "erasure", Some(id), None)?;
+    Ok(n > 0)
+}
+
+pub(super) fn load(
+    tx: &Transaction<'_>,
+    terminal: TerminalId,
+    prepared: &Prepared,
+) -> StoreResult<Loaded> {
+    let tid = terminal.to_string();
+    let acked: i64 = tx.query_row(
+        "SELECT acked_seq FROM terminals WHERE terminal_id = ?1",
+        params![tid],
+        |r| r.get(0),
+    )?;
+    let mut loaded = Loaded {
+        acked_seq: u64::try_from(acked).unwrap_or(0),
+        ..Loaded::default()
+    };
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT content_hash FROM events WHERE terminal_id = ?1 AND seq = ?2",
+        )?;
+        for seq in prepared.seqs() {
+            let seq_i = i64::try_from(seq).unwrap_or(i64::MAX);
+            if let Some(hash) = stmt
+                .query_row(params![tid, seq_i], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                loaded.existing.insert(seq, hash);
+            }
+        }
+        let mut stmt =
+            tx.prepare_cached("SELECT seq FROM events WHERE terminal_id = ?1 AND seq > ?2")?;
+        for seq in stmt.query_map(params![tid, acked], |r| r.get::<_, i64>(0))? {
+            loaded
+                .stored_above_ack
+                .insert(u64::try_from(seq?).unwrap_or(0));
+        }
+    }
+    for member in prepared.member_ids() {
+        // The cached fold when there is one and it can tell whether the
+        // batch's actions are booked already (it keeps the newest action
+        // ids only); the ledger otherwise.
+        let cached: Option<String> = tx
+            .query_row(
+                "SELECT account FROM members WHERE member_id = ?1",
+                params![member.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let cached = cached
+            .map(|json| parse_json::<MemberAccount>(&json))
+            .transpose()?
+            .filter(|account| ingest::cached_fold_suffices(account, prepared));
+        let account = match cached {
+            Some(account) => account,
+            None => MemberAccount::fold(MemberAccount::new(member), &load_entries(tx, member)?),
+        };
+        loaded.accounts.insert(member, account);
+        let seen = tx
+            .query_row(
+                "SELECT last_store, last_seen_at FROM members WHERE member_id = ?1",
+                params![member.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                    ))
+                },
+            )
+            .optional()?;
+        if let Some((store, at)) = seen {
+            loaded.known_members.insert(member);
+            if let (Some(store), Some(at)) = (store, at) {
+                let at = Timestamp::parse_from_rfc3339(&at)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                loaded.last_seen.insert(member, LastSeen { store, at });
+            }
+        }
+    }
+    for key in prepared.phone_keys() {
+        if let Some(owner) = tx
+            .query_row(
+                "SELECT member_id FROM members WHERE phone_key = ?1 AND duplicate_of IS NULL LIMIT 1",
+                params![key],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+        {
+            loaded.phone_owners.insert(key, parse_member(&owner)?);
+        }
+    }
+    Ok(loaded)
+}
+
+pub(super) fn write(
+    tx: &Transaction<'_>,
+    terminal: TerminalId,
+    plan: &Plan,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let tid = terminal.to_string();
+    let now_s = now.to_rfc3339();
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO events (terminal_id, seq, event_id, content_hash, kind, status, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for e in &plan.events {
+            stmt.execute(params![
+                tid,
+                i64::try_from(e.seq).unwrap_or(i64::MAX),
+                e.event_id.to_string(),
+                e.hash,
+                e.kind,
+                e.status.as_str(),
+                now_s
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for d in &plan.dead {
+            stmt.execute(params![
+                tid,
+                i64::try_from(d.seq).unwrap_or(i64::MAX),
+                d.event_id.to_string(),
+                d.reason.stored(),
+                d.body,
+                now_s
+            ])?;
+        }
+        for m in plan.members.values() {
+            let id = m.member.to_string();
+            tx.execute(
+                "INSERT INTO members (member_id) VALUES (?1) ON CONFLICT (member_id) DO NOTHING",
+                params![id],
+            )?;
+            if let Some(n) = &m.enrollment {
+                tx.execute(
+                    "UPDATE members SET masked_name = ?2, masked_phone = ?3, phone = ?4, name = ?5,
+                        phone_key = ?6, birthday = ?7, consent_at = ?8, referrer = ?9,
+                        duplicate_of = ?10 WHERE member_id = ?1 AND erased_at IS NULL",
+                    params![
+                        id,
+                        n.masked_name,
+                        n.masked_phone,
+                        n.phone,
+                        n.name,
+                        n.phone_key,
+                        n.birthday.as_ref().map(to_json).transpose()?,
+                        n.consent_at,
+                        n.referrer.map(|r| r.to_string()),
+                        m.duplicate_of.map(|d| d.to_string()),
+                    ],
+                )?;
+            }
+            if let Some(seen) = &m.last_seen {
+                tx.execute(
+                    "UPDATE members SET last_store = ?2, last_seen_at = ?3 WHERE member_id = ?1",
+                    params![id, seen.store, seen.at.to_rfc3339()],
+                )?;
+            }
+            if let Some(at) = m.enrolled_at {
+                tx.execute(
+                    "UPDATE members SET enrolled_at_ms = ?2, enrolled_on = ?3 WHERE member_id = ?1",
+                    params![id, millis(at), at.date_naive().to_string()],
+                )?;
+            }
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO ledger (member_id, source, terminal_id, seq, entry) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (seq, entry) in &plan.ledger {
+            stmt.execute(params![
+                entry.member.to_string(),
+                entry.source.to_string(),
+                tid,
+                i64::try_from(*seq).unwrap_or(i64::MAX),
+                to_json(entry)?
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "UPDATE members SET account = ?2, tier = ?3, sv_principal = ?4, sv_bonus = ?5,
+                points_positive = ?6, points_debt = ?7, points_min_expiry_ms = ?8
+             WHERE member_id = ?1",
+        )?;
+        for (member, account) in &plan.accounts {
+            let m = MemberSummary::of(account);
+            stmt.execute(params![
+                member.to_string(),
+                to_json(account)?,
+                m.tier,
+                m.sv_principal,
+                m.sv_bonus,
+                m.points_positive,
+                m.points_debt,
+                m.points_min_expiry_ms
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        )?;
+        for sale in &plan.sales {
+            stmt.execute(params![
+                tid,
+                sale.sale.to_string(),
+                i64::try_from(sale.seq).unwrap_or(i64::MAX),
+                sale.member.map(|m| m.to_string()),
+                millis(sale.at),
+                sale.total_fen,
+                to_json(&sale.lines)?
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        )?;
+        for refund in &plan.refunds {
+            stmt.execute(params![
+                tid,
+                refund.refund.to_string(),
+                refund.sale.to_string(),
+                i64::try_from(refund.seq).unwrap_or(i64::MAX),
+                millis(refund.at),
+                to_json(&refund.lines)?
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO conflicts (member_id, kind, reason, terminal_id, seq, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for c in &plan.conflicts {
+            stmt.execute(params![
+                c.member.to_string(),
+                c.kind,
+                c.reason,
+                tid,
+                i64::try_from(c.seq).unwrap_or(i64::MAX),
+                now_s
+            ])?;
+        }
+    }
+    for member in plan.erasures.iter() {
+        // A tombstone even for a member not known yet: the erasure can
+        // overtake the enrollment, whose personal data must then never be
+        // stored (the enrollment's update skips erased members).
+        tx.execute(
+            "INSERT INTO members (member_id) VALUES (?1) ON CONFLICT (member_id) DO NOTHING",
+            params![member.to_string()],
+        )?;
+        erase(tx, *member, now)?;
+    }
+    let changed: std::collections::BTreeSet<MemberId> = plan
+        .ledger
+        .iter()
+        .map(|(_, e)| e.member)
+        .chain(plan.members.keys().copied())
+        .collect();
+    for member in changed {
+        push_change(tx, "member", Some(member), None)?;
+    }
+    tx.execute(
+        "UPDATE terminals SET acked_seq = ?2, last_batch_at_ms = ?3,
+            outbox_head_seq = coalesce(?4, outbox_head_seq) WHERE terminal_id = ?1",
+        params![
+            tid,
+            i64::try_from(plan.acked_seq).unwrap_or(i64::MAX),
+            millis(now),
+            plan.outbox_head_seq
+                .map(|h| i64::try_from(h).unwrap_or(i64::MAX))
+        ],
+    )?;
+    Ok(())
+}
