@@ -159,12 +159,20 @@ pub async fn json_errors(
     };
     // The extractor's own words (e.g. "Invalid URL: UUID parsing failed"),
     // short and about the request's shape, never its values' meaning.
-    let message = match axum::body::to_bytes(response.into_body(), 4096).await {
+    let (parts, body) = response.into_parts();
+    let message = match axum::body::to_bytes(body, 4096).await {
         Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).into_owned(),
         _ => status
             .canonical_reason()
             .unwrap_or("refused")
             .to_lowercase(),
     };
-    error_response(status, code, message)
+    let mut answer = error_response(status, code, message);
+    // Keep what the refusal said besides its body (a 405's `Allow`).
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
 }

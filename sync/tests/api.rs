@@ -7,6 +7,7 @@ mod util;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tillcard_sync::service::ROUTES;
+use tower::ServiceExt as _;
 use util::{Backend, harness};
 
 both!(health_openapi_and_refusals, surface);
@@ -302,6 +303,13 @@ async fn refusals(backend: Backend) {
         got,
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
+    );
+    let req = Request::delete("/v1/batches").body(Body::empty()).unwrap();
+    let res = h.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(
+        res.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST"),
+        "a 405 still says what is allowed"
     );
 
     let req = Request::post("/v1/admin/enroll-codes")
