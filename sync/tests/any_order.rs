@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::MemberId;
 use tillcard_rules::pricing::TenderRequest;
-use tillcard_sync::protocol::{Change, EventBody, OutboxEvent};
+use tillcard_sync::protocol::{EventBody, OutboxEvent};
 use util::{Backend, Harness, Till, harness, new_member};
 
 /// One business action of the member's history.
@@ -79,19 +79,6 @@ fn book(till: &mut Till, member: MemberId, actions: &[Action]) -> Vec<OutboxEven
     events
 }
 
-/// The member's account as head office sends it down.
-async fn head_office_account(h: &Harness, till: &Till, member: MemberId) -> MemberAccount {
-    h.all_changes(till)
-        .await
-        .into_iter()
-        .rev()
-        .find_map(|c| match c {
-            Change::Member { snapshot } if snapshot.member == member => Some(snapshot.account),
-            _ => None,
-        })
-        .unwrap()
-}
-
 /// The figures without what differs between two head offices by when they
 /// ran (the moment computed, the terminals' last-seen times).
 async fn figures(h: &Harness, at: tillcard_rules::ids::Timestamp) -> serde_json::Value {
@@ -115,12 +102,12 @@ struct Outcome {
 
 async fn outcome(h: &Harness, till: &Till, member: MemberId) -> Outcome {
     let at = util::t0() + chrono::Duration::days(200);
-    let account = head_office_account(h, till, member).await;
+    let account = h.member_account(till, member).await;
     let figures = figures(h, at).await;
     // Past every lot's expiry (12 months after the month earned).
     let later = util::t0() + chrono::Duration::days(800);
     let expired_entries = h.hq.expire_points(later).await.unwrap();
-    let lots_after_expiry = head_office_account(h, till, member).await.lots;
+    let lots_after_expiry = h.member_account(till, member).await.lots;
     Outcome {
         account,
         figures,

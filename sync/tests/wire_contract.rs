@@ -14,7 +14,7 @@ use tillcard_rules::ids::{MemberId, SourceId};
 use tillcard_rules::ledger::{EntryKind, LedgerEntry};
 use tillcard_rules::pricing::TenderRequest;
 use tillcard_rules::{MemberAccount, Money};
-use tillcard_sync::protocol::{Change, EventBody, OutboxEvent};
+use tillcard_sync::protocol::{EventBody, OutboxEvent};
 use util::{ADMIN, Backend, Harness, Till, harness, new_member};
 use uuid::Uuid;
 
@@ -251,25 +251,6 @@ async fn figures_past_i64(backend: Backend) {
     assert_eq!(principal.as_u64(), Some(1 << 63), "[{backend:?}] {figures}");
 }
 
-/// The latest snapshot of `member` on the downlink.
-async fn snapshot_account(h: &Harness, till: &Till, member: MemberId) -> MemberAccount {
-    let changes = h
-        .changes_when(till, |changes| {
-            changes
-                .iter()
-                .any(|c| matches!(c, Change::Member { snapshot } if snapshot.member == member))
-        })
-        .await;
-    changes
-        .into_iter()
-        .rev()
-        .find_map(|c| match c {
-            Change::Member { snapshot } if snapshot.member == member => Some(snapshot.account),
-            _ => None,
-        })
-        .unwrap()
-}
-
 async fn out_of_order(backend: Backend) {
     let h = harness(backend).await;
     let mut till = h.provision("S001").await;
@@ -301,7 +282,7 @@ async fn out_of_order(backend: Backend) {
     assert_eq!(ack.unwrap().acked_seq, 3, "[{backend:?}] the gap is filled");
 
     let at = util::t0() + chrono::Duration::days(1);
-    let head_office = snapshot_account(&h, &till, member).await;
+    let head_office = h.member_account(&till, member).await;
     println!(
         "[{backend:?}] out of order: lots {:?}, in order: {:?}",
         head_office.lots, account.lots

@@ -295,6 +295,22 @@ impl Harness {
         }
     }
 
+    /// `member`'s account as head office last sent it down (waiting, as
+    /// [`Harness::changes_when`] does, until a snapshot of it is visible).
+    pub async fn member_account(&self, till: &Till, member: MemberId) -> MemberAccount {
+        let is_member =
+            |c: &Change| matches!(c, Change::Member { snapshot } if snapshot.member == member);
+        self.changes_when(till, |changes| changes.iter().any(is_member))
+            .await
+            .into_iter()
+            .rev()
+            .find_map(|c| match c {
+                Change::Member { snapshot } if snapshot.member == member => Some(snapshot.account),
+                _ => None,
+            })
+            .unwrap()
+    }
+
     /// Every change from the start, in one pass.
     pub async fn all_changes(&self, till: &Till) -> Vec<Change> {
         let mut cursor: Option<String> = None;
