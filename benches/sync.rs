@@ -17,15 +17,15 @@ use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
 use tillcard::store::{PinHashCost, Store, StoreConfig};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
-use tillcard_sync::service::{Hq, serve};
-use tillcard_sync::store::sqlite::SqliteStore;
+use tillcard_hq::service::{Hq, serve};
+use tillcard_hq::store::sqlite::SqliteStore;
 use tokio::sync::watch;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let events = 10_000;
     let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
-    let hq_store: Arc<dyn tillcard_sync::store::Store> =
+    let hq_store: Arc<dyn tillcard_hq::store::Store> =
         Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());
     let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

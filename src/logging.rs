@@ -4,9 +4,9 @@
 //! (`journalctl -u tillcard-kiosk`). The filter is `RUST_LOG`, default
 //! `info`. The policy (privacy caps on chatty dependencies, the
 //! `TILLCARD_LOG_DIR` copy used by the test suite's no-personal-data proof)
-//! is shared with head office in `tillcard_sync::logging`.
+//! is shared with head office in `tillcard_protocol::logging`.
 
-use tillcard_sync::logging::{self, LogSettings};
+use tillcard_protocol::logging::{self, LogSettings};
 
 /// Starts logging for the `tillcard` binary. A filter that does not parse is
 /// reported and replaced by `info`: a typo in `RUST_LOG` must not keep a

@@ -27,8 +27,8 @@ use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
 use tillcard::store::{PinHashCost, Store, StoreConfig};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
-use tillcard_sync::service::{Hq, serve};
-use tillcard_sync::store::sqlite::SqliteStore;
+use tillcard_hq::service::{Hq, serve};
+use tillcard_hq::store::sqlite::SqliteStore;
 use tokio::sync::watch;
 
 const TERMINALS: usize = 4;
@@ -188,7 +188,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
     tillcard::logging::init_for_tests();
     // Head office on SQLite, and the faulty proxy in front of it.
     let hq_dir = tempfile::tempdir().unwrap();
-    let hq_store: Arc<dyn tillcard_sync::store::Store> =
+    let hq_store: Arc<dyn tillcard_hq::store::Store> =
         Arc::new(SqliteStore::open(&hq_dir.path().join("hq.sqlite")).unwrap());
     let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
     let (hq_listener, hq_addr) = listen().await;

@@ -16,14 +16,14 @@ use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
 use tillcard::store::{PinHashCost, Store, StoreConfig};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
-use tillcard_sync::service::{Hq, serve};
-use tillcard_sync::store::sqlite::SqliteStore;
+use tillcard_hq::service::{Hq, serve};
+use tillcard_hq::store::sqlite::SqliteStore;
 use tokio::sync::watch;
 
 struct World {
     _dirs: Vec<tempfile::TempDir>,
     hq: Arc<Hq>,
-    hq_store: Arc<dyn tillcard_sync::store::Store>,
+    hq_store: Arc<dyn tillcard_hq::store::Store>,
     url: String,
     clock: Arc<dyn Clock>,
 }
@@ -31,7 +31,7 @@ struct World {
 async fn world() -> World {
     tillcard::logging::init_for_tests();
     let dir = tempfile::tempdir().unwrap();
-    let hq_store: Arc<dyn tillcard_sync::store::Store> =
+    let hq_store: Arc<dyn tillcard_hq::store::Store> =
         Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());
     let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

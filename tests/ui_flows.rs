@@ -356,14 +356,14 @@ fn a_keyboard_wedge_scanner_typing_a_card_opens_the_member() {
 /// A head office on its own thread and runtime (the test thread is the UI
 /// thread); its URL and a fresh one-time enrollment code.
 fn head_office(dir: &Path) -> (String, String) {
-    use tillcard_sync::service::{Hq, serve};
+    use tillcard_hq::service::{Hq, serve};
     let (tx, rx) = std::sync::mpsc::channel();
     let path = dir.join("hq.sqlite");
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async move {
-            let store: Arc<dyn tillcard_sync::store::Store> =
-                Arc::new(tillcard_sync::store::sqlite::SqliteStore::open(&path).unwrap());
+            let store: Arc<dyn tillcard_hq::store::Store> =
+                Arc::new(tillcard_hq::store::sqlite::SqliteStore::open(&path).unwrap());
             let hq = Arc::new(Hq::open(store, None).await.unwrap());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());

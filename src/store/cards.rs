@@ -112,7 +112,7 @@ impl Store {
         for (key_id, public_key) in self.trusted_keys()? {
             let (Some(id), Ok(bytes)) = (
                 parse_key_id(&key_id),
-                tillcard_sync::auth::decode_32(&public_key),
+                tillcard_protocol::auth::decode_32(&public_key),
             ) else {
                 continue;
             };

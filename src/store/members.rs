@@ -442,7 +442,7 @@ impl Store {
     /// The key new phone hashes are made with.
     fn current_phone_key(&self) -> Result<[u8; 32], StoreError> {
         match &self.credentials {
-            Some(creds) => tillcard_sync::auth::decode_32(&creds.lookup_key)
+            Some(creds) => tillcard_protocol::auth::decode_32(&creds.lookup_key)
                 .map_err(|e| StoreError::Damaged(format!("lookup key: {e}"))),
             None => Ok(self.phone_key),
         }
@@ -494,7 +494,7 @@ impl Store {
     fn phone_hashes(&self, normalized: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut hashes = Vec::with_capacity(2);
         if let Some(creds) = &self.credentials {
-            let key = tillcard_sync::auth::decode_32(&creds.lookup_key)
+            let key = tillcard_protocol::auth::decode_32(&creds.lookup_key)
                 .map_err(|e| StoreError::Damaged(format!("lookup key: {e}")))?;
             hashes.push(phone_hash(&key, normalized)?);
         }

@@ -96,7 +96,7 @@ pub struct Store {
     phone_key: [u8; 32],
     accounts: members::AccountCache,
     program: std::cell::RefCell<Option<Program>>,
-    credentials: Option<tillcard_sync::client::TerminalCredentials>,
+    credentials: Option<tillcard_protocol::client::TerminalCredentials>,
 }
 
 impl std::fmt::Debug for Store {

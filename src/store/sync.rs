@@ -3,13 +3,13 @@
 //! restored from a backup), and applying a downlink page in one transaction.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tillcard_protocol::client::{DownlinkSink, TerminalCredentials, apply_page};
+use tillcard_protocol::wire::{
+    ChangesPage, Envelope, MemberSnapshot, OutboxEvent, Provisioned, TerminalId, TrustedKey,
+};
 use tillcard_rules::account::MemberAccount;
 use tillcard_rules::ledger::{Coupon, EntryKind, LedgerEntry};
 use tillcard_rules::{MemberId, Program};
-use tillcard_sync::client::{DownlinkSink, TerminalCredentials, apply_page};
-use tillcard_sync::protocol::{
-    ChangesPage, Envelope, MemberSnapshot, OutboxEvent, Provisioned, TerminalId, TrustedKey,
-};
 use uuid::Uuid;
 
 use super::{Store, StoreError};
@@ -240,7 +240,7 @@ impl Store {
                 let old = self.card_signer()?;
                 Some((
                     old.key_id().to_string(),
-                    tillcard_sync::auth::encode_public_key(&old.verifying_key()),
+                    tillcard_protocol::auth::encode_public_key(&old.verifying_key()),
                 ))
             }
             None => None,

@@ -17,9 +17,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tillcard_protocol::client::{self, SignedRequest, TerminalCredentials};
+use tillcard_protocol::wire;
 use tillcard_rules::Timestamp;
-use tillcard_sync::client::{self, SignedRequest, TerminalCredentials};
-use tillcard_sync::protocol;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
@@ -249,7 +249,7 @@ impl Uplink {
     /// One round: upload one batch if any waits, else pull the downlink.
     async fn round(&self) -> Result<Round, UplinkError> {
         let creds = self.credentials().await?;
-        let batch_size = self.config.batch_size.min(protocol::MAX_BATCH_EVENTS);
+        let batch_size = self.config.batch_size.min(wire::MAX_BATCH_EVENTS);
         let batch = on_store(&self.store, move |s| s.upload_batch(batch_size)).await?;
         if let Some(batch) = batch {
             let first = batch.events.first().map_or(0, |e| e.envelope.seq);
@@ -325,8 +325,8 @@ pub async fn send(
     }
     if !request.body.is_empty() {
         builder = builder
-            .header("content-type", protocol::CONTENT_TYPE)
-            .header("content-encoding", protocol::CONTENT_ENCODING)
+            .header("content-type", wire::CONTENT_TYPE)
+            .header("content-encoding", wire::CONTENT_ENCODING)
             .body(request.body);
     }
     let response = builder
@@ -358,7 +358,7 @@ pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Resul
     // every terminal.
     let (key, card_key_id) = match on_store(store, Store::local_card_key).await? {
         Some((id, seed)) => (ed25519_dalek::SigningKey::from_bytes(&seed), Some(id)),
-        None => (tillcard_sync::auth::generate_signing_key(), None),
+        None => (tillcard_protocol::auth::generate_signing_key(), None),
     };
     let body = client::redeem_request_with_card_key(code, &key, card_key_id)
         .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;

@@ -394,8 +394,8 @@ mod tests {
             "2026-06-15T10:00:00Z DEBUG tillcard::store::outbox: outbox event written seq=1 kind=\"member_enrolled\"\n\
              2026-06-15T10:00:00Z  INFO tillcard::store::members: member enrolled member=0190 name=\"王芳\"\n\
              2026-06-15T10:00:01Z DEBUG tokio_postgres::query: executing statement s1 with parameters: [\"13800138000\"]\n\
-             2026-06-15T10:00:02Z DEBUG tillcard_sync::ingest: birthday=MonthDay { month: 5, day: 17 }\n\
-             2026-06-15T10:00:03Z DEBUG tillcard_sync::ingest: body={\"birthday\":{\"month\":5,\"day\":17}}\n",
+             2026-06-15T10:00:02Z DEBUG tillcard_hq::ingest: birthday=MonthDay { month: 5, day: 17 }\n\
+             2026-06-15T10:00:03Z DEBUG tillcard_hq::ingest: body={\"birthday\":{\"month\":5,\"day\":17}}\n",
         )
         .unwrap();
         let report = Scanner::new(&sample()).scan_dir(dir.path()).unwrap();
@@ -481,17 +481,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tillcard-tests-1.log"), "").unwrap();
         std::fs::write(
-            dir.path().join("tillcard-sync-tests-2.log"),
+            dir.path().join("tillcard-hq-tests-2.log"),
             "INFO one\nDEBUG two\n",
         )
         .unwrap();
         let report = Scanner::new(&PersonalData::default())
             .scan_dir(dir.path())
             .unwrap();
-        let required = vec![
-            "tillcard-tests".to_owned(),
-            "tillcard-sync-tests".to_owned(),
-        ];
+        let required = vec!["tillcard-tests".to_owned(), "tillcard-hq-tests".to_owned()];
         assert_eq!(report.missing(&required), vec!["tillcard-tests".to_owned()]);
         assert_eq!(report.lines(), 2);
         assert_eq!(report.debug_lines(), 1);

@@ -1,0 +1,506 @@
+//! Head-office benchmark (`cargo bench -p tillcard-hq`; `BENCH_QUICK=1`
+//! for a ~30 s run). Prints `bench: <name> = <value> <unit>` lines:
+//!
+//! - `hq.batches_per_s`, `hq.ack_p50_ms`, `hq.ack_p99_ms`: 1,000 simulated
+//!   terminals (provisioned, signing every request) uploading concurrently
+//!   over HTTP to one head office on the SQLite backend.
+//! - `hq.ingest_events_per_s`: the same kind of load on PostgreSQL (full
+//!   path: HTTP, signature, decode, plan, one transaction per batch).
+//! - `hq.raw_insert_events_per_s`: a plain batched INSERT of the same rows
+//!   (same batch size and concurrency, as many connections as head office's
+//!   pool, same PostgreSQL, same run).
+//! - `hq.ingest_ratio`: the first over the second.
+//!
+//! - `hq.ingest_many_members_events_per_s`, `hq.ingest_many_members_ratio`:
+//!   ingest of a store's kind of batch: every event for a different member,
+//!   sales earning points (a top-up every tenth visit); over the median raw
+//!   INSERT rate.
+//!
+//! The PostgreSQL figures are medians over interleaved rounds (5; 3 with
+//! `BENCH_QUICK=1`, same size), each on a fresh database: ingest, then the plain
+//! INSERT; the ratio is the median of each round's own ratio. Every round's
+//! figures are printed on stderr. Both sides are timed warm, as a head
+//! office that has been running is: before the ingest, other terminals
+//! (twice the pool's connections) upload two batches each, untimed, so
+//! every pooled connection is open with its statements prepared; before
+//! the plain INSERT, each connection of its pool inserts a row of its own.
+//! Measured cold, the first round paid for opening connections and
+//! preparing statements inside the timed second, and the ingest (seven
+//! statements, seven tables) paid more for it than the plain INSERT (one of
+//! each): about 0.03 off the ratio.
+//!
+//! Beside the figures it prints (on stderr) the CPU seconds per 1,000
+//! events spent in this process (head office and the simulated terminals)
+//! and in PostgreSQL during each PostgreSQL phase, since both share the
+//! machine's cores. `BENCH_ONLY=postgres` skips the SQLite part (for
+//! profiling the ingest path alone); `BENCH_PGSS=1` loads
+//! pg_stat_statements into the throwaway PostgreSQL and prints its
+//! per-statement figures; `BENCH_MARKS=1` prints when the upload phase and
+//! the plain INSERT's start and end on CLOCK_MONOTONIC, for
+//! `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark harness")]
+
+#[path = "../tests/util/pg.rs"]
+#[allow(dead_code, reason = "shared with the tests")]
+mod pg;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tillcard_hq::loadgen::{self, Mix};
+use tillcard_hq::service::{self, Hq};
+use tillcard_hq::store::Store;
+
+// Head office's own allocator (src/bin/tillcard-hq.rs): the bench runs
+// head office in this process.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+const ADMIN: &str = "bench-admin";
+
+async fn start_hq(store: Arc<dyn Store>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let hq = Arc::new(Hq::open(store, Some(ADMIN.into())).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(service::serve(listener, hq, async {
+        let _ = rx.await;
+    }));
+    (base, tx)
+}
+
+type Work = Vec<(
+    tillcard_protocol::client::TerminalCredentials,
+    Vec<Vec<tillcard_protocol::wire::OutboxEvent>>,
+)>;
+
+async fn load(
+    base: &str,
+    terminals: usize,
+    batches: usize,
+    events: usize,
+) -> (loadgen::LoadReport, Work) {
+    let (r, work, _) = load_measured(base, terminals, batches, events, 1, Mix::TopUps, None).await;
+    (r, work)
+}
+
+/// Provisions, builds and encodes the batches, then uploads them; also
+/// returns the CPU seconds (this process, PostgreSQL on `port`) used while
+/// uploading.
+async fn load_measured(
+    base: &str,
+    terminals: usize,
+    batches: usize,
+    events: usize,
+    members: usize,
+    mix: Mix,
+    port: Option<u16>,
+) -> (loadgen::LoadReport, Work, (f64, f64)) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let creds = loadgen::provision(&client, base, ADMIN, terminals)
+        .await
+        .unwrap();
+    let start = chrono::Utc::now().fixed_offset();
+    let build =
+        |creds: Vec<tillcard_protocol::client::TerminalCredentials>, batches: usize| -> Work {
+            creds
+                .into_iter()
+                .map(|c| {
+                    let mut till = loadgen::Till::new(c.clone(), members).with_mix(mix);
+                    let b = (0..batches)
+                        .map(|_| till.batch(events, start).unwrap())
+                        .collect();
+                    (c, b)
+                })
+                .collect()
+        };
+    let work = build(creds, batches);
+    let encoded = loadgen::encode(work.clone());
+    if port.is_some() {
+        // PostgreSQL phases are measured warm, as a head office that has
+        // been running is: other terminals first upload two batches each
+        // (an enrollment's and a top-up's or sale's), untimed, so every
+        // pooled connection is open and has its statements prepared. The
+        // plain INSERT is warmed the same way (`postgres_round`).
+        // Twice the pool's connections, so each serves a few batches.
+        let warm_up_terminals = 2 * tillcard_hq::store::postgres::default_pool_size();
+        let warm_creds = loadgen::provision(&client, base, ADMIN, warm_up_terminals)
+            .await
+            .unwrap();
+        let warm = loadgen::run_encoded(&client, base, loadgen::encode(build(warm_creds, 2))).await;
+        assert_eq!(warm.errors, 0);
+    }
+    let before = port.map(cpu_seconds);
+    // For `perf report --time`: the upload phase on CLOCK_MONOTONIC
+    // (`perf record -k CLOCK_MONOTONIC`).
+    let marks = std::env::var_os("BENCH_MARKS").is_some();
+    if marks {
+        eprintln!("upload phase starts at {:?}", Instant::now());
+    }
+    let report = loadgen::run_encoded(&client, base, encoded).await;
+    if marks {
+        eprintln!("upload phase ends at {:?}", Instant::now());
+    }
+    let cpu = match (before, port.map(cpu_seconds)) {
+        (Some(b), Some(a)) => (a.0 - b.0, a.1 - b.1),
+        _ => (0.0, 0.0),
+    };
+    (report, work, cpu)
+}
+
+/// CPU seconds used so far by this process and by the PostgreSQL cluster
+/// listening on `port` (its postmaster, the children it has reaped, and its
+/// live backends), read from `/proc`.
+fn cpu_seconds(port: u16) -> (f64, f64) {
+    let tick = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    // Fields after the command name: state is [0], ppid [1], utime [11],
+    // stime [12], cutime [13], cstime [14].
+    let stat = |pid: &str| -> Option<Vec<String>> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = &text[text.rfind(')')? + 2..];
+        Some(rest.split(' ').map(str::to_string).collect())
+    };
+    let ticks = |f: &[String], from: usize, to: usize| -> f64 {
+        f[from..=to]
+            .iter()
+            .map(|v| v.parse::<f64>().unwrap_or(0.0))
+            .sum()
+    };
+    let own = stat("self").map_or(0.0, |f| ticks(&f, 11, 12)) / tick;
+    let needle = format!("-p {port} ");
+    let mut pg = 0.0;
+    let mut postmaster = None;
+    let pids: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    for pid in &pids {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("postgres")
+            && cmdline.contains(&needle)
+            && let Some(f) = stat(pid)
+        {
+            pg += ticks(&f, 11, 14);
+            postmaster = Some(pid.clone());
+        }
+    }
+    if let Some(postmaster) = postmaster {
+        for pid in &pids {
+            if let Some(f) = stat(pid)
+                && f[1] == postmaster
+            {
+                pg += ticks(&f, 11, 12);
+            }
+        }
+    }
+    (own, pg / tick)
+}
+
+/// Prints pg_stat_statements for the bench's database: calls, execution
+/// time summed over calls, rows, statement (whitespace folded).
+async fn statement_stats(pool: &deadpool_postgres::Pool) {
+    let c = pool.get().await.unwrap();
+    c.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    let rows = c
+        .query(
+            "SELECT calls, total_exec_time, rows, wal_bytes::bigint, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
+             FROM pg_stat_statements
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+             ORDER BY total_exec_time DESC LIMIT 25",
+            &[],
+        )
+        .await
+        .unwrap();
+    eprintln!("pg_stat_statements: calls, exec ms (summed), rows, WAL bytes, statement");
+    for r in rows {
+        eprintln!(
+            "{:>7} {:>9.1} {:>8} {:>11} {}",
+            r.get::<_, i64>(0),
+            r.get::<_, f64>(1),
+            r.get::<_, i64>(2),
+            r.get::<_, i64>(3),
+            r.get::<_, String>(5)
+        );
+        eprintln!("        planned {} times", r.get::<_, i64>(4));
+    }
+}
+
+fn line(name: &str, value: f64, unit: &str) {
+    // Ratios to three places, so one just under a goal never prints as
+    // reaching it.
+    let places = if unit == "ratio" { 3 } else { 2 };
+    println!("bench: {name} = {value:.places$} {unit}");
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let quick = std::env::var_os("BENCH_QUICK").is_some();
+    let only_postgres = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "postgres");
+    let total = Instant::now();
+
+    // 1. SQLite: 1,000 terminals.
+    if !only_postgres {
+        sqlite_part(quick).await;
+    }
+    postgres_part(quick).await;
+    eprintln!("bench total {:.1} s", total.elapsed().as_secs_f64());
+}
+
+async fn sqlite_part(quick: bool) {
+    let (terminals, batches, events) = if quick { (1000, 2, 20) } else { (1000, 5, 20) };
+    let tmp = tempfile::tempdir().unwrap();
+    let store =
+        tillcard_hq::store::sqlite::SqliteStore::open(&tmp.path().join("bench.sqlite")).unwrap();
+    let (base, stop) = start_hq(Arc::new(store)).await;
+    let (r, _) = load(&base, terminals, batches, events).await;
+    let _ = stop.send(());
+    eprintln!(
+        "sqlite: {terminals} terminals x {batches} batches x {events} events: acked {} batches, {} errors, {:.1} s; body {} B gzip vs {} B JSON",
+        r.batches,
+        r.errors,
+        r.elapsed.as_secs_f64(),
+        r.bytes_sent,
+        r.bytes_uncompressed
+    );
+    assert_eq!(r.errors, 0);
+    line("hq.batches_per_s", r.batches_per_s(), "batches/s");
+    line("hq.ack_p50_ms", r.quantile_ms(0.5), "ms");
+    line("hq.ack_p99_ms", r.quantile_ms(0.99), "ms");
+}
+
+async fn postgres_part(quick: bool) {
+    // 2. PostgreSQL: full ingest path vs plain INSERT of the same rows, in
+    // interleaved rounds (each phase lasts about a second, so one round
+    // moves with whatever else the machine does); the figures are the
+    // rounds' medians, the ratio the median of each round's own ratio.
+    let rounds = if quick { 3 } else { 5 };
+    let mut results = Vec::new();
+    for round in 1..=rounds {
+        let (ingest, raw) = postgres_round().await;
+        eprintln!(
+            "postgres round {round}/{rounds}: ingest {ingest:.0} events/s, raw insert {raw:.0} events/s, ratio {:.3}",
+            ingest / raw
+        );
+        results.push((ingest, raw));
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        if v.len().is_multiple_of(2) {
+            (v[mid - 1] + v[mid]) / 2.0
+        } else {
+            v[mid]
+        }
+    };
+    let ratios: Vec<f64> = results.iter().map(|(i, r)| i / r).collect();
+    eprintln!(
+        "postgres ratio over {rounds} rounds: {:.3} to {:.3}",
+        ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        ratios.iter().copied().fold(0.0, f64::max)
+    );
+    line(
+        "hq.ingest_events_per_s",
+        median(results.iter().map(|r| r.0).collect()),
+        "events/s",
+    );
+    line(
+        "hq.raw_insert_events_per_s",
+        median(results.iter().map(|r| r.1).collect()),
+        "events/s",
+    );
+    line("hq.ingest_ratio", median(ratios), "ratio");
+
+    // The figures above follow the load generator's default: one member per
+    // terminal, so a batch of 100 events updates one member. A store's
+    // batch is sales of different members: here each batch's events are
+    // sales (a top-up every tenth visit) for as many members (fresh ones:
+    // their histories stay short).
+    let raw = median(results.iter().map(|r| r.1).collect());
+    let many = many_members_round(quick).await;
+    line("hq.ingest_many_members_events_per_s", many, "events/s");
+    line("hq.ingest_many_members_ratio", many / raw, "ratio");
+}
+
+/// Ingest on a fresh database with every event of a batch for a different
+/// member; returns events/s.
+async fn many_members_round(quick: bool) -> f64 {
+    let (terminals, batches, events) = if quick { (100, 2, 100) } else { (200, 3, 100) };
+    let (ingest, _, url) = ingest_on_fresh_database(
+        &format!("postgres ingest, {events} members per batch"),
+        (terminals, batches, events),
+        events,
+        Mix::Sales,
+    )
+    .await;
+    if std::env::var_os("BENCH_PGSS").is_some() {
+        statement_stats(&pool(&url)).await;
+    }
+    ingest
+}
+
+/// Provisions terminals on a head office over a fresh PostgreSQL database
+/// and uploads `shape` (terminals, batches each, events each) dealt to
+/// `members` members per terminal; prints the run and its CPU, returns
+/// events/s, the uploaded work and the database's URL.
+async fn ingest_on_fresh_database(
+    label: &str,
+    (terminals, batches, events): (usize, usize, usize),
+    members: usize,
+    mix: Mix,
+) -> (f64, Work, String) {
+    let url = pg::fresh_database().await;
+    let store = tillcard_hq::store::postgres::PgStore::connect(&url)
+        .await
+        .unwrap();
+    let (base, stop) = start_hq(Arc::new(store)).await;
+    let port = pg::cluster().port;
+    let (r, work, cpu) =
+        load_measured(&base, terminals, batches, events, members, mix, Some(port)).await;
+    let _ = stop.send(());
+    assert_eq!(r.errors, 0);
+    eprintln!(
+        "{label}: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.4} s in head office + simulated terminals, {:.4} s in PostgreSQL",
+        r.events,
+        r.batches,
+        r.elapsed.as_secs_f64(),
+        cpu.0 * 1000.0 / r.events as f64,
+        cpu.1 * 1000.0 / r.events as f64,
+    );
+    (r.events as f64 / r.elapsed.as_secs_f64(), work, url)
+}
+
+/// A pool to `url` of head office's default size (also the plain INSERT's
+/// best here: with 6 connections on 2 cores it ran about 10% faster than
+/// with 16).
+fn pool(url: &str) -> deadpool_postgres::Pool {
+    let mut cfg = deadpool_postgres::Config::new();
+    cfg.url = Some(url.to_string());
+    cfg.pool = Some(deadpool_postgres::PoolConfig::new(
+        tillcard_hq::store::postgres::default_pool_size(),
+    ));
+    cfg.create_pool(
+        Some(deadpool_postgres::Runtime::Tokio1),
+        tokio_postgres::NoTls,
+    )
+    .unwrap()
+}
+
+/// The plain INSERT. Set-returning functions in the select list stream
+/// their rows; `FROM unnest(...)` stores them first (a tuple store per
+/// call), 5-10% slower here. Head office writes this way too.
+const RAW_INSERT: &str = "INSERT INTO raw_events
+    SELECT $1, unnest($2::bigint[]), unnest($3::text[]), unnest($4::text[])";
+
+/// One round on a fresh database: ingest through head office, then the
+/// plain INSERT of the same rows; returns both rates in events/s.
+async fn postgres_round() -> (f64, f64) {
+    // The same in quick runs: shorter phases read as noise (a third of a
+    // second each gave ratios 0.05 lower than the full run's).
+    let shape = (200, 5, 100);
+    let (ingest, work, url) =
+        ingest_on_fresh_database("postgres ingest", shape, 1, Mix::TopUps).await;
+    let port = pg::cluster().port;
+    let pool = pool(&url);
+    pool.get()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE raw_events (terminal_id TEXT NOT NULL, seq BIGINT NOT NULL, event_id TEXT NOT NULL,
+             body TEXT NOT NULL, PRIMARY KEY (terminal_id, seq))",
+        )
+        .await
+        .unwrap();
+    // The same rows, encoded before the clock starts (as the ingest
+    // requests are).
+    let mut rows = 0u64;
+    let mut prepared = Vec::new();
+    for (creds, batches) in work {
+        let tid = creds.terminal_id.to_string();
+        let mut per_terminal = Vec::new();
+        for batch in batches {
+            rows += batch.len() as u64;
+            let seqs: Vec<i64> = batch.iter().map(|e| e.envelope.seq as i64).collect();
+            let ids: Vec<String> = batch
+                .iter()
+                .map(|e| e.envelope.event_id.to_string())
+                .collect();
+            let bodies: Vec<String> = batch
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap())
+                .collect();
+            per_terminal.push((seqs, ids, bodies));
+        }
+        prepared.push((tid, per_terminal));
+    }
+    // Warm, as the ingest is (`load_measured`): every connection of the
+    // pool opened and its statement prepared by a row of its own first.
+    let warm_up = (0..tillcard_hq::store::postgres::default_pool_size()).map(|n| {
+        let pool = pool.clone();
+        async move {
+            let client = pool.get().await.unwrap();
+            let stmt = client.prepare_cached(RAW_INSERT).await.unwrap();
+            let (tid, seqs) = (format!("warm-up-{n}"), vec![1_i64]);
+            let (ids, bodies) = (vec![tid.clone()], vec![String::from("{}")]);
+            client
+                .execute(&stmt, &[&tid, &seqs, &ids, &bodies])
+                .await
+                .unwrap();
+        }
+    });
+    futures_util::future::join_all(warm_up).await;
+    let cpu_before = cpu_seconds(port);
+    let marks = std::env::var_os("BENCH_MARKS").is_some();
+    if marks {
+        eprintln!("raw insert phase starts at {:?}", Instant::now());
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (tid, batches) in prepared {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for (seqs, ids, bodies) in batches {
+                let client = pool.get().await.unwrap();
+                let stmt = client.prepare_cached(RAW_INSERT).await.unwrap();
+                client
+                    .execute(&stmt, &[&tid, &seqs, &ids, &bodies])
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let raw = rows as f64 / started.elapsed().as_secs_f64();
+    if marks {
+        eprintln!("raw insert phase ends at {:?}", Instant::now());
+    }
+    let cpu_after = cpu_seconds(port);
+    eprintln!(
+        "postgres raw insert: {rows} rows, {:.2} s; CPU per 1,000 rows: {:.4} s in this process, {:.4} s in PostgreSQL",
+        started.elapsed().as_secs_f64(),
+        (cpu_after.0 - cpu_before.0) * 1000.0 / rows as f64,
+        (cpu_after.1 - cpu_before.1) * 1000.0 / rows as f64,
+    );
+    if std::env::var_os("BENCH_PGSS").is_some() {
+        statement_stats(&pool).await;
+    }
+    (ingest, raw)
+}

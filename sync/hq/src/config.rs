@@ -1,0 +1,506 @@
+//! Configuration of `tillcard-hq`: defaults that make `tillcard-hq` with no
+//! flags just work (SQLite in the current directory), then a TOML file
+//! (`--config FILE` or `TILLCARD_HQ_CONFIG`; the package installs
+//! `/etc/tillcard/hq.toml`), then environment variables, which always win.
+//!
+//! | key | environment | default |
+//! |---|---|---|
+//! | `listen` | `TILLCARD_HQ_LISTEN` | `127.0.0.1:8640` |
+//! | `database.sqlite` | `TILLCARD_HQ_SQLITE` | `tillcard-hq.sqlite` |
+//! | `database.postgres_url` (wins over `sqlite`) | `TILLCARD_HQ_DATABASE_URL` | unset |
+//! | `database.postgres_url_file` | `TILLCARD_HQ_DATABASE_URL_FILE` | unset |
+//! | `database.postgres_pool_size` | `TILLCARD_HQ_DATABASE_POOL_SIZE` | 2 × CPUs + 2 (4 to 32) |
+//! | `admin.token` | `TILLCARD_HQ_ADMIN_TOKEN` | unset: admin API refused |
+//! | `admin.token_file` | `TILLCARD_HQ_ADMIN_TOKEN_FILE` | unset |
+//! | `log.level` | `RUST_LOG` | `info` |
+//! | `log.format` | `TILLCARD_HQ_LOG_FORMAT` | `text` |
+//!
+//! A database chosen in the environment replaces the file's choice whole
+//! (`TILLCARD_HQ_SQLITE` over a file's `postgres_url` means SQLite). Secrets
+//! can live in files readable by the service alone (`*_file`); a value given
+//! directly wins over a file at the same level.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::store::{Store, StoreResult};
+use tillcard_protocol::logging::{LogFormat, LogSettings};
+
+/// Environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "TILLCARD_HQ_CONFIG";
+
+/// Which database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// Embedded SQLite at this path.
+    Sqlite(PathBuf),
+    /// PostgreSQL at this URL (`postgres://user@host:port/db`).
+    Postgres(String),
+}
+
+/// Configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Listen address (`TILLCARD_HQ_LISTEN`, default `127.0.0.1:8640`).
+    pub listen: SocketAddr,
+    /// Database (`TILLCARD_HQ_DATABASE_URL` = `postgres://...`, else
+    /// `TILLCARD_HQ_SQLITE` path, default `./tillcard-hq.sqlite`).
+    pub database: Database,
+    /// Connections to PostgreSQL (`TILLCARD_HQ_DATABASE_POOL_SIZE`; none:
+    /// [`crate::store::postgres::default_pool_size`]).
+    pub postgres_pool_size: Option<usize>,
+    /// Bearer token for admin endpoints (`TILLCARD_HQ_ADMIN_TOKEN`; none:
+    /// admin endpoints refused).
+    pub admin_token: Option<String>,
+    /// Log filter and format.
+    pub log: LogSettings,
+}
+
+/// Why the configuration could not be read. Never quotes a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    /// The file is not valid TOML of the expected shape.
+    #[error("{0} is not a valid tillcard-hq configuration: {1}")]
+    Parse(PathBuf, String),
+    /// A value is not valid.
+    #[error("{key}: {problem}")]
+    Invalid {
+        /// Where the value came from (file key or environment variable).
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The file's shape. Unknown keys are refused, so a typo is an error at
+/// start-up rather than a setting silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    #[serde(default)]
+    database: FileDatabase,
+    #[serde(default)]
+    admin: FileAdmin,
+    #[serde(default)]
+    log: FileLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDatabase {
+    sqlite: Option<PathBuf>,
+    postgres_url: Option<String>,
+    postgres_url_file: Option<PathBuf>,
+    postgres_pool_size: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAdmin {
+    token: Option<String>,
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLog {
+    level: Option<String>,
+    format: Option<LogFormat>,
+}
+
+/// Reads a secret from a file: the first line, trimmed; empty is an error.
+fn read_secret(key: &str, path: &Path) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+    let secret = text.lines().next().unwrap_or("").trim().to_owned();
+    if secret.is_empty() {
+        return Err(ConfigError::Invalid {
+            key: key.into(),
+            problem: format!("{} is empty", path.display()),
+        });
+    }
+    Ok(secret)
+}
+
+impl Config {
+    /// Reads the environment only (no file), as before the file existed.
+    pub fn from_env() -> Result<Config, String> {
+        Config::load(None, &|name| std::env::var(name).ok()).map_err(|e| e.to_string())
+    }
+
+    /// Reads `file` (else the file named by [`CONFIG_ENV`], else none), then
+    /// the environment through `env`, which wins. `env` is a lookup so tests
+    /// need not change the process environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        let file_path = file
+            .map(Path::to_path_buf)
+            .or_else(|| var(CONFIG_ENV).map(PathBuf::from));
+        let parsed = match &file_path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.clone(), e))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| ConfigError::Parse(path.clone(), e.to_string()))?
+            }
+            None => FileConfig::default(),
+        };
+
+        let (listen_key, listen) = match var("TILLCARD_HQ_LISTEN") {
+            Some(v) => ("TILLCARD_HQ_LISTEN", v),
+            None => match parsed.listen {
+                Some(v) => ("listen", v),
+                None => ("listen", "127.0.0.1:8640".into()),
+            },
+        };
+        let listen = listen.parse().map_err(|_| ConfigError::Invalid {
+            key: listen_key.into(),
+            problem: format!("{listen:?} is not host:port"),
+        })?;
+
+        let database = if let Some(url) = var("TILLCARD_HQ_DATABASE_URL") {
+            Database::Postgres(url)
+        } else if let Some(path) = var("TILLCARD_HQ_DATABASE_URL_FILE") {
+            Database::Postgres(read_secret(
+                "TILLCARD_HQ_DATABASE_URL_FILE",
+                Path::new(&path),
+            )?)
+        } else if let Some(path) = var("TILLCARD_HQ_SQLITE") {
+            Database::Sqlite(path.into())
+        } else if let Some(url) = parsed.database.postgres_url.filter(|u| !u.is_empty()) {
+            Database::Postgres(url)
+        } else if let Some(path) = &parsed.database.postgres_url_file {
+            Database::Postgres(read_secret("database.postgres_url_file", path)?)
+        } else {
+            Database::Sqlite(
+                parsed
+                    .database
+                    .sqlite
+                    .unwrap_or_else(|| "tillcard-hq.sqlite".into()),
+            )
+        };
+
+        let postgres_pool_size = match var("TILLCARD_HQ_DATABASE_POOL_SIZE") {
+            Some(v) => Some(v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::Invalid {
+                    key: "TILLCARD_HQ_DATABASE_POOL_SIZE".into(),
+                    problem: format!("{v:?} is not a number of connections (1 or more)"),
+                }
+            })?),
+            None => match parsed.database.postgres_pool_size {
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        key: "database.postgres_pool_size".into(),
+                        problem: "0 connections: at least 1 is needed".into(),
+                    });
+                }
+                size => size,
+            },
+        };
+
+        let admin_token = if let Some(token) = var("TILLCARD_HQ_ADMIN_TOKEN") {
+            Some(token)
+        } else if let Some(path) = var("TILLCARD_HQ_ADMIN_TOKEN_FILE") {
+            Some(read_secret(
+                "TILLCARD_HQ_ADMIN_TOKEN_FILE",
+                Path::new(&path),
+            )?)
+        } else if let Some(token) = parsed.admin.token.filter(|t| !t.is_empty()) {
+            Some(token)
+        } else if let Some(path) = &parsed.admin.token_file {
+            Some(read_secret("admin.token_file", path)?)
+        } else {
+            None
+        };
+
+        let format = match var("TILLCARD_HQ_LOG_FORMAT") {
+            Some(v) => v
+                .parse()
+                .map_err(
+                    |e: tillcard_protocol::logging::LogError| ConfigError::Invalid {
+                        key: "TILLCARD_HQ_LOG_FORMAT".into(),
+                        problem: e.to_string(),
+                    },
+                )?,
+            None => parsed.log.format.unwrap_or_default(),
+        };
+        let filter = var("RUST_LOG")
+            .or(parsed.log.level)
+            .unwrap_or_else(|| "info".into());
+
+        Ok(Config {
+            listen,
+            database,
+            postgres_pool_size,
+            admin_token,
+            log: LogSettings { filter, format },
+        })
+    }
+}
+
+/// Opens the configured store.
+pub async fn open_store(config: &Config) -> StoreResult<Arc<dyn Store>> {
+    use crate::store::postgres::{PgStore, default_pool_size};
+    Ok(match &config.database {
+        Database::Sqlite(path) => Arc::new(crate::store::sqlite::SqliteStore::open(path)?),
+        Database::Postgres(url) => Arc::new(
+            PgStore::connect_with_pool_size(
+                url,
+                config.postgres_pool_size.unwrap_or_else(default_pool_size),
+            )
+            .await?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+    use std::collections::HashMap;
+
+    /// An environment made of `pairs`.
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn no_file_and_no_environment_gives_the_defaults() {
+        let c = Config::load(None, &env(&[])).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8640".parse().unwrap());
+        assert_eq!(c.database, Database::Sqlite("tillcard-hq.sqlite".into()));
+        assert_eq!(c.admin_token, None);
+        assert_eq!(c.postgres_pool_size, None);
+        assert_eq!(c.log, LogSettings::default());
+    }
+
+    #[test]
+    fn the_postgres_pool_size_comes_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(&dir, "hq.toml", "[database]\npostgres_pool_size = 12\n");
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(c.postgres_pool_size, Some(12));
+        let c = Config::load(
+            Some(&file),
+            &env(&[("TILLCARD_HQ_DATABASE_POOL_SIZE", "20")]),
+        )
+        .unwrap();
+        assert_eq!(c.postgres_pool_size, Some(20));
+        for bad in ["0", "-3", "many"] {
+            let e =
+                Config::load(None, &env(&[("TILLCARD_HQ_DATABASE_POOL_SIZE", bad)])).unwrap_err();
+            assert!(
+                e.to_string().starts_with("TILLCARD_HQ_DATABASE_POOL_SIZE:"),
+                "{e}"
+            );
+        }
+        let zero = write(&dir, "zero.toml", "[database]\npostgres_pool_size = 0\n");
+        let e = Config::load(Some(&zero), &env(&[])).unwrap_err();
+        assert!(
+            e.to_string().starts_with("database.postgres_pool_size:"),
+            "{e}"
+        );
+        // Unset: the store's default, two per CPU and two more, 4 to 32.
+        let default = crate::store::postgres::default_pool_size();
+        assert!((4..=32).contains(&default), "{default}");
+    }
+
+    #[test]
+    fn the_packaged_config_file_parses_to_what_it_says() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/hq/hq.toml");
+        let c = Config::load(Some(&path), &env(&[])).unwrap_err();
+        // It points at the admin token file postinst creates; without it
+        // the error names that file (and never a secret).
+        assert!(
+            c.to_string().contains("/etc/tillcard/hq-admin-token"),
+            "{c}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let token = write(&dir, "token", "s3cret\n");
+        let c = Config::load(
+            Some(&path),
+            &env(&[("TILLCARD_HQ_ADMIN_TOKEN_FILE", token.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8640".parse().unwrap());
+        assert_eq!(
+            c.database,
+            Database::Sqlite("/var/lib/tillcard-hq/hq.sqlite".into())
+        );
+        assert_eq!(c.admin_token.as_deref(), Some("s3cret"));
+        assert_eq!(c.log.filter, "info");
+        assert_eq!(c.log.format, LogFormat::Text);
+    }
+
+    #[test]
+    fn file_values_replace_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = write(&dir, "token", "  from-file  \nsecond line ignored\n");
+        let file = write(
+            &dir,
+            "hq.toml",
+            &format!(
+                r#"
+listen = "0.0.0.0:9000"
+[database]
+sqlite = "/srv/hq.sqlite"
+[admin]
+token_file = "{}"
+[log]
+level = "tillcard_hq=debug,info"
+format = "json"
+"#,
+                token.display()
+            ),
+        );
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(c.database, Database::Sqlite("/srv/hq.sqlite".into()));
+        assert_eq!(c.admin_token.as_deref(), Some("from-file"));
+        assert_eq!(c.log.filter, "tillcard_hq=debug,info");
+        assert_eq!(c.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn postgres_in_the_file_wins_over_sqlite_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "hq.toml",
+            "[database]\nsqlite = \"/srv/hq.sqlite\"\npostgres_url = \"postgres://hq@db/hq\"\n",
+        );
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(c.database, Database::Postgres("postgres://hq@db/hq".into()));
+
+        let url = write(&dir, "url", "postgres://hq:pw@db/hq\n");
+        let file = write(
+            &dir,
+            "hq2.toml",
+            &format!("[database]\npostgres_url_file = \"{}\"\n", url.display()),
+        );
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(
+            c.database,
+            Database::Postgres("postgres://hq:pw@db/hq".into())
+        );
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "hq.toml",
+            r#"
+listen = "0.0.0.0:9000"
+[database]
+postgres_url = "postgres://hq@db/hq"
+[admin]
+token = "file-token"
+[log]
+level = "warn"
+format = "json"
+"#,
+        );
+        let c = Config::load(
+            Some(&file),
+            &env(&[
+                ("TILLCARD_HQ_LISTEN", "127.0.0.1:7000"),
+                ("TILLCARD_HQ_SQLITE", "/tmp/env.sqlite"),
+                ("TILLCARD_HQ_ADMIN_TOKEN", "env-token"),
+                ("RUST_LOG", "debug"),
+                ("TILLCARD_HQ_LOG_FORMAT", "text"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:7000".parse().unwrap());
+        // The environment's database choice replaces the file's whole.
+        assert_eq!(c.database, Database::Sqlite("/tmp/env.sqlite".into()));
+        assert_eq!(c.admin_token.as_deref(), Some("env-token"));
+        assert_eq!(c.log.filter, "debug");
+        assert_eq!(c.log.format, LogFormat::Text);
+
+        let c = Config::load(
+            Some(&file),
+            &env(&[("TILLCARD_HQ_DATABASE_URL", "postgres://env@db/hq")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.database,
+            Database::Postgres("postgres://env@db/hq".into())
+        );
+    }
+
+    #[test]
+    fn the_file_can_be_named_by_the_environment_and_an_argument_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(&dir, "a.toml", "listen = \"127.0.0.1:1111\"\n");
+        let b = write(&dir, "b.toml", "listen = \"127.0.0.1:2222\"\n");
+        let named = env(&[(CONFIG_ENV, a.to_str().unwrap())]);
+        let c = Config::load(None, &named).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1111".parse().unwrap());
+        let c = Config::load(Some(&b), &named).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:2222".parse().unwrap());
+    }
+
+    #[test]
+    fn empty_environment_variables_count_as_unset() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(&dir, "hq.toml", "[admin]\ntoken = \"file-token\"\n");
+        let c = Config::load(
+            Some(&file),
+            &env(&[("TILLCARD_HQ_ADMIN_TOKEN", ""), ("TILLCARD_HQ_LISTEN", "")]),
+        )
+        .unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("file-token"));
+        assert_eq!(c.listen, "127.0.0.1:8640".parse().unwrap());
+    }
+
+    #[test]
+    fn mistakes_are_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let typo = write(&dir, "typo.toml", "[database]\nsqlite_path = \"x\"\n");
+        let e = Config::load(Some(&typo), &env(&[])).unwrap_err();
+        assert!(e.to_string().contains("sqlite_path"), "{e}");
+
+        let bad = write(&dir, "bad.toml", "listen = \"nowhere\"\n");
+        let e = Config::load(Some(&bad), &env(&[])).unwrap_err();
+        assert!(e.to_string().starts_with("listen:"), "{e}");
+
+        let e = Config::load(None, &env(&[("TILLCARD_HQ_LOG_FORMAT", "xml")])).unwrap_err();
+        assert!(e.to_string().contains("TILLCARD_HQ_LOG_FORMAT"), "{e}");
+
+        let empty = write(&dir, "empty-token", "\n");
+        let file = write(
+            &dir,
+            "hq.toml",
+            &format!("[admin]\ntoken_file = \"{}\"\n", empty.display()),
+        );
+        let e = Config::load(Some(&file), &env(&[])).unwrap_err();
+        assert!(e.to_string().contains("admin.token_file"), "{e}");
+
+        let missing = dir.path().join("missing.toml");
+        let e = Config::load(Some(&missing), &env(&[])).unwrap_err();
+        assert!(matches!(e, ConfigError::Read(..)), "{e}");
+    }
+}

@@ -1,0 +1,612 @@
+//! How head office applies an upload batch, as pure functions: read the
+//! request body ([`ReceivedBatch`]), decode and validate each event
+//! ([`prepare`]), then decide every write ([`plan`]) from what the database
+//! already holds ([`Loaded`]). Both storage backends load the same
+//! [`Loaded`], call [`plan`] and write the [`Plan`] in one transaction, so
+//! SQLite and PostgreSQL behave identically.
+//!
+//! Reading is the CPU-heavy part of an upload, and it happens before the
+//! transaction starts. Each event body is read from the request's bytes
+//! once to hash it (see [`canonical_body`]) and once into its typed
+//! [`EventBody`], never through an intermediate JSON tree unless the body
+//! is not in canonical form.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use tillcard_rules::MemberAccount;
+use tillcard_rules::ids::{LotId, MemberId, SourceId, Timestamp};
+use tillcard_rules::ledger::{EntryKind, LedgerEntry};
+use tillcard_rules::refund::RefundLine;
+use uuid::Uuid;
+
+use tillcard_protocol::wire::EventBody;
+
+mod canonical;
+mod prepare;
+#[cfg(test)]
+mod tests;
+mod validate;
+pub use canonical::canonical_body;
+pub use prepare::{
+    Enrollment, IngestKeys, Prepared, PreparedEvent, ReceivedBatch, ReceivedEvent, gunzip, prepare,
+};
+pub use validate::{Poison, PoisonCode, validate, validate_envelope, withhold_quoted};
+
+/// Two scans of one member at different stores closer than this are flagged.
+pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;
+
+/// How many action ids a member's cached fold at head office keeps: the
+/// greatest (action ids are UUIDv7, so the newest). The full set (every
+/// action the member ever booked) grew the fold by 38 bytes an action,
+/// read and rewritten by every batch that touched the member; it only
+/// serves to refuse an action booked twice, and a batch's actions are
+/// nearly always newer than the member's last few. See
+/// [`trim_cached_fold`] and [`cached_fold_suffices`].
+pub const CACHED_SOURCES: usize = 32;
+
+/// Trims a fold to cache. Head office's cached fold is a planning cache
+/// (the ledger stays the truth; jobs and member snapshots refold it): it
+/// keeps what planning a batch and the figures read (tier, stored value,
+/// coupons, flags, purchases, points lots) but only the [`CACHED_SOURCES`]
+/// greatest action ids, no spend records or daily use (one of each per
+/// sale or per day, read by neither), and no points lot that is used up
+/// and older than the oldest action id kept.
+///
+/// A set of action ids trimmed this way holds every action id of the
+/// member's ledger greater than its smallest, and a set shorter than that
+/// is whole (nothing was trimmed, no lot dropped): folding more entries on
+/// and trimming again keeps both true.
+pub fn trim_cached_fold(account: &mut MemberAccount) {
+    while account.sources.len() > CACHED_SOURCES {
+        account.sources.pop_first();
+    }
+    account.spend.clear();
+    account.daily.clear();
+    if account.sources.len() >= CACHED_SOURCES
+        && let Some(&oldest) = account.sources.first()
+    {
+        account
+            .lots
+            .retain(|lot| lot.remaining != 0 || lot.lot.0 >= oldest);
+    }
+}
+
+/// Points lots an entry names.
+fn lots_named(kind: &EntryKind) -> Vec<LotId> {
+    match kind {
+        EntryKind::PointsEarned { lot, .. } | EntryKind::PointsExpired { lot, .. } => vec![*lot],
+        EntryKind::PointsRedeemed { draws }
+        | EntryKind::PointsReturned { draws }
+        | EntryKind::PointsReversed { draws } => draws.iter().map(|d| d.lot).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a cached (trimmed) fold can plan the batch's entries for its
+/// member: say whether each action was booked before, and hold every
+/// points lot they name that the member's ledger has. When it cannot (an
+/// action id or a lot below the smallest action id kept: an upload from a
+/// terminal long offline, a refund of an old sale, a replay of an old
+/// action), the fold is rebuilt from the ledger for this batch.
+pub fn cached_fold_suffices(cached: &MemberAccount, prepared: &Prepared) -> bool {
+    if cached.sources.len() < CACHED_SOURCES {
+        return true;
+    }
+    let Some(&smallest) = cached.sources.first() else {
+        return true;
+    };
+    let known_lot = |lot: &LotId| lot.0 >= smallest || cached.lots.iter().any(|l| l.lot == *lot);
+    prepared
+        .events
+        .iter()
+        .filter_map(|e| e.body.as_ref().ok())
+        .flat_map(EventBody::entries)
+        .filter(|e| e.member == cached.member)
+        .all(|e| e.source >= smallest && lots_named(&e.kind).iter().all(known_lot))
+}
+
+/// Why a batch as a whole is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchRefusal {
+    /// Malformed batch (another terminal named, a seq repeated within the
+    /// batch, a seq of 0 or beyond [`wire::MAX_SEQ`](tillcard_protocol::wire::MAX_SEQ)). Events need not
+    /// be in order.
+    #[error("{0}")]
+    Malformed(String),
+    /// A sequence number already stored with different content: a cloned
+    /// terminal or a terminal whose store was restored wrongly.
+    #[error("sequence {seq} already stored with different content")]
+    SequenceConflict {
+        /// The sequence number.
+        seq: u64,
+    },
+}
+
+/// Where a member was last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastSeen {
+    /// Store.
+    pub store: String,
+    /// When (terminal wall time).
+    pub at: Timestamp,
+}
+
+/// What the database holds that planning needs, loaded inside the batch's
+/// transaction (after locking the terminal).
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// The terminal's ack before this batch.
+    pub acked_seq: u64,
+    /// Content hashes of already stored events with the batch's seqs.
+    pub existing: HashMap<u64, String>,
+    /// Seqs above `acked_seq` already stored (out-of-order uploads).
+    pub stored_above_ack: BTreeSet<u64>,
+    /// Current accounts of the batch's members (the cached fold, or folded
+    /// from the ledger when there is no cache).
+    pub accounts: HashMap<MemberId, MemberAccount>,
+    /// Members that exist at head office.
+    pub known_members: BTreeSet<MemberId>,
+    /// Where each member was last seen.
+    pub last_seen: HashMap<MemberId, LastSeen>,
+    /// Owner of each chain-wide phone key in the batch.
+    pub phone_owners: HashMap<String, MemberId>,
+}
+
+/// Stored status of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventStatus {
+    /// Applied to the ledger.
+    Applied,
+    /// Dead-lettered.
+    Dead,
+}
+
+impl EventStatus {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Applied => "applied",
+            EventStatus::Dead => "dead",
+        }
+    }
+}
+
+/// An event row to insert.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// Seq.
+    pub seq: u64,
+    /// Event id.
+    pub event_id: Uuid,
+    /// Content hash.
+    pub hash: String,
+    /// Kind, or "undecodable".
+    pub kind: &'static str,
+    /// Status.
+    pub status: EventStatus,
+}
+
+/// A dead letter to insert.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// Seq.
+    pub seq: u64,
+    /// Event id.
+    pub event_id: Uuid,
+    /// Why (stored as [`Poison::stored`]).
+    pub reason: Poison,
+    /// Raw body.
+    pub body: String,
+}
+
+/// A conflict for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Member concerned.
+    pub member: MemberId,
+    /// Kind: `negative_balance`, `coupon_used_twice`, `seen_at_two_stores`,
+    /// `duplicate_phone`.
+    pub kind: String,
+    /// Reason in words (no personal data).
+    pub reason: String,
+    /// Event that raised it.
+    pub seq: u64,
+}
+
+/// A member row to create or update.
+#[derive(Debug, Clone)]
+pub struct MemberWrite {
+    /// The member.
+    pub member: MemberId,
+    /// Enrollment data, if this is the enrollment.
+    pub enrollment: Option<Enrollment>,
+    /// Existing member this one duplicates (same phone), if any.
+    pub duplicate_of: Option<MemberId>,
+    /// Last seen.
+    pub last_seen: Option<LastSeen>,
+    /// When the member enrolled (the enrollment event's wall time), if this
+    /// batch carries the enrollment.
+    pub enrolled_at: Option<Timestamp>,
+}
+
+/// A sale as head office keeps it for the figures (walk-in sales too, which
+/// have no ledger entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleFact {
+    /// The sale (the quote's id).
+    pub sale: SourceId,
+    /// Event seq.
+    pub seq: u64,
+    /// The member, `None` for a walk-in sale.
+    pub member: Option<MemberId>,
+    /// The terminal's wall time of the event.
+    pub at: Timestamp,
+    /// Order total after discounts (Σ line nets), fen.
+    pub total_fen: i64,
+    /// Per line: (quantity, net fen), for valuing refunds of part of it.
+    pub lines: Vec<(i64, i64)>,
+}
+
+/// A refund as head office keeps it for the figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundFact {
+    /// The refund action.
+    pub refund: SourceId,
+    /// The sale refunded.
+    pub sale: SourceId,
+    /// Event seq.
+    pub seq: u64,
+    /// The terminal's wall time of the event.
+    pub at: Timestamp,
+    /// Lines and quantities refunded.
+    pub lines: Vec<RefundLine>,
+}
+
+/// Every write a batch makes.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Events to store.
+    pub events: Vec<EventRow>,
+    /// Ledger entries to append, with the seq of their event.
+    pub ledger: Vec<(u64, LedgerEntry)>,
+    /// Dead letters.
+    pub dead: Vec<DeadLetter>,
+    /// Conflicts.
+    pub conflicts: Vec<Conflict>,
+    /// Member rows.
+    pub members: BTreeMap<MemberId, MemberWrite>,
+    /// Members erased by request at the terminal.
+    pub erasures: Vec<MemberId>,
+    /// Members' accounts after the batch, for those whose ledger changed
+    /// (stored beside the ledger as a cache of its fold).
+    pub accounts: BTreeMap<MemberId, MemberAccount>,
+    /// The new ack.
+    pub acked_seq: u64,
+    /// Events applied now.
+    pub applied: u32,
+    /// Events already stored.
+    pub duplicates: u32,
+    /// Sales applied now (for the figures).
+    pub sales: Vec<SaleFact>,
+    /// Refunds applied now (for the figures).
+    pub refunds: Vec<RefundFact>,
+    /// The terminal's outbox head, if the batch said.
+    pub outbox_head_seq: Option<u64>,
+}
+
+fn negative(account: &MemberAccount) -> Option<String> {
+    // A lot awaiting its earning is not debt: its earning is on its way
+    // (events out of order).
+    let points: i128 = account
+        .lots
+        .iter()
+        .filter(|l| !l.awaiting_earning)
+        .map(|l| i128::from(l.remaining.min(0)))
+        .sum();
+    let sv = account.stored_value;
+    let mut parts = Vec::new();
+    if points < 0 {
+        parts.push(format!("points {points}"));
+    }
+    if sv.principal.fen() < 0 || sv.bonus.fen() < 0 {
+        parts.push(format!(
+            "stored value principal {} fen, bonus {} fen",
+            sv.principal.fen(),
+            sv.bonus.fen()
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Decides every write of a batch. `store` is the uploading terminal's store.
+pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, BatchRefusal> {
+    let Loaded {
+        acked_seq,
+        existing,
+        stored_above_ack,
+        mut accounts,
+        mut known_members,
+        mut last_seen,
+        mut phone_owners,
+    } = loaded;
+    // Sized up front: a batch's ledger entries are large, and growing the
+    // vector by doubling copied them several times.
+    let entries = prepared
+        .events
+        .iter()
+        .filter_map(|e| e.body.as_ref().ok())
+        .map(|body| body.entries().len())
+        .sum();
+    let mut out = Plan {
+        outbox_head_seq: prepared.outbox_head_seq,
+        events: Vec::with_capacity(prepared.events.len()),
+        ledger: Vec::with_capacity(entries),
+        ..Plan::default()
+    };
+    let mut stored: BTreeSet<u64> = stored_above_ack;
+    for event in prepared.events {
+        if let Some(hash) = existing.get(&event.seq) {
+            if *hash != event.hash {
+                return Err(BatchRefusal::SequenceConflict { seq: event.seq });
+            }
+            out.duplicates += 1;
+            continue;
+        }
+        stored.insert(event.seq);
+        let body = match event.body {
+            Ok(body) => body,
+            Err(reason) => {
+                dead(
+                    &mut out,
+                    event.seq,
+                    event.event_id,
+                    event.hash,
+                    reason,
+                    event.raw_body.unwrap_or_default(),
+                    "undecodable",
+                );
+                continue;
+            }
+        };
+        // Rules checks that need history: an action booked twice, and
+        // balances kept within bounds (checked whole before anything of
+        // the event is folded, so a refused event changes nothing).
+        if let Some(reason) = refused_by_history(&body, &accounts) {
+            dead(
+                &mut out,
+                event.seq,
+                event.event_id,
+                event.hash,
+                reason,
+                serde_json::to_string(&body).unwrap_or_default(),
+                body.kind(),
+            );
+            continue;
+        }
+        if let EventBody::MemberErased { member } = &body {
+            out.erasures.push(*member);
+        }
+        if let (EventBody::MemberEnrolled { member, .. }, Some(enrollment)) =
+            (&body, &event.enrollment)
+        {
+            let duplicate_of = phone_owners
+                .get(&enrollment.phone_key)
+                .copied()
+                .filter(|m| m != member);
+            if let Some(existing_member) = duplicate_of {
+                out.conflicts.push(Conflict {
+                    member: *member,
+                    kind: "duplicate_phone".into(),
+                    reason: format!(
+                        "phone already enrolled as member {existing_member}; merged for review"
+                    ),
+                    seq: event.seq,
+                });
+            } else {
+                phone_owners.insert(enrollment.phone_key.clone(), *member);
+            }
+            out.members.insert(
+                *member,
+                MemberWrite {
+                    member: *member,
+                    enrollment: Some(enrollment.clone()),
+                    duplicate_of,
+                    last_seen: None,
+                    enrolled_at: Some(event.wall_time),
+                },
+            );
+            known_members.insert(*member);
+        }
+        // Seen at two stores minutes apart.
+        if let Some(member) = body.member() {
+            if let Some(prev) = last_seen.get(&member)
+                && prev.store != store
+                && (event.wall_time - prev.at).num_minutes().abs() < TWO_STORES_WINDOW_MINUTES
+            {
+                out.conflicts.push(Conflict {
+                    member,
+                    kind: "seen_at_two_stores".into(),
+                    reason: format!(
+                        "seen at store {} and at store {store} {} minutes apart",
+                        prev.store,
+                        (event.wall_time - prev.at).num_minutes().abs()
+                    ),
+                    seq: event.seq,
+                });
+            }
+            // Updated in place when the store is the same (nearly always):
+            // no new copy of the store's name per event.
+            let fresh = || LastSeen {
+                store: store.to_string(),
+                at: event.wall_time,
+            };
+            let seen_here = |seen: &mut LastSeen| {
+                if seen.store == store {
+                    seen.at = event.wall_time;
+                } else {
+                    *seen = fresh();
+                }
+            };
+            last_seen
+                .entry(member)
+                .and_modify(|seen| seen_here(seen))
+                .or_insert_with(fresh);
+            let write = out.members.entry(member).or_insert(MemberWrite {
+                member,
+                enrollment: None,
+                duplicate_of: None,
+                last_seen: None,
+                enrolled_at: None,
+            });
+            match write.last_seen.as_mut() {
+                Some(seen) => seen_here(seen),
+                None => write.last_seen = Some(fresh()),
+            }
+            known_members.insert(member);
+        }
+        // Balances gone negative are judged per event (all its entries), so
+        // one overdrawing sale is one conflict naming everything overdrawn.
+        let mut before: BTreeMap<MemberId, bool> = BTreeMap::new();
+        for entry in body.entries() {
+            let account = accounts
+                .entry(entry.member)
+                .or_insert_with(|| MemberAccount::new(entry.member));
+            before
+                .entry(entry.member)
+                .or_insert_with(|| negative(account).is_some());
+            if let EntryKind::CouponUsed { coupon } = &entry.kind
+                && account.coupon_uses(*coupon) > 0
+            {
+                out.conflicts.push(Conflict {
+                    member: entry.member,
+                    kind: "coupon_used_twice".into(),
+                    reason: format!("coupon {coupon} was already used"),
+                    seq: event.seq,
+                });
+            }
+            account.apply(entry);
+            out.ledger.push((event.seq, entry.clone()));
+        }
+        for (member, was_negative) in before {
+            if !was_negative && let Some(what) = accounts.get(&member).and_then(negative) {
+                out.conflicts.push(Conflict {
+                    member,
+                    kind: "negative_balance".into(),
+                    reason: format!("balance went negative: {what}"),
+                    seq: event.seq,
+                });
+            }
+        }
+        match &body {
+            EventBody::SaleBooked { quote, .. } => out.sales.push(SaleFact {
+                sale: quote.id,
+                seq: event.seq,
+                member: quote.member,
+                at: event.wall_time,
+                total_fen: quote.total.fen(),
+                lines: quote
+                    .lines
+                    .iter()
+                    .map(|l| (l.item.quantity, l.net.fen()))
+                    .collect(),
+            }),
+            EventBody::Refunded {
+                sale,
+                refund,
+                lines,
+                ..
+            } => out.refunds.push(RefundFact {
+                refund: *refund,
+                sale: *sale,
+                seq: event.seq,
+                at: event.wall_time,
+                lines: lines.clone(),
+            }),
+            _ => {}
+        }
+        out.events.push(EventRow {
+            seq: event.seq,
+            event_id: event.event_id,
+            hash: event.hash,
+            kind: body.kind(),
+            status: EventStatus::Applied,
+        });
+        out.applied += 1;
+    }
+    // Each changed member's account once (moved, not cloned per entry),
+    // trimmed to cache.
+    for (_, entry) in &out.ledger {
+        if !out.accounts.contains_key(&entry.member)
+            && let Some(mut account) = accounts.remove(&entry.member)
+        {
+            trim_cached_fold(&mut account);
+            out.accounts.insert(entry.member, account);
+        }
+    }
+    let mut ack = acked_seq;
+    while stored.contains(&(ack + 1)) || existing.contains_key(&(ack + 1)) {
+        ack += 1;
+    }
+    out.acked_seq = ack;
+    Ok(out)
+}
+
+/// Why an event that passed [`validate`] still cannot be applied to the
+/// accounts as they stand: one of its actions is already booked, or it
+/// would take a balance out of bounds.
+fn refused_by_history(
+    body: &EventBody,
+    accounts: &HashMap<MemberId, MemberAccount>,
+) -> Option<Poison> {
+    let entries = body.entries();
+    if let Some(entry) = entries.iter().find(|e| {
+        accounts
+            .get(&e.member)
+            .is_some_and(|a| a.has_booked(e.source))
+    }) {
+        return Some(Poison::new(
+            PoisonCode::AlreadyBooked,
+            format!("action {} is already in the member's ledger", entry.source),
+        ));
+    }
+    let members: BTreeSet<MemberId> = entries.iter().map(|e| e.member).collect();
+    members.into_iter().find_map(|member| {
+        let fresh;
+        let account = match accounts.get(&member) {
+            Some(account) => account,
+            None => {
+                fresh = MemberAccount::new(member);
+                &fresh
+            }
+        };
+        account
+            .check_entries(entries)
+            .err()
+            .map(|e| Poison::new(PoisonCode::BalanceOutOfBounds, e.to_string()))
+    })
+}
+
+#[allow(clippy::too_many_arguments, reason = "one flat record")]
+fn dead(
+    out: &mut Plan,
+    seq: u64,
+    event_id: Uuid,
+    hash: String,
+    reason: Poison,
+    body: String,
+    kind: &'static str,
+) {
+    out.events.push(EventRow {
+        seq,
+        event_id,
+        hash,
+        kind,
+        status: EventStatus::Dead,
+    });
+    out.dead.push(DeadLetter {
+        seq,
+        event_id,
+        reason,
+        body,
+    });
+}

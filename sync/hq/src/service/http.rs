@@ -1,0 +1,510 @@
+//! The HTTP layer of head office: the router (built from [`super::ROUTES`]),
+//! thin handlers that check authentication, decode and call [`Hq`], the
+//! request middleware (metrics, one log line per refusal) and the server
+//! with graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tillcard_rules::ids::{MemberId, Timestamp};
+use uuid::Uuid;
+
+use super::routes::ROUTES;
+use super::{Hq, LoginOutcome, now};
+use crate::admin;
+use crate::dashboard::{self, Lang, LoginNotice};
+use crate::error::HqError;
+use crate::figures::{self};
+use crate::ingest::{self, ReceivedBatch};
+use crate::metrics::{CodeLabels, HttpLabels};
+use std::time::Instant;
+use tillcard_protocol::auth::{self};
+use tillcard_protocol::wire::{self, RedeemRequest, TerminalId};
+use tracing::Instrument as _;
+
+/// A gzipped JSON response.
+fn wire<T: Serialize>(value: &T) -> Response {
+    match wire::encode(value) {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(wire::CONTENT_TYPE),
+                ),
+                (
+                    header::CONTENT_ENCODING,
+                    HeaderValue::from_static(wire::CONTENT_ENCODING),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError> {
+    Ok(wire::decode(body)?)
+}
+
+fn gunzip_body(body: &[u8]) -> Result<Vec<u8>, HqError> {
+    Ok(ingest::gunzip(body)?)
+}
+
+/// The HTTP API.
+pub fn router(hq: Arc<Hq>) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, (route.handler)());
+    }
+    router
+        .fallback(|| async { HqError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        // A panic in a handler answers 500 `internal` (and, below it, the
+        // stores release or roll back what the panic held) instead of
+        // dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            crate::error::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(crate::error::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&hq),
+            observe,
+        ))
+        .with_state(hq)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    hq: Arc<Hq>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(hq))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+pub(super) async fn redeem(State(hq): State<Arc<Hq>>, body: Bytes) -> Result<Response, HqError> {
+    let request: RedeemRequest = decode_body(&body)?;
+    Ok(wire(&hq.redeem(&request).await?))
+}
+
+pub(super) async fn upload(
+    State(hq): State<Arc<Hq>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
+    // The bodies stay text borrowed from `json` until each is decoded once.
+    let json = gunzip_body(&body)?;
+    let batch = ReceivedBatch::from_json(&json).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    let span = tracing::info_span!(
+        "batch",
+        terminal = %terminal.terminal_id,
+        store = %terminal.store,
+        events = batch.events.len()
+    );
+    Ok(wire(&hq.upload(&terminal, &batch).instrument(span).await?))
+}
+
+#[derive(Deserialize)]
+pub(super) struct CursorQuery {
+    cursor: Option<String>,
+}
+
+pub(super) async fn changes(
+    State(hq): State<Arc<Hq>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<CursorQuery>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
+    Ok(wire(&hq.changes(&terminal, query.cursor.as_deref()).await?))
+}
+
+pub(super) async fn revoke_card(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let r: admin::Revocation =
+        serde_json::from_slice(&body).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    if r.member.is_none() && r.card_serial.is_none() {
+        return Err(HqError::BadRequest("give member or card_serial".into()));
+    }
+    if let Some(serial) = &r.card_serial
+        && let Err(e) = tillcard_rules::limits::check_short_text("card_serial", serial)
+    {
+        return Err(HqError::BadRequest(e.to_string()));
+    }
+    let payload = crate::store::to_json(&r)?;
+    hq.store
+        .push_change("revocation", r.member, Some(&payload))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) async fn issue_code(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let request: admin::IssueCode =
+        serde_json::from_slice(&body).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    if let Err(e) = tillcard_rules::limits::check_short_text("store", &request.store) {
+        return Err(HqError::BadRequest(e.to_string()));
+    }
+    if request.store.trim().is_empty() {
+        return Err(HqError::BadRequest("store must not be empty".into()));
+    }
+    let code = hq.issue_code(&request.store).await?;
+    Ok(axum::Json(admin::IssuedCode {
+        code,
+        store: request.store,
+    })
+    .into_response())
+}
+
+pub(super) async fn revoke(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    if hq.store.terminal(TerminalId(id)).await?.is_none() {
+        return Err(HqError::NotFound);
+    }
+    hq.store.revoke_terminal(TerminalId(id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) async fn erase(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    if hq.erase(MemberId(id)).await? {
+        Ok(axum::Json(admin::Erased { erased: true }).into_response())
+    } else {
+        Err(HqError::NotFound)
+    }
+}
+
+pub(super) async fn job_tiers(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let n = hq.evaluate_tiers(now()).await?;
+    Ok(axum::Json(admin::TierJobDone {
+        tier_changes: n as u64,
+    })
+    .into_response())
+}
+
+pub(super) async fn job_expiry(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let n = hq.expire_points(now()).await?;
+    Ok(axum::Json(admin::ExpiryJobDone { entries: n as u64 }).into_response())
+}
+
+pub(super) async fn conflicts(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    hq.check_admin(&headers)?;
+    let list: Vec<admin::ConflictForReview> = hq
+        .store
+        .conflicts()
+        .await?
+        .into_iter()
+        .map(|c| admin::ConflictForReview {
+            member_id: c.member,
+            kind: c.kind,
+            reason: c.reason,
+            terminal_id: c.terminal_id,
+            seq: c.seq,
+        })
+        .collect();
+    Ok(axum::Json(list).into_response())
+}
+
+/// Whether head office can serve: 200 when its store answers a query, 503
+/// `store_unavailable` when not (so a supervisor or load balancer takes it
+/// out of service instead of sending it every terminal's requests).
+pub(super) async fn health(State(hq): State<Arc<Hq>>) -> Response {
+    match hq.store.ping().await {
+        Ok(()) => axum::Json(admin::Health {
+            status: "ok".into(),
+            store: "ok".into(),
+        })
+        .into_response(),
+        Err(error) => HqError::Unavailable(error).into_response(),
+    }
+}
+
+/// Every dead-lettered event with its reason: `code` is one of the poison
+/// codes of PROTOCOL.md (or `unclassified` for reasons stored before codes
+/// existed), `detail` says what exactly, with quoted values withheld.
+pub(super) async fn dead_letters(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    hq.check_admin_or_session(&headers).await?;
+    let list: Vec<admin::DeadLetter> = hq
+        .store
+        .dead_letters()
+        .await?
+        .into_iter()
+        .map(|d| {
+            let (code, detail) = ingest::Poison::parse_stored(&d.reason);
+            admin::DeadLetter {
+                terminal_id: d.terminal_id,
+                seq: d.seq,
+                event_id: d.event_id.clone(),
+                code: code.to_string(),
+                detail: ingest::withhold_quoted(detail),
+                at: d.at.clone(),
+            }
+        })
+        .collect();
+    Ok(axum::Json(list).into_response())
+}
+
+/// Every suspicion recorded about a terminal (a clone, a bad signature).
+pub(super) async fn terminal_flags(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    hq.check_admin_or_session(&headers).await?;
+    let list: Vec<admin::TerminalFlag> = hq
+        .store
+        .terminal_flags()
+        .await?
+        .into_iter()
+        .map(|(terminal_id, reason)| admin::TerminalFlag {
+            terminal_id,
+            reason,
+        })
+        .collect();
+    Ok(axum::Json(list).into_response())
+}
+
+/// Every request: a span (method, route template), a counter by route and
+/// status, and a log line for each refusal with its error code (never the
+/// message, which may quote the request).
+pub(super) async fn observe(
+    State(hq): State<Arc<Hq>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", method = %method, route = %route);
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    hq.metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            method: method.to_string(),
+            route: route.clone(),
+            status: status.as_u16().to_string(),
+        })
+        .inc();
+    let _entered = span.enter();
+    if let Some(code) = response.extensions().get::<crate::error::ErrorCode>() {
+        if status.is_client_error() {
+            hq.metrics
+                .refusals
+                .get_or_create(&CodeLabels {
+                    code: code.0.to_string(),
+                })
+                .inc();
+            tracing::warn!(status = status.as_u16(), code = code.0, "request refused");
+        }
+    } else {
+        tracing::debug!(
+            status = status.as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+    }
+    response
+}
+
+pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct FiguresQuery {
+    /// Compute as of this moment (RFC 3339) instead of now.
+    at: Option<String>,
+}
+
+pub(super) async fn figures_json(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    Query(query): Query<FiguresQuery>,
+) -> Result<Response, HqError> {
+    hq.check_admin_or_session(&headers).await?;
+    let at = match query.at.as_deref() {
+        None | Some("") => now(),
+        Some(text) => Timestamp::parse_from_rfc3339(text)
+            .map_err(|_| HqError::BadRequest("at must be an RFC 3339 time".into()))?,
+    };
+    let figures = hq.figures(at).await?;
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        axum::Json(figures),
+    )
+        .into_response())
+}
+
+pub(super) async fn metrics(State(hq): State<Arc<Hq>>) -> Result<Response, HqError> {
+    let terminals = hq.store.terminal_rows().await?;
+    hq.metrics.set_terminals(&terminals, figures::millis(now()));
+    let body = hq.metrics.encode().map_err(|_| {
+        HqError::Internal(crate::store::StoreError::Task("encoding metrics".into()))
+    })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
+    response.headers_mut().extend(dashboard::security_headers());
+    response
+}
+
+fn redirect(to: &str, cookie: Option<String>) -> Response {
+    let mut response =
+        (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response.headers_mut().extend(dashboard::security_headers());
+    response
+}
+
+#[derive(Deserialize)]
+pub(super) struct LangQuery {
+    lang: Option<String>,
+    signed_out: Option<String>,
+}
+
+pub(super) async fn dashboard_page(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    if hq.session_user(&headers).await?.is_none() {
+        return Ok(redirect("/dashboard/login", None));
+    }
+    Ok(html(StatusCode::OK, dashboard::DASHBOARD_HTML.to_string()))
+}
+
+pub(super) async fn login_page(Query(query): Query<LangQuery>) -> Response {
+    let notice = if query.signed_out.is_some() {
+        LoginNotice::SignedOut
+    } else {
+        LoginNotice::None
+    };
+    html(
+        StatusCode::OK,
+        dashboard::login_page(Lang::parse(query.lang.as_deref()), notice, ""),
+    )
+}
+
+pub(super) async fn login(
+    State(hq): State<Arc<Hq>>,
+    axum::extract::Form(form): axum::extract::Form<admin::LoginForm>,
+) -> Result<Response, HqError> {
+    let lang = Lang::parse(form.lang.as_deref());
+    let username = form.username.trim();
+    if !dashboard::valid_username(username) {
+        return Ok(html(
+            StatusCode::UNAUTHORIZED,
+            dashboard::login_page(lang, LoginNotice::Wrong, ""),
+        ));
+    }
+    Ok(match hq.login(username, &form.password).await? {
+        LoginOutcome::Session(token) => redirect(
+            &format!("/dashboard?lang={}", lang.tag()),
+            Some(dashboard::session_cookie(&token)),
+        ),
+        LoginOutcome::Wrong => html(
+            StatusCode::UNAUTHORIZED,
+            dashboard::login_page(lang, LoginNotice::Wrong, username),
+        ),
+        LoginOutcome::Locked(left) => html(
+            StatusCode::TOO_MANY_REQUESTS,
+            dashboard::login_page(
+                lang,
+                LoginNotice::Locked(left.as_secs().div_ceil(60)),
+                username,
+            ),
+        ),
+    })
+}
+
+pub(super) async fn logout(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    if let Some(token) = dashboard::session_token(&headers) {
+        hq.store
+            .delete_session(&auth::sha256_hex(&token), figures::millis(now()))
+            .await?;
+    }
+    Ok(redirect(
+        "/dashboard/login?signed_out=1",
+        Some(dashboard::clear_cookie()),
+    ))
+}

@@ -1,0 +1,676 @@
+//! Head office's service: its state and operations ([`Hq`]: provisioning,
+//! authentication, uploads, the downlink, jobs, users), apart from the HTTP
+//! layer ([`http`]: the router, the handlers, graceful shutdown) and the one
+//! route table both the router and openapi.json are made from ([`routes`]).
+
+mod http;
+mod routes;
+
+pub use http::{router, serve};
+pub use routes::{ROUTES, Route, openapi_document};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, Method, Uri, header};
+use ed25519_dalek::SigningKey;
+use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
+use tillcard_rules::{MemberAccount, Program, expiry, tier};
+use uuid::Uuid;
+
+use crate::admin;
+use crate::dashboard::{self, Gate, LoginThrottle};
+use crate::error::HqError;
+use crate::figures::{self, FigureQuery, Figures};
+use crate::ingest::{self, BatchRefusal, IngestKeys, ReceivedBatch};
+use crate::metrics::{KindLabels, Metrics, OutcomeLabels};
+use crate::store::{Redeemed, Store, StoreResult, TerminalRecord, UserRecord};
+use std::time::{Duration, Instant};
+use tillcard_protocol::auth::{self, AuthError};
+use tillcard_protocol::wire::{
+    self, Change, ChangesPage, MemberSnapshot, Provisioned, RedeemRequest, TerminalId, TrustedKey,
+    UploadAck,
+};
+
+/// What a login attempt gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Signed in: the session token for the cookie.
+    Session(String),
+    /// Wrong user name or password.
+    Wrong,
+    /// Too many failures: refused for this long still.
+    Locked(Duration),
+}
+
+/// Key id of head office's card-signing key.
+pub const HQ_CARD_KEY_ID: &str = "hq-1";
+/// Most changes in one downlink page.
+pub const CHANGES_PAGE_LIMIT: i64 = 500;
+
+/// Head office: storage, keys, configuration, metrics and the login throttle.
+pub struct Hq {
+    store: Arc<dyn Store>,
+    ingest_keys: IngestKeys,
+    card_key: SigningKey,
+    admin_token: Option<String>,
+    metrics: Metrics,
+    throttle: LoginThrottle,
+}
+
+fn now() -> Timestamp {
+    chrono::Utc::now().fixed_offset()
+}
+
+impl Hq {
+    /// Opens head office on a store: migrates, creates its keys on first
+    /// start, and puts the default program and the card key on the downlink.
+    pub async fn open(store: Arc<dyn Store>, admin_token: Option<String>) -> StoreResult<Hq> {
+        store.migrate().await?;
+        let key = |name: &'static str| {
+            let store = Arc::clone(&store);
+            async move {
+                let value = store
+                    .init_setting(name, &auth::b64(&auth::random_32()))
+                    .await?;
+                auth::decode_32(&value)
+                    .map_err(|_| crate::store::StoreError::Corrupt(format!("setting {name}")))
+            }
+        };
+        let box_secret = key("box_secret").await?;
+        let phone_key = key("phone_key").await?;
+        let card_key = SigningKey::from_bytes(&key("card_key").await?);
+        if store.setting("bootstrapped").await?.is_none() {
+            let program = crate::store::to_json(&Program::default())?;
+            store.push_change("program", None, Some(&program)).await?;
+            let trusted = TrustedKey {
+                key_id: HQ_CARD_KEY_ID.into(),
+                public_key: auth::encode_public_key(&card_key.verifying_key()),
+            };
+            store
+                .push_change("trusted_key", None, Some(&crate::store::to_json(&trusted)?))
+                .await?;
+            store.init_setting("bootstrapped", "1").await?;
+        }
+        Ok(Hq {
+            store,
+            ingest_keys: IngestKeys {
+                box_secret,
+                phone_key,
+            },
+            card_key,
+            admin_token,
+            metrics: Metrics::new(),
+            throttle: LoginThrottle::default(),
+        })
+    }
+
+    /// Head office's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The chain's figures as of `now` (see [`crate::figures`]).
+    pub async fn figures(&self, now: Timestamp) -> Result<Figures, HqError> {
+        let program = self.program().await?;
+        let rows = self.store.figure_rows(&FigureQuery::at(now)).await?;
+        Ok(figures::compute(&program, rows, now))
+    }
+
+    /// Creates a dashboard user or sets a new password (Argon2id).
+    pub async fn add_user(&self, username: &str, password: &str) -> Result<(), HqError> {
+        if !dashboard::valid_username(username) {
+            return Err(HqError::BadRequest(
+                "user name: 1-64 letters, digits or . _ - @".into(),
+            ));
+        }
+        if password.chars().count() < 8 {
+            return Err(HqError::BadRequest(
+                "password: at least 8 characters".into(),
+            ));
+        }
+        let password_hash = dashboard::hash_password(password)
+            .map_err(|e| HqError::Internal(crate::store::StoreError::Task(e.to_string())))?;
+        self.store
+            .put_user(
+                &UserRecord {
+                    username: username.to_string(),
+                    password_hash,
+                },
+                now(),
+            )
+            .await?;
+        tracing::info!(user = %username, "dashboard user created or password set");
+        Ok(())
+    }
+
+    /// Checks a login; on success returns a new session token (to put in
+    /// the cookie; only its hash is stored).
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome, HqError> {
+        let at = Instant::now();
+        if let Gate::Locked(left) = self.throttle.gate(username, at) {
+            tracing::warn!(user = %username, "dashboard login refused: locked");
+            return Ok(LoginOutcome::Locked(left));
+        }
+        let user = self.store.user(username).await?;
+        let hash = user.as_ref().map_or_else(
+            || dashboard::dummy_hash().to_string(),
+            |u| u.password_hash.clone(),
+        );
+        let given = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || dashboard::verify_password(&hash, &given))
+            .await
+            .unwrap_or(false)
+            && user.is_some();
+        if !ok {
+            let locked = self.throttle.failed(username, at);
+            tracing::warn!(user = %username, locked, "dashboard login failed");
+            return Ok(if locked {
+                LoginOutcome::Locked(dashboard::LOCKOUT)
+            } else {
+                LoginOutcome::Wrong
+            });
+        }
+        self.throttle.succeeded(username);
+        let (token, hash) = dashboard::new_session_token();
+        let ttl = i64::try_from(dashboard::SESSION_TTL.as_millis()).unwrap_or(i64::MAX);
+        self.store
+            .insert_session(&hash, username, figures::millis(now()) + ttl)
+            .await?;
+        tracing::info!(user = %username, "dashboard login");
+        Ok(LoginOutcome::Session(token))
+    }
+
+    /// The user of the request's session cookie, if the session is valid.
+    pub async fn session_user(&self, headers: &HeaderMap) -> Result<Option<String>, HqError> {
+        let Some(token) = dashboard::session_token(headers) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .session_user(&auth::sha256_hex(&token), figures::millis(now()))
+            .await?)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Head office's X25519 public key (base64) terminals seal personal data to.
+    pub fn box_public_key(&self) -> String {
+        auth::box_public_key(&self.ingest_keys.box_secret)
+    }
+
+    /// Keys terminals trust for member cards.
+    pub fn trusted_keys(&self) -> Vec<TrustedKey> {
+        vec![TrustedKey {
+            key_id: HQ_CARD_KEY_ID.into(),
+            public_key: auth::encode_public_key(&self.card_key.verifying_key()),
+        }]
+    }
+
+    /// Issues a one-time enrollment code for a store. Only its hash is kept.
+    pub async fn issue_code(&self, store: &str) -> Result<String, HqError> {
+        if store.trim().is_empty() {
+            return Err(HqError::BadRequest("store must not be empty".into()));
+        }
+        let code = wire::hex(&auth::random_32()[..10]);
+        self.store
+            .insert_code(&auth::sha256_hex(&code), store, now())
+            .await?;
+        Ok(code)
+    }
+
+    /// Redeems an enrollment code for a terminal key.
+    pub async fn redeem(&self, request: &RedeemRequest) -> Result<Provisioned, HqError> {
+        if request.protocol_version != wire::PROTOCOL_VERSION {
+            return Err(HqError::BadRequest("unsupported protocol_version".into()));
+        }
+        if let Some(id) = request.card_key_id
+            && !wire::TERMINAL_CARD_KEY_IDS.contains(&id)
+        {
+            return Err(HqError::BadRequest(format!(
+                "card_key_id must be in {}..={}",
+                wire::TERMINAL_CARD_KEY_IDS.start(),
+                wire::TERMINAL_CARD_KEY_IDS.end()
+            )));
+        }
+        auth::decode_public_key(&request.public_key)
+            .map_err(|_| HqError::BadRequest("public_key is not an Ed25519 key".into()))?;
+        let lookup_key = auth::b64(&auth::random_32());
+        let terminal = TerminalRecord {
+            terminal_id: TerminalId(Uuid::now_v7()),
+            store: String::new(),
+            public_key: request.public_key.clone(),
+            lookup_key: lookup_key.clone(),
+            acked_seq: 0,
+            revoked: false,
+        };
+        match self
+            .store
+            .redeem_code(&auth::sha256_hex(&request.code), &terminal, now())
+            .await?
+        {
+            Redeemed::Ok { store } => {
+                let card_key_id = self
+                    .register_card_key(&terminal, request.card_key_id)
+                    .await?;
+                tracing::info!(terminal = %terminal.terminal_id, store = %store, card_key_id, "terminal provisioned");
+                Ok(Provisioned {
+                    terminal_id: terminal.terminal_id,
+                    store,
+                    hq_box_public_key: self.box_public_key(),
+                    trusted_keys: self.trusted_keys(),
+                    lookup_key,
+                    card_key_id: Some(card_key_id),
+                })
+            }
+            Redeemed::Refused => Err(HqError::Forbidden(
+                "code_refused",
+                "unknown or already used enrollment code".into(),
+            )),
+        }
+    }
+
+    /// Registers a newly provisioned terminal's key as a member-card issuer:
+    /// takes a free card key id (the upper half of the 16-bit space) and
+    /// pushes the key to every terminal as a trusted key. A card a terminal
+    /// issues offline at enrollment then verifies at every other terminal
+    /// after its next sync (SPEC section 3). The id is the one the terminal
+    /// asks for when it is free (its key already signed cards under it
+    /// before registration), else the first free one from an id derived
+    /// from the key, so ids spread out.
+    async fn register_card_key(
+        &self,
+        terminal: &TerminalRecord,
+        wanted: Option<u16>,
+    ) -> Result<u16, HqError> {
+        const FIRST: u16 = *wire::TERMINAL_CARD_KEY_IDS.start();
+        let digest = auth::sha256_hex(&terminal.public_key);
+        let derived = u16::from_str_radix(digest.get(..4).unwrap_or("0"), 16).unwrap_or(0) & 0x7FFF;
+        let start = match wanted {
+            Some(id) if id >= FIRST => id & 0x7FFF,
+            _ => derived,
+        };
+        let owner = terminal.terminal_id.0.to_string();
+        for probe in 0..=0x7FFFu16 {
+            let id = FIRST | (start.wrapping_add(probe) & 0x7FFF);
+            // init_setting is insert-if-absent: whoever wrote first owns the id.
+            let holder = self
+                .store
+                .init_setting(&format!("card_key_id:{id}"), &owner)
+                .await?;
+            if holder == owner {
+                let trusted = TrustedKey {
+                    key_id: id.to_string(),
+                    public_key: terminal.public_key.clone(),
+                };
+                self.store
+                    .push_change("trusted_key", None, Some(&crate::store::to_json(&trusted)?))
+                    .await?;
+                return Ok(id);
+            }
+        }
+        Err(HqError::Internal(crate::store::StoreError::Corrupt(
+            "no member-card key id left".into(),
+        )))
+    }
+
+    /// Checks a signed request; flags the terminal when a signature does not
+    /// verify with its registered key (a clone, or a tampered request).
+    pub async fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<TerminalRecord, HqError> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| HqError::Unauthorized("unsigned", format!("missing header {name}")))
+        };
+        let terminal_id = header(auth::HEADER_TERMINAL)?
+            .parse()
+            .map(TerminalId)
+            .map_err(|_| HqError::Unauthorized("unknown_terminal", "unknown terminal".into()))?;
+        // The text signed is the number written back, so only its one
+        // canonical form (no sign, no leading zero) is taken.
+        let timestamp_text = header(auth::HEADER_TIMESTAMP)?;
+        let timestamp: i64 = timestamp_text
+            .parse()
+            .ok()
+            .filter(|t: &i64| t.to_string() == timestamp_text)
+            .ok_or_else(|| {
+                HqError::Unauthorized(
+                    "unsigned",
+                    "x-tillcard-timestamp must be Unix seconds in decimal digits".into(),
+                )
+            })?;
+        let signature = header(auth::HEADER_SIGNATURE)?;
+        let Some(terminal) = self.store.terminal(terminal_id).await? else {
+            return Err(HqError::Unauthorized(
+                "unknown_terminal",
+                "unknown terminal".into(),
+            ));
+        };
+        if terminal.revoked {
+            return Err(HqError::Forbidden(
+                "terminal_revoked",
+                "terminal revoked".into(),
+            ));
+        }
+        let key = auth::decode_public_key(&terminal.public_key).map_err(|_| {
+            HqError::Internal(crate::store::StoreError::Corrupt("terminal key".into()))
+        })?;
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        match auth::verify_request(
+            &key,
+            method.as_str(),
+            path,
+            timestamp,
+            signature,
+            body,
+            now().timestamp(),
+        ) {
+            Ok(()) => Ok(terminal),
+            Err(AuthError::Stale) => Err(HqError::Unauthorized(
+                "stale_request",
+                "timestamp outside the freshness window; check the clock".into(),
+            )),
+            // Not 64 bytes of standard base64: a client's bug, not a
+            // signature by another key, so the terminal is not flagged.
+            Err(AuthError::Malformed) => Err(HqError::Unauthorized(
+                "unsigned",
+                "x-tillcard-signature must be 64 bytes in standard base64 with padding".into(),
+            )),
+            Err(_) => {
+                tracing::warn!(terminal = %terminal_id, "signature did not verify: flagged");
+                self.store
+                    .flag_terminal(
+                        terminal_id,
+                        "signature did not verify with the registered key (possible clone)",
+                        now(),
+                    )
+                    .await?;
+                Err(HqError::Unauthorized(
+                    "bad_signature",
+                    "signature does not verify".into(),
+                ))
+            }
+        }
+    }
+
+    /// Applies an upload batch from an authenticated terminal.
+    pub async fn upload(
+        &self,
+        terminal: &TerminalRecord,
+        batch: &ReceivedBatch<'_>,
+    ) -> Result<UploadAck, HqError> {
+        if batch.protocol_version != wire::PROTOCOL_VERSION {
+            return Err(HqError::BadRequest("unsupported protocol_version".into()));
+        }
+        if batch.events.len() > wire::MAX_BATCH_EVENTS {
+            return Err(HqError::TooLarge);
+        }
+        let started = Instant::now();
+        let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys)
+            .map_err(|e| HqError::BadRequest(e.to_string()))?;
+        let outcome = self.store.ingest(terminal, prepared, now()).await?;
+        self.metrics
+            .ingest_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(plan) => {
+                let m = &self.metrics;
+                m.batches.inc();
+                for (outcome, n) in [
+                    ("applied", u64::from(plan.applied)),
+                    ("duplicate", u64::from(plan.duplicates)),
+                    ("dead_lettered", plan.dead.len() as u64),
+                ] {
+                    m.events
+                        .get_or_create(&OutcomeLabels {
+                            outcome: outcome.into(),
+                        })
+                        .inc_by(n);
+                }
+                m.dead_letters.inc_by(plan.dead.len() as u64);
+                // The reason's code always, its details only when head
+                // office wrote them (a decoder's message can quote the
+                // event's content, so it stays in the database, readable
+                // at /v1/admin/dead-letters).
+                for d in &plan.dead {
+                    tracing::warn!(
+                        terminal = %terminal.terminal_id,
+                        seq = d.seq,
+                        event_id = %d.event_id,
+                        code = d.reason.code.as_str(),
+                        detail = d.reason.loggable_detail().unwrap_or("(stored, not logged)"),
+                        "event dead-lettered"
+                    );
+                }
+                for c in &plan.conflicts {
+                    m.conflicts
+                        .get_or_create(&KindLabels {
+                            kind: c.kind.clone(),
+                        })
+                        .inc();
+                    tracing::warn!(terminal = %terminal.terminal_id, seq = c.seq, member = %c.member, kind = %c.kind, "conflict recorded for review");
+                }
+                tracing::info!(
+                    terminal = %terminal.terminal_id,
+                    acked = plan.acked_seq,
+                    applied = plan.applied,
+                    duplicates = plan.duplicates,
+                    dead = plan.dead.len(),
+                    conflicts = plan.conflicts.len(),
+                    "batch"
+                );
+                Ok(UploadAck {
+                    acked_seq: plan.acked_seq,
+                    applied: plan.applied,
+                    duplicates: plan.duplicates,
+                    dead_lettered: u32::try_from(plan.dead.len()).unwrap_or(u32::MAX),
+                })
+            }
+            Err(BatchRefusal::SequenceConflict { seq }) => {
+                tracing::warn!(terminal = %terminal.terminal_id, seq, "sequence conflict: flagged");
+                self.store
+                    .flag_terminal(
+                        terminal.terminal_id,
+                        &format!("sequence {seq} re-sent with different content (possible clone)"),
+                        now(),
+                    )
+                    .await?;
+                Err(HqError::Conflict(format!(
+                    "sequence {seq} is already stored with different content; terminal flagged for review"
+                )))
+            }
+            Err(BatchRefusal::Malformed(why)) => Err(HqError::BadRequest(why)),
+        }
+    }
+
+    /// One page of the downlink for a terminal.
+    pub async fn changes(
+        &self,
+        terminal: &TerminalRecord,
+        cursor: Option<&str>,
+    ) -> Result<ChangesPage, HqError> {
+        let after = match cursor {
+            None => (0, 0),
+            Some(c) => wire::position_from_cursor(c)
+                .ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?,
+        };
+        let rows = self.store.changes_after(after, CHANGES_PAGE_LIMIT).await?;
+        let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= CHANGES_PAGE_LIMIT;
+        let last = rows.last().map_or(after, |r| (r.xid, r.position));
+        let lookup_key = auth::decode_32(&terminal.lookup_key).map_err(|_| {
+            HqError::Internal(crate::store::StoreError::Corrupt("lookup key".into()))
+        })?;
+        // A member changed several times in a page is sent once, at its last place.
+        let mut last_place: HashMap<MemberId, i64> = HashMap::new();
+        for row in rows.iter().filter(|r| r.kind == "member") {
+            if let Some(m) = row.member {
+                last_place.insert(m, row.position);
+            }
+        }
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let bad = || {
+                HqError::Internal(crate::store::StoreError::Corrupt(format!(
+                    "change {}",
+                    row.position
+                )))
+            };
+            let payload = row.payload.as_deref().unwrap_or("null");
+            match row.kind.as_str() {
+                "program" => changes.push(Change::Program {
+                    program: crate::store::parse_json(payload)?,
+                }),
+                "trusted_key" => changes.push(Change::TrustedKey {
+                    key: crate::store::parse_json(payload)?,
+                }),
+                "revocation" => {
+                    let r: admin::Revocation = crate::store::parse_json(payload)?;
+                    changes.push(Change::Revocation {
+                        member: r.member,
+                        card_serial: r.card_serial,
+                    });
+                }
+                "erasure" => changes.push(Change::Erasure {
+                    member: row.member.ok_or_else(bad)?,
+                }),
+                "member" => {
+                    let member = row.member.ok_or_else(bad)?;
+                    if last_place.get(&member) != Some(&row.position) {
+                        continue;
+                    }
+                    let Some((record, entries)) = self.store.member(member).await? else {
+                        continue;
+                    };
+                    if record.erased {
+                        changes.push(Change::Erasure { member });
+                        continue;
+                    }
+                    changes.push(Change::Member {
+                        snapshot: Box::new(MemberSnapshot {
+                            member,
+                            masked_name: record.masked_name,
+                            masked_phone: record.masked_phone,
+                            phone_lookup: record
+                                .phone
+                                .as_deref()
+                                .map(|p| auth::phone_lookup(&lookup_key, p)),
+                            birthday: record.birthday,
+                            tags: record.tags,
+                            account: MemberAccount::fold(MemberAccount::new(member), &entries),
+                        }),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(ChangesPage {
+            changes,
+            cursor: wire::cursor_from_position(last),
+            more,
+        })
+    }
+
+    /// Chain-wide tier evaluation: every member's tier checked against the
+    /// rolling spend of all stores. Returns the number of tier changes.
+    pub async fn evaluate_tiers(&self, at: Timestamp) -> Result<usize, HqError> {
+        let program = self.program().await?;
+        let run = SourceId(Uuid::now_v7());
+        let mut changed = 0;
+        for member in self.store.member_ids().await? {
+            let Some((_, entries)) = self.store.member(member).await? else {
+                continue;
+            };
+            let account = MemberAccount::fold(MemberAccount::new(member), &entries);
+            if let Some(entry) = tier::evaluate(&program, &account, at, run) {
+                self.store.append_entries(member, &[entry]).await?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Points expiry: expires every due lot. Returns entries written.
+    pub async fn expire_points(&self, at: Timestamp) -> Result<usize, HqError> {
+        let run = SourceId(Uuid::now_v7());
+        let mut written = 0;
+        for member in self.store.member_ids().await? {
+            let Some((_, entries)) = self.store.member(member).await? else {
+                continue;
+            };
+            let account = MemberAccount::fold(MemberAccount::new(member), &entries);
+            let due = expiry::expire_due(&account, at, run);
+            if !due.is_empty() {
+                written += due.len();
+                self.store.append_entries(member, &due).await?;
+            }
+        }
+        Ok(written)
+    }
+
+    /// The program in force (the last one pushed down).
+    pub async fn program(&self) -> Result<Program, HqError> {
+        // The first change is always the program; later programs are
+        // pushed the same way.
+        let rows = self.store.changes_after((0, 0), 1).await?;
+        match rows.first().and_then(|r| r.payload.as_deref()) {
+            Some(p) if rows[0].kind == "program" => Ok(crate::store::parse_json(p)?),
+            _ => Ok(Program::default()),
+        }
+    }
+
+    /// Erases a member's personal data everywhere at head office and tells
+    /// terminals to delete theirs.
+    pub async fn erase(&self, member: MemberId) -> Result<bool, HqError> {
+        let existed = self.store.erase_member(member, now()).await?;
+        tracing::info!(member = %member, existed, "member erased on request");
+        Ok(existed)
+    }
+
+    /// Admin bearer token, or a dashboard session.
+    async fn check_admin_or_session(&self, headers: &HeaderMap) -> Result<(), HqError> {
+        if headers.contains_key(header::AUTHORIZATION) {
+            return self.check_admin(headers);
+        }
+        match self.session_user(headers).await? {
+            Some(_) => Ok(()),
+            None => Err(HqError::Unauthorized(
+                "login_required",
+                "admin token or dashboard session required".into(),
+            )),
+        }
+    }
+
+    fn check_admin(&self, headers: &HeaderMap) -> Result<(), HqError> {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match (&self.admin_token, given) {
+            (Some(expected), Some(given)) if constant_eq(expected.as_bytes(), given.as_bytes()) => {
+                Ok(())
+            }
+            (None, _) => Err(HqError::Forbidden(
+                "admin_disabled",
+                "no admin token configured".into(),
+            )),
+            _ => Err(HqError::Unauthorized(
+                "bad_admin_token",
+                "admin token required".into(),
+            )),
+        }
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,404 @@
+//! The one route table: every route's method, path, OpenAPI description
+//! and handler. The router ([`super::router`]) and the OpenAPI document
+//! ([`openapi_document`]) are both made from it, so neither can name a
+//! route the other lacks.
+
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+
+use super::Hq;
+use super::http::*;
+use crate::admin;
+use crate::dashboard::{self};
+use crate::figures::Figures;
+use crate::openapi::{self, Access, Body, Doc};
+use tillcard_protocol::wire::{self, ChangesPage, Provisioned, RedeemRequest, UploadAck};
+
+/// One route: its method and path, what the OpenAPI document says of it,
+/// and its handler. [`ROUTES`] is the one list both the router and
+/// openapi.json are made from.
+pub struct Route {
+    /// `get` or `post`.
+    pub method: &'static str,
+    /// The path, with `{name}` parameters.
+    pub path: &'static str,
+    /// Its documentation.
+    pub doc: Doc,
+    pub(super) handler: fn() -> MethodRouter<Arc<Hq>>,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    doc: Doc,
+    handler: fn() -> MethodRouter<Arc<Hq>>,
+) -> Route {
+    Route {
+        method,
+        path,
+        doc,
+        handler,
+    }
+}
+
+const NO_QUERY: &[openapi::Query] = &[];
+const ADMIN_ERRORS: &[u16] = &[401, 403];
+const ADMIN_BODY_ERRORS: &[u16] = &[400, 401, 403];
+
+/// Every route of the API.
+pub const ROUTES: &[Route] = &[
+    route(
+        "get",
+        "/health",
+        Doc {
+            summary: "Whether head office can serve: 200 when its store answers a query",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::Health>)),
+            errors: &[503],
+        },
+        || get(health),
+    ),
+    route(
+        "get",
+        "/openapi.json",
+        Doc {
+            summary: "This document",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other("application/json")),
+            errors: &[],
+        },
+        || get(openapi_json),
+    ),
+    route(
+        "post",
+        "/v1/terminals/redeem",
+        Doc {
+            summary: "Provision a terminal with a one-time enrollment code (body gzip)",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: Some(Body::gzip_json(openapi::schema::<RedeemRequest>)),
+            status: 200,
+            response: Some(Body::gzip_json(openapi::schema::<Provisioned>)),
+            errors: &[400, 403],
+        },
+        || post(redeem),
+    ),
+    route(
+        "post",
+        "/v1/batches",
+        Doc {
+            summary: "Upload a batch of outbox events (idempotent; body gzip)",
+            access: Access::Terminal,
+            query: NO_QUERY,
+            request: Some(Body::gzip_json(openapi::schema::<wire::UploadBatch>)),
+            status: 200,
+            response: Some(Body::gzip_json(openapi::schema::<UploadAck>)),
+            errors: &[400, 401, 403, 409],
+        },
+        || post(upload),
+    ),
+    route(
+        "get",
+        "/v1/changes",
+        Doc {
+            summary: "The downlink: the page of changes after a cursor",
+            access: Access::Terminal,
+            query: &[openapi::Query {
+                name: "cursor",
+                description: "The cursor of the previous page; absent for the first page",
+                format: None,
+            }],
+            request: None,
+            status: 200,
+            response: Some(Body::gzip_json(openapi::schema::<ChangesPage>)),
+            errors: &[400, 401, 403],
+        },
+        || get(changes),
+    ),
+    route(
+        "post",
+        "/v1/admin/enroll-codes",
+        Doc {
+            summary: "Issue a one-time enrollment code for a store",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: Some(Body::json(openapi::schema::<admin::IssueCode>)),
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::IssuedCode>)),
+            errors: ADMIN_BODY_ERRORS,
+        },
+        || post(issue_code),
+    ),
+    route(
+        "post",
+        "/v1/admin/terminals/{terminal_id}/revoke",
+        Doc {
+            summary: "Revoke a terminal: its requests are refused from now on",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 204,
+            response: None,
+            errors: &[400, 401, 403, 404],
+        },
+        || post(revoke),
+    ),
+    route(
+        "post",
+        "/v1/admin/members/{member_id}/erase",
+        Doc {
+            summary: "Erase a member's personal data everywhere",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::Erased>)),
+            errors: &[400, 401, 403, 404],
+        },
+        || post(erase),
+    ),
+    route(
+        "post",
+        "/v1/admin/jobs/tier-evaluation",
+        Doc {
+            summary: "Run the chain-wide tier evaluation now",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::TierJobDone>)),
+            errors: ADMIN_ERRORS,
+        },
+        || post(job_tiers),
+    ),
+    route(
+        "post",
+        "/v1/admin/jobs/expiry",
+        Doc {
+            summary: "Run points expiry now",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<admin::ExpiryJobDone>)),
+            errors: ADMIN_ERRORS,
+        },
+        || post(job_expiry),
+    ),
+    route(
+        "get",
+        "/v1/admin/conflicts",
+        Doc {
+            summary: "Conflicts for review",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::list::<admin::ConflictForReview>)),
+            errors: ADMIN_ERRORS,
+        },
+        || get(conflicts),
+    ),
+    route(
+        "post",
+        "/v1/admin/revocations",
+        Doc {
+            summary: "Revoke a member or a card serial (sent down to every terminal)",
+            access: Access::Admin,
+            query: NO_QUERY,
+            request: Some(Body::json(openapi::schema::<admin::Revocation>)),
+            status: 204,
+            response: None,
+            errors: ADMIN_BODY_ERRORS,
+        },
+        || post(revoke_card),
+    ),
+    route(
+        "get",
+        "/v1/admin/figures",
+        Doc {
+            summary: "The chain's figures (the dashboard's data)",
+            access: Access::AdminOrSession,
+            query: &[openapi::Query {
+                name: "at",
+                description: "Compute as of this moment (RFC 3339) instead of now",
+                format: Some("date-time"),
+            }],
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::schema::<Figures>)),
+            errors: ADMIN_BODY_ERRORS,
+        },
+        || get(figures_json),
+    ),
+    route(
+        "get",
+        "/v1/admin/dead-letters",
+        Doc {
+            summary: "Every dead-lettered event with its poison code and detail",
+            access: Access::AdminOrSession,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::list::<admin::DeadLetter>)),
+            errors: ADMIN_ERRORS,
+        },
+        || get(dead_letters),
+    ),
+    route(
+        "get",
+        "/v1/admin/terminal-flags",
+        Doc {
+            summary: "Every suspicion recorded about a terminal",
+            access: Access::AdminOrSession,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::list::<admin::TerminalFlag>)),
+            errors: ADMIN_ERRORS,
+        },
+        || get(terminal_flags),
+    ),
+    route(
+        "get",
+        "/metrics",
+        Doc {
+            summary: "Prometheus metrics (OpenMetrics text): HTTP requests by route and \
+                status, batches and events ingested, dead letters, conflicts, refusals, \
+                ingest latency, per-terminal acked seq, pending events and lag. \
+                Unauthenticated: expose only to the monitoring network.",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other(crate::metrics::CONTENT_TYPE)),
+            errors: &[],
+        },
+        || get(metrics),
+    ),
+    route(
+        "get",
+        "/dashboard",
+        Doc {
+            summary: "The dashboard page (its script reads /v1/admin/figures); \
+                without a session, a redirect to the login page",
+            access: Access::Session,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other("text/html")),
+            errors: &[303],
+        },
+        || get(dashboard_page),
+    ),
+    route(
+        "get",
+        "/dashboard/login",
+        Doc {
+            summary: "The login page",
+            access: Access::Public,
+            query: &[
+                openapi::Query {
+                    name: "lang",
+                    description: "zh or en",
+                    format: None,
+                },
+                openapi::Query {
+                    name: "signed_out",
+                    description: "Present after a sign-out: the page says so",
+                    format: None,
+                },
+            ],
+            request: None,
+            status: 200,
+            response: Some(Body::other("text/html")),
+            errors: &[],
+        },
+        || get(login_page),
+    ),
+    route(
+        "post",
+        "/dashboard/login",
+        Doc {
+            summary: "Log in (form: username, password, lang): a redirect to the \
+                dashboard with the session cookie. Five consecutive failures lock the \
+                user name for 5 minutes.",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: Some(Body::form(openapi::schema::<admin::LoginForm>)),
+            status: 303,
+            response: None,
+            errors: &[400, 401, 415, 429],
+        },
+        || post(login),
+    ),
+    route(
+        "post",
+        "/dashboard/logout",
+        Doc {
+            summary: "Log out: ends the session, clears the cookie",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 303,
+            response: None,
+            errors: &[],
+        },
+        || post(logout),
+    ),
+    route(
+        "get",
+        "/dashboard/assets/dashboard.js",
+        Doc {
+            summary: "The dashboard script (served by head office; no CDN)",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other("text/javascript")),
+            errors: &[],
+        },
+        || get(|| async { asset("text/javascript; charset=utf-8", dashboard::DASHBOARD_JS) }),
+    ),
+    route(
+        "get",
+        "/dashboard/assets/dashboard.css",
+        Doc {
+            summary: "The dashboard stylesheet",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::other("text/css")),
+            errors: &[],
+        },
+        || get(|| async { asset("text/css; charset=utf-8", dashboard::DASHBOARD_CSS) }),
+    ),
+];
+
+/// The OpenAPI document of [`ROUTES`] (what `GET /openapi.json` serves and
+/// `sync/hq/openapi.json` holds).
+pub fn openapi_document() -> serde_json::Value {
+    openapi::document(ROUTES.iter().map(|r| (r.method, r.path, &r.doc)))
+}
+
+static OPENAPI_TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    serde_json::to_string_pretty(&openapi_document()).unwrap_or_default()
+});
+
+async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI_TEXT.as_str(),
+    )
+        .into_response()
+}

@@ -1,0 +1,292 @@
+//! Head office's storage: one trait, [`Store`], with two backends that run
+//! the same test suite: embedded SQLite ([`sqlite`], the default) and
+//! PostgreSQL ([`postgres`]).
+//!
+//! Both backends apply a batch the same way: in ONE transaction they lock
+//! the terminal, load what [`crate::ingest::plan`] needs, plan, and write the
+//! plan. The SQL differs only in dialect.
+
+pub mod postgres;
+pub mod sqlite;
+
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+use tillcard_rules::pricing::MonthDay;
+
+use crate::figures::{FigureQuery, FigureRows};
+use crate::ingest::{BatchRefusal, Plan, Prepared};
+use tillcard_protocol::wire::TerminalId;
+
+/// Storage failures. Their text is for logs only: it never reaches a client
+/// (see [`crate::error::HqError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("postgres: {}", describe_postgres(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The PostgreSQL pool failed.
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    /// A stored value did not parse.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// A blocking task failed.
+    #[error("task: {0}")]
+    Task(String),
+}
+
+/// Shorthand.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A provisioned terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalRecord {
+    /// Id.
+    pub terminal_id: TerminalId,
+    /// Store.
+    pub store: String,
+    /// Ed25519 public key (base64).
+    pub public_key: String,
+    /// Phone lookup key (base64).
+    pub lookup_key: String,
+    /// Highest contiguous seq stored.
+    pub acked_seq: u64,
+    /// Refused from now on.
+    pub revoked: bool,
+}
+
+/// A member as head office holds it (personal fields `None` once erased).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// Id.
+    pub member: MemberId,
+    /// Masked name.
+    pub masked_name: Option<String>,
+    /// Masked phone.
+    pub masked_phone: Option<String>,
+    /// Phone (plain, head office only).
+    pub phone: Option<String>,
+    /// Birthday.
+    pub birthday: Option<MonthDay>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Member this one duplicates by phone, if any.
+    pub duplicate_of: Option<MemberId>,
+    /// Erased on request.
+    pub erased: bool,
+}
+
+/// A conflict recorded for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictRecord {
+    /// Member.
+    pub member: MemberId,
+    /// Kind.
+    pub kind: String,
+    /// Reason.
+    pub reason: String,
+    /// Terminal that uploaded the event.
+    pub terminal_id: Option<TerminalId>,
+    /// Its seq.
+    pub seq: Option<u64>,
+    /// When head office recorded it (RFC 3339).
+    pub at: String,
+}
+
+/// A head-office (dashboard) user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Login name.
+    pub username: String,
+    /// Argon2id hash in PHC string form.
+    pub password_hash: String,
+}
+
+/// A dead-lettered event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterRecord {
+    /// Terminal.
+    pub terminal_id: TerminalId,
+    /// Seq.
+    pub seq: u64,
+    /// The event's id.
+    pub event_id: String,
+    /// Why, as [`crate::ingest::Poison::stored`] wrote it.
+    pub reason: String,
+    /// When head office refused it (RFC 3339).
+    pub at: String,
+}
+
+/// A row of the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRow {
+    /// Id of the transaction that wrote it (0 on SQLite, whose writers are
+    /// serialized). Changes are read in (xid, position) order.
+    pub xid: i64,
+    /// Position (the cursor).
+    pub position: i64,
+    /// `program`, `member`, `erasure`, `trusted_key`, `revocation`, `coupon`.
+    pub kind: String,
+    /// Member concerned, if any.
+    pub member: Option<MemberId>,
+    /// JSON payload, if any.
+    pub payload: Option<String>,
+}
+
+/// Outcome of redeeming an enrollment code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The terminal is provisioned for this store.
+    Ok {
+        /// Store.
+        store: String,
+    },
+    /// No such code, or already used.
+    Refused,
+}
+
+/// Counts for tests and figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Stored events.
+    pub events: u64,
+    /// Ledger entries.
+    pub ledger: u64,
+    /// Dead letters.
+    pub dead_letters: u64,
+    /// Conflicts.
+    pub conflicts: u64,
+}
+
+/// Head office's storage.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates the schema if needed (numbered migrations).
+    async fn migrate(&self) -> StoreResult<()>;
+    /// A setting, if set.
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a setting unless already set; returns the value in force.
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
+    /// Appends a change to the downlink log.
+    async fn push_change(
+        &self,
+        kind: &str,
+        member: Option<MemberId>,
+        payload: Option<&str>,
+    ) -> StoreResult<()>;
+    /// Stores a one-time enrollment code (hashed) for a store.
+    async fn insert_code(&self, code_hash: &str, store: &str, now: Timestamp) -> StoreResult<()>;
+    /// Redeems a code once and registers the terminal, atomically.
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        terminal: &TerminalRecord,
+        now: Timestamp,
+    ) -> StoreResult<Redeemed>;
+    /// Answers when the database does (`/health`): one trivial query on a
+    /// connection the requests would use.
+    async fn ping(&self) -> StoreResult<()>;
+    /// A terminal by id.
+    async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>>;
+    /// Revokes a terminal.
+    async fn revoke_terminal(&self, id: TerminalId) -> StoreResult<()>;
+    /// Records a suspicion about a terminal for review.
+    async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()>;
+    /// Terminal flags (terminal, reason).
+    async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>>;
+    /// Applies a prepared batch in ONE transaction (see [`crate::ingest`]).
+    async fn ingest(
+        &self,
+        terminal: &TerminalRecord,
+        prepared: Prepared,
+        now: Timestamp,
+    ) -> StoreResult<Result<Plan, BatchRefusal>>;
+    /// Changes after an (xid, position) cursor, in order, that can no longer
+    /// be preceded by a change committed later.
+    async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>>;
+    /// A member and their ledger.
+    async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>>;
+    /// All member ids (for the periodic jobs).
+    async fn member_ids(&self) -> StoreResult<Vec<MemberId>>;
+    /// Appends head-office entries (jobs) and logs a member change.
+    async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()>;
+    /// Erases a member's personal fields everywhere and logs an erasure.
+    /// Returns whether the member existed.
+    async fn erase_member(&self, id: MemberId, now: Timestamp) -> StoreResult<bool>;
+    /// Conflicts for review.
+    async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>>;
+    /// Dead letters for review.
+    async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>>;
+    /// Row counts.
+    async fn counts(&self) -> StoreResult<Counts>;
+    /// Tables and rows whose text contains `needle` (erasure checks).
+    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>>;
+    /// The rows the chain's figures are computed from (see
+    /// [`crate::figures`]): aggregates in SQL, the rest as rows.
+    async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows>;
+    /// Every terminal's sync state (for the `/metrics` gauges).
+    async fn terminal_rows(&self) -> StoreResult<Vec<crate::figures::TerminalRow>>;
+    /// Creates a dashboard user, or replaces their password hash.
+    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()>;
+    /// A dashboard user by name.
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    /// Stores a dashboard session (the token's SHA-256, never the token).
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
+    /// The user of an unexpired session, if any.
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>>;
+    /// Ends a session (logout); also drops every expired session.
+    async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// TEST SUPPORT: makes head office look restored from a backup taken
+    /// when only events 1..=keep of `terminal` were stored: deletes its
+    /// later events, their ledger entries and dead letters, and resets its ack.
+    async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()>;
+}
+
+/// Parses a member id column.
+/// A PostgreSQL error for the log: the server's message and SQLSTATE when
+/// the server sent one (tokio-postgres' own text is only "db error"), not
+/// its detail, which may quote row values.
+fn describe_postgres(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+pub(crate) fn parse_member(text: &str) -> StoreResult<MemberId> {
+    text.parse()
+        .map(MemberId)
+        .map_err(|_| StoreError::Corrupt("member id".into()))
+}
+
+/// Parses a terminal id column.
+pub(crate) fn parse_terminal(text: &str) -> StoreResult<TerminalId> {
+    text.parse()
+        .map(TerminalId)
+        .map_err(|_| StoreError::Corrupt("terminal id".into()))
+}
+
+/// Parses a source (action) id column.
+pub(crate) fn parse_source(text: &str) -> StoreResult<tillcard_rules::ids::SourceId> {
+    text.parse()
+        .map(tillcard_rules::ids::SourceId)
+        .map_err(|_| StoreError::Corrupt("source id".into()))
+}
+
+/// Parses a JSON column.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Serializes to a JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,588 @@
+//! The embedded SQLite backend (the default): one connection in WAL mode
+//! with `synchronous=FULL` (an ack is a promise of durability), used from
+//! tokio through `spawn_blocking`. SQLite serializes writers, so batches of
+//! one terminal can never interleave.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tillcard_rules::MemberAccount;
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+
+use super::{
+    ChangeRow, ConflictRecord, Counts, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
+    StoreResult, TerminalRecord, UserRecord, parse_json, parse_member, parse_source,
+    parse_terminal, to_json,
+};
+use crate::figures::{
+    AccountRow, ActivityRows, CONFLICTS_SHOWN, ConflictItem, FigureQuery, FigureRows,
+    MemberSummary, RefundRow, RefundedSale, SalesRows, TerminalRow, millis,
+};
+use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
+use tillcard_protocol::wire::TerminalId;
+
+mod batch;
+mod figures;
+#[cfg(test)]
+mod tests;
+
+use batch::*;
+use figures::*;
+
+/// Numbered migrations (`sqlite/migrations/NNNN.sql`), applied in order at
+/// start-up.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001.sql"),
+    include_str!("migrations/0002.sql"),
+];
+
+/// SQLite-backed storage.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = match conn.lock() {
+                Ok(guard) => guard,
+                // A closure panicked while holding the connection. The
+                // connection itself is sound; only a transaction the panic
+                // left open is not, so it is rolled back and the connection
+                // serves again (before this, one panic answered 500 to
+                // every later request of every terminal).
+                Err(poisoned) => {
+                    let guard = poisoned.into_inner();
+                    conn.clear_poison();
+                    if !guard.is_autocommit() {
+                        guard.execute_batch("ROLLBACK")?;
+                    }
+                    tracing::error!("sqlite connection recovered after a panic");
+                    guard
+                }
+            };
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        self.run(|conn| {
+            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for (i, sql) in MIGRATIONS.iter().enumerate() {
+                let number = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+                if number > version {
+                    let tx = conn.transaction()?;
+                    tx.execute_batch(sql)?;
+                    tx.pragma_update(None, "user_version", number)?;
+                    tx.commit()?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_string();
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT value FROM hq_settings WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO hq_settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![key, value],
+            )?;
+            Ok(c.query_row(
+                "SELECT value FROM hq_settings WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn push_change(
+        &self,
+        kind: &str,
+        member: Option<MemberId>,
+        payload: Option<&str>,
+    ) -> StoreResult<()> {
+        let (kind, payload) = (kind.to_string(), payload.map(str::to_string));
+        self.run(move |c| push_change(c, &kind, member, payload.as_deref()))
+            .await
+    }
+
+    async fn insert_code(&self, code_hash: &str, store: &str, now: Timestamp) -> StoreResult<()> {
+        let (code_hash, store) = (code_hash.to_string(), store.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO enroll_codes (code_hash, store, issued_at) VALUES (?1, ?2, ?3)",
+                params![code_hash, store, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        terminal: &TerminalRecord,
+        now: Timestamp,
+    ) -> StoreResult<Redeemed> {
+        let (code_hash, t) = (code_hash.to_string(), terminal.clone());
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let store: Option<String> = tx
+                .query_row(
+                    "UPDATE enroll_codes SET redeemed_by = ?2 WHERE code_hash = ?1 AND redeemed_by IS NULL
+                     RETURNING store",
+                    params![code_hash, t.terminal_id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(store) = store else {
+                return Ok(Redeemed::Refused);
+            };
+            tx.execute(
+                "INSERT INTO terminals (terminal_id, store, public_key, lookup_key, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![t.terminal_id.to_string(), store, t.public_key, t.lookup_key, now.to_rfc3339()],
+            )?;
+            tx.commit()?;
+            Ok(Redeemed::Ok { store })
+        })
+        .await
+    }
+
+    async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>> {
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT store, public_key, lookup_key, acked_seq, revoked FROM terminals WHERE terminal_id = ?1",
+                params![id.to_string()],
+                |r| {
+                    Ok(TerminalRecord {
+                        terminal_id: id,
+                        store: r.get(0)?,
+                        public_key: r.get(1)?,
+                        lookup_key: r.get(2)?,
+                        acked_seq: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                        revoked: r.get::<_, i64>(4)? != 0,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn revoke_terminal(&self, id: TerminalId) -> StoreResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "UPDATE terminals SET revoked = 1 WHERE terminal_id = ?1",
+                params![id.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
+        let reason = reason.to_string();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO terminal_flags (terminal_id, reason, at) VALUES (?1, ?2, ?3)",
+                params![id.to_string(), reason, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>> {
+        self.run(|c| {
+            let mut stmt =
+                c.prepare("SELECT terminal_id, reason FROM terminal_flags ORDER BY id")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(t, r)| Ok((parse_terminal(&t)?, r)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn ingest(
+        &self,
+        terminal: &TerminalRecord,
+        prepared: Prepared,
+        now: Timestamp,
+    ) -> StoreResult<Result<Plan, BatchRefusal>> {
+        let t = terminal.clone();
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let loaded = load(&tx, t.terminal_id, &prepared)?;
+            let plan = match ingest::plan(prepared, loaded, &t.store) {
+                Ok(plan) => plan,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            write(&tx, t.terminal_id, &plan, now)?;
+            tx.commit()?;
+            Ok(Ok(plan))
+        })
+        .await
+    }
+
+    async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>> {
+        let position = after.1;
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT position, kind, member_id, payload FROM changes WHERE position > ?1
+                 ORDER BY position LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![position, limit], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(position, kind, member, payload)| {
+                    Ok(ChangeRow {
+                        xid: 0,
+                        position,
+                        kind,
+                        member: member.as_deref().map(parse_member).transpose()?,
+                        payload,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
+        self.run(move |c| load_member(c, id)).await
+    }
+
+    async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {
+        self.run(|c| {
+            let mut stmt = c.prepare("SELECT member_id FROM members ORDER BY member_id")?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.iter().map(|m| parse_member(m)).collect()
+        })
+        .await
+    }
+
+    async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()> {
+        let entries = entries.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            for entry in &entries {
+                tx.execute(
+                    "INSERT INTO ledger (member_id, source, entry) VALUES (?1, ?2, ?3)",
+                    params![
+                        entry.member.to_string(),
+                        entry.source.to_string(),
+                        to_json(entry)?
+                    ],
+                )?;
+            }
+            // The cached fold no longer matches the ledger: refold next time
+            // (the figures too: no summary until then).
+            tx.execute(
+                "UPDATE members SET account = NULL, tier = NULL WHERE member_id = ?1",
+                params![member.to_string()],
+            )?;
+            push_change(&tx, "member", Some(member), None)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn erase_member(&self, id: MemberId, now: Timestamp) -> StoreResult<bool> {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let existed = erase(&tx, id, now)?;
+            tx.commit()?;
+            Ok(existed)
+        })
+        .await
+    }
+
+    async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
+        self.run(|c| {
+            let mut stmt = c.prepare(
+                "SELECT member_id, kind, reason, terminal_id, seq, at FROM conflicts ORDER BY conflict_no",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?, r.get::<_, String>(5)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(m, kind, reason, t, seq, at)| {
+                    Ok(ConflictRecord {
+                        member: parse_member(&m)?,
+                        kind,
+                        reason,
+                        terminal_id: t.as_deref().map(parse_terminal).transpose()?,
+                        seq: seq.map(|s| u64::try_from(s).unwrap_or(0)),
+                        at,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
+        self.run(|c| {
+            let mut stmt = c.prepare(
+                "SELECT terminal_id, seq, event_id, reason, at FROM dead_letters
+                 ORDER BY terminal_id, seq",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(t, seq, event_id, reason, at)| {
+                    Ok(DeadLetterRecord {
+                        terminal_id: parse_terminal(&t)?,
+                        seq: u64::try_from(seq).unwrap_or(0),
+                        event_id,
+                        reason,
+                        at,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn counts(&self) -> StoreResult<Counts> {
+        self.run(|c| {
+            let n = |sql: &str| -> StoreResult<u64> {
+                Ok(u64::try_from(c.query_row(sql, [], |r| r.get::<_, i64>(0))?).unwrap_or(0))
+            };
+            Ok(Counts {
+                events: n("SELECT count(*) FROM events")?,
+                ledger: n("SELECT count(*) FROM ledger")?,
+                dead_letters: n("SELECT count(*) FROM dead_letters")?,
+                conflicts: n("SELECT count(*) FROM conflicts")?,
+            })
+        })
+        .await
+    }
+
+    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>> {
+        let needle = needle.to_string();
+        self.run(move |c| {
+            let tables: Vec<String> = {
+                let mut stmt = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
+                stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            let mut hits = Vec::new();
+            for table in tables {
+                let columns: Vec<String> = {
+                    let mut stmt = c.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
+                    stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+                };
+                for column in columns {
+                    let n: i64 = c.query_row(
+                        &format!("SELECT count(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE '%' || ?1 || '%'"),
+                        params![needle],
+                        |r| r.get(0),
+                    )?;
+                    if n > 0 {
+                        hits.push(format!("{table}.{column}"));
+                    }
+                }
+            }
+            Ok(hits)
+        })
+        .await
+    }
+
+    async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows> {
+        let q = query.clone();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let rows = figure_rows(&tx, &q)?;
+            tx.commit()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn terminal_rows(&self) -> StoreResult<Vec<TerminalRow>> {
+        self.run(|c| terminal_rows(c)).await
+    }
+
+    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()> {
+        let user = user.clone();
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO hq_users (username, password_hash, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
+                params![user.username, user.password_hash, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let username = username.to_string();
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT username, password_hash FROM hq_users WHERE username = ?1",
+                params![username],
+                |r| {
+                    Ok(UserRecord {
+                        username: r.get(0)?,
+                        password_hash: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        let (token_hash, username) = (token_hash.to_string(), username.to_string());
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO hq_sessions (token_hash, username, expires_at_ms) VALUES (?1, ?2, ?3)",
+                params![token_hash, username, expires_at_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>> {
+        let token_hash = token_hash.to_string();
+        self.run(move |c| {
+            Ok(c.query_row(
+                "SELECT username FROM hq_sessions WHERE token_hash = ?1 AND expires_at_ms > ?2",
+                params![token_hash, now_ms],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
+        let token_hash = token_hash.to_string();
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM hq_sessions WHERE token_hash = ?1 OR expires_at_ms <= ?2",
+                params![token_hash, now_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()> {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let (t, k) = (
+                terminal.to_string(),
+                i64::try_from(keep).unwrap_or(i64::MAX),
+            );
+            tx.execute(
+                "DELETE FROM events WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute(
+                "DELETE FROM ledger WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute(
+                "DELETE FROM dead_letters WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute("UPDATE members SET account = NULL, tier = NULL", [])?;
+            tx.execute(
+                "DELETE FROM sales WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute(
+                "DELETE FROM refunds WHERE terminal_id = ?1 AND seq > ?2",
+                params![t, k],
+            )?;
+            tx.execute(
+                "UPDATE terminals SET acked_seq = ?2 WHERE terminal_id = ?1",
+                params![t, k],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,458 @@
+//! The dashboard in a real browser: head office on port 0 (SQLite), a
+//! simulated day of three stores uploaded through the real HTTP API, a
+//! dashboard user, then headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, driven over WebDriver by fantoccini) logs in through
+//! the form, waits for the charts, checks them against the figures JSON,
+//! switches language and saves `target/screenshots/dashboard-{en,zh-CN}.png`.
+//!
+//! A missing chromium or chromedriver is a failure with the reason, never
+//! a skip: install them with `scripts/install-deps --test`.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use tillcard_hq::service;
+use tillcard_protocol::client::SignedRequest;
+use tillcard_protocol::wire::{self, OutboxEvent};
+use tillcard_rules::MemberAccount;
+use tillcard_rules::ids::Timestamp;
+use tillcard_rules::pricing::TenderRequest;
+use util::{ADMIN, Backend, Till, harness, new_member};
+
+const USER: &str = "hq-analyst";
+const PASSWORD: &str = "dashboard-pass-1";
+
+fn find_program(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} not found on PATH: the browser test needs Debian's chromium and \
+                 chromium-driver packages (scripts/install-deps --test installs them)"
+            )
+        })
+}
+
+/// chromedriver, killed when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_driver(chromedriver: &Path) -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {}: {e}", chromedriver.display()));
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (driver, format!("http://127.0.0.1:{port}"))
+}
+
+/// Sends a signed terminal request over HTTP.
+async fn send(http: &reqwest::Client, base: &str, signed: SignedRequest) -> (u16, Vec<u8>) {
+    let mut req = http
+        .request(
+            signed.method.parse().unwrap(),
+            format!("{base}{}", signed.path_and_query),
+        )
+        .header("content-type", wire::CONTENT_TYPE)
+        .header("content-encoding", wire::CONTENT_ENCODING);
+    for (n, v) in &signed.headers {
+        req = req.header(*n, v);
+    }
+    let res = req.body(signed.body).send().await.unwrap();
+    (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+}
+
+async fn upload(
+    http: &reqwest::Client,
+    base: &str,
+    till: &Till,
+    events: Vec<OutboxEvent>,
+    head: Option<u64>,
+) {
+    let n = events.len();
+    let signed = till
+        .creds
+        .upload_request_with_head(events, head, chrono::Utc::now().timestamp())
+        .unwrap();
+    let (status, body) = send(http, base, signed).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let ack = tillcard_protocol::client::decode_ack(&body).unwrap();
+    assert_eq!(ack.applied as usize, n);
+}
+
+fn fold(a: MemberAccount, e: &[tillcard_rules::ledger::LedgerEntry]) -> MemberAccount {
+    MemberAccount::fold(a, e)
+}
+
+fn percent(bp: &serde_json::Value) -> String {
+    let bp = bp.as_i64().unwrap();
+    format!("{}.{:02}%", bp / 100, bp % 100)
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_headless_chromium() {
+    let started = Instant::now();
+    let chromium = find_program("chromium");
+    let chromedriver = find_program("chromedriver");
+
+    // Head office on a real port.
+    let h = harness(Backend::Sqlite).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(service::serve(listener, Arc::clone(&h.hq), async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+
+    // A day at three stores, in the last hours (head office's clock is real).
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let day: Timestamp = chrono::Utc::now().with_timezone(&shanghai) - chrono::Duration::hours(5);
+    let cash = TenderRequest::default();
+    let mut a = h.provision("S001").await;
+    let mut b = h.provision("S002").await;
+    let mut c = h.provision("S003").await;
+    a.clock = day;
+    b.clock = day;
+    c.clock = day;
+    let (m1, m2, m3, m4, m5, m6) = (
+        new_member(),
+        new_member(),
+        new_member(),
+        new_member(),
+        new_member(),
+        new_member(),
+    );
+    // S001: three enrollments, two top-ups, member sales (M1 twice), walk-ins.
+    let (e1, en1) = a.enroll(m1, "13913572461");
+    let (e2, en2) = a.enroll(m2, "13913572462");
+    let (e3, _) = a.enroll(m3, "13913572463");
+    let acc1 = fold(MemberAccount::new(m1), &en1);
+    let (e4, t1) = a.top_up_package(&acc1, "500+50");
+    let acc1 = fold(acc1, &t1);
+    let acc2 = fold(MemberAccount::new(m2), &en2);
+    let (e5, t2) = a.top_up_package(&acc2, "1000+150");
+    let acc2 = fold(acc2, &t2);
+    let (e6, s1) = a.sale(&acc1, 120, cash.clone());
+    let acc1 = fold(acc1, &s1);
+    let (e7, _) = a.sale(&acc2, 80, cash.clone());
+    let (e8, _) = a.walk_in_sale(45);
+    let (e9, _) = a.walk_in_sale(60);
+    let (e10, _) = a.sale(&acc1, 30, cash.clone());
+    upload(
+        &http,
+        &base,
+        &a,
+        vec![e1, e2, e3, e4, e5, e6, e7, e8, e9, e10],
+        None,
+    )
+    .await;
+    // S002: two enrollments, a big member sale (upgrades to Silver), a
+    // walk-in refunded in full, and M1 twelve minutes after S001: a conflict.
+    let (f1, en4) = b.enroll(m4, "13913572464");
+    let (f2, _) = b.enroll(m5, "13913572465");
+    let (f3, _) = b.sale(&fold(MemberAccount::new(m4), &en4), 2000, cash.clone());
+    let (f4, walk) = b.walk_in_sale(88);
+    let (f5, _) = b.refund_all(&walk, &[], None);
+    b.clock = a.clock + chrono::Duration::minutes(11);
+    let (f6, _) = b.sale(&acc1, 66, cash.clone());
+    upload(&http, &base, &b, vec![f1, f2, f3, f4, f5, f6], Some(6)).await;
+    // S003: one member with a plain top-up, a walk-in; 3 events still queued.
+    let (g1, en6) = c.enroll(m6, "13913572466");
+    let (g2, _) = c.top_up(&fold(MemberAccount::new(m6), &en6), 200);
+    let (g3, _) = c.walk_in_sale(150);
+    upload(&http, &base, &c, vec![g1, g2, g3], Some(6)).await;
+
+    // The figures as the page will read them.
+    let res = http
+        .get(format!("{base}/v1/admin/figures"))
+        .header("authorization", format!("Bearer {ADMIN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let figures: serde_json::Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(figures["members_total"], 6);
+    assert_eq!(figures["conflicts"]["total"], 1);
+    assert_eq!(figures["sales"]["walk_in_refunds_fen"], 8800);
+
+    h.hq.add_user(USER, PASSWORD).await.unwrap();
+
+    // The browser.
+    let (_driver, driver_url) = start_driver(&chromedriver);
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium.to_string_lossy(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,1450",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .unwrap_or_else(|e| panic!("chromium did not start through chromedriver: {e}"));
+
+    // Log in through the form (a wrong password first: a clear message).
+    browser
+        .goto(&format!("{base}/dashboard/login?lang=en"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(USER)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("not-the-password")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("login-error"))
+        .await
+        .unwrap();
+    assert_eq!(error.text().await.unwrap(), "Wrong user name or password.");
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("body[data-rendered='en']"))
+        .await
+        .unwrap_or_else(|e| panic!("the dashboard did not render: {e}"));
+
+    let values = |chart: &'static str| {
+        let browser = browser.clone();
+        async move {
+            let mut out = Vec::new();
+            for rect in browser
+                .find_all(Locator::Css(&format!(
+                    "svg[data-chart='{chart}'] [data-value]"
+                )))
+                .await
+                .unwrap()
+            {
+                out.push((
+                    rect.attr("data-label").await.unwrap().unwrap(),
+                    rect.attr("data-value")
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .parse::<i64>()
+                        .unwrap(),
+                ));
+            }
+            out
+        }
+    };
+    let centre = |chart: &'static str| {
+        let browser = browser.clone();
+        async move {
+            browser
+                .find(Locator::Css(&format!(
+                    "svg[data-chart='{chart}'] text[data-role='centre']"
+                )))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+
+    // Members by tier: one bar per tier, the figures' counts.
+    let tiers = values("tiers").await;
+    let expected: Vec<(String, i64)> = figures["members_by_tier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["code"].as_str().unwrap().to_string(),
+                t["members"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(tiers, expected);
+    assert_eq!(tiers[1], ("silver".to_string(), 1), "M4 is Silver");
+    // Enrollments: 30 columns summing to the six members.
+    let days = values("enrollments").await;
+    assert_eq!(days.len(), 30);
+    assert_eq!(days.iter().map(|d| d.1).sum::<i64>(), 6);
+    // Activity, member share, repeat rate, liabilities, terminals.
+    let activity = values("activity").await;
+    assert_eq!(
+        activity[0],
+        (
+            "active".into(),
+            figures["activity"]["active"].as_i64().unwrap()
+        )
+    );
+    assert_eq!(
+        centre("gmv").await,
+        percent(&figures["sales"]["member_share_bp"])
+    );
+    assert_eq!(
+        centre("repeat").await,
+        percent(&figures["repeat"]["rate_bp"])
+    );
+    let liabilities = values("liabilities").await;
+    assert!(
+        liabilities.contains(&(
+            "sv_principal".into(),
+            figures["liabilities"]["stored_value_principal_fen"]
+                .as_i64()
+                .unwrap()
+        ))
+    );
+    assert!(liabilities.contains(&("sv_bonus".into(), 5000 + 15000)));
+    let pending = values("terminal-pending").await;
+    assert_eq!(pending.len(), 3);
+    assert_eq!(
+        pending
+            .iter()
+            .find(|p| p.0 == c.creds.terminal_id.to_string())
+            .unwrap()
+            .1,
+        3
+    );
+    // The conflicts queue with its reason.
+    let rows = browser
+        .find_all(Locator::Css(
+            "table.conflicts tbody tr[data-kind='seen_at_two_stores']",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].text().await.unwrap().contains("minutes apart"));
+    // No phone number anywhere on the page.
+    let source = browser.source().await.unwrap();
+    for n in 1..=6 {
+        let (phone, masked) = (format!("1391357246{n}"), format!("139****246{n}"));
+        assert!(!source.contains(&phone) && !source.contains(&masked));
+    }
+    let dir = screenshots_dir();
+    std::fs::write(
+        dir.join("dashboard-en.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // 中文.
+    browser
+        .find(Locator::Id("lang-zh"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("body[data-rendered='zh-CN']"))
+        .await
+        .unwrap();
+    let heading = browser
+        .find(Locator::Css("#card-tiers h2"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "各等级会员数");
+    let tier_label = browser
+        .find(Locator::Css("svg[data-chart='tiers'] text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(tier_label, "普通会员");
+    std::fs::write(
+        dir.join("dashboard-zh-CN.png"),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    browser.close().await.unwrap();
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    println!("browser test took {:.1} s", started.elapsed().as_secs_f64());
+}

@@ -1,0 +1,152 @@
+//! The downlink as the terminal's uplink will consume it: pages applied
+//! through `client::apply_page` into a sink, cursors resumed, snapshots as
+//! opening accounts. Runs on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod util;
+
+use std::collections::BTreeMap;
+
+use tillcard_protocol::client::{self, DownlinkSink};
+use tillcard_protocol::wire::{MemberSnapshot, TrustedKey};
+use tillcard_rules::ids::MemberId;
+use tillcard_rules::ledger::Coupon;
+use tillcard_rules::{MemberAccount, Program};
+use util::{Backend, harness, new_member};
+
+both!(downlink_pages_apply_into_a_terminal_cache, downlink);
+
+#[derive(Default)]
+struct Cache {
+    program: Option<Program>,
+    members: BTreeMap<MemberId, MemberSnapshot>,
+    keys: Vec<TrustedKey>,
+    erased: Vec<MemberId>,
+    revoked: Vec<(Option<MemberId>, Option<String>)>,
+    cursor: Option<String>,
+}
+
+impl DownlinkSink for Cache {
+    type Error = std::convert::Infallible;
+    fn program(&mut self, program: Program) -> Result<(), Self::Error> {
+        self.program = Some(program);
+        Ok(())
+    }
+    fn member(&mut self, snapshot: MemberSnapshot) -> Result<(), Self::Error> {
+        self.members.insert(snapshot.member, snapshot);
+        Ok(())
+    }
+    fn coupon(&mut self, _: MemberId, _: Coupon) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn revocation(
+        &mut self,
+        member: Option<MemberId>,
+        card: Option<String>,
+    ) -> Result<(), Self::Error> {
+        self.revoked.push((member, card));
+        Ok(())
+    }
+    fn trusted_key(&mut self, key: TrustedKey) -> Result<(), Self::Error> {
+        self.keys.push(key);
+        Ok(())
+    }
+    fn erase(&mut self, member: MemberId) -> Result<(), Self::Error> {
+        self.members.remove(&member);
+        self.erased.push(member);
+        Ok(())
+    }
+    fn cursor(&mut self, cursor: &str) -> Result<(), Self::Error> {
+        self.cursor = Some(cursor.to_string());
+        Ok(())
+    }
+}
+
+async fn pull(h: &util::Harness, till: &util::Till, cache: &mut Cache) -> usize {
+    let mut pages = 0;
+    loop {
+        let req = till
+            .creds
+            .changes_request(cache.cursor.as_deref(), chrono::Utc::now().timestamp());
+        let (s, body) = h.send(req).await;
+        assert_eq!(s, axum::http::StatusCode::OK);
+        pages += 1;
+        if !client::apply_page(cache, client::decode_page(&body).unwrap()).unwrap() {
+            return pages;
+        }
+    }
+}
+
+async fn downlink(backend: Backend) {
+    let h = harness(backend).await;
+    let mut a = h.provision("S001").await;
+    let b = h.provision("S002").await;
+    let member = new_member();
+    let (e1, en) = a.enroll(member, "13300133000");
+    let acc = MemberAccount::fold(MemberAccount::new(member), &en);
+    let (e2, tu) = a.top_up(&acc, 200);
+    let expected = MemberAccount::fold(acc, &tu);
+    h.upload(&a, vec![e1, e2]).await;
+
+    let mut cache = Cache::default();
+    let pages = pull(&h, &b, &mut cache).await;
+    let snap = &cache.members[&member];
+    println!(
+        "[{backend:?}] downlink at another store: {pages} page(s), program {}, keys {}, members {}, stored value {} fen, cursor {:?}",
+        cache.program.is_some(),
+        cache.keys.len(),
+        cache.members.len(),
+        snap.account.stored_value.total().fen(),
+        cache.cursor
+    );
+    assert_eq!(cache.program, Some(Program::default()));
+    // Head office's own card key, then each provisioned terminal's, under
+    // the card key id head office registered for it.
+    assert_eq!(cache.keys[..1], h.hq.trusted_keys()[..]);
+    let terminal_keys: Vec<String> = [&a, &b]
+        .iter()
+        .map(|t| tillcard_protocol::auth::encode_public_key(&t.creds.signing_key.verifying_key()))
+        .collect();
+    assert_eq!(
+        cache.keys[1..]
+            .iter()
+            .map(|k| k.public_key.clone())
+            .collect::<Vec<_>>(),
+        terminal_keys
+    );
+    assert!(
+        cache.keys[1..]
+            .iter()
+            .all(|k| k.key_id.parse::<u16>().is_ok_and(|id| id >= 0x8000))
+    );
+    assert_eq!(snap.account.stored_value, expected.stored_value);
+    assert_eq!(snap.account.coupons, expected.coupons);
+    assert_eq!(
+        snap.phone_lookup,
+        Some(b.creds.phone_lookup("13300133000").unwrap())
+    );
+    assert_ne!(
+        snap.phone_lookup,
+        Some(a.creds.phone_lookup("13300133000").unwrap()),
+        "lookup keys differ per terminal"
+    );
+    assert_eq!(snap.masked_phone.as_deref(), Some("133****3000"));
+
+    // Nothing new: an empty page; then an erasure arrives and clears the cache.
+    let before = cache.cursor.clone();
+    pull(&h, &b, &mut cache).await;
+    assert_eq!(cache.cursor, before);
+    let (s, _) = h
+        .admin_post(
+            "/v1/admin/revocations",
+            serde_json::json!({"card_serial": "card-42"}),
+        )
+        .await;
+    assert_eq!(s, axum::http::StatusCode::NO_CONTENT);
+    pull(&h, &b, &mut cache).await;
+    assert_eq!(cache.revoked, vec![(None, Some("card-42".to_string()))]);
+    h.hq.erase(member).await.unwrap();
+    pull(&h, &b, &mut cache).await;
+    assert!(cache.members.is_empty());
+    assert_eq!(cache.erased, vec![member]);
+}
