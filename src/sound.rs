@@ -20,7 +20,7 @@ pub fn file_name(sound: Sound) -> &'static str {
 
 /// Where the sound files are.
 pub fn sounds_dir() -> PathBuf {
-    crate::terminal::assets_dir().join("sounds")
+    crate::assets::assets_dir().join("sounds")
 }
 
 /// The sound player's handle.

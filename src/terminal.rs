@@ -93,25 +93,9 @@ impl std::fmt::Debug for Terminal {
     }
 }
 
-/// The folder of bundled assets (demo cards): `TILLCARD_ASSETS`, else
-/// `/usr/share/tillcard` when installed, else the source tree's `assets/`.
-pub fn assets_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("TILLCARD_ASSETS") {
-        return PathBuf::from(dir);
-    }
-    let installed = Path::new("/usr/share/tillcard");
-    let exe_in_usr = std::env::current_exe()
-        .map(|p| p.starts_with("/usr/bin"))
-        .unwrap_or(false);
-    if exe_in_usr && installed.is_dir() {
-        return installed.to_path_buf();
-    }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets"))
-}
-
 /// The demo card images, sorted by name.
 pub fn demo_card_paths() -> Vec<PathBuf> {
-    let dir = assets_dir().join("demo-cards");
+    let dir = crate::assets::assets_dir().join("demo-cards");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries

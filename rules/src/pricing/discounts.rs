@@ -2,7 +2,12 @@
 //! discount and the member-day discount as order-level rates allocated to
 //! lines, and the choice and application of a coupon.
 
-use super::*;
+use crate::ids::Timestamp;
+use crate::ledger::Coupon;
+use crate::money::{Money, allocate_money};
+use crate::program::{CouponKind, Program};
+
+use super::quote::*;
 
 /// Discounts per line before points and stored value.
 pub(super) struct DiscountPlan {

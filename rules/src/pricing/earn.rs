@@ -1,7 +1,12 @@
 //! The points a quote earns: on what was paid with money or stored value on
 //! lines that earn, at the tier's and the occasion's multipliers.
 
-use super::*;
+use crate::ids::Timestamp;
+use crate::money::Money;
+use crate::program::{MULTIPLIER_ONE, Program};
+
+use super::occasion::*;
+use super::quote::*;
 
 pub(super) fn earn_points(
     program: &Program,

@@ -1,7 +1,10 @@
 //! Paying a quote: points redeemed (in steps, under every cap) and stored
 //! value (principal and bonus in proportion to the balance).
 
-use super::*;
+use crate::money::{BASIS_POINTS, Money};
+use crate::program::Program;
+
+use super::quote::*;
 
 /// Money value of `points` under the program's redemption rate.
 pub fn points_to_money(program: &Program, points: i64) -> Money {

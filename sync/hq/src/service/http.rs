@@ -1,12 +1,10 @@
-//! The HTTP layer of head office: the router (built from [`super::ROUTES`]),
-//! thin handlers that check authentication, decode and call [`Hq`], the
-//! request middleware (metrics, one log line per refusal) and the server
-//! with graceful shutdown.
+//! The HTTP handlers of head office: thin functions that check
+//! authentication, decode and call [`Hq`], and the request middleware
+//! (metrics, one log line per refusal). The route table names them
+//! ([`super::ROUTES`]); the server builds its router from that table.
 
-use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -15,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use tillcard_rules::ids::{MemberId, Timestamp};
 use uuid::Uuid;
 
-use super::routes::ROUTES;
 use super::{Hq, LoginOutcome, now};
 use crate::admin;
 use crate::dashboard::{self, Lang, LoginNotice};
@@ -55,40 +52,6 @@ fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError
 
 fn gunzip_body(body: &[u8]) -> Result<Vec<u8>, HqError> {
     Ok(ingest::gunzip(body)?)
-}
-
-/// The HTTP API.
-pub fn router(hq: Arc<Hq>) -> Router {
-    let mut router = Router::new();
-    for route in ROUTES {
-        router = router.route(route.path, (route.handler)());
-    }
-    router
-        .fallback(|| async { HqError::NotFound })
-        .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
-        // A panic in a handler answers 500 `internal` (and, below it, the
-        // stores release or roll back what the panic held) instead of
-        // dropping the connection.
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            crate::error::panic_response,
-        ))
-        .layer(axum::middleware::from_fn(crate::error::json_errors))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&hq),
-            observe,
-        ))
-        .with_state(hq)
-}
-
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    hq: Arc<Hq>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(hq))
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 pub(super) async fn redeem(State(hq): State<Arc<Hq>>, body: Bytes) -> Result<Response, HqError> {

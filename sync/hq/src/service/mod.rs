@@ -1,13 +1,15 @@
 //! Head office's service: its state and operations ([`Hq`]: provisioning,
 //! authentication, uploads, the downlink, jobs, users), apart from the HTTP
-//! layer ([`http`]: the router, the handlers, graceful shutdown) and the one
-//! route table both the router and openapi.json are made from ([`routes`]).
+//! layer (`http`: the handlers and middleware; `server`: the router and
+//! graceful shutdown) and the one route table both the router and
+//! openapi.json are made from (`routes`).
 
 mod http;
 mod routes;
+mod server;
 
-pub use http::{router, serve};
 pub use routes::{ROUTES, Route, openapi_document};
+pub use server::{router, serve};
 
 use std::collections::HashMap;
 use std::sync::Arc;

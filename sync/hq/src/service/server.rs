@@ -1,0 +1,49 @@
+//! Head office's HTTP server: the router built from the one route table
+//! ([`super::ROUTES`]) with its layers (body limit, panic to JSON 500, JSON
+//! refusals, metrics), and serving with graceful shutdown: in-flight
+//! requests (batches) finish before the server stops.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tillcard_protocol::wire;
+
+use super::Hq;
+use super::http::observe;
+use super::routes::ROUTES;
+use crate::error::HqError;
+
+/// The HTTP API.
+pub fn router(hq: Arc<Hq>) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, (route.handler)());
+    }
+    router
+        .fallback(|| async { HqError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        // A panic in a handler answers 500 `internal` (and, below it, the
+        // stores release or roll back what the panic held) instead of
+        // dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            crate::error::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(crate::error::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&hq),
+            observe,
+        ))
+        .with_state(hq)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    hq: Arc<Hq>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(hq))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
