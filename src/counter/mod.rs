@@ -4,6 +4,8 @@
 //! (`crate::terminal`) runs the [`Command`]s it returns on the store's and
 //! the uplink's threads and feeds the answers back as inputs.
 //!
+//! - [`messages`]: the types that go in and out ([`Input`], [`Action`],
+//!   [`Done`], [`Command`], [`Page`], ...), with no behaviour.
 //! - [`controller`]: screens, session and auto-lock, and every flow.
 //! - [`checkout`]: the sale and its pricing choices (best coupon, most points).
 //! - [`forms`]: enrollment, top-up, refund and adjustment forms.
@@ -19,10 +21,11 @@ pub mod forms;
 pub mod keyboard;
 pub mod keypad;
 pub mod member;
+pub mod messages;
 pub mod receipt;
 pub mod text;
 
-pub use controller::{
-    Action, CameraStatus, ClerkEntry, Command, Counter, Done, EnrollDone, Input, Page, SaleDone,
-    Sound,
+pub use controller::Counter;
+pub use messages::{
+    Action, CameraStatus, ClerkEntry, Command, Done, EnrollDone, Input, Page, SaleDone, Sound,
 };

@@ -9,10 +9,10 @@ use slint::{Image, ModelRc, Rgb8Pixel, Rgba8Pixel, SharedPixelBuffer, SharedStri
 
 use super::{Choice, ClerkItem, KeyRow, LineItem, MemberCard, PageId, Row, StatusView, Ui};
 use crate::counter::checkout::QUICK_KEYS;
-use crate::counter::controller::Notice;
 use crate::counter::forms::{ADJUST_REASONS, COMMON_SURNAMES};
 use crate::counter::keyboard::{TextField, TextKey};
 use crate::counter::member::{MemberSnapshot, coupon_label, member_view};
+use crate::counter::messages::Notice;
 use crate::counter::receipt::{earn_line, quote_rows};
 use crate::counter::text::{pick, scan_outcome, yuan};
 use crate::counter::{Action, CameraStatus, Counter, Page};
