@@ -222,11 +222,8 @@ impl Counter {
         }
     }
 
-    fn say(&mut self, zh: &str, en: &str, bad: bool) {
-        self.notice = Some(Notice {
-            text: pick(self.language, zh, en),
-            bad,
-        });
+    fn say(&mut self, text: String, bad: bool) {
+        self.notice = Some(Notice { text, bad });
     }
 
     fn say_error(&mut self, error: &StoreError) -> Vec<Command> {
@@ -308,7 +305,7 @@ impl Counter {
             Sound::Bad
         });
         if self.clerk.is_none() {
-            self.say("请先登录再扫码", "Log in first, then scan", true);
+            self.say(text::log_in_before_scanning(self.language), true);
             return vec![Command::Play(Sound::Bad)];
         }
         self.notice = Some(Notice {
@@ -382,7 +379,7 @@ impl Counter {
             }
             Action::FindPhone => {
                 if self.phone.text().len() != 11 {
-                    self.say("请输入11位手机号", "Key the 11-digit mobile number", true);
+                    self.say(text::key_the_phone(self.language), true);
                     return Vec::new();
                 }
                 self.member_target = MemberTarget::View;
@@ -397,11 +394,7 @@ impl Counter {
                 };
                 let label = pick(self.language, key.zh, key.en);
                 if !self.sale.add_keyed_line(key, &label) {
-                    self.say(
-                        "请先输入金额，再按品类键",
-                        "Key the amount first, then the category",
-                        true,
-                    );
+                    self.say(text::amount_before_category(self.language), true);
                     return Vec::new();
                 }
                 self.notice = None;
@@ -544,7 +537,7 @@ impl Counter {
                     }],
                     Some(_) => {
                         if let Some(p) = &mut self.prompt {
-                            p.error = Some(pick(self.language, "请选择店长", "Pick a manager"));
+                            p.error = Some(text::pick_a_manager(self.language));
                         }
                         Vec::new()
                     }
@@ -603,11 +596,7 @@ impl Counter {
                 let (url, code) = (self.hq_url.trim(), self.provision_code.trim());
                 if url.is_empty() || code.is_empty() {
                     self.provision_result = Some(Notice {
-                        text: pick(
-                            self.language,
-                            "请填写总部地址和开通码",
-                            "Fill in head office's address and the enrollment code",
-                        ),
+                        text: text::fill_in_registration(self.language),
                         bad: true,
                     });
                     return Vec::new();
@@ -637,7 +626,7 @@ impl Counter {
                     pin: self.login_pin.text().to_owned(),
                 }],
                 None => {
-                    self.say("请先选择店员", "Pick your name first", true);
+                    self.say(text::pick_your_name(self.language), true);
                     Vec::new()
                 }
             },
@@ -685,11 +674,7 @@ impl Counter {
         match page {
             Page::TopUp | Page::Adjust if member.is_none() => {
                 self.go(Page::Home);
-                self.say(
-                    "请先扫码或按手机号找到会员",
-                    "Scan or look up the member first",
-                    true,
-                );
+                self.say(text::find_the_member_first(self.language), true);
                 Vec::new()
             }
             Page::TopUp => {
@@ -724,7 +709,7 @@ impl Counter {
 
     fn confirm_sale(&mut self) -> Vec<Command> {
         let (Some(clerk), Some(quote)) = (self.clerk.clone(), self.sale.quote().cloned()) else {
-            self.say("请先录入商品", "Ring up the items first", true);
+            self.say(text::ring_up_first(self.language), true);
             return Vec::new();
         };
         if self.sale.committing {
@@ -754,18 +739,11 @@ impl Counter {
                 }]
             }
             Err(problem) => {
-                let (zh, en) = match problem {
-                    EnrollProblem::Phone => (
-                        "手机号需为1开头的11位数字",
-                        "The phone number needs 11 digits starting with 1",
-                    ),
-                    EnrollProblem::Consent => (
-                        "请会员阅读并同意隐私说明",
-                        "The member must read and accept the privacy notice",
-                    ),
-                    EnrollProblem::Birthday => ("生日日期无效", "That birthday is not a date"),
-                };
-                self.enroll.error = Some(pick(self.language, zh, en));
+                self.enroll.error = Some(match problem {
+                    EnrollProblem::Phone => text::enroll_phone_invalid(self.language),
+                    EnrollProblem::Consent => text::enroll_needs_consent(self.language),
+                    EnrollProblem::Birthday => text::enroll_birthday_invalid(self.language),
+                });
                 vec![Command::Play(Sound::Bad)]
             }
         }
@@ -785,11 +763,7 @@ impl Counter {
             }
             (None, Some(amount)) => TopUp::Amount(amount),
             (None, None) => {
-                form.error = Some(pick(
-                    self.language,
-                    "请选择充值套餐或输入金额",
-                    "Pick a package or key an amount",
-                ));
+                form.error = Some(text::pick_package_or_amount(self.language));
                 return Vec::new();
             }
         };
@@ -806,16 +780,12 @@ impl Counter {
             return Vec::new();
         };
         let Some((sale, _)) = &self.refund.sale else {
-            self.refund.error = Some(pick(self.language, "请选择一笔销售", "Pick a sale"));
+            self.refund.error = Some(text::pick_a_sale(self.language));
             return Vec::new();
         };
         let lines = self.refund.lines();
         if lines.is_empty() {
-            self.refund.error = Some(pick(
-                self.language,
-                "请选择要退的商品数量",
-                "Choose what to refund",
-            ));
+            self.refund.error = Some(text::choose_refund_lines(self.language));
             return Vec::new();
         }
         vec![Command::Refund {
@@ -833,11 +803,7 @@ impl Counter {
             return Vec::new();
         };
         let (Some(delta), Some(reason)) = (form.delta(), form.reason) else {
-            form.error = Some(pick(
-                self.language,
-                "请输入积分数并选择原因",
-                "Key the points and pick a reason",
-            ));
+            form.error = Some(text::key_points_and_reason(self.language));
             return Vec::new();
         };
         let reason = ADJUST_REASONS
@@ -907,11 +873,7 @@ impl Counter {
                 }
             },
             Done::Member(Ok(None)) => {
-                self.say(
-                    "没有找到该手机号的会员：可为其办理入会",
-                    "No member with that phone here: you can enroll them",
-                    true,
-                );
+                self.say(text::no_member_with_phone(self.language), true);
                 vec![Command::Play(Sound::Bad)]
             }
             Done::Member(Err(e)) => self.say_error(&e),
@@ -965,7 +927,7 @@ impl Counter {
                 self.top_up = None;
                 self.adjust = None;
                 self.go(Page::Member);
-                self.say("已记账", "Done: booked", false);
+                self.say(text::booked(self.language), false);
                 vec![Command::Play(Sound::Confirm)]
             }
             Done::ToppedUp(Err(e)) | Done::Adjusted(Err(e)) => {
@@ -994,7 +956,7 @@ impl Counter {
                 self.refunded = Some(receipt);
                 self.refund.sale = None;
                 self.refund.quantities.clear();
-                self.say("退款已记账", "Refund booked", false);
+                self.say(text::refund_booked(self.language), false);
                 vec![Command::Play(Sound::Confirm), Command::LoadSales]
             }
             Done::Refunded(Err(e)) => {
@@ -1024,11 +986,7 @@ impl Counter {
                         // The code is spent; keep no copy of it on screen.
                         self.provision_code.clear();
                         Notice {
-                            text: pick(
-                                self.language,
-                                "已向总部登记，本机开始同步",
-                                "Registered with head office; syncing starts now",
-                            ),
+                            text: text::registered(self.language),
                             bad: false,
                         }
                     }
