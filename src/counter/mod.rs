@@ -17,15 +17,17 @@
 
 pub mod checkout;
 pub mod controller;
+pub mod flows;
 pub mod forms;
 pub mod keyboard;
 pub mod keypad;
 pub mod member;
 pub mod messages;
 pub mod receipt;
+pub mod state;
 pub mod text;
 
-pub use controller::Counter;
 pub use messages::{
     Action, CameraStatus, ClerkEntry, Command, Done, EnrollDone, Input, Page, SaleDone, Sound,
 };
+pub use state::Counter;
