@@ -3,7 +3,7 @@
 //! a keyed amount), refunds (pick a recent sale, step each line's
 //! quantity), points adjustment (sign, points, reason). It also opens every
 //! manager screen once the session flow has the approval
-//! ([`Counter::enter_manager_page`]). The forms' fields are
+//! (`Counter::enter_manager_page`). The forms' fields are
 //! `counter::forms`; this flow is what each tap and answer do to them.
 
 use tillcard_rules::SourceId;

@@ -3,7 +3,9 @@
 //! [`Action`](super::Action)s, the [`Command`](super::Command)s it sends
 //! and the [`Done`](super::Done) answers it handles. The router
 //! (`counter::controller`) forwards each input to one of them; no flow
-//! imports the router or another flow.
+//! imports the router or another flow. Where one flow hands over to the
+//! next it calls forward only: lookup gives the loaded member to checkout
+//! or enrollment, session opens the manager forms once approved.
 //!
 //! - [`session`]: signing in, locking, the manager approval.
 //! - [`lookup`]: finding a member by scan or phone, and where they go.

@@ -98,10 +98,10 @@ impl Counter {
 
 #[cfg(test)]
 mod tests {
-    use crate::counter::Counter;
     use crate::counter::flows::testing::{clerk, logged_in};
     use crate::counter::keyboard::{TextField, TextKey};
     use crate::counter::messages::{Action, Done, Input};
+    use crate::counter::state::Counter;
 
     #[test]
     fn the_text_keyboard_types_into_its_field_and_goes_away_with_its_screen() {
