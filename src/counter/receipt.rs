@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use tillcard_rules::Money;
 use tillcard_rules::pricing::{Occasion, Quote};
 
-use super::controller::SaleDone;
 use super::member::member_view;
+use super::messages::SaleDone;
 use super::text::{discount, pick, yuan};
 use crate::format::Language;
 

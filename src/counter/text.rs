@@ -1,14 +1,20 @@
 //! Words the counter shows that are built in Rust (messages, errors, labels
 //! with numbers in them), in both languages. Static labels live in the
 //! `.slint` views behind `@tr()`; everything dynamic comes from here, so a
-//! language switch re-renders every string.
+//! language switch re-renders every string. The flows and the view adapter
+//! (`crate::ui`) hold no clerk-facing words of their own: each message is a
+//! function here that takes the language (and the numbers it shows).
 
-use tillcard_rules::Money;
+use tillcard_rules::pricing::Rule;
 use tillcard_rules::program::Tier;
+use tillcard_rules::refund::RefundOutcome;
+use tillcard_rules::{Money, Timestamp};
 
+use super::keyboard::TextField;
 use crate::format::{Language, discount_label, money};
 use crate::scan::outcome::OutcomeKind;
 use crate::store::StoreError;
+use crate::uplink::UplinkStatus;
 
 /// Picks the text for `language`.
 pub fn pick(language: Language, zh: &str, en: &str) -> String {
@@ -121,6 +127,407 @@ pub fn store_error(language: Language, error: &StoreError) -> String {
 /// "¥12.30".
 pub fn yuan(amount: Money) -> String {
     money(amount)
+}
+
+// The session: logging in, the manager PIN prompt.
+
+/// A scan while nobody is logged in.
+pub fn log_in_before_scanning(language: Language) -> String {
+    pick(language, "请先登录再扫码", "Log in first, then scan")
+}
+
+/// The login screen's OK with no clerk picked.
+pub fn pick_your_name(language: Language) -> String {
+    pick(language, "请先选择店员", "Pick your name first")
+}
+
+/// The manager prompt's OK with no manager picked.
+pub fn pick_a_manager(language: Language) -> String {
+    pick(language, "请选择店长", "Pick a manager")
+}
+
+// Finding a member.
+
+/// The phone lookup's search with too few digits.
+pub fn key_the_phone(language: Language) -> String {
+    pick(
+        language,
+        "请输入11位手机号",
+        "Key the 11-digit mobile number",
+    )
+}
+
+/// No member has the phone number keyed.
+pub fn no_member_with_phone(language: Language) -> String {
+    pick(
+        language,
+        "没有找到该手机号的会员：可为其办理入会",
+        "No member with that phone here: you can enroll them",
+    )
+}
+
+/// A member's form opened with no member on screen.
+pub fn find_the_member_first(language: Language) -> String {
+    pick(
+        language,
+        "请先扫码或按手机号找到会员",
+        "Scan or look up the member first",
+    )
+}
+
+/// "有效至 2026-12-31" / "until 2026-12-31": a coupon's last day.
+pub fn valid_until(language: Language, date: impl std::fmt::Display) -> String {
+    format!("{} {date}", pick(language, "有效至", "until"))
+}
+
+// Checkout and the receipt.
+
+/// A quick key tapped with no amount keyed.
+pub fn amount_before_category(language: Language) -> String {
+    pick(
+        language,
+        "请先输入金额，再按品类键",
+        "Key the amount first, then the category",
+    )
+}
+
+/// Confirming a sale with nothing rung up.
+pub fn ring_up_first(language: Language) -> String {
+    pick(language, "请先录入商品", "Ring up the items first")
+}
+
+/// "+2 more lines (in the subtotal)": lines the checkout screen has no
+/// room for; empty when every line shows.
+pub fn more_lines(language: Language, hidden: usize) -> String {
+    match (hidden, language) {
+        (0, _) => String::new(),
+        (n, Language::ZhCn) => format!("另有{n}行（见小计）"),
+        (n, Language::En) => format!("+{n} more lines (in the subtotal)"),
+    }
+}
+
+/// The confirm button: "Confirm ¥12.30", or "Confirm" with no quote yet.
+pub fn confirm_sale(language: Language, amount_due: Option<Money>) -> String {
+    match amount_due {
+        Some(due) => match language {
+            Language::ZhCn => format!("确认收款 {}", yuan(due)),
+            Language::En => format!("Confirm {}", yuan(due)),
+        },
+        None => pick(language, "确认收款", "Confirm"),
+    }
+}
+
+/// A rule's refusal for the clerk, in the clerk's language (the rules
+/// engine's reason text is English; the rule says which one it was).
+pub fn refusal(language: Language, rule: Rule, reason: &str) -> String {
+    if language == Language::En {
+        return reason.to_owned();
+    }
+    match rule {
+        Rule::MembersOnly => "非会员不能使用会员权益".into(),
+        Rule::CouponsPerOrder => "每单限用一张优惠券".into(),
+        Rule::CouponNotHeld => "会员没有这张券".into(),
+        Rule::CouponUsed => "这张券已使用".into(),
+        Rule::CouponNotValidNow => "这张券不在有效期内".into(),
+        Rule::CouponNothingInScope => "本单没有适用这张券的商品".into(),
+        Rule::CouponMinimumSpend => "未达到优惠券的最低消费".into(),
+        Rule::CouponDoesNotStack => "优惠券不能与会员折扣同享，已选更优惠的一项".into(),
+        Rule::BalanceUnknown => "本店暂无该会员余额，暂不能使用积分和储值".into(),
+        Rule::PointsStep => "积分需按100分的整数倍使用".into(),
+        Rule::PointsBalance => "积分余额不足".into(),
+        Rule::PointsShareCap => "积分最多抵扣应付金额的50%".into(),
+        Rule::PointsOrderCap => "超过每单积分上限".into(),
+        Rule::PointsDayCap => "超过每日积分上限".into(),
+        Rule::OfflineAllowance => "离线时每位会员每日可用额度已用完".into(),
+        Rule::StoredValueBalance => "储值余额不足".into(),
+    }
+}
+
+/// The receipt screen's line for a sale with no member.
+pub fn walk_in_sale(language: Language) -> String {
+    pick(language, "非会员销售", "Walk-in sale")
+}
+
+/// "Points balance 1280".
+pub fn points_balance(language: Language, points: impl std::fmt::Display) -> String {
+    format!("{} {points}", pick(language, "积分余额", "Points balance"))
+}
+
+/// "Stored value ¥300.00".
+pub fn stored_value_balance(language: Language, amount: &str) -> String {
+    format!("{} {amount}", pick(language, "储值余额", "Stored value"))
+}
+
+/// "Tier Gold".
+pub fn tier_line(language: Language, tier: &str) -> String {
+    format!("{} {tier}", pick(language, "会员等级", "Tier"))
+}
+
+/// The receipt screen's note on a sale booked offline.
+pub fn recorded_offline(language: Language) -> String {
+    pick(
+        language,
+        "离线记账，联网后自动同步",
+        "Recorded offline; syncs when the network is back",
+    )
+}
+
+/// "Receipt saved: /path".
+pub fn receipt_saved(language: Language, path: &str) -> String {
+    format!(
+        "{} {path}",
+        pick(language, "小票已保存：", "Receipt saved:")
+    )
+}
+
+// Enrollment.
+
+/// The enrollment form's phone is not a mobile number.
+pub fn enroll_phone_invalid(language: Language) -> String {
+    pick(
+        language,
+        "手机号需为1开头的11位数字",
+        "The phone number needs 11 digits starting with 1",
+    )
+}
+
+/// The enrollment form sent without the member's consent.
+pub fn enroll_needs_consent(language: Language) -> String {
+    pick(
+        language,
+        "请会员阅读并同意隐私说明",
+        "The member must read and accept the privacy notice",
+    )
+}
+
+/// The enrollment form's birthday is no date.
+pub fn enroll_birthday_invalid(language: Language) -> String {
+    pick(language, "生日日期无效", "That birthday is not a date")
+}
+
+/// The birthday on the enrollment form ("3月14日" / "3/14 (month/day)");
+/// month 0 is none given.
+pub fn birthday(language: Language, month: u8, day: u8) -> String {
+    if month == 0 {
+        return pick(language, "未填写", "not given");
+    }
+    match language {
+        Language::ZhCn => format!("{month}月{day}日"),
+        Language::En => format!("{month}/{day} (month/day)"),
+    }
+}
+
+/// "Card saved: /path".
+pub fn card_saved(language: Language, path: impl std::fmt::Display) -> String {
+    format!("{} {path}", pick(language, "会员码已保存：", "Card saved:"))
+}
+
+/// "Welcome coupon ¥10 off (2026-12-31)".
+pub fn welcome_coupon(language: Language, label: &str, valid_until: &str) -> String {
+    format!(
+        "{} {label} ({valid_until})",
+        pick(language, "欢迎券", "Welcome coupon")
+    )
+}
+
+// The manager's forms: top-up, refund, adjustment.
+
+/// Top-up confirmed with neither a package nor an amount.
+pub fn pick_package_or_amount(language: Language) -> String {
+    pick(
+        language,
+        "请选择充值套餐或输入金额",
+        "Pick a package or key an amount",
+    )
+}
+
+/// A top-up package: "充100送20" / "Pay ¥100.00 get ¥120.00".
+pub fn top_up_package(language: Language, pay: Money, bonus: Money) -> String {
+    match language {
+        Language::ZhCn => format!("充{}送{}", pay.whole_yuan(), bonus.whole_yuan()),
+        Language::En => format!("Pay {} get {}", yuan(pay), yuan(pay + bonus)),
+    }
+}
+
+/// Refund confirmed with no sale picked.
+pub fn pick_a_sale(language: Language) -> String {
+    pick(language, "请选择一笔销售", "Pick a sale")
+}
+
+/// Refund confirmed with nothing to give back.
+pub fn choose_refund_lines(language: Language) -> String {
+    pick(language, "请选择要退的商品数量", "Choose what to refund")
+}
+
+/// Who a recent sale was for, on the refund screen.
+pub fn sale_customer(language: Language, member: bool) -> String {
+    if member {
+        pick(language, "会员", "member")
+    } else {
+        pick(language, "非会员", "walk-in")
+    }
+}
+
+/// What a booked refund gives back, line by line.
+pub fn refund_outcome(language: Language, o: &RefundOutcome) -> Vec<String> {
+    let mut lines = vec![match language {
+        Language::ZhCn => format!(
+            "退现金{}，退储值{}，退回积分{}，扣回积分{}",
+            yuan(o.money),
+            yuan(o.stored_value_principal + o.stored_value_bonus),
+            o.points_returned,
+            o.points_reversed
+        ),
+        Language::En => format!(
+            "Give back {} cash, {} stored value, {} points returned, {} earned points taken back",
+            yuan(o.money),
+            yuan(o.stored_value_principal + o.stored_value_bonus),
+            o.points_returned,
+            o.points_reversed
+        ),
+    }];
+    if o.coupon_restored {
+        lines.push(pick(language, "优惠券已恢复", "The coupon is usable again"));
+    }
+    if o.flagged_negative {
+        lines.push(pick(
+            language,
+            "积分已为负，已提交总部复核",
+            "Points went negative: flagged for head office",
+        ));
+    }
+    lines
+}
+
+/// Adjustment confirmed without points or a reason.
+pub fn key_points_and_reason(language: Language) -> String {
+    pick(
+        language,
+        "请输入积分数并选择原因",
+        "Key the points and pick a reason",
+    )
+}
+
+/// A top-up or adjustment booked.
+pub fn booked(language: Language) -> String {
+    pick(language, "已记账", "Done: booked")
+}
+
+/// A refund booked.
+pub fn refund_booked(language: Language) -> String {
+    pick(language, "退款已记账", "Refund booked")
+}
+
+// Status, sync and settings.
+
+/// The status strip's "Online" / "Offline".
+pub fn online(language: Language, online: bool) -> String {
+    if online {
+        pick(language, "在线", "Online")
+    } else {
+        pick(language, "离线", "Offline")
+    }
+}
+
+/// The status strip's note when no head office is configured.
+pub fn no_head_office(language: Language) -> String {
+    pick(
+        language,
+        "未连接总部：仅本机记账",
+        "No head office set: recording locally",
+    )
+}
+
+/// The status strip's note while head office has not answered yet.
+pub fn connecting(language: Language) -> String {
+    pick(language, "正在连接总部…", "Connecting to head office…")
+}
+
+/// The status strip with no camera: a keyboard-wedge scanner or demo cards.
+pub fn camera_none(language: Language) -> String {
+    pick(language, "扫码枪/演示卡", "Scanner / demo cards")
+}
+
+/// The status strip with the camera streaming.
+pub fn camera_on(language: Language) -> String {
+    pick(language, "摄像头正常", "Camera on")
+}
+
+/// The status strip with the camera lost.
+pub fn camera_lost(language: Language) -> String {
+    pick(
+        language,
+        "摄像头未连接，重试中",
+        "Camera unplugged: retrying",
+    )
+}
+
+/// The status strip while scanning image files.
+pub fn camera_files(language: Language) -> String {
+    pick(language, "从图片扫码", "Scanning image files")
+}
+
+/// When head office last answered ("11-30 10:00"), or never.
+pub fn sync_time(language: Language, at: Option<&Timestamp>) -> String {
+    at.map_or_else(
+        || pick(language, "从未", "never"),
+        |t| t.format("%m-%d %H:%M").to_string(),
+    )
+}
+
+/// The sync screen's rows: (label, value).
+pub fn sync_rows(language: Language, status: &UplinkStatus) -> Vec<(String, String)> {
+    let l = |zh: &str, en: &str| pick(language, zh, en);
+    vec![
+        (l("状态", "State"), online(language, status.online)),
+        (
+            l("待上传事件", "Events waiting"),
+            status.pending.to_string(),
+        ),
+        (
+            l("最早待上传", "Oldest waiting since"),
+            status.oldest_pending.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            l("上次同步", "Last sync"),
+            sync_time(language, status.last_success.as_ref()),
+        ),
+        (
+            l("最近错误", "Last error"),
+            status.last_error.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            l("总部已确认至", "Head office holds up to"),
+            format!("#{}", status.acked_seq),
+        ),
+    ]
+}
+
+/// The on-screen keyboard's title: the field it types into.
+pub fn field_title(language: Language, field: TextField) -> String {
+    match field {
+        TextField::EnrollName => pick(language, "姓名", "Name"),
+        TextField::HeadOfficeUrl => pick(language, "总部地址", "Head office address"),
+        TextField::EnrollmentCode => pick(language, "开通码", "Enrollment code"),
+    }
+}
+
+/// Registering with head office without an address or a code.
+pub fn fill_in_registration(language: Language) -> String {
+    pick(
+        language,
+        "请填写总部地址和开通码",
+        "Fill in head office's address and the enrollment code",
+    )
+}
+
+/// Registered with head office.
+pub fn registered(language: Language) -> String {
+    pick(
+        language,
+        "已向总部登记，本机开始同步",
+        "Registered with head office; syncing starts now",
+    )
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@ use slint::{Image, ModelRc, Rgb8Pixel, Rgba8Pixel, SharedPixelBuffer, SharedStri
 
 use super::{Choice, ClerkItem, KeyRow, LineItem, MemberCard, PageId, Row, StatusView, Ui};
 use crate::counter::checkout::QUICK_KEYS;
-use crate::counter::controller::Notice;
 use crate::counter::forms::{ADJUST_REASONS, COMMON_SURNAMES};
 use crate::counter::keyboard::{TextField, TextKey};
 use crate::counter::member::{MemberSnapshot, coupon_label, member_view};
+use crate::counter::messages::Notice;
 use crate::counter::receipt::{earn_line, quote_rows};
-use crate::counter::text::{pick, scan_outcome, yuan};
+use crate::counter::text::{self, pick, yuan};
 use crate::counter::{Action, CameraStatus, Counter, Page};
 use crate::format::Language;
 use crate::scan::frame::LumaFrame;
@@ -243,17 +243,9 @@ fn choice(label: String, detail: String, selected: bool) -> Choice {
     }
 }
 
-fn time_text(t: Option<&tillcard_rules::Timestamp>, language: Language) -> String {
-    t.map_or_else(
-        || pick(language, "从未", "never"),
-        |t| t.format("%m-%d %H:%M").to_string(),
-    )
-}
-
 /// Copies the counter's whole state into the `Ui` global.
 pub fn render(c: &Counter, ui: &Ui<'_>) {
     let lang = c.language;
-    let l = |zh: &str, en: &str| pick(lang, zh, en);
     ui.set_page(page_id(c.page));
     ui.set_language(s(match lang {
         Language::ZhCn => "zh-CN",
@@ -262,34 +254,27 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
 
     // Status strip.
     let status = &c.status;
-    let status_text = if status.online {
-        l("在线", "Online")
-    } else {
-        l("离线", "Offline")
-    };
+    let status_text = text::online(lang, status.online);
     let offline_note = if !c.head_office_configured {
-        l(
-            "未连接总部：仅本机记账",
-            "No head office set: recording locally",
-        )
+        text::no_head_office(lang)
     } else if let Some(e) = &status.last_error {
         e.clone()
     } else if status.online {
         String::new()
     } else {
-        l("正在连接总部…", "Connecting to head office…")
+        text::connecting(lang)
     };
     let camera = match &c.camera {
-        CameraStatus::None => l("扫码枪/演示卡", "Scanner / demo cards"),
-        CameraStatus::Streaming => l("摄像头正常", "Camera on"),
-        CameraStatus::Lost(_) => l("摄像头未连接，重试中", "Camera unplugged: retrying"),
-        CameraStatus::Files => l("从图片扫码", "Scanning image files"),
+        CameraStatus::None => text::camera_none(lang),
+        CameraStatus::Streaming => text::camera_on(lang),
+        CameraStatus::Lost(_) => text::camera_lost(lang),
+        CameraStatus::Files => text::camera_files(lang),
     };
     ui.set_status(StatusView {
         online: status.online,
         text: s(&status_text),
         pending: s(status.pending.to_string()),
-        last_sync: s(time_text(status.last_success.as_ref(), lang)),
+        last_sync: s(text::sync_time(lang, status.last_success.as_ref())),
         camera: s(camera),
         clerk: s(c
             .clerk
@@ -303,7 +288,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     ui.set_notice_bad(bad);
     if let Some(scan) = &c.scan {
         ui.set_scan_good(scan.kind.is_good());
-        ui.set_scan_text(s(scan_outcome(lang, scan.kind)));
+        ui.set_scan_text(s(text::scan_outcome(lang, scan.kind)));
     }
 
     // Login.
@@ -329,11 +314,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
                 .map(|cp| {
                     choice(
                         coupon_label(lang, cp),
-                        format!(
-                            "{} {}",
-                            l("有效至", "until"),
-                            cp.valid_until.format("%Y-%m-%d")
-                        ),
+                        text::valid_until(lang, cp.valid_until.format("%Y-%m-%d")),
                         false,
                     )
                 })
@@ -347,11 +328,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     let quote = sale.quote();
     let all = line_items(quote, &sale.lines);
     let hidden = all.len().saturating_sub(LINES_SHOWN);
-    ui.set_more_lines(s(match (hidden, lang) {
-        (0, _) => String::new(),
-        (n, Language::ZhCn) => format!("另有{n}行（见小计）"),
-        (n, Language::En) => format!("+{n} more lines (in the subtotal)"),
-    }));
+    ui.set_more_lines(s(text::more_lines(lang, hidden)));
     ui.set_lines(model(all.into_iter().skip(hidden).collect()));
     ui.set_rows(rows(quote, lang));
     ui.set_entry(s(sale.entry.display()));
@@ -397,20 +374,14 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
             .map(|q| {
                 q.refusals
                     .iter()
-                    .map(|r| refusal_text(r.rule, &r.reason, lang))
+                    .map(|r| text::refusal(lang, r.rule, &r.reason))
                     .collect::<Vec<String>>()
             })
             .unwrap_or_default(),
     ));
     ui.set_sale_error(s(sale.error.clone().unwrap_or_default()));
     ui.set_can_confirm(quote.is_some() && !sale.committing);
-    ui.set_confirm_text(s(match quote {
-        Some(q) => match lang {
-            Language::ZhCn => format!("确认收款 {}", yuan(q.amount_due)),
-            Language::En => format!("Confirm {}", yuan(q.amount_due)),
-        },
-        None => l("确认收款", "Confirm"),
-    }));
+    ui.set_confirm_text(s(text::confirm_sale(lang, quote.map(|q| q.amount_due))));
 
     // Receipt.
     if let Some(done) = &c.last_sale {
@@ -421,30 +392,23 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         if q.member.is_some() {
             info.push(earn_line(q, lang));
         } else {
-            info.push(l("非会员销售", "Walk-in sale"));
+            info.push(text::walk_in_sale(lang));
         }
         if let Some(m) = &done.member_after {
             let v = member_view(m, lang);
-            info.push(format!("{} {}", l("积分余额", "Points balance"), v.points));
-            info.push(format!(
-                "{} {}",
-                l("储值余额", "Stored value"),
-                v.stored_value
-            ));
-            info.push(format!("{} {}", l("会员等级", "Tier"), v.tier));
+            info.push(text::points_balance(lang, v.points));
+            info.push(text::stored_value_balance(lang, &v.stored_value));
+            info.push(text::tier_line(lang, &v.tier));
         }
         if q.offline {
-            info.push(l(
-                "离线记账，联网后自动同步",
-                "Recorded offline; syncs when the network is back",
-            ));
+            info.push(text::recorded_offline(lang));
         }
         ui.set_receipt_info(strings(info));
     }
     ui.set_receipt_saved(s(c
         .receipt_saved
         .as_ref()
-        .map(|p| format!("{} {p}", l("小票已保存：", "Receipt saved:")))
+        .map(|p| text::receipt_saved(lang, p))
         .unwrap_or_default()));
 
     // Phone lookup and enrollment.
@@ -452,14 +416,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     let e = &c.enroll;
     ui.set_enroll_phone(s(e.phone.display()));
     ui.set_enroll_name(s(&e.name));
-    ui.set_enroll_birthday(s(if e.birthday_month == 0 {
-        l("未填写", "not given")
-    } else {
-        match lang {
-            Language::ZhCn => format!("{}月{}日", e.birthday_month, e.birthday_day),
-            Language::En => format!("{}/{} (month/day)", e.birthday_month, e.birthday_day),
-        }
-    }));
+    ui.set_enroll_birthday(s(text::birthday(lang, e.birthday_month, e.birthday_day)));
     ui.set_enroll_consent(e.consent);
     ui.set_enroll_referrer(s(e
         .referrer
@@ -485,18 +442,15 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         ui.set_card_saved(s(done
             .card_png
             .as_ref()
-            .map(|p| format!("{} {}", l("会员码已保存：", "Card saved:"), p.display()))
+            .map(|p| text::card_saved(lang, p.display()))
             .unwrap_or_default()));
         let v = member_view(&done.member, lang);
         let mut info = vec![format!("{} {}", v.name, v.phone), v.tier.clone()];
-        info.extend(v.coupons.iter().map(|cp| {
-            format!(
-                "{} {} ({})",
-                l("欢迎券", "Welcome coupon"),
-                cp.label,
-                cp.valid_until
-            )
-        }));
+        info.extend(
+            v.coupons
+                .iter()
+                .map(|cp| text::welcome_coupon(lang, &cp.label, &cp.valid_until)),
+        );
         ui.set_enrolled_info(strings(info));
     }
 
@@ -528,15 +482,11 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
                 .iter()
                 .enumerate()
                 .map(|(i, p)| {
-                    let label = match lang {
-                        Language::ZhCn => {
-                            format!("充{}送{}", p.pay.whole_yuan(), p.bonus.whole_yuan())
-                        }
-                        Language::En => {
-                            format!("Pay {} get {}", yuan(p.pay), yuan(p.pay + p.bonus))
-                        }
-                    };
-                    choice(label, String::new(), form.package == Some(i))
+                    choice(
+                        text::top_up_package(lang, p.pay, p.bonus),
+                        String::new(),
+                        form.package == Some(i),
+                    )
                 })
                 .collect(),
         ));
@@ -549,11 +499,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         r.sales
             .iter()
             .map(|sale| {
-                let who = if sale.member.is_some() {
-                    l("会员", "member")
-                } else {
-                    l("非会员", "walk-in")
-                };
+                let who = text::sale_customer(lang, sale.member.is_some());
                 let at = sale.at.get(5..16).unwrap_or(&sale.at).replace('T', " ");
                 choice(
                     format!("{at} {}", yuan(sale.total)),
@@ -587,35 +533,12 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
             .unwrap_or_default(),
     ));
     ui.set_refund_value(s(yuan(r.value())));
-    ui.set_refund_result(strings(c.refunded.as_ref().map(|done| {
-        let o = &done.outcome;
-        let mut lines = vec![match lang {
-            Language::ZhCn => format!(
-                "退现金{}，退储值{}，退回积分{}，扣回积分{}",
-                yuan(o.money),
-                yuan(o.stored_value_principal + o.stored_value_bonus),
-                o.points_returned,
-                o.points_reversed
-            ),
-            Language::En => format!(
-                "Give back {} cash, {} stored value, {} points returned, {} earned points taken back",
-                yuan(o.money),
-                yuan(o.stored_value_principal + o.stored_value_bonus),
-                o.points_returned,
-                o.points_reversed
-            ),
-        }];
-        if o.coupon_restored {
-            lines.push(l("优惠券已恢复", "The coupon is usable again"));
-        }
-        if o.flagged_negative {
-            lines.push(l(
-                "积分已为负，已提交总部复核",
-                "Points went negative: flagged for head office",
-            ));
-        }
-        lines
-    }).unwrap_or_default()));
+    ui.set_refund_result(strings(
+        c.refunded
+            .as_ref()
+            .map(|done| text::refund_outcome(lang, &done.outcome))
+            .unwrap_or_default(),
+    ));
     if r.error.is_some() {
         form_error = r.error.clone().unwrap_or_default();
     }
@@ -636,31 +559,8 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     ui.set_form_error(s(form_error));
 
     // Sync and settings.
-    let sync_rows = vec![
-        (l("状态", "State"), status_text),
-        (
-            l("待上传事件", "Events waiting"),
-            status.pending.to_string(),
-        ),
-        (
-            l("最早待上传", "Oldest waiting since"),
-            status.oldest_pending.clone().unwrap_or_else(|| "-".into()),
-        ),
-        (
-            l("上次同步", "Last sync"),
-            time_text(status.last_success.as_ref(), lang),
-        ),
-        (
-            l("最近错误", "Last error"),
-            status.last_error.clone().unwrap_or_else(|| "-".into()),
-        ),
-        (
-            l("总部已确认至", "Head office holds up to"),
-            format!("#{}", status.acked_seq),
-        ),
-    ];
     ui.set_sync_rows(model(
-        sync_rows
+        text::sync_rows(lang, status)
             .into_iter()
             .map(|(label, value)| Row {
                 label: s(label),
@@ -687,19 +587,13 @@ fn render_keyboard(c: &Counter, ui: &Ui<'_>) {
     let Some(keyboard) = &c.keyboard else {
         return;
     };
-    let (title, text) = match keyboard.field {
-        TextField::EnrollName => (pick(c.language, "姓名", "Name"), &c.enroll.name),
-        TextField::HeadOfficeUrl => (
-            pick(c.language, "总部地址", "Head office address"),
-            &c.hq_url,
-        ),
-        TextField::EnrollmentCode => (
-            pick(c.language, "开通码", "Enrollment code"),
-            &c.provision_code,
-        ),
+    let typed = match keyboard.field {
+        TextField::EnrollName => &c.enroll.name,
+        TextField::HeadOfficeUrl => &c.hq_url,
+        TextField::EnrollmentCode => &c.provision_code,
     };
-    ui.set_keyboard_title(s(title));
-    ui.set_keyboard_text(s(text));
+    ui.set_keyboard_title(s(text::field_title(c.language, keyboard.field)));
+    ui.set_keyboard_text(s(typed));
     ui.set_keyboard_shifted(keyboard.shifted);
     ui.set_keyboard_rows(model(
         keyboard
@@ -710,33 +604,6 @@ fn render_keyboard(c: &Counter, ui: &Ui<'_>) {
             })
             .collect(),
     ));
-}
-
-/// A rule's refusal for the clerk, in the clerk's language (the rules
-/// engine's reason text is English; the rule says which one it was).
-fn refusal_text(rule: tillcard_rules::pricing::Rule, reason: &str, language: Language) -> String {
-    use tillcard_rules::pricing::Rule;
-    if language == Language::En {
-        return reason.to_owned();
-    }
-    match rule {
-        Rule::MembersOnly => "非会员不能使用会员权益".into(),
-        Rule::CouponsPerOrder => "每单限用一张优惠券".into(),
-        Rule::CouponNotHeld => "会员没有这张券".into(),
-        Rule::CouponUsed => "这张券已使用".into(),
-        Rule::CouponNotValidNow => "这张券不在有效期内".into(),
-        Rule::CouponNothingInScope => "本单没有适用这张券的商品".into(),
-        Rule::CouponMinimumSpend => "未达到优惠券的最低消费".into(),
-        Rule::CouponDoesNotStack => "优惠券不能与会员折扣同享，已选更优惠的一项".into(),
-        Rule::BalanceUnknown => "本店暂无该会员余额，暂不能使用积分和储值".into(),
-        Rule::PointsStep => "积分需按100分的整数倍使用".into(),
-        Rule::PointsBalance => "积分余额不足".into(),
-        Rule::PointsShareCap => "积分最多抵扣应付金额的50%".into(),
-        Rule::PointsOrderCap => "超过每单积分上限".into(),
-        Rule::PointsDayCap => "超过每日积分上限".into(),
-        Rule::OfflineAllowance => "离线时每位会员每日可用额度已用完".into(),
-        Rule::StoredValueBalance => "储值余额不足".into(),
-    }
 }
 
 #[cfg(test)]

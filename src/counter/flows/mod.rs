@@ -1,0 +1,27 @@
+//! The counter's flows, one module each, every one an `impl Counter` block
+//! over the shared state (`counter::state`) that owns its slice of the
+//! [`Action`](super::Action)s, the [`Command`](super::Command)s it sends
+//! and the [`Done`](super::Done) answers it handles. The router
+//! (`counter::controller`) forwards each input to one of them; no flow
+//! imports the router or another flow. Where one flow hands over to the
+//! next it calls forward only: lookup gives the loaded member to checkout
+//! or enrollment, session opens the manager forms once approved.
+//!
+//! - [`session`]: signing in, locking, the manager approval.
+//! - [`lookup`]: finding a member by scan or phone, and where they go.
+//! - [`checkout`]: ringing up a sale, the receipt.
+//! - [`enrollment`]: a new member at the door.
+//! - [`manager_forms`]: top-up, refund, adjustment; opening manager screens.
+//! - [`settings`]: language, sync now, registering with head office.
+//! - [`typing`]: keypad keys and text fields, for every flow.
+
+pub mod checkout;
+pub mod enrollment;
+pub mod lookup;
+pub mod manager_forms;
+pub mod session;
+pub mod settings;
+pub mod typing;
+
+#[cfg(test)]
+mod testing;

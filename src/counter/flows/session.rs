@@ -1,0 +1,306 @@
+//! The session flow: who is at the till and what they may do. Signing in
+//! (the clerk list, picking a name, the PIN), locking (by hand or after the
+//! idle time, coming back to the same screen), and the manager approval
+//! that guards the manager screens: the PIN prompt, the approval kept for
+//! one visit and forgotten on leaving. Once a manager approves, the screen
+//! they asked for opens through the manager forms flow
+//! (`Counter::enter_manager_page`).
+
+use std::time::Instant;
+
+use crate::counter::keypad::{Entry, EntryKind};
+use crate::counter::messages::{Action, ApprovalPrompt, ClerkEntry, Command, Page, Sound};
+use crate::counter::state::Counter;
+use crate::counter::text;
+use crate::store::StoreError;
+use crate::store::clerks::{Approval, Clerk, Role};
+
+impl Counter {
+    /// Time passes: the till locks after the idle time, if someone is in.
+    pub(in crate::counter) fn tick(&mut self, now: Instant) -> Vec<Command> {
+        if self.clerk.is_some()
+            && self
+                .last_touch
+                .is_some_and(|t| now.saturating_duration_since(t) >= self.auto_lock)
+        {
+            self.lock();
+        }
+        Vec::new()
+    }
+
+    /// Locks the till: back to the login screen with the clerk preselected,
+    /// remembering the screen to come back to; any approval is forgotten.
+    pub(in crate::counter) fn lock(&mut self) {
+        if self.page != Page::Login {
+            self.resume = Some(self.page);
+        }
+        self.login_clerk = self.clerk.as_ref().map(|c| c.id().to_owned());
+        self.clerk = None;
+        self.approval = None;
+        self.prompt = None;
+        self.login_pin.clear();
+        self.page = Page::Login;
+    }
+
+    /// The screens only a manager's approval opens.
+    pub(in crate::counter) fn is_manager_page(page: Page) -> bool {
+        matches!(
+            page,
+            Page::Manager | Page::TopUp | Page::Refund | Page::Adjust | Page::Sync | Page::Settings
+        )
+    }
+
+    /// [`Action::Lock`].
+    pub(in crate::counter) fn tap_lock(&mut self) -> Vec<Command> {
+        self.lock();
+        Vec::new()
+    }
+
+    /// [`Action::Home`]: leaving the manager screens forgets the approval.
+    pub(in crate::counter) fn tap_home(&mut self) -> Vec<Command> {
+        if Self::is_manager_page(self.page) {
+            self.approval = None;
+        }
+        self.prompt = None;
+        self.go(Page::Home);
+        Vec::new()
+    }
+
+    /// Taps while nobody is logged in: only the login screen works.
+    pub(in crate::counter) fn tap_locked(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::SelectClerk(id) => {
+                self.login_clerk = Some(id);
+                self.login_pin.clear();
+                self.notice = None;
+                Vec::new()
+            }
+            Action::SubmitPin => match &self.login_clerk {
+                Some(id) => vec![Command::Login {
+                    clerk_id: id.clone(),
+                    pin: self.login_pin.text().to_owned(),
+                }],
+                None => {
+                    self.say(text::pick_your_name(self.language), true);
+                    Vec::new()
+                }
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// [`Action::OpenManager`]: the manager menu, after a manager's PIN.
+    pub(in crate::counter) fn open_manager(&mut self) -> Vec<Command> {
+        if self.approval.is_some() {
+            self.go(Page::Manager);
+            return Vec::new();
+        }
+        self.resume = Some(Page::Manager);
+        self.prompt = Some(ApprovalPrompt {
+            manager: self
+                .clerks
+                .iter()
+                .filter(|c| c.role == Role::Manager)
+                .map(|c| c.id.clone())
+                .next()
+                .filter(|_| {
+                    self.clerks
+                        .iter()
+                        .filter(|c| c.role == Role::Manager)
+                        .count()
+                        == 1
+                }),
+            pin: Entry::new(EntryKind::Pin),
+            error: None,
+        });
+        Vec::new()
+    }
+
+    /// A manager screen: straight in with an approval, else the PIN prompt
+    /// first and the screen after it.
+    pub(in crate::counter) fn open_manager_page(&mut self, page: Page) -> Vec<Command> {
+        if self.approval.is_none() {
+            let commands = self.open_manager();
+            self.resume = Some(page);
+            return commands;
+        }
+        self.enter_manager_page(page)
+    }
+
+    /// [`Action::SelectManager`]: the manager picked in the PIN prompt.
+    pub(in crate::counter) fn tap_select_manager(&mut self, id: String) -> Vec<Command> {
+        if let Some(p) = &mut self.prompt {
+            p.manager = Some(id);
+            p.error = None;
+        }
+        Vec::new()
+    }
+
+    /// [`Action::SubmitPin`] while logged in: the PIN pad's OK inside the
+    /// manager prompt.
+    pub(in crate::counter) fn tap_submit_manager_pin(&mut self) -> Vec<Command> {
+        match &self.prompt {
+            Some(ApprovalPrompt {
+                manager: Some(m),
+                pin,
+                ..
+            }) => vec![Command::Approve {
+                manager_id: m.clone(),
+                pin: pin.text().to_owned(),
+            }],
+            Some(_) => {
+                if let Some(p) = &mut self.prompt {
+                    p.error = Some(text::pick_a_manager(self.language));
+                }
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// [`Action::CancelApproval`]: the prompt closes, no screen opens.
+    pub(in crate::counter) fn tap_cancel_approval(&mut self) -> Vec<Command> {
+        self.prompt = None;
+        self.resume = None;
+        Vec::new()
+    }
+
+    /// The clerks for the login screen (the only one is preselected).
+    pub(in crate::counter) fn done_clerks(
+        &mut self,
+        result: Result<Vec<ClerkEntry>, StoreError>,
+    ) -> Vec<Command> {
+        match result {
+            Ok(clerks) => {
+                if self.login_clerk.is_none() && clerks.len() == 1 {
+                    self.login_clerk = clerks.first().map(|c| c.id.clone());
+                }
+                self.clerks = clerks;
+                Vec::new()
+            }
+            Err(e) => self.say_error(&e),
+        }
+    }
+
+    /// A login: back to the screen the till locked on (never a manager
+    /// screen: the approval went with the lock).
+    pub(in crate::counter) fn done_logged_in(
+        &mut self,
+        result: Result<Clerk, StoreError>,
+    ) -> Vec<Command> {
+        match result {
+            Ok(clerk) => {
+                self.clerk = Some(clerk);
+                self.login_pin.clear();
+                let page = self.resume.take().filter(|p| !Self::is_manager_page(*p));
+                self.go(page.unwrap_or(Page::Home));
+                Vec::new()
+            }
+            Err(e) => {
+                self.login_pin.clear();
+                self.say_error(&e)
+            }
+        }
+    }
+
+    /// A manager's PIN checked: the screen asked for opens, or the prompt
+    /// says why not and clears the PIN.
+    pub(in crate::counter) fn done_approved(
+        &mut self,
+        result: Result<Approval, StoreError>,
+    ) -> Vec<Command> {
+        match result {
+            Ok(approval) => {
+                self.approval = Some(approval);
+                self.prompt = None;
+                let page = self.resume.take().unwrap_or(Page::Manager);
+                self.enter_manager_page(page)
+            }
+            Err(e) => {
+                let text = text::store_error(self.language, &e);
+                if let Some(p) = &mut self.prompt {
+                    p.pin.clear();
+                    p.error = Some(text);
+                }
+                vec![Command::Play(Sound::Bad)]
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::counter::flows::testing::{clerk, logged_in};
+    use crate::counter::keypad::Key;
+    use crate::counter::messages::{Action, Command, Done, Input, Page};
+    use crate::store::StoreError;
+
+    #[test]
+    fn the_till_locks_after_the_idle_time_and_returns_to_the_same_screen() {
+        let (mut c, t0) = logged_in();
+        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        assert_eq!(c.page, Page::Home);
+        c.handle(Input::Tap(Action::OpenCheckout), t0);
+        c.handle(Input::Tick, t0 + Duration::from_secs(59));
+        assert_eq!(c.page, Page::Checkout, "not idle long enough");
+        c.handle(Input::Tick, t0 + Duration::from_secs(61));
+        assert_eq!(c.page, Page::Login);
+        assert!(c.clerk.is_none());
+        assert_eq!(
+            c.login_clerk.as_deref(),
+            Some("c1"),
+            "the clerk is preselected"
+        );
+        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        assert_eq!(c.page, Page::Checkout, "back where the clerk was");
+    }
+
+    #[test]
+    fn manager_screens_need_a_manager_pin_and_forget_it_on_leaving() {
+        let (mut c, t0) = logged_in();
+        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        c.handle(Input::Tap(Action::OpenManager), t0);
+        assert_eq!(c.page, Page::Home, "the prompt comes first");
+        let prompt = c.prompt.as_ref().unwrap();
+        assert_eq!(
+            prompt.manager.as_deref(),
+            Some("m1"),
+            "the only manager is preselected"
+        );
+        for k in "9999".chars() {
+            c.handle(Input::Key(Key::from_label(&k.to_string()).unwrap()), t0);
+        }
+        assert_eq!(
+            c.handle(Input::Tap(Action::SubmitPin), t0),
+            vec![Command::Approve {
+                manager_id: "m1".into(),
+                pin: "9999".into()
+            }]
+        );
+        c.handle(
+            Input::Done(Done::Approved(Err(StoreError::WrongPin {
+                attempts_left: 4,
+            }))),
+            t0,
+        );
+        assert_eq!(c.page, Page::Home);
+        assert!(
+            c.prompt
+                .as_ref()
+                .unwrap()
+                .error
+                .as_ref()
+                .unwrap()
+                .contains("Wrong PIN")
+        );
+        assert!(
+            c.prompt.as_ref().unwrap().pin.is_empty(),
+            "a refused PIN is cleared"
+        );
+        c.handle(Input::Tap(Action::CancelApproval), t0);
+        assert!(c.prompt.is_none());
+        assert!(c.approval.is_none());
+    }
+}

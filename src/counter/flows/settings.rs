@@ -1,0 +1,109 @@
+//! The settings and registration flow: the language (switchable from any
+//! screen, even locked), the sync screen's "sync now", and registering
+//! this terminal with head office (the typed address and one-time code, a
+//! manager's act on the settings screen; syncing starts when it worked).
+
+use crate::counter::messages::{Command, Notice, Page};
+use crate::counter::state::Counter;
+use crate::counter::text;
+use crate::format::Language;
+
+impl Counter {
+    /// [`Action::SetLanguage`](crate::counter::Action::SetLanguage).
+    pub(in crate::counter) fn tap_set_language(&mut self, language: Language) -> Vec<Command> {
+        self.language = language;
+        self.notice = None;
+        Vec::new()
+    }
+
+    /// [`Action::SyncNow`](crate::counter::Action::SyncNow).
+    pub(in crate::counter) fn tap_sync_now(&mut self) -> Vec<Command> {
+        vec![Command::SyncNow]
+    }
+
+    /// [`Action::Provision`](crate::counter::Action::Provision): register
+    /// with the address and code as typed, trimmed; blanks are refused.
+    pub(in crate::counter) fn tap_provision(&mut self) -> Vec<Command> {
+        self.keyboard = None;
+        // Registering is a manager's act on the settings screen.
+        if self.page != Page::Settings || self.approval.is_none() {
+            return Vec::new();
+        }
+        let (url, code) = (self.hq_url.trim(), self.provision_code.trim());
+        if url.is_empty() || code.is_empty() {
+            self.provision_result = Some(Notice {
+                text: text::fill_in_registration(self.language),
+                bad: true,
+            });
+            return Vec::new();
+        }
+        self.provision_result = None;
+        vec![Command::Provision {
+            url: url.to_owned(),
+            code: code.to_owned(),
+        }]
+    }
+
+    /// Registration done (syncing starts), or why not in words.
+    pub(in crate::counter) fn done_provisioned(
+        &mut self,
+        result: Result<(), String>,
+    ) -> Vec<Command> {
+        self.provision_result = Some(match result {
+            Ok(()) => {
+                self.head_office_configured = true;
+                // The code is spent; keep no copy of it on screen.
+                self.provision_code.clear();
+                Notice {
+                    text: text::registered(self.language),
+                    bad: false,
+                }
+            }
+            Err(why) => Notice {
+                text: why,
+                bad: true,
+            },
+        });
+        if self.head_office_configured {
+            vec![Command::StartSync]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::counter::flows::testing::{approval, clerk, logged_in};
+    use crate::counter::messages::{Action, Command, Done, Input, Page};
+
+    #[test]
+    fn register_sends_the_typed_address_and_code_trimmed_and_refuses_blanks() {
+        let (mut c, t0) = logged_in();
+        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        c.hq_url = " https://hq.example.com ".into();
+        c.provision_code = "K7Q2-9XHM".into();
+        assert!(
+            c.handle(Input::Tap(Action::Provision), t0).is_empty(),
+            "not from the scan screen"
+        );
+        c.handle(Input::Tap(Action::OpenSettings), t0);
+        assert!(c.prompt.is_some(), "settings ask for a manager");
+        c.handle(Input::Done(Done::Approved(Ok(approval()))), t0);
+        assert_eq!(c.page, Page::Settings);
+        c.provision_code.clear();
+        assert!(c.handle(Input::Tap(Action::Provision), t0).is_empty());
+        assert!(c.provision_result.as_ref().is_some_and(|n| n.bad));
+        c.provision_code = "K7Q2-9XHM\n".into();
+        assert_eq!(
+            c.handle(Input::Tap(Action::Provision), t0),
+            vec![Command::Provision {
+                url: "https://hq.example.com".into(),
+                code: "K7Q2-9XHM".into()
+            }]
+        );
+        c.handle(Input::Done(Done::Provisioned(Ok(()))), t0);
+        assert!(c.provision_code.is_empty(), "the spent code is cleared");
+        assert!(c.head_office_configured);
+    }
+}

@@ -1,0 +1,417 @@
+//! The counter's vocabulary: the messages that go in and out of [`Counter`]
+//! and the small public records its state is made of. [`Input`]s come in
+//! (a tap's [`Action`], a keypad key, a scan, a status, the store's
+//! [`Done`] answer); [`Command`]s go out (store jobs, uplink work, a
+//! [`Sound`]). No behaviour lives here, so every flow, the UI adapters and
+//! the runtime (`crate::terminal`) can name these types without depending
+//! on one another.
+//!
+//! [`Counter`]: super::Counter
+
+use tillcard_rules::booking::TopUp;
+use tillcard_rules::pricing::Quote;
+use tillcard_rules::refund::RefundLine;
+use tillcard_rules::{MemberId, SourceId};
+
+use super::checkout::{PriceAsk, Priced};
+use super::keyboard::{TextField, TextKey};
+use super::keypad::{Entry, Key};
+use super::member::MemberSnapshot;
+use crate::format::Language;
+use crate::scan::outcome::{OutcomeKind, ScanOutcome};
+use crate::store::StoreError;
+use crate::store::actions::{RefundReceipt, SaleReceipt, SaleSummary};
+use crate::store::clerks::{Approval, Clerk, Role};
+use crate::store::members::EnrollRequest;
+use crate::uplink::UplinkStatus;
+
+/// The screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Page {
+    /// PIN login (also the lock screen).
+    #[default]
+    Login,
+    /// The scan screen: home.
+    Home,
+    /// A member's balances and actions.
+    Member,
+    /// Ringing up a sale.
+    Checkout,
+    /// The committed sale.
+    Receipt,
+    /// Enrollment at the door.
+    Enroll,
+    /// The new member's card.
+    EnrollDone,
+    /// Finding a member by phone number.
+    PhoneLookup,
+    /// Manager functions menu.
+    Manager,
+    /// Stored-value top-up.
+    TopUp,
+    /// Refunds.
+    Refund,
+    /// Manual points adjustment.
+    Adjust,
+    /// Sync status.
+    Sync,
+    /// Settings.
+    Settings,
+}
+
+/// A clerk as the login screen lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClerkEntry {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// A committed sale, with the member's balances after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaleDone {
+    /// The booked sale.
+    pub receipt: SaleReceipt,
+    /// The member after the sale (for new balances), if any.
+    pub member_after: Option<MemberSnapshot>,
+}
+
+/// A new member and their card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrollDone {
+    /// The member.
+    pub member: MemberSnapshot,
+    /// The card's QR text.
+    pub card_text: String,
+    /// Where the card was saved as PNG, if it could be.
+    pub card_png: Option<std::path::PathBuf>,
+}
+
+/// The store's answers.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "each answer is moved once, from the store's thread to the UI queue"
+)]
+pub enum Done {
+    /// Clerks for the login screen.
+    Clerks(Result<Vec<ClerkEntry>, StoreError>),
+    /// A login attempt.
+    LoggedIn(Result<Clerk, StoreError>),
+    /// A manager PIN check.
+    Approved(Result<Approval, StoreError>),
+    /// A member opened by scan or phone (`None`: no such phone here).
+    Member(Result<Option<MemberSnapshot>, StoreError>),
+    /// A price answer.
+    Priced(u64, Result<Priced, StoreError>),
+    /// A sale commit.
+    SaleCommitted(Result<SaleDone, StoreError>),
+    /// An enrollment.
+    Enrolled(Result<EnrollDone, StoreError>),
+    /// A top-up (the member after it).
+    ToppedUp(Result<MemberSnapshot, StoreError>),
+    /// Recent sales for the refund screen.
+    Sales(Result<Vec<SaleSummary>, StoreError>),
+    /// A past sale's quote.
+    Sale(Result<(SourceId, Quote), StoreError>),
+    /// A refund.
+    Refunded(Result<RefundReceipt, StoreError>),
+    /// An adjustment (the member after it).
+    Adjusted(Result<MemberSnapshot, StoreError>),
+    /// A receipt saved (path or why not).
+    ReceiptSaved(Result<std::path::PathBuf, String>),
+    /// Terminal provisioning (in words when it failed).
+    Provisioned(Result<(), String>),
+    /// The store could not take the job at all (its thread is gone).
+    Failed(StoreError),
+}
+
+/// What the camera is doing, for the status strip.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CameraStatus {
+    /// No camera configured (keyboard-wedge scanner or demo cards only).
+    #[default]
+    None,
+    /// Frames flowing.
+    Streaming,
+    /// Unplugged or failing; retrying.
+    Lost(String),
+    /// Reading demo card images.
+    Files,
+}
+
+/// A touch on the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Pick a clerk on the login screen.
+    SelectClerk(String),
+    /// Submit the PIN.
+    SubmitPin,
+    /// Lock the till now.
+    Lock,
+    /// Switch language.
+    SetLanguage(Language),
+    /// Back to the scan screen.
+    Home,
+    /// Start (or return to) a sale.
+    OpenCheckout,
+    /// Enrollment.
+    OpenEnroll,
+    /// Phone lookup.
+    OpenPhoneLookup,
+    /// Manager menu (asks for a manager PIN first).
+    OpenManager,
+    /// Add the keyed amount as a line of quick key `n`.
+    QuickKey(usize),
+    /// Remove line `n`.
+    RemoveLine(usize),
+    /// Toggle coupon `n` of the member's usable coupons.
+    ToggleCoupon(usize),
+    /// Points to redeem (from the slider).
+    SetPoints(i64),
+    /// As many points as allowed.
+    MaxPoints,
+    /// Pay from stored value on/off.
+    ToggleStoredValue,
+    /// Remove the member from the sale.
+    DetachMember,
+    /// Commit the sale.
+    ConfirmSale,
+    /// Abandon the sale.
+    CancelSale,
+    /// Save / print the receipt.
+    PrintReceipt,
+    /// Look up the keyed phone.
+    FindPhone,
+    /// Checkout for the member on screen.
+    MemberCheckout,
+    /// Top-up for the member on screen.
+    MemberTopUp,
+    /// Points adjustment for the member on screen.
+    MemberAdjust,
+    /// Enrollment: surname key.
+    Surname(String),
+    /// A text field edited on a hardware keyboard: its whole new text.
+    SetText(TextField, String),
+    /// Open the on-screen keyboard on a text field.
+    OpenKeyboard(TextField),
+    /// A key of the on-screen keyboard.
+    TypeKey(TextKey),
+    /// Enrollment: birthday month ±1.
+    BirthdayMonth(i8),
+    /// Enrollment: birthday day ±1.
+    BirthdayDay(i8),
+    /// Enrollment: consent on/off.
+    ToggleConsent,
+    /// Enrollment: drop the scanned referrer.
+    ClearReferrer,
+    /// Enrollment: submit.
+    SubmitEnroll,
+    /// Manager: pick a manager for the PIN prompt.
+    SelectManager(String),
+    /// Manager: close the PIN prompt.
+    CancelApproval,
+    /// Manager menu entries.
+    OpenTopUp,
+    /// See [`Page::Refund`].
+    OpenRefund,
+    /// See [`Page::Adjust`].
+    OpenAdjust,
+    /// See [`Page::Sync`].
+    OpenSync,
+    /// See [`Page::Settings`].
+    OpenSettings,
+    /// Top-up: package `n`.
+    SelectPackage(usize),
+    /// Top-up: commit.
+    ConfirmTopUp,
+    /// Refund: pick recent sale `n`.
+    SelectSale(usize),
+    /// Refund: change line `n` by a quantity.
+    RefundStep(usize, i64),
+    /// Refund: commit.
+    ConfirmRefund,
+    /// Adjust: add or take away.
+    ToggleAdjustSign,
+    /// Adjust: reason `n`.
+    SelectReason(usize),
+    /// Adjust: commit.
+    ConfirmAdjust,
+    /// Sync now.
+    SyncNow,
+    /// Settings: register with head office at the typed address with the
+    /// typed one-time code.
+    Provision,
+}
+
+/// Everything that happens to the counter.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "each input is moved once, into the counter"
+)]
+pub enum Input {
+    /// A tap.
+    Tap(Action),
+    /// A keypad key (goes to the entry of the screen on top).
+    Key(Key),
+    /// Time passes (auto-lock).
+    Tick,
+    /// A scan from the camera, a keyboard wedge or a demo card.
+    Scanned(ScanOutcome),
+    /// The uplink's status.
+    Status(UplinkStatus),
+    /// The camera's status.
+    Camera(CameraStatus),
+    /// The store answered.
+    Done(Done),
+}
+
+/// Sounds the counter plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sound {
+    /// A good scan.
+    Good,
+    /// A bad scan or a refusal.
+    Bad,
+    /// A committed sale.
+    Confirm,
+}
+
+/// Work for the world outside the counter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// List clerks.
+    LoadClerks,
+    /// Check a PIN.
+    Login {
+        /// Clerk.
+        clerk_id: String,
+        /// PIN.
+        pin: String,
+    },
+    /// Check a manager PIN.
+    Approve {
+        /// Manager.
+        manager_id: String,
+        /// PIN.
+        pin: String,
+    },
+    /// Load a member by id (after a scan; admits a verified card unknown here).
+    OpenMember {
+        /// The member.
+        member: MemberId,
+        /// The card verified but the member is not cached here.
+        unknown_card: bool,
+    },
+    /// Find a member by phone.
+    FindByPhone {
+        /// The number keyed.
+        phone: String,
+    },
+    /// Price the sale.
+    Price(PriceAsk),
+    /// Commit a sale.
+    CommitSale {
+        /// The clerk.
+        clerk: Clerk,
+        /// The quote shown.
+        quote: Box<Quote>,
+    },
+    /// Enroll a member and issue their card.
+    Enroll {
+        /// The clerk.
+        clerk: Clerk,
+        /// The form.
+        request: EnrollRequest,
+    },
+    /// Top up.
+    TopUp {
+        /// The clerk.
+        clerk: Clerk,
+        /// The member.
+        member: MemberId,
+        /// Package or amount.
+        top_up: TopUp,
+    },
+    /// Recent sales.
+    LoadSales,
+    /// One sale's quote.
+    LoadSale(SourceId),
+    /// Refund.
+    Refund {
+        /// The clerk.
+        clerk: Clerk,
+        /// The manager's approval.
+        approval: Approval,
+        /// The sale.
+        sale: SourceId,
+        /// What to refund.
+        lines: Vec<RefundLine>,
+    },
+    /// Adjust points.
+    Adjust {
+        /// The clerk.
+        clerk: Clerk,
+        /// The manager's approval.
+        approval: Approval,
+        /// The member.
+        member: MemberId,
+        /// Signed points.
+        delta: i64,
+        /// Why.
+        reason: String,
+    },
+    /// Save (and print) a receipt's text.
+    SaveReceipt {
+        /// The sale.
+        sale: SourceId,
+        /// The text.
+        text: String,
+    },
+    /// Redeem a provisioning code.
+    Provision {
+        /// Head office.
+        url: String,
+        /// Code.
+        code: String,
+    },
+    /// Wake the uplink now.
+    SyncNow,
+    /// Start syncing with head office (after registration).
+    StartSync,
+    /// Play a sound.
+    Play(Sound),
+}
+
+/// The manager PIN prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalPrompt {
+    /// Manager chosen.
+    pub manager: Option<String>,
+    /// PIN typed.
+    pub pin: Entry,
+    /// Why the last PIN was refused.
+    pub error: Option<String>,
+}
+
+/// The last scan, for the scan screen's banner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanBanner {
+    /// Good or bad.
+    pub kind: OutcomeKind,
+    /// Counts scans, so the view can flash on each one.
+    pub serial: u64,
+}
+
+/// A message for the clerk, good or bad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The words.
+    pub text: String,
+    /// A refusal or failure.
+    pub bad: bool,
+}

@@ -1,0 +1,173 @@
+//! The counter's state: [`Counter`], the one struct every flow reads and
+//! writes (the screen on top, who is logged in, the sale, the forms, the
+//! status strip), how it starts, and the few helpers every flow shares
+//! (telling the clerk something, turning to a screen). The flows
+//! (`counter::flows`) add their own `impl Counter` blocks on top of this
+//! module; the router (`counter::controller`) uses the flows. This module
+//! uses neither, so the files import one way only.
+
+use std::time::{Duration, Instant};
+
+use super::checkout::Sale;
+use super::forms::{AdjustForm, EnrollForm, RefundForm, TopUpForm};
+use super::keyboard::TextKeyboard;
+use super::keypad::{Entry, EntryKind};
+use super::member::MemberSnapshot;
+use super::messages::{
+    ApprovalPrompt, CameraStatus, ClerkEntry, Command, EnrollDone, Notice, Page, SaleDone,
+    ScanBanner, Sound,
+};
+use super::text;
+use crate::format::Language;
+use crate::store::StoreError;
+use crate::store::actions::RefundReceipt;
+use crate::store::clerks::{Approval, Clerk};
+use crate::uplink::UplinkStatus;
+
+/// Where a loaded member goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::counter) enum MemberTarget {
+    /// The member screen.
+    View,
+    /// The sale being rung up.
+    Sale,
+    /// The enrollment form's referrer.
+    Referrer,
+}
+
+/// The counter.
+#[derive(Debug)]
+pub struct Counter {
+    /// Screen on top.
+    pub page: Page,
+    /// Language.
+    pub language: Language,
+    /// Clerks for the login screen.
+    pub clerks: Vec<ClerkEntry>,
+    /// Clerk picked on the login screen.
+    pub login_clerk: Option<String>,
+    /// PIN typed on the login screen.
+    pub login_pin: Entry,
+    /// Logged-in clerk.
+    pub clerk: Option<Clerk>,
+    /// Screen to return to after unlocking.
+    pub(in crate::counter) resume: Option<Page>,
+    /// Manager approval for this visit to the manager screens.
+    pub approval: Option<Approval>,
+    /// The manager PIN prompt, when shown.
+    pub prompt: Option<ApprovalPrompt>,
+    /// Member on the member screen.
+    pub member: Option<MemberSnapshot>,
+    /// The sale.
+    pub sale: Sale,
+    /// The last committed sale.
+    pub last_sale: Option<SaleDone>,
+    /// Where the last receipt was saved.
+    pub receipt_saved: Option<String>,
+    /// Phone lookup keypad.
+    pub phone: Entry,
+    /// Enrollment form.
+    pub enroll: EnrollForm,
+    /// The last enrollment.
+    pub enrolled: Option<EnrollDone>,
+    /// Top-up form.
+    pub top_up: Option<TopUpForm>,
+    /// Refund form.
+    pub refund: RefundForm,
+    /// The last refund.
+    pub refunded: Option<RefundReceipt>,
+    /// Adjustment form.
+    pub adjust: Option<AdjustForm>,
+    /// Uplink status.
+    pub status: UplinkStatus,
+    /// Head office configured (else "offline only").
+    pub head_office_configured: bool,
+    /// Camera status.
+    pub camera: CameraStatus,
+    /// Last scan.
+    pub scan: Option<ScanBanner>,
+    /// Message for the clerk.
+    pub notice: Option<Notice>,
+    /// Provisioning result in words.
+    pub provision_result: Option<Notice>,
+    /// Settings: head office's address as typed (starts as configured).
+    pub hq_url: String,
+    /// Settings: the one-time enrollment code as typed.
+    pub provision_code: String,
+    /// The on-screen text keyboard, when open.
+    pub keyboard: Option<TextKeyboard>,
+    /// Where the member the store is loading goes.
+    pub(in crate::counter) member_target: MemberTarget,
+    /// Idle time before the till locks itself.
+    pub(in crate::counter) auto_lock: Duration,
+    /// The last tap or key.
+    pub(in crate::counter) last_touch: Option<Instant>,
+    /// Scans so far (numbers the scan banner).
+    pub(in crate::counter) scans: u64,
+}
+
+impl Counter {
+    /// A counter showing the login screen.
+    pub fn new(language: Language, auto_lock: Duration, head_office_configured: bool) -> Counter {
+        Counter {
+            page: Page::Login,
+            language,
+            clerks: Vec::new(),
+            login_clerk: None,
+            login_pin: Entry::new(EntryKind::Pin),
+            clerk: None,
+            resume: None,
+            approval: None,
+            prompt: None,
+            member: None,
+            sale: Sale::default(),
+            last_sale: None,
+            receipt_saved: None,
+            phone: Entry::new(EntryKind::Phone),
+            enroll: EnrollForm::default(),
+            enrolled: None,
+            top_up: None,
+            refund: RefundForm::default(),
+            refunded: None,
+            adjust: None,
+            status: UplinkStatus::default(),
+            head_office_configured,
+            camera: CameraStatus::None,
+            scan: None,
+            notice: None,
+            provision_result: None,
+            hq_url: String::new(),
+            provision_code: String::new(),
+            keyboard: None,
+            member_target: MemberTarget::View,
+            auto_lock,
+            last_touch: None,
+            scans: 0,
+        }
+    }
+
+    /// Whether prices are provisional (no contact with head office).
+    pub fn offline(&self) -> bool {
+        !self.status.online
+    }
+
+    /// Tells the clerk `text` (`bad`: a refusal or failure).
+    pub(in crate::counter) fn say(&mut self, text: String, bad: bool) {
+        self.notice = Some(Notice { text, bad });
+    }
+
+    /// Tells the clerk why the store refused, with the bad sound.
+    pub(in crate::counter) fn say_error(&mut self, error: &StoreError) -> Vec<Command> {
+        self.notice = Some(Notice {
+            text: text::store_error(self.language, error),
+            bad: true,
+        });
+        vec![Command::Play(Sound::Bad)]
+    }
+
+    /// Turns to `page`; the last screen's message goes with it.
+    pub(in crate::counter) fn go(&mut self, page: Page) {
+        self.page = page;
+        self.notice = None;
+    }
+}
