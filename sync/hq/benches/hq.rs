@@ -38,6 +38,9 @@
 //! per-statement figures; `BENCH_MARKS=1` prints when the upload phase and
 //! the plain INSERT's start and end on CLOCK_MONOTONIC, for
 //! `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
+
+// clippy.toml keeps database connections in the store modules; a bench compares against (or prepares) a database directly.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark harness")]
 
 #[path = "../tests/util/pg.rs"]
