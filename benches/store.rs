@@ -5,7 +5,6 @@
 
 // clippy.toml keeps database connections in the store modules; a bench compares against (or prepares) a database directly.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
-
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark code")]
 
 use std::path::Path;

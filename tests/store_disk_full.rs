@@ -4,7 +4,6 @@
 
 // clippy.toml keeps database connections in the store modules; this test inspects or breaks the database directly.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
-
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod util;

@@ -42,15 +42,19 @@ impl Store {
     /// with head office, as (key id, seed), when it has one: registration
     /// offers it as the terminal's key, so the cards it already signed
     /// verify chain-wide. `None` once registered, before any card was
-    /// signed, and for the demo's key (its seed is public).
-    pub fn local_card_key(&mut self) -> Result<Option<(KeyId, [u8; 32])>, StoreError> {
+    /// signed, and for a key whose seed is public (`public_seeds`: the
+    /// caller names them, e.g. the demo's; the store knows no demo).
+    pub fn local_card_key(
+        &mut self,
+        public_seeds: &[[u8; 32]],
+    ) -> Result<Option<(KeyId, [u8; 32])>, StoreError> {
         if self.credentials.is_some() {
             return Ok(None);
         }
         let Some((key_id, seed)) = self.stored_card_key()? else {
             return Ok(None);
         };
-        if seed == crate::demo::DEMO_CARD_SEED || !LOCAL_KEY_IDS.contains(&key_id) {
+        if public_seeds.contains(&seed) || !LOCAL_KEY_IDS.contains(&key_id) {
             return Ok(None);
         }
         Ok(Some((key_id, seed)))

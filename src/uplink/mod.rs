@@ -23,8 +23,8 @@ use tillcard_rules::Timestamp;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::store::StoreError;
 use crate::store::handle::StoreHandle;
-use crate::store::{Store, StoreError};
 
 /// How the uplink behaves.
 #[derive(Debug, Clone)]
@@ -355,8 +355,9 @@ pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Resul
     // A terminal that already signed member cards before registration
     // (enrollment at the door on day one) offers that card key as its key,
     // with the id those cards name, so head office can make them valid at
-    // every terminal.
-    let (key, card_key_id) = match on_store(store, Store::local_card_key).await? {
+    // every terminal. Never the demo's key: its seed is public.
+    let local_key = on_store(store, |s| s.local_card_key(&[crate::demo::DEMO_CARD_SEED])).await?;
+    let (key, card_key_id) = match local_key {
         Some((id, seed)) => (ed25519_dalek::SigningKey::from_bytes(&seed), Some(id)),
         None => (tillcard_protocol::auth::generate_signing_key(), None),
     };
