@@ -152,7 +152,8 @@ pub enum Redeemed {
     Refused,
 }
 
-/// Counts for tests and figures.
+/// Row counts, for tests and benchmarks (feature `test-support`).
+#[cfg(feature = "test-support")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
     /// Stored events.
@@ -224,10 +225,6 @@ pub trait Store: Send + Sync + 'static {
     async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>>;
     /// Dead letters for review.
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>>;
-    /// Row counts.
-    async fn counts(&self) -> StoreResult<Counts>;
-    /// Tables and rows whose text contains `needle` (erasure checks).
-    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>>;
     /// The rows the chain's figures are computed from (see
     /// [`crate::figures`]): aggregates in SQL, the rest as rows.
     async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows>;
@@ -248,13 +245,26 @@ pub trait Store: Send + Sync + 'static {
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>>;
     /// Ends a session (logout); also drops every expired session.
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
+
+    // Test hooks: only tests and benchmarks call these, so they exist only
+    // with the feature `test-support` (which tillcard-hq's own tests and the
+    // terminal's sync tests turn on through their dev-dependency); the
+    // release binary has none of them.
+
+    /// TEST SUPPORT: row counts.
+    #[cfg(feature = "test-support")]
+    async fn counts(&self) -> StoreResult<Counts>;
+    /// TEST SUPPORT: tables and rows whose text contains `needle` (erasure
+    /// checks).
+    #[cfg(feature = "test-support")]
+    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>>;
     /// TEST SUPPORT: makes head office look restored from a backup taken
     /// when only events 1..=keep of `terminal` were stored: deletes its
     /// later events, their ledger entries and dead letters, and resets its ack.
+    #[cfg(feature = "test-support")]
     async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()>;
 }
 
-/// Parses a member id column.
 /// A PostgreSQL error for the log: the server's message and SQLSTATE when
 /// the server sent one (tokio-postgres' own text is only "db error"), not
 /// its detail, which may quote row values.
@@ -265,6 +275,19 @@ fn describe_postgres(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// A count or seq for an SQL integer column (`bigint`, SQLite's INTEGER):
+/// past `i64::MAX` it saturates.
+pub(crate) fn to_sql_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A count or seq read from an SQL integer column: a negative one (never
+/// written) reads as 0.
+pub(crate) fn from_sql_int(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// Parses a member id column.
 pub(crate) fn parse_member(text: &str) -> StoreResult<MemberId> {
     text.parse()
         .map(MemberId)

@@ -2,47 +2,41 @@
 //! planning ([`load`]) and how it writes the plan ([`write`]), with the
 //! member reads and writes they share.
 
-use super::*;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tillcard_protocol::wire::TerminalId;
+use tillcard_rules::MemberAccount;
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
 
+use super::rows::{member_record_columns, member_record_from_row};
+use crate::figures::{MemberSummary, millis};
+use crate::ingest::{self, LastSeen, Loaded, Plan, Prepared};
+use crate::store::{
+    MemberRecord, StoreError, StoreResult, from_sql_int, parse_json, parse_member, to_json,
+    to_sql_int,
+};
+
+/// A member and their ledger.
 pub(super) fn load_member(
     tx: &Connection,
     id: MemberId,
 ) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
-    let row = tx
-        .query_row(
-            "SELECT masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at
-             FROM members WHERE member_id = ?1",
-            params![id.to_string()],
-            |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at)) = row
+    let mut stmt = tx.prepare_cached(concat!(
+        "SELECT ",
+        member_record_columns!(),
+        " FROM members WHERE member_id = ?1"
+    ))?;
+    let Some(record) = stmt
+        .query_and_then(params![id.to_string()], member_record_from_row)?
+        .next()
+        .transpose()?
     else {
         return Ok(None);
-    };
-    let record = MemberRecord {
-        member: id,
-        masked_name,
-        masked_phone,
-        phone,
-        birthday: birthday.as_deref().map(parse_json).transpose()?,
-        tags: parse_json(&tags)?,
-        duplicate_of: duplicate_of.as_deref().map(parse_member).transpose()?,
-        erased: erased_at.is_some(),
     };
     Ok(Some((record, load_entries(tx, id)?)))
 }
 
+/// A member's ledger, in booking order.
 pub(super) fn load_entries(tx: &Connection, id: MemberId) -> StoreResult<Vec<LedgerEntry>> {
     let mut stmt =
         tx.prepare_cached("SELECT entry FROM ledger WHERE member_id = ?1 ORDER BY entry_no")?;
@@ -52,6 +46,7 @@ pub(super) fn load_entries(tx: &Connection, id: MemberId) -> StoreResult<Vec<Led
     texts.iter().map(|t| parse_json(t)).collect()
 }
 
+/// Appends a change to the downlink log.
 pub(super) fn push_change(
     tx: &Connection,
     kind: &str,
@@ -65,6 +60,8 @@ pub(super) fn push_change(
     Ok(())
 }
 
+/// Erases a member's personal fields and the dead-lettered bodies that
+/// mention the member, and logs an erasure; whether the member existed.
 pub(super) fn erase(tx: &Connection, id: MemberId, now: Timestamp) -> StoreResult<bool> {
     let member = id.to_string();
     let n = tx.execute(
@@ -81,6 +78,7 @@ pub(super) fn erase(tx: &Connection, id: MemberId, now: Timestamp) -> StoreResul
     Ok(n > 0)
 }
 
+/// What the batch's plan needs, read inside its transaction.
 pub(super) fn load(
     tx: &Transaction<'_>,
     terminal: TerminalId,
@@ -93,7 +91,7 @@ pub(super) fn load(
         |r| r.get(0),
     )?;
     let mut loaded = Loaded {
-        acked_seq: u64::try_from(acked).unwrap_or(0),
+        acked_seq: from_sql_int(acked),
         ..Loaded::default()
     };
     {
@@ -101,7 +99,7 @@ pub(super) fn load(
             "SELECT content_hash FROM events WHERE terminal_id = ?1 AND seq = ?2",
         )?;
         for seq in prepared.seqs() {
-            let seq_i = i64::try_from(seq).unwrap_or(i64::MAX);
+            let seq_i = to_sql_int(seq);
             if let Some(hash) = stmt
                 .query_row(params![tid, seq_i], |r| r.get::<_, String>(0))
                 .optional()?
@@ -112,9 +110,7 @@ pub(super) fn load(
         let mut stmt =
             tx.prepare_cached("SELECT seq FROM events WHERE terminal_id = ?1 AND seq > ?2")?;
         for seq in stmt.query_map(params![tid, acked], |r| r.get::<_, i64>(0))? {
-            loaded
-                .stored_above_ack
-                .insert(u64::try_from(seq?).unwrap_or(0));
+            loaded.stored_above_ack.insert(from_sql_int(seq?));
         }
     }
     for member in prepared.member_ids() {
@@ -174,6 +170,7 @@ pub(super) fn load(
     Ok(loaded)
 }
 
+/// Writes a plan inside the batch's transaction.
 pub(super) fn write(
     tx: &Transaction<'_>,
     terminal: TerminalId,
@@ -190,7 +187,7 @@ pub(super) fn write(
         for e in &plan.events {
             stmt.execute(params![
                 tid,
-                i64::try_from(e.seq).unwrap_or(i64::MAX),
+                to_sql_int(e.seq),
                 e.event_id.to_string(),
                 e.hash,
                 e.kind,
@@ -205,7 +202,7 @@ pub(super) fn write(
         for d in &plan.dead {
             stmt.execute(params![
                 tid,
-                i64::try_from(d.seq).unwrap_or(i64::MAX),
+                to_sql_int(d.seq),
                 d.event_id.to_string(),
                 d.reason.stored(),
                 d.body,
@@ -258,7 +255,7 @@ pub(super) fn write(
                 entry.member.to_string(),
                 entry.source.to_string(),
                 tid,
-                i64::try_from(*seq).unwrap_or(i64::MAX),
+                to_sql_int(*seq),
                 to_json(entry)?
             ])?;
         }
@@ -288,7 +285,7 @@ pub(super) fn write(
             stmt.execute(params![
                 tid,
                 sale.sale.to_string(),
-                i64::try_from(sale.seq).unwrap_or(i64::MAX),
+                to_sql_int(sale.seq),
                 sale.member.map(|m| m.to_string()),
                 millis(sale.at),
                 sale.total_fen,
@@ -304,7 +301,7 @@ pub(super) fn write(
                 tid,
                 refund.refund.to_string(),
                 refund.sale.to_string(),
-                i64::try_from(refund.seq).unwrap_or(i64::MAX),
+                to_sql_int(refund.seq),
                 millis(refund.at),
                 to_json(&refund.lines)?
             ])?;
@@ -319,7 +316,7 @@ pub(super) fn write(
                 c.kind,
                 c.reason,
                 tid,
-                i64::try_from(c.seq).unwrap_or(i64::MAX),
+                to_sql_int(c.seq),
                 now_s
             ])?;
         }
@@ -348,10 +345,9 @@ pub(super) fn write(
             outbox_head_seq = coalesce(?4, outbox_head_seq) WHERE terminal_id = ?1",
         params![
             tid,
-            i64::try_from(plan.acked_seq).unwrap_or(i64::MAX),
+            to_sql_int(plan.acked_seq),
             millis(now),
-            plan.outbox_head_seq
-                .map(|h| i64::try_from(h).unwrap_or(i64::MAX))
+            plan.outbox_head_seq.map(to_sql_int)
         ],
     )?;
     Ok(())

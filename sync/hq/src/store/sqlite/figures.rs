@@ -1,12 +1,18 @@
 //! The figures' SQL on SQLite: exact sums, the aggregates of
 //! [`FigureRows`] and the terminals' sync rows, all read in one snapshot.
 
-use super::*;
+use rusqlite::{Connection, Transaction, params};
+use tillcard_rules::MemberAccount;
 
-/// A conflict row as read: member, kind, reason, terminal, seq, at.
-pub(super) type ConflictColumns = (String, String, String, Option<String>, Option<i64>, String);
-/// A terminal row as read: id, store, acked, last batch, outbox head, revoked.
-pub(super) type TerminalColumns = (String, String, i64, Option<i64>, Option<i64>, i64);
+use super::batch::load_entries;
+use super::rows::{
+    conflict_columns, conflict_item_from_row, refund_columns, refund_from_row,
+    refunded_sale_columns, refunded_sale_from_row, terminal_row_columns, terminal_row_from_row,
+};
+use crate::figures::{
+    AccountRow, ActivityRows, CONFLICTS_SHOWN, FigureQuery, FigureRows, SalesRows, TerminalRow,
+};
+use crate::store::{StoreResult, from_sql_int, parse_json, parse_member};
 
 /// SQLite's `sum()` of integers fails with "integer overflow" past `i64`
 /// (two members holding 2^62 fen each), and `total()` is a float. An exact
@@ -31,10 +37,6 @@ pub(super) fn read_exact_sum(row: &rusqlite::Row<'_>, index: usize) -> rusqlite:
     Ok(i128::from(billions) * i128::from(EXACT_SUM_SPLIT) + i128::from(rest))
 }
 
-pub(super) fn count(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
 /// The figures' rows, in one read transaction (a consistent snapshot).
 pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<FigureRows> {
     let mut rows = FigureRows::default();
@@ -48,7 +50,7 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
         ))?;
         rows.tiers = stmt
             .query_map(params![q.now_ms], |r| {
-                Ok((r.get::<_, i64>(0)?, count(r.get(1)?)))
+                Ok((r.get::<_, i64>(0)?, from_sql_int(r.get(1)?)))
             })?
             .collect::<Result<_, _>>()?;
     }
@@ -91,7 +93,7 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
         )?;
         rows.enrollments = stmt
             .query_map(params![q.first_day, q.last_day, q.now_ms], |r| {
-                Ok((r.get::<_, String>(0)?, count(r.get(1)?)))
+                Ok((r.get::<_, String>(0)?, from_sql_int(r.get(1)?)))
             })?
             .collect::<Result<_, _>>()?;
     }
@@ -109,10 +111,10 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
         params![q.now_ms, q.active_since_ms],
         |r| {
             Ok(ActivityRows {
-                active: count(r.get(0)?),
-                lapsed: count(r.get(1)?),
-                never_purchased_old: count(r.get(2)?),
-                never_purchased_new: count(r.get(3)?),
+                active: from_sql_int(r.get(0)?),
+                lapsed: from_sql_int(r.get(1)?),
+                never_purchased_old: from_sql_int(r.get(2)?),
+                never_purchased_new: from_sql_int(r.get(3)?),
             })
         },
     )?;
@@ -130,117 +132,63 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
         |r| {
             Ok(SalesRows {
                 member_fen: read_exact_sum(r, 0)?,
-                member_count: count(r.get(2)?),
+                member_count: from_sql_int(r.get(2)?),
                 walk_in_fen: read_exact_sum(r, 3)?,
-                walk_in_count: count(r.get(5)?),
+                walk_in_count: from_sql_int(r.get(5)?),
             })
         },
     )?;
     {
         let window = "SELECT sale_id FROM refunds WHERE at_ms > ?1 AND at_ms <= ?2";
         let mut stmt = tx.prepare(&format!(
-            "SELECT sale_id, member_id IS NOT NULL, lines FROM sales WHERE sale_id IN ({window})"
+            "SELECT {} FROM sales WHERE sale_id IN ({window})",
+            refunded_sale_columns!()
         ))?;
-        let sales: Vec<(String, bool, String)> = stmt
-            .query_map(params![q.sales_since_ms, q.now_ms], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        for (sale, member, lines) in sales {
-            rows.refunded_sales.push(RefundedSale {
-                sale: parse_source(&sale)?,
-                member,
-                lines: parse_json(&lines)?,
-            });
-        }
+        rows.refunded_sales = stmt
+            .query_and_then(params![q.sales_since_ms, q.now_ms], refunded_sale_from_row)?
+            .collect::<StoreResult<_>>()?;
         let mut stmt = tx.prepare(&format!(
-            "SELECT refund_id, sale_id, at_ms, lines FROM refunds WHERE sale_id IN ({window})"
+            "SELECT {} FROM refunds WHERE sale_id IN ({window})",
+            refund_columns!()
         ))?;
-        let refunds: Vec<(String, String, i64, String)> = stmt
-            .query_map(params![q.sales_since_ms, q.now_ms], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
-            .collect::<Result<_, _>>()?;
-        for (refund, sale, at_ms, lines) in refunds {
-            rows.refunds.push(RefundRow {
-                refund: parse_source(&refund)?,
-                sale: parse_source(&sale)?,
-                at_ms,
-                lines: parse_json(&lines)?,
-            });
-        }
+        rows.refunds = stmt
+            .query_and_then(params![q.sales_since_ms, q.now_ms], refund_from_row)?
+            .collect::<StoreResult<_>>()?;
     }
     (rows.buyers, rows.repeat_buyers) = tx.query_row(
         "SELECT count(*), coalesce(sum(CASE WHEN n >= 2 THEN 1 ELSE 0 END), 0) FROM (
             SELECT member_id, count(*) AS n FROM sales
             WHERE member_id IS NOT NULL AND at_ms > ?1 AND at_ms <= ?2 GROUP BY member_id)",
         params![q.sales_since_ms, q.now_ms],
-        |r| Ok((count(r.get(0)?), count(r.get(1)?))),
+        |r| Ok((from_sql_int(r.get(0)?), from_sql_int(r.get(1)?))),
     )?;
     rows.terminals = terminal_rows(tx)?;
     {
-        let mut stmt = tx.prepare(
-            "SELECT member_id, kind, reason, terminal_id, seq, at FROM conflicts
-             ORDER BY conflict_no DESC LIMIT ?1",
-        )?;
-        let conflicts: Vec<ConflictColumns> = stmt
-            .query_map(
+        let mut stmt = tx.prepare(concat!(
+            "SELECT ",
+            conflict_columns!(),
+            " FROM conflicts
+             ORDER BY conflict_no DESC LIMIT ?1"
+        ))?;
+        rows.conflicts = stmt
+            .query_and_then(
                 params![i64::try_from(CONFLICTS_SHOWN).unwrap_or(i64::MAX)],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
+                conflict_item_from_row,
             )?
-            .collect::<Result<_, _>>()?;
-        for (m, kind, reason, t, seq, at) in conflicts {
-            rows.conflicts.push(ConflictItem {
-                member_id: parse_member(&m)?,
-                kind,
-                reason,
-                terminal_id: t.as_deref().map(parse_terminal).transpose()?,
-                seq: seq.map(count),
-                at,
-            });
-        }
+            .collect::<StoreResult<_>>()?;
     }
-    rows.conflicts_total = count(tx.query_row("SELECT count(*) FROM conflicts", [], |r| r.get(0))?);
+    rows.conflicts_total =
+        from_sql_int(tx.query_row("SELECT count(*) FROM conflicts", [], |r| r.get(0))?);
     Ok(rows)
 }
 
+/// Every terminal's sync state, by store.
 pub(super) fn terminal_rows(c: &Connection) -> StoreResult<Vec<TerminalRow>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked
-         FROM terminals ORDER BY store, terminal_id",
-    )?;
-    let terminals: Vec<TerminalColumns> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    terminals
-        .into_iter()
-        .map(|(t, store, acked, last, head, revoked)| {
-            Ok(TerminalRow {
-                terminal_id: parse_terminal(&t)?,
-                store,
-                acked_seq: count(acked),
-                last_batch_at_ms: last,
-                outbox_head_seq: head.map(count),
-                revoked: revoked != 0,
-            })
-        })
-        .collect()
+    let mut stmt = c.prepare_cached(concat!(
+        "SELECT ",
+        terminal_row_columns!(),
+        "
+         FROM terminals ORDER BY store, terminal_id"
+    ))?;
+    stmt.query_and_then([], terminal_row_from_row)?.collect()
 }

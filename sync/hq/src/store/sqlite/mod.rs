@@ -2,34 +2,44 @@
 //! with `synchronous=FULL` (an ack is a promise of durability), used from
 //! tokio through `spawn_blocking`. SQLite serializes writers, so batches of
 //! one terminal can never interleave.
+//!
+//! A folder by concern: numbered migrations (`migrations/NNNN.sql`), the
+//! upload path and the member reads and writes it shares (`batch`), the
+//! figures' SQL (`figures`), one mapper per record (`rows`) and the test
+//! hooks (`test_hooks`, feature `test-support`); this file holds the store,
+//! the migration runner and the rest of the [`Store`] operations. The other
+//! files use each other, never this one.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use tillcard_rules::MemberAccount;
+use rusqlite::{Connection, OptionalExtension, params};
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
-    ChangeRow, ConflictRecord, Counts, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
-    StoreResult, TerminalRecord, UserRecord, parse_json, parse_member, parse_source,
-    parse_terminal, to_json,
+    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
+    StoreResult, TerminalRecord, UserRecord, parse_member, to_json,
 };
-use crate::figures::{
-    AccountRow, ActivityRows, CONFLICTS_SHOWN, ConflictItem, FigureQuery, FigureRows,
-    MemberSummary, RefundRow, RefundedSale, SalesRows, TerminalRow, millis,
-};
-use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
+use crate::figures::{FigureQuery, FigureRows, TerminalRow};
+use crate::ingest::{self, BatchRefusal, Plan, Prepared};
 use tillcard_protocol::wire::TerminalId;
 
 mod batch;
 mod figures;
+mod rows;
+#[cfg(feature = "test-support")]
+mod test_hooks;
 #[cfg(test)]
 mod tests;
 
-use batch::*;
-use figures::*;
+use batch::{erase, load, load_member, push_change, write};
+use figures::{figure_rows, terminal_rows};
+use rows::{
+    change_columns, change_from_row, conflict_columns, conflict_record_from_row,
+    dead_letter_columns, dead_letter_from_row, terminal_flag_columns, terminal_flag_from_row,
+    terminal_record_columns, terminal_record_from_row, user_columns, user_from_row,
+};
 
 /// Numbered migrations (`sqlite/migrations/NNNN.sql`), applied in order at
 /// start-up.
@@ -197,21 +207,14 @@ impl Store for SqliteStore {
 
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>> {
         self.run(move |c| {
-            Ok(c.query_row(
-                "SELECT store, public_key, lookup_key, acked_seq, revoked FROM terminals WHERE terminal_id = ?1",
-                params![id.to_string()],
-                |r| {
-                    Ok(TerminalRecord {
-                        terminal_id: id,
-                        store: r.get(0)?,
-                        public_key: r.get(1)?,
-                        lookup_key: r.get(2)?,
-                        acked_seq: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
-                        revoked: r.get::<_, i64>(4)? != 0,
-                    })
-                },
-            )
-            .optional()?)
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                terminal_record_columns!(),
+                " FROM terminals WHERE terminal_id = ?1"
+            ))?;
+            stmt.query_and_then(params![id.to_string()], terminal_record_from_row)?
+                .next()
+                .transpose()
         })
         .await
     }
@@ -241,14 +244,12 @@ impl Store for SqliteStore {
 
     async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>> {
         self.run(|c| {
-            let mut stmt =
-                c.prepare("SELECT terminal_id, reason FROM terminal_flags ORDER BY id")?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter()
-                .map(|(t, r)| Ok((parse_terminal(&t)?, r)))
-                .collect()
+            let mut stmt = c.prepare(concat!(
+                "SELECT ",
+                terminal_flag_columns!(),
+                " FROM terminal_flags ORDER BY id"
+            ))?;
+            stmt.query_and_then([], terminal_flag_from_row)?.collect()
         })
         .await
     }
@@ -277,30 +278,13 @@ impl Store for SqliteStore {
     async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>> {
         let position = after.1;
         self.run(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT position, kind, member_id, payload FROM changes WHERE position > ?1
-                 ORDER BY position LIMIT ?2",
-            )?;
-            let rows = stmt
-                .query_map(params![position, limit], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter()
-                .map(|(position, kind, member, payload)| {
-                    Ok(ChangeRow {
-                        xid: 0,
-                        position,
-                        kind,
-                        member: member.as_deref().map(parse_member).transpose()?,
-                        payload,
-                    })
-                })
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                change_columns!(),
+                " FROM changes WHERE position > ?1
+                 ORDER BY position LIMIT ?2"
+            ))?;
+            stmt.query_and_then(params![position, limit], change_from_row)?
                 .collect()
         })
         .await
@@ -360,102 +344,25 @@ impl Store for SqliteStore {
 
     async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
         self.run(|c| {
-            let mut stmt = c.prepare(
-                "SELECT member_id, kind, reason, terminal_id, seq, at FROM conflicts ORDER BY conflict_no",
-            )?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?, r.get::<_, String>(5)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter()
-                .map(|(m, kind, reason, t, seq, at)| {
-                    Ok(ConflictRecord {
-                        member: parse_member(&m)?,
-                        kind,
-                        reason,
-                        terminal_id: t.as_deref().map(parse_terminal).transpose()?,
-                        seq: seq.map(|s| u64::try_from(s).unwrap_or(0)),
-                        at,
-                    })
-                })
-                .collect()
+            let mut stmt = c.prepare(concat!(
+                "SELECT ",
+                conflict_columns!(),
+                " FROM conflicts ORDER BY conflict_no"
+            ))?;
+            stmt.query_and_then([], conflict_record_from_row)?.collect()
         })
         .await
     }
 
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
         self.run(|c| {
-            let mut stmt = c.prepare(
-                "SELECT terminal_id, seq, event_id, reason, at FROM dead_letters
-                 ORDER BY terminal_id, seq",
-            )?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter()
-                .map(|(t, seq, event_id, reason, at)| {
-                    Ok(DeadLetterRecord {
-                        terminal_id: parse_terminal(&t)?,
-                        seq: u64::try_from(seq).unwrap_or(0),
-                        event_id,
-                        reason,
-                        at,
-                    })
-                })
-                .collect()
-        })
-        .await
-    }
-
-    async fn counts(&self) -> StoreResult<Counts> {
-        self.run(|c| {
-            let n = |sql: &str| -> StoreResult<u64> {
-                Ok(u64::try_from(c.query_row(sql, [], |r| r.get::<_, i64>(0))?).unwrap_or(0))
-            };
-            Ok(Counts {
-                events: n("SELECT count(*) FROM events")?,
-                ledger: n("SELECT count(*) FROM ledger")?,
-                dead_letters: n("SELECT count(*) FROM dead_letters")?,
-                conflicts: n("SELECT count(*) FROM conflicts")?,
-            })
-        })
-        .await
-    }
-
-    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>> {
-        let needle = needle.to_string();
-        self.run(move |c| {
-            let tables: Vec<String> = {
-                let mut stmt = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
-                stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
-            };
-            let mut hits = Vec::new();
-            for table in tables {
-                let columns: Vec<String> = {
-                    let mut stmt = c.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
-                    stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
-                };
-                for column in columns {
-                    let n: i64 = c.query_row(
-                        &format!("SELECT count(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE '%' || ?1 || '%'"),
-                        params![needle],
-                        |r| r.get(0),
-                    )?;
-                    if n > 0 {
-                        hits.push(format!("{table}.{column}"));
-                    }
-                }
-            }
-            Ok(hits)
+            let mut stmt = c.prepare(concat!(
+                "SELECT ",
+                dead_letter_columns!(),
+                " FROM dead_letters
+                 ORDER BY terminal_id, seq"
+            ))?;
+            stmt.query_and_then([], dead_letter_from_row)?.collect()
         })
         .await
     }
@@ -491,17 +398,14 @@ impl Store for SqliteStore {
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let username = username.to_string();
         self.run(move |c| {
-            Ok(c.query_row(
-                "SELECT username, password_hash FROM hq_users WHERE username = ?1",
-                params![username],
-                |r| {
-                    Ok(UserRecord {
-                        username: r.get(0)?,
-                        password_hash: r.get(1)?,
-                    })
-                },
-            )
-            .optional()?)
+            let mut stmt = c.prepare_cached(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM hq_users WHERE username = ?1"
+            ))?;
+            stmt.query_and_then(params![username], user_from_row)?
+                .next()
+                .transpose()
         })
         .await
     }
@@ -548,41 +452,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    #[cfg(feature = "test-support")]
+    async fn counts(&self) -> StoreResult<super::Counts> {
+        self.run(|c| test_hooks::counts(c)).await
+    }
+
+    #[cfg(feature = "test-support")]
+    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>> {
+        let needle = needle.to_string();
+        self.run(move |c| test_hooks::find_text(c, &needle)).await
+    }
+
+    #[cfg(feature = "test-support")]
     async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()> {
-        self.run(move |c| {
-            let tx = c.transaction()?;
-            let (t, k) = (
-                terminal.to_string(),
-                i64::try_from(keep).unwrap_or(i64::MAX),
-            );
-            tx.execute(
-                "DELETE FROM events WHERE terminal_id = ?1 AND seq > ?2",
-                params![t, k],
-            )?;
-            tx.execute(
-                "DELETE FROM ledger WHERE terminal_id = ?1 AND seq > ?2",
-                params![t, k],
-            )?;
-            tx.execute(
-                "DELETE FROM dead_letters WHERE terminal_id = ?1 AND seq > ?2",
-                params![t, k],
-            )?;
-            tx.execute("UPDATE members SET account = NULL, tier = NULL", [])?;
-            tx.execute(
-                "DELETE FROM sales WHERE terminal_id = ?1 AND seq > ?2",
-                params![t, k],
-            )?;
-            tx.execute(
-                "DELETE FROM refunds WHERE terminal_id = ?1 AND seq > ?2",
-                params![t, k],
-            )?;
-            tx.execute(
-                "UPDATE terminals SET acked_seq = ?2 WHERE terminal_id = ?1",
-                params![t, k],
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        self.run(move |c| test_hooks::simulate_restore(c, terminal, keep))
+            .await
     }
 }

@@ -1,6 +1,10 @@
 //! The SQLite backend's own tests: migrations and recovery.
 
+use rusqlite::Connection;
+use tillcard_rules::ids::Timestamp;
+
 use super::*;
+use crate::figures::millis;
 
 #[tokio::test]
 async fn migration_2_dates_members_enrolled_before_it_by_their_consent() {

@@ -1,0 +1,274 @@
+//! A plan's rows as the arrays the batch's write statement takes
+//! ([`Columns`]), and the two parameter types that write ids and JSON
+//! straight into PostgreSQL's request buffer ([`IdText`], [`JsonText`]),
+//! without a `String` per row.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::{BufMut as _, BytesMut};
+use tillcard_protocol::wire::TerminalId;
+use tillcard_rules::MemberAccount;
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+use tillcard_rules::refund::RefundLine;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use uuid::Uuid;
+
+use crate::figures::{MemberSummary, millis};
+use crate::ingest::Plan;
+use crate::store::{StoreResult, to_json, to_sql_int};
+
+/// An id sent as PostgreSQL text (hyphenated, lower case: its `Display`)
+/// written straight into the request, without a `String` per row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdText(pub(crate) Uuid);
+
+impl ToSql for IdText {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let mut buffer = Uuid::encode_buffer();
+        out.extend_from_slice(self.0.hyphenated().encode_lower(&mut buffer).as_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <&str as ToSql>::accepts(ty)
+    }
+
+    to_sql_checked!();
+}
+
+/// A value sent as its JSON text (what [`to_json`] gives), serialized
+/// straight into the request.
+#[derive(Debug)]
+pub(crate) struct JsonText<T>(pub(crate) T);
+
+impl<T: serde::Serialize + std::fmt::Debug + Sync> ToSql for JsonText<T> {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        serde_json::to_writer(out.writer(), &self.0)?;
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <&str as ToSql>::accepts(ty)
+    }
+
+    to_sql_checked!();
+}
+
+/// A plan's rows as the arrays its statements take, borrowed from the plan
+/// where the plan holds text already. Its fields are read by the batch's
+/// statements and filled by the statement's unit test (the type itself is
+/// private to the backend).
+#[derive(Default)]
+pub(crate) struct Columns<'p> {
+    pub(crate) tid: String,
+    pub(crate) now_s: String,
+    pub(crate) now_ms: i64,
+    pub(crate) acked: i64,
+    pub(crate) outbox_head: Option<i64>,
+    pub(crate) event_seqs: Vec<i64>,
+    pub(crate) event_ids: Vec<IdText>,
+    pub(crate) event_hashes: Vec<&'p str>,
+    pub(crate) event_kinds: Vec<&'p str>,
+    pub(crate) event_status: Vec<&'static str>,
+    pub(crate) dead_seqs: Vec<i64>,
+    pub(crate) dead_ids: Vec<IdText>,
+    pub(crate) dead_reasons: Vec<String>,
+    pub(crate) dead_bodies: Vec<&'p str>,
+    pub(crate) member_ids: Vec<IdText>,
+    pub(crate) member_stores: Vec<Option<&'p str>>,
+    pub(crate) member_seen: Vec<Option<String>>,
+    pub(crate) member_accounts: Vec<Option<JsonText<&'p MemberAccount>>>,
+    pub(crate) member_sums: [Vec<Option<i64>>; 6],
+    pub(crate) member_enrollments: [Vec<Option<String>>; 9],
+    pub(crate) member_enrolled_ms: Vec<Option<i64>>,
+    pub(crate) member_enrolled_on: Vec<Option<String>>,
+    pub(crate) chunk_members: Vec<IdText>,
+    pub(crate) chunk_seqs: Vec<i64>,
+    pub(crate) chunk_counts: Vec<i32>,
+    pub(crate) chunk_entries: Vec<JsonText<Vec<(u64, &'p LedgerEntry)>>>,
+    pub(crate) account_ids: Vec<IdText>,
+    pub(crate) account_json: Vec<JsonText<&'p MemberAccount>>,
+    pub(crate) account_sums: [Vec<i64>; 5],
+    pub(crate) account_expiry: Vec<Option<i64>>,
+    pub(crate) sale_ids: Vec<IdText>,
+    pub(crate) sale_seqs: Vec<i64>,
+    pub(crate) sale_members: Vec<Option<IdText>>,
+    pub(crate) sale_at: Vec<i64>,
+    pub(crate) sale_totals: Vec<i64>,
+    pub(crate) sale_lines: Vec<JsonText<&'p Vec<(i64, i64)>>>,
+    pub(crate) refund_ids: Vec<IdText>,
+    pub(crate) refund_sales: Vec<IdText>,
+    pub(crate) refund_seqs: Vec<i64>,
+    pub(crate) refund_at: Vec<i64>,
+    pub(crate) refund_lines: Vec<JsonText<&'p Vec<RefundLine>>>,
+    pub(crate) conflict_members: Vec<IdText>,
+    pub(crate) conflict_kinds: Vec<&'p str>,
+    pub(crate) conflict_reasons: Vec<&'p str>,
+    pub(crate) conflict_seqs: Vec<i64>,
+    pub(crate) erased: Vec<String>,
+    pub(crate) changed: Vec<IdText>,
+}
+
+impl<'p> Columns<'p> {
+    /// The arrays of `plan`, a batch of `terminal` applied at `now`.
+    pub(crate) fn of(
+        terminal: TerminalId,
+        plan: &'p Plan,
+        now: Timestamp,
+    ) -> StoreResult<Columns<'p>> {
+        // Enrollment columns beside every member the batch saw (null for
+        // those it did not enroll).
+        let mut member_enrollments: [Vec<Option<String>>; 9] = Default::default();
+        for m in plan.members.values() {
+            let row = match &m.enrollment {
+                Some(n) => [
+                    n.masked_name.clone(),
+                    Some(n.masked_phone.clone()),
+                    Some(n.phone.clone()),
+                    n.name.clone(),
+                    Some(n.phone_key.clone()),
+                    n.birthday.as_ref().map(to_json).transpose()?,
+                    Some(n.consent_at.clone()),
+                    n.referrer.map(|r| r.to_string()),
+                    m.duplicate_of.map(|d| d.to_string()),
+                ],
+                None => Default::default(),
+            };
+            for (column, value) in member_enrollments.iter_mut().zip(row) {
+                column.push(value);
+            }
+        }
+        // Folds of members the batch saw go with their row; the others
+        // (`UPDATE_ACCOUNTS`) apart.
+        let seen_sums: Vec<Option<MemberSummary>> = plan
+            .members
+            .keys()
+            .map(|m| plan.accounts.get(m).map(MemberSummary::of))
+            .collect();
+        let seen_col = |f: fn(&MemberSummary) -> Option<i64>| {
+            seen_sums
+                .iter()
+                .map(|s| s.as_ref().and_then(f))
+                .collect::<Vec<Option<i64>>>()
+        };
+        let unseen: Vec<(&MemberId, &MemberAccount)> = plan
+            .accounts
+            .iter()
+            .filter(|(m, _)| !plan.members.contains_key(m))
+            .collect();
+        let sums: Vec<MemberSummary> = unseen.iter().map(|(_, a)| MemberSummary::of(a)).collect();
+        let col = |f: fn(&MemberSummary) -> i64| sums.iter().map(f).collect::<Vec<i64>>();
+        let changed: BTreeSet<MemberId> = plan
+            .ledger
+            .iter()
+            .map(|(_, e)| e.member)
+            .chain(plan.members.keys().copied())
+            .collect();
+        let id = |m: &MemberId| IdText(m.0);
+        let mut chunks: BTreeMap<MemberId, Vec<(u64, &LedgerEntry)>> = BTreeMap::new();
+        for (seq, entry) in &plan.ledger {
+            chunks.entry(entry.member).or_default().push((*seq, entry));
+        }
+        Ok(Columns {
+            tid: terminal.to_string(),
+            now_s: now.to_rfc3339(),
+            now_ms: millis(now),
+            acked: to_sql_int(plan.acked_seq),
+            outbox_head: plan.outbox_head_seq.map(to_sql_int),
+            event_seqs: plan.events.iter().map(|e| to_sql_int(e.seq)).collect(),
+            event_ids: plan.events.iter().map(|e| IdText(e.event_id)).collect(),
+            event_hashes: plan.events.iter().map(|e| e.hash.as_str()).collect(),
+            event_kinds: plan.events.iter().map(|e| e.kind).collect(),
+            event_status: plan.events.iter().map(|e| e.status.as_str()).collect(),
+            dead_seqs: plan.dead.iter().map(|d| to_sql_int(d.seq)).collect(),
+            dead_ids: plan.dead.iter().map(|d| IdText(d.event_id)).collect(),
+            dead_reasons: plan.dead.iter().map(|d| d.reason.stored()).collect(),
+            dead_bodies: plan.dead.iter().map(|d| d.body.as_str()).collect(),
+            member_ids: plan.members.keys().map(id).collect(),
+            member_stores: plan
+                .members
+                .values()
+                .map(|m| m.last_seen.as_ref().map(|s| s.store.as_str()))
+                .collect(),
+            member_seen: plan
+                .members
+                .values()
+                .map(|m| m.last_seen.as_ref().map(|s| s.at.to_rfc3339()))
+                .collect(),
+            member_enrollments,
+            member_enrolled_ms: plan
+                .members
+                .values()
+                .map(|m| m.enrolled_at.map(millis))
+                .collect(),
+            member_enrolled_on: plan
+                .members
+                .values()
+                .map(|m| m.enrolled_at.map(|at| at.date_naive().to_string()))
+                .collect(),
+            chunk_members: chunks.keys().map(id).collect(),
+            chunk_seqs: chunks
+                .values()
+                .map(|c| c.iter().map(|(s, _)| to_sql_int(*s)).max().unwrap_or(0))
+                .collect(),
+            chunk_counts: chunks
+                .values()
+                .map(|c| i32::try_from(c.len()).unwrap_or(i32::MAX))
+                .collect(),
+            chunk_entries: chunks.into_values().map(JsonText).collect(),
+            member_accounts: plan
+                .members
+                .keys()
+                .map(|m| plan.accounts.get(m).map(JsonText))
+                .collect(),
+            member_sums: [
+                seen_col(|m| Some(m.tier)),
+                seen_col(|m| Some(m.sv_principal)),
+                seen_col(|m| Some(m.sv_bonus)),
+                seen_col(|m| Some(m.points_positive)),
+                seen_col(|m| Some(m.points_debt)),
+                seen_col(|m| m.points_min_expiry_ms),
+            ],
+            account_ids: unseen.iter().map(|(m, _)| id(m)).collect(),
+            account_json: unseen.iter().map(|(_, a)| JsonText(*a)).collect(),
+            account_sums: [
+                col(|m| m.tier),
+                col(|m| m.sv_principal),
+                col(|m| m.sv_bonus),
+                col(|m| m.points_positive),
+                col(|m| m.points_debt),
+            ],
+            account_expiry: sums.iter().map(|m| m.points_min_expiry_ms).collect(),
+            sale_ids: plan.sales.iter().map(|s| IdText(s.sale.0)).collect(),
+            sale_seqs: plan.sales.iter().map(|s| to_sql_int(s.seq)).collect(),
+            sale_members: plan
+                .sales
+                .iter()
+                .map(|s| s.member.as_ref().map(id))
+                .collect(),
+            sale_at: plan.sales.iter().map(|s| millis(s.at)).collect(),
+            sale_totals: plan.sales.iter().map(|s| s.total_fen).collect(),
+            sale_lines: plan.sales.iter().map(|s| JsonText(&s.lines)).collect(),
+            refund_ids: plan.refunds.iter().map(|r| IdText(r.refund.0)).collect(),
+            refund_sales: plan.refunds.iter().map(|r| IdText(r.sale.0)).collect(),
+            refund_seqs: plan.refunds.iter().map(|r| to_sql_int(r.seq)).collect(),
+            refund_at: plan.refunds.iter().map(|r| millis(r.at)).collect(),
+            refund_lines: plan.refunds.iter().map(|r| JsonText(&r.lines)).collect(),
+            conflict_members: plan.conflicts.iter().map(|k| id(&k.member)).collect(),
+            conflict_kinds: plan.conflicts.iter().map(|k| k.kind.as_str()).collect(),
+            conflict_reasons: plan.conflicts.iter().map(|k| k.reason.as_str()).collect(),
+            conflict_seqs: plan.conflicts.iter().map(|k| to_sql_int(k.seq)).collect(),
+            erased: plan.erasures.iter().map(ToString::to_string).collect(),
+            changed: changed.iter().map(id).collect(),
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! Members, their ledger and the change log on PostgreSQL, outside the
+//! upload path: a member with its ledger (read back from its chunks), the
+//! jobs' entries, erasure on request, and the change log terminals download.
+//!
+//! The change log is read in (writing transaction id, position) order and
+//! only up to the oldest transaction still running (the snapshot's xmin):
+//! every transaction below it has finished, so no change can later appear
+//! before a cursor already handed out. Writers need no lock, and batches of
+//! different terminals commit in parallel.
+
+use deadpool_postgres::GenericClient;
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+
+use super::locks::{LOCK_KEYS, member_lock_key};
+use super::rows::{
+    change_columns, change_from_row, ledger_entries_of_chunk, member_record_columns,
+    member_record_from_row,
+};
+use super::sql::execute_cached;
+use crate::store::{ChangeRow, MemberRecord, StoreError, StoreResult, parse_member, to_json};
+
+/// A member's ledger, in booking order.
+pub(super) async fn load_entries<C: GenericClient>(
+    client: &C,
+    id: MemberId,
+) -> StoreResult<Vec<LedgerEntry>> {
+    let statement = client
+        .prepare_cached("SELECT entries FROM ledger WHERE member_id = $1 ORDER BY entry_no")
+        .await?;
+    let mut entries = Vec::new();
+    for row in client.query(&statement, &[&id.to_string()]).await? {
+        entries.extend(ledger_entries_of_chunk(row.try_get(0)?)?);
+    }
+    Ok(entries)
+}
+
+/// Appends a change to the downlink log.
+pub(super) async fn push_change<C: GenericClient>(
+    client: &C,
+    kind: &str,
+    member: Option<MemberId>,
+    payload: Option<&str>,
+) -> StoreResult<()> {
+    execute_cached(
+        client,
+        "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)",
+        &[&kind, &member.map(|m| m.to_string()), &payload],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Erases a member's personal fields and the dead-lettered bodies that
+/// mention the member, and logs an erasure; whether the member existed.
+pub(super) async fn erase<C: GenericClient>(
+    client: &C,
+    id: MemberId,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let member = id.to_string();
+    let erased = execute_cached(
+        client,
+        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone = NULL, name = NULL,
+                phone_key = NULL, birthday = NULL, erased_at = $2 WHERE member_id = $1",
+        &[&member, &now.to_rfc3339()],
+    )
+    .await?;
+    execute_cached(
+        client,
+        "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'",
+        &[&member],
+    )
+    .await?;
+    push_change(client, "erasure", Some(id), None).await?;
+    Ok(erased > 0)
+}
+
+/// Changes after an (xid, position) cursor that no transaction still
+/// running can precede.
+pub(super) async fn changes_after<C: GenericClient>(
+    client: &C,
+    after: (i64, i64),
+    limit: i64,
+) -> StoreResult<Vec<ChangeRow>> {
+    client
+        .query(
+            concat!(
+                "SELECT ",
+                change_columns!(),
+                " FROM changes
+             WHERE (xid, position) > ($1, $2)
+               AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+             ORDER BY xid, position LIMIT $3"
+            ),
+            &[&after.0, &after.1, &limit],
+        )
+        .await?
+        .iter()
+        .map(change_from_row)
+        .collect()
+}
+
+/// A member and their ledger.
+pub(super) async fn member<C: GenericClient>(
+    client: &C,
+    id: MemberId,
+) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
+    let Some(row) = client
+        .query_opt(
+            concat!(
+                "SELECT ",
+                member_record_columns!(),
+                " FROM members WHERE member_id = $1"
+            ),
+            &[&id.to_string()],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let record = member_record_from_row(&row)?;
+    Ok(Some((record, load_entries(client, id).await?)))
+}
+
+/// Every member id, in order.
+pub(super) async fn member_ids<C: GenericClient>(client: &C) -> StoreResult<Vec<MemberId>> {
+    client
+        .query("SELECT member_id FROM members ORDER BY member_id", &[])
+        .await?
+        .iter()
+        .map(|row| parse_member(row.try_get(0)?))
+        .collect()
+}
+
+/// Appends head office's own entries (jobs) as one chunk, drops the cached
+/// fold and logs a member change, in one transaction.
+pub(super) async fn append_entries(
+    client: &mut deadpool_postgres::Object,
+    member: MemberId,
+    entries: &[LedgerEntry],
+) -> StoreResult<()> {
+    let tx = client.transaction().await?;
+    // The member's lock, as a batch takes it: no batch is planning
+    // against the fold this invalidates.
+    tx.execute(LOCK_KEYS, &[&vec![member_lock_key(member)]])
+        .await?;
+    if !entries.is_empty() {
+        let chunk: Vec<(Option<u64>, &LedgerEntry)> = entries.iter().map(|e| (None, e)).collect();
+        tx.execute(
+            "INSERT INTO ledger (member_id, entry_count, entries) VALUES ($1, $2, $3)",
+            &[
+                &member.to_string(),
+                &i32::try_from(chunk.len())
+                    .map_err(|_| StoreError::Corrupt("chunk size".into()))?,
+                &to_json(&chunk)?,
+            ],
+        )
+        .await?;
+    }
+    // The cached fold no longer matches the ledger: refold next time
+    // (the figures too: no summary until then).
+    tx.execute(
+        "UPDATE members SET account = NULL, tier = NULL WHERE member_id = $1",
+        &[&member.to_string()],
+    )
+    .await?;
+    push_change(&tx, "member", Some(member), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Erases a member on request, in one transaction; whether it existed.
+pub(super) async fn erase_member(
+    client: &mut deadpool_postgres::Object,
+    id: MemberId,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let tx = client.transaction().await?;
+    let existed = erase(&tx, id, now).await?;
+    tx.commit().await?;
+    Ok(existed)
+}

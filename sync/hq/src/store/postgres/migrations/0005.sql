@@ -1,0 +1,2 @@
+ALTER TABLE members SET (fillfactor = 70);
+     ALTER TABLE terminals SET (fillfactor = 50);

@@ -1,0 +1,324 @@
+//! The PostgreSQL backend (production): tokio-postgres through a
+//! deadpool-postgres pool. A batch locks its terminal's row
+//! (`SELECT ... FOR UPDATE`), so concurrent uploads of one terminal apply one
+//! after the other while different terminals run in parallel.
+//!
+//! Distribution: member-keyed tables (`members`, `ledger`, `conflicts`)
+//! carry `member_id` first in their primary key, ready for Citus
+//! `create_distributed_table(..., 'member_id')`; terminal-keyed tables
+//! (`terminals`, `events`, `dead_letters`) by `terminal_id`; `changes`,
+//! `enroll_codes`, `hq_settings` are small reference tables.
+//!
+//! A folder by concern: the numbered migrations (`migrations/NNNN.sql`),
+//! the pool's size and the batch's locks (`locks`), the upload path
+//! (`batch`), the small reads and writes by what they are about
+//! (`terminals`, `members`, `review`, `users`, `settings`), the figures'
+//! SQL (`figures`), one mapper per record (`rows`), the statement helpers
+//! (`sql`) and the test hooks (`test_hooks`, feature `test-support`). This
+//! file holds the store itself: the pool, the migration runner, and the
+//! [`Store`] implementation, which hands each operation a connection and
+//! delegates. The other files use each other, never this one.
+
+mod batch;
+mod figures;
+mod locks;
+mod members;
+mod review;
+mod rows;
+mod settings;
+mod sql;
+mod terminals;
+#[cfg(feature = "test-support")]
+mod test_hooks;
+#[cfg(test)]
+mod tests;
+mod users;
+
+use deadpool_postgres::{Pool, Runtime};
+use tillcard_protocol::wire::TerminalId;
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::LedgerEntry;
+use tokio_postgres::NoTls;
+
+pub use locks::{default_pool_size, key_lock_budget};
+
+use super::{
+    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
+    StoreResult, TerminalRecord, UserRecord,
+};
+use crate::figures::{FigureQuery, FigureRows, TerminalRow};
+use crate::ingest::{BatchRefusal, Plan, Prepared};
+
+/// Numbered migrations (`postgres/migrations/NNNN.sql`), applied in order
+/// at start-up, each once (public for the test that upgrades data written
+/// under an older schema).
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the whole head-office schema.
+    include_str!("migrations/0001.sql"),
+    // 2: the dashboard. Summary columns beside each member's cached fold so
+    // the figures sum in SQL; sales and refunds (walk-ins included, so keyed
+    // by terminal like events) for member share of sales; when each terminal
+    // last sent a batch and its outbox head; head-office users and their
+    // sessions (hashed tokens): small reference tables. Times the figures
+    // compare are integers (ms since the epoch).
+    include_str!("migrations/0002.sql"),
+    // 3: the upload path. `ledger_terminal` served no batch, only test
+    // support (deleting a terminal's later entries), yet every ledger row
+    // paid for it. A member's cached fold is rewritten by every batch that
+    // touches the member: lz4 (PostgreSQL 14+, when built with it) compresses
+    // it several times faster than the default pglz.
+    include_str!("migrations/0003.sql"),
+    // 4: a member's ledger in chunks. A batch appends one row per member it
+    // books entries for, holding those entries in order, each with the seq
+    // of the event that booked it (`[[seq, entry], ...]`; seq null for
+    // head office's own jobs). A sale books several entries for its member
+    // (points, stored value, coupon), so one row per event became several
+    // per event; now it is at most one, fewer when a batch has several
+    // events of one member. `seq` is the chunk's highest, `entry_count` its
+    // length. Existing rows become chunks of one entry (the table is
+    // rewritten once, inside the migration's transaction).
+    include_str!("migrations/0004.sql"),
+    // 5: room on each page for the next version of a row updated in place.
+    include_str!("migrations/0005.sql"),
+];
+
+/// PostgreSQL-backed storage.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    key_lock_budget: usize,
+}
+
+fn pool_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Pool(e.to_string())
+}
+
+impl PgStore {
+    /// Connects a pool of [`default_pool_size`] connections to `url`
+    /// (`postgres://user@host:port/db`).
+    pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        PgStore::connect_with_pool_size(url, default_pool_size()).await
+    }
+
+    /// Connects a pool of `pool_size` connections (at least 1) to `url`.
+    pub async fn connect_with_pool_size(url: &str, pool_size: usize) -> StoreResult<PgStore> {
+        let pool_size = pool_size.max(1);
+        let mut cfg = deadpool_postgres::Config::new();
+        cfg.url = Some(url.to_string());
+        cfg.pool = Some(deadpool_postgres::PoolConfig::new(pool_size));
+        let pool = cfg
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(pool_err)?;
+        // Fail now, not on the first request.
+        let client = pool.get().await.map_err(pool_err)?;
+        let slots: i64 = client
+            .query_one(locks::LOCK_TABLE_SLOTS, &[])
+            .await?
+            .try_get(0)?;
+        let key_lock_budget = key_lock_budget(slots, pool_size);
+        tracing::info!(
+            pool_size,
+            lock_slots = slots,
+            key_lock_budget,
+            "postgres pool and lock table"
+        );
+        drop(client);
+        Ok(PgStore {
+            pool,
+            key_lock_budget,
+        })
+    }
+
+    /// The same store with another advisory-lock budget per batch (batches
+    /// needing more take the wide lock). For tests of the wide path and for
+    /// servers whose lock table other clients crowd.
+    pub fn with_key_lock_budget(mut self, budget: usize) -> PgStore {
+        self.key_lock_budget = budget;
+        self
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_err)
+    }
+}
+
+/// Applies the migrations not applied yet, in one transaction under the
+/// migrations' lock (head offices starting at once migrate one at a time).
+async fn migrate(client: &mut deadpool_postgres::Object) -> StoreResult<()> {
+    let tx = client.transaction().await?;
+    tx.execute(locks::LOCK_MIGRATIONS, &[]).await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+        .await?;
+    let version: i64 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    for (n, sql) in MIGRATIONS.iter().enumerate() {
+        let number = i64::try_from(n).unwrap_or(i64::MAX) + 1;
+        if number > version {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[&number],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        // The pool drops a connection it finds closed when handing it out
+        // (deadpool's recycle check), so a broken connection is replaced,
+        // not returned to every later request.
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        migrate(&mut self.client().await?).await
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        settings::setting(&self.client().await?, key).await
+    }
+
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
+        settings::init_setting(&self.client().await?, key, value).await
+    }
+
+    async fn push_change(
+        &self,
+        kind: &str,
+        member: Option<MemberId>,
+        payload: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        members::push_change(&tx, kind, member, payload).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_code(&self, code_hash: &str, store: &str, now: Timestamp) -> StoreResult<()> {
+        terminals::insert_code(&self.client().await?, code_hash, store, now).await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        terminal: &TerminalRecord,
+        now: Timestamp,
+    ) -> StoreResult<Redeemed> {
+        terminals::redeem_code(&mut self.client().await?, code_hash, terminal, now).await
+    }
+
+    async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>> {
+        terminals::terminal(&self.client().await?, id).await
+    }
+
+    async fn revoke_terminal(&self, id: TerminalId) -> StoreResult<()> {
+        terminals::revoke_terminal(&self.client().await?, id).await
+    }
+
+    async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
+        terminals::flag_terminal(&self.client().await?, id, reason, now).await
+    }
+
+    async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>> {
+        terminals::terminal_flags(&self.client().await?).await
+    }
+
+    async fn ingest(
+        &self,
+        terminal: &TerminalRecord,
+        prepared: Prepared,
+        now: Timestamp,
+    ) -> StoreResult<Result<Plan, BatchRefusal>> {
+        let connection = self.client().await?;
+        batch::ingest_batch(connection, terminal, prepared, now, self.key_lock_budget).await
+    }
+
+    async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>> {
+        members::changes_after(&self.client().await?, after, limit).await
+    }
+
+    async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
+        members::member(&self.client().await?, id).await
+    }
+
+    async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {
+        members::member_ids(&self.client().await?).await
+    }
+
+    async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()> {
+        members::append_entries(&mut self.client().await?, member, entries).await
+    }
+
+    async fn erase_member(&self, id: MemberId, now: Timestamp) -> StoreResult<bool> {
+        members::erase_member(&mut self.client().await?, id, now).await
+    }
+
+    async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
+        review::conflicts(&self.client().await?).await
+    }
+
+    async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
+        review::dead_letters(&self.client().await?).await
+    }
+
+    async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows> {
+        figures::figure_rows(&mut self.client().await?, query).await
+    }
+
+    async fn terminal_rows(&self) -> StoreResult<Vec<TerminalRow>> {
+        figures::terminal_rows(&self.client().await?).await
+    }
+
+    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()> {
+        users::put_user(&self.client().await?, user, now).await
+    }
+
+    async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        users::user(&self.client().await?, username).await
+    }
+
+    async fn insert_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        users::insert_session(&self.client().await?, token_hash, username, expires_at_ms).await
+    }
+
+    async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>> {
+        users::session_user(&self.client().await?, token_hash, now_ms).await
+    }
+
+    async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
+        users::delete_session(&self.client().await?, token_hash, now_ms).await
+    }
+
+    #[cfg(feature = "test-support")]
+    async fn counts(&self) -> StoreResult<super::Counts> {
+        test_hooks::counts(&self.client().await?).await
+    }
+
+    #[cfg(feature = "test-support")]
+    async fn find_text(&self, needle: &str) -> StoreResult<Vec<String>> {
+        test_hooks::find_text(&self.client().await?, needle).await
+    }
+
+    #[cfg(feature = "test-support")]
+    async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()> {
+        test_hooks::simulate_restore(&mut self.client().await?, terminal, keep).await
+    }
+}

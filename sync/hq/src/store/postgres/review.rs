@@ -1,0 +1,46 @@
+//! What head office keeps for a person to review, on PostgreSQL: the
+//! conflicts batches recorded and the events they dead-lettered.
+
+use deadpool_postgres::GenericClient;
+
+use super::rows::{
+    conflict_columns, conflict_record_from_row, dead_letter_columns, dead_letter_from_row,
+};
+use crate::store::{ConflictRecord, DeadLetterRecord, StoreResult};
+
+/// Every conflict, oldest first.
+pub(super) async fn conflicts<C: GenericClient>(client: &C) -> StoreResult<Vec<ConflictRecord>> {
+    client
+        .query(
+            concat!(
+                "SELECT ",
+                conflict_columns!(),
+                " FROM conflicts ORDER BY conflict_no"
+            ),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(conflict_record_from_row)
+        .collect()
+}
+
+/// Every dead letter, by terminal and seq.
+pub(super) async fn dead_letters<C: GenericClient>(
+    client: &C,
+) -> StoreResult<Vec<DeadLetterRecord>> {
+    client
+        .query(
+            concat!(
+                "SELECT ",
+                dead_letter_columns!(),
+                " FROM dead_letters
+             ORDER BY terminal_id, seq"
+            ),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(dead_letter_from_row)
+        .collect()
+}

@@ -1,0 +1,228 @@
+//! One mapper per record: how a `rusqlite::Row` becomes each record the
+//! SQLite backend returns, beside the select list it reads. The lists are
+//! macros so that queries stay `&'static str` (`concat!`): every query
+//! returning a record selects the record's list and maps each row with the
+//! record's mapper (`Statement::query_and_then`), so the columns' order and
+//! the mapping cannot drift apart. A leaf: it uses nothing else of the
+//! backend.
+
+use rusqlite::Row;
+use tillcard_protocol::wire::TerminalId;
+
+use crate::figures::{ConflictItem, RefundRow, RefundedSale, TerminalRow};
+use crate::store::{
+    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, StoreResult, TerminalRecord,
+    UserRecord, from_sql_int, parse_json, parse_member, parse_source, parse_terminal,
+};
+
+/// A text column that may be null, parsed when it is not.
+fn parse_optional<T>(
+    row: &Row<'_>,
+    index: usize,
+    parse: fn(&str) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    row.get::<_, Option<String>>(index)?
+        .as_deref()
+        .map(parse)
+        .transpose()
+}
+
+/// The columns [`terminal_record_from_row`] reads, in its order.
+macro_rules! terminal_record_columns {
+    () => {
+        "terminal_id, store, public_key, lookup_key, acked_seq, revoked"
+    };
+}
+pub(super) use terminal_record_columns;
+
+/// A provisioned terminal.
+pub(super) fn terminal_record_from_row(row: &Row<'_>) -> StoreResult<TerminalRecord> {
+    Ok(TerminalRecord {
+        terminal_id: parse_terminal(&row.get::<_, String>(0)?)?,
+        store: row.get(1)?,
+        public_key: row.get(2)?,
+        lookup_key: row.get(3)?,
+        acked_seq: from_sql_int(row.get(4)?),
+        revoked: row.get::<_, i64>(5)? != 0,
+    })
+}
+
+/// The columns [`terminal_flag_from_row`] reads, in its order.
+macro_rules! terminal_flag_columns {
+    () => {
+        "terminal_id, reason"
+    };
+}
+pub(super) use terminal_flag_columns;
+
+/// A suspicion about a terminal: the terminal and the reason.
+pub(super) fn terminal_flag_from_row(row: &Row<'_>) -> StoreResult<(TerminalId, String)> {
+    Ok((parse_terminal(&row.get::<_, String>(0)?)?, row.get(1)?))
+}
+
+/// The columns [`terminal_row_from_row`] reads, in its order.
+macro_rules! terminal_row_columns {
+    () => {
+        "terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked"
+    };
+}
+pub(super) use terminal_row_columns;
+
+/// A terminal's sync state (the figures, `/metrics`).
+pub(super) fn terminal_row_from_row(row: &Row<'_>) -> StoreResult<TerminalRow> {
+    Ok(TerminalRow {
+        terminal_id: parse_terminal(&row.get::<_, String>(0)?)?,
+        store: row.get(1)?,
+        acked_seq: from_sql_int(row.get(2)?),
+        last_batch_at_ms: row.get(3)?,
+        outbox_head_seq: row.get::<_, Option<i64>>(4)?.map(from_sql_int),
+        revoked: row.get::<_, i64>(5)? != 0,
+    })
+}
+
+/// The columns [`member_record_from_row`] reads, in its order.
+macro_rules! member_record_columns {
+    () => {
+        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at"
+    };
+}
+pub(super) use member_record_columns;
+
+/// A member as head office holds it (without its ledger).
+pub(super) fn member_record_from_row(row: &Row<'_>) -> StoreResult<MemberRecord> {
+    Ok(MemberRecord {
+        member: parse_member(&row.get::<_, String>(0)?)?,
+        masked_name: row.get(1)?,
+        masked_phone: row.get(2)?,
+        phone: row.get(3)?,
+        birthday: parse_optional(row, 4, parse_json)?,
+        tags: parse_json(&row.get::<_, String>(5)?)?,
+        duplicate_of: parse_optional(row, 6, parse_member)?,
+        erased: row.get::<_, Option<String>>(7)?.is_some(),
+    })
+}
+
+/// The columns [`change_from_row`] reads, in its order (SQLite's writers
+/// are serialized: no transaction id, the position alone orders changes).
+macro_rules! change_columns {
+    () => {
+        "position, kind, member_id, payload"
+    };
+}
+pub(super) use change_columns;
+
+/// A row of the change log.
+pub(super) fn change_from_row(row: &Row<'_>) -> StoreResult<ChangeRow> {
+    Ok(ChangeRow {
+        xid: 0,
+        position: row.get(0)?,
+        kind: row.get(1)?,
+        member: parse_optional(row, 2, parse_member)?,
+        payload: row.get(3)?,
+    })
+}
+
+/// The columns [`conflict_record_from_row`] and [`conflict_item_from_row`]
+/// read, in their order.
+macro_rules! conflict_columns {
+    () => {
+        "member_id, kind, reason, terminal_id, seq, at"
+    };
+}
+pub(super) use conflict_columns;
+
+/// A conflict recorded for review.
+pub(super) fn conflict_record_from_row(row: &Row<'_>) -> StoreResult<ConflictRecord> {
+    Ok(ConflictRecord {
+        member: parse_member(&row.get::<_, String>(0)?)?,
+        kind: row.get(1)?,
+        reason: row.get(2)?,
+        terminal_id: parse_optional(row, 3, parse_terminal)?,
+        seq: row.get::<_, Option<i64>>(4)?.map(from_sql_int),
+        at: row.get(5)?,
+    })
+}
+
+/// A conflict as the figures show it: the same row as
+/// [`conflict_record_from_row`]'s.
+pub(super) fn conflict_item_from_row(row: &Row<'_>) -> StoreResult<ConflictItem> {
+    let record = conflict_record_from_row(row)?;
+    Ok(ConflictItem {
+        member_id: record.member,
+        kind: record.kind,
+        reason: record.reason,
+        terminal_id: record.terminal_id,
+        seq: record.seq,
+        at: record.at,
+    })
+}
+
+/// The columns [`dead_letter_from_row`] reads, in its order.
+macro_rules! dead_letter_columns {
+    () => {
+        "terminal_id, seq, event_id, reason, at"
+    };
+}
+pub(super) use dead_letter_columns;
+
+/// A dead-lettered event.
+pub(super) fn dead_letter_from_row(row: &Row<'_>) -> StoreResult<DeadLetterRecord> {
+    Ok(DeadLetterRecord {
+        terminal_id: parse_terminal(&row.get::<_, String>(0)?)?,
+        seq: from_sql_int(row.get(1)?),
+        event_id: row.get(2)?,
+        reason: row.get(3)?,
+        at: row.get(4)?,
+    })
+}
+
+/// The columns [`user_from_row`] reads, in its order.
+macro_rules! user_columns {
+    () => {
+        "username, password_hash"
+    };
+}
+pub(super) use user_columns;
+
+/// A dashboard user.
+pub(super) fn user_from_row(row: &Row<'_>) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        username: row.get(0)?,
+        password_hash: row.get(1)?,
+    })
+}
+
+/// The columns [`refunded_sale_from_row`] reads, in its order.
+macro_rules! refunded_sale_columns {
+    () => {
+        "sale_id, member_id IS NOT NULL, lines"
+    };
+}
+pub(super) use refunded_sale_columns;
+
+/// A sale refunded in the figures' window.
+pub(super) fn refunded_sale_from_row(row: &Row<'_>) -> StoreResult<RefundedSale> {
+    Ok(RefundedSale {
+        sale: parse_source(&row.get::<_, String>(0)?)?,
+        member: row.get(1)?,
+        lines: parse_json(&row.get::<_, String>(2)?)?,
+    })
+}
+
+/// The columns [`refund_from_row`] reads, in its order.
+macro_rules! refund_columns {
+    () => {
+        "refund_id, sale_id, at_ms, lines"
+    };
+}
+pub(super) use refund_columns;
+
+/// A refund of a sale the figures count.
+pub(super) fn refund_from_row(row: &Row<'_>) -> StoreResult<RefundRow> {
+    Ok(RefundRow {
+        refund: parse_source(&row.get::<_, String>(0)?)?,
+        sale: parse_source(&row.get::<_, String>(1)?)?,
+        at_ms: row.get(2)?,
+        lines: parse_json(&row.get::<_, String>(3)?)?,
+    })
+}
