@@ -5,20 +5,11 @@
 //! That is what makes every rule exhaustively testable, and what lets the
 //! terminal and head office price and book with exactly the same code.
 //!
-//! Code map, in the order data flows through a checkout:
-//! - [`money`]: the `Money` newtype (fen), half-up rounding, largest-remainder
-//!   allocation.
-//! - [`limits`]: the bounds on every amount, count, text and moment that
-//!   comes from outside, and the checks that hold entries and quotes to them.
-//! - [`ids`]: member, action, lot and coupon identifiers; timestamps.
-//! - [`program`]: the program as serde data, its defaults and validation.
-//! - [`ledger`]: ledger entries, the only record of what happened.
-//! - [`account`]: a member's balances as a fold over ledger entries.
-//! - [`pricing`]: basket + member + program + moment -> itemized quote.
-//! - [`booking`]: quote (or top-up, adjustment, enrollment) -> ledger entries.
-//! - [`refund`]: full and partial refunds.
-//! - [`tier`]: upgrade after purchase, periodic evaluation.
-//! - [`expiry`]: lot expiry dates and the entries expiring due lots.
+//! A checkout flows through [`pricing`] (basket + member + program +
+//! moment → itemized quote) and [`booking`] (quote → ledger entries); a
+//! member's balances are a fold over those entries ([`account`]). What each
+//! module owns: ARCHITECTURE.md, the one code map (section "Inside
+//! `rules/`").
 
 pub mod account;
 pub mod booking;
