@@ -46,8 +46,15 @@ fn wire<T: Serialize>(value: &T) -> Response {
     }
 }
 
+/// A terminal's gzipped JSON body (the protocol's encoding).
 fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError> {
     Ok(wire::decode(body)?)
+}
+
+/// An admin request's plain JSON body; what does not decode is 400 in
+/// serde's words.
+fn admin_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError> {
+    serde_json::from_slice(body).map_err(|e| HqError::BadRequest(e.to_string()))
 }
 
 fn gunzip_body(body: &[u8]) -> Result<Vec<u8>, HqError> {
@@ -69,7 +76,7 @@ pub(super) async fn upload(
     let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
     // The bodies stay text borrowed from `json` until each is decoded once.
     let json = gunzip_body(&body)?;
-    let batch = ReceivedBatch::from_json(&json).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    let batch = ReceivedBatch::from_json(&json)?;
     let span = tracing::info_span!(
         "batch",
         terminal = %terminal.terminal_id,
@@ -102,8 +109,7 @@ pub(super) async fn revoke_card(
     body: Bytes,
 ) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
-    let r: admin::Revocation =
-        serde_json::from_slice(&body).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    let r: admin::Revocation = admin_body(&body)?;
     if r.member.is_none() && r.card_serial.is_none() {
         return Err(HqError::BadRequest("give member or card_serial".into()));
     }
@@ -125,8 +131,7 @@ pub(super) async fn issue_code(
     body: Bytes,
 ) -> Result<Response, HqError> {
     hq.check_admin(&headers)?;
-    let request: admin::IssueCode =
-        serde_json::from_slice(&body).map_err(|e| HqError::BadRequest(e.to_string()))?;
+    let request: admin::IssueCode = admin_body(&body)?;
     if let Err(e) = tillcard_rules::limits::check_short_text("store", &request.store) {
         return Err(HqError::BadRequest(e.to_string()));
     }
