@@ -176,7 +176,7 @@ pub enum Step {
     Rqrr(View),
 }
 
-const fn rx(view: View, binarize: Binarize, invert: bool, try_harder: bool) -> Step {
+const fn rxing_step(view: View, binarize: Binarize, invert: bool, try_harder: bool) -> Step {
     Step::Rxing {
         view,
         binarize,
@@ -188,12 +188,12 @@ const fn rx(view: View, binarize: Binarize, invert: bool, try_harder: bool) -> S
 
 /// The attempt order of [`CombinedDecoder::default`], most likely first.
 pub const DEFAULT_STEPS: &[Step] = &[
-    rx(View::Full, Binarize::Hybrid, false, false),
-    rx(View::Full, Binarize::Hybrid, true, false),
-    rx(View::Padded, Binarize::Hybrid, false, true),
-    rx(View::Full, Binarize::Global, false, true),
-    rx(View::HalfPadded, Binarize::Global, false, true),
-    rx(View::Half, Binarize::Hybrid, false, true),
+    rxing_step(View::Full, Binarize::Hybrid, false, false),
+    rxing_step(View::Full, Binarize::Hybrid, true, false),
+    rxing_step(View::Padded, Binarize::Hybrid, false, true),
+    rxing_step(View::Full, Binarize::Global, false, true),
+    rxing_step(View::HalfPadded, Binarize::Global, false, true),
+    rxing_step(View::Half, Binarize::Hybrid, false, true),
     Step::Rxing {
         view: View::Full,
         binarize: Binarize::Hybrid,
@@ -201,12 +201,12 @@ pub const DEFAULT_STEPS: &[Step] = &[
         try_harder: true,
         java_port: true,
     },
-    rx(View::Padded, Binarize::Global, false, true),
-    rx(View::Half, Binarize::Hybrid, true, true),
-    rx(View::Half, Binarize::Global, true, true),
-    rx(View::Padded, Binarize::Global, true, true),
-    rx(View::DoublePadded, Binarize::Hybrid, false, true),
-    rx(View::DoublePadded, Binarize::Global, false, true),
+    rxing_step(View::Padded, Binarize::Global, false, true),
+    rxing_step(View::Half, Binarize::Hybrid, true, true),
+    rxing_step(View::Half, Binarize::Global, true, true),
+    rxing_step(View::Padded, Binarize::Global, true, true),
+    rxing_step(View::DoublePadded, Binarize::Hybrid, false, true),
+    rxing_step(View::DoublePadded, Binarize::Global, false, true),
     Step::Rqrr(View::Full),
 ];
 

@@ -25,7 +25,7 @@ fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
     ModelRc::from(Rc::new(VecModel::from(items)))
 }
 
-fn s(text: impl AsRef<str>) -> SharedString {
+fn shared(text: impl AsRef<str>) -> SharedString {
     SharedString::from(text.as_ref())
 }
 
@@ -151,16 +151,16 @@ fn member_card(snapshot: Option<&MemberSnapshot>, language: Language) -> MemberC
     let v = member_view(snapshot, language);
     MemberCard {
         shown: true,
-        name: s(v.name),
-        phone: s(v.phone),
-        tier: s(v.tier),
-        tier_discount: s(v.tier_discount),
-        next_tier: s(v.next_tier),
+        name: shared(v.name),
+        phone: shared(v.phone),
+        tier: shared(v.tier),
+        tier_discount: shared(v.tier_discount),
+        next_tier: shared(v.next_tier),
         tier_progress: v.tier_progress,
-        points: s(v.points.to_string()),
-        points_expiry: s(v.points_expiry),
-        stored_value: s(v.stored_value),
-        stored_value_split: s(v.stored_value_split),
+        points: shared(v.points.to_string()),
+        points_expiry: shared(v.points_expiry),
+        stored_value: shared(v.stored_value),
+        stored_value_split: shared(v.stored_value_split),
         birthday_month: v.birthday_month,
         balances_unknown: v.balances_unknown,
         flagged: v.flagged,
@@ -174,8 +174,8 @@ fn rows(quote: Option<&Quote>, language: Language) -> ModelRc<Row> {
             .unwrap_or_default()
             .into_iter()
             .map(|r| Row {
-                label: s(r.label),
-                amount: s(r.amount),
+                label: shared(r.label),
+                amount: shared(r.amount),
                 strong: r.strong,
             })
             .collect(),
@@ -200,15 +200,15 @@ fn line_items(
                 let off = l.tier_discount + l.member_day_discount + l.coupon_discount;
                 LineItem {
                     index: index(i),
-                    name: s(&l.item.name),
-                    qty: s(format!("×{}", l.item.quantity)),
-                    gross: s(yuan(l.gross)),
+                    name: shared(&l.item.name),
+                    qty: shared(format!("×{}", l.item.quantity)),
+                    gross: shared(yuan(l.gross)),
                     discount: if off.is_zero() {
                         SharedString::new()
                     } else {
-                        s(format!("{} {}", yuan(l.gross), yuan(-off)))
+                        shared(format!("{} {}", yuan(l.gross), yuan(-off)))
                     },
-                    net: s(yuan(l.net)),
+                    net: shared(yuan(l.net)),
                 }
             })
             .collect(),
@@ -217,11 +217,11 @@ fn line_items(
             .enumerate()
             .map(|(i, l)| LineItem {
                 index: index(i),
-                name: s(&l.name),
-                qty: s(format!("×{}", l.quantity)),
-                gross: s(yuan(l.unit_price)),
+                name: shared(&l.name),
+                qty: shared(format!("×{}", l.quantity)),
+                gross: shared(yuan(l.unit_price)),
                 discount: SharedString::new(),
-                net: s(yuan(l.unit_price)),
+                net: shared(yuan(l.unit_price)),
             })
             .collect(),
     }
@@ -236,8 +236,8 @@ fn lines(
 
 fn choice(label: String, detail: String, selected: bool) -> Choice {
     Choice {
-        label: s(label),
-        detail: s(detail),
+        label: shared(label),
+        detail: shared(detail),
         selected,
         enabled: true,
     }
@@ -247,7 +247,7 @@ fn choice(label: String, detail: String, selected: bool) -> Choice {
 pub fn render(c: &Counter, ui: &Ui<'_>) {
     let lang = c.language;
     ui.set_page(page_id(c.page));
-    ui.set_language(s(match lang {
+    ui.set_language(shared(match lang {
         Language::ZhCn => "zh-CN",
         Language::En => "en",
     }));
@@ -272,23 +272,24 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     };
     ui.set_status(StatusView {
         online: status.online,
-        text: s(&status_text),
-        pending: s(status.pending.to_string()),
-        last_sync: s(text::sync_time(lang, status.last_success.as_ref())),
-        camera: s(camera),
-        clerk: s(c
-            .clerk
-            .as_ref()
-            .map(|k| k.name().to_owned())
-            .unwrap_or_default()),
-        offline_note: s(offline_note),
+        text: shared(&status_text),
+        pending: shared(status.pending.to_string()),
+        last_sync: shared(text::sync_time(lang, status.last_success.as_ref())),
+        camera: shared(camera),
+        clerk: shared(
+            c.clerk
+                .as_ref()
+                .map(|k| k.name().to_owned())
+                .unwrap_or_default(),
+        ),
+        offline_note: shared(offline_note),
     });
     let (notice, bad) = notice_parts(c.notice.as_ref());
     ui.set_notice(notice);
     ui.set_notice_bad(bad);
     if let Some(scan) = &c.scan {
         ui.set_scan_good(scan.kind.is_good());
-        ui.set_scan_text(s(text::scan_outcome(lang, scan.kind)));
+        ui.set_scan_text(shared(text::scan_outcome(lang, scan.kind)));
     }
 
     // Login.
@@ -296,14 +297,14 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         c.clerks
             .iter()
             .map(|k| ClerkItem {
-                id: s(&k.id),
-                name: s(&k.name),
+                id: shared(&k.id),
+                name: shared(&k.name),
                 manager: k.role == Role::Manager,
                 selected: c.login_clerk.as_deref() == Some(k.id.as_str()),
             })
             .collect(),
     ));
-    ui.set_pin(s(c.login_pin.display()));
+    ui.set_pin(shared(c.login_pin.display()));
 
     // Member.
     ui.set_member(member_card(c.member.as_ref(), lang));
@@ -328,10 +329,10 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     let quote = sale.quote();
     let all = line_items(quote, &sale.lines);
     let hidden = all.len().saturating_sub(LINES_SHOWN);
-    ui.set_more_lines(s(text::more_lines(lang, hidden)));
+    ui.set_more_lines(shared(text::more_lines(lang, hidden)));
     ui.set_lines(model(all.into_iter().skip(hidden).collect()));
     ui.set_rows(rows(quote, lang));
-    ui.set_entry(s(sale.entry.display()));
+    ui.set_entry(shared(sale.entry.display()));
     ui.set_quick_keys(strings(QUICK_KEYS.iter().map(|k| pick(lang, k.zh, k.en))));
     ui.set_sale_member(member_card(sale.member.as_ref(), lang));
     let applied = quote.and_then(|q| q.coupon.as_ref()).map(|cp| cp.coupon);
@@ -362,13 +363,15 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         .as_ref()
         .map(|m| m.account.stored_value.total())
         .unwrap_or_default();
-    ui.set_stored_value_available(s(yuan(sv)));
+    ui.set_stored_value_available(shared(yuan(sv)));
     ui.set_stored_value_enabled(
         sale.member
             .as_ref()
             .is_some_and(|m| m.record.balances_known && !sv.is_zero()),
     );
-    ui.set_earn_line(s(quote.map(|q| earn_line(q, lang)).unwrap_or_default()));
+    ui.set_earn_line(shared(
+        quote.map(|q| earn_line(q, lang)).unwrap_or_default(),
+    ));
     ui.set_notes(strings(
         quote
             .map(|q| {
@@ -379,9 +382,12 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
             })
             .unwrap_or_default(),
     ));
-    ui.set_sale_error(s(sale.error.clone().unwrap_or_default()));
+    ui.set_sale_error(shared(sale.error.clone().unwrap_or_default()));
     ui.set_can_confirm(quote.is_some() && !sale.committing);
-    ui.set_confirm_text(s(text::confirm_sale(lang, quote.map(|q| q.amount_due))));
+    ui.set_confirm_text(shared(text::confirm_sale(
+        lang,
+        quote.map(|q| q.amount_due),
+    )));
 
     // Receipt.
     if let Some(done) = &c.last_sale {
@@ -405,28 +411,34 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         }
         ui.set_receipt_info(strings(info));
     }
-    ui.set_receipt_saved(s(c
-        .receipt_saved
-        .as_ref()
-        .map(|p| text::receipt_saved(lang, p))
-        .unwrap_or_default()));
+    ui.set_receipt_saved(shared(
+        c.receipt_saved
+            .as_ref()
+            .map(|p| text::receipt_saved(lang, p))
+            .unwrap_or_default(),
+    ));
 
     // Phone lookup and enrollment.
-    ui.set_phone(s(c.phone.display()));
+    ui.set_phone(shared(c.phone.display()));
     let e = &c.enroll;
-    ui.set_enroll_phone(s(e.phone.display()));
-    ui.set_enroll_name(s(&e.name));
-    ui.set_enroll_birthday(s(text::birthday(lang, e.birthday_month, e.birthday_day)));
+    ui.set_enroll_phone(shared(e.phone.display()));
+    ui.set_enroll_name(shared(&e.name));
+    ui.set_enroll_birthday(shared(text::birthday(
+        lang,
+        e.birthday_month,
+        e.birthday_day,
+    )));
     ui.set_enroll_consent(e.consent);
-    ui.set_enroll_referrer(s(e
-        .referrer
-        .as_ref()
-        .map(|r| {
-            let v = member_view(r, lang);
-            format!("{} {}", v.name, v.phone)
-        })
-        .unwrap_or_default()));
-    ui.set_enroll_error(s(e.error.clone().unwrap_or_default()));
+    ui.set_enroll_referrer(shared(
+        e.referrer
+            .as_ref()
+            .map(|r| {
+                let v = member_view(r, lang);
+                format!("{} {}", v.name, v.phone)
+            })
+            .unwrap_or_default(),
+    ));
+    ui.set_enroll_error(shared(e.error.clone().unwrap_or_default()));
     ui.set_surnames(model(
         COMMON_SURNAMES
             .chunks(8)
@@ -439,11 +451,12 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         if let Ok(code) = crate::scan::card::card_qr(&done.card_text) {
             ui.set_card_image(rgba_image(&crate::scan::card::render_rgba(&code, 10)));
         }
-        ui.set_card_saved(s(done
-            .card_png
-            .as_ref()
-            .map(|p| text::card_saved(lang, p.display()))
-            .unwrap_or_default()));
+        ui.set_card_saved(shared(
+            done.card_png
+                .as_ref()
+                .map(|p| text::card_saved(lang, p.display()))
+                .unwrap_or_default(),
+        ));
         let v = member_view(&done.member, lang);
         let mut info = vec![format!("{} {}", v.name, v.phone), v.tier.clone()];
         info.extend(
@@ -462,15 +475,15 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
                 .iter()
                 .filter(|k| k.role == Role::Manager)
                 .map(|k| ClerkItem {
-                    id: s(&k.id),
-                    name: s(&k.name),
+                    id: shared(&k.id),
+                    name: shared(&k.name),
                     manager: true,
                     selected: p.manager.as_deref() == Some(k.id.as_str()),
                 })
                 .collect(),
         ));
-        ui.set_prompt_pin(s(p.pin.display()));
-        ui.set_prompt_error(s(p.error.clone().unwrap_or_default()));
+        ui.set_prompt_pin(shared(p.pin.display()));
+        ui.set_prompt_error(shared(p.error.clone().unwrap_or_default()));
     }
 
     // Forms.
@@ -490,7 +503,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
                 })
                 .collect(),
         ));
-        ui.set_top_up_amount(s(form.amount.display()));
+        ui.set_top_up_amount(shared(form.amount.display()));
         form_error = form.error.clone().unwrap_or_default();
     }
     let r = &c.refund;
@@ -532,7 +545,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
             })
             .unwrap_or_default(),
     ));
-    ui.set_refund_value(s(yuan(r.value())));
+    ui.set_refund_value(shared(yuan(r.value())));
     ui.set_refund_result(strings(
         c.refunded
             .as_ref()
@@ -543,7 +556,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         form_error = r.error.clone().unwrap_or_default();
     }
     if let Some(a) = &c.adjust {
-        ui.set_adjust_points(s(a.points.text()));
+        ui.set_adjust_points(shared(a.points.text()));
         ui.set_adjust_negative(a.negative);
         ui.set_reasons(model(
             ADJUST_REASONS
@@ -556,21 +569,21 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
             form_error = e.clone();
         }
     }
-    ui.set_form_error(s(form_error));
+    ui.set_form_error(shared(form_error));
 
     // Sync and settings.
     ui.set_sync_rows(model(
         text::sync_rows(lang, status)
             .into_iter()
             .map(|(label, value)| Row {
-                label: s(label),
-                amount: s(value),
+                label: shared(label),
+                amount: shared(value),
                 strong: false,
             })
             .collect(),
     ));
-    ui.set_hq_url(s(&c.hq_url));
-    ui.set_provision_code(s(&c.provision_code));
+    ui.set_hq_url(shared(&c.hq_url));
+    ui.set_provision_code(shared(&c.provision_code));
     render_keyboard(c, ui);
     let (provision, provision_bad) = notice_parts(c.provision_result.as_ref());
     ui.set_provision_result(provision);
@@ -579,7 +592,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
 
 /// A message's words and whether it is bad; empty when there is none.
 fn notice_parts(notice: Option<&Notice>) -> (SharedString, bool) {
-    notice.map_or((SharedString::new(), false), |n| (s(&n.text), n.bad))
+    notice.map_or((SharedString::new(), false), |n| (shared(&n.text), n.bad))
 }
 
 fn render_keyboard(c: &Counter, ui: &Ui<'_>) {
@@ -592,8 +605,8 @@ fn render_keyboard(c: &Counter, ui: &Ui<'_>) {
         TextField::HeadOfficeUrl => &c.hq_url,
         TextField::EnrollmentCode => &c.provision_code,
     };
-    ui.set_keyboard_title(s(text::field_title(c.language, keyboard.field)));
-    ui.set_keyboard_text(s(typed));
+    ui.set_keyboard_title(shared(text::field_title(c.language, keyboard.field)));
+    ui.set_keyboard_text(shared(typed));
     ui.set_keyboard_shifted(keyboard.shifted);
     ui.set_keyboard_rows(model(
         keyboard

@@ -98,7 +98,7 @@ impl Default for Collector {
     }
 }
 
-fn re(pattern: &str) -> Regex {
+fn compiled(pattern: &str) -> Regex {
     match Regex::new(pattern) {
         Ok(re) => re,
         // The patterns are constants of this file, covered by its tests.
@@ -124,21 +124,21 @@ impl Collector {
     /// The built-in shapes.
     pub fn new() -> Collector {
         Collector {
-            token: re(r"[0-9A-Za-z]+"),
+            token: compiled(r"[0-9A-Za-z]+"),
             names: vec![
                 // EnrollRequest { name: Some("张伟".into()) ... }
-                re(r#"\bname\s*:\s*Some\(\s*"([^"]+)""#),
+                compiled(r#"\bname\s*:\s*Some\(\s*"([^"]+)""#),
                 // mask_name("张伟")
-                re(r#"\bmask_name\(\s*"([^"]+)""#),
+                compiled(r#"\bmask_name\(\s*"([^"]+)""#),
                 // member_name = "张伟" / "member_name": "张伟" (data files)
-                re(r#"member_name"?\s*[:=]\s*"([^"]+)""#),
+                compiled(r#"member_name"?\s*[:=]\s*"([^"]+)""#),
             ],
             // creds.seal("张三"): whatever is sealed to head office is personal.
-            sealed: re(r#"\bseal\(\s*"([^"]+)""#),
+            sealed: compiled(r#"\bseal\(\s*"([^"]+)""#),
             // MonthDay { month: 5, day: 17 }
-            month_day: re(r"MonthDay\s*\{\s*month\s*:\s*(\d{1,2})\s*,\s*day\s*:\s*(\d{1,2})"),
+            month_day: compiled(r"MonthDay\s*\{\s*month\s*:\s*(\d{1,2})\s*,\s*day\s*:\s*(\d{1,2})"),
             // birthday = "03-15"
-            toml_birthday: re(r#"birthday\s*[:=]\s*"(?:--)?(\d{1,2})-(\d{1,2})""#),
+            toml_birthday: compiled(r#"birthday\s*[:=]\s*"(?:--)?(\d{1,2})-(\d{1,2})""#),
         }
     }
 
@@ -240,11 +240,11 @@ impl Scanner {
                 let pattern = format!(
                     r"month\W{{0,3}}0?{m}[^0-9]{{1,16}}day\W{{0,3}}0?{d}(?:[^0-9]|$)|--0?{m}-0?{d}(?:[^0-9]|$)|(?:^|[^0-9A-Za-z-])0?{m}-0?{d}(?:[^0-9A-Za-z-]|$)|(?:^|[^0-9])0?{m}月0?{d}日"
                 );
-                ((m, d), re(&pattern))
+                ((m, d), compiled(&pattern))
             })
             .collect();
         Scanner {
-            token: re(r"[0-9A-Za-z]+"),
+            token: compiled(r"[0-9A-Za-z]+"),
             names: data.names.iter().cloned().collect(),
             birthdays,
         }
