@@ -37,6 +37,10 @@ pub const DEMO_CARD_KEY_ID: u16 = 0xD3E0;
 /// production terminal, and its cards are worthless anywhere else.
 pub const DEMO_CARD_SEED: [u8; 32] = *b"tillcard-demo-card-key-is-public";
 
+/// The surname the screenshots type into the enrollment form (demo data,
+/// like the demo members' names).
+pub const DEMO_ENROLL_SURNAME: &str = "赵";
+
 /// A demo clerk: (id, name, role, PIN).
 pub const DEMO_CLERKS: &[(&str, &str, Role, &str)] = &[
     ("c01", "Wang Fang 王芳", Role::Cashier, "1234"),

@@ -204,7 +204,10 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             tap(&app, Action::OpenEnroll);
             enrolled += 1;
             keys(&app, &format!("1990000{:04}", 2000 + enrolled));
-            tap(&app, Action::Surname("赵".into()));
+            tap(
+                &app,
+                Action::Surname(crate::demo::DEMO_ENROLL_SURNAME.into()),
+            );
             tap(&app, Action::BirthdayMonth(3));
             tap(&app, Action::BirthdayDay(14));
             tap(&app, Action::ToggleConsent);

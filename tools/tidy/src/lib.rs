@@ -74,9 +74,12 @@ impl SourceFile {
         self.module == "lib.rs"
     }
 
-    /// Whether this file holds only unit tests (`mod tests;` in its own file).
+    /// Whether this file holds only unit tests or their helpers (`mod
+    /// tests;` or `mod testing;` in its own file, declared under
+    /// `#[cfg(test)]`).
     pub fn is_test_module(&self) -> bool {
-        self.module == "tests" || self.module.ends_with("/tests")
+        let name = self.module.rsplit('/').next().unwrap_or_default();
+        name == "tests" || name == "testing"
     }
 }
 
@@ -399,6 +402,37 @@ fn split(module: &str) -> Vec<String> {
     }
 }
 
+/// The string literals outside unit tests that hold Chinese text: clerk
+/// words written where they should not be (they live in `counter/text`,
+/// and in the views behind `@tr()`).
+pub fn chinese_literals(file: &SourceFile) -> Result<Vec<String>, syn::Error> {
+    #[derive(Default)]
+    struct Literals {
+        found: Vec<String>,
+    }
+    impl<'ast> Visit<'ast> for Literals {
+        fn visit_lit_str(&mut self, literal: &'ast syn::LitStr) {
+            let text = literal.value();
+            if text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) {
+                self.found.push(text);
+            }
+        }
+        fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+            if !item.attrs.iter().any(|a| a.path().is_ident("cfg")) {
+                syn::visit::visit_item_mod(self, item);
+            }
+        }
+    }
+    let parsed = syn::parse_file(&file.text)?;
+    let mut literals = Literals::default();
+    for item in &parsed.items {
+        if !is_cfg_test(item) {
+            literals.visit_item(item);
+        }
+    }
+    Ok(literals.found)
+}
+
 /// The import cycles of a graph: each strongly connected set of two or more
 /// files (Tarjan's algorithm), sorted.
 pub fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
@@ -535,6 +569,16 @@ mod tests {
         assert!(!row_names(&rules, "store"));
         let terminal = rows_of_section(doc, &PACKAGES[1]).unwrap();
         assert!(row_names(&terminal, "store"));
+    }
+
+    #[test]
+    fn chinese_text_is_found_outside_tests_only() {
+        let text = "//! x\nfn f() -> &'static str { \"会员\" }\n\
+                    #[cfg(test)]\nmod tests { const NAME: &str = \"张\"; }";
+        assert_eq!(
+            chinese_literals(&file("a", text)).unwrap(),
+            vec!["会员".to_owned()]
+        );
     }
 
     #[test]
