@@ -5,19 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+#[path = "util/sync.rs"]
+mod sync_util;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use sync_util::{served_hq, terminal_with_cashier};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::MemberId;
 use tillcard::rules::booking::TopUp;
-use tillcard::store::clerks::Role;
+use tillcard::store::Store;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
-use tillcard::store::{PinHashCost, Store, StoreConfig};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
-use tillcard_hq::service::{Hq, serve};
-use tillcard_hq::store::sqlite::SqliteStore;
+use tillcard_hq::service::Hq;
 use tokio::sync::watch;
 
 struct World {
@@ -31,12 +33,7 @@ struct World {
 async fn world() -> World {
     tillcard::logging::init_for_tests();
     let dir = tempfile::tempdir().unwrap();
-    let hq_store: Arc<dyn tillcard_hq::store::Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());
-    let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, hq.clone(), std::future::pending()));
+    let (hq_store, hq, url) = served_hq(dir.path()).await;
     World {
         _dirs: vec![dir],
         hq,
@@ -61,21 +58,9 @@ async fn register(world: &World, handle: &StoreHandle, name: &str) {
 /// A terminal that has not met head office yet.
 fn unregistered_terminal(world: &mut World, name: &str) -> StoreHandle {
     let dir = tempfile::tempdir().unwrap();
-    let config = StoreConfig {
-        pin_cost: PinHashCost::TEST_ONLY,
-        ..StoreConfig::new(name)
-    };
-    let mut store = Store::open(
-        &dir.path().join("terminal.sqlite"),
-        config,
-        world.clock.clone(),
-    )
-    .unwrap();
-    store
-        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
-        .unwrap();
+    let handle = terminal_with_cashier(dir.path(), name, world.clock.clone());
     world._dirs.push(dir);
-    StoreHandle::spawn(store).unwrap()
+    handle
 }
 
 /// Runs the uplink until the queue is drained and the downlink was pulled.
