@@ -12,8 +12,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use tillcard_protocol::logging::{self, LogFormat};
 use tillcard_protocol::wire::OutboxEvent;
 use util::{Backend, harness, new_member};
@@ -79,16 +78,7 @@ async fn scenario(backend: Backend) {
     let ack = ack.unwrap();
     assert_eq!((s, ack.applied, ack.dead_lettered), (StatusCode::OK, 1, 1));
     // A refusal.
-    let (s, _) = h
-        .request(
-            Request::builder()
-                .method("POST")
-                .uri("/v1/batches")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.upload_unsigned().await, StatusCode::UNAUTHORIZED);
     // Dashboard use.
     h.hq.add_user("ana", "s3cret-enough").await.unwrap();
     let _ = h.figures_at(chrono::Utc::now().fixed_offset()).await;
