@@ -57,8 +57,7 @@ const MASKED_PHONE: &str = "139****5678";
 async fn scenario(backend: Backend) {
     let buffer = logs();
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let member = new_member();
     // Enrolled at both stores with the same phone: a duplicate_phone
     // conflict whose subject is personal data.

@@ -221,6 +221,14 @@ impl Harness {
         }
     }
 
+    /// Two terminals at two stores: one provisioned for S001, then one for
+    /// S002.
+    pub async fn two_stores(&self) -> (Till, Till) {
+        let a = self.provision("S001").await;
+        let b = self.provision("S002").await;
+        (a, b)
+    }
+
     /// Uploads events; returns the status and the ack if 200.
     pub async fn upload(
         &self,
@@ -385,6 +393,20 @@ impl Till {
             entries: entries.clone(),
         };
         (self.event(&body), entries)
+    }
+
+    /// Enrolls `member` as [`Till::enroll`] does: the event and the account
+    /// its entries open.
+    pub fn enroll_account(
+        &mut self,
+        member: MemberId,
+        phone: &str,
+    ) -> (OutboxEvent, MemberAccount) {
+        let (event, entries) = self.enroll(member, phone);
+        (
+            event,
+            MemberAccount::fold(MemberAccount::new(member), &entries),
+        )
     }
 
     /// Tops up stored value.
