@@ -49,6 +49,13 @@ async fn terminal(world: &mut World, name: &str) -> StoreHandle {
     handle
 }
 
+/// Registered terminals at two stores, "store-a" and "store-b".
+async fn two_stores(world: &mut World) -> (StoreHandle, StoreHandle) {
+    let a = terminal(world, "store-a").await;
+    let b = terminal(world, "store-b").await;
+    (a, b)
+}
+
 /// Registers a terminal with head office (a fresh one-time code).
 async fn register(world: &World, handle: &StoreHandle, name: &str) {
     let code = world.hq.issue_code(name).await.unwrap();
@@ -208,8 +215,7 @@ async fn a_head_office_restored_from_an_older_backup_gets_the_missing_events_aga
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_enrolled_at_another_store_comes_down_and_is_found_by_phone() {
     let mut world = world().await;
-    let store_a = terminal(&mut world, "store-a").await;
-    let store_b = terminal(&mut world, "store-b").await;
+    let (store_a, store_b) = two_stores(&mut world).await;
     let member = enroll(&store_a, "13700001111");
     sync(&world, &store_a).await;
     sync(&world, &store_b).await;
@@ -227,8 +233,7 @@ async fn a_member_enrolled_at_another_store_comes_down_and_is_found_by_phone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_issued_offline_at_one_terminal_verifies_at_another_after_its_next_sync() {
     let mut world = world().await;
-    let a = terminal(&mut world, "store-a").await;
-    let b = terminal(&mut world, "store-b").await;
+    let (a, b) = two_stores(&mut world).await;
     let member = enroll(&a, "13800000077");
     let card = call(&a, move |s| s.issue_card(member.0, 1));
     let token = tillcard::scan::credential::parse_token(&card).unwrap();
