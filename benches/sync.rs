@@ -6,43 +6,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark code")]
 
+#[path = "../tests/util/sync.rs"]
+mod sync_util;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sync_util::{served_hq, terminal_with_cashier};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::Money;
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
-use tillcard::store::clerks::Role;
-use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
-use tillcard::store::{PinHashCost, Store, StoreConfig};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
-use tillcard_hq::service::{Hq, serve};
-use tillcard_hq::store::sqlite::SqliteStore;
 use tokio::sync::watch;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let events = 10_000;
     let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
-    let hq_store: Arc<dyn tillcard_hq::store::Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());
-    let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, hq.clone(), std::future::pending()));
+    let (hq_store, hq, url) = served_hq(dir.path()).await;
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let config = StoreConfig {
-        pin_cost: PinHashCost::TEST_ONLY,
-        ..StoreConfig::new("T-BENCH")
-    };
-    let mut store =
-        Store::open(&dir.path().join("terminal.sqlite"), config, clock.clone()).unwrap();
-    store
-        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
-        .unwrap();
-    let handle = StoreHandle::spawn(store).unwrap();
+    let handle = terminal_with_cashier(dir.path(), "T-BENCH", clock.clone());
     let code = hq.issue_code("bench").await.unwrap();
     provision(&handle, &url, &code).await.unwrap();
 

@@ -183,16 +183,7 @@ fn each_situation_gives_its_clerk_outcome() {
 #[test]
 fn every_outcome_has_a_distinct_message() {
     use tillcard::scan::outcome::clerk_message;
-    let kinds = [
-        OutcomeKind::MemberFound,
-        OutcomeKind::UnknownMember,
-        OutcomeKind::LookupFailed,
-        OutcomeKind::NotMemberCode,
-        OutcomeKind::Forged,
-        OutcomeKind::Revoked,
-        OutcomeKind::Expired,
-        OutcomeKind::Unreadable,
-    ];
+    let kinds = OutcomeKind::ALL;
     let msgs: std::collections::HashSet<&str> = kinds.iter().map(|k| clerk_message(*k)).collect();
     assert_eq!(msgs.len(), kinds.len());
     assert!(msgs.iter().all(|m| !m.is_empty()));

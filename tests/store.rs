@@ -14,7 +14,7 @@ use tillcard::rules::refund::RefundLine;
 use tillcard::rules::{Money, SourceId};
 use tillcard::store::audit::AuditBroken;
 use tillcard::store::schema;
-use tillcard::store::{Store, StoreError, migrate};
+use tillcard::store::{StoreError, migrate};
 use util::store::*;
 
 fn count(path: &std::path::Path, table: &str) -> i64 {
@@ -90,9 +90,7 @@ fn the_raw_phone_and_name_are_never_stored() {
 
 #[test]
 fn a_sale_writes_its_ledger_entries_outbox_event_and_audit_row_together() {
-    let mut t = open_store();
-    let clerk = cashier(&mut t.store);
-    let member = enroll(&mut t.store, &clerk, 1);
+    let (mut t, clerk, member) = open_store_with_member();
     t.store
         .top_up(&clerk, member.id, &TopUp::Package("500+50".into()))
         .unwrap();
@@ -153,18 +151,8 @@ fn a_sale_writes_its_ledger_entries_outbox_event_and_audit_row_together() {
 
 #[test]
 fn committing_the_same_quote_twice_is_refused_and_books_nothing() {
-    let mut t = open_store();
-    let clerk = cashier(&mut t.store);
-    let member = enroll(&mut t.store, &clerk, 1);
-    let quote = t
-        .store
-        .price(
-            Some(member.id),
-            &basket(1, 30),
-            &TenderRequest::default(),
-            false,
-        )
-        .unwrap();
+    let (mut t, clerk, member) = open_store_with_member();
+    let quote = quote(&t.store, Some(member.id), 1, 30);
     t.store.commit_sale(&clerk, &quote).unwrap();
     let again = t.store.commit_sale(&clerk, &quote).unwrap_err();
     assert!(
@@ -178,10 +166,7 @@ fn committing_the_same_quote_twice_is_refused_and_books_nothing() {
 fn a_walk_in_sale_is_recorded_without_ledger_entries() {
     let mut t = open_store();
     let clerk = cashier(&mut t.store);
-    let quote = t
-        .store
-        .price(None, &basket(1, 30), &TenderRequest::default(), false)
-        .unwrap();
+    let quote = quote(&t.store, None, 1, 30);
     let receipt = t.store.commit_sale(&clerk, &quote).unwrap();
     assert!(receipt.entries.is_empty());
     assert_eq!(count(&t.path(), "sales"), 1);
@@ -190,18 +175,8 @@ fn a_walk_in_sale_is_recorded_without_ledger_entries() {
 
 #[test]
 fn refund_and_adjustment_need_a_manager_pin_and_record_who_approved() {
-    let mut t = open_store();
-    let clerk = cashier(&mut t.store);
-    let member = enroll(&mut t.store, &clerk, 1);
-    let quote = t
-        .store
-        .price(
-            Some(member.id),
-            &basket(2, 40),
-            &TenderRequest::default(),
-            false,
-        )
-        .unwrap();
+    let (mut t, clerk, member) = open_store_with_member();
+    let quote = quote(&t.store, Some(member.id), 2, 40);
     let sale = t.store.commit_sale(&clerk, &quote).unwrap();
 
     assert!(matches!(
@@ -361,12 +336,7 @@ fn migrations_run_from_an_empty_file_and_from_every_earlier_version() {
                 .unwrap();
             }
         }
-        let t = Store::open(
-            &path,
-            config(),
-            std::sync::Arc::new(tillcard::clock::FakeClock::at(start_time())),
-        )
-        .unwrap();
+        let t = open_file(&path).unwrap();
         let conn = Connection::open(&path).unwrap();
         let version: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -391,12 +361,7 @@ fn a_file_from_a_newer_version_is_refused() {
         .unwrap()
         .pragma_update(None, "user_version", schema::latest_version() + 1)
         .unwrap();
-    let error = Store::open(
-        &path,
-        config(),
-        std::sync::Arc::new(tillcard::clock::FakeClock::at(start_time())),
-    )
-    .unwrap_err();
+    let error = open_file(&path).unwrap_err();
     assert!(matches!(error, StoreError::TooNew { .. }), "{error:?}");
 }
 
@@ -406,12 +371,7 @@ fn a_damaged_file_is_refused_with_a_clear_message_and_kept_untouched() {
     let path = dir.path().join("terminal.sqlite");
     let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(&path, &garbage).unwrap();
-    let error = Store::open(
-        &path,
-        config(),
-        std::sync::Arc::new(tillcard::clock::FakeClock::at(start_time())),
-    )
-    .unwrap_err();
+    let error = open_file(&path).unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
     assert!(error.to_string().contains("kept for support"), "{error}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
@@ -422,9 +382,7 @@ fn provisional_balance_is_the_snapshot_plus_this_terminals_unsynced_events() {
     use tillcard::rules::account::MemberAccount;
     use tillcard::rules::ids::LotId;
     use tillcard::rules::ledger::{EarnReason, EntryKind, LedgerEntry};
-    let mut t = open_store();
-    let clerk = cashier(&mut t.store);
-    let member = enroll(&mut t.store, &clerk, 1);
+    let (mut t, clerk, member) = open_store_with_member();
     let now = t.clock.now();
     // Head office says: 1,000 points (earned at another store).
     let other_store_sale = SourceId(uuid::Uuid::from_u128(99));

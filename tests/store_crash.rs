@@ -139,6 +139,27 @@ fn seed_database(path: &Path) {
     }
 }
 
+/// The (id, event seq) rows `sql` selects.
+fn ids_and_seqs(conn: &Connection, sql: &str) -> BTreeSet<(String, i64)> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The (id, seq) of each event `id_of` gives an id.
+fn event_ids_and_seqs(
+    events: &[(i64, EventBody)],
+    id_of: impl Fn(&EventBody) -> Option<String>,
+) -> BTreeSet<(String, i64)> {
+    events
+        .iter()
+        .filter_map(|(seq, body)| id_of(body).map(|id| (id, *seq)))
+        .collect()
+}
+
 /// Everything the file must satisfy after a crash. Returns the number of
 /// outbox events.
 fn check_invariants(path: &Path, committed: &[(String, String)]) -> usize {
@@ -202,35 +223,17 @@ fn check_invariants(path: &Path, committed: &[(String, String)]) -> usize {
     );
 
     // Every sale row has its sale event and vice versa; same for refunds.
-    let sales: BTreeSet<(String, i64)> = conn
-        .prepare("SELECT sale_id, event_seq FROM sales")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let sale_events: BTreeSet<(String, i64)> = events
-        .iter()
-        .filter_map(|(seq, body)| match body {
-            EventBody::SaleBooked { quote, .. } => Some((quote.id.0.to_string(), *seq)),
-            _ => None,
-        })
-        .collect();
+    let sales = ids_and_seqs(&conn, "SELECT sale_id, event_seq FROM sales");
+    let sale_events = event_ids_and_seqs(&events, |body| match body {
+        EventBody::SaleBooked { quote, .. } => Some(quote.id.0.to_string()),
+        _ => None,
+    });
     assert_eq!(sales, sale_events, "sales and sale events differ");
-    let refunds: BTreeSet<(String, i64)> = conn
-        .prepare("SELECT refund_id, event_seq FROM refunds")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let refund_events: BTreeSet<(String, i64)> = events
-        .iter()
-        .filter_map(|(seq, body)| match body {
-            EventBody::Refunded { refund, .. } => Some((refund.0.to_string(), *seq)),
-            _ => None,
-        })
-        .collect();
+    let refunds = ids_and_seqs(&conn, "SELECT refund_id, event_seq FROM refunds");
+    let refund_events = event_ids_and_seqs(&events, |body| match body {
+        EventBody::Refunded { refund, .. } => Some(refund.0.to_string()),
+        _ => None,
+    });
     assert_eq!(refunds, refund_events, "refunds and refund events differ");
 
     // Balances from the store equal the fold of the events' entries.

@@ -9,7 +9,6 @@
 mod util;
 
 use rusqlite::Connection;
-use tillcard::rules::pricing::TenderRequest;
 use tillcard::store::StoreError;
 use util::store::*;
 
@@ -26,33 +25,15 @@ fn counts(path: &std::path::Path) -> Vec<i64> {
 
 #[test]
 fn a_full_disk_at_commit_leaves_no_half_written_sale_and_says_so() {
-    let mut t = open_store();
-    let clerk = cashier(&mut t.store);
-    let member = enroll(&mut t.store, &clerk, 1);
-    let first = t
-        .store
-        .price(
-            Some(member.id),
-            &basket(2, 20),
-            &TenderRequest::default(),
-            false,
-        )
-        .unwrap();
+    let (mut t, clerk, member) = open_store_with_member();
+    let first = quote(&t.store, Some(member.id), 2, 20);
     t.store.commit_sale(&clerk, &first).unwrap();
     let before = counts(&t.path());
 
     // The file may not grow by a single page: a big sale cannot fit.
     let pages = t.store.page_count().unwrap();
     t.store.simulate_disk_limit(pages).unwrap();
-    let big = t
-        .store
-        .price(
-            Some(member.id),
-            &basket(400, 3),
-            &TenderRequest::default(),
-            false,
-        )
-        .unwrap();
+    let big = quote(&t.store, Some(member.id), 400, 3);
     let error = t.store.commit_sale(&clerk, &big).unwrap_err();
     assert!(matches!(error, StoreError::DiskFull), "{error:?}");
     let message = error.to_string();

@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+#[path = "util/sync.rs"]
+mod sync_util;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,19 +19,17 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
+use sync_util::{sqlite_hq, terminal_with_cashier};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::account::MemberAccount;
 use tillcard::rules::booking::TopUp;
 use tillcard::rules::ledger::LedgerEntry;
 use tillcard::rules::pricing::{Basket, BasketLine, StoredValueRequest, TenderRequest};
 use tillcard::rules::{MemberId, Money};
-use tillcard::store::clerks::Role;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
-use tillcard::store::{PinHashCost, Store, StoreConfig};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
-use tillcard_hq::service::{Hq, serve};
-use tillcard_hq::store::sqlite::SqliteStore;
+use tillcard_hq::service::serve;
 use tokio::sync::watch;
 
 const TERMINALS: usize = 4;
@@ -188,9 +189,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
     tillcard::logging::init_for_tests();
     // Head office on SQLite, and the faulty proxy in front of it.
     let hq_dir = tempfile::tempdir().unwrap();
-    let hq_store: Arc<dyn tillcard_hq::store::Store> =
-        Arc::new(SqliteStore::open(&hq_dir.path().join("hq.sqlite")).unwrap());
-    let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
+    let (hq_store, hq) = sqlite_hq(hq_dir.path()).await;
     let (hq_listener, hq_addr) = listen().await;
     let (stop_hq, hq_stopped) = tokio::sync::oneshot::channel::<()>();
     let hq_task = tokio::spawn(serve(hq_listener, hq.clone(), async {
@@ -217,16 +216,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
     let mut uplinks = Vec::new();
     for t in 0..TERMINALS {
         let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            pin_cost: PinHashCost::TEST_ONLY,
-            ..StoreConfig::new(format!("T-{t}"))
-        };
-        let mut store =
-            Store::open(&dir.path().join("terminal.sqlite"), config, clock.clone()).unwrap();
-        store
-            .add_clerk("c1", "Cashier", Role::Cashier, "1234")
-            .unwrap();
-        let handle = StoreHandle::spawn(store).unwrap();
+        let handle = terminal_with_cashier(dir.path(), format!("T-{t}"), clock.clone());
         let code = hq.issue_code(&format!("store-{t}")).await.unwrap();
         provision(&handle, &format!("http://{hq_addr}"), &code)
             .await

@@ -5,19 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+#[path = "util/sync.rs"]
+mod sync_util;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use sync_util::{served_hq, terminal_with_cashier};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::MemberId;
 use tillcard::rules::booking::TopUp;
-use tillcard::store::clerks::Role;
+use tillcard::store::Store;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
-use tillcard::store::{PinHashCost, Store, StoreConfig};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
-use tillcard_hq::service::{Hq, serve};
-use tillcard_hq::store::sqlite::SqliteStore;
+use tillcard_hq::service::Hq;
 use tokio::sync::watch;
 
 struct World {
@@ -31,12 +33,7 @@ struct World {
 async fn world() -> World {
     tillcard::logging::init_for_tests();
     let dir = tempfile::tempdir().unwrap();
-    let hq_store: Arc<dyn tillcard_hq::store::Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("hq.sqlite")).unwrap());
-    let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, hq.clone(), std::future::pending()));
+    let (hq_store, hq, url) = served_hq(dir.path()).await;
     World {
         _dirs: vec![dir],
         hq,
@@ -52,6 +49,13 @@ async fn terminal(world: &mut World, name: &str) -> StoreHandle {
     handle
 }
 
+/// Registered terminals at two stores, "store-a" and "store-b".
+async fn two_stores(world: &mut World) -> (StoreHandle, StoreHandle) {
+    let a = terminal(world, "store-a").await;
+    let b = terminal(world, "store-b").await;
+    (a, b)
+}
+
 /// Registers a terminal with head office (a fresh one-time code).
 async fn register(world: &World, handle: &StoreHandle, name: &str) {
     let code = world.hq.issue_code(name).await.unwrap();
@@ -61,21 +65,9 @@ async fn register(world: &World, handle: &StoreHandle, name: &str) {
 /// A terminal that has not met head office yet.
 fn unregistered_terminal(world: &mut World, name: &str) -> StoreHandle {
     let dir = tempfile::tempdir().unwrap();
-    let config = StoreConfig {
-        pin_cost: PinHashCost::TEST_ONLY,
-        ..StoreConfig::new(name)
-    };
-    let mut store = Store::open(
-        &dir.path().join("terminal.sqlite"),
-        config,
-        world.clock.clone(),
-    )
-    .unwrap();
-    store
-        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
-        .unwrap();
+    let handle = terminal_with_cashier(dir.path(), name, world.clock.clone());
     world._dirs.push(dir);
-    StoreHandle::spawn(store).unwrap()
+    handle
 }
 
 /// Runs the uplink until the queue is drained and the downlink was pulled.
@@ -223,8 +215,7 @@ async fn a_head_office_restored_from_an_older_backup_gets_the_missing_events_aga
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_enrolled_at_another_store_comes_down_and_is_found_by_phone() {
     let mut world = world().await;
-    let store_a = terminal(&mut world, "store-a").await;
-    let store_b = terminal(&mut world, "store-b").await;
+    let (store_a, store_b) = two_stores(&mut world).await;
     let member = enroll(&store_a, "13700001111");
     sync(&world, &store_a).await;
     sync(&world, &store_b).await;
@@ -242,8 +233,7 @@ async fn a_member_enrolled_at_another_store_comes_down_and_is_found_by_phone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_issued_offline_at_one_terminal_verifies_at_another_after_its_next_sync() {
     let mut world = world().await;
-    let a = terminal(&mut world, "store-a").await;
-    let b = terminal(&mut world, "store-b").await;
+    let (a, b) = two_stores(&mut world).await;
     let member = enroll(&a, "13800000077");
     let card = call(&a, move |s| s.issue_card(member.0, 1));
     let token = tillcard::scan::credential::parse_token(&card).unwrap();

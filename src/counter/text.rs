@@ -536,17 +536,7 @@ mod tests {
 
     #[test]
     fn every_scan_outcome_has_words_in_both_languages() {
-        use OutcomeKind::*;
-        for kind in [
-            MemberFound,
-            UnknownMember,
-            LookupFailed,
-            NotMemberCode,
-            Forged,
-            Revoked,
-            Expired,
-            Unreadable,
-        ] {
+        for kind in OutcomeKind::ALL {
             let zh = scan_outcome(Language::ZhCn, kind);
             let en = scan_outcome(Language::En, kind);
             assert!(!zh.is_empty() && !en.is_empty());

@@ -63,6 +63,21 @@ pub enum OutcomeKind {
 }
 
 impl OutcomeKind {
+    /// Every kind, in the order declared (for checks that each has its
+    /// words).
+    pub const ALL: [OutcomeKind; 8] = [
+        OutcomeKind::MemberFound,
+        OutcomeKind::UnknownMember,
+        OutcomeKind::LookupFailed,
+        OutcomeKind::NotMemberCode,
+        OutcomeKind::Forged,
+        OutcomeKind::Revoked,
+        OutcomeKind::Expired,
+        OutcomeKind::Unreadable,
+    ];
+}
+
+impl OutcomeKind {
     /// Whether the clerk may go on serving the member (good-scan beep).
     pub fn is_good(self) -> bool {
         matches!(

@@ -125,6 +125,15 @@ pub struct PipelineParts {
     pub config: PipelineConfig,
 }
 
+impl PipelineParts {
+    /// What a scanned `text` is, now, by the current keys and revocations
+    /// (read under their lock) and the directory.
+    fn classify(&self, text: &str) -> ScanOutcome {
+        let verifier = self.verifier.read().unwrap_or_else(PoisonError::into_inner);
+        classify(text, &verifier, self.directory.as_ref(), now_unix())
+    }
+}
+
 /// A running decode thread. Dropping it stops the thread.
 pub struct ScanPipeline {
     mailbox: Arc<Mailbox>,
@@ -280,15 +289,8 @@ fn decode_loop(
         let (frame, submitted_at) = match work {
             Work::Frame(f, at) => (f, at),
             Work::Text(text, at) => {
-                let outcome = {
-                    let verifier = parts
-                        .verifier
-                        .read()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    classify(&text, &verifier, parts.directory.as_ref(), now_unix())
-                };
                 let event = ScanEvent {
-                    outcome,
+                    outcome: parts.classify(&text),
                     latency: at.elapsed(),
                     decode_time: Duration::ZERO,
                 };
@@ -315,15 +317,8 @@ fn decode_loop(
             stats.repeats_suppressed.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let outcome = {
-            let verifier = parts
-                .verifier
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            classify(&text, &verifier, parts.directory.as_ref(), now_unix())
-        };
         let event = ScanEvent {
-            outcome,
+            outcome: parts.classify(&text),
             latency: submitted_at.elapsed(),
             decode_time,
         };

@@ -11,13 +11,13 @@ use tillcard_rules::pricing::{
 };
 use tillcard_rules::program::CouponTemplate;
 use tillcard_rules::refund::{self, PastRefund, RefundLine, RefundOutcome, SaleHistory};
-use tillcard_rules::{MemberId, Money, SourceId};
+use tillcard_rules::{MemberAccount, MemberId, Money, SourceId};
 use uuid::Uuid;
 
 use super::clerks::{Approval, Clerk};
 use super::events::EventBody;
 use super::members::{find_by_id, insert_entries, load_account};
-use super::{Store, StoreError, audit, outbox};
+use super::{Store, StoreContext, StoreError, audit, outbox};
 
 /// A committed sale.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +54,32 @@ pub struct SaleSummary {
     pub at: String,
     /// Order total.
     pub total: Money,
+}
+
+/// The account of `member`, who must be enrolled here.
+fn known_account(
+    tx: &rusqlite::Transaction<'_>,
+    ctx: &StoreContext<'_>,
+    member: MemberId,
+) -> Result<MemberAccount, StoreError> {
+    find_by_id(tx, member)?.ok_or(StoreError::UnknownMember)?;
+    load_account(tx, ctx.accounts, member)
+}
+
+/// What every booking writes beside its event (number `seq`): its ledger
+/// entries, and the audit line that `clerk` did `action` on `subject` at
+/// `at`.
+fn record_booking(
+    tx: &rusqlite::Transaction<'_>,
+    seq: i64,
+    entries: &[LedgerEntry],
+    at: &str,
+    clerk: &Clerk,
+    action: &str,
+    subject: &str,
+) -> Result<(), StoreError> {
+    insert_entries(tx, seq, entries)?;
+    audit::append(tx, at, clerk.id(), action, subject)
 }
 
 fn source_text(id: SourceId) -> String {
@@ -206,11 +232,12 @@ impl Store {
                     seq
                 ],
             )?;
-            insert_entries(tx, seq, &entries)?;
-            audit::append(
+            record_booking(
                 tx,
+                seq,
+                &entries,
                 &ctx.clock.now().to_rfc3339(),
-                clerk.id(),
+                clerk,
                 "sale",
                 &source_text(quote.id),
             )?;
@@ -300,11 +327,12 @@ impl Store {
                     seq
                 ],
             )?;
-            insert_entries(tx, seq, &outcome.entries)?;
-            audit::append(
+            record_booking(
                 tx,
+                seq,
+                &outcome.entries,
                 &now.to_rfc3339(),
-                clerk.id(),
+                clerk,
                 "refund",
                 &format!("{} approved by {}", source_text(sale), approval.manager_id()),
             )?;
@@ -326,8 +354,7 @@ impl Store {
         let program = self.program()?;
         let source = SourceId(Uuid::now_v7());
         self.write(|tx, ctx| {
-            find_by_id(tx, member)?.ok_or(StoreError::UnknownMember)?;
-            let account = load_account(tx, ctx.accounts, member)?;
+            let account = known_account(tx, ctx, member)?;
             let now = ctx.clock.now();
             let entries = booking::book_top_up(&program, &account, top_up, now, source)?;
             let (principal, bonus) = match top_up {
@@ -347,11 +374,12 @@ impl Store {
                 entries: entries.clone(),
             };
             let seq = outbox::append(tx, ctx, &body)?;
-            insert_entries(tx, seq, &entries)?;
-            audit::append(
+            record_booking(
                 tx,
+                seq,
+                &entries,
                 &now.to_rfc3339(),
-                clerk.id(),
+                clerk,
                 "top_up",
                 &member.0.to_string(),
             )?;
@@ -371,8 +399,7 @@ impl Store {
         let program = self.program()?;
         let source = SourceId(Uuid::now_v7());
         self.write(|tx, ctx| {
-            find_by_id(tx, member)?.ok_or(StoreError::UnknownMember)?;
-            let account = load_account(tx, ctx.accounts, member)?;
+            let account = known_account(tx, ctx, member)?;
             let now = ctx.clock.now();
             let entries = booking::book_points_adjustment(&program, &account, delta, now, source)?;
             let body = EventBody::ManualAdjustment {
@@ -382,11 +409,12 @@ impl Store {
                 entries: entries.clone(),
             };
             let seq = outbox::append(tx, ctx, &body)?;
-            insert_entries(tx, seq, &entries)?;
-            audit::append(
+            record_booking(
                 tx,
+                seq,
+                &entries,
                 &now.to_rfc3339(),
-                clerk.id(),
+                clerk,
                 "adjust_points",
                 &format!(
                     "{} {delta:+} approved by {}",
@@ -415,11 +443,12 @@ impl Store {
                 entries: vec![entry.clone()],
             };
             let seq = outbox::append(tx, ctx, &body)?;
-            insert_entries(tx, seq, std::slice::from_ref(&entry))?;
-            audit::append(
+            record_booking(
                 tx,
+                seq,
+                std::slice::from_ref(&entry),
                 &now.to_rfc3339(),
-                clerk.id(),
+                clerk,
                 "issue_coupon",
                 &member.0.to_string(),
             )?;

@@ -40,6 +40,26 @@ pub struct OutboxStatus {
     pub last_seq: u64,
 }
 
+/// Marks every event up to and including `seq` acknowledged.
+pub(crate) fn ack_through(tx: &Transaction<'_>, seq: u64) -> Result<(), StoreError> {
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    tx.execute(
+        "UPDATE outbox SET acked = 1 WHERE seq <= ?1 AND acked = 0",
+        [seq],
+    )?;
+    Ok(())
+}
+
+/// Marks every acknowledged event after `seq` pending again.
+pub(crate) fn reopen_after(tx: &Transaction<'_>, seq: u64) -> Result<(), StoreError> {
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    tx.execute(
+        "UPDATE outbox SET acked = 0 WHERE seq > ?1 AND acked = 1",
+        [seq],
+    )?;
+    Ok(())
+}
+
 /// Appends `body` to the outbox inside `tx`, taking the next sequence
 /// number. Returns the sequence number.
 pub(crate) fn append(
@@ -113,27 +133,13 @@ impl Store {
     /// office. Acknowledged events are kept (head office may be restored from
     /// a backup and ask for them again, see [`Store::reopen_from`]).
     pub fn mark_acked(&mut self, seq: u64) -> Result<(), StoreError> {
-        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-        self.write(|tx, _| {
-            tx.execute(
-                "UPDATE outbox SET acked = 1 WHERE seq <= ?1 AND acked = 0",
-                [seq],
-            )?;
-            Ok(())
-        })
+        self.write(|tx, _| ack_through(tx, seq))
     }
 
     /// Head office reports it holds only up to `seq` (it was restored from a
     /// backup): everything after it is pending again.
     pub fn reopen_from(&mut self, seq: u64) -> Result<(), StoreError> {
-        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-        self.write(|tx, _| {
-            tx.execute(
-                "UPDATE outbox SET acked = 0 WHERE seq > ?1 AND acked = 1",
-                [seq],
-            )?;
-            Ok(())
-        })
+        self.write(|tx, _| reopen_after(tx, seq))
     }
 
     /// Queue figures for the status strip.

@@ -12,7 +12,7 @@ use tillcard_rules::ledger::{Coupon, EntryKind, LedgerEntry};
 use tillcard_rules::{MemberId, Program};
 use uuid::Uuid;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, outbox};
 use crate::format::{mask_name, mask_phone};
 
 /// Reads the credentials written at provisioning, if any.
@@ -338,17 +338,9 @@ impl Store {
     /// acknowledged, and any later one marked before (head office restored
     /// from an older backup) is pending again.
     pub fn record_ack(&mut self, acked_seq: u64) -> Result<(), StoreError> {
-        let seq = i64::try_from(acked_seq).unwrap_or(i64::MAX);
         self.write(|tx, _| {
-            tx.execute(
-                "UPDATE outbox SET acked = 1 WHERE seq <= ?1 AND acked = 0",
-                [seq],
-            )?;
-            tx.execute(
-                "UPDATE outbox SET acked = 0 WHERE seq > ?1 AND acked = 1",
-                [seq],
-            )?;
-            Ok(())
+            outbox::ack_through(tx, acked_seq)?;
+            outbox::reopen_after(tx, acked_seq)
         })?;
         tracing::debug!(acked_seq, "head office acknowledgement recorded");
         Ok(())

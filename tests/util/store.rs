@@ -1,15 +1,15 @@
 //! Store fixtures: a fresh store in a temporary directory with a fake clock,
 //! clerks with known PINs, members and baskets.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tillcard::clock::FakeClock;
-use tillcard::rules::pricing::{Basket, BasketLine};
-use tillcard::rules::{Money, Timestamp};
+use tillcard::rules::pricing::{Basket, BasketLine, Quote, TenderRequest};
+use tillcard::rules::{MemberId, Money, Timestamp};
 use tillcard::store::clerks::{Clerk, Role};
 use tillcard::store::members::{EnrollRequest, MemberRecord};
-use tillcard::store::{PinHashCost, Store, StoreConfig};
+use tillcard::store::{PinHashCost, Store, StoreConfig, StoreError};
 
 /// Cashier id and PIN.
 pub const CASHIER: (&str, &str) = ("c1", "1234");
@@ -30,6 +30,12 @@ pub fn config() -> StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
         ..StoreConfig::new("T-TEST-0001")
     }
+}
+
+/// Opens the store file at `path` with the test settings, its clock at
+/// [`start_time`].
+pub fn open_file(path: &Path) -> Result<Store, StoreError> {
+    Store::open(path, config(), Arc::new(FakeClock::at(start_time())))
 }
 
 /// A store in its own temporary directory.
@@ -94,6 +100,14 @@ pub fn enroll(store: &mut Store, clerk: &Clerk, n: u32) -> MemberRecord {
     store.enroll(clerk, &enroll_request(n)).unwrap().member
 }
 
+/// [`open_store`] with the cashier logged in and member 1 enrolled.
+pub fn open_store_with_member() -> (TestStore, Clerk, MemberRecord) {
+    let mut t = open_store();
+    let clerk = cashier(&mut t.store);
+    let member = enroll(&mut t.store, &clerk, 1);
+    (t, clerk, member)
+}
+
 /// A basket of `lines` grocery lines at `yuan` each.
 pub fn basket(lines: usize, yuan: i64) -> Basket {
     Basket {
@@ -109,6 +123,19 @@ pub fn basket(lines: usize, yuan: i64) -> Basket {
     }
 }
 
+/// The price of [`basket`]`(lines, yuan)` for `member` (or a walk-in),
+/// online and paid the default way.
+pub fn quote(store: &Store, member: Option<MemberId>, lines: usize, yuan: i64) -> Quote {
+    store
+        .price(
+            member,
+            &basket(lines, yuan),
+            &TenderRequest::default(),
+            false,
+        )
+        .unwrap()
+}
+
 /// A store file holding `extra` anonymous members plus the scan fixture's
 /// member (gold tier via a ledger entry), and a read-only member reader on
 /// it, as the scan thread uses.
@@ -118,8 +145,7 @@ pub fn store_with_card_member(
     use tillcard::rules::MemberId;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("terminal.sqlite");
-    let clock = Arc::new(FakeClock::at(start_time()));
-    let mut store = Store::open(&path, config(), clock).unwrap();
+    let mut store = open_file(&path).unwrap();
     let fixture = MemberRecord {
         id: MemberId(super::member_id()),
         phone_masked: "138****5678".into(),

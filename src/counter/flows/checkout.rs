@@ -252,23 +252,17 @@ impl Counter {
 
 #[cfg(test)]
 mod tests {
-    use crate::counter::flows::testing::{clerk, logged_in};
-    use crate::counter::keypad::Key;
+    use crate::counter::flows::testing::{press, signed_in};
     use crate::counter::messages::{Action, Command, Done, Input};
     use crate::store::StoreError;
 
     #[test]
     fn an_answer_to_an_older_price_request_is_dropped() {
-        let (mut c, t0) = logged_in();
-        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        let (mut c, t0) = signed_in();
         c.handle(Input::Tap(Action::OpenCheckout), t0);
-        for k in "10".chars() {
-            c.handle(Input::Key(Key::from_label(&k.to_string()).unwrap()), t0);
-        }
+        press(&mut c, "10", t0);
         let first = c.handle(Input::Tap(Action::QuickKey(0)), t0);
-        for k in "20".chars() {
-            c.handle(Input::Key(Key::from_label(&k.to_string()).unwrap()), t0);
-        }
+        press(&mut c, "20", t0);
         let second = c.handle(Input::Tap(Action::QuickKey(1)), t0);
         let (Some(Command::Price(a)), Some(Command::Price(b))) = (first.first(), second.first())
         else {
@@ -285,8 +279,7 @@ mod tests {
 
     #[test]
     fn confirming_twice_commits_once() {
-        let (mut c, t0) = logged_in();
-        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        let (mut c, t0) = signed_in();
         assert!(
             c.handle(Input::Tap(Action::ConfirmSale), t0).is_empty(),
             "nothing rung up"

@@ -116,8 +116,8 @@ impl Counter {
 mod tests {
     use uuid::Uuid;
 
-    use crate::counter::flows::testing::{clerk, found, logged_in};
-    use crate::counter::messages::{Command, Done, Input, Page, Sound};
+    use crate::counter::flows::testing::{found, logged_in, signed_in};
+    use crate::counter::messages::{Command, Input, Page, Sound};
     use crate::scan::outcome::ScanOutcome;
     use tillcard_rules::MemberId;
 
@@ -131,8 +131,7 @@ mod tests {
 
     #[test]
     fn a_scan_opens_the_member_from_home_and_joins_the_sale_on_checkout() {
-        let (mut c, t0) = logged_in();
-        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        let (mut c, t0) = signed_in();
         let commands = c.handle(Input::Scanned(found(7)), t0);
         assert_eq!(
             commands,

@@ -232,15 +232,13 @@ impl Counter {
 mod tests {
     use std::time::Duration;
 
-    use crate::counter::flows::testing::{clerk, logged_in};
-    use crate::counter::keypad::Key;
+    use crate::counter::flows::testing::{clerk, press, signed_in};
     use crate::counter::messages::{Action, Command, Done, Input, Page};
     use crate::store::StoreError;
 
     #[test]
     fn the_till_locks_after_the_idle_time_and_returns_to_the_same_screen() {
-        let (mut c, t0) = logged_in();
-        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        let (mut c, t0) = signed_in();
         assert_eq!(c.page, Page::Home);
         c.handle(Input::Tap(Action::OpenCheckout), t0);
         c.handle(Input::Tick, t0 + Duration::from_secs(59));
@@ -259,8 +257,7 @@ mod tests {
 
     #[test]
     fn manager_screens_need_a_manager_pin_and_forget_it_on_leaving() {
-        let (mut c, t0) = logged_in();
-        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        let (mut c, t0) = signed_in();
         c.handle(Input::Tap(Action::OpenManager), t0);
         assert_eq!(c.page, Page::Home, "the prompt comes first");
         let prompt = c.prompt.as_ref().unwrap();
@@ -269,9 +266,7 @@ mod tests {
             Some("m1"),
             "the only manager is preselected"
         );
-        for k in "9999".chars() {
-            c.handle(Input::Key(Key::from_label(&k.to_string()).unwrap()), t0);
-        }
+        press(&mut c, "9999", t0);
         assert_eq!(
             c.handle(Input::Tap(Action::SubmitPin), t0),
             vec![Command::Approve {

@@ -74,13 +74,12 @@ impl Counter {
 
 #[cfg(test)]
 mod tests {
-    use crate::counter::flows::testing::{approval, clerk, logged_in};
+    use crate::counter::flows::testing::{approval, signed_in};
     use crate::counter::messages::{Action, Command, Done, Input, Page};
 
     #[test]
     fn register_sends_the_typed_address_and_code_trimmed_and_refuses_blanks() {
-        let (mut c, t0) = logged_in();
-        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        let (mut c, t0) = signed_in();
         c.hq_url = " https://hq.example.com ".into();
         c.provision_code = "K7Q2-9XHM".into();
         assert!(

@@ -36,9 +36,7 @@ pub(super) fn logged_in() -> (Counter, Instant) {
         t0,
     );
     c.handle(Input::Tap(Action::SelectClerk("c1".into())), t0);
-    for k in "1234".chars() {
-        c.handle(Input::Key(Key::from_label(&k.to_string()).unwrap()), t0);
-    }
+    press(&mut c, "1234", t0);
     let commands = c.handle(Input::Tap(Action::SubmitPin), t0);
     assert_eq!(
         commands,
@@ -48,6 +46,21 @@ pub(super) fn logged_in() -> (Counter, Instant) {
         }]
     );
     (c, t0)
+}
+
+/// [`logged_in`] with the login answered: the cashier is signed in, on
+/// the home screen.
+pub(super) fn signed_in() -> (Counter, Instant) {
+    let (mut c, t0) = logged_in();
+    c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+    (c, t0)
+}
+
+/// Presses the keypad's keys for `keys` (digits) at `at`, one by one.
+pub(super) fn press(c: &mut Counter, keys: &str, at: Instant) {
+    for k in keys.chars() {
+        c.handle(Input::Key(Key::from_label(&k.to_string()).unwrap()), at);
+    }
 }
 
 /// A store in a temporary directory (clerks and approvals can only
@@ -69,22 +82,28 @@ fn test_store() -> (tempfile::TempDir, crate::store::Store) {
     (dir, store)
 }
 
+/// [`test_store`] with one clerk added: `id`, `name`, `role`, `pin`.
+fn store_with_clerk(
+    id: &str,
+    name: &str,
+    role: Role,
+    pin: &str,
+) -> (tempfile::TempDir, crate::store::Store) {
+    let (dir, mut store) = test_store();
+    store.add_clerk(id, name, role, pin).unwrap();
+    (dir, store)
+}
+
 /// A manager's approval, from a real store.
 pub(super) fn approval() -> Approval {
-    let (_dir, mut store) = test_store();
-    store
-        .add_clerk("m1", "Manager", Role::Manager, "9999")
-        .unwrap();
+    let (_dir, mut store) = store_with_clerk("m1", "Manager", Role::Manager, "9999");
     store.approve("m1", "9999").unwrap()
 }
 
 /// A logged-in cashier, from a real store.
 pub(super) fn clerk() -> Clerk {
     // A Clerk can only come from the store; build one through a store.
-    let (_dir, mut store) = test_store();
-    store
-        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
-        .unwrap();
+    let (_dir, mut store) = store_with_clerk("c1", "Cashier", Role::Cashier, "1234");
     store.login("c1", "1234").unwrap()
 }
 

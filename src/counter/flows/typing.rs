@@ -98,15 +98,14 @@ impl Counter {
 
 #[cfg(test)]
 mod tests {
-    use crate::counter::flows::testing::{clerk, logged_in};
+    use crate::counter::flows::testing::signed_in;
     use crate::counter::keyboard::{TextField, TextKey};
-    use crate::counter::messages::{Action, Done, Input};
+    use crate::counter::messages::{Action, Input};
     use crate::counter::state::Counter;
 
     #[test]
     fn the_text_keyboard_types_into_its_field_and_goes_away_with_its_screen() {
-        let (mut c, t0) = logged_in();
-        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
+        let (mut c, t0) = signed_in();
         let tap = |c: &mut Counter, a: Action| c.handle(Input::Tap(a), t0);
         tap(&mut c, Action::OpenKeyboard(TextField::HeadOfficeUrl));
         assert!(

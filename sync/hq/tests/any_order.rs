@@ -45,8 +45,7 @@ fn action() -> impl Strategy<Value = Action> {
 /// Books `actions` at `till` in order, as the terminal would, and returns
 /// the events in sequence order.
 fn book(till: &mut Till, member: MemberId, actions: &[Action]) -> Vec<OutboxEvent> {
-    let (enrolled, entries) = till.enroll(member, "13800138099");
-    let mut account = MemberAccount::fold(MemberAccount::new(member), &entries);
+    let (enrolled, mut account) = till.enroll_account(member, "13800138099");
     let mut events = vec![enrolled];
     for action in actions {
         // Days pass between actions so lots earn on different dates.

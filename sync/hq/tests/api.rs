@@ -252,6 +252,12 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 async fn refusals(backend: Backend) {
     let h = harness(backend).await;
     let admin = format!("Bearer {}", util::ADMIN);
+    let admin_post = |path: &str, body: Body| {
+        Request::post(path)
+            .header("authorization", &admin)
+            .body(body)
+            .unwrap()
+    };
     let mut seen = Vec::new();
     let mut expect = |what: &str, got: (StatusCode, String), status: StatusCode, code: &str| {
         seen.push(format!("{what}: {} {}", got.0.as_u16(), got.1));
@@ -259,10 +265,7 @@ async fn refusals(backend: Backend) {
     };
 
     let too_big = vec![b'x'; tillcard_protocol::wire::MAX_BODY_BYTES + 1];
-    let req = Request::post("/v1/admin/enroll-codes")
-        .header("authorization", &admin)
-        .body(Body::from(too_big))
-        .unwrap();
+    let req = admin_post("/v1/admin/enroll-codes", Body::from(too_big));
     let got = refusal(&h, req, "body over the limit").await;
     expect(
         "body over the limit",
@@ -271,17 +274,14 @@ async fn refusals(backend: Backend) {
         "too_large",
     );
 
-    let req = Request::post("/v1/admin/terminals/not-a-uuid/revoke")
-        .header("authorization", &admin)
-        .body(Body::empty())
-        .unwrap();
+    let req = admin_post("/v1/admin/terminals/not-a-uuid/revoke", Body::empty());
     let got = refusal(&h, req, "path id").await;
     expect("path id", got, StatusCode::BAD_REQUEST, "bad_request");
 
-    let req = Request::post("/v1/admin/terminals/00000000-0000-0000-0000-000000000001/revoke")
-        .header("authorization", &admin)
-        .body(Body::empty())
-        .unwrap();
+    let req = admin_post(
+        "/v1/admin/terminals/00000000-0000-0000-0000-000000000001/revoke",
+        Body::empty(),
+    );
     let got = refusal(&h, req, "unknown terminal").await;
     expect("unknown terminal", got, StatusCode::NOT_FOUND, "not_found");
 

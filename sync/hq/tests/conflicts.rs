@@ -6,6 +6,7 @@
 mod util;
 
 use axum::http::StatusCode;
+use tillcard_hq::store::ConflictRecord;
 use tillcard_protocol::wire::Change;
 use tillcard_rules::MemberAccount;
 use tillcard_rules::Money;
@@ -30,15 +31,21 @@ both!(
     enrollment_after_erasure
 );
 
+/// Each conflict's kind and reason (what the tests print).
+fn kinds_and_reasons(conflicts: &[ConflictRecord]) -> Vec<(&str, &str)> {
+    conflicts
+        .iter()
+        .map(|c| (c.kind.as_str(), c.reason.as_str()))
+        .collect()
+}
+
 async fn overdraw(backend: Backend) {
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     b.clock += chrono::Duration::hours(3);
     let member = new_member();
     // At A: enroll, top up ¥100, 1,000 points; all synced and sent down to B.
-    let (e1, en) = a.enroll(member, "13900139000");
-    let acc = MemberAccount::fold(MemberAccount::new(member), &en);
+    let (e1, acc) = a.enroll_account(member, "13900139000");
     let (e2, tu) = a.top_up(&acc, 100);
     let acc = MemberAccount::fold(acc, &tu);
     let (e3, pts) = a.add_points(&acc, 1000);
@@ -64,10 +71,7 @@ async fn overdraw(backend: Backend) {
         ack1.unwrap().applied,
         ack2.unwrap().applied,
         conflicts.len(),
-        conflicts
-            .iter()
-            .map(|c| (&c.kind, &c.reason))
-            .collect::<Vec<_>>(),
+        kinds_and_reasons(&conflicts),
         account.stored_value.total().fen()
     );
     assert_eq!(
@@ -90,12 +94,10 @@ fn earned_points(account: &MemberAccount) -> i64 {
 
 async fn coupon_twice(backend: Backend) {
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     b.clock += chrono::Duration::hours(3);
     let member = new_member();
-    let (e1, en) = a.enroll(member, "13900139001");
-    let synced = MemberAccount::fold(MemberAccount::new(member), &en);
+    let (e1, synced) = a.enroll_account(member, "13900139001");
     let coupon = synced.coupons[0].coupon.id;
     h.upload(&a, vec![e1]).await;
     let tender = TenderRequest {
@@ -115,10 +117,7 @@ async fn coupon_twice(backend: Backend) {
     let conflicts = h.hq.store().conflicts().await.unwrap();
     println!(
         "[{backend:?}] coupon used at two terminals: conflicts {:?}",
-        conflicts
-            .iter()
-            .map(|c| (&c.kind, &c.reason))
-            .collect::<Vec<_>>()
+        kinds_and_reasons(&conflicts)
     );
     let coupon_conflicts: Vec<_> = conflicts
         .iter()
@@ -131,8 +130,7 @@ async fn coupon_twice(backend: Backend) {
 
 async fn duplicate_phone(backend: Backend) {
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     b.clock += chrono::Duration::days(1);
     let (m1, m2) = (new_member(), new_member());
     let (e1, _) = a.enroll(m1, "13700137000");
@@ -143,10 +141,7 @@ async fn duplicate_phone(backend: Backend) {
     let (second, _) = h.hq.store().member(m2).await.unwrap().unwrap();
     println!(
         "[{backend:?}] same phone at two stores: conflicts {:?}; second member duplicate_of {:?}",
-        conflicts
-            .iter()
-            .map(|c| (&c.kind, &c.reason))
-            .collect::<Vec<_>>(),
+        kinds_and_reasons(&conflicts),
         second.duplicate_of
     );
     assert_eq!(conflicts.len(), 1);
@@ -157,11 +152,9 @@ async fn duplicate_phone(backend: Backend) {
 
 async fn two_stores(backend: Backend) {
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let member = new_member();
-    let (e1, en) = a.enroll(member, "13600136000");
-    let acc = MemberAccount::fold(MemberAccount::new(member), &en);
+    let (e1, acc) = a.enroll_account(member, "13600136000");
     let (e2, _) = a.top_up(&acc, 50);
     b.clock = a.clock + chrono::Duration::minutes(5);
     let (e3, _) = b.top_up(&acc, 20);
@@ -170,10 +163,7 @@ async fn two_stores(backend: Backend) {
     let conflicts = h.hq.store().conflicts().await.unwrap();
     println!(
         "[{backend:?}] seen at two stores: {:?}",
-        conflicts
-            .iter()
-            .map(|c| (&c.kind, &c.reason))
-            .collect::<Vec<_>>()
+        kinds_and_reasons(&conflicts)
     );
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].kind, "seen_at_two_stores");
@@ -260,8 +250,7 @@ async fn enrolled_offline_seen_elsewhere(
     member: tillcard_rules::MemberId,
     phone: &str,
 ) -> (util::Till, tillcard_protocol::wire::OutboxEvent) {
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let (enrollment, en) = a.enroll(member, phone);
     let (points, _) = b.add_points(&MemberAccount::fold(MemberAccount::new(member), &en), 100);
     assert_eq!(h.upload(&b, vec![points]).await.0, StatusCode::OK);
@@ -328,8 +317,7 @@ async fn jobs(backend: Backend) {
     let h = harness(backend).await;
     let mut a = h.provision("S001").await;
     let member = new_member();
-    let (e1, en) = a.enroll(member, "13400134000");
-    let acc = MemberAccount::fold(MemberAccount::new(member), &en);
+    let (e1, acc) = a.enroll_account(member, "13400134000");
     let (e2, _) = a.add_points(&acc, 500);
     h.upload(&a, vec![e1, e2]).await;
     let (s, tiers) = h

@@ -23,22 +23,17 @@ async fn post_login(
     lang: &str,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
     let form = format!("username={user}&password={password}&lang={lang}");
-    let res = tower::ServiceExt::oneshot(
-        h.router.clone(),
-        Request::builder()
-            .method("POST")
-            .uri("/dashboard/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(form))
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    let (status, headers) = (res.status(), res.headers().clone());
-    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    let (status, headers, body) = h
+        .exchange(
+            Request::builder()
+                .method("POST")
+                .uri("/dashboard/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await;
+    (status, headers, String::from_utf8(body).unwrap())
 }
 
 async fn login_flow(backend: Backend) {
@@ -195,16 +190,7 @@ async fn metrics_after_upload(backend: Backend) {
     let (s, ack) = h.upload_with_head(&till, events, 5).await;
     assert_eq!((s, ack.unwrap().acked_seq), (StatusCode::OK, 3));
     // A refused upload (unsigned) counts as a refusal.
-    let (s, _) = h
-        .request(
-            Request::builder()
-                .method("POST")
-                .uri("/v1/batches")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.upload_unsigned().await, StatusCode::UNAUTHORIZED);
 
     let after = scrape(&h).await;
     let tid = till.creds.terminal_id.to_string();

@@ -153,8 +153,7 @@ async fn dashboard_in_headless_chromium() {
     let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
     let day: Timestamp = chrono::Utc::now().with_timezone(&shanghai) - chrono::Duration::hours(5);
     let cash = TenderRequest::default();
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let mut c = h.provision("S003").await;
     a.clock = day;
     b.clock = day;

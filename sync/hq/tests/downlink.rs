@@ -79,11 +79,9 @@ async fn pull(h: &util::Harness, till: &util::Till, cache: &mut Cache) -> usize 
 
 async fn downlink(backend: Backend) {
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let b = h.provision("S002").await;
+    let (mut a, b) = h.two_stores().await;
     let member = new_member();
-    let (e1, en) = a.enroll(member, "13300133000");
-    let acc = MemberAccount::fold(MemberAccount::new(member), &en);
+    let (e1, acc) = a.enroll_account(member, "13300133000");
     let (e2, tu) = a.top_up(&acc, 200);
     let expected = MemberAccount::fold(acc, &tu);
     h.upload(&a, vec![e1, e2]).await;

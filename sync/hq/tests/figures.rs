@@ -25,8 +25,7 @@ fn fold(account: MemberAccount, entries: &[tillcard_rules::ledger::LedgerEntry])
 
 async fn scripted_month(backend: Backend) {
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let now = at("2026-11-30T12:00:00+08:00");
     let cash = TenderRequest::default();
 

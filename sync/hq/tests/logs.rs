@@ -12,8 +12,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use tillcard_protocol::logging::{self, LogFormat};
 use tillcard_protocol::wire::OutboxEvent;
 use util::{Backend, harness, new_member};
@@ -58,8 +57,7 @@ const MASKED_PHONE: &str = "139****5678";
 async fn scenario(backend: Backend) {
     let buffer = logs();
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let member = new_member();
     // Enrolled at both stores with the same phone: a duplicate_phone
     // conflict whose subject is personal data.
@@ -79,16 +77,7 @@ async fn scenario(backend: Backend) {
     let ack = ack.unwrap();
     assert_eq!((s, ack.applied, ack.dead_lettered), (StatusCode::OK, 1, 1));
     // A refusal.
-    let (s, _) = h
-        .request(
-            Request::builder()
-                .method("POST")
-                .uri("/v1/batches")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.upload_unsigned().await, StatusCode::UNAUTHORIZED);
     // Dashboard use.
     h.hq.add_user("ana", "s3cret-enough").await.unwrap();
     let _ = h.figures_at(chrono::Utc::now().fixed_offset()).await;

@@ -349,8 +349,7 @@ async fn mixed_batch(backend: Backend) -> Outcome {
     use tillcard_rules::pricing::{StoredValueRequest, TenderRequest};
 
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let member = tillcard_rules::ids::MemberId(uuid::Uuid::from_u128(0x5eed));
     let mut acks = Vec::new();
     let mut ack = |a: tillcard_protocol::wire::UploadAck| {
@@ -630,8 +629,7 @@ both!(
 /// duplicate of the other, never neither.
 async fn one_phone_two_terminals(backend: Backend) {
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let phones = 12;
     let mut tasks = Vec::new();
     for i in 0..phones {
@@ -678,11 +676,9 @@ both!(
 async fn replay_below_the_cached_action_ids(backend: Backend) {
     use tillcard_hq::ingest::CACHED_SOURCES;
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut offline = h.provision("S002").await;
+    let (mut a, mut offline) = h.two_stores().await;
     let member = new_member();
-    let (enrollment, en) = a.enroll(member, "13900139000");
-    let mut account = MemberAccount::fold(MemberAccount::new(member), &en);
+    let (enrollment, mut account) = a.enroll_account(member, "13900139000");
     // Booked at the offline terminal before any of A's top-ups: its action
     // id is older than all of them.
     let (late, _) = offline.top_up(&account, 7);
@@ -782,8 +778,7 @@ async fn load_generator_batches(backend: Backend) {
 async fn wide_and_narrow_batches_about_one_member_keep_its_balances_postgres() {
     let backend = util::Backend::PostgresLockBudget(1);
     let h = harness(backend).await;
-    let mut a = h.provision("S001").await;
-    let mut b = h.provision("S002").await;
+    let (mut a, mut b) = h.two_stores().await;
     let member = new_member();
     let (e, entries) = a.enroll(member, "13800138060");
     assert_eq!(h.upload(&a, vec![e]).await.0, StatusCode::OK);

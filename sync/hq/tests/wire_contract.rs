@@ -134,8 +134,7 @@ async fn dead_letter_codes(h: &Harness) -> Vec<(u64, String)> {
 
 async fn overflowing_amounts(backend: Backend) {
     let h = harness(backend).await;
-    let mut till = h.provision("S001").await;
-    let mut other = h.provision("S002").await;
+    let (mut till, mut other) = h.two_stores().await;
     let member = new_member();
     let (enrolled, _) = till.enroll(member, "13800138001");
     let (_, ack) = h.upload(&till, vec![enrolled]).await;
@@ -258,8 +257,7 @@ async fn out_of_order(backend: Backend) {
     let h = harness(backend).await;
     let mut till = h.provision("S001").await;
     let member = new_member();
-    let (enrolled, entries) = till.enroll(member, "13800138021");
-    let mut account = MemberAccount::fold(MemberAccount::new(member), &entries);
+    let (enrolled, mut account) = till.enroll_account(member, "13800138021");
     let (earning, entries) = till.sale(&account, 500, TenderRequest::default());
     account = MemberAccount::fold(account, &entries);
     let redeem = TenderRequest {
@@ -461,8 +459,7 @@ async fn failed_batch(backend: Backend) {
 
 async fn erasure_first(backend: Backend) {
     let h = harness(backend).await;
-    let mut enrolling = h.provision("S001").await;
-    let mut erasing = h.provision("S002").await;
+    let (mut enrolling, mut erasing) = h.two_stores().await;
     let member = new_member();
     let (enrolled, _) = enrolling.enroll(member, "13800138051");
     let erased = erasing.event(&EventBody::MemberErased { member });

@@ -128,14 +128,33 @@ impl Harness {
         }
     }
 
-    /// Sends a raw request.
-    pub async fn request(&self, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    /// Sends a raw request; status, headers and body.
+    pub async fn exchange(
+        &self,
+        req: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
         let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
+        let (status, headers) = (res.status(), res.headers().clone());
         let body = axum::body::to_bytes(res.into_body(), usize::MAX)
             .await
             .unwrap();
-        (status, body.to_vec())
+        (status, headers, body.to_vec())
+    }
+
+    /// Sends a raw request; status and body.
+    pub async fn request(&self, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let (status, _, body) = self.exchange(req).await;
+        (status, body)
+    }
+
+    /// Posts an unsigned, empty upload (one head office refuses).
+    pub async fn upload_unsigned(&self) -> StatusCode {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/v1/batches")
+            .body(Body::empty())
+            .unwrap();
+        self.request(req).await.0
     }
 
     /// Sends a signed request.
@@ -202,19 +221,21 @@ impl Harness {
         }
     }
 
+    /// Two terminals at two stores: one provisioned for S001, then one for
+    /// S002.
+    pub async fn two_stores(&self) -> (Till, Till) {
+        let a = self.provision("S001").await;
+        let b = self.provision("S002").await;
+        (a, b)
+    }
+
     /// Uploads events; returns the status and the ack if 200.
     pub async fn upload(
         &self,
         till: &Till,
         events: Vec<OutboxEvent>,
     ) -> (StatusCode, Option<UploadAck>) {
-        let req = till
-            .creds
-            .upload_request(events, chrono::Utc::now().timestamp())
-            .unwrap();
-        let (s, body) = self.send(req).await;
-        let ack = (s == StatusCode::OK).then(|| client::decode_ack(&body).unwrap());
-        (s, ack)
+        self.upload_telling_head(till, events, None).await
     }
 
     /// Uploads events telling head office the terminal's outbox head.
@@ -224,13 +245,21 @@ impl Harness {
         events: Vec<OutboxEvent>,
         outbox_head_seq: u64,
     ) -> (StatusCode, Option<UploadAck>) {
+        self.upload_telling_head(till, events, Some(outbox_head_seq))
+            .await
+    }
+
+    /// Uploads events, telling head office the outbox head if given; the
+    /// acknowledgement when the upload was taken.
+    async fn upload_telling_head(
+        &self,
+        till: &Till,
+        events: Vec<OutboxEvent>,
+        outbox_head_seq: Option<u64>,
+    ) -> (StatusCode, Option<UploadAck>) {
         let req = till
             .creds
-            .upload_request_with_head(
-                events,
-                Some(outbox_head_seq),
-                chrono::Utc::now().timestamp(),
-            )
+            .upload_request_with_head(events, outbox_head_seq, chrono::Utc::now().timestamp())
             .unwrap();
         let (s, body) = self.send(req).await;
         let ack = (s == StatusCode::OK).then(|| client::decode_ack(&body).unwrap());
@@ -247,17 +276,7 @@ impl Harness {
         for (n, v) in headers {
             req = req.header(*n, *v);
         }
-        let res = self
-            .router
-            .clone()
-            .oneshot(req.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let (status, headers) = (res.status(), res.headers().clone());
-        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (status, headers, body.to_vec())
+        self.exchange(req.body(Body::empty()).unwrap()).await
     }
 
     /// The figures JSON as of `at`, with the admin token.
@@ -374,6 +393,20 @@ impl Till {
             entries: entries.clone(),
         };
         (self.event(&body), entries)
+    }
+
+    /// Enrolls `member` as [`Till::enroll`] does: the event and the account
+    /// its entries open.
+    pub fn enroll_account(
+        &mut self,
+        member: MemberId,
+        phone: &str,
+    ) -> (OutboxEvent, MemberAccount) {
+        let (event, entries) = self.enroll(member, phone);
+        (
+            event,
+            MemberAccount::fold(MemberAccount::new(member), &entries),
+        )
     }
 
     /// Tops up stored value.

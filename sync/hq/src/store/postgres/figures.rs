@@ -9,8 +9,7 @@ use tokio_postgres::Row;
 
 use super::members::load_entries;
 use super::rows::{
-    conflict_columns, conflict_item_from_row, refund_columns, refund_from_row,
-    refunded_sale_columns, refunded_sale_from_row, terminal_row_columns, terminal_row_from_row,
+    columns, conflict_item_from_row, refund_from_row, refunded_sale_from_row, terminal_row_from_row,
 };
 use super::sql::query_cached;
 use crate::figures::{
@@ -157,7 +156,7 @@ async fn figure_rows_in_snapshot<C: GenericClient>(
         .query(
             &format!(
                 "SELECT {} FROM sales WHERE sale_id IN ({window})",
-                refunded_sale_columns!()
+                columns!(refunded_sale)
             ),
             &[&q.sales_since_ms, &q.now_ms],
         )
@@ -169,7 +168,7 @@ async fn figure_rows_in_snapshot<C: GenericClient>(
         .query(
             &format!(
                 "SELECT {} FROM refunds WHERE sale_id IN ({window})",
-                refund_columns!()
+                columns!(refund)
             ),
             &[&q.sales_since_ms, &q.now_ms],
         )
@@ -192,7 +191,7 @@ async fn figure_rows_in_snapshot<C: GenericClient>(
         .query(
             concat!(
                 "SELECT ",
-                conflict_columns!(),
+                columns!(conflict),
                 " FROM conflicts
              ORDER BY conflict_no DESC LIMIT $1"
             ),
@@ -215,7 +214,7 @@ pub(super) async fn terminal_rows<C: GenericClient>(c: &C) -> StoreResult<Vec<Te
         c,
         concat!(
             "SELECT ",
-            terminal_row_columns!(),
+            columns!(terminal_row),
             "
          FROM terminals ORDER BY store, terminal_id"
         ),

@@ -13,10 +13,7 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 
 use super::locks::{LOCK_KEYS, member_lock_key};
-use super::rows::{
-    change_columns, change_from_row, ledger_entries_of_chunk, member_record_columns,
-    member_record_from_row,
-};
+use super::rows::{change_from_row, columns, ledger_entries_of_chunk, member_record_from_row};
 use super::sql::execute_cached;
 use crate::store::{ChangeRow, MemberRecord, StoreError, StoreResult, parse_member, to_json};
 
@@ -87,7 +84,7 @@ pub(super) async fn changes_after<C: GenericClient>(
         .query(
             concat!(
                 "SELECT ",
-                change_columns!(),
+                columns!(change),
                 " FROM changes
              WHERE (xid, position) > ($1, $2)
                AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
@@ -110,7 +107,7 @@ pub(super) async fn member<C: GenericClient>(
         .query_opt(
             concat!(
                 "SELECT ",
-                member_record_columns!(),
+                columns!(member_record),
                 " FROM members WHERE member_id = $1"
             ),
             &[&id.to_string()],

@@ -3,9 +3,7 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::rows::{
-    conflict_columns, conflict_record_from_row, dead_letter_columns, dead_letter_from_row,
-};
+use super::rows::{columns, conflict_record_from_row, dead_letter_from_row};
 use crate::store::{ConflictRecord, DeadLetterRecord, StoreResult};
 
 /// Every conflict, oldest first.
@@ -14,7 +12,7 @@ pub(super) async fn conflicts<C: GenericClient>(client: &C) -> StoreResult<Vec<C
         .query(
             concat!(
                 "SELECT ",
-                conflict_columns!(),
+                columns!(conflict),
                 " FROM conflicts ORDER BY conflict_no"
             ),
             &[],
@@ -33,7 +31,7 @@ pub(super) async fn dead_letters<C: GenericClient>(
         .query(
             concat!(
                 "SELECT ",
-                dead_letter_columns!(),
+                columns!(dead_letter),
                 " FROM dead_letters
              ORDER BY terminal_id, seq"
             ),

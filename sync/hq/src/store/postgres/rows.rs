@@ -1,10 +1,11 @@
 //! One mapper per record: how a `tokio_postgres::Row` becomes each record
-//! the PostgreSQL backend returns, beside the select list it reads. The
-//! lists are macros so that queries stay `&'static str` (`concat!`): every
-//! query returning a record selects the record's list and maps each row with
-//! the record's mapper, so the columns' order and the mapping cannot drift
-//! apart. Mappers read with `try_get`: a column of an unexpected type is an
-//! error, not a panic. A leaf: it uses nothing else of the backend.
+//! the PostgreSQL backend returns, and the select list each reads (one
+//! `columns!` arm a record, named after it). The lists are macros so that
+//! queries stay `&'static str` (`concat!`): every query returning a record
+//! selects the record's list and maps each row with the record's mapper, so
+//! the columns' order and the mapping cannot drift apart. Mappers read with
+//! `try_get`: a column of an unexpected type is an error, not a panic. A
+//! leaf: it uses nothing else of the backend.
 
 use tillcard_protocol::wire::TerminalId;
 use tillcard_rules::ledger::LedgerEntry;
@@ -16,6 +17,56 @@ use crate::store::{
     UserRecord, from_sql_int, parse_json, parse_member, parse_source, parse_terminal,
 };
 
+/// The select list of each record, in the order its mapper reads it:
+/// `columns!(terminal_record)` is what [`terminal_record_from_row`] reads,
+/// `columns!(conflict)` what [`conflict_record_from_row`] and
+/// [`conflict_item_from_row`] read, and so on. Every query returning a
+/// record selects its list; a macro rather than consts so that queries stay
+/// `&'static str` (`concat!`).
+macro_rules! columns {
+    // Read by [`terminal_record_from_row`].
+    (terminal_record) => {
+        "terminal_id, store, public_key, lookup_key, acked_seq, revoked"
+    };
+    // Read by [`terminal_flag_from_row`].
+    (terminal_flag) => {
+        "terminal_id, reason"
+    };
+    // Read by [`terminal_row_from_row`].
+    (terminal_row) => {
+        "terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked"
+    };
+    // Read by [`member_record_from_row`].
+    (member_record) => {
+        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at"
+    };
+    // Read by [`change_from_row`].
+    (change) => {
+        "xid, position, kind, member_id, payload"
+    };
+    // Read by [`conflict_record_from_row`] and [`conflict_item_from_row`].
+    (conflict) => {
+        "member_id, kind, reason, terminal_id, seq, at"
+    };
+    // Read by [`dead_letter_from_row`].
+    (dead_letter) => {
+        "terminal_id, seq, event_id, reason, at"
+    };
+    // Read by [`user_from_row`].
+    (user) => {
+        "username, password_hash"
+    };
+    // Read by [`refunded_sale_from_row`].
+    (refunded_sale) => {
+        "sale_id, member_id IS NOT NULL, lines"
+    };
+    // Read by [`refund_from_row`].
+    (refund) => {
+        "refund_id, sale_id, at_ms, lines"
+    };
+}
+pub(super) use columns;
+
 /// A text column that may be null, parsed when it is not.
 fn parse_optional<T>(
     row: &Row,
@@ -26,14 +77,6 @@ fn parse_optional<T>(
         .map(parse)
         .transpose()
 }
-
-/// The columns [`terminal_record_from_row`] reads, in its order.
-macro_rules! terminal_record_columns {
-    () => {
-        "terminal_id, store, public_key, lookup_key, acked_seq, revoked"
-    };
-}
-pub(super) use terminal_record_columns;
 
 /// A provisioned terminal.
 pub(super) fn terminal_record_from_row(row: &Row) -> StoreResult<TerminalRecord> {
@@ -47,26 +90,10 @@ pub(super) fn terminal_record_from_row(row: &Row) -> StoreResult<TerminalRecord>
     })
 }
 
-/// The columns [`terminal_flag_from_row`] reads, in its order.
-macro_rules! terminal_flag_columns {
-    () => {
-        "terminal_id, reason"
-    };
-}
-pub(super) use terminal_flag_columns;
-
 /// A suspicion about a terminal: the terminal and the reason.
 pub(super) fn terminal_flag_from_row(row: &Row) -> StoreResult<(TerminalId, String)> {
     Ok((parse_terminal(row.try_get(0)?)?, row.try_get(1)?))
 }
-
-/// The columns [`terminal_row_from_row`] reads, in its order.
-macro_rules! terminal_row_columns {
-    () => {
-        "terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked"
-    };
-}
-pub(super) use terminal_row_columns;
 
 /// A terminal's sync state (the figures, `/metrics`).
 pub(super) fn terminal_row_from_row(row: &Row) -> StoreResult<TerminalRow> {
@@ -79,14 +106,6 @@ pub(super) fn terminal_row_from_row(row: &Row) -> StoreResult<TerminalRow> {
         revoked: row.try_get(5)?,
     })
 }
-
-/// The columns [`member_record_from_row`] reads, in its order.
-macro_rules! member_record_columns {
-    () => {
-        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at"
-    };
-}
-pub(super) use member_record_columns;
 
 /// A member as head office holds it (without its ledger).
 pub(super) fn member_record_from_row(row: &Row) -> StoreResult<MemberRecord> {
@@ -114,14 +133,6 @@ pub(super) fn ledger_entries_of_chunk(
     Ok(chunk.into_iter().map(|(_, entry)| entry))
 }
 
-/// The columns [`change_from_row`] reads, in its order.
-macro_rules! change_columns {
-    () => {
-        "xid, position, kind, member_id, payload"
-    };
-}
-pub(super) use change_columns;
-
 /// A row of the change log.
 pub(super) fn change_from_row(row: &Row) -> StoreResult<ChangeRow> {
     Ok(ChangeRow {
@@ -132,15 +143,6 @@ pub(super) fn change_from_row(row: &Row) -> StoreResult<ChangeRow> {
         payload: row.try_get(4)?,
     })
 }
-
-/// The columns [`conflict_record_from_row`] and [`conflict_item_from_row`]
-/// read, in their order.
-macro_rules! conflict_columns {
-    () => {
-        "member_id, kind, reason, terminal_id, seq, at"
-    };
-}
-pub(super) use conflict_columns;
 
 /// A conflict recorded for review.
 pub(super) fn conflict_record_from_row(row: &Row) -> StoreResult<ConflictRecord> {
@@ -168,14 +170,6 @@ pub(super) fn conflict_item_from_row(row: &Row) -> StoreResult<ConflictItem> {
     })
 }
 
-/// The columns [`dead_letter_from_row`] reads, in its order.
-macro_rules! dead_letter_columns {
-    () => {
-        "terminal_id, seq, event_id, reason, at"
-    };
-}
-pub(super) use dead_letter_columns;
-
 /// A dead-lettered event.
 pub(super) fn dead_letter_from_row(row: &Row) -> StoreResult<DeadLetterRecord> {
     Ok(DeadLetterRecord {
@@ -187,14 +181,6 @@ pub(super) fn dead_letter_from_row(row: &Row) -> StoreResult<DeadLetterRecord> {
     })
 }
 
-/// The columns [`user_from_row`] reads, in its order.
-macro_rules! user_columns {
-    () => {
-        "username, password_hash"
-    };
-}
-pub(super) use user_columns;
-
 /// A dashboard user.
 pub(super) fn user_from_row(row: &Row) -> StoreResult<UserRecord> {
     Ok(UserRecord {
@@ -202,14 +188,6 @@ pub(super) fn user_from_row(row: &Row) -> StoreResult<UserRecord> {
         password_hash: row.try_get(1)?,
     })
 }
-
-/// The columns [`refunded_sale_from_row`] reads, in its order.
-macro_rules! refunded_sale_columns {
-    () => {
-        "sale_id, member_id IS NOT NULL, lines"
-    };
-}
-pub(super) use refunded_sale_columns;
 
 /// A sale refunded in the figures' window.
 pub(super) fn refunded_sale_from_row(row: &Row) -> StoreResult<RefundedSale> {
@@ -219,14 +197,6 @@ pub(super) fn refunded_sale_from_row(row: &Row) -> StoreResult<RefundedSale> {
         lines: parse_json(row.try_get(2)?)?,
     })
 }
-
-/// The columns [`refund_from_row`] reads, in its order.
-macro_rules! refund_columns {
-    () => {
-        "refund_id, sale_id, at_ms, lines"
-    };
-}
-pub(super) use refund_columns;
 
 /// A refund of a sale the figures count.
 pub(super) fn refund_from_row(row: &Row) -> StoreResult<RefundRow> {

@@ -6,10 +6,7 @@ use deadpool_postgres::GenericClient;
 use tillcard_protocol::wire::TerminalId;
 use tillcard_rules::ids::Timestamp;
 
-use super::rows::{
-    terminal_flag_columns, terminal_flag_from_row, terminal_record_columns,
-    terminal_record_from_row,
-};
+use super::rows::{columns, terminal_flag_from_row, terminal_record_from_row};
 use crate::store::{Redeemed, StoreResult, TerminalRecord};
 
 /// Stores a one-time enrollment code (hashed) for a store.
@@ -65,7 +62,7 @@ pub(super) async fn terminal<C: GenericClient>(
     let statement = client
         .prepare_cached(concat!(
             "SELECT ",
-            terminal_record_columns!(),
+            columns!(terminal_record),
             " FROM terminals WHERE terminal_id = $1"
         ))
         .await?;
@@ -115,7 +112,7 @@ pub(super) async fn terminal_flags<C: GenericClient>(
         .query(
             concat!(
                 "SELECT ",
-                terminal_flag_columns!(),
+                columns!(terminal_flag),
                 " FROM terminal_flags ORDER BY id"
             ),
             &[],

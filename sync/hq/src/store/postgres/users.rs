@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 use tillcard_rules::ids::Timestamp;
 
-use super::rows::{user_columns, user_from_row};
+use super::rows::{columns, user_from_row};
 use super::sql::{execute_cached, query_cached};
 use crate::store::{StoreResult, UserRecord};
 
@@ -33,7 +33,7 @@ pub(super) async fn user<C: GenericClient>(
         client,
         concat!(
             "SELECT ",
-            user_columns!(),
+            columns!(user),
             " FROM hq_users WHERE username = $1"
         ),
         &[&username],

@@ -8,7 +8,7 @@ use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 
-use super::rows::{member_record_columns, member_record_from_row};
+use super::rows::{columns, member_record_from_row};
 use crate::figures::{MemberSummary, millis};
 use crate::ingest::{self, LastSeen, Loaded, Plan, Prepared};
 use crate::store::{
@@ -23,7 +23,7 @@ pub(super) fn load_member(
 ) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
     let mut stmt = tx.prepare_cached(concat!(
         "SELECT ",
-        member_record_columns!(),
+        columns!(member_record),
         " FROM members WHERE member_id = ?1"
     ))?;
     let Some(record) = stmt

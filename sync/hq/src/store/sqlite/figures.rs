@@ -6,8 +6,7 @@ use tillcard_rules::MemberAccount;
 
 use super::batch::load_entries;
 use super::rows::{
-    conflict_columns, conflict_item_from_row, refund_columns, refund_from_row,
-    refunded_sale_columns, refunded_sale_from_row, terminal_row_columns, terminal_row_from_row,
+    columns, conflict_item_from_row, refund_from_row, refunded_sale_from_row, terminal_row_from_row,
 };
 use crate::figures::{
     AccountRow, ActivityRows, CONFLICTS_SHOWN, FigureQuery, FigureRows, SalesRows, TerminalRow,
@@ -142,14 +141,14 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
         let window = "SELECT sale_id FROM refunds WHERE at_ms > ?1 AND at_ms <= ?2";
         let mut stmt = tx.prepare(&format!(
             "SELECT {} FROM sales WHERE sale_id IN ({window})",
-            refunded_sale_columns!()
+            columns!(refunded_sale)
         ))?;
         rows.refunded_sales = stmt
             .query_and_then(params![q.sales_since_ms, q.now_ms], refunded_sale_from_row)?
             .collect::<StoreResult<_>>()?;
         let mut stmt = tx.prepare(&format!(
             "SELECT {} FROM refunds WHERE sale_id IN ({window})",
-            refund_columns!()
+            columns!(refund)
         ))?;
         rows.refunds = stmt
             .query_and_then(params![q.sales_since_ms, q.now_ms], refund_from_row)?
@@ -166,7 +165,7 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
     {
         let mut stmt = tx.prepare(concat!(
             "SELECT ",
-            conflict_columns!(),
+            columns!(conflict),
             " FROM conflicts
              ORDER BY conflict_no DESC LIMIT ?1"
         ))?;
@@ -186,7 +185,7 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
 pub(super) fn terminal_rows(c: &Connection) -> StoreResult<Vec<TerminalRow>> {
     let mut stmt = c.prepare_cached(concat!(
         "SELECT ",
-        terminal_row_columns!(),
+        columns!(terminal_row),
         "
          FROM terminals ORDER BY store, terminal_id"
     ))?;

@@ -36,9 +36,8 @@ mod tests;
 use batch::{erase, load, load_member, push_change, write};
 use figures::{figure_rows, terminal_rows};
 use rows::{
-    change_columns, change_from_row, conflict_columns, conflict_record_from_row,
-    dead_letter_columns, dead_letter_from_row, terminal_flag_columns, terminal_flag_from_row,
-    terminal_record_columns, terminal_record_from_row, user_columns, user_from_row,
+    change_from_row, columns, conflict_record_from_row, dead_letter_from_row,
+    terminal_flag_from_row, terminal_record_from_row, user_from_row,
 };
 
 /// Numbered migrations (`sqlite/migrations/NNNN.sql`), applied in order at
@@ -209,7 +208,7 @@ impl Store for SqliteStore {
         self.run(move |c| {
             let mut stmt = c.prepare_cached(concat!(
                 "SELECT ",
-                terminal_record_columns!(),
+                columns!(terminal_record),
                 " FROM terminals WHERE terminal_id = ?1"
             ))?;
             stmt.query_and_then(params![id.to_string()], terminal_record_from_row)?
@@ -246,7 +245,7 @@ impl Store for SqliteStore {
         self.run(|c| {
             let mut stmt = c.prepare(concat!(
                 "SELECT ",
-                terminal_flag_columns!(),
+                columns!(terminal_flag),
                 " FROM terminal_flags ORDER BY id"
             ))?;
             stmt.query_and_then([], terminal_flag_from_row)?.collect()
@@ -280,7 +279,7 @@ impl Store for SqliteStore {
         self.run(move |c| {
             let mut stmt = c.prepare_cached(concat!(
                 "SELECT ",
-                change_columns!(),
+                columns!(change),
                 " FROM changes WHERE position > ?1
                  ORDER BY position LIMIT ?2"
             ))?;
@@ -346,7 +345,7 @@ impl Store for SqliteStore {
         self.run(|c| {
             let mut stmt = c.prepare(concat!(
                 "SELECT ",
-                conflict_columns!(),
+                columns!(conflict),
                 " FROM conflicts ORDER BY conflict_no"
             ))?;
             stmt.query_and_then([], conflict_record_from_row)?.collect()
@@ -358,7 +357,7 @@ impl Store for SqliteStore {
         self.run(|c| {
             let mut stmt = c.prepare(concat!(
                 "SELECT ",
-                dead_letter_columns!(),
+                columns!(dead_letter),
                 " FROM dead_letters
                  ORDER BY terminal_id, seq"
             ))?;
@@ -400,7 +399,7 @@ impl Store for SqliteStore {
         self.run(move |c| {
             let mut stmt = c.prepare_cached(concat!(
                 "SELECT ",
-                user_columns!(),
+                columns!(user),
                 " FROM hq_users WHERE username = ?1"
             ))?;
             stmt.query_and_then(params![username], user_from_row)?

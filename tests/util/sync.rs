@@ -1,0 +1,52 @@
+//! Shared by the sync tests and the sync bench: a head office on SQLite
+//! served on loopback, and a terminal's store with a cashier, ready to be
+//! provisioned. Included by `#[path]` (not part of `util`: the scanning
+//! tests need none of it).
+#![allow(dead_code, reason = "each user takes part of the helpers")]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tillcard::clock::Clock;
+use tillcard::store::clerks::Role;
+use tillcard::store::handle::StoreHandle;
+use tillcard::store::{PinHashCost, Store, StoreConfig};
+use tillcard_hq::service::{Hq, serve};
+use tillcard_hq::store::sqlite::SqliteStore;
+
+/// Head office on SQLite at `dir/hq.sqlite`: its store and the service,
+/// not served yet.
+pub async fn sqlite_hq(dir: &Path) -> (Arc<dyn tillcard_hq::store::Store>, Arc<Hq>) {
+    let hq_store: Arc<dyn tillcard_hq::store::Store> =
+        Arc::new(SqliteStore::open(&dir.join("hq.sqlite")).unwrap());
+    let hq = Arc::new(Hq::open(hq_store.clone(), None).await.unwrap());
+    (hq_store, hq)
+}
+
+/// [`sqlite_hq`] served on loopback for as long as the runtime runs: its
+/// store, the service and its URL.
+pub async fn served_hq(dir: &Path) -> (Arc<dyn tillcard_hq::store::Store>, Arc<Hq>, String) {
+    let (hq_store, hq) = sqlite_hq(dir).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, hq.clone(), std::future::pending()));
+    (hq_store, hq, url)
+}
+
+/// A terminal's store at `dir/terminal.sqlite` named `terminal_id` (PINs
+/// hashed at test cost), with cashier `c1` (PIN 1234), on its worker.
+pub fn terminal_with_cashier(
+    dir: &Path,
+    terminal_id: impl Into<String>,
+    clock: Arc<dyn Clock>,
+) -> StoreHandle {
+    let config = StoreConfig {
+        pin_cost: PinHashCost::TEST_ONLY,
+        ..StoreConfig::new(terminal_id)
+    };
+    let mut store = Store::open(&dir.join("terminal.sqlite"), config, clock).unwrap();
+    store
+        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
+        .unwrap();
+    StoreHandle::spawn(store).unwrap()
+}
