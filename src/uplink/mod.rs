@@ -361,7 +361,7 @@ pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Resul
         Some((id, seed)) => (ed25519_dalek::SigningKey::from_bytes(&seed), Some(id)),
         None => (tillcard_protocol::auth::generate_signing_key(), None),
     };
-    let body = client::redeem_request_with_card_key(code, &key, card_key_id)
+    let body = client::redeem_request_with_card_key(code, &key, card_key_id, None)
         .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     let http = reqwest::Client::new();
     let answer = send(

@@ -142,6 +142,7 @@ async fn card_key_ids(backend: Backend) {
                 code["code"].as_str().unwrap(),
                 &key,
                 wanted,
+                None,
             )
             .unwrap();
             let req = Request::builder()
