@@ -570,7 +570,11 @@ fn changes_page_example_decodes_and_its_member_is_the_batch_fold() {
                     serial.parse::<u16>().unwrap();
                 }
             }
-            Change::Erasure { .. } | Change::Program { .. } | Change::Coupon { .. } => {}
+            Change::Erasure { .. }
+            | Change::Program { .. }
+            | Change::Coupon { .. }
+            | Change::Staff { .. }
+            | Change::StaffRemoved { .. } => {}
         }
     }
     assert_eq!(kinds.len(), 4, "member, trusted_key, revocation, erasure");
@@ -769,8 +773,8 @@ async fn example_hq(keys: &Keys) -> ExampleHq {
         auth::box_public_key(&keys.hq_box_secret)
     );
     let now = chrono::Utc::now().fixed_offset();
-    let code = auth::sha256_hex("example-code");
-    store.insert_code(&code, "S001", now).await.unwrap();
+    let code = hq.issue_code("S001").await.unwrap();
+    let code = auth::sha256_hex(&code);
     let terminal = TerminalRecord {
         terminal_id: keys.terminal,
         store: "S001".into(),
@@ -779,7 +783,10 @@ async fn example_hq(keys: &Keys) -> ExampleHq {
         acked_seq: 0,
         revoked: false,
     };
-    let redeemed = store.redeem_code(&code, &terminal, now).await.unwrap();
+    let redeemed = store
+        .redeem_code(&code, &terminal, now, None)
+        .await
+        .unwrap();
     assert!(matches!(redeemed, Redeemed::Ok { .. }), "{redeemed:?}");
     ExampleHq {
         router: service::router(hq),
