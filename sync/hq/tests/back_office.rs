@@ -4,6 +4,7 @@
 //! downlink (sealed to each terminal of the clerk's store, removed
 //! elsewhere); the PIN set-up at a terminal; the four refusals of a
 //! redemption; who may do what by role.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod util;
 

@@ -2,6 +2,7 @@
 //! the back office against a temporary SQLite head office configured
 //! through the environment (stores, staff, enrollment codes), with output
 //! a script can read.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -75,11 +75,9 @@ impl Hq {
         staff_id: &str,
     ) -> Result<Change, HqError> {
         match self.store.staff_member(staff_id).await? {
-            Some(record) if record.stores.iter().any(|s| *s == terminal.store) => {
-                Ok(Change::Staff {
-                    staff: snapshot_for(&record, terminal)?,
-                })
-            }
+            Some(record) if record.stores.contains(&terminal.store) => Ok(Change::Staff {
+                staff: snapshot_for(&record, terminal)?,
+            }),
             _ => Ok(Change::StaffRemoved {
                 staff_id: staff_id.to_string(),
             }),
