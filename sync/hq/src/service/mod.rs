@@ -3,10 +3,12 @@
 //! layer (`http`, `http_back_office`: the handlers and middleware;
 //! `server`: the router and graceful shutdown) and the one route table both
 //! the router and openapi.json are made from (`routes`). The back office's
-//! operations are in `back_office`, who may do them in `roles`, and staff
+//! operations are in `back_office`, their input checks and refusal codes
+//! in `checks`, who may do them in `roles`, and staff
 //! on the downlink and their PIN set-up in `staff`.
 
 pub mod back_office;
+mod checks;
 mod http;
 mod http_back_office;
 pub mod roles;
@@ -232,8 +234,6 @@ impl Hq {
                 "store: 1 to 32 ASCII letters, digits, . _ or -".into(),
             ));
         }
-        let refused =
-            |code: &'static str, message: &str| Err(HqError::Forbidden(code, message.to_string()));
         match self
             .store
             .redeem_code(
@@ -258,16 +258,22 @@ impl Hq {
                     card_key_id: Some(card_key_id),
                 })
             }
-            Redeemed::Unknown => refused("code_unknown", "unknown enrollment code"),
-            Redeemed::Expired => refused(
+            Redeemed::Unknown => Err(HqError::Forbidden(
+                "code_unknown",
+                "unknown enrollment code".into(),
+            )),
+            Redeemed::Expired => Err(HqError::Forbidden(
                 "code_expired",
-                "the enrollment code expired: ask head office for a new one",
-            ),
-            Redeemed::Used => refused("code_used", "the enrollment code was used already"),
-            Redeemed::OtherStore => refused(
+                "the enrollment code expired: ask head office for a new one".into(),
+            )),
+            Redeemed::Used => Err(HqError::Forbidden(
+                "code_used",
+                "the enrollment code was used already".into(),
+            )),
+            Redeemed::OtherStore => Err(HqError::Forbidden(
                 "code_for_other_store",
-                "the enrollment code is for another store than this terminal is set up for",
-            ),
+                "the enrollment code is for another store than this terminal is set up for".into(),
+            )),
         }
     }
 

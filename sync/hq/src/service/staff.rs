@@ -13,7 +13,7 @@ use tillcard_protocol::staff::{self, SetPinRequest, StaffSnapshot};
 use tillcard_protocol::wire::{self, Change};
 
 use super::Hq;
-use super::back_office::refusal;
+use super::checks::refusal;
 use crate::dashboard;
 use crate::error::HqError;
 use crate::store::{BackOfficeRefusal, StaffRecord, StaffUpdate, TerminalRecord, back_office};
