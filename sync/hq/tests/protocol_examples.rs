@@ -702,6 +702,9 @@ fn error_table_lists_every_error_code() {
     let service = [
         include_str!("../src/service/mod.rs"),
         include_str!("../src/service/http.rs"),
+        include_str!("../src/service/back_office.rs"),
+        include_str!("../src/service/checks.rs"),
+        include_str!("../src/service/staff.rs"),
     ]
     .concat();
     let error = include_str!("../src/error.rs");
@@ -712,6 +715,27 @@ fn error_table_lists_every_error_code() {
     }
     for code in codes_after(&service, "Forbidden(") {
         expected.insert(code, 403);
+    }
+    // The back office's refusals: `bad("code", ...)` is a 400, and each
+    // `(StatusCode::X, "code", ...)` its status.
+    for code in codes_after(&service, "bad(") {
+        expected.insert(code, 400);
+    }
+    for (marker, status) in [
+        ("StatusCode::BAD_REQUEST,", 400),
+        ("StatusCode::FORBIDDEN,", 403),
+        ("StatusCode::NOT_FOUND,", 404),
+        ("StatusCode::CONFLICT,", 409),
+    ] {
+        for code in codes_after(&service, marker) {
+            expected.insert(code, status);
+        }
+    }
+    for required in ["code_unknown", "setup_code_void", "duplicate_staff_name"] {
+        assert!(
+            expected.contains_key(required),
+            "{required} is found in the code"
+        );
     }
     // Codes of the error type's other variants.
     let store_error = || StoreError::Corrupt("x".into());

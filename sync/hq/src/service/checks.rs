@@ -63,7 +63,7 @@ pub fn refusal(r: BackOfficeRefusal) -> HqError {
         ),
         UnknownTerminal => (
             StatusCode::NOT_FOUND,
-            "unknown_terminal",
+            "not_found",
             "no such terminal".into(),
         ),
         SetupCodeUsed => (

@@ -173,12 +173,8 @@ pub(super) async fn revoke(
     Path(id): Path<Uuid>,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteTerminals).await?;
-    match hq.revoke_terminal(&actor, TerminalId(id)).await {
-        // The route answered 404 `not_found` before terminals were audited.
-        Err(HqError::Refused(StatusCode::NOT_FOUND, ..)) => Err(HqError::NotFound),
-        Err(e) => Err(e),
-        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
-    }
+    hq.revoke_terminal(&actor, TerminalId(id)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(super) async fn list_users(
