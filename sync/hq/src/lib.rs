@@ -10,6 +10,7 @@
 //! ARCHITECTURE.md's code map.
 
 pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod error;

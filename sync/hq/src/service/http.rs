@@ -22,8 +22,13 @@ use crate::ingest::{self, ReceivedBatch};
 use crate::metrics::{CodeLabels, HttpLabels};
 use std::time::Instant;
 use tillcard_protocol::auth::{self};
-use tillcard_protocol::wire::{self, RedeemRequest, TerminalId};
+use tillcard_protocol::wire::{self, RedeemRequest};
 use tracing::Instrument as _;
+
+/// A gzipped JSON response.
+pub(super) fn wire_response<T: Serialize>(value: &T) -> Response {
+    wire(value)
+}
 
 /// A gzipped JSON response.
 fn wire<T: Serialize>(value: &T) -> Response {
@@ -122,40 +127,6 @@ pub(super) async fn revoke_card(
     hq.store
         .push_change("revocation", r.member, Some(&payload))
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub(super) async fn issue_code(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HqError> {
-    hq.check_admin(&headers)?;
-    let request: admin::IssueCode = admin_body(&body)?;
-    if let Err(e) = tillcard_rules::limits::check_short_text("store", &request.store) {
-        return Err(HqError::BadRequest(e.to_string()));
-    }
-    if request.store.trim().is_empty() {
-        return Err(HqError::BadRequest("store must not be empty".into()));
-    }
-    let code = hq.issue_code(&request.store).await?;
-    Ok(axum::Json(admin::IssuedCode {
-        code,
-        store: request.store,
-    })
-    .into_response())
-}
-
-pub(super) async fn revoke(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    Path(id): Path<Uuid>,
-) -> Result<Response, HqError> {
-    hq.check_admin(&headers)?;
-    if hq.store.terminal(TerminalId(id)).await?.is_none() {
-        return Err(HqError::NotFound);
-    }
-    hq.store.revoke_terminal(TerminalId(id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
