@@ -223,6 +223,21 @@ impl Uplink {
         }
     }
 
+    /// Syncs once, to the end: uploads every waiting batch, then pulls the
+    /// downlink until no page is left. The first failure ends it (no
+    /// retry here: the caller, a person or a script, decides). What the
+    /// headless `tillcard register` and `tillcard sync` run.
+    pub async fn sync_until_idle(&self) -> Result<(), UplinkError> {
+        loop {
+            let result = self.round().await;
+            self.publish(&result).await;
+            match result? {
+                Round::Progress => continue,
+                Round::Idle => return Ok(()),
+            }
+        }
+    }
+
     async fn publish(&self, result: &Result<Round, UplinkError>) {
         let queue = on_store(&self.store, |s| s.outbox_status()).await.ok();
         let now = self.clock.now();
