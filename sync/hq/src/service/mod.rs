@@ -67,6 +67,7 @@ pub struct Hq {
     admin_token: Option<String>,
     metrics: Metrics,
     throttle: LoginThrottle,
+    console_flashes: crate::console::Flashes,
 }
 
 fn now() -> Timestamp {
@@ -113,7 +114,13 @@ impl Hq {
             admin_token,
             metrics: Metrics::new(),
             throttle: LoginThrottle::default(),
+            console_flashes: crate::console::Flashes::default(),
         })
+    }
+
+    /// What the console shows a session once after a redirect.
+    pub fn console_flashes(&self) -> &crate::console::Flashes {
+        &self.console_flashes
     }
 
     /// Head office's metrics.
