@@ -213,7 +213,7 @@ fn to_login(path: &str, lang: Lang) -> Response {
 }
 
 /// Percent-encodes a query value.
-pub(crate) fn url_encode(value: &str) -> String {
+pub fn url_encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
