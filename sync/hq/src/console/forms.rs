@@ -98,7 +98,6 @@ async fn accept(
 /// Keeps what the page after the redirect shows once, and redirects there.
 /// A refusal is shown on the page; a failure of head office itself is 500.
 fn finish(
-    hq: &Hq,
     posted: &Posted,
     back: &str,
     outcome: Result<Flash, HqError>,
@@ -111,7 +110,7 @@ fn finish(
             ..Flash::default()
         },
     };
-    hq.console_flashes().put(&posted.session.key, flash);
+    super::FLASHES.put(&posted.session.key, flash);
     Ok(redirect(back))
 }
 
@@ -149,7 +148,7 @@ pub(super) async fn create_store(
         .create_store(&posted.session.actor, &request)
         .await
         .map(|_| notice("store_created"));
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }
 
 pub(super) async fn create_staff(
@@ -178,7 +177,7 @@ pub(super) async fn create_staff(
                 })
         }
     };
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }
 
 pub(super) async fn staff_active(
@@ -194,7 +193,7 @@ pub(super) async fn staff_active(
         .set_staff_active(&posted.session.actor, &staff_id, active)
         .await
         .map(|_| notice("staff_changed"));
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }
 
 pub(super) async fn reset_pin(
@@ -213,7 +212,7 @@ pub(super) async fn reset_pin(
             error: None,
             secret: Some(made.setup_code),
         });
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }
 
 pub(super) async fn staff_stores(
@@ -228,7 +227,7 @@ pub(super) async fn staff_stores(
         .set_staff_stores(&posted.session.actor, &staff_id, &posted.all("stores"))
         .await
         .map(|_| notice("staff_changed"));
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }
 
 pub(super) async fn issue_code(
@@ -254,7 +253,7 @@ pub(super) async fn issue_code(
                 })
         }
     };
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }
 
 pub(super) async fn revoke(
@@ -282,7 +281,7 @@ pub(super) async fn revoke(
                 .map(|()| notice("terminal_revoked")),
         }
     };
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }
 
 pub(super) async fn save_user(
@@ -309,7 +308,7 @@ pub(super) async fn save_user(
             .await
             .map(|()| notice("user_saved")),
     };
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }
 
 pub(super) async fn user_role(
@@ -327,5 +326,5 @@ pub(super) async fn user_role(
             .await
             .map(|()| notice("user_saved")),
     };
-    finish(&hq, &posted, BACK, outcome)
+    finish(&posted, BACK, outcome)
 }

@@ -94,9 +94,15 @@ pub struct Flash {
 }
 
 /// Flashes by session (the hash of its token), in memory: a restart loses
-/// at most an unseen notice.
+/// at most an unseen notice. One map for the process (a session token is
+/// random, so two head offices in one process, as in tests, never share a
+/// key); kept here rather than in [`Hq`] so the service does not import the
+/// console.
 #[derive(Debug, Default)]
 pub struct Flashes(Mutex<HashMap<String, Flash>>);
+
+/// The process's flashes.
+static FLASHES: LazyLock<Flashes> = LazyLock::new(Flashes::default);
 
 impl Flashes {
     fn put(&self, session: &str, flash: Flash) {

@@ -40,7 +40,7 @@ async fn enter(
     match super::session(hq, headers).await? {
         None => Ok(Err(to_login(path, lang))),
         Some(session) => {
-            let flash = hq.console_flashes().take(&session.key);
+            let flash = super::FLASHES.take(&session.key);
             Ok(Ok((session, lang, flash)))
         }
     }

@@ -67,7 +67,6 @@ pub struct Hq {
     admin_token: Option<String>,
     metrics: Metrics,
     throttle: LoginThrottle,
-    console_flashes: crate::console::Flashes,
 }
 
 fn now() -> Timestamp {
@@ -114,13 +113,7 @@ impl Hq {
             admin_token,
             metrics: Metrics::new(),
             throttle: LoginThrottle::default(),
-            console_flashes: crate::console::Flashes::default(),
         })
-    }
-
-    /// What the console shows a session once after a redirect.
-    pub fn console_flashes(&self) -> &crate::console::Flashes {
-        &self.console_flashes
     }
 
     /// Head office's metrics.
