@@ -130,6 +130,10 @@ pub struct LoginForm {
     pub password: String,
     /// `zh` or `en`: the language of the page answered.
     pub lang: Option<String>,
+    /// Where to go after sign-in: a console page (`/console/...`); the
+    /// dashboard otherwise.
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// `POST /v1/admin/stores` request.

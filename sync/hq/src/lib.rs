@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod dashboard;
 pub mod error;
 pub mod figures;

@@ -377,6 +377,7 @@ fn redirect(to: &str, cookie: Option<String>) -> Response {
 pub(super) struct LangQuery {
     lang: Option<String>,
     signed_out: Option<String>,
+    next: Option<String>,
 }
 
 pub(super) async fn dashboard_page(
@@ -397,7 +398,12 @@ pub(super) async fn login_page(Query(query): Query<LangQuery>) -> Response {
     };
     html(
         StatusCode::OK,
-        dashboard::login_page(Lang::parse(query.lang.as_deref()), notice, ""),
+        dashboard::login_page(
+            Lang::parse(query.lang.as_deref()),
+            notice,
+            "",
+            query.next.as_deref(),
+        ),
     )
 }
 
@@ -406,21 +412,25 @@ pub(super) async fn login(
     axum::extract::Form(form): axum::extract::Form<admin::LoginForm>,
 ) -> Result<Response, HqError> {
     let lang = Lang::parse(form.lang.as_deref());
+    let next = form.next.as_deref();
     let username = form.username.trim();
     if !dashboard::valid_username(username) {
         return Ok(html(
             StatusCode::UNAUTHORIZED,
-            dashboard::login_page(lang, LoginNotice::Wrong, ""),
+            dashboard::login_page(lang, LoginNotice::Wrong, "", next),
         ));
     }
     Ok(match hq.login(username, &form.password).await? {
         LoginOutcome::Session(token) => redirect(
-            &format!("/dashboard?lang={}", lang.tag()),
+            &match dashboard::safe_next(next) {
+                Some(page) => format!("{page}?lang={}", lang.tag()),
+                None => format!("/dashboard?lang={}", lang.tag()),
+            },
             Some(dashboard::session_cookie(&token)),
         ),
         LoginOutcome::Wrong => html(
             StatusCode::UNAUTHORIZED,
-            dashboard::login_page(lang, LoginNotice::Wrong, username),
+            dashboard::login_page(lang, LoginNotice::Wrong, username, next),
         ),
         LoginOutcome::Locked(left) => html(
             StatusCode::TOO_MANY_REQUESTS,
@@ -428,6 +438,7 @@ pub(super) async fn login(
                 lang,
                 LoginNotice::Locked(left.as_secs().div_ceil(60)),
                 username,
+                next,
             ),
         ),
     })

@@ -537,6 +537,11 @@ pub const ROUTES: &[Route] = &[
                     description: "Present after a sign-out: the page says so",
                     format: None,
                 },
+                openapi::Query {
+                    name: "next",
+                    description: "A console page (/console/...) to go back to after sign-in",
+                    format: None,
+                },
             ],
             request: None,
             status: 200,
