@@ -56,7 +56,12 @@ async fn sync_and_count(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Synced> {
     let (status, _) = tokio::sync::watch::channel(UplinkStatus::default());
-    let uplink = Uplink::new(handle.clone(), clock, UplinkConfig::new(url.to_owned()), status)?;
+    let uplink = Uplink::new(
+        handle.clone(),
+        clock,
+        UplinkConfig::new(url.to_owned()),
+        status,
+    )?;
     uplink.sync_until_idle().await?;
     let handle = handle.clone();
     let synced = tokio::task::spawn_blocking(move || {

@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tillcard::clock::{Clock, SystemClock};
-use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
 use tillcard::rules::Money;
+use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
 use tillcard::store::{PinHashCost, Store, StoreConfig, StoreError};
@@ -61,7 +61,9 @@ impl Chain {
             .request(method, format!("{}{path}", self.url))
             .bearer_auth(ADMIN_TOKEN);
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
@@ -71,7 +73,10 @@ impl Chain {
 
     async fn admin_ok(&self, method: &str, path: &str, body: Value) -> Value {
         let (status, answer) = self.admin(method, path, Some(body)).await;
-        assert!((200..300).contains(&status), "{method} {path}: {status} {answer}");
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {answer}"
+        );
         answer
     }
 }
@@ -109,11 +114,16 @@ fn empty_terminal(dir: &std::path::Path, clock: Arc<dyn Clock>) -> StoreHandle {
 /// One sync to the end: uploads drained, the downlink pulled.
 async fn sync(url: &str, handle: &StoreHandle, clock: Arc<dyn Clock>) -> UplinkStatus {
     let (status_tx, status) = watch::channel(UplinkStatus::default());
-    Uplink::new(handle.clone(), clock, UplinkConfig::new(url.to_owned()), status_tx)
-        .unwrap()
-        .sync_until_idle()
-        .await
-        .unwrap();
+    Uplink::new(
+        handle.clone(),
+        clock,
+        UplinkConfig::new(url.to_owned()),
+        status_tx,
+    )
+    .unwrap()
+    .sync_until_idle()
+    .await
+    .unwrap();
     status.borrow().clone()
 }
 
@@ -180,7 +190,14 @@ async fn first_day(chain: Chain) {
     let till = empty_terminal(dir.path(), clock.clone());
     assert_eq!(
         refusal_code(
-            provision(&till, &chain.url, &other_store_code, Some("SH-001".into()), None).await
+            provision(
+                &till,
+                &chain.url,
+                &other_store_code,
+                Some("SH-001".into()),
+                None
+            )
+            .await
         ),
         "code_for_other_store"
     );
@@ -214,7 +231,10 @@ async fn first_day(chain: Chain) {
     sync(&chain.url, &till, clock.clone()).await;
     let clerks = till.call(|s| s.clerk_list()).unwrap();
     let ids: Vec<&str> = clerks.iter().map(|c| c.id.as_str()).collect();
-    assert!(ids.contains(&cashier_id.as_str()) && ids.contains(&manager_id.as_str()), "{ids:?}");
+    assert!(
+        ids.contains(&cashier_id.as_str()) && ids.contains(&manager_id.as_str()),
+        "{ids:?}"
+    );
     assert!(clerks.iter().all(|c| !c.has_pin), "nobody has a PIN yet");
 
     // The cashier sets a PIN with the setup code, and is signed in.
@@ -232,17 +252,27 @@ async fn first_day(chain: Chain) {
     assert_eq!(clerk.id(), cashier_id);
     assert_eq!(
         refusal_code(
-            set_pin(&till, &chain.url, cashier_id.clone(), setup_code.clone(), "9173".into(), now())
-                .await
+            set_pin(
+                &till,
+                &chain.url,
+                cashier_id.clone(),
+                setup_code.clone(),
+                "9173".into(),
+                now()
+            )
+            .await
         ),
         "setup_code_used",
         "a setup code sets one PIN"
     );
-    assert!(till.call({
-        let id = cashier_id.clone();
-        move |s| s.login(&id, "2580")
-    })
-    .is_ok(), "the PIN set stays");
+    assert!(
+        till.call({
+            let id = cashier_id.clone();
+            move |s| s.login(&id, "2580")
+        })
+        .is_ok(),
+        "the PIN set stays"
+    );
 
     // A member sale, at head office after the next sync.
     let (member, sale) = till
@@ -299,7 +329,10 @@ async fn first_day(chain: Chain) {
         let id = cashier_id.clone();
         move |s| s.login(&id, "2580")
     });
-    assert!(matches!(refused, Err(StoreError::ClerkInactive)), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::ClerkInactive)),
+        "{refused:?}"
+    );
     println!(
         "first day: store, 2 staff and a code via the API; till registered, staff synced, \
          PIN set, 1 member sale at head office, cashier refused after deactivation"

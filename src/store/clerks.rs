@@ -122,7 +122,7 @@ fn is_trivial_pin(pin: &str) -> bool {
         .collect();
     let steps: Vec<i16> = digits.windows(2).map(|w| w[1] - w[0]).collect();
     let run = steps.iter().all(|s| *s == steps[0]) && matches!(steps.first(), Some(-1..=1));
-    let pair = digits.len() % 2 == 0 && digits.chunks(2).all(|c| c == &digits[..2]);
+    let pair = digits.len().is_multiple_of(2) && digits.chunks(2).all(|c| c == &digits[..2]);
     run || pair
 }
 

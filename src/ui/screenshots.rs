@@ -287,14 +287,19 @@ fn write_first_run(dir: &Path, headless: &Headless) -> anyhow::Result<Vec<PathBu
                 Ok(())
             };
             tap(&app, Action::SetLanguage(language));
-            tap(&app, Action::SetText(TextField::FirstRunCode, String::new()));
+            tap(
+                &app,
+                Action::SetText(TextField::FirstRunCode, String::new()),
+            );
             tap(&app, Action::OpenKeyboard(TextField::FirstRunCode));
             for c in "3f9a0c51d2e8b7a4".chars() {
                 tap(&app, Action::TypeKey(TextKey::Char(c)));
             }
             shot("first-run-code")?;
             tap(&app, Action::Register);
-            pump(&app, |c| c.first_run == Some(crate::counter::messages::FirstRunStep::Offline))?;
+            pump(&app, |c| {
+                c.first_run == Some(crate::counter::messages::FirstRunStep::Offline)
+            })?;
             shot("first-run-offline")?;
         }
     }
