@@ -29,7 +29,7 @@ async fn main() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let handle = terminal_with_cashier(dir.path(), "T-BENCH", clock.clone());
     let code = hq.issue_code("bench").await.unwrap();
-    provision(&handle, &url, &code).await.unwrap();
+    provision(&handle, &url, &code, None, None).await.unwrap();
 
     // The backlog: sales rung up while offline.
     let backlog = handle.clone();

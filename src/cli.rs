@@ -45,6 +45,16 @@ pub enum Command {
         /// Output folder.
         dir: PathBuf,
     },
+    /// Register this terminal with head office using the store's one-time
+    /// enrollment code (first registration only), then sync once: the
+    /// store's staff, program and members come down. Needs `--config`
+    /// with `head_office.url`.
+    Register {
+        /// The enrollment code head office issued for this store.
+        code: String,
+    },
+    /// Sync once with head office: waiting events up, changes down.
+    Sync,
     /// Start the demo terminal headless and print how long it took to
     /// become interactive and its memory after idling (benchmarks).
     ProbeStart {
@@ -88,6 +98,18 @@ pub fn run(args: Vec<String>) -> anyhow::Result<()> {
             config,
             std::sync::Arc::new(crate::clock::SystemClock::new()),
         ),
+        Some(Command::Register { code }) => {
+            let synced = crate::headless::register(&config, &code)?;
+            println!("registered as terminal {}", synced.terminal_id);
+            println!("clerks {}", synced.clerks);
+            Ok(())
+        }
+        Some(Command::Sync) => {
+            let synced = crate::headless::sync(&config)?;
+            println!("clerks {}", synced.clerks);
+            println!("pending {}", synced.pending);
+            Ok(())
+        }
         Some(Command::CheckConfig) => {
             println!("{config:#?}");
             Ok(())

@@ -36,6 +36,10 @@ pub struct TerminalConfig {
 pub struct HeadOfficeConfig {
     /// Base URL (`https://hq.example.com`); empty = offline only.
     pub url: String,
+    /// The store this till belongs to (head office's store code), if the
+    /// installer knows it: an enrollment code for another store is then
+    /// refused at the first run instead of registering the till there.
+    pub store: String,
 }
 
 /// Which camera, at which resolution, or a folder of images instead.
@@ -168,6 +172,18 @@ impl TerminalConfig {
     pub fn head_office_url(&self) -> Option<&str> {
         let url = self.head_office.url.trim();
         (!url.is_empty()).then_some(url)
+    }
+
+    /// The configured store code, if any.
+    pub fn head_office_store(&self) -> Option<&str> {
+        let store = self.head_office.store.trim();
+        (!store.is_empty()).then_some(store)
+    }
+
+    /// Whether this till opens the first-run screen when it has no clerk:
+    /// a real configuration (head office's address) and no demo.
+    pub fn first_run_possible(&self) -> bool {
+        !self.demo && self.head_office_url().is_some()
     }
 }
 

@@ -17,6 +17,7 @@ pub mod config;
 pub mod counter;
 pub mod demo;
 pub mod format;
+pub mod headless;
 pub mod logging;
 pub mod scan;
 pub mod sound;

@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::TerminalConfig;
 use crate::counter::checkout::{PriceAsk, Priced, price_checkout};
 use crate::counter::member::MemberSnapshot;
+use crate::counter::messages::HeadOfficeRefusal;
 use crate::counter::{CameraStatus, ClerkEntry, Command, Done, EnrollDone, Input, SaleDone};
 use crate::scan::credential::CardVerifier;
 use crate::scan::decode::CombinedDecoder;
@@ -26,7 +27,7 @@ use crate::scan::pipeline::{PipelineConfig, PipelineParts, ScanPipeline, feed_fr
 use crate::store::handle::StoreHandle;
 use crate::store::reader::MemberReader;
 use crate::store::{Store, StoreConfig, StoreError};
-use crate::uplink::{Uplink, UplinkConfig, UplinkStatus};
+use crate::uplink::{Uplink, UplinkConfig, UplinkError, UplinkStatus};
 
 /// Where answers go: the UI adapter pushes them onto its queue and wakes its
 /// event loop; tests collect them.
@@ -83,6 +84,8 @@ pub struct Terminal {
     /// terminal is registered from the settings screen, so no caller reads
     /// the file (the UI thread asks for it).
     head_office: Arc<Mutex<Option<String>>>,
+    /// Whether the store held head office's credentials at start.
+    registered_at_start: bool,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -162,6 +165,7 @@ impl Terminal {
         if config.demo {
             crate::demo::seed(&mut store)?;
         }
+        let registered_at_start = store.credentials().is_some();
         let verifier = Arc::new(RwLock::new(store.card_verifier()?));
         let reader = MemberReader::open(&path, store.program()?)?;
         let (pipeline, events) = ScanPipeline::spawn(PipelineParts {
@@ -210,6 +214,7 @@ impl Terminal {
                 crate::sound::Sounds::silent()
             },
             head_office: Arc::new(Mutex::new(head_office)),
+            registered_at_start,
         };
         terminal.start_frames(preview)?;
         if let Some(url) = terminal.head_office_url() {
@@ -225,6 +230,12 @@ impl Terminal {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Whether the terminal was registered with head office when it
+    /// started (the first-run screen starts at the right step).
+    pub fn registered_at_start(&self) -> bool {
+        self.registered_at_start
     }
 
     /// The store's handle (tests and tools).
@@ -444,6 +455,7 @@ impl Terminal {
                             id: c.id,
                             name: c.name,
                             role: c.role,
+                            has_pin: c.has_pin,
                         })
                         .collect())
                 },
@@ -561,14 +573,20 @@ impl Terminal {
                         sink(Input::Done(Done::ReceiptSaved(result)));
                     });
             }
-            Command::Provision { url, code } => {
+            Command::Provision {
+                url,
+                code,
+                approval,
+            } => {
                 let store = self.store.clone();
                 let (tx, rx) = std::sync::mpsc::channel();
+                let configured_store = self.config.head_office_store().map(str::to_owned);
                 self.runtime.spawn(async move {
-                    let result = crate::uplink::provision(&store, &url, &code)
-                        .await
-                        .map(|()| url)
-                        .map_err(|e| e.to_string());
+                    let result =
+                        crate::uplink::provision(&store, &url, &code, configured_store, approval)
+                            .await
+                            .map(|()| url)
+                            .map_err(head_office_refusal);
                     let _ = tx.send(result);
                 });
                 // Registered: remember the address and start syncing. Done
@@ -580,12 +598,16 @@ impl Terminal {
                 let _ = std::thread::Builder::new()
                     .name("provision".into())
                     .spawn(move || {
-                        let result = rx
-                            .recv()
-                            .unwrap_or_else(|_| Err("the registration was interrupted".into()));
+                        let result = rx.recv().unwrap_or_else(|_| {
+                            Err(HeadOfficeRefusal::Other(
+                                "the registration was interrupted".into(),
+                            ))
+                        });
                         let result = result.and_then(|url| {
                             std::fs::write(&path, &url).map(|()| url).map_err(|e| {
-                                format!("registered, but the address was not saved: {e}")
+                                HeadOfficeRefusal::Other(format!(
+                                    "registered, but the address was not saved: {e}"
+                                ))
                             })
                         });
                         if let (Ok(url), false) = (&result, configured) {
@@ -594,6 +616,28 @@ impl Terminal {
                         }
                         sink(Input::Done(Done::Provisioned(result.map(|_| ()))));
                     });
+            }
+            Command::SetPin {
+                staff_id,
+                setup_code,
+                pin,
+            } => {
+                let Some(url) = self.head_office_url() else {
+                    (self.sink)(Input::Done(Done::PinSet(Err(
+                        HeadOfficeRefusal::Unreachable,
+                    ))));
+                    return;
+                };
+                let store = self.store.clone();
+                let sink = self.sink.clone();
+                let unix_now = self.clock.now().timestamp();
+                self.runtime.spawn(async move {
+                    let result =
+                        crate::uplink::set_pin(&store, &url, staff_id, setup_code, pin, unix_now)
+                            .await
+                            .map_err(head_office_refusal);
+                    sink(Input::Done(Done::PinSet(result)));
+                });
             }
             Command::SyncNow => {
                 let slot = self.uplink.lock().unwrap_or_else(PoisonError::into_inner);
@@ -630,6 +674,16 @@ impl Terminal {
         if let Ok(pipeline) = Arc::try_unwrap(self.pipeline) {
             pipeline.shutdown();
         }
+    }
+}
+
+/// An uplink failure as the counter's flows tell it apart.
+fn head_office_refusal(error: UplinkError) -> HeadOfficeRefusal {
+    match error {
+        UplinkError::Unreachable(_) | UplinkError::Server(_) => HeadOfficeRefusal::Unreachable,
+        UplinkError::Refused { code, detail, .. } => HeadOfficeRefusal::Refused { code, detail },
+        UplinkError::Store(e) => HeadOfficeRefusal::Store(e),
+        other => HeadOfficeRefusal::Other(other.to_string()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `tillcard screenshots DIR` draws every screen of the real app with the
 //! software renderer (no display), in both languages and at both panel
-//! sizes, with the demo data.
+//! sizes, with the demo data; and a new till's first-run screens on a
+//! real (non-demo) configuration.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -23,6 +24,8 @@ const SCREENS: &[&str] = &[
     "adjust",
     "sync",
     "settings",
+    "first-run-code",
+    "first-run-offline",
 ];
 
 #[test]

@@ -218,7 +218,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
         let dir = tempfile::tempdir().unwrap();
         let handle = terminal_with_cashier(dir.path(), format!("T-{t}"), clock.clone());
         let code = hq.issue_code(&format!("store-{t}")).await.unwrap();
-        provision(&handle, &format!("http://{hq_addr}"), &code)
+        provision(&handle, &format!("http://{hq_addr}"), &code, None, None)
             .await
             .unwrap();
         let members = {

@@ -59,7 +59,9 @@ async fn two_stores(world: &mut World) -> (StoreHandle, StoreHandle) {
 /// Registers a terminal with head office (a fresh one-time code).
 async fn register(world: &World, handle: &StoreHandle, name: &str) {
     let code = world.hq.issue_code(name).await.unwrap();
-    provision(handle, &world.url, &code).await.unwrap();
+    provision(handle, &world.url, &code, None, None)
+        .await
+        .unwrap();
 }
 
 /// A terminal that has not met head office yet.

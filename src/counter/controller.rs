@@ -56,7 +56,21 @@ impl Counter {
             return self.tap_set_language(language);
         }
         if self.clerk.is_none() {
-            return self.tap_locked(action);
+            return match action {
+                // Before anyone signs in: the first run, a first PIN, and
+                // typing into their fields.
+                Action::Register => self.tap_register(),
+                Action::PinSetupNext => self.tap_pin_setup_next(),
+                Action::PinSetupBack => self.tap_pin_setup_back(),
+                Action::SetText(field, text) if self.page == Page::FirstRun => {
+                    self.tap_set_text(field, text)
+                }
+                Action::OpenKeyboard(field) if self.page == Page::FirstRun => {
+                    self.tap_open_keyboard(field)
+                }
+                Action::TypeKey(key) if self.page == Page::FirstRun => self.tap_type_key(key),
+                other => self.tap_locked(other),
+            };
         }
         match action {
             // Session: lock, home, the manager approval.
@@ -111,6 +125,8 @@ impl Counter {
             // Sync and settings.
             Action::SyncNow => self.tap_sync_now(),
             Action::Provision => self.tap_provision(),
+            // The first run and PIN set-up happen before anyone signs in.
+            Action::Register | Action::PinSetupNext | Action::PinSetupBack => Vec::new(),
             // Picking a clerk is the login screen's; the language is above.
             Action::SelectClerk(_) | Action::SetLanguage(_) => Vec::new(),
         }
@@ -131,7 +147,11 @@ impl Counter {
             Done::Sales(result) => self.done_sales(result),
             Done::Sale(result) => self.done_sale(result),
             Done::Refunded(result) => self.done_refunded(result),
+            Done::Provisioned(result) if self.first_run.is_some() => {
+                self.first_run_provisioned(result)
+            }
             Done::Provisioned(result) => self.done_provisioned(result),
+            Done::PinSet(result) => self.done_pin_set(result),
             // The store's thread is gone: every flow waiting on it stops
             // waiting, and the clerk is told.
             Done::Failed(e) => {

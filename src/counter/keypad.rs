@@ -15,6 +15,8 @@ pub enum EntryKind {
     Amount,
     /// A whole number up to 9 digits (points, quantities).
     Count,
+    /// A setup code from head office: its digits, shown as typed.
+    SetupCode,
 }
 
 /// A key on the keypad.
@@ -107,6 +109,9 @@ impl Entry {
                 let accept = match self.kind {
                     EntryKind::Pin => self.text.len() < 8,
                     EntryKind::Phone => self.text.len() < 11,
+                    EntryKind::SetupCode => {
+                        self.text.len() < tillcard_protocol::staff::SETUP_CODE_DIGITS
+                    }
                     EntryKind::Count => self.text.len() < 9 && self.text != "0",
                     EntryKind::Amount => match self.text.split_once('.') {
                         Some((_, decimals)) => decimals.len() < 2,

@@ -57,6 +57,11 @@ pub enum Page {
     Sync,
     /// Settings.
     Settings,
+    /// A new till's first run: the store's enrollment code, registering,
+    /// waiting for the store's staff.
+    FirstRun,
+    /// A clerk head office set up choosing their PIN with the setup code.
+    PinSetup,
 }
 
 /// A clerk as the login screen lists them.
@@ -68,6 +73,8 @@ pub struct ClerkEntry {
     pub name: String,
     /// Role.
     pub role: Role,
+    /// Whether the clerk has a PIN yet (else signing in sets one up).
+    pub has_pin: bool,
 }
 
 /// A committed sale, with the member's balances after it.
@@ -123,10 +130,80 @@ pub enum Done {
     Adjusted(Result<MemberSnapshot, StoreError>),
     /// A receipt saved (path or why not).
     ReceiptSaved(Result<std::path::PathBuf, String>),
-    /// Terminal provisioning (in words when it failed).
-    Provisioned(Result<(), String>),
+    /// Terminal provisioning.
+    Provisioned(Result<(), HeadOfficeRefusal>),
+    /// A PIN set with a setup code: the clerk, signed in with it.
+    PinSet(Result<Clerk, HeadOfficeRefusal>),
     /// The store could not take the job at all (its thread is gone).
     Failed(StoreError),
+}
+
+/// Why head office did not do what the counter asked (register, set a
+/// PIN), as the flows tell it apart: an unreachable head office is tried
+/// again, a refusal is explained.
+#[derive(Debug)]
+pub enum HeadOfficeRefusal {
+    /// No answer: the network or head office is down.
+    Unreachable,
+    /// Head office refused, with its stable code (PROTOCOL.md; empty when
+    /// it named none) and its own words.
+    Refused {
+        /// `code_expired`, `setup_code_used`, ...
+        code: String,
+        /// Head office's explanation (English).
+        detail: String,
+    },
+    /// This terminal refused (already registered, its disk, ...).
+    Store(StoreError),
+    /// Anything else, in words (a garbled answer, a file not saved).
+    Other(String),
+}
+
+/// Where a new till is on its way to the first sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstRunStep {
+    /// Typing the store's enrollment code.
+    EnterCode,
+    /// The code is on its way to head office.
+    Registering,
+    /// Head office could not be reached: the screen says so and tries
+    /// again by itself.
+    Offline,
+    /// Registered: the store's staff, program and members are on their
+    /// way down.
+    WaitingForStaff,
+}
+
+/// Where a clerk is in choosing their first PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinSetupStep {
+    /// The setup code head office showed.
+    SetupCode,
+    /// The new PIN.
+    NewPin,
+    /// The new PIN again.
+    Repeat,
+    /// Sent to head office; waiting for its answer.
+    Sending,
+}
+
+/// The PIN set-up form of one clerk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinSetup {
+    /// The clerk.
+    pub staff_id: String,
+    /// Their name, for the heading.
+    pub name: String,
+    /// The step on screen.
+    pub step: PinSetupStep,
+    /// The setup code typed.
+    pub setup_code: Entry,
+    /// The new PIN typed.
+    pub pin: Entry,
+    /// Its repeat.
+    pub repeat: Entry,
+    /// Why the last try did not work, in words.
+    pub error: Option<String>,
 }
 
 /// What the camera is doing, for the status strip.
@@ -245,6 +322,12 @@ pub enum Action {
     /// Settings: register with head office at the typed address with the
     /// typed one-time code.
     Provision,
+    /// First run: register with the enrollment code typed.
+    Register,
+    /// PIN set-up: the next step (or send, on the last).
+    PinSetupNext,
+    /// PIN set-up: a step back (from the first, back to sign-in).
+    PinSetupBack,
 }
 
 /// Everything that happens to the counter.
@@ -378,6 +461,19 @@ pub enum Command {
         url: String,
         /// Code.
         code: String,
+        /// A manager's approval: needed when the terminal is registered
+        /// already (the first registration's authority is the code).
+        approval: Option<Approval>,
+    },
+    /// Set a clerk's first PIN with head office's setup code, then sign
+    /// the clerk in.
+    SetPin {
+        /// The clerk.
+        staff_id: String,
+        /// The setup code head office showed.
+        setup_code: String,
+        /// The new PIN (hashed before it leaves the store's thread).
+        pin: String,
     },
     /// Wake the uplink now.
     SyncNow,

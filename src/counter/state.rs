@@ -14,8 +14,8 @@ use super::keyboard::TextKeyboard;
 use super::keypad::{Entry, EntryKind};
 use super::member::MemberSnapshot;
 use super::messages::{
-    ApprovalPrompt, CameraStatus, ClerkEntry, Command, EnrollDone, Notice, Page, SaleDone,
-    ScanBanner, Sound,
+    ApprovalPrompt, CameraStatus, ClerkEntry, Command, EnrollDone, FirstRunStep, Notice, Page,
+    PinSetup, SaleDone, ScanBanner, Sound,
 };
 use super::text;
 use crate::format::Language;
@@ -104,6 +104,19 @@ pub struct Counter {
     pub(in crate::counter) last_touch: Option<Instant>,
     /// Scans so far (numbers the scan banner).
     pub(in crate::counter) scans: u64,
+    /// Whether an empty till opens the first-run screen: a real
+    /// configuration (head office's address, no demo). See
+    /// [`Counter::with_first_run`].
+    pub(in crate::counter) first_run_possible: bool,
+    /// Whether this terminal is registered with head office.
+    pub registered: bool,
+    /// The first-run screen's step, while it is up.
+    pub first_run: Option<FirstRunStep>,
+    /// When the first-run screen next tries again by itself (offline: the
+    /// registration; waiting: looking for the staff that arrived).
+    pub(in crate::counter) first_run_retry_at: Option<Instant>,
+    /// A clerk choosing their first PIN.
+    pub pin_setup: Option<PinSetup>,
 }
 
 impl Counter {
@@ -143,7 +156,21 @@ impl Counter {
             auto_lock,
             last_touch: None,
             scans: 0,
+            first_run_possible: false,
+            registered: false,
+            first_run: None,
+            first_run_retry_at: None,
+            pin_setup: None,
         }
+    }
+
+    /// This till runs on a real configuration (head office's address, no
+    /// demo): with no clerk yet it opens the first-run screen instead of an
+    /// empty sign-in, at the step `registered` says.
+    pub fn with_first_run(mut self, registered: bool) -> Counter {
+        self.first_run_possible = true;
+        self.registered = registered;
+        self
     }
 
     /// Whether prices are provisional (no contact with head office).

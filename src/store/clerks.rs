@@ -8,6 +8,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use rusqlite::{OptionalExtension, params};
 
+use tillcard_protocol::staff::StaffRole;
+
 use super::{PinHashCost, Store, StoreError, audit};
 
 /// What a clerk may do.
@@ -20,10 +22,29 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::Cashier => "cashier",
             Role::Manager => "manager",
+        }
+    }
+
+    /// The role stored as `text`; anything but "manager" is a cashier, so
+    /// a damaged row never grants more than it should.
+    pub(crate) fn from_stored(text: &str) -> Role {
+        if text == "manager" {
+            Role::Manager
+        } else {
+            Role::Cashier
+        }
+    }
+}
+
+impl From<StaffRole> for Role {
+    fn from(role: StaffRole) -> Role {
+        match role {
+            StaffRole::Cashier => Role::Cashier,
+            StaffRole::Manager => Role::Manager,
         }
     }
 }
@@ -60,6 +81,49 @@ pub struct ClerkInfo {
     pub name: String,
     /// Role.
     pub role: Role,
+    /// Whether the clerk has a PIN (a clerk head office set up has none
+    /// until they choose one with their setup code).
+    pub has_pin: bool,
+}
+
+/// Why a PIN a clerk chose is refused before it is hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewPinProblem {
+    /// Not 4 to 8 digits.
+    Shape,
+    /// Guessable at a glance: one digit repeated (1111), a straight run
+    /// (1234, 123456, 4321) or a pair repeated (1212).
+    Trivial,
+    /// The repeat differs from the first entry.
+    Mismatch,
+}
+
+/// Checks a new PIN and its repeat, the shape first, then whether it is
+/// trivial, then whether the two match.
+pub fn new_pin_problem(pin: &str, repeat: &str) -> Option<NewPinProblem> {
+    if !valid_pin(pin) {
+        return Some(NewPinProblem::Shape);
+    }
+    if is_trivial_pin(pin) {
+        return Some(NewPinProblem::Trivial);
+    }
+    if pin != repeat {
+        return Some(NewPinProblem::Mismatch);
+    }
+    None
+}
+
+/// One digit repeated, a straight run up or down, or a repeated pair: the
+/// PINs a bystander guesses first.
+fn is_trivial_pin(pin: &str) -> bool {
+    let digits: Vec<i16> = pin
+        .bytes()
+        .map(|b| i16::from(b) - i16::from(b'0'))
+        .collect();
+    let steps: Vec<i16> = digits.windows(2).map(|w| w[1] - w[0]).collect();
+    let run = steps.iter().all(|s| *s == steps[0]) && matches!(steps.first(), Some(-1..=1));
+    let pair = digits.len().is_multiple_of(2) && digits.chunks(2).all(|c| c == &digits[..2]);
+    run || pair
 }
 
 /// A manager's approval, given by entering a manager PIN.
@@ -85,15 +149,17 @@ fn valid_pin(pin: &str) -> bool {
     (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Whether `hash` is an Argon2id PHC string: what a PIN hash from head
+/// office must be before it is stored.
+pub(crate) fn is_argon2id_hash(hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| parsed.algorithm == argon2::ARGON2ID_IDENT)
+}
+
 impl Store {
-    /// Adds a clerk with `pin` (4-8 digits), stored only as an Argon2id hash.
-    pub fn add_clerk(
-        &mut self,
-        id: &str,
-        name: &str,
-        role: Role,
-        pin: &str,
-    ) -> Result<(), StoreError> {
+    /// `pin` (4-8 digits) as an Argon2id PHC string with a fresh salt, at
+    /// this store's cost: what is stored, and what a PIN set-up sends
+    /// (sealed) to head office. The PIN itself is never kept.
+    pub fn hash_new_pin(&self, pin: &str) -> Result<String, StoreError> {
         if !valid_pin(pin) {
             return Err(StoreError::InvalidPin);
         }
@@ -102,10 +168,21 @@ impl Store {
             .map_err(|e| StoreError::Database(format!("no randomness from the OS: {e}")))?;
         let salt = SaltString::encode_b64(&salt_bytes)
             .map_err(|e| StoreError::Database(format!("salt: {e}")))?;
-        let hash = hasher(self.config.pin_cost)?
+        Ok(hasher(self.config.pin_cost)?
             .hash_password(pin.as_bytes(), &salt)
             .map_err(|e| StoreError::Database(format!("PIN hash: {e}")))?
-            .to_string();
+            .to_string())
+    }
+
+    /// Adds a clerk with `pin` (4-8 digits), stored only as an Argon2id hash.
+    pub fn add_clerk(
+        &mut self,
+        id: &str,
+        name: &str,
+        role: Role,
+        pin: &str,
+    ) -> Result<(), StoreError> {
+        let hash = self.hash_new_pin(pin)?;
         let at = self.clock.now().to_rfc3339();
         self.write(|tx, _| {
             let taken: Option<String> = tx
@@ -122,47 +199,55 @@ impl Store {
         })
     }
 
-    /// Every clerk, managers last, by name: the login screen's buttons.
+    /// Every active clerk, managers last, by name: the login screen's
+    /// buttons.
     pub fn clerk_list(&self) -> Result<Vec<ClerkInfo>, StoreError> {
         let mut stmt = self.conn().prepare(
-            "SELECT clerk_id, display_name, role FROM clerks
-             ORDER BY role = 'manager', display_name, clerk_id",
+            "SELECT clerk_id, display_name, role, pin_hash IS NOT NULL FROM clerks
+             WHERE active = 1 ORDER BY role = 'manager', display_name, clerk_id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
+            Ok(ClerkInfo {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                role: Role::from_stored(&r.get::<_, String>(2)?),
+                has_pin: r.get(3)?,
+            })
         })?;
-        let mut clerks = Vec::new();
-        for row in rows {
-            let (id, name, role) = row?;
-            let role = if role == "manager" {
-                Role::Manager
-            } else {
-                Role::Cashier
-            };
-            clerks.push(ClerkInfo { id, name, role });
-        }
-        Ok(clerks)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Checks `pin` for `clerk_id`, counting failures and locking the clerk
     /// out after too many. Every attempt is audited.
     pub fn login(&mut self, clerk_id: &str, pin: &str) -> Result<Clerk, StoreError> {
         let now = self.clock.now();
-        let row: Option<(String, String, String, u32, Option<String>)> = self
+        type LoginRow = (String, String, Option<String>, u32, Option<String>, bool);
+        let row: Option<LoginRow> = self
             .conn()
             .query_row(
-                "SELECT display_name, role, pin_hash, failed_attempts, locked_until
+                "SELECT display_name, role, pin_hash, failed_attempts, locked_until, active
                  FROM clerks WHERE clerk_id = ?1",
                 [clerk_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )
             .optional()?;
-        let Some((name, role, hash, failures, locked_until)) = row else {
+        let Some((name, role, hash, failures, locked_until, active)) = row else {
             return Err(StoreError::UnknownClerk);
+        };
+        if !active {
+            return Err(StoreError::ClerkInactive);
+        }
+        let Some(hash) = hash else {
+            return Err(StoreError::PinNotSet);
         };
         if let Some(until) = locked_until
             .as_deref()
@@ -189,15 +274,10 @@ impl Store {
                 )?;
                 audit::append(tx, &at, clerk_id, "login", "ok")
             })?;
-            let role = if role == "manager" {
-                Role::Manager
-            } else {
-                Role::Cashier
-            };
             return Ok(Clerk {
                 id: clerk_id.to_owned(),
                 name,
-                role,
+                role: Role::from_stored(&role),
             });
         }
         let failures = failures + 1;
@@ -239,5 +319,37 @@ impl Store {
         Ok(Approval {
             manager_id: clerk.id,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NewPinProblem, new_pin_problem};
+
+    #[test]
+    fn new_pins_are_refused_when_short_trivial_or_mismatched() {
+        for trivial in [
+            "1111", "1234", "123456", "4321", "98765", "1212", "000000", "01234567",
+        ] {
+            assert_eq!(
+                new_pin_problem(trivial, trivial),
+                Some(NewPinProblem::Trivial),
+                "{trivial}"
+            );
+        }
+        for shape in ["", "123", "123456789", "12a4", "１２３４"] {
+            assert_eq!(
+                new_pin_problem(shape, shape),
+                Some(NewPinProblem::Shape),
+                "{shape}"
+            );
+        }
+        assert_eq!(
+            new_pin_problem("2580", "2581"),
+            Some(NewPinProblem::Mismatch)
+        );
+        for good in ["2580", "9173", "120394", "13579"] {
+            assert_eq!(new_pin_problem(good, good), None, "{good}");
+        }
     }
 }

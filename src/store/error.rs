@@ -79,6 +79,15 @@ pub enum StoreError {
     /// A clerk id already taken.
     #[error("A clerk with this id already exists.")]
     DuplicateClerk,
+    /// A clerk head office deactivated (or who no longer works here).
+    #[error("This clerk is no longer active at this store. Ask the store manager.")]
+    ClerkInactive,
+    /// A clerk head office set up who has not chosen a PIN yet.
+    #[error("No PIN yet: set one with the setup code from head office.")]
+    PinNotSet,
+    /// The terminal is registered; registering again takes a manager.
+    #[error("This terminal is already registered: registering it again needs a manager's PIN.")]
+    AlreadyRegistered,
     /// A program that does not validate.
     #[error("{0}")]
     InvalidProgram(String),

@@ -31,6 +31,7 @@ pub mod members;
 pub mod outbox;
 pub mod reader;
 pub mod schema;
+pub mod staff;
 pub mod sync;
 
 use std::path::{Path, PathBuf};

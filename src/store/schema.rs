@@ -163,6 +163,29 @@ CREATE TABLE card_issuer (
 );
 "#,
     },
+    Migration {
+        purpose: "staff set up by head office: clerks without a PIN yet, deactivated clerks",
+        sql: r#"
+-- pin_hash becomes optional (a clerk head office created has none until
+-- they set it with their setup code); active = 0 refuses the clerk at
+-- sign-in; from_hq marks the clerks the downlink owns. SQLite cannot drop
+-- a NOT NULL, so the table is rebuilt with its rows.
+CREATE TABLE clerks_v6 (
+    clerk_id        TEXT PRIMARY KEY,
+    display_name    TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('cashier', 'manager')),
+    pin_hash        TEXT,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until    TEXT,
+    active          INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    from_hq         INTEGER NOT NULL DEFAULT 0 CHECK (from_hq IN (0, 1))
+) WITHOUT ROWID;
+INSERT INTO clerks_v6 (clerk_id, display_name, role, pin_hash, failed_attempts, locked_until)
+    SELECT clerk_id, display_name, role, pin_hash, failed_attempts, locked_until FROM clerks;
+DROP TABLE clerks;
+ALTER TABLE clerks_v6 RENAME TO clerks;
+"#,
+    },
 ];
 
 /// The schema version this code writes.

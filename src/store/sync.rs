@@ -4,6 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tillcard_protocol::client::{DownlinkSink, TerminalCredentials, apply_page};
+use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::wire::{
     ChangesPage, Envelope, MemberSnapshot, OutboxEvent, Provisioned, TerminalId, TrustedKey,
 };
@@ -12,6 +13,7 @@ use tillcard_rules::ledger::{Coupon, EntryKind, LedgerEntry};
 use tillcard_rules::{MemberId, Program};
 use uuid::Uuid;
 
+use super::clerks::Approval;
 use super::{Store, StoreError, outbox};
 use crate::format::{mask_name, mask_phone};
 
@@ -53,6 +55,8 @@ fn sink_error(e: impl std::fmt::Display) -> StoreError {
 
 struct TxSink<'a, 'c> {
     tx: &'a Transaction<'c>,
+    credentials: Option<&'a TerminalCredentials>,
+    at: String,
     program: Option<Program>,
     touched: Vec<MemberId>,
 }
@@ -173,6 +177,14 @@ impl DownlinkSink for TxSink<'_, '_> {
         Ok(())
     }
 
+    fn staff(&mut self, staff: StaffSnapshot) -> Result<(), StoreError> {
+        super::staff::upsert(self.tx, self.credentials, &staff, &self.at)
+    }
+
+    fn staff_removed(&mut self, staff_id: &str) -> Result<(), StoreError> {
+        super::staff::remove(self.tx, staff_id, &self.at)
+    }
+
     fn cursor(&mut self, cursor: &str) -> Result<(), StoreError> {
         self.tx.execute(
             "INSERT INTO downlink (id, cursor) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor",
@@ -225,12 +237,19 @@ impl Store {
     }
 
     /// Stores what head office answered to this terminal's enrollment code,
-    /// with the signing key the terminal generated for it.
+    /// with the signing key the terminal generated for it. A terminal
+    /// already registered registers again only with a manager's approval:
+    /// the enrollment code alone is the authority for the first
+    /// registration only.
     pub fn provision(
         &mut self,
         signing_key: ed25519_dalek::SigningKey,
         provisioned: &Provisioned,
+        approval: Option<&Approval>,
     ) -> Result<(), StoreError> {
+        if self.credentials.is_some() && approval.is_none() {
+            return Err(StoreError::AlreadyRegistered);
+        }
         let now = self.clock.now().to_rfc3339();
         let key_bytes = signing_key.to_bytes();
         // Cards signed before registration (by the local card key) keep
@@ -358,9 +377,13 @@ impl Store {
     /// Returns whether more pages wait.
     pub fn apply_changes(&mut self, page: ChangesPage) -> Result<bool, StoreError> {
         let changes = page.changes.len();
+        let credentials = self.credentials.clone();
+        let at = self.clock.now().to_rfc3339();
         let (more, program, touched) = self.write(|tx, _| {
             let mut sink = TxSink {
                 tx,
+                credentials: credentials.as_ref(),
+                at,
                 program: None,
                 touched: Vec::new(),
             };

@@ -147,6 +147,9 @@ impl UiApp {
         // screen (read once, before the window shows).
         let hq_url = terminal.head_office_url();
         let mut counter = Counter::new(language, auto_lock, hq_url.is_some());
+        if terminal.config().first_run_possible() {
+            counter = counter.with_first_run(terminal.registered_at_start());
+        }
         counter.hq_url = hq_url.unwrap_or_default();
         let app = Rc::new(UiApp {
             window,

@@ -252,6 +252,57 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             tap(&app, Action::Home);
         }
     }
+    drop(app);
+    written.extend(write_first_run(dir, &headless)?);
+    Ok(written)
+}
+
+/// A new till's first-run screens: the store's code typed on the screen's
+/// keyboard, then head office out of reach (a closed loopback port), in
+/// both languages and sizes, named `first-run-*`.
+fn write_first_run(dir: &Path, headless: &Headless) -> anyhow::Result<Vec<PathBuf>> {
+    let data = tempfile::tempdir().context("a temporary data folder")?;
+    let mut config = demo_config(data.path());
+    config.demo = false;
+    // Port 9 (discard) is closed on loopback: registering fails at once.
+    config.head_office.url = "http://127.0.0.1:9".into();
+    let app = UiApp::start(config, screenshot_clock(), Wake::Manual)?;
+    app.window().show().context("showing the window")?;
+    pump(&app, |c| c.page == Page::FirstRun)?;
+    let mut written = Vec::new();
+    for (width, height) in [(1024, 768), (1280, 800)] {
+        headless.resize(width, height);
+        for language in [Language::ZhCn, Language::En] {
+            let code = match language {
+                Language::ZhCn => "zh-CN",
+                Language::En => "en",
+            };
+            let mut shot = |name: &str| -> anyhow::Result<()> {
+                let path = dir.join(format!("{name}-{code}-{width}x{height}.png"));
+                headless
+                    .render()
+                    .save(&path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                written.push(path);
+                Ok(())
+            };
+            tap(&app, Action::SetLanguage(language));
+            tap(
+                &app,
+                Action::SetText(TextField::FirstRunCode, String::new()),
+            );
+            tap(&app, Action::OpenKeyboard(TextField::FirstRunCode));
+            for c in "3f9a0c51d2e8b7a4".chars() {
+                tap(&app, Action::TypeKey(TextKey::Char(c)));
+            }
+            shot("first-run-code")?;
+            tap(&app, Action::Register);
+            pump(&app, |c| {
+                c.first_run == Some(crate::counter::messages::FirstRunStep::Offline)
+            })?;
+            shot("first-run-offline")?;
+        }
+    }
     Ok(written)
 }
 

@@ -12,7 +12,7 @@ use crate::counter::checkout::QUICK_KEYS;
 use crate::counter::forms::{ADJUST_REASONS, COMMON_SURNAMES};
 use crate::counter::keyboard::{TextField, TextKey};
 use crate::counter::member::{MemberSnapshot, coupon_label, member_view};
-use crate::counter::messages::Notice;
+use crate::counter::messages::{FirstRunStep, Notice, PinSetupStep};
 use crate::counter::receipt::{earn_line, quote_rows};
 use crate::counter::text::{self, pick, yuan};
 use crate::counter::{Action, CameraStatus, Counter, Page};
@@ -97,6 +97,9 @@ pub fn action_from(name: &str, index: i32) -> Option<Action> {
         "confirm-adjust" => Action::ConfirmAdjust,
         "sync-now" => Action::SyncNow,
         "provision" => Action::Provision,
+        "register" => Action::Register,
+        "pin-setup-next" => Action::PinSetupNext,
+        "pin-setup-back" => Action::PinSetupBack,
         _ => return None,
     })
 }
@@ -141,6 +144,8 @@ fn page_id(page: Page) -> PageId {
         Page::Adjust => PageId::Adjust,
         Page::Sync => PageId::Sync,
         Page::Settings => PageId::Settings,
+        Page::FirstRun => PageId::FirstRun,
+        Page::PinSetup => PageId::PinSetup,
     }
 }
 
@@ -585,6 +590,23 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     ui.set_hq_url(shared(&c.hq_url));
     ui.set_provision_code(shared(&c.provision_code));
     render_keyboard(c, ui);
+    // First run and a first PIN.
+    if let Some(step) = c.first_run {
+        ui.set_first_run_text(shared(text::first_run_step(lang, step)));
+        ui.set_first_run_code_shown(matches!(
+            step,
+            FirstRunStep::EnterCode | FirstRunStep::Offline
+        ));
+    }
+    if let Some(form) = &c.pin_setup {
+        ui.set_pin_setup_text(shared(text::pin_setup_step(lang, form.step, &form.name)));
+        ui.set_pin_setup_entry(shared(match form.step {
+            PinSetupStep::SetupCode => form.setup_code.display(),
+            PinSetupStep::NewPin => form.pin.display(),
+            PinSetupStep::Repeat | PinSetupStep::Sending => form.repeat.display(),
+        }));
+        ui.set_pin_setup_error(shared(form.error.clone().unwrap_or_default()));
+    }
     let (provision, provision_bad) = notice_parts(c.provision_result.as_ref());
     ui.set_provision_result(provision);
     ui.set_provision_bad(provision_bad);
@@ -603,7 +625,7 @@ fn render_keyboard(c: &Counter, ui: &Ui<'_>) {
     let typed = match keyboard.field {
         TextField::EnrollName => &c.enroll.name,
         TextField::HeadOfficeUrl => &c.hq_url,
-        TextField::EnrollmentCode => &c.provision_code,
+        TextField::EnrollmentCode | TextField::FirstRunCode => &c.provision_code,
     };
     ui.set_keyboard_title(shared(text::field_title(c.language, keyboard.field)));
     ui.set_keyboard_text(shared(typed));

@@ -18,12 +18,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tillcard_protocol::client::{self, SignedRequest, TerminalCredentials};
+use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::wire;
 use tillcard_rules::Timestamp;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::store::StoreError;
+use crate::store::clerks::{Approval, Clerk};
 use crate::store::handle::StoreHandle;
 
 /// How the uplink behaves.
@@ -91,6 +93,9 @@ pub enum UplinkError {
     Refused {
         /// HTTP status.
         status: u16,
+        /// Head office's stable error code (`code_expired`, ...; see
+        /// PROTOCOL.md), empty when the answer named none.
+        code: String,
         /// Head office's explanation.
         detail: String,
     },
@@ -218,6 +223,21 @@ impl Uplink {
         }
     }
 
+    /// Syncs once, to the end: uploads every waiting batch, then pulls the
+    /// downlink until no page is left. The first failure ends it (no
+    /// retry here: the caller, a person or a script, decides). What the
+    /// headless `tillcard register` and `tillcard sync` run.
+    pub async fn sync_until_idle(&self) -> Result<(), UplinkError> {
+        loop {
+            let result = self.round().await;
+            self.publish(&result).await;
+            match result? {
+                Round::Progress => continue,
+                Round::Idle => return Ok(()),
+            }
+        }
+    }
+
     async fn publish(&self, result: &Result<Round, UplinkError>) {
         let queue = on_store(&self.store, |s| s.outbox_status()).await.ok();
         let now = self.clock.now();
@@ -340,18 +360,37 @@ pub async fn send(
         .map_err(|e| UplinkError::Unreachable(e.to_string()))?;
     match status {
         200..=299 => Ok(body.to_vec()),
-        400 | 401 | 403 | 409 | 413 => Err(UplinkError::Refused {
-            status,
-            detail: String::from_utf8_lossy(&body).chars().take(200).collect(),
-        }),
+        400 | 401 | 403 | 404 | 409 | 413 => {
+            let answer: Option<wire::ErrorBody> = serde_json::from_slice(&body).ok();
+            let (code, detail) = match answer {
+                Some(answer) => (answer.error, answer.message),
+                None => (String::new(), String::from_utf8_lossy(&body).into_owned()),
+            };
+            Err(UplinkError::Refused {
+                status,
+                code,
+                detail: detail.chars().take(200).collect(),
+            })
+        }
         _ => Err(UplinkError::Server(status)),
     }
 }
 
 /// Registers this terminal with head office using a one-time enrollment
 /// code: generates the terminal's signing key, redeems the code, and stores
-/// the answer.
-pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Result<(), UplinkError> {
+/// the answer. `configured_store` is the store the terminal's configuration
+/// names, if any (a code for another store is refused); `approval` is a
+/// manager's, needed when the terminal is already registered.
+pub async fn provision(
+    store: &StoreHandle,
+    base_url: &str,
+    code: &str,
+    configured_store: Option<String>,
+    approval: Option<Approval>,
+) -> Result<(), UplinkError> {
+    if approval.is_none() && on_store(store, |s| Ok(s.credentials().is_some())).await? {
+        return Err(UplinkError::Store(StoreError::AlreadyRegistered));
+    }
     // A terminal that already signed member cards before registration
     // (enrollment at the door on day one) offers that card key as its key,
     // with the id those cards name, so head office can make them valid at
@@ -361,8 +400,9 @@ pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Resul
         Some((id, seed)) => (ed25519_dalek::SigningKey::from_bytes(&seed), Some(id)),
         None => (tillcard_protocol::auth::generate_signing_key(), None),
     };
-    let body = client::redeem_request_with_card_key(code, &key, card_key_id)
-        .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+    let body =
+        client::redeem_request_with_card_key(code, &key, card_key_id, configured_store.as_deref())
+            .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     let http = reqwest::Client::new();
     let answer = send(
         &http,
@@ -377,7 +417,47 @@ pub async fn provision(store: &StoreHandle, base_url: &str, code: &str) -> Resul
     .await?;
     let provisioned =
         client::decode_provisioned(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    on_store(store, move |s| s.provision(key, &provisioned)).await?;
+    on_store(store, move |s| {
+        s.provision(key, &provisioned, approval.as_ref())
+    })
+    .await?;
     tracing::info!("provisioned with head office");
     Ok(())
+}
+
+/// A clerk head office set up chooses their PIN with the setup code head
+/// office showed: the PIN is hashed here (Argon2id), the hash sealed to
+/// head office, and head office's answer (the clerk, the hash sealed back
+/// to this terminal) applied at once. Then the clerk signs in with it.
+pub async fn set_pin(
+    store: &StoreHandle,
+    base_url: &str,
+    staff_id: String,
+    setup_code: String,
+    pin: String,
+    unix_now: i64,
+) -> Result<Clerk, UplinkError> {
+    let (credentials, pin_hash) = {
+        let pin = pin.clone();
+        on_store(store, move |s| {
+            let credentials = s.credentials().cloned().ok_or(StoreError::Damaged(
+                "a PIN set-up before registration".into(),
+            ))?;
+            Ok((credentials, s.hash_new_pin(&pin)?))
+        })
+        .await?
+    };
+    let request = credentials
+        .set_pin_request(&staff_id, &setup_code, &pin_hash, unix_now)
+        .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+    let answer = send(&reqwest::Client::new(), base_url, request).await?;
+    let staff: StaffSnapshot =
+        wire::decode(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+    let clerk = on_store(store, move |s| {
+        s.apply_staff(&staff)?;
+        s.login(&staff_id, &pin)
+    })
+    .await?;
+    tracing::info!(staff = %clerk.id(), "PIN set with a setup code");
+    Ok(clerk)
 }

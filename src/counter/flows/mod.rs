@@ -13,12 +13,17 @@
 //! - [`enrollment`]: a new member at the door.
 //! - [`manager_forms`]: top-up, refund, adjustment; opening manager screens.
 //! - [`settings`]: language, sync now, registering with head office.
+//! - [`first_run`]: a new till from its enrollment code to the first
+//!   sign-in.
+//! - [`pin_setup`]: a clerk's first PIN, with head office's setup code.
 //! - [`typing`]: keypad keys and text fields, for every flow.
 
 pub mod checkout;
 pub mod enrollment;
+pub mod first_run;
 pub mod lookup;
 pub mod manager_forms;
+pub mod pin_setup;
 pub mod session;
 pub mod settings;
 pub mod typing;

@@ -18,6 +18,9 @@ use crate::store::clerks::{Approval, Clerk, Role};
 impl Counter {
     /// Time passes: the till locks after the idle time, if someone is in.
     pub(in crate::counter) fn tick(&mut self, now: Instant) -> Vec<Command> {
+        if self.first_run.is_some() {
+            return self.first_run_tick(now);
+        }
         if self.clerk.is_some()
             && self
                 .last_touch
@@ -70,9 +73,11 @@ impl Counter {
     pub(in crate::counter) fn tap_locked(&mut self, action: Action) -> Vec<Command> {
         match action {
             Action::SelectClerk(id) => {
-                self.login_clerk = Some(id);
-                self.login_pin.clear();
                 self.notice = None;
+                if !self.open_pin_setup(&id) {
+                    self.login_clerk = Some(id);
+                    self.login_pin.clear();
+                }
                 Vec::new()
             }
             Action::SubmitPin => match &self.login_clerk {
@@ -175,8 +180,9 @@ impl Counter {
                 if self.login_clerk.is_none() && clerks.len() == 1 {
                     self.login_clerk = clerks.first().map(|c| c.id.clone());
                 }
+                let have_clerks = !clerks.is_empty();
                 self.clerks = clerks;
-                Vec::new()
+                self.first_run_after_clerks(have_clerks)
             }
             Err(e) => self.say_error(&e),
         }

@@ -3,7 +3,7 @@
 //! this terminal with head office (the typed address and one-time code, a
 //! manager's act on the settings screen; syncing starts when it worked).
 
-use crate::counter::messages::{Command, Notice, Page};
+use crate::counter::messages::{Command, HeadOfficeRefusal, Notice, Page};
 use crate::counter::state::Counter;
 use crate::counter::text;
 use crate::format::Language;
@@ -41,13 +41,14 @@ impl Counter {
         vec![Command::Provision {
             url: url.to_owned(),
             code: code.to_owned(),
+            approval: self.approval.clone(),
         }]
     }
 
     /// Registration done (syncing starts), or why not in words.
     pub(in crate::counter) fn done_provisioned(
         &mut self,
-        result: Result<(), String>,
+        result: Result<(), HeadOfficeRefusal>,
     ) -> Vec<Command> {
         self.provision_result = Some(match result {
             Ok(()) => {
@@ -59,8 +60,8 @@ impl Counter {
                     bad: false,
                 }
             }
-            Err(why) => Notice {
-                text: why,
+            Err(refusal) => Notice {
+                text: text::head_office_refusal(self.language, &refusal),
                 bad: true,
             },
         });
@@ -98,7 +99,8 @@ mod tests {
             c.handle(Input::Tap(Action::Provision), t0),
             vec![Command::Provision {
                 url: "https://hq.example.com".into(),
-                code: "K7Q2-9XHM".into()
+                code: "K7Q2-9XHM".into(),
+                approval: Some(approval()),
             }]
         );
         c.handle(Input::Done(Done::Provisioned(Ok(()))), t0);

@@ -26,11 +26,13 @@ pub(super) fn logged_in() -> (Counter, Instant) {
                 id: "c1".into(),
                 name: "Cashier".into(),
                 role: Role::Cashier,
+                has_pin: true,
             },
             ClerkEntry {
                 id: "m1".into(),
                 name: "Manager".into(),
                 role: Role::Manager,
+                has_pin: true,
             },
         ]))),
         t0,

@@ -18,6 +18,7 @@ impl Counter {
         }
         match self.page {
             Page::Login => self.login_pin.press(key),
+            Page::PinSetup => self.press_pin_setup_key(key),
             Page::Checkout => self.sale.entry.press(key),
             Page::PhoneLookup => self.phone.press(key),
             Page::Enroll => self.enroll.phone.press(key),
@@ -42,7 +43,7 @@ impl Counter {
         match field {
             TextField::EnrollName => &mut self.enroll.name,
             TextField::HeadOfficeUrl => &mut self.hq_url,
-            TextField::EnrollmentCode => &mut self.provision_code,
+            TextField::EnrollmentCode | TextField::FirstRunCode => &mut self.provision_code,
         }
     }
 
@@ -51,6 +52,7 @@ impl Counter {
         match field {
             TextField::EnrollName => Page::Enroll,
             TextField::HeadOfficeUrl | TextField::EnrollmentCode => Page::Settings,
+            TextField::FirstRunCode => Page::FirstRun,
         }
     }
 

@@ -5,24 +5,34 @@
 use serde::{Deserialize, Serialize};
 use tillcard_rules::ids::MemberId;
 
+use crate::service::roles::Role;
+use tillcard_protocol::staff::StaffRole;
 use tillcard_protocol::wire::TerminalId;
 
 /// `POST /v1/admin/enroll-codes` request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueCode {
-    /// The store the terminal will serve (1 to 200 characters).
-    #[schemars(length(min = 1, max = 200))]
+    /// The store the terminal will serve: an existing store's code.
+    #[schemars(length(min = 1, max = 32))]
     pub store: String,
+    /// Days until the code expires unused (1 to 90; default 7).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 90))]
+    pub expires_in_days: Option<u32>,
 }
 
-/// `POST /v1/admin/enroll-codes` answer.
+/// `POST /v1/admin/enroll-codes` answer: the only time the code is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IssuedCode {
     /// The one-time enrollment code.
     pub code: String,
     /// Its store.
     pub store: String,
+    /// How the code is listed from now on (never the code itself).
+    pub code_id: String,
+    /// When it expires unused (RFC 3339).
+    pub expires_at: String,
 }
 
 /// `POST /v1/admin/revocations` request: a member, a card serial or both.
@@ -120,4 +130,221 @@ pub struct LoginForm {
     pub password: String,
     /// `zh` or `en`: the language of the page answered.
     pub lang: Option<String>,
+    /// Where to go after sign-in: a console page (`/console/...`); the
+    /// dashboard otherwise.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// `POST /v1/admin/stores` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStore {
+    /// Its code: 1 to 32 ASCII letters, digits, `.`, `_` or `-`.
+    #[schemars(length(min = 1, max = 32))]
+    pub code: String,
+    /// Its name (1 to 100 characters).
+    #[schemars(length(min = 1, max = 100))]
+    pub name: String,
+    /// Its IANA time zone (`Asia/Shanghai`).
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: String,
+    /// Its address (at most 200 characters).
+    #[serde(default)]
+    #[schemars(length(max = 200))]
+    pub address: String,
+}
+
+/// `POST /v1/admin/stores/{code}` request: what changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreChange {
+    /// A new name.
+    #[schemars(length(min = 1, max = 100))]
+    pub name: Option<String>,
+    /// A new IANA time zone.
+    #[schemars(length(min = 1, max = 64))]
+    pub time_zone: Option<String>,
+    /// A new address.
+    #[schemars(length(max = 200))]
+    pub address: Option<String>,
+}
+
+/// A store (`GET /v1/admin/stores` lists them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StoreView {
+    /// Its code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Its IANA time zone.
+    pub time_zone: String,
+    /// Its address.
+    pub address: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// `POST /v1/admin/staff` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    /// Their id (1 to 32 ASCII letters, digits, `.`, `_` or `-`); head
+    /// office makes one up when absent.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 32))]
+    pub staff_id: Option<String>,
+    /// The name on the sign-in button (1 to 40 characters), unique within
+    /// each of their stores regardless of case.
+    #[schemars(length(min = 1, max = 40))]
+    pub display_name: String,
+    /// Cashier or manager.
+    pub role: StaffRole,
+    /// The stores they work at (1 to 20 existing store codes).
+    #[schemars(length(min = 1, max = 20))]
+    pub stores: Vec<String>,
+}
+
+/// A clerk as the back office shows them (never a hash or a code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StaffView {
+    /// Their id.
+    pub staff_id: String,
+    /// The name on the sign-in button.
+    pub display_name: String,
+    /// Cashier or manager.
+    pub role: StaffRole,
+    /// False: refused at sign-in.
+    pub active: bool,
+    /// The stores they work at.
+    pub stores: Vec<String>,
+    /// Whether they have set a PIN.
+    pub pin_set: bool,
+    /// When their outstanding setup code expires, if one is outstanding.
+    pub setup_expires_at: Option<String>,
+    /// Wrong setup codes typed (5 void the code until a reset).
+    pub setup_failures: u32,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A setup code, shown once: `POST /v1/admin/staff` and
+/// `POST /v1/admin/staff/{staff_id}/reset-pin` answer it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SetupCode {
+    /// The clerk.
+    pub staff: StaffView,
+    /// The 8-digit one-time code the clerk types at a terminal of one of
+    /// their stores to set their PIN.
+    pub setup_code: String,
+    /// When it expires (RFC 3339).
+    pub setup_expires_at: String,
+}
+
+/// `POST /v1/admin/staff/{staff_id}/rename` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameStaff {
+    /// The new name on the sign-in button (1 to 40 characters).
+    #[schemars(length(min = 1, max = 40))]
+    pub display_name: String,
+}
+
+/// `POST /v1/admin/staff/{staff_id}/stores` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffStores {
+    /// The stores they work at from now on (1 to 20 existing store codes).
+    #[schemars(length(min = 1, max = 20))]
+    pub stores: Vec<String>,
+}
+
+/// An enrollment code as listed (`GET /v1/admin/enroll-codes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EnrollCodeView {
+    /// The code's listing id (never the code).
+    pub code_id: String,
+    /// Its store.
+    pub store: String,
+    /// `unused`, `used` or `expired`.
+    pub state: String,
+    /// When it was issued (RFC 3339).
+    pub issued_at: String,
+    /// When it expires unused (absent for codes issued before codes expired).
+    pub expires_at: Option<String>,
+    /// When a terminal redeemed it.
+    pub used_at: Option<String>,
+    /// The terminal that redeemed it.
+    pub used_by: Option<String>,
+}
+
+/// A terminal (`GET /v1/admin/terminals`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TerminalView {
+    /// Its id.
+    pub terminal_id: TerminalId,
+    /// Its store.
+    pub store: String,
+    /// When it redeemed its enrollment code (RFC 3339).
+    pub registered_at: String,
+    /// When it last sent a batch (RFC 3339).
+    pub last_seen: Option<String>,
+    /// Its highest contiguous sequence number stored.
+    pub acked_seq: u64,
+    /// Events it holds that head office has not stored yet (its outbox head
+    /// less `acked_seq`), as of its last batch.
+    pub pending_events: Option<u64>,
+    /// Its requests are refused.
+    pub revoked: bool,
+}
+
+/// `POST /v1/admin/users` request: creates a head-office user or sets a
+/// new password (and role, when given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// 1 to 64 letters, digits or `.` `_` `-` `@`.
+    #[schemars(length(min = 1, max = 64))]
+    pub username: String,
+    /// At least 8 characters.
+    #[schemars(length(min = 8, max = 1024))]
+    pub password: String,
+    /// Their role; a new user without one is an analyst (reads only).
+    #[serde(default)]
+    pub role: Option<Role>,
+}
+
+/// `POST /v1/admin/users/{username}/role` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserRole {
+    /// The new role.
+    pub role: Role,
+}
+
+/// A head-office user (`GET /v1/admin/users`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct UserView {
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: String,
+    /// When created (RFC 3339).
+    pub created_at: String,
+}
+
+/// A row of the audit trail (`GET /v1/admin/audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AuditView {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who: `admin-token`, `cli`, a head-office user, or `terminal:<id>`.
+    pub actor: String,
+    /// What (`store_created`, `staff_deactivated`, `code_issued`, ...).
+    pub action: String,
+    /// About what: `store:<code>`, `staff:<id>`, `terminal:<id>`,
+    /// `user:<name>`, `code:<code id>`.
+    pub subject: String,
+    /// Anything more (never a code, a hash or a name).
+    pub detail: String,
 }

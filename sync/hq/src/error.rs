@@ -20,6 +20,12 @@ pub enum HqError {
     /// Known but refused: revoked terminal, used code, no admin token (403).
     #[error("{1}")]
     Forbidden(&'static str, String),
+    /// A refusal with its own status and stable code: a back-office
+    /// request naming what does not exist (404), contradicting what does
+    /// (409), or out of bounds (400); a PIN set-up or enrollment code
+    /// refused (403). The message never quotes a code, a hash or a name.
+    #[error("{2}")]
+    Refused(StatusCode, &'static str, String),
     /// No such resource (404 `not_found`).
     #[error("not found")]
     NotFound,
@@ -61,6 +67,7 @@ impl HqError {
             HqError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HqError::Unauthorized(..) => StatusCode::UNAUTHORIZED,
             HqError::Forbidden(..) => StatusCode::FORBIDDEN,
+            HqError::Refused(status, ..) => *status,
             HqError::NotFound => StatusCode::NOT_FOUND,
             HqError::Conflict(_) => StatusCode::CONFLICT,
             HqError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -74,6 +81,7 @@ impl HqError {
         match self {
             HqError::BadRequest(_) => "bad_request",
             HqError::Unauthorized(code, _) | HqError::Forbidden(code, _) => code,
+            HqError::Refused(_, code, _) => code,
             HqError::NotFound => "not_found",
             HqError::Conflict(_) => "sequence_conflict",
             HqError::TooLarge => "too_large",

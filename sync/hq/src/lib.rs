@@ -10,7 +10,9 @@
 //! ARCHITECTURE.md's code map.
 
 pub mod admin;
+pub mod cli;
 pub mod config;
+pub mod console;
 pub mod dashboard;
 pub mod error;
 pub mod figures;

@@ -108,11 +108,27 @@ pub async fn provision(
 ) -> Result<Vec<TerminalCredentials>, LoadError> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
+        let store = format!("S{:04}", i % 3600);
+        // Codes are issued for existing stores: the first terminal of each
+        // creates it (409 `store_exists` afterwards, on a rerun too).
+        let res = client
+            .post(format!("{base}/v1/admin/stores"))
+            .bearer_auth(admin_token)
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({"code": store, "name": store, "time_zone": "Asia/Shanghai"})
+                    .to_string(),
+            )
+            .send()
+            .await?;
+        if !res.status().is_success() && res.status().as_u16() != 409 {
+            return Err(LoadError::Status(res.status().as_u16()));
+        }
         let res = client
             .post(format!("{base}/v1/admin/enroll-codes"))
             .bearer_auth(admin_token)
             .header("content-type", "application/json")
-            .body(serde_json::json!({"store": format!("S{:04}", i % 3600)}).to_string())
+            .body(serde_json::json!({"store": store}).to_string())
             .send()
             .await?;
         if !res.status().is_success() {

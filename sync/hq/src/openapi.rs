@@ -171,9 +171,15 @@ fn operation(path: &str, doc: &Doc, error: &Schema, generator: &mut SchemaGenera
     operation.insert("summary".into(), json!(doc.summary));
     let mut parameters = Vec::new();
     for name in path_parameters(path) {
+        // Terminals and members are named by UUIDs; stores, clerks and
+        // users by codes and names of their own shapes.
+        let schema = match name {
+            "terminal_id" | "member_id" => json!({"type": "string", "format": "uuid"}),
+            "username" => json!({"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"}),
+            _ => json!({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"}),
+        };
         parameters.push(json!({
-            "name": name, "in": "path", "required": true,
-            "schema": {"type": "string", "format": "uuid"},
+            "name": name, "in": "path", "required": true, "schema": schema,
         }));
     }
     if doc.access == Access::Terminal {
@@ -274,11 +280,17 @@ fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
 fn describe(status: u16) -> &'static str {
     match status {
         303 => "Redirect",
-        400 => "Malformed request (bad_request)",
+        400 => "Malformed or out of bounds (bad_request, invalid_*; see PROTOCOL.md)",
         401 => "Not authenticated (see the error codes in PROTOCOL.md)",
-        403 => "Refused (revoked terminal, used code, admin disabled)",
-        404 => "No such resource (not_found)",
-        409 => "Sequence conflict (sequence_conflict)",
+        403 => {
+            "Refused (revoked terminal, enrollment or setup code refused, role, \
+            admin disabled; see PROTOCOL.md)"
+        }
+        404 => "No such resource (not_found, unknown_store, unknown_staff, ...)",
+        409 => {
+            "Conflicts with what is stored (sequence_conflict, store_exists, \
+            staff_exists, duplicate_staff_name)"
+        }
         413 => "Body too large (too_large)",
         415 => "Not a form (unsupported_media_type)",
         429 => "Too many failed sign-ins",

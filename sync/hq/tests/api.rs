@@ -55,6 +55,7 @@ async fn surface(backend: Backend) {
         .unwrap();
     let (s2, _) = h.request(req).await;
     // A code redeems once.
+    h.ensure_store("S009").await;
     let (_, code) = h
         .admin_post(
             "/v1/admin/enroll-codes",
@@ -111,7 +112,7 @@ async fn surface(backend: Backend) {
         (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
     );
     assert_eq!((r1, r2), (StatusCode::OK, StatusCode::FORBIDDEN));
-    assert_eq!(err["error"], "code_refused");
+    assert_eq!(err["error"], "code_used");
     assert_eq!(s3, StatusCode::UNAUTHORIZED);
     assert_eq!(s4, StatusCode::BAD_REQUEST);
     assert_eq!(bad["error"], "bad_request");
@@ -128,6 +129,7 @@ both!(
 /// under the id it granted.
 async fn card_key_ids(backend: Backend) {
     let h = harness(backend).await;
+    h.ensure_store("S020").await;
     let redeem = |wanted: Option<u16>| {
         let h = util::Harness::shell(&h);
         async move {
@@ -142,6 +144,7 @@ async fn card_key_ids(backend: Backend) {
                 code["code"].as_str().unwrap(),
                 &key,
                 wanted,
+                None,
             )
             .unwrap();
             let req = Request::builder()
@@ -312,8 +315,8 @@ async fn refusals(backend: Backend) {
         "a 405 still says what is allowed"
     );
 
-    let req = Request::post("/v1/admin/enroll-codes")
-        .body(Body::from(r#"{"store":"S"}"#))
+    let req = Request::post("/v1/admin/jobs/expiry")
+        .body(Body::empty())
         .unwrap();
     let got = refusal(&h, req, "no admin token").await;
     expect(
@@ -336,6 +339,7 @@ async fn refusals(backend: Backend) {
 
     // Redeem: another protocol version, a card key id outside the
     // terminals' range, bytes after the gzip data.
+    h.ensure_store("S030").await;
     let (_, code) = h
         .admin_post(
             "/v1/admin/enroll-codes",

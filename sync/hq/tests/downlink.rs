@@ -8,6 +8,7 @@ mod util;
 use std::collections::BTreeMap;
 
 use tillcard_protocol::client::{self, DownlinkSink};
+use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::wire::{MemberSnapshot, TrustedKey};
 use tillcard_rules::ids::MemberId;
 use tillcard_rules::ledger::Coupon;
@@ -23,6 +24,7 @@ struct Cache {
     keys: Vec<TrustedKey>,
     erased: Vec<MemberId>,
     revoked: Vec<(Option<MemberId>, Option<String>)>,
+    staff: BTreeMap<String, StaffSnapshot>,
     cursor: Option<String>,
 }
 
@@ -54,6 +56,14 @@ impl DownlinkSink for Cache {
     fn erase(&mut self, member: MemberId) -> Result<(), Self::Error> {
         self.members.remove(&member);
         self.erased.push(member);
+        Ok(())
+    }
+    fn staff(&mut self, staff: StaffSnapshot) -> Result<(), Self::Error> {
+        self.staff.insert(staff.staff_id.clone(), staff);
+        Ok(())
+    }
+    fn staff_removed(&mut self, staff_id: &str) -> Result<(), Self::Error> {
+        self.staff.remove(staff_id);
         Ok(())
     }
     fn cursor(&mut self, cursor: &str) -> Result<(), Self::Error> {

@@ -570,7 +570,11 @@ fn changes_page_example_decodes_and_its_member_is_the_batch_fold() {
                     serial.parse::<u16>().unwrap();
                 }
             }
-            Change::Erasure { .. } | Change::Program { .. } | Change::Coupon { .. } => {}
+            Change::Erasure { .. }
+            | Change::Program { .. }
+            | Change::Coupon { .. }
+            | Change::Staff { .. }
+            | Change::StaffRemoved { .. } => {}
         }
     }
     assert_eq!(kinds.len(), 4, "member, trusted_key, revocation, erasure");
@@ -698,6 +702,9 @@ fn error_table_lists_every_error_code() {
     let service = [
         include_str!("../src/service/mod.rs"),
         include_str!("../src/service/http.rs"),
+        include_str!("../src/service/back_office.rs"),
+        include_str!("../src/service/checks.rs"),
+        include_str!("../src/service/staff.rs"),
     ]
     .concat();
     let error = include_str!("../src/error.rs");
@@ -708,6 +715,27 @@ fn error_table_lists_every_error_code() {
     }
     for code in codes_after(&service, "Forbidden(") {
         expected.insert(code, 403);
+    }
+    // The back office's refusals: `bad("code", ...)` is a 400, and each
+    // `(StatusCode::X, "code", ...)` its status.
+    for code in codes_after(&service, "bad(") {
+        expected.insert(code, 400);
+    }
+    for (marker, status) in [
+        ("StatusCode::BAD_REQUEST,", 400),
+        ("StatusCode::FORBIDDEN,", 403),
+        ("StatusCode::NOT_FOUND,", 404),
+        ("StatusCode::CONFLICT,", 409),
+    ] {
+        for code in codes_after(&service, marker) {
+            expected.insert(code, status);
+        }
+    }
+    for required in ["code_unknown", "setup_code_void", "duplicate_staff_name"] {
+        assert!(
+            expected.contains_key(required),
+            "{required} is found in the code"
+        );
     }
     // Codes of the error type's other variants.
     let store_error = || StoreError::Corrupt("x".into());
@@ -769,8 +797,8 @@ async fn example_hq(keys: &Keys) -> ExampleHq {
         auth::box_public_key(&keys.hq_box_secret)
     );
     let now = chrono::Utc::now().fixed_offset();
-    let code = auth::sha256_hex("example-code");
-    store.insert_code(&code, "S001", now).await.unwrap();
+    let code = hq.issue_code("S001").await.unwrap();
+    let code = auth::sha256_hex(&code);
     let terminal = TerminalRecord {
         terminal_id: keys.terminal,
         store: "S001".into(),
@@ -779,7 +807,10 @@ async fn example_hq(keys: &Keys) -> ExampleHq {
         acked_seq: 0,
         revoked: false,
     };
-    let redeemed = store.redeem_code(&code, &terminal, now).await.unwrap();
+    let redeemed = store
+        .redeem_code(&code, &terminal, now, None)
+        .await
+        .unwrap();
     assert!(matches!(redeemed, Redeemed::Ok { .. }), "{redeemed:?}");
     ExampleHq {
         router: service::router(hq),

@@ -81,6 +81,7 @@ async fn head_office_answers(h: &Harness, till: &Till, what: &str) {
     assert_eq!(s, StatusCode::OK, "{what}: /health");
     let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(health["store"], "ok", "{what}: /health names the store");
+    h.ensure_store("S009").await;
     let (s, _) = h
         .admin_post(
             "/v1/admin/enroll-codes",

@@ -179,6 +179,32 @@ pub fn open_sealed(hq_secret: &[u8; 32], sealed_b64: &str) -> Result<String, Aut
     String::from_utf8(plain).map_err(|_| AuthError::Seal)
 }
 
+/// Seals `plaintext` to a terminal, readable only with that terminal's
+/// signing key: an anonymous sealed box to the X25519 form of the
+/// terminal's Ed25519 public key (base64, as registered at redemption).
+/// Head office seals each clerk's PIN hash this way for each terminal of
+/// the clerk's store, so one terminal's downlink opens on no other.
+///
+/// Why one key for both: the birational map from Ed25519 to X25519 keys
+/// is the one libsodium ships (`crypto_sign_ed25519_pk_to_curve25519`),
+/// and it spares the protocol a second key to register, store and rotate.
+pub fn seal_to_terminal(terminal_public_b64: &str, plaintext: &str) -> Result<String, AuthError> {
+    let montgomery = decode_public_key(terminal_public_b64)?.to_montgomery();
+    let public = crypto_box::PublicKey::from(montgomery.to_bytes());
+    let sealed = public
+        .seal(&mut crypto_box::aead::OsRng, plaintext.as_bytes())
+        .map_err(|_| AuthError::Seal)?;
+    Ok(B64.encode(sealed))
+}
+
+/// Opens what [`seal_to_terminal`] sealed to this terminal's key.
+pub fn open_sealed_by_terminal(
+    signing_key: &SigningKey,
+    sealed_b64: &str,
+) -> Result<String, AuthError> {
+    open_sealed(&signing_key.to_scalar_bytes(), sealed_b64)
+}
+
 /// Whether `text` is a phone number as the protocol seals it: 7 to 20 ASCII
 /// digits, which may be grouped by single spaces or dashes between digits
 /// as typed (`138-0013-8000`, `138 0013 8000`; a mainland mobile is its 11
@@ -264,6 +290,22 @@ mod tests {
             verify_request(&vk, "POST", "/v1/batches", ts, &h.signature, b"abc", 2000),
             Err(AuthError::Stale)
         );
+    }
+
+    #[test]
+    fn a_box_sealed_to_a_terminal_opens_with_its_signing_key_only() {
+        let key = generate_signing_key();
+        let other = generate_signing_key();
+        let public = encode_public_key(&key.verifying_key());
+        let sealed =
+            seal_to_terminal(&public, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").unwrap();
+        assert!(!sealed.contains("argon2id"));
+        assert_eq!(
+            open_sealed_by_terminal(&key, &sealed).unwrap(),
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+        );
+        assert!(open_sealed_by_terminal(&other, &sealed).is_err());
+        assert!(seal_to_terminal("not a key", "x").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use uuid::Uuid;
 
 use crate::auth::{self, AuthError};
+use crate::staff::{SET_PIN_PATH, SetPinRequest, StaffSnapshot};
 use crate::wire::{
     self, Change, ChangesPage, Envelope, EventBody, MemberSnapshot, OutboxEvent, ProtocolError,
     Provisioned, RedeemRequest, TerminalId, TrustedKey, UploadAck, UploadBatch,
@@ -112,6 +113,33 @@ impl TerminalCredentials {
         Ok(self.sign("POST", UPLOAD_PATH.to_string(), body, unix_now))
     }
 
+    /// A signed PIN set-up for `staff_id` with the setup code head office
+    /// showed: `pin_hash` (the Argon2id PHC string of the new PIN, never
+    /// the PIN) is sealed to head office before it leaves.
+    pub fn set_pin_request(
+        &self,
+        staff_id: &str,
+        setup_code: &str,
+        pin_hash: &str,
+        unix_now: i64,
+    ) -> Result<SignedRequest, ProtocolError> {
+        let sealed_pin_hash = self
+            .seal(pin_hash)
+            .map_err(|e| ProtocolError::Encode(e.to_string()))?;
+        let body = wire::encode(&SetPinRequest {
+            protocol_version: wire::PROTOCOL_VERSION,
+            staff_id: staff_id.to_owned(),
+            setup_code: setup_code.to_owned(),
+            sealed_pin_hash,
+        })?;
+        Ok(self.sign("POST", SET_PIN_PATH.to_string(), body, unix_now))
+    }
+
+    /// Opens a clerk's PIN hash head office sealed to this terminal.
+    pub fn open_pin_hash(&self, sealed: &str) -> Result<String, AuthError> {
+        auth::open_sealed_by_terminal(&self.signing_key, sealed)
+    }
+
     /// A signed downlink request from `cursor` (`None` the first time).
     pub fn changes_request(&self, cursor: Option<&str>, unix_now: i64) -> SignedRequest {
         let path = match cursor {
@@ -151,21 +179,24 @@ impl TerminalCredentials {
 
 /// The body of a provisioning request for `code` and the terminal's key.
 pub fn redeem_request(code: &str, signing_key: &SigningKey) -> Result<Vec<u8>, ProtocolError> {
-    redeem_request_with_card_key(code, signing_key, None)
+    redeem_request_with_card_key(code, signing_key, None, None)
 }
 
 /// A redeem request whose key already signs member cards under
-/// `card_key_id` (see [`RedeemRequest::card_key_id`]).
+/// `card_key_id` (see [`RedeemRequest::card_key_id`]), from a terminal
+/// configured for `store` (see [`RedeemRequest::store`]).
 pub fn redeem_request_with_card_key(
     code: &str,
     signing_key: &SigningKey,
     card_key_id: Option<u16>,
+    store: Option<&str>,
 ) -> Result<Vec<u8>, ProtocolError> {
     wire::encode(&RedeemRequest {
         protocol_version: wire::PROTOCOL_VERSION,
         code: code.to_string(),
         public_key: auth::encode_public_key(&signing_key.verifying_key()),
         card_key_id,
+        store: store.map(str::to_owned),
     })
 }
 
@@ -227,6 +258,10 @@ pub trait DownlinkSink {
     fn trusted_key(&mut self, key: TrustedKey) -> Result<(), Self::Error>;
     /// Delete everything cached about a member.
     fn erase(&mut self, member: MemberId) -> Result<(), Self::Error>;
+    /// Stores (or replaces) a clerk of this terminal's store.
+    fn staff(&mut self, staff: StaffSnapshot) -> Result<(), Self::Error>;
+    /// Forgets a clerk who no longer works at this terminal's store.
+    fn staff_removed(&mut self, staff_id: &str) -> Result<(), Self::Error>;
     /// Store the cursor to ask from next time.
     fn cursor(&mut self, cursor: &str) -> Result<(), Self::Error>;
 }
@@ -245,6 +280,8 @@ pub fn apply_page<S: DownlinkSink>(sink: &mut S, page: ChangesPage) -> Result<bo
             } => sink.revocation(member, card_serial)?,
             Change::TrustedKey { key } => sink.trusted_key(key)?,
             Change::Erasure { member } => sink.erase(member)?,
+            Change::Staff { staff } => sink.staff(staff)?,
+            Change::StaffRemoved { staff_id } => sink.staff_removed(&staff_id)?,
         }
     }
     sink.cursor(&page.cursor)?;

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod client;
 #[cfg(feature = "logging")]
 pub mod logging;
+pub mod staff;
 pub mod wire;
 
 pub use tillcard_rules as rules;

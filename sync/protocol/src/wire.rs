@@ -17,6 +17,8 @@ use tillcard_rules::refund::RefundLine;
 use tillcard_rules::{MemberAccount, Program};
 use uuid::Uuid;
 
+use crate::staff::StaffSnapshot;
+
 /// Version of this protocol; sent in every request body.
 pub const PROTOCOL_VERSION: u16 = 1;
 
@@ -413,6 +415,11 @@ pub struct RedeemRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(range(min = 0x8000)))]
     pub card_key_id: Option<u16>,
+    /// The store code the terminal is configured for, if any: a code issued
+    /// for another store is then refused (`code_for_other_store`) rather
+    /// than registering the till in the wrong store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 /// A key terminals trust to verify member cards.
@@ -507,6 +514,18 @@ pub enum Change {
     Erasure {
         /// The member.
         member: MemberId,
+    },
+    /// A clerk of the receiving terminal's store: added, renamed, given a
+    /// PIN, reset or deactivated (replaces the cached clerk).
+    Staff {
+        /// The clerk, the PIN hash sealed to the receiving terminal.
+        staff: StaffSnapshot,
+    },
+    /// A clerk who no longer works at the receiving terminal's store
+    /// (moved to other stores): forget them there.
+    StaffRemoved {
+        /// The clerk.
+        staff_id: String,
     },
 }
 

@@ -334,8 +334,26 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The login page (server-rendered; no script).
-pub fn login_page(lang: Lang, notice: LoginNotice, username: &str) -> String {
+/// Where a sign-in may send back to: a console page (a local path under
+/// `/console`, never another site); `None` for the dashboard.
+pub fn safe_next(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| {
+        (*n == "/console" || n.starts_with("/console/"))
+            && n.len() <= 200
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
+    })
+}
+
+/// The login page (server-rendered; no script); after sign-in, back to
+/// `next` when it is a console page.
+pub fn login_page(lang: Lang, notice: LoginNotice, username: &str, next: Option<&str>) -> String {
+    let next_field = safe_next(next)
+        .map(|n| format!(r#"<input type="hidden" name="next" value="{}">"#, escape(n)))
+        .unwrap_or_default();
+    let next_query = safe_next(next)
+        .map(|n| format!("&amp;next={}", escape(n)))
+        .unwrap_or_default();
     let t = LoginText::of(lang);
     let other = match lang {
         Lang::ZhCn => "en",
@@ -362,12 +380,13 @@ pub fn login_page(lang: Lang, notice: LoginNotice, username: &str) -> String {
 <title>{title}</title><link rel="stylesheet" href="/dashboard/assets/dashboard.css"></head>
 <body class="login">
 <main class="login-card">
-<p class="lang-switch"><a id="lang-link" href="/dashboard/login?lang={other}">{other_name}</a></p>
+<p class="lang-switch"><a id="lang-link" href="/dashboard/login?lang={other}{next_query}">{other_name}</a></p>
 <h1>{title}</h1>
 <p class="subtitle">{subtitle}</p>
 {notice}
 <form method="post" action="/dashboard/login" id="login-form">
 <input type="hidden" name="lang" value="{tag}">
+{next_field}
 <label for="username">{username_label}</label>
 <input id="username" name="username" autocomplete="username" required maxlength="64" value="{username}">
 <label for="password">{password_label}</label>
@@ -431,8 +450,21 @@ mod tests {
 
     #[test]
     fn login_page_escapes_the_user_name() {
-        let page = login_page(Lang::En, LoginNotice::Wrong, "<script>");
+        let page = login_page(Lang::En, LoginNotice::Wrong, "<script>", None);
         assert!(page.contains("&lt;script&gt;"));
         assert!(page.contains(LoginText::of(Lang::En).wrong));
+    }
+
+    #[test]
+    fn only_console_pages_are_a_next() {
+        assert_eq!(safe_next(Some("/console/staff")), Some("/console/staff"));
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/console/../x?",
+            "/dashboard",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad}");
+        }
     }
 }

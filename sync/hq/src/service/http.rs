@@ -22,8 +22,13 @@ use crate::ingest::{self, ReceivedBatch};
 use crate::metrics::{CodeLabels, HttpLabels};
 use std::time::Instant;
 use tillcard_protocol::auth::{self};
-use tillcard_protocol::wire::{self, RedeemRequest, TerminalId};
+use tillcard_protocol::wire::{self, RedeemRequest};
 use tracing::Instrument as _;
+
+/// A gzipped JSON response.
+pub(super) fn wire_response<T: Serialize>(value: &T) -> Response {
+    wire(value)
+}
 
 /// A gzipped JSON response.
 fn wire<T: Serialize>(value: &T) -> Response {
@@ -122,40 +127,6 @@ pub(super) async fn revoke_card(
     hq.store
         .push_change("revocation", r.member, Some(&payload))
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub(super) async fn issue_code(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HqError> {
-    hq.check_admin(&headers)?;
-    let request: admin::IssueCode = admin_body(&body)?;
-    if let Err(e) = tillcard_rules::limits::check_short_text("store", &request.store) {
-        return Err(HqError::BadRequest(e.to_string()));
-    }
-    if request.store.trim().is_empty() {
-        return Err(HqError::BadRequest("store must not be empty".into()));
-    }
-    let code = hq.issue_code(&request.store).await?;
-    Ok(axum::Json(admin::IssuedCode {
-        code,
-        store: request.store,
-    })
-    .into_response())
-}
-
-pub(super) async fn revoke(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    Path(id): Path<Uuid>,
-) -> Result<Response, HqError> {
-    hq.check_admin(&headers)?;
-    if hq.store.terminal(TerminalId(id)).await?.is_none() {
-        return Err(HqError::NotFound);
-    }
-    hq.store.revoke_terminal(TerminalId(id)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -406,6 +377,7 @@ fn redirect(to: &str, cookie: Option<String>) -> Response {
 pub(super) struct LangQuery {
     lang: Option<String>,
     signed_out: Option<String>,
+    next: Option<String>,
 }
 
 pub(super) async fn dashboard_page(
@@ -426,7 +398,12 @@ pub(super) async fn login_page(Query(query): Query<LangQuery>) -> Response {
     };
     html(
         StatusCode::OK,
-        dashboard::login_page(Lang::parse(query.lang.as_deref()), notice, ""),
+        dashboard::login_page(
+            Lang::parse(query.lang.as_deref()),
+            notice,
+            "",
+            query.next.as_deref(),
+        ),
     )
 }
 
@@ -435,21 +412,25 @@ pub(super) async fn login(
     axum::extract::Form(form): axum::extract::Form<admin::LoginForm>,
 ) -> Result<Response, HqError> {
     let lang = Lang::parse(form.lang.as_deref());
+    let next = form.next.as_deref();
     let username = form.username.trim();
     if !dashboard::valid_username(username) {
         return Ok(html(
             StatusCode::UNAUTHORIZED,
-            dashboard::login_page(lang, LoginNotice::Wrong, ""),
+            dashboard::login_page(lang, LoginNotice::Wrong, "", next),
         ));
     }
     Ok(match hq.login(username, &form.password).await? {
         LoginOutcome::Session(token) => redirect(
-            &format!("/dashboard?lang={}", lang.tag()),
+            &match dashboard::safe_next(next) {
+                Some(page) => format!("{page}?lang={}", lang.tag()),
+                None => format!("/dashboard?lang={}", lang.tag()),
+            },
             Some(dashboard::session_cookie(&token)),
         ),
         LoginOutcome::Wrong => html(
             StatusCode::UNAUTHORIZED,
-            dashboard::login_page(lang, LoginNotice::Wrong, username),
+            dashboard::login_page(lang, LoginNotice::Wrong, username, next),
         ),
         LoginOutcome::Locked(left) => html(
             StatusCode::TOO_MANY_REQUESTS,
@@ -457,6 +438,7 @@ pub(super) async fn login(
                 lang,
                 LoginNotice::Locked(left.as_secs().div_ceil(60)),
                 username,
+                next,
             ),
         ),
     })

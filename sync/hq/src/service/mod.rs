@@ -1,13 +1,22 @@
 //! Head office's service: its state and operations ([`Hq`]: provisioning,
 //! authentication, uploads, the downlink, jobs, users), apart from the HTTP
-//! layer (`http`: the handlers and middleware; `server`: the router and
-//! graceful shutdown) and the one route table both the router and
-//! openapi.json are made from (`routes`).
+//! layer (`http`, `http_back_office`: the handlers and middleware;
+//! `server`: the router and graceful shutdown) and the one route table both
+//! the router and openapi.json are made from (`routes`). The back office's
+//! operations are in `back_office`, their input checks and refusal codes
+//! in `checks`, who may do them in `roles`, and staff
+//! on the downlink and their PIN set-up in `staff`.
 
+pub mod back_office;
+mod checks;
 mod http;
+mod http_back_office;
+pub mod roles;
 mod routes;
 mod server;
+mod staff;
 
+pub use back_office::Actor;
 pub use routes::{ROUTES, Route, openapi_document};
 pub use server::{router, serve};
 
@@ -26,7 +35,7 @@ use crate::error::HqError;
 use crate::figures::{self, FigureQuery, Figures};
 use crate::ingest::{self, BatchRefusal, IngestKeys, ReceivedBatch};
 use crate::metrics::{KindLabels, Metrics, OutcomeLabels};
-use crate::store::{Redeemed, Store, StoreResult, TerminalRecord, UserRecord};
+use crate::store::{Redeemed, Store, StoreResult, TerminalRecord};
 use std::time::{Duration, Instant};
 use tillcard_protocol::auth::{self, AuthError};
 use tillcard_protocol::wire::{
@@ -119,31 +128,12 @@ impl Hq {
         Ok(figures::compute(&program, rows, now))
     }
 
-    /// Creates a dashboard user or sets a new password (Argon2id).
+    /// Creates a dashboard user or sets a new password (Argon2id), as the
+    /// command line does (a new user is an analyst; an existing one keeps
+    /// their role).
     pub async fn add_user(&self, username: &str, password: &str) -> Result<(), HqError> {
-        if !dashboard::valid_username(username) {
-            return Err(HqError::BadRequest(
-                "user name: 1-64 letters, digits or . _ - @".into(),
-            ));
-        }
-        if password.chars().count() < 8 {
-            return Err(HqError::BadRequest(
-                "password: at least 8 characters".into(),
-            ));
-        }
-        let password_hash = dashboard::hash_password(password)
-            .map_err(|e| HqError::Internal(crate::store::StoreError::Task(e.to_string())))?;
-        self.store
-            .put_user(
-                &UserRecord {
-                    username: username.to_string(),
-                    password_hash,
-                },
-                now(),
-            )
-            .await?;
-        tracing::info!(user = %username, "dashboard user created or password set");
-        Ok(())
+        self.save_user(&Actor::cli(), username, password, None)
+            .await
     }
 
     /// Checks a login; on success returns a new session token (to put in
@@ -212,18 +202,6 @@ impl Hq {
         }]
     }
 
-    /// Issues a one-time enrollment code for a store. Only its hash is kept.
-    pub async fn issue_code(&self, store: &str) -> Result<String, HqError> {
-        if store.trim().is_empty() {
-            return Err(HqError::BadRequest("store must not be empty".into()));
-        }
-        let code = wire::hex(&auth::random_32()[..10]);
-        self.store
-            .insert_code(&auth::sha256_hex(&code), store, now())
-            .await?;
-        Ok(code)
-    }
-
     /// Redeems an enrollment code for a terminal key.
     pub async fn redeem(&self, request: &RedeemRequest) -> Result<Provisioned, HqError> {
         if request.protocol_version != wire::PROTOCOL_VERSION {
@@ -249,9 +227,21 @@ impl Hq {
             acked_seq: 0,
             revoked: false,
         };
+        if let Some(store) = &request.store
+            && !tillcard_protocol::staff::is_store_code(store)
+        {
+            return Err(HqError::BadRequest(
+                "store: 1 to 32 ASCII letters, digits, . _ or -".into(),
+            ));
+        }
         match self
             .store
-            .redeem_code(&auth::sha256_hex(&request.code), &terminal, now())
+            .redeem_code(
+                &auth::sha256_hex(&request.code),
+                &terminal,
+                now(),
+                request.store.as_deref(),
+            )
             .await?
         {
             Redeemed::Ok { store } => {
@@ -268,9 +258,21 @@ impl Hq {
                     card_key_id: Some(card_key_id),
                 })
             }
-            Redeemed::Refused => Err(HqError::Forbidden(
-                "code_refused",
-                "unknown or already used enrollment code".into(),
+            Redeemed::Unknown => Err(HqError::Forbidden(
+                "code_unknown",
+                "unknown enrollment code".into(),
+            )),
+            Redeemed::Expired => Err(HqError::Forbidden(
+                "code_expired",
+                "the enrollment code expired: ask head office for a new one".into(),
+            )),
+            Redeemed::Used => Err(HqError::Forbidden(
+                "code_used",
+                "the enrollment code was used already".into(),
+            )),
+            Redeemed::OtherStore => Err(HqError::Forbidden(
+                "code_for_other_store",
+                "the enrollment code is for another store than this terminal is set up for".into(),
             )),
         }
     }
@@ -512,11 +514,20 @@ impl Hq {
         let lookup_key = auth::decode_32(&terminal.lookup_key).map_err(|_| {
             HqError::Internal(crate::store::StoreError::Corrupt("lookup key".into()))
         })?;
-        // A member changed several times in a page is sent once, at its last place.
+        // A member or clerk changed several times in a page is sent once,
+        // at its last place.
         let mut last_place: HashMap<MemberId, i64> = HashMap::new();
-        for row in rows.iter().filter(|r| r.kind == "member") {
-            if let Some(m) = row.member {
-                last_place.insert(m, row.position);
+        let mut staff_last_place: HashMap<String, i64> = HashMap::new();
+        for row in &rows {
+            match (row.kind.as_str(), row.member) {
+                ("member", Some(m)) => {
+                    last_place.insert(m, row.position);
+                }
+                ("staff", _) => {
+                    staff_last_place
+                        .insert(self.staff_id_of(row.payload.as_deref())?, row.position);
+                }
+                _ => {}
             }
         }
         let mut changes = Vec::with_capacity(rows.len());
@@ -541,6 +552,12 @@ impl Hq {
                         member: r.member,
                         card_serial: r.card_serial,
                     });
+                }
+                "staff" => {
+                    let staff_id = self.staff_id_of(row.payload.as_deref())?;
+                    if staff_last_place.get(&staff_id) == Some(&row.position) {
+                        changes.push(self.staff_change(terminal, &staff_id).await?);
+                    }
                 }
                 "erasure" => changes.push(Change::Erasure {
                     member: row.member.ok_or_else(bad)?,

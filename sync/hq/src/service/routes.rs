@@ -11,10 +11,12 @@ use axum::routing::{MethodRouter, get, post};
 
 use super::Hq;
 use super::http::*;
+use super::http_back_office as office;
 use crate::admin;
 use crate::dashboard::{self};
 use crate::figures::Figures;
 use crate::openapi::{self, Access, Body, Doc};
+use tillcard_protocol::staff::{SetPinRequest, StaffSnapshot};
 use tillcard_protocol::wire::{self, ChangesPage, Provisioned, RedeemRequest, UploadAck};
 
 /// One route: its method and path, what the OpenAPI document says of it,
@@ -44,7 +46,57 @@ const fn route(
     }
 }
 
+/// A back-office route: the admin token or a dashboard session whose
+/// user's role allows the operation (`super::roles::may`).
+#[allow(clippy::too_many_arguments, reason = "one row of the table, by name")]
+const fn office(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    query: &'static [openapi::Query],
+    request: Option<Body>,
+    response: Option<Body>,
+    errors: &'static [u16],
+    handler: fn() -> MethodRouter<Arc<Hq>>,
+) -> Route {
+    let status = if response.is_some() { 200 } else { 204 };
+    route(
+        method,
+        path,
+        Doc {
+            summary,
+            access: Access::AdminOrSession,
+            query,
+            request,
+            status,
+            response,
+            errors,
+        },
+        handler,
+    )
+}
+
 const NO_QUERY: &[openapi::Query] = &[];
+const OFFICE_READ: &[u16] = &[400, 401, 403];
+const OFFICE_WRITE: &[u16] = &[400, 401, 403, 404, 409];
+const STORE_QUERY: &[openapi::Query] = &[openapi::Query {
+    name: "store",
+    description: "Only the clerks working at this store",
+    format: None,
+}];
+const AUDIT_QUERY: &[openapi::Query] = &[
+    openapi::Query {
+        name: "subject",
+        description: "Only rows about this subject (store:S001, staff:wang, terminal:<id>, \
+            user:<name>, code:<code id>)",
+        format: None,
+    },
+    openapi::Query {
+        name: "limit",
+        description: "At most this many rows (1 to 1000, the default)",
+        format: None,
+    },
+];
 const ADMIN_ERRORS: &[u16] = &[401, 403];
 const ADMIN_BODY_ERRORS: &[u16] = &[400, 401, 403];
 
@@ -126,31 +178,199 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "post",
-        "/v1/admin/enroll-codes",
+        "/v1/staff/pin",
         Doc {
-            summary: "Issue a one-time enrollment code for a store",
-            access: Access::Admin,
+            summary: "A clerk sets their PIN with the one-time setup code (body gzip): \
+                the answer is the clerk's record, the PIN hash sealed to the asking terminal",
+            access: Access::Terminal,
             query: NO_QUERY,
-            request: Some(Body::json(openapi::schema::<admin::IssueCode>)),
+            request: Some(Body::gzip_json(openapi::schema::<SetPinRequest>)),
             status: 200,
-            response: Some(Body::json(openapi::schema::<admin::IssuedCode>)),
-            errors: ADMIN_BODY_ERRORS,
-        },
-        || post(issue_code),
-    ),
-    route(
-        "post",
-        "/v1/admin/terminals/{terminal_id}/revoke",
-        Doc {
-            summary: "Revoke a terminal: its requests are refused from now on",
-            access: Access::Admin,
-            query: NO_QUERY,
-            request: None,
-            status: 204,
-            response: None,
+            response: Some(Body::gzip_json(openapi::schema::<StaffSnapshot>)),
             errors: &[400, 401, 403, 404],
         },
-        || post(revoke),
+        || post(office::set_pin),
+    ),
+    office(
+        "get",
+        "/v1/admin/stores",
+        "Every store",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::list::<admin::StoreView>)),
+        OFFICE_READ,
+        || get(office::list_stores),
+    ),
+    office(
+        "post",
+        "/v1/admin/stores",
+        "Create a store",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::NewStore>)),
+        Some(Body::json(openapi::schema::<admin::StoreView>)),
+        OFFICE_WRITE,
+        || post(office::create_store),
+    ),
+    office(
+        "post",
+        "/v1/admin/stores/{code}",
+        "Change a store's name, time zone or address",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::StoreChange>)),
+        Some(Body::json(openapi::schema::<admin::StoreView>)),
+        OFFICE_WRITE,
+        || post(office::update_store),
+    ),
+    office(
+        "get",
+        "/v1/admin/staff",
+        "Every clerk, or a store's",
+        STORE_QUERY,
+        None,
+        Some(Body::json(openapi::list::<admin::StaffView>)),
+        OFFICE_READ,
+        || get(office::list_staff),
+    ),
+    office(
+        "post",
+        "/v1/admin/staff",
+        "Create a clerk: the answer holds their one-time setup code (shown once)",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::NewStaff>)),
+        Some(Body::json(openapi::schema::<admin::SetupCode>)),
+        OFFICE_WRITE,
+        || post(office::create_staff),
+    ),
+    office(
+        "post",
+        "/v1/admin/staff/{staff_id}/deactivate",
+        "Deactivate a clerk: refused at sign-in on every terminal after its next sync",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::schema::<admin::StaffView>)),
+        OFFICE_WRITE,
+        || post(office::deactivate_staff),
+    ),
+    office(
+        "post",
+        "/v1/admin/staff/{staff_id}/activate",
+        "Reactivate a clerk",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::schema::<admin::StaffView>)),
+        OFFICE_WRITE,
+        || post(office::activate_staff),
+    ),
+    office(
+        "post",
+        "/v1/admin/staff/{staff_id}/rename",
+        "Rename a clerk",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::RenameStaff>)),
+        Some(Body::json(openapi::schema::<admin::StaffView>)),
+        OFFICE_WRITE,
+        || post(office::rename_staff),
+    ),
+    office(
+        "post",
+        "/v1/admin/staff/{staff_id}/stores",
+        "Set the stores a clerk works at (a move between stores)",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::StaffStores>)),
+        Some(Body::json(openapi::schema::<admin::StaffView>)),
+        OFFICE_WRITE,
+        || post(office::set_staff_stores),
+    ),
+    office(
+        "post",
+        "/v1/admin/staff/{staff_id}/reset-pin",
+        "Clear a clerk's PIN and issue a new setup code (shown once)",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::schema::<admin::SetupCode>)),
+        OFFICE_WRITE,
+        || post(office::reset_staff_pin),
+    ),
+    office(
+        "get",
+        "/v1/admin/enroll-codes",
+        "Every enrollment code: used (when, by which terminal), unused or expired; \
+            never the code itself",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::list::<admin::EnrollCodeView>)),
+        OFFICE_READ,
+        || get(office::list_codes),
+    ),
+    office(
+        "post",
+        "/v1/admin/enroll-codes",
+        "Issue a one-time enrollment code for an existing store (shown once)",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::IssueCode>)),
+        Some(Body::json(openapi::schema::<admin::IssuedCode>)),
+        OFFICE_WRITE,
+        || post(office::issue_code),
+    ),
+    office(
+        "get",
+        "/v1/admin/terminals",
+        "Every terminal: store, registration, last batch, pending events, revoked",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::list::<admin::TerminalView>)),
+        OFFICE_READ,
+        || get(office::list_terminals),
+    ),
+    office(
+        "post",
+        "/v1/admin/terminals/{terminal_id}/revoke",
+        "Revoke a terminal: its requests are refused from now on",
+        NO_QUERY,
+        None,
+        None,
+        &[400, 401, 403, 404],
+        || post(office::revoke),
+    ),
+    office(
+        "get",
+        "/v1/admin/users",
+        "Every head-office user and their role",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::list::<admin::UserView>)),
+        OFFICE_READ,
+        || get(office::list_users),
+    ),
+    office(
+        "post",
+        "/v1/admin/users",
+        "Create a head-office user, or set a new password (and role)",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::NewUser>)),
+        None,
+        OFFICE_WRITE,
+        || post(office::save_user),
+    ),
+    office(
+        "post",
+        "/v1/admin/users/{username}/role",
+        "Change a head-office user's role",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::UserRole>)),
+        None,
+        OFFICE_WRITE,
+        || post(office::set_user_role),
+    ),
+    office(
+        "get",
+        "/v1/admin/audit",
+        "The audit trail of back-office changes, newest first",
+        AUDIT_QUERY,
+        None,
+        Some(Body::json(openapi::list::<admin::AuditView>)),
+        OFFICE_READ,
+        || get(office::audit),
     ),
     route(
         "post",
@@ -315,6 +535,11 @@ pub const ROUTES: &[Route] = &[
                 openapi::Query {
                     name: "signed_out",
                     description: "Present after a sign-out: the page says so",
+                    format: None,
+                },
+                openapi::Query {
+                    name: "next",
+                    description: "A console page (/console/...) to go back to after sign-in",
                     format: None,
                 },
             ],

@@ -20,7 +20,9 @@ pub fn router(hq: Arc<Hq>) -> Router {
     for route in ROUTES {
         router = router.route(route.path, (route.handler)());
     }
+    // The console's HTML pages: outside the API's table and openapi.json.
     router
+        .merge(crate::console::router())
         .fallback(|| async { HqError::NotFound })
         .layer(axum::extract::DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
         // A panic in a handler answers 500 `internal` (and, below it, the

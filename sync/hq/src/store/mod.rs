@@ -10,8 +10,14 @@
 // everywhere else).
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+pub mod back_office;
 pub mod postgres;
 pub mod sqlite;
+
+pub use back_office::{
+    AuditEntry, BackOfficeRefusal, EnrollCodeRecord, StaffRecord, StaffUpdate, StorePatch,
+    StoreRecord, TerminalListing, UserListing,
+};
 
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
@@ -107,6 +113,8 @@ pub struct UserRecord {
     pub username: String,
     /// Argon2id hash in PHC string form.
     pub password_hash: String,
+    /// Role (`admin`, `store_ops`, `marketing`, `analyst`, `auditor`).
+    pub role: String,
 }
 
 /// A dead-lettered event.
@@ -148,9 +156,18 @@ pub enum Redeemed {
         /// Store.
         store: String,
     },
-    /// No such code, or already used.
-    Refused,
+    /// No such code.
+    Unknown,
+    /// The code expired unused.
+    Expired,
+    /// The code was used already.
+    Used,
+    /// The code is for another store than the terminal is configured for.
+    OtherStore,
 }
+
+/// What a back-office change answers: the store's refusal, or its result.
+pub type BackOffice<T> = StoreResult<Result<T, BackOfficeRefusal>>;
 
 /// Row counts, for tests and benchmarks (feature `test-support`).
 #[cfg(feature = "test-support")]
@@ -182,22 +199,66 @@ pub trait Store: Send + Sync + 'static {
         member: Option<MemberId>,
         payload: Option<&str>,
     ) -> StoreResult<()>;
-    /// Stores a one-time enrollment code (hashed) for a store.
-    async fn insert_code(&self, code_hash: &str, store: &str, now: Timestamp) -> StoreResult<()>;
-    /// Redeems a code once and registers the terminal, atomically.
+    /// Stores a one-time enrollment code (hashed) for an existing store,
+    /// with its audit row.
+    async fn insert_code(
+        &self,
+        code_hash: &str,
+        store: &str,
+        expires_at: Timestamp,
+        audit: &AuditEntry,
+    ) -> BackOffice<()>;
+    /// Redeems an unexpired code once (for `wanted_store` when given) and
+    /// registers the terminal, atomically; records when and by which
+    /// terminal the code was used.
     async fn redeem_code(
         &self,
         code_hash: &str,
         terminal: &TerminalRecord,
         now: Timestamp,
+        wanted_store: Option<&str>,
     ) -> StoreResult<Redeemed>;
+    /// Every enrollment code, newest first (never the code itself).
+    async fn enroll_codes(&self) -> StoreResult<Vec<EnrollCodeRecord>>;
+    /// Creates a store with its audit row.
+    async fn create_store(&self, store: &StoreRecord, audit: &AuditEntry) -> BackOffice<()>;
+    /// Changes a store's name, time zone or address, with its audit row.
+    async fn update_store(
+        &self,
+        code: &str,
+        patch: &StorePatch,
+        audit: &AuditEntry,
+    ) -> BackOffice<StoreRecord>;
+    /// Every store, by code.
+    async fn stores(&self) -> StoreResult<Vec<StoreRecord>>;
+    /// Creates a clerk at existing stores (their display name unique in
+    /// each), with the audit row and the staff change, in one transaction.
+    async fn create_staff(&self, staff: &StaffRecord, audit: &AuditEntry) -> BackOffice<()>;
+    /// Applies one change to a clerk ([`back_office::plan_staff_update`])
+    /// with its audit row (by `actor`) and, when terminals must know, the
+    /// staff change, in one transaction.
+    async fn update_staff(
+        &self,
+        staff_id: &str,
+        update: &StaffUpdate,
+        actor: &str,
+        now: Timestamp,
+    ) -> BackOffice<StaffRecord>;
+    /// A clerk by id.
+    async fn staff_member(&self, staff_id: &str) -> StoreResult<Option<StaffRecord>>;
+    /// Every clerk, or those working at `store`, by id.
+    async fn staff_list(&self, store: Option<&str>) -> StoreResult<Vec<StaffRecord>>;
+    /// Every terminal, by store and id.
+    async fn terminals(&self) -> StoreResult<Vec<TerminalListing>>;
+    /// The audit trail, newest first, about `subject` only if given.
+    async fn audit_trail(&self, subject: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEntry>>;
     /// Answers when the database does (`/health`): one trivial query on a
     /// connection the requests would use.
     async fn ping(&self) -> StoreResult<()>;
     /// A terminal by id.
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>>;
-    /// Revokes a terminal.
-    async fn revoke_terminal(&self, id: TerminalId) -> StoreResult<()>;
+    /// Revokes a terminal, with its audit row.
+    async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()>;
     /// Records a suspicion about a terminal for review.
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()>;
     /// Terminal flags (terminal, reason).
@@ -230,8 +291,19 @@ pub trait Store: Send + Sync + 'static {
     async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows>;
     /// Every terminal's sync state (for the `/metrics` gauges).
     async fn terminal_rows(&self) -> StoreResult<Vec<crate::figures::TerminalRow>>;
-    /// Creates a dashboard user, or replaces their password hash.
-    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()>;
+    /// Creates a head-office user, or replaces their password hash and
+    /// role, with its audit row.
+    async fn put_user(
+        &self,
+        user: &UserRecord,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    /// Changes a head-office user's role, with its audit row.
+    async fn set_user_role(&self, username: &str, role: &str, audit: &AuditEntry)
+    -> BackOffice<()>;
+    /// Every head-office user, by name.
+    async fn users(&self) -> StoreResult<Vec<UserListing>>;
     /// A dashboard user by name.
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>>;
     /// Stores a dashboard session (the token's SHA-256, never the token).
@@ -263,6 +335,28 @@ pub trait Store: Send + Sync + 'static {
     /// later events, their ledger entries and dead letters, and resets its ack.
     #[cfg(feature = "test-support")]
     async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()>;
+}
+
+/// Why an enrollment code found for `store` cannot be redeemed at `now` by
+/// a terminal configured for `wanted_store`, if it cannot: used first,
+/// then another store, then expired (a code without an expiry is from
+/// before codes expired and never does).
+pub(crate) fn redemption_refusal(
+    store: &str,
+    expires_at: Option<&str>,
+    used: bool,
+    now: Timestamp,
+    wanted_store: Option<&str>,
+) -> Option<Redeemed> {
+    if used {
+        return Some(Redeemed::Used);
+    }
+    if wanted_store.is_some_and(|wanted| wanted != store) {
+        return Some(Redeemed::OtherStore);
+    }
+    let expired = expires_at
+        .is_some_and(|t| Timestamp::parse_from_rfc3339(t).map_or(true, |expires| expires <= now));
+    expired.then_some(Redeemed::Expired)
 }
 
 /// A PostgreSQL error for the log: the server's message and SQLSTATE when

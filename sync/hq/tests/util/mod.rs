@@ -192,8 +192,24 @@ impl Harness {
         )
     }
 
-    /// Provisions a terminal for `store` through the HTTP API.
+    /// Creates `store` through the HTTP API unless it exists.
+    pub async fn ensure_store(&self, store: &str) {
+        let (s, body) = self
+            .admin_post(
+                "/v1/admin/stores",
+                serde_json::json!({"code": store, "name": store, "time_zone": "Asia/Shanghai"}),
+            )
+            .await;
+        assert!(
+            s == StatusCode::OK || body["error"] == "store_exists",
+            "{s} {body}"
+        );
+    }
+
+    /// Provisions a terminal for `store` through the HTTP API (creating the
+    /// store if needed).
     pub async fn provision(&self, store: &str) -> Till {
+        self.ensure_store(store).await;
         let (s, code) = self
             .admin_post(
                 "/v1/admin/enroll-codes",

@@ -60,6 +60,11 @@ pub(super) const LOCK_TABLE_SLOTS: &str =
 /// The migrations' lock: one head office migrates at a time.
 pub(super) const LOCK_MIGRATIONS: &str = "SELECT pg_advisory_xact_lock(7111)";
 
+/// The back office's lock: its changes are rare and check what other
+/// rows hold (a store's clerks' names, a code's store), so they run one
+/// at a time rather than risk two checks passing side by side.
+pub(super) const LOCK_BACK_OFFICE: &str = "SELECT pg_advisory_xact_lock(7113)";
+
 // The wide lock's key is two int4s (7112, 0): a key space apart from the
 // members' and phones' bigint keys. UNION ALL runs its parts in order, and
 // unnest yields the keys in array order (ascending, from `lock_keys`).

@@ -11,7 +11,8 @@
 //!
 //! A folder by concern: the numbered migrations (`migrations/NNNN.sql`),
 //! the pool's size and the batch's locks (`locks`), the upload path
-//! (`batch`), the small reads and writes by what they are about
+//! (`batch`), the back office (`back_office`), the small reads and writes
+//! by what they are about
 //! (`terminals`, `members`, `review`, `users`, `settings`), the figures'
 //! SQL (`figures`), one mapper per record (`rows`), the statement helpers
 //! (`sql`) and the test hooks (`test_hooks`, feature `test-support`). This
@@ -19,6 +20,7 @@
 //! [`Store`] implementation, which hands each operation a connection and
 //! delegates. The other files use each other, never this one.
 
+mod back_office;
 mod batch;
 mod figures;
 mod locks;
@@ -43,8 +45,9 @@ use tokio_postgres::NoTls;
 pub use locks::{default_pool_size, key_lock_budget};
 
 use super::{
-    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
-    StoreResult, TerminalRecord, UserRecord,
+    AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
+    MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord,
+    StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
@@ -80,6 +83,16 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004.sql"),
     // 5: room on each page for the next version of a row updated in place.
     include_str!("migrations/0005.sql"),
+    // 6: operating a chain (issue 18). Stores (the stores terminals and
+    // enrollment codes already name become stores, in China's time zone
+    // until someone says otherwise); staff, the stores each works at and
+    // their PIN set-up (Argon2id hashes only; `name_key` is the display
+    // name trimmed and lower-cased, unique within a store); the audit trail
+    // of every back-office change; head-office users' roles (existing users
+    // were all admins); enrollment codes that expire and record when they
+    // were used (`redeemed_by` already names the terminal): small
+    // reference tables.
+    include_str!("migrations/0006.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -207,8 +220,21 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn insert_code(&self, code_hash: &str, store: &str, now: Timestamp) -> StoreResult<()> {
-        terminals::insert_code(&self.client().await?, code_hash, store, now).await
+    async fn insert_code(
+        &self,
+        code_hash: &str,
+        store: &str,
+        expires_at: Timestamp,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        back_office::insert_code(
+            &mut self.client().await?,
+            code_hash,
+            store,
+            expires_at,
+            audit,
+        )
+        .await
     }
 
     async fn redeem_code(
@@ -216,16 +242,75 @@ impl Store for PgStore {
         code_hash: &str,
         terminal: &TerminalRecord,
         now: Timestamp,
+        wanted_store: Option<&str>,
     ) -> StoreResult<Redeemed> {
-        terminals::redeem_code(&mut self.client().await?, code_hash, terminal, now).await
+        back_office::redeem_code(
+            &mut self.client().await?,
+            code_hash,
+            terminal,
+            now,
+            wanted_store,
+        )
+        .await
+    }
+
+    async fn enroll_codes(&self) -> StoreResult<Vec<EnrollCodeRecord>> {
+        back_office::enroll_codes(&self.client().await?).await
+    }
+
+    async fn create_store(&self, store: &StoreRecord, audit: &AuditEntry) -> BackOffice<()> {
+        back_office::create_store(&mut self.client().await?, store, audit).await
+    }
+
+    async fn update_store(
+        &self,
+        code: &str,
+        patch: &StorePatch,
+        audit: &AuditEntry,
+    ) -> BackOffice<StoreRecord> {
+        back_office::update_store(&mut self.client().await?, code, patch, audit).await
+    }
+
+    async fn stores(&self) -> StoreResult<Vec<StoreRecord>> {
+        back_office::stores(&self.client().await?).await
+    }
+
+    async fn create_staff(&self, staff: &StaffRecord, audit: &AuditEntry) -> BackOffice<()> {
+        back_office::create_staff(&mut self.client().await?, staff, audit).await
+    }
+
+    async fn update_staff(
+        &self,
+        staff_id: &str,
+        update: &StaffUpdate,
+        actor: &str,
+        now: Timestamp,
+    ) -> BackOffice<StaffRecord> {
+        back_office::update_staff(&mut self.client().await?, staff_id, update, actor, now).await
+    }
+
+    async fn staff_member(&self, staff_id: &str) -> StoreResult<Option<StaffRecord>> {
+        back_office::staff_member(&self.client().await?, staff_id).await
+    }
+
+    async fn staff_list(&self, store: Option<&str>) -> StoreResult<Vec<StaffRecord>> {
+        back_office::staff_list(&self.client().await?, store).await
+    }
+
+    async fn terminals(&self) -> StoreResult<Vec<TerminalListing>> {
+        back_office::terminals(&self.client().await?).await
+    }
+
+    async fn audit_trail(&self, subject: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        back_office::audit_trail(&self.client().await?, subject, limit).await
     }
 
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>> {
         terminals::terminal(&self.client().await?, id).await
     }
 
-    async fn revoke_terminal(&self, id: TerminalId) -> StoreResult<()> {
-        terminals::revoke_terminal(&self.client().await?, id).await
+    async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()> {
+        back_office::revoke_terminal(&mut self.client().await?, &id.to_string(), audit).await
     }
 
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
@@ -282,8 +367,26 @@ impl Store for PgStore {
         figures::terminal_rows(&self.client().await?).await
     }
 
-    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()> {
-        users::put_user(&self.client().await?, user, now).await
+    async fn put_user(
+        &self,
+        user: &UserRecord,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        back_office::put_user(&mut self.client().await?, user, now, audit).await
+    }
+
+    async fn set_user_role(
+        &self,
+        username: &str,
+        role: &str,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        back_office::set_user_role(&mut self.client().await?, username, role, audit).await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserListing>> {
+        back_office::users(&self.client().await?).await
     }
 
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {

@@ -12,10 +12,15 @@ use tillcard_rules::ledger::LedgerEntry;
 use tokio_postgres::Row;
 
 use crate::figures::{ConflictItem, RefundRow, RefundedSale, TerminalRow};
-use crate::store::{
-    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, StoreResult, TerminalRecord,
-    UserRecord, from_sql_int, parse_json, parse_member, parse_source, parse_terminal,
+use crate::store::back_office::{
+    AuditEntry, EnrollCodeRecord, StaffRecord, StoreRecord, TerminalListing, UserListing,
 };
+use crate::store::{
+    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, StoreError, StoreResult,
+    TerminalRecord, UserRecord, from_sql_int, parse_json, parse_member, parse_source,
+    parse_terminal,
+};
+use tillcard_protocol::staff::StaffRole;
 
 /// The select list of each record, in the order its mapper reads it:
 /// `columns!(terminal_record)` is what [`terminal_record_from_row`] reads,
@@ -54,7 +59,35 @@ macro_rules! columns {
     };
     // Read by [`user_from_row`].
     (user) => {
-        "username, password_hash"
+        "username, password_hash, role"
+    };
+    // Read by [`user_listing_from_row`].
+    (user_listing) => {
+        "username, role, created_at"
+    };
+    // Read by [`store_record_from_row`].
+    (store_record) => {
+        "code, name, time_zone, address, created_at"
+    };
+    // Read by [`staff_record_from_row`] (from `staff s`; the stores as a
+    // JSON array).
+    (staff_record) => {
+        "s.staff_id, s.display_name, s.role, s.active, s.pin_hash, s.setup_code_hash,
+         s.setup_expires_at, s.setup_failures, s.updated_at,
+         coalesce((SELECT json_agg(store)::text FROM staff_stores ss
+                   WHERE ss.staff_id = s.staff_id), '[]')"
+    };
+    // Read by [`audit_entry_from_row`].
+    (audit_entry) => {
+        "at, actor, action, subject, detail"
+    };
+    // Read by [`enroll_code_from_row`].
+    (enroll_code) => {
+        "substr(code_hash, 1, 12), store, issued_at, expires_at, used_at, redeemed_by"
+    };
+    // Read by [`terminal_listing_from_row`].
+    (terminal_listing) => {
+        "terminal_id, store, created_at, last_batch_at_ms, acked_seq, outbox_head_seq, revoked"
     };
     // Read by [`refunded_sale_from_row`].
     (refunded_sale) => {
@@ -186,6 +219,82 @@ pub(super) fn user_from_row(row: &Row) -> StoreResult<UserRecord> {
     Ok(UserRecord {
         username: row.try_get(0)?,
         password_hash: row.try_get(1)?,
+        role: row.try_get(2)?,
+    })
+}
+
+/// A head-office user as listed.
+pub(super) fn user_listing_from_row(row: &Row) -> StoreResult<UserListing> {
+    Ok(UserListing {
+        username: row.try_get(0)?,
+        role: row.try_get(1)?,
+        created_at: row.try_get(2)?,
+    })
+}
+
+/// A store of the chain.
+pub(super) fn store_record_from_row(row: &Row) -> StoreResult<StoreRecord> {
+    Ok(StoreRecord {
+        code: row.try_get(0)?,
+        name: row.try_get(1)?,
+        time_zone: row.try_get(2)?,
+        address: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+    })
+}
+
+/// A clerk with the stores they work at (in code order).
+pub(super) fn staff_record_from_row(row: &Row) -> StoreResult<StaffRecord> {
+    let role: String = row.try_get(2)?;
+    let mut stores: Vec<String> = parse_json(row.try_get(9)?)?;
+    stores.sort();
+    Ok(StaffRecord {
+        staff_id: row.try_get(0)?,
+        display_name: row.try_get(1)?,
+        role: StaffRole::parse(&role).ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
+        active: row.try_get(3)?,
+        pin_hash: row.try_get(4)?,
+        setup_code_hash: row.try_get(5)?,
+        setup_expires_at: row.try_get(6)?,
+        setup_failures: u32::try_from(row.try_get::<_, i32>(7)?).unwrap_or(u32::MAX),
+        updated_at: row.try_get(8)?,
+        stores,
+    })
+}
+
+/// A row of the audit trail.
+pub(super) fn audit_entry_from_row(row: &Row) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        at: row.try_get(0)?,
+        actor: row.try_get(1)?,
+        action: row.try_get(2)?,
+        subject: row.try_get(3)?,
+        detail: row.try_get(4)?,
+    })
+}
+
+/// An enrollment code as listed.
+pub(super) fn enroll_code_from_row(row: &Row) -> StoreResult<EnrollCodeRecord> {
+    Ok(EnrollCodeRecord {
+        code_id: row.try_get(0)?,
+        store: row.try_get(1)?,
+        issued_at: row.try_get(2)?,
+        expires_at: row.try_get(3)?,
+        used_at: row.try_get(4)?,
+        used_by: row.try_get(5)?,
+    })
+}
+
+/// A terminal as listed.
+pub(super) fn terminal_listing_from_row(row: &Row) -> StoreResult<TerminalListing> {
+    Ok(TerminalListing {
+        terminal_id: row.try_get(0)?,
+        store: row.try_get(1)?,
+        registered_at: row.try_get(2)?,
+        last_batch_at_ms: row.try_get(3)?,
+        acked_seq: from_sql_int(row.try_get(4)?),
+        outbox_head_seq: row.try_get::<_, Option<i64>>(5)?.map(from_sql_int),
+        revoked: row.try_get(6)?,
     })
 }
 

@@ -2,27 +2,10 @@
 //! hashed session tokens, never a password or a token itself.
 
 use deadpool_postgres::GenericClient;
-use tillcard_rules::ids::Timestamp;
 
 use super::rows::{columns, user_from_row};
 use super::sql::{execute_cached, query_cached};
 use crate::store::{StoreResult, UserRecord};
-
-/// Creates a user, or replaces their password hash.
-pub(super) async fn put_user<C: GenericClient>(
-    client: &C,
-    user: &UserRecord,
-    now: Timestamp,
-) -> StoreResult<()> {
-    execute_cached(
-        client,
-        "INSERT INTO hq_users (username, password_hash, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash",
-        &[&user.username, &user.password_hash, &now.to_rfc3339()],
-    )
-    .await?;
-    Ok(())
-}
 
 /// A user by name.
 pub(super) async fn user<C: GenericClient>(

@@ -4,6 +4,8 @@
 //! one terminal can never interleave.
 //!
 //! A folder by concern: numbered migrations (`migrations/NNNN.sql`), the
+//! back office (`back_office`: stores, staff, enrollment codes, terminals,
+//! users' roles, the audit trail), the
 //! upload path and the member reads and writes it shares (`batch`), the
 //! figures' SQL (`figures`), one mapper per record (`rows`) and the test
 //! hooks (`test_hooks`, feature `test-support`); this file holds the store,
@@ -18,13 +20,15 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
-    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, Redeemed, Store, StoreError,
-    StoreResult, TerminalRecord, UserRecord, parse_member, to_json,
+    AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
+    MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord,
+    StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member, to_json,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{self, BatchRefusal, Plan, Prepared};
 use tillcard_protocol::wire::TerminalId;
 
+mod back_office;
 mod batch;
 mod figures;
 mod rows;
@@ -45,6 +49,7 @@ use rows::{
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001.sql"),
     include_str!("migrations/0002.sql"),
+    include_str!("migrations/0003.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -161,16 +166,16 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn insert_code(&self, code_hash: &str, store: &str, now: Timestamp) -> StoreResult<()> {
-        let (code_hash, store) = (code_hash.to_string(), store.to_string());
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO enroll_codes (code_hash, store, issued_at) VALUES (?1, ?2, ?3)",
-                params![code_hash, store, now.to_rfc3339()],
-            )?;
-            Ok(())
-        })
-        .await
+    async fn insert_code(
+        &self,
+        code_hash: &str,
+        store: &str,
+        expires_at: Timestamp,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let (code_hash, store, audit) = (code_hash.to_string(), store.to_string(), audit.clone());
+        self.run(move |c| back_office::insert_code(c, &code_hash, &store, expires_at, &audit))
+            .await
     }
 
     async fn redeem_code(
@@ -178,30 +183,77 @@ impl Store for SqliteStore {
         code_hash: &str,
         terminal: &TerminalRecord,
         now: Timestamp,
+        wanted_store: Option<&str>,
     ) -> StoreResult<Redeemed> {
         let (code_hash, t) = (code_hash.to_string(), terminal.clone());
-        self.run(move |c| {
-            let tx = c.transaction()?;
-            let store: Option<String> = tx
-                .query_row(
-                    "UPDATE enroll_codes SET redeemed_by = ?2 WHERE code_hash = ?1 AND redeemed_by IS NULL
-                     RETURNING store",
-                    params![code_hash, t.terminal_id.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(store) = store else {
-                return Ok(Redeemed::Refused);
-            };
-            tx.execute(
-                "INSERT INTO terminals (terminal_id, store, public_key, lookup_key, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![t.terminal_id.to_string(), store, t.public_key, t.lookup_key, now.to_rfc3339()],
-            )?;
-            tx.commit()?;
-            Ok(Redeemed::Ok { store })
-        })
-        .await
+        let wanted = wanted_store.map(str::to_string);
+        self.run(move |c| back_office::redeem_code(c, &code_hash, &t, now, wanted.as_deref()))
+            .await
+    }
+
+    async fn enroll_codes(&self) -> StoreResult<Vec<EnrollCodeRecord>> {
+        self.run(|c| back_office::enroll_codes(c)).await
+    }
+
+    async fn create_store(&self, store: &StoreRecord, audit: &AuditEntry) -> BackOffice<()> {
+        let (store, audit) = (store.clone(), audit.clone());
+        self.run(move |c| back_office::create_store(c, &store, &audit))
+            .await
+    }
+
+    async fn update_store(
+        &self,
+        code: &str,
+        patch: &StorePatch,
+        audit: &AuditEntry,
+    ) -> BackOffice<StoreRecord> {
+        let (code, patch, audit) = (code.to_string(), patch.clone(), audit.clone());
+        self.run(move |c| back_office::update_store(c, &code, &patch, &audit))
+            .await
+    }
+
+    async fn stores(&self) -> StoreResult<Vec<StoreRecord>> {
+        self.run(|c| back_office::stores(c)).await
+    }
+
+    async fn create_staff(&self, staff: &StaffRecord, audit: &AuditEntry) -> BackOffice<()> {
+        let (staff, audit) = (staff.clone(), audit.clone());
+        self.run(move |c| back_office::create_staff(c, &staff, &audit))
+            .await
+    }
+
+    async fn update_staff(
+        &self,
+        staff_id: &str,
+        update: &StaffUpdate,
+        actor: &str,
+        now: Timestamp,
+    ) -> BackOffice<StaffRecord> {
+        let (staff_id, update, actor) = (staff_id.to_string(), update.clone(), actor.to_string());
+        self.run(move |c| back_office::update_staff(c, &staff_id, &update, &actor, now))
+            .await
+    }
+
+    async fn staff_member(&self, staff_id: &str) -> StoreResult<Option<StaffRecord>> {
+        let staff_id = staff_id.to_string();
+        self.run(move |c| back_office::staff_member(c, &staff_id))
+            .await
+    }
+
+    async fn staff_list(&self, store: Option<&str>) -> StoreResult<Vec<StaffRecord>> {
+        let store = store.map(str::to_string);
+        self.run(move |c| back_office::staff_list(c, store.as_deref()))
+            .await
+    }
+
+    async fn terminals(&self) -> StoreResult<Vec<TerminalListing>> {
+        self.run(|c| back_office::terminals(c)).await
+    }
+
+    async fn audit_trail(&self, subject: Option<&str>, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let subject = subject.map(str::to_string);
+        self.run(move |c| back_office::audit_trail(c, subject.as_deref(), limit))
+            .await
     }
 
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>> {
@@ -218,15 +270,10 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn revoke_terminal(&self, id: TerminalId) -> StoreResult<()> {
-        self.run(move |c| {
-            c.execute(
-                "UPDATE terminals SET revoked = 1 WHERE terminal_id = ?1",
-                params![id.to_string()],
-            )?;
-            Ok(())
-        })
-        .await
+    async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()> {
+        let audit = audit.clone();
+        self.run(move |c| back_office::revoke_terminal(c, &id.to_string(), &audit))
+            .await
     }
 
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
@@ -381,17 +428,30 @@ impl Store for SqliteStore {
         self.run(|c| terminal_rows(c)).await
     }
 
-    async fn put_user(&self, user: &UserRecord, now: Timestamp) -> StoreResult<()> {
-        let user = user.clone();
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO hq_users (username, password_hash, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
-                params![user.username, user.password_hash, now.to_rfc3339()],
-            )?;
-            Ok(())
-        })
-        .await
+    async fn put_user(
+        &self,
+        user: &UserRecord,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let (user, audit) = (user.clone(), audit.clone());
+        self.run(move |c| back_office::put_user(c, &user, now, &audit))
+            .await
+    }
+
+    async fn set_user_role(
+        &self,
+        username: &str,
+        role: &str,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let (username, role, audit) = (username.to_string(), role.to_string(), audit.clone());
+        self.run(move |c| back_office::set_user_role(c, &username, &role, &audit))
+            .await
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserListing>> {
+        self.run(|c| back_office::users(c)).await
     }
 
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {

@@ -10,10 +10,15 @@ use rusqlite::Row;
 use tillcard_protocol::wire::TerminalId;
 
 use crate::figures::{ConflictItem, RefundRow, RefundedSale, TerminalRow};
-use crate::store::{
-    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, StoreResult, TerminalRecord,
-    UserRecord, from_sql_int, parse_json, parse_member, parse_source, parse_terminal,
+use crate::store::back_office::{
+    AuditEntry, EnrollCodeRecord, StaffRecord, StoreRecord, TerminalListing, UserListing,
 };
+use crate::store::{
+    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, StoreError, StoreResult,
+    TerminalRecord, UserRecord, from_sql_int, parse_json, parse_member, parse_source,
+    parse_terminal,
+};
+use tillcard_protocol::staff::StaffRole;
 
 /// The select list of each record, in the order its mapper reads it:
 /// `columns!(terminal_record)` is what [`terminal_record_from_row`] reads,
@@ -53,7 +58,34 @@ macro_rules! columns {
     };
     // Read by [`user_from_row`].
     (user) => {
-        "username, password_hash"
+        "username, password_hash, role"
+    };
+    // Read by [`user_listing_from_row`].
+    (user_listing) => {
+        "username, role, created_at"
+    };
+    // Read by [`store_record_from_row`].
+    (store_record) => {
+        "code, name, time_zone, address, created_at"
+    };
+    // Read by [`staff_record_from_row`] (from `staff s`; the stores as a
+    // JSON array).
+    (staff_record) => {
+        "s.staff_id, s.display_name, s.role, s.active, s.pin_hash, s.setup_code_hash,
+         s.setup_expires_at, s.setup_failures, s.updated_at,
+         (SELECT json_group_array(store) FROM staff_stores ss WHERE ss.staff_id = s.staff_id)"
+    };
+    // Read by [`audit_entry_from_row`].
+    (audit_entry) => {
+        "at, actor, action, subject, detail"
+    };
+    // Read by [`enroll_code_from_row`].
+    (enroll_code) => {
+        "substr(code_hash, 1, 12), store, issued_at, expires_at, used_at, redeemed_by"
+    };
+    // Read by [`terminal_listing_from_row`].
+    (terminal_listing) => {
+        "terminal_id, store, created_at, last_batch_at_ms, acked_seq, outbox_head_seq, revoked"
     };
     // Read by [`refunded_sale_from_row`].
     (refunded_sale) => {
@@ -174,6 +206,82 @@ pub(super) fn user_from_row(row: &Row<'_>) -> StoreResult<UserRecord> {
     Ok(UserRecord {
         username: row.get(0)?,
         password_hash: row.get(1)?,
+        role: row.get(2)?,
+    })
+}
+
+/// A head-office user as listed.
+pub(super) fn user_listing_from_row(row: &Row<'_>) -> StoreResult<UserListing> {
+    Ok(UserListing {
+        username: row.get(0)?,
+        role: row.get(1)?,
+        created_at: row.get(2)?,
+    })
+}
+
+/// A store of the chain.
+pub(super) fn store_record_from_row(row: &Row<'_>) -> StoreResult<StoreRecord> {
+    Ok(StoreRecord {
+        code: row.get(0)?,
+        name: row.get(1)?,
+        time_zone: row.get(2)?,
+        address: row.get(3)?,
+        created_at: row.get(4)?,
+    })
+}
+
+/// A clerk with the stores they work at (in code order).
+pub(super) fn staff_record_from_row(row: &Row<'_>) -> StoreResult<StaffRecord> {
+    let role: String = row.get(2)?;
+    let mut stores: Vec<String> = parse_json(&row.get::<_, String>(9)?)?;
+    stores.sort();
+    Ok(StaffRecord {
+        staff_id: row.get(0)?,
+        display_name: row.get(1)?,
+        role: StaffRole::parse(&role).ok_or_else(|| StoreError::Corrupt("staff role".into()))?,
+        active: row.get::<_, i64>(3)? != 0,
+        pin_hash: row.get(4)?,
+        setup_code_hash: row.get(5)?,
+        setup_expires_at: row.get(6)?,
+        setup_failures: u32::try_from(row.get::<_, i64>(7)?).unwrap_or(u32::MAX),
+        updated_at: row.get(8)?,
+        stores,
+    })
+}
+
+/// A row of the audit trail.
+pub(super) fn audit_entry_from_row(row: &Row<'_>) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        at: row.get(0)?,
+        actor: row.get(1)?,
+        action: row.get(2)?,
+        subject: row.get(3)?,
+        detail: row.get(4)?,
+    })
+}
+
+/// An enrollment code as listed.
+pub(super) fn enroll_code_from_row(row: &Row<'_>) -> StoreResult<EnrollCodeRecord> {
+    Ok(EnrollCodeRecord {
+        code_id: row.get(0)?,
+        store: row.get(1)?,
+        issued_at: row.get(2)?,
+        expires_at: row.get(3)?,
+        used_at: row.get(4)?,
+        used_by: row.get(5)?,
+    })
+}
+
+/// A terminal as listed.
+pub(super) fn terminal_listing_from_row(row: &Row<'_>) -> StoreResult<TerminalListing> {
+    Ok(TerminalListing {
+        terminal_id: row.get(0)?,
+        store: row.get(1)?,
+        registered_at: row.get(2)?,
+        last_batch_at_ms: row.get(3)?,
+        acked_seq: from_sql_int(row.get(4)?),
+        outbox_head_seq: row.get::<_, Option<i64>>(5)?.map(from_sql_int),
+        revoked: row.get::<_, i64>(6)? != 0,
     })
 }
 

@@ -10,11 +10,14 @@ use tillcard_rules::program::Tier;
 use tillcard_rules::refund::RefundOutcome;
 use tillcard_rules::{Money, Timestamp};
 
-use super::keyboard::TextField;
+use crate::counter::keyboard::TextField;
+
+mod first_day;
 use crate::format::{Language, discount_label, money};
 use crate::scan::outcome::OutcomeKind;
 use crate::store::StoreError;
 use crate::uplink::UplinkStatus;
+pub use first_day::*;
 
 /// Picks the text for `language`.
 pub fn pick(language: Language, zh: &str, en: &str) -> String {
@@ -112,6 +115,21 @@ pub fn store_error(language: Language, error: &StoreError) -> String {
             Language::En => format!("Too many wrong PINs: locked until {until}."),
         },
         StoreError::NotAManager => pick(language, "需要店长密码", "This needs a manager's PIN."),
+        StoreError::ClerkInactive => pick(
+            language,
+            "该店员已停用或不在本店：请联系店长",
+            "This clerk is no longer active at this store. Ask the store manager.",
+        ),
+        StoreError::PinNotSet => pick(
+            language,
+            "尚未设置密码：请用总部提供的设置码设置",
+            "No PIN yet: set one with the setup code from head office.",
+        ),
+        StoreError::AlreadyRegistered => pick(
+            language,
+            "本机已注册：重新注册需要店长密码",
+            "This terminal is already registered: registering it again needs a manager's PIN.",
+        ),
         StoreError::DiskFull => pick(
             language,
             "终端磁盘已满：本次操作未记录，已记录的数据不会丢失。请联系技术支持",
@@ -508,7 +526,9 @@ pub fn field_title(language: Language, field: TextField) -> String {
     match field {
         TextField::EnrollName => pick(language, "姓名", "Name"),
         TextField::HeadOfficeUrl => pick(language, "总部地址", "Head office address"),
-        TextField::EnrollmentCode => pick(language, "开通码", "Enrollment code"),
+        TextField::EnrollmentCode | TextField::FirstRunCode => {
+            pick(language, "开通码", "Enrollment code")
+        }
     }
 }
 

@@ -1,0 +1,294 @@
+//! A new till's first run, from an empty store to the first sign-in: the
+//! store's enrollment code typed on the screen, the registration (the code
+//! is the authority: no manager PIN exists yet), then waiting while the
+//! store's staff, program and members come down, then the sign-in screen.
+//! With no network the screen says so and tries again by itself; a code
+//! head office refuses is explained and can be typed again.
+//!
+//! Only a till on a real configuration (head office's address, no demo)
+//! with no clerk opens it ([`Counter::with_first_run`]); registering a till
+//! that is registered already stays a manager's act in settings.
+
+use std::time::{Duration, Instant};
+
+use crate::counter::messages::{Command, FirstRunStep, HeadOfficeRefusal, Notice, Page};
+use crate::counter::state::Counter;
+use crate::counter::text;
+
+/// How long an offline first run waits before trying head office again.
+pub const OFFLINE_RETRY: Duration = Duration::from_secs(10);
+/// How often a registered till looks whether its staff arrived.
+pub const STAFF_POLL: Duration = Duration::from_secs(2);
+
+impl Counter {
+    /// The clerk list came back: an empty one on a real configuration is
+    /// a till on its first run; staff arriving ends it.
+    pub(in crate::counter) fn first_run_after_clerks(&mut self, have_clerks: bool) -> Vec<Command> {
+        if have_clerks {
+            if self.first_run.take().is_some() {
+                self.first_run_retry_at = None;
+                self.provision_result = None;
+                self.go(Page::Login);
+            }
+            return Vec::new();
+        }
+        if !self.first_run_possible || self.first_run.is_some() {
+            return Vec::new();
+        }
+        self.go(Page::FirstRun);
+        if self.registered {
+            self.first_run = Some(FirstRunStep::WaitingForStaff);
+            vec![Command::StartSync, Command::SyncNow]
+        } else {
+            self.first_run = Some(FirstRunStep::EnterCode);
+            Vec::new()
+        }
+    }
+
+    /// [`Action::Register`](crate::counter::Action::Register): the code
+    /// as typed, trimmed, to head office's configured address.
+    pub(in crate::counter) fn tap_register(&mut self) -> Vec<Command> {
+        self.keyboard = None;
+        if self.page != Page::FirstRun
+            || !matches!(
+                self.first_run,
+                Some(FirstRunStep::EnterCode | FirstRunStep::Offline)
+            )
+        {
+            return Vec::new();
+        }
+        let code = self.provision_code.trim().to_owned();
+        if code.is_empty() {
+            self.provision_result = Some(Notice {
+                text: text::type_the_store_code(self.language),
+                bad: true,
+            });
+            return Vec::new();
+        }
+        self.first_run = Some(FirstRunStep::Registering);
+        self.first_run_retry_at = None;
+        self.provision_result = None;
+        vec![Command::Provision {
+            url: self.hq_url.trim().to_owned(),
+            code,
+            approval: None,
+        }]
+    }
+
+    /// Head office answered the first run's registration.
+    pub(in crate::counter) fn first_run_provisioned(
+        &mut self,
+        result: Result<(), HeadOfficeRefusal>,
+    ) -> Vec<Command> {
+        match result {
+            Ok(()) => {
+                self.registered = true;
+                self.head_office_configured = true;
+                self.provision_code.clear();
+                self.provision_result = None;
+                self.first_run = Some(FirstRunStep::WaitingForStaff);
+                vec![Command::StartSync, Command::SyncNow]
+            }
+            Err(HeadOfficeRefusal::Unreachable) => {
+                self.first_run = Some(FirstRunStep::Offline);
+                self.provision_result = Some(Notice {
+                    text: text::head_office_unreachable_retrying(self.language),
+                    bad: true,
+                });
+                Vec::new()
+            }
+            Err(refusal) => {
+                self.first_run = Some(FirstRunStep::EnterCode);
+                self.provision_result = Some(Notice {
+                    text: text::head_office_refusal(self.language, &refusal),
+                    bad: true,
+                });
+                vec![Command::Play(crate::counter::messages::Sound::Bad)]
+            }
+        }
+    }
+
+    /// Time passes on the first-run screen: offline, the registration is
+    /// tried again; registered, the clerk list is read again until the
+    /// staff are there.
+    pub(in crate::counter) fn first_run_tick(&mut self, now: Instant) -> Vec<Command> {
+        let wait = match self.first_run {
+            Some(FirstRunStep::Offline) => OFFLINE_RETRY,
+            Some(FirstRunStep::WaitingForStaff) => STAFF_POLL,
+            _ => {
+                self.first_run_retry_at = None;
+                return Vec::new();
+            }
+        };
+        let Some(due) = self.first_run_retry_at else {
+            self.first_run_retry_at = Some(now + wait);
+            return Vec::new();
+        };
+        if now < due {
+            return Vec::new();
+        }
+        self.first_run_retry_at = Some(now + wait);
+        match self.first_run {
+            Some(FirstRunStep::Offline) => self.tap_register(),
+            _ => vec![Command::SyncNow, Command::LoadClerks],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::counter::keyboard::TextField;
+    use crate::counter::messages::{
+        Action, ClerkEntry, Command, Done, FirstRunStep, HeadOfficeRefusal, Input, Page,
+    };
+    use crate::counter::state::Counter;
+    use crate::format::Language;
+    use crate::store::clerks::Role;
+
+    use super::{OFFLINE_RETRY, STAFF_POLL};
+
+    fn new_till() -> (Counter, Instant) {
+        let mut c =
+            Counter::new(Language::En, Duration::from_secs(120), true).with_first_run(false);
+        c.hq_url = "https://hq.example.com".into();
+        (c, Instant::now())
+    }
+
+    fn staff() -> Vec<ClerkEntry> {
+        vec![ClerkEntry {
+            id: "li.na".into(),
+            name: "Li Na".into(),
+            role: Role::Cashier,
+            has_pin: false,
+        }]
+    }
+
+    #[test]
+    fn an_empty_till_registers_with_the_code_waits_for_staff_then_shows_sign_in() {
+        let (mut c, t0) = new_till();
+        assert_eq!(c.start(), vec![Command::LoadClerks]);
+        c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0);
+        assert_eq!(c.page, Page::FirstRun);
+        assert_eq!(c.first_run, Some(FirstRunStep::EnterCode));
+        assert!(
+            c.handle(Input::Tap(Action::Register), t0).is_empty(),
+            "no code yet"
+        );
+        assert!(c.provision_result.as_ref().is_some_and(|n| n.bad));
+        c.handle(
+            Input::Tap(Action::OpenKeyboard(TextField::FirstRunCode)),
+            t0,
+        );
+        assert!(c.keyboard.is_some(), "the code is typed on the screen");
+        c.handle(
+            Input::Tap(Action::SetText(TextField::FirstRunCode, " 3f9a0c ".into())),
+            t0,
+        );
+        assert_eq!(
+            c.handle(Input::Tap(Action::Register), t0),
+            vec![Command::Provision {
+                url: "https://hq.example.com".into(),
+                code: "3f9a0c".into(),
+                approval: None,
+            }],
+            "the code is the authority: no manager approval"
+        );
+        assert_eq!(c.first_run, Some(FirstRunStep::Registering));
+        assert_eq!(
+            c.handle(Input::Done(Done::Provisioned(Ok(()))), t0),
+            vec![Command::StartSync, Command::SyncNow]
+        );
+        assert_eq!(c.first_run, Some(FirstRunStep::WaitingForStaff));
+        assert!(c.provision_code.is_empty(), "the spent code is not kept");
+        // Waiting: the clerk list is read again until the staff are there.
+        assert!(c.handle(Input::Tick, t0).is_empty());
+        assert_eq!(
+            c.handle(Input::Tick, t0 + STAFF_POLL),
+            vec![Command::SyncNow, Command::LoadClerks]
+        );
+        c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0 + STAFF_POLL);
+        assert_eq!(c.page, Page::FirstRun, "still nobody");
+        c.handle(Input::Done(Done::Clerks(Ok(staff()))), t0 + STAFF_POLL);
+        assert_eq!(c.page, Page::Login);
+        assert_eq!(c.first_run, None);
+        assert_eq!(c.login_clerk.as_deref(), Some("li.na"));
+    }
+
+    #[test]
+    fn offline_the_first_run_says_so_and_tries_again_by_itself() {
+        let (mut c, t0) = new_till();
+        c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0);
+        c.provision_code = "3f9a0c".into();
+        c.handle(Input::Tap(Action::Register), t0);
+        c.handle(
+            Input::Done(Done::Provisioned(Err(HeadOfficeRefusal::Unreachable))),
+            t0,
+        );
+        assert_eq!(c.first_run, Some(FirstRunStep::Offline));
+        assert!(c.provision_result.as_ref().is_some_and(|n| n.bad));
+        assert!(c.handle(Input::Tick, t0).is_empty());
+        assert!(c.handle(Input::Tick, t0 + OFFLINE_RETRY / 2).is_empty());
+        assert_eq!(
+            c.handle(Input::Tick, t0 + OFFLINE_RETRY),
+            vec![Command::Provision {
+                url: "https://hq.example.com".into(),
+                code: "3f9a0c".into(),
+                approval: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_refused_code_is_explained_and_can_be_typed_again() {
+        let (mut c, t0) = new_till();
+        c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0);
+        c.provision_code = "3f9a0c".into();
+        c.handle(Input::Tap(Action::Register), t0);
+        c.handle(
+            Input::Done(Done::Provisioned(Err(HeadOfficeRefusal::Refused {
+                code: "code_expired".into(),
+                detail: "expired".into(),
+            }))),
+            t0,
+        );
+        assert_eq!(c.first_run, Some(FirstRunStep::EnterCode));
+        let said = c
+            .provision_result
+            .clone()
+            .map(|n| n.text)
+            .unwrap_or_default();
+        assert!(said.contains("expired"), "{said}");
+        assert!(
+            c.handle(Input::Tick, t0 + OFFLINE_RETRY * 2).is_empty(),
+            "no retry of a refusal"
+        );
+        assert_eq!(
+            c.handle(Input::Tap(Action::Register), t0).len(),
+            1,
+            "typed again"
+        );
+    }
+
+    #[test]
+    fn a_demo_or_a_till_with_clerks_never_opens_the_first_run() {
+        let mut demo = Counter::new(Language::En, Duration::from_secs(120), false);
+        demo.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), Instant::now());
+        assert_eq!(demo.page, Page::Login);
+        let (mut staffed, t0) = new_till();
+        staffed.handle(Input::Done(Done::Clerks(Ok(staff()))), t0);
+        assert_eq!(staffed.page, Page::Login);
+        assert!(staffed.handle(Input::Tap(Action::Register), t0).is_empty());
+    }
+
+    #[test]
+    fn a_registered_till_without_staff_waits_for_them_at_once() {
+        let mut c = Counter::new(Language::En, Duration::from_secs(120), true).with_first_run(true);
+        assert_eq!(
+            c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), Instant::now()),
+            vec![Command::StartSync, Command::SyncNow]
+        );
+        assert_eq!(c.first_run, Some(FirstRunStep::WaitingForStaff));
+    }
+}

@@ -1,0 +1,148 @@
+//! The words of a till's first day: the first-run screen (the store's
+//! enrollment code, registering, waiting for the staff), a clerk's first
+//! PIN with head office's setup code, and head office's refusals of either
+//! by their stable codes (`sync/PROTOCOL.md`).
+
+use super::{pick, store_error};
+use crate::counter::messages::{FirstRunStep, HeadOfficeRefusal, PinSetupStep};
+use crate::format::Language;
+use crate::store::clerks::NewPinProblem;
+
+/// The first-run screen's line for its step.
+pub fn first_run_step(language: Language, step: FirstRunStep) -> String {
+    match step {
+        FirstRunStep::EnterCode => pick(
+            language,
+            "请输入总部为本店签发的开通码",
+            "Type the enrollment code head office issued for this store",
+        ),
+        FirstRunStep::Registering => {
+            pick(language, "正在向总部登记…", "Registering with head office…")
+        }
+        FirstRunStep::Offline => pick(
+            language,
+            "无法连接总部：请检查网络，本机会自动重试",
+            "Head office cannot be reached: check the network. Trying again by itself.",
+        ),
+        FirstRunStep::WaitingForStaff => pick(
+            language,
+            "已登记。正在接收本店员工、会员方案和会员资料…",
+            "Registered. Receiving this store's staff, program and members…",
+        ),
+    }
+}
+
+/// Register tapped with no code typed.
+pub fn type_the_store_code(language: Language) -> String {
+    pick(language, "请先输入开通码", "Type the enrollment code first")
+}
+
+/// No answer from head office; the first run tries again by itself.
+pub fn head_office_unreachable_retrying(language: Language) -> String {
+    first_run_step(language, FirstRunStep::Offline)
+}
+
+/// Head office (or this terminal) refused a registration or a PIN set-up.
+pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> String {
+    let (zh, en) = match refusal {
+        HeadOfficeRefusal::Unreachable => (
+            "无法连接总部：请检查网络后重试",
+            "Head office cannot be reached: check the network and try again",
+        ),
+        HeadOfficeRefusal::Store(e) => return store_error(language, e),
+        HeadOfficeRefusal::Other(why) => {
+            return match language {
+                Language::ZhCn => format!("未完成：{why}"),
+                Language::En => format!("Not done: {why}"),
+            };
+        }
+        HeadOfficeRefusal::Refused { code, detail } => match code.as_str() {
+            "code_unknown" | "code_refused" => (
+                "开通码不正确：请核对总部提供的开通码",
+                "That enrollment code is not right: check the code head office gave",
+            ),
+            "code_expired" => (
+                "开通码已过期：请总部重新签发",
+                "That enrollment code has expired: ask head office for a new one",
+            ),
+            "code_used" => (
+                "开通码已被使用：请总部重新签发",
+                "That enrollment code was used already: ask head office for a new one",
+            ),
+            "code_for_other_store" => (
+                "该开通码属于其他门店：请使用本店的开通码",
+                "That enrollment code is for another store: use this store's code",
+            ),
+            "setup_code_wrong" => (
+                "设置码不正确：请核对总部提供的设置码",
+                "That setup code is not right: check the code head office gave",
+            ),
+            "setup_code_expired" => (
+                "设置码已过期：请店长或总部重新签发",
+                "That setup code has expired: ask for a new one",
+            ),
+            "setup_code_used" => (
+                "设置码已被使用：如需重设密码请联系店长",
+                "That setup code was used already: ask the manager to reset your PIN",
+            ),
+            "setup_code_void" => (
+                "设置码输错次数过多已作废：请总部重新签发",
+                "Too many wrong setup codes: ask for a new one",
+            ),
+            "staff_inactive" | "staff_not_at_store" | "unknown_staff" => (
+                "该店员未在本店启用：请联系店长",
+                "This clerk is not active at this store: ask the store manager",
+            ),
+            _ => {
+                return match language {
+                    Language::ZhCn => format!("总部拒绝：{detail}"),
+                    Language::En => format!("Head office refused: {detail}"),
+                };
+            }
+        },
+    };
+    pick(language, zh, en)
+}
+
+/// The PIN set-up's line for its step, naming the clerk.
+pub fn pin_setup_step(language: Language, step: PinSetupStep, name: &str) -> String {
+    match (step, language) {
+        (PinSetupStep::SetupCode, Language::ZhCn) => {
+            format!("{name}，请输入总部提供的8位设置码")
+        }
+        (PinSetupStep::SetupCode, Language::En) => {
+            format!("{name}, type the 8-digit setup code from head office")
+        }
+        (PinSetupStep::NewPin, _) => pick(
+            language,
+            "请设置4到8位数字密码（不要用1111、1234这类）",
+            "Choose a PIN of 4 to 8 digits (not 1111, 1234 or the like)",
+        ),
+        (PinSetupStep::Repeat, _) => pick(language, "请再次输入密码", "Type the PIN again"),
+        (PinSetupStep::Sending, _) => {
+            pick(language, "正在向总部设置…", "Setting it with head office…")
+        }
+    }
+}
+
+/// A setup code that is not 8 digits.
+pub fn setup_code_shape(language: Language) -> String {
+    pick(language, "设置码为8位数字", "A setup code is 8 digits")
+}
+
+/// A new PIN refused before it leaves the till.
+pub fn new_pin_problem(language: Language, problem: NewPinProblem) -> String {
+    match problem {
+        NewPinProblem::Shape => pick(language, "密码为4到8位数字", "A PIN is 4 to 8 digits"),
+        NewPinProblem::Trivial => pick(
+            language,
+            "密码太容易被猜到（如1111、1234、1212）：请换一个",
+            "That PIN is too easy to guess (like 1111, 1234, 1212): choose another",
+        ),
+        NewPinProblem::Mismatch => pick(
+            language,
+            "两次输入的密码不一致：请重新设置",
+            "The two PINs differ: choose the PIN again",
+        ),
+    }
+}

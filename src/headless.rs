@@ -1,0 +1,107 @@
+//! The terminal without its window, for installers and scripts: register
+//! with head office using the store's enrollment code (the first
+//! registration only; a registered terminal registers again from the
+//! settings screen with a manager's PIN) and sync once. `tillcard
+//! register CODE` and `tillcard sync` run these on the configuration's
+//! store and head office, so a till installed from the package can be
+//! brought up over SSH before anyone touches its screen.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::TerminalConfig;
+use crate::store::handle::StoreHandle;
+use crate::store::{Store, StoreConfig};
+use crate::uplink::{Uplink, UplinkConfig, UplinkStatus};
+
+/// What a headless registration or sync leaves behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synced {
+    /// The terminal's id at head office.
+    pub terminal_id: String,
+    /// Clerks who can sign in or set their PIN here.
+    pub clerks: usize,
+    /// Events still waiting for head office.
+    pub pending: u64,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the network runtime")
+}
+
+fn open(config: &TerminalConfig, clock: Arc<dyn Clock>) -> anyhow::Result<(StoreHandle, String)> {
+    anyhow::ensure!(
+        !config.demo,
+        "the demo terminal does not register with head office: use a configuration file"
+    );
+    let url = config
+        .head_office_url()
+        .context("the configuration names no head office (head_office.url)")?
+        .to_owned();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let store = Store::open(&config.store_path(), StoreConfig::new("T-LOCAL"), clock)
+        .context("opening the terminal's store")?;
+    Ok((StoreHandle::spawn(store)?, url))
+}
+
+async fn sync_and_count(
+    handle: &StoreHandle,
+    url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Synced> {
+    let (status, _) = tokio::sync::watch::channel(UplinkStatus::default());
+    let uplink = Uplink::new(
+        handle.clone(),
+        clock,
+        UplinkConfig::new(url.to_owned()),
+        status,
+    )?;
+    uplink.sync_until_idle().await?;
+    let handle = handle.clone();
+    let synced = tokio::task::spawn_blocking(move || {
+        handle.call(|s| {
+            Ok(Synced {
+                terminal_id: s
+                    .credentials()
+                    .map(|c| c.terminal_id.to_string())
+                    .unwrap_or_default(),
+                clerks: s.clerk_list()?.len(),
+                pending: s.outbox_status()?.pending,
+            })
+        })
+    })
+    .await??;
+    Ok(synced)
+}
+
+/// Registers with `code` and syncs once (the store's staff, program and
+/// members come down).
+pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let (handle, url) = open(config, clock.clone())?;
+    runtime()?.block_on(async {
+        crate::uplink::provision(
+            &handle,
+            &url,
+            code.trim(),
+            config.head_office_store().map(str::to_owned),
+            None,
+        )
+        .await
+        .context("registering with head office")?;
+        sync_and_count(&handle, &url, clock).await
+    })
+}
+
+/// Syncs once: the waiting events up, head office's changes down.
+pub fn sync(config: &TerminalConfig) -> anyhow::Result<Synced> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let (handle, url) = open(config, clock.clone())?;
+    runtime()?.block_on(sync_and_count(&handle, &url, clock))
+}

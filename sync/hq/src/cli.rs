@@ -1,0 +1,532 @@
+//! The `tillcard-hq` command line (clap): `serve` (the default), and the
+//! back office for whoever runs head office's machine: stores, staff,
+//! enrollment codes, terminals, head-office users and the audit trail.
+//! Every change is audited with the actor `cli`. Output is for scripts:
+//! one tab-separated line per record on standard output (or `--json`, the
+//! admin API's JSON); logs go to standard error.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tillcard_protocol::staff::StaffRole;
+use tillcard_protocol::wire::TerminalId;
+
+use crate::admin;
+use crate::error::HqError;
+use crate::service::roles::Role;
+use crate::service::{Actor, Hq};
+
+/// Tillcard head office: receives the terminals' batches, holds the
+/// chain's ledger, sends changes back down, and runs the back office.
+#[derive(Debug, Parser)]
+#[command(name = "tillcard-hq", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML configuration file (also `TILLCARD_HQ_CONFIG`); environment
+    /// variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print records as the admin API's JSON instead of tab-separated lines.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API until SIGTERM or Ctrl-C (the default).
+    Serve,
+    /// Stores of the chain.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Clerks, the stores they work at, and their PIN set-up.
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// One-time terminal enrollment codes.
+    #[command(subcommand)]
+    Code(CodeCommand),
+    /// Registered terminals.
+    #[command(subcommand)]
+    Terminal(TerminalCommand),
+    /// Head-office (dashboard and console) users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The audit trail of back-office changes, newest first.
+    Audit(AuditArgs),
+    /// Old name of `code issue --store STORE`: prints a code.
+    #[command(hide = true)]
+    IssueCode {
+        /// The store.
+        #[arg(long)]
+        store: String,
+    },
+    /// Old name of `user add NAME`: password on standard input.
+    #[command(hide = true)]
+    AddUser {
+        /// The user name.
+        name: String,
+    },
+}
+
+/// `store ...`
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Create a store.
+    Add {
+        /// Its code: 1 to 32 ASCII letters, digits, `.`, `_` or `-`.
+        #[arg(long)]
+        code: String,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Its IANA time zone.
+        #[arg(long, default_value = "Asia/Shanghai")]
+        time_zone: String,
+        /// Its address.
+        #[arg(long, default_value = "")]
+        address: String,
+    },
+    /// List the stores: code, name, time zone, address, created at.
+    List,
+    /// Change a store's name, time zone or address.
+    Update {
+        /// The store's code.
+        code: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A new IANA time zone.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// A new address.
+        #[arg(long)]
+        address: Option<String>,
+    },
+}
+
+/// `staff ...`
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Create a clerk; prints their id, the one-time setup code (shown only
+    /// now) and when it expires, tab-separated.
+    Add {
+        /// The name on the sign-in button, unique within each store.
+        #[arg(long)]
+        name: String,
+        /// `cashier` or `manager`.
+        #[arg(long, value_parser = parse_staff_role)]
+        role: StaffRole,
+        /// A store they work at (repeat for several).
+        #[arg(long = "store", required = true)]
+        stores: Vec<String>,
+        /// Their id (default: one made up).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List clerks: id, name, role, active, stores, PIN set.
+    List {
+        /// Only those working at this store.
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// Deactivate a clerk: refused at sign-in after the terminals' next sync.
+    Deactivate {
+        /// The clerk's id.
+        id: String,
+    },
+    /// Reactivate a clerk.
+    Activate {
+        /// The clerk's id.
+        id: String,
+    },
+    /// Clear a clerk's PIN and print a new setup code (and its expiry).
+    ResetPin {
+        /// The clerk's id.
+        id: String,
+    },
+    /// Set the stores a clerk works at (a move is the new set).
+    Move {
+        /// The clerk's id.
+        id: String,
+        /// A store they work at from now on (repeat for several).
+        #[arg(long = "store", required = true)]
+        stores: Vec<String>,
+    },
+    /// Rename a clerk.
+    Rename {
+        /// The clerk's id.
+        id: String,
+        /// The new name on the sign-in button.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// `code ...`
+#[derive(Debug, Subcommand)]
+pub enum CodeCommand {
+    /// Issue a one-time enrollment code for an existing store: the code
+    /// alone on the first line (then its listing id and expiry).
+    Issue {
+        /// The store.
+        #[arg(long)]
+        store: String,
+        /// Days until it expires unused (1 to 90).
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+    /// List enrollment codes: id, store, state (unused, used, expired),
+    /// issued, expires, used at, used by. Never the codes themselves.
+    List,
+}
+
+/// `terminal ...`
+#[derive(Debug, Subcommand)]
+pub enum TerminalCommand {
+    /// List terminals: id, store, registered, last seen, acked seq,
+    /// pending events, revoked.
+    List,
+    /// Revoke a terminal: its requests are refused from now on.
+    Revoke {
+        /// The terminal's id.
+        id: uuid::Uuid,
+    },
+}
+
+/// `user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user or set a new password, read from the first line of
+    /// standard input.
+    Add {
+        /// The user name.
+        name: String,
+        /// Their role: admin, store_ops, marketing, analyst, auditor
+        /// (default: analyst for a new user; an existing one keeps theirs).
+        #[arg(long, value_parser = parse_role)]
+        role: Option<Role>,
+    },
+    /// Change a user's role.
+    Role {
+        /// The user name.
+        name: String,
+        /// admin, store_ops, marketing, analyst or auditor.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+    /// List users: name, role, created at.
+    List,
+}
+
+/// `audit`
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only rows about this subject (`staff:wang`, `store:S001`, ...).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// At most this many rows (1 to 1000).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+}
+
+fn parse_staff_role(text: &str) -> Result<StaffRole, String> {
+    StaffRole::parse(text).ok_or_else(|| "cashier or manager".to_string())
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "admin, store_ops, marketing, analyst or auditor".to_string())
+}
+
+/// Why a command failed: head office's refusal, with its stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Head office refused or failed.
+    #[error("{}: {}", .0.code(), .0)]
+    Hq(#[from] HqError),
+    /// Standard input or output failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// JSON output failed.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn opt(value: Option<&str>) -> &str {
+    value.unwrap_or("-")
+}
+
+/// What a back-office command prints: the records, tab-separated or JSON.
+struct Out {
+    json: bool,
+    lines: Vec<String>,
+}
+
+impl Out {
+    fn print<T: serde::Serialize>(&mut self, value: &T, line: String) -> Result<(), CliError> {
+        if self.json {
+            self.lines.push(serde_json::to_string(value)?);
+        } else {
+            self.lines.push(line);
+        }
+        Ok(())
+    }
+}
+
+fn staff_line(s: &admin::StaffView) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}",
+        s.staff_id,
+        s.display_name,
+        s.role.as_str(),
+        if s.active { "active" } else { "inactive" },
+        s.stores.join(","),
+        if s.pin_set { "pin" } else { "no-pin" }
+    )
+}
+
+fn setup_line(s: &admin::SetupCode) -> String {
+    format!(
+        "{}\t{}\t{}",
+        s.staff.staff_id, s.setup_code, s.setup_expires_at
+    )
+}
+
+/// Runs a back-office command (anything but `serve`) on `hq`; the lines to
+/// print on standard output. `stdin` gives a password when one is needed.
+pub async fn run_office(
+    hq: &Hq,
+    command: Command,
+    json: bool,
+    stdin: &mut dyn std::io::BufRead,
+) -> Result<Vec<String>, CliError> {
+    let actor = Actor::cli();
+    let mut out = Out {
+        json,
+        lines: Vec::new(),
+    };
+    let read_password = |stdin: &mut dyn std::io::BufRead| -> Result<String, CliError> {
+        let mut password = String::new();
+        stdin.read_line(&mut password)?;
+        Ok(password.trim_end_matches(['\r', '\n']).to_string())
+    };
+    match command {
+        Command::Serve => {}
+        Command::Store(StoreCommand::Add {
+            code,
+            name,
+            time_zone,
+            address,
+        }) => {
+            let request = admin::NewStore {
+                code,
+                name,
+                time_zone,
+                address,
+            };
+            let s = hq.create_store(&actor, &request).await?;
+            out.print(&s, s.code.clone())?;
+        }
+        Command::Store(StoreCommand::List) => {
+            for s in hq.list_stores().await? {
+                let line = format!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    s.code, s.name, s.time_zone, s.address, s.created_at
+                );
+                out.print(&s, line)?;
+            }
+        }
+        Command::Store(StoreCommand::Update {
+            code,
+            name,
+            time_zone,
+            address,
+        }) => {
+            let change = admin::StoreChange {
+                name,
+                time_zone,
+                address,
+            };
+            let s = hq.update_store(&actor, &code, &change).await?;
+            out.print(&s, s.code.clone())?;
+        }
+        Command::Staff(StaffCommand::Add {
+            name,
+            role,
+            stores,
+            id,
+        }) => {
+            let request = admin::NewStaff {
+                staff_id: id,
+                display_name: name,
+                role,
+                stores,
+            };
+            let created = hq.create_staff(&actor, &request).await?;
+            out.print(&created, setup_line(&created))?;
+        }
+        Command::Staff(StaffCommand::List { store }) => {
+            for s in hq.list_staff(store.as_deref()).await? {
+                let line = staff_line(&s);
+                out.print(&s, line)?;
+            }
+        }
+        Command::Staff(StaffCommand::Deactivate { id }) => {
+            let s = hq.set_staff_active(&actor, &id, false).await?;
+            out.print(&s, staff_line(&s))?;
+        }
+        Command::Staff(StaffCommand::Activate { id }) => {
+            let s = hq.set_staff_active(&actor, &id, true).await?;
+            out.print(&s, staff_line(&s))?;
+        }
+        Command::Staff(StaffCommand::ResetPin { id }) => {
+            let reset = hq.reset_staff_pin(&actor, &id).await?;
+            out.print(&reset, setup_line(&reset))?;
+        }
+        Command::Staff(StaffCommand::Move { id, stores }) => {
+            let s = hq.set_staff_stores(&actor, &id, &stores).await?;
+            out.print(&s, staff_line(&s))?;
+        }
+        Command::Staff(StaffCommand::Rename { id, name }) => {
+            let s = hq.rename_staff(&actor, &id, &name).await?;
+            out.print(&s, staff_line(&s))?;
+        }
+        Command::Code(CodeCommand::Issue { store, days }) => {
+            let issued = hq.issue_enroll_code(&actor, &store, Some(days)).await?;
+            if json {
+                out.lines.push(serde_json::to_string(&issued)?);
+            } else {
+                out.lines.push(issued.code.clone());
+                out.lines
+                    .push(format!("{}\t{}", issued.code_id, issued.expires_at));
+            }
+        }
+        Command::Code(CodeCommand::List) => {
+            for c in hq.list_enroll_codes().await? {
+                let line = format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    c.code_id,
+                    c.store,
+                    c.state,
+                    c.issued_at,
+                    opt(c.expires_at.as_deref()),
+                    opt(c.used_at.as_deref()),
+                    opt(c.used_by.as_deref())
+                );
+                out.print(&c, line)?;
+            }
+        }
+        Command::Terminal(TerminalCommand::List) => {
+            for t in hq.list_terminals().await? {
+                let line = format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.terminal_id,
+                    t.store,
+                    t.registered_at,
+                    opt(t.last_seen.as_deref()),
+                    t.acked_seq,
+                    t.pending_events.map_or("-".to_string(), |n| n.to_string()),
+                    if t.revoked { "revoked" } else { "active" }
+                );
+                out.print(&t, line)?;
+            }
+        }
+        Command::Terminal(TerminalCommand::Revoke { id }) => {
+            hq.revoke_terminal(&actor, TerminalId(id)).await?;
+            out.lines.push(format!("terminal {id} revoked"));
+        }
+        Command::User(UserCommand::Add { name, role }) => {
+            let password = read_password(stdin)?;
+            hq.save_user(&actor, &name, &password, role).await?;
+            out.lines.push(format!("head-office user {name} saved"));
+        }
+        Command::AddUser { name } => {
+            let password = read_password(stdin)?;
+            hq.save_user(&actor, &name, &password, None).await?;
+            out.lines.push(format!("dashboard user {name} saved"));
+        }
+        Command::User(UserCommand::Role { name, role }) => {
+            hq.set_user_role(&actor, &name, role).await?;
+            out.lines
+                .push(format!("head-office user {name} is now {}", role.as_str()));
+        }
+        Command::User(UserCommand::List) => {
+            for u in hq.list_users().await? {
+                let line = format!("{}\t{}\t{}", u.username, u.role, u.created_at);
+                out.print(&u, line)?;
+            }
+        }
+        Command::Audit(AuditArgs { subject, limit }) => {
+            for a in hq.audit_trail(subject.as_deref(), Some(limit)).await? {
+                let line = format!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    a.at, a.actor, a.action, a.subject, a.detail
+                );
+                out.print(&a, line)?;
+            }
+        }
+        Command::IssueCode { store } => {
+            let issued = hq.issue_enroll_code(&actor, &store, None).await?;
+            out.lines.push(issued.code);
+        }
+    }
+    Ok(out.lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_serves_and_old_names_still_parse() {
+        assert!(
+            Cli::try_parse_from(["tillcard-hq"])
+                .unwrap()
+                .command
+                .is_none()
+        );
+        let old = Cli::try_parse_from(["tillcard-hq", "issue-code", "--store", "S001"]).unwrap();
+        assert!(matches!(old.command, Some(Command::IssueCode { .. })));
+        let add = Cli::try_parse_from([
+            "tillcard-hq",
+            "--config",
+            "hq.toml",
+            "staff",
+            "add",
+            "--name",
+            "王芳",
+            "--role",
+            "cashier",
+            "--store",
+            "S001",
+            "--store",
+            "S002",
+        ])
+        .unwrap();
+        assert!(matches!(
+            add.command,
+            Some(Command::Staff(StaffCommand::Add { ref stores, .. })) if stores.len() == 2
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "tillcard-hq",
+                "staff",
+                "add",
+                "--name",
+                "x",
+                "--role",
+                "boss",
+                "--store",
+                "S"
+            ])
+            .is_err()
+        );
+    }
+}

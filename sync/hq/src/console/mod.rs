@@ -1,0 +1,356 @@
+//! The head-office console (`/console/...`): stores, staff, enrollment
+//! codes, terminals, head-office users and the audit trail, as HTML pages
+//! rendered on the server, behind the dashboard's sign-in.
+//!
+//! Why server-side templates with htmx rather than hand-written DOM code or
+//! an npm front end: the console grows (program versions, campaigns, member
+//! care come next) and each page is a list plus a few forms. Templates
+//! ([minijinja], Jinja2 syntax, autoescaped, no proc macros and so no build
+//! cost on a small machine) keep the markup in files under `templates/`,
+//! render with the same types the admin API answers, and need no build step
+//! or node toolchain. htmx (one pinned, vendored file) makes a form swap
+//! the page's `<main>` instead of reloading; without script every form is
+//! a plain POST answered by a redirect (progressive enhancement).
+//!
+//! Every change calls the same operation on [`Hq`] as the admin API, with
+//! the session's user as the actor; the role table ([`may`]) decides what
+//! each user sees (read-only roles get no forms) and a forbidden POST is
+//! 403. Every POST carries a per-session CSRF token (on top of the session
+//! cookie's `SameSite=Strict`). A setup or enrollment code is shown once:
+//! kept in memory for the session's next page after the redirect
+//! ([`Flashes`]), then forgotten.
+
+mod forms;
+mod pages;
+pub mod text;
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+use serde::Serialize;
+use tillcard_protocol::auth;
+
+use crate::dashboard::{self, Lang};
+use crate::error::HqError;
+use crate::service::Hq;
+use crate::service::back_office::Actor;
+use crate::service::roles::{Operation, Role, may};
+
+/// htmx 2.0.11 (`dist/htmx.min.js` of the npm package `htmx.org`), Zero-Clause
+/// BSD licence (no conditions); vendored so head office serves it itself
+/// (no CDN). Upgrade by replacing the file and its name here.
+pub const HTMX_JS: &[u8] = include_bytes!("assets/htmx-2.0.11.min.js");
+/// The console's stylesheet.
+pub const CONSOLE_CSS: &str = include_str!("assets/console.css");
+/// The cookie that remembers the console's language.
+pub const LANG_COOKIE: &str = "tillcard_lang";
+/// The form field (and htmx header) holding the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+/// The header htmx sends the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Every template, by name (its file under `templates/`).
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("error.html", include_str!("templates/error.html")),
+    ("stores.html", include_str!("templates/stores.html")),
+    ("staff.html", include_str!("templates/staff.html")),
+    ("codes.html", include_str!("templates/codes.html")),
+    ("terminals.html", include_str!("templates/terminals.html")),
+    ("users.html", include_str!("templates/users.html")),
+    ("audit.html", include_str!("templates/audit.html")),
+];
+
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    // A key missing from the string table or a misspelt field is an error,
+    // never an empty string.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    for (name, source) in TEMPLATES {
+        // Autoescape is on for `.html` names (minijinja's default). A
+        // template that does not parse fails the console's tests.
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "console template");
+        }
+    }
+    env
+});
+
+/// What the next page of a session shows once: a notice, a refusal, and
+/// perhaps a one-time code.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Flash {
+    /// A string-table key saying what was done.
+    pub notice: Option<&'static str>,
+    /// A refusal's message (the service's words).
+    pub error: Option<String>,
+    /// A setup or enrollment code, shown this once.
+    pub secret: Option<String>,
+}
+
+/// Flashes by session (the hash of its token), in memory: a restart loses
+/// at most an unseen notice. One map for the process (a session token is
+/// random, so two head offices in one process, as in tests, never share a
+/// key); kept here rather than in [`Hq`] so the service does not import the
+/// console.
+#[derive(Debug, Default)]
+pub struct Flashes(Mutex<HashMap<String, Flash>>);
+
+/// The process's flashes.
+static FLASHES: LazyLock<Flashes> = LazyLock::new(Flashes::default);
+
+impl Flashes {
+    fn put(&self, session: &str, flash: Flash) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= 10_000 {
+                map.clear();
+            }
+            map.insert(session.to_string(), flash);
+        }
+    }
+
+    fn take(&self, session: &str) -> Option<Flash> {
+        self.0.lock().ok().and_then(|mut map| map.remove(session))
+    }
+}
+
+/// A signed-in console user.
+pub(crate) struct Session {
+    actor: Actor,
+    /// The hash of the session token (the flash key).
+    key: String,
+    /// The CSRF token of this session.
+    csrf: String,
+}
+
+impl Session {
+    fn may(&self, operation: Operation) -> bool {
+        may(self.actor.role, operation)
+    }
+}
+
+/// The CSRF token of a session: derived from its secret token, so nothing
+/// more is stored and it dies with the session.
+pub fn csrf_token(session_token: &str) -> String {
+    auth::sha256_hex(&format!("tillcard-console-csrf:{session_token}"))
+}
+
+async fn session(hq: &Hq, headers: &HeaderMap) -> Result<Option<Session>, HqError> {
+    let Some(token) = dashboard::session_token(headers) else {
+        return Ok(None);
+    };
+    let Some(username) = hq.session_user(headers).await? else {
+        return Ok(None);
+    };
+    let Some(user) = hq.store().user(&username).await? else {
+        return Ok(None);
+    };
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| HqError::Internal(crate::store::StoreError::Corrupt("user role".into())))?;
+    Ok(Some(Session {
+        actor: Actor {
+            name: username,
+            role,
+        },
+        key: auth::sha256_hex(&token),
+        csrf: csrf_token(&token),
+    }))
+}
+
+/// The console's language: `?lang=`, else the cookie, else zh-CN (the
+/// dashboard's default).
+fn lang(headers: &HeaderMap, param: Option<&str>) -> Lang {
+    if param.is_some() {
+        return Lang::parse(param);
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LANG_COOKIE)
+        .map(|(_, value)| value.trim().to_string());
+    Lang::parse(cookie.as_deref())
+}
+
+fn lang_cookie(lang: Lang) -> String {
+    format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
+        lang.tag()
+    )
+}
+
+/// A console page in HTML with the dashboard's security headers (and the
+/// language cookie when the page was asked for in a language).
+fn html(status: StatusCode, body: String, set_lang: Option<Lang>) -> Response {
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
+    response.headers_mut().extend(dashboard::security_headers());
+    if let Some(cookie) = set_lang.and_then(|l| HeaderValue::from_str(&lang_cookie(l)).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn redirect(to: &str) -> Response {
+    let mut response =
+        (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+    response.headers_mut().extend(dashboard::security_headers());
+    response
+}
+
+/// The login page, coming back to `path` after sign-in.
+fn to_login(path: &str, lang: Lang) -> Response {
+    let next: String = url_encode(path);
+    redirect(&format!("/dashboard/login?lang={}&next={next}", lang.tag()))
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Renders `template` with the page's common context (strings, user, role,
+/// CSRF token, what the role may do) and `page`.
+fn render(
+    template: &str,
+    lang: Lang,
+    session: &Session,
+    nav: &str,
+    flash: Option<Flash>,
+    page: Value,
+) -> Result<String, HqError> {
+    let may_op = |op| session.may(op);
+    let common = context! {
+        t => text::strings(lang),
+        lang => lang.tag(),
+        other_lang => match lang { Lang::ZhCn => "en", Lang::En => "zh-CN" },
+        user => session.actor.name,
+        role => session.actor.role.as_str(),
+        csrf => session.csrf,
+        nav => nav,
+        flash => flash,
+        can => context! {
+            write_stores => may_op(Operation::WriteStores),
+            write_staff => may_op(Operation::WriteStaff),
+            write_terminals => may_op(Operation::WriteTerminals),
+            read_users => may_op(Operation::ReadUsers),
+            write_users => may_op(Operation::WriteUsers),
+            read_audit => may_op(Operation::ReadAudit),
+        },
+    };
+    ENV.get_template(template)
+        .and_then(|t| t.render(context! { ..page, ..common }))
+        .map_err(|e| {
+            tracing::error!(template, error = %e, "console render");
+            HqError::Internal(crate::store::StoreError::Task(format!(
+                "console template {template}"
+            )))
+        })
+}
+
+/// The 403 page: the role may not do this (or the form's CSRF token is
+/// wrong).
+fn forbidden(lang: Lang, session: &Session, why: &'static str) -> Result<Response, HqError> {
+    let body = render(
+        "error.html",
+        lang,
+        session,
+        "",
+        None,
+        context! { why => why },
+    )?;
+    Ok(html(StatusCode::FORBIDDEN, body, None))
+}
+
+/// The console's routes (HTML, outside the API's route table and
+/// openapi.json).
+pub fn router() -> Router<Arc<Hq>> {
+    Router::new()
+        .route("/console", get(|| async { redirect("/console/stores") }))
+        .route("/console/", get(|| async { redirect("/console/stores") }))
+        .route(
+            "/console/assets/htmx.min.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    HTMX_JS,
+                )
+            }),
+        )
+        .route(
+            "/console/assets/console.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    CONSOLE_CSS,
+                )
+            }),
+        )
+        .route(
+            "/console/stores",
+            get(pages::stores).post(forms::create_store),
+        )
+        .route(
+            "/console/staff",
+            get(pages::staff).post(forms::create_staff),
+        )
+        .route(
+            "/console/staff/{staff_id}/active",
+            post(forms::staff_active),
+        )
+        .route(
+            "/console/staff/{staff_id}/reset-pin",
+            post(forms::reset_pin),
+        )
+        .route(
+            "/console/staff/{staff_id}/stores",
+            post(forms::staff_stores),
+        )
+        .route("/console/codes", get(pages::codes).post(forms::issue_code))
+        .route("/console/terminals", get(pages::terminals))
+        .route(
+            "/console/terminals/{terminal_id}/revoke",
+            post(forms::revoke),
+        )
+        .route("/console/users", get(pages::users).post(forms::save_user))
+        .route("/console/users/{username}/role", post(forms::user_role))
+        .route("/console/audit", get(pages::audit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        for (name, _) in TEMPLATES {
+            assert!(ENV.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_csrf_token_is_per_session() {
+        assert_ne!(csrf_token("a"), csrf_token("b"));
+        assert_eq!(csrf_token("a"), csrf_token("a"));
+    }
+}

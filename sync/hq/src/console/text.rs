@@ -1,0 +1,195 @@
+//! Every string of the console in zh-CN and en: one table of
+//! `(key, 中文, English)` rows that the templates read as `t.<key>`
+//! (minijinja's strict undefined makes a missing key an error, and the
+//! tests check every key has both languages and every `t.<key>` a
+//! template names is here).
+
+use std::collections::BTreeMap;
+
+use crate::dashboard::Lang;
+
+/// `(key, zh-CN, en)`.
+pub const TABLE: &[(&str, &str, &str)] = &[
+    ("console", "总部控制台", "Head-office console"),
+    ("dashboard", "看板", "Dashboard"),
+    ("stores", "门店", "Stores"),
+    ("staff", "店员", "Staff"),
+    ("codes", "注册码", "Enrollment codes"),
+    ("terminals", "终端", "Terminals"),
+    ("users", "总部用户", "Head-office users"),
+    ("audit", "审计记录", "Audit trail"),
+    ("signed_in_as", "当前用户", "Signed in as"),
+    ("role", "角色", "Role"),
+    ("sign_out", "退出登录", "Sign out"),
+    ("other_language", "English", "中文"),
+    (
+        "read_only",
+        "你的角色只能查看此页。",
+        "Your role may only view this page.",
+    ),
+    ("forbidden", "无权操作", "Not allowed"),
+    (
+        "forbidden_detail",
+        "你的角色不能执行此操作。",
+        "Your role may not do this.",
+    ),
+    (
+        "csrf_refused",
+        "表单已过期或来源不明，请刷新页面后重试。",
+        "The form is stale or not from this console: reload the page and try again.",
+    ),
+    ("back", "返回", "Back"),
+    ("refused", "未执行：", "Not done: "),
+    ("done", "已完成。", "Done."),
+    (
+        "once_warning",
+        "只显示这一次，请立即记下：",
+        "Shown this once only, write it down now:",
+    ),
+    ("none_yet", "暂无。", "None yet."),
+    ("create", "创建", "Create"),
+    ("save", "保存", "Save"),
+    ("code", "编号", "Code"),
+    ("name", "名称", "Name"),
+    ("time_zone", "时区", "Time zone"),
+    ("address", "地址", "Address"),
+    ("created_at", "创建时间", "Created"),
+    ("new_store", "新建门店", "New store"),
+    ("store_created", "门店已创建。", "Store created."),
+    ("staff_id", "工号", "Staff id"),
+    (
+        "staff_id_hint",
+        "可留空，系统生成",
+        "optional, made up when empty",
+    ),
+    ("display_name", "显示名", "Display name"),
+    ("cashier", "收银员", "Cashier"),
+    ("manager", "店长", "Manager"),
+    ("active", "状态", "Status"),
+    ("is_active", "在职", "Active"),
+    ("is_inactive", "已停用", "Deactivated"),
+    ("pin", "PIN", "PIN"),
+    ("pin_set", "已设置", "set"),
+    ("pin_pending", "待设置", "not set"),
+    ("new_staff", "新建店员", "New clerk"),
+    (
+        "staff_created",
+        "店员已创建。设置码：",
+        "Clerk created. Setup code:",
+    ),
+    ("deactivate", "停用", "Deactivate"),
+    ("activate", "启用", "Activate"),
+    ("reset_pin", "重置 PIN", "Reset PIN"),
+    (
+        "pin_reset",
+        "PIN 已重置。新设置码：",
+        "PIN reset. New setup code:",
+    ),
+    ("move_stores", "调整门店", "Move between stores"),
+    ("staff_changed", "店员已更新。", "Clerk updated."),
+    ("all_stores", "全部门店", "All stores"),
+    ("filter", "筛选", "Filter"),
+    ("actions", "操作", "Actions"),
+    ("store", "门店", "Store"),
+    ("expires_in_days", "有效天数", "Expires in (days)"),
+    ("issue_code", "签发注册码", "Issue a code"),
+    ("code_issued", "注册码已签发：", "Enrollment code issued:"),
+    ("code_id", "编号", "Code id"),
+    ("state", "状态", "State"),
+    ("state_unused", "未使用", "unused"),
+    ("state_used", "已使用", "used"),
+    ("state_expired", "已过期", "expired"),
+    ("issued_at", "签发时间", "Issued"),
+    ("expires_at", "过期时间", "Expires"),
+    ("used_at", "使用时间", "Used"),
+    ("used_by", "使用终端", "Used by terminal"),
+    ("terminal", "终端", "Terminal"),
+    ("registered_at", "注册时间", "Registered"),
+    ("last_seen", "最后同步", "Last seen"),
+    ("never", "从未", "never"),
+    ("pending_events", "待上传事件", "Pending events"),
+    ("revoked", "已吊销", "Revoked"),
+    ("in_service", "使用中", "In service"),
+    ("revoke", "吊销", "Revoke"),
+    (
+        "confirm_revoke",
+        "确认吊销此终端",
+        "Yes, revoke this terminal",
+    ),
+    (
+        "confirm_needed",
+        "请勾选确认后再吊销。",
+        "Tick the confirmation to revoke.",
+    ),
+    ("terminal_revoked", "终端已吊销。", "Terminal revoked."),
+    ("username", "用户名", "User name"),
+    ("password", "密码", "Password"),
+    ("new_user", "新建总部用户", "New head-office user"),
+    ("user_saved", "用户已保存。", "User saved."),
+    ("change_role", "修改角色", "Change role"),
+    ("role_admin", "管理员", "admin"),
+    ("role_store_ops", "门店运营", "store ops"),
+    ("role_marketing", "市场", "marketing"),
+    ("role_analyst", "分析", "analyst"),
+    ("role_auditor", "审计", "auditor"),
+    ("at", "时间", "When"),
+    ("actor", "操作人", "Who"),
+    ("action", "操作", "What"),
+    ("subject", "对象", "Subject"),
+    ("detail", "详情", "Detail"),
+    (
+        "subject_hint",
+        "如 store:S001、staff:wang",
+        "e.g. store:S001, staff:wang",
+    ),
+    ("newest_first", "最新在前。", "Newest first."),
+];
+
+/// The strings of `lang`, by key.
+pub fn strings(lang: Lang) -> BTreeMap<&'static str, &'static str> {
+    TABLE
+        .iter()
+        .map(|&(key, zh, en)| {
+            (
+                key,
+                match lang {
+                    Lang::ZhCn => zh,
+                    Lang::En => en,
+                },
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_has_both_languages() {
+        let mut seen = std::collections::BTreeSet::new();
+        for &(key, zh, en) in TABLE {
+            assert!(seen.insert(key), "{key} twice");
+            assert!(!zh.trim().is_empty(), "{key} has no zh-CN");
+            assert!(!en.trim().is_empty(), "{key} has no en");
+        }
+    }
+
+    #[test]
+    fn every_key_a_template_names_is_in_the_table() {
+        let keys: std::collections::BTreeSet<_> = TABLE.iter().map(|r| r.0).collect();
+        for (name, source) in super::super::TEMPLATES {
+            for (at, _) in source.match_indices("t.") {
+                let before = source[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let key: String = source[at + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(keys.contains(key.as_str()), "{name} names t.{key}");
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Head-office users' roles and what each may do in the back office
+//! ([`may`]): the one table the admin API's handlers ask before acting.
+//! The admin token acts as [`Role::Admin`]; the `tillcard-hq` command line
+//! too (whoever runs it can read the database anyway).
+
+use serde::{Deserialize, Serialize};
+
+/// A head-office user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Stores, staff, terminals and enrollment codes.
+    StoreOps,
+    /// Reads here (campaigns come with the next issues).
+    Marketing,
+    /// Reads only.
+    Analyst,
+    /// Reads, the audit trail included.
+    Auditor,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::StoreOps,
+        Role::Marketing,
+        Role::Analyst,
+        Role::Auditor,
+    ];
+
+    /// The role as stored and typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::StoreOps => "store_ops",
+            Role::Marketing => "marketing",
+            Role::Analyst => "analyst",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// The role named `text` (as [`Role::as_str`] writes it).
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// A back-office operation, as far as permission goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// List stores, staff, terminals, enrollment codes.
+    ReadBackOffice,
+    /// Create or change stores.
+    WriteStores,
+    /// Create or change staff.
+    WriteStaff,
+    /// Issue enrollment codes, revoke terminals.
+    WriteTerminals,
+    /// List head-office users.
+    ReadUsers,
+    /// Create users, change roles.
+    WriteUsers,
+    /// Read the audit trail.
+    ReadAudit,
+}
+
+/// Whether `role` may perform `operation`.
+pub fn may(role: Role, operation: Operation) -> bool {
+    use Operation::*;
+    match role {
+        Role::Admin => true,
+        Role::StoreOps => matches!(
+            operation,
+            ReadBackOffice | WriteStores | WriteStaff | WriteTerminals
+        ),
+        Role::Marketing | Role::Analyst => matches!(operation, ReadBackOffice),
+        Role::Auditor => matches!(operation, ReadBackOffice | ReadUsers | ReadAudit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_OPERATIONS: [Operation; 7] = [
+        Operation::ReadBackOffice,
+        Operation::WriteStores,
+        Operation::WriteStaff,
+        Operation::WriteTerminals,
+        Operation::ReadUsers,
+        Operation::WriteUsers,
+        Operation::ReadAudit,
+    ];
+
+    #[test]
+    fn the_role_table() {
+        use Operation::*;
+        let allowed = |role| {
+            ALL_OPERATIONS
+                .into_iter()
+                .filter(|&op| may(role, op))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(allowed(Role::Admin), ALL_OPERATIONS.to_vec());
+        assert_eq!(
+            allowed(Role::StoreOps),
+            vec![ReadBackOffice, WriteStores, WriteStaff, WriteTerminals]
+        );
+        assert_eq!(allowed(Role::Marketing), vec![ReadBackOffice]);
+        assert_eq!(allowed(Role::Analyst), vec![ReadBackOffice]);
+        assert_eq!(
+            allowed(Role::Auditor),
+            vec![ReadBackOffice, ReadUsers, ReadAudit]
+        );
+    }
+
+    #[test]
+    fn roles_round_trip_as_text() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

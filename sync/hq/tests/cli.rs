@@ -1,0 +1,206 @@
+//! The `tillcard-hq` binary's command line: help for every subcommand, and
+//! the back office against a temporary SQLite head office configured
+//! through the environment (stores, staff, enrollment codes), with output
+//! a script can read.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tillcard-hq");
+
+/// Runs the binary with `args` against the SQLite database `db` (nothing
+/// from the caller's environment chooses another database).
+fn run(db: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("TILLCARD_HQ_SQLITE", db)
+        .env_remove("TILLCARD_HQ_DATABASE_URL")
+        .env_remove("TILLCARD_HQ_DATABASE_URL_FILE")
+        .env_remove("TILLCARD_HQ_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(db: &Path, args: &[&str]) -> String {
+    let out = run(db, args, "");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite");
+    let commands: &[&[&str]] = &[
+        &[],
+        &["serve"],
+        &["store"],
+        &["store", "add"],
+        &["store", "list"],
+        &["store", "update"],
+        &["staff"],
+        &["staff", "add"],
+        &["staff", "list"],
+        &["staff", "deactivate"],
+        &["staff", "activate"],
+        &["staff", "reset-pin"],
+        &["staff", "move"],
+        &["staff", "rename"],
+        &["code"],
+        &["code", "issue"],
+        &["code", "list"],
+        &["terminal"],
+        &["terminal", "list"],
+        &["terminal", "revoke"],
+        &["user"],
+        &["user", "add"],
+        &["user", "role"],
+        &["user", "list"],
+        &["audit"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let help = ok(&db, &args);
+        assert!(help.contains("Usage: tillcard-hq"), "{command:?}: {help}");
+        assert!(help.contains("--config"), "{command:?}: --config is global");
+    }
+    let top = ok(&db, &["--help"]);
+    for sub in [
+        "serve", "store", "staff", "code", "terminal", "user", "audit",
+    ] {
+        assert!(top.contains(sub), "{sub} listed: {top}");
+    }
+    assert!(!top.contains("issue-code"), "old names are hidden");
+    assert!(!db.exists(), "help opens no database");
+}
+
+#[test]
+fn stores_staff_and_codes_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite");
+    assert_eq!(
+        ok(
+            &db,
+            &[
+                "store",
+                "add",
+                "--code",
+                "S001",
+                "--name",
+                "People's Square"
+            ]
+        ),
+        "S001\n"
+    );
+    ok(
+        &db,
+        &[
+            "store",
+            "add",
+            "--code",
+            "S002",
+            "--name",
+            "Pudong",
+            "--time-zone",
+            "Asia/Shanghai",
+        ],
+    );
+    let stores = ok(&db, &["store", "list"]);
+    assert!(
+        stores.starts_with("S001\tPeople's Square\tAsia/Shanghai\t"),
+        "{stores}"
+    );
+    assert_eq!(stores.lines().count(), 2);
+
+    // A refusal: its code on standard error, a failure status.
+    let out = run(&db, &["store", "add", "--code", "S001", "--name", "x"], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("store_exists"));
+
+    // staff add: id, setup code and expiry, tab-separated.
+    let added = ok(
+        &db,
+        &[
+            "staff", "add", "--name", "王芳", "--role", "manager", "--store", "S001", "--id",
+            "wang",
+        ],
+    );
+    let fields: Vec<&str> = added.trim_end().split('\t').collect();
+    assert_eq!(fields.len(), 3, "{added}");
+    assert_eq!(fields[0], "wang");
+    assert!(
+        tillcard_protocol::staff::is_setup_code(fields[1]),
+        "{added}"
+    );
+    let listed = ok(&db, &["staff", "list", "--store", "S001"]);
+    assert_eq!(listed, "wang\t王芳\tmanager\tactive\tS001\tno-pin\n");
+    assert!(!listed.contains(fields[1]), "the setup code is shown once");
+    let moved = ok(&db, &["staff", "move", "wang", "--store", "S002"]);
+    assert!(moved.contains("\tS002\t"), "{moved}");
+
+    // code issue: the code alone on the first line, like issue-code.
+    let issued = ok(&db, &["code", "issue", "--store", "S001"]);
+    let code = issued.lines().next().unwrap();
+    assert_eq!(code.len(), 20, "{issued}");
+    assert!(code.bytes().all(|b| b.is_ascii_hexdigit()));
+    let old = ok(&db, &["issue-code", "--store", "S002"]);
+    assert_eq!(old.lines().count(), 1);
+    let out = run(&db, &["code", "issue", "--store", "S404"], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_store"));
+
+    // code list: both unused, never the codes.
+    let codes = ok(&db, &["code", "list"]);
+    assert_eq!(codes.lines().count(), 2, "{codes}");
+    assert!(
+        codes
+            .lines()
+            .all(|l| l.split('\t').nth(2) == Some("unused"))
+    );
+    assert!(!codes.contains(code) && !codes.contains(old.trim()));
+    let json = ok(&db, &["--json", "code", "list"]);
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["state"], "unused");
+
+    // A user from standard input; everything audited as the command line.
+    let out = run(
+        &db,
+        &["user", "add", "olga", "--role", "store_ops"],
+        "a long passphrase\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        ok(&db, &["user", "list"]).split('\t').nth(1),
+        Some("store_ops")
+    );
+    let trail = ok(&db, &["audit"]);
+    assert!(
+        trail.lines().all(|l| l.split('\t').nth(1) == Some("cli")),
+        "{trail}"
+    );
+    assert!(trail.contains("staff_created") && trail.contains("code_issued"));
+    assert!(!trail.contains(fields[1]) && !trail.contains(code));
+    let about_wang = ok(&db, &["audit", "--subject", "staff:wang"]);
+    assert_eq!(about_wang.lines().count(), 2, "{about_wang}");
+}

@@ -1,0 +1,320 @@
+//! The head-office console in a real browser: head office on port 0
+//! (SQLite) with one terminal provisioned through the test harness, an
+//! admin user, then headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, driven over WebDriver by fantoccini) opens a console
+//! page, is sent to the login page and back, creates a store, a manager
+//! and an enrollment code and revokes the terminal through the forms (htmx
+//! swapping `<main>`, checked by a marker a full page load would lose),
+//! and saves `target/screenshots/console-*.png` (copied to docs/images).
+//!
+//! A missing chromium or chromedriver is a failure with the reason, never
+//! a skip: install them with `scripts/install-deps --test`.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use tillcard_hq::service::{self, back_office::Actor, roles::Role};
+use util::{Backend, harness};
+
+const USER: &str = "hq-admin";
+const PASSWORD: &str = "console-pass-1";
+
+fn find_program(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} not found on PATH: the browser test needs Debian's chromium and \
+                 chromium-driver packages (scripts/install-deps --test installs them)"
+            )
+        })
+}
+
+/// chromedriver, killed when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_driver(chromedriver: &Path) -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {}: {e}", chromedriver.display()));
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (driver, format!("http://127.0.0.1:{port}"))
+}
+
+fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn type_into(browser: &Client, id: &str, text: &str) {
+    let field = browser.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Marks the loaded page; [`swapped_in_place`] tells whether it is still
+/// the same page (htmx swapped a fragment) after a form.
+async fn mark_page(browser: &Client) {
+    browser
+        .execute("window.tillcardMarker = 1;", vec![])
+        .await
+        .unwrap();
+}
+
+async fn swapped_in_place(browser: &Client) -> bool {
+    browser
+        .execute("return window.tillcardMarker === 1;", vec![])
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+async fn text_of(browser: &Client, id: &str) -> String {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id} did not appear: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn rows(browser: &Client, table: &str) -> usize {
+    browser
+        .find_all(Locator::Css(&format!("#{table} tbody tr")))
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn shoot(browser: &Client, name: &str, saved: &mut Vec<String>) {
+    std::fs::write(
+        screenshots_dir().join(name),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    saved.push(name.to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_in_headless_chromium() {
+    let started = Instant::now();
+    let chromium = find_program("chromium");
+    let chromedriver = find_program("chromedriver");
+
+    // Head office on a real port, a terminal at S001, an admin user.
+    let h = harness(Backend::Sqlite).await;
+    let till = h.provision("S001").await;
+    let terminal = till.creds.terminal_id.0.to_string();
+    h.hq.save_user(&Actor::cli(), USER, PASSWORD, Some(Role::Admin))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(service::serve(listener, Arc::clone(&h.hq), async {
+        let _ = stopped.await;
+    }));
+
+    let (_driver, driver_url) = start_driver(&chromedriver);
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium.to_string_lossy(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .unwrap_or_else(|e| panic!("chromium did not start through chromedriver: {e}"));
+    let mut saved = Vec::new();
+
+    // A console page without a session: the login page, then back.
+    browser
+        .goto(&format!("{base}/console/stores?lang=en"))
+        .await
+        .unwrap();
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.path(), "/dashboard/login", "{url}");
+    type_into(&browser, "username", USER).await;
+    type_into(&browser, "password", PASSWORD).await;
+    click(&browser, "#login-submit").await;
+    assert_eq!(text_of(&browser, "who").await, USER);
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.path(), "/console/stores", "{url}");
+
+    // A store.
+    mark_page(&browser).await;
+    let stores_before = rows(&browser, "stores").await;
+    type_into(&browser, "store-code", "S900").await;
+    type_into(&browser, "store-name", "Xuhui Flagship").await;
+    type_into(&browser, "store-address", "88 Tianyaoqiao Rd").await;
+    click(&browser, "#store-submit").await;
+    assert_eq!(text_of(&browser, "flash-notice").await, "Store created.");
+    assert!(swapped_in_place(&browser).await, "htmx did not swap <main>");
+    let stores_after = rows(&browser, "stores").await;
+    assert_eq!(stores_after, stores_before + 1);
+    shoot(&browser, "console-stores-en.png", &mut saved).await;
+
+    // A manager at it: the setup code shown once.
+    browser
+        .goto(&format!("{base}/console/staff"))
+        .await
+        .unwrap();
+    mark_page(&browser).await;
+    type_into(&browser, "staff-id", "zhou").await;
+    type_into(&browser, "staff-name", "Zhou Min").await;
+    click(&browser, "#staff-role option[value='manager']").await;
+    click(&browser, "#staff-store-S900").await;
+    click(&browser, "#staff-submit").await;
+    let setup = text_of(&browser, "secret").await;
+    assert!(
+        setup.len() == 8 && setup.chars().all(|c| c.is_ascii_digit()),
+        "{setup}"
+    );
+    assert!(swapped_in_place(&browser).await);
+    let row = text_of(&browser, "staff-zhou").await;
+    assert!(row.contains("Manager") && row.contains("S900"), "{row}");
+    shoot(&browser, "console-staff-en.png", &mut saved).await;
+    // 中文, and the code is gone.
+    browser
+        .goto(&format!("{base}/console/staff?lang=zh-CN"))
+        .await
+        .unwrap();
+    let row = text_of(&browser, "staff-zhou").await;
+    assert!(row.contains("店长"), "{row}");
+    assert!(!browser.source().await.unwrap().contains(&setup));
+    shoot(&browser, "console-staff-zh-CN.png", &mut saved).await;
+
+    // An enrollment code for the new store (7 days by default).
+    browser
+        .goto(&format!("{base}/console/codes?lang=en"))
+        .await
+        .unwrap();
+    let days = browser
+        .find(Locator::Id("code-days"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(days.as_deref(), Some("7"));
+    click(&browser, "#code-store option[value='S900']").await;
+    click(&browser, "#code-submit").await;
+    let code = text_of(&browser, "secret").await;
+    assert!(!code.is_empty());
+    let codes = rows(&browser, "codes").await;
+    assert_eq!(codes, 2, "the harness's used code and the new unused one");
+    shoot(&browser, "console-codes-en.png", &mut saved).await;
+
+    // Revoke the terminal, with the confirmation.
+    browser
+        .goto(&format!("{base}/console/terminals"))
+        .await
+        .unwrap();
+    mark_page(&browser).await;
+    click(
+        &browser,
+        &format!("#terminal-{terminal} input[name='confirm']"),
+    )
+    .await;
+    click(&browser, &format!("#terminal-{terminal} button.danger")).await;
+    assert_eq!(text_of(&browser, "flash-notice").await, "Terminal revoked.");
+    assert!(swapped_in_place(&browser).await);
+    let row = text_of(&browser, &format!("terminal-{terminal}")).await;
+    assert!(row.contains("Revoked"), "{row}");
+    assert!(h.hq.list_terminals().await.unwrap()[0].revoked);
+    shoot(&browser, "console-terminals-en.png", &mut saved).await;
+
+    // The audit trail shows it all.
+    browser
+        .goto(&format!("{base}/console/audit"))
+        .await
+        .unwrap();
+    let audit_rows = rows(&browser, "audit").await;
+    let source = browser.source().await.unwrap();
+    for action in [
+        "store_created",
+        "staff_created",
+        "code_issued",
+        "terminal_revoked",
+    ] {
+        assert!(source.contains(action), "audit lacks {action}");
+    }
+    assert!(!source.contains(&setup) && !source.contains(&code));
+    shoot(&browser, "console-audit-en.png", &mut saved).await;
+
+    browser.close().await.unwrap();
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    println!(
+        "console browser test: signed in as {USER}; stores {stores_before} -> {stores_after}; \
+         manager zhou with a setup code; {codes} enrollment codes listed; terminal {terminal} \
+         revoked; {audit_rows} audit rows; screenshots {saved:?} in {}; {:.1} s",
+        screenshots_dir().display(),
+        started.elapsed().as_secs_f64()
+    );
+}
