@@ -90,11 +90,10 @@ impl Counter {
                 vec![Command::StartSync, Command::SyncNow]
             }
             Err(HeadOfficeRefusal::Unreachable) => {
+                // The step's own line says head office is out of reach and
+                // that the till tries again.
                 self.first_run = Some(FirstRunStep::Offline);
-                self.provision_result = Some(Notice {
-                    text: text::head_office_unreachable_retrying(self.language),
-                    bad: true,
-                });
+                self.provision_result = None;
                 Vec::new()
             }
             Err(refusal) => {
@@ -227,7 +226,11 @@ mod tests {
             t0,
         );
         assert_eq!(c.first_run, Some(FirstRunStep::Offline));
-        assert!(c.provision_result.as_ref().is_some_and(|n| n.bad));
+        assert!(
+            crate::counter::text::first_run_step(Language::En, FirstRunStep::Offline)
+                .contains("cannot be reached"),
+            "the step line says so"
+        );
         assert!(c.handle(Input::Tick, t0).is_empty());
         assert!(c.handle(Input::Tick, t0 + OFFLINE_RETRY / 2).is_empty());
         assert_eq!(

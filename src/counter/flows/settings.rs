@@ -12,7 +12,10 @@ impl Counter {
     /// [`Action::SetLanguage`](crate::counter::Action::SetLanguage).
     pub(in crate::counter) fn tap_set_language(&mut self, language: Language) -> Vec<Command> {
         self.language = language;
+        // Words already on screen were built in the old language: they go,
+        // and the step lines (built at each render) say where things stand.
         self.notice = None;
+        self.provision_result = None;
         Vec::new()
     }
 

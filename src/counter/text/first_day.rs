@@ -37,11 +37,6 @@ pub fn type_the_store_code(language: Language) -> String {
     pick(language, "请先输入开通码", "Type the enrollment code first")
 }
 
-/// No answer from head office; the first run tries again by itself.
-pub fn head_office_unreachable_retrying(language: Language) -> String {
-    first_run_step(language, FirstRunStep::Offline)
-}
-
 /// Head office (or this terminal) refused a registration or a PIN set-up.
 pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> String {
     let (zh, en) = match refusal {
