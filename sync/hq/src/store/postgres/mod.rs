@@ -119,6 +119,16 @@ impl PgStore {
         let mut cfg = deadpool_postgres::Config::new();
         cfg.url = Some(url.to_string());
         cfg.pool = Some(deadpool_postgres::PoolConfig::new(pool_size));
+        // Verified: a connection coming back out of the pool first answers
+        // an empty query. Fast recycling asks only `is_closed()`, which
+        // races with the connection's own task: a backend killed by the
+        // server (failover, pg_terminate_backend) could be handed out again
+        // and fail one request after another until that task noticed. One
+        // loopback round trip per checkout buys that no dead connection is
+        // ever handed out (wire_contract's killed-connections test).
+        cfg.manager = Some(deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Verified,
+        });
         let pool = cfg
             .create_pool(Some(Runtime::Tokio1), NoTls)
             .map_err(pool_err)?;
