@@ -6,8 +6,9 @@ schemathesis generates requests from the OpenAPI document (GET /openapi.json)
 but cannot sign them, so it talks to head office through this proxy, which
 does what a terminal's HTTP stack does.
 
-  provision  issues a one-time code with the admin token
-             (POST /v1/admin/enroll-codes) and redeems it with a fresh
+  provision  creates its store and issues a one-time code with the admin
+             token (POST /v1/admin/stores, /v1/admin/enroll-codes) and
+             redeems it with a fresh
              Ed25519 key (POST /v1/terminals/redeem, gzip body), like a new
              terminal; writes the terminal id and key to a file (mode 0600).
   serve      the proxy, on a loopback port of its own (written to
@@ -190,8 +191,17 @@ class ProvisionError(Exception):
 
 
 def provision_terminal(hq: Upstream, token: str, store: str) -> tuple[str, Ed25519PrivateKey]:
-    """A new terminal, as PROTOCOL.md's "Provisioning" has it: a one-time
-    code from the admin API, redeemed with a fresh Ed25519 key."""
+    """A new terminal, as PROTOCOL.md's "Provisioning" has it: its store
+    (codes are issued for existing stores only; one that exists already
+    answers 409 store_exists, which is as good), a one-time code from the
+    admin API, redeemed with a fresh Ed25519 key."""
+    admin = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    new_store = {"code": store, "name": store, "time_zone": "Asia/Shanghai", "address": ""}
+    status, body, _ = hq.call(
+        "POST", "/v1/admin/stores", json.dumps(new_store).encode(), admin
+    )
+    if not (200 <= status < 300 or status == 409):
+        raise ProvisionError(f"stores answered {status}: {body[:300]!r}")
     status, body, _ = hq.call(
         "POST",
         "/v1/admin/enroll-codes",
