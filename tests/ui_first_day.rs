@@ -1,0 +1,194 @@
+//! A new till's first run in the real window, headless (Slint's testing
+//! backend), against a real head office on loopback: the first-run screen
+//! on an empty store with a real configuration, the store's enrollment
+//! code typed on the screen, waiting while the staff come down, the
+//! sign-in screen with the store's clerks, and a clerk's first PIN set
+//! with the setup code head office showed. Prints the taps each step took.
+//!
+//! The test thread is the UI thread: head office runs on its own runtime
+//! thread, and the store is read through a helper thread.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+#[path = "util/sync.rs"]
+mod sync_util;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use i_slint_backend_testing::ElementHandle;
+use slint::ComponentHandle;
+use tillcard::clock::SystemClock;
+use tillcard::config::TerminalConfig;
+use tillcard::counter::{Input, Page};
+use tillcard::ui::{UiApp, Wake};
+use tillcard_hq::admin::{NewStaff, NewStore};
+use tillcard_hq::service::Actor;
+use tillcard_protocol::staff::StaffRole;
+
+/// Head office on SQLite, served on loopback from its own runtime thread,
+/// with store SH-001, a cashier and an enrollment code: its URL, the code,
+/// the cashier's id and setup code.
+fn head_office(dir: &std::path::Path) -> (tokio::runtime::Runtime, String, String, String, String) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, code, cashier, setup) = runtime.block_on(async {
+        let (_, hq, url) = sync_util::served_hq(dir).await;
+        let admin = Actor::admin_token();
+        hq.create_store(
+            &admin,
+            &NewStore {
+                code: "SH-001".into(),
+                name: "Nanjing Rd".into(),
+                time_zone: "Asia/Shanghai".into(),
+                address: "1 Nanjing Rd".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let cashier = hq
+            .create_staff(
+                &admin,
+                &NewStaff {
+                    staff_id: Some("li.na".into()),
+                    display_name: "Li Na".into(),
+                    role: StaffRole::Cashier,
+                    stores: vec!["SH-001".into()],
+                },
+            )
+            .await
+            .unwrap();
+        let code = hq
+            .issue_enroll_code(&admin, "SH-001", None)
+            .await
+            .unwrap()
+            .code;
+        (url, code, cashier.staff.staff_id, cashier.setup_code)
+    });
+    (runtime, url, code, cashier, setup)
+}
+
+struct Till {
+    app: Rc<UiApp>,
+    taps: std::cell::Cell<u32>,
+}
+
+impl Till {
+    fn tap(&self, label: &str) {
+        let found: Vec<_> =
+            ElementHandle::find_by_accessible_label(self.app.window(), label).collect();
+        assert_eq!(found.len(), 1, "expected one control labelled {label:?}");
+        found[0].invoke_accessible_default_action();
+        self.taps.set(self.taps.get() + 1);
+    }
+
+    fn keys(&self, digits: &str) {
+        for d in digits.chars() {
+            self.tap(&format!("key {d}"));
+        }
+    }
+
+    fn text(&self, label: &str) -> String {
+        ElementHandle::find_by_accessible_label(self.app.window(), label)
+            .next()
+            .and_then(|e| e.accessible_value())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| panic!("no text labelled {label:?}"))
+    }
+
+    /// Drains the terminal's answers and lets time pass (the first run
+    /// polls on ticks) until `done` holds, or 30 s.
+    fn wait(&self, mut done: impl FnMut(&tillcard::counter::Counter) -> bool) {
+        let started = Instant::now();
+        loop {
+            self.app.drain();
+            if done(&self.app.counter()) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "stuck on {:?} ({:?})",
+                self.app.counter().page,
+                self.app.counter().first_run
+            );
+            self.app.input(Input::Tick);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn a_new_till_registers_receives_its_staff_and_a_clerk_sets_a_first_pin() {
+    i_slint_backend_testing::init_no_event_loop();
+    tillcard::logging::init_for_tests();
+    let hq_dir = tempfile::tempdir().unwrap();
+    let (_runtime, url, code, cashier, setup) = head_office(hq_dir.path());
+
+    let data = tempfile::tempdir().unwrap();
+    let mut config = TerminalConfig::default();
+    config.data_dir = data.path().to_path_buf();
+    config.language = tillcard::config::LanguageSetting::En;
+    config.sound = false;
+    config.camera.device = -1;
+    config.head_office.url = url;
+    config.head_office.store = "SH-001".into();
+    assert!(!config.demo && config.first_run_possible());
+    let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
+    app.window().show().unwrap();
+    let till = Till {
+        app,
+        taps: std::cell::Cell::new(0),
+    };
+
+    // An empty store on a real configuration: the first-run screen.
+    till.wait(|c| c.page == Page::FirstRun);
+    assert!(till.text("first run step").contains("enrollment code"));
+    // The code, typed as a hardware keyboard types into the field (one
+    // edit), then Register.
+    till.app
+        .window()
+        .global::<tillcard::ui::Ui>()
+        .invoke_set_text("first-run-code".into(), code.as_str().into());
+    till.tap("register with code");
+    let code_taps = till.taps.get();
+    till.wait(|c| c.page == Page::Login);
+    assert_eq!(
+        till.app.counter().clerks.len(),
+        1,
+        "the store's one clerk came down"
+    );
+
+    // The clerk has no PIN yet: picking the name opens the set-up.
+    till.tap(&format!("clerk {cashier}"));
+    till.wait(|c| c.page == Page::PinSetup);
+    till.keys(&setup);
+    till.tap("pin setup next");
+    till.keys("1234");
+    till.tap("pin setup next");
+    assert!(
+        till.text("pin setup error").contains("too easy"),
+        "a trivial PIN is refused on the spot"
+    );
+    till.keys("2580");
+    till.tap("pin setup next");
+    till.keys("2580");
+    till.tap("pin setup next");
+    till.wait(|c| c.page == Page::Home);
+    assert_eq!(
+        till.app.counter().clerk.as_ref().map(|c| c.id().to_owned()),
+        Some(cashier.clone()),
+        "signed in with the new PIN"
+    );
+    let pin_taps = till.taps.get() - code_taps;
+    println!(
+        "first run: {code_taps} taps to register (the code typed in one edit), \
+         {pin_taps} taps from the clerk's name to signed in (8-digit setup code, \
+         a refused trivial PIN, the PIN twice)"
+    );
+    assert_eq!(code_taps, 1);
+    assert_eq!(pin_taps, 1 + 8 + 1 + 4 + 1 + 4 + 1 + 4 + 1);
+}
