@@ -11,8 +11,6 @@
 
 mod util;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,63 +21,11 @@ use tillcard_protocol::wire::{self, OutboxEvent};
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::Timestamp;
 use tillcard_rules::pricing::TenderRequest;
+use util::browser::{find_program, screenshots_dir, start_driver};
 use util::{ADMIN, Backend, Till, harness, new_member};
 
 const USER: &str = "hq-analyst";
 const PASSWORD: &str = "dashboard-pass-1";
-
-fn find_program(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "{name} not found on PATH: the browser test needs Debian's chromium and \
-                 chromium-driver packages (scripts/install-deps --test installs them)"
-            )
-        })
-}
-
-/// chromedriver, killed when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_driver(chromedriver: &Path) -> (Driver, String) {
-    let port = free_port();
-    let child = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start {}: {e}", chromedriver.display()));
-    let driver = Driver(child);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not listen on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (driver, format!("http://127.0.0.1:{port}"))
-}
 
 /// Sends a signed terminal request over HTTP.
 async fn send(http: &reqwest::Client, base: &str, signed: SignedRequest) -> (u16, Vec<u8>) {
@@ -122,15 +68,6 @@ fn fold(a: MemberAccount, e: &[tillcard_rules::ledger::LedgerEntry]) -> MemberAc
 fn percent(bp: &serde_json::Value) -> String {
     let bp = bp.as_i64().unwrap();
     format!("{}.{:02}%", bp / 100, bp % 100)
-}
-
-fn screenshots_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! through its router, and simulated terminals that book with the real rules.
 #![allow(dead_code, reason = "each test binary uses part of the helpers")]
 
+pub mod browser;
 pub mod pg;
 
 use std::sync::Arc;
