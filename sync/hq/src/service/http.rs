@@ -58,7 +58,7 @@ fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError
 
 /// An admin request's plain JSON body; what does not decode is 400 in
 /// serde's words.
-fn admin_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError> {
+pub(super) fn admin_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HqError> {
     serde_json::from_slice(body).map_err(|e| HqError::BadRequest(e.to_string()))
 }
 

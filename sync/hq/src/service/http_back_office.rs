@@ -16,16 +16,13 @@ use tillcard_protocol::wire::{self, TerminalId};
 use uuid::Uuid;
 
 use super::Hq;
+use super::http::admin_body;
 use super::roles::Operation;
 use crate::admin;
 use crate::error::HqError;
 
 /// An admin request's plain JSON body; what does not decode is 400 in
 /// serde's words.
-fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, HqError> {
-    serde_json::from_slice(bytes).map_err(|e| HqError::BadRequest(e.to_string()))
-}
-
 fn json<T: serde::Serialize>(value: &T) -> Response {
     axum::Json(value).into_response()
 }
@@ -44,7 +41,7 @@ pub(super) async fn create_store(
     bytes: Bytes,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteStores).await?;
-    let request: admin::NewStore = body(&bytes)?;
+    let request: admin::NewStore = admin_body(&bytes)?;
     Ok(json(&hq.create_store(&actor, &request).await?))
 }
 
@@ -55,7 +52,7 @@ pub(super) async fn update_store(
     bytes: Bytes,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteStores).await?;
-    let change: admin::StoreChange = body(&bytes)?;
+    let change: admin::StoreChange = admin_body(&bytes)?;
     Ok(json(&hq.update_store(&actor, &code, &change).await?))
 }
 
@@ -79,7 +76,7 @@ pub(super) async fn create_staff(
     bytes: Bytes,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
-    let request: admin::NewStaff = body(&bytes)?;
+    let request: admin::NewStaff = admin_body(&bytes)?;
     Ok(json(&hq.create_staff(&actor, &request).await?))
 }
 
@@ -108,7 +105,7 @@ pub(super) async fn rename_staff(
     bytes: Bytes,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
-    let request: admin::RenameStaff = body(&bytes)?;
+    let request: admin::RenameStaff = admin_body(&bytes)?;
     Ok(json(
         &hq.rename_staff(&actor, &staff_id, &request.display_name)
             .await?,
@@ -122,7 +119,7 @@ pub(super) async fn set_staff_stores(
     bytes: Bytes,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
-    let request: admin::StaffStores = body(&bytes)?;
+    let request: admin::StaffStores = admin_body(&bytes)?;
     Ok(json(
         &hq.set_staff_stores(&actor, &staff_id, &request.stores)
             .await?,
@@ -144,7 +141,7 @@ pub(super) async fn issue_code(
     bytes: Bytes,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteTerminals).await?;
-    let request: admin::IssueCode = body(&bytes)?;
+    let request: admin::IssueCode = admin_body(&bytes)?;
     Ok(json(
         &hq.issue_enroll_code(&actor, &request.store, request.expires_in_days)
             .await?,
@@ -191,7 +188,7 @@ pub(super) async fn save_user(
     bytes: Bytes,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteUsers).await?;
-    let request: admin::NewUser = body(&bytes)?;
+    let request: admin::NewUser = admin_body(&bytes)?;
     hq.save_user(&actor, &request.username, &request.password, request.role)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -204,7 +201,7 @@ pub(super) async fn set_user_role(
     bytes: Bytes,
 ) -> Result<Response, HqError> {
     let actor = hq.authorize(&headers, Operation::WriteUsers).await?;
-    let request: admin::UserRole = body(&bytes)?;
+    let request: admin::UserRole = admin_body(&bytes)?;
     hq.set_user_role(&actor, &username, request.role).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
