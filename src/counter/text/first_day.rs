@@ -3,38 +3,34 @@
 //! PIN with head office's setup code, and head office's refusals of either
 //! by their stable codes (`sync/PROTOCOL.md`).
 
-use super::{pick, store_error};
+use super::{phrases, pick, store_error};
 use crate::counter::messages::{FirstRunStep, HeadOfficeRefusal, PinSetupStep};
 use crate::format::Language;
 use crate::store::clerks::NewPinProblem;
 
 /// The first-run screen's line for its step.
 pub fn first_run_step(language: Language, step: FirstRunStep) -> String {
-    match step {
-        FirstRunStep::EnterCode => pick(
-            language,
+    let (zh, en) = match step {
+        FirstRunStep::EnterCode => (
             "请输入总部为本店签发的开通码",
             "Type the enrollment code head office issued for this store",
         ),
-        FirstRunStep::Registering => {
-            pick(language, "正在向总部登记…", "Registering with head office…")
-        }
-        FirstRunStep::Offline => pick(
-            language,
+        FirstRunStep::Registering => ("正在向总部登记…", "Registering with head office…"),
+        FirstRunStep::Offline => (
             "无法连接总部：请检查网络，本机会自动重试",
             "Head office cannot be reached: check the network. Trying again by itself.",
         ),
-        FirstRunStep::WaitingForStaff => pick(
-            language,
+        FirstRunStep::WaitingForStaff => (
             "已登记。正在接收本店员工、会员方案和会员资料…",
             "Registered. Receiving this store's staff, program and members…",
         ),
-    }
+    };
+    pick(language, zh, en)
 }
 
-/// Register tapped with no code typed.
-pub fn type_the_store_code(language: Language) -> String {
-    pick(language, "请先输入开通码", "Type the enrollment code first")
+phrases! {
+    /// Register tapped with no code typed.
+    type_the_store_code => "请先输入开通码", "Type the enrollment code first";
 }
 
 /// Head office (or this terminal) refused a registration or a PIN set-up.
@@ -120,24 +116,23 @@ pub fn pin_setup_step(language: Language, step: PinSetupStep, name: &str) -> Str
     }
 }
 
-/// A setup code that is not 8 digits.
-pub fn setup_code_shape(language: Language) -> String {
-    pick(language, "设置码为8位数字", "A setup code is 8 digits")
+phrases! {
+    /// A setup code that is not 8 digits.
+    setup_code_shape => "设置码为8位数字", "A setup code is 8 digits";
 }
 
 /// A new PIN refused before it leaves the till.
 pub fn new_pin_problem(language: Language, problem: NewPinProblem) -> String {
-    match problem {
-        NewPinProblem::Shape => pick(language, "密码为4到8位数字", "A PIN is 4 to 8 digits"),
-        NewPinProblem::Trivial => pick(
-            language,
+    let (zh, en) = match problem {
+        NewPinProblem::Shape => ("密码为4到8位数字", "A PIN is 4 to 8 digits"),
+        NewPinProblem::Trivial => (
             "密码太容易被猜到（如1111、1234、1212）：请换一个",
             "That PIN is too easy to guess (like 1111, 1234, 1212): choose another",
         ),
-        NewPinProblem::Mismatch => pick(
-            language,
+        NewPinProblem::Mismatch => (
             "两次输入的密码不一致：请重新设置",
             "The two PINs differ: choose the PIN again",
         ),
-    }
+    };
+    pick(language, zh, en)
 }

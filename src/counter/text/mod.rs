@@ -27,6 +27,21 @@ pub fn pick(language: Language, zh: &str, en: &str) -> String {
     }
 }
 
+/// Declares fixed messages: each entry becomes `pub fn name(Language) ->
+/// String` answering its Chinese or its English words, so a message with
+/// no numbers in it is one line of the table rather than a function body.
+macro_rules! phrases {
+    ($($(#[$doc:meta])* $name:ident => $zh:literal, $en:literal;)+) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(language: Language) -> String {
+                $crate::counter::text::pick(language, $zh, $en)
+            }
+        )+
+    };
+}
+use phrases;
+
 /// A tier's name.
 pub fn tier_name(language: Language, tier: &Tier) -> String {
     pick(language, &tier.name_zh, &tier.name_en)
@@ -72,74 +87,69 @@ pub fn scan_outcome(language: Language, kind: OutcomeKind) -> String {
 
 /// A store refusal in words for the person at the screen.
 pub fn store_error(language: Language, error: &StoreError) -> String {
-    match error {
-        StoreError::DuplicatePhone { masked_phone } => match language {
-            Language::ZhCn => {
-                format!("该手机号已是会员（{masked_phone}）：请直接扫码或按手机号查找")
-            }
-            Language::En => format!(
-                "This phone number is already enrolled ({masked_phone}). Scan or look up that member instead."
-            ),
-        },
-        StoreError::InvalidPhone => pick(
-            language,
+    let (zh, en) = match error {
+        StoreError::DuplicatePhone { masked_phone } => {
+            return match language {
+                Language::ZhCn => {
+                    format!("该手机号已是会员（{masked_phone}）：请直接扫码或按手机号查找")
+                }
+                Language::En => format!(
+                    "This phone number is already enrolled ({masked_phone}). Scan or look up that member instead."
+                ),
+            };
+        }
+        StoreError::InvalidPhone => (
             "手机号无效：需为1开头的11位数字",
             "That is not a mobile number: it needs 11 digits starting with 1.",
         ),
-        StoreError::NoConsent => pick(
-            language,
+        StoreError::NoConsent => (
             "入会前需会员同意隐私说明",
             "The member must agree to the privacy notice before enrolling.",
         ),
-        StoreError::InvalidBirthday => {
-            pick(language, "生日日期不存在", "That birthday does not exist.")
+        StoreError::InvalidBirthday => ("生日日期不存在", "That birthday does not exist."),
+        StoreError::UnknownMember => ("本机没有该会员", "This member is not on this terminal."),
+        StoreError::UnknownSale => ("本机没有这笔销售", "No such sale on this terminal."),
+        StoreError::UnknownClerk => ("没有该店员", "No such clerk."),
+        StoreError::InvalidPin => ("密码为4到8位数字", "A PIN is 4 to 8 digits."),
+        StoreError::WrongPin { attempts_left } => {
+            return match language {
+                Language::ZhCn => format!("密码错误，还可尝试{attempts_left}次"),
+                Language::En => {
+                    format!("Wrong PIN. {attempts_left} attempt(s) left before lockout.")
+                }
+            };
         }
-        StoreError::UnknownMember => pick(
-            language,
-            "本机没有该会员",
-            "This member is not on this terminal.",
-        ),
-        StoreError::UnknownSale => pick(
-            language,
-            "本机没有这笔销售",
-            "No such sale on this terminal.",
-        ),
-        StoreError::UnknownClerk => pick(language, "没有该店员", "No such clerk."),
-        StoreError::InvalidPin => pick(language, "密码为4到8位数字", "A PIN is 4 to 8 digits."),
-        StoreError::WrongPin { attempts_left } => match language {
-            Language::ZhCn => format!("密码错误，还可尝试{attempts_left}次"),
-            Language::En => format!("Wrong PIN. {attempts_left} attempt(s) left before lockout."),
-        },
-        StoreError::Locked { until } => match language {
-            Language::ZhCn => format!("密码错误次数过多，已锁定至{until}"),
-            Language::En => format!("Too many wrong PINs: locked until {until}."),
-        },
-        StoreError::NotAManager => pick(language, "需要店长密码", "This needs a manager's PIN."),
-        StoreError::ClerkInactive => pick(
-            language,
+        StoreError::Locked { until } => {
+            return match language {
+                Language::ZhCn => format!("密码错误次数过多，已锁定至{until}"),
+                Language::En => format!("Too many wrong PINs: locked until {until}."),
+            };
+        }
+        StoreError::NotAManager => ("需要店长密码", "This needs a manager's PIN."),
+        StoreError::ClerkInactive => (
             "该店员已停用或不在本店：请联系店长",
             "This clerk is no longer active at this store. Ask the store manager.",
         ),
-        StoreError::PinNotSet => pick(
-            language,
+        StoreError::PinNotSet => (
             "尚未设置密码：请用总部提供的设置码设置",
             "No PIN yet: set one with the setup code from head office.",
         ),
-        StoreError::AlreadyRegistered => pick(
-            language,
+        StoreError::AlreadyRegistered => (
             "本机已注册：重新注册需要店长密码",
             "This terminal is already registered: registering it again needs a manager's PIN.",
         ),
-        StoreError::DiskFull => pick(
-            language,
+        StoreError::DiskFull => (
             "终端磁盘已满：本次操作未记录，已记录的数据不会丢失。请联系技术支持",
             "The terminal's disk is full: this was NOT recorded. Nothing already recorded is lost. Call support.",
         ),
-        other => match language {
-            Language::ZhCn => format!("操作未完成：{other}"),
-            Language::En => format!("Not done: {other}"),
-        },
-    }
+        other => {
+            return match language {
+                Language::ZhCn => format!("操作未完成：{other}"),
+                Language::En => format!("Not done: {other}"),
+            };
+        }
+    };
+    pick(language, zh, en)
 }
 
 /// "¥12.30".
@@ -149,48 +159,24 @@ pub fn yuan(amount: Money) -> String {
 
 // The session: logging in, the manager PIN prompt.
 
-/// A scan while nobody is logged in.
-pub fn log_in_before_scanning(language: Language) -> String {
-    pick(language, "请先登录再扫码", "Log in first, then scan")
-}
-
-/// The login screen's OK with no clerk picked.
-pub fn pick_your_name(language: Language) -> String {
-    pick(language, "请先选择店员", "Pick your name first")
-}
-
-/// The manager prompt's OK with no manager picked.
-pub fn pick_a_manager(language: Language) -> String {
-    pick(language, "请选择店长", "Pick a manager")
+phrases! {
+    /// A scan while nobody is logged in.
+    log_in_before_scanning => "请先登录再扫码", "Log in first, then scan";
+    /// The login screen's OK with no clerk picked.
+    pick_your_name => "请先选择店员", "Pick your name first";
+    /// The manager prompt's OK with no manager picked.
+    pick_a_manager => "请选择店长", "Pick a manager";
 }
 
 // Finding a member.
 
-/// The phone lookup's search with too few digits.
-pub fn key_the_phone(language: Language) -> String {
-    pick(
-        language,
-        "请输入11位手机号",
-        "Key the 11-digit mobile number",
-    )
-}
-
-/// No member has the phone number keyed.
-pub fn no_member_with_phone(language: Language) -> String {
-    pick(
-        language,
-        "没有找到该手机号的会员：可为其办理入会",
-        "No member with that phone here: you can enroll them",
-    )
-}
-
-/// A member's form opened with no member on screen.
-pub fn find_the_member_first(language: Language) -> String {
-    pick(
-        language,
-        "请先扫码或按手机号找到会员",
-        "Scan or look up the member first",
-    )
+phrases! {
+    /// The phone lookup's search with too few digits.
+    key_the_phone => "请输入11位手机号", "Key the 11-digit mobile number";
+    /// No member has the phone number keyed.
+    no_member_with_phone => "没有找到该手机号的会员：可为其办理入会", "No member with that phone here: you can enroll them";
+    /// A member's form opened with no member on screen.
+    find_the_member_first => "请先扫码或按手机号找到会员", "Scan or look up the member first";
 }
 
 /// "有效至 2026-12-31" / "until 2026-12-31": a coupon's last day.
@@ -200,18 +186,11 @@ pub fn valid_until(language: Language, date: impl std::fmt::Display) -> String {
 
 // Checkout and the receipt.
 
-/// A quick key tapped with no amount keyed.
-pub fn amount_before_category(language: Language) -> String {
-    pick(
-        language,
-        "请先输入金额，再按品类键",
-        "Key the amount first, then the category",
-    )
-}
-
-/// Confirming a sale with nothing rung up.
-pub fn ring_up_first(language: Language) -> String {
-    pick(language, "请先录入商品", "Ring up the items first")
+phrases! {
+    /// A quick key tapped with no amount keyed.
+    amount_before_category => "请先输入金额，再按品类键", "Key the amount first, then the category";
+    /// Confirming a sale with nothing rung up.
+    ring_up_first => "请先录入商品", "Ring up the items first";
 }
 
 /// "+2 more lines (in the subtotal)": lines the checkout screen has no
@@ -261,9 +240,9 @@ pub fn refusal(language: Language, rule: Rule, reason: &str) -> String {
     }
 }
 
-/// The receipt screen's line for a sale with no member.
-pub fn walk_in_sale(language: Language) -> String {
-    pick(language, "非会员销售", "Walk-in sale")
+phrases! {
+    /// The receipt screen's line for a sale with no member.
+    walk_in_sale => "非会员销售", "Walk-in sale";
 }
 
 /// "Points balance 1280".
@@ -281,13 +260,9 @@ pub fn tier_line(language: Language, tier: &str) -> String {
     format!("{} {tier}", pick(language, "会员等级", "Tier"))
 }
 
-/// The receipt screen's note on a sale booked offline.
-pub fn recorded_offline(language: Language) -> String {
-    pick(
-        language,
-        "离线记账，联网后自动同步",
-        "Recorded offline; syncs when the network is back",
-    )
+phrases! {
+    /// The receipt screen's note on a sale booked offline.
+    recorded_offline => "离线记账，联网后自动同步", "Recorded offline; syncs when the network is back";
 }
 
 /// "Receipt saved: /path".
@@ -300,27 +275,13 @@ pub fn receipt_saved(language: Language, path: &str) -> String {
 
 // Enrollment.
 
-/// The enrollment form's phone is not a mobile number.
-pub fn enroll_phone_invalid(language: Language) -> String {
-    pick(
-        language,
-        "手机号需为1开头的11位数字",
-        "The phone number needs 11 digits starting with 1",
-    )
-}
-
-/// The enrollment form sent without the member's consent.
-pub fn enroll_needs_consent(language: Language) -> String {
-    pick(
-        language,
-        "请会员阅读并同意隐私说明",
-        "The member must read and accept the privacy notice",
-    )
-}
-
-/// The enrollment form's birthday is no date.
-pub fn enroll_birthday_invalid(language: Language) -> String {
-    pick(language, "生日日期无效", "That birthday is not a date")
+phrases! {
+    /// The enrollment form's phone is not a mobile number.
+    enroll_phone_invalid => "手机号需为1开头的11位数字", "The phone number needs 11 digits starting with 1";
+    /// The enrollment form sent without the member's consent.
+    enroll_needs_consent => "请会员阅读并同意隐私说明", "The member must read and accept the privacy notice";
+    /// The enrollment form's birthday is no date.
+    enroll_birthday_invalid => "生日日期无效", "That birthday is not a date";
 }
 
 /// The birthday on the enrollment form ("3月14日" / "3/14 (month/day)");
@@ -350,13 +311,9 @@ pub fn welcome_coupon(language: Language, label: &str, valid_until: &str) -> Str
 
 // The manager's forms: top-up, refund, adjustment.
 
-/// Top-up confirmed with neither a package nor an amount.
-pub fn pick_package_or_amount(language: Language) -> String {
-    pick(
-        language,
-        "请选择充值套餐或输入金额",
-        "Pick a package or key an amount",
-    )
+phrases! {
+    /// Top-up confirmed with neither a package nor an amount.
+    pick_package_or_amount => "请选择充值套餐或输入金额", "Pick a package or key an amount";
 }
 
 /// A top-up package: "充100送20" / "Pay ¥100.00 get ¥120.00".
@@ -367,14 +324,11 @@ pub fn top_up_package(language: Language, pay: Money, bonus: Money) -> String {
     }
 }
 
-/// Refund confirmed with no sale picked.
-pub fn pick_a_sale(language: Language) -> String {
-    pick(language, "请选择一笔销售", "Pick a sale")
-}
-
-/// Refund confirmed with nothing to give back.
-pub fn choose_refund_lines(language: Language) -> String {
-    pick(language, "请选择要退的商品数量", "Choose what to refund")
+phrases! {
+    /// Refund confirmed with no sale picked.
+    pick_a_sale => "请选择一笔销售", "Pick a sale";
+    /// Refund confirmed with nothing to give back.
+    choose_refund_lines => "请选择要退的商品数量", "Choose what to refund";
 }
 
 /// Who a recent sale was for, on the refund screen.
@@ -417,23 +371,13 @@ pub fn refund_outcome(language: Language, o: &RefundOutcome) -> Vec<String> {
     lines
 }
 
-/// Adjustment confirmed without points or a reason.
-pub fn key_points_and_reason(language: Language) -> String {
-    pick(
-        language,
-        "请输入积分数并选择原因",
-        "Key the points and pick a reason",
-    )
-}
-
-/// A top-up or adjustment booked.
-pub fn booked(language: Language) -> String {
-    pick(language, "已记账", "Done: booked")
-}
-
-/// A refund booked.
-pub fn refund_booked(language: Language) -> String {
-    pick(language, "退款已记账", "Refund booked")
+phrases! {
+    /// Adjustment confirmed without points or a reason.
+    key_points_and_reason => "请输入积分数并选择原因", "Key the points and pick a reason";
+    /// A top-up or adjustment booked.
+    booked => "已记账", "Done: booked";
+    /// A refund booked.
+    refund_booked => "退款已记账", "Refund booked";
 }
 
 // Status, sync and settings.
@@ -447,42 +391,19 @@ pub fn online(language: Language, online: bool) -> String {
     }
 }
 
-/// The status strip's note when no head office is configured.
-pub fn no_head_office(language: Language) -> String {
-    pick(
-        language,
-        "未连接总部：仅本机记账",
-        "No head office set: recording locally",
-    )
-}
-
-/// The status strip's note while head office has not answered yet.
-pub fn connecting(language: Language) -> String {
-    pick(language, "正在连接总部…", "Connecting to head office…")
-}
-
-/// The status strip with no camera: a keyboard-wedge scanner or demo cards.
-pub fn camera_none(language: Language) -> String {
-    pick(language, "扫码枪/演示卡", "Scanner / demo cards")
-}
-
-/// The status strip with the camera streaming.
-pub fn camera_on(language: Language) -> String {
-    pick(language, "摄像头正常", "Camera on")
-}
-
-/// The status strip with the camera lost.
-pub fn camera_lost(language: Language) -> String {
-    pick(
-        language,
-        "摄像头未连接，重试中",
-        "Camera unplugged: retrying",
-    )
-}
-
-/// The status strip while scanning image files.
-pub fn camera_files(language: Language) -> String {
-    pick(language, "从图片扫码", "Scanning image files")
+phrases! {
+    /// The status strip's note when no head office is configured.
+    no_head_office => "未连接总部：仅本机记账", "No head office set: recording locally";
+    /// The status strip's note while head office has not answered yet.
+    connecting => "正在连接总部…", "Connecting to head office…";
+    /// The status strip with no camera: a keyboard-wedge scanner or demo cards.
+    camera_none => "扫码枪/演示卡", "Scanner / demo cards";
+    /// The status strip with the camera streaming.
+    camera_on => "摄像头正常", "Camera on";
+    /// The status strip with the camera lost.
+    camera_lost => "摄像头未连接，重试中", "Camera unplugged: retrying";
+    /// The status strip while scanning image files.
+    camera_files => "从图片扫码", "Scanning image files";
 }
 
 /// When head office last answered ("11-30 10:00"), or never.
@@ -532,22 +453,11 @@ pub fn field_title(language: Language, field: TextField) -> String {
     }
 }
 
-/// Registering with head office without an address or a code.
-pub fn fill_in_registration(language: Language) -> String {
-    pick(
-        language,
-        "请填写总部地址和开通码",
-        "Fill in head office's address and the enrollment code",
-    )
-}
-
-/// Registered with head office.
-pub fn registered(language: Language) -> String {
-    pick(
-        language,
-        "已向总部登记，本机开始同步",
-        "Registered with head office; syncing starts now",
-    )
+phrases! {
+    /// Registering with head office without an address or a code.
+    fill_in_registration => "请填写总部地址和开通码", "Fill in head office's address and the enrollment code";
+    /// Registered with head office.
+    registered => "已向总部登记，本机开始同步", "Registered with head office; syncing starts now";
 }
 
 #[cfg(test)]
