@@ -12,6 +12,7 @@
 
 pub mod back_office;
 pub mod postgres;
+pub(crate) mod rows;
 pub mod sqlite;
 
 pub use back_office::{

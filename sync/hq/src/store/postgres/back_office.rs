@@ -9,13 +9,14 @@ use tillcard_rules::ids::Timestamp;
 
 use super::locks::LOCK_BACK_OFFICE;
 use super::members::push_change;
-use super::rows::{
-    audit_entry_from_row, columns, enroll_code_from_row, staff_record_from_row,
-    store_record_from_row, terminal_listing_from_row, user_listing_from_row,
-};
+use super::rows::staff_stores_json;
 use crate::store::back_office::{
     AuditEntry, BackOfficeRefusal, EnrollCodeRecord, StaffRecord, StaffUpdate, StorePatch,
     StoreRecord, TerminalListing, UserListing, name_key, plan_staff_update,
+};
+use crate::store::rows::{
+    audit_entry_from_row, columns, enroll_code_from_row, staff_record_from_row,
+    store_record_from_row, terminal_listing_from_row, user_listing_from_row,
 };
 use crate::store::{
     BackOffice, Redeemed, StoreResult, TerminalRecord, UserRecord, redemption_refusal,
@@ -82,7 +83,7 @@ async fn load_staff<C: GenericClient>(tx: &C, staff_id: &str) -> StoreResult<Opt
     tx.query_opt(
         concat!(
             "SELECT ",
-            columns!(staff_record),
+            columns!(staff_record with staff_stores_json!()),
             " FROM staff s WHERE s.staff_id = $1"
         ),
         &[&staff_id],
@@ -290,7 +291,7 @@ pub(super) async fn staff_list<C: GenericClient>(
         .query(
             concat!(
                 "SELECT ",
-                columns!(staff_record),
+                columns!(staff_record with staff_stores_json!()),
                 " FROM staff s WHERE $1::text IS NULL OR EXISTS
                     (SELECT 1 FROM staff_stores ss
                      WHERE ss.staff_id = s.staff_id AND ss.store = $1)

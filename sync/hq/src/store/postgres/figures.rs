@@ -8,12 +8,12 @@ use tillcard_rules::MemberAccount;
 use tokio_postgres::Row;
 
 use super::members::load_entries;
-use super::rows::{
-    columns, conflict_item_from_row, refund_from_row, refunded_sale_from_row, terminal_row_from_row,
-};
 use super::sql::query_cached;
 use crate::figures::{
     AccountRow, ActivityRows, CONFLICTS_SHOWN, FigureQuery, FigureRows, SalesRows, TerminalRow,
+};
+use crate::store::rows::{
+    columns, conflict_item_from_row, refund_from_row, refunded_sale_from_row, terminal_row_from_row,
 };
 use crate::store::{StoreError, StoreResult, from_sql_int, parse_json, parse_member};
 

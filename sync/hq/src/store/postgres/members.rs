@@ -13,8 +13,9 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 
 use super::locks::{LOCK_KEYS, member_lock_key};
-use super::rows::{change_from_row, columns, ledger_entries_of_chunk, member_record_from_row};
+use super::rows::ledger_entries_of_chunk;
 use super::sql::execute_cached;
+use crate::store::rows::{change_from_row, columns, member_record_from_row};
 use crate::store::{ChangeRow, MemberRecord, StoreError, StoreResult, parse_member, to_json};
 
 /// A member's ledger, in booking order.
@@ -84,7 +85,7 @@ pub(super) async fn changes_after<C: GenericClient>(
         .query(
             concat!(
                 "SELECT ",
-                columns!(change),
+                columns!(change with "xid"),
                 " FROM changes
              WHERE (xid, position) > ($1, $2)
                AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint

@@ -3,7 +3,7 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::rows::{columns, conflict_record_from_row, dead_letter_from_row};
+use crate::store::rows::{columns, conflict_record_from_row, dead_letter_from_row};
 use crate::store::{ConflictRecord, DeadLetterRecord, StoreResult};
 
 /// Every conflict, oldest first.

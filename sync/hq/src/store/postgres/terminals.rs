@@ -6,7 +6,7 @@ use deadpool_postgres::GenericClient;
 use tillcard_protocol::wire::TerminalId;
 use tillcard_rules::ids::Timestamp;
 
-use super::rows::{columns, terminal_flag_from_row, terminal_record_from_row};
+use crate::store::rows::{columns, terminal_flag_from_row, terminal_record_from_row};
 use crate::store::{StoreResult, TerminalRecord};
 
 /// A terminal by id (every upload's signature check starts here: prepared

@@ -3,8 +3,8 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::rows::{columns, user_from_row};
 use super::sql::{execute_cached, query_cached};
+use crate::store::rows::{columns, user_from_row};
 use crate::store::{StoreResult, UserRecord};
 
 /// A user by name.

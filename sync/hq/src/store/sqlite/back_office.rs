@@ -8,13 +8,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tillcard_rules::ids::Timestamp;
 
 use super::batch::push_change;
-use super::rows::{
-    audit_entry_from_row, columns, enroll_code_from_row, staff_record_from_row,
-    store_record_from_row, terminal_listing_from_row, user_listing_from_row,
-};
+use super::rows::staff_stores_json;
 use crate::store::back_office::{
     AuditEntry, BackOfficeRefusal, EnrollCodeRecord, StaffRecord, StaffUpdate, StorePatch,
     StoreRecord, TerminalListing, UserListing, name_key, plan_staff_update,
+};
+use crate::store::rows::{
+    audit_entry_from_row, columns, enroll_code_from_row, staff_record_from_row,
+    store_record_from_row, terminal_listing_from_row, user_listing_from_row,
 };
 use crate::store::{
     BackOffice, Redeemed, StoreResult, TerminalRecord, UserRecord, redemption_refusal,
@@ -82,10 +83,10 @@ fn check_stores(
 fn load_staff(tx: &Connection, staff_id: &str) -> StoreResult<Option<StaffRecord>> {
     let mut stmt = tx.prepare_cached(concat!(
         "SELECT ",
-        columns!(staff_record),
+        columns!(staff_record with staff_stores_json!()),
         " FROM staff s WHERE s.staff_id = ?1"
     ))?;
-    stmt.query_and_then(params![staff_id], staff_record_from_row)?
+    stmt.query_and_then(params![staff_id], |row| staff_record_from_row(row))?
         .next()
         .transpose()
 }
@@ -177,7 +178,7 @@ pub(super) fn update_store(
             " FROM stores WHERE code = ?1"
         ),
         params![code],
-        store_record_from_row,
+        |row| store_record_from_row(row),
     )?;
     tx.commit()?;
     Ok(Ok(record))
@@ -190,7 +191,8 @@ pub(super) fn stores(c: &Connection) -> StoreResult<Vec<StoreRecord>> {
         columns!(store_record),
         " FROM stores ORDER BY code"
     ))?;
-    stmt.query_and_then([], store_record_from_row)?.collect()
+    stmt.query_and_then([], |row| store_record_from_row(row))?
+        .collect()
 }
 
 /// Creates a clerk.
@@ -265,12 +267,12 @@ pub(super) fn staff_member(c: &Connection, staff_id: &str) -> StoreResult<Option
 pub(super) fn staff_list(c: &Connection, store: Option<&str>) -> StoreResult<Vec<StaffRecord>> {
     let mut stmt = c.prepare(concat!(
         "SELECT ",
-        columns!(staff_record),
+        columns!(staff_record with staff_stores_json!()),
         " FROM staff s WHERE ?1 IS NULL OR EXISTS
             (SELECT 1 FROM staff_stores ss WHERE ss.staff_id = s.staff_id AND ss.store = ?1)
          ORDER BY s.staff_id"
     ))?;
-    stmt.query_and_then(params![store], staff_record_from_row)?
+    stmt.query_and_then(params![store], |row| staff_record_from_row(row))?
         .collect()
 }
 
@@ -351,7 +353,8 @@ pub(super) fn enroll_codes(c: &Connection) -> StoreResult<Vec<EnrollCodeRecord>>
         columns!(enroll_code),
         " FROM enroll_codes ORDER BY issued_at DESC, code_hash"
     ))?;
-    stmt.query_and_then([], enroll_code_from_row)?.collect()
+    stmt.query_and_then([], |row| enroll_code_from_row(row))?
+        .collect()
 }
 
 /// Every terminal.
@@ -361,7 +364,7 @@ pub(super) fn terminals(c: &Connection) -> StoreResult<Vec<TerminalListing>> {
         columns!(terminal_listing),
         " FROM terminals ORDER BY store, terminal_id"
     ))?;
-    stmt.query_and_then([], terminal_listing_from_row)?
+    stmt.query_and_then([], |row| terminal_listing_from_row(row))?
         .collect()
 }
 
@@ -435,7 +438,8 @@ pub(super) fn users(c: &Connection) -> StoreResult<Vec<UserListing>> {
         columns!(user_listing),
         " FROM hq_users ORDER BY username"
     ))?;
-    stmt.query_and_then([], user_listing_from_row)?.collect()
+    stmt.query_and_then([], |row| user_listing_from_row(row))?
+        .collect()
 }
 
 /// The audit trail, newest first.
@@ -449,6 +453,8 @@ pub(super) fn audit_trail(
         columns!(audit_entry),
         " FROM audit WHERE ?1 IS NULL OR subject = ?1 ORDER BY id DESC LIMIT ?2"
     ))?;
-    stmt.query_and_then(params![subject, limit.max(0)], audit_entry_from_row)?
-        .collect()
+    stmt.query_and_then(params![subject, limit.max(0)], |row| {
+        audit_entry_from_row(row)
+    })?
+    .collect()
 }

@@ -8,9 +8,9 @@ use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 
-use super::rows::{columns, member_record_from_row};
 use crate::figures::{MemberSummary, millis};
 use crate::ingest::{self, LastSeen, Loaded, Plan, Prepared};
+use crate::store::rows::{columns, member_record_from_row};
 use crate::store::{
     MemberRecord, StoreError, StoreResult, from_sql_int, parse_json, parse_member, to_json,
     to_sql_int,
@@ -27,7 +27,7 @@ pub(super) fn load_member(
         " FROM members WHERE member_id = ?1"
     ))?;
     let Some(record) = stmt
-        .query_and_then(params![id.to_string()], member_record_from_row)?
+        .query_and_then(params![id.to_string()], |row| member_record_from_row(row))?
         .next()
         .transpose()?
     else {

@@ -5,11 +5,11 @@ use rusqlite::{Connection, Transaction, params};
 use tillcard_rules::MemberAccount;
 
 use super::batch::load_entries;
-use super::rows::{
-    columns, conflict_item_from_row, refund_from_row, refunded_sale_from_row, terminal_row_from_row,
-};
 use crate::figures::{
     AccountRow, ActivityRows, CONFLICTS_SHOWN, FigureQuery, FigureRows, SalesRows, TerminalRow,
+};
+use crate::store::rows::{
+    columns, conflict_item_from_row, refund_from_row, refunded_sale_from_row, terminal_row_from_row,
 };
 use crate::store::{StoreResult, from_sql_int, parse_json, parse_member};
 
@@ -144,14 +144,18 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
             columns!(refunded_sale)
         ))?;
         rows.refunded_sales = stmt
-            .query_and_then(params![q.sales_since_ms, q.now_ms], refunded_sale_from_row)?
+            .query_and_then(params![q.sales_since_ms, q.now_ms], |row| {
+                refunded_sale_from_row(row)
+            })?
             .collect::<StoreResult<_>>()?;
         let mut stmt = tx.prepare(&format!(
             "SELECT {} FROM refunds WHERE sale_id IN ({window})",
             columns!(refund)
         ))?;
         rows.refunds = stmt
-            .query_and_then(params![q.sales_since_ms, q.now_ms], refund_from_row)?
+            .query_and_then(params![q.sales_since_ms, q.now_ms], |row| {
+                refund_from_row(row)
+            })?
             .collect::<StoreResult<_>>()?;
     }
     (rows.buyers, rows.repeat_buyers) = tx.query_row(
@@ -172,7 +176,7 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
         rows.conflicts = stmt
             .query_and_then(
                 params![i64::try_from(CONFLICTS_SHOWN).unwrap_or(i64::MAX)],
-                conflict_item_from_row,
+                |row| conflict_item_from_row(row),
             )?
             .collect::<StoreResult<_>>()?;
     }
@@ -189,5 +193,6 @@ pub(super) fn terminal_rows(c: &Connection) -> StoreResult<Vec<TerminalRow>> {
         "
          FROM terminals ORDER BY store, terminal_id"
     ))?;
-    stmt.query_and_then([], terminal_row_from_row)?.collect()
+    stmt.query_and_then([], |row| terminal_row_from_row(row))?
+        .collect()
 }

@@ -37,12 +37,12 @@ mod test_hooks;
 #[cfg(test)]
 mod tests;
 
-use batch::{erase, load, load_member, push_change, write};
-use figures::{figure_rows, terminal_rows};
-use rows::{
+use crate::store::rows::{
     change_from_row, columns, conflict_record_from_row, dead_letter_from_row,
     terminal_flag_from_row, terminal_record_from_row, user_from_row,
 };
+use batch::{erase, load, load_member, push_change, write};
+use figures::{figure_rows, terminal_rows};
 
 /// Numbered migrations (`sqlite/migrations/NNNN.sql`), applied in order at
 /// start-up.
@@ -263,7 +263,7 @@ impl Store for SqliteStore {
                 columns!(terminal_record),
                 " FROM terminals WHERE terminal_id = ?1"
             ))?;
-            stmt.query_and_then(params![id.to_string()], terminal_record_from_row)?
+            stmt.query_and_then(params![id.to_string()], |row| terminal_record_from_row(row))?
                 .next()
                 .transpose()
         })
@@ -295,7 +295,8 @@ impl Store for SqliteStore {
                 columns!(terminal_flag),
                 " FROM terminal_flags ORDER BY id"
             ))?;
-            stmt.query_and_then([], terminal_flag_from_row)?.collect()
+            stmt.query_and_then([], |row| terminal_flag_from_row(row))?
+                .collect()
         })
         .await
     }
@@ -326,11 +327,13 @@ impl Store for SqliteStore {
         self.run(move |c| {
             let mut stmt = c.prepare_cached(concat!(
                 "SELECT ",
-                columns!(change),
+                // SQLite's writers are serialized: no transaction id
+                // (0), the position alone orders changes.
+                columns!(change with "0"),
                 " FROM changes WHERE position > ?1
                  ORDER BY position LIMIT ?2"
             ))?;
-            stmt.query_and_then(params![position, limit], change_from_row)?
+            stmt.query_and_then(params![position, limit], |row| change_from_row(row))?
                 .collect()
         })
         .await
@@ -395,7 +398,8 @@ impl Store for SqliteStore {
                 columns!(conflict),
                 " FROM conflicts ORDER BY conflict_no"
             ))?;
-            stmt.query_and_then([], conflict_record_from_row)?.collect()
+            stmt.query_and_then([], |row| conflict_record_from_row(row))?
+                .collect()
         })
         .await
     }
@@ -408,7 +412,8 @@ impl Store for SqliteStore {
                 " FROM dead_letters
                  ORDER BY terminal_id, seq"
             ))?;
-            stmt.query_and_then([], dead_letter_from_row)?.collect()
+            stmt.query_and_then([], |row| dead_letter_from_row(row))?
+                .collect()
         })
         .await
     }
@@ -462,7 +467,7 @@ impl Store for SqliteStore {
                 columns!(user),
                 " FROM hq_users WHERE username = ?1"
             ))?;
-            stmt.query_and_then(params![username], user_from_row)?
+            stmt.query_and_then(params![username], |row| user_from_row(row))?
                 .next()
                 .transpose()
         })
