@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use tillcard_protocol::auth;
 
@@ -43,6 +44,22 @@ pub const DASHBOARD_HTML: &str = include_str!("dashboard.html");
 pub const DASHBOARD_JS: &str = include_str!("dashboard.js");
 /// The stylesheet.
 pub const DASHBOARD_CSS: &str = include_str!("dashboard.css");
+
+/// An HTML page (the dashboard's, its login page, the console's) with
+/// [`security_headers`].
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
+    response.headers_mut().extend(security_headers());
+    response
+}
 
 /// Security headers of every dashboard response: only our own script and
 /// style, no framing, no referrer, no caching of figures.
@@ -125,17 +142,22 @@ pub fn new_session_token() -> (String, String) {
     (token, hash)
 }
 
-/// The session token in a request's cookies, if any.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name` in a request's cookies, if any (the
+/// first, trimmed).
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value.trim().to_string())
-        .filter(|v| !v.is_empty())
+}
+
+/// The session token in a request's cookies, if any.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE).filter(|v| !v.is_empty())
 }
 
 /// `Set-Cookie` value for a new session.

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tillcard_rules::ids::{MemberId, Timestamp};
@@ -20,6 +20,7 @@ use crate::error::HqError;
 use crate::figures::{self};
 use crate::ingest::{self, ReceivedBatch};
 use crate::metrics::{CodeLabels, HttpLabels};
+use crate::store::TerminalRecord;
 use std::time::Instant;
 use tillcard_protocol::auth::{self};
 use tillcard_protocol::wire::{self, RedeemRequest};
@@ -71,14 +72,40 @@ pub(super) async fn redeem(State(hq): State<Arc<Hq>>, body: Bytes) -> Result<Res
     Ok(wire(&hq.redeem(&request).await?))
 }
 
-pub(super) async fn upload(
-    State(hq): State<Arc<Hq>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HqError> {
-    let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
+/// A request a terminal signed: head office, the terminal (once
+/// [`Hq::authenticate`] has checked the signature over the method, path
+/// and body) and the body. An extractor that reads the body, so it comes
+/// last among a handler's arguments; a body that cannot be read is
+/// answered as `Bytes` answers it, a bad signature as [`HqError`] does.
+pub(super) struct SignedByTerminal {
+    pub(super) hq: Arc<Hq>,
+    pub(super) terminal: TerminalRecord,
+    pub(super) body: Bytes,
+}
+
+impl FromRequest<Arc<Hq>> for SignedByTerminal {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, hq: &Arc<Hq>) -> Result<Self, Self::Rejection> {
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, hq)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let terminal = hq
+            .authenticate(&method, &uri, &headers, &body)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(SignedByTerminal {
+            hq: Arc::clone(hq),
+            terminal,
+            body,
+        })
+    }
+}
+
+pub(super) async fn upload(signed: SignedByTerminal) -> Result<Response, HqError> {
+    let SignedByTerminal { hq, terminal, body } = signed;
     // The bodies stay text borrowed from `json` until each is decoded once.
     let json = gunzip_body(&body)?;
     let batch = ReceivedBatch::from_json(&json)?;
@@ -97,14 +124,10 @@ pub(super) struct CursorQuery {
 }
 
 pub(super) async fn changes(
-    State(hq): State<Arc<Hq>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
     Query(query): Query<CursorQuery>,
-    body: Bytes,
+    signed: SignedByTerminal,
 ) -> Result<Response, HqError> {
-    let terminal = hq.authenticate(&method, &uri, &headers, &body).await?;
+    let SignedByTerminal { hq, terminal, .. } = signed;
     Ok(wire(&hq.changes(&terminal, query.cursor.as_deref()).await?))
 }
 
@@ -349,20 +372,6 @@ pub(super) async fn metrics(State(hq): State<Arc<Hq>>) -> Result<Response, HqErr
         .into_response())
 }
 
-fn html(status: StatusCode, body: String) -> Response {
-    let mut response = (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
-        body,
-    )
-        .into_response();
-    response.headers_mut().extend(dashboard::security_headers());
-    response
-}
-
 fn redirect(to: &str, cookie: Option<String>) -> Response {
     let mut response =
         (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
@@ -387,7 +396,10 @@ pub(super) async fn dashboard_page(
     if hq.session_user(&headers).await?.is_none() {
         return Ok(redirect("/dashboard/login", None));
     }
-    Ok(html(StatusCode::OK, dashboard::DASHBOARD_HTML.to_string()))
+    Ok(dashboard::html(
+        StatusCode::OK,
+        dashboard::DASHBOARD_HTML.to_string(),
+    ))
 }
 
 pub(super) async fn login_page(Query(query): Query<LangQuery>) -> Response {
@@ -396,7 +408,7 @@ pub(super) async fn login_page(Query(query): Query<LangQuery>) -> Response {
     } else {
         LoginNotice::None
     };
-    html(
+    dashboard::html(
         StatusCode::OK,
         dashboard::login_page(
             Lang::parse(query.lang.as_deref()),
@@ -415,7 +427,7 @@ pub(super) async fn login(
     let next = form.next.as_deref();
     let username = form.username.trim();
     if !dashboard::valid_username(username) {
-        return Ok(html(
+        return Ok(dashboard::html(
             StatusCode::UNAUTHORIZED,
             dashboard::login_page(lang, LoginNotice::Wrong, "", next),
         ));
@@ -428,11 +440,11 @@ pub(super) async fn login(
             },
             Some(dashboard::session_cookie(&token)),
         ),
-        LoginOutcome::Wrong => html(
+        LoginOutcome::Wrong => dashboard::html(
             StatusCode::UNAUTHORIZED,
             dashboard::login_page(lang, LoginNotice::Wrong, username, next),
         ),
-        LoginOutcome::Locked(left) => html(
+        LoginOutcome::Locked(left) => dashboard::html(
             StatusCode::TOO_MANY_REQUESTS,
             dashboard::login_page(
                 lang,

@@ -4,11 +4,13 @@
 //! operation ([`Hq::authorize`]: the admin token, or a dashboard session
 //! whose user's role allows it), decodes, and calls [`Hq`].
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tillcard_protocol::staff::SetPinRequest;
@@ -16,43 +18,68 @@ use tillcard_protocol::wire::{self, TerminalId};
 use uuid::Uuid;
 
 use super::Hq;
-use super::http::admin_body;
+use super::back_office::Actor;
+use super::http::{SignedByTerminal, admin_body};
 use super::roles::Operation;
 use crate::admin;
 use crate::error::HqError;
 
-/// An admin request's plain JSON body; what does not decode is 400 in
-/// serde's words.
+/// A back-office request: head office and the request's headers (the admin
+/// token or the session cookie). An extractor, so each handler says only
+/// which operation it needs, what it reads and what it calls.
+pub(super) struct OfficeRequest {
+    hq: Arc<Hq>,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<Arc<Hq>> for OfficeRequest {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, hq: &Arc<Hq>) -> Result<Self, Self::Rejection> {
+        Ok(OfficeRequest {
+            hq: Arc::clone(hq),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl OfficeRequest {
+    /// Head office and who is acting, once the request is authorized for
+    /// `operation` ([`Hq::authorize`]); before any body is read.
+    async fn authorize(&self, operation: Operation) -> Result<(&Hq, Actor), HqError> {
+        let actor = self.hq.authorize(&self.headers, operation).await?;
+        Ok((&self.hq, actor))
+    }
+}
+
+/// An answer in JSON.
 fn json<T: serde::Serialize>(value: &T) -> Response {
     axum::Json(value).into_response()
 }
 
-pub(super) async fn list_stores(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-) -> Result<Response, HqError> {
-    hq.authorize(&headers, Operation::ReadBackOffice).await?;
+/// An answer with nothing to say (204).
+fn done() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub(super) async fn list_stores(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::ReadBackOffice).await?;
     Ok(json(&hq.list_stores().await?))
 }
 
-pub(super) async fn create_store(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteStores).await?;
-    let request: admin::NewStore = admin_body(&bytes)?;
+pub(super) async fn create_store(office: OfficeRequest, body: Bytes) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteStores).await?;
+    let request: admin::NewStore = admin_body(&body)?;
     Ok(json(&hq.create_store(&actor, &request).await?))
 }
 
 pub(super) async fn update_store(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Path(code): Path<String>,
-    bytes: Bytes,
+    body: Bytes,
 ) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteStores).await?;
-    let change: admin::StoreChange = admin_body(&bytes)?;
+    let (hq, actor) = office.authorize(Operation::WriteStores).await?;
+    let change: admin::StoreChange = admin_body(&body)?;
     Ok(json(&hq.update_store(&actor, &code, &change).await?))
 }
 
@@ -62,148 +89,121 @@ pub(super) struct StoreQuery {
 }
 
 pub(super) async fn list_staff(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Query(query): Query<StoreQuery>,
 ) -> Result<Response, HqError> {
-    hq.authorize(&headers, Operation::ReadBackOffice).await?;
+    let (hq, _) = office.authorize(Operation::ReadBackOffice).await?;
     Ok(json(&hq.list_staff(query.store.as_deref()).await?))
 }
 
-pub(super) async fn create_staff(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
-    let request: admin::NewStaff = admin_body(&bytes)?;
+pub(super) async fn create_staff(office: OfficeRequest, body: Bytes) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteStaff).await?;
+    let request: admin::NewStaff = admin_body(&body)?;
     Ok(json(&hq.create_staff(&actor, &request).await?))
 }
 
+/// `POST .../deactivate` (`active` false) and `POST .../activate` (true).
+async fn set_staff_active(
+    office: OfficeRequest,
+    staff_id: &str,
+    active: bool,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteStaff).await?;
+    Ok(json(&hq.set_staff_active(&actor, staff_id, active).await?))
+}
+
 pub(super) async fn deactivate_staff(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Path(staff_id): Path<String>,
 ) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
-    Ok(json(&hq.set_staff_active(&actor, &staff_id, false).await?))
+    set_staff_active(office, &staff_id, false).await
 }
 
 pub(super) async fn activate_staff(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Path(staff_id): Path<String>,
 ) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
-    Ok(json(&hq.set_staff_active(&actor, &staff_id, true).await?))
+    set_staff_active(office, &staff_id, true).await
 }
 
 pub(super) async fn rename_staff(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Path(staff_id): Path<String>,
-    bytes: Bytes,
+    body: Bytes,
 ) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
-    let request: admin::RenameStaff = admin_body(&bytes)?;
-    Ok(json(
-        &hq.rename_staff(&actor, &staff_id, &request.display_name)
-            .await?,
-    ))
+    let (hq, actor) = office.authorize(Operation::WriteStaff).await?;
+    let request: admin::RenameStaff = admin_body(&body)?;
+    let renamed = hq.rename_staff(&actor, &staff_id, &request.display_name);
+    Ok(json(&renamed.await?))
 }
 
 pub(super) async fn set_staff_stores(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Path(staff_id): Path<String>,
-    bytes: Bytes,
+    body: Bytes,
 ) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
-    let request: admin::StaffStores = admin_body(&bytes)?;
-    Ok(json(
-        &hq.set_staff_stores(&actor, &staff_id, &request.stores)
-            .await?,
-    ))
+    let (hq, actor) = office.authorize(Operation::WriteStaff).await?;
+    let request: admin::StaffStores = admin_body(&body)?;
+    let moved = hq.set_staff_stores(&actor, &staff_id, &request.stores);
+    Ok(json(&moved.await?))
 }
 
 pub(super) async fn reset_staff_pin(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Path(staff_id): Path<String>,
 ) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteStaff).await?;
+    let (hq, actor) = office.authorize(Operation::WriteStaff).await?;
     Ok(json(&hq.reset_staff_pin(&actor, &staff_id).await?))
 }
 
-pub(super) async fn issue_code(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteTerminals).await?;
-    let request: admin::IssueCode = admin_body(&bytes)?;
-    Ok(json(
-        &hq.issue_enroll_code(&actor, &request.store, request.expires_in_days)
-            .await?,
-    ))
+pub(super) async fn issue_code(office: OfficeRequest, body: Bytes) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
+    let request: admin::IssueCode = admin_body(&body)?;
+    let issued = hq.issue_enroll_code(&actor, &request.store, request.expires_in_days);
+    Ok(json(&issued.await?))
 }
 
-pub(super) async fn list_codes(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-) -> Result<Response, HqError> {
-    hq.authorize(&headers, Operation::ReadBackOffice).await?;
+pub(super) async fn list_codes(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::ReadBackOffice).await?;
     Ok(json(&hq.list_enroll_codes().await?))
 }
 
-pub(super) async fn list_terminals(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-) -> Result<Response, HqError> {
-    hq.authorize(&headers, Operation::ReadBackOffice).await?;
+pub(super) async fn list_terminals(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::ReadBackOffice).await?;
     Ok(json(&hq.list_terminals().await?))
 }
 
 pub(super) async fn revoke(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Path(id): Path<Uuid>,
 ) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteTerminals).await?;
+    let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
     hq.revoke_terminal(&actor, TerminalId(id)).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(done())
 }
 
-pub(super) async fn list_users(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-) -> Result<Response, HqError> {
-    hq.authorize(&headers, Operation::ReadUsers).await?;
+pub(super) async fn list_users(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::ReadUsers).await?;
     Ok(json(&hq.list_users().await?))
 }
 
-pub(super) async fn save_user(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteUsers).await?;
-    let request: admin::NewUser = admin_body(&bytes)?;
+pub(super) async fn save_user(office: OfficeRequest, body: Bytes) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteUsers).await?;
+    let request: admin::NewUser = admin_body(&body)?;
     hq.save_user(&actor, &request.username, &request.password, request.role)
         .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(done())
 }
 
 pub(super) async fn set_user_role(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Path(username): Path<String>,
-    bytes: Bytes,
+    body: Bytes,
 ) -> Result<Response, HqError> {
-    let actor = hq.authorize(&headers, Operation::WriteUsers).await?;
-    let request: admin::UserRole = admin_body(&bytes)?;
+    let (hq, actor) = office.authorize(Operation::WriteUsers).await?;
+    let request: admin::UserRole = admin_body(&body)?;
     hq.set_user_role(&actor, &username, request.role).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(done())
 }
 
 #[derive(Deserialize)]
@@ -213,28 +213,19 @@ pub(super) struct AuditQuery {
 }
 
 pub(super) async fn audit(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
+    office: OfficeRequest,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, HqError> {
-    hq.authorize(&headers, Operation::ReadAudit).await?;
-    Ok(json(
-        &hq.audit_trail(query.subject.as_deref(), query.limit)
-            .await?,
-    ))
+    let (hq, _) = office.authorize(Operation::ReadAudit).await?;
+    let rows = hq.audit_trail(query.subject.as_deref(), query.limit);
+    Ok(json(&rows.await?))
 }
 
 /// A clerk's PIN set-up, signed by a terminal like an upload; answered
 /// with the clerk's record sealed to that terminal (gzip JSON).
-pub(super) async fn set_pin(
-    State(hq): State<Arc<Hq>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Result<Response, HqError> {
-    let terminal = hq.authenticate(&method, &uri, &headers, &bytes).await?;
-    let request: SetPinRequest = wire::decode(&bytes)?;
+pub(super) async fn set_pin(signed: SignedByTerminal) -> Result<Response, HqError> {
+    let SignedByTerminal { hq, terminal, body } = signed;
+    let request: SetPinRequest = wire::decode(&body)?;
     let snapshot = hq.set_pin(&terminal, &request).await?;
     Ok(super::http::wire_response(&snapshot))
 }
