@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Path, Request};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use tillcard_protocol::staff::StaffRole;
@@ -121,210 +122,230 @@ fn notice(key: &'static str) -> Flash {
     }
 }
 
-/// The form's answer before any field is read.
-macro_rules! accept_or_answer {
-    ($hq:expr, $headers:expr, $body:expr, $back:expr, $op:expr) => {
-        match accept(&$hq, &$headers, &$body, $back, $op).await? {
+/// A notice with a code the page after the redirect shows this once.
+fn shown_once(key: &'static str, secret: String) -> Flash {
+    Flash {
+        notice: Some(key),
+        error: None,
+        secret: Some(secret),
+    }
+}
+
+/// The forms of one page: the page their answers redirect to, and the
+/// operation the user's role must allow.
+#[derive(Debug, Clone, Copy)]
+struct FormsOf {
+    back: &'static str,
+    operation: Operation,
+}
+
+const STORES: FormsOf = FormsOf {
+    back: "/console/stores",
+    operation: Operation::WriteStores,
+};
+const STAFF: FormsOf = FormsOf {
+    back: "/console/staff",
+    operation: Operation::WriteStaff,
+};
+const CODES: FormsOf = FormsOf {
+    back: "/console/codes",
+    operation: Operation::WriteTerminals,
+};
+const TERMINALS: FormsOf = FormsOf {
+    back: "/console/terminals",
+    operation: Operation::WriteTerminals,
+};
+const USERS: FormsOf = FormsOf {
+    back: "/console/users",
+    operation: Operation::WriteUsers,
+};
+
+/// A form sent to the console: head office, the request's headers (the
+/// session cookie, the CSRF header) and the url-encoded body. An extractor
+/// that reads the body, so it comes last among a handler's arguments.
+pub(super) struct Submission {
+    hq: Arc<Hq>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl FromRequest<Arc<Hq>> for Submission {
+    /// A body that cannot be read, as `Bytes` answers it.
+    type Rejection = BytesRejection;
+
+    async fn from_request(request: Request, hq: &Arc<Hq>) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, hq).await?;
+        Ok(Submission {
+            hq: Arc::clone(hq),
+            headers,
+            body,
+        })
+    }
+}
+
+impl Submission {
+    /// Every form's steps: [`accept`] (session, CSRF token, the page's
+    /// operation), then `act` with the accepted form, then [`finish`]: what
+    /// `act` made or refused shown on the page after the redirect.
+    async fn submit(
+        &self,
+        page: FormsOf,
+        act: impl AsyncFnOnce(&Hq, &Posted) -> Result<Flash, HqError>,
+    ) -> Result<Response, HqError> {
+        let FormsOf { back, operation } = page;
+        let posted = match accept(&self.hq, &self.headers, &self.body, back, operation).await? {
             Ok(posted) => posted,
             Err(answer) => return Ok(answer),
-        }
-    };
+        };
+        let outcome = act(&self.hq, &posted).await;
+        finish(&posted, back, outcome)
+    }
 }
 
-pub(super) async fn create_store(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HqError> {
-    const BACK: &str = "/console/stores";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteStores);
-    let request = admin::NewStore {
-        code: posted.field("code").to_string(),
-        name: posted.field("name").to_string(),
-        time_zone: posted.field("time_zone").to_string(),
-        address: posted.field("address").to_string(),
-    };
-    let outcome = hq
-        .create_store(&posted.session.actor, &request)
-        .await
-        .map(|_| notice("store_created"));
-    finish(&posted, BACK, outcome)
+pub(super) async fn create_store(form: Submission) -> Result<Response, HqError> {
+    form.submit(STORES, async |hq, posted| {
+        let request = admin::NewStore {
+            code: posted.field("code").to_string(),
+            name: posted.field("name").to_string(),
+            time_zone: posted.field("time_zone").to_string(),
+            address: posted.field("address").to_string(),
+        };
+        hq.create_store(&posted.session.actor, &request)
+            .await
+            .map(|_| notice("store_created"))
+    })
+    .await
 }
 
-pub(super) async fn create_staff(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HqError> {
-    const BACK: &str = "/console/staff";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteStaff);
-    let outcome = match StaffRole::parse(posted.field("role")) {
-        None => Err(HqError::BadRequest("role: cashier or manager".into())),
-        Some(role) => {
-            let staff_id = Some(posted.field("staff_id").to_string()).filter(|s| !s.is_empty());
-            let request = admin::NewStaff {
-                staff_id,
-                display_name: posted.field("display_name").to_string(),
-                role,
-                stores: posted.all("stores"),
-            };
-            hq.create_staff(&posted.session.actor, &request)
-                .await
-                .map(|made| Flash {
-                    notice: Some("staff_created"),
-                    error: None,
-                    secret: Some(made.setup_code),
-                })
-        }
-    };
-    finish(&posted, BACK, outcome)
+pub(super) async fn create_staff(form: Submission) -> Result<Response, HqError> {
+    form.submit(STAFF, async |hq, posted| {
+        let Some(role) = StaffRole::parse(posted.field("role")) else {
+            return Err(HqError::BadRequest("role: cashier or manager".into()));
+        };
+        let staff_id = Some(posted.field("staff_id").to_string()).filter(|s| !s.is_empty());
+        let request = admin::NewStaff {
+            staff_id,
+            display_name: posted.field("display_name").to_string(),
+            role,
+            stores: posted.all("stores"),
+        };
+        hq.create_staff(&posted.session.actor, &request)
+            .await
+            .map(|made| shown_once("staff_created", made.setup_code))
+    })
+    .await
 }
 
 pub(super) async fn staff_active(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
     Path(staff_id): Path<String>,
-    body: Bytes,
+    form: Submission,
 ) -> Result<Response, HqError> {
-    const BACK: &str = "/console/staff";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteStaff);
-    let active = posted.field("active") == "true";
-    let outcome = hq
-        .set_staff_active(&posted.session.actor, &staff_id, active)
-        .await
-        .map(|_| notice("staff_changed"));
-    finish(&posted, BACK, outcome)
+    form.submit(STAFF, async |hq, posted| {
+        let active = posted.field("active") == "true";
+        hq.set_staff_active(&posted.session.actor, &staff_id, active)
+            .await
+            .map(|_| notice("staff_changed"))
+    })
+    .await
 }
 
 pub(super) async fn reset_pin(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
     Path(staff_id): Path<String>,
-    body: Bytes,
+    form: Submission,
 ) -> Result<Response, HqError> {
-    const BACK: &str = "/console/staff";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteStaff);
-    let outcome = hq
-        .reset_staff_pin(&posted.session.actor, &staff_id)
-        .await
-        .map(|made| Flash {
-            notice: Some("pin_reset"),
-            error: None,
-            secret: Some(made.setup_code),
-        });
-    finish(&posted, BACK, outcome)
+    form.submit(STAFF, async |hq, posted| {
+        hq.reset_staff_pin(&posted.session.actor, &staff_id)
+            .await
+            .map(|made| shown_once("pin_reset", made.setup_code))
+    })
+    .await
 }
 
 pub(super) async fn staff_stores(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
     Path(staff_id): Path<String>,
-    body: Bytes,
+    form: Submission,
 ) -> Result<Response, HqError> {
-    const BACK: &str = "/console/staff";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteStaff);
-    let outcome = hq
-        .set_staff_stores(&posted.session.actor, &staff_id, &posted.all("stores"))
-        .await
-        .map(|_| notice("staff_changed"));
-    finish(&posted, BACK, outcome)
+    form.submit(STAFF, async |hq, posted| {
+        hq.set_staff_stores(&posted.session.actor, &staff_id, &posted.all("stores"))
+            .await
+            .map(|_| notice("staff_changed"))
+    })
+    .await
 }
 
-pub(super) async fn issue_code(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HqError> {
-    const BACK: &str = "/console/codes";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteTerminals);
-    let days = posted.field("expires_in_days");
-    let outcome = match (days.is_empty(), days.parse::<u32>()) {
-        (false, Err(_)) => Err(HqError::BadRequest(
-            "expires_in_days: a whole number of days".into(),
-        )),
-        (empty, parsed) => {
-            let days = if empty { None } else { parsed.ok() };
-            hq.issue_enroll_code(&posted.session.actor, posted.field("store"), days)
-                .await
-                .map(|issued| Flash {
-                    notice: Some("code_issued"),
-                    error: None,
-                    secret: Some(issued.code),
-                })
-        }
-    };
-    finish(&posted, BACK, outcome)
+pub(super) async fn issue_code(form: Submission) -> Result<Response, HqError> {
+    form.submit(CODES, async |hq, posted| {
+        let days = match posted.field("expires_in_days") {
+            "" => None,
+            typed => Some(typed.parse::<u32>().map_err(|_| {
+                HqError::BadRequest("expires_in_days: a whole number of days".into())
+            })?),
+        };
+        hq.issue_enroll_code(&posted.session.actor, posted.field("store"), days)
+            .await
+            .map(|issued| shown_once("code_issued", issued.code))
+    })
+    .await
 }
 
 pub(super) async fn revoke(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
     Path(terminal_id): Path<String>,
-    body: Bytes,
+    form: Submission,
 ) -> Result<Response, HqError> {
-    const BACK: &str = "/console/terminals";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteTerminals);
-    let outcome = if posted.field("confirm") != "yes" {
-        Err(HqError::BadRequest(
-            super::text::strings(posted.lang)
-                .get("confirm_needed")
-                .copied()
-                .unwrap_or_default()
-                .to_string(),
-        ))
-    } else {
-        match Uuid::parse_str(&terminal_id) {
-            Err(_) => Err(HqError::NotFound),
-            Ok(id) => hq
-                .revoke_terminal(&posted.session.actor, TerminalId(id))
-                .await
-                .map(|()| notice("terminal_revoked")),
+    form.submit(TERMINALS, async |hq, posted| {
+        if posted.field("confirm") != "yes" {
+            return Err(HqError::BadRequest(
+                super::text::strings(posted.lang)
+                    .get("confirm_needed")
+                    .copied()
+                    .unwrap_or_default()
+                    .to_string(),
+            ));
         }
-    };
-    finish(&posted, BACK, outcome)
+        let id = Uuid::parse_str(&terminal_id).map_err(|_| HqError::NotFound)?;
+        hq.revoke_terminal(&posted.session.actor, TerminalId(id))
+            .await
+            .map(|()| notice("terminal_revoked"))
+    })
+    .await
 }
 
-pub(super) async fn save_user(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, HqError> {
-    const BACK: &str = "/console/users";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteUsers);
-    let outcome = match Role::parse(posted.field("role")) {
-        None => Err(HqError::BadRequest("role: unknown".into())),
-        Some(role) => hq
-            .save_user(
-                &posted.session.actor,
-                posted.field("username"),
-                // A password is taken as typed, spaces included.
-                posted
-                    .fields
-                    .iter()
-                    .find(|(k, _)| k == "password")
-                    .map_or("", |(_, v)| v.as_str()),
-                Some(role),
-            )
-            .await
-            .map(|()| notice("user_saved")),
-    };
-    finish(&posted, BACK, outcome)
+/// The role a users form names; `role: unknown` when none.
+fn posted_role(posted: &Posted) -> Result<Role, HqError> {
+    Role::parse(posted.field("role")).ok_or_else(|| HqError::BadRequest("role: unknown".into()))
+}
+
+pub(super) async fn save_user(form: Submission) -> Result<Response, HqError> {
+    form.submit(USERS, async |hq, posted| {
+        let role = posted_role(posted)?;
+        // A password is taken as typed, spaces included.
+        let password = posted
+            .fields
+            .iter()
+            .find(|(k, _)| k == "password")
+            .map_or("", |(_, v)| v.as_str());
+        hq.save_user(
+            &posted.session.actor,
+            posted.field("username"),
+            password,
+            Some(role),
+        )
+        .await
+        .map(|()| notice("user_saved"))
+    })
+    .await
 }
 
 pub(super) async fn user_role(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
     Path(username): Path<String>,
-    body: Bytes,
+    form: Submission,
 ) -> Result<Response, HqError> {
-    const BACK: &str = "/console/users";
-    let posted = accept_or_answer!(hq, headers, body, BACK, Operation::WriteUsers);
-    let outcome = match Role::parse(posted.field("role")) {
-        None => Err(HqError::BadRequest("role: unknown".into())),
-        Some(role) => hq
-            .set_user_role(&posted.session.actor, &username, role)
+    form.submit(USERS, async |hq, posted| {
+        let role = posted_role(posted)?;
+        hq.set_user_role(&posted.session.actor, &username, role)
             .await
-            .map(|()| notice("user_saved")),
-    };
-    finish(&posted, BACK, outcome)
+            .map(|()| notice("user_saved"))
+    })
+    .await
 }

@@ -30,7 +30,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use minijinja::{Environment, UndefinedBehavior, Value, context};
 use serde::Serialize;
 use tillcard_protocol::auth;
@@ -57,6 +57,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Every template, by name (its file under `templates/`).
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
+    ("forms.html", include_str!("templates/forms.html")),
     ("error.html", include_str!("templates/error.html")),
     ("stores.html", include_str!("templates/stores.html")),
     ("staff.html", include_str!("templates/staff.html")),
@@ -168,15 +169,7 @@ fn lang(headers: &HeaderMap, param: Option<&str>) -> Lang {
     if param.is_some() {
         return Lang::parse(param);
     }
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LANG_COOKIE)
-        .map(|(_, value)| value.trim().to_string());
-    Lang::parse(cookie.as_deref())
+    Lang::parse(dashboard::cookie(headers, LANG_COOKIE).as_deref())
 }
 
 fn lang_cookie(lang: Lang) -> String {
@@ -189,16 +182,7 @@ fn lang_cookie(lang: Lang) -> String {
 /// A console page in HTML with the dashboard's security headers (and the
 /// language cookie when the page was asked for in a language).
 fn html(status: StatusCode, body: String, set_lang: Option<Lang>) -> Response {
-    let mut response = (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        )],
-        body,
-    )
-        .into_response();
-    response.headers_mut().extend(dashboard::security_headers());
+    let mut response = dashboard::html(status, body);
     if let Some(cookie) = set_lang.and_then(|l| HeaderValue::from_str(&lang_cookie(l)).ok()) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
@@ -276,6 +260,23 @@ fn forbidden(lang: Lang, session: &Session, why: &'static str) -> Result<Respons
     Ok(html(StatusCode::FORBIDDEN, body, None))
 }
 
+/// A file the console serves as it is, with its type and caching.
+fn asset(
+    content_type: &'static str,
+    cache_control: &'static str,
+    body: &'static [u8],
+) -> MethodRouter<Arc<Hq>> {
+    get(move || async move {
+        (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, cache_control),
+            ],
+            body,
+        )
+    })
+}
+
 /// The console's routes (HTML, outside the API's route table and
 /// openapi.json).
 pub fn router() -> Router<Arc<Hq>> {
@@ -284,27 +285,19 @@ pub fn router() -> Router<Arc<Hq>> {
         .route("/console/", get(|| async { redirect("/console/stores") }))
         .route(
             "/console/assets/htmx.min.js",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-                        (header::CACHE_CONTROL, "public, max-age=86400"),
-                    ],
-                    HTMX_JS,
-                )
-            }),
+            asset(
+                "text/javascript; charset=utf-8",
+                "public, max-age=86400",
+                HTMX_JS,
+            ),
         )
         .route(
             "/console/assets/console.css",
-            get(|| async {
-                (
-                    [
-                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-                        (header::CACHE_CONTROL, "no-cache"),
-                    ],
-                    CONSOLE_CSS,
-                )
-            }),
+            asset(
+                "text/css; charset=utf-8",
+                "no-cache",
+                CONSOLE_CSS.as_bytes(),
+            ),
         )
         .route(
             "/console/stores",

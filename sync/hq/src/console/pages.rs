@@ -4,14 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use minijinja::context;
+use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::{Flash, Session, forbidden, html, lang, render, to_login};
-use crate::dashboard::Lang;
+use super::{forbidden, html, lang, render, to_login};
 use crate::error::HqError;
 use crate::service::Hq;
 use crate::service::roles::{Operation, Role};
@@ -28,165 +29,117 @@ pub(super) struct PageQuery {
 /// The audit trail's page shows this many rows at most.
 const AUDIT_ROWS: i64 = 500;
 
-/// The signed-in session, its language and its flash; or the redirect to
-/// the login page.
-async fn enter(
-    hq: &Hq,
-    headers: &HeaderMap,
-    query: &PageQuery,
-    path: &str,
-) -> Result<Result<(Session, Lang, Option<Flash>), Response>, HqError> {
-    let lang = lang(headers, query.lang.as_deref());
-    match super::session(hq, headers).await? {
-        None => Ok(Err(to_login(path, lang))),
-        Some(session) => {
-            let flash = super::FLASHES.take(&session.key);
-            Ok(Ok((session, lang, flash)))
+/// A request for a console page: head office, the request's headers (the
+/// session and language cookies) and its query. An extractor, so each page
+/// handler names only what it shows.
+pub(super) struct Visit {
+    hq: Arc<Hq>,
+    headers: HeaderMap,
+    query: PageQuery,
+}
+
+impl FromRequestParts<Arc<Hq>> for Visit {
+    /// A query that does not decode is 400, as `Query` answers it.
+    type Rejection = QueryRejection;
+
+    async fn from_request_parts(parts: &mut Parts, hq: &Arc<Hq>) -> Result<Self, Self::Rejection> {
+        let Query(query) = Query::<PageQuery>::from_request_parts(parts, hq).await?;
+        Ok(Visit {
+            hq: Arc::clone(hq),
+            headers: parts.headers.clone(),
+            query,
+        })
+    }
+}
+
+impl Visit {
+    /// Page `name` (at `/console/<name>`, rendered from `<name>.html`, its
+    /// tab in the navigation): no session sends to the login page and back
+    /// here; a role without the page's `read` operation gets the 403 page;
+    /// otherwise `read` loads what the template shows, and the page goes out
+    /// (with the language cookie when `?lang=` chose the language).
+    async fn show(
+        &self,
+        name: &str,
+        needs: Option<Operation>,
+        read: impl AsyncFnOnce(&Hq, &PageQuery) -> Result<Value, HqError>,
+    ) -> Result<Response, HqError> {
+        let lang = lang(&self.headers, self.query.lang.as_deref());
+        let Some(session) = super::session(&self.hq, &self.headers).await? else {
+            return Ok(to_login(&format!("/console/{name}"), lang));
+        };
+        let flash = super::FLASHES.take(&session.key);
+        if needs.is_some_and(|operation| !session.may(operation)) {
+            return forbidden(lang, &session, "forbidden_detail");
         }
+        let page = read(&self.hq, &self.query).await?;
+        let body = render(&format!("{name}.html"), lang, &session, name, flash, page)?;
+        Ok(html(
+            StatusCode::OK,
+            body,
+            self.query.lang.is_some().then_some(lang),
+        ))
     }
 }
 
-fn page(query: &PageQuery, lang: Lang, body: String) -> Response {
-    html(StatusCode::OK, body, query.lang.is_some().then_some(lang))
+pub(super) async fn stores(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show("stores", None, async |hq, _| {
+            Ok(context! { stores => hq.list_stores().await? })
+        })
+        .await
 }
 
-pub(super) async fn stores(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    Query(query): Query<PageQuery>,
-) -> Result<Response, HqError> {
-    let (session, lang, flash) = match enter(&hq, &headers, &query, "/console/stores").await? {
-        Ok(entered) => entered,
-        Err(login) => return Ok(login),
-    };
-    let stores = hq.list_stores().await?;
-    let body = render(
-        "stores.html",
-        lang,
-        &session,
-        "stores",
-        flash,
-        context! { stores => stores },
-    )?;
-    Ok(page(&query, lang, body))
+/// The staff, all of them or one store's (`?store=`).
+pub(super) async fn staff(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show("staff", None, async |hq, query| {
+            let filter = query.store.as_deref().filter(|s| !s.is_empty());
+            let staff = hq.list_staff(filter).await?;
+            let stores = hq.list_stores().await?;
+            Ok(context! { staff => staff, stores => stores, filter => filter.unwrap_or("") })
+        })
+        .await
 }
 
-pub(super) async fn staff(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    Query(query): Query<PageQuery>,
-) -> Result<Response, HqError> {
-    let (session, lang, flash) = match enter(&hq, &headers, &query, "/console/staff").await? {
-        Ok(entered) => entered,
-        Err(login) => return Ok(login),
-    };
-    let filter = query.store.as_deref().filter(|s| !s.is_empty());
-    let staff = hq.list_staff(filter).await?;
-    let stores = hq.list_stores().await?;
-    let body = render(
-        "staff.html",
-        lang,
-        &session,
-        "staff",
-        flash,
-        context! { staff => staff, stores => stores, filter => filter.unwrap_or("") },
-    )?;
-    Ok(page(&query, lang, body))
+pub(super) async fn codes(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show("codes", None, async |hq, _| {
+            let codes = hq.list_enroll_codes().await?;
+            let stores = hq.list_stores().await?;
+            Ok(context! { codes => codes, stores => stores, default_days => 7 })
+        })
+        .await
 }
 
-pub(super) async fn codes(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    Query(query): Query<PageQuery>,
-) -> Result<Response, HqError> {
-    let (session, lang, flash) = match enter(&hq, &headers, &query, "/console/codes").await? {
-        Ok(entered) => entered,
-        Err(login) => return Ok(login),
-    };
-    let codes = hq.list_enroll_codes().await?;
-    let stores = hq.list_stores().await?;
-    let body = render(
-        "codes.html",
-        lang,
-        &session,
-        "codes",
-        flash,
-        context! { codes => codes, stores => stores, default_days => 7 },
-    )?;
-    Ok(page(&query, lang, body))
+pub(super) async fn terminals(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show("terminals", None, async |hq, _| {
+            Ok(context! { terminals => hq.list_terminals().await? })
+        })
+        .await
 }
 
-pub(super) async fn terminals(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    Query(query): Query<PageQuery>,
-) -> Result<Response, HqError> {
-    let (session, lang, flash) = match enter(&hq, &headers, &query, "/console/terminals").await? {
-        Ok(entered) => entered,
-        Err(login) => return Ok(login),
-    };
-    let terminals = hq.list_terminals().await?;
-    let body = render(
-        "terminals.html",
-        lang,
-        &session,
-        "terminals",
-        flash,
-        context! { terminals => terminals },
-    )?;
-    Ok(page(&query, lang, body))
+pub(super) async fn users(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show("users", Some(Operation::ReadUsers), async |hq, _| {
+            let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            Ok(context! { users => hq.list_users().await?, roles => roles })
+        })
+        .await
 }
 
-pub(super) async fn users(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    Query(query): Query<PageQuery>,
-) -> Result<Response, HqError> {
-    let (session, lang, flash) = match enter(&hq, &headers, &query, "/console/users").await? {
-        Ok(entered) => entered,
-        Err(login) => return Ok(login),
-    };
-    if !session.may(Operation::ReadUsers) {
-        return forbidden(lang, &session, "forbidden_detail");
-    }
-    let users = hq.list_users().await?;
-    let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-    let body = render(
-        "users.html",
-        lang,
-        &session,
-        "users",
-        flash,
-        context! { users => users, roles => roles },
-    )?;
-    Ok(page(&query, lang, body))
-}
-
-pub(super) async fn audit(
-    State(hq): State<Arc<Hq>>,
-    headers: HeaderMap,
-    Query(query): Query<PageQuery>,
-) -> Result<Response, HqError> {
-    let (session, lang, flash) = match enter(&hq, &headers, &query, "/console/audit").await? {
-        Ok(entered) => entered,
-        Err(login) => return Ok(login),
-    };
-    if !session.may(Operation::ReadAudit) {
-        return forbidden(lang, &session, "forbidden_detail");
-    }
-    let subject = query
-        .subject
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let rows = hq.audit_trail(subject, Some(AUDIT_ROWS)).await?;
-    let body = render(
-        "audit.html",
-        lang,
-        &session,
-        "audit",
-        flash,
-        context! { rows => rows, subject => subject.unwrap_or("") },
-    )?;
-    Ok(page(&query, lang, body))
+/// The newest rows of the audit trail, all or one subject's (`?subject=`).
+pub(super) async fn audit(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show("audit", Some(Operation::ReadAudit), async |hq, query| {
+            let subject = query
+                .subject
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty());
+            let rows = hq.audit_trail(subject, Some(AUDIT_ROWS)).await?;
+            Ok(context! { rows => rows, subject => subject.unwrap_or("") })
+        })
+        .await
 }
