@@ -13,32 +13,17 @@
 
 mod util;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use tillcard_hq::service::{self, back_office::Actor, roles::Role};
-use util::browser::{find_program, screenshots_dir, start_driver};
+use fantoccini::{Client, Locator};
+use tillcard_hq::service::{back_office::Actor, roles::Role};
+use util::browser::{
+    click, find_program, save_screenshot, screenshots_dir, start_chromium, text_of, type_into,
+};
 use util::{Backend, harness};
 
 const USER: &str = "hq-admin";
 const PASSWORD: &str = "console-pass-1";
-
-async fn type_into(browser: &Client, id: &str, text: &str) {
-    let field = browser.find(Locator::Id(id)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
-async fn click(browser: &Client, css: &str) {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
 
 /// Marks the loaded page; [`swapped_in_place`] tells whether it is still
 /// the same page (htmx swapped a fragment) after a form.
@@ -58,18 +43,6 @@ async fn swapped_in_place(browser: &Client) -> bool {
         .unwrap()
 }
 
-async fn text_of(browser: &Client, id: &str) -> String {
-    browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id} did not appear: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
 async fn rows(browser: &Client, table: &str) -> usize {
     browser
         .find_all(Locator::Css(&format!("#{table} tbody tr")))
@@ -79,11 +52,7 @@ async fn rows(browser: &Client, table: &str) -> usize {
 }
 
 async fn shoot(browser: &Client, name: &str, saved: &mut Vec<String>) {
-    std::fs::write(
-        screenshots_dir().join(name),
-        browser.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    save_screenshot(browser, name).await;
     saved.push(name.to_string());
 }
 
@@ -100,33 +69,10 @@ async fn console_in_headless_chromium() {
     h.hq.save_user(&Actor::cli(), USER, PASSWORD, Some(Role::Admin))
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(service::serve(listener, Arc::clone(&h.hq), async {
-        let _ = stopped.await;
-    }));
+    let served = h.serve().await;
+    let base = served.base.clone();
 
-    let (_driver, driver_url) = start_driver(&chromedriver);
-    let profile = tempfile::tempdir().unwrap();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium.to_string_lossy(),
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        }),
-    );
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .unwrap_or_else(|e| panic!("chromium did not start through chromedriver: {e}"));
+    let browser = start_chromium(&chromium, &chromedriver, "1280,900").await;
     let mut saved = Vec::new();
 
     // A console page without a session: the login page, then back.
@@ -245,8 +191,7 @@ async fn console_in_headless_chromium() {
     shoot(&browser, "console-audit-en.png", &mut saved).await;
 
     browser.close().await.unwrap();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    served.stop().await;
     println!(
         "console browser test: signed in as {USER}; stores {stores_before} -> {stores_after}; \
          manager zhou with a setup code; {codes} enrollment codes listed; terminal {terminal} \

@@ -11,17 +11,15 @@
 
 mod util;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fantoccini::{ClientBuilder, Locator};
-use tillcard_hq::service;
+use fantoccini::Locator;
 use tillcard_protocol::client::SignedRequest;
 use tillcard_protocol::wire::{self, OutboxEvent};
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::Timestamp;
 use tillcard_rules::pricing::TenderRequest;
-use util::browser::{find_program, screenshots_dir, start_driver};
+use util::browser::{click, find_program, save_screenshot, start_chromium, text_of, type_into};
 use util::{ADMIN, Backend, Till, harness, new_member};
 
 const USER: &str = "hq-analyst";
@@ -78,12 +76,8 @@ async fn dashboard_in_headless_chromium() {
 
     // Head office on a real port.
     let h = harness(Backend::Sqlite).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(service::serve(listener, Arc::clone(&h.hq), async {
-        let _ = stopped.await;
-    }));
+    let served = h.serve().await;
+    let base = served.base.clone();
     let http = reqwest::Client::new();
 
     // A day at three stores, in the last hours (head office's clock is real).
@@ -159,74 +153,22 @@ async fn dashboard_in_headless_chromium() {
     h.hq.add_user(USER, PASSWORD).await.unwrap();
 
     // The browser.
-    let (_driver, driver_url) = start_driver(&chromedriver);
-    let profile = tempfile::tempdir().unwrap();
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium.to_string_lossy(),
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,1450",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        }),
-    );
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .unwrap_or_else(|e| panic!("chromium did not start through chromedriver: {e}"));
+    let browser = start_chromium(&chromium, &chromedriver, "1280,1450").await;
 
     // Log in through the form (a wrong password first: a clear message).
     browser
         .goto(&format!("{base}/dashboard/login?lang=en"))
         .await
         .unwrap();
-    browser
-        .find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys(USER)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys("not-the-password")
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let error = browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("login-error"))
-        .await
-        .unwrap();
-    assert_eq!(error.text().await.unwrap(), "Wrong user name or password.");
-    browser
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&browser, "username", USER).await;
+    type_into(&browser, "password", "not-the-password").await;
+    click(&browser, "#login-submit").await;
+    assert_eq!(
+        text_of(&browser, "login-error").await,
+        "Wrong user name or password."
+    );
+    type_into(&browser, "password", PASSWORD).await;
+    click(&browser, "#login-submit").await;
     browser
         .wait()
         .at_most(Duration::from_secs(20))
@@ -344,21 +286,10 @@ async fn dashboard_in_headless_chromium() {
         let (phone, masked) = (format!("1391357246{n}"), format!("139****246{n}"));
         assert!(!source.contains(&phone) && !source.contains(&masked));
     }
-    let dir = screenshots_dir();
-    std::fs::write(
-        dir.join("dashboard-en.png"),
-        browser.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    save_screenshot(&browser, "dashboard-en.png").await;
 
     // 中文.
-    browser
-        .find(Locator::Id("lang-zh"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#lang-zh").await;
     browser
         .wait()
         .at_most(Duration::from_secs(10))
@@ -381,14 +312,9 @@ async fn dashboard_in_headless_chromium() {
         .await
         .unwrap();
     assert_eq!(tier_label, "普通会员");
-    std::fs::write(
-        dir.join("dashboard-zh-CN.png"),
-        browser.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    save_screenshot(&browser, "dashboard-zh-CN.png").await;
 
     browser.close().await.unwrap();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    served.stop().await;
     println!("browser test took {:.1} s", started.elapsed().as_secs_f64());
 }

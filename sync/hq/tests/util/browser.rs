@@ -1,11 +1,16 @@
 //! What the browser tests share: Debian's chromium and chromedriver found
 //! on PATH (a missing one is a failure with the reason, never a skip),
 //! chromedriver started on a free loopback port and killed when dropped,
-//! and the folder screenshots are written to.
+//! headless Chromium started through it, the few steps every test takes on
+//! a page (type into a field, click, read an element's text) and the
+//! folder screenshots are written to.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
 
 pub fn find_program(name: &str) -> PathBuf {
     std::env::var_os("PATH")
@@ -68,4 +73,97 @@ pub fn screenshots_dir() -> PathBuf {
     let dir = target.join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// `name` written into [`screenshots_dir`]: what `browser` shows now.
+pub async fn save_screenshot(browser: &Client, name: &str) {
+    std::fs::write(
+        screenshots_dir().join(name),
+        browser.screenshot().await.unwrap(),
+    )
+    .unwrap();
+}
+
+/// Headless Chromium driven through its own chromedriver, with a fresh
+/// profile; both live as long as it does. Derefs to the WebDriver client.
+pub struct Browser {
+    client: Client,
+    _profile: tempfile::TempDir,
+    _driver: Driver,
+}
+
+impl Browser {
+    /// Ends the WebDriver session (Chromium quits).
+    pub async fn close(self) -> Result<(), fantoccini::error::CmdError> {
+        self.client.close().await
+    }
+}
+
+impl Deref for Browser {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Starts `chromium` headless through `chromedriver` (both from
+/// [`find_program`]), its window `window_size` (`"1280,900"`).
+pub async fn start_chromium(chromium: &Path, chromedriver: &Path, window_size: &str) -> Browser {
+    let (driver, driver_url) = start_driver(chromedriver);
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium.to_string_lossy(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                format!("--window-size={window_size}"),
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .unwrap_or_else(|e| panic!("chromium did not start through chromedriver: {e}"));
+    Browser {
+        client,
+        _profile: profile,
+        _driver: driver,
+    }
+}
+
+/// Replaces the text of the field with id `id` by `text`, typed.
+pub async fn type_into(browser: &Client, id: &str, text: &str) {
+    let field = browser.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Clicks the element `css` selects.
+pub async fn click(browser: &Client, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The text of the element with id `id`, once it appears (10 s at most).
+pub async fn text_of(browser: &Client, id: &str) -> String {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id} did not appear: {e}"))
+        .text()
+        .await
+        .unwrap()
 }

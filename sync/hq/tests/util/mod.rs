@@ -52,6 +52,23 @@ pub struct Harness {
     _tmp: Option<tempfile::TempDir>,
 }
 
+/// Head office served over HTTP on a free loopback port (the browser
+/// tests), until [`Served::stop`].
+pub struct Served {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    /// Shuts the server down gracefully; it must end without an error.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap().unwrap();
+    }
+}
+
 /// Opens a store of the given backend.
 pub async fn open_store(backend: Backend) -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
     // Test logs for the no-personal-data proof (TILLCARD_LOG_DIR).
@@ -236,6 +253,17 @@ impl Harness {
             clock: t0(),
             program: Program::default(),
         }
+    }
+
+    /// This head office served over HTTP on a free loopback port.
+    pub async fn serve(&self) -> Served {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(service::serve(listener, Arc::clone(&self.hq), async {
+            let _ = stopped.await;
+        }));
+        Served { base, stop, server }
     }
 
     /// Two terminals at two stores: one provisioned for S001, then one for
