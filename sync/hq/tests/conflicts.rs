@@ -41,8 +41,7 @@ fn kinds_and_reasons(conflicts: &[ConflictRecord]) -> Vec<(&str, &str)> {
 
 async fn overdraw(backend: Backend) {
     let h = harness(backend).await;
-    let (mut a, mut b) = h.two_stores().await;
-    b.clock += chrono::Duration::hours(3);
+    let (mut a, mut b) = h.two_stores_apart(chrono::Duration::hours(3)).await;
     let member = new_member();
     // At A: enroll, top up ¥100, 1,000 points; all synced and sent down to B.
     let (e1, acc) = a.enroll_account(member, "13900139000");
@@ -94,8 +93,7 @@ fn earned_points(account: &MemberAccount) -> i64 {
 
 async fn coupon_twice(backend: Backend) {
     let h = harness(backend).await;
-    let (mut a, mut b) = h.two_stores().await;
-    b.clock += chrono::Duration::hours(3);
+    let (mut a, mut b) = h.two_stores_apart(chrono::Duration::hours(3)).await;
     let member = new_member();
     let (e1, synced) = a.enroll_account(member, "13900139001");
     let coupon = synced.coupons[0].coupon.id;
@@ -130,8 +128,7 @@ async fn coupon_twice(backend: Backend) {
 
 async fn duplicate_phone(backend: Backend) {
     let h = harness(backend).await;
-    let (mut a, mut b) = h.two_stores().await;
-    b.clock += chrono::Duration::days(1);
+    let (mut a, mut b) = h.two_stores_apart(chrono::Duration::days(1)).await;
     let (m1, m2) = (new_member(), new_member());
     let (e1, _) = a.enroll(m1, "13700137000");
     let (e2, _) = b.enroll(m2, "137-0013-7000");
@@ -169,6 +166,17 @@ async fn two_stores(backend: Backend) {
     assert_eq!(conflicts[0].kind, "seen_at_two_stores");
 }
 
+/// Erases `member` through the admin API (answered 200).
+async fn erase(h: &util::Harness, member: tillcard_rules::MemberId) {
+    let (s, _) = h
+        .admin_post(
+            &format!("/v1/admin/members/{member}/erase"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
 async fn erasure(backend: Backend) {
     let h = harness(backend).await;
     let mut a = h.provision("S001").await;
@@ -191,13 +199,7 @@ async fn erasure(backend: Backend) {
         !before.is_empty(),
         "phone held at head office before erasure"
     );
-    let (s, _) = h
-        .admin_post(
-            &format!("/v1/admin/members/{member}/erase"),
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    erase(&h, member).await;
     let after_phone = h.hq.store().find_text(phone).await.unwrap();
     let after_mask = h.hq.store().find_text("138****").await.unwrap();
     let after_name = h.hq.store().find_text("张").await.unwrap();
@@ -290,13 +292,7 @@ async fn enrollment_after_erasure(backend: Backend) {
     let member = new_member();
     let phone = "13700137000";
     let (a, enrollment) = enrolled_offline_seen_elsewhere(&h, member, phone).await;
-    let (s, _) = h
-        .admin_post(
-            &format!("/v1/admin/members/{member}/erase"),
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    erase(&h, member).await;
     let (s, ack) = h.upload(&a, vec![enrollment]).await;
     let (record, _) = h.hq.store().member(member).await.unwrap().unwrap();
     let found = h.hq.store().find_text(phone).await.unwrap();

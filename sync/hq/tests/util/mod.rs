@@ -274,6 +274,14 @@ impl Harness {
         (a, b)
     }
 
+    /// [`Self::two_stores`], the second till's clock `later` than the
+    /// first's: two stores offline at different moments.
+    pub async fn two_stores_apart(&self, later: chrono::Duration) -> (Till, Till) {
+        let (a, mut b) = self.two_stores().await;
+        b.clock += later;
+        (a, b)
+    }
+
     /// Uploads events; returns the status and the ack if 200.
     pub async fn upload(
         &self,
