@@ -822,6 +822,25 @@ async fn example_hq(keys: &Keys) -> ExampleHq {
 impl ExampleHq {
     /// Sends `body` to `path`, signed now with the example key as
     /// PROTOCOL.md says; the status and the gunzipped answer.
+    /// [`Self::send_signed`], answered 200 (else a failure with the
+    /// answer's words): the answer's JSON.
+    async fn answer_of<T: serde::de::DeserializeOwned>(
+        &self,
+        keys: &Keys,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> T {
+        let (status, answer) = self.send_signed(keys, method, path, body).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        serde_json::from_slice(&answer).unwrap()
+    }
+
     async fn send_signed(
         &self,
         keys: &Keys,
@@ -879,21 +898,14 @@ async fn head_office_applies_the_batch_then_the_signed_post() {
     let keys = keys();
     let hq = example_hq(&keys).await;
     // The batch with every event kind, exactly as the document writes it.
-    let (status, answer) = hq
-        .send_signed(
+    let ack: UploadAck = hq
+        .answer_of(
             &keys,
             "POST",
             "/v1/batches",
             gzip(&example("batch-every-kind")),
         )
         .await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
-    let ack: UploadAck = serde_json::from_slice(&answer).unwrap();
     let expected: UploadAck = round_trip(&example_json("batch-ack"), "batch-ack");
     assert_eq!(ack, expected);
     let batch: UploadBatch = serde_json::from_str(&example("batch-every-kind")).unwrap();
@@ -906,14 +918,7 @@ async fn head_office_applies_the_batch_then_the_signed_post() {
     let post = B64
         .decode(str_field(&example_json("signed-post-batch"), "body_base64"))
         .unwrap();
-    let (status, answer) = hq.send_signed(&keys, "POST", "/v1/batches", post).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
-    let ack: UploadAck = serde_json::from_slice(&answer).unwrap();
+    let ack: UploadAck = hq.answer_of(&keys, "POST", "/v1/batches", post).await;
     let expected: UploadAck = round_trip(
         &example_json("signed-post-batch-ack"),
         "signed-post-batch-ack",
@@ -923,14 +928,7 @@ async fn head_office_applies_the_batch_then_the_signed_post() {
     assert!(hq.store.terminal_flags().await.unwrap().is_empty());
     // The signed GET's request, signed now.
     let path = str_field(&example_json("signed-get"), "path_and_query").to_string();
-    let (status, answer) = hq.send_signed(&keys, "GET", &path, Vec::new()).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
-    let _page: ChangesPage = serde_json::from_slice(&answer).unwrap();
+    let _page: ChangesPage = hq.answer_of(&keys, "GET", &path, Vec::new()).await;
     // The documented example at its own timestamp is stale today.
     let doc = example_json("signed-get");
     let mut request = Request::builder().method("GET").uri(&path);
@@ -1540,16 +1538,9 @@ mod regenerate {
             lookup_key: LOOKUP_KEY,
         };
         let hq = example_hq(&keys).await;
-        let (status, answer) = hq
-            .send_signed(&keys, "POST", "/v1/batches", gzip(&batch_text))
+        let ack: Value = hq
+            .answer_of(&keys, "POST", "/v1/batches", gzip(&batch_text))
             .await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&answer)
-        );
-        let ack: Value = serde_json::from_slice(&answer).unwrap();
         block("json", "batch-ack", &layout(&ack));
         // The next upload, signed.
         let next = next_upload(terminal);
@@ -1566,14 +1557,7 @@ mod regenerate {
         );
         block("json", "signed-post-batch", &layout(&post));
         block("json", "signed-post-batch-json", &json);
-        let (status, answer) = hq.send_signed(&keys, "POST", "/v1/batches", body).await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&answer)
-        );
-        let ack: Value = serde_json::from_slice(&answer).unwrap();
+        let ack: Value = hq.answer_of(&keys, "POST", "/v1/batches", body).await;
         block("json", "signed-post-batch-ack", &layout(&ack));
         // Shapes.
         block(
