@@ -56,20 +56,14 @@ async fn surface(backend: Backend) {
     let (s2, _) = h.request(req).await;
     // A code redeems once.
     h.ensure_store("S009").await;
-    let (_, code) = h
-        .admin_post(
-            "/v1/admin/enroll-codes",
-            serde_json::json!({"store": "S009"}),
-        )
-        .await;
-    let code = code["code"].as_str().unwrap();
+    let code = h.issue_code("S009").await;
     let key = tillcard_protocol::auth::generate_signing_key();
     let redeem = || {
         Request::builder()
             .method("POST")
             .uri("/v1/terminals/redeem")
             .body(Body::from(
-                tillcard_protocol::client::redeem_request(code, &key).unwrap(),
+                tillcard_protocol::client::redeem_request(&code, &key).unwrap(),
             ))
             .unwrap()
     };
@@ -133,20 +127,11 @@ async fn card_key_ids(backend: Backend) {
     let redeem = |wanted: Option<u16>| {
         let h = util::Harness::shell(&h);
         async move {
-            let (_, code) = h
-                .admin_post(
-                    "/v1/admin/enroll-codes",
-                    serde_json::json!({"store": "S020"}),
-                )
-                .await;
+            let code = h.issue_code("S020").await;
             let key = tillcard_protocol::auth::generate_signing_key();
-            let body = tillcard_protocol::client::redeem_request_with_card_key(
-                code["code"].as_str().unwrap(),
-                &key,
-                wanted,
-                None,
-            )
-            .unwrap();
+            let body =
+                tillcard_protocol::client::redeem_request_with_card_key(&code, &key, wanted, None)
+                    .unwrap();
             let req = Request::builder()
                 .method("POST")
                 .uri("/v1/terminals/redeem")
@@ -340,13 +325,7 @@ async fn refusals(backend: Backend) {
     // Redeem: another protocol version, a card key id outside the
     // terminals' range, bytes after the gzip data.
     h.ensure_store("S030").await;
-    let (_, code) = h
-        .admin_post(
-            "/v1/admin/enroll-codes",
-            serde_json::json!({"store": "S030"}),
-        )
-        .await;
-    let code = code["code"].as_str().unwrap().to_string();
+    let code = h.issue_code("S030").await;
     let key = tillcard_protocol::auth::generate_signing_key();
     let public_key = tillcard_protocol::auth::encode_public_key(&key.verifying_key());
     let redeem = |json: serde_json::Value, trailing: &[u8]| {

@@ -234,14 +234,20 @@ async fn set_every_principal(h: &Harness, url: Option<&str>, fen: i64) {
     }
 }
 
-async fn figures_past_i64(backend: Backend) {
-    let (h, url) = match backend {
+/// A head office on `backend`, with its PostgreSQL database's URL (for
+/// the tests that write rows head office never would).
+async fn harness_with_url(backend: Backend) -> (util::Harness, Option<String>) {
+    match backend {
         Backend::Sqlite => (harness(backend).await, None),
         _ => {
             let (h, url) = util::harness_postgres().await;
             (h, Some(url))
         }
-    };
+    }
+}
+
+async fn figures_past_i64(backend: Backend) {
+    let (h, url) = harness_with_url(backend).await;
     let mut till = h.provision("S001").await;
     let (a, _) = till.enroll(new_member(), "13800138011");
     let (b, _) = till.enroll(new_member(), "13800138012");
@@ -392,13 +398,7 @@ async fn fail_writes_of(h: &Harness, url: Option<&str>, terminal: &str, fail: bo
 }
 
 async fn failed_batch(backend: Backend) {
-    let (h, url) = match backend {
-        Backend::Sqlite => (harness(backend).await, None),
-        _ => {
-            let (h, url) = util::harness_postgres().await;
-            (h, Some(url))
-        }
-    };
+    let (h, url) = harness_with_url(backend).await;
     let mut broken = h.provision("S001").await;
     let mut tills: Vec<Till> = Vec::new();
     for store in ["S002", "S003", "S004"] {

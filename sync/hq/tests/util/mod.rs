@@ -224,18 +224,24 @@ impl Harness {
         );
     }
 
-    /// Provisions a terminal for `store` through the HTTP API (creating the
-    /// store if needed).
-    pub async fn provision(&self, store: &str) -> Till {
-        self.ensure_store(store).await;
+    /// A new enrollment code for `store` (which exists) through the admin
+    /// API, answered 200.
+    pub async fn issue_code(&self, store: &str) -> String {
         let (s, code) = self
             .admin_post(
                 "/v1/admin/enroll-codes",
                 serde_json::json!({"store": store}),
             )
             .await;
-        assert_eq!(s, StatusCode::OK);
-        let code = code["code"].as_str().unwrap().to_string();
+        assert_eq!(s, StatusCode::OK, "{code}");
+        code["code"].as_str().unwrap().to_string()
+    }
+
+    /// Provisions a terminal for `store` through the HTTP API (creating the
+    /// store if needed).
+    pub async fn provision(&self, store: &str) -> Till {
+        self.ensure_store(store).await;
+        let code = self.issue_code(store).await;
         let key = auth::generate_signing_key();
         let req = Request::builder()
             .method("POST")

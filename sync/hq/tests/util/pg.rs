@@ -55,6 +55,20 @@ fn as_pg_user(root: bool, program: &PathBuf, args: &[&str]) -> Command {
     }
 }
 
+/// Runs `command` to its end; when it fails, `what` failed with its
+/// stderr and what `more` adds (the server's log).
+fn run(mut command: Command, what: &str, more: impl FnOnce() -> String) -> Result<(), String> {
+    let out = command.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            more()
+        ));
+    }
+    Ok(())
+}
+
 fn start() -> Result<Cluster, String> {
     let initdb = find_bin("initdb").ok_or(
         "PostgreSQL not found (no /usr/lib/postgresql/*/bin/initdb): run scripts/install-deps --test \
@@ -83,29 +97,25 @@ fn start() -> Result<Cluster, String> {
     } else {
         std::env::var("USER").unwrap_or_else(|_| "postgres".into())
     };
-    let out = as_pg_user(
-        root,
-        &initdb,
-        &[
-            "-D",
-            &data.to_string_lossy(),
-            "-U",
-            &user,
-            "-A",
-            "trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ],
-    )
-    .output()
-    .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    run(
+        as_pg_user(
+            root,
+            &initdb,
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-U",
+                &user,
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        ),
+        "initdb",
+        String::new,
+    )?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
@@ -120,29 +130,24 @@ fn start() -> Result<Cluster, String> {
         opts.push_str(" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on");
     }
     let log = dir.join("log");
-    let out = as_pg_user(
-        root,
-        &pg_ctl,
-        &[
-            "-D",
-            &data.to_string_lossy(),
-            "-o",
-            &opts,
-            "-l",
-            &log.to_string_lossy(),
-            "-w",
-            "start",
-        ],
-    )
-    .output()
-    .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "pg_ctl start failed: {} {}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(&log).unwrap_or_default()
-        ));
-    }
+    run(
+        as_pg_user(
+            root,
+            &pg_ctl,
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-o",
+                &opts,
+                "-l",
+                &log.to_string_lossy(),
+                "-w",
+                "start",
+            ],
+        ),
+        "pg_ctl start",
+        || format!(" {}", std::fs::read_to_string(&log).unwrap_or_default()),
+    )?;
     // Watchdog: stop the cluster and remove its files when this process ends.
     let stop = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {run}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
