@@ -18,7 +18,8 @@ use std::time::Instant;
 use fantoccini::{Client, Locator};
 use tillcard_hq::service::{back_office::Actor, roles::Role};
 use util::browser::{
-    click, find_program, save_screenshot, screenshots_dir, start_chromium, text_of, type_into,
+    click, find_program, open_page, save_screenshot, screenshots_dir, start_chromium, text_of,
+    type_into,
 };
 use util::{Backend, harness};
 
@@ -76,10 +77,7 @@ async fn console_in_headless_chromium() {
     let mut saved = Vec::new();
 
     // A console page without a session: the login page, then back.
-    browser
-        .goto(&format!("{base}/console/stores?lang=en"))
-        .await
-        .unwrap();
+    open_page(&browser, &format!("{base}/console/stores?lang=en")).await;
     let url = browser.current_url().await.unwrap();
     assert_eq!(url.path(), "/dashboard/login", "{url}");
     type_into(&browser, "username", USER).await;
@@ -103,10 +101,7 @@ async fn console_in_headless_chromium() {
     shoot(&browser, "console-stores-en.png", &mut saved).await;
 
     // A manager at it: the setup code shown once.
-    browser
-        .goto(&format!("{base}/console/staff"))
-        .await
-        .unwrap();
+    open_page(&browser, &format!("{base}/console/staff")).await;
     mark_page(&browser).await;
     type_into(&browser, "staff-id", "zhou").await;
     type_into(&browser, "staff-name", "Zhou Min").await;
@@ -123,20 +118,14 @@ async fn console_in_headless_chromium() {
     assert!(row.contains("Manager") && row.contains("S900"), "{row}");
     shoot(&browser, "console-staff-en.png", &mut saved).await;
     // 中文, and the code is gone.
-    browser
-        .goto(&format!("{base}/console/staff?lang=zh-CN"))
-        .await
-        .unwrap();
+    open_page(&browser, &format!("{base}/console/staff?lang=zh-CN")).await;
     let row = text_of(&browser, "staff-zhou").await;
     assert!(row.contains("店长"), "{row}");
     assert!(!browser.source().await.unwrap().contains(&setup));
     shoot(&browser, "console-staff-zh-CN.png", &mut saved).await;
 
     // An enrollment code for the new store (7 days by default).
-    browser
-        .goto(&format!("{base}/console/codes?lang=en"))
-        .await
-        .unwrap();
+    open_page(&browser, &format!("{base}/console/codes?lang=en")).await;
     let days = browser
         .find(Locator::Id("code-days"))
         .await
@@ -154,10 +143,7 @@ async fn console_in_headless_chromium() {
     shoot(&browser, "console-codes-en.png", &mut saved).await;
 
     // Revoke the terminal, with the confirmation.
-    browser
-        .goto(&format!("{base}/console/terminals"))
-        .await
-        .unwrap();
+    open_page(&browser, &format!("{base}/console/terminals")).await;
     mark_page(&browser).await;
     click(
         &browser,
@@ -173,10 +159,7 @@ async fn console_in_headless_chromium() {
     shoot(&browser, "console-terminals-en.png", &mut saved).await;
 
     // The audit trail shows it all.
-    browser
-        .goto(&format!("{base}/console/audit"))
-        .await
-        .unwrap();
+    open_page(&browser, &format!("{base}/console/audit")).await;
     let audit_rows = rows(&browser, "audit").await;
     let source = browser.source().await.unwrap();
     for action in [

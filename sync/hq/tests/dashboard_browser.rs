@@ -11,7 +11,7 @@
 
 mod util;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fantoccini::Locator;
 use tillcard_protocol::client::SignedRequest;
@@ -19,7 +19,10 @@ use tillcard_protocol::wire::{self, OutboxEvent};
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::Timestamp;
 use tillcard_rules::pricing::TenderRequest;
-use util::browser::{click, find_program, save_screenshot, start_chromium, text_of, type_into};
+use util::browser::{
+    click, find_program, open_page, save_screenshot, start_chromium, text_at, text_of, type_into,
+    wait_for,
+};
 use util::{ADMIN, Backend, Till, harness, new_member};
 
 const USER: &str = "hq-analyst";
@@ -156,10 +159,7 @@ async fn dashboard_in_headless_chromium() {
     let browser = start_chromium(&chromium, &chromedriver, "1280,1450").await;
 
     // Log in through the form (a wrong password first: a clear message).
-    browser
-        .goto(&format!("{base}/dashboard/login?lang=en"))
-        .await
-        .unwrap();
+    open_page(&browser, &format!("{base}/dashboard/login?lang=en")).await;
     type_into(&browser, "username", USER).await;
     type_into(&browser, "password", "not-the-password").await;
     click(&browser, "#login-submit").await;
@@ -169,12 +169,7 @@ async fn dashboard_in_headless_chromium() {
     );
     type_into(&browser, "password", PASSWORD).await;
     click(&browser, "#login-submit").await;
-    browser
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("body[data-rendered='en']"))
-        .await
-        .unwrap_or_else(|e| panic!("the dashboard did not render: {e}"));
+    wait_for(&browser, "body[data-rendered='en']", 20).await;
 
     let values = |chart: &'static str| {
         let browser = browser.clone();
@@ -290,27 +285,10 @@ async fn dashboard_in_headless_chromium() {
 
     // 中文.
     click(&browser, "#lang-zh").await;
-    browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("body[data-rendered='zh-CN']"))
-        .await
-        .unwrap();
-    let heading = browser
-        .find(Locator::Css("#card-tiers h2"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    wait_for(&browser, "body[data-rendered='zh-CN']", 10).await;
+    let heading = text_at(&browser, "#card-tiers h2").await;
     assert_eq!(heading, "各等级会员数");
-    let tier_label = browser
-        .find(Locator::Css("svg[data-chart='tiers'] text"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let tier_label = text_at(&browser, "svg[data-chart='tiers'] text").await;
     assert_eq!(tier_label, "普通会员");
     save_screenshot(&browser, "dashboard-zh-CN.png").await;
 

@@ -167,3 +167,29 @@ pub async fn text_of(browser: &Client, id: &str) -> String {
         .await
         .unwrap()
 }
+
+/// Loads `url` in `browser`.
+pub async fn open_page(browser: &Client, url: &str) {
+    browser.goto(url).await.unwrap();
+}
+
+/// The text of the element `css` selects, on the page as it is.
+pub async fn text_at(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Waits for an element `css` selects (`seconds` at most).
+pub async fn wait_for(browser: &Client, css: &str, seconds: u64) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(seconds))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"));
+}
