@@ -12,29 +12,36 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
 
-use i_slint_backend_testing::ElementHandle;
 use slint::{ComponentHandle, Model};
 use tillcard::clock::SystemClock;
 use tillcard::config::TerminalConfig;
 use tillcard::counter::Page;
 use tillcard::demo::DEMO_MEMBERS;
 use tillcard::rules::ledger::EntryKind;
-use tillcard::store::{Store, StoreError};
-use tillcard::ui::screenshots::pump;
-use tillcard::ui::{Ui, UiApp, Wake};
+use tillcard::store::Store;
+use tillcard::ui::{UiApp, Wake};
 
-/// A window with the demo terminal behind it, and a tap counter.
-struct Till {
-    app: Rc<UiApp>,
-    taps: std::cell::Cell<u32>,
+#[path = "util/ui.rs"]
+mod ui_util;
+use ui_util::Till;
+
+/// A window with the demo terminal behind it (its data folder with it).
+struct DemoTill {
+    till: Till,
     _data: tempfile::TempDir,
 }
 
-impl Till {
-    fn start(frames: Option<&Path>) -> Till {
+impl std::ops::Deref for DemoTill {
+    type Target = Till;
+    fn deref(&self) -> &Till {
+        &self.till
+    }
+}
+
+impl DemoTill {
+    fn start(frames: Option<&Path>) -> DemoTill {
         i_slint_backend_testing::init_no_event_loop();
         let data = tempfile::tempdir().unwrap();
         let mut config = TerminalConfig::embedded_demo();
@@ -44,83 +51,9 @@ impl Till {
         config.camera.device = -1;
         config.camera.frames_dir = frames.map(Path::to_path_buf);
         let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
-        app.window().show().unwrap();
-        pump(&app, |c| !c.clerks.is_empty()).unwrap();
-        Till {
-            app,
-            taps: std::cell::Cell::new(0),
-            _data: data,
-        }
-    }
-
-    /// Activates the one control labelled `label` (and counts the tap).
-    fn tap(&self, label: &str) {
-        let found: Vec<_> =
-            ElementHandle::find_by_accessible_label(self.app.window(), label).collect();
-        if found.len() != 1 {
-            let all: Vec<String> =
-                i_slint_backend_testing::ElementRoot::root_element(self.app.window())
-                    .query_descendants()
-                    .find_all()
-                    .iter()
-                    .map(|e| format!("{:?}/{:?}", e.type_name(), e.accessible_label()))
-                    .collect();
-            panic!(
-                "expected one control labelled {label:?}, found {}; labels: {all:?}",
-                found.len()
-            );
-        }
-        found[0].invoke_accessible_default_action();
-        self.taps.set(self.taps.get() + 1);
-    }
-
-    fn keys(&self, digits: &str) {
-        for d in digits.chars() {
-            self.tap(&format!("key {d}"));
-        }
-    }
-
-    fn shows(&self, label: &str) -> bool {
-        ElementHandle::find_by_accessible_label(self.app.window(), label)
-            .next()
-            .is_some()
-    }
-
-    /// What the text labelled `label` shows.
-    fn text(&self, label: &str) -> String {
-        ElementHandle::find_by_accessible_label(self.app.window(), label)
-            .next()
-            .and_then(|e| e.accessible_value())
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| panic!("no text labelled {label:?}"))
-    }
-
-    fn wait(&self, what: impl FnMut(&tillcard::counter::Counter) -> bool) {
-        pump(&self.app, what).unwrap();
-    }
-
-    fn ui(&self) -> Ui<'_> {
-        self.app.window().global::<Ui>()
-    }
-
-    fn login(&self, clerk: &str, pin: &str) {
-        self.tap(&format!("clerk {clerk}"));
-        self.keys(pin);
-        self.tap("log in");
-        self.wait(|c| c.page != Page::Login);
-    }
-
-    /// Runs `f` on the store from another thread (the test thread is the
-    /// UI thread and may not wait on the store).
-    fn store<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
-    ) -> R {
-        let handle = self.app.terminal().store().clone();
-        std::thread::spawn(move || handle.call(f))
-            .join()
-            .unwrap()
-            .unwrap()
+        let till = Till::show(app);
+        till.wait(|c| !c.clerks.is_empty());
+        DemoTill { till, _data: data }
     }
 }
 
@@ -129,7 +62,7 @@ fn a_member_checkout_with_tier_discount_coupon_and_points_takes_two_taps_after_t
     let frames = tempfile::tempdir().unwrap();
     let cards = tillcard::terminal::demo_card_paths();
     std::fs::copy(&cards[0], frames.path().join("card.png")).unwrap();
-    let till = Till::start(Some(frames.path()));
+    let till = DemoTill::start(Some(frames.path()));
     let member = DEMO_MEMBERS[0].member_id();
     let before = till.store(move |s| s.account(member));
 
@@ -143,12 +76,12 @@ fn a_member_checkout_with_tier_discount_coupon_and_points_takes_two_taps_after_t
     // path, the scan attaches them to the sale and reprices it.
     till.wait(|c| c.sale.member.is_some() && c.sale.quote().is_some_and(|q| q.member.is_some()));
     assert!(till.ui().get_sale_member().shown);
-    let taps_before = till.taps.get();
+    let taps_before = till.taps();
     till.tap("max points");
     till.wait(|c| c.sale.quote().is_some_and(|q| q.points_redeemed > 0));
     till.tap("confirm sale");
     till.wait(|c| c.page == Page::Receipt);
-    let taps = till.taps.get() - taps_before;
+    let taps = till.taps() - taps_before;
     println!("taps after the scan: {taps}");
     assert!(taps <= 3, "{taps} taps after the scan");
 
@@ -194,7 +127,7 @@ fn a_member_checkout_with_tier_discount_coupon_and_points_takes_two_taps_after_t
 
 #[test]
 fn enrollment_refuses_a_phone_already_enrolled_and_shows_the_new_card() {
-    let till = Till::start(None);
+    let till = DemoTill::start(None);
     till.login("c02", "2345");
     till.tap("enroll");
     till.keys(DEMO_MEMBERS[0].phone);
@@ -249,7 +182,7 @@ fn enrollment_refuses_a_phone_already_enrolled_and_shows_the_new_card() {
 
 #[test]
 fn a_refund_needs_the_manager_pin() {
-    let till = Till::start(None);
+    let till = DemoTill::start(None);
     till.login("c01", "1234");
     till.tap("new sale");
     till.keys("30");
@@ -292,7 +225,7 @@ fn a_refund_needs_the_manager_pin() {
 
 #[test]
 fn the_language_switch_changes_the_views_and_the_rust_made_strings() {
-    let till = Till::start(None);
+    let till = DemoTill::start(None);
     till.login("c01", "1234");
     assert!(till.shows("Scan a member card"));
     assert_eq!(till.ui().get_status().text, "Offline");
@@ -318,7 +251,7 @@ fn the_language_switch_changes_the_views_and_the_rust_made_strings() {
 
 #[test]
 fn a_keyboard_wedge_scanner_typing_a_card_opens_the_member() {
-    let till = Till::start(None);
+    let till = DemoTill::start(None);
     till.login("c01", "1234");
     let card = tillcard::demo::demo_card_text(&DEMO_MEMBERS[1]);
     let window = till.app.window().window();
@@ -375,7 +308,7 @@ fn head_office(dir: &Path) -> (String, String) {
     rx.recv().unwrap()
 }
 
-impl Till {
+impl DemoTill {
     /// Types `text` on the on-screen keyboard, key by key as a person would
     /// (shift before a capital, only keys the keyboard shows).
     fn type_text(&self, text: &str) {
@@ -395,7 +328,7 @@ impl Till {
 
 #[test]
 fn the_on_screen_keyboard_types_a_name_and_registers_the_terminal_with_no_hardware_keyboard() {
-    let till = Till::start(None);
+    let till = DemoTill::start(None);
     till.login("c02", "2345");
     till.tap("enroll");
     assert!(!till.ui().get_keyboard_shown());

@@ -1,0 +1,140 @@
+//! The real window, headless (Slint's testing backend), driven the way a
+//! cashier drives it: controls found by their accessible labels and
+//! activated, each activation counted as a tap. Shared by the UI tests.
+//!
+//! The test thread is the UI thread: a blocking store call from it would
+//! panic (debug builds), so reads of the store for assertions go through a
+//! helper thread.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use i_slint_backend_testing::ElementHandle;
+use slint::ComponentHandle;
+use tillcard::counter::{Counter, Input, Page};
+use tillcard::store::{Store, StoreError};
+use tillcard::ui::screenshots::pump;
+use tillcard::ui::{Ui, UiApp};
+
+/// A window with a terminal behind it, and a tap counter.
+pub struct Till {
+    pub app: Rc<UiApp>,
+    taps: Cell<u32>,
+}
+
+impl Till {
+    /// Shows the window of `app`.
+    pub fn show(app: Rc<UiApp>) -> Till {
+        app.window().show().unwrap();
+        Till {
+            app,
+            taps: Cell::new(0),
+        }
+    }
+
+    /// Taps so far.
+    pub fn taps(&self) -> u32 {
+        self.taps.get()
+    }
+
+    /// Activates the one control labelled `label` (and counts the tap).
+    pub fn tap(&self, label: &str) {
+        let found: Vec<_> =
+            ElementHandle::find_by_accessible_label(self.app.window(), label).collect();
+        if found.len() != 1 {
+            let all: Vec<String> =
+                i_slint_backend_testing::ElementRoot::root_element(self.app.window())
+                    .query_descendants()
+                    .find_all()
+                    .iter()
+                    .map(|e| format!("{:?}/{:?}", e.type_name(), e.accessible_label()))
+                    .collect();
+            panic!(
+                "expected one control labelled {label:?}, found {}; labels: {all:?}",
+                found.len()
+            );
+        }
+        found[0].invoke_accessible_default_action();
+        self.taps.set(self.taps.get() + 1);
+    }
+
+    /// Taps the keypad's keys for `digits`.
+    pub fn keys(&self, digits: &str) {
+        for d in digits.chars() {
+            self.tap(&format!("key {d}"));
+        }
+    }
+
+    /// Whether a control labelled `label` is on screen.
+    #[allow(dead_code, reason = "not every UI test asks")]
+    pub fn shows(&self, label: &str) -> bool {
+        ElementHandle::find_by_accessible_label(self.app.window(), label)
+            .next()
+            .is_some()
+    }
+
+    /// What the text labelled `label` shows.
+    pub fn text(&self, label: &str) -> String {
+        ElementHandle::find_by_accessible_label(self.app.window(), label)
+            .next()
+            .and_then(|e| e.accessible_value())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| panic!("no text labelled {label:?}"))
+    }
+
+    /// Drains the terminal's answers until `what` holds (20 s at most).
+    pub fn wait(&self, what: impl FnMut(&Counter) -> bool) {
+        pump(&self.app, what).unwrap();
+    }
+
+    /// Drains the terminal's answers and lets time pass (flows that poll
+    /// on ticks, like the first run) until `done` holds, or 30 s.
+    #[allow(dead_code, reason = "only the flows that poll need it")]
+    pub fn wait_ticking(&self, mut done: impl FnMut(&Counter) -> bool) {
+        let started = Instant::now();
+        loop {
+            self.app.drain();
+            if done(&self.app.counter()) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "stuck on {:?} ({:?})",
+                self.app.counter().page,
+                self.app.counter().first_run
+            );
+            self.app.input(Input::Tick);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The window's global the views call into.
+    #[allow(dead_code, reason = "not every UI test reads the view state")]
+    pub fn ui(&self) -> Ui<'_> {
+        self.app.window().global::<Ui>()
+    }
+
+    /// Signs `clerk` in with `pin` on the sign-in screen.
+    #[allow(dead_code, reason = "not every UI test signs in by PIN")]
+    pub fn login(&self, clerk: &str, pin: &str) {
+        self.tap(&format!("clerk {clerk}"));
+        self.keys(pin);
+        self.tap("log in");
+        self.wait(|c| c.page != Page::Login);
+    }
+
+    /// Runs `f` on the store from another thread (the test thread is the
+    /// UI thread and may not wait on the store).
+    #[allow(dead_code, reason = "not every UI test reads the store")]
+    pub fn store<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+    ) -> R {
+        let handle = self.app.terminal().store().clone();
+        std::thread::spawn(move || handle.call(f))
+            .join()
+            .unwrap()
+            .unwrap()
+    }
+}
