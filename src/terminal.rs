@@ -348,7 +348,7 @@ impl Terminal {
             Ok(u) => u,
             Err(e) => {
                 (self.sink)(Input::Status(UplinkStatus {
-                    last_error: Some(e.to_string()),
+                    last_error: Some(crate::uplink::UplinkProblem::Terminal(e.to_string())),
                     ..UplinkStatus::default()
                 }));
                 return;

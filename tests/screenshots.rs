@@ -26,6 +26,8 @@ const SCREENS: &[&str] = &[
     "settings",
     "first-run-code",
     "first-run-offline",
+    "first-run-waiting",
+    "first-run-pin-setup",
 ];
 
 #[test]

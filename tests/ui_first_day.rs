@@ -1,7 +1,7 @@
 //! A new till's first run in the real window, headless (Slint's testing
 //! backend), against a real head office on loopback: the first-run screen
 //! on an empty store with a real configuration, the store's enrollment
-//! code typed on the screen, waiting while the staff come down, the
+//! code keyed on the keypad, waiting while the staff come down, the
 //! sign-in screen with the store's clerks, and a clerk's first PIN set
 //! with the setup code head office showed. Prints the taps each step took.
 //!
@@ -12,16 +12,15 @@
 
 #[path = "util/sync.rs"]
 mod sync_util;
+#[path = "util/ui.rs"]
+mod ui_util;
+use ui_util::Till;
 
-use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use i_slint_backend_testing::ElementHandle;
-use slint::ComponentHandle;
 use tillcard::clock::SystemClock;
 use tillcard::config::TerminalConfig;
-use tillcard::counter::{Input, Page};
+use tillcard::counter::Page;
 use tillcard::ui::{UiApp, Wake};
 use tillcard_hq::admin::{NewStaff, NewStore};
 use tillcard_hq::service::Actor;
@@ -72,55 +71,6 @@ fn head_office(dir: &std::path::Path) -> (tokio::runtime::Runtime, String, Strin
     (runtime, url, code, cashier, setup)
 }
 
-struct Till {
-    app: Rc<UiApp>,
-    taps: std::cell::Cell<u32>,
-}
-
-impl Till {
-    fn tap(&self, label: &str) {
-        let found: Vec<_> =
-            ElementHandle::find_by_accessible_label(self.app.window(), label).collect();
-        assert_eq!(found.len(), 1, "expected one control labelled {label:?}");
-        found[0].invoke_accessible_default_action();
-        self.taps.set(self.taps.get() + 1);
-    }
-
-    fn keys(&self, digits: &str) {
-        for d in digits.chars() {
-            self.tap(&format!("key {d}"));
-        }
-    }
-
-    fn text(&self, label: &str) -> String {
-        ElementHandle::find_by_accessible_label(self.app.window(), label)
-            .next()
-            .and_then(|e| e.accessible_value())
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| panic!("no text labelled {label:?}"))
-    }
-
-    /// Drains the terminal's answers and lets time pass (the first run
-    /// polls on ticks) until `done` holds, or 30 s.
-    fn wait(&self, mut done: impl FnMut(&tillcard::counter::Counter) -> bool) {
-        let started = Instant::now();
-        loop {
-            self.app.drain();
-            if done(&self.app.counter()) {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "stuck on {:?} ({:?})",
-                self.app.counter().page,
-                self.app.counter().first_run
-            );
-            self.app.input(Input::Tick);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
 #[test]
 fn a_new_till_registers_receives_its_staff_and_a_clerk_sets_a_first_pin() {
     i_slint_backend_testing::init_no_event_loop();
@@ -138,24 +88,22 @@ fn a_new_till_registers_receives_its_staff_and_a_clerk_sets_a_first_pin() {
     config.head_office.store = "SH-001".into();
     assert!(!config.demo && config.first_run_possible());
     let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
-    app.window().show().unwrap();
-    let till = Till {
-        app,
-        taps: std::cell::Cell::new(0),
-    };
+    let till = Till::show(app);
 
     // An empty store on a real configuration: the first-run screen.
-    till.wait(|c| c.page == Page::FirstRun);
+    till.wait_ticking(|c| c.page == Page::FirstRun);
     assert!(till.text("first run step").contains("enrollment code"));
-    // The code, typed as a hardware keyboard types into the field (one
-    // edit), then Register.
-    till.app
-        .window()
-        .global::<tillcard::ui::Ui>()
-        .invoke_set_text("first-run-code".into(), code.as_str().into());
+    // The code's 16 digits on the keypad (head office prints them in
+    // fours with dashes), then Register.
+    till.keys(&code.replace('-', ""));
+    assert_eq!(
+        till.text("store enrollment code"),
+        code.replace('-', " "),
+        "shown in fours as printed"
+    );
     till.tap("register with code");
-    let code_taps = till.taps.get();
-    till.wait(|c| c.page == Page::Login);
+    let code_taps = till.taps();
+    till.wait_ticking(|c| c.page == Page::Login);
     assert_eq!(
         till.app.counter().clerks.len(),
         1,
@@ -164,7 +112,7 @@ fn a_new_till_registers_receives_its_staff_and_a_clerk_sets_a_first_pin() {
 
     // The clerk has no PIN yet: picking the name opens the set-up.
     till.tap(&format!("clerk {cashier}"));
-    till.wait(|c| c.page == Page::PinSetup);
+    till.wait_ticking(|c| c.page == Page::PinSetup);
     till.keys(&setup);
     till.tap("pin setup next");
     till.keys("1234");
@@ -177,18 +125,18 @@ fn a_new_till_registers_receives_its_staff_and_a_clerk_sets_a_first_pin() {
     till.tap("pin setup next");
     till.keys("2580");
     till.tap("pin setup next");
-    till.wait(|c| c.page == Page::Home);
+    till.wait_ticking(|c| c.page == Page::Home);
     assert_eq!(
         till.app.counter().clerk.as_ref().map(|c| c.id().to_owned()),
         Some(cashier.clone()),
         "signed in with the new PIN"
     );
-    let pin_taps = till.taps.get() - code_taps;
+    let pin_taps = till.taps() - code_taps;
     println!(
-        "first run: {code_taps} taps to register (the code typed in one edit), \
+        "first run: {code_taps} taps to register (16 digits and Register), \
          {pin_taps} taps from the clerk's name to signed in (8-digit setup code, \
          a refused trivial PIN, the PIN twice)"
     );
-    assert_eq!(code_taps, 1);
+    assert_eq!(code_taps, 16 + 1);
     assert_eq!(pin_taps, 1 + 8 + 1 + 4 + 1 + 4 + 1 + 4 + 1);
 }

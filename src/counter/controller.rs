@@ -57,18 +57,11 @@ impl Counter {
         }
         if self.clerk.is_none() {
             return match action {
-                // Before anyone signs in: the first run, a first PIN, and
-                // typing into their fields.
+                // Before anyone signs in: the first run and a first PIN
+                // (their codes come on the keypad).
                 Action::Register => self.tap_register(),
                 Action::PinSetupNext => self.tap_pin_setup_next(),
                 Action::PinSetupBack => self.tap_pin_setup_back(),
-                Action::SetText(field, text) if self.page == Page::FirstRun => {
-                    self.tap_set_text(field, text)
-                }
-                Action::OpenKeyboard(field) if self.page == Page::FirstRun => {
-                    self.tap_open_keyboard(field)
-                }
-                Action::TypeKey(key) if self.page == Page::FirstRun => self.tap_type_key(key),
                 other => self.tap_locked(other),
             };
         }

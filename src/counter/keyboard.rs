@@ -19,8 +19,6 @@ pub enum TextField {
     HeadOfficeUrl,
     /// Settings: the one-time enrollment code from head office.
     EnrollmentCode,
-    /// First run: the store's enrollment code from head office.
-    FirstRunCode,
 }
 
 impl TextField {
@@ -29,7 +27,7 @@ impl TextField {
         match self {
             TextField::EnrollName => 40,
             TextField::HeadOfficeUrl => 200,
-            TextField::EnrollmentCode | TextField::FirstRunCode => 64,
+            TextField::EnrollmentCode => 64,
         }
     }
 
@@ -39,7 +37,6 @@ impl TextField {
             "name" => TextField::EnrollName,
             "url" => TextField::HeadOfficeUrl,
             "code" => TextField::EnrollmentCode,
-            "first-run-code" => TextField::FirstRunCode,
             _ => return None,
         })
     }

@@ -17,6 +17,9 @@ pub enum EntryKind {
     Count,
     /// A setup code from head office: its digits, shown as typed.
     SetupCode,
+    /// A store's enrollment code from head office: 16 digits, shown in
+    /// groups of four as head office prints it.
+    EnrollCode,
 }
 
 /// A key on the keypad.
@@ -85,6 +88,15 @@ impl Entry {
         match self.kind {
             EntryKind::Pin => "●".repeat(self.text.len()),
             EntryKind::Amount if !self.text.is_empty() => format!("¥{}", self.text),
+            EntryKind::EnrollCode => {
+                let groups: Vec<&str> = self
+                    .text
+                    .as_bytes()
+                    .chunks(4)
+                    .filter_map(|g| std::str::from_utf8(g).ok())
+                    .collect();
+                groups.join(" ")
+            }
             _ => self.text.clone(),
         }
     }
@@ -111,6 +123,9 @@ impl Entry {
                     EntryKind::Phone => self.text.len() < 11,
                     EntryKind::SetupCode => {
                         self.text.len() < tillcard_protocol::staff::SETUP_CODE_DIGITS
+                    }
+                    EntryKind::EnrollCode => {
+                        self.text.len() < tillcard_protocol::auth::ENROLL_CODE_DIGITS
                     }
                     EntryKind::Count => self.text.len() < 9 && self.text != "0",
                     EntryKind::Amount => match self.text.split_once('.') {
@@ -151,6 +166,14 @@ mod tests {
             e.press(Key::from_label(&k.to_string()).unwrap());
         }
         e
+    }
+
+    #[test]
+    fn an_enrollment_code_takes_sixteen_digits_shown_in_fours() {
+        let code = typed(EntryKind::EnrollCode, "12345678901234567890");
+        assert_eq!(code.text(), "1234567890123456");
+        assert_eq!(code.display(), "1234 5678 9012 3456");
+        assert_eq!(typed(EntryKind::EnrollCode, "12345").display(), "1234 5");
     }
 
     #[test]

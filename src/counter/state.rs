@@ -94,6 +94,8 @@ pub struct Counter {
     pub hq_url: String,
     /// Settings: the one-time enrollment code as typed.
     pub provision_code: String,
+    /// First run: the store's enrollment code as keyed.
+    pub first_run_code: Entry,
     /// The on-screen text keyboard, when open.
     pub keyboard: Option<TextKeyboard>,
     /// Where the member the store is loading goes.
@@ -151,6 +153,7 @@ impl Counter {
             provision_result: None,
             hq_url: String::new(),
             provision_code: String::new(),
+            first_run_code: Entry::new(EntryKind::EnrollCode),
             keyboard: None,
             member_target: MemberTarget::View,
             auto_lock,

@@ -20,9 +20,10 @@ use crate::clock::{Clock, FakeClock};
 use crate::config::TerminalConfig;
 use crate::counter::keyboard::{TextField, TextKey};
 use crate::counter::keypad::Key;
-use crate::counter::messages::FirstRunStep;
+use crate::counter::messages::{ClerkEntry, Done, FirstRunStep};
 use crate::counter::{Action, Counter, Input, Page};
 use crate::format::Language;
+use crate::store::clerks::Role;
 
 struct HeadlessPlatform {
     window: Rc<MinimalSoftwareWindow>,
@@ -258,9 +259,12 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// A new till's first-run screens: the store's code typed on the screen's
-/// keyboard, then head office out of reach (a closed loopback port), in
-/// both languages and sizes, named `first-run-*`.
+/// A new till's first-run screens, in both languages and sizes, named
+/// `first-run-*`: the store's code on the keypad; head office out of reach
+/// (a closed loopback port: the till stays offline once it has tried);
+/// registered and waiting for the staff; a clerk's first PIN with the
+/// setup code. Head office's answers for the last two (registered, the
+/// staff) are given to the counter as the terminal would pass them on.
 fn write_first_run(dir: &Path, headless: &Headless) -> anyhow::Result<Vec<PathBuf>> {
     let data = tempfile::tempdir().context("a temporary data folder")?;
     let mut config = demo_config(data.path());
@@ -271,9 +275,12 @@ fn write_first_run(dir: &Path, headless: &Headless) -> anyhow::Result<Vec<PathBu
     app.window().show().context("showing the window")?;
     pump(&app, |c| c.page == Page::FirstRun)?;
     let mut written = Vec::new();
-    // The code typed (every language and size), then head office out of
-    // reach (likewise): the till stays offline once it has tried.
-    for step in ["first-run-code", "first-run-offline"] {
+    for step in [
+        "first-run-code",
+        "first-run-offline",
+        "first-run-waiting",
+        "first-run-pin-setup",
+    ] {
         for (width, height) in [(1024, 768), (1280, 800)] {
             headless.resize(width, height);
             for language in [Language::ZhCn, Language::En] {
@@ -282,19 +289,7 @@ fn write_first_run(dir: &Path, headless: &Headless) -> anyhow::Result<Vec<PathBu
                     Language::En => "en",
                 };
                 tap(&app, Action::SetLanguage(language));
-                if step == "first-run-code" {
-                    tap(
-                        &app,
-                        Action::SetText(TextField::FirstRunCode, String::new()),
-                    );
-                    tap(&app, Action::OpenKeyboard(TextField::FirstRunCode));
-                    for c in "3f9a0c51d2e8b7a4".chars() {
-                        tap(&app, Action::TypeKey(TextKey::Char(c)));
-                    }
-                } else if app.counter().first_run != Some(FirstRunStep::Offline) {
-                    tap(&app, Action::Register);
-                    pump(&app, |c| c.first_run == Some(FirstRunStep::Offline))?;
-                }
+                first_run_step(&app, step)?;
                 let path = dir.join(format!("{step}-{code}-{width}x{height}.png"));
                 headless
                     .render()
@@ -305,6 +300,43 @@ fn write_first_run(dir: &Path, headless: &Headless) -> anyhow::Result<Vec<PathBu
         }
     }
     Ok(written)
+}
+
+/// Brings the first-run screen to `step` (once; later calls find it there).
+fn first_run_step(app: &UiApp, step: &str) -> anyhow::Result<()> {
+    let counter = app.counter();
+    let (first_run, page) = (counter.first_run, counter.page);
+    drop(counter);
+    match step {
+        "first-run-code" => {
+            app.input(Input::Key(Key::Clear));
+            keys(app, "482019736150");
+        }
+        "first-run-offline" if first_run != Some(FirstRunStep::Offline) => {
+            // The code's last four digits, then Register.
+            keys(app, "5208");
+            tap(app, Action::Register);
+            pump(app, |c| c.first_run == Some(FirstRunStep::Offline))?;
+        }
+        "first-run-waiting" if first_run != Some(FirstRunStep::WaitingForStaff) => {
+            app.input(Input::Done(Done::Provisioned(Ok(()))));
+            pump(app, |c| c.first_run == Some(FirstRunStep::WaitingForStaff))?;
+        }
+        "first-run-pin-setup" if page != Page::PinSetup => {
+            app.input(Input::Done(Done::Clerks(Ok(vec![ClerkEntry {
+                id: "li.na".into(),
+                name: "Li Na".into(),
+                role: Role::Cashier,
+                has_pin: false,
+            }]))));
+            pump(app, |c| c.page == Page::Login)?;
+            tap(app, Action::SelectClerk("li.na".into()));
+            pump(app, |c| c.page == Page::PinSetup)?;
+            keys(app, "5831");
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Starts the demo terminal headless, waits until it is interactive (clerks

@@ -262,8 +262,8 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     let status_text = text::online(lang, status.online);
     let offline_note = if !c.head_office_configured {
         text::no_head_office(lang)
-    } else if let Some(e) = &status.last_error {
-        e.clone()
+    } else if let Some(problem) = &status.last_error {
+        text::uplink_problem(lang, problem)
     } else if status.online {
         String::new()
     } else {
@@ -593,6 +593,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     // First run and a first PIN.
     if let Some(step) = c.first_run {
         ui.set_first_run_text(shared(text::first_run_step(lang, step)));
+        ui.set_first_run_entry(shared(c.first_run_code.display()));
         ui.set_first_run_code_shown(matches!(
             step,
             FirstRunStep::EnterCode | FirstRunStep::Offline
@@ -625,7 +626,7 @@ fn render_keyboard(c: &Counter, ui: &Ui<'_>) {
     let typed = match keyboard.field {
         TextField::EnrollName => &c.enroll.name,
         TextField::HeadOfficeUrl => &c.hq_url,
-        TextField::EnrollmentCode | TextField::FirstRunCode => &c.provision_code,
+        TextField::EnrollmentCode => &c.provision_code,
     };
     ui.set_keyboard_title(shared(text::field_title(c.language, keyboard.field)));
     ui.set_keyboard_text(shared(typed));

@@ -70,10 +70,56 @@ pub struct UplinkStatus {
     pub oldest_pending: Option<String>,
     /// When head office last answered.
     pub last_success: Option<Timestamp>,
-    /// The last failure, in words.
-    pub last_error: Option<String>,
+    /// The last failure (the counter words it in the clerk's language).
+    pub last_error: Option<UplinkProblem>,
     /// Highest sequence head office holds.
     pub acked_seq: u64,
+}
+
+/// Why the last exchange with head office failed, as the status strip and
+/// the sync screen tell it: the kind of failure, not English words, so
+/// the counter can say it in the clerk's language (`counter::text`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UplinkProblem {
+    /// The terminal is not registered yet.
+    NotRegistered,
+    /// No answer (network down, timeout, connection reset).
+    Unreachable,
+    /// Head office answered with a server error (HTTP 5xx, 429); retrying.
+    Trouble(u16),
+    /// Head office refused, with its stable code and its own words.
+    Refused {
+        /// `terminal_revoked`, `unknown_terminal`, ...
+        code: String,
+        /// Head office's explanation (English).
+        detail: String,
+    },
+    /// The answer could not be read.
+    Garbled,
+    /// Head office holds events up to this sequence and took none after.
+    Stalled(u64),
+    /// The terminal's disk is full.
+    DiskFull,
+    /// Anything else on this terminal (English, for support).
+    Terminal(String),
+}
+
+impl From<&UplinkError> for UplinkProblem {
+    fn from(error: &UplinkError) -> UplinkProblem {
+        match error {
+            UplinkError::NotProvisioned => UplinkProblem::NotRegistered,
+            UplinkError::Unreachable(_) => UplinkProblem::Unreachable,
+            UplinkError::Server(status) => UplinkProblem::Trouble(*status),
+            UplinkError::Refused { code, detail, .. } => UplinkProblem::Refused {
+                code: code.clone(),
+                detail: detail.clone(),
+            },
+            UplinkError::BadAnswer(_) => UplinkProblem::Garbled,
+            UplinkError::Stalled(seq) => UplinkProblem::Stalled(*seq),
+            UplinkError::Store(StoreError::DiskFull) => UplinkProblem::DiskFull,
+            UplinkError::Store(e) => UplinkProblem::Terminal(e.to_string()),
+        }
+    }
 }
 
 /// Why one round failed.
@@ -250,7 +296,7 @@ impl Uplink {
                 }
                 Err(error) => {
                     status.online = false;
-                    status.last_error = Some(error.to_string());
+                    status.last_error = Some(UplinkProblem::from(error));
                 }
             }
             if let Some(queue) = &queue {

@@ -46,9 +46,8 @@ impl Counter {
     }
 
     /// [`Action::Register`](crate::counter::Action::Register): the code
-    /// as typed, trimmed, to head office's configured address.
+    /// as keyed, all its digits, to head office's configured address.
     pub(in crate::counter) fn tap_register(&mut self) -> Vec<Command> {
-        self.keyboard = None;
         if self.page != Page::FirstRun
             || !matches!(
                 self.first_run,
@@ -57,8 +56,8 @@ impl Counter {
         {
             return Vec::new();
         }
-        let code = self.provision_code.trim().to_owned();
-        if code.is_empty() {
+        let code = self.first_run_code.text().to_owned();
+        if code.len() != tillcard_protocol::auth::ENROLL_CODE_DIGITS {
             self.provision_result = Some(Notice {
                 text: text::type_the_store_code(self.language),
                 bad: true,
@@ -84,7 +83,7 @@ impl Counter {
             Ok(()) => {
                 self.registered = true;
                 self.head_office_configured = true;
-                self.provision_code.clear();
+                self.first_run_code.clear();
                 self.provision_result = None;
                 self.first_run = Some(FirstRunStep::WaitingForStaff);
                 vec![Command::StartSync, Command::SyncNow]
@@ -138,7 +137,7 @@ impl Counter {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use crate::counter::keyboard::TextField;
+    use crate::counter::keypad::Key;
     use crate::counter::messages::{
         Action, ClerkEntry, Command, Done, FirstRunStep, HeadOfficeRefusal, Input, Page,
     };
@@ -153,6 +152,14 @@ mod tests {
             Counter::new(Language::En, Duration::from_secs(120), true).with_first_run(false);
         c.hq_url = "https://hq.example.com".into();
         (c, Instant::now())
+    }
+
+    const CODE: &str = "1234567890123456";
+
+    fn key_in(c: &mut Counter, digits: &str, at: Instant) {
+        for d in digits.bytes() {
+            c.handle(Input::Key(Key::Digit(d - b'0')), at);
+        }
     }
 
     fn staff() -> Vec<ClerkEntry> {
@@ -176,20 +183,18 @@ mod tests {
             "no code yet"
         );
         assert!(c.provision_result.as_ref().is_some_and(|n| n.bad));
-        c.handle(
-            Input::Tap(Action::OpenKeyboard(TextField::FirstRunCode)),
-            t0,
+        key_in(&mut c, &CODE[..15], t0);
+        assert!(
+            c.handle(Input::Tap(Action::Register), t0).is_empty(),
+            "a digit short"
         );
-        assert!(c.keyboard.is_some(), "the code is typed on the screen");
-        c.handle(
-            Input::Tap(Action::SetText(TextField::FirstRunCode, " 3f9a0c ".into())),
-            t0,
-        );
+        key_in(&mut c, &CODE[15..], t0);
+        assert_eq!(c.first_run_code.display(), "1234 5678 9012 3456");
         assert_eq!(
             c.handle(Input::Tap(Action::Register), t0),
             vec![Command::Provision {
                 url: "https://hq.example.com".into(),
-                code: "3f9a0c".into(),
+                code: CODE.into(),
                 approval: None,
             }],
             "the code is the authority: no manager approval"
@@ -200,7 +205,7 @@ mod tests {
             vec![Command::StartSync, Command::SyncNow]
         );
         assert_eq!(c.first_run, Some(FirstRunStep::WaitingForStaff));
-        assert!(c.provision_code.is_empty(), "the spent code is not kept");
+        assert!(c.first_run_code.is_empty(), "the spent code is not kept");
         // Waiting: the clerk list is read again until the staff are there.
         assert!(c.handle(Input::Tick, t0).is_empty());
         assert_eq!(
@@ -219,7 +224,7 @@ mod tests {
     fn offline_the_first_run_says_so_and_tries_again_by_itself() {
         let (mut c, t0) = new_till();
         c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0);
-        c.provision_code = "3f9a0c".into();
+        key_in(&mut c, CODE, t0);
         c.handle(Input::Tap(Action::Register), t0);
         c.handle(
             Input::Done(Done::Provisioned(Err(HeadOfficeRefusal::Unreachable))),
@@ -237,7 +242,7 @@ mod tests {
             c.handle(Input::Tick, t0 + OFFLINE_RETRY),
             vec![Command::Provision {
                 url: "https://hq.example.com".into(),
-                code: "3f9a0c".into(),
+                code: CODE.into(),
                 approval: None,
             }]
         );
@@ -247,7 +252,7 @@ mod tests {
     fn a_refused_code_is_explained_and_can_be_typed_again() {
         let (mut c, t0) = new_till();
         c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0);
-        c.provision_code = "3f9a0c".into();
+        key_in(&mut c, CODE, t0);
         c.handle(Input::Tap(Action::Register), t0);
         c.handle(
             Input::Done(Done::Provisioned(Err(HeadOfficeRefusal::Refused {

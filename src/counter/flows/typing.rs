@@ -19,6 +19,7 @@ impl Counter {
         match self.page {
             Page::Login => self.login_pin.press(key),
             Page::PinSetup => self.press_pin_setup_key(key),
+            Page::FirstRun => self.first_run_code.press(key),
             Page::Checkout => self.sale.entry.press(key),
             Page::PhoneLookup => self.phone.press(key),
             Page::Enroll => self.enroll.phone.press(key),
@@ -43,7 +44,7 @@ impl Counter {
         match field {
             TextField::EnrollName => &mut self.enroll.name,
             TextField::HeadOfficeUrl => &mut self.hq_url,
-            TextField::EnrollmentCode | TextField::FirstRunCode => &mut self.provision_code,
+            TextField::EnrollmentCode => &mut self.provision_code,
         }
     }
 
@@ -52,7 +53,6 @@ impl Counter {
         match field {
             TextField::EnrollName => Page::Enroll,
             TextField::HeadOfficeUrl | TextField::EnrollmentCode => Page::Settings,
-            TextField::FirstRunCode => Page::FirstRun,
         }
     }
 

@@ -1,19 +1,21 @@
 //! The words of a till's first day: the first-run screen (the store's
 //! enrollment code, registering, waiting for the staff), a clerk's first
 //! PIN with head office's setup code, and head office's refusals of either
-//! by their stable codes (`sync/PROTOCOL.md`).
+//! by their stable codes (`sync/PROTOCOL.md`), which the status strip
+//! also uses for why syncing fails.
 
 use super::{phrases, pick, store_error};
 use crate::counter::messages::{FirstRunStep, HeadOfficeRefusal, PinSetupStep};
 use crate::format::Language;
 use crate::store::clerks::NewPinProblem;
+use crate::uplink::UplinkProblem;
 
 /// The first-run screen's line for its step.
 pub fn first_run_step(language: Language, step: FirstRunStep) -> String {
     let (zh, en) = match step {
         FirstRunStep::EnterCode => (
-            "请输入总部为本店签发的开通码",
-            "Type the enrollment code head office issued for this store",
+            "请输入总部为本店签发的16位开通码",
+            "Key the 16-digit enrollment code head office issued for this store",
         ),
         FirstRunStep::Registering => ("正在向总部登记…", "Registering with head office…"),
         FirstRunStep::Offline => (
@@ -29,8 +31,8 @@ pub fn first_run_step(language: Language, step: FirstRunStep) -> String {
 }
 
 phrases! {
-    /// Register tapped with no code typed.
-    type_the_store_code => "请先输入开通码", "Type the enrollment code first";
+    /// Register tapped before the code's 16 digits are keyed.
+    type_the_store_code => "请输入完整的16位开通码", "Key all 16 digits of the enrollment code";
 }
 
 /// Head office (or this terminal) refused a registration or a PIN set-up.
@@ -80,6 +82,18 @@ pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> S
                 "设置码输错次数过多已作废：请总部重新签发",
                 "Too many wrong setup codes: ask for a new one",
             ),
+            "terminal_revoked" => (
+                "本机已被总部停用：请联系总部",
+                "Head office revoked this terminal: call head office",
+            ),
+            "unknown_terminal" | "bad_signature" => (
+                "总部不认识本机：需要重新登记",
+                "Head office does not know this terminal: it needs registering again",
+            ),
+            "stale_request" => (
+                "本机时钟与总部相差太大：请校准时间",
+                "This terminal's clock is too far from head office's: set the time",
+            ),
             "staff_inactive" | "staff_not_at_store" | "unknown_staff" => (
                 "该店员未在本店启用：请联系店长",
                 "This clerk is not active at this store: ask the store manager",
@@ -91,6 +105,58 @@ pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> S
                 };
             }
         },
+    };
+    pick(language, zh, en)
+}
+
+/// Why the last exchange with head office failed, for the status strip
+/// and the sync screen.
+pub fn uplink_problem(language: Language, problem: &UplinkProblem) -> String {
+    let (zh, en) = match problem {
+        UplinkProblem::NotRegistered => {
+            ("本机尚未向总部登记", "Not registered with head office yet")
+        }
+        UplinkProblem::Unreachable => (
+            "无法连接总部，稍后自动重试",
+            "Head office cannot be reached; retrying",
+        ),
+        UplinkProblem::Trouble(status) => {
+            return match language {
+                Language::ZhCn => format!("总部暂时故障（HTTP {status}），自动重试中"),
+                Language::En => format!("Head office is having trouble (HTTP {status}); retrying"),
+            };
+        }
+        UplinkProblem::Refused { code, detail } => {
+            return head_office_refusal(
+                language,
+                &HeadOfficeRefusal::Refused {
+                    code: code.clone(),
+                    detail: detail.clone(),
+                },
+            );
+        }
+        UplinkProblem::Garbled => (
+            "总部的回复无法读取，自动重试中",
+            "Head office's answer could not be read; retrying",
+        ),
+        UplinkProblem::Stalled(seq) => {
+            return match language {
+                Language::ZhCn => format!("总部已收至#{seq}，后续事件暂未接收，自动重试中"),
+                Language::En => {
+                    format!("Head office holds events up to #{seq} and took none after; retrying")
+                }
+            };
+        }
+        UplinkProblem::DiskFull => (
+            "终端磁盘已满：请联系技术支持",
+            "The terminal's disk is full: call support",
+        ),
+        UplinkProblem::Terminal(detail) => {
+            return match language {
+                Language::ZhCn => format!("本机同步出错：{detail}"),
+                Language::En => format!("Sync failed on this terminal: {detail}"),
+            };
+        }
     };
     pick(language, zh, en)
 }

@@ -433,7 +433,10 @@ pub fn sync_rows(language: Language, status: &UplinkStatus) -> Vec<(String, Stri
         ),
         (
             l("最近错误", "Last error"),
-            status.last_error.clone().unwrap_or_else(|| "-".into()),
+            status
+                .last_error
+                .as_ref()
+                .map_or_else(|| "-".into(), |p| uplink_problem(language, p)),
         ),
         (
             l("总部已确认至", "Head office holds up to"),
@@ -447,9 +450,7 @@ pub fn field_title(language: Language, field: TextField) -> String {
     match field {
         TextField::EnrollName => pick(language, "姓名", "Name"),
         TextField::HeadOfficeUrl => pick(language, "总部地址", "Head office address"),
-        TextField::EnrollmentCode | TextField::FirstRunCode => {
-            pick(language, "开通码", "Enrollment code")
-        }
+        TextField::EnrollmentCode => pick(language, "开通码", "Enrollment code"),
     }
 }
 
@@ -473,6 +474,44 @@ mod tests {
             assert_ne!(zh, en, "{kind:?} is not translated");
             assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
         }
+    }
+
+    #[test]
+    fn why_syncing_fails_is_said_in_the_clerks_language() {
+        use crate::uplink::UplinkProblem;
+        let problems = [
+            UplinkProblem::NotRegistered,
+            UplinkProblem::Unreachable,
+            UplinkProblem::Trouble(503),
+            UplinkProblem::Refused {
+                code: "terminal_revoked".into(),
+                detail: "this terminal is revoked".into(),
+            },
+            UplinkProblem::Garbled,
+            UplinkProblem::Stalled(42),
+            UplinkProblem::DiskFull,
+        ];
+        for problem in problems {
+            let zh = uplink_problem(Language::ZhCn, &problem);
+            let en = uplink_problem(Language::En, &problem);
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{problem:?}: {zh}"
+            );
+            assert!(en.is_ascii() || en.contains('’'), "{problem:?}: {en}");
+            assert_ne!(zh, en);
+        }
+        assert!(
+            uplink_problem(
+                Language::ZhCn,
+                &UplinkProblem::Refused {
+                    code: "terminal_revoked".into(),
+                    detail: "revoked".into()
+                }
+            )
+            .contains("停用"),
+            "a refusal is worded by its code, not head office's English"
+        );
     }
 
     #[test]

@@ -534,7 +534,7 @@ async fn redemption_refusals(backend: Backend) {
         forbidden("code_used")
     );
     // An expired code: written through the store with an expiry passed.
-    let expired = "expired-code-0001";
+    let expired = "1111-2222-3333-4444";
     let past = chrono::Utc::now().fixed_offset() - chrono::Duration::minutes(1);
     let audit = tillcard_hq::store::AuditEntry {
         at: past.to_rfc3339(),
@@ -545,7 +545,9 @@ async fn redemption_refusals(backend: Backend) {
     };
     h.hq.store()
         .insert_code(
-            &tillcard_protocol::auth::sha256_hex(expired),
+            &tillcard_protocol::auth::sha256_hex(&tillcard_protocol::auth::enroll_code_key(
+                expired,
+            )),
             "S001",
             past,
             &audit,

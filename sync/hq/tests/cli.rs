@@ -159,8 +159,10 @@ fn stores_staff_and_codes_from_the_command_line() {
     // code issue: the code alone on the first line, like issue-code.
     let issued = ok(&db, &["code", "issue", "--store", "S001"]);
     let code = issued.lines().next().unwrap();
-    assert_eq!(code.len(), 20, "{issued}");
-    assert!(code.bytes().all(|b| b.is_ascii_hexdigit()));
+    let digits = tillcard_protocol::auth::enroll_code_key(code);
+    assert_eq!(code.len(), 19, "16 digits in fours: {issued}");
+    assert_eq!(digits.len(), tillcard_protocol::auth::ENROLL_CODE_DIGITS);
+    assert!(digits.bytes().all(|b| b.is_ascii_digit()));
     let old = ok(&db, &["issue-code", "--store", "S002"]);
     assert_eq!(old.lines().count(), 1);
     let out = run(&db, &["code", "issue", "--store", "S404"], "");

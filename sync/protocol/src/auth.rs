@@ -161,6 +161,51 @@ pub fn random_32() -> [u8; 32] {
     bytes
 }
 
+/// Digits in a store's enrollment code. Codes are digits so a new till's
+/// first-run screen takes them on its numeric keypad; sixteen of them
+/// (10^16 codes) keep guessing hopeless even with every store of a large
+/// chain holding a live code, without any rate limit.
+pub const ENROLL_CODE_DIGITS: usize = 16;
+
+/// `n` random decimal digits from the OS generator, `n` at most 64: up
+/// to 16 digits from each 8 random bytes (2^64 is over 1,800 times 10^16,
+/// so the modulo's bias is negligible).
+pub fn random_digits(n: usize) -> String {
+    let bytes = random_32();
+    let mut digits = String::with_capacity(n);
+    for chunk in bytes.chunks_exact(8) {
+        let take = n.saturating_sub(digits.len()).min(16);
+        if take == 0 {
+            break;
+        }
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(chunk);
+        let draw = u64::from_le_bytes(eight) % 10u64.pow(take as u32);
+        digits.push_str(&format!("{draw:0take$}"));
+    }
+    digits
+}
+
+/// A new enrollment code, shown in groups of four (`1234-5678-9012-3456`).
+pub fn new_enroll_code() -> String {
+    let digits = random_digits(ENROLL_CODE_DIGITS);
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .chunks(4)
+        .filter_map(|g| std::str::from_utf8(g).ok())
+        .collect();
+    groups.join("-")
+}
+
+/// The code as head office keys it: what was typed without the spaces and
+/// dashes a person groups it with (`1234 5678-...` is `12345678...`).
+pub fn enroll_code_key(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
+}
+
 /// Seals `plaintext` to head office's X25519 public key (base64): an
 /// anonymous sealed box, readable only with head office's secret key.
 pub fn seal_to_hq(hq_public_b64: &str, plaintext: &str) -> Result<String, AuthError> {
@@ -243,6 +288,21 @@ pub fn sha256_hex(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enrollment_codes_are_sixteen_digits_in_groups_and_key_without_them() {
+        for _ in 0..100 {
+            let code = new_enroll_code();
+            assert_eq!(code.len(), ENROLL_CODE_DIGITS + 3, "{code}");
+            let key = enroll_code_key(&code);
+            assert_eq!(key.len(), ENROLL_CODE_DIGITS);
+            assert!(key.bytes().all(|b| b.is_ascii_digit()));
+            assert_eq!(enroll_code_key(&key.replace("", " ")), key);
+        }
+        assert_ne!(new_enroll_code(), new_enroll_code());
+        assert_eq!(random_digits(8).len(), 8);
+        assert_eq!(random_digits(19).len(), 19);
+    }
 
     #[test]
     fn phones_are_digits_grouped_by_single_separators() {

@@ -68,11 +68,7 @@ impl Actor {
 
 /// A new setup code: 8 random digits.
 fn new_setup_code() -> String {
-    let bytes = auth::random_32();
-    let mut eight = [0u8; 8];
-    eight.copy_from_slice(&bytes[..8]);
-    // 2^64 is 1.8e11 times 10^8: the modulo's bias is negligible.
-    format!("{:08}", u64::from_le_bytes(eight) % 100_000_000)
+    auth::random_digits(tillcard_protocol::staff::SETUP_CODE_DIGITS)
 }
 
 /// The Argon2id hash of a setup code (hashed off the async threads).
@@ -429,8 +425,8 @@ impl Hq {
                 format!("expires_in_days: 1 to {MAX_CODE_DAYS}"),
             ));
         }
-        let code = wire::hex(&auth::random_32()[..10]);
-        let code_hash = auth::sha256_hex(&code);
+        let code = auth::new_enroll_code();
+        let code_hash = auth::sha256_hex(&auth::enroll_code_key(&code));
         let code_id = code_hash[..12].to_string();
         let expires_at = expiry(days);
         let audit = actor.audit(

@@ -237,7 +237,7 @@ impl Hq {
         match self
             .store
             .redeem_code(
-                &auth::sha256_hex(&request.code),
+                &auth::sha256_hex(&auth::enroll_code_key(&request.code)),
                 &terminal,
                 now(),
                 request.store.as_deref(),
