@@ -38,8 +38,17 @@ impl Counter {
             Input::Tick => self.tick(now),
             Input::Scanned(outcome) => self.scanned(outcome),
             Input::Status(status) => {
+                // Each exchange with head office may have brought staff
+                // changes down: read the clerk list again, so a clerk
+                // deactivated at head office is signed out here at once.
+                let synced = status.last_success.is_some()
+                    && status.last_success != self.status.last_success;
                 self.status = status;
-                Vec::new()
+                if synced {
+                    vec![Command::LoadClerks]
+                } else {
+                    Vec::new()
+                }
             }
             Input::Camera(camera) => {
                 self.camera = camera;

@@ -177,12 +177,37 @@ impl Counter {
     ) -> Vec<Command> {
         match result {
             Ok(clerks) => {
+                let active = |id: &str| clerks.iter().any(|c| c.id == id);
+                if self
+                    .approval
+                    .as_ref()
+                    .is_some_and(|a| !active(a.manager_id()))
+                {
+                    self.approval = None;
+                    if Self::is_manager_page(self.page) {
+                        self.go(Page::Home);
+                    }
+                }
+                let signed_out = self.clerk.as_ref().is_some_and(|c| !active(c.id()));
+                if signed_out {
+                    // Deactivated (or moved to another store) at head
+                    // office while signed in here: the session ends now,
+                    // not at the next lock.
+                    self.lock();
+                }
+                if self.login_clerk.as_deref().is_some_and(|id| !active(id)) {
+                    self.login_clerk = None;
+                }
                 if self.login_clerk.is_none() && clerks.len() == 1 {
                     self.login_clerk = clerks.first().map(|c| c.id.clone());
                 }
                 let have_clerks = !clerks.is_empty();
                 self.clerks = clerks;
-                self.first_run_after_clerks(have_clerks)
+                let commands = self.first_run_after_clerks(have_clerks);
+                if signed_out {
+                    return self.say_error(&StoreError::ClerkInactive);
+                }
+                commands
             }
             Err(e) => self.say_error(&e),
         }
@@ -239,8 +264,9 @@ mod tests {
     use std::time::Duration;
 
     use crate::counter::flows::testing::{clerk, press, signed_in};
-    use crate::counter::messages::{Action, Command, Done, Input, Page};
+    use crate::counter::messages::{Action, ClerkEntry, Command, Done, Input, Page};
     use crate::store::StoreError;
+    use crate::store::clerks::Role;
 
     #[test]
     fn the_till_locks_after_the_idle_time_and_returns_to_the_same_screen() {
@@ -259,6 +285,49 @@ mod tests {
         );
         c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
         assert_eq!(c.page, Page::Checkout, "back where the clerk was");
+    }
+
+    #[test]
+    fn a_clerk_deactivated_at_head_office_is_signed_out_after_the_next_sync() {
+        let (mut c, t0) = signed_in();
+        c.handle(Input::Tap(Action::OpenCheckout), t0);
+        let synced = crate::uplink::UplinkStatus {
+            online: true,
+            last_success: Some(chrono::Utc::now().fixed_offset()),
+            ..Default::default()
+        };
+        assert_eq!(
+            c.handle(Input::Status(synced.clone()), t0),
+            vec![Command::LoadClerks],
+            "a sync re-reads the clerk list"
+        );
+        assert!(
+            c.handle(Input::Status(synced), t0).is_empty(),
+            "the same sync once"
+        );
+        // The list without the signed-in cashier (deactivated upstream).
+        c.handle(
+            Input::Done(Done::Clerks(Ok(vec![ClerkEntry {
+                id: "m1".into(),
+                name: "Manager".into(),
+                role: Role::Manager,
+                has_pin: true,
+            }]))),
+            t0,
+        );
+        assert_eq!(c.page, Page::Login);
+        assert!(
+            c.clerk.is_none(),
+            "signed out at once, not at the next lock"
+        );
+        assert_ne!(c.login_clerk.as_deref(), Some("c1"), "not preselected");
+        assert!(
+            c.notice
+                .as_ref()
+                .is_some_and(|n| n.bad && n.text.contains("no longer active")),
+            "{:?}",
+            c.notice
+        );
     }
 
     #[test]
