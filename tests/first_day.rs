@@ -10,6 +10,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+#[path = "util/sale.rs"]
+mod sale_util;
 #[path = "util/sync.rs"]
 mod sync_util;
 
@@ -21,10 +23,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tillcard::clock::{Clock, SystemClock};
-use tillcard::rules::Money;
-use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
 use tillcard::store::handle::StoreHandle;
-use tillcard::store::members::EnrollRequest;
 use tillcard::store::{PinHashCost, Store, StoreConfig, StoreError};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkError, UplinkStatus, provision, set_pin};
 use tillcard_hq::service::{Hq, serve};
@@ -275,37 +274,10 @@ async fn first_day(chain: Chain) {
     );
 
     // A member sale, at head office after the next sync.
-    let (member, sale) = till
+    let (member, sale, _) = till
         .call({
             let id = cashier_id.clone();
-            move |s| {
-                let clerk = s.login(&id, "2580")?;
-                let member = s
-                    .enroll(
-                        &clerk,
-                        &EnrollRequest {
-                            phone: "13800138123".into(),
-                            name: Some("张伟".into()),
-                            birthday: None,
-                            consent: true,
-                            referred_by: None,
-                        },
-                    )?
-                    .member
-                    .id;
-                let basket = Basket {
-                    lines: vec![BasketLine {
-                        sku: "TEA".into(),
-                        name: "Tea".into(),
-                        category: "drinks".into(),
-                        quantity: 2,
-                        unit_price: Money::from_fen(2800),
-                    }],
-                };
-                let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;
-                let sale = s.commit_sale(&clerk, &quote)?.sale;
-                Ok((member, sale))
-            }
+            move |s| sale_util::first_member_sale(s, &id, "2580")
         })
         .unwrap();
     let status = sync(&chain.url, &till, clock.clone()).await;

@@ -21,6 +21,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+#[path = "util/sale.rs"]
+mod sale_util;
+
 #[path = "../sync/hq/tests/util/pg.rs"]
 #[allow(dead_code, reason = "the cluster helpers this test does not use")]
 mod pg;
@@ -33,10 +36,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::config::TerminalConfig;
-use tillcard::rules::Money;
-use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
 use tillcard::store::handle::StoreHandle;
-use tillcard::store::members::EnrollRequest;
 use tillcard::store::{Store, StoreConfig, StoreError};
 use tillcard::uplink::set_pin;
 
@@ -299,39 +299,13 @@ fn first_day(hq: &HeadOffice) {
         ))
         .unwrap();
     assert_eq!(clerk.id(), cashier_id);
-    let sale_fen = store
+    let (_, _, amount) = store
         .call({
             let id = cashier_id.clone();
-            move |s| {
-                let clerk = s.login(&id, "2580")?;
-                let member = s
-                    .enroll(
-                        &clerk,
-                        &EnrollRequest {
-                            phone: "13800138123".into(),
-                            name: Some("张伟".into()),
-                            birthday: None,
-                            consent: true,
-                            referred_by: None,
-                        },
-                    )?
-                    .member
-                    .id;
-                let basket = Basket {
-                    lines: vec![BasketLine {
-                        sku: "TEA".into(),
-                        name: "Tea".into(),
-                        category: "drinks".into(),
-                        quantity: 2,
-                        unit_price: Money::from_fen(2800),
-                    }],
-                };
-                let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;
-                s.commit_sale(&clerk, &quote)?;
-                Ok(quote.amount_due.fen())
-            }
+            move |s| sale_util::first_member_sale(s, &id, "2580")
         })
         .unwrap();
+    let sale_fen = amount.fen();
     drop(store);
 
     // 4. One sync: the sale is at head office.
