@@ -169,7 +169,7 @@ async fn console_flow(backend: Backend) {
     // The notice is shown once.
     let (_, body) = page(&h, &ops, "/console/stores").await;
     assert!(!body.contains(en("store_created")));
-    // A duplicate is refused on the page, in the service's words.
+    // A duplicate is refused on the page, worded by its refusal code.
     post(
         &h,
         &ops,
@@ -184,6 +184,27 @@ async fn console_flow(backend: Backend) {
     .await;
     let (_, body) = page(&h, &ops, "/console/stores").await;
     assert!(body.contains(r#"id="flash-error""#), "{body}");
+    assert!(
+        body.contains("A store with this code exists"),
+        "worded by its code: {body}"
+    );
+    // In Chinese, the refusal's words are Chinese too (not the API's English).
+    post(
+        &h,
+        &ops,
+        "/console/stores?lang=zh-CN",
+        &[
+            ("code", "S100"),
+            ("name", "x"),
+            ("time_zone", "Asia/Shanghai"),
+        ],
+        true,
+    )
+    .await;
+    let (_, body) = page(&h, &ops, "/console/stores?lang=zh-CN").await;
+    assert!(body.contains("已有相同编号的门店"), "{body}");
+    assert!(!body.contains("a store with this code exists"), "{body}");
+    page(&h, &ops, "/console/stores?lang=en").await; // back to English
 
     // Without the CSRF token (or with another session's): 403, nothing made.
     let (s, _, body) = post(
@@ -306,7 +327,10 @@ async fn console_flow(backend: Backend) {
     )
     .await;
     let (_, body) = page(&h, &ops, "/console/terminals").await;
-    assert!(body.contains(en("confirm_needed")) && !body.contains(en("revoked")));
+    assert!(
+        body.contains(en("confirm_needed")) && !body.contains(en("revoked")),
+        "{body}"
+    );
     post(
         &h,
         &ops,

@@ -108,6 +108,7 @@ fn finish(
         Err(e @ (HqError::Internal(_) | HqError::Unavailable(_))) => return Err(e),
         Err(e) => Flash {
             error: Some(e.to_string()),
+            error_code: Some(e.code()),
             ..Flash::default()
         },
     };
@@ -127,6 +128,7 @@ fn shown_once(key: &'static str, secret: String) -> Flash {
     Flash {
         notice: Some(key),
         error: None,
+        error_code: None,
         secret: Some(secret),
     }
 }

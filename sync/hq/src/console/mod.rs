@@ -22,6 +22,7 @@
 
 mod forms;
 mod pages;
+mod refusals;
 pub mod text;
 
 use std::collections::HashMap;
@@ -88,10 +89,25 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 pub struct Flash {
     /// A string-table key saying what was done.
     pub notice: Option<&'static str>,
-    /// A refusal's message (the service's words).
+    /// A refusal's words: the service's message until the page words it
+    /// by [`Flash::error_code`] in its own language ([`Flash::worded`]).
     pub error: Option<String>,
+    /// The refusal's stable code.
+    #[serde(skip)]
+    pub error_code: Option<&'static str>,
     /// A setup or enrollment code, shown this once.
     pub secret: Option<String>,
+}
+
+impl Flash {
+    /// The flash with its refusal worded in `lang` where the console has
+    /// words for the refusal's code (`refusals`).
+    fn worded(mut self, lang: Lang) -> Flash {
+        if let Some(words) = self.error_code.and_then(|code| refusals::words(lang, code)) {
+            self.error = Some(words.to_owned());
+        }
+        self
+    }
 }
 
 /// Flashes by session (the hash of its token), in memory: a restart loses
