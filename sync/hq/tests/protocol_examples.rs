@@ -798,7 +798,8 @@ async fn example_hq(keys: &Keys) -> ExampleHq {
     );
     let now = chrono::Utc::now().fixed_offset();
     let code = hq.issue_code("S001").await.unwrap();
-    let code = auth::sha256_hex(&code);
+    // Stored under the hash of its digits, as redemption looks it up.
+    let code = auth::sha256_hex(&auth::enroll_code_key(&code));
     let terminal = TerminalRecord {
         terminal_id: keys.terminal,
         store: "S001".into(),
