@@ -13,6 +13,8 @@
 //! - Each downlink page is applied in one store transaction with its cursor.
 //! - Status (online, pending, oldest pending, last success, last error in
 //!   words) is published on a watch channel for the status strip.
+//! - Every upload tells head office this terminal's outbox head and the
+//!   version of its software.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +29,14 @@ use crate::clock::Clock;
 use crate::store::StoreError;
 use crate::store::clerks::{Approval, Clerk};
 use crate::store::handle::StoreHandle;
+
+/// The version of this terminal's software (the `tillcard` package's),
+/// told to head office with every upload so its terminal list shows which
+/// tills run what.
+const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
+// Head office refuses a batch whose version is not of this shape: a
+// package version it would refuse fails the build, not every upload.
+const _: () = assert!(wire::is_app_version(APP_VERSION));
 
 /// How the uplink behaves.
 #[derive(Debug, Clone)]
@@ -329,6 +339,7 @@ impl Uplink {
                 .upload_request_with_head(
                     batch.events,
                     Some(batch.outbox_head_seq),
+                    Some(APP_VERSION),
                     self.clock.now().timestamp(),
                 )
                 .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;

@@ -294,6 +294,9 @@ pub struct TerminalView {
     /// Events it holds that head office has not stored yet (its outbox head
     /// less `acked_seq`), as of its last batch.
     pub pending_events: Option<u64>,
+    /// The version of its software, as it said with its latest batch that
+    /// said one (`0.4.0+g1a2b3c`); `None` if it never did.
+    pub app_version: Option<String>,
     /// Its requests are refused.
     pub revoked: bool,
 }

@@ -185,8 +185,8 @@ pub enum CodeCommand {
 /// `terminal ...`
 #[derive(Debug, Subcommand)]
 pub enum TerminalCommand {
-    /// List terminals: id, store, registered, last seen, acked seq,
-    /// pending events, revoked.
+    /// List terminals: id, store, registered, last seen, software version
+    /// ("-" if it never said), acked seq, pending events, revoked.
     List,
     /// Revoke a terminal: its requests are refused from now on.
     Revoke {
@@ -420,11 +420,12 @@ pub async fn run_office(
         Command::Terminal(TerminalCommand::List) => {
             for t in hq.list_terminals().await? {
                 let line = format!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     t.terminal_id,
                     t.store,
                     t.registered_at,
                     opt(t.last_seen.as_deref()),
+                    opt(t.app_version.as_deref()),
                     t.acked_seq,
                     t.pending_events.map_or("-".to_string(), |n| n.to_string()),
                     if t.revoked { "revoked" } else { "active" }

@@ -192,6 +192,8 @@ pub struct TerminalRow {
     pub outbox_head_seq: Option<u64>,
     /// Revoked.
     pub revoked: bool,
+    /// Software version the terminal last reported.
+    pub app_version: Option<String>,
 }
 
 /// A conflict waiting for review.
@@ -396,6 +398,9 @@ pub struct TerminalSync {
     pub lag_seconds: Option<i64>,
     /// Revoked.
     pub revoked: bool,
+    /// Software version the terminal reported with its latest batch that
+    /// said one; `None` if it never did.
+    pub app_version: Option<String>,
 }
 
 /// The conflicts queue.
@@ -605,6 +610,7 @@ pub fn compute(program: &Program, rows: FigureRows, now: Timestamp) -> Figures {
             acked_seq: t.acked_seq,
             outbox_head_seq: t.outbox_head_seq,
             revoked: t.revoked,
+            app_version: t.app_version,
         })
         .collect();
 

@@ -3,7 +3,8 @@
 //! its code and nothing half created; the audit trail; staff on the
 //! downlink (sealed to each terminal of the clerk's store, removed
 //! elsewhere); the PIN set-up at a terminal; the four refusals of a
-//! redemption; who may do what by role.
+//! redemption; who may do what by role; the software version terminals
+//! tell with their uploads, as listed.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod util;
@@ -216,7 +217,7 @@ async fn lifecycle(backend: Backend) {
             .to_string()
             .contains(issued["code"].as_str().unwrap())
     );
-    let till = redeem(&h, issued["code"].as_str().unwrap(), None)
+    let mut till = redeem(&h, issued["code"].as_str().unwrap(), None)
         .await
         .unwrap();
     let (_, listed) = admin_get(&h, "/v1/admin/enroll-codes").await;
@@ -231,6 +232,35 @@ async fn lifecycle(backend: Backend) {
     let (_, terminals) = admin_get(&h, "/v1/admin/terminals").await;
     assert_eq!(terminals[0]["store"], "S001");
     assert_eq!(terminals[0]["revoked"], false);
+    assert_eq!(terminals[0]["app_version"], Value::Null, "never said");
+
+    // The software version a terminal tells with an upload is listed; an
+    // upload without one (an older build) keeps it; a malformed one
+    // refuses the batch and changes nothing; a newer one replaces it.
+    let version = |terminals: &Value| terminals[0]["app_version"].clone();
+    let (enrolled, _) = till.enroll(util::new_member(), "13700137041");
+    let (s, ack) = h
+        .upload_with_version(&till, vec![enrolled], "0.4.0+g1a2b3c")
+        .await;
+    assert_eq!((s, ack.map(|a| a.applied)), (StatusCode::OK, Some(1)));
+    let (_, terminals) = admin_get(&h, "/v1/admin/terminals").await;
+    assert_eq!(version(&terminals), "0.4.0+g1a2b3c");
+    let (s, _) = h.upload(&till, vec![]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, terminals) = admin_get(&h, "/v1/admin/terminals").await;
+    assert_eq!(version(&terminals), "0.4.0+g1a2b3c", "kept");
+    assert!(terminals[0]["last_seen"].is_string());
+    let overlong = "1".repeat(wire::MAX_APP_VERSION_CHARS + 1);
+    for malformed in ["0.4.1 beta", overlong.as_str(), ""] {
+        let (s, ack) = h.upload_with_version(&till, vec![], malformed).await;
+        assert_eq!((s, ack), (StatusCode::BAD_REQUEST, None), "{malformed:?}");
+    }
+    let (_, terminals) = admin_get(&h, "/v1/admin/terminals").await;
+    assert_eq!(version(&terminals), "0.4.0+g1a2b3c", "unchanged");
+    let (s, _) = h.upload_with_version(&till, vec![], "0.4.1").await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, terminals) = admin_get(&h, "/v1/admin/terminals").await;
+    assert_eq!(version(&terminals), "0.4.1");
     let (s, _) = h
         .admin_post(
             &format!("/v1/admin/terminals/{}/revoke", till.creds.terminal_id),

@@ -1,8 +1,10 @@
 //! The `tillcard-hq` binary's command line: help for every subcommand, and
 //! the back office against a temporary SQLite head office configured
-//! through the environment (stores, staff, enrollment codes), with output
-//! a script can read.
+//! through the environment (stores, staff, enrollment codes, terminals with
+//! their software versions), with output a script can read.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod util;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -205,4 +207,41 @@ fn stores_staff_and_codes_from_the_command_line() {
     assert!(!trail.contains(fields[1]) && !trail.contains(code));
     let about_wang = ok(&db, &["audit", "--subject", "staff:wang"]);
     assert_eq!(about_wang.lines().count(), 2, "{about_wang}");
+}
+
+#[tokio::test]
+async fn terminal_list_shows_each_terminals_software_version() {
+    // Terminals registered and heard from through the API; listed by the
+    // binary from the same database.
+    let h = util::harness(util::Backend::Sqlite).await;
+    let silent = h.provision("S001").await;
+    let till = h.provision("S001").await;
+    let (s, _) = h.upload_with_version(&till, vec![], "0.4.0+g1a2b3c").await;
+    assert_eq!(s, axum::http::StatusCode::OK);
+    let db = h.sqlite_path().unwrap();
+
+    // id, store, registered, last seen, version, acked seq, pending, state.
+    let listed = ok(&db, &["terminal", "list"]);
+    let row = |id: &str| -> Vec<String> {
+        let line = listed.lines().find(|l| l.starts_with(id)).unwrap();
+        line.split('\t').map(str::to_string).collect()
+    };
+    let told = row(&till.creds.terminal_id.to_string());
+    assert_eq!(told.len(), 8, "{listed}");
+    assert_eq!(told[1], "S001");
+    assert_ne!(told[3], "-", "last seen: {listed}");
+    assert_eq!(told[4..], ["0.4.0+g1a2b3c", "0", "-", "active"], "{listed}");
+    let never = row(&silent.creds.terminal_id.to_string());
+    assert_eq!(never[3..], ["-", "-", "0", "-", "active"], "{listed}");
+
+    let json = ok(&db, &["--json", "terminal", "list"]);
+    let versions: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["app_version"].clone())
+        .collect();
+    assert!(
+        versions.contains(&serde_json::json!("0.4.0+g1a2b3c")),
+        "{json}"
+    );
+    assert!(versions.contains(&serde_json::Value::Null), "{json}");
 }

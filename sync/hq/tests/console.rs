@@ -2,8 +2,8 @@
 //! on both backends: no session sends to the login page (and back), a
 //! read-only role gets no forms and 403 on POST, stores, clerks and codes
 //! are made through form POSTs, a code is shown once, a POST without the
-//! CSRF token is refused, a terminal is revoked, and the audit trail shows
-//! every change.
+//! CSRF token is refused, a terminal is listed with its software version
+//! and revoked, and the audit trail shows every change.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod util;
@@ -313,11 +313,21 @@ async fn console_flow(backend: Backend) {
     // The default is 7 days.
     assert!(body.contains(r#"id="code-days" type="number" min="1" max="90" value="7""#));
 
-    // A terminal: listed, revoked only with the confirmation.
+    // A terminal: listed with the version it told (an empty cell before
+    // it tells one), revoked only with the confirmation.
     let till = h.provision("S100").await;
     let id = till.creds.terminal_id.0.to_string();
     let (_, body) = page(&h, &ops, "/console/terminals").await;
     assert!(body.contains(&id) && body.contains(en("in_service")));
+    assert!(body.contains(&format!("<th>{}</th>", en("app_version"))));
+    assert!(
+        body.contains(&format!("{}</td><td></td>", en("never"))),
+        "{body}"
+    );
+    let (s, _) = h.upload_with_version(&till, vec![], "0.4.0+g1a2b3c").await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, body) = page(&h, &ops, "/console/terminals").await;
+    assert!(body.contains("<td>0.4.0+g1a2b3c</td>"), "{body}");
     post(
         &h,
         &ops,

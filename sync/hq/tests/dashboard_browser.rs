@@ -54,7 +54,7 @@ async fn upload(
     let n = events.len();
     let signed = till
         .creds
-        .upload_request_with_head(events, head, chrono::Utc::now().timestamp())
+        .upload_request_with_head(events, head, None, chrono::Utc::now().timestamp())
         .unwrap();
     let (status, body) = send(http, base, signed).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));

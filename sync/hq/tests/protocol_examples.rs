@@ -613,7 +613,7 @@ fn grouped(n: u128) -> String {
 
 #[test]
 fn bounds_table_states_the_code_s_bounds() {
-    let bounds: [(&str, u128); 12] = [
+    let bounds: [(&str, u128); 13] = [
         ("limits::MAX_FEN", limits::MAX_FEN as u128),
         ("limits::MAX_POINTS", limits::MAX_POINTS as u128),
         ("limits::MAX_QUANTITY", limits::MAX_QUANTITY as u128),
@@ -632,6 +632,10 @@ fn bounds_table_states_the_code_s_bounds() {
             tillcard_rules::money::BASIS_POINTS as u128,
         ),
         ("wire::MAX_SEALED_CHARS", wire::MAX_SEALED_CHARS as u128),
+        (
+            "wire::MAX_APP_VERSION_CHARS",
+            wire::MAX_APP_VERSION_CHARS as u128,
+        ),
         ("wire::MAX_SEQ", u128::from(wire::MAX_SEQ)),
         ("wire::MAX_BATCH_EVENTS", wire::MAX_BATCH_EVENTS as u128),
         ("wire::MAX_BODY_BYTES", wire::MAX_BODY_BYTES as u128),
@@ -1019,6 +1023,7 @@ mod regenerate {
             "schema_version",
             "events",
             "outbox_head_seq",
+            "app_version",
             "member",
             "source",
             "at",
@@ -1318,6 +1323,7 @@ mod regenerate {
             protocol_version: wire::PROTOCOL_VERSION,
             terminal_id: terminal,
             outbox_head_seq: Some(events.len() as u64),
+            app_version: None,
             events,
         };
         (batch, account, member)
@@ -1360,6 +1366,7 @@ mod regenerate {
             terminal_id: terminal,
             events: vec![event],
             outbox_head_seq: Some(9),
+            app_version: Some("0.1.0".into()),
         }
     }
 

@@ -92,16 +92,19 @@ impl TerminalCredentials {
         events: Vec<OutboxEvent>,
         unix_now: i64,
     ) -> Result<SignedRequest, ProtocolError> {
-        self.upload_request_with_head(events, None, unix_now)
+        self.upload_request_with_head(events, None, None, unix_now)
     }
 
     /// A signed upload of `events` that also tells head office the highest
     /// sequence number in the terminal's outbox (`outbox_head_seq`), so head
-    /// office can show how many events still wait at this terminal.
+    /// office can show how many events still wait at this terminal, and the
+    /// version of the terminal's software (`app_version`, which must pass
+    /// [`wire::is_app_version`]), so head office can list it.
     pub fn upload_request_with_head(
         &self,
         events: Vec<OutboxEvent>,
         outbox_head_seq: Option<u64>,
+        app_version: Option<&str>,
         unix_now: i64,
     ) -> Result<SignedRequest, ProtocolError> {
         let body = wire::encode(&UploadBatch {
@@ -109,6 +112,7 @@ impl TerminalCredentials {
             terminal_id: self.terminal_id,
             events,
             outbox_head_seq,
+            app_version: app_version.map(str::to_string),
         })?;
         Ok(self.sign("POST", UPLOAD_PATH.to_string(), body, unix_now))
     }

@@ -43,6 +43,31 @@ pub const MAX_BATCH_EVENTS: usize = 1000;
 pub const MAX_SEQ: u64 = (1 << 53) - 1;
 /// Longest sealed personal datum (base64 text of a sealed box), in characters.
 pub const MAX_SEALED_CHARS: usize = 1024;
+/// Longest software version a terminal reports with an upload
+/// ([`UploadBatch::app_version`]), in characters.
+pub const MAX_APP_VERSION_CHARS: usize = 32;
+/// The characters of [`UploadBatch::app_version`] as a JSON Schema pattern
+/// (with the length, what [`is_app_version`] accepts).
+pub const APP_VERSION_PATTERN: &str = "^[0-9A-Za-z.+-]+$";
+
+/// Whether `version` may be sent as [`UploadBatch::app_version`]: 1 to
+/// [`MAX_APP_VERSION_CHARS`] characters of `0-9 A-Z a-z . + -`
+/// (`0.4.0+g1a2b3c`). Head office refuses a batch with any other as a whole.
+pub const fn is_app_version(version: &str) -> bool {
+    let bytes = version.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_APP_VERSION_CHARS {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !(b.is_ascii_alphanumeric() || b == b'.' || b == b'+' || b == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// A terminal, as named by head office at provisioning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -378,6 +403,17 @@ pub struct UploadBatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(range(max = MAX_SEQ)))]
     pub outbox_head_seq: Option<u64>,
+    /// The version of the terminal's software, such as `0.4.0` or
+    /// `0.4.0+g1a2b3c` (optional; older terminals omit it): 1 to 32
+    /// characters of `0-9 A-Z a-z . + -`, else head office refuses the
+    /// batch. Head office keeps the latest one per terminal and lists it
+    /// with the terminals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = MAX_APP_VERSION_CHARS), pattern(APP_VERSION_PATTERN))
+    )]
+    pub app_version: Option<String>,
 }
 
 /// `POST /v1/batches` response body.

@@ -107,6 +107,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("registered_at", "注册时间", "Registered"),
     ("last_seen", "最后同步", "Last seen"),
     ("never", "从未", "never"),
+    ("app_version", "版本", "Version"),
     ("pending_events", "待上传事件", "Pending events"),
     ("revoked", "已吊销", "Revoked"),
     ("in_service", "使用中", "In service"),

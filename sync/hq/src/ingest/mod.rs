@@ -109,8 +109,9 @@ pub fn cached_fold_suffices(cached: &MemberAccount, prepared: &Prepared) -> bool
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BatchRefusal {
     /// Malformed batch (another terminal named, a seq repeated within the
-    /// batch, a seq of 0 or beyond [`wire::MAX_SEQ`](tillcard_protocol::wire::MAX_SEQ)). Events need not
-    /// be in order.
+    /// batch, a seq of 0 or beyond [`wire::MAX_SEQ`](tillcard_protocol::wire::MAX_SEQ), an
+    /// `app_version` not of [`wire::is_app_version`](tillcard_protocol::wire::is_app_version)'s
+    /// shape). Events need not be in order.
     #[error("{0}")]
     Malformed(String),
     /// A sequence number already stored with different content: a cloned
@@ -292,6 +293,8 @@ pub struct Plan {
     pub refunds: Vec<RefundFact>,
     /// The terminal's outbox head, if the batch said.
     pub outbox_head_seq: Option<u64>,
+    /// The terminal's software version, if the batch said.
+    pub app_version: Option<String>,
 }
 
 fn negative(account: &MemberAccount) -> Option<String> {
@@ -339,6 +342,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         .sum();
     let mut out = Plan {
         outbox_head_seq: prepared.outbox_head_seq,
+        app_version: prepared.app_version,
         events: Vec::with_capacity(prepared.events.len()),
         ledger: Vec::with_capacity(entries),
         ..Plan::default()

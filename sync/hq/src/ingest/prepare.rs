@@ -74,6 +74,9 @@ pub struct Prepared {
     pub events: Vec<PreparedEvent>,
     /// The terminal's outbox head when it built the batch, if it said.
     pub outbox_head_seq: Option<u64>,
+    /// The terminal's software version, if it said (checked with
+    /// [`wire::is_app_version`]).
+    pub app_version: Option<String>,
 }
 
 impl Prepared {
@@ -118,6 +121,9 @@ pub struct ReceivedBatch<'a> {
     /// The terminal's outbox head, if it said.
     #[serde(default)]
     pub outbox_head_seq: Option<u64>,
+    /// The terminal's software version, if it said (not checked yet).
+    #[serde(default)]
+    pub app_version: Option<String>,
 }
 
 /// One event of a [`ReceivedBatch`]: the fields of
@@ -230,6 +236,15 @@ pub fn prepare(
             wire::MAX_SEQ
         )));
     }
+    if let Some(version) = &batch.app_version
+        && !wire::is_app_version(version)
+    {
+        // Not quoted: it is outside text of any length.
+        return Err(BatchRefusal::Malformed(format!(
+            "app_version is not 1 to {} characters of 0-9 A-Z a-z . + -",
+            wire::MAX_APP_VERSION_CHARS
+        )));
+    }
     let mut seen = BTreeSet::new();
     let mut events = Vec::with_capacity(batch.events.len());
     let mut buffer = Vec::with_capacity(4096);
@@ -256,6 +271,7 @@ pub fn prepare(
     Ok(Prepared {
         events,
         outbox_head_seq: batch.outbox_head_seq,
+        app_version: batch.app_version.clone(),
     })
 }
 

@@ -36,6 +36,7 @@ fn batch_of(member: MemberId, source: SourceId, kinds: Vec<EntryKind>) -> Prepar
             enrollment: None,
         }],
         outbox_head_seq: None,
+        app_version: None,
     }
 }
 
@@ -263,6 +264,7 @@ fn events_from_the_client_hash_and_decode_as_before() {
         terminal_id: TerminalId(Uuid::from_u128(7)),
         events: events.clone(),
         outbox_head_seq: Some(9),
+        app_version: None,
     };
     let json = serde_json::to_vec(&upload).unwrap();
     let batch = ReceivedBatch::from_json(&json).unwrap();
@@ -340,4 +342,63 @@ fn poison_reasons_and_bodies_read_as_from_the_tree() {
         assert_eq!(poison.detail, want, "reason of body {i}");
         assert_eq!(p.raw_body.as_deref(), Some(event.body.to_string().as_str()));
     }
+}
+
+#[test]
+fn a_software_version_of_the_documented_shape_is_kept_and_any_other_refuses_the_batch() {
+    let terminal = TerminalId(Uuid::from_u128(7));
+    let keys = IngestKeys {
+        box_secret: [1; 32],
+        phone_key: [2; 32],
+    };
+    let prepare_with = |app_version: Option<&str>| {
+        let upload = UploadBatch {
+            protocol_version: 1,
+            terminal_id: terminal,
+            events: vec![],
+            outbox_head_seq: None,
+            app_version: app_version.map(str::to_string),
+        };
+        let json = serde_json::to_vec(&upload).unwrap();
+        let batch = ReceivedBatch::from_json(&json).unwrap();
+        prepare(&batch, terminal, &keys)
+    };
+    let longest = "9".repeat(wire::MAX_APP_VERSION_CHARS);
+    for kept in [
+        "0.4.0",
+        "0.4.0+g1a2b3c",
+        "1.0.0-rc.1",
+        "A",
+        longest.as_str(),
+    ] {
+        let prepared = prepare_with(Some(kept)).unwrap();
+        assert_eq!(prepared.app_version.as_deref(), Some(kept));
+    }
+    // Absent: an older terminal, nothing to keep.
+    assert_eq!(prepare_with(None).unwrap().app_version, None);
+    let overlong = "9".repeat(wire::MAX_APP_VERSION_CHARS + 1);
+    for refused in [
+        "",
+        overlong.as_str(),
+        "0.4.0 beta",
+        "0.4.0_1",
+        "v1/2",
+        "版本1",
+        "0.4.0\n",
+        "<b>",
+    ] {
+        let refusal = prepare_with(Some(refused)).unwrap_err();
+        assert!(
+            matches!(&refusal, BatchRefusal::Malformed(reason) if reason.contains("app_version")),
+            "{refused:?}: {refusal:?}"
+        );
+        // The reason never quotes what was sent.
+        assert!(
+            refused.is_empty() || !refusal.to_string().contains(refused),
+            "{refused:?}"
+        );
+    }
+    // The same rule as the terminal's and the schema's.
+    assert!(wire::is_app_version("0.4.0+g1a2b3c"));
+    assert!(!wire::is_app_version(&overlong));
 }

@@ -122,6 +122,7 @@ fn terminal_view(t: TerminalListing) -> Result<admin::TerminalView, HqError> {
         pending_events: t
             .outbox_head_seq
             .map(|head| head.saturating_sub(t.acked_seq)),
+        app_version: t.app_version,
         revoked: t.revoked,
     })
 }

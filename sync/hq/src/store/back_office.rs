@@ -138,6 +138,8 @@ pub struct TerminalListing {
     pub outbox_head_seq: Option<u64>,
     /// Refused from now on.
     pub revoked: bool,
+    /// The version of its software it last reported.
+    pub app_version: Option<String>,
 }
 
 /// A head-office user as listed.

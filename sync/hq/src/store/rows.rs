@@ -60,7 +60,7 @@ macro_rules! columns {
     };
     // Read by [`terminal_row_from_row`].
     (terminal_row) => {
-        "terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked"
+        "terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked, app_version"
     };
     // Read by [`member_record_from_row`].
     (member_record) => {
@@ -96,7 +96,8 @@ macro_rules! columns {
     };
     // Read by [`terminal_listing_from_row`].
     (terminal_listing) => {
-        "terminal_id, store, created_at, last_batch_at_ms, acked_seq, outbox_head_seq, revoked"
+        "terminal_id, store, created_at, last_batch_at_ms, acked_seq, outbox_head_seq, revoked,
+        app_version"
     };
     // Read by [`refunded_sale_from_row`].
     (refunded_sale) => {
@@ -181,6 +182,7 @@ pub(crate) fn terminal_row_from_row(row: &impl SqlRow) -> StoreResult<TerminalRo
         last_batch_at_ms: row.optional_integer(3)?,
         outbox_head_seq: row.optional_count(4)?,
         revoked: row.flag(5)?,
+        app_version: row.optional_string(6)?,
     })
 }
 
@@ -329,6 +331,7 @@ pub(crate) fn terminal_listing_from_row(row: &impl SqlRow) -> StoreResult<Termin
         acked_seq: row.count(4)?,
         outbox_head_seq: row.optional_count(5)?,
         revoked: row.flag(6)?,
+        app_version: row.optional_string(7)?,
     })
 }
 

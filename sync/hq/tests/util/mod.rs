@@ -294,7 +294,7 @@ impl Harness {
         till: &Till,
         events: Vec<OutboxEvent>,
     ) -> (StatusCode, Option<UploadAck>) {
-        self.upload_telling_head(till, events, None).await
+        self.upload_telling(till, events, None, None).await
     }
 
     /// Uploads events telling head office the terminal's outbox head.
@@ -304,21 +304,40 @@ impl Harness {
         events: Vec<OutboxEvent>,
         outbox_head_seq: u64,
     ) -> (StatusCode, Option<UploadAck>) {
-        self.upload_telling_head(till, events, Some(outbox_head_seq))
+        self.upload_telling(till, events, Some(outbox_head_seq), None)
             .await
     }
 
-    /// Uploads events, telling head office the outbox head if given; the
-    /// acknowledgement when the upload was taken.
-    async fn upload_telling_head(
+    /// Uploads events telling head office the terminal's software version
+    /// (sent as given, even one head office refuses).
+    pub async fn upload_with_version(
+        &self,
+        till: &Till,
+        events: Vec<OutboxEvent>,
+        app_version: &str,
+    ) -> (StatusCode, Option<UploadAck>) {
+        self.upload_telling(till, events, None, Some(app_version))
+            .await
+    }
+
+    /// Uploads events, telling head office the outbox head and the
+    /// software version if given; the acknowledgement when the upload was
+    /// taken.
+    async fn upload_telling(
         &self,
         till: &Till,
         events: Vec<OutboxEvent>,
         outbox_head_seq: Option<u64>,
+        app_version: Option<&str>,
     ) -> (StatusCode, Option<UploadAck>) {
         let req = till
             .creds
-            .upload_request_with_head(events, outbox_head_seq, chrono::Utc::now().timestamp())
+            .upload_request_with_head(
+                events,
+                outbox_head_seq,
+                app_version,
+                chrono::Utc::now().timestamp(),
+            )
             .unwrap();
         let (s, body) = self.send(req).await;
         let ack = (s == StatusCode::OK).then(|| client::decode_ack(&body).unwrap());

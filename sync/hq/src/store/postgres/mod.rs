@@ -93,6 +93,10 @@ pub const MIGRATIONS: &[&str] = &[
     // were used (`redeemed_by` already names the terminal): small
     // reference tables.
     include_str!("migrations/0006.sql"),
+    // 7: the version of each terminal's software (issue 18), as it said
+    // with its latest batch that said one; null until then (older
+    // terminals never say).
+    include_str!("migrations/0007.sql"),
 ];
 
 /// PostgreSQL-backed storage.

@@ -342,12 +342,14 @@ pub(super) fn write(
     }
     tx.execute(
         "UPDATE terminals SET acked_seq = ?2, last_batch_at_ms = ?3,
-            outbox_head_seq = coalesce(?4, outbox_head_seq) WHERE terminal_id = ?1",
+            outbox_head_seq = coalesce(?4, outbox_head_seq),
+            app_version = coalesce(?5, app_version) WHERE terminal_id = ?1",
         params![
             tid,
             to_sql_int(plan.acked_seq),
             millis(now),
-            plan.outbox_head_seq.map(to_sql_int)
+            plan.outbox_head_seq.map(to_sql_int),
+            plan.app_version
         ],
     )?;
     Ok(())

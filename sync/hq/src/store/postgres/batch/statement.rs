@@ -166,10 +166,11 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
             "INSERT INTO changes (kind, member_id) SELECT 'member', {members}"
         ));
     }
-    let (acked, now_ms, head) = (
+    let (acked, now_ms, head, version) = (
         s.param(&c.acked),
         s.param(&c.now_ms),
         s.param(&c.outbox_head),
+        s.param(&c.app_version),
     );
     let with = if parts.is_empty() {
         String::new()
@@ -183,7 +184,8 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
     };
     let sql = format!(
         "{with}UPDATE terminals SET acked_seq = {acked}, last_batch_at_ms = {now_ms},
-            outbox_head_seq = coalesce({head}, outbox_head_seq) WHERE terminal_id = {tid}"
+            outbox_head_seq = coalesce({head}, outbox_head_seq),
+            app_version = coalesce({version}, app_version) WHERE terminal_id = {tid}"
     );
     (sql, s.params)
 }
