@@ -44,6 +44,21 @@ pub fn millis(at: Timestamp) -> i64 {
     at.timestamp_millis()
 }
 
+/// The offset of the chain's business day, China Standard Time (UTC+08:00,
+/// no daylight saving): the calendar days of the figures (the enrollment
+/// series, "today") are a store's days, whatever head office's server
+/// clock runs in. A caller that wants another calendar passes a moment in
+/// its own offset.
+pub const BUSINESS_OFFSET_SECONDS: i32 = 8 * 3600;
+
+/// `at` in the chain's business offset ([`BUSINESS_OFFSET_SECONDS`]).
+pub fn in_business_offset(at: Timestamp) -> Timestamp {
+    match chrono::FixedOffset::east_opt(BUSINESS_OFFSET_SECONDS) {
+        Some(offset) => at.with_timezone(&offset),
+        None => at,
+    }
+}
+
 /// What the store is asked, derived from `now` by [`FigureQuery::at`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FigureQuery {
@@ -643,6 +658,16 @@ mod tests {
 
     fn id(n: u128) -> SourceId {
         SourceId(Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn the_business_day_is_chinas_whatever_the_servers_clock() {
+        // 21:30 UTC is already 05:30 the next morning in Shanghai: the
+        // enrollment series ends on the store's today, not the server's.
+        let late_utc = Timestamp::parse_from_rfc3339("2026-12-03T21:30:00+00:00").unwrap();
+        let query = FigureQuery::at(in_business_offset(late_utc));
+        assert_eq!(query.last_day, "2026-12-04");
+        assert_eq!(query.now_ms, millis(late_utc), "the same moment");
     }
 
     #[test]

@@ -344,7 +344,7 @@ pub(super) async fn figures_json(
 ) -> Result<Response, HqError> {
     hq.check_admin_or_session(&headers).await?;
     let at = match query.at.as_deref() {
-        None | Some("") => now(),
+        None | Some("") => crate::figures::in_business_offset(now()),
         Some(text) => Timestamp::parse_from_rfc3339(text)
             .map_err(|_| HqError::BadRequest("at must be an RFC 3339 time".into()))?,
     };
