@@ -144,6 +144,94 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "e.g. store:S001, staff:wang",
     ),
     ("newest_first", "最新在前。", "Newest first."),
+    // Head office's refusals of a form, by their stable code (`refusals`).
+    (
+        "refusal_store_exists",
+        "已有相同编号的门店",
+        "A store with this code exists",
+    ),
+    (
+        "refusal_staff_exists",
+        "已有相同工号的店员",
+        "A clerk with this staff id exists",
+    ),
+    (
+        "refusal_duplicate_staff_name",
+        "该门店已有同名店员：请加以区分（如“李娜2”）",
+        "A clerk of that store has this name: tell them apart (e.g. \"Li Na 2\")",
+    ),
+    ("refusal_unknown_store", "没有该门店", "No such store"),
+    ("refusal_unknown_staff", "没有该店员", "No such clerk"),
+    (
+        "refusal_unknown_user",
+        "没有该总部用户",
+        "No such head-office user",
+    ),
+    (
+        "refusal_invalid_store_code",
+        "门店编号为1到32位字母、数字或 . _ -",
+        "A store code is 1 to 32 of letters, digits, . _ -",
+    ),
+    (
+        "refusal_invalid_store_name",
+        "门店名称不能为空，最多100个字",
+        "A store name is not blank and at most 100 characters",
+    ),
+    (
+        "refusal_invalid_time_zone",
+        "时区需为 IANA 名称（如 Asia/Shanghai）",
+        "A time zone is an IANA name (Asia/Shanghai)",
+    ),
+    (
+        "refusal_invalid_address",
+        "地址最多200个字",
+        "An address is at most 200 characters",
+    ),
+    (
+        "refusal_invalid_staff_id",
+        "工号为1到32位字母、数字或 . _ -",
+        "A staff id is 1 to 32 of letters, digits, . _ -",
+    ),
+    (
+        "refusal_invalid_display_name",
+        "姓名不能为空，最多40个字",
+        "A name is not blank and at most 40 characters",
+    ),
+    (
+        "refusal_invalid_staff_stores",
+        "店员需属于1到20家门店",
+        "A clerk works at 1 to 20 stores",
+    ),
+    (
+        "refusal_invalid_expiry",
+        "有效期为1到90天",
+        "A code is good for 1 to 90 days",
+    ),
+    (
+        "refusal_invalid_username",
+        "用户名为1到64位字母、数字或 . _ - @",
+        "A user name is 1 to 64 of letters, digits, . _ - @",
+    ),
+    (
+        "refusal_invalid_password",
+        "密码需8到1024个字符",
+        "A password is 8 to 1024 characters",
+    ),
+    (
+        "refusal_invalid_subject",
+        "查询对象最多200个字",
+        "A subject is at most 200 characters",
+    ),
+    (
+        "refusal_role_forbidden",
+        "你的角色不能执行此操作",
+        "Your role may not do this",
+    ),
+    (
+        "refusal_terminal_revoked",
+        "该终端已停用",
+        "That terminal is revoked",
+    ),
 ];
 
 /// The strings of `lang`, by key.
