@@ -1,7 +1,9 @@
 //! The terminal against a real head office (no faults): erasure reaches the
 //! terminal's cache on its next sync, a head office restored from an older
-//! backup gets the missing events again and loses nothing, and members
-//! enrolled at another store come down and are found by phone.
+//! backup gets the missing events again and loses nothing, members
+//! enrolled at another store come down and are found by phone, and a
+//! referred member's first purchase at another store still rewards the
+//! referrer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -14,7 +16,10 @@ use std::time::Duration;
 use sync_util::{served_hq, terminal_with_cashier};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::MemberId;
+use tillcard::rules::Money;
 use tillcard::rules::booking::TopUp;
+use tillcard::rules::ledger::{EarnReason, EntryKind};
+use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
 use tillcard::store::Store;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
@@ -115,6 +120,15 @@ fn call<R: Send + 'static>(
 }
 
 fn enroll(handle: &StoreHandle, phone: &'static str) -> MemberId {
+    enroll_referred(handle, phone, None)
+}
+
+/// Enrolls a member (referred by `referred_by`, if any) and tops up 500+50.
+fn enroll_referred(
+    handle: &StoreHandle,
+    phone: &'static str,
+    referred_by: Option<MemberId>,
+) -> MemberId {
     call(handle, move |s| {
         let clerk = s.login("c1", "1234")?;
         let id = s
@@ -125,7 +139,7 @@ fn enroll(handle: &StoreHandle, phone: &'static str) -> MemberId {
                     name: Some("王芳".into()),
                     birthday: None,
                     consent: true,
-                    referred_by: None,
+                    referred_by,
                 },
             )?
             .member
@@ -296,4 +310,80 @@ async fn cards_signed_before_the_terminal_was_registered_verify_chain_wide_after
     let later = tillcard::scan::credential::parse_token(&later).unwrap();
     assert!(call(&b, Store::card_verifier).verify(&later, now).is_ok());
     println!("card signed before registration (key id {local_id}) verified at B");
+}
+
+/// Points a member earned for referrals, at head office.
+async fn referral_points_at_hq(world: &World, member: MemberId) -> i64 {
+    let (_, entries) = world.hq_store.member(member).await.unwrap().unwrap();
+    entries
+        .iter()
+        .filter(|e| e.member == member)
+        .map(|e| match e.kind {
+            EntryKind::PointsEarned {
+                points,
+                reason: EarnReason::Referral,
+                ..
+            } => points,
+            _ => 0,
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer() {
+    let mut world = world().await;
+    let (store_a, store_b) = two_stores(&mut world).await;
+    let referrer = enroll(&store_a, "13700002222");
+    let newcomer = enroll_referred(&store_a, "13700003333", Some(referrer));
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+    let points_at_a =
+        move |s: &mut Store| Ok(s.account(referrer)?.points_available(s.clock().now()));
+    let before_at_a = call(&store_a, points_at_a);
+    let known_at_b = call(&store_b, move |s| s.find_member(newcomer))
+        .expect("the referred member did not come down to store b");
+    assert_eq!(
+        known_at_b.referred_by,
+        Some(referrer),
+        "store b's cache does not know who referred the member"
+    );
+
+    // The newcomer's first purchase, at store b.
+    call(&store_b, move |s| {
+        let clerk = s.login("c1", "1234")?;
+        let basket = Basket {
+            lines: vec![BasketLine {
+                sku: "tea".into(),
+                name: "green tea".into(),
+                category: "grocery".into(),
+                quantity: 1,
+                unit_price: Money::from_yuan(80),
+            }],
+        };
+        let quote = s.price(Some(newcomer), &basket, &TenderRequest::default(), false)?;
+        s.commit_sale(&clerk, &quote)
+    });
+    sync(&world, &store_b).await;
+
+    let reward = tillcard::rules::program::Program::default()
+        .referral
+        .points_each;
+    assert!(reward > 0, "the default program gives a referral reward");
+    let referrer_points = referral_points_at_hq(&world, referrer).await;
+    let newcomer_points = referral_points_at_hq(&world, newcomer).await;
+    assert_eq!(
+        (referrer_points, newcomer_points),
+        (reward, reward),
+        "head office booked the referral reward (referrer, newcomer)"
+    );
+    // The referrer's own store sees the reward after its next sync.
+    sync(&world, &store_a).await;
+    assert_eq!(
+        call(&store_a, points_at_a) - before_at_a,
+        reward,
+        "the referrer's store does not show the reward"
+    );
+    println!(
+        "referral across stores: enrolled at a, first purchase at b; referrer and newcomer +{reward} points each at head office and at store a"
+    );
 }

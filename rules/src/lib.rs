@@ -21,6 +21,7 @@ pub mod money;
 pub mod pricing;
 pub mod program;
 pub mod refund;
+pub mod reverify;
 pub mod tier;
 pub mod timestamp;
 

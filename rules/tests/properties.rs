@@ -17,6 +17,7 @@ use tillcard_rules::pricing::{
 };
 use tillcard_rules::program::{CategoryScope, CouponKind, Program, TierLevel};
 use tillcard_rules::refund::{self, PastRefund, RefundLine, SaleHistory};
+use tillcard_rules::reverify::{Excess, Held, reverify_sale};
 use tillcard_rules::tier;
 use uuid::Uuid;
 
@@ -265,6 +266,56 @@ fn scenario(seed: &MemberSeed, basket: &Basket, tender: &TenderSeed) -> Scenario
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn an_honest_sale_is_never_beyond_the_program_and_inflated_points_always_are(seed in member_seed(), basket in basket(), tender in tender_seed()) {
+        let s = scenario(&seed, &basket, &tender);
+        let Ok(mut entries) = booking::book_sale(&s.program, &s.quote, &s.profile, &s.account, Authority::Terminal) else {
+            return Ok(());
+        };
+        let held = Held { account: Some(&s.account), birthday: None };
+        let honest = reverify_sale(&s.program, &s.quote, &entries, held).unwrap();
+        prop_assert_eq!(honest, Vec::<Excess>::new());
+        let mut inflated = false;
+        for entry in &mut entries {
+            if let EntryKind::PointsEarned { points, reason: EarnReason::Purchase, .. } = &mut entry.kind {
+                *points += 1;
+                inflated = true;
+            }
+        }
+        if inflated {
+            let excess = reverify_sale(&s.program, &s.quote, &entries, held).unwrap();
+            prop_assert_eq!(excess, vec![Excess::PointsEarned { booked: s.quote.earn.points + 1, allowed: s.quote.earn.points }]);
+        }
+    }
+
+    #[test]
+    fn a_discount_or_redemption_beyond_the_program_is_always_named(seed in member_seed(), basket in basket(), tender in tender_seed()) {
+        let s = scenario(&seed, &basket, &tender);
+        let held = Held { account: Some(&s.account), birthday: None };
+        let mut quote = s.quote.clone();
+        // One fen more off the first line that has one to give, the total
+        // kept consistent.
+        if let Some(line) = quote.lines.iter_mut().find(|l| l.money > Money::ZERO) {
+            line.tier_discount += Money::from_fen(1);
+            line.net -= Money::from_fen(1);
+            line.money -= Money::from_fen(1);
+            quote.total -= Money::from_fen(1);
+            quote.amount_due -= Money::from_fen(1);
+            let excess = reverify_sale(&s.program, &quote, &[], held).unwrap();
+            prop_assert!(
+                excess.contains(&Excess::Discount { booked: s.quote.discount_total() + Money::from_fen(1), allowed: s.quote.discount_total() }),
+                "{:?}", excess
+            );
+        }
+        let mut quote = s.quote.clone();
+        quote.points_value += Money::from_fen(1);
+        let excess = reverify_sale(&s.program, &quote, &[], held).unwrap();
+        prop_assert!(
+            excess.contains(&Excess::PointsRedeemed { booked: quote.points_value, allowed: s.quote.points_value }),
+            "{:?}", excess
+        );
+    }
 
     #[test]
     fn line_amounts_always_sum_to_the_order_total(seed in member_seed(), basket in basket(), tender in tender_seed()) {

@@ -84,10 +84,12 @@ impl DownlinkSink for TxSink<'_, '_> {
             .transpose()?;
         self.tx.execute(
             "INSERT INTO members (member_id, phone_hash, phone_masked, name_masked, birthday_month,
-                                  birthday_day, tags, snapshot, balances_known, enrolled_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, datetime('now'))
+                                  birthday_day, tags, snapshot, referred_by, balances_known,
+                                  enrolled_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, datetime('now'))
              ON CONFLICT(member_id) DO UPDATE SET
                 phone_hash = COALESCE(excluded.phone_hash, members.phone_hash),
+                referred_by = COALESCE(excluded.referred_by, members.referred_by),
                 phone_masked = excluded.phone_masked, name_masked = excluded.name_masked,
                 birthday_month = excluded.birthday_month, birthday_day = excluded.birthday_day,
                 tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1",
@@ -108,6 +110,7 @@ impl DownlinkSink for TxSink<'_, '_> {
                 snapshot.birthday.map(|b| b.day),
                 serde_json::to_string(&snapshot.tags)?,
                 serde_json::to_string(&snapshot.account)?,
+                snapshot.referrer.map(|r| r.0.to_string()),
             ],
         )?;
         self.touched.push(snapshot.member);

@@ -11,6 +11,10 @@
 //!   pool, same PostgreSQL, same run).
 //! - `hq.ingest_ratio`: the first over the second.
 //!
+//! - `hq.reverify_sale_us`: head office's second pricing of one member's
+//!   sale (`rules::reverify`, what ingest runs per sale event): five lines
+//!   in three categories, a coupon, points redeemed; mean over 20,000
+//!   (5,000 with `BENCH_QUICK=1`) sales, in this process, no database.
 //! - `hq.ingest_many_members_events_per_s`, `hq.ingest_many_members_ratio`:
 //!   ingest of a store's kind of batch: every event for a different member,
 //!   sales earning points (a top-up every tenth visit); over the median raw
@@ -261,6 +265,7 @@ async fn main() {
     // 1. SQLite: 1,000 terminals.
     if !only_postgres {
         sqlite_part(quick).await;
+        reverify_part(quick);
     }
     postgres_part(quick).await;
     eprintln!("bench total {:.1} s", total.elapsed().as_secs_f64());
@@ -286,6 +291,132 @@ async fn sqlite_part(quick: bool) {
     line("hq.batches_per_s", r.batches_per_s(), "batches/s");
     line("hq.ack_p50_ms", r.quantile_ms(0.5), "ms");
     line("hq.ack_p99_ms", r.quantile_ms(0.99), "ms");
+}
+
+/// The cost of re-pricing one member's sale at head office.
+fn reverify_part(quick: bool) {
+    use tillcard_rules::ledger::{Coupon, EntryKind, LedgerEntry};
+    use tillcard_rules::pricing::{
+        self, Basket, BasketLine, Context, MemberProfile, PricingRequest, Shopper,
+        StoredValueRequest, TenderRequest,
+    };
+    use tillcard_rules::program::{CategoryScope, CouponKind};
+    use tillcard_rules::reverify::{Held, reverify_sale};
+    use tillcard_rules::{
+        CouponId, LotId, MemberAccount, MemberId, Money, Program, SourceId, TierLevel,
+    };
+    use uuid::Uuid;
+
+    let n = if quick { 5_000 } else { 20_000 };
+    let program = Program::default();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap();
+    let categories = ["grocery", "dairy", "household"];
+    let sales: Vec<_> = (0..n)
+        .map(|i: u128| {
+            let member = MemberId(Uuid::from_u128(i + 1));
+            let coupon = Coupon {
+                id: CouponId {
+                    issued_by: SourceId(Uuid::from_u128(i << 64)),
+                    index: 0,
+                },
+                code: "welcome-10-off-50".into(),
+                kind: CouponKind::AmountOff {
+                    off: Money::from_yuan(10),
+                    min_spend: Money::from_yuan(50),
+                },
+                scope: CategoryScope::All,
+                valid_from: at - chrono::Duration::days(1),
+                valid_until: at + chrono::Duration::days(30),
+                stacks_with_tier_discount: true,
+            };
+            let entries = [
+                EntryKind::CouponIssued {
+                    coupon: coupon.clone(),
+                },
+                EntryKind::PointsEarned {
+                    lot: LotId(SourceId(Uuid::from_u128((i << 64) + 1))),
+                    points: 5_000,
+                    expires_at: at + chrono::Duration::days(300),
+                    reason: tillcard_rules::ledger::EarnReason::Purchase,
+                },
+            ]
+            .map(|kind| LedgerEntry {
+                member,
+                source: SourceId(Uuid::from_u128(i << 64)),
+                at,
+                kind,
+            });
+            let mut account = MemberAccount::fold(MemberAccount::new(member), &entries);
+            account.tier = TierLevel(u8::try_from(i % 3).unwrap());
+            let basket = Basket {
+                lines: (0..5)
+                    .map(|l: usize| BasketLine {
+                        sku: format!("sku-{l}"),
+                        name: format!("item {l}"),
+                        category: categories[l % 3].into(),
+                        quantity: 1 + (l as i64 % 2),
+                        unit_price: Money::from_fen(1_990 + 700 * l as i64),
+                    })
+                    .collect(),
+            };
+            let profile = MemberProfile {
+                id: member,
+                birthday: None,
+                referred_by: None,
+                balances_known: true,
+            };
+            let quote = pricing::price(&PricingRequest {
+                quote_id: SourceId(Uuid::from_u128((i << 64) + 2)),
+                program: &program,
+                basket: &basket,
+                shopper: Some(Shopper {
+                    profile: &profile,
+                    account: &account,
+                }),
+                context: Context {
+                    now: at,
+                    offline: false,
+                    offline_allowance_left: Money::ZERO,
+                },
+                tender: &TenderRequest {
+                    coupons: vec![coupon.id],
+                    redeem_points: 1_000,
+                    stored_value: StoredValueRequest::None,
+                },
+            })
+            .unwrap();
+            let booked = tillcard_rules::booking::book_sale(
+                &program,
+                &quote,
+                &profile,
+                &account,
+                tillcard_rules::Authority::Terminal,
+            )
+            .unwrap();
+            (quote, booked, account)
+        })
+        .collect();
+    let started = Instant::now();
+    let mut flagged = 0usize;
+    for (quote, entries, account) in &sales {
+        let held = Held {
+            account: Some(account),
+            birthday: None,
+        };
+        let excess = reverify_sale(&program, quote, entries, held).unwrap();
+        flagged += usize::from(!excess.is_empty());
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "reverify: {n} sales re-priced in {:.1} ms, {flagged} flagged",
+        elapsed.as_secs_f64() * 1e3
+    );
+    assert_eq!(flagged, 0, "an honest sale was flagged");
+    line(
+        "hq.reverify_sale_us",
+        elapsed.as_secs_f64() * 1e6 / n as f64,
+        "us",
+    );
 }
 
 async fn postgres_part(quick: bool) {

@@ -14,6 +14,7 @@
 //! | `admin.token_file` | `TILLCARD_HQ_ADMIN_TOKEN_FILE` | unset |
 //! | `log.level` | `RUST_LOG` | `info` |
 //! | `log.format` | `TILLCARD_HQ_LOG_FORMAT` | `text` |
+//! | `jobs.at` | `TILLCARD_HQ_JOBS_AT` | `03:00` (store-local, `HH:MM`: the daily jobs' time) |
 //!
 //! A database chosen in the environment replaces the file's choice whole
 //! (`TILLCARD_HQ_SQLITE` over a file's `postgres_url` means SQLite). Secrets
@@ -57,6 +58,9 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Log filter and format.
     pub log: LogSettings,
+    /// Store-local time of day of the daily jobs (`TILLCARD_HQ_JOBS_AT`,
+    /// default 03:00; see [`crate::jobs`]).
+    pub jobs_at: chrono::NaiveTime,
 }
 
 /// Why the configuration could not be read. Never quotes a secret.
@@ -90,6 +94,14 @@ struct FileConfig {
     admin: FileAdmin,
     #[serde(default)]
     log: FileLog,
+    #[serde(default)]
+    jobs: FileJobs,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileJobs {
+    at: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,12 +249,27 @@ impl Config {
             .or(parsed.log.level)
             .unwrap_or_else(|| "info".into());
 
+        let (jobs_key, jobs_at) = match var("TILLCARD_HQ_JOBS_AT") {
+            Some(v) => ("TILLCARD_HQ_JOBS_AT", Some(v)),
+            None => ("jobs.at", parsed.jobs.at),
+        };
+        let jobs_at = match jobs_at {
+            None => crate::jobs::schedule::JobsConfig::default().time_of_day,
+            Some(text) => chrono::NaiveTime::parse_from_str(&text, "%H:%M").map_err(|_| {
+                ConfigError::Invalid {
+                    key: jobs_key.into(),
+                    problem: format!("{text:?} is not a time of day as HH:MM (03:00)"),
+                }
+            })?,
+        };
+
         Ok(Config {
             listen,
             database,
             postgres_pool_size,
             admin_token,
             log: LogSettings { filter, format },
+            jobs_at,
         })
     }
 }
@@ -489,6 +516,15 @@ format = "json"
 
         let e = Config::load(None, &env(&[("TILLCARD_HQ_LOG_FORMAT", "xml")])).unwrap_err();
         assert!(e.to_string().contains("TILLCARD_HQ_LOG_FORMAT"), "{e}");
+
+        let e = Config::load(None, &env(&[("TILLCARD_HQ_JOBS_AT", "3am")])).unwrap_err();
+        assert!(e.to_string().starts_with("TILLCARD_HQ_JOBS_AT:"), "{e}");
+        let late = write(&dir, "late.toml", "[jobs]\nat = \"25:00\"\n");
+        let e = Config::load(Some(&late), &env(&[])).unwrap_err();
+        assert!(e.to_string().starts_with("jobs.at:"), "{e}");
+        let early = write(&dir, "early.toml", "[jobs]\nat = \"01:30\"\n");
+        let config = Config::load(Some(&early), &env(&[])).unwrap();
+        assert_eq!(config.jobs_at.to_string(), "01:30:00");
 
         let empty = write(&dir, "empty-token", "\n");
         let file = write(

@@ -217,7 +217,7 @@ pub struct ConflictItem {
     /// Member concerned (an id, never personal data).
     pub member_id: MemberId,
     /// Kind (`negative_balance`, `coupon_used_twice`, `seen_at_two_stores`,
-    /// `duplicate_phone`).
+    /// `duplicate_phone`, `beyond_program`).
     pub kind: String,
     /// Reason in words (no personal data).
     pub reason: String,

@@ -17,6 +17,7 @@ pub mod dashboard;
 pub mod error;
 pub mod figures;
 pub mod ingest;
+pub mod jobs;
 pub mod loadgen;
 pub mod metrics;
 pub mod openapi;

@@ -1,5 +1,6 @@
-//! Offline double spending across terminals, recorded for review, and the
-//! erasure of a member's personal data. Every scenario runs on SQLite and on
+//! Offline double spending across terminals, recorded for review, a sale
+//! booked beyond the program (re-verification), and the erasure of a
+//! member's personal data. Every scenario runs on SQLite and on
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -7,9 +8,10 @@ mod util;
 
 use axum::http::StatusCode;
 use tillcard_hq::store::ConflictRecord;
-use tillcard_protocol::wire::Change;
+use tillcard_protocol::wire::{Change, EventBody};
 use tillcard_rules::MemberAccount;
 use tillcard_rules::Money;
+use tillcard_rules::ledger::{EarnReason, EntryKind};
 use tillcard_rules::pricing::{StoredValueRequest, TenderRequest};
 use util::{Backend, harness, new_member};
 
@@ -20,6 +22,10 @@ both!(
     duplicate_phone
 );
 both!(member_seen_at_two_stores_minutes_apart, two_stores);
+both!(
+    a_signed_sale_with_inflated_points_is_booked_and_raises_a_conflict_with_both_figures,
+    inflated_points
+);
 both!(erasure_removes_personal_data_and_goes_down, erasure);
 both!(tier_and_expiry_jobs_run_chain_wide, jobs);
 both!(
@@ -333,4 +339,90 @@ async fn jobs(backend: Backend) {
     assert_eq!(expired, 1);
     assert_eq!(again, 0, "expiry is idempotent");
     assert_eq!(account.points_balance(later), 0);
+}
+
+/// Points a member earned by purchases, at head office.
+async fn purchase_points_at_hq(h: &util::Harness, member: tillcard_rules::MemberId) -> i64 {
+    let (_, entries) = h.hq.store().member(member).await.unwrap().unwrap();
+    entries
+        .iter()
+        .filter_map(|e| match e.kind {
+            EntryKind::PointsEarned {
+                points,
+                reason: EarnReason::Purchase,
+                ..
+            } => Some(points),
+            _ => None,
+        })
+        .sum()
+}
+
+async fn inflated_points(backend: Backend) {
+    let h = harness(backend).await;
+    let (mut a, _) = h.two_stores().await;
+    let member = new_member();
+    let (e1, account) = a.enroll_account(member, "13900139044");
+    // An honest sale first: re-priced, within the program, no conflict.
+    let (honest, honest_entries) = a.sale(&account, 100, TenderRequest::default());
+    let account = MemberAccount::fold(account, &honest_entries);
+    let honest_points = quote_of_points(&honest);
+    // Then a sale whose body the terminal signs with ten times the points
+    // its own quote earns.
+    let (drafted, _) = a.clone().sale(&account, 200, TenderRequest::default());
+    let EventBody::SaleBooked { quote, mut entries } = drafted.decode_body().unwrap() else {
+        panic!("not a sale");
+    };
+    let allowed = quote.earn.points;
+    assert!(allowed > 0, "the sale earns points");
+    for entry in &mut entries {
+        if let EntryKind::PointsEarned {
+            points,
+            reason: EarnReason::Purchase,
+            ..
+        } = &mut entry.kind
+        {
+            *points *= 10;
+        }
+    }
+    let inflated = a.event(&EventBody::SaleBooked { quote, entries });
+    let (s, ack) = h.upload(&a, vec![e1, honest, inflated]).await;
+    assert_eq!(s, StatusCode::OK, "a validly signed batch is accepted");
+    let applied = ack.unwrap().applied;
+    let conflicts = h.hq.store().conflicts().await.unwrap();
+    let credited = purchase_points_at_hq(&h, member).await;
+    println!(
+        "[{backend:?}] inflated points: sent 3, applied {applied}; honest sale {honest_points} points, inflated sale booked {} for {allowed}; credited {credited}; conflicts {:?}",
+        allowed * 10,
+        kinds_and_reasons(&conflicts)
+    );
+    assert_eq!(
+        applied, 3,
+        "every event is applied (the counter served the member)"
+    );
+    let beyond: Vec<_> = conflicts
+        .iter()
+        .filter(|c| c.kind == "beyond_program")
+        .collect();
+    assert_eq!(beyond.len(), 1, "one conflict, for the inflated sale only");
+    assert_eq!(beyond[0].member, member);
+    assert_eq!(
+        beyond[0].seq,
+        Some(3),
+        "the conflict names the inflated event"
+    );
+    assert!(
+        beyond[0].reason.contains(&format!(
+            "points earned booked {}; the program gives {allowed}",
+            allowed * 10
+        )),
+        "both figures in the reason: {}",
+        beyond[0].reason
+    );
+    // Credited as documented (PROTOCOL.md): booked as sent, for review.
+    assert_eq!(credited, honest_points + allowed * 10);
+}
+
+/// The points a sale event's quote earns.
+fn quote_of_points(event: &tillcard_protocol::wire::OutboxEvent) -> i64 {
+    util::quote_of(event).earn.points
 }

@@ -493,6 +493,7 @@ fn batch_example_has_every_event_kind_and_each_validates() {
             box_secret: keys.hq_box_secret,
             phone_key: [0; 32],
         },
+        Default::default(),
     )
     .unwrap();
     for event in &prepared.events {
@@ -1589,6 +1590,7 @@ mod regenerate {
                         phone_lookup: Some(auth::phone_lookup(&LOOKUP_KEY, PHONE)),
                         birthday: Some(MonthDay { month: 11, day: 5 }),
                         tags: vec![],
+                        referrer: None,
                         account,
                     }),
                 },

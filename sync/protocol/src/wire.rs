@@ -507,6 +507,12 @@ pub struct MemberSnapshot {
     pub birthday: Option<MonthDay>,
     /// Tags set at head office.
     pub tags: Vec<String>,
+    /// The member who referred this one, as enrolled at whichever store: a
+    /// terminal that books the member's first purchase rewards the referrer
+    /// too (`booking::book_sale`), also when the member enrolled elsewhere.
+    /// Absent from head offices before this field.
+    #[serde(default)]
+    pub referrer: Option<MemberId>,
     /// Authoritative balances: the opening account the terminal folds its
     /// own unsynced entries onto (`account.tier` is the tier).
     pub account: MemberAccount,

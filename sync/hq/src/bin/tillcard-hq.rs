@@ -11,7 +11,12 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use tillcard_hq::cli::{Cli, Command, run_office};
 use tillcard_hq::config::{Config, open_store};
+use tillcard_hq::jobs::{self, JobsConfig};
 use tillcard_hq::service::{self, Hq};
+
+/// How often the daily jobs look for a day owed (a run starts at most
+/// this long after its moment).
+const JOBS_TICK: std::time::Duration = std::time::Duration::from_secs(60);
 
 // See the `tikv-jemallocator` dependency in Cargo.toml for why.
 #[global_allocator]
@@ -24,10 +29,15 @@ async fn main() -> anyhow::Result<()> {
         .context("reading the configuration")?;
     tillcard_protocol::logging::init("tillcard-hq", &config.log).context("starting the logs")?;
     let store = open_store(&config).await.context("opening the database")?;
+    let jobs = JobsConfig {
+        time_of_day: config.jobs_at,
+        ..JobsConfig::default()
+    };
     let hq = Arc::new(
         Hq::open(store, config.admin_token.clone())
             .await
-            .context("starting head office")?,
+            .context("starting head office")?
+            .with_jobs(jobs),
     );
     match cli.command {
         None | Some(Command::Serve) => {
@@ -35,9 +45,21 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", config.listen))?;
             tracing::info!(addr = %config.listen, "tillcard-hq listening");
-            service::serve(listener, hq, shutdown_signal())
-                .await
-                .context("serving")?;
+            // The daily jobs run beside the service and stop with it.
+            let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+            let scheduler = tokio::spawn(jobs::run_scheduler(
+                Arc::clone(&hq),
+                jobs,
+                Arc::new(|| chrono::Utc::now().fixed_offset()),
+                JOBS_TICK,
+                async {
+                    let _ = jobs_stopped.await;
+                },
+            ));
+            let served = service::serve(listener, hq, shutdown_signal()).await;
+            let _ = stop_jobs.send(());
+            let _ = scheduler.await;
+            served.context("serving")?;
             tracing::info!("tillcard-hq stopped");
         }
         Some(command) => {

@@ -337,6 +337,7 @@ pub fn router() -> Router<Arc<Hq>> {
         )
         .route("/console/codes", get(pages::codes).post(forms::issue_code))
         .route("/console/terminals", get(pages::terminals))
+        .route("/console/jobs", get(pages::jobs))
         .route(
             "/console/terminals/{terminal_id}/revoke",
             post(forms::revoke),

@@ -62,6 +62,7 @@ const STRINGS = {
     kind_coupon_used_twice: "优惠券重复使用",
     kind_seen_at_two_stores: "短时间内出现在两家门店",
     kind_duplicate_phone: "手机号重复注册",
+    kind_beyond_program: "超出会员规则的记账",
     tier_names: "zh",
   },
   en: {
@@ -122,6 +123,7 @@ const STRINGS = {
     kind_coupon_used_twice: "Coupon used twice",
     kind_seen_at_two_stores: "Seen at two stores minutes apart",
     kind_duplicate_phone: "Phone enrolled twice",
+    kind_beyond_program: "Booked beyond the program",
     tier_names: "en",
   },
 };

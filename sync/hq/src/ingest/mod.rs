@@ -13,10 +13,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use chrono::Datelike;
+
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::{LotId, MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::{EntryKind, LedgerEntry};
+use tillcard_rules::pricing::{MonthDay, Occasion, Quote};
+use tillcard_rules::program::Program;
 use tillcard_rules::refund::RefundLine;
+use tillcard_rules::reverify::{Excess, Held, reverify_sale};
 use uuid::Uuid;
 
 use tillcard_protocol::wire::EventBody;
@@ -206,7 +211,7 @@ pub struct Conflict {
     /// Member concerned.
     pub member: MemberId,
     /// Kind: `negative_balance`, `coupon_used_twice`, `seen_at_two_stores`,
-    /// `duplicate_phone`.
+    /// `duplicate_phone`, `beyond_program`.
     pub kind: String,
     /// Reason in words (no personal data).
     pub reason: String,
@@ -319,6 +324,52 @@ fn negative(account: &MemberAccount) -> Option<String> {
         ));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Re-verification of a member's sale ([`reverify_sale`]): a
+/// `beyond_program` conflict naming every figure booked beyond what the
+/// program gives, both figures each, or `None`. The entries are booked as
+/// sent all the same (the counter already served the member; see
+/// PROTOCOL.md, "What head office does with applied events"). `accounts`
+/// holds the member's account before the sale. Head office does not load
+/// birthdays to plan a batch, so a quote that claims the birthday month is
+/// re-priced with it (a forged birthday month is not caught here).
+/// Walk-in sales book no entries and are not re-verified.
+fn beyond_program(
+    program: &Program,
+    quote: &Quote,
+    entries: &[LedgerEntry],
+    accounts: &HashMap<MemberId, MemberAccount>,
+) -> Option<Conflict> {
+    let member = quote.member?;
+    let claimed_birthday =
+        (quote.earn.occasion == Some(Occasion::BirthdayMonth)).then(|| MonthDay {
+            month: u8::try_from(quote.at.month()).unwrap_or(1),
+            day: 1,
+        });
+    let held = Held {
+        account: accounts.get(&member),
+        birthday: claimed_birthday,
+    };
+    // A quote that cannot be priced at all was refused by validation.
+    let excess = reverify_sale(program, quote, entries, held).ok()?;
+    if excess.is_empty() {
+        return None;
+    }
+    Some(Conflict {
+        member,
+        kind: "beyond_program".into(),
+        reason: format!(
+            "sale {}: {}",
+            quote.id,
+            excess
+                .iter()
+                .map(Excess::describe)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        seq: 0,
+    })
 }
 
 /// Decides every write of a batch. `store` is the uploading terminal's store.
@@ -467,6 +518,14 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 None => write.last_seen = Some(fresh()),
             }
             known_members.insert(member);
+        }
+        if let EventBody::SaleBooked { quote, entries } = &body
+            && let Some(conflict) = beyond_program(&prepared.program, quote, entries, &accounts)
+        {
+            out.conflicts.push(Conflict {
+                seq: event.seq,
+                ..conflict
+            });
         }
         // Balances gone negative are judged per event (all its entries), so
         // one overdrawing sale is one conflict naming everything overdrawn.

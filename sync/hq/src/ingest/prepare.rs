@@ -6,12 +6,14 @@
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::pricing::MonthDay;
+use tillcard_rules::program::Program;
 use uuid::Uuid;
 
 use super::{BatchRefusal, Poison, PoisonCode, canonical_body, validate, validate_envelope};
@@ -72,6 +74,9 @@ pub struct PreparedEvent {
 pub struct Prepared {
     /// Events, in the order sent.
     pub events: Vec<PreparedEvent>,
+    /// The program in force, which every member's sale is priced again
+    /// with ([`super::plan`]).
+    pub program: Arc<Program>,
     /// The terminal's outbox head when it built the batch, if it said.
     pub outbox_head_seq: Option<u64>,
     /// The terminal's software version, if it said (checked with
@@ -222,6 +227,7 @@ pub fn prepare(
     batch: &ReceivedBatch<'_>,
     terminal: TerminalId,
     keys: &IngestKeys,
+    program: Arc<Program>,
 ) -> Result<Prepared, BatchRefusal> {
     if batch.terminal_id != terminal {
         return Err(BatchRefusal::Malformed(
@@ -270,6 +276,7 @@ pub fn prepare(
     }
     Ok(Prepared {
         events,
+        program,
         outbox_head_seq: batch.outbox_head_seq,
         app_version: batch.app_version.clone(),
     })

@@ -35,6 +35,7 @@ fn batch_of(member: MemberId, source: SourceId, kinds: Vec<EntryKind>) -> Prepar
             }),
             enrollment: None,
         }],
+        program: Default::default(),
         outbox_head_seq: None,
         app_version: None,
     }
@@ -273,7 +274,13 @@ fn events_from_the_client_hash_and_decode_as_before() {
         box_secret: [1; 32],
         phone_key: [2; 32],
     };
-    let prepared = prepare(&batch, TerminalId(Uuid::from_u128(7)), &keys).unwrap();
+    let prepared = prepare(
+        &batch,
+        TerminalId(Uuid::from_u128(7)),
+        &keys,
+        Default::default(),
+    )
+    .unwrap();
     for (p, e) in prepared.events.iter().zip(&events) {
         assert_eq!(p.hash, e.content_hash());
         assert_eq!(p.body.as_ref().unwrap(), &e.decode_body().unwrap());
@@ -330,7 +337,13 @@ fn poison_reasons_and_bodies_read_as_from_the_tree() {
         box_secret: [1; 32],
         phone_key: [2; 32],
     };
-    let prepared = prepare(&batch, TerminalId(Uuid::from_u128(7)), &keys).unwrap();
+    let prepared = prepare(
+        &batch,
+        TerminalId(Uuid::from_u128(7)),
+        &keys,
+        Default::default(),
+    )
+    .unwrap();
     for (i, (p, body)) in prepared.events.iter().zip(bodies).enumerate() {
         let event = OutboxEvent {
             envelope: envelope(i as u64 + 1),
@@ -361,7 +374,7 @@ fn a_software_version_of_the_documented_shape_is_kept_and_any_other_refuses_the_
         };
         let json = serde_json::to_vec(&upload).unwrap();
         let batch = ReceivedBatch::from_json(&json).unwrap();
-        prepare(&batch, terminal, &keys)
+        prepare(&batch, terminal, &keys, Default::default())
     };
     let longest = "9".repeat(wire::MAX_APP_VERSION_CHARS);
     for kept in [

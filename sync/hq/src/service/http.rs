@@ -208,6 +208,19 @@ pub(super) async fn conflicts(
     Ok(axum::Json(list).into_response())
 }
 
+/// The daily jobs' newest runs, newest day first (`crate::jobs`).
+pub(super) async fn job_runs(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+) -> Result<Response, HqError> {
+    hq.check_admin_or_session(&headers).await?;
+    let runs = hq.store.job_runs(JOB_RUNS_LISTED).await?;
+    Ok(axum::Json(runs).into_response())
+}
+
+/// The most runs `GET /v1/admin/jobs` lists (two jobs, about two months).
+const JOB_RUNS_LISTED: i64 = 120;
+
 /// Whether head office can serve: 200 when its store answers a query, 503
 /// `store_unavailable` when not (so a supervisor or load balancer takes it
 /// out of service instead of sending it every terminal's requests).

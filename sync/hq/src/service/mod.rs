@@ -67,6 +67,7 @@ pub struct Hq {
     admin_token: Option<String>,
     metrics: Metrics,
     throttle: LoginThrottle,
+    jobs: crate::jobs::schedule::JobsConfig,
 }
 
 fn now() -> Timestamp {
@@ -113,7 +114,25 @@ impl Hq {
             admin_token,
             metrics: Metrics::new(),
             throttle: LoginThrottle::default(),
+            jobs: crate::jobs::schedule::JobsConfig::default(),
         })
+    }
+
+    /// The same head office running its daily jobs under `jobs` (the
+    /// console shows their time; the scheduler takes its own copy).
+    pub fn with_jobs(mut self, jobs: crate::jobs::schedule::JobsConfig) -> Hq {
+        self.jobs = jobs;
+        self
+    }
+
+    /// How the daily jobs run.
+    pub fn jobs(&self) -> &crate::jobs::schedule::JobsConfig {
+        &self.jobs
+    }
+
+    /// The daily jobs' store-local time of day.
+    pub fn jobs_at(&self) -> chrono::NaiveTime {
+        self.jobs.time_of_day
     }
 
     /// Head office's metrics.
@@ -420,7 +439,8 @@ impl Hq {
             return Err(HqError::TooLarge);
         }
         let started = Instant::now();
-        let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys)
+        let program = Arc::new(self.program().await?);
+        let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys, program)
             .map_err(|e| HqError::BadRequest(e.to_string()))?;
         let outcome = self.store.ingest(terminal, prepared, now()).await?;
         self.metrics
@@ -585,6 +605,7 @@ impl Hq {
                                 .map(|p| auth::phone_lookup(&lookup_key, p)),
                             birthday: record.birthday,
                             tags: record.tags,
+                            referrer: record.referrer,
                             account: MemberAccount::fold(MemberAccount::new(member), &entries),
                         }),
                     });
@@ -602,14 +623,23 @@ impl Hq {
     /// Chain-wide tier evaluation: every member's tier checked against the
     /// rolling spend of all stores. Returns the number of tier changes.
     pub async fn evaluate_tiers(&self, at: Timestamp) -> Result<usize, HqError> {
+        self.evaluate_tiers_as(at, SourceId(Uuid::now_v7())).await
+    }
+
+    /// [`Hq::evaluate_tiers`] as the action `run`: a member whose ledger
+    /// already holds `run` is skipped, so running it again (a daily job
+    /// taken up after a crash) changes nothing twice.
+    pub async fn evaluate_tiers_as(&self, at: Timestamp, run: SourceId) -> Result<usize, HqError> {
         let program = self.program().await?;
-        let run = SourceId(Uuid::now_v7());
         let mut changed = 0;
         for member in self.store.member_ids().await? {
             let Some((_, entries)) = self.store.member(member).await? else {
                 continue;
             };
             let account = MemberAccount::fold(MemberAccount::new(member), &entries);
+            if account.has_booked(run) {
+                continue;
+            }
             if let Some(entry) = tier::evaluate(&program, &account, at, run) {
                 self.store.append_entries(member, &[entry]).await?;
                 changed += 1;
@@ -620,13 +650,21 @@ impl Hq {
 
     /// Points expiry: expires every due lot. Returns entries written.
     pub async fn expire_points(&self, at: Timestamp) -> Result<usize, HqError> {
-        let run = SourceId(Uuid::now_v7());
+        self.expire_points_as(at, SourceId(Uuid::now_v7())).await
+    }
+
+    /// [`Hq::expire_points`] as the action `run`, skipping members whose
+    /// ledger already holds it (see [`Hq::evaluate_tiers_as`]).
+    pub async fn expire_points_as(&self, at: Timestamp, run: SourceId) -> Result<usize, HqError> {
         let mut written = 0;
         for member in self.store.member_ids().await? {
             let Some((_, entries)) = self.store.member(member).await? else {
                 continue;
             };
             let account = MemberAccount::fold(MemberAccount::new(member), &entries);
+            if account.has_booked(run) {
+                continue;
+            }
             let due = expiry::expire_due(&account, at, run);
             if !due.is_empty() {
                 written += due.len();

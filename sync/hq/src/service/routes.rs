@@ -429,6 +429,20 @@ pub const ROUTES: &[Route] = &[
         || get(conflicts),
     ),
     route(
+        "get",
+        "/v1/admin/jobs",
+        Doc {
+            summary: "The daily jobs' newest runs (job, business day, outcome, times, holder)",
+            access: Access::AdminOrSession,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::json(openapi::list::<crate::store::JobRunRecord>)),
+            errors: ADMIN_ERRORS,
+        },
+        || get(job_runs),
+    ),
+    route(
         "post",
         "/v1/admin/revocations",
         Doc {

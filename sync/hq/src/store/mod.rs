@@ -11,6 +11,7 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 pub mod back_office;
+pub(crate) mod job_sql;
 pub mod postgres;
 pub(crate) mod rows;
 pub mod sqlite;
@@ -88,6 +89,9 @@ pub struct MemberRecord {
     pub duplicate_of: Option<MemberId>,
     /// Erased on request.
     pub erased: bool,
+    /// The member who referred this one, if a referral card was scanned at
+    /// enrollment.
+    pub referrer: Option<MemberId>,
 }
 
 /// A conflict recorded for review.
@@ -182,6 +186,50 @@ pub struct Counts {
     pub dead_letters: u64,
     /// Conflicts.
     pub conflicts: u64,
+}
+
+/// One daily job's run for one business day (`job_runs`): who holds or
+/// held its lease, when it started and finished, and how it went.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct JobRunRecord {
+    /// The job (`tier_evaluation`, `points_expiry`).
+    pub job: String,
+    /// The business day run for (`YYYY-MM-DD`).
+    pub day: String,
+    /// The head-office process that holds or held the lease.
+    pub holder: String,
+    /// Started (ms since the epoch).
+    pub started_at_ms: i64,
+    /// Finished (ms since the epoch), if it has.
+    pub finished_at_ms: Option<i64>,
+    /// `ok` or `failed`, once finished.
+    pub outcome: Option<String>,
+    /// What the run did, or why it failed (counts and error text, no
+    /// personal data).
+    pub detail: Option<String>,
+    /// Attempts so far (a failed or abandoned run is taken up again).
+    pub attempts: i64,
+}
+
+/// How a job's run ended, for [`Store::finish_job`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFinish<'a> {
+    /// The job.
+    pub job: &'a str,
+    /// The business day.
+    pub day: &'a str,
+    /// The lease holder finishing it.
+    pub holder: &'a str,
+    /// Finished (ms since the epoch).
+    pub finished_at_ms: i64,
+    /// `ok` or `failed`.
+    pub outcome: &'a str,
+    /// What it did, or why it failed.
+    pub detail: &'a str,
+    /// Until when no other process may take a failed run up again.
+    pub retry_after_ms: i64,
 }
 
 /// Head office's storage.
@@ -318,6 +366,27 @@ pub trait Store: Send + Sync + 'static {
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>>;
     /// Ends a session (logout); also drops every expired session.
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
+
+    /// Claims `job`'s run for `day` for `holder` until `lease_until_ms`:
+    /// true when this caller now holds it (no run yet, or a failed or
+    /// abandoned one whose lease has passed), false when another process
+    /// holds it or it ran well. One statement, so two head offices on one
+    /// database never both get it.
+    async fn claim_job(
+        &self,
+        job: &str,
+        day: &str,
+        holder: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Records how a claimed run ended; false when `holder` no longer holds
+    /// it (its lease passed and another process took it up).
+    async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool>;
+    /// The last business day `job` ran well for.
+    async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>>;
+    /// The newest `limit` runs of every job, newest day first.
+    async fn job_runs(&self, limit: i64) -> StoreResult<Vec<JobRunRecord>>;
 
     // Test hooks: only tests and benchmarks call these, so they exist only
     // with the feature `test-support` (which tillcard-hq's own tests and the

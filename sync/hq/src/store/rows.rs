@@ -25,8 +25,8 @@ use crate::store::back_office::{
     AuditEntry, EnrollCodeRecord, StaffRecord, StoreRecord, TerminalListing, UserListing,
 };
 use crate::store::{
-    ChangeRow, ConflictRecord, DeadLetterRecord, MemberRecord, StoreError, StoreResult,
-    TerminalRecord, UserRecord, from_sql_int, parse_json, parse_member, parse_source,
+    ChangeRow, ConflictRecord, DeadLetterRecord, JobRunRecord, MemberRecord, StoreError,
+    StoreResult, TerminalRecord, UserRecord, from_sql_int, parse_json, parse_member, parse_source,
     parse_terminal,
 };
 
@@ -62,9 +62,13 @@ macro_rules! columns {
     (terminal_row) => {
         "terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked, app_version"
     };
+    // Read by [`job_run_from_row`].
+    (job_run) => {
+        "job, day, holder, started_at_ms, finished_at_ms, outcome, detail, attempts"
+    };
     // Read by [`member_record_from_row`].
     (member_record) => {
-        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at"
+        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at, referrer"
     };
     // Read by [`conflict_record_from_row`] and [`conflict_item_from_row`].
     (conflict) => {
@@ -197,6 +201,21 @@ pub(crate) fn member_record_from_row(row: &impl SqlRow) -> StoreResult<MemberRec
         tags: parse_json(row.text(5)?)?,
         duplicate_of: row.parsed_optional(6, parse_member)?,
         erased: row.optional_text(7)?.is_some(),
+        referrer: row.parsed_optional(8, parse_member)?,
+    })
+}
+
+/// A daily job's run for one day.
+pub(crate) fn job_run_from_row(row: &impl SqlRow) -> StoreResult<JobRunRecord> {
+    Ok(JobRunRecord {
+        job: row.string(0)?,
+        day: row.string(1)?,
+        holder: row.string(2)?,
+        started_at_ms: row.integer(3)?,
+        finished_at_ms: row.optional_integer(4)?,
+        outcome: row.optional_string(5)?,
+        detail: row.optional_string(6)?,
+        attempts: row.integer(7)?,
     })
 }
 

@@ -23,6 +23,7 @@
 mod back_office;
 mod batch;
 mod figures;
+mod jobs;
 mod locks;
 mod members;
 mod review;
@@ -46,8 +47,8 @@ pub use locks::{default_pool_size, key_lock_budget};
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
-    MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord,
-    StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
+    JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store, StoreError,
+    StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
@@ -97,6 +98,9 @@ pub const MIGRATIONS: &[&str] = &[
     // with its latest batch that said one; null until then (older
     // terminals never say).
     include_str!("migrations/0007.sql"),
+    // 8: head office's daily jobs (issue 19), one row a job a business
+    // day, claimed under a lease.
+    include_str!("migrations/0008.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -422,6 +426,37 @@ impl Store for PgStore {
 
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
         users::delete_session(&self.client().await?, token_hash, now_ms).await
+    }
+
+    async fn claim_job(
+        &self,
+        job: &str,
+        day: &str,
+        holder: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> StoreResult<bool> {
+        jobs::claim_job(
+            &self.client().await?,
+            job,
+            day,
+            holder,
+            now_ms,
+            lease_until_ms,
+        )
+        .await
+    }
+
+    async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool> {
+        jobs::finish_job(&self.client().await?, finish).await
+    }
+
+    async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {
+        jobs::last_ok_job_day(&self.client().await?, job).await
+    }
+
+    async fn job_runs(&self, limit: i64) -> StoreResult<Vec<JobRunRecord>> {
+        jobs::job_runs(&self.client().await?, limit).await
     }
 
     #[cfg(feature = "test-support")]

@@ -21,8 +21,9 @@ use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
-    MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord,
-    StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member, to_json,
+    JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store, StoreError,
+    StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
+    parse_member, to_json,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{self, BatchRefusal, Plan, Prepared};
@@ -31,6 +32,7 @@ use tillcard_protocol::wire::TerminalId;
 mod back_office;
 mod batch;
 mod figures;
+mod jobs;
 mod rows;
 #[cfg(feature = "test-support")]
 mod test_hooks;
@@ -51,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002.sql"),
     include_str!("migrations/0003.sql"),
     include_str!("migrations/0004.sql"),
+    include_str!("migrations/0005.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -515,6 +518,54 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn claim_job(
+        &self,
+        job: &str,
+        day: &str,
+        holder: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> StoreResult<bool> {
+        let (job, day, holder) = (job.to_string(), day.to_string(), holder.to_string());
+        self.run(move |c| jobs::claim_job(c, &job, &day, &holder, now_ms, lease_until_ms))
+            .await
+    }
+
+    async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool> {
+        let (job, day, holder, outcome, detail) = (
+            finish.job.to_string(),
+            finish.day.to_string(),
+            finish.holder.to_string(),
+            finish.outcome.to_string(),
+            finish.detail.to_string(),
+        );
+        let (finished_at_ms, retry_after_ms) = (finish.finished_at_ms, finish.retry_after_ms);
+        self.run(move |c| {
+            jobs::finish_job(
+                c,
+                &JobFinish {
+                    job: &job,
+                    day: &day,
+                    holder: &holder,
+                    finished_at_ms,
+                    outcome: &outcome,
+                    detail: &detail,
+                    retry_after_ms,
+                },
+            )
+        })
+        .await
+    }
+
+    async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {
+        let job = job.to_string();
+        self.run(move |c| jobs::last_ok_job_day(c, &job)).await
+    }
+
+    async fn job_runs(&self, limit: i64) -> StoreResult<Vec<JobRunRecord>> {
+        self.run(move |c| jobs::job_runs(c, limit)).await
     }
 
     #[cfg(feature = "test-support")]

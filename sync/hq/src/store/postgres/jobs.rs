@@ -1,0 +1,70 @@
+//! Head office's daily jobs on PostgreSQL (`job_runs`): claiming a day's
+//! run under a lease, finishing it, and reading the runs back (the
+//! statements: `store/job_sql`).
+
+use deadpool_postgres::GenericClient;
+
+use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY};
+use crate::store::rows::{columns, job_run_from_row};
+use crate::store::{JobFinish, JobRunRecord, StoreResult};
+
+pub(super) async fn claim_job<C: GenericClient>(
+    client: &C,
+    job: &str,
+    day: &str,
+    holder: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+) -> StoreResult<bool> {
+    let rows = client
+        .query(CLAIM, &[&job, &day, &holder, &now_ms, &lease_until_ms])
+        .await?;
+    Ok(!rows.is_empty())
+}
+
+pub(super) async fn finish_job<C: GenericClient>(
+    client: &C,
+    f: &JobFinish<'_>,
+) -> StoreResult<bool> {
+    let updated = client
+        .execute(
+            FINISH,
+            &[
+                &f.finished_at_ms,
+                &f.outcome,
+                &f.detail,
+                &f.retry_after_ms,
+                &f.job,
+                &f.day,
+                &f.holder,
+            ],
+        )
+        .await?;
+    Ok(updated == 1)
+}
+
+pub(super) async fn last_ok_job_day<C: GenericClient>(
+    client: &C,
+    job: &str,
+) -> StoreResult<Option<String>> {
+    Ok(client.query_one(LAST_OK_DAY, &[&job]).await?.try_get(0)?)
+}
+
+pub(super) async fn job_runs<C: GenericClient>(
+    client: &C,
+    limit: i64,
+) -> StoreResult<Vec<JobRunRecord>> {
+    client
+        .query(
+            concat!(
+                "SELECT ",
+                columns!(job_run),
+                " FROM job_runs ORDER BY day DESC, job LIMIT $1"
+            ),
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(job_run_from_row)
+        .collect()
+}

@@ -1,0 +1,57 @@
+//! Head office's daily jobs on SQLite (`job_runs`): claiming a day's run
+//! under a lease, finishing it, and reading the runs back (the statements:
+//! `store/job_sql`, the same text as PostgreSQL's).
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY};
+use crate::store::rows::{columns, job_run_from_row};
+use crate::store::{JobFinish, JobRunRecord, StoreResult};
+
+pub(super) fn claim_job(
+    c: &Connection,
+    job: &str,
+    day: &str,
+    holder: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+) -> StoreResult<bool> {
+    let attempts: Option<i64> = c
+        .query_row(
+            CLAIM,
+            params![job, day, holder, now_ms, lease_until_ms],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(attempts.is_some())
+}
+
+pub(super) fn finish_job(c: &Connection, f: &JobFinish<'_>) -> StoreResult<bool> {
+    let updated = c.execute(
+        FINISH,
+        params![
+            f.finished_at_ms,
+            f.outcome,
+            f.detail,
+            f.retry_after_ms,
+            f.job,
+            f.day,
+            f.holder
+        ],
+    )?;
+    Ok(updated == 1)
+}
+
+pub(super) fn last_ok_job_day(c: &Connection, job: &str) -> StoreResult<Option<String>> {
+    Ok(c.query_row(LAST_OK_DAY, params![job], |r| r.get(0))?)
+}
+
+pub(super) fn job_runs(c: &Connection, limit: i64) -> StoreResult<Vec<JobRunRecord>> {
+    let mut stmt = c.prepare(concat!(
+        "SELECT ",
+        columns!(job_run),
+        " FROM job_runs ORDER BY day DESC, job LIMIT ?1"
+    ))?;
+    stmt.query_and_then(params![limit], |row| job_run_from_row(row))?
+        .collect()
+}

@@ -1,0 +1,15 @@
+-- 5: head office's daily jobs (issue 19): one row a job a business day,
+-- claimed by one head-office process at a time (the lease) and finished
+-- with its outcome. Times in ms since the epoch.
+CREATE TABLE job_runs (
+    job TEXT NOT NULL,
+    day TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    lease_until_ms INTEGER NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    finished_at_ms INTEGER,
+    outcome TEXT,
+    detail TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (job, day)
+);

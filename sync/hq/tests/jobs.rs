@@ -1,0 +1,239 @@
+//! Head office's daily jobs: two head offices on one PostgreSQL, a fake
+//! clock across three days, each job run exactly once a day; a missed day
+//! caught up; a run whose holder died taken up once its lease passes; a
+//! run retried books nothing twice.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+mod util;
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+use tillcard_hq::jobs::{self, Job, JobsConfig, Ran, schedule};
+use tillcard_hq::service::Hq;
+use tillcard_hq::store::JobRunRecord;
+use tillcard_hq::store::postgres::PgStore;
+use tillcard_rules::ids::{MemberId, Timestamp};
+use tillcard_rules::ledger::EntryKind;
+use tillcard_rules::{LedgerEntry, MemberAccount};
+use util::{Backend, Harness, harness, harness_postgres, new_member};
+
+/// A member with a lot of points earned at the till's clock; the business
+/// day the lot's expiry falls on.
+async fn member_with_points(h: &Harness) -> (MemberId, NaiveDate) {
+    let mut till = h.provision("S001").await;
+    let member = new_member();
+    let (enrolled, account) = till.enroll_account(member, "13500135000");
+    let (added, entries) = till.add_points(&account, 300);
+    let (status, _) = h.upload(&till, vec![enrolled, added]).await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    let expires_at = entries
+        .iter()
+        .find_map(|e| match e.kind {
+            EntryKind::PointsEarned { expires_at, .. } => Some(expires_at),
+            _ => None,
+        })
+        .unwrap();
+    (member, schedule::business_day(expires_at))
+}
+
+async fn ledger(hq: &Hq, member: MemberId) -> Vec<LedgerEntry> {
+    hq.store().member(member).await.unwrap().unwrap().1
+}
+
+fn count(ran: &[Ran], job: Job) -> usize {
+    ran.iter().filter(|r| r.job == job).count()
+}
+
+fn day_text(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// The job's recorded runs, oldest day first.
+fn runs_of(runs: &[JobRunRecord], job: Job) -> Vec<&JobRunRecord> {
+    let mut of: Vec<_> = runs.iter().filter(|r| r.job == job.name()).collect();
+    of.sort_by(|a, b| a.day.cmp(&b.day));
+    of
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_head_offices_on_one_postgres_run_each_job_exactly_once_a_day_for_three_days() {
+    let (h, url) = harness_postgres().await;
+    let other = Hq::open(Arc::new(PgStore::connect(&url).await.unwrap()), None)
+        .await
+        .unwrap();
+    let (member, expiry_day) = member_with_points(&h).await;
+    let config = JobsConfig::default();
+    // Three business days: the day before the lot expires, the day it
+    // does, the day after. The clock starts at the first day's moment.
+    let first = expiry_day - Duration::days(1);
+    let days: Vec<NaiveDate> = first.iter_days().take(3).collect();
+    let start = schedule::moment(first, config.time_of_day).unwrap();
+    let end = start + Duration::days(3);
+    let (mut by_a, mut by_b) = (Vec::new(), Vec::new());
+    let mut now: Timestamp = start;
+    let mut ticks = 0;
+    while now < end {
+        let (a, b) = tokio::join!(
+            jobs::run_due(&h.hq, &config, "hq-a", now),
+            jobs::run_due(&other, &config, "hq-b", now)
+        );
+        by_a.extend(a.unwrap());
+        by_b.extend(b.unwrap());
+        now += Duration::minutes(15);
+        ticks += 1;
+    }
+    let runs = h.hq.store().job_runs(100).await.unwrap();
+    let entries = ledger(&h.hq, member).await;
+    let expiries: Vec<_> = entries
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::PointsExpired { .. }))
+        .collect();
+    for job in Job::ALL {
+        println!(
+            "jobs: {} over {ticks} ticks of both head offices: {} runs by a, {} by b, recorded {:?}",
+            job.name(),
+            count(&by_a, job),
+            count(&by_b, job),
+            runs_of(&runs, job)
+                .iter()
+                .map(|r| (r.day.as_str(), r.holder.as_str(), r.outcome.as_deref()))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            count(&by_a, job) + count(&by_b, job),
+            3,
+            "{} ran exactly three times in three days",
+            job.name()
+        );
+        let recorded = runs_of(&runs, job);
+        assert_eq!(
+            recorded.iter().map(|r| r.day.clone()).collect::<Vec<_>>(),
+            days.iter().copied().map(day_text).collect::<Vec<_>>(),
+            "one run a day, each day"
+        );
+        for run in recorded {
+            assert_eq!(run.outcome.as_deref(), Some("ok"));
+            assert_eq!(run.attempts, 1, "no run was taken up twice");
+            assert!(run.finished_at_ms.unwrap() >= run.started_at_ms);
+        }
+    }
+    assert_eq!(expiries.len(), 1, "the lot expired once: {expiries:?}");
+    let moment = schedule::moment(expiry_day, config.time_of_day).unwrap();
+    assert_eq!(
+        expiries[0].source,
+        schedule::run_id("points_expiry", expiry_day, moment),
+        "expired by the run of the day the lot expired"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_days_are_caught_up_in_order_and_a_dead_holders_run_is_taken_up_after_its_lease() {
+    let h = harness(Backend::Sqlite).await;
+    let (member, expiry_day) = member_with_points(&h).await;
+    let config = JobsConfig::default();
+    let day1 = expiry_day - Duration::days(2);
+    let at = |day: NaiveDate, minutes: i64| {
+        schedule::moment(day, config.time_of_day).unwrap() + Duration::minutes(minutes)
+    };
+    let first = jobs::run_due(&h.hq, &config, "hq", at(day1, 5))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2, "both jobs ran for the first day: {first:?}");
+
+    // Head office is down for three days; back up at 10:00 on day 4.
+    let day4 = day1 + Duration::days(3);
+    let caught_up = jobs::run_due(&h.hq, &config, "hq", at(day4, 7 * 60))
+        .await
+        .unwrap();
+    println!("jobs: back after three days: {caught_up:?}");
+    for job in Job::ALL {
+        let days: Vec<NaiveDate> = caught_up
+            .iter()
+            .filter(|r| r.job == job)
+            .map(|r| r.day)
+            .collect();
+        assert_eq!(
+            days,
+            (1..=3)
+                .map(|n| day1 + Duration::days(n))
+                .collect::<Vec<_>>(),
+            "{}: the missed days, oldest first",
+            job.name()
+        );
+    }
+    assert!(caught_up.iter().all(|r| r.outcome.is_ok()));
+    let expired = |entries: &[LedgerEntry]| {
+        entries
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::PointsExpired { .. }))
+            .count()
+    };
+    assert_eq!(expired(&ledger(&h.hq, member).await), 1);
+
+    // Running a day's expiry again under its run id books nothing more.
+    let moment = schedule::moment(expiry_day, config.time_of_day).unwrap();
+    let again =
+        h.hq.expire_points_as(
+            moment,
+            schedule::run_id("points_expiry", expiry_day, moment),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "a retried run books nothing twice");
+    let tiers_again =
+        h.hq.evaluate_tiers_as(
+            moment,
+            schedule::run_id("tier_evaluation", expiry_day, moment),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tiers_again, 0);
+    let entries = ledger(&h.hq, member).await;
+    assert_eq!(expired(&entries), 1);
+    let account = MemberAccount::fold(MemberAccount::new(member), &entries);
+    assert_eq!(account.points_balance(at(day4, 60)), 0);
+
+    // Day 5: a process claims the expiry and dies; the other waits out the
+    // lease, then takes the run up.
+    let day5 = day4 + Duration::days(1);
+    let claimed_at = at(day5, 1);
+    let store = h.hq.store();
+    let lease = config.lease.num_milliseconds();
+    assert!(
+        store
+            .claim_job(
+                "points_expiry",
+                &day_text(day5),
+                "dead",
+                claimed_at.timestamp_millis(),
+                claimed_at.timestamp_millis() + lease,
+            )
+            .await
+            .unwrap()
+    );
+    let during = jobs::run_due(&h.hq, &config, "hq", at(day5, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        during.iter().map(|r| r.job).collect::<Vec<_>>(),
+        vec![Job::TierEvaluation],
+        "the expiry waits while the dead holder's lease runs"
+    );
+    let after = jobs::run_due(&h.hq, &config, "hq", at(day5, 32))
+        .await
+        .unwrap();
+    assert_eq!(
+        after.iter().map(|r| r.job).collect::<Vec<_>>(),
+        vec![Job::PointsExpiry]
+    );
+    let runs = store.job_runs(100).await.unwrap();
+    let taken_up = runs
+        .iter()
+        .find(|r| r.job == "points_expiry" && r.day == day_text(day5))
+        .unwrap();
+    println!("jobs: taken up after the lease: {taken_up:?}");
+    assert_eq!(taken_up.holder, "hq");
+    assert_eq!(taken_up.attempts, 2);
+    assert_eq!(taken_up.outcome.as_deref(), Some("ok"));
+}
