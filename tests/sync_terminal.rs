@@ -3,7 +3,9 @@
 //! backup gets the missing events again and loses nothing, members
 //! enrolled at another store come down and are found by phone, and a
 //! referred member's first purchase at another store still rewards the
-//! referrer.
+//! referrer, and a program version published ahead prices every sale from
+//! its moment on, at a terminal offline across it too, as head office's
+//! re-pricing agrees.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -14,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sync_util::{served_hq, terminal_with_cashier};
-use tillcard::clock::{Clock, SystemClock};
+use tillcard::clock::{Clock, FakeClock, SystemClock};
 use tillcard::rules::MemberId;
 use tillcard::rules::Money;
 use tillcard::rules::booking::TopUp;
@@ -36,6 +38,11 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(Arc::new(SystemClock::new())).await
+}
+
+/// A head office served on loopback; terminals will run on `clock`.
+async fn world_with(clock: Arc<dyn Clock>) -> World {
     tillcard::logging::init_for_tests();
     let dir = tempfile::tempdir().unwrap();
     let (hq_store, hq, url) = served_hq(dir.path()).await;
@@ -44,7 +51,7 @@ async fn world() -> World {
         hq,
         hq_store,
         url,
-        clock: Arc::new(SystemClock::new()),
+        clock,
     }
 }
 
@@ -385,5 +392,98 @@ async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer
     );
     println!(
         "referral across stores: enrolled at a, first purchase at b; referrer and newcomer +{reward} points each at head office and at store a"
+    );
+}
+
+/// Prices one ¥100 line of groceries for `member` at `till` and books it;
+/// the points the sale earned.
+fn sell_100(till: &StoreHandle, member: MemberId) -> i64 {
+    call(till, move |s| {
+        let clerk = s.login("c1", "1234")?;
+        let basket = Basket {
+            lines: vec![BasketLine {
+                sku: "rice".into(),
+                name: "rice 5kg".into(),
+                category: "grocery".into(),
+                quantity: 1,
+                unit_price: Money::from_yuan(100),
+            }],
+        };
+        let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;
+        let earned = quote.earn.points;
+        s.commit_sale(&clerk, &quote)?;
+        Ok(earned)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_version_prices_sales_from_its_moment_at_both_terminals_one_offline_across_it() {
+    let clock = Arc::new(FakeClock::at(chrono::Utc::now().fixed_offset()));
+    let mut world = world_with(clock.clone()).await;
+    let (store_a, store_b) = two_stores(&mut world).await;
+    let member = enroll(&store_a, "13700004444");
+    // Head office publishes double points from two minutes from now.
+    let moment = clock.now() + chrono::Duration::minutes(2);
+    let doubled = tillcard::rules::Program {
+        effective_from: Some(moment),
+        earning: tillcard::rules::program::EarnRules {
+            points_per_yuan: 2,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let actor = tillcard_hq::service::back_office::Actor::cli();
+    let published = world.hq.publish_program(&actor, &doubled).await.unwrap();
+    assert_eq!(
+        published.version, 2,
+        "the version after the default program"
+    );
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+
+    // Store b is offline from here on; a sale at each store before the
+    // moment, then one at each after it.
+    let before_a = sell_100(&store_a, member);
+    let before_b = sell_100(&store_b, member);
+    clock.advance(chrono::Duration::minutes(3));
+    let after_a = sell_100(&store_a, member);
+    let after_b = sell_100(&store_b, member);
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+
+    let conflicts = world.hq_store.conflicts().await.unwrap();
+    let (_, entries) = world.hq_store.member(member).await.unwrap().unwrap();
+    let purchase_points: i64 = entries
+        .iter()
+        .filter_map(|e| match e.kind {
+            EntryKind::PointsEarned {
+                points,
+                reason: EarnReason::Purchase,
+                ..
+            } => Some(points),
+            _ => None,
+        })
+        .sum();
+    println!(
+        "program version: earned before the moment a {before_a} b {before_b}, after a {after_a} b {after_b} (b offline across it); head office booked {purchase_points}, conflicts {:?}",
+        conflicts
+            .iter()
+            .map(|c| c.kind.as_str())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        (before_a, before_b),
+        (100, 100),
+        "the old version before the moment"
+    );
+    assert_eq!(
+        (after_a, after_b),
+        (200, 200),
+        "the new version after it, offline too"
+    );
+    assert_eq!(purchase_points, 600);
+    assert!(
+        conflicts.iter().all(|c| c.kind != "beyond_program"),
+        "head office's re-pricing agrees with both terminals on every sale: {conflicts:?}"
     );
 }

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
-use tillcard_rules::Program;
+use tillcard_rules::{Program, Timestamp};
 
 use crate::clock::Clock;
 pub use error::StoreError;
@@ -100,7 +100,9 @@ pub struct Store {
     config: StoreConfig,
     phone_key: [u8; 32],
     accounts: members::AccountCache,
-    program: std::cell::RefCell<Option<Program>>,
+    /// The program without a moment and every version head office
+    /// published, loaded once (cleared when the downlink brings one).
+    programs: std::cell::RefCell<Option<Vec<Program>>>,
     credentials: Option<tillcard_protocol::client::TerminalCredentials>,
 }
 
@@ -201,7 +203,7 @@ impl Store {
             config,
             phone_key,
             accounts: members::AccountCache::default(),
-            program: std::cell::RefCell::new(None),
+            programs: std::cell::RefCell::new(None),
             credentials,
         })
     }
@@ -268,26 +270,52 @@ impl Store {
         result
     }
 
-    /// The program in force (the default program until head office sends one).
+    /// The program in force now: of the version without a moment (the
+    /// default program until head office sends one) and every version head
+    /// office published, the one in force at the clock's moment
+    /// (`rules::program::in_force_at`).
     pub fn program(&self) -> Result<Program, StoreError> {
-        if let Some(program) = self.program.borrow().as_ref() {
-            return Ok(program.clone());
-        }
-        let program = self.load_program()?;
-        *self.program.borrow_mut() = Some(program.clone());
-        Ok(program)
+        self.program_at(self.clock.now())
     }
 
-    fn load_program(&self) -> Result<Program, StoreError> {
-        let body: Option<String> = self
+    /// The program in force at `at`.
+    pub fn program_at(&self, at: Timestamp) -> Result<Program, StoreError> {
+        if self.programs.borrow().is_none() {
+            let loaded = self.load_programs()?;
+            *self.programs.borrow_mut() = Some(loaded);
+        }
+        let programs = self.programs.borrow();
+        let all = programs.as_deref().unwrap_or_default();
+        Ok(tillcard_rules::program::in_force_at(all, at)
+            .or_else(|| all.first())
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The version without a moment first, then the published versions.
+    fn load_programs(&self) -> Result<Vec<Program>, StoreError> {
+        let parse = |body: &str| {
+            serde_json::from_str::<Program>(body)
+                .map_err(|e| StoreError::Damaged(format!("stored program: {e}")))
+        };
+        let base: Option<String> = self
             .conn
             .query_row("SELECT body FROM program WHERE id = 1", [], |r| r.get(0))
             .optional()?;
-        match body {
-            None => Ok(Program::default()),
-            Some(body) => serde_json::from_str(&body)
-                .map_err(|e| StoreError::Damaged(format!("stored program: {e}"))),
+        let mut programs = vec![match base {
+            None => Program::default(),
+            Some(body) => parse(&body)?,
+        }];
+        let mut stmt = self
+            .conn
+            .prepare("SELECT body FROM program_versions ORDER BY version")?;
+        let bodies = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        for body in bodies {
+            programs.push(parse(&body)?);
         }
+        Ok(programs)
     }
 
     /// Replaces the program after validating it.
@@ -305,7 +333,7 @@ impl Store {
             )?;
             Ok(())
         })?;
-        *self.program.borrow_mut() = Some(program.clone());
+        *self.programs.borrow_mut() = None;
         Ok(())
     }
 

@@ -186,6 +186,20 @@ DROP TABLE clerks;
 ALTER TABLE clerks_v6 RENAME TO clerks;
 "#,
     },
+    Migration {
+        purpose: "program versions published by head office, each with the moment it takes effect",
+        sql: r#"
+-- Every version received, kept: a sale is priced with the version in force
+-- at its moment (rules::program::in_force_at), also when the terminal was
+-- offline across a change. The program table keeps the version without a
+-- moment (the default program, a demo's).
+CREATE TABLE program_versions (
+    version        INTEGER PRIMARY KEY,
+    effective_from TEXT NOT NULL,
+    body           TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

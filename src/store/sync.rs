@@ -68,10 +68,20 @@ impl DownlinkSink for TxSink<'_, '_> {
         program
             .validate()
             .map_err(|e| StoreError::InvalidProgram(e.to_string()))?;
-        self.tx.execute(
-            "INSERT INTO program (id, body) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-            [serde_json::to_string(&program)?],
-        )?;
+        let body = serde_json::to_string(&program)?;
+        match program.effective_from {
+            // A published version: kept beside the others.
+            Some(from) => self.tx.execute(
+                "INSERT INTO program_versions (version, effective_from, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(version) DO UPDATE SET effective_from = excluded.effective_from,
+                                                    body = excluded.body",
+                params![program.version, from.to_rfc3339(), body],
+            )?,
+            None => self.tx.execute(
+                "INSERT INTO program (id, body) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                [body],
+            )?,
+        };
         self.program = Some(program);
         Ok(())
     }
@@ -400,8 +410,8 @@ impl Store {
             more,
             "downlink page applied"
         );
-        if let Some(program) = program {
-            *self.program.borrow_mut() = Some(program);
+        if program.is_some() {
+            *self.programs.borrow_mut() = None;
         }
         for member in touched {
             self.accounts.forget(member);

@@ -24,6 +24,12 @@ pub const MULTIPLIER_ONE: i64 = 1000;
 pub struct Program {
     /// Version number; head office increments it on every change.
     pub version: u32,
+    /// The moment this version takes effect (store time), if it was
+    /// published as a version: a sale is priced with the version in force
+    /// at its moment ([`in_force_at`]). `None`: in force from the start
+    /// (the default program, a demo's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<crate::ids::Timestamp>,
     /// Tiers from the lowest (qualifying spend 0) to the highest.
     pub tiers: Vec<Tier>,
     /// How points are earned.
@@ -320,6 +326,7 @@ impl Default for Program {
         };
         Program {
             version: 1,
+            effective_from: None,
             tiers: vec![
                 tier("regular", "普通会员", "Regular", 0, 0, 1000),
                 tier("silver", "银卡", "Silver", 1_000, 500, 1200),
@@ -437,95 +444,6 @@ impl Default for TierEvaluation {
         }
     }
 }
-
-/// One thing wrong with a program, in words for whoever edits it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProgramProblem {
-    /// The program has no tiers at all.
-    #[error("the program has no tiers; it needs at least the entry tier")]
-    NoTiers,
-    /// More tiers than a [`TierLevel`] can name.
-    #[error("the program has {0} tiers; at most 255 are supported")]
-    TooManyTiers(usize),
-    /// The entry tier does not start at zero spend.
-    #[error("the entry tier {code:?} must need ¥0 of spend, not {spend}")]
-    EntryTierNotFree {
-        /// Tier code.
-        code: String,
-        /// Its threshold.
-        spend: Money,
-    },
-    /// Thresholds do not strictly increase, so tiers overlap.
-    #[error(
-        "tiers overlap: {higher:?} needs {higher_spend} but {lower:?} below it already needs {lower_spend}; thresholds must strictly increase"
-    )]
-    OverlappingTiers {
-        /// The lower tier's code.
-        lower: String,
-        /// Its threshold.
-        lower_spend: Money,
-        /// The higher tier's code.
-        higher: String,
-        /// Its threshold.
-        higher_spend: Money,
-    },
-    /// Two tiers share a code.
-    #[error("two tiers share the code {0:?}")]
-    DuplicateTierCode(String),
-    /// A rate or amount that must not be negative is.
-    #[error("{what} must not be negative (it is {value})")]
-    Negative {
-        /// What the value is.
-        what: String,
-        /// The offending value.
-        value: i64,
-    },
-    /// A percentage above 100%.
-    #[error("{what} is {value} basis points, more than 100%")]
-    OverHundredPercent {
-        /// What the value is.
-        what: String,
-        /// The offending value in basis points.
-        value: i64,
-    },
-    /// A value that must be positive is zero or less.
-    #[error("{what} must be greater than zero (it is {value})")]
-    NotPositive {
-        /// What the value is.
-        what: String,
-        /// The offending value.
-        value: i64,
-    },
-    /// The redemption step does not correspond to a whole number of fen.
-    #[error(
-        "a redemption step of {step} points at {per_yuan} points per ¥1 is not a whole number of fen"
-    )]
-    StepNotWholeFen {
-        /// Points per step.
-        step: i64,
-        /// Points per yuan.
-        per_yuan: i64,
-    },
-    /// A member-day rule names a day that does not exist.
-    #[error("the member day {0} does not exist (weekday 1-7 or day of month 1-31)")]
-    NoSuchMemberDay(String),
-    /// Two packages share a code.
-    #[error("two top-up packages share the code {0:?}")]
-    DuplicatePackage(String),
-    /// A coupon that can never give anything.
-    #[error("coupon {code:?}: {why}")]
-    BadCoupon {
-        /// Coupon template code.
-        code: String,
-        /// What is wrong.
-        why: String,
-    },
-}
-
-/// Every problem found in a program, in the order found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the membership program is not valid: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
-pub struct InvalidProgram(pub Vec<ProgramProblem>);
 
 impl Program {
     /// Checks the program makes sense; lists every problem found.
@@ -687,6 +605,7 @@ impl Program {
             i64::from(self.tier_evaluation.every_months),
             &mut problems,
         );
+        bounds::check(self, &mut problems);
 
         if problems.is_empty() {
             Ok(())
@@ -779,6 +698,12 @@ impl CouponTemplate {
         }
     }
 }
+
+pub mod bounds;
+mod problems;
+mod versions;
+pub use problems::{InvalidProgram, ProgramProblem};
+pub use versions::in_force_at;
 
 #[cfg(test)]
 mod tests;

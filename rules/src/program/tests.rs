@@ -44,3 +44,70 @@ fn overlapping_tiers_negative_rates_and_caps_over_100_percent_are_refused() {
     let message = InvalidProgram(problems).to_string();
     assert!(message.contains("tiers overlap"), "{message}");
 }
+
+#[test]
+fn a_figure_above_its_bound_is_refused_and_the_largest_allowed_price_without_overflow() {
+    use crate::limits::{MAX_FEN, MAX_MULTIPLIER_MILLI, MAX_POINTS};
+    let mut huge = Program::default();
+    huge.earning.points_per_yuan = i64::MAX;
+    huge.tiers[3].points_multiplier_milli = i64::MAX;
+    huge.referral.points_each = i64::MAX;
+    let Err(InvalidProgram(problems)) = huge.validate() else {
+        panic!("a program with i64::MAX figures validated");
+    };
+    let too_large = problems
+        .iter()
+        .filter(|p| matches!(p, ProgramProblem::TooLarge { value, .. } if *value == i64::MAX))
+        .count();
+    assert_eq!(too_large, 3, "{problems:?}");
+
+    // Every rate and multiplier at its bound: valid, and pricing the
+    // largest basket the protocol allows with it does not overflow.
+    let mut largest = Program::default();
+    largest.earning.points_per_yuan = bounds::MAX_EARN_POINTS_PER_YUAN;
+    for tier in &mut largest.tiers {
+        tier.points_multiplier_milli = MAX_MULTIPLIER_MILLI;
+    }
+    largest.birthday.points_multiplier_milli = MAX_MULTIPLIER_MILLI;
+    largest.redemption.points_per_yuan = bounds::MAX_REDEEM_POINTS_PER_YUAN;
+    largest.redemption.step = bounds::MAX_REDEEM_POINTS_PER_YUAN;
+    largest.referral.points_each = MAX_POINTS;
+    largest.offline.allowance_per_member_per_day = Money::from_fen(MAX_FEN);
+    assert_eq!(largest.validate(), Ok(()));
+    let member = crate::ids::MemberId(uuid::Uuid::from_u128(1));
+    let at = crate::ids::Timestamp::parse_from_rfc3339("2026-03-10T10:00:00+08:00").unwrap();
+    let profile = crate::pricing::MemberProfile {
+        id: member,
+        birthday: Some(crate::pricing::MonthDay { month: 3, day: 1 }),
+        referred_by: None,
+        balances_known: true,
+    };
+    let mut account = crate::account::MemberAccount::new(member);
+    account.tier = TierLevel(3);
+    let basket = crate::pricing::Basket {
+        lines: vec![crate::pricing::BasketLine {
+            sku: "all".into(),
+            name: "everything".into(),
+            category: "grocery".into(),
+            quantity: 1,
+            unit_price: Money::from_fen(MAX_FEN),
+        }],
+    };
+    let quote = crate::pricing::price(&crate::pricing::PricingRequest {
+        quote_id: crate::ids::SourceId(uuid::Uuid::from_u128(2)),
+        program: &largest,
+        basket: &basket,
+        shopper: Some(crate::pricing::Shopper {
+            profile: &profile,
+            account: &account,
+        }),
+        context: crate::pricing::Context {
+            now: at,
+            offline: false,
+            offline_allowance_left: Money::ZERO,
+        },
+        tender: &crate::pricing::TenderRequest::default(),
+    })
+    .unwrap();
+    assert!(quote.earn.points > 0);
+}

@@ -53,6 +53,9 @@ pub enum Command {
     /// Head-office (dashboard and console) users.
     #[command(subcommand)]
     User(UserCommand),
+    /// The membership program's versions.
+    #[command(subcommand)]
+    Program(ProgramCommand),
     /// The audit trail of back-office changes, newest first.
     Audit(AuditArgs),
     /// Old name of `code issue --store STORE`: prints a code.
@@ -68,6 +71,21 @@ pub enum Command {
         /// The user name.
         name: String,
     },
+}
+
+/// `program ...`
+#[derive(Debug, Subcommand)]
+pub enum ProgramCommand {
+    /// Publish a program version from a TOML file (the program's fields,
+    /// amounts in fen, with `effective_from` an RFC 3339 moment in the
+    /// future); prints its number and moment. Refused with every problem
+    /// listed.
+    Import {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// List the versions: number, takes effect (`-`: from the start).
+    List,
 }
 
 /// `store ...`
@@ -251,6 +269,15 @@ pub enum CliError {
     /// JSON output failed.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// A program file could not be read as a program.
+    #[error("{0}: not a program: {1}")]
+    ProgramFile(PathBuf, String),
+}
+
+/// A program version as a line: number, moment it takes effect.
+fn program_line(program: &tillcard_rules::Program) -> String {
+    let from = program.effective_from.map(|f| f.to_rfc3339());
+    format!("{}\t{}", program.version, opt(from.as_deref()))
 }
 
 fn opt(value: Option<&str>) -> &str {
@@ -327,6 +354,20 @@ pub async fn run_office(
             };
             let s = hq.create_store(&actor, &request).await?;
             out.print(&s, s.code.clone())?;
+        }
+        Command::Program(ProgramCommand::Import { file }) => {
+            let text = std::fs::read_to_string(&file)?;
+            let program: tillcard_rules::Program = toml::from_str(&text)
+                .map_err(|e| CliError::ProgramFile(file.clone(), e.to_string()))?;
+            let published = hq.publish_program(&actor, &program).await?;
+            let line = program_line(&published);
+            out.print(&published, line)?;
+        }
+        Command::Program(ProgramCommand::List) => {
+            for p in hq.programs().await? {
+                let line = program_line(&p);
+                out.print(&p, line)?;
+            }
         }
         Command::Store(StoreCommand::List) => {
             for s in hq.list_stores().await? {

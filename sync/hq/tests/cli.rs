@@ -1,7 +1,8 @@
 //! The `tillcard-hq` binary's command line: help for every subcommand, and
 //! the back office against a temporary SQLite head office configured
 //! through the environment (stores, staff, enrollment codes, terminals with
-//! their software versions), with output a script can read.
+//! their software versions, program versions imported from TOML), with
+//! output a script can read.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod util;
@@ -75,6 +76,9 @@ fn every_subcommand_has_help() {
         &["user", "add"],
         &["user", "role"],
         &["user", "list"],
+        &["program"],
+        &["program", "import"],
+        &["program", "list"],
         &["audit"],
     ];
     for command in commands {
@@ -86,7 +90,7 @@ fn every_subcommand_has_help() {
     }
     let top = ok(&db, &["--help"]);
     for sub in [
-        "serve", "store", "staff", "code", "terminal", "user", "audit",
+        "serve", "store", "staff", "code", "terminal", "user", "program", "audit",
     ] {
         assert!(top.contains(sub), "{sub} listed: {top}");
     }
@@ -244,4 +248,67 @@ async fn terminal_list_shows_each_terminals_software_version() {
         "{json}"
     );
     assert!(versions.contains(&serde_json::Value::Null), "{json}");
+}
+
+#[test]
+fn a_program_version_is_imported_from_toml_or_refused_with_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite");
+    let moment = (chrono::Utc::now() + chrono::Duration::days(1))
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .to_rfc3339();
+    let good = dir.path().join("next.toml");
+    std::fs::write(
+        &good,
+        format!(
+            "effective_from = \"{moment}\"\n\n[earning]\npoints_per_yuan = 2\nexcluded_categories = [\"tobacco\"]\n"
+        ),
+    )
+    .unwrap();
+    let imported = ok(&db, &["program", "import", good.to_str().unwrap()]);
+    assert_eq!(
+        imported.trim(),
+        format!("2\t{moment}"),
+        "the version after the default one"
+    );
+    let list = ok(&db, &["program", "list"]);
+    assert_eq!(
+        list.lines().collect::<Vec<_>>(),
+        vec!["1\t-".to_string(), format!("2\t{moment}")],
+        "{list}"
+    );
+    let json = ok(&db, &["--json", "program", "list"]);
+    let second: serde_json::Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(second["earning"]["points_per_yuan"], 2);
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "effective_from = \"2020-01-01T00:00:00+08:00\"\n[referral]\npoints_each = -5\n[redemption]\nstep = 0\n",
+    )
+    .unwrap();
+    let out = run(&db, &["program", "import", bad.to_str().unwrap()], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("program import refused: {stderr}");
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("invalid_program")
+            && stderr.contains("referral points")
+            && stderr.contains("redemption step")
+            && stderr.contains("not in the future"),
+        "every problem listed: {stderr}"
+    );
+    let past = dir.path().join("past.toml");
+    std::fs::write(&past, "effective_from = \"2020-01-01T00:00:00+08:00\"\n").unwrap();
+    let out = run(&db, &["program", "import", past.to_str().unwrap()], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("effective_from_past"));
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(&typo, "points_per_yen = 3\n").unwrap();
+    let out = run(&db, &["program", "import", typo.to_str().unwrap()], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a program"));
+    assert_eq!(
+        ok(&db, &["program", "list"]).lines().count(),
+        2,
+        "nothing half published"
+    );
 }

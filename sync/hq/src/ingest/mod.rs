@@ -19,7 +19,7 @@ use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::{LotId, MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::{EntryKind, LedgerEntry};
 use tillcard_rules::pricing::{MonthDay, Occasion, Quote};
-use tillcard_rules::program::Program;
+use tillcard_rules::program::{Program, in_force_at};
 use tillcard_rules::refund::RefundLine;
 use tillcard_rules::reverify::{Excess, Held, reverify_sale};
 use uuid::Uuid;
@@ -326,7 +326,8 @@ fn negative(account: &MemberAccount) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// Re-verification of a member's sale ([`reverify_sale`]): a
+/// Re-verification of a member's sale ([`reverify_sale`]) under the
+/// program version in force at the sale's moment: a
 /// `beyond_program` conflict naming every figure booked beyond what the
 /// program gives, both figures each, or `None`. The entries are booked as
 /// sent all the same (the counter already served the member; see
@@ -336,12 +337,15 @@ fn negative(account: &MemberAccount) -> Option<String> {
 /// re-priced with it (a forged birthday month is not caught here).
 /// Walk-in sales book no entries and are not re-verified.
 fn beyond_program(
-    program: &Program,
+    programs: &[Program],
     quote: &Quote,
     entries: &[LedgerEntry],
     accounts: &HashMap<MemberId, MemberAccount>,
 ) -> Option<Conflict> {
     let member = quote.member?;
+    // The version in force at the sale's moment, as the terminal chose.
+    let default = Program::default();
+    let program = in_force_at(programs, quote.at).unwrap_or(&default);
     let claimed_birthday =
         (quote.earn.occasion == Some(Occasion::BirthdayMonth)).then(|| MonthDay {
             month: u8::try_from(quote.at.month()).unwrap_or(1),
@@ -520,7 +524,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             known_members.insert(member);
         }
         if let EventBody::SaleBooked { quote, entries } = &body
-            && let Some(conflict) = beyond_program(&prepared.program, quote, entries, &accounts)
+            && let Some(conflict) = beyond_program(&prepared.programs, quote, entries, &accounts)
         {
             out.conflicts.push(Conflict {
                 seq: event.seq,

@@ -74,9 +74,10 @@ pub struct PreparedEvent {
 pub struct Prepared {
     /// Events, in the order sent.
     pub events: Vec<PreparedEvent>,
-    /// The program in force, which every member's sale is priced again
-    /// with ([`super::plan`]).
-    pub program: Arc<Program>,
+    /// Every program version published, which every member's sale is
+    /// priced again with: the one in force at the sale's moment
+    /// ([`super::plan`]).
+    pub programs: Arc<Vec<Program>>,
     /// The terminal's outbox head when it built the batch, if it said.
     pub outbox_head_seq: Option<u64>,
     /// The terminal's software version, if it said (checked with
@@ -227,7 +228,7 @@ pub fn prepare(
     batch: &ReceivedBatch<'_>,
     terminal: TerminalId,
     keys: &IngestKeys,
-    program: Arc<Program>,
+    programs: Arc<Vec<Program>>,
 ) -> Result<Prepared, BatchRefusal> {
     if batch.terminal_id != terminal {
         return Err(BatchRefusal::Malformed(
@@ -276,7 +277,7 @@ pub fn prepare(
     }
     Ok(Prepared {
         events,
-        program,
+        programs,
         outbox_head_seq: batch.outbox_head_seq,
         app_version: batch.app_version.clone(),
     })

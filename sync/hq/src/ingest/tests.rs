@@ -35,7 +35,7 @@ fn batch_of(member: MemberId, source: SourceId, kinds: Vec<EntryKind>) -> Prepar
             }),
             enrollment: None,
         }],
-        program: Default::default(),
+        programs: Default::default(),
         outbox_head_seq: None,
         app_version: None,
     }

@@ -55,7 +55,7 @@ impl Actor {
         }
     }
 
-    fn audit(&self, action: &str, subject: String, detail: String) -> AuditEntry {
+    pub(super) fn audit(&self, action: &str, subject: String, detail: String) -> AuditEntry {
         AuditEntry {
             at: now().to_rfc3339(),
             actor: self.name.clone(),

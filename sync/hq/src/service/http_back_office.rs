@@ -62,6 +62,22 @@ fn done() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Every program version published, oldest first.
+pub(super) async fn list_programs(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::ReadBackOffice).await?;
+    Ok(json(&hq.programs().await?))
+}
+
+/// Publishes a program version (`service::programs`).
+pub(super) async fn publish_program(
+    office: OfficeRequest,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteProgram).await?;
+    let program: tillcard_rules::Program = admin_body(&body)?;
+    Ok(json(&hq.publish_program(&actor, &program).await?))
+}
+
 pub(super) async fn list_stores(office: OfficeRequest) -> Result<Response, HqError> {
     let (hq, _) = office.authorize(Operation::ReadBackOffice).await?;
     Ok(json(&hq.list_stores().await?))

@@ -11,6 +11,7 @@ pub mod back_office;
 mod checks;
 mod http;
 mod http_back_office;
+pub mod programs;
 pub mod roles;
 mod routes;
 mod server;
@@ -142,7 +143,7 @@ impl Hq {
 
     /// The chain's figures as of `now` (see [`crate::figures`]).
     pub async fn figures(&self, now: Timestamp) -> Result<Figures, HqError> {
-        let program = self.program().await?;
+        let program = self.program_at(now).await?;
         let rows = self.store.figure_rows(&FigureQuery::at(now)).await?;
         Ok(figures::compute(&program, rows, now))
     }
@@ -439,8 +440,8 @@ impl Hq {
             return Err(HqError::TooLarge);
         }
         let started = Instant::now();
-        let program = Arc::new(self.program().await?);
-        let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys, program)
+        let programs = Arc::new(self.programs().await?);
+        let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys, programs)
             .map_err(|e| HqError::BadRequest(e.to_string()))?;
         let outcome = self.store.ingest(terminal, prepared, now()).await?;
         self.metrics
@@ -630,7 +631,7 @@ impl Hq {
     /// already holds `run` is skipped, so running it again (a daily job
     /// taken up after a crash) changes nothing twice.
     pub async fn evaluate_tiers_as(&self, at: Timestamp, run: SourceId) -> Result<usize, HqError> {
-        let program = self.program().await?;
+        let program = self.program_at(at).await?;
         let mut changed = 0;
         for member in self.store.member_ids().await? {
             let Some((_, entries)) = self.store.member(member).await? else {
@@ -672,17 +673,6 @@ impl Hq {
             }
         }
         Ok(written)
-    }
-
-    /// The program in force (the last one pushed down).
-    pub async fn program(&self) -> Result<Program, HqError> {
-        // The first change is always the program; later programs are
-        // pushed the same way.
-        let rows = self.store.changes_after((0, 0), 1).await?;
-        match rows.first().and_then(|r| r.payload.as_deref()) {
-            Some(p) if rows[0].kind == "program" => Ok(crate::store::parse_json(p)?),
-            _ => Ok(Program::default()),
-        }
     }
 
     /// Erases a member's personal data everywhere at head office and tells

@@ -65,6 +65,8 @@ pub enum Operation {
     WriteUsers,
     /// Read the audit trail.
     ReadAudit,
+    /// Publish a program version.
+    WriteProgram,
 }
 
 /// Whether `role` may perform `operation`.
@@ -76,7 +78,8 @@ pub fn may(role: Role, operation: Operation) -> bool {
             operation,
             ReadBackOffice | WriteStores | WriteStaff | WriteTerminals
         ),
-        Role::Marketing | Role::Analyst => matches!(operation, ReadBackOffice),
+        Role::Marketing => matches!(operation, ReadBackOffice | WriteProgram),
+        Role::Analyst => matches!(operation, ReadBackOffice),
         Role::Auditor => matches!(operation, ReadBackOffice | ReadUsers | ReadAudit),
     }
 }
@@ -85,7 +88,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_OPERATIONS: [Operation; 7] = [
+    const ALL_OPERATIONS: [Operation; 8] = [
         Operation::ReadBackOffice,
         Operation::WriteStores,
         Operation::WriteStaff,
@@ -93,6 +96,7 @@ mod tests {
         Operation::ReadUsers,
         Operation::WriteUsers,
         Operation::ReadAudit,
+        Operation::WriteProgram,
     ];
 
     #[test]
@@ -109,7 +113,7 @@ mod tests {
             allowed(Role::StoreOps),
             vec![ReadBackOffice, WriteStores, WriteStaff, WriteTerminals]
         );
-        assert_eq!(allowed(Role::Marketing), vec![ReadBackOffice]);
+        assert_eq!(allowed(Role::Marketing), vec![ReadBackOffice, WriteProgram]);
         assert_eq!(allowed(Role::Analyst), vec![ReadBackOffice]);
         assert_eq!(
             allowed(Role::Auditor),

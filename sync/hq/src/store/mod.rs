@@ -367,6 +367,17 @@ pub trait Store: Send + Sync + 'static {
     /// Ends a session (logout); also drops every expired session.
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
 
+    /// Every program version published, oldest first (the change log's
+    /// `program` rows).
+    async fn programs(&self) -> StoreResult<Vec<tillcard_rules::Program>>;
+    /// Publishes `program` as the next version number, with its downlink
+    /// change and its audit row (subject `program:<version>`) in one
+    /// transaction; returns it as published.
+    async fn publish_program(
+        &self,
+        program: &tillcard_rules::Program,
+        audit: &AuditEntry,
+    ) -> StoreResult<tillcard_rules::Program>;
     /// Claims `job`'s run for `day` for `holder` until `lease_until_ms`:
     /// true when this caller now holds it (no run yet, or a failed or
     /// abandoned one whose lease has passed), false when another process
@@ -473,6 +484,17 @@ pub(crate) fn parse_source(text: &str) -> StoreResult<tillcard_rules::ids::Sourc
 }
 
 /// Parses a JSON column.
+/// The number the next published program version takes: one above every
+/// version published so far.
+pub(crate) fn next_program_version(published: &[tillcard_rules::Program]) -> u32 {
+    published
+        .iter()
+        .map(|p| p.version)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(1)
+}
+
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

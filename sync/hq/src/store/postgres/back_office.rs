@@ -25,7 +25,7 @@ use crate::store::{
 type Object = deadpool_postgres::Object;
 
 /// Writes an audit row.
-async fn audit<C: GenericClient>(tx: &C, entry: &AuditEntry) -> StoreResult<()> {
+pub(super) async fn audit<C: GenericClient>(tx: &C, entry: &AuditEntry) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
         &[

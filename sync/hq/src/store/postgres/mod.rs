@@ -26,6 +26,7 @@ mod figures;
 mod jobs;
 mod locks;
 mod members;
+mod programs;
 mod review;
 mod rows;
 mod settings;
@@ -426,6 +427,18 @@ impl Store for PgStore {
 
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
         users::delete_session(&self.client().await?, token_hash, now_ms).await
+    }
+
+    async fn programs(&self) -> StoreResult<Vec<tillcard_rules::Program>> {
+        programs::programs(&self.client().await?).await
+    }
+
+    async fn publish_program(
+        &self,
+        program: &tillcard_rules::Program,
+        audit: &AuditEntry,
+    ) -> StoreResult<tillcard_rules::Program> {
+        programs::publish_program(&mut self.client().await?, program, audit).await
     }
 
     async fn claim_job(

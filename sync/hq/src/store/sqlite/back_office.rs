@@ -22,7 +22,7 @@ use crate::store::{
 };
 
 /// Writes an audit row.
-fn audit(tx: &Connection, entry: &AuditEntry) -> StoreResult<()> {
+pub(super) fn audit(tx: &Connection, entry: &AuditEntry) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO audit (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![

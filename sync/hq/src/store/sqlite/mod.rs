@@ -33,6 +33,7 @@ mod back_office;
 mod batch;
 mod figures;
 mod jobs;
+mod programs;
 mod rows;
 #[cfg(feature = "test-support")]
 mod test_hooks;
@@ -518,6 +519,20 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn programs(&self) -> StoreResult<Vec<tillcard_rules::Program>> {
+        self.run(|c| programs::programs(c)).await
+    }
+
+    async fn publish_program(
+        &self,
+        program: &tillcard_rules::Program,
+        audit: &AuditEntry,
+    ) -> StoreResult<tillcard_rules::Program> {
+        let (program, audit) = (program.clone(), audit.clone());
+        self.run(move |c| programs::publish_program(c, &program, &audit))
+            .await
     }
 
     async fn claim_job(
