@@ -217,18 +217,20 @@ pub fn refund(
 
     // Earned points: the share of the eligible paid amount refunded so far,
     // telescoped over refunds like every other amount.
+    // Each line counts at its category's rate, as it did for earning.
     let earned = quote.earn.points;
     let eligible = quote.earn.eligible_paid.fen();
     let earns = |l: &QuoteLine| l.earns;
     let paid = |l: &QuoteLine| l.paid().fen();
+    let earning_paid = |l: &QuoteLine| l.earning_paid().fen();
     let refunded_before: i64 = quote
         .lines
         .iter()
         .enumerate()
         .filter(|(_, l)| l.earns)
-        .map(|(i, l)| share(l.paid().fen(), before[i], l.item.quantity))
+        .map(|(i, l)| share(l.earning_paid().fen(), before[i], l.item.quantity))
         .sum();
-    let refunded_now = sum_slices(&paid, &earns);
+    let refunded_now = sum_slices(&earning_paid, &earns);
     let reversed = if eligible > 0 {
         share(earned, refunded_before + refunded_now, eligible)
             - share(earned, refunded_before, eligible)

@@ -155,6 +155,12 @@ fn check_quote_line(field: &str, line: &QuoteLine) -> Checked {
     ] {
         check_money(format_args!("{field}.{name}"), amount)?;
     }
+    check_range(
+        format_args!("{field}.earn_rate_milli"),
+        line.earn_rate_milli,
+        0,
+        MAX_MULTIPLIER_MILLI,
+    )?;
     check_points(format_args!("{field}.points"), line.points)
 }
 

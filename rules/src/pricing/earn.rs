@@ -1,5 +1,6 @@
 //! The points a quote earns: on what was paid with money or stored value on
-//! lines that earn, at the tier's and the occasion's multipliers.
+//! lines that earn, each at its category's rate, at the tier's and the
+//! occasion's multipliers.
 
 use crate::ids::Timestamp;
 use crate::money::Money;
@@ -14,10 +15,10 @@ pub(super) fn earn_points(
     now: Timestamp,
     lines: &[QuoteLine],
 ) -> EarnBreakdown {
+    // Each line at its category's rate (`QuoteLine::earning_paid`).
     let eligible_paid: Money = lines
         .iter()
-        .filter(|l| l.earns)
-        .map(QuoteLine::paid)
+        .map(QuoteLine::earning_paid)
         .sum::<Money>()
         .clamp_non_negative();
     let Some(shopper) = shopper else {

@@ -188,6 +188,7 @@ pub fn price(request: &PricingRequest<'_>) -> Result<Quote, PricingError> {
             stored_value_bonus: sv_bonus_i,
             money: net[i] - line_points_value[i] - line_sv[i],
             earns: shopper.is_some() && program.earns(&item.category),
+            earn_rate_milli: program.earn_rate_milli(&item.category),
         });
     }
 

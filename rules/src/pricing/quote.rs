@@ -237,12 +237,34 @@ pub struct QuoteLine {
     pub money: Money,
     /// Whether the line earns points.
     pub earns: bool,
+    /// The points rate of the line's category, in thousandths of the base
+    /// rate (the program's `earning.category_rates`: 2000 earns double,
+    /// 500 half). 1000 when the category has no rate of its own, and then
+    /// absent from the JSON, so quotes from before category rates read and
+    /// hash as they did.
+    #[serde(
+        default = "crate::program::one_milli",
+        skip_serializing_if = "crate::program::is_one_milli"
+    )]
+    pub earn_rate_milli: i64,
 }
 
 impl QuoteLine {
     /// What the line costs beyond the points used: money plus stored value.
     pub fn paid(&self) -> Money {
         self.net - self.points_value
+    }
+
+    /// What the line counts for earning: what was paid, at its category's
+    /// rate (rounded down to the fen); nothing for a line that earns none.
+    pub fn earning_paid(&self) -> Money {
+        if self.earns {
+            self.paid()
+                .clamp_non_negative()
+                .mul_ratio_floor(self.earn_rate_milli.max(0), crate::program::MULTIPLIER_ONE)
+        } else {
+            Money::ZERO
+        }
     }
 }
 

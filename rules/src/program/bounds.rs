@@ -64,6 +64,20 @@ pub(super) fn check(program: &Program, problems: &mut Vec<ProgramProblem>) {
         max_items,
     );
     at_most(
+        "categories with a points rate".into(),
+        count(e.category_rates.len()),
+        max_items,
+    );
+    for rate in &e.category_rates {
+        let name = format!("category {:?}", rate.category);
+        at_most(format!("{name} length"), chars(&rate.category), max_text);
+        at_most(
+            format!("{name} points rate"),
+            rate.rate_milli,
+            MAX_MULTIPLIER_MILLI,
+        );
+    }
+    at_most(
         "categories never discounted".into(),
         count(program.discount_excluded_categories.len()),
         max_items,

@@ -90,6 +90,33 @@ pub struct EarnRules {
     pub points_per_yuan: i64,
     /// Categories that earn nothing (tobacco, gift cards).
     pub excluded_categories: Vec<String>,
+    /// Categories that earn at another rate than `points_per_yuan`: what a
+    /// line of the category paid counts this many thousandths (2000:
+    /// double points on fresh produce; 500: half on promotions). Others
+    /// count ×1. Absent from programs before category rates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub category_rates: Vec<CategoryRate>,
+}
+
+/// One category's points rate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRate {
+    /// The category (`fresh`).
+    pub category: String,
+    /// Thousandths of the base rate (2000 = double points).
+    pub rate_milli: i64,
+}
+
+/// ×1 in thousandths, the rate of a category without one (serde default).
+pub fn one_milli() -> i64 {
+    MULTIPLIER_ONE
+}
+
+/// Whether `rate` is ×1 (left out of the JSON).
+pub fn is_one_milli(rate: &i64) -> bool {
+    *rate == MULTIPLIER_ONE
 }
 
 /// How points are redeemed at checkout.
@@ -364,6 +391,7 @@ impl Default for EarnRules {
         EarnRules {
             points_per_yuan: 1,
             excluded_categories: vec!["tobacco".into(), "gift_card".into()],
+            category_rates: Vec::new(),
         }
     }
 }
@@ -522,12 +550,30 @@ impl Program {
             self.earning.points_per_yuan,
             &mut problems,
         );
+        for (i, rate) in self.earning.category_rates.iter().enumerate() {
+            non_negative(
+                &format!("category {:?} points rate", rate.category),
+                rate.rate_milli,
+                &mut problems,
+            );
+            if self.earning.category_rates[..i]
+                .iter()
+                .any(|r| r.category == rate.category)
+            {
+                problems.push(ProgramProblem::DuplicateCategoryRate(rate.category.clone()));
+            }
+        }
         let r = &self.redemption;
         positive("points per ¥1 redeemed", r.points_per_yuan, &mut problems);
         positive("redemption step", r.step, &mut problems);
         non_negative("redemption cap", r.max_share_bp, &mut problems);
         percent("redemption cap", r.max_share_bp, &mut problems);
-        if r.points_per_yuan > 0 && r.step > 0 && (r.step * 100) % r.points_per_yuan != 0 {
+        // In i128: the step comes from outside and may be near i64::MAX (the
+        // admin API's fuzzing found `step * 100` overflowing here).
+        if r.points_per_yuan > 0
+            && r.step > 0
+            && (i128::from(r.step) * 100) % i128::from(r.points_per_yuan) != 0
+        {
             problems.push(ProgramProblem::StepNotWholeFen {
                 step: r.step,
                 per_yuan: r.points_per_yuan,
@@ -640,13 +686,25 @@ impl Program {
             .any(|c| c == category)
     }
 
-    /// Whether a line of `category` earns points.
+    /// Whether a line of `category` earns points: not excluded, and not at
+    /// a rate of 0.
     pub fn earns(&self, category: &str) -> bool {
         !self
             .earning
             .excluded_categories
             .iter()
             .any(|c| c == category)
+            && self.earn_rate_milli(category) > 0
+    }
+
+    /// The points rate of `category` in thousandths of the base rate: its
+    /// own ([`EarnRules::category_rates`]) or ×1.
+    pub fn earn_rate_milli(&self, category: &str) -> i64 {
+        self.earning
+            .category_rates
+            .iter()
+            .find(|r| r.category == category)
+            .map_or(MULTIPLIER_ONE, |r| r.rate_milli)
     }
 
     /// The top-up package with `code`.

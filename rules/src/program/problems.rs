@@ -54,6 +54,9 @@ pub enum ProgramProblem {
         /// The offending value in basis points.
         value: i64,
     },
+    /// Two points rates for one category.
+    #[error("the category {0:?} has two points rates")]
+    DuplicateCategoryRate(String),
     /// A value is above its bound (`program::bounds`).
     #[error("{what} is {value}, more than the most allowed ({max})")]
     TooLarge {

@@ -111,3 +111,39 @@ fn a_figure_above_its_bound_is_refused_and_the_largest_allowed_price_without_ove
     .unwrap();
     assert!(quote.earn.points > 0);
 }
+
+#[test]
+fn validating_a_program_with_every_number_at_an_extreme_never_panics() {
+    // A program comes from outside; validation is what refuses it, so it
+    // must itself survive any figure (the admin API's fuzzing once sent a
+    // redemption step of i64::MAX, and `step * 100` overflowed).
+    for extreme in [i64::MIN, -1, 0, 1, i64::MAX - 1, i64::MAX] {
+        let mut p = Program::default();
+        p.earning.points_per_yuan = extreme;
+        p.redemption.points_per_yuan = extreme;
+        p.redemption.step = extreme;
+        p.redemption.max_share_bp = extreme;
+        p.redemption.max_points_per_order = Some(extreme);
+        p.redemption.max_points_per_day = Some(extreme);
+        p.referral.points_each = extreme;
+        p.birthday.points_multiplier_milli = extreme;
+        p.offline.allowance_per_member_per_day = Money::from_fen(extreme);
+        for tier in &mut p.tiers {
+            tier.discount_bp = extreme;
+            tier.points_multiplier_milli = extreme;
+            tier.qualifying_spend = Money::from_fen(extreme);
+        }
+        for package in &mut p.top_up_packages {
+            package.pay = Money::from_fen(extreme);
+            package.bonus = Money::from_fen(extreme);
+        }
+        p.earning.category_rates = vec![CategoryRate {
+            category: "fresh".into(),
+            rate_milli: extreme,
+        }];
+        assert!(
+            p.validate().is_err(),
+            "{extreme}: some figure is out of bounds"
+        );
+    }
+}
