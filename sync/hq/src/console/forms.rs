@@ -25,14 +25,14 @@ use crate::service::roles::{Operation, Role};
 
 /// A form accepted: who sent it, in which language, and its fields (in
 /// order; a field may repeat).
-struct Posted {
-    session: Session,
-    lang: Lang,
+pub(super) struct Posted {
+    pub(super) session: Session,
+    pub(super) lang: Lang,
     fields: Vec<(String, String)>,
 }
 
 impl Posted {
-    fn field(&self, name: &str) -> &str {
+    pub(super) fn field(&self, name: &str) -> &str {
         self.fields
             .iter()
             .find(|(k, _)| k == name)
@@ -60,7 +60,7 @@ fn same(a: &str, b: &str) -> bool {
 
 /// The session, CSRF token and role check every form passes first; the
 /// answer to send instead when one fails.
-async fn accept(
+pub(super) async fn accept(
     hq: &Hq,
     headers: &HeaderMap,
     body: &[u8],
@@ -187,6 +187,12 @@ impl FromRequest<Arc<Hq>> for Submission {
 }
 
 impl Submission {
+    /// Head office, the request's headers and its body, for a form that
+    /// answers with a page of its own rather than a redirect.
+    pub(super) fn parts(&self) -> (&Hq, &HeaderMap, &[u8]) {
+        (&self.hq, &self.headers, &self.body)
+    }
+
     /// Every form's steps: [`accept`] (session, CSRF token, the page's
     /// operation), then `act` with the accepted form, then [`finish`]: what
     /// `act` made or refused shown on the page after the redirect.

@@ -22,6 +22,8 @@
 
 mod forms;
 mod pages;
+mod preview;
+mod program;
 mod refusals;
 pub mod text;
 
@@ -66,6 +68,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("terminals.html", include_str!("templates/terminals.html")),
     ("users.html", include_str!("templates/users.html")),
     ("audit.html", include_str!("templates/audit.html")),
+    ("jobs.html", include_str!("templates/jobs.html")),
+    ("program.html", include_str!("templates/program.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -250,6 +254,7 @@ fn render(
             read_users => may_op(Operation::ReadUsers),
             write_users => may_op(Operation::WriteUsers),
             read_audit => may_op(Operation::ReadAudit),
+            write_program => may_op(Operation::WriteProgram),
         },
     };
     ENV.get_template(template)
@@ -338,6 +343,7 @@ pub fn router() -> Router<Arc<Hq>> {
         .route("/console/codes", get(pages::codes).post(forms::issue_code))
         .route("/console/terminals", get(pages::terminals))
         .route("/console/jobs", get(pages::jobs))
+        .route(program::PATH, get(pages::program).post(program::post))
         .route(
             "/console/terminals/{terminal_id}/revoke",
             post(forms::revoke),

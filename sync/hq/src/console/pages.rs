@@ -132,6 +132,22 @@ pub(super) async fn jobs(visit: Visit) -> Result<Response, HqError> {
         .await
 }
 
+/// The program editor: the versions, and a draft of the next one starting
+/// from the version in force, taking effect tomorrow at 00:00 store time.
+pub(super) async fn program(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show("program", None, async |hq, _| {
+            let current = hq.program().await?;
+            let tomorrow = crate::figures::in_business_offset(chrono::Utc::now().fixed_offset())
+                .date_naive()
+                .succ_opt()
+                .map(|d| format!("{d}T00:00"))
+                .unwrap_or_default();
+            super::program::page(hq, &super::program::to_toml(&current), &tomorrow, &[], &[]).await
+        })
+        .await
+}
+
 pub(super) async fn users(visit: Visit) -> Result<Response, HqError> {
     visit
         .show("users", Some(Operation::ReadUsers), async |hq, _| {

@@ -68,13 +68,22 @@ impl Hq {
     }
 }
 
-/// Why `program` may not be published at `now`, if it may not.
-/// A program that does not validate is refused as `invalid_program` with
-/// every problem, its moment's too; a valid one with a bad moment with the
-/// moment's own code.
-pub fn check_publishable(program: &Program, now: Timestamp) -> Result<(), HqError> {
-    let refused = |code, message| HqError::Refused(StatusCode::BAD_REQUEST, code, message);
-    let moment = match program.effective_from {
+/// Every reason `program` may not be published at `now`, in words, the
+/// program's problems first, then its moment's (the console lists them).
+pub fn publish_problems(program: &Program, now: Timestamp) -> Vec<String> {
+    let mut problems: Vec<String> = match program.validate() {
+        Ok(()) => Vec::new(),
+        Err(invalid) => invalid.0.iter().map(ToString::to_string).collect(),
+    };
+    if let Some((_, why)) = moment_problem(program, now) {
+        problems.push(why);
+    }
+    problems
+}
+
+/// What is wrong with the program's moment, if anything: its code and why.
+fn moment_problem(program: &Program, now: Timestamp) -> Option<(&'static str, String)> {
+    match program.effective_from {
         None => Some((
             "effective_from_missing",
             "a program version needs the moment it takes effect (effective_from)".to_string(),
@@ -87,8 +96,15 @@ pub fn check_publishable(program: &Program, now: Timestamp) -> Result<(), HqErro
             ),
         )),
         Some(_) => None,
-    };
-    match (program.validate(), moment) {
+    }
+}
+
+/// A program that does not validate is refused as `invalid_program` with
+/// every problem, its moment's too; a valid one with a bad moment with the
+/// moment's own code.
+pub fn check_publishable(program: &Program, now: Timestamp) -> Result<(), HqError> {
+    let refused = |code, message| HqError::Refused(StatusCode::BAD_REQUEST, code, message);
+    match (program.validate(), moment_problem(program, now)) {
         (Err(invalid), None) => Err(refused("invalid_program", invalid.to_string())),
         (Err(invalid), Some((_, why))) => {
             Err(refused("invalid_program", format!("{invalid}; {why}")))
