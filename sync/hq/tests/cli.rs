@@ -295,7 +295,7 @@ fn a_program_version_is_imported_from_toml_or_refused_with_every_problem() {
         stderr.contains("invalid_program")
             && stderr.contains("referral points")
             && stderr.contains("redemption step")
-            && stderr.contains("not in the future"),
+            && stderr.contains("not a minute or more in the future"),
         "every problem listed: {stderr}"
     );
     let past = dir.path().join("past.toml");

@@ -69,6 +69,7 @@ pub struct Hq {
     metrics: Metrics,
     throttle: LoginThrottle,
     jobs: crate::jobs::schedule::JobsConfig,
+    programs: programs::ProgramCache,
 }
 
 fn now() -> Timestamp {
@@ -116,6 +117,7 @@ impl Hq {
             metrics: Metrics::new(),
             throttle: LoginThrottle::default(),
             jobs: crate::jobs::schedule::JobsConfig::default(),
+            programs: programs::ProgramCache::default(),
         })
     }
 
@@ -440,7 +442,7 @@ impl Hq {
             return Err(HqError::TooLarge);
         }
         let started = Instant::now();
-        let programs = Arc::new(self.programs().await?);
+        let programs = self.programs_cached().await?;
         let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys, programs)
             .map_err(|e| HqError::BadRequest(e.to_string()))?;
         let outcome = self.store.ingest(terminal, prepared, now()).await?;
