@@ -20,7 +20,7 @@ use tillcard::clock::{Clock, FakeClock, SystemClock};
 use tillcard::rules::MemberId;
 use tillcard::rules::Money;
 use tillcard::rules::booking::TopUp;
-use tillcard::rules::ledger::{EarnReason, EntryKind};
+use tillcard::rules::ledger::{EarnReason, points_earned};
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
 use tillcard::store::Store;
 use tillcard::store::handle::StoreHandle;
@@ -319,21 +319,10 @@ async fn cards_signed_before_the_terminal_was_registered_verify_chain_wide_after
     println!("card signed before registration (key id {local_id}) verified at B");
 }
 
-/// Points a member earned for referrals, at head office.
-async fn referral_points_at_hq(world: &World, member: MemberId) -> i64 {
+/// Points a member earned for `reason`, at head office.
+async fn points_at_hq(world: &World, member: MemberId, reason: EarnReason) -> i64 {
     let (_, entries) = world.hq_store.member(member).await.unwrap().unwrap();
-    entries
-        .iter()
-        .filter(|e| e.member == member)
-        .map(|e| match e.kind {
-            EntryKind::PointsEarned {
-                points,
-                reason: EarnReason::Referral,
-                ..
-            } => points,
-            _ => 0,
-        })
-        .sum()
+    points_earned(&entries, member, reason)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,8 +365,8 @@ async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer
         .referral
         .points_each;
     assert!(reward > 0, "the default program gives a referral reward");
-    let referrer_points = referral_points_at_hq(&world, referrer).await;
-    let newcomer_points = referral_points_at_hq(&world, newcomer).await;
+    let referrer_points = points_at_hq(&world, referrer, EarnReason::Referral).await;
+    let newcomer_points = points_at_hq(&world, newcomer, EarnReason::Referral).await;
     assert_eq!(
         (referrer_points, newcomer_points),
         (reward, reward),
@@ -452,18 +441,7 @@ async fn a_program_version_prices_sales_from_its_moment_at_both_terminals_one_of
     sync(&world, &store_b).await;
 
     let conflicts = world.hq_store.conflicts().await.unwrap();
-    let (_, entries) = world.hq_store.member(member).await.unwrap().unwrap();
-    let purchase_points: i64 = entries
-        .iter()
-        .filter_map(|e| match e.kind {
-            EntryKind::PointsEarned {
-                points,
-                reason: EarnReason::Purchase,
-                ..
-            } => Some(points),
-            _ => None,
-        })
-        .sum();
+    let purchase_points = points_at_hq(&world, member, EarnReason::Purchase).await;
     println!(
         "program version: earned before the moment a {before_a} b {before_b}, after a {after_a} b {after_b} (b offline across it); head office booked {purchase_points}, conflicts {:?}",
         conflicts

@@ -189,3 +189,20 @@ pub enum EntryKind {
         reason: FlagReason,
     },
 }
+
+/// Points `entries` earned for `member` for `reason`, summed (saturating:
+/// the entries may come from outside).
+pub fn points_earned(entries: &[LedgerEntry], member: MemberId, reason: EarnReason) -> i64 {
+    entries
+        .iter()
+        .filter(|e| e.member == member)
+        .filter_map(|e| match e.kind {
+            EntryKind::PointsEarned {
+                points,
+                reason: why,
+                ..
+            } if why == reason => Some(points),
+            _ => None,
+        })
+        .fold(0i64, i64::saturating_add)
+}

@@ -60,7 +60,7 @@
 
 use crate::account::{CouponHolding, MemberAccount, PointsLot};
 use crate::ids::{LotId, MemberId, Timestamp};
-use crate::ledger::{EarnReason, EntryKind, LedgerEntry};
+use crate::ledger::{EarnReason, EntryKind, LedgerEntry, points_earned};
 use crate::limits;
 use crate::money::Money;
 use crate::pricing::{
@@ -226,18 +226,9 @@ pub fn reverify_sale(
             allowed: allowed.points_value,
         });
     }
-    let earned: i64 = entries
-        .iter()
-        .filter(|e| Some(e.member) == quote.member)
-        .filter_map(|e| match e.kind {
-            EntryKind::PointsEarned {
-                points,
-                reason: EarnReason::Purchase,
-                ..
-            } => Some(points),
-            _ => None,
-        })
-        .fold(0i64, i64::saturating_add);
+    let earned = quote.member.map_or(0, |member| {
+        points_earned(entries, member, EarnReason::Purchase)
+    });
     if earned > allowed.earn.points {
         excess.push(Excess::PointsEarned {
             booked: earned,

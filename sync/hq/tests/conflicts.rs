@@ -11,7 +11,7 @@ use tillcard_hq::store::ConflictRecord;
 use tillcard_protocol::wire::{Change, EventBody};
 use tillcard_rules::MemberAccount;
 use tillcard_rules::Money;
-use tillcard_rules::ledger::{EarnReason, EntryKind};
+use tillcard_rules::ledger::{EarnReason, EntryKind, points_earned};
 use tillcard_rules::pricing::{StoredValueRequest, TenderRequest};
 use util::{Backend, harness, new_member};
 
@@ -344,17 +344,7 @@ async fn jobs(backend: Backend) {
 /// Points a member earned by purchases, at head office.
 async fn purchase_points_at_hq(h: &util::Harness, member: tillcard_rules::MemberId) -> i64 {
     let (_, entries) = h.hq.store().member(member).await.unwrap().unwrap();
-    entries
-        .iter()
-        .filter_map(|e| match e.kind {
-            EntryKind::PointsEarned {
-                points,
-                reason: EarnReason::Purchase,
-                ..
-            } => Some(points),
-            _ => None,
-        })
-        .sum()
+    points_earned(&entries, member, EarnReason::Purchase)
 }
 
 async fn inflated_points(backend: Backend) {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate};
 use tillcard_hq::jobs::{self, Job, JobsConfig, Ran, schedule};
 use tillcard_hq::service::Hq;
-use tillcard_hq::store::JobRunRecord;
 use tillcard_hq::store::postgres::PgStore;
+use tillcard_hq::store::{JobClaim, JobRunRecord};
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::EntryKind;
 use tillcard_rules::{LedgerEntry, MemberAccount};
@@ -202,13 +202,13 @@ async fn missed_days_are_caught_up_in_order_and_a_dead_holders_run_is_taken_up_a
     let lease = config.lease.num_milliseconds();
     assert!(
         store
-            .claim_job(
-                "points_expiry",
-                &day_text(day5),
-                "dead",
-                claimed_at.timestamp_millis(),
-                claimed_at.timestamp_millis() + lease,
-            )
+            .claim_job(&JobClaim {
+                job: "points_expiry",
+                day: &day_text(day5),
+                holder: "dead",
+                now_ms: claimed_at.timestamp_millis(),
+                lease_until_ms: claimed_at.timestamp_millis() + lease,
+            })
             .await
             .unwrap()
     );

@@ -37,7 +37,7 @@ use tillcard_rules::ids::Timestamp;
 
 use crate::error::HqError;
 use crate::service::Hq;
-use crate::store::JobFinish;
+use crate::store::{JobClaim, JobFinish};
 
 /// A daily job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +95,14 @@ pub async fn run_due(
             };
             let day_text = day.format("%Y-%m-%d").to_string();
             let lease_until = now_ms.saturating_add(config.lease.num_milliseconds());
-            if !store
-                .claim_job(job.name(), &day_text, holder, now_ms, lease_until)
-                .await?
-            {
+            let claim = JobClaim {
+                job: job.name(),
+                day: &day_text,
+                holder,
+                now_ms,
+                lease_until_ms: lease_until,
+            };
+            if !store.claim_job(&claim).await? {
                 // Held by another process, or failed and waiting: the
                 // next tick looks again; later days wait for this one.
                 break;

@@ -213,6 +213,21 @@ pub struct JobRunRecord {
     pub attempts: i64,
 }
 
+/// A claim on a job's run, for [`Store::claim_job`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobClaim<'a> {
+    /// The job.
+    pub job: &'a str,
+    /// The business day (`YYYY-MM-DD`).
+    pub day: &'a str,
+    /// The process claiming it.
+    pub holder: &'a str,
+    /// Now (ms since the epoch).
+    pub now_ms: i64,
+    /// Until when the claim holds (ms since the epoch).
+    pub lease_until_ms: i64,
+}
+
 /// How a job's run ended, for [`Store::finish_job`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobFinish<'a> {
@@ -378,19 +393,12 @@ pub trait Store: Send + Sync + 'static {
         program: &tillcard_rules::Program,
         audit: &AuditEntry,
     ) -> StoreResult<tillcard_rules::Program>;
-    /// Claims `job`'s run for `day` for `holder` until `lease_until_ms`:
+    /// Claims a job's run for a day for its holder until the lease's end:
     /// true when this caller now holds it (no run yet, or a failed or
     /// abandoned one whose lease has passed), false when another process
     /// holds it or it ran well. One statement, so two head offices on one
     /// database never both get it.
-    async fn claim_job(
-        &self,
-        job: &str,
-        day: &str,
-        holder: &str,
-        now_ms: i64,
-        lease_until_ms: i64,
-    ) -> StoreResult<bool>;
+    async fn claim_job(&self, claim: &JobClaim<'_>) -> StoreResult<bool>;
     /// Records how a claimed run ended; false when `holder` no longer holds
     /// it (its lease passed and another process took it up).
     async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool>;

@@ -6,18 +6,14 @@ use deadpool_postgres::GenericClient;
 
 use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY};
 use crate::store::rows::{columns, job_run_from_row};
-use crate::store::{JobFinish, JobRunRecord, StoreResult};
+use crate::store::{JobClaim, JobFinish, JobRunRecord, StoreResult};
 
-pub(super) async fn claim_job<C: GenericClient>(
-    client: &C,
-    job: &str,
-    day: &str,
-    holder: &str,
-    now_ms: i64,
-    lease_until_ms: i64,
-) -> StoreResult<bool> {
+pub(super) async fn claim_job<C: GenericClient>(client: &C, c: &JobClaim<'_>) -> StoreResult<bool> {
     let rows = client
-        .query(CLAIM, &[&job, &day, &holder, &now_ms, &lease_until_ms])
+        .query(
+            CLAIM,
+            &[&c.job, &c.day, &c.holder, &c.now_ms, &c.lease_until_ms],
+        )
         .await?;
     Ok(!rows.is_empty())
 }

@@ -48,8 +48,9 @@ pub use locks::{default_pool_size, key_lock_budget};
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
-    JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store, StoreError,
-    StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
+    JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store,
+    StoreError, StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing,
+    UserRecord,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
@@ -441,23 +442,8 @@ impl Store for PgStore {
         programs::publish_program(&mut self.client().await?, program, audit).await
     }
 
-    async fn claim_job(
-        &self,
-        job: &str,
-        day: &str,
-        holder: &str,
-        now_ms: i64,
-        lease_until_ms: i64,
-    ) -> StoreResult<bool> {
-        jobs::claim_job(
-            &self.client().await?,
-            job,
-            day,
-            holder,
-            now_ms,
-            lease_until_ms,
-        )
-        .await
+    async fn claim_job(&self, claim: &JobClaim<'_>) -> StoreResult<bool> {
+        jobs::claim_job(&self.client().await?, claim).await
     }
 
     async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool> {

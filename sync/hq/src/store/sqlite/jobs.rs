@@ -6,20 +6,19 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY};
 use crate::store::rows::{columns, job_run_from_row};
-use crate::store::{JobFinish, JobRunRecord, StoreResult};
+use crate::store::{JobClaim, JobFinish, JobRunRecord, StoreResult};
 
-pub(super) fn claim_job(
-    c: &Connection,
-    job: &str,
-    day: &str,
-    holder: &str,
-    now_ms: i64,
-    lease_until_ms: i64,
-) -> StoreResult<bool> {
+pub(super) fn claim_job(c: &Connection, claim: &JobClaim<'_>) -> StoreResult<bool> {
     let attempts: Option<i64> = c
         .query_row(
             CLAIM,
-            params![job, day, holder, now_ms, lease_until_ms],
+            params![
+                claim.job,
+                claim.day,
+                claim.holder,
+                claim.now_ms,
+                claim.lease_until_ms
+            ],
             |r| r.get(0),
         )
         .optional()?;

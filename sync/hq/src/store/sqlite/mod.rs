@@ -21,9 +21,9 @@ use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
-    JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store, StoreError,
-    StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
-    parse_member, to_json,
+    JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store,
+    StoreError, StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing,
+    UserRecord, parse_member, to_json,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{self, BatchRefusal, Plan, Prepared};
@@ -535,17 +535,26 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn claim_job(
-        &self,
-        job: &str,
-        day: &str,
-        holder: &str,
-        now_ms: i64,
-        lease_until_ms: i64,
-    ) -> StoreResult<bool> {
-        let (job, day, holder) = (job.to_string(), day.to_string(), holder.to_string());
-        self.run(move |c| jobs::claim_job(c, &job, &day, &holder, now_ms, lease_until_ms))
-            .await
+    async fn claim_job(&self, claim: &JobClaim<'_>) -> StoreResult<bool> {
+        let (job, day, holder) = (
+            claim.job.to_string(),
+            claim.day.to_string(),
+            claim.holder.to_string(),
+        );
+        let (now_ms, lease_until_ms) = (claim.now_ms, claim.lease_until_ms);
+        self.run(move |c| {
+            jobs::claim_job(
+                c,
+                &JobClaim {
+                    job: &job,
+                    day: &day,
+                    holder: &holder,
+                    now_ms,
+                    lease_until_ms,
+                },
+            )
+        })
+        .await
     }
 
     async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool> {
