@@ -203,9 +203,9 @@ async fn missed_days_are_caught_up_in_order_and_a_dead_holders_run_is_taken_up_a
     assert!(
         store
             .claim_job(&JobClaim {
-                job: "points_expiry",
-                day: &day_text(day5),
-                holder: "dead",
+                job: "points_expiry".into(),
+                day: day_text(day5),
+                holder: "dead".into(),
                 now_ms: claimed_at.timestamp_millis(),
                 lease_until_ms: claimed_at.timestamp_millis() + lease,
             })

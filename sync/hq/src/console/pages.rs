@@ -28,8 +28,6 @@ pub(super) struct PageQuery {
 
 /// The audit trail's page shows this many rows at most.
 const AUDIT_ROWS: i64 = 500;
-/// The most job runs the jobs page shows (two jobs, about two months).
-const JOB_ROWS: i64 = 120;
 
 /// A request for a console page: head office, the request's headers (the
 /// session and language cookies) and its query. An extractor, so each page
@@ -126,7 +124,10 @@ pub(super) async fn terminals(visit: Visit) -> Result<Response, HqError> {
 pub(super) async fn jobs(visit: Visit) -> Result<Response, HqError> {
     visit
         .show("jobs", None, async |hq, _| {
-            let runs = hq.store().job_runs(JOB_ROWS).await?;
+            let runs = hq
+                .store()
+                .job_runs(crate::jobs::schedule::RUNS_SHOWN)
+                .await?;
             Ok(context! { runs => runs, at => hq.jobs_at().format("%H:%M").to_string() })
         })
         .await

@@ -17,6 +17,7 @@ use chrono::{NaiveDateTime, TimeZone};
 use minijinja::context;
 use tillcard_rules::Program;
 use tillcard_rules::ids::Timestamp;
+use tillcard_rules::program::in_force_at;
 
 use super::forms::{Posted, Submission, accept};
 use super::preview::{PreviewRow, preview};
@@ -58,15 +59,21 @@ pub(super) async fn page(
     problems: &[String],
     rows: &[PreviewRow],
 ) -> Result<minijinja::Value, HqError> {
-    let now = in_business_offset(chrono::Utc::now().fixed_offset());
-    let versions: Vec<_> = hq
-        .programs()
-        .await?
-        .into_iter()
+    let now = chrono::Utc::now().fixed_offset();
+    let programs = hq.programs().await?;
+    let in_force = in_force_at(&programs, now).map(|p| p.version);
+    let versions: Vec<_> = programs
+        .iter()
         .map(|p| {
             let from = p.effective_from.map(|f| in_business_offset(f).to_rfc3339());
-            let in_force = hq_in_force(&p, now);
-            context! { version => p.version, from => from, points_per_yuan => p.earning.points_per_yuan, tiers => p.tiers.len(), in_force => in_force }
+            let state = if Some(p.version) == in_force {
+                "in_force"
+            } else if p.effective_from.is_some_and(|f| f > now) {
+                "scheduled"
+            } else {
+                "superseded"
+            };
+            context! { version => p.version, from => from, points_per_yuan => p.earning.points_per_yuan, tiers => p.tiers.len(), state => state }
         })
         .collect();
     Ok(context! {
@@ -77,12 +84,6 @@ pub(super) async fn page(
         rows => rows,
         previewed => !rows.is_empty() || !problems.is_empty(),
     })
-}
-
-/// Whether `program` has taken effect by `now` (a version without a moment
-/// always has).
-fn hq_in_force(program: &Program, now: Timestamp) -> bool {
-    program.effective_from.is_none_or(|from| from <= now)
 }
 
 /// `POST /console/program`: preview or publish the draft.

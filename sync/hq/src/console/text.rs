@@ -25,6 +25,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("from_start", "一开始", "from the start"),
     ("in_force", "已生效", "In force"),
     ("scheduled", "待生效", "Scheduled"),
+    ("superseded", "已被取代", "Superseded"),
     ("points_per_yuan", "每元积分", "Points per ¥1"),
     ("tier_count", "等级数", "Tiers"),
     ("next_version", "下一个版本", "Next version"),

@@ -96,9 +96,9 @@ pub async fn run_due(
             let day_text = day.format("%Y-%m-%d").to_string();
             let lease_until = now_ms.saturating_add(config.lease.num_milliseconds());
             let claim = JobClaim {
-                job: job.name(),
-                day: &day_text,
-                holder,
+                job: job.name().into(),
+                day: day_text.clone(),
+                holder: holder.into(),
                 now_ms,
                 lease_until_ms: lease_until,
             };
@@ -122,12 +122,12 @@ pub async fn run_due(
             };
             let still_held = store
                 .finish_job(&JobFinish {
-                    job: job.name(),
-                    day: &day_text,
-                    holder,
+                    job: job.name().into(),
+                    day: day_text.clone(),
+                    holder: holder.into(),
                     finished_at_ms,
-                    outcome: result,
-                    detail: &detail,
+                    outcome: result.into(),
+                    detail: detail.clone(),
                     retry_after_ms: finished_at_ms
                         .saturating_add(config.retry_after.num_milliseconds()),
                 })

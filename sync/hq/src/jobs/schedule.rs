@@ -36,6 +36,10 @@ impl Default for JobsConfig {
     }
 }
 
+/// How many of the newest runs the console and `GET /v1/admin/jobs` show
+/// (two jobs, about two months).
+pub const RUNS_SHOWN: i64 = 120;
+
 /// The most days a job catches up after head office was down.
 pub const CATCH_UP_DAYS: i64 = 31;
 

@@ -214,12 +214,9 @@ pub(super) async fn job_runs(
     headers: HeaderMap,
 ) -> Result<Response, HqError> {
     hq.check_admin_or_session(&headers).await?;
-    let runs = hq.store.job_runs(JOB_RUNS_LISTED).await?;
+    let runs = hq.store.job_runs(crate::jobs::schedule::RUNS_SHOWN).await?;
     Ok(axum::Json(runs).into_response())
 }
-
-/// The most runs `GET /v1/admin/jobs` lists (two jobs, about two months).
-const JOB_RUNS_LISTED: i64 = 120;
 
 /// Whether head office can serve: 200 when its store answers a query, 503
 /// `store_unavailable` when not (so a supervisor or load balancer takes it

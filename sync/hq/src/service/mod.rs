@@ -128,11 +128,6 @@ impl Hq {
         self
     }
 
-    /// How the daily jobs run.
-    pub fn jobs(&self) -> &crate::jobs::schedule::JobsConfig {
-        &self.jobs
-    }
-
     /// The daily jobs' store-local time of day.
     pub fn jobs_at(&self) -> chrono::NaiveTime {
         self.jobs.time_of_day

@@ -214,14 +214,14 @@ pub struct JobRunRecord {
 }
 
 /// A claim on a job's run, for [`Store::claim_job`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JobClaim<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobClaim {
     /// The job.
-    pub job: &'a str,
+    pub job: String,
     /// The business day (`YYYY-MM-DD`).
-    pub day: &'a str,
+    pub day: String,
     /// The process claiming it.
-    pub holder: &'a str,
+    pub holder: String,
     /// Now (ms since the epoch).
     pub now_ms: i64,
     /// Until when the claim holds (ms since the epoch).
@@ -230,19 +230,19 @@ pub struct JobClaim<'a> {
 
 /// How a job's run ended, for [`Store::finish_job`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobFinish<'a> {
+pub struct JobFinish {
     /// The job.
-    pub job: &'a str,
+    pub job: String,
     /// The business day.
-    pub day: &'a str,
+    pub day: String,
     /// The lease holder finishing it.
-    pub holder: &'a str,
+    pub holder: String,
     /// Finished (ms since the epoch).
     pub finished_at_ms: i64,
     /// `ok` or `failed`.
-    pub outcome: &'a str,
+    pub outcome: String,
     /// What it did, or why it failed.
-    pub detail: &'a str,
+    pub detail: String,
     /// Until when no other process may take a failed run up again.
     pub retry_after_ms: i64,
 }
@@ -398,10 +398,10 @@ pub trait Store: Send + Sync + 'static {
     /// abandoned one whose lease has passed), false when another process
     /// holds it or it ran well. One statement, so two head offices on one
     /// database never both get it.
-    async fn claim_job(&self, claim: &JobClaim<'_>) -> StoreResult<bool>;
+    async fn claim_job(&self, claim: &JobClaim) -> StoreResult<bool>;
     /// Records how a claimed run ended; false when `holder` no longer holds
     /// it (its lease passed and another process took it up).
-    async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool>;
+    async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool>;
     /// The last business day `job` ran well for.
     async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>>;
     /// The newest `limit` runs of every job, newest day first.

@@ -8,7 +8,7 @@ use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY};
 use crate::store::rows::{columns, job_run_from_row};
 use crate::store::{JobClaim, JobFinish, JobRunRecord, StoreResult};
 
-pub(super) async fn claim_job<C: GenericClient>(client: &C, c: &JobClaim<'_>) -> StoreResult<bool> {
+pub(super) async fn claim_job<C: GenericClient>(client: &C, c: &JobClaim) -> StoreResult<bool> {
     let rows = client
         .query(
             CLAIM,
@@ -18,10 +18,7 @@ pub(super) async fn claim_job<C: GenericClient>(client: &C, c: &JobClaim<'_>) ->
     Ok(!rows.is_empty())
 }
 
-pub(super) async fn finish_job<C: GenericClient>(
-    client: &C,
-    f: &JobFinish<'_>,
-) -> StoreResult<bool> {
+pub(super) async fn finish_job<C: GenericClient>(client: &C, f: &JobFinish) -> StoreResult<bool> {
     let updated = client
         .execute(
             FINISH,

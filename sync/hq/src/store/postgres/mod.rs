@@ -442,11 +442,11 @@ impl Store for PgStore {
         programs::publish_program(&mut self.client().await?, program, audit).await
     }
 
-    async fn claim_job(&self, claim: &JobClaim<'_>) -> StoreResult<bool> {
+    async fn claim_job(&self, claim: &JobClaim) -> StoreResult<bool> {
         jobs::claim_job(&self.client().await?, claim).await
     }
 
-    async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool> {
+    async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
         jobs::finish_job(&self.client().await?, finish).await
     }
 

@@ -8,7 +8,7 @@ use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY};
 use crate::store::rows::{columns, job_run_from_row};
 use crate::store::{JobClaim, JobFinish, JobRunRecord, StoreResult};
 
-pub(super) fn claim_job(c: &Connection, claim: &JobClaim<'_>) -> StoreResult<bool> {
+pub(super) fn claim_job(c: &Connection, claim: &JobClaim) -> StoreResult<bool> {
     let attempts: Option<i64> = c
         .query_row(
             CLAIM,
@@ -25,7 +25,7 @@ pub(super) fn claim_job(c: &Connection, claim: &JobClaim<'_>) -> StoreResult<boo
     Ok(attempts.is_some())
 }
 
-pub(super) fn finish_job(c: &Connection, f: &JobFinish<'_>) -> StoreResult<bool> {
+pub(super) fn finish_job(c: &Connection, f: &JobFinish) -> StoreResult<bool> {
     let updated = c.execute(
         FINISH,
         params![

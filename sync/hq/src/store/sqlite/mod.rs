@@ -535,52 +535,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn claim_job(&self, claim: &JobClaim<'_>) -> StoreResult<bool> {
-        let (job, day, holder) = (
-            claim.job.to_string(),
-            claim.day.to_string(),
-            claim.holder.to_string(),
-        );
-        let (now_ms, lease_until_ms) = (claim.now_ms, claim.lease_until_ms);
-        self.run(move |c| {
-            jobs::claim_job(
-                c,
-                &JobClaim {
-                    job: &job,
-                    day: &day,
-                    holder: &holder,
-                    now_ms,
-                    lease_until_ms,
-                },
-            )
-        })
-        .await
+    async fn claim_job(&self, claim: &JobClaim) -> StoreResult<bool> {
+        let claim = claim.clone();
+        self.run(move |c| jobs::claim_job(c, &claim)).await
     }
 
-    async fn finish_job(&self, finish: &JobFinish<'_>) -> StoreResult<bool> {
-        let (job, day, holder, outcome, detail) = (
-            finish.job.to_string(),
-            finish.day.to_string(),
-            finish.holder.to_string(),
-            finish.outcome.to_string(),
-            finish.detail.to_string(),
-        );
-        let (finished_at_ms, retry_after_ms) = (finish.finished_at_ms, finish.retry_after_ms);
-        self.run(move |c| {
-            jobs::finish_job(
-                c,
-                &JobFinish {
-                    job: &job,
-                    day: &day,
-                    holder: &holder,
-                    finished_at_ms,
-                    outcome: &outcome,
-                    detail: &detail,
-                    retry_after_ms,
-                },
-            )
-        })
-        .await
+    async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
+        let finish = finish.clone();
+        self.run(move |c| jobs::finish_job(c, &finish)).await
     }
 
     async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {
