@@ -312,3 +312,38 @@ fn a_program_version_is_imported_from_toml_or_refused_with_every_problem() {
         "nothing half published"
     );
 }
+
+/// A script that reads only the first line (`code issue ... | head -n 1`)
+/// closes the pipe before the rest is written: the command still succeeds
+/// (its work is committed) instead of panicking on the closed pipe. CI's
+/// packaging run failed on exactly this.
+#[test]
+fn a_reader_that_closes_the_pipe_early_does_not_fail_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite");
+    ok(
+        &db,
+        &["store", "add", "--code", "S001", "--name", "Jing'an"],
+    );
+    let mut child = Command::new(BIN)
+        .args(["code", "issue", "--store", "S001"])
+        .env("TILLCARD_HQ_SQLITE", &db)
+        .env_remove("TILLCARD_HQ_DATABASE_URL")
+        .env_remove("TILLCARD_HQ_DATABASE_URL_FILE")
+        .env_remove("TILLCARD_HQ_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reading end closes before the child has opened its database, so
+    // every line it prints meets a closed pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let codes = ok(&db, &["code", "list"]);
+    assert_eq!(codes.lines().count(), 1, "the code was issued: {codes}");
+}

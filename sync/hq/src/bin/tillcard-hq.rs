@@ -64,12 +64,32 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(command) => {
             let mut stdin = std::io::stdin().lock();
-            for line in run_office(&hq, command, cli.json, &mut stdin).await? {
-                println!("{line}");
-            }
+            let lines = run_office(&hq, command, cli.json, &mut stdin).await?;
+            print_lines(&lines)?;
         }
     }
     Ok(())
+}
+
+/// Prints the command's answer. A reader that stops early (`| head -n 1`)
+/// is not an error: the command's work is already committed, and `println!`
+/// would panic on the closed pipe (Rust ignores SIGPIPE).
+fn print_lines(lines: &[String]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        match writeln!(out, "{line}") {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(e).context("writing to standard output"),
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing to standard output")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
