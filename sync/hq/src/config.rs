@@ -355,14 +355,21 @@ mod tests {
     #[test]
     fn the_packaged_config_file_parses_to_what_it_says() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/hq/hq.toml");
-        let c = Config::load(Some(&path), &env(&[])).unwrap_err();
+        let packaged = std::fs::read_to_string(&path).unwrap();
         // It points at the admin token file postinst creates; without it
-        // the error names that file (and never a secret).
-        assert!(
-            c.to_string().contains("/etc/tillcard/hq-admin-token"),
-            "{c}"
-        );
+        // the error names that file (and never a secret). Read from a copy
+        // whose token file is surely absent: this machine may have the
+        // package installed, and its /etc must not decide the test.
+        assert!(packaged.contains("token_file = \"/etc/tillcard/hq-admin-token\""));
         let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("etc/tillcard/hq-admin-token");
+        let copy = write(
+            &dir,
+            "hq.toml",
+            &packaged.replace("/etc/tillcard/hq-admin-token", missing.to_str().unwrap()),
+        );
+        let c = Config::load(Some(&copy), &env(&[])).unwrap_err();
+        assert!(c.to_string().contains(missing.to_str().unwrap()), "{c}");
         let token = write(&dir, "token", "s3cret\n");
         let c = Config::load(
             Some(&path),
