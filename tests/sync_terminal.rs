@@ -385,8 +385,8 @@ async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer
 }
 
 /// Prices one ¥100 line of groceries for `member` at `till` and books it;
-/// the points the sale earned.
-fn sell_100(till: &StoreHandle, member: MemberId) -> i64 {
+/// the points the sale earned and the program version its quote names.
+fn sell_100(till: &StoreHandle, member: MemberId) -> (i64, Option<u32>) {
     call(till, move |s| {
         let clerk = s.login("c1", "1234")?;
         let basket = Basket {
@@ -399,7 +399,7 @@ fn sell_100(till: &StoreHandle, member: MemberId) -> i64 {
             }],
         };
         let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;
-        let earned = quote.earn.points;
+        let earned = (quote.earn.points, quote.program_version);
         s.commit_sale(&clerk, &quote)?;
         Ok(earned)
     })
@@ -432,11 +432,11 @@ async fn a_program_version_prices_sales_from_its_moment_at_both_terminals_one_of
 
     // Store b is offline from here on; a sale at each store before the
     // moment, then one at each after it.
-    let before_a = sell_100(&store_a, member);
-    let before_b = sell_100(&store_b, member);
+    let (before_a, version_before_a) = sell_100(&store_a, member);
+    let (before_b, version_before_b) = sell_100(&store_b, member);
     clock.advance(chrono::Duration::minutes(3));
-    let after_a = sell_100(&store_a, member);
-    let after_b = sell_100(&store_b, member);
+    let (after_a, version_after_a) = sell_100(&store_a, member);
+    let (after_b, version_after_b) = sell_100(&store_b, member);
     sync(&world, &store_a).await;
     sync(&world, &store_b).await;
 
@@ -458,6 +458,16 @@ async fn a_program_version_prices_sales_from_its_moment_at_both_terminals_one_of
         (after_a, after_b),
         (200, 200),
         "the new version after it, offline too"
+    );
+    assert_eq!(
+        [
+            version_before_a,
+            version_before_b,
+            version_after_a,
+            version_after_b
+        ],
+        [Some(1), Some(1), Some(2), Some(2)],
+        "every sale names the version it was priced with"
     );
     assert_eq!(purchase_points, 600);
     assert!(

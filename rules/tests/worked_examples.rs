@@ -57,6 +57,23 @@ impl<'de> Deserialize<'de> for Amount {
 fn program_in_yuan<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Program>, D::Error> {
+    let value = toml::Value::deserialize(deserializer)?;
+    program_of(value)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+/// Later program versions, each as [`program_in_yuan`] reads one.
+fn versions_in_yuan<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Program>, D::Error> {
+    Vec::<toml::Value>::deserialize(deserializer)?
+        .into_iter()
+        .map(|value| program_of(value).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+fn program_of(mut value: toml::Value) -> Result<Program, toml::de::Error> {
     fn to_fen(value: &mut toml::Value) {
         match value {
             toml::Value::String(text) => {
@@ -69,9 +86,8 @@ fn program_in_yuan<'de, D: serde::Deserializer<'de>>(
             _ => {}
         }
     }
-    let mut value = toml::Value::deserialize(deserializer)?;
     to_fen(&mut value);
-    value.try_into().map(Some).map_err(serde::de::Error::custom)
+    value.try_into()
 }
 
 /// [`CouponKind`] with its amounts as [`Amount`]s.
@@ -134,6 +150,11 @@ struct Example {
     title: String,
     #[serde(default, deserialize_with = "program_in_yuan")]
     program: Option<Program>,
+    /// Versions published after `program`, each with its `version` and
+    /// `effective_from`: a sale is priced with the one in force at its
+    /// moment among those its terminal holds.
+    #[serde(default, deserialize_with = "versions_in_yuan")]
+    versions: Vec<Program>,
     #[serde(default)]
     member: Option<MemberSpec>,
     actions: Vec<Action>,
@@ -227,6 +248,13 @@ fn one() -> i64 {
 enum Action {
     Sale {
         at: Timestamp,
+        /// Which till sells, named in failures (the examples' tills differ
+        /// only in the versions they hold).
+        #[serde(default)]
+        terminal: Option<String>,
+        /// The program versions this till had received (default: all).
+        #[serde(default)]
+        holds: Option<Vec<u32>>,
         #[serde(default)]
         offline: bool,
         #[serde(default)]
@@ -293,6 +321,7 @@ enum Action {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SaleExpect {
+    program_version: Option<u32>,
     subtotal: Option<Amount>,
     tier_discount: Option<Amount>,
     member_day_discount: Option<Amount>,
@@ -339,6 +368,8 @@ struct BalanceExpect {
 
 struct Run {
     program: Program,
+    /// `program` and every later version.
+    versions: Vec<Program>,
     profile: Option<MemberProfile>,
     account: Option<MemberAccount>,
     coupon_ids: Vec<CouponId>,
@@ -419,8 +450,11 @@ impl Run {
 
 fn setup(example: &Example) -> Run {
     let program = example.program.clone().unwrap_or_default();
+    let mut versions = vec![program.clone()];
+    versions.extend(example.versions.iter().cloned());
     let mut run = Run {
         program,
+        versions,
         profile: None,
         account: None,
         coupon_ids: Vec::new(),
@@ -557,6 +591,8 @@ fn run_example(example: Example) -> Vec<String> {
         match action {
             Action::Sale {
                 at,
+                terminal,
+                holds,
                 offline,
                 offline_allowance_left,
                 basket,
@@ -587,6 +623,21 @@ fn run_example(example: Example) -> Vec<String> {
                         Some(amount) => StoredValueRequest::UpTo(amount.parse().unwrap()),
                     },
                 };
+                let step = match &terminal {
+                    Some(till) => format!("{step} (till {till})"),
+                    None => step,
+                };
+                // The version in force at the sale's moment among those the
+                // till holds, as the terminal's store chooses it.
+                let held: Vec<Program> = run
+                    .versions
+                    .iter()
+                    .filter(|p| holds.as_ref().is_none_or(|h| h.contains(&p.version)))
+                    .cloned()
+                    .collect();
+                let program = tillcard_rules::program::in_force_at(&held, at)
+                    .cloned()
+                    .unwrap_or_else(|| run.program.clone());
                 let quote_id = run.id();
                 let shopper = run
                     .profile
@@ -595,19 +646,24 @@ fn run_example(example: Example) -> Vec<String> {
                     .map(|(profile, account)| Shopper { profile, account });
                 let quote = pricing::price(&PricingRequest {
                     quote_id,
-                    program: &run.program,
+                    program: &program,
                     basket: &basket,
                     shopper,
                     context: Context {
                         now: at,
                         offline,
                         offline_allowance_left: offline_allowance_left
-                            .map_or(run.program.offline.allowance_per_member_per_day, |a| a.0),
+                            .map_or(program.offline.allowance_per_member_per_day, |a| a.0),
                     },
                     tender: &tender,
                 })
                 .unwrap();
                 let s = &step;
+                run.check(
+                    &format!("{s} program version"),
+                    expect.program_version,
+                    quote.program_version.unwrap_or(0),
+                );
                 run.check(&format!("{s} subtotal"), expect.subtotal, quote.subtotal);
                 run.check(
                     &format!("{s} tier discount"),
@@ -708,14 +764,10 @@ fn run_example(example: Example) -> Vec<String> {
                         .collect::<Vec<_>>(),
                 );
                 let entries = match (&run.profile, &run.account) {
-                    (Some(profile), Some(account)) => booking::book_sale(
-                        &run.program,
-                        &quote,
-                        profile,
-                        account,
-                        Authority::Terminal,
-                    )
-                    .unwrap(),
+                    (Some(profile), Some(account)) => {
+                        booking::book_sale(&program, &quote, profile, account, Authority::Terminal)
+                            .unwrap()
+                    }
                     _ => Vec::new(),
                 };
                 run.book(&entries);

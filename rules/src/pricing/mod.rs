@@ -206,6 +206,7 @@ pub fn price(request: &PricingRequest<'_>) -> Result<Quote, PricingError> {
         member: shopper.map(|s| s.profile.id),
         at: now,
         offline: context.offline,
+        program_version: Some(program.version),
         tier: tier_level,
         subtotal,
         tier_discount,

@@ -347,6 +347,11 @@ pub struct Quote {
     pub at: Timestamp,
     /// Priced offline.
     pub offline: bool,
+    /// The program version it was priced with ([`crate::Program::version`]):
+    /// the version in force at `at` among those the terminal held. `None`
+    /// only in quotes from before versions were named (absent in their JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_version: Option<u32>,
     /// Member's tier at pricing.
     pub tier: Option<TierLevel>,
     /// Lines.

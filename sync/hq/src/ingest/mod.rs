@@ -343,9 +343,8 @@ fn beyond_program(
     accounts: &HashMap<MemberId, MemberAccount>,
 ) -> Option<Conflict> {
     let member = quote.member?;
-    // The version in force at the sale's moment, as the terminal chose.
     let default = Program::default();
-    let program = in_force_at(programs, quote.at).unwrap_or(&default);
+    let program = judging_version(programs, quote).unwrap_or(&default);
     let claimed_birthday =
         (quote.earn.occasion == Some(Occasion::BirthdayMonth)).then(|| MonthDay {
             month: u8::try_from(quote.at.month()).unwrap_or(1),
@@ -374,6 +373,24 @@ fn beyond_program(
         ),
         seq: 0,
     })
+}
+
+/// The program version a sale is judged by: the one its quote names, when
+/// head office published it and it is not newer than the version in force
+/// at the sale's moment (an honest terminal that had not yet received the
+/// newer version priced with the one before); otherwise the version in
+/// force at the sale's moment (a quote from before versions were named, or
+/// one naming a version head office never published or that was not yet in
+/// force).
+fn judging_version<'p>(programs: &'p [Program], quote: &Quote) -> Option<&'p Program> {
+    let in_force = in_force_at(programs, quote.at);
+    let named = quote
+        .program_version
+        .and_then(|v| programs.iter().find(|p| p.version == v));
+    match (named, in_force) {
+        (Some(named), Some(in_force)) if named.version <= in_force.version => Some(named),
+        _ => in_force,
+    }
 }
 
 /// Decides every write of a batch. `store` is the uploading terminal's store.

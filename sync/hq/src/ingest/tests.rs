@@ -415,3 +415,62 @@ fn a_software_version_of_the_documented_shape_is_kept_and_any_other_refuses_the_
     assert!(wire::is_app_version("0.4.0+g1a2b3c"));
     assert!(!wire::is_app_version(&overlong));
 }
+
+/// The version a sale is judged by: the one its quote names, unless head
+/// office never published it or it was not yet in force at the sale's
+/// moment; then the version in force.
+#[test]
+fn a_sale_is_judged_by_the_version_it_names_when_that_could_have_priced_it() {
+    let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap();
+    let version = |version: u32, from: Option<&str>| Program {
+        version,
+        effective_from: from.map(at),
+        ..Program::default()
+    };
+    let programs = [
+        version(1, None),
+        version(2, Some("2026-12-05T14:00:00+08:00")),
+    ];
+    let basket = tillcard_rules::pricing::Basket {
+        lines: vec![tillcard_rules::pricing::BasketLine {
+            sku: "rice".into(),
+            name: "rice".into(),
+            category: "grocery".into(),
+            quantity: 1,
+            unit_price: Money::from_yuan(10),
+        }],
+    };
+    let quote_at = |moment: &str, named: Option<u32>| {
+        let mut quote = tillcard_rules::pricing::price(&tillcard_rules::pricing::PricingRequest {
+            quote_id: SourceId(Uuid::from_u128(9)),
+            program: &programs[0],
+            basket: &basket,
+            shopper: None,
+            context: tillcard_rules::pricing::Context {
+                now: at(moment),
+                offline: true,
+                offline_allowance_left: Money::ZERO,
+            },
+            tender: &Default::default(),
+        })
+        .unwrap();
+        assert_eq!(quote.program_version, Some(1), "a quote names its version");
+        quote.program_version = named;
+        quote
+    };
+    let judged = |moment: &str, named: Option<u32>| {
+        judging_version(&programs, &quote_at(moment, named)).map(|p| p.version)
+    };
+    let after = "2026-12-05T15:00:00+08:00";
+    let before = "2026-12-05T13:00:00+08:00";
+    // After the change, a terminal that had not received version 2 yet
+    // priced with 1: judged by 1. One that had: by 2.
+    assert_eq!(judged(after, Some(1)), Some(1));
+    assert_eq!(judged(after, Some(2)), Some(2));
+    // Before the change, version 2 could not price a sale.
+    assert_eq!(judged(before, Some(2)), Some(1));
+    // Never published, or not named (an older terminal): the one in force.
+    assert_eq!(judged(after, Some(7)), Some(2));
+    assert_eq!(judged(after, None), Some(2));
+    assert_eq!(judged(before, None), Some(1));
+}
