@@ -56,6 +56,9 @@ pub enum Command {
     /// The membership program's versions.
     #[command(subcommand)]
     Program(ProgramCommand),
+    /// The daily jobs (tier evaluation, points expiry).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// The audit trail of back-office changes, newest first.
     Audit(AuditArgs),
     /// Old name of `code issue --store STORE`: prints a code.
@@ -85,6 +88,25 @@ pub enum ProgramCommand {
         file: PathBuf,
     },
     /// List the versions: number, takes effect (`-`: from the start).
+    List,
+}
+
+/// `jobs ...`
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Run the days owed now, as `serve`'s scheduler does every minute
+    /// (after an outage, without waiting for it), under the same lease: a
+    /// day another process holds or has run is left alone. Prints one line
+    /// per run made: job, day, outcome, what it did. Fails when a run did.
+    Run {
+        /// Run as of this RFC 3339 moment instead of now: the days owed by
+        /// then (catching up an earlier moment). Never in the future: a
+        /// day's jobs do not run before their day.
+        #[arg(long, value_name = "MOMENT")]
+        at: Option<String>,
+    },
+    /// The newest runs, newest day first: job, day, holder, outcome,
+    /// attempts, what it did.
     List,
 }
 
@@ -269,6 +291,15 @@ pub enum CliError {
     /// JSON output failed.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// `jobs run --at` with something that is not an RFC 3339 moment.
+    #[error("invalid_moment: {0:?} is not an RFC 3339 moment (2026-12-05T03:00:00+08:00)")]
+    InvalidMoment(String),
+    /// `jobs run --at` in the future.
+    #[error("moment_in_future: {0} is later than now; a day's jobs do not run before their day")]
+    MomentInFuture(String),
+    /// A daily job's run failed (it is retried later).
+    #[error("job_failed: {0}")]
+    JobFailed(String),
     /// A program file could not be read as a program.
     #[error("{0}: not a program: {1}")]
     ProgramFile(PathBuf, String),
@@ -362,6 +393,63 @@ pub async fn run_office(
             let published = hq.publish_program(&actor, &program).await?;
             let line = program_line(&published);
             out.print(&published, line)?;
+        }
+        Command::Jobs(JobsCommand::Run { at }) => {
+            let now = chrono::Utc::now().fixed_offset();
+            let at = match at {
+                None => now,
+                Some(text) => {
+                    let at = chrono::DateTime::parse_from_rfc3339(&text)
+                        .map_err(|_| CliError::InvalidMoment(text.clone()))?;
+                    if at > now {
+                        return Err(CliError::MomentInFuture(text));
+                    }
+                    at
+                }
+            };
+            let holder = crate::jobs::holder_name();
+            let ran = crate::jobs::run_due(hq, hq.jobs_config(), &holder, at).await?;
+            let mut failed = Vec::new();
+            for run in &ran {
+                let (outcome, detail) = match &run.outcome {
+                    Ok(n) => ("ok", n.to_string()),
+                    Err(e) => {
+                        failed.push(format!("{} {}: {e}", run.job.name(), run.day));
+                        ("failed", e.clone())
+                    }
+                };
+                let line = format!("{}\t{}\t{outcome}\t{detail}", run.job.name(), run.day);
+                let record = serde_json::json!({
+                    "job": run.job.name(),
+                    "day": run.day.to_string(),
+                    "holder": holder,
+                    "outcome": outcome,
+                    "detail": detail,
+                });
+                out.print(&record, line)?;
+            }
+            if !failed.is_empty() {
+                return Err(CliError::JobFailed(failed.join("; ")));
+            }
+        }
+        Command::Jobs(JobsCommand::List) => {
+            let runs = hq
+                .store()
+                .job_runs(crate::jobs::schedule::RUNS_SHOWN)
+                .await
+                .map_err(HqError::from)?;
+            for r in runs {
+                let line = format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    r.job,
+                    r.day,
+                    r.holder,
+                    opt(r.outcome.as_deref()),
+                    r.attempts,
+                    opt(r.detail.as_deref())
+                );
+                out.print(&r, line)?;
+            }
         }
         Command::Program(ProgramCommand::List) => {
             for p in hq.programs().await? {

@@ -79,6 +79,9 @@ fn every_subcommand_has_help() {
         &["program"],
         &["program", "import"],
         &["program", "list"],
+        &["jobs"],
+        &["jobs", "run"],
+        &["jobs", "list"],
         &["audit"],
     ];
     for command in commands {
@@ -90,7 +93,7 @@ fn every_subcommand_has_help() {
     }
     let top = ok(&db, &["--help"]);
     for sub in [
-        "serve", "store", "staff", "code", "terminal", "user", "program", "audit",
+        "serve", "store", "staff", "code", "terminal", "user", "program", "jobs", "audit",
     ] {
         assert!(top.contains(sub), "{sub} listed: {top}");
     }

@@ -1,11 +1,13 @@
 //! Head office's daily jobs: two head offices on one PostgreSQL, a fake
-//! clock across three days, each job run exactly once a day; a missed day
+//! clock across three days, each job run exactly once a day (in one test
+//! process, and as two `tillcard-hq` OS processes); a missed day
 //! caught up; a run whose holder died taken up once its lease passes; a
 //! run retried books nothing twice.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod util;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
@@ -236,4 +238,108 @@ async fn missed_days_are_caught_up_in_order_and_a_dead_holders_run_is_taken_up_a
     assert_eq!(taken_up.holder, "hq");
     assert_eq!(taken_up.attempts, 2);
     assert_eq!(taken_up.outcome.as_deref(), Some("ok"));
+}
+
+/// `tillcard-hq jobs run --at MOMENT` against the PostgreSQL at `url`: what
+/// it printed, one line per run it made.
+fn jobs_run_process(url: &str, at: Timestamp) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tillcard-hq"))
+        .args(["jobs", "run", "--at", &at.to_rfc3339()])
+        .env("TILLCARD_HQ_DATABASE_URL", url)
+        .env_remove("TILLCARD_HQ_DATABASE_URL_FILE")
+        .env_remove("TILLCARD_HQ_SQLITE")
+        .env_remove("TILLCARD_HQ_CONFIG")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The same as the in-process test above, with two `tillcard-hq` OS
+/// processes: at each tick of a fake clock across three past days, two
+/// processes run the jobs owed at that moment side by side (`jobs run
+/// --at`, the scheduler's own `run_due`), racing for each day's lease in
+/// one PostgreSQL. Each job runs exactly once a day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tillcard_hq_processes_on_one_postgres_run_each_job_once_a_day_across_three_days() {
+    let (h, url) = harness_postgres().await;
+    let config = JobsConfig::default();
+    // Three days ending the day before yesterday: every tick is in the past
+    // (the command refuses a moment in the future).
+    let today = schedule::business_day(chrono::Utc::now().fixed_offset());
+    let days: Vec<NaiveDate> = (today - Duration::days(4)).iter_days().take(3).collect();
+    let mut printed = Vec::new();
+    let mut ticks = 0;
+    for day in &days {
+        let moment = schedule::moment(*day, config.time_of_day).unwrap();
+        // At the moment itself both race; a minute later and hours later
+        // there is nothing left to run.
+        for at in [
+            moment,
+            moment + Duration::minutes(1),
+            moment + Duration::hours(5),
+        ] {
+            let (a, b) = (jobs_run_process(&url, at), jobs_run_process(&url, at));
+            for child in [a, b] {
+                let out = child.wait_with_output().unwrap();
+                assert!(
+                    out.status.success(),
+                    "jobs run --at {at}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                printed.extend(
+                    String::from_utf8(out.stdout)
+                        .unwrap()
+                        .lines()
+                        .map(str::to_owned),
+                );
+            }
+            ticks += 1;
+        }
+    }
+    let runs = h.hq.store().job_runs(100).await.unwrap();
+    for job in Job::ALL {
+        let lines: Vec<&String> = printed
+            .iter()
+            .filter(|l| l.split('\t').next() == Some(job.name()))
+            .collect();
+        let recorded = runs_of(&runs, job);
+        let holders: BTreeSet<&str> = recorded.iter().map(|r| r.holder.as_str()).collect();
+        println!(
+            "jobs (two processes): {} over {ticks} ticks, 2 processes each: printed {} runs, recorded {:?} by {} distinct processes",
+            job.name(),
+            lines.len(),
+            recorded
+                .iter()
+                .map(|r| (r.day.as_str(), r.outcome.as_deref(), r.attempts))
+                .collect::<Vec<_>>(),
+            holders.len()
+        );
+        assert_eq!(
+            lines.len(),
+            3,
+            "{} ran exactly three times: {lines:?}",
+            job.name()
+        );
+        assert_eq!(
+            recorded.iter().map(|r| r.day.clone()).collect::<Vec<_>>(),
+            days.iter().copied().map(day_text).collect::<Vec<_>>(),
+            "one run a day, each day"
+        );
+        for run in recorded {
+            assert_eq!(run.outcome.as_deref(), Some("ok"));
+            assert_eq!(run.attempts, 1, "no run was taken up twice");
+            assert!(
+                run.holder.starts_with("pid"),
+                "run by a process: {}",
+                run.holder
+            );
+        }
+    }
+    // A moment in the future is refused: a day's jobs never run early.
+    let later = chrono::Utc::now().fixed_offset() + Duration::days(1);
+    let out = jobs_run_process(&url, later).wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("moment_in_future"));
 }

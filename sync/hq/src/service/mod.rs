@@ -128,6 +128,11 @@ impl Hq {
         self
     }
 
+    /// How the daily jobs run (time of day, lease, retry).
+    pub fn jobs_config(&self) -> &crate::jobs::schedule::JobsConfig {
+        &self.jobs
+    }
+
     /// The daily jobs' store-local time of day.
     pub fn jobs_at(&self) -> chrono::NaiveTime {
         self.jobs.time_of_day
