@@ -4,7 +4,8 @@
 //! and points within the protocol's limits (`crate::limits`), no product
 //! pricing forms can overflow.
 
-use super::{CouponKind, ExpiryPolicy, Program, ProgramProblem};
+use super::validate::Found;
+use super::{CouponKind, ExpiryPolicy, Program};
 use crate::limits::{MAX_FEN, MAX_ITEMS, MAX_MULTIPLIER_MILLI, MAX_POINTS, MAX_TEXT_CHARS};
 
 /// Most points earned per ¥1 (base rate; multipliers come on top).
@@ -17,169 +18,236 @@ pub const MAX_MONTHS: i64 = 1_200;
 pub const MAX_COUPON_DAYS: i64 = 3_660;
 
 /// Pushes a problem for every figure of `program` above its bound.
-pub(super) fn check(program: &Program, problems: &mut Vec<ProgramProblem>) {
-    let mut at_most = |what: String, value: i64, max: i64| {
-        if value > max {
-            problems.push(ProgramProblem::TooLarge { what, value, max });
-        }
-    };
+pub(super) fn check(program: &Program, found: &mut Found) {
     let chars = |text: &str| i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let max_text = count(MAX_TEXT_CHARS);
     let max_items = count(MAX_ITEMS);
 
-    for tier in &program.tiers {
+    for (i, tier) in program.tiers.iter().enumerate() {
+        let field = |name: &str| format!("tiers[{i}].{name}");
         let name = format!("tier {:?}", tier.code);
-        at_most(format!("{name} code length"), chars(&tier.code), max_text);
-        at_most(
+        found.at_most(
+            field("code"),
+            format!("{name} code length"),
+            chars(&tier.code),
+            max_text,
+        );
+        found.at_most(
+            field("name_zh"),
             format!("{name} Chinese name length"),
             chars(&tier.name_zh),
             max_text,
         );
-        at_most(
+        found.at_most(
+            field("name_en"),
             format!("{name} English name length"),
             chars(&tier.name_en),
             max_text,
         );
-        at_most(
+        found.at_most(
+            field("qualifying_spend"),
             format!("{name} qualifying spend"),
             tier.qualifying_spend.fen(),
             MAX_FEN,
         );
-        at_most(
+        found.at_most(
+            field("points_multiplier_milli"),
             format!("{name} points multiplier"),
             tier.points_multiplier_milli,
             MAX_MULTIPLIER_MILLI,
         );
     }
     let e = &program.earning;
-    at_most(
-        "points earned per ¥1".into(),
+    found.at_most(
+        "earning.points_per_yuan",
+        "points earned per ¥1",
         e.points_per_yuan,
         MAX_EARN_POINTS_PER_YUAN,
     );
-    at_most(
-        "categories that earn nothing".into(),
+    found.at_most(
+        "earning.excluded_categories",
+        "categories that earn nothing",
         count(e.excluded_categories.len()),
         max_items,
     );
-    at_most(
-        "categories with a points rate".into(),
+    found.at_most(
+        "earning.category_rates",
+        "categories with a points rate",
         count(e.category_rates.len()),
         max_items,
     );
-    for rate in &e.category_rates {
+    for (i, rate) in e.category_rates.iter().enumerate() {
         let name = format!("category {:?}", rate.category);
-        at_most(format!("{name} length"), chars(&rate.category), max_text);
-        at_most(
+        found.at_most(
+            format!("earning.category_rates[{i}].category"),
+            format!("{name} length"),
+            chars(&rate.category),
+            max_text,
+        );
+        found.at_most(
+            format!("earning.category_rates[{i}].rate_milli"),
             format!("{name} points rate"),
             rate.rate_milli,
             MAX_MULTIPLIER_MILLI,
         );
     }
-    at_most(
-        "categories never discounted".into(),
+    found.at_most(
+        "discount_excluded_categories",
+        "categories never discounted",
         count(program.discount_excluded_categories.len()),
         max_items,
     );
-    for category in e
-        .excluded_categories
-        .iter()
-        .chain(&program.discount_excluded_categories)
-    {
-        at_most(
-            format!("category {category:?} length"),
-            chars(category),
-            max_text,
-        );
+    let lists = [
+        ("earning.excluded_categories", &e.excluded_categories),
+        (
+            "discount_excluded_categories",
+            &program.discount_excluded_categories,
+        ),
+    ];
+    for (list, categories) in lists {
+        for (i, category) in categories.iter().enumerate() {
+            found.at_most(
+                format!("{list}[{i}]"),
+                format!("category {category:?} length"),
+                chars(category),
+                max_text,
+            );
+        }
     }
     let r = &program.redemption;
-    at_most(
-        "points per ¥1 redeemed".into(),
+    found.at_most(
+        "redemption.points_per_yuan",
+        "points per ¥1 redeemed",
         r.points_per_yuan,
         MAX_REDEEM_POINTS_PER_YUAN,
     );
-    at_most("redemption step".into(), r.step, MAX_POINTS);
+    found.at_most("redemption.step", "redemption step", r.step, MAX_POINTS);
     if let Some(cap) = r.max_points_per_order {
-        at_most("points per order cap".into(), cap, MAX_POINTS);
+        found.at_most(
+            "redemption.max_points_per_order",
+            "points per order cap",
+            cap,
+            MAX_POINTS,
+        );
     }
     if let Some(cap) = r.max_points_per_day {
-        at_most("points per day cap".into(), cap, MAX_POINTS);
+        found.at_most(
+            "redemption.max_points_per_day",
+            "points per day cap",
+            cap,
+            MAX_POINTS,
+        );
     }
     if let ExpiryPolicy::EndOfNthMonth { months } = program.expiry {
-        at_most("points expiry months".into(), i64::from(months), MAX_MONTHS);
+        found.at_most(
+            "expiry.months",
+            "points expiry months",
+            i64::from(months),
+            MAX_MONTHS,
+        );
     }
-    at_most(
-        "top-up packages".into(),
+    found.at_most(
+        "top_up_packages",
+        "top-up packages",
         count(program.top_up_packages.len()),
         max_items,
     );
-    for package in &program.top_up_packages {
+    for (i, package) in program.top_up_packages.iter().enumerate() {
+        let field = |name: &str| format!("top_up_packages[{i}].{name}");
         let name = format!("top-up package {:?}", package.code);
-        at_most(
+        found.at_most(
+            field("code"),
             format!("{name} code length"),
             chars(&package.code),
             max_text,
         );
-        at_most(format!("{name} price"), package.pay.fen(), MAX_FEN);
-        at_most(format!("{name} bonus"), package.bonus.fen(), MAX_FEN);
+        found.at_most(
+            field("pay"),
+            format!("{name} price"),
+            package.pay.fen(),
+            MAX_FEN,
+        );
+        found.at_most(
+            field("bonus"),
+            format!("{name} bonus"),
+            package.bonus.fen(),
+            MAX_FEN,
+        );
     }
-    for template in [&program.coupons.welcome, &program.coupons.birthday]
-        .into_iter()
-        .flatten()
-    {
+    for (path, template) in [
+        ("coupons.welcome", &program.coupons.welcome),
+        ("coupons.birthday", &program.coupons.birthday),
+    ] {
+        let Some(template) = template else { continue };
+        let field = |name: &str| format!("{path}.{name}");
         let name = format!("coupon {:?}", template.code);
-        at_most(
+        found.at_most(
+            field("code"),
             format!("{name} code length"),
             chars(&template.code),
             max_text,
         );
-        at_most(
+        found.at_most(
+            field("valid_days"),
             format!("{name} days valid"),
             i64::from(template.valid_days),
             MAX_COUPON_DAYS,
         );
         let amounts = match &template.kind {
-            CouponKind::AmountOff { off, min_spend } => vec![*off, *min_spend],
-            CouponKind::PercentOff { cap, min_spend, .. } => vec![*cap, *min_spend],
+            CouponKind::AmountOff { off, min_spend } => [("off", *off), ("min_spend", *min_spend)],
+            CouponKind::PercentOff { cap, min_spend, .. } => {
+                [("cap", *cap), ("min_spend", *min_spend)]
+            }
             CouponKind::FreeGift {
                 value, min_spend, ..
-            } => vec![*value, *min_spend],
+            } => [("value", *value), ("min_spend", *min_spend)],
         };
-        for amount in amounts {
-            at_most(format!("{name} amount"), amount.fen(), MAX_FEN);
+        for (key, amount) in amounts {
+            found.at_most(
+                field(&format!("kind.{key}")),
+                format!("{name} amount"),
+                amount.fen(),
+                MAX_FEN,
+            );
         }
     }
-    at_most(
-        "birthday points multiplier".into(),
+    found.at_most(
+        "birthday.points_multiplier_milli",
+        "birthday points multiplier",
         program.birthday.points_multiplier_milli,
         MAX_MULTIPLIER_MILLI,
     );
     if let Some(day) = &program.member_day {
-        at_most(
-            "member-day points multiplier".into(),
+        found.at_most(
+            "member_day.points_multiplier_milli",
+            "member-day points multiplier",
             day.points_multiplier_milli,
             MAX_MULTIPLIER_MILLI,
         );
     }
-    at_most(
-        "referral points".into(),
+    found.at_most(
+        "referral.points_each",
+        "referral points",
         program.referral.points_each,
         MAX_POINTS,
     );
-    at_most(
-        "offline allowance".into(),
+    found.at_most(
+        "offline.allowance_per_member_per_day",
+        "offline allowance",
         program.offline.allowance_per_member_per_day.fen(),
         MAX_FEN,
     );
     let t = &program.tier_evaluation;
-    at_most(
-        "tier evaluation window".into(),
+    found.at_most(
+        "tier_evaluation.window_months",
+        "tier evaluation window",
         i64::from(t.window_months),
         MAX_MONTHS,
     );
-    at_most(
-        "tier evaluation interval".into(),
+    found.at_most(
+        "tier_evaluation.every_months",
+        "tier evaluation interval",
         i64::from(t.every_months),
         MAX_MONTHS,
     );

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::money::{BASIS_POINTS, Money};
+use crate::money::Money;
 
 /// ×1.0 expressed in thousandths.
 pub const MULTIPLIER_ONE: i64 = 1000;
@@ -474,192 +474,6 @@ impl Default for TierEvaluation {
 }
 
 impl Program {
-    /// Checks the program makes sense; lists every problem found.
-    pub fn validate(&self) -> Result<(), InvalidProgram> {
-        let mut problems = Vec::new();
-        let non_negative = |what: &str, value: i64, problems: &mut Vec<ProgramProblem>| {
-            if value < 0 {
-                problems.push(ProgramProblem::Negative {
-                    what: what.into(),
-                    value,
-                });
-            }
-        };
-        let percent = |what: &str, value: i64, problems: &mut Vec<ProgramProblem>| {
-            if value > BASIS_POINTS {
-                problems.push(ProgramProblem::OverHundredPercent {
-                    what: what.into(),
-                    value,
-                });
-            }
-        };
-        let positive = |what: &str, value: i64, problems: &mut Vec<ProgramProblem>| {
-            if value <= 0 {
-                problems.push(ProgramProblem::NotPositive {
-                    what: what.into(),
-                    value,
-                });
-            }
-        };
-
-        match self.tiers.first() {
-            None => problems.push(ProgramProblem::NoTiers),
-            Some(entry) if !entry.qualifying_spend.is_zero() => {
-                problems.push(ProgramProblem::EntryTierNotFree {
-                    code: entry.code.clone(),
-                    spend: entry.qualifying_spend,
-                })
-            }
-            Some(_) => {}
-        }
-        if self.tiers.len() > usize::from(u8::MAX) {
-            problems.push(ProgramProblem::TooManyTiers(self.tiers.len()));
-        }
-        for pair in self.tiers.windows(2) {
-            let (lower, higher) = (&pair[0], &pair[1]);
-            if higher.qualifying_spend <= lower.qualifying_spend {
-                problems.push(ProgramProblem::OverlappingTiers {
-                    lower: lower.code.clone(),
-                    lower_spend: lower.qualifying_spend,
-                    higher: higher.code.clone(),
-                    higher_spend: higher.qualifying_spend,
-                });
-            }
-        }
-        for (i, tier) in self.tiers.iter().enumerate() {
-            if self.tiers[..i].iter().any(|t| t.code == tier.code) {
-                problems.push(ProgramProblem::DuplicateTierCode(tier.code.clone()));
-            }
-            let name = format!("tier {:?}", tier.code);
-            non_negative(
-                &format!("{name} qualifying spend"),
-                tier.qualifying_spend.fen(),
-                &mut problems,
-            );
-            non_negative(&format!("{name} discount"), tier.discount_bp, &mut problems);
-            percent(&format!("{name} discount"), tier.discount_bp, &mut problems);
-            non_negative(
-                &format!("{name} points multiplier"),
-                tier.points_multiplier_milli,
-                &mut problems,
-            );
-        }
-
-        non_negative(
-            "points earned per ¥1",
-            self.earning.points_per_yuan,
-            &mut problems,
-        );
-        for (i, rate) in self.earning.category_rates.iter().enumerate() {
-            non_negative(
-                &format!("category {:?} points rate", rate.category),
-                rate.rate_milli,
-                &mut problems,
-            );
-            if self.earning.category_rates[..i]
-                .iter()
-                .any(|r| r.category == rate.category)
-            {
-                problems.push(ProgramProblem::DuplicateCategoryRate(rate.category.clone()));
-            }
-        }
-        let r = &self.redemption;
-        positive("points per ¥1 redeemed", r.points_per_yuan, &mut problems);
-        positive("redemption step", r.step, &mut problems);
-        non_negative("redemption cap", r.max_share_bp, &mut problems);
-        percent("redemption cap", r.max_share_bp, &mut problems);
-        // In i128: the step comes from outside and may be near i64::MAX (the
-        // admin API's fuzzing found `step * 100` overflowing here).
-        if r.points_per_yuan > 0
-            && r.step > 0
-            && (i128::from(r.step) * 100) % i128::from(r.points_per_yuan) != 0
-        {
-            problems.push(ProgramProblem::StepNotWholeFen {
-                step: r.step,
-                per_yuan: r.points_per_yuan,
-            });
-        }
-        if let Some(cap) = r.max_points_per_order {
-            non_negative("points per order cap", cap, &mut problems);
-        }
-        if let Some(cap) = r.max_points_per_day {
-            non_negative("points per day cap", cap, &mut problems);
-        }
-        if let ExpiryPolicy::EndOfNthMonth { months } = self.expiry {
-            positive("points expiry months", i64::from(months), &mut problems);
-        }
-        for (i, package) in self.top_up_packages.iter().enumerate() {
-            if self.top_up_packages[..i]
-                .iter()
-                .any(|p| p.code == package.code)
-            {
-                problems.push(ProgramProblem::DuplicatePackage(package.code.clone()));
-            }
-            positive(
-                &format!("top-up package {:?} price", package.code),
-                package.pay.fen(),
-                &mut problems,
-            );
-            non_negative(
-                &format!("top-up package {:?} bonus", package.code),
-                package.bonus.fen(),
-                &mut problems,
-            );
-        }
-        for template in [&self.coupons.welcome, &self.coupons.birthday]
-            .into_iter()
-            .flatten()
-        {
-            template.check(&mut problems);
-        }
-        non_negative(
-            "birthday points multiplier",
-            self.birthday.points_multiplier_milli,
-            &mut problems,
-        );
-        if let Some(day) = &self.member_day {
-            match day.day {
-                MemberDayRule::Weekday { weekday } if !(1..=7).contains(&weekday) => problems.push(
-                    ProgramProblem::NoSuchMemberDay(format!("weekday {weekday}")),
-                ),
-                MemberDayRule::DayOfMonth { day } if !(1..=31).contains(&day) => {
-                    problems.push(ProgramProblem::NoSuchMemberDay(format!("day {day}")))
-                }
-                _ => {}
-            }
-            non_negative(
-                "member-day points multiplier",
-                day.points_multiplier_milli,
-                &mut problems,
-            );
-            non_negative("member-day discount", day.extra_discount_bp, &mut problems);
-            percent("member-day discount", day.extra_discount_bp, &mut problems);
-        }
-        non_negative("referral points", self.referral.points_each, &mut problems);
-        non_negative(
-            "offline allowance",
-            self.offline.allowance_per_member_per_day.fen(),
-            &mut problems,
-        );
-        positive(
-            "tier evaluation window",
-            i64::from(self.tier_evaluation.window_months),
-            &mut problems,
-        );
-        positive(
-            "tier evaluation interval",
-            i64::from(self.tier_evaluation.every_months),
-            &mut problems,
-        );
-        bounds::check(self, &mut problems);
-
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(InvalidProgram(problems))
-        }
-    }
-
     /// The tier at `level`, or the entry tier if the level is unknown to
     /// this program (a program pushed with fewer tiers than a member holds).
     pub fn tier(&self, level: TierLevel) -> Option<&Tier> {
@@ -713,54 +527,12 @@ impl Program {
     }
 }
 
-impl CouponTemplate {
-    fn check(&self, problems: &mut Vec<ProgramProblem>) {
-        let bad = |why: &str| ProgramProblem::BadCoupon {
-            code: self.code.clone(),
-            why: why.into(),
-        };
-        if self.valid_days == 0 {
-            problems.push(bad("valid for 0 days"));
-        }
-        match &self.kind {
-            CouponKind::AmountOff { off, min_spend } => {
-                if off.fen() <= 0 {
-                    problems.push(bad("the amount off must be greater than zero"));
-                }
-                if min_spend.is_negative() {
-                    problems.push(bad("the minimum spend must not be negative"));
-                }
-            }
-            CouponKind::PercentOff {
-                off_bp,
-                cap,
-                min_spend,
-            } => {
-                if *off_bp <= 0 || *off_bp > BASIS_POINTS {
-                    problems.push(bad("the percentage off must be between 0 and 100%"));
-                }
-                if cap.fen() <= 0 {
-                    problems.push(bad("the cap must be greater than zero"));
-                }
-                if min_spend.is_negative() {
-                    problems.push(bad("the minimum spend must not be negative"));
-                }
-            }
-            CouponKind::FreeGift {
-                value, min_spend, ..
-            } => {
-                if value.is_negative() || min_spend.is_negative() {
-                    problems.push(bad("gift value and minimum spend must not be negative"));
-                }
-            }
-        }
-    }
-}
-
 pub mod bounds;
 mod problems;
+mod validate;
 mod versions;
 pub use problems::{InvalidProgram, ProgramProblem};
+pub use validate::FieldProblem;
 pub use versions::in_force_at;
 
 #[cfg(test)]

@@ -147,3 +147,93 @@ fn validating_a_program_with_every_number_at_an_extreme_never_panics() {
         );
     }
 }
+
+/// Every problem names its field, and the name is a true path into the
+/// program's own JSON (and so its TOML): the console places a problem
+/// beside the line holding that field.
+#[test]
+fn every_problem_names_a_field_that_exists_in_the_program() {
+    let mut program = Program::default();
+    program.tiers[1].discount_bp = 12_000;
+    program.tiers[2].qualifying_spend = Money::from_yuan(800);
+    program.tiers[3].code = "silver".into();
+    program.earning.points_per_yuan = -1;
+    program.earning.category_rates = vec![
+        CategoryRate {
+            category: "fresh".into(),
+            rate_milli: -5,
+        },
+        CategoryRate {
+            category: "fresh".into(),
+            rate_milli: 2000,
+        },
+    ];
+    program.redemption.step = 0;
+    program.redemption.max_points_per_day = Some(i64::MAX);
+    program.top_up_packages[1].code = program.top_up_packages[0].code.clone();
+    if let Some(welcome) = program.coupons.welcome.as_mut() {
+        welcome.valid_days = 0;
+        welcome.kind = CouponKind::AmountOff {
+            off: Money::ZERO,
+            min_spend: Money::from_fen(-1),
+        };
+    }
+    program.member_day = Some(MemberDay {
+        day: MemberDayRule::Weekday { weekday: 9 },
+        points_multiplier_milli: 1000,
+        extra_discount_bp: 0,
+    });
+    program.tier_evaluation.window_months = 0;
+
+    let problems = program.problems();
+    let json = serde_json::to_value(&program).unwrap();
+    let resolve = |path: &str| {
+        let mut at = &json;
+        for part in path.split('.') {
+            let (key, index) = match part.split_once('[') {
+                Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
+                None => (part, None),
+            };
+            at = at.get(key)?;
+            if let Some(i) = index {
+                at = at.get(i)?;
+            }
+        }
+        Some(at)
+    };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    for problem in &problems {
+        assert!(
+            resolve(&problem.field).is_some(),
+            "{} names {:?}, not a field of the program",
+            problem.problem,
+            problem.field
+        );
+    }
+    for expected in [
+        "tiers[1].discount_bp",
+        "tiers[2].qualifying_spend",
+        "tiers[3].code",
+        "earning.points_per_yuan",
+        "earning.category_rates[0].rate_milli",
+        "earning.category_rates[1].category",
+        "redemption.step",
+        "redemption.max_points_per_day",
+        "top_up_packages[1].code",
+        "coupons.welcome.valid_days",
+        "coupons.welcome.kind.off",
+        "coupons.welcome.kind.min_spend",
+        "member_day.day",
+        "tier_evaluation.window_months",
+    ] {
+        assert!(fields.contains(&expected), "{expected} in {fields:?}");
+    }
+    // The same problems as validate, in the same order.
+    let Err(InvalidProgram(listed)) = program.validate() else {
+        panic!("a broken program validated");
+    };
+    assert_eq!(
+        listed,
+        problems.into_iter().map(|p| p.problem).collect::<Vec<_>>()
+    );
+}

@@ -103,8 +103,68 @@ async fn program_editor_in_headless_chromium() {
         broken.trim_end(),
         "the draft is kept"
     );
+    // Beside its field: the draft's line that holds it, quoted.
+    let line = broken
+        .lines()
+        .position(|l| l.trim() == "points_per_yuan = -1")
+        .unwrap()
+        + 1;
+    let item = browser
+        .find(Locator::Css(
+            "#program-problems li[data-field='earning.points_per_yuan']",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        item.attr("data-line").await.unwrap().as_deref(),
+        Some(line.to_string().as_str()),
+        "placed at the line of the field"
+    );
+    let beside = item.text().await.unwrap();
+    assert!(
+        beside.contains(&format!("Line {line}")) && beside.contains("points_per_yuan = -1"),
+        "{beside}"
+    );
+    assert!(
+        browser
+            .find(Locator::Id("program-from-problem"))
+            .await
+            .is_err(),
+        "the moment is fine"
+    );
     save_screenshot(&browser, "console-program-problem-en.png").await;
     saved.push("console-program-problem-en.png");
+
+    // A moment in the past: the problem sits under the moment's input.
+    set_draft(&browser, &start).await;
+    let moment = browser
+        .find(Locator::Id("program-from"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    browser
+        .execute(
+            "document.getElementById('program-from').value = '2020-01-01T09:00';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    submit(&browser, "#program-preview").await;
+    let past = text_of(&browser, "program-from-problem").await;
+    assert!(
+        past.contains("not a minute or more in the future"),
+        "{past}"
+    );
+    browser
+        .execute(
+            "document.getElementById('program-from').value = arguments[0];",
+            vec![serde_json::Value::String(moment)],
+        )
+        .await
+        .unwrap();
 
     // Double points: the preview shows every tier's points change.
     let doubled = start.replacen("points_per_yuan = 1", "points_per_yuan = 2", 1);

@@ -20,6 +20,7 @@
 //! kept in memory for the session's next page after the redirect
 //! ([`Flashes`]), then forgotten.
 
+mod draft_problems;
 mod forms;
 mod pages;
 mod preview;

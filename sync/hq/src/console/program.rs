@@ -4,7 +4,9 @@
 //! moment it takes effect.
 //!
 //! "Preview" answers the page itself (not a redirect), keeping the draft:
-//! every problem that would refuse it, and the sample basket priced for a
+//! every problem that would refuse it, each beside the line of the draft
+//! that holds its field ([`super::draft_problems`]), and the sample basket
+//! priced for a
 //! member of each tier under the version in force at that moment and under
 //! the draft ([`super::preview`]), the rows that change marked. "Publish"
 //! publishes it through [`Hq::publish_program`] (the admin API's
@@ -19,13 +21,13 @@ use tillcard_rules::Program;
 use tillcard_rules::ids::Timestamp;
 use tillcard_rules::program::in_force_at;
 
+use super::draft_problems::{self, DraftProblem, EFFECTIVE_FROM};
 use super::forms::{Posted, Submission, accept};
 use super::preview::{PreviewRow, preview};
 use super::{FLASHES, Flash, html, redirect, render};
 use crate::error::HqError;
 use crate::figures::{BUSINESS_OFFSET_SECONDS, in_business_offset};
 use crate::service::Hq;
-use crate::service::programs::publish_problems;
 use crate::service::roles::Operation;
 
 /// Where the editor lives.
@@ -56,7 +58,7 @@ pub(super) async fn page(
     hq: &Hq,
     draft: &str,
     from: &str,
-    problems: &[String],
+    problems: &[DraftProblem],
     rows: &[PreviewRow],
 ) -> Result<minijinja::Value, HqError> {
     let now = chrono::Utc::now().fixed_offset();
@@ -76,11 +78,17 @@ pub(super) async fn page(
             context! { version => p.version, from => from, points_per_yuan => p.earning.points_per_yuan, tiers => p.tiers.len(), state => state }
         })
         .collect();
+    // The moment's problems sit beside the moment's input, the others
+    // beside the lines of the draft, in the order of those lines.
+    let (moment_problems, mut field_problems): (Vec<&DraftProblem>, Vec<&DraftProblem>) =
+        problems.iter().partition(|p| p.field == EFFECTIVE_FROM);
+    field_problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     Ok(context! {
         versions => versions,
         draft => draft,
         from => from,
-        problems => problems,
+        problems => field_problems,
+        moment_problems => moment_problems,
         rows => rows,
         previewed => !rows.is_empty() || !problems.is_empty(),
     })
@@ -99,10 +107,10 @@ pub(super) async fn post(form: Submission) -> Result<Response, HqError> {
     let (draft, mut problems) = match toml::from_str::<Program>(&draft_text) {
         Ok(mut draft) => {
             draft.effective_from = moment(&from_text);
-            let problems = publish_problems(&draft, now);
+            let problems = draft_problems::of_draft(&draft_text, &draft, now);
             (Some(draft), problems)
         }
-        Err(e) => (None, vec![format!("TOML: {}", e.message())]),
+        Err(e) => (None, vec![draft_problems::of_unreadable(&draft_text, &e)]),
     };
     if posted.field("action") == "publish"
         && problems.is_empty()
@@ -124,7 +132,7 @@ pub(super) async fn post(form: Submission) -> Result<Response, HqError> {
                 return Ok(redirect(PATH));
             }
             Err(e @ (HqError::Internal(_) | HqError::Unavailable(_))) => return Err(e),
-            Err(e) => problems.push(e.to_string()),
+            Err(e) => problems.push(draft_problems::unplaced(e.to_string())),
         }
     }
     // Previewed only when the program itself is valid: pricing is only

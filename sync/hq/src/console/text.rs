@@ -42,6 +42,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("preview", "预览", "Preview"),
     ("publish", "发布", "Publish"),
     ("problems", "无法发布：", "Cannot be published:"),
+    ("line", "行", "Line"),
     (
         "preview_explained",
         "样例购物篮（杂货、生鲜、烟草、礼品卡各一件）按各等级会员定价：当前版本与草稿对比，有变化的行已标出。",

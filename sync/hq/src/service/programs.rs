@@ -120,7 +120,7 @@ pub fn publish_problems(program: &Program, now: Timestamp) -> Vec<String> {
 }
 
 /// What is wrong with the program's moment, if anything: its code and why.
-fn moment_problem(program: &Program, now: Timestamp) -> Option<(&'static str, String)> {
+pub(crate) fn moment_problem(program: &Program, now: Timestamp) -> Option<(&'static str, String)> {
     match program.effective_from {
         None => Some((
             "effective_from_missing",
