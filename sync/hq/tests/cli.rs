@@ -12,20 +12,27 @@ use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tillcard-hq");
 
-/// Runs the binary with `args` against the SQLite database `db` (nothing
-/// from the caller's environment chooses another database).
-fn run(db: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write as _;
-    let mut child = Command::new(BIN)
+/// The binary with `args` against the SQLite database `db` (nothing from
+/// the caller's environment chooses another database), its output piped.
+fn command(db: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .args(args)
         .env("TILLCARD_HQ_SQLITE", db)
         .env_remove("TILLCARD_HQ_DATABASE_URL")
         .env_remove("TILLCARD_HQ_DATABASE_URL_FILE")
         .env_remove("TILLCARD_HQ_CONFIG")
         .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs [`command`] with `stdin` on its standard input.
+fn run(db: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = command(db, args)
+        .stdin(Stdio::piped())
         .spawn()
         .unwrap();
     child
@@ -328,16 +335,8 @@ fn a_reader_that_closes_the_pipe_early_does_not_fail_the_command() {
         &db,
         &["store", "add", "--code", "S001", "--name", "Jing'an"],
     );
-    let mut child = Command::new(BIN)
-        .args(["code", "issue", "--store", "S001"])
-        .env("TILLCARD_HQ_SQLITE", &db)
-        .env_remove("TILLCARD_HQ_DATABASE_URL")
-        .env_remove("TILLCARD_HQ_DATABASE_URL_FILE")
-        .env_remove("TILLCARD_HQ_CONFIG")
-        .env("RUST_LOG", "warn")
+    let mut child = command(&db, &["code", "issue", "--store", "S001"])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // The reading end closes before the child has opened its database, so

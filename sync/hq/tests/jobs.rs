@@ -58,6 +58,21 @@ fn runs_of(runs: &[JobRunRecord], job: Job) -> Vec<&JobRunRecord> {
     of
 }
 
+/// `recorded` (one job's runs) is one finished, good, first-attempt run for
+/// each of `days`.
+fn assert_one_good_run_a_day(recorded: &[&JobRunRecord], days: &[NaiveDate]) {
+    assert_eq!(
+        recorded.iter().map(|r| r.day.clone()).collect::<Vec<_>>(),
+        days.iter().copied().map(day_text).collect::<Vec<_>>(),
+        "one run a day, each day"
+    );
+    for run in recorded {
+        assert_eq!(run.outcome.as_deref(), Some("ok"));
+        assert_eq!(run.attempts, 1, "no run was taken up twice");
+        assert!(run.finished_at_ms.unwrap() >= run.started_at_ms);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_head_offices_on_one_postgres_run_each_job_exactly_once_a_day_for_three_days() {
     let (h, url) = harness_postgres().await;
@@ -108,17 +123,7 @@ async fn two_head_offices_on_one_postgres_run_each_job_exactly_once_a_day_for_th
             "{} ran exactly three times in three days",
             job.name()
         );
-        let recorded = runs_of(&runs, job);
-        assert_eq!(
-            recorded.iter().map(|r| r.day.clone()).collect::<Vec<_>>(),
-            days.iter().copied().map(day_text).collect::<Vec<_>>(),
-            "one run a day, each day"
-        );
-        for run in recorded {
-            assert_eq!(run.outcome.as_deref(), Some("ok"));
-            assert_eq!(run.attempts, 1, "no run was taken up twice");
-            assert!(run.finished_at_ms.unwrap() >= run.started_at_ms);
-        }
+        assert_one_good_run_a_day(&runs_of(&runs, job), &days);
     }
     assert_eq!(expiries.len(), 1, "the lot expired once: {expiries:?}");
     let moment = schedule::moment(expiry_day, config.time_of_day).unwrap();
@@ -322,14 +327,8 @@ async fn two_tillcard_hq_processes_on_one_postgres_run_each_job_once_a_day_acros
             "{} ran exactly three times: {lines:?}",
             job.name()
         );
-        assert_eq!(
-            recorded.iter().map(|r| r.day.clone()).collect::<Vec<_>>(),
-            days.iter().copied().map(day_text).collect::<Vec<_>>(),
-            "one run a day, each day"
-        );
+        assert_one_good_run_a_day(&recorded, &days);
         for run in recorded {
-            assert_eq!(run.outcome.as_deref(), Some("ok"));
-            assert_eq!(run.attempts, 1, "no run was taken up twice");
             assert!(
                 run.holder.starts_with("pid"),
                 "run by a process: {}",

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, Method, Uri, header};
 use ed25519_dalek::SigningKey;
 use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
-use tillcard_rules::{MemberAccount, Program, expiry, tier};
+use tillcard_rules::{LedgerEntry, MemberAccount, Program, expiry, tier};
 use uuid::Uuid;
 
 use crate::admin;
@@ -634,21 +634,14 @@ impl Hq {
     /// taken up after a crash) changes nothing twice.
     pub async fn evaluate_tiers_as(&self, at: Timestamp, run: SourceId) -> Result<usize, HqError> {
         let program = self.program_at(at).await?;
-        let mut changed = 0;
-        for member in self.store.member_ids().await? {
-            let Some((_, entries)) = self.store.member(member).await? else {
-                continue;
-            };
-            let account = MemberAccount::fold(MemberAccount::new(member), &entries);
-            if account.has_booked(run) {
-                continue;
-            }
-            if let Some(entry) = tier::evaluate(&program, &account, at, run) {
-                self.store.append_entries(member, &[entry]).await?;
-                changed += 1;
-            }
-        }
-        Ok(changed)
+        let written = self
+            .book_for_every_member(run, |account| {
+                tier::evaluate(&program, account, at, run)
+                    .into_iter()
+                    .collect()
+            })
+            .await?;
+        Ok(written)
     }
 
     /// Points expiry: expires every due lot. Returns entries written.
@@ -659,6 +652,18 @@ impl Hq {
     /// [`Hq::expire_points`] as the action `run`, skipping members whose
     /// ledger already holds it (see [`Hq::evaluate_tiers_as`]).
     pub async fn expire_points_as(&self, at: Timestamp, run: SourceId) -> Result<usize, HqError> {
+        self.book_for_every_member(run, |account| expiry::expire_due(account, at, run))
+            .await
+    }
+
+    /// Books for every member the entries `decide` gives their account, as
+    /// the action `run`, skipping a member whose ledger already holds it.
+    /// Returns the entries written.
+    async fn book_for_every_member(
+        &self,
+        run: SourceId,
+        decide: impl Fn(&MemberAccount) -> Vec<LedgerEntry>,
+    ) -> Result<usize, HqError> {
         let mut written = 0;
         for member in self.store.member_ids().await? {
             let Some((_, entries)) = self.store.member(member).await? else {
@@ -668,7 +673,7 @@ impl Hq {
             if account.has_booked(run) {
                 continue;
             }
-            let due = expiry::expire_due(&account, at, run);
+            let due = decide(&account);
             if !due.is_empty() {
                 written += due.len();
                 self.store.append_entries(member, &due).await?;
