@@ -31,10 +31,7 @@ fn command(db: &Path, args: &[&str]) -> Command {
 /// Runs [`command`] with `stdin` on its standard input.
 fn run(db: &Path, args: &[&str], stdin: &str) -> Output {
     use std::io::Write as _;
-    let mut child = command(db, args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = command(db, args).stdin(Stdio::piped()).spawn().unwrap();
     child
         .stdin
         .take()
