@@ -4,7 +4,7 @@
 //! and points within the protocol's limits (`crate::limits`), no product
 //! pricing forms can overflow.
 
-use super::validate::Found;
+use super::problems::Found;
 use super::{CouponKind, ExpiryPolicy, Program};
 use crate::limits::{MAX_FEN, MAX_ITEMS, MAX_MULTIPLIER_MILLI, MAX_POINTS, MAX_TEXT_CHARS};
 

@@ -531,8 +531,7 @@ pub mod bounds;
 mod problems;
 mod validate;
 mod versions;
-pub use problems::{InvalidProgram, ProgramProblem};
-pub use validate::FieldProblem;
+pub use problems::{FieldProblem, InvalidProgram, ProgramProblem};
 pub use versions::in_force_at;
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! What can be wrong with a program: each problem in words for whoever
 //! edits it ([`ProgramProblem`]), and all of them at once
-//! ([`InvalidProgram`], what `Program::validate` returns).
+//! ([`InvalidProgram`], what `Program::validate` returns), each with the
+//! field it is about ([`FieldProblem`]), and the collector validation and
+//! the bounds push them into.
 
-use crate::money::Money;
+use crate::money::{BASIS_POINTS, Money};
 
 /// One thing wrong with a program, in words for whoever edits it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,3 +107,80 @@ pub enum ProgramProblem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the membership program is not valid: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
 pub struct InvalidProgram(pub Vec<ProgramProblem>);
+
+/// A problem and the field it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// Path of the field in the program's TOML and JSON: keys joined by
+    /// `.`, array elements as `[i]` (`tiers[1].discount_bp`). A problem of
+    /// a whole list or table names it (`tiers`).
+    pub field: String,
+    /// The problem.
+    pub problem: ProgramProblem,
+}
+
+/// The problems found so far.
+#[derive(Default)]
+pub(super) struct Found(Vec<FieldProblem>);
+
+impl Found {
+    pub(super) fn push(&mut self, field: impl Into<String>, problem: ProgramProblem) {
+        self.0.push(FieldProblem {
+            field: field.into(),
+            problem,
+        });
+    }
+
+    pub(super) fn non_negative(
+        &mut self,
+        field: impl Into<String>,
+        what: impl Into<String>,
+        value: i64,
+    ) {
+        if value < 0 {
+            let what = what.into();
+            self.push(field, ProgramProblem::Negative { what, value });
+        }
+    }
+
+    pub(super) fn percent(
+        &mut self,
+        field: impl Into<String>,
+        what: impl Into<String>,
+        value: i64,
+    ) {
+        if value > BASIS_POINTS {
+            let what = what.into();
+            self.push(field, ProgramProblem::OverHundredPercent { what, value });
+        }
+    }
+
+    pub(super) fn positive(
+        &mut self,
+        field: impl Into<String>,
+        what: impl Into<String>,
+        value: i64,
+    ) {
+        if value <= 0 {
+            let what = what.into();
+            self.push(field, ProgramProblem::NotPositive { what, value });
+        }
+    }
+
+    pub(super) fn into_problems(self) -> Vec<FieldProblem> {
+        self.0
+    }
+
+    pub(super) fn at_most(
+        &mut self,
+        field: impl Into<String>,
+        what: impl Into<String>,
+        value: i64,
+        max: i64,
+    ) {
+        if value > max {
+            let what = what.into();
+            self.push(field, ProgramProblem::TooLarge { what, value, max });
+        }
+    }
+}

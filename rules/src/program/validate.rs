@@ -7,69 +7,12 @@
 //! console shows a problem beside the line that holds its field.
 
 use super::bounds;
+use super::problems::{FieldProblem, Found};
 use super::{
     CouponKind, CouponTemplate, ExpiryPolicy, InvalidProgram, MemberDayRule, Program,
     ProgramProblem,
 };
 use crate::money::BASIS_POINTS;
-
-/// A problem and the field it is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldProblem {
-    /// Path of the field in the program's TOML and JSON: keys joined by
-    /// `.`, array elements as `[i]` (`tiers[1].discount_bp`). A problem of
-    /// a whole list or table names it (`tiers`).
-    pub field: String,
-    /// The problem.
-    pub problem: ProgramProblem,
-}
-
-/// The problems found so far.
-#[derive(Default)]
-pub(super) struct Found(Vec<FieldProblem>);
-
-impl Found {
-    pub(super) fn push(&mut self, field: impl Into<String>, problem: ProgramProblem) {
-        self.0.push(FieldProblem {
-            field: field.into(),
-            problem,
-        });
-    }
-
-    fn non_negative(&mut self, field: impl Into<String>, what: impl Into<String>, value: i64) {
-        if value < 0 {
-            let what = what.into();
-            self.push(field, ProgramProblem::Negative { what, value });
-        }
-    }
-
-    fn percent(&mut self, field: impl Into<String>, what: impl Into<String>, value: i64) {
-        if value > BASIS_POINTS {
-            let what = what.into();
-            self.push(field, ProgramProblem::OverHundredPercent { what, value });
-        }
-    }
-
-    fn positive(&mut self, field: impl Into<String>, what: impl Into<String>, value: i64) {
-        if value <= 0 {
-            let what = what.into();
-            self.push(field, ProgramProblem::NotPositive { what, value });
-        }
-    }
-
-    pub(super) fn at_most(
-        &mut self,
-        field: impl Into<String>,
-        what: impl Into<String>,
-        value: i64,
-        max: i64,
-    ) {
-        if value > max {
-            let what = what.into();
-            self.push(field, ProgramProblem::TooLarge { what, value, max });
-        }
-    }
-}
 
 impl Program {
     /// Checks the program makes sense; lists every problem found.
@@ -93,7 +36,7 @@ impl Program {
         self.check_packages_and_coupons(&mut found);
         self.check_occasions_and_limits(&mut found);
         bounds::check(self, &mut found);
-        found.0
+        found.into_problems()
     }
 
     fn check_tiers(&self, found: &mut Found) {
