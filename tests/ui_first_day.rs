@@ -93,6 +93,7 @@ fn a_new_till_registers_receives_its_staff_and_a_clerk_sets_a_first_pin() {
     // An empty store on a real configuration: the first-run screen.
     till.wait_ticking(|c| c.page == Page::FirstRun);
     assert!(till.text("first run step").contains("enrollment code"));
+    assert!(!till.shows("lock"), "no Lock before anyone signed in");
     // The code's 16 digits on the keypad (head office prints them in
     // fours with dashes), then Register.
     till.keys(&code.replace('-', ""));
@@ -113,6 +114,7 @@ fn a_new_till_registers_receives_its_staff_and_a_clerk_sets_a_first_pin() {
     // The clerk has no PIN yet: picking the name opens the set-up.
     till.tap(&format!("clerk {cashier}"));
     till.wait_ticking(|c| c.page == Page::PinSetup);
+    assert!(!till.shows("lock"), "nor during the PIN set-up");
     till.keys(&setup);
     till.tap("pin setup next");
     till.keys("1234");
@@ -131,6 +133,7 @@ fn a_new_till_registers_receives_its_staff_and_a_clerk_sets_a_first_pin() {
         Some(cashier.clone()),
         "signed in with the new PIN"
     );
+    assert!(till.shows("lock"), "signed in: Lock is there");
     let pin_taps = till.taps() - code_taps;
     println!(
         "first run: {code_taps} taps to register (16 digits and Register), \
