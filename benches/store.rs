@@ -156,6 +156,7 @@ fn main() {
                     referred_by: None,
                     tags: Vec::new(),
                     balances_known: true,
+                    frozen: false,
                 },
                 format!("186{n:08}"),
             )

@@ -191,6 +191,7 @@ pub fn seed(store: &mut Store) -> Result<bool, StoreError> {
                     referred_by: None,
                     tags: m.tags.iter().map(|t| (*t).to_owned()).collect(),
                     balances_known: true,
+                    frozen: false,
                 },
                 m.phone,
             )
@@ -261,6 +262,7 @@ pub fn demo_text(now: Timestamp) -> Result<String, pricing::PricingError> {
         birthday: None,
         referred_by: None,
         balances_known: true,
+        frozen: false,
     };
     let tender = TenderRequest {
         coupons: account.usable_coupons(now).map(|c| c.id).collect(),

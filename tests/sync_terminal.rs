@@ -475,3 +475,86 @@ async fn a_program_version_prices_sales_from_its_moment_at_both_terminals_one_of
         "head office's re-pricing agrees with both terminals on every sale: {conflicts:?}"
     );
 }
+
+/// Prices ¥100 of groceries for `member` at `till`, asking for as much
+/// stored value as possible, offline; the stored value it would use and
+/// the rules that refused anything.
+fn ask_stored_value(till: &StoreHandle, member: MemberId) -> (Money, Vec<String>) {
+    call(till, move |s| {
+        let basket = Basket {
+            lines: vec![BasketLine {
+                sku: "rice".into(),
+                name: "rice 5kg".into(),
+                category: "grocery".into(),
+                quantity: 1,
+                unit_price: Money::from_yuan(100),
+            }],
+        };
+        let tender = TenderRequest {
+            stored_value: tillcard::rules::pricing::StoredValueRequest::AsMuchAsPossible,
+            ..TenderRequest::default()
+        };
+        let quote = s.price(Some(member), &basket, &tender, true)?;
+        let rules = quote
+            .refusals
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r.rule)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        Ok((quote.stored_value_used(), rules))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_frozen_at_head_office_redeems_nothing_at_another_store_after_its_next_sync() {
+    let mut world = world().await;
+    let (store_a, store_b) = two_stores(&mut world).await;
+    let member = enroll(&store_a, "13700005555");
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+    let (before, _) = ask_stored_value(&store_b, member);
+    assert_eq!(before, Money::from_yuan(100), "served from stored value");
+
+    let actor = tillcard_hq::service::back_office::Actor::cli();
+    world
+        .hq
+        .set_member_frozen(&actor, member, true, "card reported stolen")
+        .await
+        .unwrap();
+    sync(&world, &store_b).await;
+    // Offline from here: the freeze is enforced from the terminal's cache,
+    // and the member found by phone carries it.
+    let (frozen, refused) = ask_stored_value(&store_b, member);
+    let by_phone = call(&store_b, |s| s.find_member_by_phone("137 0000 5555")).unwrap();
+    world
+        .hq
+        .set_member_frozen(&actor, member, false, "card found")
+        .await
+        .unwrap();
+    sync(&world, &store_b).await;
+    let (after, _) = ask_stored_value(&store_b, member);
+    println!(
+        "member care: stored value at store b before the freeze {before}, frozen {frozen} (refused {refused:?}), unfrozen {after}"
+    );
+    assert_eq!(frozen, Money::ZERO);
+    assert_eq!(refused, ["member_frozen"]);
+    assert!(by_phone.frozen, "found by phone, frozen");
+    assert_eq!(after, Money::from_yuan(100), "unfrozen: served again");
+    let trail = world
+        .hq
+        .audit_trail(Some(&format!("member:{member}")), None)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = trail.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["member_unfrozen", "member_frozen"],
+        "newest first"
+    );
+    assert_eq!(trail[1].detail, "card reported stolen");
+}

@@ -399,3 +399,56 @@ fn the_on_screen_keyboard_types_a_name_and_registers_the_terminal_with_no_hardwa
         "the typed address is kept for the next start"
     );
 }
+
+/// A member head office froze (their snapshot says so): the member page
+/// tells the clerk, and a sale for them takes no points however the clerk
+/// asks.
+#[test]
+fn a_frozen_member_is_shown_frozen_and_redeems_no_points() {
+    let till = DemoTill::start(None);
+    let member = DEMO_MEMBERS[0].member_id();
+    till.store(move |s: &mut Store| {
+        let mut record = s.find_member(member)?.expect("a demo member");
+        let account = s.account(member)?;
+        record.frozen = true;
+        s.apply_member_snapshot(&record, &account)
+    });
+    till.login("c01", "1234");
+    let card = tillcard::demo::demo_card_text(&DEMO_MEMBERS[0]);
+    let scan = || {
+        let start = std::time::Instant::now();
+        for (i, c) in card.chars().chain(std::iter::once('\n')).enumerate() {
+            let at = start + std::time::Duration::from_millis(i as u64);
+            till.app.wedge_key(&c.to_string(), at);
+        }
+    };
+    scan();
+    till.wait(|c| c.page == Page::Member);
+    assert!(till.shows("member frozen"), "the clerk sees the freeze");
+
+    till.tap("home");
+    till.tap("new sale");
+    till.keys("128");
+    till.tap("category 1");
+    till.wait(|c| c.sale.priced.is_some());
+    scan();
+    till.wait(|c| c.sale.quote().is_some_and(|q| q.member.is_some()));
+    // The most points the rules allow this member is none: Max points is
+    // disabled, and nothing is redeemed.
+    let (quote, max_points) = {
+        let counter = till.app.counter();
+        let priced = counter.sale.priced.clone().unwrap();
+        (priced.quote, priced.max_points)
+    };
+    let balance = till
+        .store(move |s| s.account(member))
+        .points_available(chrono::Local::now().fixed_offset());
+    println!(
+        "frozen member at the counter: {balance} points held, at most {max_points} redeemable, {} redeemed",
+        quote.points_redeemed
+    );
+    assert!(balance >= 100, "the demo member holds points");
+    assert_eq!(max_points, 0);
+    assert_eq!(till.ui().get_max_points(), 0, "Max points is disabled");
+    assert_eq!(quote.points_redeemed, 0);
+}

@@ -41,7 +41,7 @@
 //!     sku: "tea".into(), name: "tea".into(), category: "grocery".into(),
 //!     quantity: 1, unit_price: Money::from_yuan(100),
 //! }] };
-//! let profile = MemberProfile { id: member, birthday: None, referred_by: None, balances_known: true };
+//! let profile = MemberProfile { id: member, birthday: None, referred_by: None, balances_known: true, frozen: false };
 //! let account = MemberAccount::new(member);
 //! let quote = price(&PricingRequest {
 //!     quote_id: SourceId(Uuid::from_u128(2)), program: &program, basket: &basket,
@@ -190,6 +190,7 @@ pub fn reverify_sale(
                 birthday: held.birthday,
                 referred_by: None,
                 balances_known: true,
+                frozen: false,
             };
             pricing::price(&PricingRequest {
                 quote_id: quote.id,

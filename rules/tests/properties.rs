@@ -227,6 +227,7 @@ fn scenario(seed: &MemberSeed, basket: &Basket, tender: &TenderSeed) -> Scenario
         birthday: None,
         referred_by: None,
         balances_known: true,
+        frozen: false,
     };
     let coupons = if tender.use_coupon {
         account.coupons.iter().map(|c| c.coupon.id).collect()

@@ -172,6 +172,8 @@ struct MemberSpec {
     #[serde(default = "yes")]
     balances_known: bool,
     #[serde(default)]
+    frozen: bool,
+    #[serde(default)]
     principal: Amount,
     #[serde(default)]
     bonus: Amount,
@@ -479,6 +481,7 @@ fn setup(example: &Example) -> Run {
         birthday,
         referred_by: spec.referred.then_some(referrer),
         balances_known: spec.balances_known,
+        frozen: spec.frozen,
     });
     // The opening state is itself built from ledger entries, so the example
     // exercises the same fold the store uses.

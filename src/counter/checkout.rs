@@ -300,6 +300,7 @@ mod tests {
             birthday: None,
             referred_by: None,
             balances_known: true,
+            frozen: false,
         };
         let coupons: Vec<Coupon> = account.usable_coupons(now()).cloned().collect();
         let mut calls = 0;

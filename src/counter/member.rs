@@ -74,6 +74,8 @@ pub struct MemberView {
     pub birthday_month: bool,
     /// Balances are not known here (a verified card new to this store).
     pub balances_unknown: bool,
+    /// Frozen by head office: no points or stored value redeemed.
+    pub frozen: bool,
     /// A review flag is raised (e.g. a balance gone negative).
     pub flagged: bool,
 }
@@ -173,6 +175,7 @@ pub fn member_view(snapshot: &MemberSnapshot, language: Language) -> MemberView 
             .birthday
             .is_some_and(|b| u32::from(b.month) == now.month()),
         balances_unknown: !record.balances_known,
+        frozen: record.frozen,
         flagged: !account.flags.is_empty(),
     }
 }

@@ -54,6 +54,8 @@ pub struct MemberRecord {
     pub tags: Vec<String>,
     /// Whether balances are known here.
     pub balances_known: bool,
+    /// Frozen by head office: no points or stored value redeemed.
+    pub frozen: bool,
 }
 
 impl MemberRecord {
@@ -64,6 +66,7 @@ impl MemberRecord {
             birthday: self.birthday,
             referred_by: self.referred_by,
             balances_known: self.balances_known,
+            frozen: self.frozen,
         }
     }
 }
@@ -93,7 +96,7 @@ fn parse_member_id(text: &str) -> Result<MemberId, StoreError> {
         .map_err(|e| StoreError::Damaged(format!("member id: {e}")))
 }
 
-const MEMBER_COLUMNS: &str = "member_id, phone_masked, name_masked, birthday_month, birthday_day, referred_by, tags, balances_known";
+const MEMBER_COLUMNS: &str = "member_id, phone_masked, name_masked, birthday_month, birthday_day, referred_by, tags, balances_known, frozen";
 
 type MemberRow = (
     String,
@@ -103,6 +106,7 @@ type MemberRow = (
     Option<u8>,
     Option<String>,
     String,
+    bool,
     bool,
 );
 
@@ -116,11 +120,13 @@ fn member_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
         row.get(5)?,
         row.get(6)?,
         row.get(7)?,
+        row.get(8)?,
     ))
 }
 
 fn record(row: MemberRow) -> Result<MemberRecord, StoreError> {
-    let (id, phone_masked, name_masked, month, day, referred_by, tags, balances_known) = row;
+    let (id, phone_masked, name_masked, month, day, referred_by, tags, balances_known, frozen) =
+        row;
     Ok(MemberRecord {
         id: parse_member_id(&id)?,
         phone_masked,
@@ -129,6 +135,7 @@ fn record(row: MemberRow) -> Result<MemberRecord, StoreError> {
         referred_by: referred_by.as_deref().map(parse_member_id).transpose()?,
         tags: serde_json::from_str(&tags)?,
         balances_known,
+        frozen,
     })
 }
 
@@ -361,6 +368,7 @@ impl Store {
             referred_by: request.referred_by,
             tags: Vec::new(),
             balances_known: true,
+            frozen: false,
         };
         let hashes = self.phone_hashes(&phone)?;
         self.write(|tx, ctx| {
@@ -525,12 +533,13 @@ impl Store {
         self.write(|tx, _| {
             tx.execute(
                 "INSERT INTO members (member_id, phone_masked, name_masked, birthday_month, birthday_day,
-                                      referred_by, tags, snapshot, balances_known, enrolled_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)
+                                      referred_by, tags, snapshot, balances_known, enrolled_at, frozen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10)
                  ON CONFLICT(member_id) DO UPDATE SET
                     phone_masked = excluded.phone_masked, name_masked = excluded.name_masked,
                     birthday_month = excluded.birthday_month, birthday_day = excluded.birthday_day,
-                    tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1",
+                    tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1,
+                    frozen = excluded.frozen",
                 params![
                     record.id.0.to_string(),
                     record.phone_masked,
@@ -540,7 +549,8 @@ impl Store {
                     record.referred_by.map(|r| r.0.to_string()),
                     tags,
                     snapshot,
-                    now
+                    now,
+                    record.frozen
                 ],
             )?;
             Ok(())

@@ -200,6 +200,12 @@ CREATE TABLE program_versions (
 );
 "#,
     },
+    Migration {
+        purpose: "members frozen by head office (member care): served, but redeeming no points or stored value",
+        sql: r#"
+ALTER TABLE members ADD COLUMN frozen INTEGER NOT NULL DEFAULT 0 CHECK (frozen IN (0, 1));
+"#,
+    },
 ];
 
 /// The schema version this code writes.

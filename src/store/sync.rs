@@ -95,14 +95,15 @@ impl DownlinkSink for TxSink<'_, '_> {
         self.tx.execute(
             "INSERT INTO members (member_id, phone_hash, phone_masked, name_masked, birthday_month,
                                   birthday_day, tags, snapshot, referred_by, balances_known,
-                                  enrolled_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, datetime('now'))
+                                  enrolled_at, frozen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, datetime('now'), ?10)
              ON CONFLICT(member_id) DO UPDATE SET
                 phone_hash = COALESCE(excluded.phone_hash, members.phone_hash),
                 referred_by = COALESCE(excluded.referred_by, members.referred_by),
                 phone_masked = excluded.phone_masked, name_masked = excluded.name_masked,
                 birthday_month = excluded.birthday_month, birthday_day = excluded.birthday_day,
-                tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1",
+                tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1,
+                frozen = excluded.frozen",
             params![
                 snapshot.member.0.to_string(),
                 phone_hash,
@@ -121,6 +122,7 @@ impl DownlinkSink for TxSink<'_, '_> {
                 serde_json::to_string(&snapshot.tags)?,
                 serde_json::to_string(&snapshot.account)?,
                 snapshot.referrer.map(|r| r.0.to_string()),
+                snapshot.frozen,
             ],
         )?;
         self.touched.push(snapshot.member);

@@ -168,6 +168,7 @@ fn member_card(snapshot: Option<&MemberSnapshot>, language: Language) -> MemberC
         stored_value_split: shared(v.stored_value_split),
         birthday_month: v.birthday_month,
         balances_unknown: v.balances_unknown,
+        frozen: v.frozen,
         flagged: v.flagged,
     }
 }

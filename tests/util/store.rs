@@ -154,6 +154,7 @@ pub fn store_with_card_member(
         referred_by: None,
         tags: vec!["VIP".into()],
         balances_known: true,
+        frozen: false,
     };
     let others: Vec<MemberRecord> = (0..extra)
         .map(|i| MemberRecord {

@@ -57,6 +57,9 @@ pub struct MemberProfile {
     /// False for a verified card unknown to this terminal's cache: the member
     /// is served and earns, but cannot redeem until balances are known.
     pub balances_known: bool,
+    /// Frozen by head office (member care): served, earning and using
+    /// coupons, but redeeming neither points nor stored value.
+    pub frozen: bool,
 }
 
 /// The member at the counter.
@@ -183,6 +186,9 @@ pub enum Rule {
     CouponDoesNotStack,
     /// Balances unknown at this terminal (card not in the local cache).
     BalanceUnknown,
+    /// The member's account is frozen by head office: no points or stored
+    /// value redeemed.
+    MemberFrozen,
     /// Points asked are not a multiple of the step.
     PointsStep,
     /// More points than the member has.

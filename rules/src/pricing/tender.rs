@@ -54,6 +54,14 @@ pub(super) fn redeem_points(
         });
         return 0;
     }
+    if shopper.profile.frozen {
+        refusals.push(Refusal {
+            rule: Rule::MemberFrozen,
+            reason: "this member's account is frozen by head office; points cannot be redeemed"
+                .into(),
+        });
+        return 0;
+    }
     let r = &program.redemption;
     let mut points = round_down_to_step(asked, r.step);
     if points != asked {
@@ -147,6 +155,14 @@ pub(super) fn use_stored_value(
         refusals.push(Refusal {
             rule: Rule::BalanceUnknown,
             reason: "this member's stored value is not known at this terminal yet".into(),
+        });
+        return (Money::ZERO, Money::ZERO);
+    }
+    if shopper.profile.frozen {
+        refusals.push(Refusal {
+            rule: Rule::MemberFrozen,
+            reason: "this member's account is frozen by head office; stored value cannot be used"
+                .into(),
         });
         return (Money::ZERO, Money::ZERO);
     }

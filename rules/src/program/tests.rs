@@ -81,6 +81,7 @@ fn a_figure_above_its_bound_is_refused_and_the_largest_allowed_price_without_ove
         birthday: Some(crate::pricing::MonthDay { month: 3, day: 1 }),
         referred_by: None,
         balances_known: true,
+        frozen: false,
     };
     let mut account = crate::account::MemberAccount::new(member);
     account.tier = TierLevel(3);

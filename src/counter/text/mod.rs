@@ -230,6 +230,7 @@ pub fn refusal(language: Language, rule: Rule, reason: &str) -> String {
         Rule::CouponMinimumSpend => "未达到优惠券的最低消费".into(),
         Rule::CouponDoesNotStack => "优惠券不能与会员折扣同享，已选更优惠的一项".into(),
         Rule::BalanceUnknown => "本店暂无该会员余额，暂不能使用积分和储值".into(),
+        Rule::MemberFrozen => "该会员账户已被总部冻结，不能使用积分和储值".into(),
         Rule::PointsStep => "积分需按100分的整数倍使用".into(),
         Rule::PointsBalance => "积分余额不足".into(),
         Rule::PointsShareCap => "积分最多抵扣应付金额的50%".into(),

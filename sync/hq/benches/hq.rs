@@ -364,6 +364,7 @@ fn reverify_part(quick: bool) {
                 birthday: None,
                 referred_by: None,
                 balances_known: true,
+                frozen: false,
             };
             let quote = pricing::price(&PricingRequest {
                 quote_id: SourceId(Uuid::from_u128((i << 64) + 2)),

@@ -317,6 +317,15 @@ pub struct NewUser {
     pub role: Option<Role>,
 }
 
+/// `POST /v1/admin/members/{member_id}/freeze` and `/unfreeze` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandingChange {
+    /// Why (1 to 200 characters; the audit trail keeps it). Never personal
+    /// data: the subject of the audit row is the member id.
+    pub reason: String,
+}
+
 /// `POST /v1/admin/users/{username}/role` request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

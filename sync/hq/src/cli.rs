@@ -59,6 +59,9 @@ pub enum Command {
     /// The daily jobs (tier evaluation, points expiry).
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Member care: a member's standing.
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// The audit trail of back-office changes, newest first.
     Audit(AuditArgs),
     /// Old name of `code issue --store STORE`: prints a code.
@@ -89,6 +92,26 @@ pub enum ProgramCommand {
     },
     /// List the versions: number, takes effect (`-`: from the start).
     List,
+}
+
+/// `member ...`
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Freeze a member: they buy and earn, but terminals redeem no points
+    /// or stored value for them after their next sync.
+    Freeze(StandingArgs),
+    /// Unfreeze a member.
+    Unfreeze(StandingArgs),
+}
+
+/// `member freeze|unfreeze ID --reason R`
+#[derive(Debug, Args)]
+pub struct StandingArgs {
+    /// The member id (UUID).
+    pub member: uuid::Uuid,
+    /// Why (kept in the audit trail; never personal data).
+    #[arg(long)]
+    pub reason: String,
 }
 
 /// `jobs ...`
@@ -431,6 +454,18 @@ pub async fn run_office(
             if !failed.is_empty() {
                 return Err(CliError::JobFailed(failed.join("; ")));
             }
+        }
+        Command::Member(command) => {
+            let (args, frozen) = match command {
+                MemberCommand::Freeze(args) => (args, true),
+                MemberCommand::Unfreeze(args) => (args, false),
+            };
+            let member = tillcard_rules::ids::MemberId(args.member);
+            hq.set_member_frozen(&actor, member, frozen, &args.reason)
+                .await?;
+            let state = if frozen { "frozen" } else { "unfrozen" };
+            let record = serde_json::json!({ "member": member, "state": state });
+            out.print(&record, format!("{member}\t{state}"))?;
         }
         Command::Jobs(JobsCommand::List) => {
             let runs = hq

@@ -258,6 +258,7 @@ impl Till {
                     birthday: None,
                     referred_by: None,
                     balances_known: true,
+                    frozen: false,
                 };
                 let basket = Basket {
                     lines: vec![BasketLine {

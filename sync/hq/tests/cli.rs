@@ -86,6 +86,9 @@ fn every_subcommand_has_help() {
         &["jobs"],
         &["jobs", "run"],
         &["jobs", "list"],
+        &["member"],
+        &["member", "freeze"],
+        &["member", "unfreeze"],
         &["audit"],
     ];
     for command in commands {

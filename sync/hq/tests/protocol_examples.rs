@@ -1133,6 +1133,7 @@ mod regenerate {
             birthday: Some(birthday),
             referred_by: None,
             balances_known: true,
+            frozen: false,
         };
         let mut events = Vec::new();
         let mut clock = t0();
@@ -1591,6 +1592,7 @@ mod regenerate {
                         birthday: Some(MonthDay { month: 11, day: 5 }),
                         tags: vec![],
                         referrer: None,
+                        frozen: false,
                         account,
                     }),
                 },

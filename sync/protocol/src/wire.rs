@@ -513,6 +513,11 @@ pub struct MemberSnapshot {
     /// Absent from head offices before this field.
     #[serde(default)]
     pub referrer: Option<MemberId>,
+    /// Frozen by head office (member care): the member buys and earns but
+    /// redeems no points or stored value (`pricing` refuses with
+    /// `member_frozen`). Absent when not frozen.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub frozen: bool,
     /// Authoritative balances: the opening account the terminal folds its
     /// own unsynced entries onto (`account.tier` is the tier).
     pub account: MemberAccount,

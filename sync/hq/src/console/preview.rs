@@ -75,6 +75,7 @@ pub fn preview(current: &Program, draft: &Program, at: Timestamp) -> Vec<Preview
         birthday: None,
         referred_by: None,
         balances_known: true,
+        frozen: false,
     };
     let price = |program: &Program, tier: TierLevel| {
         let mut account = MemberAccount::new(member);

@@ -229,6 +229,16 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("refusal_unknown_store", "没有该门店", "No such store"),
     ("refusal_unknown_staff", "没有该店员", "No such clerk"),
     (
+        "refusal_unknown_member",
+        "没有该会员（或已删除）",
+        "No such member (or erased)",
+    ),
+    (
+        "refusal_invalid_reason",
+        "请填写原因（不超过200字）",
+        "Give a reason (at most 200 characters)",
+    ),
+    (
         "refusal_unknown_user",
         "没有该总部用户",
         "No such head-office user",

@@ -66,6 +66,11 @@ pub fn refusal(r: BackOfficeRefusal) -> HqError {
             "not_found",
             "no such terminal".into(),
         ),
+        UnknownMember => (
+            StatusCode::NOT_FOUND,
+            "unknown_member",
+            "no such member (or erased)".into(),
+        ),
         SetupCodeUsed => (
             StatusCode::FORBIDDEN,
             "setup_code_used",

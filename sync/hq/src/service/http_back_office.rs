@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tillcard_protocol::staff::SetPinRequest;
 use tillcard_protocol::wire::{self, TerminalId};
+use tillcard_rules::ids::MemberId;
 use uuid::Uuid;
 
 use super::Hq;
@@ -195,6 +196,35 @@ pub(super) async fn revoke(
 ) -> Result<Response, HqError> {
     let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
     hq.revoke_terminal(&actor, TerminalId(id)).await?;
+    Ok(done())
+}
+
+pub(super) async fn freeze_member(
+    office: OfficeRequest,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    set_member_frozen(office, id, body, true).await
+}
+
+pub(super) async fn unfreeze_member(
+    office: OfficeRequest,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    set_member_frozen(office, id, body, false).await
+}
+
+async fn set_member_frozen(
+    office: OfficeRequest,
+    id: Uuid,
+    body: Bytes,
+    frozen: bool,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::MemberCare).await?;
+    let request: admin::StandingChange = admin_body(&body)?;
+    hq.set_member_frozen(&actor, MemberId(id), frozen, &request.reason)
+        .await?;
     Ok(done())
 }
 

@@ -11,6 +11,7 @@ pub mod back_office;
 mod checks;
 mod http;
 mod http_back_office;
+pub mod member_care;
 pub mod programs;
 pub mod roles;
 mod routes;
@@ -609,6 +610,7 @@ impl Hq {
                             birthday: record.birthday,
                             tags: record.tags,
                             referrer: record.referrer,
+                            frozen: record.frozen,
                             account: MemberAccount::fold(MemberAccount::new(member), &entries),
                         }),
                     });

@@ -67,6 +67,8 @@ pub enum Operation {
     ReadAudit,
     /// Publish a program version.
     WriteProgram,
+    /// Change a member's standing (freeze, unfreeze).
+    MemberCare,
 }
 
 /// Whether `role` may perform `operation`.
@@ -76,7 +78,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
         Role::Admin => true,
         Role::StoreOps => matches!(
             operation,
-            ReadBackOffice | WriteStores | WriteStaff | WriteTerminals
+            ReadBackOffice | WriteStores | WriteStaff | WriteTerminals | MemberCare
         ),
         Role::Marketing => matches!(operation, ReadBackOffice | WriteProgram),
         Role::Analyst => matches!(operation, ReadBackOffice),
@@ -88,7 +90,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_OPERATIONS: [Operation; 8] = [
+    const ALL_OPERATIONS: [Operation; 9] = [
         Operation::ReadBackOffice,
         Operation::WriteStores,
         Operation::WriteStaff,
@@ -97,6 +99,7 @@ mod tests {
         Operation::WriteUsers,
         Operation::ReadAudit,
         Operation::WriteProgram,
+        Operation::MemberCare,
     ];
 
     #[test]
@@ -111,7 +114,13 @@ mod tests {
         assert_eq!(allowed(Role::Admin), ALL_OPERATIONS.to_vec());
         assert_eq!(
             allowed(Role::StoreOps),
-            vec![ReadBackOffice, WriteStores, WriteStaff, WriteTerminals]
+            vec![
+                ReadBackOffice,
+                WriteStores,
+                WriteStaff,
+                WriteTerminals,
+                MemberCare
+            ]
         );
         assert_eq!(allowed(Role::Marketing), vec![ReadBackOffice, WriteProgram]);
         assert_eq!(allowed(Role::Analyst), vec![ReadBackOffice]);

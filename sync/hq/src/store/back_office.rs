@@ -171,6 +171,8 @@ pub enum BackOfficeRefusal {
     UnknownUser,
     /// No such terminal.
     UnknownTerminal,
+    /// No such member (or erased).
+    UnknownMember,
     /// The clerk has no outstanding setup code (used, or none issued).
     SetupCodeUsed,
     /// Too many wrong codes: void until a reset.

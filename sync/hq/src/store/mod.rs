@@ -92,6 +92,9 @@ pub struct MemberRecord {
     /// The member who referred this one, if a referral card was scanned at
     /// enrollment.
     pub referrer: Option<MemberId>,
+    /// Frozen by head office (member care): terminals redeem no points or
+    /// stored value for them.
+    pub frozen: bool,
 }
 
 /// A conflict recorded for review.
@@ -323,6 +326,14 @@ pub trait Store: Send + Sync + 'static {
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>>;
     /// Revokes a terminal, with its audit row.
     async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()>;
+    /// Freezes (or unfreezes) a member and tells every terminal, with its
+    /// audit row, in one transaction.
+    async fn set_member_frozen(
+        &self,
+        member: MemberId,
+        frozen: bool,
+        audit: &AuditEntry,
+    ) -> BackOffice<()>;
     /// Records a suspicion about a terminal for review.
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()>;
     /// Terminal flags (terminal, reason).

@@ -68,7 +68,7 @@ macro_rules! columns {
     };
     // Read by [`member_record_from_row`].
     (member_record) => {
-        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at, referrer"
+        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at, referrer, frozen"
     };
     // Read by [`conflict_record_from_row`] and [`conflict_item_from_row`].
     (conflict) => {
@@ -202,6 +202,7 @@ pub(crate) fn member_record_from_row(row: &impl SqlRow) -> StoreResult<MemberRec
         duplicate_of: row.parsed_optional(6, parse_member)?,
         erased: row.optional_text(7)?.is_some(),
         referrer: row.parsed_optional(8, parse_member)?,
+        frozen: row.flag(9)?,
     })
 }
 

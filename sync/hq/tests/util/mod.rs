@@ -642,6 +642,7 @@ impl Till {
             birthday: None,
             referred_by,
             balances_known: true,
+            frozen: false,
         };
         let basket = rice(yuan);
         let request = PricingRequest {

@@ -5,7 +5,7 @@
 //! and, for staff, its downlink change: nothing is half written.
 
 use deadpool_postgres::GenericClient;
-use tillcard_rules::ids::Timestamp;
+use tillcard_rules::ids::{MemberId, Timestamp};
 
 use super::locks::LOCK_BACK_OFFICE;
 use super::members::push_change;
@@ -523,4 +523,29 @@ pub(super) async fn audit_trail<C: GenericClient>(
         .iter()
         .map(audit_entry_from_row)
         .collect()
+}
+
+/// Freezes or unfreezes a member, telling every terminal (a member change:
+/// the next snapshot carries it), with its audit row. An erased or unknown
+/// member is refused.
+pub(super) async fn set_member_frozen(
+    client: &mut Object,
+    member: MemberId,
+    frozen: bool,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    let tx = client.transaction().await?;
+    let n = tx
+        .execute(
+            "UPDATE members SET frozen = $2 WHERE member_id = $1 AND erased_at IS NULL",
+            &[&member.to_string(), &frozen],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(Err(BackOfficeRefusal::UnknownMember));
+    }
+    push_change(&tx, "member", Some(member), None).await?;
+    audit(&tx, entry).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }

@@ -103,6 +103,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 8: head office's daily jobs (issue 19), one row a job a business
     // day, claimed under a lease.
     include_str!("migrations/0008.sql"),
+    // 9: members frozen by head office (member care).
+    include_str!("migrations/0009.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -331,6 +333,15 @@ impl Store for PgStore {
 
     async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()> {
         back_office::revoke_terminal(&mut self.client().await?, &id.to_string(), audit).await
+    }
+
+    async fn set_member_frozen(
+        &self,
+        member: MemberId,
+        frozen: bool,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        back_office::set_member_frozen(&mut self.client().await?, member, frozen, audit).await
     }
 
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {

@@ -5,7 +5,7 @@
 //! change: nothing is half written.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use tillcard_rules::ids::Timestamp;
+use tillcard_rules::ids::{MemberId, Timestamp};
 
 use super::batch::push_change;
 use super::rows::staff_stores_json;
@@ -457,4 +457,27 @@ pub(super) fn audit_trail(
         audit_entry_from_row(row)
     })?
     .collect()
+}
+
+/// Freezes or unfreezes a member, telling every terminal (a member change:
+/// the next snapshot carries it), with its audit row. An erased or unknown
+/// member is refused.
+pub(super) fn set_member_frozen(
+    c: &mut Connection,
+    member: MemberId,
+    frozen: bool,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let n = tx.execute(
+        "UPDATE members SET frozen = ?2 WHERE member_id = ?1 AND erased_at IS NULL",
+        params![member.to_string(), frozen],
+    )?;
+    if n == 0 {
+        return Ok(Err(BackOfficeRefusal::UnknownMember));
+    }
+    push_change(&tx, "member", Some(member), None)?;
+    audit(&tx, entry)?;
+    tx.commit()?;
+    Ok(Ok(()))
 }

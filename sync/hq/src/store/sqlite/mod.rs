@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003.sql"),
     include_str!("migrations/0004.sql"),
     include_str!("migrations/0005.sql"),
+    include_str!("migrations/0006.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -278,6 +279,17 @@ impl Store for SqliteStore {
     async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()> {
         let audit = audit.clone();
         self.run(move |c| back_office::revoke_terminal(c, &id.to_string(), &audit))
+            .await
+    }
+
+    async fn set_member_frozen(
+        &self,
+        member: MemberId,
+        frozen: bool,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let audit = audit.clone();
+        self.run(move |c| back_office::set_member_frozen(c, member, frozen, &audit))
             .await
     }
 
