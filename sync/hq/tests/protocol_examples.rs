@@ -710,6 +710,7 @@ fn error_table_lists_every_error_code() {
         include_str!("../src/service/back_office.rs"),
         include_str!("../src/service/checks.rs"),
         include_str!("../src/service/staff.rs"),
+        include_str!("../src/service/member_care.rs"),
     ]
     .concat();
     let error = include_str!("../src/error.rs");

@@ -157,6 +157,10 @@ const TERMINALS: FormsOf = FormsOf {
     back: "/console/terminals",
     operation: Operation::WriteTerminals,
 };
+const MEMBERS: FormsOf = FormsOf {
+    back: "/console/members",
+    operation: Operation::MemberCare,
+};
 const USERS: FormsOf = FormsOf {
     back: "/console/users",
     operation: Operation::WriteUsers,
@@ -315,6 +319,32 @@ pub(super) async fn revoke(
         hq.revoke_terminal(&posted.session.actor, TerminalId(id))
             .await
             .map(|()| notice("terminal_revoked"))
+    })
+    .await
+}
+
+/// Member care: freeze (`frozen=yes`) or unfreeze a member, with a reason.
+pub(super) async fn member_frozen(
+    Path(member_id): Path<String>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(MEMBERS, async |hq, posted| {
+        let id = Uuid::parse_str(&member_id).map_err(|_| HqError::NotFound)?;
+        let frozen = posted.field("frozen") == "yes";
+        hq.set_member_frozen(
+            &posted.session.actor,
+            tillcard_rules::ids::MemberId(id),
+            frozen,
+            posted.field("reason"),
+        )
+        .await
+        .map(|()| {
+            notice(if frozen {
+                "member_frozen"
+            } else {
+                "member_unfrozen"
+            })
+        })
     })
     .await
 }

@@ -71,6 +71,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("templates/audit.html")),
     ("jobs.html", include_str!("templates/jobs.html")),
     ("program.html", include_str!("templates/program.html")),
+    ("members.html", include_str!("templates/members.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -256,6 +257,7 @@ fn render(
             write_users => may_op(Operation::WriteUsers),
             read_audit => may_op(Operation::ReadAudit),
             write_program => may_op(Operation::WriteProgram),
+            member_care => may_op(Operation::MemberCare),
         },
     };
     ENV.get_template(template)
@@ -352,6 +354,11 @@ pub fn router() -> Router<Arc<Hq>> {
         .route("/console/users", get(pages::users).post(forms::save_user))
         .route("/console/users/{username}/role", post(forms::user_role))
         .route("/console/audit", get(pages::audit))
+        .route("/console/members", get(pages::members))
+        .route(
+            "/console/members/{member_id}/frozen",
+            post(forms::member_frozen),
+        )
 }
 
 #[cfg(test)]

@@ -326,6 +326,12 @@ pub trait Store: Send + Sync + 'static {
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>>;
     /// Revokes a terminal, with its audit row.
     async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()>;
+    /// The members (not erased) whose phone has this lookup key (head
+    /// office's HMAC of the digits), oldest first: two when a phone was
+    /// enrolled twice.
+    async fn members_by_phone_key(&self, phone_key: &str) -> StoreResult<Vec<MemberId>>;
+    /// Writes one audit row on its own (a view of personal data).
+    async fn record_audit(&self, audit: &AuditEntry) -> StoreResult<()>;
     /// Freezes (or unfreezes) a member and tells every terminal, with its
     /// audit row, in one transaction.
     async fn set_member_frozen(

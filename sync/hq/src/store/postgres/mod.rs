@@ -50,7 +50,7 @@ use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
     JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store,
     StoreError, StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing,
-    UserRecord,
+    UserRecord, parse_member,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
@@ -333,6 +333,24 @@ impl Store for PgStore {
 
     async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()> {
         back_office::revoke_terminal(&mut self.client().await?, &id.to_string(), audit).await
+    }
+
+    async fn members_by_phone_key(&self, phone_key: &str) -> StoreResult<Vec<MemberId>> {
+        self.client()
+            .await?
+            .query(
+                "SELECT member_id FROM members WHERE phone_key = $1 AND erased_at IS NULL
+                 ORDER BY consent_at, member_id",
+                &[&phone_key],
+            )
+            .await?
+            .iter()
+            .map(|row| parse_member(row.try_get(0)?))
+            .collect()
+    }
+
+    async fn record_audit(&self, audit: &AuditEntry) -> StoreResult<()> {
+        back_office::audit(&self.client().await?, audit).await
     }
 
     async fn set_member_frozen(

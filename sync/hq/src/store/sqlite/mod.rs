@@ -282,6 +282,26 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn members_by_phone_key(&self, phone_key: &str) -> StoreResult<Vec<MemberId>> {
+        let key = phone_key.to_string();
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT member_id FROM members WHERE phone_key = ?1 AND erased_at IS NULL
+                 ORDER BY consent_at, member_id",
+            )?;
+            let rows = stmt
+                .query_map(params![key], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.iter().map(|m| parse_member(m)).collect()
+        })
+        .await
+    }
+
+    async fn record_audit(&self, audit: &AuditEntry) -> StoreResult<()> {
+        let audit = audit.clone();
+        self.run(move |c| back_office::audit(c, &audit)).await
+    }
+
     async fn set_member_frozen(
         &self,
         member: MemberId,
