@@ -326,6 +326,44 @@ pub struct StandingChange {
     pub reason: String,
 }
 
+/// The action a resolution takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Nothing to undo: what the terminals booked stands.
+    Accept,
+    /// The member is frozen (no points or stored value redeemed).
+    Freeze,
+}
+
+impl Resolution {
+    /// Its name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Accept => "accept",
+            Resolution::Freeze => "freeze",
+        }
+    }
+}
+
+/// `POST /v1/admin/conflicts/{member_id}/{conflict_no}/assign` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignConflict {
+    /// The head-office user who takes it.
+    pub assignee: String,
+}
+
+/// `POST /v1/admin/conflicts/{member_id}/{conflict_no}/resolve` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveConflict {
+    /// `accept` (what was booked stands) or `freeze` (the member is frozen).
+    pub action: Resolution,
+    /// Why (1 to 200 characters; the audit trail keeps it).
+    pub note: String,
+}
+
 /// `POST /v1/admin/users/{username}/role` request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -102,3 +102,69 @@ async fn member_care_in_headless_chromium() {
         "the view and the freeze, newest first; the refused query left nothing"
     );
 }
+
+/// The conflicts queue in headless Chromium: one phone enrolled at two
+/// stores raises a conflict; the queue counts it (open, under a day), and a
+/// store-operations user resolves it by freezing the member. Saves
+/// `target/screenshots/console-conflicts-en.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflict_queue_in_headless_chromium() {
+    let chromium = find_program("chromium");
+    let chromedriver = find_program("chromedriver");
+    let h = harness(Backend::Sqlite).await;
+    h.hq.save_user(&Actor::cli(), USER, PASSWORD, Some(Role::StoreOps))
+        .await
+        .unwrap();
+    let (mut a, mut b) = h.two_stores_apart(chrono::Duration::days(1)).await;
+    let (first, second) = (new_member(), new_member());
+    let (e1, _) = a.enroll(first, PHONE);
+    let (e2, _) = b.enroll(second, PHONE);
+    h.upload(&a, vec![e1]).await;
+    h.upload(&b, vec![e2]).await;
+    let case = h.hq.conflict_queue().await.unwrap().remove(0);
+
+    let served = h.serve().await;
+    let base = served.base.clone();
+    let browser = start_chromium(&chromium, &chromedriver, "1280,900").await;
+    open_page(&browser, &format!("{base}/console/conflicts?lang=en")).await;
+    type_into(&browser, "username", USER).await;
+    type_into(&browser, "password", PASSWORD).await;
+    click(&browser, "#login-submit").await;
+    let counts = text_of(&browser, "count-duplicate_phone").await;
+    assert_eq!(counts, "duplicate_phone 1 0 0 0", "open, under a day");
+
+    let row = format!("#conflict-{}", case.conflict_no);
+    browser
+        .find(Locator::Css(&format!(
+            "{row} .close-action option[value='freeze']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(&format!("{row} .close-note")))
+        .await
+        .unwrap()
+        .send_keys("same person, two cards")
+        .await
+        .unwrap();
+    click(&browser, &format!("{row} .close-submit")).await;
+    let notice = text_of(&browser, "flash-notice").await;
+    let state = text_of(&browser, &format!("conflict-{}", case.conflict_no)).await;
+    let counts = text_of(&browser, "count-duplicate_phone").await;
+    save_screenshot(&browser, "console-conflicts-en.png").await;
+    browser.close().await.unwrap();
+    served.stop().await;
+    let (member, _) = h.hq.store().member(second).await.unwrap().unwrap();
+    println!("conflict queue: {notice}; row {state:?}; counts {counts:?}");
+    assert_eq!(notice, "Conflict resolved.");
+    assert!(state.contains("Resolved · freeze"), "{state}");
+    assert_eq!(counts, "duplicate_phone 0 0 0 1", "closed now");
+    assert_eq!(
+        case.member_id, second,
+        "the second enrollment is the conflict's"
+    );
+    assert!(member.frozen, "resolved by freezing the member");
+}

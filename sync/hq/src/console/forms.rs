@@ -349,6 +349,65 @@ pub(super) async fn member_frozen(
     .await
 }
 
+const CONFLICTS: FormsOf = FormsOf {
+    back: "/console/conflicts",
+    operation: Operation::MemberCare,
+};
+
+fn conflict_id(member_id: &str, number: i64) -> Result<crate::store::ConflictId, HqError> {
+    let member = Uuid::parse_str(member_id).map_err(|_| HqError::NotFound)?;
+    Ok(crate::store::ConflictId {
+        member: tillcard_rules::ids::MemberId(member),
+        number,
+    })
+}
+
+/// Assigns an open conflict to the user chosen.
+pub(super) async fn assign_conflict(
+    Path((member_id, number)): Path<(String, i64)>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(CONFLICTS, async |hq, posted| {
+        let id = conflict_id(&member_id, number)?;
+        hq.assign_conflict(&posted.session.actor, id, posted.field("assignee"))
+            .await
+            .map(|()| notice("conflict_assigned"))
+    })
+    .await
+}
+
+/// Closes an open conflict: resolved with `accept` or `freeze`, or
+/// dismissed, with the note as its reason.
+pub(super) async fn close_conflict(
+    Path((member_id, number)): Path<(String, i64)>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    use crate::service::conflicts::Resolution;
+    form.submit(CONFLICTS, async |hq, posted| {
+        let id = conflict_id(&member_id, number)?;
+        let actor = &posted.session.actor;
+        let note = posted.field("note");
+        match posted.field("action") {
+            "dismiss" => hq
+                .dismiss_conflict(actor, id, note)
+                .await
+                .map(|()| notice("conflict_dismissed_notice")),
+            "freeze" => hq
+                .resolve_conflict(actor, id, Resolution::Freeze, note)
+                .await
+                .map(|()| notice("conflict_resolved_notice")),
+            "accept" => hq
+                .resolve_conflict(actor, id, Resolution::Accept, note)
+                .await
+                .map(|()| notice("conflict_resolved_notice")),
+            _ => Err(HqError::BadRequest(
+                "action: accept, freeze or dismiss".into(),
+            )),
+        }
+    })
+    .await
+}
+
 /// The role a users form names; `role: unknown` when none.
 fn posted_role(posted: &Posted) -> Result<Role, HqError> {
     Role::parse(posted.field("role")).ok_or_else(|| HqError::BadRequest("role: unknown".into()))

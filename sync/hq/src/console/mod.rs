@@ -72,6 +72,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("jobs.html", include_str!("templates/jobs.html")),
     ("program.html", include_str!("templates/program.html")),
     ("members.html", include_str!("templates/members.html")),
+    ("conflicts.html", include_str!("templates/conflicts.html")),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -355,6 +356,15 @@ pub fn router() -> Router<Arc<Hq>> {
         .route("/console/users/{username}/role", post(forms::user_role))
         .route("/console/audit", get(pages::audit))
         .route("/console/members", get(pages::members))
+        .route("/console/conflicts", get(pages::conflicts))
+        .route(
+            "/console/conflicts/{member_id}/{conflict_no}/assign",
+            post(forms::assign_conflict),
+        )
+        .route(
+            "/console/conflicts/{member_id}/{conflict_no}/close",
+            post(forms::close_conflict),
+        )
         .route(
             "/console/members/{member_id}/frozen",
             post(forms::member_frozen),

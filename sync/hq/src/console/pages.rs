@@ -200,3 +200,26 @@ pub(super) async fn members(visit: Visit) -> Result<Response, HqError> {
         )
         .await
 }
+
+/// Conflicts as a work queue: counts by kind and age, then the queue with
+/// assign, resolve and dismiss beside each open conflict.
+pub(super) async fn conflicts(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show(
+            "conflicts",
+            Some(Operation::MemberCare),
+            async |hq, _, _| {
+                let cases = hq.conflict_queue().await?;
+                let counts =
+                    crate::service::conflicts::counts(&cases, chrono::Utc::now().fixed_offset());
+                let users: Vec<String> = hq
+                    .list_users()
+                    .await?
+                    .into_iter()
+                    .map(|u| u.username)
+                    .collect();
+                Ok(context! { cases => cases, counts => counts, users => users })
+            },
+        )
+        .await
+}

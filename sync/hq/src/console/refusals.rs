@@ -32,6 +32,7 @@ mod tests {
         let back_office = include_str!("../service/back_office.rs").to_owned()
             + include_str!("../service/checks.rs")
             + include_str!("../service/member_care.rs")
+            + include_str!("../service/conflicts.rs")
             + include_str!("../store/back_office.rs");
         let codes: Vec<&str> = back_office
             .split('"')

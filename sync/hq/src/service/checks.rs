@@ -71,6 +71,16 @@ pub fn refusal(r: BackOfficeRefusal) -> HqError {
             "unknown_member",
             "no such member (or erased)".into(),
         ),
+        UnknownConflict => (
+            StatusCode::NOT_FOUND,
+            "unknown_conflict",
+            "no such conflict".into(),
+        ),
+        ConflictClosed => (
+            StatusCode::CONFLICT,
+            "conflict_closed",
+            "this conflict is closed already".into(),
+        ),
         SetupCodeUsed => (
             StatusCode::FORBIDDEN,
             "setup_code_used",

@@ -228,6 +228,59 @@ async fn set_member_frozen(
     Ok(done())
 }
 
+pub(super) async fn conflict_queue(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::MemberCare).await?;
+    Ok(json(&hq.conflict_queue().await?))
+}
+
+pub(super) async fn assign_conflict(
+    office: OfficeRequest,
+    Path((member, number)): Path<(Uuid, i64)>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::MemberCare).await?;
+    let request: admin::AssignConflict = admin_body(&body)?;
+    hq.assign_conflict(&actor, conflict_id(member, number), &request.assignee)
+        .await?;
+    Ok(done())
+}
+
+pub(super) async fn resolve_conflict(
+    office: OfficeRequest,
+    Path((member, number)): Path<(Uuid, i64)>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::MemberCare).await?;
+    let request: admin::ResolveConflict = admin_body(&body)?;
+    hq.resolve_conflict(
+        &actor,
+        conflict_id(member, number),
+        request.action,
+        &request.note,
+    )
+    .await?;
+    Ok(done())
+}
+
+pub(super) async fn dismiss_conflict(
+    office: OfficeRequest,
+    Path((member, number)): Path<(Uuid, i64)>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::MemberCare).await?;
+    let request: admin::StandingChange = admin_body(&body)?;
+    hq.dismiss_conflict(&actor, conflict_id(member, number), &request.reason)
+        .await?;
+    Ok(done())
+}
+
+fn conflict_id(member: Uuid, number: i64) -> crate::store::ConflictId {
+    crate::store::ConflictId {
+        member: MemberId(member),
+        number,
+    }
+}
+
 pub(super) async fn list_users(office: OfficeRequest) -> Result<Response, HqError> {
     let (hq, _) = office.authorize(Operation::ReadUsers).await?;
     Ok(json(&hq.list_users().await?))

@@ -9,6 +9,7 @@
 
 pub mod back_office;
 mod checks;
+pub mod conflicts;
 mod http;
 mod http_back_office;
 pub mod member_care;

@@ -173,6 +173,10 @@ pub enum BackOfficeRefusal {
     UnknownTerminal,
     /// No such member (or erased).
     UnknownMember,
+    /// No such conflict.
+    UnknownConflict,
+    /// The conflict is closed already.
+    ConflictClosed,
     /// The clerk has no outstanding setup code (used, or none issued).
     SetupCodeUsed,
     /// Too many wrong codes: void until a reset.

@@ -13,6 +13,7 @@
 pub mod back_office;
 pub(crate) mod job_sql;
 pub mod postgres;
+pub mod review;
 pub(crate) mod rows;
 pub mod sqlite;
 
@@ -20,6 +21,7 @@ pub use back_office::{
     AuditEntry, BackOfficeRefusal, EnrollCodeRecord, StaffRecord, StaffUpdate, StorePatch,
     StoreRecord, TerminalListing, UserListing,
 };
+pub use review::{ConflictCase, ConflictClose, ConflictId};
 
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
@@ -365,6 +367,25 @@ pub trait Store: Send + Sync + 'static {
     async fn erase_member(&self, id: MemberId, now: Timestamp) -> StoreResult<bool>;
     /// Conflicts for review.
     async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>>;
+    /// The conflicts as a work queue: the open ones first, newest first
+    /// in each part; at most `limit`.
+    async fn conflict_cases(&self, limit: i64) -> StoreResult<Vec<ConflictCase>>;
+    /// One conflict, if it exists.
+    async fn conflict_case(&self, id: ConflictId) -> StoreResult<Option<ConflictCase>>;
+    /// Assigns an open conflict to `assignee`, with its audit row.
+    async fn assign_conflict(
+        &self,
+        id: ConflictId,
+        assignee: &str,
+        audit: &AuditEntry,
+    ) -> BackOffice<()>;
+    /// Closes an open conflict, with its audit row.
+    async fn close_conflict(
+        &self,
+        id: ConflictId,
+        close: &ConflictClose,
+        audit: &AuditEntry,
+    ) -> BackOffice<()>;
     /// Dead letters for review.
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>>;
     /// The rows the chain's figures are computed from (see

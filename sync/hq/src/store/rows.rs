@@ -25,9 +25,9 @@ use crate::store::back_office::{
     AuditEntry, EnrollCodeRecord, StaffRecord, StoreRecord, TerminalListing, UserListing,
 };
 use crate::store::{
-    ChangeRow, ConflictRecord, DeadLetterRecord, JobRunRecord, MemberRecord, StoreError,
-    StoreResult, TerminalRecord, UserRecord, from_sql_int, parse_json, parse_member, parse_source,
-    parse_terminal,
+    ChangeRow, ConflictCase, ConflictRecord, DeadLetterRecord, JobRunRecord, MemberRecord,
+    StoreError, StoreResult, TerminalRecord, UserRecord, from_sql_int, parse_json, parse_member,
+    parse_source, parse_terminal,
 };
 
 /// The select list of each record, in the order its mapper reads it:
@@ -73,6 +73,11 @@ macro_rules! columns {
     // Read by [`conflict_record_from_row`] and [`conflict_item_from_row`].
     (conflict) => {
         "member_id, kind, reason, terminal_id, seq, at"
+    };
+    // Read by [`conflict_case_from_row`].
+    (conflict_case) => {
+        "member_id, conflict_no, kind, reason, terminal_id, seq, at, state, assignee, resolution,
+         note, closed_by, closed_at"
     };
     // Read by [`dead_letter_from_row`].
     (dead_letter) => {
@@ -256,6 +261,25 @@ pub(crate) fn conflict_item_from_row(row: &impl SqlRow) -> StoreResult<ConflictI
         terminal_id: record.terminal_id,
         seq: record.seq,
         at: record.at,
+    })
+}
+
+/// A conflict in the work queue.
+pub(crate) fn conflict_case_from_row(row: &impl SqlRow) -> StoreResult<ConflictCase> {
+    Ok(ConflictCase {
+        member_id: parse_member(row.text(0)?)?,
+        conflict_no: row.integer(1)?,
+        kind: row.string(2)?,
+        reason: row.string(3)?,
+        terminal_id: row.parsed_optional(4, parse_terminal)?,
+        seq: row.optional_count(5)?,
+        at: row.string(6)?,
+        state: row.string(7)?,
+        assignee: row.optional_string(8)?,
+        resolution: row.optional_string(9)?,
+        note: row.optional_string(10)?,
+        closed_by: row.optional_string(11)?,
+        closed_at: row.optional_string(12)?,
     })
 }
 

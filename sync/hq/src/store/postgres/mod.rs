@@ -47,10 +47,10 @@ use tokio_postgres::NoTls;
 pub use locks::{default_pool_size, key_lock_budget};
 
 use super::{
-    AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
-    JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store,
-    StoreError, StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing,
-    UserRecord, parse_member,
+    AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
+    DeadLetterRecord, EnrollCodeRecord, JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed,
+    StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
+    TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
@@ -105,6 +105,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008.sql"),
     // 9: members frozen by head office (member care).
     include_str!("migrations/0009.sql"),
+    // 10: conflicts as a work queue.
+    include_str!("migrations/0010.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -402,6 +404,32 @@ impl Store for PgStore {
 
     async fn conflicts(&self) -> StoreResult<Vec<ConflictRecord>> {
         review::conflicts(&self.client().await?).await
+    }
+
+    async fn conflict_cases(&self, limit: i64) -> StoreResult<Vec<ConflictCase>> {
+        review::conflict_cases(&self.client().await?, limit).await
+    }
+
+    async fn conflict_case(&self, id: ConflictId) -> StoreResult<Option<ConflictCase>> {
+        review::conflict_case(&self.client().await?, id).await
+    }
+
+    async fn assign_conflict(
+        &self,
+        id: ConflictId,
+        assignee: &str,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        review::assign_conflict(&mut self.client().await?, id, assignee, audit).await
+    }
+
+    async fn close_conflict(
+        &self,
+        id: ConflictId,
+        close: &ConflictClose,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        review::close_conflict(&mut self.client().await?, id, close, audit).await
     }
 
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {

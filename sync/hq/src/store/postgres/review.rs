@@ -3,8 +3,15 @@
 
 use deadpool_postgres::GenericClient;
 
-use crate::store::rows::{columns, conflict_record_from_row, dead_letter_from_row};
-use crate::store::{ConflictRecord, DeadLetterRecord, StoreResult};
+use super::back_office::audit;
+use crate::store::back_office::{AuditEntry, BackOfficeRefusal};
+use crate::store::rows::{
+    columns, conflict_case_from_row, conflict_record_from_row, dead_letter_from_row,
+};
+use crate::store::{
+    BackOffice, ConflictCase, ConflictClose, ConflictId, ConflictRecord, DeadLetterRecord,
+    StoreResult,
+};
 
 /// Every conflict, oldest first.
 pub(super) async fn conflicts<C: GenericClient>(client: &C) -> StoreResult<Vec<ConflictRecord>> {
@@ -41,4 +48,115 @@ pub(super) async fn dead_letters<C: GenericClient>(
         .iter()
         .map(dead_letter_from_row)
         .collect()
+}
+
+/// The queue: open conflicts first, newest first in each part.
+pub(super) async fn conflict_cases<C: GenericClient>(
+    client: &C,
+    limit: i64,
+) -> StoreResult<Vec<ConflictCase>> {
+    client
+        .query(
+            concat!(
+                "SELECT ",
+                columns!(conflict_case),
+                " FROM conflicts ORDER BY state = 'open' DESC, conflict_no DESC LIMIT $1"
+            ),
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(conflict_case_from_row)
+        .collect()
+}
+
+/// One conflict, if it exists.
+pub(super) async fn conflict_case<C: GenericClient>(
+    client: &C,
+    id: ConflictId,
+) -> StoreResult<Option<ConflictCase>> {
+    client
+        .query_opt(
+            concat!(
+                "SELECT ",
+                columns!(conflict_case),
+                " FROM conflicts WHERE member_id = $1 AND conflict_no = $2"
+            ),
+            &[&id.member.to_string(), &id.number],
+        )
+        .await?
+        .as_ref()
+        .map(conflict_case_from_row)
+        .transpose()
+}
+
+/// Why an update of an open conflict touched no row.
+async fn not_open<C: GenericClient>(tx: &C, id: ConflictId) -> StoreResult<BackOfficeRefusal> {
+    let exists = tx
+        .query_opt(
+            "SELECT 1 FROM conflicts WHERE member_id = $1 AND conflict_no = $2",
+            &[&id.member.to_string(), &id.number],
+        )
+        .await?
+        .is_some();
+    Ok(if exists {
+        BackOfficeRefusal::ConflictClosed
+    } else {
+        BackOfficeRefusal::UnknownConflict
+    })
+}
+
+/// Assigns an open conflict.
+pub(super) async fn assign_conflict(
+    client: &mut deadpool_postgres::Object,
+    id: ConflictId,
+    assignee: &str,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    let tx = client.transaction().await?;
+    let n = tx
+        .execute(
+            "UPDATE conflicts SET assignee = $3
+             WHERE member_id = $1 AND conflict_no = $2 AND state = 'open'",
+            &[&id.member.to_string(), &id.number, &assignee],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(Err(not_open(&tx, id).await?));
+    }
+    audit(&tx, entry).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Closes an open conflict.
+pub(super) async fn close_conflict(
+    client: &mut deadpool_postgres::Object,
+    id: ConflictId,
+    close: &ConflictClose,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    let tx = client.transaction().await?;
+    let n = tx
+        .execute(
+            "UPDATE conflicts SET state = $3, resolution = $4, note = $5, closed_by = $6,
+                 closed_at = $7
+             WHERE member_id = $1 AND conflict_no = $2 AND state = 'open'",
+            &[
+                &id.member.to_string(),
+                &id.number,
+                &close.state,
+                &close.resolution,
+                &close.note,
+                &close.by,
+                &close.at,
+            ],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(Err(not_open(&tx, id).await?));
+    }
+    audit(&tx, entry).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }

@@ -20,10 +20,10 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
-    AuditEntry, BackOffice, ChangeRow, ConflictRecord, DeadLetterRecord, EnrollCodeRecord,
-    JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed, StaffRecord, StaffUpdate, Store,
-    StoreError, StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing,
-    UserRecord, parse_member, to_json,
+    AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
+    DeadLetterRecord, EnrollCodeRecord, JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed,
+    StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
+    TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member, to_json,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{self, BatchRefusal, Plan, Prepared};
@@ -34,6 +34,7 @@ mod batch;
 mod figures;
 mod jobs;
 mod programs;
+mod review;
 mod rows;
 #[cfg(feature = "test-support")]
 mod test_hooks;
@@ -56,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004.sql"),
     include_str!("migrations/0005.sql"),
     include_str!("migrations/0006.sql"),
+    include_str!("migrations/0007.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -439,6 +441,36 @@ impl Store for SqliteStore {
                 .collect()
         })
         .await
+    }
+
+    async fn conflict_cases(&self, limit: i64) -> StoreResult<Vec<ConflictCase>> {
+        self.run(move |c| review::conflict_cases(c, limit)).await
+    }
+
+    async fn conflict_case(&self, id: ConflictId) -> StoreResult<Option<ConflictCase>> {
+        self.run(move |c| review::conflict_case(c, id)).await
+    }
+
+    async fn assign_conflict(
+        &self,
+        id: ConflictId,
+        assignee: &str,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let (assignee, audit) = (assignee.to_string(), audit.clone());
+        self.run(move |c| review::assign_conflict(c, id, &assignee, &audit))
+            .await
+    }
+
+    async fn close_conflict(
+        &self,
+        id: ConflictId,
+        close: &ConflictClose,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let (close, audit) = (close.clone(), audit.clone());
+        self.run(move |c| review::close_conflict(c, id, &close, &audit))
+            .await
     }
 
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
