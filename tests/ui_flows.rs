@@ -450,5 +450,9 @@ fn a_frozen_member_is_shown_frozen_and_redeems_no_points() {
     assert!(balance >= 100, "the demo member holds points");
     assert_eq!(max_points, 0);
     assert_eq!(till.ui().get_max_points(), 0, "Max points is disabled");
+    assert!(
+        !till.ui().get_stored_value_enabled(),
+        "and so is stored value"
+    );
     assert_eq!(quote.points_redeemed, 0);
 }

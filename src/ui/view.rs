@@ -373,7 +373,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     ui.set_stored_value_enabled(
         sale.member
             .as_ref()
-            .is_some_and(|m| m.record.balances_known && !sv.is_zero()),
+            .is_some_and(|m| m.record.balances_known && !m.record.frozen && !sv.is_zero()),
     );
     ui.set_earn_line(shared(
         quote.map(|q| earn_line(q, lang)).unwrap_or_default(),
