@@ -346,6 +346,16 @@ impl Resolution {
     }
 }
 
+/// `POST /v1/admin/members/{member_id}/tags` request: the member's tags
+/// from now on (replacing theirs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberTags {
+    /// At most 10 tags of at most 20 characters each (`VIP`, `员工`); blanks
+    /// and repeats are dropped.
+    pub tags: Vec<String>,
+}
+
 /// `POST /v1/admin/conflicts/{member_id}/{conflict_no}/assign` request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

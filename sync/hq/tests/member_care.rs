@@ -119,3 +119,69 @@ async fn refusals(backend: Backend) {
     let (record, _) = h.hq.store().member(member).await.unwrap().unwrap();
     assert!(!record.frozen);
 }
+
+both!(
+    a_members_tags_are_set_trimmed_bounded_audited_and_sent_down,
+    tags
+);
+
+async fn tags(backend: Backend) {
+    let h = harness(backend).await;
+    let mut till = h.provision("S001").await;
+    let member = new_member();
+    let (enrolled, _) = till.enroll(member, "13500135000");
+    h.upload(&till, vec![enrolled]).await;
+    let path = format!("/v1/admin/members/{member}/tags");
+
+    let (status, body) = h
+        .admin_post(
+            &path,
+            serde_json::json!({"tags": [" VIP ", "员工", "VIP", ""]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["tags"],
+        serde_json::json!(["VIP", "员工"]),
+        "trimmed, once each"
+    );
+    let down = h.all_changes(&till).await;
+    let sent = down.iter().rev().find_map(|c| match c {
+        Change::Member { snapshot } if snapshot.member == member => Some(snapshot.tags.clone()),
+        _ => None,
+    });
+    let (too_many, _) = h
+        .admin_post(
+            &path,
+            serde_json::json!({"tags": (0..11).map(|i| format!("t{i}")).collect::<Vec<_>>()}),
+        )
+        .await;
+    let (too_long, body) = h
+        .admin_post(&path, serde_json::json!({"tags": ["x".repeat(21)]}))
+        .await;
+    assert_eq!(body["error"], "invalid_tags");
+    let (record, _) = h.hq.store().member(member).await.unwrap().unwrap();
+    let trail =
+        h.hq.audit_trail(Some(&format!("member:{member}")), None)
+            .await
+            .unwrap();
+    println!(
+        "member tags ({backend:?}): sent down {sent:?}; eleven tags {too_many}, a 21-character tag {too_long}; held {:?}; audit {:?}",
+        record.tags,
+        trail
+            .iter()
+            .map(|a| (a.action.as_str(), a.detail.as_str()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(sent, Some(vec!["VIP".to_string(), "员工".to_string()]));
+    assert_eq!(too_many, StatusCode::BAD_REQUEST);
+    assert_eq!(too_long, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        record.tags,
+        ["VIP", "员工"],
+        "the refused changes wrote nothing"
+    );
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].action, "member_tags_set");
+    assert_eq!(trail[0].detail, "VIP, 员工");
+}

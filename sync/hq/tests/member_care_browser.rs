@@ -1,8 +1,8 @@
 //! Member care in headless Chromium: a store-operations user signs in,
 //! looks a member up with a malformed query (refused with words), then by
 //! phone with a reason (the member shown, the view in the audit trail with
-//! that reason), and freezes them (head office holds them frozen, the
-//! freeze audited). Saves `target/screenshots/console-members-*.png`.
+//! that reason), freezes them (head office holds them frozen, the freeze
+//! audited), finds them again by id and tags them. Saves `target/screenshots/console-members-*.png`.
 //!
 //! A missing chromium or chromedriver is a failure with the reason, never
 //! a skip: install them with `scripts/install-deps --test`.
@@ -23,6 +23,13 @@ use util::{Backend, harness, new_member};
 const USER: &str = "hq-care";
 const PASSWORD: &str = "member-care-pass-1";
 const PHONE: &str = "13500135000";
+
+/// Replaces the text of the field `css` selects.
+async fn type_into_css(browser: &fantoccini::Client, css: &str, text: &str) {
+    let field = browser.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_care_in_headless_chromium() {
@@ -75,6 +82,16 @@ async fn member_care_in_headless_chromium() {
     click(&browser, ".standing-submit").await;
     let notice = text_of(&browser, "flash-notice").await;
     assert!(notice.starts_with("Member frozen"), "{notice}");
+
+    // Found again (a second view, audited), tagged for the clerks.
+    type_into(&browser, "member-q", &member.to_string()).await;
+    type_into(&browser, "member-why", "tag as VIP").await;
+    click(&browser, "#member-find").await;
+    assert!(text_of(&browser, "member-frozen").await.contains("Frozen"));
+    type_into_css(&browser, ".tags-input", "VIP， 员工").await;
+    click(&browser, ".tags-submit").await;
+    let tagged = text_of(&browser, "flash-notice").await;
+    assert!(tagged.starts_with("Tags saved"), "{tagged}");
     let (record, _) = h.hq.store().member(member).await.unwrap().unwrap();
 
     let trail =
@@ -93,13 +110,16 @@ async fn member_care_in_headless_chromium() {
         started.elapsed().as_secs_f64()
     );
     assert!(record.frozen, "head office holds the member frozen");
+    assert_eq!(record.tags, ["VIP", "员工"]);
     assert_eq!(
         rows,
         [
+            ("member_tags_set", USER, "VIP, 员工"),
+            ("member_viewed", USER, "tag as VIP"),
             ("member_frozen", USER, "card reported stolen"),
             ("member_viewed", USER, "customer asked about points"),
         ],
-        "the view and the freeze, newest first; the refused query left nothing"
+        "each view and change, newest first; the refused query left nothing"
     );
 }
 

@@ -323,6 +323,29 @@ pub(super) async fn revoke(
     .await
 }
 
+/// Member care: a member's tags, comma-separated (`,` or `，`).
+pub(super) async fn member_tags(
+    Path(member_id): Path<String>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(MEMBERS, async |hq, posted| {
+        let id = Uuid::parse_str(&member_id).map_err(|_| HqError::NotFound)?;
+        let tags: Vec<String> = posted
+            .field("tags")
+            .split([',', '，'])
+            .map(str::to_string)
+            .collect();
+        hq.set_member_tags(
+            &posted.session.actor,
+            tillcard_rules::ids::MemberId(id),
+            &tags,
+        )
+        .await
+        .map(|_| notice("member_tags_saved"))
+    })
+    .await
+}
+
 /// Member care: freeze (`frozen=yes`) or unfreeze a member, with a reason.
 pub(super) async fn member_frozen(
     Path(member_id): Path<String>,

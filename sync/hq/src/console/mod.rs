@@ -369,6 +369,10 @@ pub fn router() -> Router<Arc<Hq>> {
             "/console/members/{member_id}/frozen",
             post(forms::member_frozen),
         )
+        .route(
+            "/console/members/{member_id}/tags",
+            post(forms::member_tags),
+        )
 }
 
 #[cfg(test)]

@@ -83,6 +83,22 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("duplicate_of", "同一手机号的会员", "Same phone as"),
     ("reason", "原因", "Reason"),
     ("freeze", "冻结", "Freeze"),
+    (
+        "tags_hint",
+        "标签（逗号分隔，店员可见）",
+        "Tags (comma-separated, shown to clerks)",
+    ),
+    ("save_tags", "保存标签", "Save tags"),
+    (
+        "member_tags_saved",
+        "标签已保存，各终端下次同步后显示。",
+        "Tags saved; terminals show them after their next sync.",
+    ),
+    (
+        "refusal_invalid_tags",
+        "最多10个标签，每个不超过20个字",
+        "At most 10 tags of at most 20 characters each",
+    ),
     ("unfreeze", "解冻", "Unfreeze"),
     ("history", "最近记录", "Recent history"),
     ("entry", "类型", "Entry"),

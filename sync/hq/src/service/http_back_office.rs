@@ -228,6 +228,19 @@ async fn set_member_frozen(
     Ok(done())
 }
 
+pub(super) async fn set_member_tags(
+    office: OfficeRequest,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::MemberCare).await?;
+    let request: admin::MemberTags = admin_body(&body)?;
+    let tags = hq
+        .set_member_tags(&actor, MemberId(id), &request.tags)
+        .await?;
+    Ok(json(&admin::MemberTags { tags }))
+}
+
 pub(super) async fn conflict_queue(office: OfficeRequest) -> Result<Response, HqError> {
     let (hq, _) = office.authorize(Operation::MemberCare).await?;
     Ok(json(&hq.conflict_queue().await?))

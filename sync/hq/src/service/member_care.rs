@@ -73,6 +73,10 @@ pub struct HistoryRow {
 
 /// The most characters of a reason for a change of standing.
 pub const MAX_REASON_CHARS: usize = 200;
+/// The most tags a member carries.
+pub const MAX_TAGS: usize = 10;
+/// The most characters of one tag (clerks read them on a small screen).
+pub const MAX_TAG_CHARS: usize = 20;
 
 impl Hq {
     /// The members `query` names (a member id, or a phone's digits: two
@@ -135,6 +139,44 @@ impl Hq {
             });
         }
         Ok(views)
+    }
+
+    /// Replaces a member's tags (`VIP`, `员工`): trimmed, blanks and repeats
+    /// dropped, at most [`MAX_TAGS`] of at most [`MAX_TAG_CHARS`] characters
+    /// each; every terminal shows them to its clerks after its next sync.
+    /// Refused: `invalid_tags`, `unknown_member`. Returns the tags set.
+    pub async fn set_member_tags(
+        &self,
+        actor: &Actor,
+        member: MemberId,
+        tags: &[String],
+    ) -> Result<Vec<String>, HqError> {
+        let mut kept: Vec<String> = Vec::new();
+        for tag in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            if tag.chars().count() > MAX_TAG_CHARS || tag.chars().any(char::is_control) {
+                return Err(bad(
+                    "invalid_tags",
+                    format!("a tag is at most {MAX_TAG_CHARS} characters, no control characters"),
+                ));
+            }
+            if !kept.iter().any(|k| k == tag) {
+                kept.push(tag.to_string());
+            }
+        }
+        if kept.len() > MAX_TAGS {
+            return Err(bad(
+                "invalid_tags",
+                format!("at most {MAX_TAGS} tags a member"),
+            ));
+        }
+        let audit = actor.audit(
+            "member_tags_set",
+            format!("member:{member}"),
+            kept.join(", "),
+        );
+        answer(self.store.set_member_tags(member, &kept, &audit).await?)?;
+        tracing::info!(member = %member, tags = kept.len(), actor = %actor.name, "member's tags set");
+        Ok(kept)
     }
 
     /// Freezes (`frozen`) or unfreezes a member, with `reason` in the audit

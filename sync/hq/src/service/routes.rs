@@ -404,6 +404,16 @@ pub const ROUTES: &[Route] = &[
     ),
     office(
         "post",
+        "/v1/admin/members/{member_id}/tags",
+        "Set a member's tags (replacing theirs), shown to clerks at every terminal after its next sync (audited); answers the tags kept",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::MemberTags>)),
+        Some(Body::json(openapi::schema::<admin::MemberTags>)),
+        &[400, 401, 403, 404],
+        || post(office::set_member_tags),
+    ),
+    office(
+        "post",
         "/v1/admin/members/{member_id}/unfreeze",
         "Unfreeze a member (audited with the reason)",
         NO_QUERY,

@@ -334,6 +334,14 @@ pub trait Store: Send + Sync + 'static {
     async fn members_by_phone_key(&self, phone_key: &str) -> StoreResult<Vec<MemberId>>;
     /// Writes one audit row on its own (a view of personal data).
     async fn record_audit(&self, audit: &AuditEntry) -> StoreResult<()>;
+    /// Replaces a member's tags (shown to clerks) and tells every terminal,
+    /// with its audit row, in one transaction.
+    async fn set_member_tags(
+        &self,
+        member: MemberId,
+        tags: &[String],
+        audit: &AuditEntry,
+    ) -> BackOffice<()>;
     /// Freezes (or unfreezes) a member and tells every terminal, with its
     /// audit row, in one transaction.
     async fn set_member_frozen(

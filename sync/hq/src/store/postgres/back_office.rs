@@ -549,3 +549,28 @@ pub(super) async fn set_member_frozen(
     tx.commit().await?;
     Ok(Ok(()))
 }
+
+/// Replaces a member's tags (`tags`: a JSON array), telling every terminal
+/// (a member change), with its audit row. An erased or unknown member is
+/// refused.
+pub(super) async fn set_member_tags(
+    client: &mut Object,
+    member: MemberId,
+    tags: &str,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    let tx = client.transaction().await?;
+    let n = tx
+        .execute(
+            "UPDATE members SET tags = $2 WHERE member_id = $1 AND erased_at IS NULL",
+            &[&member.to_string(), &tags],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(Err(BackOfficeRefusal::UnknownMember));
+    }
+    push_change(&tx, "member", Some(member), None).await?;
+    audit(&tx, entry).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}

@@ -355,6 +355,16 @@ impl Store for PgStore {
         back_office::audit(&self.client().await?, audit).await
     }
 
+    async fn set_member_tags(
+        &self,
+        member: MemberId,
+        tags: &[String],
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let tags = crate::store::to_json(&tags)?;
+        back_office::set_member_tags(&mut self.client().await?, member, &tags, audit).await
+    }
+
     async fn set_member_frozen(
         &self,
         member: MemberId,

@@ -481,3 +481,26 @@ pub(super) fn set_member_frozen(
     tx.commit()?;
     Ok(Ok(()))
 }
+
+/// Replaces a member's tags (`tags`: a JSON array), telling every terminal
+/// (a member change), with its audit row. An erased or unknown member is
+/// refused.
+pub(super) fn set_member_tags(
+    c: &mut Connection,
+    member: MemberId,
+    tags: &str,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let n = tx.execute(
+        "UPDATE members SET tags = ?2 WHERE member_id = ?1 AND erased_at IS NULL",
+        params![member.to_string(), tags],
+    )?;
+    if n == 0 {
+        return Ok(Err(BackOfficeRefusal::UnknownMember));
+    }
+    push_change(&tx, "member", Some(member), None)?;
+    audit(&tx, entry)?;
+    tx.commit()?;
+    Ok(Ok(()))
+}

@@ -304,6 +304,17 @@ impl Store for SqliteStore {
         self.run(move |c| back_office::audit(c, &audit)).await
     }
 
+    async fn set_member_tags(
+        &self,
+        member: MemberId,
+        tags: &[String],
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let (tags, audit) = (to_json(&tags)?, audit.clone());
+        self.run(move |c| back_office::set_member_tags(c, member, &tags, &audit))
+            .await
+    }
+
     async fn set_member_frozen(
         &self,
         member: MemberId,
