@@ -22,6 +22,7 @@
 
 mod draft_problems;
 mod forms;
+mod member_search;
 mod pages;
 mod preview;
 mod program;
@@ -355,7 +356,10 @@ pub fn router() -> Router<Arc<Hq>> {
         .route("/console/users", get(pages::users).post(forms::save_user))
         .route("/console/users/{username}/role", post(forms::user_role))
         .route("/console/audit", get(pages::audit))
-        .route("/console/members", get(pages::members))
+        .route(
+            member_search::PATH,
+            get(pages::members).post(member_search::post),
+        )
         .route("/console/conflicts", get(pages::conflicts))
         .route(
             "/console/conflicts/{member_id}/{conflict_no}/assign",

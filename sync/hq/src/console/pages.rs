@@ -17,16 +17,13 @@ use crate::error::HqError;
 use crate::service::Hq;
 use crate::service::roles::{Operation, Role};
 
-/// A page's query: its language, and the staff page's store, the audit
-/// trail's subject or member care's look-up.
+/// A page's query: its language, and the staff page's store or the audit
+/// trail's subject.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct PageQuery {
     lang: Option<String>,
     store: Option<String>,
     subject: Option<String>,
-    /// Member care: a member id or phone, and why it is looked up.
-    q: Option<String>,
-    why: Option<String>,
 }
 
 /// The audit trail's page shows this many rows at most.
@@ -65,7 +62,7 @@ impl Visit {
         &self,
         name: &str,
         needs: Option<Operation>,
-        read: impl AsyncFnOnce(&Hq, &PageQuery, &super::Session) -> Result<Value, HqError>,
+        read: impl AsyncFnOnce(&Hq, &PageQuery) -> Result<Value, HqError>,
     ) -> Result<Response, HqError> {
         let lang = lang(&self.headers, self.query.lang.as_deref());
         let Some(session) = super::session(&self.hq, &self.headers).await? else {
@@ -75,7 +72,7 @@ impl Visit {
         if needs.is_some_and(|operation| !session.may(operation)) {
             return forbidden(lang, &session, "forbidden_detail");
         }
-        let page = read(&self.hq, &self.query, &session).await?;
+        let page = read(&self.hq, &self.query).await?;
         let body = render(&format!("{name}.html"), lang, &session, name, flash, page)?;
         Ok(html(
             StatusCode::OK,
@@ -87,7 +84,7 @@ impl Visit {
 
 pub(super) async fn stores(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show("stores", None, async |hq, _, _| {
+        .show("stores", None, async |hq, _| {
             Ok(context! { stores => hq.list_stores().await? })
         })
         .await
@@ -96,7 +93,7 @@ pub(super) async fn stores(visit: Visit) -> Result<Response, HqError> {
 /// The staff, all of them or one store's (`?store=`).
 pub(super) async fn staff(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show("staff", None, async |hq, query, _| {
+        .show("staff", None, async |hq, query| {
             let filter = query.store.as_deref().filter(|s| !s.is_empty());
             let staff = hq.list_staff(filter).await?;
             let stores = hq.list_stores().await?;
@@ -107,7 +104,7 @@ pub(super) async fn staff(visit: Visit) -> Result<Response, HqError> {
 
 pub(super) async fn codes(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show("codes", None, async |hq, _, _| {
+        .show("codes", None, async |hq, _| {
             let codes = hq.list_enroll_codes().await?;
             let stores = hq.list_stores().await?;
             Ok(context! { codes => codes, stores => stores, default_days => 7 })
@@ -117,7 +114,7 @@ pub(super) async fn codes(visit: Visit) -> Result<Response, HqError> {
 
 pub(super) async fn terminals(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show("terminals", None, async |hq, _, _| {
+        .show("terminals", None, async |hq, _| {
             Ok(context! { terminals => hq.list_terminals().await? })
         })
         .await
@@ -126,7 +123,7 @@ pub(super) async fn terminals(visit: Visit) -> Result<Response, HqError> {
 /// The daily jobs' newest runs (`crate::jobs`).
 pub(super) async fn jobs(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show("jobs", None, async |hq, _, _| {
+        .show("jobs", None, async |hq, _| {
             let runs = hq
                 .store()
                 .job_runs(crate::jobs::schedule::RUNS_SHOWN)
@@ -140,7 +137,7 @@ pub(super) async fn jobs(visit: Visit) -> Result<Response, HqError> {
 /// from the version in force, taking effect tomorrow at 00:00 store time.
 pub(super) async fn program(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show("program", None, async |hq, _, _| {
+        .show("program", None, async |hq, _| {
             let current = hq.program().await?;
             let tomorrow = crate::figures::in_business_offset(chrono::Utc::now().fixed_offset())
                 .date_naive()
@@ -154,7 +151,7 @@ pub(super) async fn program(visit: Visit) -> Result<Response, HqError> {
 
 pub(super) async fn users(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show("users", Some(Operation::ReadUsers), async |hq, _, _| {
+        .show("users", Some(Operation::ReadUsers), async |hq, _| {
             let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
             Ok(context! { users => hq.list_users().await?, roles => roles })
         })
@@ -164,7 +161,7 @@ pub(super) async fn users(visit: Visit) -> Result<Response, HqError> {
 /// The newest rows of the audit trail, all or one subject's (`?subject=`).
 pub(super) async fn audit(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show("audit", Some(Operation::ReadAudit), async |hq, query, _| {
+        .show("audit", Some(Operation::ReadAudit), async |hq, query| {
             let subject = query
                 .subject
                 .as_deref()
@@ -176,28 +173,13 @@ pub(super) async fn audit(visit: Visit) -> Result<Response, HqError> {
         .await
 }
 
-/// Member care: a look-up by member id or exact phone, with its reason
-/// (each member shown is audited as viewed); freeze and unfreeze beside.
+/// Member care: the look-up form (the look-up itself is a POST,
+/// `super::member_search`); a notice after a freeze or tags saved.
 pub(super) async fn members(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show(
-            "members",
-            Some(Operation::MemberCare),
-            async |hq, query, session| {
-                let q = query.q.as_deref().map_or("", str::trim);
-                let why = query.why.as_deref().map_or("", str::trim);
-                let (found, problem) = if q.is_empty() {
-                    (None, None)
-                } else {
-                    match hq.look_up_member(&session.actor, q, why).await {
-                        Ok(found) => (Some(found), None),
-                        Err(HqError::Refused(_, code, _)) => (None, Some(code)),
-                        Err(e) => return Err(e),
-                    }
-                };
-                Ok(context! { q => q, why => why, found => found, problem => problem })
-            },
-        )
+        .show("members", Some(Operation::MemberCare), async |_, _| {
+            Ok(context! { q => "", why => "", found => Value::from(()), problem => Value::from(()) })
+        })
         .await
 }
 
@@ -205,21 +187,17 @@ pub(super) async fn members(visit: Visit) -> Result<Response, HqError> {
 /// assign, resolve and dismiss beside each open conflict.
 pub(super) async fn conflicts(visit: Visit) -> Result<Response, HqError> {
     visit
-        .show(
-            "conflicts",
-            Some(Operation::MemberCare),
-            async |hq, _, _| {
-                let cases = hq.conflict_queue().await?;
-                let counts =
-                    crate::service::conflicts::counts(&cases, chrono::Utc::now().fixed_offset());
-                let users: Vec<String> = hq
-                    .list_users()
-                    .await?
-                    .into_iter()
-                    .map(|u| u.username)
-                    .collect();
-                Ok(context! { cases => cases, counts => counts, users => users })
-            },
-        )
+        .show("conflicts", Some(Operation::MemberCare), async |hq, _| {
+            let cases = hq.conflict_queue().await?;
+            let counts =
+                crate::service::conflicts::counts(&cases, chrono::Utc::now().fixed_offset());
+            let users: Vec<String> = hq
+                .list_users()
+                .await?
+                .into_iter()
+                .map(|u| u.username)
+                .collect();
+            Ok(context! { cases => cases, counts => counts, users => users })
+        })
         .await
 }
