@@ -167,7 +167,7 @@ async fn work_the_queue(backend: Backend) {
         trail.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
         freezes.len()
     );
-    assert_eq!(unknown_user, StatusCode::BAD_REQUEST);
+    assert_eq!(unknown_user, StatusCode::NOT_FOUND);
     assert_eq!(unknown, StatusCode::NOT_FOUND);
     assert_eq!(blank, StatusCode::BAD_REQUEST);
     assert_eq!(

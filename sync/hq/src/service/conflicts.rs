@@ -14,12 +14,12 @@ use chrono::Duration;
 use serde::Serialize;
 
 use super::back_office::Actor;
-use super::checks::{answer, bad, check_text};
+use super::checks::{answer, check_text, refusal};
 use super::member_care::MAX_REASON_CHARS;
 use super::{Hq, now};
 pub use crate::admin::Resolution;
 use crate::error::HqError;
-use crate::store::{ConflictCase, ConflictClose, ConflictId};
+use crate::store::{BackOfficeRefusal, ConflictCase, ConflictClose, ConflictId};
 
 /// The most conflicts the queue lists.
 pub const QUEUE_SHOWN: i64 = 500;
@@ -86,7 +86,7 @@ impl Hq {
     ) -> Result<(), HqError> {
         let assignee = assignee.trim();
         if assignee.is_empty() || self.store.user(assignee).await?.is_none() {
-            return Err(bad_user());
+            return Err(refusal(BackOfficeRefusal::UnknownUser));
         }
         let audit = actor.audit("conflict_assigned", subject(id), assignee.to_string());
         answer(self.store.assign_conflict(id, assignee, &audit).await?)?;
@@ -160,19 +160,11 @@ impl Hq {
     /// it (a freeze for a closed conflict would be one too many).
     async fn check_open(&self, id: ConflictId) -> Result<(), HqError> {
         match self.store.conflict_case(id).await? {
-            None => Err(super::checks::refusal(
-                crate::store::BackOfficeRefusal::UnknownConflict,
-            )),
-            Some(case) if case.state != "open" => Err(super::checks::refusal(
-                crate::store::BackOfficeRefusal::ConflictClosed,
-            )),
+            None => Err(refusal(BackOfficeRefusal::UnknownConflict)),
+            Some(case) if case.state != "open" => Err(refusal(BackOfficeRefusal::ConflictClosed)),
             Some(_) => Ok(()),
         }
     }
-}
-
-fn bad_user() -> HqError {
-    bad("unknown_user", "assign to an existing head-office user")
 }
 
 #[cfg(test)]
