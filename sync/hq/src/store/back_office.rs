@@ -481,3 +481,13 @@ mod tests {
         assert!(!format!("{:?}", set_pin("S001")).contains('P'));
     }
 }
+
+/// A change to one member's row at head office that every terminal hears
+/// of (a member change on the downlink: the next snapshot carries it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRowChange {
+    /// Frozen (member care) or not.
+    Frozen(bool),
+    /// The member's tags, as a JSON array.
+    Tags(String),
+}

@@ -18,8 +18,8 @@ pub(crate) mod rows;
 pub mod sqlite;
 
 pub use back_office::{
-    AuditEntry, BackOfficeRefusal, EnrollCodeRecord, StaffRecord, StaffUpdate, StorePatch,
-    StoreRecord, TerminalListing, UserListing,
+    AuditEntry, BackOfficeRefusal, EnrollCodeRecord, MemberRowChange, StaffRecord, StaffUpdate,
+    StorePatch, StoreRecord, TerminalListing, UserListing,
 };
 pub use review::{ConflictCase, ConflictClose, ConflictId};
 

@@ -11,8 +11,8 @@ use super::locks::LOCK_BACK_OFFICE;
 use super::members::push_change;
 use super::rows::staff_stores_json;
 use crate::store::back_office::{
-    AuditEntry, BackOfficeRefusal, EnrollCodeRecord, StaffRecord, StaffUpdate, StorePatch,
-    StoreRecord, TerminalListing, UserListing, name_key, plan_staff_update,
+    AuditEntry, BackOfficeRefusal, EnrollCodeRecord, MemberRowChange, StaffRecord, StaffUpdate,
+    StorePatch, StoreRecord, TerminalListing, UserListing, name_key, plan_staff_update,
 };
 use crate::store::rows::{
     audit_entry_from_row, columns, enroll_code_from_row, staff_record_from_row,
@@ -525,47 +525,32 @@ pub(super) async fn audit_trail<C: GenericClient>(
         .collect()
 }
 
-/// Freezes or unfreezes a member, telling every terminal (a member change:
-/// the next snapshot carries it), with its audit row. An erased or unknown
-/// member is refused.
-pub(super) async fn set_member_frozen(
+/// Changes a member's row (`change`), telling every terminal (a member
+/// change), with its audit row. An erased or unknown member is refused.
+pub(super) async fn change_member(
     client: &mut Object,
     member: MemberId,
-    frozen: bool,
+    change: &MemberRowChange,
     entry: &AuditEntry,
 ) -> BackOffice<()> {
     let tx = client.transaction().await?;
-    let n = tx
-        .execute(
-            "UPDATE members SET frozen = $2 WHERE member_id = $1 AND erased_at IS NULL",
-            &[&member.to_string(), &frozen],
-        )
-        .await?;
-    if n == 0 {
-        return Ok(Err(BackOfficeRefusal::UnknownMember));
-    }
-    push_change(&tx, "member", Some(member), None).await?;
-    audit(&tx, entry).await?;
-    tx.commit().await?;
-    Ok(Ok(()))
-}
-
-/// Replaces a member's tags (`tags`: a JSON array), telling every terminal
-/// (a member change), with its audit row. An erased or unknown member is
-/// refused.
-pub(super) async fn set_member_tags(
-    client: &mut Object,
-    member: MemberId,
-    tags: &str,
-    entry: &AuditEntry,
-) -> BackOffice<()> {
-    let tx = client.transaction().await?;
-    let n = tx
-        .execute(
-            "UPDATE members SET tags = $2 WHERE member_id = $1 AND erased_at IS NULL",
-            &[&member.to_string(), &tags],
-        )
-        .await?;
+    let id = member.to_string();
+    let n = match change {
+        MemberRowChange::Frozen(frozen) => {
+            tx.execute(
+                "UPDATE members SET frozen = $2 WHERE member_id = $1 AND erased_at IS NULL",
+                &[&id, frozen],
+            )
+            .await?
+        }
+        MemberRowChange::Tags(tags) => {
+            tx.execute(
+                "UPDATE members SET tags = $2 WHERE member_id = $1 AND erased_at IS NULL",
+                &[&id, tags],
+            )
+            .await?
+        }
+    };
     if n == 0 {
         return Ok(Err(BackOfficeRefusal::UnknownMember));
     }

@@ -48,9 +48,10 @@ pub use locks::{default_pool_size, key_lock_budget};
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
-    DeadLetterRecord, EnrollCodeRecord, JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed,
-    StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
-    TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member,
+    DeadLetterRecord, EnrollCodeRecord, JobClaim, JobFinish, JobRunRecord, MemberRecord,
+    MemberRowChange, Redeemed, StaffRecord, StaffUpdate, Store, StoreError, StorePatch,
+    StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
+    parse_member,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
@@ -361,8 +362,8 @@ impl Store for PgStore {
         tags: &[String],
         audit: &AuditEntry,
     ) -> BackOffice<()> {
-        let tags = crate::store::to_json(&tags)?;
-        back_office::set_member_tags(&mut self.client().await?, member, &tags, audit).await
+        let change = MemberRowChange::Tags(crate::store::to_json(&tags)?);
+        back_office::change_member(&mut self.client().await?, member, &change, audit).await
     }
 
     async fn set_member_frozen(
@@ -371,7 +372,8 @@ impl Store for PgStore {
         frozen: bool,
         audit: &AuditEntry,
     ) -> BackOffice<()> {
-        back_office::set_member_frozen(&mut self.client().await?, member, frozen, audit).await
+        let change = MemberRowChange::Frozen(frozen);
+        back_office::change_member(&mut self.client().await?, member, &change, audit).await
     }
 
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {

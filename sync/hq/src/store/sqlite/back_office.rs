@@ -10,8 +10,8 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use super::batch::push_change;
 use super::rows::staff_stores_json;
 use crate::store::back_office::{
-    AuditEntry, BackOfficeRefusal, EnrollCodeRecord, StaffRecord, StaffUpdate, StorePatch,
-    StoreRecord, TerminalListing, UserListing, name_key, plan_staff_update,
+    AuditEntry, BackOfficeRefusal, EnrollCodeRecord, MemberRowChange, StaffRecord, StaffUpdate,
+    StorePatch, StoreRecord, TerminalListing, UserListing, name_key, plan_staff_update,
 };
 use crate::store::rows::{
     audit_entry_from_row, columns, enroll_code_from_row, staff_record_from_row,
@@ -459,43 +459,26 @@ pub(super) fn audit_trail(
     .collect()
 }
 
-/// Freezes or unfreezes a member, telling every terminal (a member change:
-/// the next snapshot carries it), with its audit row. An erased or unknown
-/// member is refused.
-pub(super) fn set_member_frozen(
+/// Changes a member's row (`change`), telling every terminal (a member
+/// change), with its audit row. An erased or unknown member is refused.
+pub(super) fn change_member(
     c: &mut Connection,
     member: MemberId,
-    frozen: bool,
+    change: &MemberRowChange,
     entry: &AuditEntry,
 ) -> BackOffice<()> {
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let n = tx.execute(
-        "UPDATE members SET frozen = ?2 WHERE member_id = ?1 AND erased_at IS NULL",
-        params![member.to_string(), frozen],
-    )?;
-    if n == 0 {
-        return Ok(Err(BackOfficeRefusal::UnknownMember));
-    }
-    push_change(&tx, "member", Some(member), None)?;
-    audit(&tx, entry)?;
-    tx.commit()?;
-    Ok(Ok(()))
-}
-
-/// Replaces a member's tags (`tags`: a JSON array), telling every terminal
-/// (a member change), with its audit row. An erased or unknown member is
-/// refused.
-pub(super) fn set_member_tags(
-    c: &mut Connection,
-    member: MemberId,
-    tags: &str,
-    entry: &AuditEntry,
-) -> BackOffice<()> {
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let n = tx.execute(
-        "UPDATE members SET tags = ?2 WHERE member_id = ?1 AND erased_at IS NULL",
-        params![member.to_string(), tags],
-    )?;
+    let id = member.to_string();
+    let n = match change {
+        MemberRowChange::Frozen(frozen) => tx.execute(
+            "UPDATE members SET frozen = ?2 WHERE member_id = ?1 AND erased_at IS NULL",
+            params![id, frozen],
+        )?,
+        MemberRowChange::Tags(tags) => tx.execute(
+            "UPDATE members SET tags = ?2 WHERE member_id = ?1 AND erased_at IS NULL",
+            params![id, tags],
+        )?,
+    };
     if n == 0 {
         return Ok(Err(BackOfficeRefusal::UnknownMember));
     }

@@ -21,9 +21,10 @@ use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
-    DeadLetterRecord, EnrollCodeRecord, JobClaim, JobFinish, JobRunRecord, MemberRecord, Redeemed,
-    StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
-    TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member, to_json,
+    DeadLetterRecord, EnrollCodeRecord, JobClaim, JobFinish, JobRunRecord, MemberRecord,
+    MemberRowChange, Redeemed, StaffRecord, StaffUpdate, Store, StoreError, StorePatch,
+    StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
+    parse_member, to_json,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{self, BatchRefusal, Plan, Prepared};
@@ -310,8 +311,8 @@ impl Store for SqliteStore {
         tags: &[String],
         audit: &AuditEntry,
     ) -> BackOffice<()> {
-        let (tags, audit) = (to_json(&tags)?, audit.clone());
-        self.run(move |c| back_office::set_member_tags(c, member, &tags, &audit))
+        let (change, audit) = (MemberRowChange::Tags(to_json(&tags)?), audit.clone());
+        self.run(move |c| back_office::change_member(c, member, &change, &audit))
             .await
     }
 
@@ -321,8 +322,8 @@ impl Store for SqliteStore {
         frozen: bool,
         audit: &AuditEntry,
     ) -> BackOffice<()> {
-        let audit = audit.clone();
-        self.run(move |c| back_office::set_member_frozen(c, member, frozen, &audit))
+        let (change, audit) = (MemberRowChange::Frozen(frozen), audit.clone());
+        self.run(move |c| back_office::change_member(c, member, &change, &audit))
             .await
     }
 
