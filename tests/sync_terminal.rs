@@ -384,20 +384,25 @@ async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer
     );
 }
 
+/// One ¥100 line of groceries.
+fn rice_100() -> Basket {
+    Basket {
+        lines: vec![BasketLine {
+            sku: "rice".into(),
+            name: "rice 5kg".into(),
+            category: "grocery".into(),
+            quantity: 1,
+            unit_price: Money::from_yuan(100),
+        }],
+    }
+}
+
 /// Prices one ¥100 line of groceries for `member` at `till` and books it;
 /// the points the sale earned and the program version its quote names.
 fn sell_100(till: &StoreHandle, member: MemberId) -> (i64, Option<u32>) {
     call(till, move |s| {
         let clerk = s.login("c1", "1234")?;
-        let basket = Basket {
-            lines: vec![BasketLine {
-                sku: "rice".into(),
-                name: "rice 5kg".into(),
-                category: "grocery".into(),
-                quantity: 1,
-                unit_price: Money::from_yuan(100),
-            }],
-        };
+        let basket = rice_100();
         let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;
         let earned = (quote.earn.points, quote.program_version);
         s.commit_sale(&clerk, &quote)?;
@@ -481,15 +486,7 @@ async fn a_program_version_prices_sales_from_its_moment_at_both_terminals_one_of
 /// the rules that refused anything.
 fn ask_stored_value(till: &StoreHandle, member: MemberId) -> (Money, Vec<String>) {
     call(till, move |s| {
-        let basket = Basket {
-            lines: vec![BasketLine {
-                sku: "rice".into(),
-                name: "rice 5kg".into(),
-                category: "grocery".into(),
-                quantity: 1,
-                unit_price: Money::from_yuan(100),
-            }],
-        };
+        let basket = rice_100();
         let tender = TenderRequest {
             stored_value: tillcard::rules::pricing::StoredValueRequest::AsMuchAsPossible,
             ..TenderRequest::default()

@@ -106,8 +106,9 @@ impl Hq {
     ) -> Result<(), HqError> {
         let note = note.trim();
         check_text("invalid_reason", "note", note, MAX_REASON_CHARS, false)?;
-        self.check_open(id).await?;
         if action == Resolution::Freeze {
+            // Refused before the freeze: a closed conflict freezes no one.
+            self.check_open(id).await?;
             self.set_member_frozen(
                 actor,
                 id.member,

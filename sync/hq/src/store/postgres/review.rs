@@ -106,6 +106,22 @@ async fn not_open<C: GenericClient>(tx: &C, id: ConflictId) -> StoreResult<BackO
     })
 }
 
+/// Ends an update of an open conflict that touched `n` rows: refused when
+/// none (unknown or closed), else audited and committed.
+async fn finish(
+    tx: deadpool_postgres::Transaction<'_>,
+    n: u64,
+    id: ConflictId,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    if n == 0 {
+        return Ok(Err(not_open(&tx, id).await?));
+    }
+    audit(&tx, entry).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
 /// Assigns an open conflict.
 pub(super) async fn assign_conflict(
     client: &mut deadpool_postgres::Object,
@@ -121,12 +137,7 @@ pub(super) async fn assign_conflict(
             &[&id.member.to_string(), &id.number, &assignee],
         )
         .await?;
-    if n == 0 {
-        return Ok(Err(not_open(&tx, id).await?));
-    }
-    audit(&tx, entry).await?;
-    tx.commit().await?;
-    Ok(Ok(()))
+    finish(tx, n, id, entry).await
 }
 
 /// Closes an open conflict.
@@ -153,10 +164,5 @@ pub(super) async fn close_conflict(
             ],
         )
         .await?;
-    if n == 0 {
-        return Ok(Err(not_open(&tx, id).await?));
-    }
-    audit(&tx, entry).await?;
-    tx.commit().await?;
-    Ok(Ok(()))
+    finish(tx, n, id, entry).await
 }

@@ -49,6 +49,22 @@ fn not_open(tx: &Connection, id: ConflictId) -> StoreResult<BackOfficeRefusal> {
     })
 }
 
+/// Ends an update of an open conflict that touched `n` rows: refused when
+/// none (unknown or closed), else audited and committed.
+fn finish(
+    tx: rusqlite::Transaction<'_>,
+    n: usize,
+    id: ConflictId,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    if n == 0 {
+        return Ok(Err(not_open(&tx, id)?));
+    }
+    audit(&tx, entry)?;
+    tx.commit()?;
+    Ok(Ok(()))
+}
+
 /// Assigns an open conflict.
 pub(super) fn assign_conflict(
     c: &mut Connection,
@@ -62,12 +78,7 @@ pub(super) fn assign_conflict(
          WHERE member_id = ?1 AND conflict_no = ?2 AND state = 'open'",
         params![id.member.to_string(), id.number, assignee],
     )?;
-    if n == 0 {
-        return Ok(Err(not_open(&tx, id)?));
-    }
-    audit(&tx, entry)?;
-    tx.commit()?;
-    Ok(Ok(()))
+    finish(tx, n, id, entry)
 }
 
 /// Closes an open conflict.
@@ -91,10 +102,5 @@ pub(super) fn close_conflict(
             close.at
         ],
     )?;
-    if n == 0 {
-        return Ok(Err(not_open(&tx, id)?));
-    }
-    audit(&tx, entry)?;
-    tx.commit()?;
-    Ok(Ok(()))
+    finish(tx, n, id, entry)
 }
