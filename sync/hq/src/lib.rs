@@ -10,6 +10,7 @@
 //! ARCHITECTURE.md's code map.
 
 pub mod admin;
+pub mod campaigns;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -712,6 +712,7 @@ fn error_table_lists_every_error_code() {
         include_str!("../src/service/staff.rs"),
         include_str!("../src/service/member_care.rs"),
         include_str!("../src/service/conflicts.rs"),
+        include_str!("../src/service/campaigns.rs"),
     ]
     .concat();
     let error = include_str!("../src/error.rs");

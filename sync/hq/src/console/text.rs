@@ -57,6 +57,22 @@ pub const TABLE: &[(&str, &str, &str)] = &[
         "Conflict dismissed.",
     ),
     ("refusal_unknown_conflict", "没有该冲突", "No such conflict"),
+    ("refusal_unknown_campaign", "没有该活动", "No such campaign"),
+    (
+        "refusal_campaign_exists",
+        "该活动代码已被使用",
+        "A campaign with this code exists",
+    ),
+    (
+        "refusal_campaign_stopped",
+        "该活动已停止",
+        "This campaign is stopped already",
+    ),
+    (
+        "refusal_invalid_campaign",
+        "活动设置有误",
+        "The campaign has problems",
+    ),
     (
         "refusal_conflict_closed",
         "该冲突已处理",
@@ -167,6 +183,9 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("holder", "执行进程", "Run by"),
     ("job_tier_evaluation", "等级评定", "Tier evaluation"),
     ("job_points_expiry", "积分过期", "Points expiry"),
+    ("job_rfm", "RFM 分群", "RFM segments"),
+    ("job_birthday_coupons", "生日券", "Birthday coupons"),
+    ("job_campaigns", "营销活动", "Campaigns"),
     ("outcome_ok", "成功", "Done"),
     (
         "outcome_failed",

@@ -20,9 +20,12 @@
 //! Each run records its holder, start, finish, outcome and what it did;
 //! `GET /v1/admin/jobs` and the console's jobs page show them.
 //!
-//! Sleeping-member detection and birthday coupons join the list when
-//! member care and campaigns land (issue 19 names them; nothing of theirs
-//! exists to run yet).
+//! After expiry and tiers come the marketing jobs ([`crate::campaigns`]):
+//! the RFM segments are scored, the program's birthday coupons issued to
+//! members whose birthday month it is, then every active campaign runs
+//! (a sleeping-member campaign reaches members the day they fall asleep).
+//! Those are idempotent by what they record (a member is reached by a
+//! campaign once), so a run taken up again issues nothing twice.
 
 pub mod schedule;
 
@@ -46,17 +49,32 @@ pub enum Job {
     TierEvaluation,
     /// Every due points lot expired.
     PointsExpiry,
+    /// Every member scored into an RFM segment.
+    Rfm,
+    /// The program's birthday coupon to members whose birthday month it is.
+    BirthdayCoupons,
+    /// Every active campaign run.
+    Campaigns,
 }
 
 impl Job {
     /// Every daily job, in the order a tick runs them.
-    pub const ALL: [Job; 2] = [Job::PointsExpiry, Job::TierEvaluation];
+    pub const ALL: [Job; 5] = [
+        Job::PointsExpiry,
+        Job::TierEvaluation,
+        Job::Rfm,
+        Job::BirthdayCoupons,
+        Job::Campaigns,
+    ];
 
     /// The job's name in `job_runs` and the API.
     pub fn name(self) -> &'static str {
         match self {
             Job::TierEvaluation => "tier_evaluation",
             Job::PointsExpiry => "points_expiry",
+            Job::Rfm => "rfm",
+            Job::BirthdayCoupons => "birthday_coupons",
+            Job::Campaigns => "campaigns",
         }
     }
 }
@@ -112,6 +130,9 @@ pub async fn run_due(
             let outcome = match job {
                 Job::TierEvaluation => hq.evaluate_tiers_as(moment, run).await,
                 Job::PointsExpiry => hq.expire_points_as(moment, run).await,
+                Job::Rfm => hq.refresh_rfm(moment).await,
+                Job::BirthdayCoupons => hq.issue_birthday_coupons(moment).await,
+                Job::Campaigns => hq.run_campaigns(moment).await,
             }
             .map_err(|e| e.to_string());
             let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -152,6 +173,8 @@ fn unit(job: Job) -> &'static str {
     match job {
         Job::TierEvaluation => "tier changes",
         Job::PointsExpiry => "expiry entries",
+        Job::Rfm => "members scored",
+        Job::BirthdayCoupons | Job::Campaigns => "coupons issued",
     }
 }
 

@@ -111,6 +111,21 @@ pub fn refusal(r: BackOfficeRefusal) -> HqError {
             "staff_not_at_store",
             "this clerk does not work at this terminal's store".into(),
         ),
+        CampaignExists => (
+            StatusCode::CONFLICT,
+            "campaign_exists",
+            "a campaign with this code exists".into(),
+        ),
+        UnknownCampaign => (
+            StatusCode::NOT_FOUND,
+            "unknown_campaign",
+            "no such campaign".into(),
+        ),
+        CampaignStopped => (
+            StatusCode::CONFLICT,
+            "campaign_stopped",
+            "this campaign is stopped already".into(),
+        ),
     };
     HqError::Refused(status, code, message)
 }

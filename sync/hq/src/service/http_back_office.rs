@@ -47,19 +47,19 @@ impl FromRequestParts<Arc<Hq>> for OfficeRequest {
 impl OfficeRequest {
     /// Head office and who is acting, once the request is authorized for
     /// `operation` ([`Hq::authorize`]); before any body is read.
-    async fn authorize(&self, operation: Operation) -> Result<(&Hq, Actor), HqError> {
+    pub(super) async fn authorize(&self, operation: Operation) -> Result<(&Hq, Actor), HqError> {
         let actor = self.hq.authorize(&self.headers, operation).await?;
         Ok((&self.hq, actor))
     }
 }
 
 /// An answer in JSON.
-fn json<T: serde::Serialize>(value: &T) -> Response {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> Response {
     axum::Json(value).into_response()
 }
 
 /// An answer with nothing to say (204).
-fn done() -> Response {
+pub(super) fn done() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -8,10 +8,12 @@
 //! on the downlink and their PIN set-up in `staff`.
 
 pub mod back_office;
+pub mod campaigns;
 mod checks;
 pub mod conflicts;
 mod http;
 mod http_back_office;
+mod http_campaigns;
 pub mod member_care;
 pub mod programs;
 pub mod roles;

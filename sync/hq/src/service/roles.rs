@@ -69,6 +69,8 @@ pub enum Operation {
     WriteProgram,
     /// Change a member's standing (freeze, unfreeze).
     MemberCare,
+    /// Create, run and stop campaigns.
+    Campaigns,
 }
 
 /// Whether `role` may perform `operation`.
@@ -80,7 +82,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
             operation,
             ReadBackOffice | WriteStores | WriteStaff | WriteTerminals | MemberCare
         ),
-        Role::Marketing => matches!(operation, ReadBackOffice | WriteProgram),
+        Role::Marketing => matches!(operation, ReadBackOffice | WriteProgram | Campaigns),
         Role::Analyst => matches!(operation, ReadBackOffice),
         Role::Auditor => matches!(operation, ReadBackOffice | ReadUsers | ReadAudit),
     }
@@ -90,7 +92,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_OPERATIONS: [Operation; 9] = [
+    const ALL_OPERATIONS: [Operation; 10] = [
         Operation::ReadBackOffice,
         Operation::WriteStores,
         Operation::WriteStaff,
@@ -100,6 +102,7 @@ mod tests {
         Operation::ReadAudit,
         Operation::WriteProgram,
         Operation::MemberCare,
+        Operation::Campaigns,
     ];
 
     #[test]
@@ -122,7 +125,10 @@ mod tests {
                 MemberCare
             ]
         );
-        assert_eq!(allowed(Role::Marketing), vec![ReadBackOffice, WriteProgram]);
+        assert_eq!(
+            allowed(Role::Marketing),
+            vec![ReadBackOffice, WriteProgram, Campaigns]
+        );
         assert_eq!(allowed(Role::Analyst), vec![ReadBackOffice]);
         assert_eq!(
             allowed(Role::Auditor),

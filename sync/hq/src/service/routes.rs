@@ -12,6 +12,7 @@ use axum::routing::{MethodRouter, get, post};
 use super::Hq;
 use super::http::*;
 use super::http_back_office as office;
+use super::http_campaigns as campaigns;
 use crate::admin;
 use crate::dashboard::{self};
 use crate::figures::Figures;
@@ -331,6 +332,64 @@ pub const ROUTES: &[Route] = &[
         Some(Body::json(openapi::schema::<admin::IssuedCode>)),
         OFFICE_WRITE,
         || post(office::issue_code),
+    ),
+    office(
+        "get",
+        "/v1/admin/campaigns",
+        "Every campaign, newest first, with its state and counts (coupons issued, members treated and held back)",
+        NO_QUERY,
+        None,
+        Some(Body::json(
+            openapi::list::<crate::campaigns::CampaignRecord>,
+        )),
+        OFFICE_READ,
+        || get(campaigns::list),
+    ),
+    office(
+        "post",
+        "/v1/admin/campaigns",
+        "Create a campaign: a coupon to a segment over a window, with a per-member count, a budget and a control group (audited); the daily campaigns job issues it",
+        NO_QUERY,
+        Some(Body::json(
+            openapi::schema::<crate::campaigns::CampaignSpec>,
+        )),
+        Some(Body::json(
+            openapi::schema::<crate::campaigns::CampaignRecord>,
+        )),
+        OFFICE_WRITE,
+        || post(campaigns::create),
+    ),
+    office(
+        "get",
+        "/v1/admin/campaigns/{code}",
+        "A campaign and its figures: issued, redeemed, redemption rate, sales of redeeming orders, buyers and reactivated sleeping members, against the control group",
+        NO_QUERY,
+        None,
+        Some(Body::json(
+            openapi::schema::<super::campaigns::CampaignView>,
+        )),
+        &[400, 401, 403, 404],
+        || get(campaigns::show),
+    ),
+    office(
+        "post",
+        "/v1/admin/campaigns/{code}/run",
+        "Run a campaign now (as the daily job does): members of its segment not reached yet get its coupons or join its control group, up to its budget",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::schema::<super::campaigns::CampaignRun>)),
+        &[400, 401, 403, 404],
+        || post(campaigns::run),
+    ),
+    office(
+        "post",
+        "/v1/admin/campaigns/{code}/stop",
+        "Stop a campaign for good with the reason (audited); coupons issued stay valid",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::StandingChange>)),
+        None,
+        &[400, 401, 403, 404, 409],
+        || post(campaigns::stop),
     ),
     office(
         "get",

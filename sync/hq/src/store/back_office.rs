@@ -189,6 +189,12 @@ pub enum BackOfficeRefusal {
     StaffInactive,
     /// The clerk does not work at the terminal's store.
     StaffNotAtStore,
+    /// A campaign with this code exists.
+    CampaignExists,
+    /// No such campaign.
+    UnknownCampaign,
+    /// The campaign was stopped already.
+    CampaignStopped,
 }
 
 /// A change to one clerk.

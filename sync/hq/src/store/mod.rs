@@ -11,6 +11,7 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 pub mod back_office;
+pub mod campaigns;
 pub(crate) mod job_sql;
 pub mod postgres;
 pub mod review;
@@ -21,6 +22,7 @@ pub use back_office::{
     AuditEntry, BackOfficeRefusal, EnrollCodeRecord, MemberRowChange, StaffRecord, StaffUpdate,
     StorePatch, StoreRecord, TerminalListing, UserListing,
 };
+pub use campaigns::{CampaignStore, GrantOutcome};
 pub use review::{ConflictCase, ConflictClose, ConflictId};
 
 use tillcard_rules::ids::{MemberId, Timestamp};
@@ -254,7 +256,7 @@ pub struct JobFinish {
 
 /// Head office's storage.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CampaignStore + Send + Sync + 'static {
     /// Creates the schema if needed (numbered migrations).
     async fn migrate(&self) -> StoreResult<()>;
     /// A setting, if set.

@@ -454,6 +454,16 @@ impl Till {
 
     /// Enrolls a member with a phone; returns the event and their entries.
     pub fn enroll(&mut self, member: MemberId, phone: &str) -> (OutboxEvent, Vec<LedgerEntry>) {
+        self.enroll_born(member, phone, pricing::MonthDay { month: 5, day: 17 })
+    }
+
+    /// [`Till::enroll`] with the member's birthday.
+    pub fn enroll_born(
+        &mut self,
+        member: MemberId,
+        phone: &str,
+        birthday: pricing::MonthDay,
+    ) -> (OutboxEvent, Vec<LedgerEntry>) {
         let entries =
             booking::book_enrollment(&self.program, member, self.clock, SourceId(Uuid::now_v7()));
         let body = EventBody::MemberEnrolled {
@@ -462,7 +472,7 @@ impl Till {
             masked_phone: format!("{}****{}", &phone[..3], &phone[phone.len() - 4..]),
             phone_sealed: self.creds.seal(phone).unwrap(),
             name_sealed: Some(self.creds.seal("张三").unwrap()),
-            birthday: Some(pricing::MonthDay { month: 5, day: 17 }),
+            birthday: Some(birthday),
             consent: Consent {
                 given: true,
                 at: self.clock,

@@ -22,6 +22,7 @@
 
 mod back_office;
 mod batch;
+mod campaigns;
 mod figures;
 mod jobs;
 mod locks;
@@ -108,6 +109,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009.sql"),
     // 10: conflicts as a work queue.
     include_str!("migrations/0010.sql"),
+    // 11: campaigns, the members each reached, RFM segments.
+    include_str!("migrations/0011.sql"),
 ];
 
 /// PostgreSQL-backed storage.

@@ -32,6 +32,7 @@ use tillcard_protocol::wire::TerminalId;
 
 mod back_office;
 mod batch;
+mod campaigns;
 mod figures;
 mod jobs;
 mod programs;
@@ -59,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005.sql"),
     include_str!("migrations/0006.sql"),
     include_str!("migrations/0007.sql"),
+    include_str!("migrations/0008.sql"),
 ];
 
 /// SQLite-backed storage.
