@@ -116,8 +116,10 @@ fn snapshot(store: &Store, member: MemberId) -> Result<Option<MemberSnapshot>, S
     let Some(record) = store.find_member(member)? else {
         return Ok(None);
     };
+    // `record.id`, not `member`: an account merged at head office is
+    // served as its survivor.
     Ok(Some(MemberSnapshot {
-        account: store.account(member)?,
+        account: store.account(record.id)?,
         program: store.program()?,
         at: store.clock().now(),
         record,

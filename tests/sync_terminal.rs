@@ -555,3 +555,132 @@ async fn a_member_frozen_at_head_office_redeems_nothing_at_another_store_after_i
     );
     assert_eq!(trail[1].detail, "card reported stolen");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_reissued_at_head_office_is_refused_at_another_store_and_the_new_serial_works() {
+    use tillcard::scan::credential::{VerifyError, parse_token};
+    let mut world = world().await;
+    let (store_a, store_b) = two_stores(&mut world).await;
+    let member = enroll(&store_a, "13700006666");
+    let old_card = call(&store_a, move |s| s.issue_card(member.0, 1));
+    let old = parse_token(&old_card).unwrap();
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    assert!(
+        call(&store_b, Store::card_verifier)
+            .verify(&old, now)
+            .is_ok(),
+        "the enrollment card scans at store b before the re-issue"
+    );
+    assert_eq!(call(&store_b, move |s| s.reissued_card(member.0)), None);
+
+    let actor = tillcard_hq::service::back_office::Actor::cli();
+    let serial = world
+        .hq
+        .reissue_card(&actor, member, "phone stolen")
+        .await
+        .unwrap();
+    sync(&world, &store_b).await;
+    // Offline from here: store b refuses the old card, finds the member by
+    // phone and prints the new card with its own key.
+    let refused = call(&store_b, Store::card_verifier).verify(&old, now);
+    let found = call(&store_b, |s| s.find_member_by_phone("137 0000 6666")).unwrap();
+    let new_card = call(&store_b, move |s| s.reissued_card(member.0)).unwrap();
+    let new = parse_token(&new_card).unwrap();
+    let at_b = call(&store_b, Store::card_verifier).verify(&new, now);
+    sync(&world, &store_a).await;
+    let at_a = call(&store_a, Store::card_verifier).verify(&new, now);
+    let old_at_a = call(&store_a, Store::card_verifier).verify(&old, now);
+    println!(
+        "re-issue: serial {serial}; old card at store b {refused:?}, at store a {old_at_a:?}; new card at b {:?}, at a {:?}",
+        at_b.as_ref().map(|c| c.card_serial),
+        at_a.as_ref().map(|c| c.card_serial)
+    );
+    assert_eq!(serial, 2);
+    assert_eq!(refused, Err(VerifyError::Revoked));
+    assert_eq!(old_at_a, Err(VerifyError::Revoked));
+    assert_eq!(found.id, member);
+    let credential = at_b.unwrap();
+    assert_eq!(
+        (credential.member_id, credential.card_serial),
+        (member.0, 2)
+    );
+    assert_eq!(
+        at_a.unwrap().card_serial,
+        2,
+        "store b's card scans at store a"
+    );
+    let trail = world
+        .hq
+        .audit_trail(Some(&format!("member:{member}")), None)
+        .await
+        .unwrap();
+    assert_eq!(trail[0].action, "card_reissued");
+    assert_eq!(trail[0].detail, "phone stolen");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_accounts_of_one_phone_merged_at_head_office_are_one_member_at_another_store() {
+    use tillcard::scan::credential::parse_token;
+    let mut world = world().await;
+    let (store_a, store_b) = two_stores(&mut world).await;
+    // One phone enrolled at both stores while neither had heard of the
+    // other's member; each tops up ¥500 (+¥50).
+    let kept = enroll(&store_a, "13700007777");
+    let gone = enroll(&store_b, "13700007777");
+    let gone_card = call(&store_b, move |s| s.issue_card(gone.0, 1));
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+    // Store b goes offline before it hears of the merge and tops the
+    // merged-away account up by ¥10.
+    call(&store_b, move |s| {
+        let clerk = s.login("c1", "1234")?;
+        s.top_up(&clerk, gone, &TopUp::Amount(Money::from_yuan(10)))
+    });
+
+    let actor = tillcard_hq::service::back_office::Actor::cli();
+    world
+        .hq
+        .merge_members(&actor, gone, kept, "one customer, enrolled twice")
+        .await
+        .unwrap();
+    sync(&world, &store_a).await;
+    let merged_total = call(&store_a, move |s| s.account(kept))
+        .stored_value
+        .total();
+    let by_id = call(&store_a, move |s| s.find_member(gone)).unwrap();
+    let token = parse_token(&gone_card).unwrap();
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    let scanned = call(&store_a, Store::card_verifier)
+        .verify(&token, now)
+        .unwrap();
+    let by_card = call(&store_a, move |s| {
+        s.find_member(tillcard::rules::MemberId(scanned.member_id))
+    })
+    .unwrap();
+    let by_phone = call(&store_a, |s| s.find_member_by_phone("137 0000 7777")).unwrap();
+    // Store b comes back: its top-up of the merged-away account lands on
+    // the survivor, and store a learns it.
+    sync(&world, &store_b).await;
+    sync(&world, &store_a).await;
+    let after_late = call(&store_a, move |s| s.account(kept))
+        .stored_value
+        .total();
+    let (_, gone_entries) = world.hq_store.member(gone).await.unwrap().unwrap();
+    println!(
+        "merge: store a sees {merged_total} after the merge, {after_late} after store b's offline top-up; the old id, card and phone find {:?}, {:?}, {:?}",
+        by_id.id == kept,
+        by_card.id == kept,
+        by_phone.id == kept
+    );
+    assert_eq!(merged_total, Money::from_yuan(1100), "550 + 550");
+    assert_eq!(by_id.id, kept);
+    assert_eq!(by_card.id, kept, "the old card finds the survivor");
+    assert_eq!(by_phone.id, kept);
+    assert_eq!(after_late, Money::from_yuan(1110));
+    assert!(
+        gone_entries.is_empty(),
+        "no balance on the merged-away account"
+    );
+}

@@ -109,6 +109,37 @@ impl Store {
         }))
     }
 
+    /// The serial of `member`'s current card when head office re-issued
+    /// it (the card before is revoked), `None` while they hold the card
+    /// from their enrollment or are unknown here.
+    pub fn card_serial(&self, member: Uuid) -> Result<Option<u16>, StoreError> {
+        let serial: Option<Option<i64>> = self
+            .conn()
+            .query_row(
+                "SELECT card_serial FROM members WHERE member_id = ?1",
+                [member.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        serial
+            .flatten()
+            .map(|s| {
+                u16::try_from(s).map_err(|_| StoreError::Damaged("card serial out of range".into()))
+            })
+            .transpose()
+    }
+
+    /// The card head office re-issued for `member`, signed here with this
+    /// terminal's card key at the serial head office gave (every terminal
+    /// trusts this key, so it scans chain-wide): what the member is handed
+    /// on their next visit. `None` when their card was never re-issued.
+    pub fn reissued_card(&mut self, member: Uuid) -> Result<Option<String>, StoreError> {
+        match self.card_serial(member)? {
+            Some(serial) => self.issue_card(member, serial).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The verifier for the scan pipeline: head office's trusted keys, this
     /// terminal's card key, and every revocation received.
     pub fn card_verifier(&mut self) -> Result<CardVerifier, StoreError> {

@@ -96,7 +96,7 @@ fn parse_member_id(text: &str) -> Result<MemberId, StoreError> {
         .map_err(|e| StoreError::Damaged(format!("member id: {e}")))
 }
 
-const MEMBER_COLUMNS: &str = "member_id, phone_masked, name_masked, birthday_month, birthday_day, referred_by, tags, balances_known, frozen";
+const MEMBER_COLUMNS: &str = "member_id, phone_masked, name_masked, birthday_month, birthday_day, referred_by, tags, balances_known, frozen, merged_into";
 
 type MemberRow = (
     String,
@@ -108,6 +108,7 @@ type MemberRow = (
     String,
     bool,
     bool,
+    Option<String>,
 );
 
 fn member_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
@@ -121,11 +122,12 @@ fn member_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MemberRow> {
         row.get(6)?,
         row.get(7)?,
         row.get(8)?,
+        row.get(9)?,
     ))
 }
 
 fn record(row: MemberRow) -> Result<MemberRecord, StoreError> {
-    let (id, phone_masked, name_masked, month, day, referred_by, tags, balances_known, frozen) =
+    let (id, phone_masked, name_masked, month, day, referred_by, tags, balances_known, frozen, _) =
         row;
     Ok(MemberRecord {
         id: parse_member_id(&id)?,
@@ -139,18 +141,34 @@ fn record(row: MemberRow) -> Result<MemberRecord, StoreError> {
     })
 }
 
-/// Reads one member by id on any connection.
+/// How many merges a lookup follows (a merged account's survivor merged
+/// again later); more is a loop, and the last member read is served.
+const MERGE_HOPS: usize = 8;
+
+/// Reads one member by id on any connection. An account head office
+/// merged into another is served as that member (the survivor holds its
+/// ledger): its card and id find the survivor.
 pub(crate) fn find_by_id(
     conn: &Connection,
     id: MemberId,
 ) -> Result<Option<MemberRecord>, StoreError> {
-    let row = conn
-        .prepare_cached(&format!(
-            "SELECT {MEMBER_COLUMNS} FROM members WHERE member_id = ?1"
-        ))?
-        .query_row([id.0.to_string()], member_from_row)
-        .optional()?;
-    row.map(record).transpose()
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MEMBER_COLUMNS} FROM members WHERE member_id = ?1"
+    ))?;
+    let mut key = id.0.to_string();
+    let mut found = None;
+    for _ in 0..MERGE_HOPS {
+        let Some(row) = stmt.query_row([&key], member_from_row).optional()? else {
+            break;
+        };
+        let survivor = row.9.clone();
+        found = Some(row);
+        match survivor {
+            Some(survivor) => key = survivor,
+            None => break,
+        }
+    }
+    found.map(record).transpose()
 }
 
 /// The member's current tier: the newest tier change in the local ledger,

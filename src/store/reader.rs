@@ -36,9 +36,11 @@ impl MemberReader {
         let Some(record) = find_by_id(&self.conn, id)? else {
             return Ok(None);
         };
-        let tier = current_tier(&self.conn, id)?;
+        // The record's id: an account merged at head office is found as
+        // its survivor.
+        let tier = current_tier(&self.conn, record.id)?;
         Ok(Some(MemberSummary {
-            member_id: id.0,
+            member_id: record.id.0,
             masked_name: record.name_masked,
             masked_phone: record.phone_masked,
             tier: self

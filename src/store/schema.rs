@@ -206,6 +206,18 @@ CREATE TABLE program_versions (
 ALTER TABLE members ADD COLUMN frozen INTEGER NOT NULL DEFAULT 0 CHECK (frozen IN (0, 1));
 "#,
     },
+    Migration {
+        purpose: "member care at head office: a member's re-issued card serial, an account merged into another",
+        sql: r#"
+-- NULL while the member holds the card from their enrollment (serial 1);
+-- head office's serial once it re-issued their card (the card before is
+-- revoked), so this terminal prints the member a card with it.
+ALTER TABLE members ADD COLUMN card_serial INTEGER;
+-- The member this account was merged into at head office (one phone's two
+-- accounts): a lookup of this id serves that member.
+ALTER TABLE members ADD COLUMN merged_into TEXT;
+"#,
+    },
 ];
 
 /// The schema version this code writes.

@@ -92,18 +92,29 @@ impl DownlinkSink for TxSink<'_, '_> {
             .as_deref()
             .map(hex_decode)
             .transpose()?;
+        // The phone finds the member whose snapshot carries it last (one
+        // phone's two accounts before a merge; the survivor after it): the
+        // hash is unique here, so another row holding it lets go of it.
+        if let Some(hash) = &phone_hash {
+            self.tx.execute(
+                "UPDATE members SET phone_hash = NULL WHERE phone_hash = ?1 AND member_id <> ?2",
+                params![hash, snapshot.member.0.to_string()],
+            )?;
+        }
         self.tx.execute(
             "INSERT INTO members (member_id, phone_hash, phone_masked, name_masked, birthday_month,
                                   birthday_day, tags, snapshot, referred_by, balances_known,
-                                  enrolled_at, frozen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, datetime('now'), ?10)
+                                  enrolled_at, frozen, card_serial, merged_into)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, datetime('now'), ?10, ?11, ?12)
              ON CONFLICT(member_id) DO UPDATE SET
-                phone_hash = COALESCE(excluded.phone_hash, members.phone_hash),
+                phone_hash = CASE WHEN excluded.merged_into IS NOT NULL THEN NULL
+                                  ELSE COALESCE(excluded.phone_hash, members.phone_hash) END,
                 referred_by = COALESCE(excluded.referred_by, members.referred_by),
                 phone_masked = excluded.phone_masked, name_masked = excluded.name_masked,
                 birthday_month = excluded.birthday_month, birthday_day = excluded.birthday_day,
                 tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1,
-                frozen = excluded.frozen",
+                frozen = excluded.frozen, card_serial = excluded.card_serial,
+                merged_into = excluded.merged_into",
             params![
                 snapshot.member.0.to_string(),
                 phone_hash,
@@ -123,6 +134,8 @@ impl DownlinkSink for TxSink<'_, '_> {
                 serde_json::to_string(&snapshot.account)?,
                 snapshot.referrer.map(|r| r.0.to_string()),
                 snapshot.frozen,
+                snapshot.card_serial,
+                snapshot.merged_into.map(|m| m.0.to_string()),
             ],
         )?;
         self.touched.push(snapshot.member);

@@ -326,6 +326,27 @@ pub struct StandingChange {
     pub reason: String,
 }
 
+/// `POST /v1/admin/members/{member_id}/reissue-card` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ReissuedCard {
+    /// The member.
+    pub member: MemberId,
+    /// The new card's serial (the card before is revoked).
+    pub card_serial: u16,
+}
+
+/// `POST /v1/admin/members/{member_id}/merge` request: the member of the
+/// path is merged into `into` (the survivor).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeMembers {
+    /// The member that survives: the ledger moves there. Same phone as
+    /// the merged member, else refused (`different_phones`).
+    pub into: MemberId,
+    /// Why (1 to 200 characters; the audit trail keeps it on both sides).
+    pub reason: String,
+}
+
 /// The action a resolution takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

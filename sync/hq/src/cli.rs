@@ -102,9 +102,30 @@ pub enum MemberCommand {
     Freeze(StandingArgs),
     /// Unfreeze a member.
     Unfreeze(StandingArgs),
+    /// Re-issue a member's card: the card before is revoked at every
+    /// terminal after its next sync; the terminal that next serves the
+    /// member prints the new one. Prints the new serial.
+    ReissueCard(StandingArgs),
+    /// Merge a member into another of the same phone: the ledger moves to
+    /// the survivor (`--into`); every terminal learns it after its next
+    /// sync.
+    Merge(MergeArgs),
 }
 
-/// `member freeze|unfreeze ID --reason R`
+/// `member merge ID --into SURVIVOR --reason R`
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The member merged away (UUID).
+    pub member: uuid::Uuid,
+    /// The member that survives (UUID).
+    #[arg(long)]
+    pub into: uuid::Uuid,
+    /// Why (kept in the audit trail; never personal data).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `member freeze|unfreeze|reissue-card ID --reason R`
 #[derive(Debug, Args)]
 pub struct StandingArgs {
     /// The member id (UUID).
@@ -459,6 +480,23 @@ pub async fn run_office(
             let (args, frozen) = match command {
                 MemberCommand::Freeze(args) => (args, true),
                 MemberCommand::Unfreeze(args) => (args, false),
+                MemberCommand::ReissueCard(args) => {
+                    let member = tillcard_rules::ids::MemberId(args.member);
+                    let serial = hq.reissue_card(&actor, member, &args.reason).await?;
+                    let record = serde_json::json!({ "member": member, "card_serial": serial });
+                    out.print(&record, format!("{member}\t{serial}"))?;
+                    return Ok(out.lines);
+                }
+                MemberCommand::Merge(args) => {
+                    let (merged, into) = (
+                        tillcard_rules::ids::MemberId(args.member),
+                        tillcard_rules::ids::MemberId(args.into),
+                    );
+                    hq.merge_members(&actor, merged, into, &args.reason).await?;
+                    let record = serde_json::json!({ "member": merged, "merged_into": into });
+                    out.print(&record, format!("{merged}\tmerged into\t{into}"))?;
+                    return Ok(out.lines);
+                }
             };
             let member = tillcard_rules::ids::MemberId(args.member);
             hq.set_member_frozen(&actor, member, frozen, &args.reason)

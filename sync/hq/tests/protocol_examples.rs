@@ -1596,6 +1596,8 @@ mod regenerate {
                         tags: vec![],
                         referrer: None,
                         frozen: false,
+                        card_serial: None,
+                        merged_into: None,
                         account,
                     }),
                 },

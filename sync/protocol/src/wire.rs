@@ -518,6 +518,21 @@ pub struct MemberSnapshot {
     /// `member_frozen`). Absent when not frozen.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub frozen: bool,
+    /// The serial of the member's current card once head office re-issued
+    /// it (member care; the card before is revoked): the terminal that
+    /// next serves the member prints them a card with this serial, signed
+    /// with its own registered key (`docs/CREDENTIAL.md`). Absent while
+    /// the member holds their enrollment card (serial 1), and from head
+    /// offices before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_serial: Option<u16>,
+    /// The member this account was merged into at head office (one
+    /// phone's two accounts): a terminal serves that member for this one's
+    /// card or id, and this snapshot carries no phone and an empty account
+    /// (the ledger moved to the survivor). Absent otherwise, and from head
+    /// offices before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<MemberId>,
     /// Authoritative balances: the opening account the terminal folds its
     /// own unsynced entries onto (`account.tier` is the tier).
     pub account: MemberAccount,

@@ -372,6 +372,51 @@ pub(super) async fn member_frozen(
     .await
 }
 
+/// Member care: re-issue a member's card, with a reason.
+pub(super) async fn member_reissue_card(
+    Path(member_id): Path<String>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(MEMBERS, async |hq, posted| {
+        let id = Uuid::parse_str(&member_id).map_err(|_| HqError::NotFound)?;
+        hq.reissue_card(
+            &posted.session.actor,
+            tillcard_rules::ids::MemberId(id),
+            posted.field("reason"),
+        )
+        .await
+        .map(|_| notice("card_reissued"))
+    })
+    .await
+}
+
+/// Member care: merge a member into another of the same phone (`into`,
+/// a member id), with a reason.
+pub(super) async fn member_merge(
+    Path(member_id): Path<String>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(MEMBERS, async |hq, posted| {
+        let id = Uuid::parse_str(&member_id).map_err(|_| HqError::NotFound)?;
+        let into = Uuid::parse_str(posted.field("into").trim()).map_err(|_| {
+            HqError::Refused(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown_member",
+                "no such member (or erased)".into(),
+            )
+        })?;
+        hq.merge_members(
+            &posted.session.actor,
+            tillcard_rules::ids::MemberId(id),
+            tillcard_rules::ids::MemberId(into),
+            posted.field("reason"),
+        )
+        .await
+        .map(|()| notice("members_merged"))
+    })
+    .await
+}
+
 const CONFLICTS: FormsOf = FormsOf {
     back: "/console/conflicts",
     operation: Operation::MemberCare,

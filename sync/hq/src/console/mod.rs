@@ -377,6 +377,14 @@ pub fn router() -> Router<Arc<Hq>> {
             "/console/members/{member_id}/tags",
             post(forms::member_tags),
         )
+        .route(
+            "/console/members/{member_id}/reissue-card",
+            post(forms::member_reissue_card),
+        )
+        .route(
+            "/console/members/{member_id}/merge",
+            post(forms::member_merge),
+        )
 }
 
 #[cfg(test)]

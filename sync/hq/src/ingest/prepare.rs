@@ -110,6 +110,56 @@ impl Prepared {
     pub fn seqs(&self) -> Vec<u64> {
         self.events.iter().map(|e| e.seq).collect()
     }
+
+    /// Books every event naming a member merged into another (member
+    /// care's merge) onto the survivor: the event's member and each of its
+    /// entries' members rewritten by `survivors` (merged → survivor). An
+    /// offline terminal's events about the merged-away account are neither
+    /// lost nor left as a balance on it. The content hash stays the one
+    /// sent, so a resend is still a duplicate. Enrollments and erasures
+    /// keep the id they name. Returns how many events were rewritten.
+    pub fn book_onto_survivors(
+        &mut self,
+        survivors: &std::collections::HashMap<MemberId, MemberId>,
+    ) -> usize {
+        let mut rewritten = 0;
+        let to = |m: &mut MemberId| match survivors.get(m) {
+            Some(survivor) => {
+                *m = *survivor;
+                true
+            }
+            None => false,
+        };
+        for event in &mut self.events {
+            let Ok(body) = &mut event.body else { continue };
+            let mut touched = false;
+            let entries = match body {
+                EventBody::MemberEnrolled { .. } | EventBody::MemberErased { .. } => continue,
+                EventBody::SaleBooked { quote, entries } => {
+                    if let Some(member) = quote.member.as_mut() {
+                        touched |= to(member);
+                    }
+                    entries
+                }
+                EventBody::Refunded { entries, .. } => entries,
+                EventBody::TopUp {
+                    member, entries, ..
+                }
+                | EventBody::ManualAdjustment {
+                    member, entries, ..
+                }
+                | EventBody::CouponIssued { member, entries } => {
+                    touched |= to(member);
+                    entries
+                }
+            };
+            for entry in entries {
+                touched |= to(&mut entry.member);
+            }
+            rewritten += usize::from(touched);
+        }
+        rewritten
+    }
 }
 
 /// An upload batch as head office reads it: the JSON of

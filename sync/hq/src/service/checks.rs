@@ -126,6 +126,26 @@ pub fn refusal(r: BackOfficeRefusal) -> HqError {
             "campaign_stopped",
             "this campaign is stopped already".into(),
         ),
+        CardSerialsUsedUp => (
+            StatusCode::CONFLICT,
+            "card_serials_used_up",
+            "this member's card serials are used up".into(),
+        ),
+        MergeSameMember => (
+            StatusCode::BAD_REQUEST,
+            "merge_same_member",
+            "a member cannot be merged into themselves".into(),
+        ),
+        DifferentPhones => (
+            StatusCode::CONFLICT,
+            "different_phones",
+            "the two members' phones differ: only accounts of one phone are merged".into(),
+        ),
+        AlreadyMerged => (
+            StatusCode::CONFLICT,
+            "already_merged",
+            "the member was merged into another already".into(),
+        ),
     };
     HqError::Refused(status, code, message)
 }

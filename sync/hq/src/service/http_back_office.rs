@@ -228,6 +228,33 @@ async fn set_member_frozen(
     Ok(done())
 }
 
+pub(super) async fn merge_members(
+    office: OfficeRequest,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::MemberCare).await?;
+    let request: admin::MergeMembers = admin_body(&body)?;
+    hq.merge_members(&actor, MemberId(id), request.into, &request.reason)
+        .await?;
+    Ok(done())
+}
+
+pub(super) async fn reissue_card(
+    office: OfficeRequest,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::MemberCare).await?;
+    let request: admin::StandingChange = admin_body(&body)?;
+    let member = MemberId(id);
+    let card_serial = hq.reissue_card(&actor, member, &request.reason).await?;
+    Ok(json(&admin::ReissuedCard {
+        member,
+        card_serial,
+    }))
+}
+
 pub(super) async fn set_member_tags(
     office: OfficeRequest,
     Path(id): Path<Uuid>,

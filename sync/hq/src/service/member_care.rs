@@ -46,6 +46,12 @@ pub struct MemberCareView {
     pub frozen: bool,
     /// The member this one duplicates by phone, if any.
     pub duplicate_of: Option<String>,
+    /// The serial of the member's current card (1 until a re-issue).
+    pub card_serial: u16,
+    /// The member this account was merged into, if it was.
+    pub merged_into: Option<String>,
+    /// The accounts merged into this one.
+    pub merged_from: Vec<String>,
     /// Tier code under the program in force.
     pub tier: String,
     /// Points that can be used now.
@@ -118,6 +124,14 @@ impl Hq {
             tracing::info!(member = %member, actor = %actor.name, "member viewed in member care");
             let account = MemberAccount::fold(MemberAccount::new(member), &entries);
             let sv = account.stored_value;
+            let merged_from = self
+                .store
+                .merges_of(&[member])
+                .await?
+                .into_iter()
+                .filter(|(_, survivor)| *survivor == member)
+                .map(|(merged, _)| merged.to_string())
+                .collect();
             views.push(MemberCareView {
                 member: member.to_string(),
                 masked_name: record.masked_name,
@@ -128,6 +142,9 @@ impl Hq {
                 tags: record.tags,
                 frozen: record.frozen,
                 duplicate_of: record.duplicate_of.map(|m| m.to_string()),
+                card_serial: record.card_serial,
+                merged_into: record.merged_into.map(|m| m.to_string()),
+                merged_from,
                 tier: program
                     .tier(account.tier)
                     .map_or_else(String::new, |t| t.code.clone()),

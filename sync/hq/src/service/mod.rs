@@ -14,7 +14,9 @@ pub mod conflicts;
 mod http;
 mod http_back_office;
 mod http_campaigns;
+pub mod member_cards;
 pub mod member_care;
+pub mod merge;
 pub mod programs;
 pub mod roles;
 mod routes;
@@ -447,9 +449,14 @@ impl Hq {
         }
         let started = Instant::now();
         let programs = self.programs_cached().await?;
-        let prepared = ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys, programs)
-            .map_err(|e| HqError::BadRequest(e.to_string()))?;
+        let mut prepared =
+            ingest::prepare(batch, terminal.terminal_id, &self.ingest_keys, programs)
+                .map_err(|e| HqError::BadRequest(e.to_string()))?;
+        let named = self.book_merged_onto_survivors(&mut prepared).await?;
         let outcome = self.store.ingest(terminal, prepared, now()).await?;
+        if outcome.is_ok() {
+            self.sweep_late_merges(&named).await?;
+        }
         self.metrics
             .ingest_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -601,19 +608,24 @@ impl Hq {
                         changes.push(Change::Erasure { member });
                         continue;
                     }
+                    // A merged-away member keeps no phone on terminals:
+                    // the phone finds the survivor.
+                    let phone = record
+                        .phone
+                        .as_deref()
+                        .filter(|_| record.merged_into.is_none());
                     changes.push(Change::Member {
                         snapshot: Box::new(MemberSnapshot {
                             member,
                             masked_name: record.masked_name,
                             masked_phone: record.masked_phone,
-                            phone_lookup: record
-                                .phone
-                                .as_deref()
-                                .map(|p| auth::phone_lookup(&lookup_key, p)),
+                            phone_lookup: phone.map(|p| auth::phone_lookup(&lookup_key, p)),
                             birthday: record.birthday,
                             tags: record.tags,
                             referrer: record.referrer,
                             frozen: record.frozen,
+                            card_serial: (record.card_serial > 1).then_some(record.card_serial),
+                            merged_into: record.merged_into,
                             account: MemberAccount::fold(MemberAccount::new(member), &entries),
                         }),
                     });

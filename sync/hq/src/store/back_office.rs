@@ -195,6 +195,14 @@ pub enum BackOfficeRefusal {
     UnknownCampaign,
     /// The campaign was stopped already.
     CampaignStopped,
+    /// The member's card serials are used up (65,535 re-issues).
+    CardSerialsUsedUp,
+    /// A member cannot be merged into themselves.
+    MergeSameMember,
+    /// The two members' phones differ: they are not one person's accounts.
+    DifferentPhones,
+    /// The member was merged into another already.
+    AlreadyMerged,
 }
 
 /// A change to one clerk.
@@ -496,4 +504,14 @@ pub enum MemberRowChange {
     Frozen(bool),
     /// The member's tags, as a JSON array.
     Tags(String),
+}
+
+/// The downlink payload revoking one card of a member: the (member, card
+/// serial) pair, as `POST /v1/admin/revocations` writes it.
+pub(crate) fn card_revocation(member: tillcard_rules::ids::MemberId, serial: i64) -> String {
+    serde_json::json!({
+        "member": member,
+        "card_serial": serial.to_string(),
+    })
+    .to_string()
 }

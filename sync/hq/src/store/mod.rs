@@ -99,6 +99,12 @@ pub struct MemberRecord {
     /// Frozen by head office (member care): terminals redeem no points or
     /// stored value for them.
     pub frozen: bool,
+    /// The serial of the member's current card: 1 from enrollment, raised
+    /// by each re-issue at head office (the card before is revoked).
+    pub card_serial: u16,
+    /// The member this account was merged into (one phone's two accounts):
+    /// its ledger moved there, and terminals serve that member instead.
+    pub merged_into: Option<MemberId>,
 }
 
 /// A conflict recorded for review.
@@ -352,6 +358,28 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
         frozen: bool,
         audit: &AuditEntry,
     ) -> BackOffice<()>;
+    // Member care's cards and merges (`service::member_cards`,
+    // `service::merge`).
+
+    /// Re-issues a member's card: the serial raised, the card before
+    /// revoked, every terminal told, with its audit row, in one
+    /// transaction. Returns the new serial.
+    async fn reissue_card(&self, member: MemberId, audit: &AuditEntry) -> BackOffice<u16>;
+    /// Merges `merged` into `survivor` (one phone's two accounts, both
+    /// held, neither erased nor merged before): the ledger moved, both
+    /// members sent down, with the audit rows, in one transaction.
+    async fn merge_members(
+        &self,
+        merged: MemberId,
+        survivor: MemberId,
+        audits: &[AuditEntry],
+    ) -> BackOffice<()>;
+    /// Moves onto its survivor what an upload booked on a merged-away
+    /// member after the merge; how many entries moved.
+    async fn sweep_merged(&self, merged: MemberId) -> StoreResult<usize>;
+    /// The merges `members` take part in, on either side:
+    /// (merged, survivor).
+    async fn merges_of(&self, members: &[MemberId]) -> StoreResult<Vec<(MemberId, MemberId)>>;
     /// Records a suspicion about a terminal for review.
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()>;
     /// Terminal flags (terminal, reason).

@@ -68,7 +68,8 @@ macro_rules! columns {
     };
     // Read by [`member_record_from_row`].
     (member_record) => {
-        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at, referrer, frozen"
+        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at, referrer, frozen,
+         card_serial, merged_into"
     };
     // Read by [`conflict_record_from_row`] and [`conflict_item_from_row`].
     (conflict) => {
@@ -208,6 +209,9 @@ pub(crate) fn member_record_from_row(row: &impl SqlRow) -> StoreResult<MemberRec
         erased: row.optional_text(7)?.is_some(),
         referrer: row.parsed_optional(8, parse_member)?,
         frozen: row.flag(9)?,
+        card_serial: u16::try_from(row.integer(10)?)
+            .map_err(|_| StoreError::Corrupt("card serial".into()))?,
+        merged_into: row.parsed_optional(11, parse_member)?,
     })
 }
 

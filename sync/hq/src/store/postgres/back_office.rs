@@ -559,3 +559,48 @@ pub(super) async fn change_member(
     tx.commit().await?;
     Ok(Ok(()))
 }
+
+/// Re-issues a member's card, as on SQLite: the serial raised, the card
+/// before revoked, a member change, the audit row, in one transaction
+/// under the member's lock (no batch plans against the row meanwhile).
+pub(super) async fn reissue_card(
+    client: &mut Object,
+    member: MemberId,
+    entry: &AuditEntry,
+) -> BackOffice<u16> {
+    let tx = client.transaction().await?;
+    tx.execute(
+        super::locks::LOCK_KEYS,
+        &[&vec![super::locks::member_lock_key(member)]],
+    )
+    .await?;
+    let id = member.to_string();
+    let Some(row) = tx
+        .query_opt(
+            "SELECT card_serial, merged_into IS NOT NULL FROM members
+             WHERE member_id = $1 AND erased_at IS NULL FOR UPDATE",
+            &[&id],
+        )
+        .await?
+    else {
+        return Ok(Err(BackOfficeRefusal::UnknownMember));
+    };
+    let old: i32 = row.try_get(0)?;
+    if row.try_get::<_, bool>(1)? {
+        return Ok(Err(BackOfficeRefusal::AlreadyMerged));
+    }
+    let Some(new) = u16::try_from(old).ok().and_then(|s| s.checked_add(1)) else {
+        return Ok(Err(BackOfficeRefusal::CardSerialsUsedUp));
+    };
+    tx.execute(
+        "UPDATE members SET card_serial = $2 WHERE member_id = $1",
+        &[&id, &i32::from(new)],
+    )
+    .await?;
+    let revocation = crate::store::back_office::card_revocation(member, i64::from(old));
+    push_change(&tx, "revocation", Some(member), Some(&revocation)).await?;
+    push_change(&tx, "member", Some(member), None).await?;
+    audit(&tx, entry).await?;
+    tx.commit().await?;
+    Ok(Ok(new))
+}

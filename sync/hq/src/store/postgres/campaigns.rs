@@ -247,7 +247,7 @@ impl CampaignStore for PgStore {
                       WHERE s.member_id = m.member_id AND s.at_ms >= $3 AND s.at_ms <= $4),
                     r.segment
                  FROM members m LEFT JOIN member_rfm r ON r.member_id = m.member_id
-                 WHERE m.member_id > $2 AND m.erased_at IS NULL
+                 WHERE m.member_id > $2 AND m.erased_at IS NULL AND m.merged_into IS NULL
                    AND NOT EXISTS (SELECT 1 FROM campaign_members cm
                                    WHERE cm.campaign = $1 AND cm.member_id = m.member_id)
                  ORDER BY m.member_id LIMIT $5",
@@ -325,7 +325,7 @@ impl CampaignStore for PgStore {
                         coalesce(sum(s.total_fen), 0)::bigint
                  FROM members m LEFT JOIN sales s ON s.member_id = m.member_id
                       AND s.at_ms >= $1 AND s.at_ms <= $2
-                 WHERE m.erased_at IS NULL GROUP BY m.member_id",
+                 WHERE m.erased_at IS NULL AND m.merged_into IS NULL GROUP BY m.member_id",
                 &[&since_ms, &now_ms],
             )
             .await?

@@ -27,6 +27,7 @@ mod figures;
 mod jobs;
 mod locks;
 mod members;
+mod merge;
 mod programs;
 mod review;
 mod rows;
@@ -111,6 +112,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010.sql"),
     // 11: campaigns, the members each reached, RFM segments.
     include_str!("migrations/0011.sql"),
+    // 12: member care: a member's current card serial (re-issue), the
+    // member an account was merged into.
+    include_str!("migrations/0012.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -377,6 +381,27 @@ impl Store for PgStore {
     ) -> BackOffice<()> {
         let change = MemberRowChange::Frozen(frozen);
         back_office::change_member(&mut self.client().await?, member, &change, audit).await
+    }
+
+    async fn reissue_card(&self, member: MemberId, audit: &AuditEntry) -> BackOffice<u16> {
+        back_office::reissue_card(&mut self.client().await?, member, audit).await
+    }
+
+    async fn merge_members(
+        &self,
+        merged: MemberId,
+        survivor: MemberId,
+        audits: &[AuditEntry],
+    ) -> BackOffice<()> {
+        merge::merge_members(&mut self.client().await?, merged, survivor, audits).await
+    }
+
+    async fn sweep_merged(&self, merged: MemberId) -> StoreResult<usize> {
+        merge::sweep_merged(&mut self.client().await?, merged).await
+    }
+
+    async fn merges_of(&self, members: &[MemberId]) -> StoreResult<Vec<(MemberId, MemberId)>> {
+        merge::merges_of(&self.client().await?, members).await
     }
 
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {

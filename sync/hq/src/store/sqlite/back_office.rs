@@ -487,3 +487,44 @@ pub(super) fn change_member(
     tx.commit()?;
     Ok(Ok(()))
 }
+
+/// Re-issues a member's card: raises the member's card serial, revokes the
+/// card before (a revocation of the (member, serial) pair) and tells every
+/// terminal (a member change carrying the new serial), with its audit row,
+/// in one transaction. Returns the new serial. An erased or unknown member
+/// is refused.
+pub(super) fn reissue_card(
+    c: &mut Connection,
+    member: MemberId,
+    entry: &AuditEntry,
+) -> BackOffice<u16> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let id = member.to_string();
+    let Some((old, merged)) = tx
+        .query_row(
+            "SELECT card_serial, merged_into IS NOT NULL FROM members
+             WHERE member_id = ?1 AND erased_at IS NULL",
+            [&id],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?)),
+        )
+        .optional()?
+    else {
+        return Ok(Err(BackOfficeRefusal::UnknownMember));
+    };
+    if merged {
+        return Ok(Err(BackOfficeRefusal::AlreadyMerged));
+    }
+    let Some(new) = u16::try_from(old).ok().and_then(|s| s.checked_add(1)) else {
+        return Ok(Err(BackOfficeRefusal::CardSerialsUsedUp));
+    };
+    tx.execute(
+        "UPDATE members SET card_serial = ?2 WHERE member_id = ?1",
+        params![id, new],
+    )?;
+    let revocation = crate::store::back_office::card_revocation(member, old);
+    push_change(&tx, "revocation", Some(member), Some(&revocation))?;
+    push_change(&tx, "member", Some(member), None)?;
+    audit(&tx, entry)?;
+    tx.commit()?;
+    Ok(Ok(new))
+}

@@ -225,7 +225,7 @@ impl CampaignStore for SqliteStore {
                       WHERE s.member_id = m.member_id AND s.at_ms >= ?3 AND s.at_ms <= ?4),
                     r.segment
                  FROM members m LEFT JOIN member_rfm r ON r.member_id = m.member_id
-                 WHERE m.member_id > ?2 AND m.erased_at IS NULL
+                 WHERE m.member_id > ?2 AND m.erased_at IS NULL AND m.merged_into IS NULL
                    AND NOT EXISTS (SELECT 1 FROM campaign_members cm
                                    WHERE cm.campaign = ?1 AND cm.member_id = m.member_id)
                  ORDER BY m.member_id LIMIT ?5",
@@ -303,7 +303,7 @@ impl CampaignStore for SqliteStore {
                 "SELECT m.member_id, max(s.at_ms), count(s.sale_id), coalesce(sum(s.total_fen), 0)
                  FROM members m LEFT JOIN sales s ON s.member_id = m.member_id
                       AND s.at_ms >= ?1 AND s.at_ms <= ?2
-                 WHERE m.erased_at IS NULL GROUP BY m.member_id",
+                 WHERE m.erased_at IS NULL AND m.merged_into IS NULL GROUP BY m.member_id",
             )?;
             stmt.query_and_then(params![since_ms, now_ms], |row| {
                 let member: String = row.get(0)?;

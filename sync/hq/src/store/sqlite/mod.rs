@@ -35,6 +35,7 @@ mod batch;
 mod campaigns;
 mod figures;
 mod jobs;
+mod merge;
 mod programs;
 mod review;
 mod rows;
@@ -61,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006.sql"),
     include_str!("migrations/0007.sql"),
     include_str!("migrations/0008.sql"),
+    include_str!("migrations/0009.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -327,6 +329,32 @@ impl Store for SqliteStore {
         let (change, audit) = (MemberRowChange::Frozen(frozen), audit.clone());
         self.run(move |c| back_office::change_member(c, member, &change, &audit))
             .await
+    }
+
+    async fn reissue_card(&self, member: MemberId, audit: &AuditEntry) -> BackOffice<u16> {
+        let audit = audit.clone();
+        self.run(move |c| back_office::reissue_card(c, member, &audit))
+            .await
+    }
+
+    async fn merge_members(
+        &self,
+        merged: MemberId,
+        survivor: MemberId,
+        audits: &[AuditEntry],
+    ) -> BackOffice<()> {
+        let audits = audits.to_vec();
+        self.run(move |c| merge::merge_members(c, merged, survivor, &audits))
+            .await
+    }
+
+    async fn sweep_merged(&self, merged: MemberId) -> StoreResult<usize> {
+        self.run(move |c| merge::sweep_merged(c, merged)).await
+    }
+
+    async fn merges_of(&self, members: &[MemberId]) -> StoreResult<Vec<(MemberId, MemberId)>> {
+        let members = members.to_vec();
+        self.run(move |c| merge::merges_of(c, &members)).await
     }
 
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
