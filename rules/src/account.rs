@@ -314,6 +314,11 @@ impl MemberAccount {
                 self.stored_value.bonus -= *bonus;
                 self.day(date).stored_value_spent += *principal + *bonus;
             }
+            // Not spending: the day's use (the offline allowance) is untouched.
+            EntryKind::StoredValueCashedOut { principal, bonus } => {
+                self.stored_value.principal -= *principal;
+                self.stored_value.bonus -= *bonus;
+            }
             EntryKind::CouponIssued { coupon } => {
                 if let Err(index) = self.coupon_index(coupon.id) {
                     let uses = match self
@@ -531,6 +536,13 @@ impl MemberAccount {
                     principal -= i128::from(p.fen());
                     bonus -= i128::from(b.fen());
                     day_change(0, i128::from(p.fen()) + i128::from(b.fen()));
+                }
+                EntryKind::StoredValueCashedOut {
+                    principal: p,
+                    bonus: b,
+                } => {
+                    principal -= i128::from(p.fen());
+                    bonus -= i128::from(b.fen());
                 }
                 _ => {}
             }

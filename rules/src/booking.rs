@@ -1,5 +1,5 @@
-//! Booking: turning a priced quote, a top-up, an adjustment or an enrollment
-//! into ledger entries. Every entry carries the action's source id; booking
+//! Booking: turning a priced quote, a top-up, an adjustment, a cash-out or
+//! an enrollment into ledger entries. Every entry carries the action's source id; booking
 //! an action the account already holds is refused as a duplicate.
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
@@ -63,6 +63,17 @@ pub enum BookingError {
     /// An adjustment of zero points.
     #[error("an adjustment of 0 points changes nothing")]
     ZeroAdjustment,
+    /// A cash-out of zero or less.
+    #[error("a cash-out must be more than ¥0")]
+    NonPositiveCashOut,
+    /// A cash-out above the refundable principal.
+    #[error("the member has only {available} of refundable principal; cannot pay back {asked}")]
+    CashOutAboveBalance {
+        /// Principal asked to pay back.
+        asked: Money,
+        /// Principal held.
+        available: Money,
+    },
 }
 
 /// Who is booking: terminals book tier upgrades provisionally, head office
@@ -290,6 +301,59 @@ pub fn book_points_adjustment(
         source,
         at: now,
         kind,
+    }])
+}
+
+/// Ledger entries for a stored-value cash-out (退卡) at head office: pays
+/// back `amount` of the member's principal in cash (all of it when `None`)
+/// and forfeits the bonus that goes with it, in the same proportion as the
+/// principal paid back (rounded half-up; all of it when all the principal
+/// goes), as paying consumes principal and bonus in proportion. Only
+/// principal is ever refundable as cash, so a cash-out above the principal
+/// is refused, never clamped: nothing is booked.
+///
+/// Worked example 051: principal ¥500.00 and bonus ¥50.00; cashing out
+/// ¥200.00 pays ¥200.00 and forfeits ¥20.00 of bonus, leaving ¥300.00 +
+/// ¥30.00; cashing out the rest pays ¥300.00 and forfeits ¥30.00.
+pub fn book_cash_out(
+    account: &MemberAccount,
+    amount: Option<Money>,
+    now: Timestamp,
+    source: SourceId,
+) -> Result<Vec<LedgerEntry>, BookingError> {
+    if account.has_booked(source) {
+        return Err(BookingError::AlreadyBooked(source));
+    }
+    let held = account.stored_value;
+    let principal = amount.unwrap_or(held.principal);
+    if principal.fen() <= 0 {
+        return Err(match amount {
+            Some(_) => BookingError::NonPositiveCashOut,
+            None => BookingError::CashOutAboveBalance {
+                asked: principal,
+                available: held.principal,
+            },
+        });
+    }
+    if principal > held.principal {
+        return Err(BookingError::CashOutAboveBalance {
+            asked: principal,
+            available: held.principal,
+        });
+    }
+    let bonus = if principal == held.principal {
+        held.bonus
+    } else {
+        held.bonus
+            .mul_ratio_half_up(principal.fen(), held.principal.fen())
+    }
+    .clamp_non_negative()
+    .min(held.bonus.clamp_non_negative());
+    Ok(vec![LedgerEntry {
+        member: account.member,
+        source,
+        at: now,
+        kind: EntryKind::StoredValueCashedOut { principal, bonus },
     }])
 }
 

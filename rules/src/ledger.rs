@@ -147,6 +147,16 @@ pub enum EntryKind {
         /// From bonus.
         bonus: Money,
     },
+    /// Stored value cashed out at head office (退卡): the principal paid
+    /// back to the member in cash, and the bonus that goes with it
+    /// forfeited (only principal is ever refundable as cash). Head office
+    /// books it ([`crate::booking::book_cash_out`]); terminals never do.
+    StoredValueCashedOut {
+        /// Principal paid back.
+        principal: Money,
+        /// Bonus forfeited.
+        bonus: Money,
+    },
     /// Stored value given back by a refund.
     StoredValueReturned {
         /// To principal.

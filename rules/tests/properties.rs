@@ -485,4 +485,47 @@ proptest! {
             prop_assert!(*part >= 0 && *part <= *weight);
         }
     }
+
+    #[test]
+    fn cash_outs_pay_at_most_the_principal_and_end_with_nothing_left(principal in 1i64..100_000_000, bonus in 0i64..20_000_000, parts in prop::collection::vec(1i64..100_000_000, 0..5)) {
+        let mut account = MemberAccount::new(member());
+        account.stored_value.principal = Money::from_fen(principal);
+        account.stored_value.bonus = Money::from_fen(bonus);
+        let (mut paid, mut forfeited) = (0i64, 0i64);
+        for (n, part) in parts.iter().enumerate() {
+            let before = account.stored_value;
+            match booking::book_cash_out(&account, Some(Money::from_fen(*part)), now(), source(n as u128 + 1)) {
+                Ok(entries) => {
+                    prop_assert!(*part <= before.principal.fen());
+                    if let [LedgerEntry { kind: EntryKind::StoredValueCashedOut { principal: p, bonus: b }, .. }] = entries.as_slice() {
+                        prop_assert_eq!(p.fen(), *part);
+                        prop_assert!(b.fen() >= 0 && *b <= before.bonus);
+                        paid += p.fen();
+                        forfeited += b.fen();
+                    } else {
+                        prop_assert!(false, "one cash-out entry");
+                    }
+                    account = MemberAccount::fold(account, &entries);
+                }
+                Err(BookingError::CashOutAboveBalance { .. }) => {
+                    prop_assert!(*part > before.principal.fen());
+                }
+                Err(other) => prop_assert!(false, "unexpected refusal {other}"),
+            }
+            prop_assert!(!account.stored_value.principal.is_negative());
+            prop_assert!(!account.stored_value.bonus.is_negative());
+        }
+        // Whatever was left goes in one last cash-out of the rest.
+        if account.stored_value.principal.fen() > 0 {
+            let entries = booking::book_cash_out(&account, None, now(), source(99)).unwrap();
+            if let [LedgerEntry { kind: EntryKind::StoredValueCashedOut { principal: p, bonus: b }, .. }] = entries.as_slice() {
+                paid += p.fen();
+                forfeited += b.fen();
+            }
+            account = MemberAccount::fold(account, &entries);
+        }
+        prop_assert_eq!(paid, principal, "every fen of principal paid back once");
+        prop_assert_eq!(forfeited, bonus, "every fen of bonus forfeited once");
+        prop_assert!(account.stored_value.total().is_zero());
+    }
 }

@@ -297,6 +297,21 @@ enum Action {
         #[serde(default)]
         after: Option<BalanceExpect>,
     },
+    CashOut {
+        at: Timestamp,
+        /// The principal to pay back; all of it when absent.
+        #[serde(default)]
+        amount: Option<Amount>,
+        /// Expected: principal paid back and bonus forfeited.
+        #[serde(default)]
+        paid: Option<Amount>,
+        #[serde(default)]
+        forfeited: Option<Amount>,
+        #[serde(default)]
+        refused: Option<String>,
+        #[serde(default)]
+        after: Option<BalanceExpect>,
+    },
     Evaluate {
         at: Timestamp,
         tier: String,
@@ -896,6 +911,45 @@ fn run_example(example: Example) -> Vec<String> {
                         if !refused.is_some_and(|n| text.contains(n.as_str())) {
                             run.failures
                                 .push(format!("{step}: adjustment refused: {text}"));
+                        }
+                    }
+                }
+                run.check_balances(&step, at, after);
+            }
+            Action::CashOut {
+                at,
+                amount,
+                paid,
+                forfeited,
+                refused,
+                after,
+            } => {
+                let source = run.id();
+                let account = run.account.as_ref().unwrap();
+                match booking::book_cash_out(account, amount.map(|a| a.0), at, source) {
+                    Ok(entries) => {
+                        if let Some(needle) = refused {
+                            run.failures
+                                .push(format!("{step}: cash-out should be refused ({needle})"));
+                        }
+                        let (principal, bonus) = match entries.as_slice() {
+                            [
+                                LedgerEntry {
+                                    kind: EntryKind::StoredValueCashedOut { principal, bonus },
+                                    ..
+                                },
+                            ] => (*principal, *bonus),
+                            other => panic!("{step}: a cash-out books one entry, got {other:?}"),
+                        };
+                        run.check(&format!("{step} paid"), paid.map(|a| a.0), principal);
+                        run.check(&format!("{step} forfeited"), forfeited.map(|a| a.0), bonus);
+                        run.book(&entries);
+                    }
+                    Err(error) => {
+                        let text = error.to_string();
+                        if !refused.is_some_and(|n| text.contains(n.as_str())) {
+                            run.failures
+                                .push(format!("{step}: cash-out refused: {text}"));
                         }
                     }
                 }

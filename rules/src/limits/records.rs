@@ -50,6 +50,7 @@ pub fn check_entry(field: &str, entry: &LedgerEntry) -> Checked {
             }
         }
         EntryKind::StoredValueDebited { principal, bonus }
+        | EntryKind::StoredValueCashedOut { principal, bonus }
         | EntryKind::StoredValueReturned { principal, bonus } => {
             check_money(format_args!("{field}.principal"), *principal)?;
             check_money(format_args!("{field}.bonus"), *bonus)

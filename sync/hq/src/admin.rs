@@ -429,3 +429,63 @@ pub struct AuditView {
     /// Anything more (never a code, a hash or a name).
     pub detail: String,
 }
+
+// Member money: a stored-value cash-out and a points adjustment, each with
+// a reason and, above its threshold, a second user's approval.
+
+/// `POST /v1/admin/members/{member_id}/cash-out` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashOut {
+    /// The principal to pay back, in fen (more than 0); all of it when
+    /// absent. The bonus that goes with it is forfeited.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 1_000_000_000_000_i64))]
+    pub amount_fen: Option<i64>,
+    /// Why (1 to 200 characters; the audit trail keeps it).
+    pub reason: String,
+}
+
+/// `POST /v1/admin/members/{member_id}/points-adjustment` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointsAdjustment {
+    /// Points to add (positive) or take away (negative); not 0.
+    #[schemars(range(min = -1_000_000_000_000_i64, max = 1_000_000_000_000_i64))]
+    pub points: i64,
+    /// Why (1 to 200 characters; the audit trail keeps it).
+    pub reason: String,
+}
+
+/// What a cash-out, a points adjustment or an approval did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MoneyOutcome {
+    /// `applied` (booked in the member's ledger and sent down) or
+    /// `pending` (above the threshold: waiting for a second approver).
+    pub state: String,
+    /// The request waiting (pending), or the one approved.
+    pub request_no: Option<i64>,
+    /// Principal paid back, in fen (a cash-out applied).
+    pub principal_paid_fen: Option<i64>,
+    /// Bonus forfeited with it, in fen (a cash-out applied).
+    pub bonus_forfeited_fen: Option<i64>,
+    /// Points added or taken away (an adjustment applied).
+    pub points: Option<i64>,
+    /// The action booked in the ledger (applied).
+    pub source: Option<String>,
+}
+
+/// The thresholds above which member money needs a second approver
+/// (head-office settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyThresholds {
+    /// A cash-out above this many fen waits for approval (default 50000,
+    /// ¥500.00).
+    #[schemars(range(min = 0, max = 1_000_000_000_000_i64))]
+    pub cash_out_fen: i64,
+    /// An adjustment of more than this many points either way waits for
+    /// approval (default 1000).
+    #[schemars(range(min = 0, max = 1_000_000_000_000_i64))]
+    pub points: i64,
+}

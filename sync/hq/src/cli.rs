@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use tillcard_protocol::staff::StaffRole;
 use tillcard_protocol::wire::TerminalId;
 
+mod member_money;
+
 use crate::admin;
 use crate::error::HqError;
 use crate::service::roles::Role;
@@ -110,6 +112,9 @@ pub enum MemberCommand {
     /// the survivor (`--into`); every terminal learns it after its next
     /// sync.
     Merge(MergeArgs),
+    /// Member money: cash-out, points adjustment, their approval.
+    #[command(flatten)]
+    Money(member_money::MoneyCommand),
 }
 
 /// `member merge ID --into SURVIVOR --reason R`
@@ -376,6 +381,22 @@ impl Out {
     }
 }
 
+/// `member freeze|unfreeze`: the change, then its line.
+async fn set_frozen(
+    hq: &Hq,
+    actor: &Actor,
+    out: &mut Out,
+    args: StandingArgs,
+    frozen: bool,
+) -> Result<(), CliError> {
+    let member = tillcard_rules::ids::MemberId(args.member);
+    hq.set_member_frozen(actor, member, frozen, &args.reason)
+        .await?;
+    let state = if frozen { "frozen" } else { "unfrozen" };
+    let record = serde_json::json!({ "member": member, "state": state });
+    out.print(&record, format!("{member}\t{state}"))
+}
+
 fn staff_line(s: &admin::StaffView) -> String {
     format!(
         "{}\t{}\t{}\t{}\t{}\t{}",
@@ -476,34 +497,31 @@ pub async fn run_office(
                 return Err(CliError::JobFailed(failed.join("; ")));
             }
         }
-        Command::Member(command) => {
-            let (args, frozen) = match command {
-                MemberCommand::Freeze(args) => (args, true),
-                MemberCommand::Unfreeze(args) => (args, false),
-                MemberCommand::ReissueCard(args) => {
-                    let member = tillcard_rules::ids::MemberId(args.member);
-                    let serial = hq.reissue_card(&actor, member, &args.reason).await?;
-                    let record = serde_json::json!({ "member": member, "card_serial": serial });
-                    out.print(&record, format!("{member}\t{serial}"))?;
-                    return Ok(out.lines);
-                }
-                MemberCommand::Merge(args) => {
-                    let (merged, into) = (
-                        tillcard_rules::ids::MemberId(args.member),
-                        tillcard_rules::ids::MemberId(args.into),
-                    );
-                    hq.merge_members(&actor, merged, into, &args.reason).await?;
-                    let record = serde_json::json!({ "member": merged, "merged_into": into });
-                    out.print(&record, format!("{merged}\tmerged into\t{into}"))?;
-                    return Ok(out.lines);
-                }
-            };
+        Command::Member(MemberCommand::Money(command)) => {
+            for (value, line) in member_money::run(hq, &actor, command).await? {
+                out.print(&value, line)?;
+            }
+        }
+        Command::Member(MemberCommand::Freeze(args)) => {
+            set_frozen(hq, &actor, &mut out, args, true).await?;
+        }
+        Command::Member(MemberCommand::Unfreeze(args)) => {
+            set_frozen(hq, &actor, &mut out, args, false).await?;
+        }
+        Command::Member(MemberCommand::ReissueCard(args)) => {
             let member = tillcard_rules::ids::MemberId(args.member);
-            hq.set_member_frozen(&actor, member, frozen, &args.reason)
-                .await?;
-            let state = if frozen { "frozen" } else { "unfrozen" };
-            let record = serde_json::json!({ "member": member, "state": state });
-            out.print(&record, format!("{member}\t{state}"))?;
+            let serial = hq.reissue_card(&actor, member, &args.reason).await?;
+            let record = serde_json::json!({ "member": member, "card_serial": serial });
+            out.print(&record, format!("{member}\t{serial}"))?;
+        }
+        Command::Member(MemberCommand::Merge(args)) => {
+            let (merged, into) = (
+                tillcard_rules::ids::MemberId(args.member),
+                tillcard_rules::ids::MemberId(args.into),
+            );
+            hq.merge_members(&actor, merged, into, &args.reason).await?;
+            let record = serde_json::json!({ "member": merged, "merged_into": into });
+            out.print(&record, format!("{merged}\tmerged into\t{into}"))?;
         }
         Command::Jobs(JobsCommand::List) => {
             let runs = hq

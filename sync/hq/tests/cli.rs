@@ -89,6 +89,12 @@ fn every_subcommand_has_help() {
         &["member"],
         &["member", "freeze"],
         &["member", "unfreeze"],
+        &["member", "cash-out"],
+        &["member", "adjust-points"],
+        &["member", "requests"],
+        &["member", "approve"],
+        &["member", "reject"],
+        &["member", "thresholds"],
         &["audit"],
     ];
     for command in commands {
@@ -348,4 +354,45 @@ fn a_reader_that_closes_the_pipe_early_does_not_fail_the_command() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     let codes = ok(&db, &["code", "list"]);
     assert_eq!(codes.lines().count(), 1, "the code was issued: {codes}");
+}
+
+#[test]
+fn member_money_thresholds_are_shown_and_set_and_a_cash_out_of_no_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite");
+    let defaults = ok(&db, &["member", "thresholds"]);
+    let set = ok(
+        &db,
+        &[
+            "member",
+            "thresholds",
+            "--cash-out-fen",
+            "80000",
+            "--points",
+            "2000",
+        ],
+    );
+    let requests = ok(&db, &["member", "requests"]);
+    let refused = run(
+        &db,
+        &[
+            "member",
+            "cash-out",
+            "01900000-0000-7000-8000-0000000000aa",
+            "--reason",
+            "nobody",
+        ],
+        "",
+    );
+    let audit = ok(&db, &["audit", "--subject", "settings:member_money"]);
+    println!(
+        "cli member money: defaults {defaults:?}, set {set:?}, requests {requests:?}, refused {:?}, audit {audit:?}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(defaults, "50000\t1000\n");
+    assert_eq!(set, "80000\t2000\n");
+    assert_eq!(requests, "", "none yet");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown_member"));
+    assert!(audit.contains("member_money_thresholds_set"), "{audit}");
 }

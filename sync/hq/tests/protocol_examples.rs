@@ -410,6 +410,7 @@ fn entry_kind_name(kind: &EntryKind) -> &'static str {
         EntryKind::PointsExpired { .. } => "points_expired",
         EntryKind::StoredValueCredited { .. } => "stored_value_credited",
         EntryKind::StoredValueDebited { .. } => "stored_value_debited",
+        EntryKind::StoredValueCashedOut { .. } => "stored_value_cashed_out",
         EntryKind::StoredValueReturned { .. } => "stored_value_returned",
         EntryKind::CouponIssued { .. } => "coupon_issued",
         EntryKind::CouponUsed { .. } => "coupon_used",
@@ -420,7 +421,7 @@ fn entry_kind_name(kind: &EntryKind) -> &'static str {
     }
 }
 
-const ENTRY_KINDS: usize = 14;
+const ENTRY_KINDS: usize = 15;
 
 #[test]
 fn entry_kinds_example_has_every_kind_within_bounds() {
@@ -713,6 +714,7 @@ fn error_table_lists_every_error_code() {
         include_str!("../src/service/member_care.rs"),
         include_str!("../src/service/conflicts.rs"),
         include_str!("../src/service/campaigns.rs"),
+        include_str!("../src/service/member_money.rs"),
     ]
     .concat();
     let error = include_str!("../src/error.rs");
@@ -1429,6 +1431,10 @@ mod regenerate {
             entry(EntryKind::StoredValueDebited {
                 principal: Money::from_fen(4545),
                 bonus: Money::from_fen(455),
+            }),
+            entry(EntryKind::StoredValueCashedOut {
+                principal: Money::from_yuan(200),
+                bonus: Money::from_yuan(20),
             }),
             entry(EntryKind::StoredValueReturned {
                 principal: Money::from_fen(909),

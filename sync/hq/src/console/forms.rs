@@ -116,7 +116,7 @@ fn finish(
     Ok(redirect(back))
 }
 
-fn notice(key: &'static str) -> Flash {
+pub(super) fn notice(key: &'static str) -> Flash {
     Flash {
         notice: Some(key),
         ..Flash::default()
@@ -136,9 +136,9 @@ fn shown_once(key: &'static str, secret: String) -> Flash {
 /// The forms of one page: the page their answers redirect to, and the
 /// operation the user's role must allow.
 #[derive(Debug, Clone, Copy)]
-struct FormsOf {
-    back: &'static str,
-    operation: Operation,
+pub(super) struct FormsOf {
+    pub(super) back: &'static str,
+    pub(super) operation: Operation,
 }
 
 const STORES: FormsOf = FormsOf {
@@ -200,7 +200,7 @@ impl Submission {
     /// Every form's steps: [`accept`] (session, CSRF token, the page's
     /// operation), then `act` with the accepted form, then [`finish`]: what
     /// `act` made or refused shown on the page after the redirect.
-    async fn submit(
+    pub(super) async fn submit(
         &self,
         page: FormsOf,
         act: impl AsyncFnOnce(&Hq, &Posted) -> Result<Flash, HqError>,

@@ -22,6 +22,7 @@
 
 mod draft_problems;
 mod forms;
+mod member_money;
 mod member_search;
 mod pages;
 mod preview;
@@ -74,6 +75,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("program.html", include_str!("templates/program.html")),
     ("members.html", include_str!("templates/members.html")),
     ("conflicts.html", include_str!("templates/conflicts.html")),
+    (
+        "member_money.html",
+        include_str!("templates/member_money.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -260,6 +265,8 @@ fn render(
             read_audit => may_op(Operation::ReadAudit),
             write_program => may_op(Operation::WriteProgram),
             member_care => may_op(Operation::MemberCare),
+            member_money => may_op(Operation::MemberMoney),
+            approve_member_money => may_op(Operation::ApproveMemberMoney),
         },
     };
     ENV.get_template(template)
@@ -385,6 +392,7 @@ pub fn router() -> Router<Arc<Hq>> {
             "/console/members/{member_id}/merge",
             post(forms::member_merge),
         )
+        .merge(member_money::routes())
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ impl Visit {
     /// here; a role without the page's `read` operation gets the 403 page;
     /// otherwise `read` loads what the template shows, and the page goes out
     /// (with the language cookie when `?lang=` chose the language).
-    async fn show(
+    pub(super) async fn show(
         &self,
         name: &str,
         needs: Option<Operation>,

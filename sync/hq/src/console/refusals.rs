@@ -34,6 +34,7 @@ mod tests {
             + include_str!("../service/member_care.rs")
             + include_str!("../service/conflicts.rs")
             + include_str!("../service/campaigns.rs")
+            + include_str!("../service/member_money.rs")
             + include_str!("../store/back_office.rs");
         let codes: Vec<&str> = back_office
             .split('"')

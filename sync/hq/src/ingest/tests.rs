@@ -474,3 +474,25 @@ fn a_sale_is_judged_by_the_version_it_names_when_that_could_have_priced_it() {
     assert_eq!(judged(after, None), Some(2));
     assert_eq!(judged(before, None), Some(1));
 }
+
+#[test]
+fn a_terminals_event_booking_a_cash_out_is_poison() {
+    let member = MemberId(Uuid::from_u128(7));
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap();
+    let body = EventBody::ManualAdjustment {
+        member,
+        reason: "test".into(),
+        approved_by: "manager".into(),
+        entries: vec![LedgerEntry {
+            member,
+            source: SourceId(Uuid::from_u128(8)),
+            at,
+            kind: EntryKind::StoredValueCashedOut {
+                principal: Money::from_yuan(100),
+                bonus: Money::ZERO,
+            },
+        }],
+    };
+    let poison = validate(&body).unwrap_err();
+    assert!(poison.to_string().contains("cash-out"), "{poison}");
+}

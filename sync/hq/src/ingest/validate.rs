@@ -260,6 +260,16 @@ fn is_calendar_day(birthday: MonthDay) -> bool {
 
 fn check_contents(body: &EventBody) -> Result<(), Poison> {
     let entries = body.entries();
+    // Only head office cashes stored value out (member care, with its
+    // approval); a terminal's event that books one is poison.
+    if entries
+        .iter()
+        .any(|e| matches!(e.kind, EntryKind::StoredValueCashedOut { .. }))
+    {
+        return Err(invalid(
+            "a terminal's event never books a stored-value cash-out (head office's alone)",
+        ));
+    }
     match body {
         EventBody::MemberEnrolled {
             masked_name,
@@ -417,6 +427,7 @@ fn check_amounts(entries: &[LedgerEntry]) -> Result<(), Poison> {
                 principal, bonus, ..
             }
             | EntryKind::StoredValueDebited { principal, bonus }
+            | EntryKind::StoredValueCashedOut { principal, bonus }
             | EntryKind::StoredValueReturned { principal, bonus } => {
                 principal.fen() < 0 || bonus.fen() < 0 || (principal.is_zero() && bonus.is_zero())
             }

@@ -268,6 +268,12 @@ fn figures(kind: &EntryKind) -> String {
         EntryKind::StoredValueDebited { principal, bonus } => {
             format!("-{} ({principal} + {bonus} bonus)", *principal + *bonus)
         }
+        EntryKind::StoredValueCashedOut { principal, bonus } => {
+            format!(
+                "-{} ({principal} paid back, {bonus} bonus forfeited)",
+                *principal + *bonus
+            )
+        }
         EntryKind::CouponIssued { coupon } => coupon.code.clone(),
         EntryKind::QualifyingSpend { amount } => amount.to_string(),
         EntryKind::TierChanged { from, to, .. } => format!("{} → {}", from.0, to.0),

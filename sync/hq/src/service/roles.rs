@@ -71,6 +71,11 @@ pub enum Operation {
     MemberCare,
     /// Create, run and stop campaigns.
     Campaigns,
+    /// Cash out a member's stored value or adjust their points (above the
+    /// thresholds, as a request for a second approver).
+    MemberMoney,
+    /// Approve or reject another user's member-money request.
+    ApproveMemberMoney,
 }
 
 /// Whether `role` may perform `operation`.
@@ -80,7 +85,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
         Role::Admin => true,
         Role::StoreOps => matches!(
             operation,
-            ReadBackOffice | WriteStores | WriteStaff | WriteTerminals | MemberCare
+            ReadBackOffice | WriteStores | WriteStaff | WriteTerminals | MemberCare | MemberMoney
         ),
         Role::Marketing => matches!(operation, ReadBackOffice | WriteProgram | Campaigns),
         Role::Analyst => matches!(operation, ReadBackOffice),
@@ -92,7 +97,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_OPERATIONS: [Operation; 10] = [
+    const ALL_OPERATIONS: [Operation; 12] = [
         Operation::ReadBackOffice,
         Operation::WriteStores,
         Operation::WriteStaff,
@@ -103,6 +108,8 @@ mod tests {
         Operation::WriteProgram,
         Operation::MemberCare,
         Operation::Campaigns,
+        Operation::MemberMoney,
+        Operation::ApproveMemberMoney,
     ];
 
     #[test]
@@ -122,7 +129,8 @@ mod tests {
                 WriteStores,
                 WriteStaff,
                 WriteTerminals,
-                MemberCare
+                MemberCare,
+                MemberMoney
             ]
         );
         assert_eq!(

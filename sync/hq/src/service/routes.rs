@@ -13,6 +13,7 @@ use super::Hq;
 use super::http::*;
 use super::http_back_office as office;
 use super::http_campaigns as campaigns;
+use super::http_member_money as money;
 use crate::admin;
 use crate::dashboard::{self};
 use crate::figures::Figures;
@@ -500,6 +501,80 @@ pub const ROUTES: &[Route] = &[
         None,
         &[400, 401, 403, 404],
         || post(office::unfreeze_member),
+    ),
+    // Member money: a cash-out and a points adjustment, each with a
+    // reason, above its threshold a second user's approval.
+    office(
+        "post",
+        "/v1/admin/members/{member_id}/cash-out",
+        "Cash out a member's stored value (退卡): pay back the refundable principal (amount_fen, all of it when absent), the bonus that goes with it forfeited; above the threshold a request waits for a second user's approval (audited with the reason)",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::CashOut>)),
+        Some(Body::json(openapi::schema::<admin::MoneyOutcome>)),
+        &[400, 401, 403, 404, 409],
+        || post(money::cash_out),
+    ),
+    office(
+        "post",
+        "/v1/admin/members/{member_id}/points-adjustment",
+        "Add or take away a member's points; above the threshold either way a request waits for a second user's approval (audited with the reason)",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::PointsAdjustment>)),
+        Some(Body::json(openapi::schema::<admin::MoneyOutcome>)),
+        &[400, 401, 403, 404, 409],
+        || post(money::adjust_points),
+    ),
+    office(
+        "get",
+        "/v1/admin/member-money/requests",
+        "Member-money requests: the pending ones first (newest first), then the approved and rejected ones",
+        NO_QUERY,
+        None,
+        Some(Body::json(
+            openapi::list::<crate::store::member_money::MoneyRequest>,
+        )),
+        OFFICE_READ,
+        || get(money::requests),
+    ),
+    office(
+        "post",
+        "/v1/admin/member-money/requests/{request_no}/approve",
+        "Approve another user's pending request: booked on the balance held now, refused above it (the request stays pending)",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::schema::<admin::MoneyOutcome>)),
+        &[400, 401, 403, 404, 409],
+        || post(money::approve),
+    ),
+    office(
+        "post",
+        "/v1/admin/member-money/requests/{request_no}/reject",
+        "Reject another user's pending request with the reason (audited)",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::StandingChange>)),
+        None,
+        &[400, 401, 403, 404, 409],
+        || post(money::reject),
+    ),
+    office(
+        "get",
+        "/v1/admin/member-money/thresholds",
+        "The thresholds above which a cash-out or an adjustment waits for a second approver",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::schema::<admin::MoneyThresholds>)),
+        OFFICE_READ,
+        || get(money::thresholds),
+    ),
+    office(
+        "post",
+        "/v1/admin/member-money/thresholds",
+        "Set the thresholds (audited)",
+        NO_QUERY,
+        Some(Body::json(openapi::schema::<admin::MoneyThresholds>)),
+        None,
+        OFFICE_WRITE,
+        || post(money::set_thresholds),
     ),
     office(
         "get",

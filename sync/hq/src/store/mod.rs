@@ -13,6 +13,7 @@
 pub mod back_office;
 pub mod campaigns;
 pub(crate) mod job_sql;
+pub mod member_money;
 pub mod postgres;
 pub mod review;
 pub(crate) mod rows;
@@ -478,6 +479,53 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     /// Records how a claimed run ended; false when `holder` no longer holds
     /// it (its lease passed and another process took it up).
     async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool>;
+    // Member money (cash-out, points adjustment) and its second approver:
+    // `member_money`.
+
+    /// Books a cash-out or points adjustment in ONE transaction: the
+    /// member's ledger read (under the member's lock), the pure plan
+    /// ([`member_money::plan`]: refused above the balance held then), the
+    /// entries, the member change on the downlink, the audit row, and the
+    /// pending request it approves closed (refused unless pending and
+    /// asked by another user). A refusal writes nothing.
+    async fn book_member_money(
+        &self,
+        booking: &member_money::MoneyBooking,
+        audit: &AuditEntry,
+    ) -> member_money::MoneyAnswer<Vec<LedgerEntry>>;
+    /// Stores a request for a second approver, with its audit row; its
+    /// number. An unknown or erased member is refused.
+    async fn request_member_money(
+        &self,
+        request: &member_money::NewMoneyRequest,
+        audit: &AuditEntry,
+    ) -> member_money::MoneyAnswer<i64>;
+    /// Rejects a pending request (not by its requester), with its audit row.
+    async fn reject_member_money(
+        &self,
+        decision: &member_money::MoneyDecision,
+        audit: &AuditEntry,
+    ) -> member_money::MoneyAnswer<()>;
+    /// The requests, pending first, newest first; only pending ones when
+    /// `pending_only`; at most `limit`.
+    async fn member_money_requests(
+        &self,
+        pending_only: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<member_money::MoneyRequest>>;
+    /// One request, if it exists.
+    async fn member_money_request(
+        &self,
+        request_no: i64,
+    ) -> StoreResult<Option<member_money::MoneyRequest>>;
+    /// Sets settings (replacing their values), with the audit row, in one
+    /// transaction (member money's thresholds).
+    async fn put_settings(
+        &self,
+        settings: &[(String, String)],
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+
     /// The last business day `job` ran well for.
     async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>>;
     /// The newest `limit` runs of every job, newest day first.

@@ -26,6 +26,7 @@ mod campaigns;
 mod figures;
 mod jobs;
 mod locks;
+mod member_money;
 mod members;
 mod merge;
 mod programs;
@@ -115,6 +116,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 12: member care: a member's current card serial (re-issue), the
     // member an account was merged into.
     include_str!("migrations/0012.sql"),
+    // 13: member money waiting for a second approver.
+    include_str!("migrations/0013.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -545,6 +548,53 @@ impl Store for PgStore {
 
     async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
         jobs::finish_job(&self.client().await?, finish).await
+    }
+
+    async fn book_member_money(
+        &self,
+        booking: &super::member_money::MoneyBooking,
+        audit: &AuditEntry,
+    ) -> super::member_money::MoneyAnswer<Vec<LedgerEntry>> {
+        member_money::book(&mut self.client().await?, booking, audit).await
+    }
+
+    async fn request_member_money(
+        &self,
+        request: &super::member_money::NewMoneyRequest,
+        audit: &AuditEntry,
+    ) -> super::member_money::MoneyAnswer<i64> {
+        member_money::request(&mut self.client().await?, request, audit).await
+    }
+
+    async fn reject_member_money(
+        &self,
+        decision: &super::member_money::MoneyDecision,
+        audit: &AuditEntry,
+    ) -> super::member_money::MoneyAnswer<()> {
+        member_money::reject(&mut self.client().await?, decision, audit).await
+    }
+
+    async fn member_money_requests(
+        &self,
+        pending_only: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<super::member_money::MoneyRequest>> {
+        member_money::requests(&self.client().await?, pending_only, limit).await
+    }
+
+    async fn member_money_request(
+        &self,
+        request_no: i64,
+    ) -> StoreResult<Option<super::member_money::MoneyRequest>> {
+        member_money::request_by_number(&self.client().await?, request_no).await
+    }
+
+    async fn put_settings(
+        &self,
+        settings: &[(String, String)],
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        member_money::put_settings(&mut self.client().await?, settings, audit).await
     }
 
     async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {

@@ -35,6 +35,7 @@ mod batch;
 mod campaigns;
 mod figures;
 mod jobs;
+mod member_money;
 mod merge;
 mod programs;
 mod review;
@@ -63,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007.sql"),
     include_str!("migrations/0008.sql"),
     include_str!("migrations/0009.sql"),
+    include_str!("migrations/0010.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -649,6 +651,63 @@ impl Store for SqliteStore {
     async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
         let finish = finish.clone();
         self.run(move |c| jobs::finish_job(c, &finish)).await
+    }
+
+    async fn book_member_money(
+        &self,
+        booking: &super::member_money::MoneyBooking,
+        audit: &AuditEntry,
+    ) -> super::member_money::MoneyAnswer<Vec<LedgerEntry>> {
+        let (booking, audit) = (booking.clone(), audit.clone());
+        self.run(move |c| member_money::book(c, &booking, &audit))
+            .await
+    }
+
+    async fn request_member_money(
+        &self,
+        request: &super::member_money::NewMoneyRequest,
+        audit: &AuditEntry,
+    ) -> super::member_money::MoneyAnswer<i64> {
+        let (request, audit) = (request.clone(), audit.clone());
+        self.run(move |c| member_money::request(c, &request, &audit))
+            .await
+    }
+
+    async fn reject_member_money(
+        &self,
+        decision: &super::member_money::MoneyDecision,
+        audit: &AuditEntry,
+    ) -> super::member_money::MoneyAnswer<()> {
+        let (decision, audit) = (decision.clone(), audit.clone());
+        self.run(move |c| member_money::reject(c, &decision, &audit))
+            .await
+    }
+
+    async fn member_money_requests(
+        &self,
+        pending_only: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<super::member_money::MoneyRequest>> {
+        self.run(move |c| member_money::requests(c, pending_only, limit))
+            .await
+    }
+
+    async fn member_money_request(
+        &self,
+        request_no: i64,
+    ) -> StoreResult<Option<super::member_money::MoneyRequest>> {
+        self.run(move |c| member_money::request_by_number(c, request_no))
+            .await
+    }
+
+    async fn put_settings(
+        &self,
+        settings: &[(String, String)],
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let (settings, audit) = (settings.to_vec(), audit.clone());
+        self.run(move |c| member_money::put_settings(c, &settings, &audit))
+            .await
     }
 
     async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {
