@@ -72,6 +72,12 @@ pub struct FigureQuery {
     pub first_day: String,
     /// Last calendar day of the enrollment series (today in `now`'s offset).
     pub last_day: String,
+    /// A day before `now`, in UTC to the second (`YYYY-MM-DDTHH:MM:SS`):
+    /// head office records conflicts, dead letters and terminal flags at
+    /// its own clock in UTC, so their moments compare as text.
+    pub day_ago: String,
+    /// A week before `now`, likewise.
+    pub week_ago: String,
 }
 
 impl FigureQuery {
@@ -84,8 +90,17 @@ impl FigureQuery {
             sales_since_ms: millis(now - Duration::days(SALES_WINDOW_DAYS)),
             first_day: (today - Duration::days(ENROLLMENT_DAYS - 1)).to_string(),
             last_day: today.to_string(),
+            day_ago: utc_seconds(now - Duration::days(1)),
+            week_ago: utc_seconds(now - Duration::days(7)),
         }
     }
+}
+
+/// `at` in UTC to the second, as the review items' moments begin.
+fn utc_seconds(at: Timestamp) -> String {
+    at.with_timezone(&chrono::Utc)
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
 }
 
 /// Balances of one member as summary columns beside the cached fold, so
@@ -264,6 +279,8 @@ pub struct FigureRows {
     pub conflicts: Vec<ConflictItem>,
     /// All conflicts.
     pub conflicts_total: u64,
+    /// What waits for review by kind and age (the queue's counts).
+    pub review_ages: Vec<AgeCount>,
 }
 
 /// The chain's figures (served as JSON at `GET /v1/admin/figures`).
@@ -425,6 +442,23 @@ pub struct Conflicts {
     pub total: u64,
     /// The newest, at most [`CONFLICTS_SHOWN`].
     pub items: Vec<ConflictItem>,
+    /// What waits for review, by kind and age: each conflict kind (open
+    /// conflicts only), `dead_letter` and `terminal_flag`; kinds in name
+    /// order, none when nothing waits.
+    pub by_kind_and_age: Vec<AgeCount>,
+}
+
+/// Items of one kind waiting for review, by age.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AgeCount {
+    /// A conflict kind, `dead_letter` or `terminal_flag`.
+    pub kind: String,
+    /// Recorded under a day ago.
+    pub under_a_day: u64,
+    /// A day to a week ago.
+    pub under_a_week: u64,
+    /// Over a week ago.
+    pub older: u64,
 }
 
 /// `part / whole` in basis points, rounded half up; `None` if `whole <= 0`.
@@ -647,6 +681,7 @@ pub fn compute(program: &Program, rows: FigureRows, now: Timestamp) -> Figures {
         conflicts: Conflicts {
             total: rows.conflicts_total,
             items: rows.conflicts,
+            by_kind_and_age: rows.review_ages,
         },
     }
 }

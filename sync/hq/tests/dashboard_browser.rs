@@ -151,6 +151,10 @@ async fn dashboard_in_headless_chromium() {
     let figures: serde_json::Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
     assert_eq!(figures["members_total"], 6);
     assert_eq!(figures["conflicts"]["total"], 1);
+    assert_eq!(
+        figures["conflicts"]["by_kind_and_age"][0]["kind"],
+        "seen_at_two_stores"
+    );
     assert_eq!(figures["sales"]["walk_in_refunds_fen"], 8800);
 
     h.hq.add_user(USER, PASSWORD).await.unwrap();
@@ -275,6 +279,16 @@ async fn dashboard_in_headless_chromium() {
         .unwrap();
     assert_eq!(rows.len(), 1);
     assert!(rows[0].text().await.unwrap().contains("minutes apart"));
+    // Counted by kind and age above it.
+    let ages = text_at(
+        &browser,
+        "table.review-ages tbody tr[data-kind='seen_at_two_stores']",
+    )
+    .await;
+    assert!(
+        ages.contains("minutes apart") && ages.contains('1'),
+        "{ages}"
+    );
     // No phone number anywhere on the page.
     let source = browser.source().await.unwrap();
     for n in 1..=6 {

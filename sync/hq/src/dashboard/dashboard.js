@@ -63,6 +63,12 @@ const STRINGS = {
     kind_seen_at_two_stores: "短时间内出现在两家门店",
     kind_duplicate_phone: "手机号重复注册",
     kind_beyond_program: "超出会员规则的记账",
+    kind_dead_letter: "无法入账的事件",
+    kind_terminal_flag: "终端标记",
+    by_kind_and_age: "待处理（按类型和时长）",
+    col_under_a_day: "一天内",
+    col_under_a_week: "一天至一周",
+    col_older: "超过一周",
     tier_names: "zh",
   },
   en: {
@@ -124,6 +130,12 @@ const STRINGS = {
     kind_seen_at_two_stores: "Seen at two stores minutes apart",
     kind_duplicate_phone: "Phone enrolled twice",
     kind_beyond_program: "Booked beyond the program",
+    kind_dead_letter: "Dead-lettered event",
+    kind_terminal_flag: "Terminal flag",
+    by_kind_and_age: "Waiting for review, by kind and age",
+    col_under_a_day: "Under a day",
+    col_under_a_week: "A day to a week",
+    col_older: "Older",
     tier_names: "en",
   },
 };
@@ -324,9 +336,34 @@ function render() {
       })), 1200, 220, 320));
   }
 
+  // What waits for review by kind and age (conflicts, dead letters,
+  // terminal flags), above the newest conflicts.
+  const ages = f.conflicts.by_kind_and_age || [];
+  const agesTable = document.createElement("table");
+  agesTable.className = "review-ages";
+  agesTable.id = "review-ages";
+  if (ages.length > 0) {
+    const head = agesTable.createTHead().insertRow();
+    for (const key of ["col_kind", "col_under_a_day", "col_under_a_week", "col_older"]) {
+      const th = document.createElement("th");
+      th.textContent = t(key);
+      head.appendChild(th);
+    }
+    const body = agesTable.createTBody();
+    for (const a of ages) {
+      const row = body.insertRow();
+      row.dataset.kind = a.kind;
+      row.insertCell().textContent = t("kind_" + a.kind) || a.kind;
+      for (const n of [a.under_a_day, a.under_a_week, a.older]) {
+        row.insertCell().textContent = String(n);
+      }
+    }
+  }
+  const agesPart = ages.length > 0 ? [note(t("by_kind_and_age")), agesTable] : [];
+
   const c = f.conflicts;
   if (c.items.length === 0) {
-    put("conflicts", note(t("no_conflicts")));
+    put("conflicts", ...agesPart, note(t("no_conflicts")));
   } else {
     const table = document.createElement("table");
     table.className = "conflicts";
@@ -349,7 +386,7 @@ function render() {
       row.insertCell().textContent = item.terminal_id ? item.terminal_id.slice(-6) + (item.seq ? " #" + item.seq : "") : "—";
       row.insertCell().textContent = item.reason;
     }
-    put("conflicts", note(t("conflicts_total") + ": " + c.total), table);
+    put("conflicts", ...agesPart, note(t("conflicts_total") + ": " + c.total), table);
   }
   document.body.dataset.rendered = lang;
 }

@@ -64,3 +64,17 @@ pub struct ConflictClose {
     /// When (RFC 3339).
     pub at: String,
 }
+
+/// What waits for review by kind and age, one statement for both backends
+/// (`$1` a day ago, `$2` a week ago, UTC to the second: head office records
+/// every item's moment at its own clock in UTC, so they compare as text):
+/// open conflicts by their kind, every dead letter and terminal flag.
+/// Rows: kind, under a day, a day to a week, older.
+pub(crate) const REVIEW_AGES_SQL: &str = "SELECT kind,
+        coalesce(sum(CASE WHEN at >= $1 THEN 1 ELSE 0 END), 0),
+        coalesce(sum(CASE WHEN at < $1 AND at >= $2 THEN 1 ELSE 0 END), 0),
+        coalesce(sum(CASE WHEN at < $2 THEN 1 ELSE 0 END), 0)
+     FROM (SELECT kind, at FROM conflicts WHERE state = 'open'
+           UNION ALL SELECT 'dead_letter' AS kind, at FROM dead_letters
+           UNION ALL SELECT 'terminal_flag' AS kind, at FROM terminal_flags) items
+     GROUP BY kind ORDER BY kind";

@@ -10,7 +10,8 @@ use tokio_postgres::Row;
 use super::members::load_entries;
 use super::sql::query_cached;
 use crate::figures::{
-    AccountRow, ActivityRows, CONFLICTS_SHOWN, FigureQuery, FigureRows, SalesRows, TerminalRow,
+    AccountRow, ActivityRows, AgeCount, CONFLICTS_SHOWN, FigureQuery, FigureRows, SalesRows,
+    TerminalRow,
 };
 use crate::store::rows::{
     columns, conflict_item_from_row, refund_from_row, refunded_sale_from_row, terminal_row_from_row,
@@ -205,6 +206,22 @@ async fn figure_rows_in_snapshot<C: GenericClient>(
         &c.query_one("SELECT count(*) FROM conflicts", &[]).await?,
         0,
     )?;
+    rows.review_ages = c
+        .query(
+            crate::store::review::REVIEW_AGES_SQL,
+            &[&q.day_ago, &q.week_ago],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AgeCount {
+                kind: r.try_get(0)?,
+                under_a_day: count(r, 1)?,
+                under_a_week: count(r, 2)?,
+                older: count(r, 3)?,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
     Ok(rows)
 }
 

@@ -6,7 +6,8 @@ use tillcard_rules::MemberAccount;
 
 use super::batch::load_entries;
 use crate::figures::{
-    AccountRow, ActivityRows, CONFLICTS_SHOWN, FigureQuery, FigureRows, SalesRows, TerminalRow,
+    AccountRow, ActivityRows, AgeCount, CONFLICTS_SHOWN, FigureQuery, FigureRows, SalesRows,
+    TerminalRow,
 };
 use crate::store::rows::{
     columns, conflict_item_from_row, refund_from_row, refunded_sale_from_row, terminal_row_from_row,
@@ -182,6 +183,19 @@ pub(super) fn figure_rows(tx: &Transaction<'_>, q: &FigureQuery) -> StoreResult<
     }
     rows.conflicts_total =
         from_sql_int(tx.query_row("SELECT count(*) FROM conflicts", [], |r| r.get(0))?);
+    {
+        let mut stmt = tx.prepare(crate::store::review::REVIEW_AGES_SQL)?;
+        rows.review_ages = stmt
+            .query_map(params![q.day_ago, q.week_ago], |r| {
+                Ok(AgeCount {
+                    kind: r.get(0)?,
+                    under_a_day: from_sql_int(r.get(1)?),
+                    under_a_week: from_sql_int(r.get(2)?),
+                    older: from_sql_int(r.get(3)?),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+    }
     Ok(rows)
 }
 
