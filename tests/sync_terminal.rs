@@ -684,3 +684,131 @@ async fn two_accounts_of_one_phone_merged_at_head_office_are_one_member_at_anoth
         "no balance on the merged-away account"
     );
 }
+
+/// The ids of `member`'s unused coupons of campaign `code` at `till`.
+fn campaign_coupons(
+    till: &StoreHandle,
+    member: MemberId,
+    code: &'static str,
+) -> Vec<tillcard::rules::ids::CouponId> {
+    call(till, move |s| {
+        let account = s.account(member)?;
+        Ok(account
+            .coupons
+            .iter()
+            .filter(|c| c.coupon.code == code && c.uses <= 0)
+            .map(|c| c.coupon.id)
+            .collect())
+    })
+}
+
+/// Prices ¥100 of groceries for `member` at `till` offline with `coupons`
+/// and books the sale when nothing was refused; the rules that refused
+/// anything and the coupon discount applied.
+fn sell_with_coupons(
+    till: &StoreHandle,
+    member: MemberId,
+    coupons: Vec<tillcard::rules::ids::CouponId>,
+) -> (Vec<String>, Money) {
+    call(till, move |s| {
+        let clerk = s.login("c1", "1234")?;
+        let tender = TenderRequest {
+            coupons,
+            ..TenderRequest::default()
+        };
+        let quote = s.price(Some(member), &rice_100(), &tender, true)?;
+        let refused: Vec<String> = quote
+            .refusals
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r.rule)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let off = quote.coupon.as_ref().map_or(Money::ZERO, |c| c.amount);
+        if refused.is_empty() {
+            s.commit_sale(&clerk, &quote)?;
+        }
+        Ok((refused, off))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaign_coupons_reach_two_stores_and_are_used_offline_within_their_limits() {
+    let mut world = world().await;
+    let (store_a, store_b) = two_stores(&mut world).await;
+    let member = enroll(&store_a, "13700007777");
+    let other = enroll(&store_a, "13700008888");
+    sync(&world, &store_a).await;
+    let actor = tillcard_hq::service::back_office::Actor::cli();
+    world
+        .hq
+        .set_member_tags(&actor, member, &["vip".to_string()])
+        .await
+        .unwrap();
+    // Two ¥20-off coupons to every VIP, from now for a week.
+    let now = chrono::Utc::now().fixed_offset();
+    let spec: tillcard_hq::campaigns::CampaignSpec = serde_json::from_value(serde_json::json!({
+        "code": "vip-week", "name": "VIP week",
+        "coupon": {"code": "x", "kind": {"kind": "amount_off", "off": 2000, "min_spend": 5000},
+                   "valid_days": 7},
+        "segment": {"tags": ["vip"]},
+        "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+        "ends_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+        "per_member": 2, "budget": 100, "control_bp": 0,
+    }))
+    .unwrap();
+    world.hq.create_campaign(&actor, &spec).await.unwrap();
+    let run = world.hq.run_campaign("vip-week", now).await.unwrap();
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+    let at_a = campaign_coupons(&store_a, member, "vip-week");
+    let at_b = campaign_coupons(&store_b, member, "vip-week");
+    let others = campaign_coupons(&store_b, other, "vip-week");
+
+    // Offline at store b: both coupons on one order are refused (one per
+    // order); one of them is used.
+    let (both, _) = sell_with_coupons(&store_b, member, at_b.clone());
+    let (first, first_off) = sell_with_coupons(&store_b, member, vec![at_b[0]]);
+    sync(&world, &store_b).await;
+    sync(&world, &store_a).await;
+    // Store a learned it: the used coupon is refused there, the other used.
+    let (again, _) = sell_with_coupons(&store_a, member, vec![at_b[0]]);
+    let (second, second_off) = sell_with_coupons(&store_a, member, vec![at_b[1]]);
+    sync(&world, &store_a).await;
+    let view = world.hq.campaign_view("vip-week").await.unwrap();
+    let f = &view.figures;
+    println!(
+        "campaign at two stores: run {run:?}; coupons at a {}, at b {}, to a non-VIP {}; b offline: both at once refused {both:?}, one used (-{first_off}); a after sync: the used one refused {again:?}, the other used (-{second_off}); figures: issued {}, redeemed {}, orders {}, sales {} fen",
+        at_a.len(),
+        at_b.len(),
+        others.len(),
+        f.issued,
+        f.redeemed,
+        f.redeeming_orders,
+        f.redeeming_sales_fen
+    );
+    assert_eq!((run.treated, run.coupons), (1, 2), "one VIP, two coupons");
+    assert_eq!((at_a.len(), at_b.len(), others.len()), (2, 2, 0));
+    assert_eq!(both, ["coupons_per_order"]);
+    assert!(first.is_empty() && second.is_empty());
+    assert_eq!(
+        (first_off, second_off),
+        (Money::from_yuan(20), Money::from_yuan(20))
+    );
+    assert_eq!(
+        again,
+        ["coupon_used"],
+        "a coupon used at another store is refused with the reason"
+    );
+    assert_eq!((f.issued, f.redeemed, f.redeeming_orders), (2, 2, 2));
+    assert_eq!(f.redeeming_sales_fen, 2 * 8_000, "two ¥100 orders at ¥80");
+    let conflicts = world.hq_store.conflicts().await.unwrap();
+    assert!(
+        conflicts.iter().all(|c| c.kind != "coupon_used_twice"),
+        "no coupon used twice: {conflicts:?}"
+    );
+}

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use tillcard_protocol::staff::StaffRole;
 use tillcard_protocol::wire::TerminalId;
 
+mod campaigns;
 mod member_money;
 
 use crate::admin;
@@ -64,6 +65,9 @@ pub enum Command {
     /// Member care: a member's standing.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Campaigns: coupons for a segment of members, with a control group.
+    #[command(subcommand)]
+    Campaign(campaigns::CampaignCommand),
     /// The audit trail of back-office changes, newest first.
     Audit(AuditArgs),
     /// Old name of `code issue --store STORE`: prints a code.
@@ -495,6 +499,11 @@ pub async fn run_office(
             }
             if !failed.is_empty() {
                 return Err(CliError::JobFailed(failed.join("; ")));
+            }
+        }
+        Command::Campaign(command) => {
+            for (value, line) in campaigns::run(hq, &actor, command).await? {
+                out.print(&value, line)?;
             }
         }
         Command::Member(MemberCommand::Money(command)) => {

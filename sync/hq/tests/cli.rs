@@ -95,6 +95,12 @@ fn every_subcommand_has_help() {
         &["member", "approve"],
         &["member", "reject"],
         &["member", "thresholds"],
+        &["campaign"],
+        &["campaign", "list"],
+        &["campaign", "show"],
+        &["campaign", "create"],
+        &["campaign", "run"],
+        &["campaign", "stop"],
         &["audit"],
     ];
     for command in commands {
@@ -106,7 +112,7 @@ fn every_subcommand_has_help() {
     }
     let top = ok(&db, &["--help"]);
     for sub in [
-        "serve", "store", "staff", "code", "terminal", "user", "program", "jobs", "audit",
+        "serve", "store", "staff", "code", "terminal", "user", "program", "jobs", "campaign", "audit",
     ] {
         assert!(top.contains(sub), "{sub} listed: {top}");
     }
@@ -395,4 +401,58 @@ fn member_money_thresholds_are_shown_and_set_and_a_cash_out_of_no_one_is_refused
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown_member"));
     assert!(audit.contains("member_money_thresholds_set"), "{audit}");
+}
+
+#[test]
+fn a_campaign_is_created_from_json_run_shown_and_stopped_and_a_bad_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite");
+    let spec = |code: &str, control_bp: u32| {
+        serde_json::json!({
+            "code": code, "name": "Wake the sleepers",
+            "coupon": {"code": "x", "kind": {"kind": "amount_off", "off": 2000, "min_spend": 5000},
+                       "valid_days": 30},
+            "segment": {"min_days_since_purchase": 90},
+            "starts_at": "2026-01-01T00:00:00+08:00", "ends_at": "2099-01-01T00:00:00+08:00",
+            "budget": 100, "control_bp": control_bp,
+        })
+        .to_string()
+    };
+    let good = dir.path().join("good.json");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&good, spec("sleepers-cli", 3000)).unwrap();
+    std::fs::write(&bad, spec("Bad Code", 9000)).unwrap();
+    let refused = run(&db, &["campaign", "create", "--file", bad.to_str().unwrap()], "");
+    let none = ok(&db, &["campaign", "list"]);
+    let created = ok(&db, &["campaign", "create", "--file", good.to_str().unwrap()]);
+    let listed = ok(&db, &["campaign", "list"]);
+    let ran = ok(&db, &["campaign", "run", "sleepers-cli"]);
+    let ahead = run(
+        &db,
+        &["campaign", "run", "sleepers-cli", "--at", "2098-01-01T00:00:00+08:00"],
+        "",
+    );
+    let shown = ok(&db, &["campaign", "show", "sleepers-cli"]);
+    let stopped = ok(&db, &["campaign", "stop", "sleepers-cli", "--reason", "spring instead"]);
+    let json = ok(&db, &["--json", "campaign", "list"]);
+    let audit = ok(&db, &["audit", "--subject", "campaign:sleepers-cli"]);
+    let refused = String::from_utf8_lossy(&refused.stderr).to_string();
+    let ahead = String::from_utf8_lossy(&ahead.stderr).to_string();
+    println!(
+        "cli campaigns: refused {refused:?}, created {created:?}, ran {ran:?}, ahead {ahead:?}, shown {shown:?}, stopped {stopped:?}, audit {audit:?}"
+    );
+    assert!(refused.contains("invalid_campaign"), "{refused}");
+    assert!(refused.contains("code: 1 to 40") && refused.contains("control_bp"), "every problem: {refused}");
+    assert_eq!(none, "", "the refused definition wrote nothing");
+    assert!(created.starts_with("sleepers-cli\tactive\t2026-01-01T00:00:00+08:00\t"), "{created}");
+    assert_eq!(listed, created, "listed as created");
+    assert_eq!(ran, "sleepers-cli\t0\t0\t0\n", "nobody to reach");
+    assert!(ahead.contains("moment_in_future"), "{ahead}");
+    assert_eq!(shown, "sleepers-cli\tactive\t0\t0\t-\t0\t0\t0\t0\t0\t0\n");
+    assert_eq!(stopped, "sleepers-cli\tstopped\n");
+    let record: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(record["state"], "stopped");
+    assert_eq!(record["control_bp"], 3000);
+    assert!(audit.contains("campaign_stopped") && audit.contains("spring instead"), "{audit}");
+    assert!(audit.contains("campaign_created"), "{audit}");
 }

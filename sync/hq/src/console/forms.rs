@@ -39,7 +39,7 @@ impl Posted {
             .map_or("", |(_, v)| v.trim())
     }
 
-    fn all(&self, name: &str) -> Vec<String> {
+    pub(super) fn all(&self, name: &str) -> Vec<String> {
         self.fields
             .iter()
             .filter(|(k, _)| k == name)
@@ -130,6 +130,7 @@ fn shown_once(key: &'static str, secret: String) -> Flash {
         error: None,
         error_code: None,
         secret: Some(secret),
+        detail: None,
     }
 }
 

@@ -20,6 +20,7 @@
 //! kept in memory for the session's next page after the redirect
 //! ([`Flashes`]), then forgotten.
 
+mod campaigns;
 mod draft_problems;
 mod forms;
 mod member_money;
@@ -75,6 +76,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("program.html", include_str!("templates/program.html")),
     ("members.html", include_str!("templates/members.html")),
     ("conflicts.html", include_str!("templates/conflicts.html")),
+    ("campaigns.html", include_str!("templates/campaigns.html")),
     (
         "member_money.html",
         include_str!("templates/member_money.html"),
@@ -110,14 +112,25 @@ pub struct Flash {
     pub error_code: Option<&'static str>,
     /// A setup or enrollment code, shown this once.
     pub secret: Option<String>,
+    /// The service's own words kept beside the refusal's, for a code whose
+    /// message lists what to fix (`invalid_campaign`: every problem of the
+    /// definition, each naming its field).
+    pub detail: Option<String>,
 }
+
+/// Refusals whose service message is shown under the console's words: it
+/// lists the problems, which the words alone do not.
+const DETAILED: &[&str] = &["invalid_campaign"];
 
 impl Flash {
     /// The flash with its refusal worded in `lang` where the console has
     /// words for the refusal's code (`refusals`).
     fn worded(mut self, lang: Lang) -> Flash {
         if let Some(words) = self.error_code.and_then(|code| refusals::words(lang, code)) {
-            self.error = Some(words.to_owned());
+            let said = self.error.replace(words.to_owned());
+            if self.error_code.is_some_and(|code| DETAILED.contains(&code)) {
+                self.detail = said;
+            }
         }
         self
     }
@@ -267,6 +280,8 @@ fn render(
             member_care => may_op(Operation::MemberCare),
             member_money => may_op(Operation::MemberMoney),
             approve_member_money => may_op(Operation::ApproveMemberMoney),
+            campaigns => may_op(Operation::Campaigns),
+            read_campaigns => may_op(Operation::ReadBackOffice),
         },
     };
     ENV.get_template(template)
@@ -393,6 +408,7 @@ pub fn router() -> Router<Arc<Hq>> {
             post(forms::member_merge),
         )
         .merge(member_money::routes())
+        .merge(campaigns::routes())
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub(super) fn to_toml(program: &Program) -> String {
 
 /// A store-local `YYYY-MM-DDTHH:MM` (a `datetime-local` input's value) as
 /// a moment in the business offset.
-fn moment(text: &str) -> Option<Timestamp> {
+pub(super) fn moment(text: &str) -> Option<Timestamp> {
     let local = NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M").ok()?;
     chrono::FixedOffset::east_opt(BUSINESS_OFFSET_SECONDS)?
         .from_local_datetime(&local)
