@@ -123,6 +123,7 @@ fn snapshot(store: &Store, member: MemberId) -> Result<Option<MemberSnapshot>, S
         program: store.program()?,
         at: store.clock().now(),
         record,
+        new_card: None,
     }))
 }
 
@@ -481,13 +482,27 @@ impl Terminal {
                 },
                 Done::Member,
             ),
-            Command::FindByPhone { phone } => self.on_store(
-                move |s| match s.find_member_by_phone(&phone)? {
-                    Some(record) => snapshot(s, record.id),
-                    None => Ok(None),
-                },
-                Done::Member,
-            ),
+            Command::FindByPhone { phone } => {
+                let cards = self.config.cards_dir();
+                self.on_store(
+                    move |s| {
+                        let Some(record) = s.find_member_by_phone(&phone)? else {
+                            return Ok(None);
+                        };
+                        let Some(mut found) = snapshot(s, record.id)? else {
+                            return Ok(None);
+                        };
+                        // Found by phone, the member may hold only the card
+                        // head office revoked: hand them the new one.
+                        found.new_card = s.reissued_card(found.id().0)?;
+                        if let Some(card) = &found.new_card {
+                            save_card(&cards, found.id(), card);
+                        }
+                        Ok(Some(found))
+                    },
+                    Done::Member,
+                )
+            }
             Command::Price(ask) => {
                 let request = ask.request;
                 self.on_store(move |s| price(s, &ask), move |r| Done::Priced(request, r));

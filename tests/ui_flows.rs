@@ -456,3 +456,82 @@ fn a_frozen_member_is_shown_frozen_and_redeems_no_points() {
     );
     assert_eq!(quote.points_redeemed, 0);
 }
+
+/// A member whose card head office re-issued (serial 2, the downlink's
+/// snapshot says so) and who is found by phone: the member screen shows
+/// the new card, signed here, which verifies at this terminal with the new
+/// serial; found by scanning a card, the member has one in hand and the
+/// screen shows none.
+#[test]
+fn a_member_found_by_phone_after_a_reissue_is_shown_the_new_card() {
+    use tillcard_protocol::wire::{Change, ChangesPage, MemberSnapshot};
+    let till = DemoTill::start(None);
+    let demo = &DEMO_MEMBERS[0];
+    let member = demo.member_id();
+    till.store(move |s: &mut Store| {
+        let record = s.find_member(member)?.expect("a demo member");
+        let account = s.account(member)?;
+        s.apply_changes(ChangesPage {
+            changes: vec![Change::Member {
+                snapshot: Box::new(MemberSnapshot {
+                    member,
+                    masked_name: Some(record.name_masked.clone()),
+                    masked_phone: Some(record.phone_masked.clone()),
+                    phone_lookup: None,
+                    birthday: record.birthday,
+                    tags: record.tags.clone(),
+                    referrer: None,
+                    frozen: false,
+                    card_serial: Some(2),
+                    merged_into: None,
+                    account,
+                }),
+            }],
+            cursor: "reissue".into(),
+            more: false,
+        })
+    });
+    till.login("c01", "1234");
+    till.tap("find by phone");
+    till.keys(demo.phone);
+    till.tap("find member");
+    till.wait(|c| c.page == Page::Member);
+    let card = till.app.counter().member.clone().unwrap().new_card;
+    let shown = till.ui().get_new_card_shown();
+    let note = till.text("new card note");
+    let card = card.expect("the re-issued card");
+    let credential = tillcard::scan::credential::parse_token(&card).unwrap();
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    let verified = till
+        .store(|s| s.card_verifier())
+        .verify(&credential, now)
+        .map(|c| c.card_serial);
+    println!("found by phone: new card shown {shown}, serial {verified:?}; note {note:?}");
+    assert!(shown, "the member screen shows the new card");
+    assert!(till.shows("new member card"));
+    assert!(note.contains("re-issued"), "{note}");
+    assert_eq!(credential.credential.member_id, member.0);
+    assert_eq!(verified, Ok(2), "the new card scans here with serial 2");
+
+    // Scanned: the member holds a card, the screen offers none.
+    till.tap("home");
+    let text = tillcard::demo::demo_card_text(demo);
+    let start = std::time::Instant::now();
+    for (i, c) in text.chars().chain(std::iter::once('\n')).enumerate() {
+        till.app.wedge_key(
+            &c.to_string(),
+            start + std::time::Duration::from_millis(i as u64),
+        );
+    }
+    till.wait(|c| c.page == Page::Member);
+    assert!(
+        till.app
+            .counter()
+            .member
+            .as_ref()
+            .unwrap()
+            .new_card
+            .is_none()
+    );
+    assert!(!till.ui().get_new_card_shown());
+}

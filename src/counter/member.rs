@@ -25,6 +25,12 @@ pub struct MemberSnapshot {
     pub program: Program,
     /// When the snapshot was taken.
     pub at: Timestamp,
+    /// The card head office re-issued for the member (its text, signed
+    /// here), when the member was found by phone: the card they carry may
+    /// be the one revoked, so the member screen shows the new one to scan
+    /// or print. `None` for a member found by scanning a card, or whose
+    /// card was never re-issued.
+    pub new_card: Option<String>,
 }
 
 impl MemberSnapshot {
@@ -109,6 +115,7 @@ pub fn member_view(snapshot: &MemberSnapshot, language: Language) -> MemberView 
         account,
         program,
         at,
+        new_card: _,
     } = snapshot;
     let now = *at;
     let tier = program.tier(account.tier);

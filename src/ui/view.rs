@@ -329,6 +329,16 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         ));
         ui.set_member_tags(strings(m.record.tags.clone()));
     }
+    let new_card = c
+        .member
+        .as_ref()
+        .and_then(|m| m.new_card.as_deref())
+        .and_then(|card| crate::scan::card::card_qr(card).ok());
+    ui.set_new_card_shown(new_card.is_some());
+    if let Some(code) = &new_card {
+        ui.set_new_card_image(rgba_image(&crate::scan::card::render_rgba(code, 6)));
+        ui.set_new_card_note(shared(text::new_card_note(lang)));
+    }
 
     // Checkout.
     let sale = &c.sale;

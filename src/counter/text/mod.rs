@@ -302,6 +302,15 @@ pub fn card_saved(language: Language, path: impl std::fmt::Display) -> String {
     format!("{} {path}", pick(language, "会员码已保存：", "Card saved:"))
 }
 
+/// Beside a re-issued card on the member screen.
+pub fn new_card_note(language: Language) -> String {
+    pick(
+        language,
+        "总部已为该会员补发新会员码：请会员扫描或打印保存，旧码已作废。",
+        "Head office re-issued this member's card: let them scan or print this one; the old card no longer scans.",
+    )
+}
+
 /// "Welcome coupon ¥10 off (2026-12-31)".
 pub fn welcome_coupon(language: Language, label: &str, valid_until: &str) -> String {
     format!(
