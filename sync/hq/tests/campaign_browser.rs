@@ -163,11 +163,19 @@ async fn campaigns_in_headless_chromium() {
     let treated_sleeping = text_of(&browser, "treated-sleeping").await;
     save_screenshot(&browser, "console-campaign-figures-en.png").await;
     saved.push("console-campaign-figures-en.png");
-    open_page(&browser, &format!("{base}/console/campaigns/{CODE}?lang=zh-CN")).await;
+    open_page(
+        &browser,
+        &format!("{base}/console/campaigns/{CODE}?lang=zh-CN"),
+    )
+    .await;
     wait_for(&browser, "#campaign-figures", 10).await;
     save_screenshot(&browser, "console-campaigns-zh-CN.png").await;
     saved.push("console-campaigns-zh-CN.png");
-    open_page(&browser, &format!("{base}/console/campaigns/{CODE}?lang=en")).await;
+    open_page(
+        &browser,
+        &format!("{base}/console/campaigns/{CODE}?lang=en"),
+    )
+    .await;
 
     // Stop, with a reason.
     type_into(&browser, "campaign-stop-reason", "budget moved to spring").await;
@@ -208,7 +216,11 @@ async fn campaigns_in_headless_chromium() {
     assert_eq!(record.issued, record.treated, "one coupon each");
     assert_eq!(analyst, StatusCode::FORBIDDEN);
     assert!(
-        h.hq.store().campaign("analyst-try").await.unwrap().is_none(),
+        h.hq.store()
+            .campaign("analyst-try")
+            .await
+            .unwrap()
+            .is_none(),
         "the analyst's POST wrote nothing"
     );
     assert_eq!(

@@ -112,7 +112,8 @@ fn every_subcommand_has_help() {
     }
     let top = ok(&db, &["--help"]);
     for sub in [
-        "serve", "store", "staff", "code", "terminal", "user", "program", "jobs", "campaign", "audit",
+        "serve", "store", "staff", "code", "terminal", "user", "program", "jobs", "campaign",
+        "audit",
     ] {
         assert!(top.contains(sub), "{sub} listed: {top}");
     }
@@ -422,18 +423,40 @@ fn a_campaign_is_created_from_json_run_shown_and_stopped_and_a_bad_one_refused()
     let bad = dir.path().join("bad.json");
     std::fs::write(&good, spec("sleepers-cli", 3000)).unwrap();
     std::fs::write(&bad, spec("Bad Code", 9000)).unwrap();
-    let refused = run(&db, &["campaign", "create", "--file", bad.to_str().unwrap()], "");
+    let refused = run(
+        &db,
+        &["campaign", "create", "--file", bad.to_str().unwrap()],
+        "",
+    );
     let none = ok(&db, &["campaign", "list"]);
-    let created = ok(&db, &["campaign", "create", "--file", good.to_str().unwrap()]);
+    let created = ok(
+        &db,
+        &["campaign", "create", "--file", good.to_str().unwrap()],
+    );
     let listed = ok(&db, &["campaign", "list"]);
     let ran = ok(&db, &["campaign", "run", "sleepers-cli"]);
     let ahead = run(
         &db,
-        &["campaign", "run", "sleepers-cli", "--at", "2098-01-01T00:00:00+08:00"],
+        &[
+            "campaign",
+            "run",
+            "sleepers-cli",
+            "--at",
+            "2098-01-01T00:00:00+08:00",
+        ],
         "",
     );
     let shown = ok(&db, &["campaign", "show", "sleepers-cli"]);
-    let stopped = ok(&db, &["campaign", "stop", "sleepers-cli", "--reason", "spring instead"]);
+    let stopped = ok(
+        &db,
+        &[
+            "campaign",
+            "stop",
+            "sleepers-cli",
+            "--reason",
+            "spring instead",
+        ],
+    );
     let json = ok(&db, &["--json", "campaign", "list"]);
     let audit = ok(&db, &["audit", "--subject", "campaign:sleepers-cli"]);
     let refused = String::from_utf8_lossy(&refused.stderr).to_string();
@@ -442,9 +465,15 @@ fn a_campaign_is_created_from_json_run_shown_and_stopped_and_a_bad_one_refused()
         "cli campaigns: refused {refused:?}, created {created:?}, ran {ran:?}, ahead {ahead:?}, shown {shown:?}, stopped {stopped:?}, audit {audit:?}"
     );
     assert!(refused.contains("invalid_campaign"), "{refused}");
-    assert!(refused.contains("code: 1 to 40") && refused.contains("control_bp"), "every problem: {refused}");
+    assert!(
+        refused.contains("code: 1 to 40") && refused.contains("control_bp"),
+        "every problem: {refused}"
+    );
     assert_eq!(none, "", "the refused definition wrote nothing");
-    assert!(created.starts_with("sleepers-cli\tactive\t2026-01-01T00:00:00+08:00\t"), "{created}");
+    assert!(
+        created.starts_with("sleepers-cli\tactive\t2026-01-01T00:00:00+08:00\t"),
+        "{created}"
+    );
     assert_eq!(listed, created, "listed as created");
     assert_eq!(ran, "sleepers-cli\t0\t0\t0\n", "nobody to reach");
     assert!(ahead.contains("moment_in_future"), "{ahead}");
@@ -453,6 +482,9 @@ fn a_campaign_is_created_from_json_run_shown_and_stopped_and_a_bad_one_refused()
     let record: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(record["state"], "stopped");
     assert_eq!(record["control_bp"], 3000);
-    assert!(audit.contains("campaign_stopped") && audit.contains("spring instead"), "{audit}");
+    assert!(
+        audit.contains("campaign_stopped") && audit.contains("spring instead"),
+        "{audit}"
+    );
     assert!(audit.contains("campaign_created"), "{audit}");
 }
