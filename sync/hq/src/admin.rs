@@ -355,6 +355,13 @@ pub enum Resolution {
     Accept,
     /// The member is frozen (no points or stored value redeemed).
     Freeze,
+    /// A points adjustment is booked for the member (`points`, signed;
+    /// within the member-money threshold, else refused:
+    /// `needs_second_approver`).
+    Adjust,
+    /// The duplicate member is merged into the member whose phone it
+    /// duplicates (`duplicate_phone` conflicts only).
+    Merge,
 }
 
 impl Resolution {
@@ -363,8 +370,53 @@ impl Resolution {
         match self {
             Resolution::Accept => "accept",
             Resolution::Freeze => "freeze",
+            Resolution::Adjust => "adjust",
+            Resolution::Merge => "merge",
         }
     }
+}
+
+/// How a terminal flag is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagResolution {
+    /// A false alarm: the terminal stays as it is.
+    Accept,
+    /// The terminal is revoked (its requests refused from now on).
+    Revoke,
+}
+
+impl FlagResolution {
+    /// Its name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagResolution::Accept => "accept",
+            FlagResolution::Revoke => "revoke",
+        }
+    }
+}
+
+/// `POST /v1/admin/terminal-flags/{id}/resolve` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveFlag {
+    /// `accept` (a false alarm) or `revoke` (the terminal is revoked).
+    pub action: FlagResolution,
+    /// Why (1 to 200 characters; the audit trail keeps it).
+    pub note: String,
+}
+
+/// `POST /v1/admin/dead-letters/{terminal_id}/{seq}/reapply` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ReapplyOutcome {
+    /// `applied` (the event is in the ledger now; the dead letter left the
+    /// queue) or `still_refused` (dead-lettered again with a new reason;
+    /// nothing else changed).
+    pub state: String,
+    /// The new reason's poison code, when still refused.
+    pub code: Option<String>,
+    /// Conflicts the applied event recorded for review.
+    pub conflicts: u32,
 }
 
 /// `POST /v1/admin/members/{member_id}/tags` request: the member's tags
@@ -389,8 +441,12 @@ pub struct AssignConflict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveConflict {
-    /// `accept` (what was booked stands) or `freeze` (the member is frozen).
+    /// `accept` (what was booked stands), `freeze` (the member is frozen),
+    /// `adjust` (points booked) or `merge` (the duplicate merged).
     pub action: Resolution,
+    /// For `adjust`: the points to add (positive) or take away (negative).
+    #[serde(default)]
+    pub points: Option<i64>,
     /// Why (1 to 200 characters; the audit trail keeps it).
     pub note: String,
 }

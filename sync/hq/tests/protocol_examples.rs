@@ -713,6 +713,7 @@ fn error_table_lists_every_error_code() {
         include_str!("../src/service/staff.rs"),
         include_str!("../src/service/member_care.rs"),
         include_str!("../src/service/conflicts.rs"),
+        include_str!("../src/service/review_queue.rs"),
         include_str!("../src/service/campaigns.rs"),
         include_str!("../src/service/member_money.rs"),
     ]

@@ -462,15 +462,138 @@ pub(super) async fn close_conflict(
                 .await
                 .map(|()| notice("conflict_dismissed_notice")),
             "freeze" => hq
-                .resolve_conflict(actor, id, Resolution::Freeze, note)
+                .resolve_conflict(actor, id, Resolution::Freeze, None, note)
                 .await
                 .map(|()| notice("conflict_resolved_notice")),
             "accept" => hq
-                .resolve_conflict(actor, id, Resolution::Accept, note)
+                .resolve_conflict(actor, id, Resolution::Accept, None, note)
                 .await
                 .map(|()| notice("conflict_resolved_notice")),
+            "merge" => hq
+                .resolve_conflict(actor, id, Resolution::Merge, None, note)
+                .await
+                .map(|()| notice("conflict_resolved_notice")),
+            "adjust" => {
+                let points = posted.field("points").trim().parse::<i64>().map_err(|_| {
+                    HqError::Refused(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        "invalid_points",
+                        "points: a whole number".into(),
+                    )
+                })?;
+                hq.resolve_conflict(actor, id, Resolution::Adjust, Some(points), note)
+                    .await
+                    .map(|()| notice("conflict_resolved_notice"))
+            }
             _ => Err(HqError::BadRequest(
-                "action: accept, freeze or dismiss".into(),
+                "action: accept, freeze, adjust, merge or dismiss".into(),
+            )),
+        }
+    })
+    .await
+}
+
+const REVIEW: FormsOf = FormsOf {
+    back: "/console/conflicts",
+    operation: Operation::WriteTerminals,
+};
+
+fn dead_letter(terminal_id: &str, seq: u64) -> Result<crate::store::ReviewItem, HqError> {
+    let terminal = Uuid::parse_str(terminal_id).map_err(|_| HqError::NotFound)?;
+    Ok(crate::store::ReviewItem::DeadLetter(
+        crate::store::DeadLetterId {
+            terminal: tillcard_protocol::wire::TerminalId(terminal),
+            seq,
+        },
+    ))
+}
+
+/// Assigns an open dead letter to the user chosen.
+pub(super) async fn assign_dead_letter(
+    Path((terminal_id, seq)): Path<(String, u64)>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(REVIEW, async |hq, posted| {
+        let item = dead_letter(&terminal_id, seq)?;
+        hq.assign_review_item(&posted.session.actor, item, posted.field("assignee"))
+            .await
+            .map(|()| notice("item_assigned"))
+    })
+    .await
+}
+
+/// Dismisses an open dead letter with the note as its reason.
+pub(super) async fn dismiss_dead_letter(
+    Path((terminal_id, seq)): Path<(String, u64)>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(REVIEW, async |hq, posted| {
+        let item = dead_letter(&terminal_id, seq)?;
+        hq.dismiss_review_item(&posted.session.actor, item, posted.field("note"))
+            .await
+            .map(|()| notice("item_dismissed"))
+    })
+    .await
+}
+
+/// Re-applies an open dead letter; the notice says whether it applied or
+/// was refused again (its new reason shows in the queue).
+pub(super) async fn reapply_dead_letter(
+    Path((terminal_id, seq)): Path<(String, u64)>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(REVIEW, async |hq, posted| {
+        let crate::store::ReviewItem::DeadLetter(id) = dead_letter(&terminal_id, seq)? else {
+            return Err(HqError::NotFound);
+        };
+        hq.reapply_dead_letter(&posted.session.actor, id)
+            .await
+            .map(|outcome| match outcome.state.as_str() {
+                "applied" => notice("dead_letter_reapplied_notice"),
+                _ => notice("dead_letter_still_refused_notice"),
+            })
+    })
+    .await
+}
+
+/// Assigns an open terminal flag to the user chosen.
+pub(super) async fn assign_flag(
+    Path(id): Path<i64>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(REVIEW, async |hq, posted| {
+        hq.assign_review_item(
+            &posted.session.actor,
+            crate::store::ReviewItem::Flag(id),
+            posted.field("assignee"),
+        )
+        .await
+        .map(|()| notice("item_assigned"))
+    })
+    .await
+}
+
+/// Closes an open terminal flag: resolved with `accept` or `revoke`, or
+/// dismissed, with the note as its reason.
+pub(super) async fn close_flag(Path(id): Path<i64>, form: Submission) -> Result<Response, HqError> {
+    use crate::admin::FlagResolution;
+    form.submit(REVIEW, async |hq, posted| {
+        let actor = &posted.session.actor;
+        let note = posted.field("note");
+        let resolve = async |action| {
+            hq.resolve_flag(actor, id, action, note)
+                .await
+                .map(|()| notice("flag_resolved_notice"))
+        };
+        match posted.field("action") {
+            "dismiss" => hq
+                .dismiss_review_item(actor, crate::store::ReviewItem::Flag(id), note)
+                .await
+                .map(|()| notice("item_dismissed")),
+            "accept" => resolve(FlagResolution::Accept).await,
+            "revoke" => resolve(FlagResolution::Revoke).await,
+            _ => Err(HqError::BadRequest(
+                "action: accept, revoke or dismiss".into(),
             )),
         }
     })

@@ -392,6 +392,20 @@ pub fn router() -> Router<Arc<Hq>> {
             post(forms::close_conflict),
         )
         .route(
+            "/console/dead-letters/{terminal_id}/{seq}/assign",
+            post(forms::assign_dead_letter),
+        )
+        .route(
+            "/console/dead-letters/{terminal_id}/{seq}/reapply",
+            post(forms::reapply_dead_letter),
+        )
+        .route(
+            "/console/dead-letters/{terminal_id}/{seq}/dismiss",
+            post(forms::dismiss_dead_letter),
+        )
+        .route("/console/flags/{id}/assign", post(forms::assign_flag))
+        .route("/console/flags/{id}/close", post(forms::close_flag))
+        .route(
             "/console/members/{member_id}/frozen",
             post(forms::member_frozen),
         )

@@ -183,8 +183,11 @@ pub(super) async fn members(visit: Visit) -> Result<Response, HqError> {
         .await
 }
 
-/// Conflicts as a work queue: counts by kind and age, then the queue with
-/// assign, resolve and dismiss beside each open conflict.
+/// The review queue: conflicts' counts by kind and age, then the
+/// conflicts with assign, resolve (accept, freeze, adjust, merge) and
+/// dismiss beside each open one; the dead letters with assign, re-apply
+/// and dismiss; the terminal flags with assign, resolve (accept, revoke)
+/// and dismiss.
 pub(super) async fn conflicts(visit: Visit) -> Result<Response, HqError> {
     visit
         .show("conflicts", Some(Operation::MemberCare), async |hq, _| {
@@ -197,7 +200,15 @@ pub(super) async fn conflicts(visit: Visit) -> Result<Response, HqError> {
                 .into_iter()
                 .map(|u| u.username)
                 .collect();
-            Ok(context! { cases => cases, counts => counts, users => users })
+            let dead_letters = hq.dead_letter_queue().await?;
+            let flags = hq.flag_queue().await?;
+            Ok(context! {
+                cases => cases,
+                counts => counts,
+                users => users,
+                dead_letters => dead_letters,
+                flags => flags,
+            })
         })
         .await
 }

@@ -33,6 +33,7 @@ mod tests {
             + include_str!("../service/checks.rs")
             + include_str!("../service/member_care.rs")
             + include_str!("../service/conflicts.rs")
+            + include_str!("../service/review_queue.rs")
             + include_str!("../service/campaigns.rs")
             + include_str!("../service/member_money.rs")
             + include_str!("../store/back_office.rs");

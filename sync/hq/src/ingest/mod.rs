@@ -34,6 +34,7 @@ mod validate;
 pub use canonical::canonical_body;
 pub use prepare::{
     Enrollment, IngestKeys, Prepared, PreparedEvent, ReceivedBatch, ReceivedEvent, gunzip, prepare,
+    prepare_stored,
 };
 pub use validate::{Poison, PoisonCode, validate, validate_envelope, withhold_quoted};
 
@@ -203,6 +204,13 @@ pub struct DeadLetter {
     pub reason: Poison,
     /// Raw body.
     pub body: String,
+    /// The event's wall time at the terminal (kept to re-apply it).
+    pub wall_time: Timestamp,
+    /// The event's schema version (kept to re-apply it).
+    pub schema_version: u16,
+    /// Who the dead letter is assigned to: none for a new one; when a
+    /// re-applied event is refused again, whoever had it before.
+    pub assignee: Option<String>,
 }
 
 /// A conflict for review.
@@ -300,6 +308,9 @@ pub struct Plan {
     pub outbox_head_seq: Option<u64>,
     /// The terminal's software version, if the batch said.
     pub app_version: Option<String>,
+    /// A dead-lettered event re-applied from the review queue, not a
+    /// batch the terminal sent: the terminal's last batch time stays.
+    pub reapplied: bool,
 }
 
 fn negative(account: &MemberAccount) -> Option<String> {
@@ -434,8 +445,12 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             Err(reason) => {
                 dead(
                     &mut out,
-                    event.seq,
-                    event.event_id,
+                    &Dead {
+                        seq: event.seq,
+                        event_id: event.event_id,
+                        wall_time: event.wall_time,
+                        schema_version: event.schema_version,
+                    },
                     event.hash,
                     reason,
                     event.raw_body.unwrap_or_default(),
@@ -450,8 +465,12 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         if let Some(reason) = refused_by_history(&body, &accounts) {
             dead(
                 &mut out,
-                event.seq,
-                event.event_id,
+                &Dead {
+                    seq: event.seq,
+                    event_id: event.event_id,
+                    wall_time: event.wall_time,
+                    schema_version: event.schema_version,
+                },
                 event.hash,
                 reason,
                 serde_json::to_string(&body).unwrap_or_default(),
@@ -670,27 +689,36 @@ fn refused_by_history(
     })
 }
 
-#[allow(clippy::too_many_arguments, reason = "one flat record")]
-fn dead(
-    out: &mut Plan,
+/// The envelope fields a dead letter keeps.
+struct Dead {
     seq: u64,
     event_id: Uuid,
+    wall_time: Timestamp,
+    schema_version: u16,
+}
+
+fn dead(
+    out: &mut Plan,
+    event: &Dead,
     hash: String,
     reason: Poison,
     body: String,
     kind: &'static str,
 ) {
     out.events.push(EventRow {
-        seq,
-        event_id,
+        seq: event.seq,
+        event_id: event.event_id,
         hash,
         kind,
         status: EventStatus::Dead,
     });
     out.dead.push(DeadLetter {
-        seq,
-        event_id,
+        seq: event.seq,
+        event_id: event.event_id,
         reason,
         body,
+        wall_time: event.wall_time,
+        schema_version: event.schema_version,
+        assignee: None,
     });
 }

@@ -61,6 +61,8 @@ pub struct PreparedEvent {
     pub hash: String,
     /// Wall time at the terminal.
     pub wall_time: Timestamp,
+    /// The body's schema version, as sent.
+    pub schema_version: u16,
     /// Raw body JSON, kept only when the body is poison (for the dead letter).
     pub raw_body: Option<String>,
     /// The decoded body, or why it is poison.
@@ -341,75 +343,16 @@ fn prepare_event(
     // The body was read as valid JSON with the batch, so only a failure to
     // write into memory could stop the hash: refuse the batch then.
     let (hash, body_range, tree) = hash_event(event, buffer).map_err(BatchRefusal::Malformed)?;
-    let mut enrollment = None;
-    let body = if event.schema_version != SCHEMA_VERSION {
-        Err(Poison::new(
-            PoisonCode::UnsupportedSchema,
-            format!(
-                "schema_version {} is not one head office reads (it reads {SCHEMA_VERSION})",
-                event.schema_version
-            ),
-        ))
-    } else if let Err(poison) = validate_envelope(&event.envelope()) {
-        Err(poison)
-    } else {
-        // The typed body from the text sent when it was canonical; from the
-        // tree otherwise (which had repeated keys resolved as before).
-        match &tree {
-            None => serde_json::from_str::<EventBody>(event.body.get()),
-            Some(tree) => EventBody::deserialize(tree),
-        }
-        .map_err(|e| Poison::new(PoisonCode::Undecodable, decode_reason(e)))
-        .and_then(|body| validate(&body).map(|()| body))
-        .and_then(|body| {
-            if let EventBody::MemberEnrolled {
-                masked_name,
-                masked_phone,
-                phone_sealed,
-                name_sealed,
-                birthday,
-                consent,
-                referrer,
-                ..
-            } = &body
-            {
-                let phone = auth::open_sealed(&keys.box_secret, phone_sealed).map_err(|_| {
-                    Poison::new(
-                        PoisonCode::Sealed,
-                        "phone_sealed does not open with head office's key",
-                    )
-                })?;
-                if !auth::is_phone(&phone) {
-                    return Err(Poison::new(
-                        PoisonCode::Invalid,
-                        "the sealed phone is not a phone number: 7 to 20 ASCII digits, optionally grouped by spaces or dashes",
-                    ));
-                }
-                let name = match name_sealed {
-                    Some(sealed) => {
-                        Some(auth::open_sealed(&keys.box_secret, sealed).map_err(|_| {
-                            Poison::new(
-                                PoisonCode::Sealed,
-                                "name_sealed does not open with head office's key",
-                            )
-                        })?)
-                    }
-                    None => None,
-                };
-                enrollment = Some(Enrollment {
-                    masked_name: masked_name.clone(),
-                    masked_phone: masked_phone.clone(),
-                    phone_key: auth::phone_lookup(&keys.phone_key, &phone),
-                    phone,
-                    name,
-                    birthday: *birthday,
-                    consent_at: consent.at.to_rfc3339(),
-                    referrer: *referrer,
-                });
-            }
-            Ok(body)
-        })
+    let parsed = match &tree {
+        None => serde_json::from_str::<EventBody>(event.body.get()),
+        Some(tree) => EventBody::deserialize(tree),
     };
+    let (body, enrollment) = read_body(
+        event.schema_version,
+        validate_envelope(&event.envelope()),
+        parsed,
+        keys,
+    );
     // A poison body is kept for review as its canonical JSON.
     let raw_body = body
         .is_err()
@@ -419,8 +362,137 @@ fn prepare_event(
         event_id: event.event_id,
         hash,
         wall_time: event.wall_time,
+        schema_version: event.schema_version,
         raw_body,
         body,
         enrollment,
     })
+}
+
+/// Rebuilds a dead-lettered event from what its dead letter kept (its
+/// sequence number, id, terminal wall time, schema version and body as
+/// JSON text) and reads it as [`prepare`] reads an uploaded one: the schema
+/// version, the wall time's bounds, the body decoded and validated, an
+/// enrollment's sealed personal data opened. `hash` is the content hash
+/// stored with the event when it came (kept: a resend of the event is
+/// still a duplicate). The body's text is kept as the raw body, so should
+/// the event be refused again its dead letter keeps the same text.
+pub fn prepare_stored(
+    seq: u64,
+    event_id: Uuid,
+    wall_time: Timestamp,
+    schema_version: u16,
+    body_text: &str,
+    hash: String,
+    keys: &IngestKeys,
+) -> PreparedEvent {
+    let envelope = Envelope {
+        event_id,
+        terminal_id: TerminalId(Uuid::nil()),
+        seq,
+        wall_time,
+        monotonic_ms: 0,
+        schema_version,
+    };
+    let (body, enrollment) = read_body(
+        schema_version,
+        validate_envelope(&envelope),
+        serde_json::from_str::<EventBody>(body_text),
+        keys,
+    );
+    PreparedEvent {
+        seq,
+        event_id,
+        hash,
+        wall_time,
+        schema_version,
+        raw_body: body.is_err().then(|| body_text.to_string()),
+        body,
+        enrollment,
+    }
+}
+
+/// An event's body as head office reads it: poison when its schema
+/// version is not the one head office reads, its envelope is out of
+/// bounds, it does not decode (`parsed`) or validate, or an enrollment's
+/// sealed data do not open; else the body, with an enrollment's personal
+/// data opened.
+fn read_body(
+    schema_version: u16,
+    envelope: Result<(), Poison>,
+    parsed: Result<EventBody, serde_json::Error>,
+    keys: &IngestKeys,
+) -> (Result<EventBody, Poison>, Option<Enrollment>) {
+    let mut enrollment = None;
+    let body = if schema_version != SCHEMA_VERSION {
+        Err(Poison::new(
+            PoisonCode::UnsupportedSchema,
+            format!(
+                "schema_version {schema_version} is not one head office reads (it reads {SCHEMA_VERSION})"
+            ),
+        ))
+    } else if let Err(poison) = envelope {
+        Err(poison)
+    } else {
+        // The typed body from the text sent when it was canonical; from the
+        // tree otherwise (which had repeated keys resolved as before).
+        parsed
+            .map_err(|e| Poison::new(PoisonCode::Undecodable, decode_reason(e)))
+            .and_then(|body| validate(&body).map(|()| body))
+            .and_then(|body| {
+                enrollment = open_enrollment(&body, keys)?;
+                Ok(body)
+            })
+    };
+    (body, enrollment)
+}
+
+/// An enrollment's personal data, opened with head office's key (`None`
+/// for any other event); poison when they do not open or the phone is not
+/// one.
+fn open_enrollment(body: &EventBody, keys: &IngestKeys) -> Result<Option<Enrollment>, Poison> {
+    let EventBody::MemberEnrolled {
+        masked_name,
+        masked_phone,
+        phone_sealed,
+        name_sealed,
+        birthday,
+        consent,
+        referrer,
+        ..
+    } = body
+    else {
+        return Ok(None);
+    };
+    let phone = auth::open_sealed(&keys.box_secret, phone_sealed).map_err(|_| {
+        Poison::new(
+            PoisonCode::Sealed,
+            "phone_sealed does not open with head office's key",
+        )
+    })?;
+    if !auth::is_phone(&phone) {
+        return Err(Poison::new(
+            PoisonCode::Invalid,
+            "the sealed phone is not a phone number: 7 to 20 ASCII digits, optionally grouped by spaces or dashes",
+        ));
+    }
+    let name = match name_sealed {
+        Some(sealed) => Some(auth::open_sealed(&keys.box_secret, sealed).map_err(|_| {
+            Poison::new(
+                PoisonCode::Sealed,
+                "name_sealed does not open with head office's key",
+            )
+        })?),
+        None => None,
+    };
+    Ok(Some(Enrollment {
+        masked_name: masked_name.clone(),
+        masked_phone: masked_phone.clone(),
+        phone_key: auth::phone_lookup(&keys.phone_key, &phone),
+        phone,
+        name,
+        birthday: *birthday,
+        consent_at: consent.at.to_rfc3339(),
+        referrer: *referrer,
+    }))
 }

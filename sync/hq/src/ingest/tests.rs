@@ -26,6 +26,7 @@ fn batch_of(member: MemberId, source: SourceId, kinds: Vec<EntryKind>) -> Prepar
             event_id: Uuid::from_u128(1),
             hash: String::new(),
             wall_time: at,
+            schema_version: tillcard_protocol::wire::SCHEMA_VERSION,
             raw_body: None,
             body: Ok(EventBody::ManualAdjustment {
                 member,

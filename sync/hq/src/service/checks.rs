@@ -146,6 +146,31 @@ pub fn refusal(r: BackOfficeRefusal) -> HqError {
             "already_merged",
             "the member was merged into another already".into(),
         ),
+        UnknownDeadLetter => (
+            StatusCode::NOT_FOUND,
+            "unknown_dead_letter",
+            "no such dead letter".into(),
+        ),
+        DeadLetterClosed => (
+            StatusCode::CONFLICT,
+            "dead_letter_closed",
+            "this dead letter is closed already".into(),
+        ),
+        UnknownFlag => (
+            StatusCode::NOT_FOUND,
+            "unknown_flag",
+            "no such terminal flag".into(),
+        ),
+        FlagClosed => (
+            StatusCode::CONFLICT,
+            "flag_closed",
+            "this terminal flag is closed already".into(),
+        ),
+        NotDeadLettered => (
+            StatusCode::CONFLICT,
+            "not_dead_lettered",
+            "the event is no longer dead-lettered".into(),
+        ),
     };
     HqError::Refused(status, code, message)
 }

@@ -8,13 +8,30 @@
 //! Resolving with `freeze` freezes the member first (member care, its own
 //! audit row) and then closes the conflict: should the second step fail,
 //! the member stays frozen and the conflict open, and trying again closes
-//! it (freezing twice changes nothing).
+//! it (freezing twice changes nothing). `adjust` and `merge` follow the
+//! same order, each retry-safe:
+//! - `adjust` books a signed points adjustment as member money does
+//!   (`service::member_money`, audited on the member) under an action id
+//!   derived from the conflict ([`adjust_source`]), so a retry finds it
+//!   booked and only closes. Above member money's points threshold it is
+//!   refused (`needs_second_approver`): the adjustment then goes through
+//!   member money with its second approver, and the conflict is resolved
+//!   with `accept` (a conflict held open on a pending request would close
+//!   on someone else's decision, outside this step).
+//! - `merge` (only for `duplicate_phone`: else `not_duplicate_phone`)
+//!   merges the duplicate member into the member it duplicates with member
+//!   care's merge (`service::merge`); a merge refused (`different_phones`,
+//!   ...) leaves the conflict open; a retry finds the merge done and only
+//!   closes.
 
 use chrono::Duration;
 use serde::Serialize;
 
+use axum::http::StatusCode;
+use tillcard_rules::ids::SourceId;
+
 use super::back_office::Actor;
-use super::checks::{answer, check_text, refusal};
+use super::checks::{answer, bad, check_text, refusal};
 use super::member_care::MAX_REASON_CHARS;
 use super::{Hq, now};
 pub use crate::admin::Resolution;
@@ -94,28 +111,70 @@ impl Hq {
         Ok(())
     }
 
-    /// Resolves an open conflict with `action` and a note. Refused:
-    /// `invalid_reason`, `unknown_conflict`, `conflict_closed` (and what
-    /// freezing refuses).
+    /// Resolves an open conflict with `action` (`points` for `adjust`)
+    /// and a note. Refused: `invalid_reason`, `unknown_conflict`,
+    /// `conflict_closed`, `invalid_points` (an `adjust` without points, or
+    /// points with another action), `not_duplicate_phone` (a `merge` of
+    /// another kind), and what freezing, the adjustment or the merge
+    /// refuses.
     pub async fn resolve_conflict(
         &self,
         actor: &Actor,
         id: ConflictId,
         action: Resolution,
+        points: Option<i64>,
         note: &str,
     ) -> Result<(), HqError> {
         let note = note.trim();
         check_text("invalid_reason", "note", note, MAX_REASON_CHARS, false)?;
-        if action == Resolution::Freeze {
-            // Refused before the freeze: a closed conflict freezes no one.
-            self.check_open(id).await?;
-            self.set_member_frozen(
-                actor,
-                id.member,
-                true,
-                &format!("conflict {}: {note}", id.number),
-            )
-            .await?;
+        if points.is_some() != (action == Resolution::Adjust) {
+            return Err(bad(
+                "invalid_points",
+                "points go with the action adjust, and adjust needs them",
+            ));
+        }
+        let reason = format!("conflict {}: {note}", id.number);
+        let mut detail = format!("{}: {note}", action.as_str());
+        match action {
+            Resolution::Accept => {}
+            Resolution::Freeze => {
+                // Refused before the freeze: a closed conflict freezes no one.
+                self.check_open(id).await?;
+                self.set_member_frozen(actor, id.member, true, &reason)
+                    .await?;
+            }
+            Resolution::Adjust => {
+                let case = self.check_open(id).await?;
+                let points = points.unwrap_or_default();
+                self.adjust_points_for_conflict(
+                    actor,
+                    id.member,
+                    points,
+                    &reason,
+                    adjust_source(id, &case.at),
+                )
+                .await?;
+                detail = format!("adjust {points:+} points: {note}");
+            }
+            Resolution::Merge => {
+                let case = self.check_open(id).await?;
+                let record = self.store.member(id.member).await?.map(|(r, _)| r);
+                let duplicated = record.as_ref().and_then(|r| r.duplicate_of);
+                let (Some(record), Some(survivor), "duplicate_phone") =
+                    (record, duplicated, case.kind.as_str())
+                else {
+                    return Err(HqError::Refused(
+                        StatusCode::CONFLICT,
+                        "not_duplicate_phone",
+                        "only a duplicate_phone conflict is resolved by a merge".into(),
+                    ));
+                };
+                if record.merged_into != Some(survivor) {
+                    self.merge_members(actor, id.member, survivor, &reason)
+                        .await?;
+                }
+                detail = format!("merge into {survivor}: {note}");
+            }
         }
         let close = ConflictClose {
             state: "resolved",
@@ -124,11 +183,7 @@ impl Hq {
             by: actor.name.clone(),
             at: now().to_rfc3339(),
         };
-        let audit = actor.audit(
-            "conflict_resolved",
-            subject(id),
-            format!("{}: {note}", action.as_str()),
-        );
+        let audit = actor.audit("conflict_resolved", subject(id), detail);
         answer(self.store.close_conflict(id, &close, &audit).await?)?;
         tracing::info!(member = %id.member, conflict = id.number, action = action.as_str(), actor = %actor.name, "conflict resolved");
         Ok(())
@@ -158,14 +213,34 @@ impl Hq {
     }
 
     /// Refuses a conflict that is unknown or closed before any action on
-    /// it (a freeze for a closed conflict would be one too many).
-    async fn check_open(&self, id: ConflictId) -> Result<(), HqError> {
+    /// it (a freeze for a closed conflict would be one too many); the open
+    /// conflict otherwise.
+    async fn check_open(&self, id: ConflictId) -> Result<ConflictCase, HqError> {
         match self.store.conflict_case(id).await? {
             None => Err(refusal(BackOfficeRefusal::UnknownConflict)),
             Some(case) if case.state != "open" => Err(refusal(BackOfficeRefusal::ConflictClosed)),
-            Some(_) => Ok(()),
+            Some(case) => Ok(case),
         }
     }
+}
+
+/// The action id of a conflict's `adjust`: a UUIDv7 whose moment is the
+/// conflict's (recorded at `at`, RFC 3339) and whose other bits are a hash
+/// of the conflict's key, so every try of one conflict's adjustment names
+/// the same action (booked once) and no two conflicts share one.
+pub fn adjust_source(id: ConflictId, at: &str) -> SourceId {
+    use sha2::{Digest, Sha256};
+    let millis = chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(0)
+        .clamp(0, (1 << 48) - 1);
+    let hash = Sha256::digest(format!("conflict-adjust:{}/{}", id.member, id.number));
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    bytes[6..].copy_from_slice(&hash[..10]);
+    bytes[6] = 0x70 | (bytes[6] & 0x0f);
+    bytes[8] = 0x80 | (bytes[8] & 0x3f);
+    SourceId(uuid::Uuid::from_bytes(bytes))
 }
 
 #[cfg(test)]

@@ -296,6 +296,7 @@ pub(super) async fn resolve_conflict(
         &actor,
         conflict_id(member, number),
         request.action,
+        request.points,
         &request.note,
     )
     .await?;
@@ -312,6 +313,99 @@ pub(super) async fn dismiss_conflict(
     hq.dismiss_conflict(&actor, conflict_id(member, number), &request.reason)
         .await?;
     Ok(done())
+}
+
+pub(super) async fn dead_letter_queue(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::WriteTerminals).await?;
+    Ok(json(&hq.dead_letter_queue().await?))
+}
+
+pub(super) async fn assign_dead_letter(
+    office: OfficeRequest,
+    Path((terminal, seq)): Path<(Uuid, u64)>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
+    let request: admin::AssignConflict = admin_body(&body)?;
+    hq.assign_review_item(&actor, dead_letter(terminal, seq), &request.assignee)
+        .await?;
+    Ok(done())
+}
+
+pub(super) async fn dismiss_dead_letter(
+    office: OfficeRequest,
+    Path((terminal, seq)): Path<(Uuid, u64)>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
+    let request: admin::StandingChange = admin_body(&body)?;
+    hq.dismiss_review_item(&actor, dead_letter(terminal, seq), &request.reason)
+        .await?;
+    Ok(done())
+}
+
+pub(super) async fn reapply_dead_letter(
+    office: OfficeRequest,
+    Path((terminal, seq)): Path<(Uuid, u64)>,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
+    let id = crate::store::DeadLetterId {
+        terminal: TerminalId(terminal),
+        seq,
+    };
+    Ok(json(&hq.reapply_dead_letter(&actor, id).await?))
+}
+
+pub(super) async fn flag_queue(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::WriteTerminals).await?;
+    Ok(json(&hq.flag_queue().await?))
+}
+
+pub(super) async fn assign_flag(
+    office: OfficeRequest,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
+    let request: admin::AssignConflict = admin_body(&body)?;
+    hq.assign_review_item(
+        &actor,
+        crate::store::ReviewItem::Flag(id),
+        &request.assignee,
+    )
+    .await?;
+    Ok(done())
+}
+
+pub(super) async fn resolve_flag(
+    office: OfficeRequest,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
+    let request: admin::ResolveFlag = admin_body(&body)?;
+    hq.resolve_flag(&actor, id, request.action, &request.note)
+        .await?;
+    Ok(done())
+}
+
+pub(super) async fn dismiss_flag(
+    office: OfficeRequest,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::WriteTerminals).await?;
+    let request: admin::StandingChange = admin_body(&body)?;
+    hq.dismiss_review_item(&actor, crate::store::ReviewItem::Flag(id), &request.reason)
+        .await?;
+    Ok(done())
+}
+
+fn dead_letter(terminal: Uuid, seq: u64) -> crate::store::ReviewItem {
+    crate::store::ReviewItem::DeadLetter(crate::store::DeadLetterId {
+        terminal: TerminalId(terminal),
+        seq,
+    })
 }
 
 fn conflict_id(member: Uuid, number: i64) -> crate::store::ConflictId {

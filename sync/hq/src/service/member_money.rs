@@ -212,8 +212,14 @@ impl Hq {
                 "a cash-out's amount is more than 0 fen, within the protocol's bounds",
             ));
         }
-        self.move_money(actor, member, MoneyMove::CashOut(amount), reason)
-            .await
+        self.move_money(
+            actor,
+            member,
+            MoneyMove::CashOut(amount),
+            reason,
+            SourceId(uuid::Uuid::now_v7()),
+        )
+        .await
     }
 
     /// Adds (or takes away) points; above the threshold either way, a
@@ -232,8 +238,58 @@ impl Hq {
                 "an adjustment is not 0 and within the protocol's bounds",
             ));
         }
-        self.move_money(actor, member, MoneyMove::Points(points), reason)
-            .await
+        self.move_money(
+            actor,
+            member,
+            MoneyMove::Points(points),
+            reason,
+            SourceId(uuid::Uuid::now_v7()),
+        )
+        .await
+    }
+
+    /// A conflict's `adjust` resolution: the points adjustment member money
+    /// books, under the action id `source` the conflict names (so a retry
+    /// after the booking books nothing twice: `false` when the member's
+    /// ledger holds `source` already). Above the points threshold it is
+    /// refused (`needs_second_approver`): a second approver's decision
+    /// cannot be part of closing the conflict, so such an adjustment goes
+    /// through member money, and the conflict is then resolved with
+    /// `accept`. Refused too: `invalid_points`, `invalid_reason`,
+    /// `unknown_member`, `insufficient_points`.
+    pub(super) async fn adjust_points_for_conflict(
+        &self,
+        actor: &Actor,
+        member: MemberId,
+        points: i64,
+        reason: &str,
+        source: SourceId,
+    ) -> Result<bool, HqError> {
+        if points == 0 || points.unsigned_abs() > MAX_POINTS.unsigned_abs() {
+            return Err(bad(
+                "invalid_points",
+                "an adjustment is not 0 and within the protocol's bounds",
+            ));
+        }
+        let thresholds = self.member_money_thresholds().await?;
+        if points.unsigned_abs() > thresholds.points.unsigned_abs() {
+            return Err(HqError::Refused(
+                StatusCode::CONFLICT,
+                "needs_second_approver",
+                format!(
+                    "an adjustment of more than {} points needs a second approver: use member money, then resolve the conflict with accept",
+                    thresholds.points
+                ),
+            ));
+        }
+        if let Some((_, entries)) = self.store.member(member).await?
+            && entries.iter().any(|e| e.source == source)
+        {
+            return Ok(false);
+        }
+        self.move_money(actor, member, MoneyMove::Points(points), reason, source)
+            .await?;
+        Ok(true)
     }
 
     async fn move_money(
@@ -242,6 +298,7 @@ impl Hq {
         member: MemberId,
         movement: MoneyMove,
         reason: &str,
+        source: SourceId,
     ) -> Result<MoneyOutcome, HqError> {
         let reason = reason.trim();
         check_text("invalid_reason", "reason", reason, MAX_REASON_CHARS, false)?;
@@ -259,7 +316,7 @@ impl Hq {
         let booking = MoneyBooking {
             member,
             movement,
-            source: SourceId(uuid::Uuid::now_v7()),
+            source,
             at,
             program,
             approves: None,

@@ -20,6 +20,7 @@ pub mod member_care;
 pub mod member_money;
 pub mod merge;
 pub mod programs;
+pub mod review_queue;
 pub mod roles;
 mod routes;
 mod server;

@@ -203,6 +203,16 @@ pub enum BackOfficeRefusal {
     DifferentPhones,
     /// The member was merged into another already.
     AlreadyMerged,
+    /// No such dead letter.
+    UnknownDeadLetter,
+    /// The dead letter was dismissed already.
+    DeadLetterClosed,
+    /// No such terminal flag.
+    UnknownFlag,
+    /// The terminal flag is closed already.
+    FlagClosed,
+    /// The event is no longer dead-lettered (re-applied meanwhile).
+    NotDeadLettered,
 }
 
 /// A change to one clerk.

@@ -24,7 +24,10 @@ pub use back_office::{
     StorePatch, StoreRecord, TerminalListing, UserListing,
 };
 pub use campaigns::{CampaignStore, GrantOutcome};
-pub use review::{ConflictCase, ConflictClose, ConflictId};
+pub use review::{
+    ConflictCase, ConflictClose, ConflictId, DeadLetterCase, DeadLetterId, FlagCase, Reapplied,
+    ReviewItem,
+};
 
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
@@ -427,6 +430,52 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     ) -> BackOffice<()>;
     /// Dead letters for review.
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>>;
+    // The review queue's dead letters and terminal flags (`review`).
+
+    /// Dead letters as a work queue: the open ones first, newest first in
+    /// each part; at most `limit`.
+    async fn dead_letter_cases(&self, limit: i64) -> StoreResult<Vec<DeadLetterCase>>;
+    /// One dead letter with its stored body (none once erased), if it
+    /// exists.
+    async fn dead_letter_case(
+        &self,
+        id: DeadLetterId,
+    ) -> StoreResult<Option<(DeadLetterCase, Option<String>)>>;
+    /// Terminal flags as a work queue: the open ones first, newest first
+    /// in each part; at most `limit`.
+    async fn flag_cases(&self, limit: i64) -> StoreResult<Vec<FlagCase>>;
+    /// One terminal flag, if it exists.
+    async fn flag_case(&self, id: i64) -> StoreResult<Option<FlagCase>>;
+    /// Assigns an open dead letter or flag to `assignee`, with its audit
+    /// row.
+    async fn assign_review_item(
+        &self,
+        item: ReviewItem,
+        assignee: &str,
+        audit: &AuditEntry,
+    ) -> BackOffice<()>;
+    /// Closes an open dead letter (dismissed) or flag (resolved or
+    /// dismissed), with its audit row.
+    async fn close_review_item(
+        &self,
+        item: ReviewItem,
+        close: &ConflictClose,
+        audit: &AuditEntry,
+    ) -> BackOffice<()>;
+    /// Re-applies a dead-lettered event of `terminal` in ONE transaction:
+    /// its dead `events` row and open dead letter deleted (else nothing is
+    /// written: [`Reapplied::NotDeadLettered`]), then the one event
+    /// (`prepared`, rebuilt from the dead letter) loaded, planned and
+    /// written as a batch is, keeping the content hash stored, with the
+    /// audit row [`review::reapply_audit`] makes of `audit`. Refused
+    /// again, it is dead-lettered again with the new reason.
+    async fn reapply_dead_letter(
+        &self,
+        terminal: &TerminalRecord,
+        prepared: Prepared,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<Reapplied>;
     /// The rows the chain's figures are computed from (see
     /// [`crate::figures`]): aggregates in SQL, the rest as rows.
     async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows>;

@@ -24,6 +24,7 @@ use crate::figures::{ConflictItem, RefundRow, RefundedSale, TerminalRow};
 use crate::store::back_office::{
     AuditEntry, EnrollCodeRecord, StaffRecord, StoreRecord, TerminalListing, UserListing,
 };
+use crate::store::review::{DeadLetterCase, FlagCase};
 use crate::store::{
     ChangeRow, ConflictCase, ConflictRecord, DeadLetterRecord, JobRunRecord, MemberRecord,
     StoreError, StoreResult, TerminalRecord, UserRecord, from_sql_int, parse_json, parse_member,
@@ -83,6 +84,20 @@ macro_rules! columns {
     // Read by [`dead_letter_from_row`].
     (dead_letter) => {
         "terminal_id, seq, event_id, reason, at"
+    };
+    // Read by [`dead_letter_case_from_row`] (from `dead_letters`; a row
+    // from before the wall time was kept reads `at`); its body last, for
+    // [`stored_dead_letter_from_row`].
+    (dead_letter_case) => {
+        "terminal_id, seq, event_id, reason, at, coalesce(wall_time, at), schema_version, state,
+         assignee, note, closed_by, closed_at,
+         (SELECT kind FROM events e
+          WHERE e.terminal_id = dead_letters.terminal_id AND e.seq = dead_letters.seq),
+         body"
+    };
+    // Read by [`flag_case_from_row`].
+    (flag_case) => {
+        "id, terminal_id, reason, at, state, assignee, resolution, note, closed_by, closed_at"
     };
     // Read by [`user_from_row`].
     (user) => {
@@ -295,6 +310,53 @@ pub(crate) fn dead_letter_from_row(row: &impl SqlRow) -> StoreResult<DeadLetterR
         event_id: row.string(2)?,
         reason: row.string(3)?,
         at: row.string(4)?,
+    })
+}
+
+/// A dead letter in the review queue (a row from before head office kept
+/// the schema version reads the current one).
+pub(crate) fn dead_letter_case_from_row(row: &impl SqlRow) -> StoreResult<DeadLetterCase> {
+    Ok(DeadLetterCase {
+        terminal_id: parse_terminal(row.text(0)?)?,
+        seq: row.count(1)?,
+        event_id: row.string(2)?,
+        reason: row.string(3)?,
+        at: row.string(4)?,
+        wall_time: row.string(5)?,
+        schema_version: row
+            .optional_integer(6)?
+            .map_or(Ok(tillcard_protocol::wire::SCHEMA_VERSION), |v| {
+                u16::try_from(v).map_err(|_| StoreError::Corrupt("schema_version".into()))
+            })?,
+        state: row.string(7)?,
+        assignee: row.optional_string(8)?,
+        note: row.optional_string(9)?,
+        closed_by: row.optional_string(10)?,
+        closed_at: row.optional_string(11)?,
+        kind: row.optional_string(12)?,
+    })
+}
+
+/// A dead letter with its stored body (none once erased).
+pub(crate) fn stored_dead_letter_from_row(
+    row: &impl SqlRow,
+) -> StoreResult<(DeadLetterCase, Option<String>)> {
+    Ok((dead_letter_case_from_row(row)?, row.optional_string(13)?))
+}
+
+/// A terminal flag in the review queue.
+pub(crate) fn flag_case_from_row(row: &impl SqlRow) -> StoreResult<FlagCase> {
+    Ok(FlagCase {
+        id: row.integer(0)?,
+        terminal_id: parse_terminal(row.text(1)?)?,
+        reason: row.string(2)?,
+        at: row.string(3)?,
+        state: row.string(4)?,
+        assignee: row.optional_string(5)?,
+        resolution: row.optional_string(6)?,
+        note: row.optional_string(7)?,
+        closed_by: row.optional_string(8)?,
+        closed_at: row.optional_string(9)?,
     })
 }
 

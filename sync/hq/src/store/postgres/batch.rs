@@ -35,8 +35,10 @@ use super::locks::{LOCK_KEYS, LOCK_WIDE, lock_keys};
 use super::rows::ledger_entries_of_chunk;
 use super::sql::Param;
 use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
+use crate::store::review::{Reapplied, reapply_audit};
 use crate::store::{
-    StoreError, StoreResult, TerminalRecord, from_sql_int, parse_json, parse_member, to_sql_int,
+    AuditEntry, StoreError, StoreResult, TerminalRecord, from_sql_int, parse_json, parse_member,
+    to_sql_int,
 };
 pub(crate) use columns::{Columns, IdText};
 pub(crate) use statement::batch_statement;
@@ -112,15 +114,32 @@ async fn prepare_all(
     Ok(try_join_all(sqls.iter().map(|sql| tx.prepare_cached(sql))).await?)
 }
 
+// Reopens a dead-lettered event for its re-apply: its open dead letter
+// and its dead `events` row deleted (the content hash and the assignee
+// kept); no row when either was not there (the transaction is then rolled
+// back).
+const REOPEN: &str = "WITH dl AS (DELETE FROM dead_letters
+        WHERE terminal_id = $1 AND seq = $2 AND state = 'open' RETURNING assignee),
+     ev AS (DELETE FROM events
+        WHERE terminal_id = $1 AND seq = $2 AND status = 'dead' RETURNING content_hash)
+     SELECT ev.content_hash, dl.assignee FROM ev CROSS JOIN dl";
+
+/// A dead-lettered event reopened: its stored content hash and who had its
+/// dead letter.
+type Reopened = (String, Option<String>);
+
 /// BEGIN, the batch's locks and every read its plan needs, in one
 /// pipelined flight (one more for members whose fold is read from their
-/// ledger).
+/// ledger). With `reopen`, a re-apply: right after the terminal's lock, the
+/// event of that seq is reopened ([`REOPEN`]); `None` beside the loaded
+/// state when it was not dead-lettered and open.
 async fn load(
     tx: &deadpool_postgres::ClientWrapper,
     terminal: TerminalId,
     prepared: &Prepared,
     key_lock_budget: usize,
-) -> StoreResult<Loaded> {
+    reopen: Option<u64>,
+) -> StoreResult<(Loaded, Option<Reopened>)> {
     let tid = terminal.to_string();
     let seqs: BTreeSet<u64> = prepared.seqs().into_iter().collect();
     let lowest = seqs.first().copied().map_or(0, to_sql_int);
@@ -130,19 +149,23 @@ async fn load(
     let keys = prepared.phone_keys();
     let locks = lock_keys(&members, &keys);
     let wide = locks.len() > key_lock_budget;
+    let reopen_seq = reopen.map(to_sql_int);
     let mut sqls = vec![
         LOCK_TERMINAL,
         if wide { LOCK_WIDE } else { LOCK_KEYS },
         STORED_EVENTS,
         BATCH_MEMBERS,
+        REOPEN,
     ];
     if !keys.is_empty() {
         sqls.push(PHONE_OWNERS);
     }
     let st = prepare_all(tx, &sqls).await?;
-    let mut flight = vec![
-        command_in(tx, "BEGIN"),
-        query_in(tx, &st[0], vec![&tid]),
+    let mut flight = vec![command_in(tx, "BEGIN"), query_in(tx, &st[0], vec![&tid])];
+    if let Some(seq) = &reopen_seq {
+        flight.push(query_in(tx, &st[4], vec![&tid, seq]));
+    }
+    flight.extend([
         if wide {
             query_in(tx, &st[1], vec![])
         } else {
@@ -150,14 +173,27 @@ async fn load(
         },
         query_in(tx, &st[2], vec![&tid, &lowest, &highest]),
         query_in(tx, &st[3], vec![&ids]),
-    ];
+    ]);
     if !keys.is_empty() {
-        flight.push(query_in(tx, &st[4], vec![&keys]));
+        flight.push(query_in(tx, &st[5], vec![&keys]));
     }
-    let results = try_join_all(flight).await?;
-    let [_, lock, _, stored, member_rows, owners @ ..] = results.as_slice() else {
-        return Err(StoreError::Corrupt("load flight".into()));
+    let mut results = try_join_all(flight).await?.into_iter().skip(1);
+    let mut next = || {
+        results
+            .next()
+            .ok_or_else(|| StoreError::Corrupt("load flight".into()))
     };
+    let lock = next()?;
+    let reopened = match reopen {
+        Some(_) => next()?
+            .first()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, Option<String>>(1))),
+        None => None,
+    };
+    let _locked = next()?;
+    let stored = next()?;
+    let member_rows = next()?;
+    let owners = if keys.is_empty() { Vec::new() } else { next()? };
     let acked: i64 = lock
         .first()
         .ok_or_else(|| StoreError::Corrupt("terminal row missing".into()))?
@@ -166,7 +202,7 @@ async fn load(
         acked_seq: from_sql_int(acked),
         ..Loaded::default()
     };
-    for r in stored {
+    for r in &stored {
         match r.get::<_, Option<String>>(1) {
             Some(hash) if seqs.contains(&from_sql_int(r.get(0))) => {
                 loaded.existing.insert(from_sql_int(r.get(0)), hash);
@@ -177,7 +213,7 @@ async fn load(
             }
         }
     }
-    for r in member_rows {
+    for r in &member_rows {
         let member = parse_member(&r.get::<_, String>(0))?;
         loaded.known_members.insert(member);
         // The cached fold when there is one; the ledger otherwise (below).
@@ -193,7 +229,7 @@ async fn load(
             loaded.last_seen.insert(member, LastSeen { store, at });
         }
     }
-    for r in owners.iter().flatten() {
+    for r in &owners {
         loaded
             .phone_owners
             .insert(r.get(0), parse_member(&r.get::<_, String>(1))?);
@@ -230,7 +266,7 @@ async fn load(
             MemberAccount::fold(MemberAccount::new(member), &entries),
         );
     }
-    Ok(loaded)
+    Ok((loaded, reopened))
 }
 
 // Folds of members the batch booked entries for without seeing them
@@ -251,6 +287,9 @@ const ERASE_MEMBER: &str = "INSERT INTO members (member_id, erased_at) VALUES ($
 const ERASE_DEAD_LETTERS: &str =
     "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'";
 const PUSH_CHANGE: &str = "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)";
+// A re-apply's audit row.
+const AUDIT: &str =
+    "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
 
 /// Writes a plan and commits: one statement for what every batch writes,
 /// then the rarer ones, then COMMIT, all in one pipelined flight. Should a
@@ -259,6 +298,7 @@ const PUSH_CHANGE: &str = "INSERT INTO changes (kind, member_id, payload) VALUES
 async fn write_and_commit(
     tx: &deadpool_postgres::ClientWrapper,
     c: &Columns<'_>,
+    audit: Option<&AuditEntry>,
 ) -> StoreResult<()> {
     let accounts = !c.account_ids.is_empty();
     let erasures = !c.erased.is_empty();
@@ -269,6 +309,7 @@ async fn write_and_commit(
         (erasures, ERASE_MEMBER),
         (erasures, ERASE_DEAD_LETTERS),
         (erasures, PUSH_CHANGE),
+        (audit.is_some(), AUDIT),
     ]
     .into_iter()
     .filter_map(|(on, sql)| on.then_some(sql))
@@ -310,6 +351,19 @@ async fn write_and_commit(
                 vec![&"erasure", member, &None::<String>],
             ));
         }
+    }
+    if let Some(entry) = audit {
+        flight.push(execute_in(
+            tx,
+            next()?,
+            vec![
+                &entry.at,
+                &entry.actor,
+                &entry.action,
+                &entry.subject,
+                &entry.detail,
+            ],
+        ));
     }
     flight.push(command_in(tx, "COMMIT"));
     try_join_all(flight).await?;
@@ -375,11 +429,12 @@ pub(super) async fn ingest_batch(
     key_lock_budget: usize,
 ) -> StoreResult<Result<Plan, BatchRefusal>> {
     let tx = BatchTransaction::new(connection);
-    let loaded = load(
+    let (loaded, _) = load(
         tx.client()?,
         terminal.terminal_id,
         &prepared,
         key_lock_budget,
+        None,
     )
     .await?;
     let plan = match ingest::plan(prepared, loaded, &terminal.store) {
@@ -390,7 +445,58 @@ pub(super) async fn ingest_batch(
         }
     };
     let columns = Columns::of(terminal.terminal_id, &plan, now)?;
-    write_and_commit(tx.client()?, &columns).await?;
+    write_and_commit(tx.client()?, &columns, None).await?;
     tx.committed();
     Ok(Ok(plan))
+}
+
+/// Re-applies a dead-lettered event of `terminal` (`prepared`: the one
+/// event, rebuilt from its dead letter) on the batch's own transaction:
+/// [`load`] reopens it right after the terminal's lock (neither its dead
+/// letter nor its dead event row there: rolled back, nothing written), the
+/// plan is made and written as a batch's, with the stored content hash and
+/// the audit row ([`reapply_audit`]) before COMMIT.
+pub(super) async fn reapply_dead_letter(
+    connection: deadpool_postgres::Object,
+    terminal: &TerminalRecord,
+    mut prepared: Prepared,
+    now: Timestamp,
+    key_lock_budget: usize,
+    audit: &AuditEntry,
+) -> StoreResult<Reapplied> {
+    let Some(seq) = prepared.events.first().map(|e| e.seq) else {
+        return Ok(Reapplied::NotDeadLettered);
+    };
+    let tx = BatchTransaction::new(connection);
+    let (loaded, reopened) = load(
+        tx.client()?,
+        terminal.terminal_id,
+        &prepared,
+        key_lock_budget,
+        Some(seq),
+    )
+    .await?;
+    let Some((hash, assignee)) = reopened else {
+        tx.rollback().await?;
+        return Ok(Reapplied::NotDeadLettered);
+    };
+    for event in &mut prepared.events {
+        event.hash.clone_from(&hash);
+    }
+    let mut plan = match ingest::plan(prepared, loaded, &terminal.store) {
+        Ok(plan) => plan,
+        Err(_) => {
+            tx.rollback().await?;
+            return Ok(Reapplied::NotDeadLettered);
+        }
+    };
+    plan.reapplied = true;
+    for dead in &mut plan.dead {
+        dead.assignee.clone_from(&assignee);
+    }
+    let entry = reapply_audit(audit, &plan);
+    let columns = Columns::of(terminal.terminal_id, &plan, now)?;
+    write_and_commit(tx.client()?, &columns, Some(&entry)).await?;
+    tx.committed();
+    Ok(Reapplied::Planned(Box::new(plan)))
 }

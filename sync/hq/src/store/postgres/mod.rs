@@ -51,10 +51,10 @@ pub use locks::{default_pool_size, key_lock_budget};
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
-    DeadLetterRecord, EnrollCodeRecord, JobClaim, JobFinish, JobRunRecord, MemberRecord,
-    MemberRowChange, Redeemed, StaffRecord, StaffUpdate, Store, StoreError, StorePatch,
-    StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
-    parse_member,
+    DeadLetterCase, DeadLetterId, DeadLetterRecord, EnrollCodeRecord, FlagCase, JobClaim,
+    JobFinish, JobRunRecord, MemberRecord, MemberRowChange, Reapplied, Redeemed, ReviewItem,
+    StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
+    TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
@@ -118,6 +118,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012.sql"),
     // 13: member money waiting for a second approver.
     include_str!("migrations/0013.sql"),
+    // 14: dead letters and terminal flags as a work queue; a dead
+    // letter's wall time and schema version (re-apply).
+    include_str!("migrations/0014.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -477,6 +480,62 @@ impl Store for PgStore {
 
     async fn dead_letters(&self) -> StoreResult<Vec<DeadLetterRecord>> {
         review::dead_letters(&self.client().await?).await
+    }
+
+    async fn dead_letter_cases(&self, limit: i64) -> StoreResult<Vec<DeadLetterCase>> {
+        review::dead_letter_cases(&self.client().await?, limit).await
+    }
+
+    async fn dead_letter_case(
+        &self,
+        id: DeadLetterId,
+    ) -> StoreResult<Option<(DeadLetterCase, Option<String>)>> {
+        review::dead_letter_case(&self.client().await?, id).await
+    }
+
+    async fn flag_cases(&self, limit: i64) -> StoreResult<Vec<FlagCase>> {
+        review::flag_cases(&self.client().await?, limit).await
+    }
+
+    async fn flag_case(&self, id: i64) -> StoreResult<Option<FlagCase>> {
+        review::flag_case(&self.client().await?, id).await
+    }
+
+    async fn assign_review_item(
+        &self,
+        item: ReviewItem,
+        assignee: &str,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        review::assign_item(&mut self.client().await?, item, assignee, audit).await
+    }
+
+    async fn close_review_item(
+        &self,
+        item: ReviewItem,
+        close: &ConflictClose,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        review::close_item(&mut self.client().await?, item, close, audit).await
+    }
+
+    async fn reapply_dead_letter(
+        &self,
+        terminal: &TerminalRecord,
+        prepared: Prepared,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<Reapplied> {
+        let connection = self.client().await?;
+        batch::reapply_dead_letter(
+            connection,
+            terminal,
+            prepared,
+            now,
+            self.key_lock_budget,
+            audit,
+        )
+        .await
     }
 
     async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows> {

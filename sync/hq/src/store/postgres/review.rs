@@ -1,16 +1,21 @@
 //! What head office keeps for a person to review, on PostgreSQL: the
-//! conflicts batches recorded and the events they dead-lettered.
+//! conflicts batches recorded, the events they dead-lettered and the
+//! terminals flagged; the review queue of all three (listed, assigned and
+//! closed, each change with its audit row in one transaction). A dead
+//! letter's re-apply runs on the batch's own transaction (`batch.rs`).
 
 use deadpool_postgres::GenericClient;
 
 use super::back_office::audit;
 use crate::store::back_office::{AuditEntry, BackOfficeRefusal};
+use crate::store::review::{DeadLetterCase, DeadLetterId, FlagCase, ReviewItem};
 use crate::store::rows::{
-    columns, conflict_case_from_row, conflict_record_from_row, dead_letter_from_row,
+    columns, conflict_case_from_row, conflict_record_from_row, dead_letter_case_from_row,
+    dead_letter_from_row, flag_case_from_row, stored_dead_letter_from_row,
 };
 use crate::store::{
     BackOffice, ConflictCase, ConflictClose, ConflictId, ConflictRecord, DeadLetterRecord,
-    StoreResult,
+    StoreResult, to_sql_int,
 };
 
 /// Every conflict, oldest first.
@@ -165,4 +170,188 @@ pub(super) async fn close_conflict(
         )
         .await?;
     finish(tx, n, id, entry).await
+}
+
+/// Dead letters as a work queue: open ones first, newest first in each
+/// part.
+pub(super) async fn dead_letter_cases<C: GenericClient>(
+    client: &C,
+    limit: i64,
+) -> StoreResult<Vec<DeadLetterCase>> {
+    client
+        .query(
+            concat!(
+                "SELECT ",
+                columns!(dead_letter_case),
+                " FROM dead_letters
+                 ORDER BY state = 'open' DESC, at DESC, terminal_id, seq DESC LIMIT $1"
+            ),
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(dead_letter_case_from_row)
+        .collect()
+}
+
+/// One dead letter with its stored body, if it exists.
+pub(super) async fn dead_letter_case<C: GenericClient>(
+    client: &C,
+    id: DeadLetterId,
+) -> StoreResult<Option<(DeadLetterCase, Option<String>)>> {
+    client
+        .query_opt(
+            concat!(
+                "SELECT ",
+                columns!(dead_letter_case),
+                " FROM dead_letters WHERE terminal_id = $1 AND seq = $2"
+            ),
+            &[&id.terminal.to_string(), &to_sql_int(id.seq)],
+        )
+        .await?
+        .as_ref()
+        .map(stored_dead_letter_from_row)
+        .transpose()
+}
+
+/// Terminal flags as a work queue: open ones first, newest first in each
+/// part.
+pub(super) async fn flag_cases<C: GenericClient>(
+    client: &C,
+    limit: i64,
+) -> StoreResult<Vec<FlagCase>> {
+    client
+        .query(
+            concat!(
+                "SELECT ",
+                columns!(flag_case),
+                " FROM terminal_flags ORDER BY state = 'open' DESC, id DESC LIMIT $1"
+            ),
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(flag_case_from_row)
+        .collect()
+}
+
+/// One terminal flag, if it exists.
+pub(super) async fn flag_case<C: GenericClient>(
+    client: &C,
+    id: i64,
+) -> StoreResult<Option<FlagCase>> {
+    client
+        .query_opt(
+            concat!(
+                "SELECT ",
+                columns!(flag_case),
+                " FROM terminal_flags WHERE id = $1"
+            ),
+            &[&id],
+        )
+        .await?
+        .as_ref()
+        .map(flag_case_from_row)
+        .transpose()
+}
+
+/// Ends an update of an open dead letter or flag that touched `n` rows:
+/// refused when none (unknown or closed), else audited and committed.
+async fn finish_item(
+    tx: deadpool_postgres::Transaction<'_>,
+    n: u64,
+    item: ReviewItem,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    if n == 0 {
+        let exists = match item {
+            ReviewItem::DeadLetter(id) => {
+                tx.query_opt(
+                    "SELECT 1 FROM dead_letters WHERE terminal_id = $1 AND seq = $2",
+                    &[&id.terminal.to_string(), &to_sql_int(id.seq)],
+                )
+                .await?
+            }
+            ReviewItem::Flag(id) => {
+                tx.query_opt("SELECT 1 FROM terminal_flags WHERE id = $1", &[&id])
+                    .await?
+            }
+        };
+        return Ok(Err(item.not_open(exists.is_some())));
+    }
+    audit(&tx, entry).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Assigns an open dead letter or flag.
+pub(super) async fn assign_item(
+    client: &mut deadpool_postgres::Object,
+    item: ReviewItem,
+    assignee: &str,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    let tx = client.transaction().await?;
+    let n = match item {
+        ReviewItem::DeadLetter(id) => {
+            tx.execute(
+                "UPDATE dead_letters SET assignee = $3
+                 WHERE terminal_id = $1 AND seq = $2 AND state = 'open'",
+                &[&id.terminal.to_string(), &to_sql_int(id.seq), &assignee],
+            )
+            .await?
+        }
+        ReviewItem::Flag(id) => {
+            tx.execute(
+                "UPDATE terminal_flags SET assignee = $2 WHERE id = $1 AND state = 'open'",
+                &[&id, &assignee],
+            )
+            .await?
+        }
+    };
+    finish_item(tx, n, item, entry).await
+}
+
+/// Closes an open dead letter (dismissed) or flag.
+pub(super) async fn close_item(
+    client: &mut deadpool_postgres::Object,
+    item: ReviewItem,
+    close: &ConflictClose,
+    entry: &AuditEntry,
+) -> BackOffice<()> {
+    let tx = client.transaction().await?;
+    let n = match item {
+        ReviewItem::DeadLetter(id) => {
+            tx.execute(
+                "UPDATE dead_letters SET state = $3, note = $4, closed_by = $5, closed_at = $6
+                 WHERE terminal_id = $1 AND seq = $2 AND state = 'open'",
+                &[
+                    &id.terminal.to_string(),
+                    &to_sql_int(id.seq),
+                    &close.state,
+                    &close.note,
+                    &close.by,
+                    &close.at,
+                ],
+            )
+            .await?
+        }
+        ReviewItem::Flag(id) => {
+            tx.execute(
+                "UPDATE terminal_flags SET state = $2, resolution = $3, note = $4, closed_by = $5,
+                     closed_at = $6
+                 WHERE id = $1 AND state = 'open'",
+                &[
+                    &id,
+                    &close.state,
+                    &close.resolution,
+                    &close.note,
+                    &close.by,
+                    &close.at,
+                ],
+            )
+            .await?
+        }
+    };
+    finish_item(tx, n, item, entry).await
 }

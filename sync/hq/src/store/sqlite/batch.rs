@@ -196,8 +196,9 @@ pub(super) fn write(
             ])?;
         }
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at, wall_time,
+                schema_version, assignee)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for d in &plan.dead {
             stmt.execute(params![
@@ -206,7 +207,10 @@ pub(super) fn write(
                 d.event_id.to_string(),
                 d.reason.stored(),
                 d.body,
-                now_s
+                now_s,
+                d.wall_time.to_rfc3339(),
+                d.schema_version,
+                d.assignee
             ])?;
         }
         for m in plan.members.values() {
@@ -340,14 +344,16 @@ pub(super) fn write(
     for member in changed {
         push_change(tx, "member", Some(member), None)?;
     }
+    // A re-applied event is not a batch from the terminal: its last batch
+    // time stays.
     tx.execute(
-        "UPDATE terminals SET acked_seq = ?2, last_batch_at_ms = ?3,
+        "UPDATE terminals SET acked_seq = ?2, last_batch_at_ms = coalesce(?3, last_batch_at_ms),
             outbox_head_seq = coalesce(?4, outbox_head_seq),
             app_version = coalesce(?5, app_version) WHERE terminal_id = ?1",
         params![
             tid,
             to_sql_int(plan.acked_seq),
-            millis(now),
+            (!plan.reapplied).then(|| millis(now)),
             plan.outbox_head_seq.map(to_sql_int),
             plan.app_version
         ],

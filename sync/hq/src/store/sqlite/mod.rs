@@ -21,10 +21,10 @@ use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
-    DeadLetterRecord, EnrollCodeRecord, JobClaim, JobFinish, JobRunRecord, MemberRecord,
-    MemberRowChange, Redeemed, StaffRecord, StaffUpdate, Store, StoreError, StorePatch,
-    StoreRecord, StoreResult, TerminalListing, TerminalRecord, UserListing, UserRecord,
-    parse_member, to_json,
+    DeadLetterCase, DeadLetterId, DeadLetterRecord, EnrollCodeRecord, FlagCase, JobClaim,
+    JobFinish, JobRunRecord, MemberRecord, MemberRowChange, Reapplied, Redeemed, ReviewItem,
+    StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
+    TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member, to_json,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{self, BatchRefusal, Plan, Prepared};
@@ -65,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008.sql"),
     include_str!("migrations/0009.sql"),
     include_str!("migrations/0010.sql"),
+    include_str!("migrations/0011.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -514,6 +515,59 @@ impl Store for SqliteStore {
     ) -> BackOffice<()> {
         let (close, audit) = (close.clone(), audit.clone());
         self.run(move |c| review::close_conflict(c, id, &close, &audit))
+            .await
+    }
+
+    async fn dead_letter_cases(&self, limit: i64) -> StoreResult<Vec<DeadLetterCase>> {
+        self.run(move |c| review::dead_letter_cases(c, limit)).await
+    }
+
+    async fn dead_letter_case(
+        &self,
+        id: DeadLetterId,
+    ) -> StoreResult<Option<(DeadLetterCase, Option<String>)>> {
+        self.run(move |c| review::dead_letter_case(c, id)).await
+    }
+
+    async fn flag_cases(&self, limit: i64) -> StoreResult<Vec<FlagCase>> {
+        self.run(move |c| review::flag_cases(c, limit)).await
+    }
+
+    async fn flag_case(&self, id: i64) -> StoreResult<Option<FlagCase>> {
+        self.run(move |c| review::flag_case(c, id)).await
+    }
+
+    async fn assign_review_item(
+        &self,
+        item: ReviewItem,
+        assignee: &str,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let (assignee, audit) = (assignee.to_string(), audit.clone());
+        self.run(move |c| review::assign_item(c, item, &assignee, &audit))
+            .await
+    }
+
+    async fn close_review_item(
+        &self,
+        item: ReviewItem,
+        close: &ConflictClose,
+        audit: &AuditEntry,
+    ) -> BackOffice<()> {
+        let (close, audit) = (close.clone(), audit.clone());
+        self.run(move |c| review::close_item(c, item, &close, &audit))
+            .await
+    }
+
+    async fn reapply_dead_letter(
+        &self,
+        terminal: &TerminalRecord,
+        prepared: Prepared,
+        now: Timestamp,
+        audit: &AuditEntry,
+    ) -> StoreResult<Reapplied> {
+        let (terminal, audit) = (terminal.clone(), audit.clone());
+        self.run(move |c| review::reapply_dead_letter(c, &terminal, prepared, now, &audit))
             .await
     }
 

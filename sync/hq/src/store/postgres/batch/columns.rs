@@ -71,7 +71,7 @@ impl<T: serde::Serialize + std::fmt::Debug + Sync> ToSql for JsonText<T> {
 pub(crate) struct Columns<'p> {
     pub(crate) tid: String,
     pub(crate) now_s: String,
-    pub(crate) now_ms: i64,
+    pub(crate) now_ms: Option<i64>,
     pub(crate) acked: i64,
     pub(crate) outbox_head: Option<i64>,
     pub(crate) app_version: Option<&'p str>,
@@ -84,6 +84,9 @@ pub(crate) struct Columns<'p> {
     pub(crate) dead_ids: Vec<IdText>,
     pub(crate) dead_reasons: Vec<String>,
     pub(crate) dead_bodies: Vec<&'p str>,
+    pub(crate) dead_wall_times: Vec<String>,
+    pub(crate) dead_schema_versions: Vec<i32>,
+    pub(crate) dead_assignees: Vec<Option<&'p str>>,
     pub(crate) member_ids: Vec<IdText>,
     pub(crate) member_stores: Vec<Option<&'p str>>,
     pub(crate) member_seen: Vec<Option<String>>,
@@ -182,7 +185,9 @@ impl<'p> Columns<'p> {
         Ok(Columns {
             tid: terminal.to_string(),
             now_s: now.to_rfc3339(),
-            now_ms: millis(now),
+            // A re-applied event is not a batch from the terminal: its
+            // last batch time stays.
+            now_ms: (!plan.reapplied).then(|| millis(now)),
             acked: to_sql_int(plan.acked_seq),
             outbox_head: plan.outbox_head_seq.map(to_sql_int),
             app_version: plan.app_version.as_deref(),
@@ -195,6 +200,13 @@ impl<'p> Columns<'p> {
             dead_ids: plan.dead.iter().map(|d| IdText(d.event_id)).collect(),
             dead_reasons: plan.dead.iter().map(|d| d.reason.stored()).collect(),
             dead_bodies: plan.dead.iter().map(|d| d.body.as_str()).collect(),
+            dead_wall_times: plan.dead.iter().map(|d| d.wall_time.to_rfc3339()).collect(),
+            dead_schema_versions: plan
+                .dead
+                .iter()
+                .map(|d| i32::from(d.schema_version))
+                .collect(),
+            dead_assignees: plan.dead.iter().map(|d| d.assignee.as_deref()).collect(),
             member_ids: plan.members.keys().map(id).collect(),
             member_stores: plan
                 .members

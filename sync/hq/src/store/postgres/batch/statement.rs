@@ -100,9 +100,15 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
             (&c.dead_bodies, "text"),
         ]);
         let now = s.shared(&mut now_slot, &c.now_s);
+        let kept = s.unnest(&[
+            (&c.dead_wall_times, "text"),
+            (&c.dead_schema_versions, "int"),
+            (&c.dead_assignees, "text"),
+        ]);
         parts.push(format!(
-            "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at)
-             SELECT {tid}, {rows}, {now}"
+            "INSERT INTO dead_letters (terminal_id, seq, event_id, reason, body, at, wall_time,
+                schema_version, assignee)
+             SELECT {tid}, {rows}, {now}, {kept}"
         ));
     }
     if !c.chunk_members.is_empty() {
@@ -183,7 +189,8 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
         format!("WITH {} ", named.join(",\n"))
     };
     let sql = format!(
-        "{with}UPDATE terminals SET acked_seq = {acked}, last_batch_at_ms = {now_ms},
+        "{with}UPDATE terminals SET acked_seq = {acked},
+            last_batch_at_ms = coalesce({now_ms}::bigint, last_batch_at_ms),
             outbox_head_seq = coalesce({head}, outbox_head_seq),
             app_version = coalesce({version}, app_version) WHERE terminal_id = {tid}"
     );
