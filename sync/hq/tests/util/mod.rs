@@ -131,6 +131,13 @@ pub fn t0() -> Timestamp {
 }
 
 impl Harness {
+    /// Another head office on the same store (a restart: it reads its
+    /// keys from the store's settings again). This harness keeps the
+    /// store's files.
+    pub async fn reopened(&self) -> Harness {
+        serve(Arc::clone(self.hq.store()), self.backend, None).await
+    }
+
     /// The SQLite database file, on the SQLite backend.
     pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
         self._tmp.as_ref().map(|t| t.path().join("hq.sqlite"))
