@@ -20,9 +20,13 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("audit", "审计记录", "Audit trail"),
     ("program", "会员规则", "Program"),
     ("members", "会员服务", "Member care"),
-    ("conflicts", "待处理冲突", "Conflicts"),
-    ("conflict_counts", "按类型和时长统计", "By kind and age"),
-    ("conflict_queue", "冲突列表", "The queue"),
+    ("conflicts", "待审核事项", "Review queue"),
+    (
+        "conflict_counts",
+        "冲突：按类型和时长统计",
+        "Conflicts by kind and age",
+    ),
+    ("conflict_queue", "冲突", "Conflicts"),
     ("kind", "类型", "Kind"),
     ("open_under_a_day", "未处理·1天内", "Open, under a day"),
     (
@@ -138,7 +142,6 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
     // The review queue's dead letters and terminal flags, and the
     // conflicts' adjust and merge resolutions.
-    ("review_queue", "待审核事项", "Review queue"),
     ("resolve_adjust", "处理：调整积分", "Resolve: adjust points"),
     (
         "resolve_merge",
