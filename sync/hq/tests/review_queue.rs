@@ -13,7 +13,13 @@
 //! closed flag and an unknown one refuse. Conflicts: one phone enrolled
 //! three times; one duplicate merged into the first member, the other
 //! adjusted by points (refused above the threshold first, the conflict
-//! left open).
+//! left open). A dead letter from before head office kept the event's wall
+//! time and schema version reads the moment it was refused and schema
+//! version 1, and still re-applies.
+// clippy.toml keeps database connections in the store modules; this test
+// writes a dead letter as head office wrote them before it kept the
+// event's wall time and schema version.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod util;
@@ -37,6 +43,75 @@ both!(
     conflicts_are_resolved_by_merge_and_by_points_adjustment,
     merge_and_adjust
 );
+
+/// A head office on PostgreSQL with its database's URL (to write a dead
+/// letter as stored before migration 14: no wall time, no schema version;
+/// migration 11 on SQLite).
+async fn postgres_with_url() -> (Harness, Option<String>) {
+    let (h, url) = util::harness_postgres().await;
+    (h, Some(url))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_letter_from_before_reads_its_refusal_moment_and_reapplies_sqlite() {
+    old_row_falls_back(harness(Backend::Sqlite).await, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_letter_from_before_reads_its_refusal_moment_and_reapplies_postgres() {
+    let (h, url) = postgres_with_url().await;
+    old_row_falls_back(h, url).await;
+}
+
+async fn old_row_falls_back(h: Harness, url: Option<String>) {
+    let mut till = h.provision("S001").await;
+    let key = h.hq.store().setting("box_secret").await.unwrap().unwrap();
+    set_box_secret(&h, &auth::b64(&auth::random_32())).await;
+    let lost = h.reopened().await;
+    let member = new_member();
+    let (enrolled, _) = till.enroll(member, "13700137041");
+    lost.upload(&till, vec![enrolled]).await;
+    let forget = "UPDATE dead_letters SET wall_time = NULL, schema_version = NULL";
+    match &url {
+        None => {
+            let db = rusqlite::Connection::open(h.sqlite_path().unwrap()).unwrap();
+            db.execute(forget, []).unwrap();
+        }
+        Some(url) => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.execute(forget, &[]).await.unwrap();
+        }
+    }
+    let old = dead_letters(&lost).await.remove(0);
+    set_box_secret(&h, &key).await;
+    let restored = h.reopened().await;
+    let (status, applied) = restored
+        .admin_post(
+            &format!(
+                "/v1/admin/dead-letters/{}/{}/reapply",
+                old.terminal_id, old.seq
+            ),
+            serde_json::json!({}),
+        )
+        .await;
+    let held = restored.hq.store().member(member).await.unwrap();
+    println!(
+        "old dead letter ({:?}): wall time {} (refused at {}), schema version {}; re-applied {status} {applied}; member held {}",
+        h.backend,
+        old.wall_time,
+        old.at,
+        old.schema_version,
+        held.is_some()
+    );
+    assert_eq!(old.wall_time, old.at, "the moment it was refused");
+    assert_eq!(old.schema_version, tillcard_protocol::wire::SCHEMA_VERSION);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(applied["state"], "applied");
+    assert!(held.is_some());
+}
 
 async fn get_json(h: &Harness, path: &str) -> serde_json::Value {
     let (status, _, body) = h
