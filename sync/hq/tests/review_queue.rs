@@ -11,7 +11,8 @@
 //! event row kept its content hash). Flags: two sequence conflicts flag a
 //! terminal twice; one is assigned and dismissed, the other accepted; a
 //! closed flag and an unknown one refuse. Conflicts: one phone enrolled
-//! three times; one duplicate merged into the first member, the other
+//! three times; one duplicate merged into the first member (the merge
+//! done before the resolution, which then only closes), the other
 //! adjusted by points (refused above the threshold first, the conflict
 //! left open). A dead letter from before head office kept the event's wall
 //! time and schema version reads the moment it was refused and schema
@@ -454,6 +455,15 @@ async fn merge_and_adjust(backend: Backend) {
     };
     let before = points(&h, m3).await;
 
+    // The merge done already (as when a resolution's close failed after
+    // its merge): resolving merges nothing twice and closes.
+    let (merged_first, _) = h
+        .admin_post(
+            &format!("/v1/admin/members/{m2}/merge"),
+            serde_json::json!({"into": m1.to_string(), "reason": "one customer, two cards"}),
+        )
+        .await;
+    assert_eq!(merged_first, StatusCode::NO_CONTENT);
     let (merged, _) = h
         .admin_post(
             &path(m2, "resolve"),
@@ -514,6 +524,18 @@ async fn merge_and_adjust(backend: Backend) {
     );
     assert_eq!(merged, StatusCode::NO_CONTENT);
     assert_eq!(m2_record.merged_into, Some(m1));
+    let m2_audit =
+        h.hq.audit_trail(Some(&format!("member:{m2}")), None)
+            .await
+            .unwrap();
+    assert_eq!(
+        m2_audit
+            .iter()
+            .filter(|a| a.action == "member_merged_into")
+            .count(),
+        1,
+        "merged once: {m2_audit:?}"
+    );
     assert_eq!(
         (c2["state"].as_str(), c2["resolution"].as_str()),
         (Some("resolved"), Some("merge"))
