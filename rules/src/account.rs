@@ -285,7 +285,10 @@ impl MemberAccount {
                 let day = self.day(date);
                 day.points_redeemed = day.points_redeemed.saturating_sub(total);
             }
-            EntryKind::PointsReversed { draws } => {
+            // Neither reverses nor redeems at checkout: the day's use (the
+            // checkout caps) is untouched.
+            EntryKind::PointsReversed { draws }
+            | EntryKind::PointsRedeemedForGift { draws, .. } => {
                 self.draw(draws, -1, entry.at);
             }
             EntryKind::PointsExpired { lot, points } => {
@@ -496,7 +499,8 @@ impl MemberAccount {
                 }
                 EntryKind::PointsRedeemed { draws }
                 | EntryKind::PointsReturned { draws }
-                | EntryKind::PointsReversed { draws } => {
+                | EntryKind::PointsReversed { draws }
+                | EntryKind::PointsRedeemedForGift { draws, .. } => {
                     let sign = if matches!(entry.kind, EntryKind::PointsReturned { .. }) {
                         1
                     } else {

@@ -124,6 +124,15 @@ pub enum EntryKind {
         /// Lots taken from.
         draws: Vec<LotDraw>,
     },
+    /// Points spent on a gift of the program's catalogue at the counter
+    /// (积分兑礼), oldest lots first ([`crate::gifts::book_gift_redemption`]).
+    /// Not a checkout redemption: it counts toward no order or day cap.
+    PointsRedeemedForGift {
+        /// The gift's code in the catalogue.
+        gift: String,
+        /// Lots drawn from; the gift's price is their sum.
+        draws: Vec<LotDraw>,
+    },
     /// The rest of a lot expired.
     PointsExpired {
         /// The lot.

@@ -14,6 +14,7 @@
 pub mod account;
 pub mod booking;
 pub mod expiry;
+pub mod gifts;
 pub mod ids;
 pub mod ledger;
 pub mod limits;

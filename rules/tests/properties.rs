@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use tillcard_rules::account::MemberAccount;
 use tillcard_rules::booking::{self, Authority, BookingError};
 use tillcard_rules::expiry::{expire_due, lot_expiry};
+use tillcard_rules::gifts::{self, GiftError};
 use tillcard_rules::ids::{CouponId, LotId, MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::{Coupon, EarnReason, EntryKind, LedgerEntry};
 use tillcard_rules::money::{Money, allocate_by_largest_remainder};
@@ -15,7 +16,7 @@ use tillcard_rules::pricing::{
     self, Basket, BasketLine, Context, MemberProfile, PricingRequest, Quote, Shopper,
     StoredValueRequest, TenderRequest,
 };
-use tillcard_rules::program::{CategoryScope, CouponKind, Program, TierLevel};
+use tillcard_rules::program::{CategoryScope, CouponKind, Gift, Program, TierLevel};
 use tillcard_rules::refund::{self, PastRefund, RefundLine, SaleHistory};
 use tillcard_rules::reverify::{Excess, Held, reverify_sale};
 use tillcard_rules::tier;
@@ -527,5 +528,58 @@ proptest! {
         prop_assert_eq!(paid, principal, "every fen of principal paid back once");
         prop_assert_eq!(forfeited, bonus, "every fen of bonus forfeited once");
         prop_assert!(account.stored_value.total().is_zero());
+    }
+
+    #[test]
+    fn gift_redemptions_never_drive_points_negative_and_take_oldest_lots_first(seed in member_seed(), prices in prop::collection::vec(1i64..4_000, 1..8)) {
+        let program = Program {
+            gifts: prices
+                .iter()
+                .enumerate()
+                .map(|(i, points)| Gift { code: format!("gift-{i}"), name: format!("礼品{i}"), points: *points, active: true })
+                .collect(),
+            ..Program::default()
+        };
+        program.validate().unwrap();
+        let profile = MemberProfile { id: member(), birthday: None, referred_by: None, balances_known: true, frozen: false };
+        let mut account = MemberAccount::fold(MemberAccount::new(member()), &opening_entries(&program, &seed));
+        let (mut redeemed, mut refused) = (0, 0);
+        for (n, gift) in program.gifts.iter().enumerate() {
+            let before = account.points_available(now());
+            let lots: Vec<(LotId, i64)> = account.spendable_lots(now()).iter().map(|l| (l.lot, l.remaining)).collect();
+            match gifts::book_gift_redemption(&program, &profile, &account, &gift.code, now(), source(9_000 + n as u128)) {
+                Ok(entries) => {
+                    redeemed += 1;
+                    prop_assert!(gift.points <= before);
+                    let [LedgerEntry { kind: EntryKind::PointsRedeemedForGift { gift: code, draws }, .. }] = entries.as_slice() else {
+                        panic!("one gift entry, got {entries:?}");
+                    };
+                    prop_assert_eq!(code, &gift.code);
+                    prop_assert_eq!(draws.iter().map(|d| d.points).sum::<i64>(), gift.points);
+                    // Oldest first: the draws are a prefix of the spendable
+                    // lots in age order, each but the last taken whole.
+                    prop_assert!(draws.len() <= lots.len());
+                    for (i, draw) in draws.iter().enumerate() {
+                        prop_assert_eq!(draw.lot, lots[i].0, "draw {} is the {}th oldest lot", i, i);
+                        prop_assert!(draw.points > 0 && draw.points <= lots[i].1);
+                        if i + 1 < draws.len() {
+                            prop_assert_eq!(draw.points, lots[i].1, "an older lot is emptied before a newer one is touched");
+                        }
+                    }
+                    account = MemberAccount::fold(account, &entries);
+                    prop_assert_eq!(account.points_available(now()), before - gift.points);
+                }
+                Err(GiftError::NotEnoughPoints { price, available }) => {
+                    refused += 1;
+                    prop_assert_eq!(price, gift.points);
+                    prop_assert_eq!(available, before);
+                    prop_assert!(gift.points > before);
+                }
+                Err(other) => prop_assert!(false, "unexpected refusal {other}"),
+            }
+            prop_assert!(account.points_balance(now()) >= 0, "points never negative");
+            prop_assert!(account.lots.iter().all(|l| l.remaining >= 0), "no lot below zero");
+        }
+        prop_assert_eq!(redeemed + refused, prices.len());
     }
 }

@@ -23,7 +23,7 @@ use tillcard_rules::pricing::{
 };
 use tillcard_rules::program::{CategoryScope, CouponKind, Program, TierLevel};
 use tillcard_rules::refund::{self, PastRefund, RefundLine, SaleHistory};
-use tillcard_rules::{expiry, tier};
+use tillcard_rules::{expiry, gifts, tier};
 use uuid::Uuid;
 
 /// An amount as the examples write it: a string of yuan (`"12.50"`) or an
@@ -312,6 +312,21 @@ enum Action {
         #[serde(default)]
         after: Option<BalanceExpect>,
     },
+    /// A gift of the catalogue taken for points at the counter.
+    RedeemGift {
+        at: Timestamp,
+        gift: String,
+        /// Expected: points spent, and from each lot (in the member's
+        /// `lots` order) how many.
+        #[serde(default)]
+        spent: Option<i64>,
+        #[serde(default)]
+        from_lots: Option<Vec<i64>>,
+        #[serde(default)]
+        refused: Option<String>,
+        #[serde(default)]
+        after: Option<BalanceExpect>,
+    },
     Evaluate {
         at: Timestamp,
         tier: String,
@@ -390,6 +405,8 @@ struct Run {
     profile: Option<MemberProfile>,
     account: Option<MemberAccount>,
     coupon_ids: Vec<CouponId>,
+    /// The member's opening lots, in the example's order.
+    lot_ids: Vec<LotId>,
     sales: Vec<(Quote, Vec<LedgerEntry>, Vec<PastRefund>)>,
     next_id: u128,
     failures: Vec<String>,
@@ -475,6 +492,7 @@ fn setup(example: &Example) -> Run {
         profile: None,
         account: None,
         coupon_ids: Vec::new(),
+        lot_ids: Vec::new(),
         sales: Vec::new(),
         next_id: 1000,
         failures: Vec::new(),
@@ -537,6 +555,7 @@ fn setup(example: &Example) -> Run {
     }
     for lot in &spec.lots {
         let next = SourceId(Uuid::from_u128(run.next_id + 1));
+        run.lot_ids.push(LotId(next));
         entry(
             &mut run,
             lot.earned,
@@ -950,6 +969,58 @@ fn run_example(example: Example) -> Vec<String> {
                         if !refused.is_some_and(|n| text.contains(n.as_str())) {
                             run.failures
                                 .push(format!("{step}: cash-out refused: {text}"));
+                        }
+                    }
+                }
+                run.check_balances(&step, at, after);
+            }
+            Action::RedeemGift {
+                at,
+                gift,
+                spent,
+                from_lots,
+                refused,
+                after,
+            } => {
+                let source = run.id();
+                let account = run.account.as_ref().unwrap();
+                let profile = run.profile.as_ref().unwrap();
+                match gifts::book_gift_redemption(&run.program, profile, account, &gift, at, source)
+                {
+                    Ok(entries) => {
+                        if let Some(needle) = refused {
+                            run.failures
+                                .push(format!("{step}: gift should be refused ({needle})"));
+                        }
+                        let draws = match entries.as_slice() {
+                            [
+                                LedgerEntry {
+                                    kind: EntryKind::PointsRedeemedForGift { draws, .. },
+                                    ..
+                                },
+                            ] => draws.clone(),
+                            other => panic!("{step}: a gift books one entry, got {other:?}"),
+                        };
+                        let total: i64 = draws.iter().map(|d| d.points).sum();
+                        run.check(&format!("{step} spent"), spent, total);
+                        let per_lot: Vec<i64> = run
+                            .lot_ids
+                            .iter()
+                            .map(|lot| {
+                                draws
+                                    .iter()
+                                    .filter(|d| d.lot == *lot)
+                                    .map(|d| d.points)
+                                    .sum()
+                            })
+                            .collect();
+                        run.check(&format!("{step} from lots"), from_lots, per_lot);
+                        run.book(&entries);
+                    }
+                    Err(error) => {
+                        let text = error.to_string();
+                        if !refused.is_some_and(|n| text.contains(n.as_str())) {
+                            run.failures.push(format!("{step}: gift refused: {text}"));
                         }
                     }
                 }

@@ -37,6 +37,10 @@ pub fn check_entry(field: &str, entry: &LedgerEntry) -> Checked {
         EntryKind::PointsRedeemed { draws }
         | EntryKind::PointsReturned { draws }
         | EntryKind::PointsReversed { draws } => check_draws(field, draws),
+        EntryKind::PointsRedeemedForGift { gift, draws } => {
+            check_short_text(format_args!("{field}.gift"), gift)?;
+            check_draws(field, draws)
+        }
         EntryKind::StoredValueCredited {
             principal,
             bonus,

@@ -54,6 +54,36 @@ pub struct Program {
     pub offline: OfflineRules,
     /// How and when tiers are re-evaluated.
     pub tier_evaluation: TierEvaluation,
+    /// The gift catalogue (积分兑礼): gifts a member takes at the counter
+    /// for points (`crate::gifts`). Absent from programs without one, so
+    /// a program from before the catalogue reads and writes as it did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gifts: Vec<Gift>,
+}
+
+/// Most gifts a program's catalogue holds.
+pub const MAX_GIFTS: usize = 200;
+/// Longest gift code and gift name, in characters.
+pub const MAX_GIFT_TEXT_CHARS: usize = 40;
+/// Most points one gift costs.
+pub const MAX_GIFT_POINTS: i64 = 1_000_000;
+
+/// One gift of the catalogue: what it is called and what it costs in
+/// points. An inactive gift stays in the catalogue (its code is kept, so
+/// a past redemption still names it) but cannot be redeemed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Gift {
+    /// Stable code (`mug-2026`), unique in the catalogue; 1 to 40 characters.
+    pub code: String,
+    /// The name the clerk and the member see (保温杯); 1 to 40 characters.
+    pub name: String,
+    /// Its price in points: 1 to 1,000,000.
+    pub points: i64,
+    /// Whether it may be redeemed now (default yes).
+    #[serde(default = "yes")]
+    pub active: bool,
 }
 
 /// Index of a tier in [`Program::tiers`]; 0 is the entry tier.
@@ -382,6 +412,7 @@ impl Default for Program {
             referral: ReferralRules::default(),
             offline: OfflineRules::default(),
             tier_evaluation: TierEvaluation::default(),
+            gifts: Vec::new(),
         }
     }
 }
@@ -524,6 +555,11 @@ impl Program {
     /// The top-up package with `code`.
     pub fn package(&self, code: &str) -> Option<&TopUpPackage> {
         self.top_up_packages.iter().find(|p| p.code == code)
+    }
+
+    /// The catalogue's gift with `code`, active or not.
+    pub fn gift(&self, code: &str) -> Option<&Gift> {
+        self.gifts.iter().find(|g| g.code == code)
     }
 }
 

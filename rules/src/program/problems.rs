@@ -93,6 +93,17 @@ pub enum ProgramProblem {
     /// Two packages share a code.
     #[error("two top-up packages share the code {0:?}")]
     DuplicatePackage(String),
+    /// Two gifts of the catalogue share a code.
+    #[error("two gifts share the code {0:?}")]
+    DuplicateGift(String),
+    /// A gift of the catalogue that cannot be offered as it stands.
+    #[error("gift {code:?}: {why}")]
+    BadGift {
+        /// Gift code.
+        code: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A coupon that can never give anything.
     #[error("coupon {code:?}: {why}")]
     BadCoupon {

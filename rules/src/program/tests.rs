@@ -238,3 +238,75 @@ fn every_problem_names_a_field_that_exists_in_the_program() {
         problems.into_iter().map(|p| p.problem).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn the_gift_catalogue_is_held_to_its_bounds_each_problem_at_its_field() {
+    let gift = |code: &str, name: &str, points: i64| Gift {
+        code: code.into(),
+        name: name.into(),
+        points,
+        active: true,
+    };
+    let mut program = Program::default();
+    program.gifts.extend([
+        gift("mug", "保温杯", 400),
+        gift("mug", "马克杯", 1),
+        gift("", "无码", 10),
+        gift(&"c".repeat(41), "长码", 10),
+        gift("bag", &"袋".repeat(41), 10),
+        gift("pen", "", 10),
+        gift("zero", "零", 0),
+        gift("dear", "贵", 1_000_001),
+        gift("top", &"顶".repeat(40), 1_000_000),
+    ]);
+    let fields: Vec<(String, String)> = program
+        .problems()
+        .into_iter()
+        .map(|p| (p.field, p.problem.to_string()))
+        .collect();
+    let at = |field: &str| fields.iter().filter(|(f, _)| f == field).count();
+    assert_eq!(at("gifts[1].code"), 1, "a repeated code");
+    assert_eq!(at("gifts[2].code"), 1, "an empty code");
+    assert_eq!(at("gifts[3].code"), 1, "a code of 41 characters");
+    assert_eq!(at("gifts[4].name"), 1, "a name of 41 characters");
+    assert_eq!(at("gifts[5].name"), 1, "an empty name");
+    assert_eq!(at("gifts[6].points"), 1, "a price of 0");
+    assert_eq!(at("gifts[7].points"), 1, "a price above 1,000,000");
+    assert_eq!(
+        fields.len(),
+        7,
+        "the first and last gifts are fine: {fields:#?}"
+    );
+
+    program.gifts = (0..=MAX_GIFTS)
+        .map(|i| gift(&format!("g{i}"), "礼品", 100))
+        .collect();
+    let problems = program.problems();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].field, "gifts");
+    program.gifts.pop();
+    assert_eq!(program.validate(), Ok(()), "200 gifts are allowed");
+}
+
+#[test]
+fn a_program_without_gifts_writes_no_gifts_key_and_one_with_them_reads_back() {
+    let program = Program::default();
+    let json = serde_json::to_value(&program).unwrap();
+    assert!(
+        json.get("gifts").is_none(),
+        "programs before the catalogue keep their form"
+    );
+    let mut with = program.clone();
+    with.gifts.push(Gift {
+        code: "mug".into(),
+        name: "保温杯".into(),
+        points: 400,
+        active: true,
+    });
+    let text = serde_json::to_string(&with).unwrap();
+    let back: Program = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, with);
+    let without_active: Program =
+        serde_json::from_str(r#"{"gifts":[{"code":"mug","name":"保温杯","points":400}]}"#).unwrap();
+    assert!(without_active.gifts[0].active, "active by default");
+}

@@ -9,8 +9,8 @@
 use super::bounds;
 use super::problems::{FieldProblem, Found};
 use super::{
-    CouponKind, CouponTemplate, ExpiryPolicy, InvalidProgram, MemberDayRule, Program,
-    ProgramProblem,
+    CouponKind, CouponTemplate, ExpiryPolicy, InvalidProgram, MAX_GIFT_POINTS, MAX_GIFT_TEXT_CHARS,
+    MAX_GIFTS, MemberDayRule, Program, ProgramProblem,
 };
 use crate::money::BASIS_POINTS;
 
@@ -35,6 +35,7 @@ impl Program {
         self.check_earning_and_redemption(&mut found);
         self.check_packages_and_coupons(&mut found);
         self.check_occasions_and_limits(&mut found);
+        self.check_gifts(&mut found);
         bounds::check(self, &mut found);
         found.into_problems()
     }
@@ -189,6 +190,55 @@ impl Program {
         ] {
             if let Some(template) = template {
                 template.check(&format!("coupons.{name}"), found);
+            }
+        }
+    }
+
+    /// The gift catalogue: at most [`MAX_GIFTS`] gifts, codes unique and
+    /// 1 to 40 characters, names 1 to 40 characters, prices 1 to
+    /// 1,000,000 points.
+    fn check_gifts(&self, found: &mut Found) {
+        if self.gifts.len() > MAX_GIFTS {
+            found.push(
+                "gifts",
+                ProgramProblem::TooLarge {
+                    what: "gifts in the catalogue".into(),
+                    value: i64::try_from(self.gifts.len()).unwrap_or(i64::MAX),
+                    max: i64::try_from(MAX_GIFTS).unwrap_or(i64::MAX),
+                },
+            );
+        }
+        for (i, gift) in self.gifts.iter().enumerate() {
+            let field = |name: &str| format!("gifts[{i}].{name}");
+            let bad = |why: String| ProgramProblem::BadGift {
+                code: gift.code.clone(),
+                why,
+            };
+            if self.gifts[..i].iter().any(|g| g.code == gift.code) {
+                found.push(
+                    field("code"),
+                    ProgramProblem::DuplicateGift(gift.code.clone()),
+                );
+            }
+            for (key, text) in [("code", &gift.code), ("name", &gift.name)] {
+                let chars = text.chars().count();
+                if chars == 0 || chars > MAX_GIFT_TEXT_CHARS {
+                    found.push(
+                        field(key),
+                        bad(format!(
+                            "the {key} must be 1 to {MAX_GIFT_TEXT_CHARS} characters (it has {chars})"
+                        )),
+                    );
+                }
+            }
+            if !(1..=MAX_GIFT_POINTS).contains(&gift.points) {
+                found.push(
+                    field("points"),
+                    bad(format!(
+                        "the price must be 1 to {MAX_GIFT_POINTS} points (it is {})",
+                        gift.points
+                    )),
+                );
             }
         }
     }
