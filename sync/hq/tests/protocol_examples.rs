@@ -407,6 +407,7 @@ fn entry_kind_name(kind: &EntryKind) -> &'static str {
         EntryKind::PointsRedeemed { .. } => "points_redeemed",
         EntryKind::PointsReturned { .. } => "points_returned",
         EntryKind::PointsReversed { .. } => "points_reversed",
+        EntryKind::PointsRedeemedForGift { .. } => "points_redeemed_for_gift",
         EntryKind::PointsExpired { .. } => "points_expired",
         EntryKind::StoredValueCredited { .. } => "stored_value_credited",
         EntryKind::StoredValueDebited { .. } => "stored_value_debited",
@@ -421,7 +422,7 @@ fn entry_kind_name(kind: &EntryKind) -> &'static str {
     }
 }
 
-const ENTRY_KINDS: usize = 15;
+const ENTRY_KINDS: usize = 16;
 
 #[test]
 fn entry_kinds_example_has_every_kind_within_bounds() {
@@ -450,7 +451,7 @@ fn entry_kinds_example_has_every_kind_within_bounds() {
     assert_eq!(scopes, ["all", "except", "only"].map(String::from).into());
 }
 
-const EVENT_KINDS: usize = 7;
+const EVENT_KINDS: usize = 8;
 
 #[test]
 fn batch_example_has_every_event_kind_and_each_validates() {
@@ -971,13 +972,14 @@ mod regenerate {
     use chrono::Duration;
     use tillcard_protocol::wire::{Consent, Envelope, MemberSnapshot, TrustedKey};
     use tillcard_rules::booking::{self, Authority, TopUp};
+    use tillcard_rules::gifts;
     use tillcard_rules::ids::{CouponId, LotId};
     use tillcard_rules::ledger::{Coupon, EarnReason, FlagReason, LotDraw};
     use tillcard_rules::pricing::{
         self, Basket, BasketLine, Context, MemberProfile, MonthDay, PricingRequest, Shopper,
         StoredValueRequest, TenderRequest,
     };
-    use tillcard_rules::program::{CategoryScope, CouponKind, TierLevel};
+    use tillcard_rules::program::{CategoryScope, CouponKind, Gift, TierLevel};
     use tillcard_rules::refund::{self, RefundLine, SaleHistory};
 
     /// The example secrets: bytes 0x01..0x20, 32 × 0x07, 32 × 0x42.
@@ -1294,7 +1296,38 @@ mod regenerate {
             },
             clock,
         );
-        // 7. A walk-in sale.
+        // 7. A gift of the catalogue for 300 points (the default program
+        // has no catalogue; this one has a mug).
+        clock += Duration::minutes(1);
+        let with_gifts = Program {
+            gifts: vec![Gift {
+                code: "mug".into(),
+                name: "保温杯".into(),
+                points: 300,
+                active: true,
+            }],
+            ..Program::default()
+        };
+        let entries = gifts::book_gift_redemption(
+            &with_gifts,
+            &profile,
+            &account,
+            "mug",
+            clock,
+            source(clock, 0x28),
+        )
+        .unwrap();
+        account = MemberAccount::fold(account, &entries);
+        push(
+            &EventBody::GiftRedeemed {
+                member,
+                gift: "mug".into(),
+                points: 300,
+                entries,
+            },
+            clock,
+        );
+        // 8. A walk-in sale.
         clock += Duration::minutes(1);
         let walk_in = pricing::price(&PricingRequest {
             quote_id: source(clock, 0x26),
@@ -1324,7 +1357,7 @@ mod regenerate {
             },
             clock,
         );
-        // 8. The member asks to be erased.
+        // 9. The member asks to be erased.
         clock += Duration::minutes(1);
         push(&EventBody::MemberErased { member }, clock);
         let batch = UploadBatch {
@@ -1337,7 +1370,7 @@ mod regenerate {
         (batch, account, member)
     }
 
-    /// The next upload: a plain top-up of ¥100 for another member, seq 9.
+    /// The next upload: a plain top-up of ¥100 for another member, seq 10.
     fn next_upload(terminal: TerminalId) -> UploadBatch {
         let program = Program::default();
         let member = MemberId(v7(t0().timestamp_millis() - 3_600_000, 0x11));
@@ -1353,11 +1386,11 @@ mod regenerate {
         .unwrap();
         let event = OutboxEvent::new(
             Envelope {
-                event_id: v7(at.timestamp_millis(), 0x109),
+                event_id: v7(at.timestamp_millis(), 0x10a),
                 terminal_id: terminal,
-                seq: 9,
+                seq: 10,
                 wall_time: at,
-                monotonic_ms: 3_600_000 + 10 * 60_000,
+                monotonic_ms: 3_600_000 + 11 * 60_000,
                 schema_version: wire::SCHEMA_VERSION,
             },
             &EventBody::TopUp {
@@ -1373,7 +1406,7 @@ mod regenerate {
             protocol_version: wire::PROTOCOL_VERSION,
             terminal_id: terminal,
             events: vec![event],
-            outbox_head_seq: Some(9),
+            outbox_head_seq: Some(10),
             app_version: Some("0.1.0".into()),
         }
     }
@@ -1419,6 +1452,10 @@ mod regenerate {
             }),
             entry(EntryKind::PointsReversed {
                 draws: draws(LotId(source), 60),
+            }),
+            entry(EntryKind::PointsRedeemedForGift {
+                gift: "mug".into(),
+                draws: draws(old_lot, 300),
             }),
             entry(EntryKind::PointsExpired {
                 lot: old_lot,

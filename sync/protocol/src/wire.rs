@@ -226,6 +226,18 @@ pub enum EventBody {
         /// Ledger entries booked.
         entries: Vec<LedgerEntry>,
     },
+    /// A gift of the program's catalogue taken for points at the counter
+    /// (积分兑礼).
+    GiftRedeemed {
+        /// The member.
+        member: MemberId,
+        /// The gift's code in the catalogue.
+        gift: String,
+        /// The points it cost (its price in the catalogue when redeemed).
+        points: i64,
+        /// Ledger entries booked: one `points_redeemed_for_gift`.
+        entries: Vec<LedgerEntry>,
+    },
     /// A coupon issued at the terminal (birthday coupon...).
     CouponIssued {
         /// The member.
@@ -249,6 +261,7 @@ enum BodyKind {
     Refunded,
     TopUp,
     ManualAdjustment,
+    GiftRedeemed,
     CouponIssued,
     MemberErased,
 }
@@ -283,6 +296,8 @@ struct FlatBody {
     bonus: Option<Money>,
     package: Option<String>,
     reason: Option<String>,
+    gift: Option<String>,
+    points: Option<i64>,
 }
 
 impl FlatBody {
@@ -327,6 +342,12 @@ impl FlatBody {
                 approved_by: required(self.approved_by, "approved_by")?,
                 entries: required(self.entries, "entries")?,
             },
+            BodyKind::GiftRedeemed => EventBody::GiftRedeemed {
+                member: required(self.member, "member")?,
+                gift: required(self.gift, "gift")?,
+                points: required(self.points, "points")?,
+                entries: required(self.entries, "entries")?,
+            },
             BodyKind::CouponIssued => EventBody::CouponIssued {
                 member: required(self.member, "member")?,
                 entries: required(self.entries, "entries")?,
@@ -351,6 +372,7 @@ impl EventBody {
             EventBody::MemberEnrolled { member, .. }
             | EventBody::TopUp { member, .. }
             | EventBody::ManualAdjustment { member, .. }
+            | EventBody::GiftRedeemed { member, .. }
             | EventBody::CouponIssued { member, .. }
             | EventBody::MemberErased { member } => Some(*member),
             EventBody::SaleBooked { quote, .. } => quote.member,
@@ -366,6 +388,7 @@ impl EventBody {
             | EventBody::Refunded { entries, .. }
             | EventBody::TopUp { entries, .. }
             | EventBody::ManualAdjustment { entries, .. }
+            | EventBody::GiftRedeemed { entries, .. }
             | EventBody::CouponIssued { entries, .. } => entries,
             EventBody::MemberErased { .. } => &[],
         }
@@ -379,6 +402,7 @@ impl EventBody {
             EventBody::Refunded { .. } => "refunded",
             EventBody::TopUp { .. } => "top_up",
             EventBody::ManualAdjustment { .. } => "manual_adjustment",
+            EventBody::GiftRedeemed { .. } => "gift_redeemed",
             EventBody::CouponIssued { .. } => "coupon_issued",
             EventBody::MemberErased { .. } => "member_erased",
         }

@@ -205,6 +205,23 @@ points_per_yuan = -1
     }
 
     #[test]
+    fn a_gifts_problem_sits_at_the_line_of_its_field() {
+        let text = "version = 0\n\n[[gifts]]\ncode = \"mug\"\nname = \"保温杯\"\npoints = 400\n\n[[gifts]]\ncode = \"mug\"\nname = \"马克杯\"\npoints = 0\n";
+        let draft: Program = toml::from_str(text).unwrap();
+        let problems = of_draft(text, &draft, now());
+        let at = |field: &str| {
+            problems
+                .iter()
+                .find(|p| p.field == field)
+                .unwrap_or_else(|| panic!("{field}: {problems:#?}"))
+        };
+        assert_eq!(at("gifts[1].code").line, Some(9));
+        assert!(at("gifts[1].code").message.contains("two gifts share"));
+        assert_eq!(at("gifts[1].points").line, Some(11));
+        assert_eq!(at("gifts[1].points").text, "points = 0");
+    }
+
+    #[test]
     fn a_syntax_error_sits_at_the_line_the_parser_stopped() {
         let text = "version = 0\n[earning]\npoints_per_yuan = = 2\n";
         let error = toml::from_str::<Program>(text).unwrap_err();

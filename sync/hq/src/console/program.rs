@@ -177,6 +177,21 @@ mod tests {
     }
 
     #[test]
+    fn a_gift_catalogue_reads_back_from_the_editors_toml() {
+        let mut program = Program::default();
+        program.gifts.push(tillcard_rules::program::Gift {
+            code: "mug".into(),
+            name: "保温杯".into(),
+            points: 400,
+            active: false,
+        });
+        let text = to_toml(&program);
+        assert!(text.contains("[[gifts]]"), "{text}");
+        let read: Program = toml::from_str(&text).unwrap();
+        assert_eq!(read.gifts, program.gifts);
+    }
+
+    #[test]
     fn a_store_local_moment_is_in_the_business_offset() {
         let at = moment("2026-12-06T09:30").unwrap();
         assert_eq!(at.to_rfc3339(), "2026-12-06T09:30:00+08:00");

@@ -83,7 +83,8 @@ fn lots_named(kind: &EntryKind) -> Vec<LotId> {
         EntryKind::PointsEarned { lot, .. } | EntryKind::PointsExpired { lot, .. } => vec![*lot],
         EntryKind::PointsRedeemed { draws }
         | EntryKind::PointsReturned { draws }
-        | EntryKind::PointsReversed { draws } => draws.iter().map(|d| d.lot).collect(),
+        | EntryKind::PointsReversed { draws }
+        | EntryKind::PointsRedeemedForGift { draws, .. } => draws.iter().map(|d| d.lot).collect(),
         _ => Vec::new(),
     }
 }

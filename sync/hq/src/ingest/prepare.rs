@@ -150,6 +150,9 @@ impl Prepared {
                 | EventBody::ManualAdjustment {
                     member, entries, ..
                 }
+                | EventBody::GiftRedeemed {
+                    member, entries, ..
+                }
                 | EventBody::CouponIssued { member, entries } => {
                     touched |= to(member);
                     entries

@@ -497,3 +497,93 @@ fn a_terminals_event_booking_a_cash_out_is_poison() {
     let poison = validate(&body).unwrap_err();
     assert!(poison.to_string().contains("cash-out"), "{poison}");
 }
+
+#[test]
+fn a_gift_redemption_must_book_exactly_its_gift_and_points_and_nothing_else_books_a_gift() {
+    use tillcard_rules::ledger::LotDraw;
+    let member = MemberId(Uuid::from_u128(7));
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap();
+    let lot = |n: u128| LotId(SourceId(Uuid::from_u128(n)));
+    let entry = |gift: &str, draws: Vec<(u128, i64)>| LedgerEntry {
+        member,
+        source: SourceId(Uuid::from_u128(8)),
+        at,
+        kind: EntryKind::PointsRedeemedForGift {
+            gift: gift.into(),
+            draws: draws
+                .into_iter()
+                .map(|(n, points)| LotDraw {
+                    lot: lot(n),
+                    points,
+                })
+                .collect(),
+        },
+    };
+    let gift = |points: i64, entries: Vec<LedgerEntry>| EventBody::GiftRedeemed {
+        member,
+        gift: "mug".into(),
+        points,
+        entries,
+    };
+    let good = gift(400, vec![entry("mug", vec![(1, 300), (2, 100)])]);
+    validate(&good).unwrap();
+    let refused = [
+        (
+            "points not the draws' sum",
+            gift(500, vec![entry("mug", vec![(1, 400)])]),
+        ),
+        (
+            "another gift",
+            gift(400, vec![entry("kettle", vec![(1, 400)])]),
+        ),
+        ("no entry", gift(400, vec![])),
+        (
+            "two entries",
+            gift(
+                400,
+                vec![entry("mug", vec![(1, 200)]), entry("mug", vec![(2, 200)])],
+            ),
+        ),
+        ("zero points", gift(0, vec![entry("mug", vec![(1, 1)])])),
+        (
+            "an empty draw",
+            gift(400, vec![entry("mug", vec![(1, 400), (2, 0)])]),
+        ),
+    ];
+    let mut codes = Vec::new();
+    for (what, body) in refused {
+        let poison = validate(&body).expect_err(what);
+        codes.push((what, poison.code.as_str()));
+    }
+    let negative = validate(&gift(-1, vec![entry("mug", vec![(1, 1)])])).unwrap_err();
+    let long_code = validate(&EventBody::GiftRedeemed {
+        member,
+        gift: "m".repeat(201),
+        points: 1,
+        entries: vec![entry(&"m".repeat(201), vec![(1, 1)])],
+    })
+    .unwrap_err();
+    // A gift entry anywhere else is poison: points go to a gift only
+    // through a gift redemption.
+    let smuggled = validate(&EventBody::ManualAdjustment {
+        member,
+        reason: "test".into(),
+        approved_by: "manager".into(),
+        entries: vec![entry("mug", vec![(1, 400)])],
+    })
+    .unwrap_err();
+    println!(
+        "gift redemptions refused: {codes:?}; negative {}, long code {}, in an adjustment {}",
+        negative.code.as_str(),
+        long_code.code.as_str(),
+        smuggled.code.as_str()
+    );
+    assert!(
+        codes.iter().all(|(_, code)| *code == "invalid"),
+        "{codes:?}"
+    );
+    assert_eq!(negative.code, PoisonCode::OutOfBounds);
+    assert_eq!(long_code.code, PoisonCode::OutOfBounds);
+    assert_eq!(smuggled.code, PoisonCode::Invalid);
+    assert!(smuggled.to_string().contains("gift_redeemed"), "{smuggled}");
+}

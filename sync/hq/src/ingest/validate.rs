@@ -230,6 +230,10 @@ fn check_bounds(body: &EventBody) -> Result<(), Poison> {
             limits::check_text("reason", reason, limits::MAX_LONG_TEXT_CHARS)?;
             limits::check_short_text("approved_by", approved_by)?;
         }
+        EventBody::GiftRedeemed { gift, points, .. } => {
+            limits::check_short_text("gift", gift)?;
+            limits::check_points_not_negative("points", *points)?;
+        }
         EventBody::CouponIssued { .. } | EventBody::MemberErased { .. } => {}
     }
     Ok(())
@@ -343,12 +347,54 @@ fn check_contents(body: &EventBody) -> Result<(), Poison> {
                 ));
             }
         }
+        EventBody::GiftRedeemed {
+            member,
+            gift,
+            points,
+            ..
+        } => {
+            if *points <= 0 {
+                return Err(invalid("a gift redemption's points must be more than 0"));
+            }
+            // In i128: the draws come from outside (each within the bounds,
+            // their sum need not be).
+            let redeems_exactly = match entries {
+                [entry] => {
+                    entry.member == *member
+                        && matches!(
+                            &entry.kind,
+                            EntryKind::PointsRedeemedForGift { gift: code, draws }
+                                if code == gift
+                                    && draws.iter().map(|d| i128::from(d.points)).sum::<i128>()
+                                        == i128::from(*points)
+                        )
+                }
+                _ => false,
+            };
+            if !redeems_exactly {
+                return Err(invalid(
+                    "a gift redemption's entries must be exactly one points_redeemed_for_gift \
+                     entry for its member naming its gift, its draws summing to its points",
+                ));
+            }
+        }
         EventBody::ManualAdjustment { .. } | EventBody::CouponIssued { .. } => {
             if entries.is_empty() {
                 return Err(invalid("this kind of event books at least one entry"));
             }
         }
         EventBody::MemberErased { .. } => {}
+    }
+    // Points go to a gift only through a gift redemption, which says
+    // which gift and what it cost.
+    if !matches!(body, EventBody::GiftRedeemed { .. })
+        && entries
+            .iter()
+            .any(|e| matches!(e.kind, EntryKind::PointsRedeemedForGift { .. }))
+    {
+        return Err(invalid(
+            "only a gift_redeemed event books points_redeemed_for_gift",
+        ));
     }
     if let EventBody::CouponIssued { .. } = body
         && entries
@@ -420,7 +466,8 @@ fn check_amounts(entries: &[LedgerEntry]) -> Result<(), Poison> {
             }
             EntryKind::PointsRedeemed { draws }
             | EntryKind::PointsReturned { draws }
-            | EntryKind::PointsReversed { draws } => {
+            | EntryKind::PointsReversed { draws }
+            | EntryKind::PointsRedeemedForGift { draws, .. } => {
                 draws.is_empty() || draws.iter().any(|d| d.points <= 0)
             }
             EntryKind::StoredValueCredited {

@@ -257,6 +257,9 @@ fn figures(kind: &EntryKind) -> String {
         EntryKind::PointsRedeemed { draws } | EntryKind::PointsReversed { draws } => {
             format!("-{} points", drawn(draws))
         }
+        EntryKind::PointsRedeemedForGift { gift, draws } => {
+            format!("-{} points ({gift})", drawn(draws))
+        }
         EntryKind::PointsReturned { draws } => format!("+{} points", drawn(draws)),
         EntryKind::PointsExpired { points, .. } => format!("-{points} points"),
         EntryKind::StoredValueCredited {
