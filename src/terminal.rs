@@ -576,6 +576,17 @@ impl Terminal {
                 },
                 Done::Adjusted,
             ),
+            Command::RedeemGift {
+                clerk,
+                member,
+                gift,
+            } => self.on_store(
+                move |s| {
+                    s.redeem_gift(&clerk, member, &gift)?;
+                    snapshot_of(s, member)
+                },
+                Done::GiftRedeemed,
+            ),
             Command::SaveReceipt { sale, text } => {
                 let dir = self.config.receipts_dir();
                 let sink = self.sink.clone();

@@ -811,4 +811,77 @@ async fn campaign_coupons_reach_two_stores_and_are_used_offline_within_their_lim
         conflicts.iter().all(|c| c.kind != "coupon_used_twice"),
         "no coupon used twice: {conflicts:?}"
     );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gift_redeemed_at_the_counter_reaches_head_office_and_another_store_with_the_same_points()
+{
+    let clock = Arc::new(FakeClock::at(chrono::Utc::now().fixed_offset()));
+    let mut world = world_with(clock.clone()).await;
+    let (store_a, store_b) = two_stores(&mut world).await;
+    let member = enroll(&store_a, "13700006666");
+    for _ in 0..5 {
+        sell_100(&store_a, member);
+    }
+    // Head office publishes a catalogue with a 300-point mug, from two
+    // minutes from now; it reaches both terminals with the version.
+    let with_gifts = tillcard::rules::Program {
+        effective_from: Some(clock.now() + chrono::Duration::minutes(2)),
+        gifts: vec![tillcard::rules::program::Gift {
+            code: "mug".into(),
+            name: "保温杯".into(),
+            points: 300,
+            active: true,
+        }],
+        ..Default::default()
+    };
+    let actor = tillcard_hq::service::back_office::Actor::cli();
+    world.hq.publish_program(&actor, &with_gifts).await.unwrap();
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+    clock.advance(chrono::Duration::minutes(3));
+
+    let points_at = |till: &StoreHandle| {
+        call(till, move |s| {
+            Ok(s.account(member)?.points_available(s.clock().now()))
+        })
+    };
+    let before = points_at(&store_a);
+    let catalogue_at_b = call(&store_b, |s| s.program()).gifts;
+    call(&store_a, move |s| {
+        let clerk = s.login("c1", "1234")?;
+        s.redeem_gift(&clerk, member, "mug")
+    });
+    let after_a = points_at(&store_a);
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+
+    let (_, entries) = world.hq_store.member(member).await.unwrap().unwrap();
+    let at_hq =
+        tillcard::rules::MemberAccount::fold(tillcard::rules::MemberAccount::new(member), &entries)
+            .points_available(clock.now());
+    let gift_entries = entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                &e.kind,
+                tillcard::rules::EntryKind::PointsRedeemedForGift { gift, .. } if gift == "mug"
+            )
+        })
+        .count();
+    let after_b = points_at(&store_b);
+    let dead = world.hq_store.dead_letters().await.unwrap();
+    println!(
+        "gift for points: {before} points at store a, {after_a} after the mug; head office {at_hq} ({gift_entries} gift entry), store b {after_b}; dead letters {}",
+        dead.len()
+    );
+    assert_eq!(
+        catalogue_at_b.len(),
+        1,
+        "the catalogue came down with the program"
+    );
+    assert_eq!(before, 500);
+    assert_eq!(after_a, 200);
+    assert_eq!(gift_entries, 1);
+    assert_eq!(at_hq, 200, "head office's ledger agrees with the counter");
+    assert_eq!(after_b, 200, "the other store sees the same balance");
+    assert!(dead.is_empty(), "nothing dead-lettered: {dead:?}");
 }

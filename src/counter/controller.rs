@@ -124,6 +124,11 @@ impl Counter {
             Action::ToggleAdjustSign => self.tap_toggle_adjust_sign(),
             Action::SelectReason(n) => self.tap_select_reason(n),
             Action::ConfirmAdjust => self.tap_confirm_adjust(),
+            // Gifts for points.
+            Action::MemberGifts => self.tap_open_gifts(),
+            Action::SelectGift(n) => self.tap_select_gift(n),
+            Action::ConfirmGift => self.tap_confirm_gift(),
+            Action::CloseGifts => self.tap_close_gifts(),
             // Sync and settings.
             Action::SyncNow => self.tap_sync_now(),
             Action::Provision => self.tap_provision(),
@@ -146,6 +151,7 @@ impl Counter {
             Done::ReceiptSaved(result) => self.done_receipt_saved(result),
             Done::Enrolled(result) => self.done_enrolled(result),
             Done::ToppedUp(result) | Done::Adjusted(result) => self.done_booked(result),
+            Done::GiftRedeemed(result) => self.done_gift_redeemed(result),
             Done::Sales(result) => self.done_sales(result),
             Done::Sale(result) => self.done_sale(result),
             Done::Refunded(result) => self.done_refunded(result),

@@ -149,6 +149,28 @@ impl TopUpForm {
     }
 }
 
+/// Redeeming a gift of the catalogue for the member on screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GiftForm {
+    /// The member.
+    pub member: MemberId,
+    /// The code of the gift picked, if any.
+    pub picked: Option<String>,
+    /// Why the last pick or redemption was refused.
+    pub error: Option<String>,
+}
+
+impl GiftForm {
+    /// A form for `member`, nothing picked.
+    pub fn new(member: MemberId) -> GiftForm {
+        GiftForm {
+            member,
+            picked: None,
+            error: None,
+        }
+    }
+}
+
 /// Refunding a past sale.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RefundForm {

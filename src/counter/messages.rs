@@ -53,6 +53,8 @@ pub enum Page {
     Refund,
     /// Manual points adjustment.
     Adjust,
+    /// The gift catalogue (礼品兑换) for the member on screen.
+    Gifts,
     /// Sync status.
     Sync,
     /// Settings.
@@ -128,6 +130,8 @@ pub enum Done {
     Refunded(Result<RefundReceipt, StoreError>),
     /// An adjustment (the member after it).
     Adjusted(Result<MemberSnapshot, StoreError>),
+    /// A gift redeemed for points: the member after it.
+    GiftRedeemed(Result<MemberSnapshot, StoreError>),
     /// A receipt saved (path or why not).
     ReceiptSaved(Result<std::path::PathBuf, String>),
     /// Terminal provisioning.
@@ -269,6 +273,14 @@ pub enum Action {
     MemberTopUp,
     /// Points adjustment for the member on screen.
     MemberAdjust,
+    /// The gift catalogue for the member on screen.
+    MemberGifts,
+    /// Gifts: pick the `n`th gift offered.
+    SelectGift(usize),
+    /// Gifts: redeem the gift picked.
+    ConfirmGift,
+    /// Gifts: back to the member, nothing redeemed.
+    CloseGifts,
     /// Enrollment: surname key.
     Surname(String),
     /// A text field edited on a hardware keyboard: its whole new text.
@@ -447,6 +459,15 @@ pub enum Command {
         delta: i64,
         /// Why.
         reason: String,
+    },
+    /// Redeem a gift of the catalogue for points.
+    RedeemGift {
+        /// The clerk.
+        clerk: Clerk,
+        /// The member.
+        member: MemberId,
+        /// The gift's code.
+        gift: String,
     },
     /// Save (and print) a receipt's text.
     SaveReceipt {

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use super::checkout::Sale;
-use super::forms::{AdjustForm, EnrollForm, RefundForm, TopUpForm};
+use super::forms::{AdjustForm, EnrollForm, GiftForm, RefundForm, TopUpForm};
 use super::keyboard::TextKeyboard;
 use super::keypad::{Entry, EntryKind};
 use super::member::MemberSnapshot;
@@ -78,6 +78,8 @@ pub struct Counter {
     pub refunded: Option<RefundReceipt>,
     /// Adjustment form.
     pub adjust: Option<AdjustForm>,
+    /// The gift catalogue's form.
+    pub gifts: Option<GiftForm>,
     /// Uplink status.
     pub status: UplinkStatus,
     /// Head office configured (else "offline only").
@@ -145,6 +147,7 @@ impl Counter {
             refund: RefundForm::default(),
             refunded: None,
             adjust: None,
+            gifts: None,
             status: UplinkStatus::default(),
             head_office_configured,
             camera: CameraStatus::None,

@@ -1,10 +1,11 @@
 //! Business actions on the store: price, sell, refund, top up, adjust,
-//! issue a coupon. Each write is ONE transaction holding its effect (ledger
+//! redeem a gift for points, issue a coupon. Each write is ONE transaction holding its effect (ledger
 //! entries from the rules engine), its outbox event and its audit row.
 
 use chrono::TimeZone;
 use rusqlite::{OptionalExtension, params};
 use tillcard_rules::booking::{self, Authority, TopUp};
+use tillcard_rules::gifts;
 use tillcard_rules::ledger::LedgerEntry;
 use tillcard_rules::pricing::{
     self, Basket, Context, PricingRequest, Quote, Shopper, TenderRequest,
@@ -421,6 +422,50 @@ impl Store {
                     member.0,
                     approval.manager_id()
                 ),
+            )?;
+            Ok(entries)
+        })
+    }
+
+    /// Redeems the program's gift `gift` for `member`'s points now (积分兑礼):
+    /// the rules' refusals (frozen, balances unknown, unknown or inactive
+    /// gift, points short) book nothing.
+    pub fn redeem_gift(
+        &mut self,
+        clerk: &Clerk,
+        member: MemberId,
+        gift: &str,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        let program = self.program()?;
+        let source = SourceId(Uuid::now_v7());
+        self.write(|tx, ctx| {
+            let record = find_by_id(tx, member)?.ok_or(StoreError::UnknownMember)?;
+            let account = load_account(tx, ctx.accounts, member)?;
+            let now = ctx.clock.now();
+            let entries = gifts::book_gift_redemption(
+                &program,
+                &record.profile(),
+                &account,
+                gift,
+                now,
+                source,
+            )?;
+            let points = program.gift(gift).map_or(0, |g| g.points);
+            let body = EventBody::GiftRedeemed {
+                member,
+                gift: gift.to_owned(),
+                points,
+                entries: entries.clone(),
+            };
+            let seq = outbox::append(tx, ctx, &body)?;
+            record_booking(
+                tx,
+                seq,
+                &entries,
+                &now.to_rfc3339(),
+                clerk,
+                "redeem_gift",
+                &format!("{} {gift} -{points}", member.0),
             )?;
             Ok(entries)
         })

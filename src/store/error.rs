@@ -2,6 +2,7 @@
 //! personal data (phone, name, birthday).
 
 use tillcard_rules::booking::BookingError;
+use tillcard_rules::gifts::GiftError;
 use tillcard_rules::pricing::PricingError;
 use tillcard_rules::refund::RefundError;
 
@@ -94,6 +95,9 @@ pub enum StoreError {
     /// A rule refused to book.
     #[error(transparent)]
     Booking(#[from] BookingError),
+    /// A rule refused the gift redemption.
+    #[error(transparent)]
+    Gift(#[from] GiftError),
     /// A rule refused the refund.
     #[error(transparent)]
     Refund(#[from] RefundError),

@@ -9,6 +9,7 @@ use slint::{Image, ModelRc, Rgb8Pixel, Rgba8Pixel, SharedPixelBuffer, SharedStri
 
 use super::{Choice, ClerkItem, KeyRow, LineItem, MemberCard, PageId, Row, StatusView, Ui};
 use crate::counter::checkout::QUICK_KEYS;
+use crate::counter::flows::gifts::offers_for;
 use crate::counter::forms::{ADJUST_REASONS, COMMON_SURNAMES};
 use crate::counter::keyboard::{TextField, TextKey};
 use crate::counter::member::{MemberSnapshot, coupon_label, member_view};
@@ -75,6 +76,10 @@ pub fn action_from(name: &str, index: i32) -> Option<Action> {
         "member-checkout" => Action::MemberCheckout,
         "member-top-up" => Action::MemberTopUp,
         "member-adjust" => Action::MemberAdjust,
+        "member-gifts" => Action::MemberGifts,
+        "select-gift" => Action::SelectGift(n),
+        "confirm-gift" => Action::ConfirmGift,
+        "close-gifts" => Action::CloseGifts,
         "birthday-month" => Action::BirthdayMonth(i8::try_from(index).unwrap_or(0)),
         "birthday-day" => Action::BirthdayDay(i8::try_from(index).unwrap_or(0)),
         "toggle-consent" => Action::ToggleConsent,
@@ -142,6 +147,7 @@ fn page_id(page: Page) -> PageId {
         Page::TopUp => PageId::TopUp,
         Page::Refund => PageId::Refund,
         Page::Adjust => PageId::Adjust,
+        Page::Gifts => PageId::Gifts,
         Page::Sync => PageId::Sync,
         Page::Settings => PageId::Settings,
         Page::FirstRun => PageId::FirstRun,
@@ -582,6 +588,28 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
                 .collect(),
         ));
         if let Some(e) = &a.error {
+            form_error = e.clone();
+        }
+    }
+    if let (Some(form), Some(m)) = (&c.gifts, &c.member) {
+        let offers = offers_for(m);
+        ui.set_gift_offers(model(
+            offers
+                .iter()
+                .map(|offer| Choice {
+                    label: shared(&offer.gift.name),
+                    detail: shared(text::gift_price(lang, offer.gift.points)),
+                    selected: form.picked.as_deref() == Some(offer.gift.code.as_str()),
+                    enabled: offer.affordable,
+                })
+                .collect(),
+        ));
+        ui.set_gifts_empty(shared(if offers.is_empty() {
+            text::no_gifts(lang)
+        } else {
+            String::new()
+        }));
+        if let Some(e) = &form.error {
             form_error = e.clone();
         }
     }

@@ -12,6 +12,7 @@
 //! - [`checkout`]: ringing up a sale, the receipt.
 //! - [`enrollment`]: a new member at the door.
 //! - [`manager_forms`]: top-up, refund, adjustment; opening manager screens.
+//! - [`gifts`]: the gift catalogue, a gift redeemed for points.
 //! - [`settings`]: language, sync now, registering with head office.
 //! - [`first_run`]: a new till from its enrollment code to the first
 //!   sign-in.
@@ -21,6 +22,7 @@
 pub mod checkout;
 pub mod enrollment;
 pub mod first_run;
+pub mod gifts;
 pub mod lookup;
 pub mod manager_forms;
 pub mod pin_setup;

@@ -5,6 +5,7 @@
 //! (`crate::ui`) hold no clerk-facing words of their own: each message is a
 //! function here that takes the language (and the numbers it shows).
 
+use tillcard_rules::gifts::GiftError;
 use tillcard_rules::pricing::Rule;
 use tillcard_rules::program::Tier;
 use tillcard_rules::refund::RefundOutcome;
@@ -138,6 +139,7 @@ pub fn store_error(language: Language, error: &StoreError) -> String {
             "本机已注册：重新注册需要店长密码",
             "This terminal is already registered: registering it again needs a manager's PIN.",
         ),
+        StoreError::Gift(refusal) => return gift_refusal(language, refusal),
         StoreError::DiskFull => (
             "终端磁盘已满：本次操作未记录，已记录的数据不会丢失。请联系技术支持",
             "The terminal's disk is full: this was NOT recorded. Nothing already recorded is lost. Call support.",
@@ -531,5 +533,87 @@ mod tests {
         };
         assert!(store_error(Language::ZhCn, &e).contains("138****5678"));
         assert!(store_error(Language::En, &e).contains("already enrolled"));
+    }
+}
+
+// Gifts for points (礼品兑换).
+
+phrases! {
+    /// Confirming with no gift picked.
+    pick_a_gift => "请先选择礼品", "Pick a gift first";
+    /// The catalogue has no active gift.
+    no_gifts => "当前没有可兑换的礼品", "No gifts to redeem at the moment";
+}
+
+/// "400积分" / "400 points": a gift's price.
+pub fn gift_price(language: Language, points: i64) -> String {
+    match language {
+        Language::ZhCn => format!("{points}积分"),
+        Language::En => format!("{points} points"),
+    }
+}
+
+/// What the clerk is told after a gift is redeemed.
+pub fn gift_redeemed(language: Language, name: &str, points: i64) -> String {
+    match language {
+        Language::ZhCn => format!("已兑换礼品：{name}（扣除{points}积分），请将礼品交给会员"),
+        Language::En => {
+            format!("Gift redeemed: {name} ({points} points taken). Hand the gift to the member.")
+        }
+    }
+}
+
+/// Why the member cannot take a gift of `price` points now.
+pub fn gift_not_affordable(
+    language: Language,
+    frozen: bool,
+    balances_known: bool,
+    price: i64,
+    available: i64,
+) -> String {
+    if frozen {
+        gift_refusal(language, &GiftError::MemberFrozen)
+    } else if !balances_known {
+        gift_refusal(language, &GiftError::BalanceUnknown)
+    } else {
+        gift_refusal(language, &GiftError::NotEnoughPoints { price, available })
+    }
+}
+
+/// A gift redemption the rules refused, in words.
+pub fn gift_refusal(language: Language, refusal: &GiftError) -> String {
+    match (refusal, language) {
+        (GiftError::MemberFrozen, Language::ZhCn) => {
+            "该会员账户已被总部冻结：不能用积分兑换礼品".to_owned()
+        }
+        (GiftError::MemberFrozen, Language::En) => {
+            "This member's account is frozen by head office: no gifts for points.".to_owned()
+        }
+        (GiftError::BalanceUnknown, Language::ZhCn) => {
+            "本机暂无该会员的余额：同步后才能兑换礼品".to_owned()
+        }
+        (GiftError::BalanceUnknown, Language::En) => {
+            "This member's balances are not known here yet: sync first, then redeem.".to_owned()
+        }
+        (GiftError::UnknownGift(_), Language::ZhCn) => "礼品目录中没有该礼品".to_owned(),
+        (GiftError::UnknownGift(_), Language::En) => {
+            "That gift is not in the catalogue.".to_owned()
+        }
+        (GiftError::InactiveGift(_), Language::ZhCn) => "该礼品暂停兑换".to_owned(),
+        (GiftError::InactiveGift(_), Language::En) => {
+            "That gift is not offered at the moment.".to_owned()
+        }
+        (GiftError::NotEnoughPoints { price, available }, Language::ZhCn) => {
+            format!("积分不足：该礼品需{price}积分，会员现有{available}积分")
+        }
+        (GiftError::NotEnoughPoints { price, available }, Language::En) => {
+            format!("Not enough points: the gift costs {price} points, the member has {available}.")
+        }
+        (GiftError::AlreadyBooked(_), Language::ZhCn) => "该兑换已记录，未重复记录".to_owned(),
+        (GiftError::AlreadyBooked(_), Language::En) => {
+            "This redemption is already recorded; it was not recorded again.".to_owned()
+        }
+        (GiftError::WrongMember, Language::ZhCn) => "本机没有该会员".to_owned(),
+        (GiftError::WrongMember, Language::En) => "This member is not on this terminal.".to_owned(),
     }
 }
