@@ -49,6 +49,7 @@ fn snapshot(store: &Store, member: MemberId) -> Result<MemberSnapshot, StoreErro
         program: store.program()?,
         at: store.clock().now(),
         record,
+        new_card: None,
     })
 }
 

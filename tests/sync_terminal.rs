@@ -811,6 +811,8 @@ async fn campaign_coupons_reach_two_stores_and_are_used_offline_within_their_lim
         conflicts.iter().all(|c| c.kind != "coupon_used_twice"),
         "no coupon used twice: {conflicts:?}"
     );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gift_redeemed_at_the_counter_reaches_head_office_and_another_store_with_the_same_points()
 {
