@@ -597,6 +597,12 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     /// later events, their ledger entries and dead letters, and resets its ack.
     #[cfg(feature = "test-support")]
     async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()>;
+    /// TEST SUPPORT: whether every committed change is past the
+    /// downlink's horizon, so a terminal asking now gets all of them. On
+    /// PostgreSQL the horizon is the oldest transaction running anywhere
+    /// in the cluster, another test's database included.
+    #[cfg(feature = "test-support")]
+    async fn downlink_settled(&self) -> StoreResult<bool>;
 }
 
 /// Why an enrollment code found for `store` cannot be redeemed at `now` by

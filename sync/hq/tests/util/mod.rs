@@ -417,6 +417,17 @@ impl Harness {
 
     /// Every change from the start, in one pass.
     pub async fn all_changes(&self, till: &Till) -> Vec<Change> {
+        // PostgreSQL's downlink withholds changes newer than the oldest
+        // transaction running in the cluster, another test's included: wait
+        // (bounded) until that horizon has passed what this test committed.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !self.hq.store().downlink_settled().await.unwrap() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the downlink's horizon did not pass the newest change in 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let mut cursor: Option<String> = None;
         let mut out = Vec::new();
         loop {

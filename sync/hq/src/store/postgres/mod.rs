@@ -678,4 +678,9 @@ impl Store for PgStore {
     async fn simulate_restore(&self, terminal: TerminalId, keep: u64) -> StoreResult<()> {
         test_hooks::simulate_restore(&mut self.client().await?, terminal, keep).await
     }
+
+    #[cfg(feature = "test-support")]
+    async fn downlink_settled(&self) -> StoreResult<bool> {
+        test_hooks::downlink_settled(&self.client().await?).await
+    }
 }

@@ -25,6 +25,19 @@ pub(super) async fn counts<C: GenericClient>(client: &C) -> StoreResult<Counts> 
     })
 }
 
+/// Whether the newest change is older than the oldest transaction
+/// running in the cluster (the downlink's horizon).
+pub(super) async fn downlink_settled<C: GenericClient>(client: &C) -> StoreResult<bool> {
+    let row = client
+        .query_one(
+            "SELECT coalesce(max(xid), 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+               FROM changes",
+            &[],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
 /// The tables with a row whose text contains `needle`.
 pub(super) async fn find_text<C: GenericClient>(
     client: &C,

@@ -789,4 +789,10 @@ impl Store for SqliteStore {
         self.run(move |c| test_hooks::simulate_restore(c, terminal, keep))
             .await
     }
+
+    /// SQLite's writers are serialized: every committed change is visible.
+    #[cfg(feature = "test-support")]
+    async fn downlink_settled(&self) -> StoreResult<bool> {
+        Ok(true)
+    }
 }
