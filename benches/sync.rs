@@ -68,6 +68,7 @@ async fn main() {
     let (status_tx, mut status) = watch::channel(UplinkStatus::default());
     let (stop, shutdown) = watch::channel(false);
     let uplink_config = UplinkConfig {
+        saved_files: None,
         batch_size: 1_000,
         min_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(200),

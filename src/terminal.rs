@@ -19,6 +19,7 @@ use crate::counter::checkout::{PriceAsk, Priced, price_checkout};
 use crate::counter::member::MemberSnapshot;
 use crate::counter::messages::HeadOfficeRefusal;
 use crate::counter::{CameraStatus, ClerkEntry, Command, Done, EnrollDone, Input, SaleDone};
+use crate::saved_files::SavedFiles;
 use crate::scan::credential::CardVerifier;
 use crate::scan::decode::CombinedDecoder;
 use crate::scan::file_source::{FileSource, load_luma};
@@ -168,6 +169,8 @@ impl Terminal {
         if config.demo {
             crate::demo::seed(&mut store)?;
         }
+        // Files of members erased before a stop that came too early.
+        SavedFiles::of(&config).delete_erased(&mut store)?;
         let registered_at_start = store.credentials().is_some();
         let verifier = Arc::new(RwLock::new(store.card_verifier()?));
         let reader = MemberReader::open(&path, store.program()?)?;
@@ -345,7 +348,10 @@ impl Terminal {
         let uplink = match Uplink::new(
             self.store.clone(),
             self.clock.clone(),
-            UplinkConfig::new(url),
+            UplinkConfig {
+                saved_files: Some(SavedFiles::of(&self.config)),
+                ..UplinkConfig::new(url)
+            },
             status_tx,
         ) {
             Ok(u) => u,

@@ -249,6 +249,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
         };
         let (status_tx, status) = watch::channel(UplinkStatus::default());
         let config = UplinkConfig {
+            saved_files: None,
             batch_size: 200,
             min_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(200),

@@ -22,6 +22,7 @@ use tillcard::rules::Money;
 use tillcard::rules::booking::TopUp;
 use tillcard::rules::ledger::{EarnReason, points_earned};
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+use tillcard::saved_files::SavedFiles;
 use tillcard::store::Store;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
@@ -86,9 +87,19 @@ fn unregistered_terminal(world: &mut World, name: &str) -> StoreHandle {
 
 /// Runs the uplink until the queue is drained and the downlink was pulled.
 async fn sync(world: &World, handle: &StoreHandle) -> UplinkStatus {
+    sync_saving(world, handle, None).await
+}
+
+/// [`sync`] for a terminal that saves cards and receipts in `files`.
+async fn sync_saving(
+    world: &World,
+    handle: &StoreHandle,
+    files: Option<SavedFiles>,
+) -> UplinkStatus {
     let (status_tx, mut status) = watch::channel(UplinkStatus::default());
     let (stop, shutdown) = watch::channel(false);
     let config = UplinkConfig {
+        saved_files: files,
         min_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(100),
         idle_poll: Duration::from_millis(20),
@@ -179,6 +190,86 @@ async fn erasure_at_head_office_reaches_the_terminal_cache_on_its_next_sync() {
     let by_phone = call(&till, |s| s.find_member_by_phone("13912345678"));
     assert!(by_phone.is_none());
     println!("erasure: member erased at head office and gone from the terminal after one sync");
+}
+
+/// An erasure reaches what the terminal saved and sent: the member's card
+/// and receipts are deleted (another member's stay), and the enrollment
+/// event it keeps, acknowledged, holds no masked phone, masked name or
+/// sealed phone any more; its other events (a sale) stay whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "reads the outbox straight from the terminal's file, as anyone holding the file could"
+)]
+async fn erasure_deletes_the_members_saved_card_and_receipts_and_scrubs_the_sent_enrollment() {
+    let mut world = world().await;
+    let till = terminal(&mut world, "store-1").await;
+    let store_file = world._dirs.last().unwrap().path().join("terminal.sqlite");
+    let data = tempfile::tempdir().unwrap();
+    let mut config = tillcard::config::TerminalConfig::embedded_demo();
+    config.data_dir = data.path().to_path_buf();
+    let files = SavedFiles::of(&config);
+    let member = enroll(&till, "13912340001");
+    let other = enroll(&till, "13912340002");
+    let sale_of = |member: MemberId| {
+        call(&till, move |s| {
+            let clerk = s.login("c1", "1234")?;
+            let quote = s.price(Some(member), &rice_100(), &TenderRequest::default(), false)?;
+            Ok(s.commit_sale(&clerk, &quote)?.sale)
+        })
+    };
+    let (sale, other_sale) = (sale_of(member), sale_of(other));
+    std::fs::create_dir_all(files.cards()).unwrap();
+    std::fs::create_dir_all(files.receipts()).unwrap();
+    let saved = [
+        files.card(member),
+        files.receipt(&sale.0.to_string()),
+        files.card(other),
+        files.receipt(&other_sale.0.to_string()),
+    ];
+    for path in &saved {
+        std::fs::write(path, "139****0001").unwrap();
+    }
+    sync_saving(&world, &till, Some(files.clone())).await;
+
+    assert!(world.hq.erase(member).await.unwrap());
+    sync_saving(&world, &till, Some(files.clone())).await;
+    let left: Vec<bool> = saved.iter().map(|p| p.exists()).collect();
+    let outbox: Vec<(String, String)> = rusqlite::Connection::open(&store_file)
+        .unwrap()
+        .prepare("SELECT kind, payload FROM outbox WHERE payload LIKE '%' || ?1 || '%'")
+        .unwrap()
+        .query_map([member.0.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let enrollment = outbox
+        .iter()
+        .find(|(kind, _)| kind == "member_enrolled")
+        .map(|(_, payload)| serde_json::from_str::<serde_json::Value>(payload).unwrap())
+        .unwrap();
+    let queued = call(&till, |s| s.erased_files());
+    println!(
+        "erasure of saved files: card, receipt, other card, other receipt exist {left:?}; {} events name the member; enrollment masked_phone {:?}, phone_sealed {:?}; still queued {}",
+        outbox.len(),
+        enrollment["masked_phone"],
+        enrollment["phone_sealed"],
+        queued.len()
+    );
+    assert_eq!(left, [false, false, true, true]);
+    assert_eq!(enrollment["masked_phone"], "");
+    assert_eq!(enrollment["phone_sealed"], "");
+    assert!(enrollment["masked_name"].is_null() && enrollment["birthday"].is_null());
+    assert!(
+        outbox.iter().all(|(_, p)| !p.contains("****")),
+        "no masked phone left in any event"
+    );
+    assert!(
+        outbox.iter().any(|(kind, _)| kind == "sale_booked"),
+        "the sale's event stays whole"
+    );
+    assert!(queued.is_empty(), "nothing left to delete");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,7 @@ pub mod actions;
 pub mod audit;
 pub mod cards;
 pub mod clerks;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod handle;

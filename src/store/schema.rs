@@ -218,6 +218,14 @@ ALTER TABLE members ADD COLUMN card_serial INTEGER;
 ALTER TABLE members ADD COLUMN merged_into TEXT;
 "#,
     },
+    Migration {
+        purpose: "an erasure reaches the files saved for the member: their card and the receipts of their actions, deleted once the erasure commits",
+        sql: r#"
+-- One row per erased member whose files are still to delete: the ids of
+-- their actions (a receipt is saved under its sale's id), as JSON.
+CREATE TABLE erased_files (member_id TEXT PRIMARY KEY, sources TEXT NOT NULL);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

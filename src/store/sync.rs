@@ -197,10 +197,11 @@ impl DownlinkSink for TxSink<'_, '_> {
     fn erase(&mut self, member: MemberId) -> Result<(), StoreError> {
         // Personal fields go; the pseudonymous ledger (ids and amounts) stays
         // for the books.
-        self.tx.execute(
-            "DELETE FROM members WHERE member_id = ?1",
-            [member.0.to_string()],
-        )?;
+        let id = member.0.to_string();
+        self.tx
+            .execute("DELETE FROM members WHERE member_id = ?1", [&id])?;
+        super::erasure::scrub_outbox(self.tx, member)?;
+        super::erasure::queue_files(self.tx, member)?;
         self.touched.push(member);
         Ok(())
     }

@@ -26,6 +26,7 @@ use tillcard_rules::Timestamp;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::saved_files::SavedFiles;
 use crate::store::StoreError;
 use crate::store::clerks::{Approval, Clerk};
 use crate::store::handle::StoreHandle;
@@ -53,6 +54,10 @@ pub struct UplinkConfig {
     pub idle_poll: Duration,
     /// Time limit of one HTTP request.
     pub request_timeout: Duration,
+    /// Where cards and receipts are saved: an erasure in the downlink
+    /// deletes the member's after each pass. `None` leaves them to the
+    /// next start.
+    pub saved_files: Option<SavedFiles>,
 }
 
 impl UplinkConfig {
@@ -65,6 +70,7 @@ impl UplinkConfig {
             max_backoff: Duration::from_secs(60),
             idle_poll: Duration::from_secs(5),
             request_timeout: Duration::from_secs(20),
+            saved_files: None,
         }
     }
 }
@@ -378,6 +384,9 @@ impl Uplink {
             );
             let more = on_store(&self.store, move |s| s.apply_changes(page)).await?;
             if !more {
+                if let Some(files) = self.config.saved_files.clone() {
+                    on_store(&self.store, move |s| files.delete_erased(s)).await?;
+                }
                 return Ok(());
             }
         }
