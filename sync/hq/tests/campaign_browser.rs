@@ -158,6 +158,7 @@ async fn campaigns_in_headless_chromium() {
     saved.push("console-campaigns-en.png");
     open_page(&browser, &format!("{base}/console/campaigns/{CODE}")).await;
     let issued = text_of(&browser, "fig-issued").await;
+    let segment = text_of(&browser, "campaign-segment").await;
     let treated = text_of(&browser, "treated-members").await;
     let control = text_of(&browser, "control-members").await;
     let treated_sleeping = text_of(&browser, "treated-sleeping").await;
@@ -204,6 +205,10 @@ async fn campaigns_in_headless_chromium() {
     assert!(problem.contains("control_bp: at most 5000"), "{problem}");
     assert_eq!(after_refusal, None, "the refused definition wrote nothing");
     assert_eq!(created, "Campaign created.");
+    assert_eq!(
+        segment, "Segment: days since the last purchase ≥ 90",
+        "the segment in words"
+    );
     assert_eq!(ran, "Campaign run.");
     assert_eq!(stopped, "Campaign stopped.");
     assert!(state.contains("Stopped"), "{state}");

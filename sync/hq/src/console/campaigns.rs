@@ -103,6 +103,38 @@ fn group(g: &GroupFigures) -> Value {
     }
 }
 
+/// The segment's conditions as (text key, value) pairs, in the form's
+/// order; RFM segments apart (their names are translated by the page).
+fn segment_terms(segment: &Segment) -> Vec<Value> {
+    let mut terms = Vec::new();
+    let mut term = |key: &str, value: String| terms.push(context! { key => key, value => value });
+    if !segment.tiers.is_empty() {
+        term("term_tiers", segment.tiers.join(", "));
+    }
+    if !segment.tags.is_empty() {
+        term("term_tags", segment.tags.join(", "));
+    }
+    if !segment.stores.is_empty() {
+        term("term_stores", segment.stores.join(", "));
+    }
+    if let Some(days) = segment.min_days_since_purchase {
+        term("term_min_days", days.to_string());
+    }
+    if let Some(days) = segment.max_days_since_purchase {
+        term("term_max_days", days.to_string());
+    }
+    if let Some(spend) = segment.min_spend {
+        term("term_min_spend", spend.to_string());
+    }
+    if let Some(spend) = segment.max_spend {
+        term("term_max_spend", spend.to_string());
+    }
+    if segment.birthday_month {
+        term("term_birthday_month", String::new());
+    }
+    terms
+}
+
 fn figures(f: &CampaignFigures) -> Value {
     context! {
         issued => f.issued,
@@ -147,7 +179,8 @@ async fn context_of(hq: &Hq, code: Option<&str>) -> Result<Value, HqError> {
                 coupon => coupon,
                 valid_days => spec.coupon.valid_days,
                 per_member => spec.per_member,
-                segment => serde_json::to_string(&spec.segment).unwrap_or_default(),
+                segment => segment_terms(&spec.segment),
+                segment_rfm => spec.segment.rfm.iter().map(|s| s.name()).collect::<Vec<_>>(),
                 figures => figures(&view.figures),
             })
         }
