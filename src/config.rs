@@ -42,6 +42,64 @@ pub struct HeadOfficeConfig {
     pub store: String,
 }
 
+/// Why a head-office address cannot be used. Everything the terminal and
+/// head office say to each other (the enrollment code's answer with head
+/// office's keys, signed batches, the downlink) must not cross a network
+/// in the clear: an address off this machine must be `https`; plain
+/// `http` stays possible only to a loopback host (127.0.0.0/8, ::1,
+/// `localhost`), for tests and a head office on the same PC.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressProblem {
+    /// Not a URL at all.
+    #[error("`{0}` is not a web address (write it as https://hq.example.com)")]
+    NotAUrl(String),
+    /// A scheme other than http or https.
+    #[error("`{0}` is not an http(s) address (write it as https://hq.example.com)")]
+    NotHttp(String),
+    /// Plain http to another machine.
+    #[error(
+        "head office at {host} must be reached over https, not http: plain http lets anyone \
+         on the network read and change what the terminal and head office exchange \
+         (http is accepted only for this machine: 127.0.0.1, ::1, localhost)"
+    )]
+    PlainHttp {
+        /// The host named.
+        host: String,
+    },
+}
+
+/// Whether `url` may be used as head office's address: https anywhere,
+/// plain http only to a loopback host (see [`AddressProblem`]).
+pub fn check_head_office_url(url: &str) -> Result<(), AddressProblem> {
+    let url = url.trim();
+    let parsed = reqwest::Url::parse(url).map_err(|_| AddressProblem::NotAUrl(url.to_owned()))?;
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| AddressProblem::NotAUrl(url.to_owned()))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(host) => Ok(()),
+        "http" => Err(AddressProblem::PlainHttp {
+            host: host.to_owned(),
+        }),
+        _ => Err(AddressProblem::NotHttp(url.to_owned())),
+    }
+}
+
+/// 127.0.0.0/8, ::1 (and IPv4-mapped loopback), `localhost`; `host` as
+/// a parsed URL writes it (IPv6 in brackets, names in lower case).
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// Which camera, at which resolution, or a folder of images instead.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -150,6 +208,9 @@ impl TerminalConfig {
         if config.auto_lock_secs == 0 {
             return Err("auto_lock_secs must be at least 1".into());
         }
+        if let Some(url) = config.head_office_url() {
+            check_head_office_url(url).map_err(|problem| format!("head_office.url: {problem}"))?;
+        }
         Ok(config)
     }
 
@@ -229,5 +290,69 @@ mod tests {
         let err = TerminalConfig::parse("language = \"fr\"").unwrap_err();
         assert!(err.contains("language") || err.contains("fr"), "{err}");
         assert!(TerminalConfig::parse("auto_lock_secs = 0").is_err());
+    }
+
+    #[test]
+    fn head_office_off_this_machine_must_be_https() {
+        let allowed = [
+            "https://hq.example.com",
+            "https://10.0.0.5:8443",
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9",
+            "http://localhost:3000",
+            "http://LOCALHOST",
+            "http://[::1]:8080",
+            "http://[::ffff:127.0.0.1]",
+        ];
+        for url in allowed {
+            assert_eq!(check_head_office_url(url), Ok(()), "{url}");
+        }
+        let refused = [
+            ("http://hq.example.com", "hq.example.com"),
+            ("http://10.0.0.5:8080", "10.0.0.5"),
+            ("http://128.0.0.1", "128.0.0.1"),
+            ("http://localhost.example.com", "localhost.example.com"),
+            ("http://[2001:db8::1]", "[2001:db8::1]"),
+            ("HTTP://HQ.EXAMPLE.COM/", "hq.example.com"),
+        ];
+        for (url, host) in refused {
+            assert_eq!(
+                check_head_office_url(url),
+                Err(AddressProblem::PlainHttp { host: host.into() }),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            check_head_office_url("ftp://hq.example.com"),
+            Err(AddressProblem::NotHttp(_))
+        ));
+        assert!(matches!(
+            check_head_office_url("hq.example.com"),
+            Err(AddressProblem::NotAUrl(_))
+        ));
+        println!(
+            "{} addresses accepted, {} plain-http ones refused",
+            allowed.len(),
+            refused.len()
+        );
+    }
+
+    #[test]
+    fn the_loader_refuses_plain_http_to_another_machine_with_the_reason() {
+        let err =
+            TerminalConfig::parse("[head_office]\nurl = \"http://hq.example.com\"\n").unwrap_err();
+        assert!(err.contains("head_office.url"), "{err}");
+        assert!(err.contains("https"), "{err}");
+        let config =
+            TerminalConfig::parse("[head_office]\nurl = \"http://127.0.0.1:9\"\n").unwrap();
+        assert_eq!(config.head_office_url(), Some("http://127.0.0.1:9"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("terminal.toml");
+        std::fs::write(&path, "[head_office]\nurl = \"http://192.168.1.20:8080\"\n").unwrap();
+        let err = TerminalConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("terminal.toml") && err.contains("over https"),
+            "{err}"
+        );
     }
 }

@@ -717,6 +717,7 @@ fn head_office_refusal(error: UplinkError) -> HeadOfficeRefusal {
         UplinkError::Unreachable(_) | UplinkError::Server(_) => HeadOfficeRefusal::Unreachable,
         UplinkError::Refused { code, detail, .. } => HeadOfficeRefusal::Refused { code, detail },
         UplinkError::Store(e) => HeadOfficeRefusal::Store(e),
+        UplinkError::Address(problem) => HeadOfficeRefusal::Address(problem),
         other => HeadOfficeRefusal::Other(other.to_string()),
     }
 }

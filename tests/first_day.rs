@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tillcard::clock::{Clock, SystemClock};
+use tillcard::config::AddressProblem;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::{PinHashCost, Store, StoreConfig, StoreError};
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkError, UplinkStatus, provision, set_pin};
@@ -199,6 +200,27 @@ async fn first_day(chain: Chain) {
             .await
         ),
         "code_for_other_store"
+    );
+    // An address off this machine in plain http is refused before
+    // anything is sent: the code is not spent.
+    let plain = provision(
+        &till,
+        "http://hq.example.com",
+        &code,
+        Some("SH-001".into()),
+        None,
+    )
+    .await;
+    assert!(
+        matches!(
+            &plain,
+            Err(UplinkError::Address(AddressProblem::PlainHttp { host })) if host == "hq.example.com"
+        ),
+        "{plain:?}"
+    );
+    println!(
+        "plain http refused: {}",
+        plain.err().map(|e| e.to_string()).unwrap_or_default()
     );
     provision(&till, &chain.url, &code, Some("SH-001".into()), None)
         .await

@@ -17,6 +17,7 @@ use super::checkout::{PriceAsk, Priced};
 use super::keyboard::{TextField, TextKey};
 use super::keypad::{Entry, Key};
 use super::member::MemberSnapshot;
+use crate::config::AddressProblem;
 use crate::format::Language;
 use crate::scan::outcome::{OutcomeKind, ScanOutcome};
 use crate::store::StoreError;
@@ -161,6 +162,9 @@ pub enum HeadOfficeRefusal {
     Store(StoreError),
     /// Anything else, in words (a garbled answer, a file not saved).
     Other(String),
+    /// The address cannot be used (plain http to another machine, not a
+    /// web address): nothing was sent.
+    Address(AddressProblem),
 }
 
 /// Where a new till is on its way to the first sign-in.

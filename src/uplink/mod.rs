@@ -26,6 +26,7 @@ use tillcard_rules::Timestamp;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::config::{AddressProblem, check_head_office_url};
 use crate::saved_files::SavedFiles;
 use crate::store::StoreError;
 use crate::store::clerks::{Approval, Clerk};
@@ -116,6 +117,9 @@ pub enum UplinkProblem {
     Stalled(u64),
     /// The terminal's disk is full.
     DiskFull,
+    /// Head office's address cannot be used (plain http to another
+    /// machine): nothing is sent.
+    Address(AddressProblem),
     /// Anything else on this terminal (English, for support).
     Terminal(String),
 }
@@ -133,6 +137,7 @@ impl From<&UplinkError> for UplinkProblem {
             UplinkError::BadAnswer(_) => UplinkProblem::Garbled,
             UplinkError::Stalled(seq) => UplinkProblem::Stalled(*seq),
             UplinkError::Store(StoreError::DiskFull) => UplinkProblem::DiskFull,
+            UplinkError::Address(problem) => UplinkProblem::Address(problem.clone()),
             UplinkError::Store(e) => UplinkProblem::Terminal(e.to_string()),
         }
     }
@@ -170,13 +175,16 @@ pub enum UplinkError {
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Head office's address cannot be used; nothing was sent.
+    #[error(transparent)]
+    Address(#[from] AddressProblem),
 }
 
 impl UplinkError {
     fn is_refusal(&self) -> bool {
         matches!(
             self,
-            UplinkError::Refused { .. } | UplinkError::NotProvisioned
+            UplinkError::Refused { .. } | UplinkError::NotProvisioned | UplinkError::Address(_)
         )
     }
 }
@@ -236,10 +244,8 @@ impl Uplink {
         config: UplinkConfig,
         status: watch::Sender<UplinkStatus>,
     ) -> Result<Uplink, UplinkError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .build()
-            .map_err(|e| UplinkError::Unreachable(e.to_string()))?;
+        check_head_office_url(&config.base_url)?;
+        let http = http_client(Some(config.request_timeout))?;
         Ok(Uplink {
             store,
             clock,
@@ -397,6 +403,18 @@ impl Uplink {
     }
 }
 
+/// The HTTP client for head office: redirects are not followed, so an
+/// https address cannot be sent on to a plain-http one.
+fn http_client(timeout: Option<Duration>) -> Result<reqwest::Client, UplinkError> {
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder
+        .build()
+        .map_err(|e| UplinkError::Unreachable(e.to_string()))
+}
+
 /// Sends a signed request and returns the body of a 2xx answer.
 pub async fn send(
     http: &reqwest::Client,
@@ -454,6 +472,9 @@ pub async fn provision(
     configured_store: Option<String>,
     approval: Option<Approval>,
 ) -> Result<(), UplinkError> {
+    // Checked before anything else: the code must not cross a network in
+    // the clear, and head office's keys must not come back that way.
+    check_head_office_url(base_url)?;
     if approval.is_none() && on_store(store, |s| Ok(s.credentials().is_some())).await? {
         return Err(UplinkError::Store(StoreError::AlreadyRegistered));
     }
@@ -469,7 +490,7 @@ pub async fn provision(
     let body =
         client::redeem_request_with_card_key(code, &key, card_key_id, configured_store.as_deref())
             .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    let http = reqwest::Client::new();
+    let http = http_client(None)?;
     let answer = send(
         &http,
         base_url,
@@ -503,6 +524,7 @@ pub async fn set_pin(
     pin: String,
     unix_now: i64,
 ) -> Result<Clerk, UplinkError> {
+    check_head_office_url(base_url)?;
     let (credentials, pin_hash) = {
         let pin = pin.clone();
         on_store(store, move |s| {
@@ -516,7 +538,7 @@ pub async fn set_pin(
     let request = credentials
         .set_pin_request(&staff_id, &setup_code, &pin_hash, unix_now)
         .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    let answer = send(&reqwest::Client::new(), base_url, request).await?;
+    let answer = send(&http_client(None)?, base_url, request).await?;
     let staff: StaffSnapshot =
         wire::decode(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     let clerk = on_store(store, move |s| {

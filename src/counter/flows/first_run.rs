@@ -64,6 +64,14 @@ impl Counter {
             });
             return Vec::new();
         }
+        if let Err(problem) = crate::config::check_head_office_url(&self.hq_url) {
+            self.first_run = Some(FirstRunStep::EnterCode);
+            self.provision_result = Some(Notice {
+                text: text::head_office_address(self.language, &problem),
+                bad: true,
+            });
+            return Vec::new();
+        }
         self.first_run = Some(FirstRunStep::Registering);
         self.first_run_retry_at = None;
         self.provision_result = None;
@@ -169,6 +177,27 @@ mod tests {
             role: Role::Cashier,
             has_pin: false,
         }]
+    }
+
+    #[test]
+    fn a_first_run_to_a_plain_http_head_office_elsewhere_is_refused_before_sending() {
+        let (mut c, t0) = new_till();
+        c.hq_url = "http://192.168.1.20:8080".into();
+        c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0);
+        assert_eq!(c.first_run, Some(FirstRunStep::EnterCode));
+        key_in(&mut c, CODE, t0);
+        assert!(
+            c.handle(Input::Tap(Action::Register), t0).is_empty(),
+            "the code is not sent in the clear"
+        );
+        assert_eq!(c.first_run, Some(FirstRunStep::EnterCode));
+        let notice = c.provision_result.as_ref().expect("the reason is shown");
+        assert!(
+            notice.bad && notice.text.contains("https://192.168.1.20"),
+            "{}",
+            notice.text
+        );
+        println!("{}", notice.text);
     }
 
     #[test]

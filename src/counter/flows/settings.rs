@@ -40,6 +40,13 @@ impl Counter {
             });
             return Vec::new();
         }
+        if let Err(problem) = crate::config::check_head_office_url(url) {
+            self.provision_result = Some(Notice {
+                text: text::head_office_address(self.language, &problem),
+                bad: true,
+            });
+            return Vec::new();
+        }
         self.provision_result = None;
         vec![Command::Provision {
             url: url.to_owned(),
@@ -80,6 +87,7 @@ impl Counter {
 mod tests {
     use crate::counter::flows::testing::{approval, signed_in};
     use crate::counter::messages::{Action, Command, Done, Input, Page};
+    use crate::format::Language;
 
     #[test]
     fn register_sends_the_typed_address_and_code_trimmed_and_refuses_blanks() {
@@ -109,5 +117,36 @@ mod tests {
         c.handle(Input::Done(Done::Provisioned(Ok(()))), t0);
         assert!(c.provision_code.is_empty(), "the spent code is cleared");
         assert!(c.head_office_configured);
+    }
+
+    #[test]
+    fn register_refuses_plain_http_to_another_machine_in_the_clerks_language() {
+        let (mut c, t0) = signed_in();
+        c.handle(Input::Tap(Action::OpenSettings), t0);
+        c.handle(Input::Done(Done::Approved(Ok(approval()))), t0);
+        assert_eq!(c.page, Page::Settings);
+        c.provision_code = "K7Q2-9XHM".into();
+        for (language, words) in [
+            (Language::En, "https://"),
+            (Language::ZhCn, "必须以 https://"),
+        ] {
+            c.handle(Input::Tap(Action::SetLanguage(language)), t0);
+            c.hq_url = "http://hq.example.com".into();
+            assert!(
+                c.handle(Input::Tap(Action::Provision), t0).is_empty(),
+                "nothing is sent to a plain-http address"
+            );
+            let notice = c.provision_result.as_ref().expect("the refusal is shown");
+            assert!(notice.bad);
+            assert!(notice.text.contains(words), "{}", notice.text);
+            assert!(notice.text.contains("hq.example.com"), "{}", notice.text);
+            println!("{language:?}: {}", notice.text);
+        }
+        c.hq_url = "http://127.0.0.1:8080".into();
+        assert_eq!(
+            c.handle(Input::Tap(Action::Provision), t0).len(),
+            1,
+            "a head office on this machine may be plain http"
+        );
     }
 }

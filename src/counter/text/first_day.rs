@@ -5,6 +5,7 @@
 //! also uses for why syncing fails.
 
 use super::{phrases, pick, store_error};
+use crate::config::AddressProblem;
 use crate::counter::messages::{FirstRunStep, HeadOfficeRefusal, PinSetupStep};
 use crate::format::Language;
 use crate::store::clerks::NewPinProblem;
@@ -35,6 +36,28 @@ phrases! {
     type_the_store_code => "请输入完整的16位开通码", "Key all 16 digits of the enrollment code";
 }
 
+/// Why the head-office address typed or configured cannot be used: the
+/// person setting the till up is told to write it with https.
+pub fn head_office_address(language: Language, problem: &AddressProblem) -> String {
+    match (problem, language) {
+        (AddressProblem::PlainHttp { host }, Language::ZhCn) => format!(
+            "总部地址必须以 https:// 开头：经网络以 http 明文连接 {host}，\
+             他人可窃听或篡改本机与总部之间的数据。请改为 https://{host}"
+        ),
+        (AddressProblem::PlainHttp { host }, Language::En) => format!(
+            "Head office's address must start with https://: plain http to {host} \
+             lets anyone on the network read or change what this till and head office \
+             exchange. Write https://{host}"
+        ),
+        (AddressProblem::NotAUrl(_) | AddressProblem::NotHttp(_), Language::ZhCn) => {
+            "总部地址格式不正确：请按 https://hq.example.com 的格式填写".into()
+        }
+        (AddressProblem::NotAUrl(_) | AddressProblem::NotHttp(_), Language::En) => {
+            "That is not a head-office address: write it as https://hq.example.com".into()
+        }
+    }
+}
+
 /// Head office (or this terminal) refused a registration or a PIN set-up.
 pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> String {
     let (zh, en) = match refusal {
@@ -43,6 +66,7 @@ pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> S
             "Head office cannot be reached: check the network and try again",
         ),
         HeadOfficeRefusal::Store(e) => return store_error(language, e),
+        HeadOfficeRefusal::Address(problem) => return head_office_address(language, problem),
         HeadOfficeRefusal::Other(why) => {
             return match language {
                 Language::ZhCn => format!("未完成：{why}"),
@@ -147,6 +171,7 @@ pub fn uplink_problem(language: Language, problem: &UplinkProblem) -> String {
                 }
             };
         }
+        UplinkProblem::Address(problem) => return head_office_address(language, problem),
         UplinkProblem::DiskFull => (
             "终端磁盘已满：请联系技术支持",
             "The terminal's disk is full: call support",

@@ -502,6 +502,9 @@ mod tests {
             UplinkProblem::Garbled,
             UplinkProblem::Stalled(42),
             UplinkProblem::DiskFull,
+            UplinkProblem::Address(crate::config::AddressProblem::PlainHttp {
+                host: "hq.example.com".into(),
+            }),
         ];
         for problem in problems {
             let zh = uplink_problem(Language::ZhCn, &problem);
