@@ -12,6 +12,8 @@
 //! | `database.postgres_pool_size` | `TILLCARD_HQ_DATABASE_POOL_SIZE` | 2 × CPUs + 2 (4 to 32) |
 //! | `admin.token` | `TILLCARD_HQ_ADMIN_TOKEN` | unset: admin API refused |
 //! | `admin.token_file` | `TILLCARD_HQ_ADMIN_TOKEN_FILE` | unset |
+//! | `metrics.token` | `TILLCARD_HQ_METRICS_TOKEN` | unset: `/metrics` to loopback clients only |
+//! | `metrics.token_file` | `TILLCARD_HQ_METRICS_TOKEN_FILE` | unset |
 //! | `log.level` | `RUST_LOG` | `info` |
 //! | `log.format` | `TILLCARD_HQ_LOG_FORMAT` | `text` |
 //! | `jobs.at` | `TILLCARD_HQ_JOBS_AT` | `03:00` (store-local, `HH:MM`: the daily jobs' time) |
@@ -56,6 +58,9 @@ pub struct Config {
     /// Bearer token for admin endpoints (`TILLCARD_HQ_ADMIN_TOKEN`; none:
     /// admin endpoints refused).
     pub admin_token: Option<String>,
+    /// Bearer token for `/metrics` (`TILLCARD_HQ_METRICS_TOKEN`; none:
+    /// `/metrics` answers loopback clients only).
+    pub metrics_token: Option<String>,
     /// Log filter and format.
     pub log: LogSettings,
     /// Store-local time of day of the daily jobs (`TILLCARD_HQ_JOBS_AT`,
@@ -92,6 +97,8 @@ struct FileConfig {
     database: FileDatabase,
     #[serde(default)]
     admin: FileAdmin,
+    #[serde(default)]
+    metrics: FileAdmin,
     #[serde(default)]
     log: FileLog,
     #[serde(default)]
@@ -234,6 +241,21 @@ impl Config {
             None
         };
 
+        let metrics_token = if let Some(token) = var("TILLCARD_HQ_METRICS_TOKEN") {
+            Some(token)
+        } else if let Some(path) = var("TILLCARD_HQ_METRICS_TOKEN_FILE") {
+            Some(read_secret(
+                "TILLCARD_HQ_METRICS_TOKEN_FILE",
+                Path::new(&path),
+            )?)
+        } else if let Some(token) = parsed.metrics.token.filter(|t| !t.is_empty()) {
+            Some(token)
+        } else if let Some(path) = &parsed.metrics.token_file {
+            Some(read_secret("metrics.token_file", path)?)
+        } else {
+            None
+        };
+
         let format = match var("TILLCARD_HQ_LOG_FORMAT") {
             Some(v) => v
                 .parse()
@@ -268,6 +290,7 @@ impl Config {
             database,
             postgres_pool_size,
             admin_token,
+            metrics_token,
             log: LogSettings { filter, format },
             jobs_at,
         })
@@ -309,6 +332,29 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    #[test]
+    fn the_metrics_token_comes_from_the_file_a_token_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Config::load(None, &env(&[])).unwrap().metrics_token, None);
+        let file = write(&dir, "hq.toml", "[metrics]\ntoken = \"scrape-me\"\n");
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(c.metrics_token.as_deref(), Some("scrape-me"));
+        let secret = write(&dir, "metrics-token", "from-file\n");
+        let file = write(
+            &dir,
+            "hq2.toml",
+            &format!("[metrics]\ntoken_file = {:?}\n", secret.to_str().unwrap()),
+        );
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(c.metrics_token.as_deref(), Some("from-file"));
+        let c = Config::load(Some(&file), &env(&[("TILLCARD_HQ_METRICS_TOKEN", "env")])).unwrap();
+        assert_eq!(
+            c.metrics_token.as_deref(),
+            Some("env"),
+            "the environment wins"
+        );
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub struct CodeLabels {
     pub code: String,
 }
 
+/// Sign-in throttle labels.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScopeLabels {
+    /// `address`, `overall` or `user`: which limit refused.
+    pub scope: String,
+}
+
 /// Terminal labels.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TerminalLabels {
@@ -79,6 +86,15 @@ pub struct Metrics {
     /// `tillcard_hq_ingest_seconds`: time to apply one batch (decode,
     /// plan, one transaction).
     pub ingest_seconds: Histogram,
+    /// `tillcard_hq_bad_signatures_total`: requests refused
+    /// `bad_signature` (every one, flagged or not).
+    pub bad_signatures: Counter,
+    /// `tillcard_hq_bad_signature_flags_suppressed_total`: bad signatures
+    /// that raised no flag, their terminal flagged within the interval.
+    pub bad_signature_flags_suppressed: Counter,
+    /// `tillcard_hq_sign_ins_throttled_total{scope}`: sign-ins refused
+    /// unchecked (429).
+    pub sign_ins_throttled: Family<ScopeLabels, Counter>,
     /// `tillcard_hq_terminal_acked_seq{terminal,store}`.
     pub terminal_acked_seq: Family<TerminalLabels, Gauge>,
     /// `tillcard_hq_terminal_pending_events{terminal,store}` (as of the
@@ -138,6 +154,24 @@ impl Metrics {
             "Time to apply one upload batch",
             ingest_seconds.clone(),
         );
+        let bad_signatures = Counter::default();
+        registry.register(
+            "bad_signatures",
+            "Requests refused because their signature did not verify",
+            bad_signatures.clone(),
+        );
+        let bad_signature_flags_suppressed = Counter::default();
+        registry.register(
+            "bad_signature_flags_suppressed",
+            "Bad signatures that raised no flag (their terminal was flagged recently)",
+            bad_signature_flags_suppressed.clone(),
+        );
+        let sign_ins_throttled = Family::<ScopeLabels, Counter>::default();
+        registry.register(
+            "sign_ins_throttled",
+            "Sign-ins refused unchecked by the throttle, by scope",
+            sign_ins_throttled.clone(),
+        );
         let terminal_acked_seq = Family::<TerminalLabels, Gauge>::default();
         registry.register(
             "terminal_acked_seq",
@@ -165,6 +199,9 @@ impl Metrics {
             conflicts,
             refusals,
             ingest_seconds,
+            bad_signatures,
+            bad_signature_flags_suppressed,
+            sign_ins_throttled,
             terminal_acked_seq,
             terminal_pending,
             terminal_lag_seconds,
@@ -196,6 +233,15 @@ impl Metrics {
                     .set((now_ms - last).max(0) / 1000);
             }
         }
+    }
+
+    /// Counts a sign-in the throttle refused (`address`, `overall`, `user`).
+    pub fn count_throttled_sign_in(&self, scope: &str) {
+        self.sign_ins_throttled
+            .get_or_create(&ScopeLabels {
+                scope: scope.to_owned(),
+            })
+            .inc();
     }
 
     /// The scrape body.

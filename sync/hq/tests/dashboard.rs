@@ -6,6 +6,8 @@
 
 mod util;
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use tillcard_hq::dashboard::{Lang, LoginText, MAX_FAILURES, SESSION_COOKIE};
@@ -13,6 +15,160 @@ use util::{Backend, Harness, harness, new_member};
 
 both!(login_session_logout_and_lockout, login_flow);
 both!(metrics_counters_move_after_an_upload, metrics_after_upload);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_answer_loopback_only_without_a_token_and_the_token_only_with_one() {
+    let open = harness(Backend::Sqlite).await;
+    let remote: SocketAddr = "203.0.113.9:41000".parse().unwrap();
+    let get = |h: &Harness, peer: SocketAddr, headers: &[(&str, &str)]| {
+        let mut req = Request::builder().uri("/metrics");
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        let req = req.body(Body::empty()).unwrap();
+        let h = Harness::shell(h);
+        async move {
+            let (s, _, body) = h.exchange_from(peer, req).await;
+            let code = serde_json::from_slice::<serde_json::Value>(&body)
+                .map(|v| v["error"].as_str().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            (s, code)
+        }
+    };
+    let cases = [
+        (
+            get(&open, util::LOCAL_PEER, &[]).await,
+            (StatusCode::OK, ""),
+        ),
+        (
+            get(&open, "[::1]:5000".parse().unwrap(), &[]).await,
+            (StatusCode::OK, ""),
+        ),
+        (
+            get(&open, remote, &[]).await,
+            (StatusCode::FORBIDDEN, "metrics_not_local"),
+        ),
+        (
+            get(
+                &open,
+                util::LOCAL_PEER,
+                &[("x-forwarded-for", "203.0.113.9")],
+            )
+            .await,
+            (StatusCode::FORBIDDEN, "metrics_not_local"),
+        ),
+    ];
+    for (i, ((s, code), (want_s, want_code))) in cases.iter().enumerate() {
+        println!("no token, case {i}: {s} {code:?}");
+        assert_eq!((*s, code.as_str()), (*want_s, *want_code), "case {i}");
+    }
+
+    let (store, tmp) = util::open_store(Backend::Sqlite).await;
+    let hq = tillcard_hq::service::Hq::open(store, None)
+        .await
+        .unwrap()
+        .with_metrics_token(Some("scrape-token".into()));
+    let guarded = Harness::over(std::sync::Arc::new(hq), tmp);
+    let cases = [
+        (
+            get(&guarded, util::LOCAL_PEER, &[]).await,
+            (StatusCode::UNAUTHORIZED, "metrics_token_required"),
+        ),
+        (
+            get(&guarded, remote, &[("authorization", "Bearer wrong")]).await,
+            (StatusCode::UNAUTHORIZED, "metrics_token_required"),
+        ),
+        (
+            get(
+                &guarded,
+                remote,
+                &[("authorization", "Bearer scrape-token")],
+            )
+            .await,
+            (StatusCode::OK, ""),
+        ),
+    ];
+    for (i, ((s, code), (want_s, want_code))) in cases.iter().enumerate() {
+        println!("with a token, case {i}: {s} {code:?}");
+        assert_eq!((*s, code.as_str()), (*want_s, *want_code), "case {i}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_throttled_per_address_with_retry_after_and_the_cookie_is_secure() {
+    use tillcard_hq::service::limits::ADDRESS_MAX_FAILURES;
+    let h = harness(Backend::Sqlite).await;
+    h.hq.add_user("ana", PASSWORD).await.unwrap();
+    let attacker: SocketAddr = "198.51.100.4:40000".parse().unwrap();
+    let colleague: SocketAddr = "198.51.100.5:40000".parse().unwrap();
+    let login = |peer: SocketAddr, user: &'static str, password: &'static str| {
+        let h = Harness::shell(&h);
+        async move {
+            let form = format!("username={user}&password={password}&lang=en");
+            h.exchange_from(
+                peer,
+                Request::builder()
+                    .method("POST")
+                    .uri("/dashboard/login")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(form))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // Wrong passwords for several user names from one address: no user
+    // name reaches its own lockout, the address does.
+    let users = ["ana", "bo", "cy", "di", "ed"];
+    for i in 0..ADDRESS_MAX_FAILURES as usize {
+        let (s, _, _) = login(attacker, users[i % users.len()], "wrong-password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "failure {i}");
+    }
+    let (s, headers, body) = login(attacker, "ana", PASSWORD).await;
+    let retry_after: u64 = headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    println!(
+        "after {ADDRESS_MAX_FAILURES} failures from one address: {s}, Retry-After {retry_after}"
+    );
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("Too many failed attempts")
+    );
+
+    // Another address signs in, and its cookie is Secure.
+    let (s, headers, _) = login(colleague, "ana", PASSWORD).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    println!(
+        "colleague: {s}, cookie flags {:?}",
+        cookie.split_once(';').map(|c| c.1)
+    );
+    assert!(
+        cookie.contains("; HttpOnly;")
+            && cookie.contains("; Secure;")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let scrape = h.hq.metrics().encode().unwrap();
+    assert_eq!(
+        metric(
+            &scrape,
+            "tillcard_hq_sign_ins_throttled_total{scope=\"address\"}"
+        ),
+        Some(1.0)
+    );
+}
 
 const PASSWORD: &str = "s3cret-enough";
 
@@ -22,9 +178,21 @@ async fn post_login(
     password: &str,
     lang: &str,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
+    post_login_from(h, util::LOCAL_PEER, user, password, lang).await
+}
+
+/// A sign-in posted from the client at `peer`.
+async fn post_login_from(
+    h: &Harness,
+    peer: SocketAddr,
+    user: &str,
+    password: &str,
+    lang: &str,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let form = format!("username={user}&password={password}&lang={lang}");
     let (status, headers, body) = h
-        .exchange(
+        .exchange_from(
+            peer,
             Request::builder()
                 .method("POST")
                 .uri("/dashboard/login")
@@ -140,16 +308,19 @@ async fn login_flow(backend: Backend) {
     let (s, _, _) = h.get("/dashboard", &[("cookie", &pair)]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
 
-    // MAX_FAILURES wrong passwords lock the user name: then even the right
-    // password is refused, with the wait in the message.
-    for _ in 0..MAX_FAILURES - 1 {
-        let (s, _, _) = post_login(&h, "ana", "nope-nope", "en").await;
+    // MAX_FAILURES wrong passwords lock the user name, whichever addresses
+    // they come from (each from its own, below the per-address limit):
+    // then even the right password is refused, with the wait in the
+    // message.
+    let from = |i: u32| SocketAddr::from(([192, 0, 2, 10 + i as u8], 40_000));
+    for i in 0..MAX_FAILURES - 1 {
+        let (s, _, _) = post_login_from(&h, from(i), "ana", "nope-nope", "en").await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    let (s, _, body) = post_login(&h, "ana", "nope-nope", "en").await;
+    let (s, _, body) = post_login_from(&h, from(MAX_FAILURES), "ana", "nope-nope", "en").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert!(body.contains("Too many failed attempts"));
-    let (s, headers, _) = post_login(&h, "ana", PASSWORD, "en").await;
+    let (s, headers, _) = post_login_from(&h, from(MAX_FAILURES + 1), "ana", PASSWORD, "en").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert!(headers.get(header::SET_COOKIE).is_none());
 }

@@ -20,6 +20,10 @@ both!(
 );
 both!(cloned_terminal_is_refused_and_flagged, cloned_terminal);
 both!(
+    a_flood_of_bad_signatures_is_all_refused_and_flags_once,
+    bad_signature_flood
+);
+both!(
     poison_event_is_dead_lettered_and_does_not_block,
     poison_event
 );
@@ -81,6 +85,48 @@ async fn concurrent_and_replayed(backend: Backend) {
     assert_eq!(counts.events, 20);
     // enrollment has the welcome coupon (1 entry), 19 top-ups one entry each.
     assert_eq!(counts.ledger, 20);
+}
+
+async fn bad_signature_flood(backend: Backend) {
+    const FLOOD: usize = 200;
+    let h = harness(backend).await;
+    let till = h.provision("S001").await;
+    let mut forger = util::Till {
+        next_seq: 1,
+        ..till.clone()
+    };
+    forger.creds.signing_key = auth::generate_signing_key();
+    let mut refused = 0;
+    for i in 0..FLOOD {
+        let events = forger.simple_batch(new_member(), &format!("1380013{i:04}"), 1);
+        let (s, _) = h.upload(&forger, events).await;
+        if s == StatusCode::UNAUTHORIZED {
+            refused += 1;
+        }
+    }
+    let flags = h.hq.store().terminal_flags().await.unwrap();
+    let scrape = h.hq.metrics().encode().unwrap();
+    let line = |name: &str| {
+        scrape
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let (bad, suppressed) = (
+        line("tillcard_hq_bad_signatures_total"),
+        line("tillcard_hq_bad_signature_flags_suppressed_total"),
+    );
+    println!(
+        "[{backend:?}] {FLOOD} forged batches: {refused} refused, flags {}, bad_signatures_total {bad:?}, suppressed {suppressed:?}",
+        flags.len()
+    );
+    assert_eq!(refused, FLOOD, "every forged request refused");
+    assert_eq!(flags.len(), 1, "one flag for the flood");
+    assert_eq!(flags[0].0, till.creds.terminal_id);
+    assert_eq!(bad, Some(FLOOD as f64));
+    assert_eq!(suppressed, Some((FLOOD - 1) as f64));
+    assert_eq!(h.hq.store().counts().await.unwrap().events, 0);
 }
 
 async fn cloned_terminal(backend: Backend) {

@@ -37,7 +37,8 @@ async fn main() -> anyhow::Result<()> {
         Hq::open(store, config.admin_token.clone())
             .await
             .context("starting head office")?
-            .with_jobs(jobs),
+            .with_jobs(jobs)
+            .with_metrics_token(config.metrics_token.clone()),
     );
     match cli.command {
         None | Some(Command::Serve) => {

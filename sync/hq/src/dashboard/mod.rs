@@ -1,5 +1,5 @@
 //! The head-office dashboard: users (Argon2id passwords), sessions (random
-//! tokens, stored hashed, in an HttpOnly SameSite=Strict cookie), a login
+//! tokens, stored hashed, in an HttpOnly Secure SameSite=Strict cookie), a login
 //! throttle, and the web page itself.
 //!
 //! The page is a view: an HTML shell, a stylesheet and one small script,
@@ -163,14 +163,14 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
 /// `Set-Cookie` value for a new session.
 pub fn session_cookie(token: &str) -> String {
     format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         SESSION_TTL.as_secs()
     )
 }
 
 /// `Set-Cookie` value that deletes the session cookie.
 pub fn clear_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -462,6 +462,7 @@ mod tests {
         assert_eq!(hash, auth::sha256_hex(&token));
         let cookie = session_cookie(&token);
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        assert!(cookie.contains("; Secure;") && clear_cookie().contains("; Secure;"));
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,

@@ -366,7 +366,20 @@ pub(super) async fn figures_json(
         .into_response())
 }
 
-pub(super) async fn metrics(State(hq): State<Arc<Hq>>) -> Result<Response, HqError> {
+/// The client's address as the server saw it (none when the router runs
+/// without connection info, as in tests that call it directly).
+type Peer = Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
+
+fn peer_addr(peer: &Peer) -> Option<std::net::SocketAddr> {
+    peer.as_ref().map(|p| p.0.0)
+}
+
+pub(super) async fn metrics(
+    State(hq): State<Arc<Hq>>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, HqError> {
+    hq.check_metrics(&headers, peer_addr(&peer))?;
     let terminals = hq.store.terminal_rows().await?;
     hq.metrics.set_terminals(&terminals, figures::millis(now()));
     let body = hq.metrics.encode().map_err(|_| {
@@ -431,6 +444,7 @@ pub(super) async fn login_page(Query(query): Query<LangQuery>) -> Response {
 
 pub(super) async fn login(
     State(hq): State<Arc<Hq>>,
+    peer: Peer,
     axum::extract::Form(form): axum::extract::Form<admin::LoginForm>,
 ) -> Result<Response, HqError> {
     let lang = Lang::parse(form.lang.as_deref());
@@ -442,28 +456,41 @@ pub(super) async fn login(
             dashboard::login_page(lang, LoginNotice::Wrong, "", next),
         ));
     }
-    Ok(match hq.login(username, &form.password).await? {
-        LoginOutcome::Session(token) => redirect(
-            &match dashboard::safe_next(next) {
-                Some(page) => format!("{page}?lang={}", lang.tag()),
-                None => format!("/dashboard?lang={}", lang.tag()),
-            },
-            Some(dashboard::session_cookie(&token)),
-        ),
-        LoginOutcome::Wrong => dashboard::html(
-            StatusCode::UNAUTHORIZED,
-            dashboard::login_page(lang, LoginNotice::Wrong, username, next),
-        ),
-        LoginOutcome::Locked(left) => dashboard::html(
-            StatusCode::TOO_MANY_REQUESTS,
-            dashboard::login_page(
-                lang,
-                LoginNotice::Locked(left.as_secs().div_ceil(60)),
-                username,
-                next,
+    let from = peer_addr(&peer).map(|p| p.ip());
+    Ok(
+        match hq
+            .login_from(username, &form.password, from, Instant::now())
+            .await?
+        {
+            LoginOutcome::Session(token) => redirect(
+                &match dashboard::safe_next(next) {
+                    Some(page) => format!("{page}?lang={}", lang.tag()),
+                    None => format!("/dashboard?lang={}", lang.tag()),
+                },
+                Some(dashboard::session_cookie(&token)),
             ),
-        ),
-    })
+            LoginOutcome::Wrong => dashboard::html(
+                StatusCode::UNAUTHORIZED,
+                dashboard::login_page(lang, LoginNotice::Wrong, username, next),
+            ),
+            LoginOutcome::Locked(left) => {
+                let mut response = dashboard::html(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    dashboard::login_page(
+                        lang,
+                        LoginNotice::Locked(left.as_secs().div_ceil(60).max(1)),
+                        username,
+                        next,
+                    ),
+                );
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(left.as_secs().max(1)),
+                );
+                response
+            }
+        },
+    )
 }
 
 pub(super) async fn logout(

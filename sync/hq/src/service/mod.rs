@@ -15,6 +15,7 @@ mod http;
 mod http_back_office;
 mod http_campaigns;
 mod http_member_money;
+pub mod limits;
 pub mod member_cards;
 pub mod member_care;
 pub mod member_money;
@@ -60,7 +61,8 @@ pub enum LoginOutcome {
     Session(String),
     /// Wrong user name or password.
     Wrong,
-    /// Too many failures: refused for this long still.
+    /// Too many failures (of this user name, from this address, or from
+    /// everyone): refused for this long still.
     Locked(Duration),
 }
 
@@ -77,6 +79,9 @@ pub struct Hq {
     admin_token: Option<String>,
     metrics: Metrics,
     throttle: LoginThrottle,
+    sign_ins: limits::SignInThrottle,
+    flags: limits::FlagLimiter,
+    metrics_token: Option<String>,
     jobs: crate::jobs::schedule::JobsConfig,
     programs: programs::ProgramCache,
 }
@@ -125,6 +130,9 @@ impl Hq {
             admin_token,
             metrics: Metrics::new(),
             throttle: LoginThrottle::default(),
+            sign_ins: limits::SignInThrottle::default(),
+            flags: limits::FlagLimiter::default(),
+            metrics_token: None,
             jobs: crate::jobs::schedule::JobsConfig::default(),
             programs: programs::ProgramCache::default(),
         })
@@ -135,6 +143,55 @@ impl Hq {
     pub fn with_jobs(mut self, jobs: crate::jobs::schedule::JobsConfig) -> Hq {
         self.jobs = jobs;
         self
+    }
+
+    /// The same head office serving `/metrics` only with this bearer
+    /// token (none: only to loopback clients; see [`Hq::check_metrics`]).
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Hq {
+        self.metrics_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Whether a scrape may read `/metrics`: with a metrics token
+    /// configured, only with `Authorization: Bearer <token>` (from any
+    /// address); without one, only from a loopback peer that no proxy
+    /// forwarded (no `Forwarded`, `X-Forwarded-For` or `X-Real-IP`
+    /// header), since a reverse proxy on this machine connects from
+    /// loopback on behalf of anyone.
+    pub fn check_metrics(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Result<(), HqError> {
+        if let Some(expected) = &self.metrics_token {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            return match given {
+                Some(given) if constant_eq(expected.as_bytes(), given.as_bytes()) => Ok(()),
+                _ => Err(HqError::Unauthorized(
+                    "metrics_token_required",
+                    "metrics need Authorization: Bearer with the metrics token".into(),
+                )),
+            };
+        }
+        let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+            .iter()
+            .any(|name| headers.contains_key(*name));
+        let loopback = peer.is_some_and(|p| {
+            let ip = p.ip();
+            ip.is_loopback()
+                || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
+        });
+        if loopback && !forwarded {
+            Ok(())
+        } else {
+            Err(HqError::Forbidden(
+                "metrics_not_local",
+                "metrics are served to this machine only (or configure a metrics token)".into(),
+            ))
+        }
     }
 
     /// How the daily jobs run (time of day, lease, retry).
@@ -170,8 +227,32 @@ impl Hq {
     /// Checks a login; on success returns a new session token (to put in
     /// the cookie; only its hash is stored).
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome, HqError> {
-        let at = Instant::now();
+        self.login_from(username, password, None, Instant::now())
+            .await
+    }
+
+    /// [`Hq::login`] from the client address `peer` (none: not known) at
+    /// `at`: refused without checking while that address or everyone
+    /// together failed too often ([`limits::SignInThrottle`]), or the user
+    /// name is locked; a failure counts against all three.
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        peer: Option<std::net::IpAddr>,
+        at: Instant,
+    ) -> Result<LoginOutcome, HqError> {
+        if let Err(limit) = self.sign_ins.gate(peer, at) {
+            let scope = match limit {
+                limits::SignInLimit::Address(_) => "address",
+                limits::SignInLimit::Overall(_) => "overall",
+            };
+            self.metrics.count_throttled_sign_in(scope);
+            tracing::warn!(scope, "dashboard login refused: too many failures");
+            return Ok(LoginOutcome::Locked(limit.retry_after()));
+        }
         if let Gate::Locked(left) = self.throttle.gate(username, at) {
+            self.metrics.count_throttled_sign_in("user");
             tracing::warn!(user = %username, "dashboard login refused: locked");
             return Ok(LoginOutcome::Locked(left));
         }
@@ -186,6 +267,7 @@ impl Hq {
             .unwrap_or(false)
             && user.is_some();
         if !ok {
+            self.sign_ins.failed(peer, at);
             let locked = self.throttle.failed(username, at);
             tracing::warn!(user = %username, locked, "dashboard login failed");
             return Ok(if locked {
@@ -422,14 +504,26 @@ impl Hq {
                 "x-tillcard-signature must be 64 bytes in standard base64 with padding".into(),
             )),
             Err(_) => {
-                tracing::warn!(terminal = %terminal_id, "signature did not verify: flagged");
-                self.store
-                    .flag_terminal(
-                        terminal_id,
-                        "signature did not verify with the registered key (possible clone)",
-                        now(),
-                    )
-                    .await?;
+                self.metrics.bad_signatures.inc();
+                // Every such request is refused; its terminal is flagged
+                // at most once per interval, so a flood cannot fill the
+                // review queue.
+                if self
+                    .flags
+                    .should_flag(&terminal_id.to_string(), Instant::now())
+                {
+                    tracing::warn!(terminal = %terminal_id, "signature did not verify: flagged");
+                    self.store
+                        .flag_terminal(
+                            terminal_id,
+                            "signature did not verify with the registered key (possible clone)",
+                            now(),
+                        )
+                        .await?;
+                } else {
+                    self.metrics.bad_signature_flags_suppressed.inc();
+                    tracing::debug!(terminal = %terminal_id, "signature did not verify: flagged recently");
+                }
                 Err(HqError::Unauthorized(
                     "bad_signature",
                     "signature does not verify".into(),

@@ -832,14 +832,17 @@ pub const ROUTES: &[Route] = &[
         Doc {
             summary: "Prometheus metrics (OpenMetrics text): HTTP requests by route and \
                 status, batches and events ingested, dead letters, conflicts, refusals, \
-                ingest latency, per-terminal acked seq, pending events and lag. \
-                Unauthenticated: expose only to the monitoring network.",
+                ingest latency, per-terminal acked seq, pending events and lag, bad \
+                signatures, throttled sign-ins. With a metrics token configured, only with \
+                Authorization: Bearer <metrics token> (else 401 metrics_token_required); \
+                without one, only to loopback clients not forwarded by a proxy (else 403 \
+                metrics_not_local).",
             access: Access::Public,
             query: NO_QUERY,
             request: None,
             status: 200,
             response: Some(Body::other(crate::metrics::CONTENT_TYPE)),
-            errors: &[],
+            errors: &[401, 403],
         },
         || get(metrics),
     ),
@@ -893,8 +896,10 @@ pub const ROUTES: &[Route] = &[
         "/dashboard/login",
         Doc {
             summary: "Log in (form: username, password, lang): a redirect to the \
-                dashboard with the session cookie. Five consecutive failures lock the \
-                user name for 5 minutes.",
+                dashboard with the session cookie (HttpOnly, Secure, SameSite=Strict). Five \
+                consecutive failures lock the user name for 5 minutes; five failures from one \
+                address in a minute, or 100 from all addresses, refuse sign-ins (429 with \
+                Retry-After) until that minute ends.",
             access: Access::Public,
             query: NO_QUERY,
             request: Some(Body::form(openapi::schema::<admin::LoginForm>)),

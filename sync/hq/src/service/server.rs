@@ -45,7 +45,12 @@ pub async fn serve(
     hq: Arc<Hq>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(hq))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer's address reaches the handlers (`/metrics` for loopback
+    // peers only, the sign-in throttle per address).
+    axum::serve(
+        listener,
+        router(hq).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

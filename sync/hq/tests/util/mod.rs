@@ -28,6 +28,10 @@ use uuid::Uuid;
 
 /// Admin token the tests configure.
 pub const ADMIN: &str = "test-admin-token";
+/// The client address requests come from unless a test names another:
+/// this machine (loopback), as a browser or scraper on head office's PC.
+pub const LOCAL_PEER: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50_000);
 
 /// Which backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +135,17 @@ pub fn t0() -> Timestamp {
 }
 
 impl Harness {
+    /// A harness over a head office the test built itself (another
+    /// configuration), on SQLite, keeping `tmp` (its files) alive.
+    pub fn over(hq: Arc<Hq>, tmp: Option<tempfile::TempDir>) -> Harness {
+        Harness {
+            router: service::router(Arc::clone(&hq)),
+            hq,
+            backend: Backend::Sqlite,
+            _tmp: tmp,
+        }
+    }
+
     /// Another head office on the same store (a restart: it reads its
     /// keys from the store's settings again). This harness keeps the
     /// store's files.
@@ -158,6 +173,18 @@ impl Harness {
         &self,
         req: Request<Body>,
     ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        self.exchange_from(LOCAL_PEER, req).await
+    }
+
+    /// Sends a raw request as from the client at `peer` (what the server
+    /// gives handlers as the connection's address); status, headers, body.
+    pub async fn exchange_from(
+        &self,
+        peer: std::net::SocketAddr,
+        mut req: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let res = self.router.clone().oneshot(req).await.unwrap();
         let (status, headers) = (res.status(), res.headers().clone());
         let body = axum::body::to_bytes(res.into_body(), usize::MAX)
