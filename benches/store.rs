@@ -60,9 +60,9 @@ fn main() {
     let dir = tempfile::tempdir_in(std::env::current_dir().unwrap()).unwrap();
     let mut store = open(&dir.path().join("terminal.sqlite"));
     store
-        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
+        .add_clerk("c1", "Cashier", Role::Cashier, "3817")
         .unwrap();
-    let clerk = store.login("c1", "1234").unwrap();
+    let clerk = store.login("c1", "3817").unwrap();
     let member = store
         .enroll(
             &clerk,

@@ -36,7 +36,7 @@ async fn main() {
     let last_seq = tokio::task::spawn_blocking(move || {
         backlog
             .call(move |s| {
-                let clerk = s.login("c1", "1234")?;
+                let clerk = s.login("c1", "3817")?;
                 let request = EnrollRequest {
                     phone: "13600000000".into(),
                     name: None,

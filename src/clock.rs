@@ -73,6 +73,14 @@ impl FakeClock {
         let ms = u64::try_from(by.num_milliseconds()).unwrap_or(0);
         self.monotonic.fetch_add(ms, Ordering::SeqCst);
     }
+
+    /// Sets the wall clock alone, forwards or back (someone changing the
+    /// PC's time): the monotonic reading does not move.
+    pub fn set_wall(&self, to: Timestamp) {
+        if let Ok(mut now) = self.now.lock() {
+            *now = to;
+        }
+    }
 }
 
 impl Clock for FakeClock {

@@ -43,9 +43,9 @@ pub const DEMO_ENROLL_SURNAME: &str = "赵";
 
 /// A demo clerk: (id, name, role, PIN).
 pub const DEMO_CLERKS: &[(&str, &str, Role, &str)] = &[
-    ("c01", "Wang Fang 王芳", Role::Cashier, "1234"),
-    ("c02", "Liu Yang 刘洋", Role::Cashier, "2345"),
-    ("m01", "Chen Jing 陈静", Role::Manager, "9999"),
+    ("c01", "Wang Fang 王芳", Role::Cashier, "3817"),
+    ("c02", "Liu Yang 刘洋", Role::Cashier, "4926"),
+    ("m01", "Chen Jing 陈静", Role::Manager, "738162"),
 ];
 
 /// A demo member: what the clerk sees and the opening balances.

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod format;
 pub mod headless;
 pub mod logging;
+pub mod pins;
 pub mod saved_files;
 pub mod scan;
 pub mod sound;

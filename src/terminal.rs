@@ -476,6 +476,20 @@ impl Terminal {
             Command::Approve { manager_id, pin } => {
                 self.on_store(move |s| s.approve(&manager_id, &pin), Done::Approved);
             }
+            Command::LiftLockout {
+                manager_id,
+                pin,
+                clerk_id,
+            } => {
+                self.on_store(
+                    move |s| {
+                        let approval = s.approve(&manager_id, &pin)?;
+                        s.lift_lockout(&approval, &clerk_id)?;
+                        Ok(clerk_id)
+                    },
+                    Done::LockoutLifted,
+                );
+            }
             Command::OpenMember {
                 member,
                 unknown_card,

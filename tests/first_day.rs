@@ -265,7 +265,7 @@ async fn first_day(chain: Chain) {
         &chain.url,
         cashier_id.clone(),
         setup_code.clone(),
-        "2580".into(),
+        "3817".into(),
         now(),
     )
     .await
@@ -289,7 +289,7 @@ async fn first_day(chain: Chain) {
     assert!(
         till.call({
             let id = cashier_id.clone();
-            move |s| s.login(&id, "2580")
+            move |s| s.login(&id, "3817")
         })
         .is_ok(),
         "the PIN set stays"
@@ -299,7 +299,7 @@ async fn first_day(chain: Chain) {
     let (member, sale, _) = till
         .call({
             let id = cashier_id.clone();
-            move |s| sale_util::first_member_sale(s, &id, "2580")
+            move |s| sale_util::first_member_sale(s, &id, "3817")
         })
         .unwrap();
     let status = sync(&chain.url, &till, clock.clone()).await;
@@ -321,7 +321,7 @@ async fn first_day(chain: Chain) {
     sync(&chain.url, &till, clock.clone()).await;
     let refused = till.call({
         let id = cashier_id.clone();
-        move |s| s.login(&id, "2580")
+        move |s| s.login(&id, "3817")
     });
     assert!(
         matches!(refused, Err(StoreError::ClerkInactive)),

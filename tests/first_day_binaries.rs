@@ -294,7 +294,7 @@ fn first_day(hq: &HeadOffice) {
             &hq.url,
             cashier_id.clone(),
             setup_code,
-            "2580".into(),
+            "3817".into(),
             chrono::Utc::now().timestamp(),
         ))
         .unwrap();
@@ -302,7 +302,7 @@ fn first_day(hq: &HeadOffice) {
     let (_, _, amount) = store
         .call({
             let id = cashier_id.clone();
-            move |s| sale_util::first_member_sale(s, &id, "2580")
+            move |s| sale_util::first_member_sale(s, &id, "3817")
         })
         .unwrap();
     let sale_fen = amount.fen();
@@ -329,14 +329,14 @@ fn first_day(hq: &HeadOffice) {
     let store = till.store();
     let before = store.call({
         let id = cashier_id.clone();
-        move |s| s.login(&id, "2580")
+        move |s| s.login(&id, "3817")
     });
     assert!(before.is_ok(), "still active here before the sync");
     drop(store);
     till.ok(&["sync"]);
     let refused = till.store().call({
         let id = cashier_id.clone();
-        move |s| s.login(&id, "2580")
+        move |s| s.login(&id, "3817")
     });
     assert!(
         matches!(refused, Err(StoreError::ClerkInactive)),

@@ -62,8 +62,8 @@ fn li_na(sealed_pin_hash: Option<String>, active: bool) -> Change {
 fn a_clerk_from_head_office_signs_in_with_the_pin_set_at_another_till_until_deactivated() {
     let (mut t, key) = registered_store();
     let public = auth::encode_public_key(&key.verifying_key());
-    // The hash another till of the store made when the clerk chose 2580.
-    let hash = t.store.hash_new_pin("2580").unwrap();
+    // The hash another till of the store made when the clerk chose 604918.
+    let hash = t.store.hash_new_pin("604918", Role::Manager).unwrap();
     let sealed = auth::seal_to_terminal(&public, &hash).unwrap();
 
     t.store
@@ -74,7 +74,7 @@ fn a_clerk_from_head_office_signs_in_with_the_pin_set_at_another_till_until_deac
     assert!(!clerk.has_pin, "no PIN yet: sign-in offers the set-up");
     assert_eq!(clerk.role, Role::Manager);
     assert!(matches!(
-        t.store.login("li.na", "2580"),
+        t.store.login("li.na", "604918"),
         Err(StoreError::PinNotSet)
     ));
 
@@ -93,11 +93,11 @@ fn a_clerk_from_head_office_signs_in_with_the_pin_set_at_another_till_until_deac
         Err(StoreError::WrongPin { .. })
     ));
     assert_eq!(
-        t.store.login("li.na", "2580").unwrap().role(),
+        t.store.login("li.na", "604918").unwrap().role(),
         Role::Manager
     );
     assert!(
-        t.store.approve("li.na", "2580").is_ok(),
+        t.store.approve("li.na", "604918").is_ok(),
         "a manager from head office approves"
     );
 
@@ -106,7 +106,7 @@ fn a_clerk_from_head_office_signs_in_with_the_pin_set_at_another_till_until_deac
         .unwrap();
     assert!(
         matches!(
-            t.store.login("li.na", "2580"),
+            t.store.login("li.na", "604918"),
             Err(StoreError::ClerkInactive)
         ),
         "deactivated at head office: refused after one sync"
@@ -129,7 +129,7 @@ fn a_clerk_from_head_office_signs_in_with_the_pin_set_at_another_till_until_deac
         ))
         .unwrap();
     assert!(matches!(
-        t.store.login("li.na", "2580"),
+        t.store.login("li.na", "604918"),
         Err(StoreError::UnknownClerk)
     ));
     assert_eq!(t.store.downlink_cursor().unwrap().as_deref(), Some("c4"));
@@ -143,7 +143,7 @@ fn a_clerk_from_head_office_signs_in_with_the_pin_set_at_another_till_until_deac
 fn a_pin_hash_sealed_to_another_terminal_fails_the_page_and_applies_none_of_it() {
     let (mut t, _key) = registered_store();
     let other = auth::generate_signing_key();
-    let hash = t.store.hash_new_pin("2580").unwrap();
+    let hash = t.store.hash_new_pin("604918", Role::Manager).unwrap();
     let sealed_elsewhere =
         auth::seal_to_terminal(&auth::encode_public_key(&other.verifying_key()), &hash).unwrap();
     let before = t.store.clerk_list().unwrap();

@@ -226,7 +226,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
             tokio::task::spawn_blocking(move || {
                 handle
                     .call(move |s| {
-                        let clerk = s.login("c1", "1234")?;
+                        let clerk = s.login("c1", "3817")?;
                         let mut ids = Vec::new();
                         for n in 0..MEMBERS_PER_TERMINAL {
                             let request = EnrollRequest {
@@ -274,7 +274,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
         let handle = terminal.handle.clone();
         let members = terminal.members.clone();
         cashiers.push(tokio::task::spawn_blocking(move || {
-            let clerk = handle.call(|s| s.login("c1", "1234")).unwrap();
+            let clerk = handle.call(|s| s.login("c1", "3817")).unwrap();
             for i in 0..SALES_PER_TERMINAL {
                 let member = members[i % members.len()];
                 let basket = Basket {

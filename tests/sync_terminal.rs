@@ -148,7 +148,7 @@ fn enroll_referred(
     referred_by: Option<MemberId>,
 ) -> MemberId {
     call(handle, move |s| {
-        let clerk = s.login("c1", "1234")?;
+        let clerk = s.login("c1", "3817")?;
         let id = s
             .enroll(
                 &clerk,
@@ -279,7 +279,7 @@ async fn a_head_office_restored_from_an_older_backup_gets_the_missing_events_aga
     let member = enroll(&till, "13812340000");
     for _ in 0..3 {
         call(&till, move |s| {
-            let clerk = s.login("c1", "1234")?;
+            let clerk = s.login("c1", "3817")?;
             s.top_up(&clerk, member, &TopUp::Package("500+50".into()))
         });
     }
@@ -298,7 +298,7 @@ async fn a_head_office_restored_from_an_older_backup_gets_the_missing_events_aga
 
     // One more action: its upload gets an ack of 2; the terminal re-sends 3-6.
     call(&till, move |s| {
-        let clerk = s.login("c1", "1234")?;
+        let clerk = s.login("c1", "3817")?;
         s.top_up(
             &clerk,
             member,
@@ -437,7 +437,7 @@ async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer
 
     // The newcomer's first purchase, at store b.
     call(&store_b, move |s| {
-        let clerk = s.login("c1", "1234")?;
+        let clerk = s.login("c1", "3817")?;
         let basket = Basket {
             lines: vec![BasketLine {
                 sku: "tea".into(),
@@ -492,7 +492,7 @@ fn rice_100() -> Basket {
 /// the points the sale earned and the program version its quote names.
 fn sell_100(till: &StoreHandle, member: MemberId) -> (i64, Option<u32>) {
     call(till, move |s| {
-        let clerk = s.login("c1", "1234")?;
+        let clerk = s.login("c1", "3817")?;
         let basket = rice_100();
         let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;
         let earned = (quote.earn.points, quote.program_version);
@@ -726,7 +726,7 @@ async fn two_accounts_of_one_phone_merged_at_head_office_are_one_member_at_anoth
     // Store b goes offline before it hears of the merge and tops the
     // merged-away account up by ¥10.
     call(&store_b, move |s| {
-        let clerk = s.login("c1", "1234")?;
+        let clerk = s.login("c1", "3817")?;
         s.top_up(&clerk, gone, &TopUp::Amount(Money::from_yuan(10)))
     });
 
@@ -802,7 +802,7 @@ fn sell_with_coupons(
     coupons: Vec<tillcard::rules::ids::CouponId>,
 ) -> (Vec<String>, Money) {
     call(till, move |s| {
-        let clerk = s.login("c1", "1234")?;
+        let clerk = s.login("c1", "3817")?;
         let tender = TenderRequest {
             coupons,
             ..TenderRequest::default()
@@ -940,7 +940,7 @@ async fn a_gift_redeemed_at_the_counter_reaches_head_office_and_another_store_wi
     let before = points_at(&store_a);
     let catalogue_at_b = call(&store_b, |s| s.program()).gifts;
     call(&store_a, move |s| {
-        let clerk = s.login("c1", "1234")?;
+        let clerk = s.login("c1", "3817")?;
         s.redeem_gift(&clerk, member, "mug")
     });
     let after_a = points_at(&store_a);

@@ -66,7 +66,7 @@ fn a_member_checkout_with_tier_discount_coupon_and_points_takes_two_taps_after_t
     let member = DEMO_MEMBERS[0].member_id();
     let before = till.store(move |s| s.account(member));
 
-    till.login("c01", "1234");
+    till.login("c01", "3817");
     till.tap("new sale");
     till.keys("128");
     till.tap("category 1");
@@ -128,7 +128,7 @@ fn a_member_checkout_with_tier_discount_coupon_and_points_takes_two_taps_after_t
 #[test]
 fn enrollment_refuses_a_phone_already_enrolled_and_shows_the_new_card() {
     let till = DemoTill::start(None);
-    till.login("c02", "2345");
+    till.login("c02", "4926");
     till.tap("enroll");
     till.keys(DEMO_MEMBERS[0].phone);
     till.tap("consent");
@@ -183,7 +183,7 @@ fn enrollment_refuses_a_phone_already_enrolled_and_shows_the_new_card() {
 #[test]
 fn a_refund_needs_the_manager_pin() {
     let till = DemoTill::start(None);
-    till.login("c01", "1234");
+    till.login("c01", "3817");
     till.tap("new sale");
     till.keys("30");
     till.tap("category 3");
@@ -201,7 +201,7 @@ fn a_refund_needs_the_manager_pin() {
     till.wait(|c| c.prompt.as_ref().is_some_and(|p| p.error.is_some()));
     assert!(till.ui().get_prompt_error().contains("Wrong PIN"));
     assert_eq!(till.app.counter().page, Page::Home);
-    till.keys("9999");
+    till.keys("738162");
     till.tap("approve");
     till.wait(|c| c.page == Page::Manager);
 
@@ -226,7 +226,7 @@ fn a_refund_needs_the_manager_pin() {
 #[test]
 fn the_language_switch_changes_the_views_and_the_rust_made_strings() {
     let till = DemoTill::start(None);
-    till.login("c01", "1234");
+    till.login("c01", "3817");
     assert!(till.shows("Scan a member card"));
     assert_eq!(till.ui().get_status().text, "Offline");
     till.tap("switch language");
@@ -252,7 +252,7 @@ fn the_language_switch_changes_the_views_and_the_rust_made_strings() {
 #[test]
 fn a_keyboard_wedge_scanner_typing_a_card_opens_the_member() {
     let till = DemoTill::start(None);
-    till.login("c01", "1234");
+    till.login("c01", "3817");
     let card = tillcard::demo::demo_card_text(&DEMO_MEMBERS[1]);
     let window = till.app.window().window();
     // The scanner types the card's text and Enter, a key every few ms.
@@ -329,7 +329,7 @@ impl DemoTill {
 #[test]
 fn the_on_screen_keyboard_types_a_name_and_registers_the_terminal_with_no_hardware_keyboard() {
     let till = DemoTill::start(None);
-    till.login("c02", "2345");
+    till.login("c02", "4926");
     till.tap("enroll");
     assert!(!till.ui().get_keyboard_shown());
     till.tap("keyboard enroll name");
@@ -362,7 +362,7 @@ fn the_on_screen_keyboard_types_a_name_and_registers_the_terminal_with_no_hardwa
     till.tap("home");
     till.tap("manager");
     till.tap("manager m01");
-    till.keys("9999");
+    till.keys("738162");
     till.tap("approve");
     till.wait(|c| c.page == Page::Manager);
     till.tap("open settings");
@@ -413,7 +413,7 @@ fn a_frozen_member_is_shown_frozen_and_redeems_no_points() {
         record.frozen = true;
         s.apply_member_snapshot(&record, &account)
     });
-    till.login("c01", "1234");
+    till.login("c01", "3817");
     let card = tillcard::demo::demo_card_text(&DEMO_MEMBERS[0]);
     let scan = || {
         let start = std::time::Instant::now();
@@ -491,7 +491,7 @@ fn a_member_found_by_phone_after_a_reissue_is_shown_the_new_card() {
             more: false,
         })
     });
-    till.login("c01", "1234");
+    till.login("c01", "3817");
     till.tap("find by phone");
     till.keys(demo.phone);
     till.tap("find member");

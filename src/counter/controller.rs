@@ -145,6 +145,7 @@ impl Counter {
             Done::Clerks(result) => self.done_clerks(result),
             Done::LoggedIn(result) => self.done_logged_in(result),
             Done::Approved(result) => self.done_approved(result),
+            Done::LockoutLifted(result) => self.done_lockout_lifted(result),
             Done::Member(result) => self.done_member(result),
             Done::Priced(request, result) => self.done_priced(request, result),
             Done::SaleCommitted(result) => self.done_sale_committed(result),

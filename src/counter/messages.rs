@@ -113,6 +113,8 @@ pub enum Done {
     LoggedIn(Result<Clerk, StoreError>),
     /// A manager PIN check.
     Approved(Result<Approval, StoreError>),
+    /// A clerk's lockout lifted with a manager's PIN (the clerk's id).
+    LockoutLifted(Result<String, StoreError>),
     /// A member opened by scan or phone (`None`: no such phone here).
     Member(Result<Option<MemberSnapshot>, StoreError>),
     /// A price answer.
@@ -202,6 +204,8 @@ pub struct PinSetup {
     pub staff_id: String,
     /// Their name, for the heading.
     pub name: String,
+    /// Their role: a manager's PIN is longer ([`crate::pins`]).
+    pub role: Role,
     /// The step on screen.
     pub step: PinSetupStep,
     /// The setup code typed.
@@ -399,6 +403,15 @@ pub enum Command {
         /// PIN.
         pin: String,
     },
+    /// Lift a clerk's lockout with another manager's PIN.
+    LiftLockout {
+        /// Manager.
+        manager_id: String,
+        /// The manager's PIN.
+        pin: String,
+        /// The locked-out clerk.
+        clerk_id: String,
+    },
     /// Load a member by id (after a scan; admits a verified card unknown here).
     OpenMember {
         /// The member.
@@ -517,6 +530,9 @@ pub struct ApprovalPrompt {
     pub pin: Entry,
     /// Why the last PIN was refused.
     pub error: Option<String>,
+    /// The locked-out clerk this approval lifts the lockout of (at the
+    /// login screen); `None`: it opens a manager screen.
+    pub lifting: Option<String>,
 }
 
 /// The last scan, for the scan screen's banner.

@@ -1,5 +1,6 @@
-//! Clerks: PINs hashed with Argon2id, cashier and manager roles, lockout
-//! after repeated wrong PINs, and the manager approval that refunds and
+//! Clerks: PINs hashed with Argon2id (new ones meeting [`crate::pins`]'s
+//! policy), cashier and manager roles, a lockout after repeated wrong PINs
+//! that escalates on the monotonic clock and that another manager lifts, and the manager approval that refunds and
 //! adjustments require. A [`Clerk`] or an [`Approval`] can only be obtained
 //! by giving the right PIN, so an action that takes one cannot happen
 //! without it.
@@ -11,6 +12,7 @@ use rusqlite::{OptionalExtension, params};
 use tillcard_protocol::staff::StaffRole;
 
 use super::{PinHashCost, Store, StoreError, audit};
+use crate::pins;
 
 /// What a clerk may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,15 @@ impl Role {
     }
 }
 
+impl From<Role> for StaffRole {
+    fn from(role: Role) -> StaffRole {
+        match role {
+            Role::Cashier => StaffRole::Cashier,
+            Role::Manager => StaffRole::Manager,
+        }
+    }
+}
+
 impl From<StaffRole> for Role {
     fn from(role: StaffRole) -> Role {
         match role {
@@ -55,6 +66,7 @@ pub struct Clerk {
     id: String,
     name: String,
     role: Role,
+    pin_meets_policy: bool,
 }
 
 impl Clerk {
@@ -70,6 +82,11 @@ impl Clerk {
     pub fn role(&self) -> Role {
         self.role
     }
+    /// Whether the PIN they signed in with meets today's policy (a PIN
+    /// chosen before it is accepted; the counter asks for a new one).
+    pub fn pin_meets_policy(&self) -> bool {
+        self.pin_meets_policy
+    }
 }
 
 /// A clerk as the login screen lists them (no PIN, no proof of anything).
@@ -84,46 +101,6 @@ pub struct ClerkInfo {
     /// Whether the clerk has a PIN (a clerk head office set up has none
     /// until they choose one with their setup code).
     pub has_pin: bool,
-}
-
-/// Why a PIN a clerk chose is refused before it is hashed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NewPinProblem {
-    /// Not 4 to 8 digits.
-    Shape,
-    /// Guessable at a glance: one digit repeated (1111), a straight run
-    /// (1234, 123456, 4321) or a pair repeated (1212).
-    Trivial,
-    /// The repeat differs from the first entry.
-    Mismatch,
-}
-
-/// Checks a new PIN and its repeat, the shape first, then whether it is
-/// trivial, then whether the two match.
-pub fn new_pin_problem(pin: &str, repeat: &str) -> Option<NewPinProblem> {
-    if !valid_pin(pin) {
-        return Some(NewPinProblem::Shape);
-    }
-    if is_trivial_pin(pin) {
-        return Some(NewPinProblem::Trivial);
-    }
-    if pin != repeat {
-        return Some(NewPinProblem::Mismatch);
-    }
-    None
-}
-
-/// One digit repeated, a straight run up or down, or a repeated pair: the
-/// PINs a bystander guesses first.
-fn is_trivial_pin(pin: &str) -> bool {
-    let digits: Vec<i16> = pin
-        .bytes()
-        .map(|b| i16::from(b) - i16::from(b'0'))
-        .collect();
-    let steps: Vec<i16> = digits.windows(2).map(|w| w[1] - w[0]).collect();
-    let run = steps.iter().all(|s| *s == steps[0]) && matches!(steps.first(), Some(-1..=1));
-    let pair = digits.len().is_multiple_of(2) && digits.chunks(2).all(|c| c == &digits[..2]);
-    run || pair
 }
 
 /// A manager's approval, given by entering a manager PIN.
@@ -145,24 +122,37 @@ fn hasher(cost: PinHashCost) -> Result<Argon2<'static>, StoreError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-fn valid_pin(pin: &str) -> bool {
-    (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// Whether `hash` is an Argon2id PHC string: what a PIN hash from head
 /// office must be before it is stored.
 pub(crate) fn is_argon2id_hash(hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| parsed.algorithm == argon2::ARGON2ID_IDENT)
 }
 
+/// What is left of a lockout of `lock_ms` armed at the monotonic reading
+/// `armed_at`, at the reading `now`. A reading before the arming (another
+/// process's clock) counts as no time passed: never shorter.
+fn lock_left_ms(lock_ms: u64, armed_at: u64, now: u64) -> u64 {
+    lock_ms.saturating_sub(now.saturating_sub(armed_at))
+}
+
+/// At start-up: the monotonic clock started again from zero, so each
+/// lockout still running is re-armed in full from `now`. A restart never
+/// shortens a lockout (it may lengthen one by the time already served).
+pub(crate) fn rearm_lockouts(conn: &rusqlite::Connection, now: u64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE clerks SET lock_at_mono = ?1 WHERE lock_ms > 0",
+        [i64::try_from(now).unwrap_or(i64::MAX)],
+    )?;
+    Ok(())
+}
+
 impl Store {
-    /// `pin` (4-8 digits) as an Argon2id PHC string with a fresh salt, at
-    /// this store's cost: what is stored, and what a PIN set-up sends
-    /// (sealed) to head office. The PIN itself is never kept.
-    pub fn hash_new_pin(&self, pin: &str) -> Result<String, StoreError> {
-        if !valid_pin(pin) {
-            return Err(StoreError::InvalidPin);
-        }
+    /// `pin` as an Argon2id PHC string with a fresh salt, at this store's
+    /// cost, once it meets the policy for `role` ([`crate::pins`]): what is
+    /// stored, and what a PIN set-up sends (sealed) to head office. The PIN
+    /// itself is never kept.
+    pub fn hash_new_pin(&self, pin: &str, role: Role) -> Result<String, StoreError> {
+        pins::check_pin(pin, role.into()).map_err(StoreError::WeakPin)?;
         let mut salt_bytes = [0u8; 16];
         getrandom::fill(&mut salt_bytes)
             .map_err(|e| StoreError::Database(format!("no randomness from the OS: {e}")))?;
@@ -174,7 +164,19 @@ impl Store {
             .to_string())
     }
 
-    /// Adds a clerk with `pin` (4-8 digits), stored only as an Argon2id hash.
+    /// The role of clerk `id` (a PIN set-up hashes to that role's policy).
+    pub fn clerk_role(&self, id: &str) -> Result<Role, StoreError> {
+        self.conn()
+            .query_row("SELECT role FROM clerks WHERE clerk_id = ?1", [id], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .map(|role| Role::from_stored(&role))
+            .ok_or(StoreError::UnknownClerk)
+    }
+
+    /// Adds a clerk with `pin` (meeting the policy for `role`), stored only
+    /// as an Argon2id hash.
     pub fn add_clerk(
         &mut self,
         id: &str,
@@ -182,7 +184,7 @@ impl Store {
         role: Role,
         pin: &str,
     ) -> Result<(), StoreError> {
-        let hash = self.hash_new_pin(pin)?;
+        let hash = self.hash_new_pin(pin, role)?;
         let at = self.clock.now().to_rfc3339();
         self.write(|tx, _| {
             let taken: Option<String> = tx
@@ -217,15 +219,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Checks `pin` for `clerk_id`, counting failures and locking the clerk
-    /// out after too many. Every attempt is audited.
+    /// Checks `pin` for `clerk_id`. Wrong PINs in a row are counted; from
+    /// the fifth on each one locks the clerk out for longer
+    /// ([`pins::lockout_after`]), timed on the clock's monotonic reading,
+    /// which setting the wall clock does not move. While locked out the PIN
+    /// is not even checked. Every checked attempt is audited.
     pub fn login(&mut self, clerk_id: &str, pin: &str) -> Result<Clerk, StoreError> {
         let now = self.clock.now();
-        type LoginRow = (String, String, Option<String>, u32, Option<String>, bool);
+        let mono = self.clock.monotonic_ms();
+        type LoginRow = (String, String, Option<String>, u32, i64, i64, bool);
         let row: Option<LoginRow> = self
             .conn()
             .query_row(
-                "SELECT display_name, role, pin_hash, failed_attempts, locked_until, active
+                "SELECT display_name, role, pin_hash, failed_attempts, lock_ms, lock_at_mono, active
                  FROM clerks WHERE clerk_id = ?1",
                 [clerk_id],
                 |r| {
@@ -236,11 +242,12 @@ impl Store {
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
+                        r.get(6)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((name, role, hash, failures, locked_until, active)) = row else {
+        let Some((name, role, hash, failures, lock_ms, armed_at, active)) = row else {
             return Err(StoreError::UnknownClerk);
         };
         if !active {
@@ -249,13 +256,14 @@ impl Store {
         let Some(hash) = hash else {
             return Err(StoreError::PinNotSet);
         };
-        if let Some(until) = locked_until
-            .as_deref()
-            .and_then(|u| tillcard_rules::Timestamp::parse_from_rfc3339(u).ok())
-            .filter(|until| *until > now)
-        {
+        let left = lock_left_ms(
+            u64::try_from(lock_ms).unwrap_or(u64::MAX),
+            u64::try_from(armed_at).unwrap_or(0),
+            mono,
+        );
+        if left > 0 {
             return Err(StoreError::Locked {
-                until: until.format("%H:%M").to_string(),
+                wait_secs: pins::wait_secs(left),
             });
         }
         let parsed = PasswordHash::new(&hash)
@@ -264,49 +272,73 @@ impl Store {
             .verify_password(pin.as_bytes(), &parsed)
             .is_ok();
         let at = now.to_rfc3339();
-        let max = self.config.max_pin_failures.max(1);
-        let lockout = self.config.lockout;
+        let role = Role::from_stored(&role);
         if ok {
+            let meets_policy = pins::check_pin(pin, role.into()).is_ok();
+            let detail = if meets_policy {
+                "ok"
+            } else {
+                "ok, PIN below the policy"
+            };
             self.write(|tx, _| {
                 tx.execute(
-                    "UPDATE clerks SET failed_attempts = 0, locked_until = NULL WHERE clerk_id = ?1",
+                    "UPDATE clerks SET failed_attempts = 0, lock_ms = 0, lock_at_mono = 0
+                     WHERE clerk_id = ?1",
                     [clerk_id],
                 )?;
-                audit::append(tx, &at, clerk_id, "login", "ok")
+                audit::append(tx, &at, clerk_id, "login", detail)
             })?;
             return Ok(Clerk {
                 id: clerk_id.to_owned(),
                 name,
-                role: Role::from_stored(&role),
+                role,
+                pin_meets_policy: meets_policy,
             });
         }
-        let failures = failures + 1;
-        let locked = failures >= max;
-        let until = (now + lockout).to_rfc3339();
+        let failures = failures.saturating_add(1);
+        let lockout = pins::lockout_after(failures);
+        let mono_sql = i64::try_from(mono).unwrap_or(i64::MAX);
+        let lock_sql = i64::try_from(lockout.unwrap_or(0)).unwrap_or(i64::MAX);
         self.write(|tx, _| {
-            if locked {
-                tx.execute(
-                    "UPDATE clerks SET failed_attempts = 0, locked_until = ?2 WHERE clerk_id = ?1",
-                    params![clerk_id, until],
-                )?;
-                audit::append(tx, &at, clerk_id, "login", "locked out")
-            } else {
-                tx.execute(
-                    "UPDATE clerks SET failed_attempts = ?2 WHERE clerk_id = ?1",
-                    params![clerk_id, failures],
-                )?;
-                audit::append(tx, &at, clerk_id, "login", "wrong PIN")
-            }
+            tx.execute(
+                "UPDATE clerks SET failed_attempts = ?2, lock_ms = ?3, lock_at_mono = ?4
+                 WHERE clerk_id = ?1",
+                params![clerk_id, failures, lock_sql, mono_sql],
+            )?;
+            let detail = match lockout {
+                Some(ms) => format!("wrong PIN {failures} in a row, locked out {} s", ms / 1000),
+                None => format!("wrong PIN {failures} in a row"),
+            };
+            audit::append(tx, &at, clerk_id, "login", &detail)
         })?;
-        if locked {
-            Err(StoreError::Locked {
-                until: (now + lockout).format("%H:%M").to_string(),
-            })
-        } else {
-            Err(StoreError::WrongPin {
-                attempts_left: max - failures,
-            })
+        match lockout {
+            Some(ms) => Err(StoreError::Locked {
+                wait_secs: pins::wait_secs(ms),
+            }),
+            None => Err(StoreError::WrongPin {
+                attempts_left: pins::FREE_FAILURES.saturating_sub(failures),
+            }),
         }
+    }
+
+    /// The wait left, in whole seconds, before clerk `clerk_id` may try a
+    /// PIN again (0: not locked out).
+    pub fn lockout_left_secs(&self, clerk_id: &str) -> Result<u64, StoreError> {
+        let mono = self.clock.monotonic_ms();
+        let (lock_ms, armed_at): (i64, i64) = self
+            .conn()
+            .query_row(
+                "SELECT lock_ms, lock_at_mono FROM clerks WHERE clerk_id = ?1",
+                [clerk_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::UnknownClerk)?;
+        Ok(pins::wait_secs(lock_left_ms(
+            u64::try_from(lock_ms).unwrap_or(u64::MAX),
+            u64::try_from(armed_at).unwrap_or(0),
+            mono,
+        )))
     }
 
     /// A manager approval: the manager's id and PIN (with the same lockout
@@ -320,36 +352,24 @@ impl Store {
             manager_id: clerk.id,
         })
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::{NewPinProblem, new_pin_problem};
-
-    #[test]
-    fn new_pins_are_refused_when_short_trivial_or_mismatched() {
-        for trivial in [
-            "1111", "1234", "123456", "4321", "98765", "1212", "000000", "01234567",
-        ] {
-            assert_eq!(
-                new_pin_problem(trivial, trivial),
-                Some(NewPinProblem::Trivial),
-                "{trivial}"
-            );
+    /// Lifts cashier `clerk_id`'s lockout and clears their wrong-PIN count,
+    /// with a manager's approval, audited under the manager. A manager's
+    /// lockout is not lifted here, not even by another manager: head
+    /// office's PIN reset does that (the new PIN clears the count).
+    pub fn lift_lockout(&mut self, approval: &Approval, clerk_id: &str) -> Result<(), StoreError> {
+        if self.clerk_role(clerk_id)? == Role::Manager {
+            return Err(StoreError::ManagerLockout);
         }
-        for shape in ["", "123", "123456789", "12a4", "１２３４"] {
-            assert_eq!(
-                new_pin_problem(shape, shape),
-                Some(NewPinProblem::Shape),
-                "{shape}"
-            );
-        }
-        assert_eq!(
-            new_pin_problem("2580", "2581"),
-            Some(NewPinProblem::Mismatch)
-        );
-        for good in ["2580", "9173", "120394", "13579"] {
-            assert_eq!(new_pin_problem(good, good), None, "{good}");
-        }
+        let at = self.clock.now().to_rfc3339();
+        let manager = approval.manager_id.clone();
+        self.write(|tx, _| {
+            tx.execute(
+                "UPDATE clerks SET failed_attempts = 0, lock_ms = 0, lock_at_mono = 0
+                 WHERE clerk_id = ?1",
+                [clerk_id],
+            )?;
+            audit::append(tx, &at, &manager, "lockout_lifted", clerk_id)
+        })
     }
 }

@@ -59,9 +59,9 @@ pub enum StoreError {
     /// No such clerk.
     #[error("No such clerk.")]
     UnknownClerk,
-    /// A PIN that is not 4-8 digits.
-    #[error("A PIN is 4 to 8 digits.")]
-    InvalidPin,
+    /// A new PIN the policy refuses ([`crate::pins`]).
+    #[error("That PIN is not allowed: {0:?}.")]
+    WeakPin(crate::pins::PinProblem),
     /// Wrong PIN.
     #[error("Wrong PIN. {attempts_left} attempt(s) left before the clerk is locked out.")]
     WrongPin {
@@ -69,11 +69,14 @@ pub enum StoreError {
         attempts_left: u32,
     },
     /// Locked out after too many wrong PINs.
-    #[error("Too many wrong PINs: locked until {until}.")]
+    #[error("Too many wrong PINs: try again in {wait_secs} s.")]
     Locked {
-        /// Local time the lockout ends.
-        until: String,
+        /// Seconds left of the lockout (on the monotonic clock).
+        wait_secs: u64,
     },
+    /// A manager's lockout, which only head office's PIN reset lifts.
+    #[error("A manager's lockout is lifted by a PIN reset at head office.")]
+    ManagerLockout,
     /// The approving clerk is not a manager.
     #[error("This needs a manager's PIN.")]
     NotAManager,

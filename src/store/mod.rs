@@ -75,10 +75,6 @@ pub struct StoreConfig {
     pub terminal_id: String,
     /// PIN hashing cost.
     pub pin_cost: PinHashCost,
-    /// Wrong PINs in a row before a clerk is locked out.
-    pub max_pin_failures: u32,
-    /// How long a lockout lasts.
-    pub lockout: chrono::Duration,
 }
 
 impl StoreConfig {
@@ -87,8 +83,6 @@ impl StoreConfig {
         StoreConfig {
             terminal_id: terminal_id.into(),
             pin_cost: PinHashCost::PRODUCTION,
-            max_pin_failures: 5,
-            lockout: chrono::Duration::minutes(5),
         }
     }
 }
@@ -189,6 +183,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn, schema::latest_version())?;
+        clerks::rearm_lockouts(&conn, clock.monotonic_ms())?;
         let phone_key = Self::ensure_identity(&mut conn, &config)?;
         let credentials = sync::load_credentials(&conn)?;
         tracing::info!(

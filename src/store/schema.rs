@@ -226,6 +226,20 @@ ALTER TABLE members ADD COLUMN merged_into TEXT;
 CREATE TABLE erased_files (member_id TEXT PRIMARY KEY, sources TEXT NOT NULL);
 "#,
     },
+    Migration {
+        purpose: "PIN lockouts timed on the monotonic clock, escalating (issue 21)",
+        sql: r#"
+-- failed_attempts now counts wrong PINs in a row until a right one (a
+-- lockout no longer resets it). lock_ms is the lockout armed at the
+-- monotonic reading lock_at_mono; at start-up every running lockout is
+-- re-armed in full (the monotonic clock starts again). The wall-clock
+-- locked_until is no longer read: a lockout from before becomes 5 minutes.
+ALTER TABLE clerks ADD COLUMN lock_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE clerks ADD COLUMN lock_at_mono INTEGER NOT NULL DEFAULT 0;
+UPDATE clerks SET lock_ms = 300000 WHERE locked_until IS NOT NULL;
+UPDATE clerks SET locked_until = NULL;
+"#,
+    },
 ];
 
 /// The schema version this code writes.

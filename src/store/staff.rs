@@ -55,8 +55,8 @@ pub(crate) fn upsert(
             display_name = excluded.display_name, role = excluded.role,
             failed_attempts = CASE WHEN clerks.pin_hash IS excluded.pin_hash
                                    THEN clerks.failed_attempts ELSE 0 END,
-            locked_until = CASE WHEN clerks.pin_hash IS excluded.pin_hash
-                                THEN clerks.locked_until ELSE NULL END,
+            lock_ms = CASE WHEN clerks.pin_hash IS excluded.pin_hash
+                           THEN clerks.lock_ms ELSE 0 END,
             pin_hash = excluded.pin_hash, active = excluded.active, from_hq = 1",
         params![
             staff.staff_id,

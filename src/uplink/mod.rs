@@ -527,11 +527,19 @@ pub async fn set_pin(
     check_head_office_url(base_url)?;
     let (credentials, pin_hash) = {
         let pin = pin.clone();
+        let staff_id = staff_id.clone();
         on_store(store, move |s| {
             let credentials = s.credentials().cloned().ok_or(StoreError::Damaged(
                 "a PIN set-up before registration".into(),
             ))?;
-            Ok((credentials, s.hash_new_pin(&pin)?))
+            // A clerk not on this terminal yet is held to the stricter
+            // (manager) policy.
+            let role = match s.clerk_role(&staff_id) {
+                Ok(role) => role,
+                Err(StoreError::UnknownClerk) => crate::store::clerks::Role::Manager,
+                Err(e) => return Err(e),
+            };
+            Ok((credentials, s.hash_new_pin(&pin, role)?))
         })
         .await?
     };

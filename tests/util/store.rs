@@ -12,9 +12,9 @@ use tillcard::store::members::{EnrollRequest, MemberRecord};
 use tillcard::store::{PinHashCost, Store, StoreConfig, StoreError};
 
 /// Cashier id and PIN.
-pub const CASHIER: (&str, &str) = ("c1", "1234");
+pub const CASHIER: (&str, &str) = ("c1", "3817");
 /// Manager id and PIN.
-pub const MANAGER: (&str, &str) = ("m1", "9876");
+pub const MANAGER: (&str, &str) = ("m1", "738162");
 
 /// Monday 15 June 2026, 10:00 in China.
 pub fn start_time() -> Timestamp {

@@ -34,7 +34,7 @@ pub async fn served_hq(dir: &Path) -> (Arc<dyn tillcard_hq::store::Store>, Arc<H
 }
 
 /// A terminal's store at `dir/terminal.sqlite` named `terminal_id` (PINs
-/// hashed at test cost), with cashier `c1` (PIN 1234), on its worker.
+/// hashed at test cost), with cashier `c1` (PIN 3817), on its worker.
 pub fn terminal_with_cashier(
     dir: &Path,
     terminal_id: impl Into<String>,
@@ -46,7 +46,7 @@ pub fn terminal_with_cashier(
     };
     let mut store = Store::open(&dir.join("terminal.sqlite"), config, clock).unwrap();
     store
-        .add_clerk("c1", "Cashier", Role::Cashier, "1234")
+        .add_clerk("c1", "Cashier", Role::Cashier, "3817")
         .unwrap();
     StoreHandle::spawn(store).unwrap()
 }

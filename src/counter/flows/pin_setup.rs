@@ -1,7 +1,8 @@
 //! A clerk head office set up chooses their first PIN at sign-in: picking
 //! their name opens the set-up instead of the PIN pad; they type the setup
-//! code head office showed, the new PIN, and the PIN again. A trivial PIN
-//! (1111, 1234, 1212) or a repeat that differs is refused on the spot;
+//! code head office showed, the new PIN, and the PIN again. A PIN the
+//! policy refuses ([`crate::pins`]: too short for the clerk's role, 1111,
+//! 1234, 1988, 2580) or a repeat that differs is refused on the spot;
 //! the code is checked by head office, which answers the clerk with the
 //! PIN hash sealed to this terminal, and the clerk is signed in.
 
@@ -9,7 +10,8 @@ use crate::counter::keypad::{Entry, EntryKind, Key};
 use crate::counter::messages::{Command, HeadOfficeRefusal, Page, PinSetup, PinSetupStep, Sound};
 use crate::counter::state::Counter;
 use crate::counter::text;
-use crate::store::clerks::{Clerk, new_pin_problem};
+use crate::pins;
+use crate::store::clerks::Clerk;
 
 impl Counter {
     /// Picking a clerk with no PIN yet opens their set-up.
@@ -20,6 +22,7 @@ impl Counter {
         self.pin_setup = Some(PinSetup {
             staff_id: clerk.id.clone(),
             name: clerk.name.clone(),
+            role: clerk.role,
             step: PinSetupStep::SetupCode,
             setup_code: Entry::new(EntryKind::SetupCode),
             pin: Entry::new(EntryKind::Pin),
@@ -60,17 +63,19 @@ impl Counter {
                 Vec::new()
             }
             PinSetupStep::NewPin => {
-                match new_pin_problem(form.pin.text(), form.pin.text()) {
-                    Some(problem) => {
+                match pins::check_pin(form.pin.text(), form.role.into()) {
+                    Err(problem) => {
                         form.pin.clear();
                         form.error = Some(text::new_pin_problem(language, problem));
                     }
-                    None => form.step = PinSetupStep::Repeat,
+                    Ok(()) => form.step = PinSetupStep::Repeat,
                 }
                 Vec::new()
             }
             PinSetupStep::Repeat => {
-                if let Some(problem) = new_pin_problem(form.pin.text(), form.repeat.text()) {
+                if let Err(problem) =
+                    pins::check_new_pin(form.pin.text(), form.repeat.text(), form.role.into())
+                {
                     form.pin.clear();
                     form.repeat.clear();
                     form.step = PinSetupStep::NewPin;
@@ -202,10 +207,10 @@ mod tests {
         taps += type_digits(&mut c, "04718263", t0);
         taps += 1;
         c.handle(Input::Tap(Action::PinSetupNext), t0);
-        taps += type_digits(&mut c, "2580", t0);
+        taps += type_digits(&mut c, "3817", t0);
         taps += 1;
         c.handle(Input::Tap(Action::PinSetupNext), t0);
-        taps += type_digits(&mut c, "2580", t0);
+        taps += type_digits(&mut c, "3817", t0);
         taps += 1;
         let sent = c.handle(Input::Tap(Action::PinSetupNext), t0);
         assert_eq!(
@@ -213,7 +218,7 @@ mod tests {
             vec![Command::SetPin {
                 staff_id: "li.na".into(),
                 setup_code: "04718263".into(),
-                pin: "2580".into(),
+                pin: "3817".into(),
             }]
         );
         println!("PIN set-up: {taps} taps from the clerk's name to sending");
@@ -247,9 +252,9 @@ mod tests {
             assert_eq!(form.step, PinSetupStep::NewPin, "{trivial}");
             assert!(form.error.is_some() && form.pin.is_empty(), "{trivial}");
         }
-        type_digits(&mut c, "2580", t0);
+        type_digits(&mut c, "3817", t0);
         c.handle(Input::Tap(Action::PinSetupNext), t0);
-        type_digits(&mut c, "2581", t0);
+        type_digits(&mut c, "3818", t0);
         assert_eq!(
             c.handle(Input::Tap(Action::PinSetupNext), t0),
             vec![Command::Play(crate::counter::messages::Sound::Bad)]
@@ -269,9 +274,9 @@ mod tests {
         c.handle(Input::Tap(Action::SelectClerk("li.na".into())), t0);
         type_digits(&mut c, "04718263", t0);
         c.handle(Input::Tap(Action::PinSetupNext), t0);
-        type_digits(&mut c, "2580", t0);
+        type_digits(&mut c, "3817", t0);
         c.handle(Input::Tap(Action::PinSetupNext), t0);
-        type_digits(&mut c, "2580", t0);
+        type_digits(&mut c, "3817", t0);
         c.handle(Input::Tap(Action::PinSetupNext), t0);
         c.handle(
             Input::Done(Done::PinSet(Err(HeadOfficeRefusal::Refused {

@@ -80,6 +80,13 @@ impl Counter {
                 }
                 Vec::new()
             }
+            // The manager prompt over the login screen lifts a lockout.
+            Action::SelectManager(id) => self.tap_select_manager(id),
+            Action::CancelApproval => {
+                self.prompt = None;
+                Vec::new()
+            }
+            Action::SubmitPin if self.prompt.is_some() => self.tap_submit_manager_pin(),
             Action::SubmitPin => match &self.login_clerk {
                 Some(id) => vec![Command::Login {
                     clerk_id: id.clone(),
@@ -117,6 +124,7 @@ impl Counter {
                 }),
             pin: Entry::new(EntryKind::Pin),
             error: None,
+            lifting: None,
         });
         Vec::new()
     }
@@ -145,6 +153,16 @@ impl Counter {
     /// manager prompt.
     pub(in crate::counter) fn tap_submit_manager_pin(&mut self) -> Vec<Command> {
         match &self.prompt {
+            Some(ApprovalPrompt {
+                manager: Some(m),
+                pin,
+                lifting: Some(clerk_id),
+                ..
+            }) => vec![Command::LiftLockout {
+                manager_id: m.clone(),
+                pin: pin.text().to_owned(),
+                clerk_id: clerk_id.clone(),
+            }],
             Some(ApprovalPrompt {
                 manager: Some(m),
                 pin,
@@ -221,15 +239,81 @@ impl Counter {
     ) -> Vec<Command> {
         match result {
             Ok(clerk) => {
+                let below_policy = !clerk.pin_meets_policy();
                 self.clerk = Some(clerk);
                 self.login_pin.clear();
+                self.prompt = None;
                 let page = self.resume.take().filter(|p| !Self::is_manager_page(*p));
                 self.go(page.unwrap_or(Page::Home));
+                if below_policy {
+                    self.say(text::pin_below_policy(self.language), true);
+                }
                 Vec::new()
             }
             Err(e) => {
                 self.login_pin.clear();
+                if let StoreError::Locked { wait_secs } = &e {
+                    self.offer_lift(*wait_secs);
+                }
                 self.say_error(&e)
+            }
+        }
+    }
+
+    /// A clerk locked out at the login screen: the manager prompt opens over
+    /// it, saying how long to wait, so another manager can lift the lockout
+    /// (cancel closes it and the clerk waits). Only for a cashier (a
+    /// manager's lockout is lifted by head office's PIN reset), and only
+    /// when a manager is on this terminal.
+    fn offer_lift(&mut self, wait_secs: u64) {
+        let Some(locked) = self.login_clerk.clone() else {
+            return;
+        };
+        let cashier = self
+            .clerks
+            .iter()
+            .any(|c| c.id == locked && c.role == Role::Cashier);
+        if !cashier {
+            return;
+        }
+        let managers: Vec<String> = self
+            .clerks
+            .iter()
+            .filter(|c| c.role == Role::Manager && c.has_pin && c.id != locked)
+            .map(|c| c.id.clone())
+            .collect();
+        if managers.is_empty() {
+            return;
+        }
+        self.prompt = Some(ApprovalPrompt {
+            manager: managers.first().cloned().filter(|_| managers.len() == 1),
+            pin: Entry::new(EntryKind::Pin),
+            error: Some(text::locked_out(self.language, wait_secs)),
+            lifting: Some(locked),
+        });
+    }
+
+    /// A lockout lifted: the prompt closes and the clerk types their PIN
+    /// again; or the prompt says why not and clears the manager's PIN.
+    pub(in crate::counter) fn done_lockout_lifted(
+        &mut self,
+        result: Result<String, StoreError>,
+    ) -> Vec<Command> {
+        match result {
+            Ok(clerk_id) => {
+                self.prompt = None;
+                self.login_clerk = Some(clerk_id);
+                self.login_pin.clear();
+                self.say(text::lockout_lifted(self.language), false);
+                vec![Command::Play(Sound::Confirm)]
+            }
+            Err(e) => {
+                let text = text::store_error(self.language, &e);
+                if let Some(p) = &mut self.prompt {
+                    p.pin.clear();
+                    p.error = Some(text);
+                }
+                vec![Command::Play(Sound::Bad)]
             }
         }
     }
@@ -341,12 +425,12 @@ mod tests {
             Some("m1"),
             "the only manager is preselected"
         );
-        press(&mut c, "9999", t0);
+        press(&mut c, "738162", t0);
         assert_eq!(
             c.handle(Input::Tap(Action::SubmitPin), t0),
             vec![Command::Approve {
                 manager_id: "m1".into(),
-                pin: "9999".into()
+                pin: "738162".into()
             }]
         );
         c.handle(

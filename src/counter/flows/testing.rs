@@ -38,13 +38,13 @@ pub(super) fn logged_in() -> (Counter, Instant) {
         t0,
     );
     c.handle(Input::Tap(Action::SelectClerk("c1".into())), t0);
-    press(&mut c, "1234", t0);
+    press(&mut c, "3817", t0);
     let commands = c.handle(Input::Tap(Action::SubmitPin), t0);
     assert_eq!(
         commands,
         vec![Command::Login {
             clerk_id: "c1".into(),
-            pin: "1234".into()
+            pin: "3817".into()
         }]
     );
     (c, t0)
@@ -98,15 +98,15 @@ fn store_with_clerk(
 
 /// A manager's approval, from a real store.
 pub(super) fn approval() -> Approval {
-    let (_dir, mut store) = store_with_clerk("m1", "Manager", Role::Manager, "9999");
-    store.approve("m1", "9999").unwrap()
+    let (_dir, mut store) = store_with_clerk("m1", "Manager", Role::Manager, "738162");
+    store.approve("m1", "738162").unwrap()
 }
 
 /// A logged-in cashier, from a real store.
 pub(super) fn clerk() -> Clerk {
     // A Clerk can only come from the store; build one through a store.
-    let (_dir, mut store) = store_with_clerk("c1", "Cashier", Role::Cashier, "1234");
-    store.login("c1", "1234").unwrap()
+    let (_dir, mut store) = store_with_clerk("c1", "Cashier", Role::Cashier, "3817");
+    store.login("c1", "3817").unwrap()
 }
 
 /// A good scan of member `member`'s card.

@@ -8,7 +8,7 @@ use super::{phrases, pick, store_error};
 use crate::config::AddressProblem;
 use crate::counter::messages::{FirstRunStep, HeadOfficeRefusal, PinSetupStep};
 use crate::format::Language;
-use crate::store::clerks::NewPinProblem;
+use crate::pins::PinProblem;
 use crate::uplink::UplinkProblem;
 
 /// The first-run screen's line for its step.
@@ -212,18 +212,77 @@ phrases! {
     setup_code_shape => "设置码为8位数字", "A setup code is 8 digits";
 }
 
-/// A new PIN refused before it leaves the till.
-pub fn new_pin_problem(language: Language, problem: NewPinProblem) -> String {
+/// A new PIN refused before it leaves the till (the policy in
+/// [`crate::pins`]).
+pub fn new_pin_problem(language: Language, problem: PinProblem) -> String {
     let (zh, en) = match problem {
-        NewPinProblem::Shape => ("密码为4到8位数字", "A PIN is 4 to 8 digits"),
-        NewPinProblem::Trivial => (
-            "密码太容易被猜到（如1111、1234、1212）：请换一个",
-            "That PIN is too easy to guess (like 1111, 1234, 1212): choose another",
+        PinProblem::Shape => ("密码为4到8位数字", "A PIN is 4 to 8 digits"),
+        PinProblem::ManagerTooShort => (
+            "店长密码至少6位数字",
+            "A manager's PIN is at least 6 digits",
         ),
-        NewPinProblem::Mismatch => (
+        PinProblem::Repeated => (
+            "密码不能是重复的数字（如1111、1212、123123）：请换一个",
+            "A PIN cannot be digits repeated (like 1111, 1212, 123123): choose another",
+        ),
+        PinProblem::Run => (
+            "密码不能是连续数字（如1234、654321）：请换一个",
+            "A PIN cannot be a run of digits (like 1234, 654321): choose another",
+        ),
+        PinProblem::Year => (
+            "密码不能是年份（如1988、2024）：请换一个",
+            "A PIN cannot be a year (like 1988, 2024): choose another",
+        ),
+        PinProblem::Common => (
+            "这是最常见的密码之一，容易被猜到：请换一个",
+            "That is one of the most common PINs, easy to guess: choose another",
+        ),
+        PinProblem::Mismatch => (
             "两次输入的密码不一致：请重新设置",
             "The two PINs differ: choose the PIN again",
         ),
     };
     pick(language, zh, en)
+}
+
+/// How long to wait, in words: "2分30秒" / "2 min 30 s".
+pub fn wait(language: Language, secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match language {
+        Language::ZhCn => match (h, m, s) {
+            (0, 0, s) => format!("{s}秒"),
+            (0, m, 0) => format!("{m}分钟"),
+            (0, m, s) => format!("{m}分{s}秒"),
+            (h, 0, _) => format!("{h}小时"),
+            (h, m, _) => format!("{h}小时{m}分"),
+        },
+        Language::En => match (h, m, s) {
+            (0, 0, s) => format!("{s} s"),
+            (0, m, 0) => format!("{m} min"),
+            (0, m, s) => format!("{m} min {s} s"),
+            (h, 0, _) => format!("{h} h"),
+            (h, m, _) => format!("{h} h {m} min"),
+        },
+    }
+}
+
+/// A clerk locked out: the wait, and that a manager can lift it.
+pub fn locked_out(language: Language, secs: u64) -> String {
+    let wait = wait(language, secs);
+    match language {
+        Language::ZhCn => {
+            format!("密码错误次数过多，已锁定：请{wait}后再试（收银员可由店长输入密码解锁）")
+        }
+        Language::En => format!(
+            "Too many wrong PINs: locked. Try again in {wait} (a manager's PIN lifts a cashier's lockout)."
+        ),
+    }
+}
+
+phrases! {
+    /// A clerk signed in with a PIN set before the policy.
+    pin_below_policy => "您的密码已不符合密码规则：请联系总部重置密码后重新设置",
+        "Your PIN no longer meets the PIN rules: ask head office for a PIN reset and choose a new one";
+    /// A lockout lifted by a manager.
+    lockout_lifted => "已解锁：请重新输入密码", "Lockout lifted: enter the PIN again";
 }

@@ -111,7 +111,7 @@ pub fn store_error(language: Language, error: &StoreError) -> String {
         StoreError::UnknownMember => ("本机没有该会员", "This member is not on this terminal."),
         StoreError::UnknownSale => ("本机没有这笔销售", "No such sale on this terminal."),
         StoreError::UnknownClerk => ("没有该店员", "No such clerk."),
-        StoreError::InvalidPin => ("密码为4到8位数字", "A PIN is 4 to 8 digits."),
+        StoreError::WeakPin(problem) => return first_day::new_pin_problem(language, *problem),
         StoreError::WrongPin { attempts_left } => {
             return match language {
                 Language::ZhCn => format!("密码错误，还可尝试{attempts_left}次"),
@@ -120,12 +120,11 @@ pub fn store_error(language: Language, error: &StoreError) -> String {
                 }
             };
         }
-        StoreError::Locked { until } => {
-            return match language {
-                Language::ZhCn => format!("密码错误次数过多，已锁定至{until}"),
-                Language::En => format!("Too many wrong PINs: locked until {until}."),
-            };
-        }
+        StoreError::Locked { wait_secs } => return first_day::locked_out(language, *wait_secs),
+        StoreError::ManagerLockout => (
+            "店长被锁定：需由总部重置密码解除",
+            "A manager's lockout is lifted by a PIN reset at head office.",
+        ),
         StoreError::NotAManager => ("需要店长密码", "This needs a manager's PIN."),
         StoreError::ClerkInactive => (
             "该店员已停用或不在本店：请联系店长",
