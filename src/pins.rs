@@ -221,7 +221,8 @@ mod tests {
             "{} common PINs listed; 4-digit PINs allowed: {open} of 10000; 6-digit: {open6} of 1000000",
             COMMON_PINS.len()
         );
-        assert!(open > 9_700 && open6 > 999_000);
+        // The policy takes a small part of each space: guessing stays blind.
+        assert!(open >= 9_700 && open6 >= 998_000);
     }
 
     #[test]

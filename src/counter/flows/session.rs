@@ -457,4 +457,80 @@ mod tests {
         assert!(c.prompt.is_none());
         assert!(c.approval.is_none());
     }
+
+    #[test]
+    fn a_locked_out_cashier_sees_the_wait_and_a_manager_pin_lifts_it() {
+        let (mut c, t0) = crate::counter::flows::testing::logged_in();
+        c.handle(
+            Input::Done(Done::LoggedIn(Err(StoreError::Locked { wait_secs: 150 }))),
+            t0,
+        );
+        let notice = c.notice.clone().unwrap();
+        println!("login notice: {}", notice.text);
+        assert!(
+            notice.bad && notice.text.contains("2 min 30 s"),
+            "{notice:?}"
+        );
+        let prompt = c.prompt.clone().expect("the manager prompt over sign-in");
+        assert_eq!(prompt.lifting.as_deref(), Some("c1"));
+        assert_eq!(prompt.manager.as_deref(), Some("m1"), "the only manager");
+        assert!(prompt.error.unwrap().contains("2 min 30 s"));
+        press(&mut c, "738162", t0);
+        assert_eq!(
+            c.handle(Input::Tap(Action::SubmitPin), t0),
+            vec![Command::LiftLockout {
+                manager_id: "m1".into(),
+                pin: "738162".into(),
+                clerk_id: "c1".into(),
+            }]
+        );
+        c.handle(
+            Input::Done(Done::LockoutLifted(Err(StoreError::WrongPin {
+                attempts_left: 4,
+            }))),
+            t0,
+        );
+        let prompt = c.prompt.clone().unwrap();
+        assert!(prompt.pin.is_empty() && prompt.error.unwrap().contains("Wrong PIN"));
+        c.handle(Input::Done(Done::LockoutLifted(Ok("c1".into()))), t0);
+        assert!(c.prompt.is_none());
+        assert_eq!(c.page, Page::Login);
+        assert_eq!(c.login_clerk.as_deref(), Some("c1"));
+        assert!(c.notice.as_ref().is_some_and(|n| !n.bad), "{:?}", c.notice);
+        // Cancel closes the prompt and keeps the clerk waiting.
+        c.handle(
+            Input::Done(Done::LoggedIn(Err(StoreError::Locked { wait_secs: 3600 }))),
+            t0,
+        );
+        assert!(c.notice.as_ref().unwrap().text.contains("1 h"));
+        c.handle(Input::Tap(Action::CancelApproval), t0);
+        assert!(c.prompt.is_none() && c.page == Page::Login);
+    }
+
+    #[test]
+    fn a_locked_out_manager_gets_no_lift_prompt() {
+        let mut c = crate::counter::state::Counter::new(
+            crate::format::Language::ZhCn,
+            Duration::from_secs(60),
+            false,
+        );
+        let t0 = std::time::Instant::now();
+        c.handle(
+            Input::Done(Done::Clerks(Ok(vec![ClerkEntry {
+                id: "m1".into(),
+                name: "Manager".into(),
+                role: Role::Manager,
+                has_pin: true,
+            }]))),
+            t0,
+        );
+        c.handle(
+            Input::Done(Done::LoggedIn(Err(StoreError::Locked { wait_secs: 45 }))),
+            t0,
+        );
+        let text = c.notice.clone().unwrap().text;
+        println!("zh-CN: {text}");
+        assert!(text.contains("45秒"), "{text}");
+        assert!(c.prompt.is_none(), "head office resets a manager");
+    }
 }
