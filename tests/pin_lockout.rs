@@ -2,7 +2,10 @@
 //! clerk against the escalating lockout on a fake monotonic clock, a
 //! lockout that setting the wall clock or restarting does not shorten, a
 //! manager lifting a cashier's lockout (never a manager's), and the PIN
-//! policy where clerks are added.
+//! policy where clerks are added. One test inspects the database (the
+//! audit row of a lift), hence the connection allowed here.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod util;
 
