@@ -214,7 +214,7 @@ async fn erasure_deletes_the_members_saved_card_and_receipts_and_scrubs_the_sent
     let other = enroll(&till, "13912340002");
     let sale_of = |member: MemberId| {
         call(&till, move |s| {
-            let clerk = s.login("c1", "1234")?;
+            let clerk = s.login("c1", "3817")?;
             let quote = s.price(Some(member), &rice_100(), &TenderRequest::default(), false)?;
             Ok(s.commit_sale(&clerk, &quote)?.sale)
         })
