@@ -160,9 +160,9 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
                 tap(&app, Action::Lock);
             }
             tap(&app, Action::SelectClerk("c01".into()));
-            keys(&app, "12");
+            keys(&app, "38");
             shot("login")?;
-            keys(&app, "34");
+            keys(&app, "17");
             tap(&app, Action::SubmitPin);
             pump(&app, |c| c.page != Page::Login)?;
             tap(&app, Action::Home);
@@ -220,9 +220,9 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
             tap(&app, Action::OpenManager);
             tap(&app, Action::SelectManager("m01".into()));
-            keys(&app, "99");
+            keys(&app, "738");
             shot("manager-pin")?;
-            keys(&app, "99");
+            keys(&app, "162");
             tap(&app, Action::SubmitPin);
             pump(&app, |c| c.page == Page::Manager)?;
             shot("manager")?;
