@@ -83,6 +83,26 @@ pub fn counts(cases: &[ConflictCase], at: chrono::DateTime<chrono::FixedOffset>)
     by_kind.into_values().collect()
 }
 
+/// How a review item closes now by `actor`: `resolved` with the action
+/// taken, or `dismissed` (no action) with the reason as its note.
+pub(super) fn closing(
+    actor: &Actor,
+    resolution: Option<&'static str>,
+    note: &str,
+) -> ConflictClose {
+    ConflictClose {
+        state: if resolution.is_some() {
+            "resolved"
+        } else {
+            "dismissed"
+        },
+        resolution,
+        note: note.to_string(),
+        by: actor.name.clone(),
+        at: now().to_rfc3339(),
+    }
+}
+
 fn subject(id: ConflictId) -> String {
     format!("conflict:{}/{}", id.member, id.number)
 }
@@ -176,13 +196,7 @@ impl Hq {
                 detail = format!("merge into {survivor}: {note}");
             }
         }
-        let close = ConflictClose {
-            state: "resolved",
-            resolution: Some(action.as_str()),
-            note: note.to_string(),
-            by: actor.name.clone(),
-            at: now().to_rfc3339(),
-        };
+        let close = closing(actor, Some(action.as_str()), note);
         let audit = actor.audit("conflict_resolved", subject(id), detail);
         answer(self.store.close_conflict(id, &close, &audit).await?)?;
         tracing::info!(member = %id.member, conflict = id.number, action = action.as_str(), actor = %actor.name, "conflict resolved");
@@ -199,13 +213,7 @@ impl Hq {
     ) -> Result<(), HqError> {
         let reason = reason.trim();
         check_text("invalid_reason", "reason", reason, MAX_REASON_CHARS, false)?;
-        let close = ConflictClose {
-            state: "dismissed",
-            resolution: None,
-            note: reason.to_string(),
-            by: actor.name.clone(),
-            at: now().to_rfc3339(),
-        };
+        let close = closing(actor, None, reason);
         let audit = actor.audit("conflict_dismissed", subject(id), reason.to_string());
         answer(self.store.close_conflict(id, &close, &audit).await?)?;
         tracing::info!(member = %id.member, conflict = id.number, actor = %actor.name, "conflict dismissed");

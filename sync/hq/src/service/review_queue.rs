@@ -25,14 +25,14 @@ use uuid::Uuid;
 
 use super::back_office::Actor;
 use super::checks::{answer, check_text, refusal};
+use super::conflicts::closing;
 use super::member_care::MAX_REASON_CHARS;
 use super::{Hq, now};
 pub use crate::admin::{FlagResolution, ReapplyOutcome};
 use crate::error::HqError;
 use crate::ingest::{self, Prepared};
 use crate::store::{
-    BackOfficeRefusal, ConflictClose, DeadLetterCase, DeadLetterId, FlagCase, Reapplied,
-    ReviewItem, StoreError,
+    BackOfficeRefusal, DeadLetterCase, DeadLetterId, FlagCase, Reapplied, ReviewItem, StoreError,
 };
 
 /// The most dead letters or flags the queue lists.
@@ -96,13 +96,7 @@ impl Hq {
     ) -> Result<(), HqError> {
         let reason = reason.trim();
         check_text("invalid_reason", "reason", reason, MAX_REASON_CHARS, false)?;
-        let close = ConflictClose {
-            state: "dismissed",
-            resolution: None,
-            note: reason.to_string(),
-            by: actor.name.clone(),
-            at: now().to_rfc3339(),
-        };
+        let close = closing(actor, None, reason);
         let audit = actor.audit(
             &action(item, "dismissed"),
             item.subject(),
@@ -138,13 +132,7 @@ impl Hq {
             };
             self.revoke_terminal(actor, flag.terminal_id).await?;
         }
-        let close = ConflictClose {
-            state: "resolved",
-            resolution: Some(resolution.as_str()),
-            note: note.to_string(),
-            by: actor.name.clone(),
-            at: now().to_rfc3339(),
-        };
+        let close = closing(actor, Some(resolution.as_str()), note);
         let audit = actor.audit(
             "flag_resolved",
             item.subject(),
