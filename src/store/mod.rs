@@ -185,6 +185,7 @@ impl Store {
         migrate(&mut conn, schema::latest_version())?;
         clerks::rearm_lockouts(&conn, clock.monotonic_ms())?;
         let phone_key = Self::ensure_identity(&mut conn, &config)?;
+        audit::ensure_key(&mut conn, &clock.now().to_rfc3339())?;
         let credentials = sync::load_credentials(&conn)?;
         tracing::info!(
             terminal = %config.terminal_id,

@@ -240,6 +240,19 @@ UPDATE clerks SET lock_ms = 300000 WHERE locked_until IS NOT NULL;
 UPDATE clerks SET locked_until = NULL;
 "#,
     },
+    Migration {
+        purpose: "the audit chain keyed with the terminal's audit key; the head head office acknowledged (issue 21)",
+        sql: r#"
+-- A random 32-byte key of this purpose alone, made at the first start
+-- after this migration (store::audit::ensure_key), which also re-chains
+-- the rows written before under it (HMAC-SHA256 instead of SHA-256) and
+-- appends an audit_keyed row saying how many and whether their unkeyed
+-- chain was intact. audit_acked_n: the newest row whose link head office
+-- acknowledged; the next upload's links start there.
+ALTER TABLE terminal ADD COLUMN audit_key BLOB;
+ALTER TABLE terminal ADD COLUMN audit_acked_n INTEGER NOT NULL DEFAULT 0;
+"#,
+    },
 ];
 
 /// The schema version this code writes.

@@ -257,6 +257,8 @@ pub struct UploadBatch {
     pub last_seq: u64,
     /// Highest sequence in the outbox (head office shows pending events).
     pub outbox_head_seq: u64,
+    /// The audit chain since the head head office acknowledged last.
+    pub audit: tillcard_protocol::wire::UploadAudit,
 }
 
 impl Store {
@@ -379,6 +381,7 @@ impl Store {
                     r.get::<_, Option<i64>>(0)
                 })?
                 .map_or(last, |s| u64::try_from(s).unwrap_or(last)),
+            audit: self.audit_for_upload()?,
         }))
     }
 

@@ -347,11 +347,13 @@ impl Uplink {
                 events = batch.events.len(),
                 "uploading batch"
             );
+            let audit = batch.audit;
             let request = creds
-                .upload_request_with_head(
+                .upload_request_with_audit(
                     batch.events,
                     Some(batch.outbox_head_seq),
                     Some(APP_VERSION),
+                    Some(audit.clone()),
                     self.clock.now().timestamp(),
                 )
                 .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
@@ -360,7 +362,13 @@ impl Uplink {
                 client::decode_ack(&body).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
             let acked = ack.acked_seq;
             tracing::info!(acked_seq = acked, first_seq = first, "batch acknowledged");
-            on_store(&self.store, move |s| s.record_ack(acked)).await?;
+            on_store(&self.store, move |s| {
+                s.record_ack(acked)?;
+                // Head office checked the audit links in the batch's
+                // transaction: its head is now the batch's last link.
+                s.record_audit_ack(&audit)
+            })
+            .await?;
             self.status.send_modify(|s| s.acked_seq = acked);
             // acked >= first: progress. acked < first - 1: head office lost
             // events (restored from a backup); they are pending again and go

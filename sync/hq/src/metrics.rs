@@ -92,6 +92,9 @@ pub struct Metrics {
     /// `tillcard_hq_bad_signature_flags_suppressed_total`: bad signatures
     /// that raised no flag, their terminal flagged within the interval.
     pub bad_signature_flags_suppressed: Counter,
+    /// `tillcard_hq_audit_flags_total{kind}`: terminals flagged by their
+    /// audit chain (`audit_rewritten`, `audit_truncated`).
+    pub audit_flags: Family<KindLabels, Counter>,
     /// `tillcard_hq_sign_ins_throttled_total{scope}`: sign-ins refused
     /// unchecked (429).
     pub sign_ins_throttled: Family<ScopeLabels, Counter>,
@@ -166,6 +169,12 @@ impl Metrics {
             "Bad signatures that raised no flag (their terminal was flagged recently)",
             bad_signature_flags_suppressed.clone(),
         );
+        let audit_flags = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "audit_flags",
+            "Terminals flagged by their audit chain, by kind (audit_rewritten, audit_truncated)",
+            audit_flags.clone(),
+        );
         let sign_ins_throttled = Family::<ScopeLabels, Counter>::default();
         registry.register(
             "sign_ins_throttled",
@@ -201,6 +210,7 @@ impl Metrics {
             ingest_seconds,
             bad_signatures,
             bad_signature_flags_suppressed,
+            audit_flags,
             sign_ins_throttled,
             terminal_acked_seq,
             terminal_pending,

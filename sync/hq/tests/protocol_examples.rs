@@ -1365,6 +1365,7 @@ mod regenerate {
             terminal_id: terminal,
             outbox_head_seq: Some(events.len() as u64),
             app_version: None,
+            audit: None,
             events,
         };
         (batch, account, member)
@@ -1408,6 +1409,7 @@ mod regenerate {
             events: vec![event],
             outbox_head_seq: Some(10),
             app_version: Some("0.1.0".into()),
+            audit: None,
         }
     }
 

@@ -107,12 +107,27 @@ impl TerminalCredentials {
         app_version: Option<&str>,
         unix_now: i64,
     ) -> Result<SignedRequest, ProtocolError> {
+        self.upload_request_with_audit(events, outbox_head_seq, app_version, None, unix_now)
+    }
+
+    /// [`Self::upload_request_with_head`] with the terminal's audit chain
+    /// since the head head office acknowledged last
+    /// ([`wire::UploadAudit`]).
+    pub fn upload_request_with_audit(
+        &self,
+        events: Vec<OutboxEvent>,
+        outbox_head_seq: Option<u64>,
+        app_version: Option<&str>,
+        audit: Option<wire::UploadAudit>,
+        unix_now: i64,
+    ) -> Result<SignedRequest, ProtocolError> {
         let body = wire::encode(&UploadBatch {
             protocol_version: wire::PROTOCOL_VERSION,
             terminal_id: self.terminal_id,
             events,
             outbox_head_seq,
             app_version: app_version.map(str::to_string),
+            audit,
         })?;
         Ok(self.sign("POST", UPLOAD_PATH.to_string(), body, unix_now))
     }

@@ -438,6 +438,53 @@ pub struct UploadBatch {
         schemars(length(min = 1, max = MAX_APP_VERSION_CHARS), pattern(APP_VERSION_PATTERN))
     )]
     pub app_version: Option<String>,
+    /// The terminal's audit chain as it stands when the batch is built
+    /// (optional; older terminals omit it): head office compares it with
+    /// the head it acknowledged last and flags a terminal whose audit was
+    /// rewritten or truncated (PROTOCOL.md, "The audit chain").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<UploadAudit>,
+}
+
+/// Most links of the audit chain one batch carries
+/// ([`UploadAudit::links`]). A terminal with more rows since the head head
+/// office acknowledged sends the oldest ones, and the rest with its next
+/// batches.
+pub const MAX_AUDIT_LINKS: usize = 256;
+
+/// A terminal's audit chain in an upload batch: the links from the head
+/// head office acknowledged last, each recomputed by the terminal from its
+/// rows' content when the batch is built (so a row rewritten in the
+/// database gives another link than the one head office holds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct UploadAudit {
+    /// The links in ascending `n`, from the head head office acknowledged
+    /// last (from row 1 when none was) onward, at most
+    /// [`MAX_AUDIT_LINKS`]; empty when the terminal has no row there.
+    #[cfg_attr(feature = "schema", schemars(length(max = MAX_AUDIT_LINKS)))]
+    pub links: Vec<AuditLink>,
+    /// The newest row of the terminal's audit chain (0: none).
+    #[cfg_attr(feature = "schema", schemars(range(max = MAX_SEQ)))]
+    pub rows: u64,
+    /// The first row where the terminal's own check of its chain fails (a
+    /// row edited, removed or its stored link replaced), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_SEQ)))]
+    pub broken_at: Option<u64>,
+}
+
+/// One link of the audit chain: row `n`'s HMAC-SHA256 under the terminal's
+/// audit key, which covers the link before it and the row's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AuditLink {
+    /// The row's number in the chain, from 1.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_SEQ)))]
+    pub n: u64,
+    /// The link (32 bytes, standard base64 with padding).
+    #[cfg_attr(feature = "schema", schemars(length(min = 44, max = 44)))]
+    pub mac: String,
 }
 
 /// `POST /v1/batches` response body.

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use tillcard_protocol::wire::EventBody;
 
+pub mod audit;
 mod canonical;
 mod prepare;
 #[cfg(test)]
@@ -158,6 +159,8 @@ pub struct Loaded {
     pub last_seen: HashMap<MemberId, LastSeen>,
     /// Owner of each chain-wide phone key in the batch.
     pub phone_owners: HashMap<String, MemberId>,
+    /// What head office holds of the terminal's audit chain.
+    pub audit: audit::AuditHeld,
 }
 
 /// Stored status of an event.
@@ -309,6 +312,9 @@ pub struct Plan {
     pub outbox_head_seq: Option<u64>,
     /// The terminal's software version, if the batch said.
     pub app_version: Option<String>,
+    /// The terminal's audit chain checked against head office's head, if
+    /// the batch carried it: the head to store, the flags to raise.
+    pub audit: Option<audit::AuditCheck>,
     /// A dead-lettered event re-applied from the review queue, not a
     /// batch the terminal sent: the terminal's last batch time stays.
     pub reapplied: bool,
@@ -415,6 +421,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         mut known_members,
         mut last_seen,
         mut phone_owners,
+        audit: audit_held,
     } = loaded;
     // Sized up front: a batch's ledger entries are large, and growing the
     // vector by doubling copied them several times.
@@ -427,6 +434,10 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
     let mut out = Plan {
         outbox_head_seq: prepared.outbox_head_seq,
         app_version: prepared.app_version,
+        audit: prepared
+            .audit
+            .as_ref()
+            .map(|sent| audit::check(&audit_held, sent)),
         events: Vec::with_capacity(prepared.events.len()),
         ledger: Vec::with_capacity(entries),
         ..Plan::default()

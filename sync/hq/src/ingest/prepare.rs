@@ -85,6 +85,8 @@ pub struct Prepared {
     /// The terminal's software version, if it said (checked with
     /// [`wire::is_app_version`]).
     pub app_version: Option<String>,
+    /// The terminal's audit chain, if it sent it (validated).
+    pub audit: Option<wire::UploadAudit>,
 }
 
 impl Prepared {
@@ -185,6 +187,9 @@ pub struct ReceivedBatch<'a> {
     /// The terminal's software version, if it said (not checked yet).
     #[serde(default)]
     pub app_version: Option<String>,
+    /// The terminal's audit chain, if it sent it (not checked yet).
+    #[serde(default)]
+    pub audit: Option<wire::UploadAudit>,
 }
 
 /// One event of a [`ReceivedBatch`]: the fields of
@@ -307,6 +312,9 @@ pub fn prepare(
             wire::MAX_APP_VERSION_CHARS
         )));
     }
+    if let Some(audit) = &batch.audit {
+        super::audit::validate(audit)?;
+    }
     let mut seen = BTreeSet::new();
     let mut events = Vec::with_capacity(batch.events.len());
     let mut buffer = Vec::with_capacity(4096);
@@ -335,6 +343,7 @@ pub fn prepare(
         programs,
         outbox_head_seq: batch.outbox_head_seq,
         app_version: batch.app_version.clone(),
+        audit: batch.audit.clone(),
     })
 }
 

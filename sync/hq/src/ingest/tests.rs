@@ -39,6 +39,7 @@ fn batch_of(member: MemberId, source: SourceId, kinds: Vec<EntryKind>) -> Prepar
         programs: Default::default(),
         outbox_head_seq: None,
         app_version: None,
+        audit: None,
     }
 }
 
@@ -267,6 +268,7 @@ fn events_from_the_client_hash_and_decode_as_before() {
         events: events.clone(),
         outbox_head_seq: Some(9),
         app_version: None,
+        audit: None,
     };
     let json = serde_json::to_vec(&upload).unwrap();
     let batch = ReceivedBatch::from_json(&json).unwrap();
@@ -372,6 +374,7 @@ fn a_software_version_of_the_documented_shape_is_kept_and_any_other_refuses_the_
             events: vec![],
             outbox_head_seq: None,
             app_version: app_version.map(str::to_string),
+            audit: None,
         };
         let json = serde_json::to_vec(&upload).unwrap();
         let batch = ReceivedBatch::from_json(&json).unwrap();

@@ -587,6 +587,14 @@ impl Hq {
                         "event dead-lettered"
                     );
                 }
+                for flag in plan.audit.iter().flat_map(|a| &a.flags) {
+                    m.audit_flags
+                        .get_or_create(&KindLabels {
+                            kind: flag.kind.into(),
+                        })
+                        .inc();
+                    tracing::warn!(terminal = %terminal.terminal_id, kind = flag.kind, reason = %flag.reason, "terminal flagged by its audit chain");
+                }
                 for c in &plan.conflicts {
                     m.conflicts
                         .get_or_create(&KindLabels {

@@ -182,6 +182,7 @@ impl Hq {
             programs: self.programs_cached().await?,
             outbox_head_seq: None,
             app_version: None,
+            audit: None,
         };
         let named = self.book_merged_onto_survivors(&mut prepared).await?;
         let audit = actor.audit(

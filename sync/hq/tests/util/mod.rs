@@ -354,6 +354,28 @@ impl Harness {
             .await
     }
 
+    /// Uploads events with the terminal's audit chain as given.
+    pub async fn upload_with_audit(
+        &self,
+        till: &Till,
+        events: Vec<OutboxEvent>,
+        audit: tillcard_protocol::wire::UploadAudit,
+    ) -> (StatusCode, Option<UploadAck>) {
+        let req = till
+            .creds
+            .upload_request_with_audit(
+                events,
+                None,
+                None,
+                Some(audit),
+                chrono::Utc::now().timestamp(),
+            )
+            .unwrap();
+        let (s, body) = self.send(req).await;
+        let ack = (s == StatusCode::OK).then(|| client::decode_ack(&body).unwrap());
+        (s, ack)
+    }
+
     /// Uploads events, telling head office the outbox head and the
     /// software version if given; the acknowledgement when the upload was
     /// taken.

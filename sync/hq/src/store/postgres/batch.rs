@@ -59,7 +59,8 @@ type Flight<'a, T> = Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error
 // keys with `= ANY` so the index can find them.
 const LOCK_TERMINAL: &str = "SELECT acked_seq,
         set_config('plan_cache_mode', 'force_generic_plan', true),
-        set_config('enable_seqscan', 'off', true)
+        set_config('enable_seqscan', 'off', true),
+        audit_head_n, audit_head_mac, audit_broken_at
      FROM terminals WHERE terminal_id = $1 FOR UPDATE";
 
 // The seqs already stored between the batch's lowest and highest (with
@@ -194,12 +195,23 @@ async fn load(
     let stored = next()?;
     let member_rows = next()?;
     let owners = if keys.is_empty() { Vec::new() } else { next()? };
-    let acked: i64 = lock
+    let terminal_row = lock
         .first()
-        .ok_or_else(|| StoreError::Corrupt("terminal row missing".into()))?
-        .get(0);
+        .ok_or_else(|| StoreError::Corrupt("terminal row missing".into()))?;
+    let acked: i64 = terminal_row.get(0);
+    let audit_head = match (
+        terminal_row.get::<_, Option<i64>>(3),
+        terminal_row.get::<_, Option<String>>(4),
+    ) {
+        (Some(n), Some(mac)) => Some((from_sql_int(n), mac)),
+        _ => None,
+    };
     let mut loaded = Loaded {
         acked_seq: from_sql_int(acked),
+        audit: ingest::audit::AuditHeld {
+            head: audit_head,
+            broken_at: terminal_row.get::<_, Option<i64>>(5).map(from_sql_int),
+        },
         ..Loaded::default()
     };
     for r in &stored {

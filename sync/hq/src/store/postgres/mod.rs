@@ -121,6 +121,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 14: dead letters and terminal flags as a work queue; a dead
     // letter's wall time and schema version (re-apply).
     include_str!("migrations/0014.sql"),
+    // 15: each terminal's audit head and last reported break (issue 21).
+    include_str!("migrations/0015.sql"),
 ];
 
 /// PostgreSQL-backed storage.

@@ -85,13 +85,19 @@ pub(super) fn load(
     prepared: &Prepared,
 ) -> StoreResult<Loaded> {
     let tid = terminal.to_string();
-    let acked: i64 = tx.query_row(
-        "SELECT acked_seq FROM terminals WHERE terminal_id = ?1",
-        params![tid],
-        |r| r.get(0),
-    )?;
+    let (acked, head_n, head_mac, broken_at): (i64, Option<i64>, Option<String>, Option<i64>) = tx
+        .query_row(
+            "SELECT acked_seq, audit_head_n, audit_head_mac, audit_broken_at
+             FROM terminals WHERE terminal_id = ?1",
+            params![tid],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
     let mut loaded = Loaded {
         acked_seq: from_sql_int(acked),
+        audit: ingest::audit::AuditHeld {
+            head: head_n.zip(head_mac).map(|(n, mac)| (from_sql_int(n), mac)),
+            broken_at: broken_at.map(from_sql_int),
+        },
         ..Loaded::default()
     };
     {
@@ -358,5 +364,27 @@ pub(super) fn write(
             plan.app_version
         ],
     )?;
+    if let Some(audit) = &plan.audit {
+        // The terminal's chain as it stands becomes head office's
+        // reference (flagged or not), and its flags are raised in the
+        // batch's transaction: for people, the batch applies all the same.
+        let head = audit.held.head.as_ref();
+        tx.execute(
+            "UPDATE terminals SET audit_head_n = ?2, audit_head_mac = ?3, audit_broken_at = ?4
+             WHERE terminal_id = ?1",
+            params![
+                tid,
+                head.map(|(n, _)| to_sql_int(*n)),
+                head.map(|(_, mac)| mac.as_str()),
+                audit.held.broken_at.map(to_sql_int)
+            ],
+        )?;
+        for flag in &audit.flags {
+            tx.execute(
+                "INSERT INTO terminal_flags (terminal_id, reason, at) VALUES (?1, ?2, ?3)",
+                params![tid, flag.reason, now_s],
+            )?;
+        }
+    }
     Ok(())
 }

@@ -120,6 +120,13 @@ pub(crate) struct Columns<'p> {
     pub(crate) conflict_seqs: Vec<i64>,
     pub(crate) erased: Vec<String>,
     pub(crate) changed: Vec<IdText>,
+    /// Whether the batch carried its terminal's audit chain (the audit
+    /// columns are written only then).
+    pub(crate) audit_set: bool,
+    pub(crate) audit_head_n: Option<i64>,
+    pub(crate) audit_head_mac: Option<&'p str>,
+    pub(crate) audit_broken_at: Option<i64>,
+    pub(crate) flag_reasons: Vec<&'p str>,
 }
 
 impl<'p> Columns<'p> {
@@ -191,6 +198,28 @@ impl<'p> Columns<'p> {
             acked: to_sql_int(plan.acked_seq),
             outbox_head: plan.outbox_head_seq.map(to_sql_int),
             app_version: plan.app_version.as_deref(),
+            audit_set: plan.audit.is_some(),
+            audit_head_n: plan
+                .audit
+                .as_ref()
+                .and_then(|a| a.held.head.as_ref())
+                .map(|(n, _)| to_sql_int(*n)),
+            audit_head_mac: plan
+                .audit
+                .as_ref()
+                .and_then(|a| a.held.head.as_ref())
+                .map(|(_, mac)| mac.as_str()),
+            audit_broken_at: plan
+                .audit
+                .as_ref()
+                .and_then(|a| a.held.broken_at)
+                .map(to_sql_int),
+            flag_reasons: plan
+                .audit
+                .iter()
+                .flat_map(|a| &a.flags)
+                .map(|f| f.reason.as_str())
+                .collect(),
             event_seqs: plan.events.iter().map(|e| to_sql_int(e.seq)).collect(),
             event_ids: plan.events.iter().map(|e| IdText(e.event_id)).collect(),
             event_hashes: plan.events.iter().map(|e| e.hash.as_str()).collect(),

@@ -172,12 +172,37 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
             "INSERT INTO changes (kind, member_id) SELECT 'member', {members}"
         ));
     }
+    if !c.flag_reasons.is_empty() {
+        // Raised by the terminal's audit chain (rare): the flag is for
+        // people, the batch applies all the same.
+        let reasons = s.unnest(&[(&c.flag_reasons, "text")]);
+        let now = s.shared(&mut now_slot, &c.now_s);
+        parts.push(format!(
+            "INSERT INTO terminal_flags (terminal_id, reason, at) SELECT {tid}, {reasons}, {now}"
+        ));
+    }
     let (acked, now_ms, head, version) = (
         s.param(&c.acked),
         s.param(&c.now_ms),
         s.param(&c.outbox_head),
         s.param(&c.app_version),
     );
+    // The audit head and the break last reported, only from a batch that
+    // carried the chain (null is a value here: a terminal with no rows).
+    let audit = if c.audit_set {
+        let (n, mac, broken) = (
+            s.param(&c.audit_head_n),
+            s.param(&c.audit_head_mac),
+            s.param(&c.audit_broken_at),
+        );
+        format!(
+            ",
+            audit_head_n = {n}::bigint, audit_head_mac = {mac}::text,
+            audit_broken_at = {broken}::bigint"
+        )
+    } else {
+        String::new()
+    };
     let with = if parts.is_empty() {
         String::new()
     } else {
@@ -192,7 +217,7 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
         "{with}UPDATE terminals SET acked_seq = {acked},
             last_batch_at_ms = coalesce({now_ms}::bigint, last_batch_at_ms),
             outbox_head_seq = coalesce({head}, outbox_head_seq),
-            app_version = coalesce({version}, app_version) WHERE terminal_id = {tid}"
+            app_version = coalesce({version}, app_version){audit} WHERE terminal_id = {tid}"
     );
     (sql, s.params)
 }
