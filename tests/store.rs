@@ -352,6 +352,91 @@ fn migrations_run_from_an_empty_file_and_from_every_earlier_version() {
     }
 }
 
+/// Writes `n` audit rows chained the way schema 12 did (SHA-256, no key),
+/// with the head on `terminal`.
+fn unkeyed_rows(conn: &Connection, n: i64) {
+    use sha2::{Digest, Sha256};
+    let mut prev = vec![0u8; 32];
+    for seq in 1..=n {
+        let at = format!("2026-01-01T00:00:0{seq}+08:00");
+        let fields = [
+            seq.to_string(),
+            at.clone(),
+            "c1".into(),
+            "login".into(),
+            "ok".into(),
+        ];
+        let mut hasher = Sha256::new();
+        hasher.update(&prev);
+        for field in &fields {
+            hasher.update((field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        let hash = hasher.finalize().to_vec();
+        conn.execute(
+            "INSERT INTO audit (seq, at, clerk_id, action, subject, prev_hash, hash)
+             VALUES (?1, ?2, 'c1', 'login', 'ok', ?3, ?4)",
+            rusqlite::params![seq, at, prev, hash],
+        )
+        .unwrap();
+        conn.execute(
+            "UPDATE terminal SET audit_head_seq = ?1, audit_head_hash = ?2",
+            rusqlite::params![seq, hash],
+        )
+        .unwrap();
+        prev = hash;
+    }
+}
+
+#[test]
+fn an_unkeyed_chain_from_before_is_rechained_under_the_key_with_a_marker_row() {
+    let mut outcomes = Vec::new();
+    for edited in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("terminal.sqlite");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate(&mut conn, 12).unwrap();
+            conn.execute(
+                "INSERT INTO terminal (id, terminal_id, phone_key, next_seq) VALUES (1, 'T-OLD', zeroblob(32), 1)",
+                [],
+            )
+            .unwrap();
+            unkeyed_rows(&conn, 3);
+            if edited {
+                conn.execute("UPDATE audit SET subject = 'edited' WHERE seq = 2", [])
+                    .unwrap();
+            }
+        }
+        let t = open_file(&path).unwrap();
+        let verdict = t.verify_audit_chain().unwrap();
+        let marker = t.recent_audit(1).unwrap().remove(0);
+        let conn = Connection::open(&path).unwrap();
+        let key: Vec<u8> = conn
+            .query_row("SELECT audit_key FROM terminal", [], |r| r.get(0))
+            .unwrap();
+        println!(
+            "unkeyed chain of 3 rows (row 2 edited before the upgrade: {edited}): keyed chain verifies {verdict:?}, key {} bytes, marker row {} {:?} {:?}",
+            key.len(),
+            marker.seq,
+            marker.action,
+            marker.subject
+        );
+        assert_eq!(verdict, Ok(4));
+        assert_eq!(key.len(), 32);
+        assert_eq!((marker.seq, marker.action.as_str()), (4, "audit_keyed"));
+        outcomes.push(marker.subject);
+        // Opened again: keyed already, nothing re-chained or appended.
+        drop(t);
+        assert_eq!(
+            open_file(&path).unwrap().verify_audit_chain().unwrap(),
+            Ok(4)
+        );
+    }
+    assert_eq!(outcomes[0], "rows 3");
+    assert_eq!(outcomes[1], "rows 3; unkeyed chain: audit row 2 was edited");
+}
+
 #[test]
 fn a_file_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();

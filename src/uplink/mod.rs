@@ -14,7 +14,8 @@
 //! - Status (online, pending, oldest pending, last success, last error in
 //!   words) is published on a watch channel for the status strip.
 //! - Every upload tells head office this terminal's outbox head and the
-//!   version of its software.
+//!   version of its software, and carries its audit chain since the head
+//!   head office acknowledged (recorded once the upload is answered).
 
 use std::sync::Arc;
 use std::time::Duration;
