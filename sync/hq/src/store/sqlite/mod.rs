@@ -307,7 +307,7 @@ impl Store for SqliteStore {
     }
 
     async fn withdrawn_card_keys(&self) -> StoreResult<Vec<(TerminalId, String)>> {
-        self.run(|c| back_office::withdrawn_card_keys(c)).await
+        self.run(back_office::withdrawn_card_keys).await
     }
 
     async fn members_by_phone_key(&self, phone_key: &str) -> StoreResult<Vec<MemberId>> {
