@@ -498,7 +498,13 @@ impl Terminal {
                     if unknown_card {
                         s.admit_card_holder(member)?;
                     }
-                    snapshot(s, member)
+                    // A member whose card key head office withdrew is
+                    // handed the card head office signed for them.
+                    let mut found = snapshot(s, member)?;
+                    if let Some(found) = found.as_mut() {
+                        found.new_card = s.head_office_card(found.id().0)?;
+                    }
+                    Ok(found)
                 },
                 Done::Member,
             ),

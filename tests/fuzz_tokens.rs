@@ -20,13 +20,13 @@ fn random_text(rng: &mut Rng, alphabet: &[u8], max: usize) -> String {
 }
 
 /// Runs `count` cases from `seed`; returns how many reached each outcome.
-fn run(seed: u64, count: usize) -> [usize; 8] {
+fn run(seed: u64, count: usize) -> [usize; 9] {
     let verifier = verifier();
     let dir = directory();
     let genuine = token();
     let genuine_bytes = base45::decode(&genuine[PREFIX.len()..]).unwrap();
     let mut rng = Rng::new(seed);
-    let mut seen = [0usize; 8];
+    let mut seen = [0usize; 9];
     for i in 0..count {
         let case = i % 8;
         // `mutated_binary` marks inputs whose bytes differ from the genuine
@@ -115,6 +115,7 @@ fn run(seed: u64, count: usize) -> [usize; 8] {
             OutcomeKind::Revoked => 5,
             OutcomeKind::Expired => 6,
             OutcomeKind::Unreadable => 7,
+            OutcomeKind::KeyWithdrawn => 8,
         };
         seen[k] += 1;
     }
@@ -125,13 +126,13 @@ fn run(seed: u64, count: usize) -> [usize; 8] {
 fn a_million_random_and_mutated_payloads_never_panic_nor_pass() {
     let threads = 2;
     let per = TOTAL / threads;
-    let results: Vec<[usize; 8]> = std::thread::scope(|s| {
+    let results: Vec<[usize; 9]> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|t| s.spawn(move || run(0xC0FFEE + t as u64, per)))
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let mut seen = [0usize; 8];
+    let mut seen = [0usize; 9];
     for r in &results {
         for (a, b) in seen.iter_mut().zip(r) {
             *a += b;

@@ -35,6 +35,7 @@ fn provisioned() -> Provisioned {
         trusted_keys: Vec::new(),
         lookup_key: auth::b64(&auth::random_32()),
         card_key_id: None,
+        downlink_key: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn li_na(sealed_pin_hash: Option<String>, active: bool) -> Change {
             active,
             sealed_pin_hash,
         },
+        signature: None,
     }
 }
 
@@ -124,6 +126,7 @@ fn a_clerk_from_head_office_signs_in_with_the_pin_set_at_another_till_until_deac
         .apply_changes(page(
             vec![Change::StaffRemoved {
                 staff_id: "li.na".into(),
+                signature: None,
             }],
             "c4",
         ))
@@ -151,6 +154,7 @@ fn a_pin_hash_sealed_to_another_terminal_fails_the_page_and_applies_none_of_it()
         vec![
             Change::StaffRemoved {
                 staff_id: CASHIER.0.into(),
+                signature: None,
             },
             li_na(Some(sealed_elsewhere), true),
         ],
@@ -182,6 +186,7 @@ fn a_staff_change_out_of_bounds_is_refused() {
                 active: true,
                 sealed_pin_hash: None,
             },
+            signature: None,
         };
         assert!(
             t.store.apply_changes(page(vec![change], "x")).is_err(),

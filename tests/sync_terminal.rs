@@ -978,3 +978,106 @@ async fn a_gift_redeemed_at_the_counter_reaches_head_office_and_another_store_wi
     assert_eq!(after_b, 200, "the other store sees the same balance");
     assert!(dead.is_empty(), "nothing dead-lettered: {dead:?}");
 }
+
+/// Issue 21: revoking terminal A withdraws its card key at terminal B. A
+/// card A signed before the revocation still scans at B and its member is
+/// handed a card head office signed; a card signed with A's card key
+/// (taken from A's store, as a thief would) dated after the revocation is
+/// refused at B. A tampered signed change is refused and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_terminals_card_key_is_withdrawn_and_its_members_get_a_head_office_card() {
+    use tillcard::scan::credential::{Credential, VerifyError, parse_token};
+    use tillcard::scan::outcome::{ScanOutcome, classify};
+    let mut world = world().await;
+    let (store_a, store_b) = two_stores(&mut world).await;
+    let member = enroll(&store_a, "13700007777");
+    let before = call(&store_a, move |s| s.issue_card(member.0, 1));
+    let before_token = parse_token(&before).unwrap();
+    sync(&world, &store_a).await;
+    sync(&world, &store_b).await;
+    let now = || u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    assert!(
+        call(&store_b, Store::card_verifier)
+            .verify(&before_token, now())
+            .is_ok(),
+        "A's card scans at B before the revocation"
+    );
+    // Keys by purpose: A's card key is not its request-signing key.
+    let (a_id, a_request_key) = call(&store_a, |s| {
+        let c = s.credentials().unwrap();
+        Ok((c.terminal_id, c.signing_key.verifying_key()))
+    });
+    let a_card = call(&store_a, Store::card_signer);
+    assert_ne!(a_card.verifying_key(), a_request_key, "keys by purpose");
+
+    let actor = tillcard_hq::service::back_office::Actor::cli();
+    world.hq.revoke_terminal(&actor, a_id).await.unwrap();
+    sync(&world, &store_b).await;
+
+    let verifier = call(&store_b, Store::card_verifier);
+    let honoured = verifier.verify(&before_token, now());
+    // A thief's card: A's card key, dated after the revocation.
+    let forged = a_card.issue(&Credential {
+        member_id: member.0,
+        card_serial: 1,
+        issuer: a_card.key_id(),
+        issued_at: u32::try_from(now() + 120).unwrap(),
+        valid_until: None,
+    });
+    let refused = verifier.verify(&parse_token(&forged).unwrap(), now());
+    let directory = tillcard::scan::directory::InMemoryDirectory::new();
+    let outcome = classify(&forged, &verifier, &directory, now());
+    let hq_card = call(&store_b, move |s| s.head_office_card(member.0)).unwrap();
+    let hq_token = parse_token(&hq_card).unwrap();
+    let hq_verified = verifier.verify(&hq_token, now());
+    let reissued = call(&store_b, move |s| s.reissued_card(member.0));
+    println!(
+        "withdrawn key {}: card before revocation {:?}; card after {refused:?} ({:?}); \
+         head office's card issuer {} serial {}: {:?}",
+        a_card.key_id(),
+        honoured.as_ref().map(|c| c.issuer),
+        outcome.kind(),
+        hq_token.credential.issuer,
+        hq_token.credential.card_serial,
+        hq_verified.as_ref().map(|c| c.member_id == member.0),
+    );
+    assert_eq!(honoured.map(|c| c.issuer), Ok(a_card.key_id()));
+    assert_eq!(refused, Err(VerifyError::KeyWithdrawn));
+    assert_eq!(outcome, ScanOutcome::KeyWithdrawn);
+    assert_eq!(
+        hq_token.credential.issuer, 1,
+        "signed by head office's card key"
+    );
+    assert_eq!(hq_token.credential.card_serial, 1);
+    assert_eq!(hq_verified.map(|c| c.member_id), Ok(member.0));
+    assert_eq!(
+        reissued.as_deref(),
+        Some(hq_card.as_str()),
+        "the member screen hands it over"
+    );
+
+    // A tampered signed change: the withdrawal with its revocation erased.
+    let b_id = call(&store_b, |s| Ok(s.credentials().unwrap().terminal_id));
+    let b_record = world.hq_store.terminal(b_id).await.unwrap().unwrap();
+    let mut page = world.hq.changes(&b_record, None).await.unwrap();
+    let mut tampered = 0;
+    for change in &mut page.changes {
+        if let tillcard_protocol::wire::Change::TrustedKey { key, .. } = change
+            && key.revoked_at.is_some()
+        {
+            key.revoked_at = None;
+            tampered += 1;
+        }
+    }
+    page.more = false;
+    let refused_before = call(&store_b, |s| s.refused_changes());
+    call(&store_b, move |s| s.apply_changes(page));
+    let refused_after = call(&store_b, |s| s.refused_changes());
+    let still = call(&store_b, Store::card_verifier).verify(&parse_token(&forged).unwrap(), now());
+    println!(
+        "tampered changes {tampered}: refused {refused_before} -> {refused_after}; forged card still {still:?}"
+    );
+    assert!(tampered >= 1);
+    assert_eq!(refused_after - refused_before, tampered);
+    assert_eq!(still, Err(VerifyError::KeyWithdrawn));
+}

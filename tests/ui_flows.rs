@@ -484,6 +484,7 @@ fn a_member_found_by_phone_after_a_reissue_is_shown_the_new_card() {
                     frozen: false,
                     card_serial: Some(2),
                     merged_into: None,
+                    card: None,
                     account,
                 }),
             }],

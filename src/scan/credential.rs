@@ -12,68 +12,10 @@ use uuid::Uuid;
 
 use crate::scan::base45;
 
-/// Text every Tillcard member code starts with (QR alphanumeric characters).
-pub const PREFIX: &str = "TC1:";
-/// The binary layout version this code writes and reads.
-pub const VERSION_1: u8 = 1;
-/// Flag bit: a `valid_until` field follows `issued_at`.
-pub const FLAG_VALID_UNTIL: u8 = 0b0000_0001;
-/// Length of the Ed25519 signature at the end of the token.
-pub const SIGNATURE_LEN: usize = 64;
-/// Length of the signed body without `valid_until`.
-pub const BODY_LEN_MIN: usize = 26;
-/// Domain separation: prepended to the body before signing, so a signature
-/// made for anything else with the same key can never pass as a card.
-pub const SIGNING_CONTEXT: &[u8] = b"tillcard/member-card/v1\0";
-
-/// Identifier of a signing key: head office's or a registered terminal's.
-pub type KeyId = u16;
-
-/// What a member card asserts, before or after its signature is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Credential {
-    /// The member (UUID, 16 bytes on the card).
-    pub member_id: Uuid,
-    /// Card number for this member, raised on each re-issue, so one lost card
-    /// can be revoked without revoking the member.
-    pub card_serial: u16,
-    /// Key that signed the card.
-    pub issuer: KeyId,
-    /// Issue time, Unix seconds.
-    pub issued_at: u32,
-    /// Optional end of validity, Unix seconds (the card is refused from then).
-    pub valid_until: Option<u32>,
-}
-
-impl Credential {
-    /// The bytes that are signed after [`SIGNING_CONTEXT`] and that start the
-    /// token: version, flags, issuer, member id, serial, times.
-    pub fn body_bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(BODY_LEN_MIN + 4);
-        b.push(VERSION_1);
-        b.push(if self.valid_until.is_some() {
-            FLAG_VALID_UNTIL
-        } else {
-            0
-        });
-        b.extend_from_slice(&self.issuer.to_be_bytes());
-        b.extend_from_slice(self.member_id.as_bytes());
-        b.extend_from_slice(&self.card_serial.to_be_bytes());
-        b.extend_from_slice(&self.issued_at.to_be_bytes());
-        if let Some(until) = self.valid_until {
-            b.extend_from_slice(&until.to_be_bytes());
-        }
-        b
-    }
-}
-
-/// The message an issuer signs for a card body.
-pub fn signed_message(body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(SIGNING_CONTEXT.len() + body.len());
-    m.extend_from_slice(SIGNING_CONTEXT);
-    m.extend_from_slice(body);
-    m
-}
+pub use tillcard_protocol::card::{
+    BODY_LEN_MIN, Credential, FLAG_VALID_UNTIL, KeyId, PREFIX, SIGNATURE_LEN, SIGNING_CONTEXT,
+    VERSION_1, signed_message,
+};
 
 /// A token split into its fields; the signature is not yet checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,10 +96,42 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<ParsedToken, ParseError> {
     })
 }
 
-/// Public keys this terminal trusts, by key id (pushed down by head office).
+/// What head office certified a key for (Unix seconds, each bound
+/// optional): a card is honoured only when its `issued_at` is in
+/// `[valid_from, valid_until)` and, once the key was withdrawn, at or before
+/// `revoked_at` (`docs/CREDENTIAL.md`, "Keys").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyWindow {
+    /// First `issued_at` accepted.
+    pub valid_from: Option<u64>,
+    /// First `issued_at` refused.
+    pub valid_until: Option<u64>,
+    /// When the key was withdrawn: a later `issued_at` is refused.
+    pub revoked_at: Option<u64>,
+}
+
+impl KeyWindow {
+    /// Whether a card issued at `issued_at` is inside the certified window
+    /// (withdrawal aside).
+    pub fn certifies(&self, issued_at: u32) -> bool {
+        let at = u64::from(issued_at);
+        self.valid_from.is_none_or(|from| at >= from)
+            && self.valid_until.is_none_or(|until| at < until)
+    }
+
+    /// Whether a card issued at `issued_at` was signed after the key was
+    /// withdrawn.
+    pub fn withdrawn_at_issue(&self, issued_at: u32) -> bool {
+        self.revoked_at
+            .is_some_and(|revoked| u64::from(issued_at) > revoked)
+    }
+}
+
+/// Public keys this terminal trusts, by key id (pushed down by head office),
+/// each with the window head office certified it for.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
-    keys: HashMap<KeyId, VerifyingKey>,
+    keys: HashMap<KeyId, (VerifyingKey, KeyWindow)>,
 }
 
 impl TrustedKeys {
@@ -166,9 +140,16 @@ impl TrustedKeys {
         Self::default()
     }
 
-    /// Trusts `key` for cards that name `id` as issuer (replaces any old key).
+    /// Trusts `key` for cards that name `id` as issuer, without a window
+    /// (replaces any old key).
     pub fn insert(&mut self, id: KeyId, key: VerifyingKey) {
-        self.keys.insert(id, key);
+        self.keys.insert(id, (key, KeyWindow::default()));
+    }
+
+    /// Trusts `key` for cards that name `id` as issuer within `window`
+    /// (replaces any old key).
+    pub fn insert_with_window(&mut self, id: KeyId, key: VerifyingKey, window: KeyWindow) {
+        self.keys.insert(id, (key, window));
     }
 
     /// Trusts the raw 32-byte Ed25519 public key; refuses bytes that are not
@@ -186,7 +167,17 @@ impl TrustedKeys {
 
     /// The key trusted for `id`, if any.
     pub fn get(&self, id: KeyId) -> Option<&VerifyingKey> {
-        self.keys.get(&id)
+        self.keys.get(&id).map(|(key, _)| key)
+    }
+
+    /// The window `id` is trusted for, if it is trusted.
+    pub fn window(&self, id: KeyId) -> Option<KeyWindow> {
+        self.keys.get(&id).map(|(_, window)| *window)
+    }
+
+    /// Whether `id` is trusted.
+    pub fn contains(&self, id: KeyId) -> bool {
+        self.keys.contains_key(&id)
     }
 }
 
@@ -233,6 +224,14 @@ pub enum VerifyError {
     /// The signature does not match the content.
     #[error("card signature invalid")]
     BadSignature,
+    /// The card's `issued_at` is outside the window head office certified
+    /// its key for.
+    #[error("card issued outside its key's certified window")]
+    OutsideKeyWindow,
+    /// The card was signed after its key was withdrawn (its terminal
+    /// revoked).
+    #[error("card signed by a withdrawn key after its withdrawal")]
+    KeyWithdrawn,
     /// The member or this card is on the revocation list.
     #[error("card revoked")]
     Revoked,
@@ -260,13 +259,20 @@ impl CardVerifier {
     /// Verifies a parsed token at time `now_unix` (seconds).
     pub fn verify(&self, token: &ParsedToken, now_unix: u64) -> Result<Credential, VerifyError> {
         let c = token.credential;
-        let key = self
+        let (key, window) = self
             .keys
-            .get(c.issuer)
+            .keys
+            .get(&c.issuer)
             .ok_or(VerifyError::UnknownIssuer(c.issuer))?;
         let signature = Signature::from_bytes(&token.signature);
         key.verify_strict(&signed_message(&token.body), &signature)
             .map_err(|_| VerifyError::BadSignature)?;
+        if !window.certifies(c.issued_at) {
+            return Err(VerifyError::OutsideKeyWindow);
+        }
+        if window.withdrawn_at_issue(c.issued_at) {
+            return Err(VerifyError::KeyWithdrawn);
+        }
         if self.revoked.is_revoked(&c) {
             return Err(VerifyError::Revoked);
         }

@@ -8,7 +8,7 @@
 //! scanner's keystrokes into the same text; [`card`] renders member cards;
 //! [`signer`] issues them.
 
-pub mod base45;
+pub use tillcard_protocol::base45;
 pub mod camera;
 pub mod card;
 pub mod credential;

@@ -33,6 +33,9 @@ pub enum ScanOutcome {
     Forged,
     /// The member or this card was revoked.
     Revoked,
+    /// The card was signed by a terminal's card key after head office
+    /// withdrew it (the terminal was revoked): a card made with a stolen key.
+    KeyWithdrawn,
     /// The card's validity ended.
     Expired,
     /// Something was seen but could not be read, or the member code is
@@ -56,6 +59,8 @@ pub enum OutcomeKind {
     Forged,
     /// See [`ScanOutcome::Revoked`].
     Revoked,
+    /// See [`ScanOutcome::KeyWithdrawn`].
+    KeyWithdrawn,
     /// See [`ScanOutcome::Expired`].
     Expired,
     /// See [`ScanOutcome::Unreadable`].
@@ -65,13 +70,14 @@ pub enum OutcomeKind {
 impl OutcomeKind {
     /// Every kind, in the order declared (for checks that each has its
     /// words).
-    pub const ALL: [OutcomeKind; 8] = [
+    pub const ALL: [OutcomeKind; 9] = [
         OutcomeKind::MemberFound,
         OutcomeKind::UnknownMember,
         OutcomeKind::LookupFailed,
         OutcomeKind::NotMemberCode,
         OutcomeKind::Forged,
         OutcomeKind::Revoked,
+        OutcomeKind::KeyWithdrawn,
         OutcomeKind::Expired,
         OutcomeKind::Unreadable,
     ];
@@ -108,6 +114,10 @@ pub fn clerk_message(kind: OutcomeKind) -> &'static str {
             "This card has been cancelled. Ask the member for their current card or look them \
              up by phone."
         }
+        OutcomeKind::KeyWithdrawn => {
+            "This card was signed by a withdrawn terminal key after its withdrawal. Do not \
+             accept it; look the member up by phone."
+        }
         OutcomeKind::Expired => "This card has expired. Ask the member to renew it.",
         OutcomeKind::Unreadable => "The code could not be read. Scan again.",
     }
@@ -123,6 +133,7 @@ impl ScanOutcome {
             Self::NotMemberCode => OutcomeKind::NotMemberCode,
             Self::Forged => OutcomeKind::Forged,
             Self::Revoked => OutcomeKind::Revoked,
+            Self::KeyWithdrawn => OutcomeKind::KeyWithdrawn,
             Self::Expired => OutcomeKind::Expired,
             Self::Unreadable => OutcomeKind::Unreadable,
         }
@@ -151,9 +162,14 @@ pub fn classify(
     };
     let credential = match verifier.verify(&token, now_unix) {
         Ok(c) => c,
-        Err(VerifyError::UnknownIssuer(_) | VerifyError::BadSignature) => {
+        Err(
+            VerifyError::UnknownIssuer(_)
+            | VerifyError::BadSignature
+            | VerifyError::OutsideKeyWindow,
+        ) => {
             return ScanOutcome::Forged;
         }
+        Err(VerifyError::KeyWithdrawn) => return ScanOutcome::KeyWithdrawn,
         Err(VerifyError::Revoked) => return ScanOutcome::Revoked,
         Err(VerifyError::Expired) => return ScanOutcome::Expired,
     };

@@ -134,29 +134,52 @@ impl Store {
     /// trusts this key, so it scans chain-wide): what the member is handed
     /// on their next visit. `None` when their card was never re-issued.
     pub fn reissued_card(&mut self, member: Uuid) -> Result<Option<String>, StoreError> {
+        if let Some(card) = self.head_office_card(member)? {
+            return Ok(Some(card));
+        }
         match self.card_serial(member)? {
             Some(serial) => self.issue_card(member, serial).map(Some),
             None => Ok(None),
         }
     }
 
+    /// The card head office signed for `member` because the key that
+    /// signed their card was withdrawn (their enrolling terminal revoked),
+    /// if it sent one: what the member screen hands over.
+    pub fn head_office_card(&self, member: Uuid) -> Result<Option<String>, StoreError> {
+        let card: Option<Option<String>> = self
+            .conn()
+            .query_row(
+                "SELECT head_office_card FROM members WHERE member_id = ?1",
+                [member.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(card.flatten())
+    }
+
     /// The verifier for the scan pipeline: head office's trusted keys, this
     /// terminal's card key, and every revocation received.
     pub fn card_verifier(&mut self) -> Result<CardVerifier, StoreError> {
         let mut keys = TrustedKeys::new();
-        for (key_id, public_key) in self.trusted_keys()? {
-            let (Some(id), Ok(bytes)) = (
-                parse_key_id(&key_id),
-                tillcard_protocol::auth::decode_32(&public_key),
-            ) else {
-                continue;
-            };
+        for (key_id, public_key, window) in self.trusted_key_windows()? {
             // A malformed key from head office is skipped: cards it signed
             // will read as forged, which is the safe failure.
-            let _ = keys.insert_bytes(id, &bytes);
+            let Some(id) = parse_key_id(&key_id) else {
+                continue;
+            };
+            let Ok(key) = tillcard_protocol::auth::decode_public_key(&public_key) else {
+                continue;
+            };
+            keys.insert_with_window(id, key, window);
         }
+        // This terminal's own card key scans here at once (before head
+        // office's copy arrives); head office's certified window, when it
+        // came down, is the one kept.
         let own = self.card_signer()?;
-        keys.insert(own.key_id(), own.verifying_key());
+        if !keys.contains(own.key_id()) {
+            keys.insert(own.key_id(), own.verifying_key());
+        }
         let mut revoked = RevocationList::new();
         for (member, serial) in self.revocations()? {
             let Some(member) = member.as_deref().and_then(|m| Uuid::parse_str(m).ok()) else {

@@ -253,6 +253,30 @@ ALTER TABLE terminal ADD COLUMN audit_key BLOB;
 ALTER TABLE terminal ADD COLUMN audit_acked_n INTEGER NOT NULL DEFAULT 0;
 "#,
     },
+    Migration {
+        purpose: "keys by purpose (issue 21): certified card-key windows and withdrawals, head office's pinned downlink key, cards head office re-issued, refused downlink changes",
+        sql: r#"
+-- The window head office certified a card key for, and when it withdrew
+-- it (Unix seconds; NULL: no bound).
+ALTER TABLE trusted_keys ADD COLUMN valid_from INTEGER;
+ALTER TABLE trusted_keys ADD COLUMN valid_until INTEGER;
+ALTER TABLE trusted_keys ADD COLUMN revoked_at INTEGER;
+-- Head office's downlink-signing public key (base64), pinned at
+-- registration: trust-bearing changes must carry its signature.
+ALTER TABLE credentials ADD COLUMN downlink_key TEXT;
+-- A card head office signed for the member because the key that signed
+-- their card was withdrawn: handed over at their next visit.
+ALTER TABLE members ADD COLUMN head_office_card TEXT;
+-- Trust-bearing changes refused for a missing or bad signature (skipped:
+-- never applied; the downlink moves on).
+CREATE TABLE downlink_refusals (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

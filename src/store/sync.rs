@@ -5,8 +5,9 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tillcard_protocol::client::{DownlinkSink, TerminalCredentials, apply_page};
 use tillcard_protocol::staff::StaffSnapshot;
+use tillcard_protocol::trust::ChangeRefusal;
 use tillcard_protocol::wire::{
-    ChangesPage, Envelope, MemberSnapshot, OutboxEvent, Provisioned, TerminalId, TrustedKey,
+    Change, ChangesPage, Envelope, MemberSnapshot, OutboxEvent, Provisioned, TerminalId, TrustedKey,
 };
 use tillcard_rules::account::MemberAccount;
 use tillcard_rules::ledger::{Coupon, EntryKind, LedgerEntry};
@@ -21,14 +22,16 @@ use crate::format::{mask_name, mask_phone};
 pub(crate) fn load_credentials(
     conn: &Connection,
 ) -> Result<Option<TerminalCredentials>, StoreError> {
-    let row: Option<(String, Vec<u8>, String, String)> = conn
+    type Row = (String, Vec<u8>, String, String, Option<String>);
+    let row: Option<Row> = conn
         .query_row(
-            "SELECT terminal_id, signing_key, hq_box_public_key, lookup_key FROM credentials WHERE id = 1",
+            "SELECT terminal_id, signing_key, hq_box_public_key, lookup_key, downlink_key
+             FROM credentials WHERE id = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let Some((id, key, hq_box_public_key, lookup_key)) = row else {
+    let Some((id, key, hq_box_public_key, lookup_key, downlink_key)) = row else {
         return Ok(None);
     };
     let key: [u8; 32] = key.try_into().map_err(|_| {
@@ -41,6 +44,7 @@ pub(crate) fn load_credentials(
         signing_key: ed25519_signing_key(&key),
         hq_box_public_key,
         lookup_key,
+        downlink_key,
     }))
 }
 
@@ -104,8 +108,8 @@ impl DownlinkSink for TxSink<'_, '_> {
         self.tx.execute(
             "INSERT INTO members (member_id, phone_hash, phone_masked, name_masked, birthday_month,
                                   birthday_day, tags, snapshot, referred_by, balances_known,
-                                  enrolled_at, frozen, card_serial, merged_into)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, datetime('now'), ?10, ?11, ?12)
+                                  enrolled_at, frozen, card_serial, merged_into, head_office_card)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, datetime('now'), ?10, ?11, ?12, ?13)
              ON CONFLICT(member_id) DO UPDATE SET
                 phone_hash = CASE WHEN excluded.merged_into IS NOT NULL THEN NULL
                                   ELSE COALESCE(excluded.phone_hash, members.phone_hash) END,
@@ -114,7 +118,8 @@ impl DownlinkSink for TxSink<'_, '_> {
                 birthday_month = excluded.birthday_month, birthday_day = excluded.birthday_day,
                 tags = excluded.tags, snapshot = excluded.snapshot, balances_known = 1,
                 frozen = excluded.frozen, card_serial = excluded.card_serial,
-                merged_into = excluded.merged_into",
+                merged_into = excluded.merged_into,
+                head_office_card = excluded.head_office_card",
             params![
                 snapshot.member.0.to_string(),
                 phone_hash,
@@ -136,6 +141,7 @@ impl DownlinkSink for TxSink<'_, '_> {
                 snapshot.frozen,
                 snapshot.card_serial,
                 snapshot.merged_into.map(|m| m.0.to_string()),
+                snapshot.card,
             ],
         )?;
         self.touched.push(snapshot.member);
@@ -186,12 +192,7 @@ impl DownlinkSink for TxSink<'_, '_> {
     }
 
     fn trusted_key(&mut self, key: TrustedKey) -> Result<(), StoreError> {
-        self.tx.execute(
-            "INSERT INTO trusted_keys (key_id, public_key) VALUES (?1, ?2)
-             ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key",
-            params![key.key_id, key.public_key],
-        )?;
-        Ok(())
+        upsert_trusted_key(self.tx, &key)
     }
 
     fn erase(&mut self, member: MemberId) -> Result<(), StoreError> {
@@ -214,6 +215,38 @@ impl DownlinkSink for TxSink<'_, '_> {
         super::staff::remove(self.tx, staff_id, &self.at)
     }
 
+    fn downlink_key(&self) -> Option<(ed25519_dalek::VerifyingKey, TerminalId)> {
+        let credentials = self.credentials?;
+        let key = credentials.downlink_key.as_deref()?;
+        // A pinned key that does not decode refuses every signed change
+        // (the safe failure) rather than applying them unchecked.
+        let key = tillcard_protocol::auth::decode_public_key(key)
+            .unwrap_or_else(|_| ed25519_dalek::SigningKey::from_bytes(&[0; 32]).verifying_key());
+        Some((key, credentials.terminal_id))
+    }
+
+    fn refused(&mut self, change: &Change, why: ChangeRefusal) -> Result<(), StoreError> {
+        let kind = match change {
+            Change::Program { .. } => "program",
+            Change::TrustedKey { .. } => "trusted_key",
+            Change::Revocation { .. } => "revocation",
+            Change::Staff { .. } => "staff",
+            Change::StaffRemoved { .. } => "staff_removed",
+            Change::Member { .. } | Change::Coupon { .. } | Change::Erasure { .. } => "other",
+        };
+        self.tx.execute(
+            "INSERT INTO downlink_refusals (at, kind, reason) VALUES (?1, ?2, ?3)",
+            params![self.at, kind, why.code()],
+        )?;
+        super::audit::append(self.tx, &self.at, "system", "downlink_change_refused", kind)?;
+        tracing::error!(
+            kind,
+            reason = why.code(),
+            "downlink change refused: not signed by head office"
+        );
+        Ok(())
+    }
+
     fn cursor(&mut self, cursor: &str) -> Result<(), StoreError> {
         self.tx.execute(
             "INSERT INTO downlink (id, cursor) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET cursor = excluded.cursor",
@@ -221,6 +254,29 @@ impl DownlinkSink for TxSink<'_, '_> {
         )?;
         Ok(())
     }
+}
+
+/// Stores a trusted key with its window. A withdrawal is never undone: the
+/// earliest `revoked_at` received stays (a replayed older change cannot
+/// restore a withdrawn key).
+fn upsert_trusted_key(tx: &Transaction<'_>, key: &TrustedKey) -> Result<(), StoreError> {
+    let int = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+    tx.execute(
+        "INSERT INTO trusted_keys (key_id, public_key, valid_from, valid_until, revoked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key,
+            valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+            revoked_at = COALESCE(min(trusted_keys.revoked_at, excluded.revoked_at),
+                                  trusted_keys.revoked_at, excluded.revoked_at)",
+        params![
+            key.key_id,
+            key.public_key,
+            int(key.valid_from),
+            int(key.valid_until),
+            int(key.revoked_at)
+        ],
+    )?;
+    Ok(())
 }
 
 /// Head office sends fields already masked; anything that arrives unmasked
@@ -278,11 +334,26 @@ impl Store {
         provisioned: &Provisioned,
         approval: Option<&Approval>,
     ) -> Result<(), StoreError> {
+        self.provision_with_card_key(signing_key, None, provisioned, approval)
+    }
+
+    /// [`Store::provision`] with keys by purpose: `card_seed` is the card
+    /// key the terminal registered apart from its request key (head office
+    /// named its id in `provisioned.card_key_id`). `None`: an older
+    /// registration, where the request key also signs cards.
+    pub fn provision_with_card_key(
+        &mut self,
+        signing_key: ed25519_dalek::SigningKey,
+        card_seed: Option<[u8; 32]>,
+        provisioned: &Provisioned,
+        approval: Option<&Approval>,
+    ) -> Result<(), StoreError> {
         if self.credentials.is_some() && approval.is_none() {
             return Err(StoreError::AlreadyRegistered);
         }
         let now = self.clock.now().to_rfc3339();
         let key_bytes = signing_key.to_bytes();
+        let card_bytes = card_seed.unwrap_or(key_bytes);
         // Cards signed before registration (by the local card key) keep
         // verifying here: that key stays trusted on this terminal.
         let previous_card_key = match provisioned.card_key_id {
@@ -300,7 +371,7 @@ impl Store {
                 tx.execute(
                     "INSERT INTO card_issuer (id, key_id, seed) VALUES (1, ?1, ?2)
                      ON CONFLICT(id) DO UPDATE SET key_id = excluded.key_id, seed = excluded.seed",
-                    params![i64::from(id), key_bytes.as_slice()],
+                    params![i64::from(id), card_bytes.as_slice()],
                 )?;
             }
             if let Some((key_id, public_key)) = &previous_card_key {
@@ -311,26 +382,25 @@ impl Store {
                 )?;
             }
             tx.execute(
-                "INSERT INTO credentials (id, terminal_id, store, signing_key, hq_box_public_key, lookup_key, provisioned_at)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO credentials (id, terminal_id, store, signing_key, hq_box_public_key, lookup_key,
+                                          provisioned_at, downlink_key)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(id) DO UPDATE SET terminal_id = excluded.terminal_id, store = excluded.store,
                     signing_key = excluded.signing_key, hq_box_public_key = excluded.hq_box_public_key,
-                    lookup_key = excluded.lookup_key, provisioned_at = excluded.provisioned_at",
+                    lookup_key = excluded.lookup_key, provisioned_at = excluded.provisioned_at,
+                    downlink_key = excluded.downlink_key",
                 params![
                     provisioned.terminal_id.0.to_string(),
                     provisioned.store,
                     key_bytes.as_slice(),
                     provisioned.hq_box_public_key,
                     provisioned.lookup_key,
-                    now
+                    now,
+                    provisioned.downlink_key
                 ],
             )?;
             for key in &provisioned.trusted_keys {
-                tx.execute(
-                    "INSERT INTO trusted_keys (key_id, public_key) VALUES (?1, ?2)
-                     ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key",
-                    params![key.key_id, key.public_key],
-                )?;
+                upsert_trusted_key(tx, key)?;
             }
             super::audit::append(tx, &now, "system", "provisioned", &provisioned.terminal_id.0.to_string())
         })?;
@@ -440,11 +510,42 @@ impl Store {
 
     /// Card keys head office trusts (key id, base64 Ed25519 public key).
     pub fn trusted_keys(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT key_id, public_key FROM trusted_keys")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(self
+            .trusted_key_windows()?
+            .into_iter()
+            .map(|(id, key, _)| (id, key))
+            .collect())
+    }
+
+    /// Card keys head office trusts, each with its certified window.
+    pub fn trusted_key_windows(
+        &self,
+    ) -> Result<Vec<(String, String, crate::scan::credential::KeyWindow)>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT key_id, public_key, valid_from, valid_until, revoked_at FROM trusted_keys",
+        )?;
+        let time = |v: Option<i64>| v.map(|v| u64::try_from(v).unwrap_or(0));
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                crate::scan::credential::KeyWindow {
+                    valid_from: time(r.get(2)?),
+                    valid_until: time(r.get(3)?),
+                    revoked_at: time(r.get(4)?),
+                },
+            ))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many trust-bearing downlink changes were refused (missing or bad
+    /// head-office signature) and skipped.
+    pub fn refused_changes(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT count(*) FROM downlink_refusals", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// Revoked members and cards: (member id, card serial), either may be absent.

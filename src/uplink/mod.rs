@@ -491,14 +491,26 @@ pub async fn provision(
     // (enrollment at the door on day one) offers that card key as its key,
     // with the id those cards name, so head office can make them valid at
     // every terminal. Never the demo's key: its seed is public.
+    // Keys by purpose: a fresh request-signing key always; the card key
+    // apart from it (the one that already signed cards, or a fresh one).
     let local_key = on_store(store, |s| s.local_card_key(&[crate::demo::DEMO_CARD_SEED])).await?;
-    let (key, card_key_id) = match local_key {
-        Some((id, seed)) => (ed25519_dalek::SigningKey::from_bytes(&seed), Some(id)),
-        None => (tillcard_protocol::auth::generate_signing_key(), None),
+    let key = tillcard_protocol::auth::generate_signing_key();
+    let (card_seed, card_key_id) = match local_key {
+        Some((id, seed)) => (seed, Some(id)),
+        None => (
+            tillcard_protocol::auth::generate_signing_key().to_bytes(),
+            None,
+        ),
     };
-    let body =
-        client::redeem_request_with_card_key(code, &key, card_key_id, configured_store.as_deref())
-            .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+    let card_public = ed25519_dalek::SigningKey::from_bytes(&card_seed).verifying_key();
+    let body = client::redeem_request_with_keys(
+        code,
+        &key,
+        Some(&card_public),
+        card_key_id,
+        configured_store.as_deref(),
+    )
+    .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     let http = http_client(None)?;
     let answer = send(
         &http,
@@ -514,7 +526,7 @@ pub async fn provision(
     let provisioned =
         client::decode_provisioned(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     on_store(store, move |s| {
-        s.provision(key, &provisioned, approval.as_ref())
+        s.provision_with_card_key(key, Some(card_seed), &provisioned, approval.as_ref())
     })
     .await?;
     tracing::info!("provisioned with head office");

@@ -74,6 +74,10 @@ pub fn scan_outcome(language: Language, kind: OutcomeKind) -> String {
             "此会员码已停用（挂失或注销）",
             "This card was revoked (lost or erased)",
         ),
+        OutcomeKind::KeyWithdrawn => (
+            "此会员码由已吊销的终端在吊销后签发（疑似伪造）：请勿受理，请按手机号查找会员",
+            "Card signed by a revoked terminal's key after its revocation (likely forged): do not accept; look the member up by phone",
+        ),
         OutcomeKind::Expired => (
             "会员码已过期：请刷新会员码",
             "Card expired: ask for a fresh code",

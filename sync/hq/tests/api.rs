@@ -159,7 +159,7 @@ async fn card_key_ids(backend: Backend) {
         changes
             .iter()
             .filter_map(|c| match c {
-                tillcard_protocol::wire::Change::TrustedKey { key } => {
+                tillcard_protocol::wire::Change::TrustedKey { key, .. } => {
                     Some((key.key_id.clone(), key.public_key.clone()))
                 }
                 _ => None,

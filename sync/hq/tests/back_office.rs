@@ -94,8 +94,8 @@ async fn staff_change(
     ready: impl Fn(&Change) -> bool,
 ) -> Change {
     let about = |c: &Change| match c {
-        Change::Staff { staff: s } => s.staff_id == staff,
-        Change::StaffRemoved { staff_id } => staff_id == staff,
+        Change::Staff { staff: s, .. } => s.staff_id == staff,
+        Change::StaffRemoved { staff_id, .. } => staff_id == staff,
         _ => false,
     };
     let changes = h
@@ -622,7 +622,7 @@ async fn staff_downlink(backend: Backend) {
 
     // S001's terminals get the clerk, without a PIN yet; S002's do not.
     let is_staff = |c: &Change| matches!(c, Change::Staff { .. });
-    let Change::Staff { staff } = staff_change(&h, &a, &id, is_staff).await else {
+    let Change::Staff { staff, .. } = staff_change(&h, &a, &id, is_staff).await else {
         unreachable!()
     };
     assert_eq!(
@@ -644,8 +644,8 @@ async fn staff_downlink(backend: Backend) {
     let answered = snapshot.unwrap().sealed_pin_hash.unwrap();
     assert_eq!(a.creds.open_pin_hash(&answered).unwrap(), hash);
     let with_pin =
-        |c: &Change| matches!(c, Change::Staff { staff } if staff.sealed_pin_hash.is_some());
-    let Change::Staff { staff } = staff_change(&h, &a2, &id, with_pin).await else {
+        |c: &Change| matches!(c, Change::Staff { staff, .. } if staff.sealed_pin_hash.is_some());
+    let Change::Staff { staff, .. } = staff_change(&h, &a2, &id, with_pin).await else {
         unreachable!()
     };
     let sealed = staff.sealed_pin_hash.unwrap();
@@ -659,7 +659,7 @@ async fn staff_downlink(backend: Backend) {
     let changes = h.all_changes(&a).await;
     let about_wang = changes
         .iter()
-        .filter(|c| matches!(c, Change::Staff { staff } if staff.staff_id == id))
+        .filter(|c| matches!(c, Change::Staff { staff, .. } if staff.staff_id == id))
         .count();
     assert_eq!(about_wang, 1, "one snapshot of the clerk per page");
 
@@ -668,10 +668,10 @@ async fn staff_downlink(backend: Backend) {
         .admin_post(&format!("/v1/admin/staff/{id}/deactivate"), Value::Null)
         .await;
     assert_eq!(s, StatusCode::OK);
-    let inactive = |c: &Change| matches!(c, Change::Staff { staff } if !staff.active);
+    let inactive = |c: &Change| matches!(c, Change::Staff { staff, .. } if !staff.active);
     assert!(matches!(
         staff_change(&h, &a, &id, inactive).await,
-        Change::Staff { staff } if !staff.active && staff.sealed_pin_hash.is_some()
+        Change::Staff { staff, .. } if !staff.active && staff.sealed_pin_hash.is_some()
     ));
 
     // Moved to S002: removed at S001, arrives at S002 with the hash sealed
@@ -689,7 +689,7 @@ async fn staff_downlink(backend: Backend) {
         staff_change(&h, &a, &id, removed).await,
         Change::StaffRemoved { .. }
     ));
-    let Change::Staff { staff } = staff_change(&h, &b, &id, with_pin).await else {
+    let Change::Staff { staff, .. } = staff_change(&h, &b, &id, with_pin).await else {
         unreachable!()
     };
     assert!(staff.active);
@@ -704,7 +704,7 @@ async fn staff_downlink(backend: Backend) {
     let late = h.provision("S002").await;
     assert!(matches!(
         staff_change(&h, &late, &id, with_pin).await,
-        Change::Staff { staff } if staff.staff_id == id
+        Change::Staff { staff, .. } if staff.staff_id == id
     ));
 }
 

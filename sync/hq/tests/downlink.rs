@@ -70,6 +70,23 @@ impl DownlinkSink for Cache {
         self.cursor = Some(cursor.to_string());
         Ok(())
     }
+    // This cache pins no downlink key: it reads changes as they come
+    // (the terminal's store verifies them; tests/sync_terminal.rs).
+    fn downlink_key(
+        &self,
+    ) -> Option<(
+        ed25519_dalek::VerifyingKey,
+        tillcard_protocol::wire::TerminalId,
+    )> {
+        None
+    }
+    fn refused(
+        &mut self,
+        _: &tillcard_protocol::wire::Change,
+        why: tillcard_protocol::trust::ChangeRefusal,
+    ) -> Result<(), Self::Error> {
+        panic!("no change is refused without a pinned key: {why}")
+    }
 }
 
 async fn pull(h: &util::Harness, till: &util::Till, cache: &mut Cache) -> usize {

@@ -46,6 +46,7 @@ async fn reissue(backend: Backend) {
             Change::Revocation {
                 member: Some(m),
                 card_serial,
+                ..
             } if *m == member => Some(card_serial.clone()),
             _ => None,
         })

@@ -302,6 +302,7 @@ fn signed_get_example_signs_the_empty_body_hash() {
         signing_key: keys.signing.clone(),
         hq_box_public_key: auth::box_public_key(&keys.hq_box_secret),
         lookup_key: auth::b64(&keys.lookup_key),
+        downlink_key: None,
     };
     let cursor = str_field(&doc, "path_and_query")
         .strip_prefix("/v1/changes?cursor=")
@@ -559,7 +560,7 @@ fn changes_page_example_decodes_and_its_member_is_the_batch_fold() {
                     )
                 );
             }
-            Change::TrustedKey { key } => {
+            Change::TrustedKey { key, .. } => {
                 auth::decode_public_key(&key.public_key).unwrap();
                 let id: u16 = key.key_id.parse().unwrap();
                 assert!(wire::TERMINAL_CARD_KEY_IDS.contains(&id));
@@ -567,6 +568,7 @@ fn changes_page_example_decodes_and_its_member_is_the_batch_fold() {
             Change::Revocation {
                 member,
                 card_serial,
+                ..
             } => {
                 assert!(member.is_some(), "a revocation names its member");
                 if let Some(serial) = card_serial {
@@ -819,6 +821,7 @@ async fn example_hq(keys: &Keys) -> ExampleHq {
         lookup_key: auth::b64(&keys.lookup_key),
         acked_seq: 0,
         revoked: false,
+        card_key: None,
     };
     let redeemed = store
         .redeem_code(&code, &terminal, now, None)
@@ -1627,10 +1630,11 @@ mod regenerate {
         let page = ChangesPage {
             changes: vec![
                 Change::TrustedKey {
-                    key: TrustedKey {
-                        key_id: "40960".into(),
-                        public_key: auth::encode_public_key(&signing.verifying_key()),
-                    },
+                    key: TrustedKey::unbounded(
+                        "40960",
+                        auth::encode_public_key(&signing.verifying_key()),
+                    ),
+                    signature: None,
                 },
                 Change::Member {
                     snapshot: Box::new(MemberSnapshot {
@@ -1644,12 +1648,14 @@ mod regenerate {
                         frozen: false,
                         card_serial: None,
                         merged_into: None,
+                        card: None,
                         account,
                     }),
                 },
                 Change::Revocation {
                     member: Some(member),
                     card_serial: Some("2".into()),
+                    signature: None,
                 },
                 Change::Erasure { member },
             ],

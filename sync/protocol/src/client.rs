@@ -3,13 +3,14 @@
 //! is a thin loop of "take events from the outbox, send, delete up to the
 //! ack; fetch changes, apply, store the cursor".
 
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use tillcard_rules::Program;
 use tillcard_rules::ids::{MemberId, Timestamp};
 use uuid::Uuid;
 
 use crate::auth::{self, AuthError};
 use crate::staff::{SET_PIN_PATH, SetPinRequest, StaffSnapshot};
+use crate::trust::{self, ChangeRefusal};
 use crate::wire::{
     self, Change, ChangesPage, Envelope, EventBody, MemberSnapshot, OutboxEvent, ProtocolError,
     Provisioned, RedeemRequest, TerminalId, TrustedKey, UploadAck, UploadBatch,
@@ -34,6 +35,9 @@ pub struct TerminalCredentials {
     pub hq_box_public_key: String,
     /// The terminal's phone lookup key (base64).
     pub lookup_key: String,
+    /// Head office's downlink-signing public key (base64), pinned at
+    /// registration; `None` for terminals registered before it.
+    pub downlink_key: Option<String>,
 }
 
 impl TerminalCredentials {
@@ -47,6 +51,7 @@ impl TerminalCredentials {
             signing_key,
             hq_box_public_key: provisioned.hq_box_public_key.clone(),
             lookup_key: provisioned.lookup_key.clone(),
+            downlink_key: provisioned.downlink_key.clone(),
         }
     }
 
@@ -196,17 +201,32 @@ impl TerminalCredentials {
     }
 }
 
-/// The body of a provisioning request for `code` and the terminal's key.
+/// The body of a provisioning request for `code` and the terminal's key
+/// (an older terminal's: the one key signs requests and cards).
 pub fn redeem_request(code: &str, signing_key: &SigningKey) -> Result<Vec<u8>, ProtocolError> {
     redeem_request_with_card_key(code, signing_key, None, None)
 }
 
 /// A redeem request whose key already signs member cards under
 /// `card_key_id` (see [`RedeemRequest::card_key_id`]), from a terminal
-/// configured for `store` (see [`RedeemRequest::store`]).
+/// configured for `store` (see [`RedeemRequest::store`]); an older
+/// terminal's, with one key for requests and cards.
 pub fn redeem_request_with_card_key(
     code: &str,
     signing_key: &SigningKey,
+    card_key_id: Option<u16>,
+    store: Option<&str>,
+) -> Result<Vec<u8>, ProtocolError> {
+    redeem_request_with_keys(code, signing_key, None, card_key_id, store)
+}
+
+/// A redeem request with keys by purpose: `signing_key` signs requests,
+/// `card_key` (public half) signs member cards, under `card_key_id` when it
+/// already signed some before registration.
+pub fn redeem_request_with_keys(
+    code: &str,
+    signing_key: &SigningKey,
+    card_key: Option<&VerifyingKey>,
     card_key_id: Option<u16>,
     store: Option<&str>,
 ) -> Result<Vec<u8>, ProtocolError> {
@@ -214,6 +234,7 @@ pub fn redeem_request_with_card_key(
         protocol_version: wire::PROTOCOL_VERSION,
         code: code.to_string(),
         public_key: auth::encode_public_key(&signing_key.verifying_key()),
+        card_public_key: card_key.map(auth::encode_public_key),
         card_key_id,
         store: store.map(str::to_owned),
     })
@@ -283,24 +304,47 @@ pub trait DownlinkSink {
     fn staff_removed(&mut self, staff_id: &str) -> Result<(), Self::Error>;
     /// Store the cursor to ask from next time.
     fn cursor(&mut self, cursor: &str) -> Result<(), Self::Error>;
+    /// Head office's downlink key the terminal pinned at registration, with
+    /// the terminal's id: once there is one, a trust-bearing change is
+    /// applied only with a valid signature ([`crate::trust`]). `None`
+    /// (terminals registered before downlink signatures) applies changes
+    /// as they come.
+    fn downlink_key(&self) -> Option<(VerifyingKey, TerminalId)>;
+    /// A trust-bearing change whose signature is missing or does not
+    /// verify: it is not applied, and the page goes on (the sink records
+    /// and counts it).
+    fn refused(&mut self, change: &Change, why: ChangeRefusal) -> Result<(), Self::Error>;
 }
 
 /// Applies a page in order and stores its cursor last. Returns whether more
 /// pages wait.
+///
+/// With a pinned downlink key ([`DownlinkSink::downlink_key`]), a
+/// trust-bearing change whose signature is missing or wrong is never
+/// applied: it goes to [`DownlinkSink::refused`] and the page continues, so
+/// one forged change cannot wedge the downlink (the cursor moves past it).
 pub fn apply_page<S: DownlinkSink>(sink: &mut S, page: ChangesPage) -> Result<bool, S::Error> {
+    let pinned = sink.downlink_key();
     for change in page.changes {
+        if let Some((key, terminal)) = &pinned
+            && let Err(why) = trust::verify_change(&change, key, *terminal)
+        {
+            sink.refused(&change, why)?;
+            continue;
+        }
         match change {
-            Change::Program { program } => sink.program(*program)?,
+            Change::Program { program, .. } => sink.program(*program)?,
             Change::Member { snapshot } => sink.member(*snapshot)?,
             Change::Coupon { member, coupon } => sink.coupon(member, coupon)?,
             Change::Revocation {
                 member,
                 card_serial,
+                ..
             } => sink.revocation(member, card_serial)?,
-            Change::TrustedKey { key } => sink.trusted_key(key)?,
+            Change::TrustedKey { key, .. } => sink.trusted_key(key)?,
             Change::Erasure { member } => sink.erase(member)?,
-            Change::Staff { staff } => sink.staff(staff)?,
-            Change::StaffRemoved { staff_id } => sink.staff_removed(&staff_id)?,
+            Change::Staff { staff, .. } => sink.staff(staff)?,
+            Change::StaffRemoved { staff_id, .. } => sink.staff_removed(&staff_id)?,
         }
     }
     sink.cursor(&page.cursor)?;

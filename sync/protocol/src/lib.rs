@@ -11,10 +11,13 @@
 //! privacy caps) both ends use.
 
 pub mod auth;
+pub mod base45;
+pub mod card;
 pub mod client;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod staff;
+pub mod trust;
 pub mod wire;
 
 pub use tillcard_rules as rules;

@@ -512,10 +512,19 @@ pub struct RedeemRequest {
     pub protocol_version: u16,
     /// The one-time enrollment code.
     pub code: String,
-    /// The terminal's Ed25519 public key (base64, 32 bytes).
+    /// The terminal's request-signing Ed25519 public key (base64, 32
+    /// bytes): head office checks every signed request with it.
     pub public_key: String,
-    /// When `public_key` is the card key the terminal already signed member
-    /// cards with before it was registered (offline enrollment), the id
+    /// The terminal's member-card Ed25519 public key (base64, 32 bytes), a
+    /// key of its own purpose: head office registers it as the terminal's
+    /// card key, certified for a validity window. Absent from older
+    /// terminals, whose one key signs both: `public_key` is then also the
+    /// card key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_public_key: Option<String>,
+    /// When the card key (`card_public_key`, or `public_key` from older
+    /// terminals) already signed member cards before the terminal was
+    /// registered (offline enrollment), the id
     /// those cards name: head office registers the key under this id when
     /// no other key holds it, so those cards verify chain-wide. Absent from
     /// older terminals and from terminals that issued no card yet.
@@ -529,7 +538,12 @@ pub struct RedeemRequest {
     pub store: Option<String>,
 }
 
-/// A key terminals trust to verify member cards.
+/// A key terminals trust to verify member cards, with the window head
+/// office certifies it for. A card is honoured only when its `issued_at`
+/// lies in `[valid_from, valid_until)` and, for a withdrawn key, is at or
+/// before `revoked_at` (`docs/CREDENTIAL.md`). The three times are Unix
+/// seconds and each optional: absent from head offices before them (and on
+/// head office's own key), an absent bound does not limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TrustedKey {
@@ -537,6 +551,31 @@ pub struct TrustedKey {
     pub key_id: String,
     /// Ed25519 public key (base64, 32 bytes).
     pub public_key: String,
+    /// First second a card signed by this key may carry as `issued_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<u64>,
+    /// Cards issued at or after this second are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<u64>,
+    /// The key was withdrawn (its terminal revoked) at this second: cards
+    /// issued after it are refused as revoked; those issued before are
+    /// honoured, and head office re-issues them. A terminal never forgets
+    /// a withdrawal (a later change without it does not restore the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<u64>,
+}
+
+impl TrustedKey {
+    /// A key trusted without a window (head office's own key).
+    pub fn unbounded(key_id: impl Into<String>, public_key: impl Into<String>) -> TrustedKey {
+        TrustedKey {
+            key_id: key_id.into(),
+            public_key: public_key.into(),
+            valid_from: None,
+            valid_until: None,
+            revoked_at: None,
+        }
+    }
 }
 
 /// `POST /v1/terminals/redeem` response body.
@@ -560,6 +599,13 @@ pub struct Provisioned {
     /// through the downlink. Absent from head offices before this field.
     #[serde(default)]
     pub card_key_id: Option<u16>,
+    /// Head office's downlink-signing Ed25519 public key (base64, 32
+    /// bytes), a key of its own purpose: the terminal pins it and from then
+    /// on applies a trust-bearing change (program, trusted key, revocation,
+    /// staff) only with a valid signature by it ([`Change::signature`]).
+    /// Absent from head offices before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downlink_key: Option<String>,
 }
 
 /// What a member looks like on a terminal.
@@ -604,6 +650,12 @@ pub struct MemberSnapshot {
     /// offices before this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<MemberId>,
+    /// A card head office signed for the member (`TC1:` token, issuer
+    /// head office's key) because the key that signed their card was
+    /// withdrawn: the terminal that next serves the member hands it over.
+    /// Absent otherwise, and from head offices before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<String>,
     /// Authoritative balances: the opening account the terminal folds its
     /// own unsynced entries onto (`account.tier` is the tier).
     pub account: MemberAccount,
@@ -618,6 +670,9 @@ pub enum Change {
     Program {
         /// The program.
         program: Box<Program>,
+        /// Head office's downlink signature ([`crate::trust`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     /// A member's current state (replaces the cached one).
     Member {
@@ -637,11 +692,17 @@ pub enum Change {
         member: Option<MemberId>,
         /// A card serial, if one card is revoked.
         card_serial: Option<String>,
+        /// Head office's downlink signature ([`crate::trust`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     /// A key to trust for member cards.
     TrustedKey {
         /// The key.
         key: TrustedKey,
+        /// Head office's downlink signature ([`crate::trust`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     /// Delete everything cached about this member.
     Erasure {
@@ -653,12 +714,18 @@ pub enum Change {
     Staff {
         /// The clerk, the PIN hash sealed to the receiving terminal.
         staff: StaffSnapshot,
+        /// Head office's downlink signature ([`crate::trust`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
     /// A clerk who no longer works at the receiving terminal's store
     /// (moved to other stores): forget them there.
     StaffRemoved {
         /// The clerk.
         staff_id: String,
+        /// Head office's downlink signature ([`crate::trust`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
 }
 

@@ -516,19 +516,32 @@ impl Hq {
             .collect()
     }
 
-    /// Revokes a terminal: its requests are refused from now on.
+    /// Revokes a terminal: its requests are refused from now on, and its
+    /// card key is withdrawn at every terminal (a `trusted_key` change with
+    /// `revoked_at`): cards it signs after now are refused, the members it
+    /// enrolled get a card head office signs in their next snapshot.
     pub async fn revoke_terminal(
         &self,
         actor: &Actor,
         terminal: wire::TerminalId,
     ) -> Result<(), HqError> {
+        let withdrawn = self.withdrawn_card_key(terminal).await?;
         let audit = actor.audit(
             "terminal_revoked",
             format!("terminal:{terminal}"),
             String::new(),
         );
-        answer(self.store.revoke_terminal(terminal, &audit).await?)?;
-        tracing::info!(terminal = %terminal, actor = %actor.name, "terminal revoked");
+        answer(
+            self.store
+                .revoke_terminal(terminal, &audit, withdrawn.as_deref())
+                .await?,
+        )?;
+        tracing::info!(
+            terminal = %terminal,
+            actor = %actor.name,
+            card_key_withdrawn = withdrawn.is_some(),
+            "terminal revoked"
+        );
         Ok(())
     }
 

@@ -5,10 +5,13 @@
 //! the router and openapi.json are made from (`routes`). The back office's
 //! operations are in `back_office`, their input checks and refusal codes
 //! in `checks`, who may do them in `roles`, and staff
-//! on the downlink and their PIN set-up in `staff`.
+//! on the downlink and their PIN set-up in `staff`; terminals' certified
+//! card keys (windows, renewal, withdrawal, re-issued cards) in
+//! `card_keys`.
 
 pub mod back_office;
 pub mod campaigns;
+pub mod card_keys;
 mod checks;
 pub mod conflicts;
 mod http;
@@ -76,6 +79,9 @@ pub struct Hq {
     store: Arc<dyn Store>,
     ingest_keys: IngestKeys,
     card_key: SigningKey,
+    /// Signs the trust-bearing downlink changes (its own purpose: never
+    /// cards or anything else).
+    downlink_key: SigningKey,
     admin_token: Option<String>,
     metrics: Metrics,
     throttle: LoginThrottle,
@@ -108,13 +114,14 @@ impl Hq {
         let box_secret = key("box_secret").await?;
         let phone_key = key("phone_key").await?;
         let card_key = SigningKey::from_bytes(&key("card_key").await?);
+        let downlink_key = SigningKey::from_bytes(&key("downlink_key").await?);
         if store.setting("bootstrapped").await?.is_none() {
             let program = crate::store::to_json(&Program::default())?;
             store.push_change("program", None, Some(&program)).await?;
-            let trusted = TrustedKey {
-                key_id: HQ_CARD_KEY_ID.into(),
-                public_key: auth::encode_public_key(&card_key.verifying_key()),
-            };
+            let trusted = TrustedKey::unbounded(
+                HQ_CARD_KEY_ID,
+                auth::encode_public_key(&card_key.verifying_key()),
+            );
             store
                 .push_change("trusted_key", None, Some(&crate::store::to_json(&trusted)?))
                 .await?;
@@ -127,6 +134,7 @@ impl Hq {
                 phone_key,
             },
             card_key,
+            downlink_key,
             admin_token,
             metrics: Metrics::new(),
             throttle: LoginThrottle::default(),
@@ -309,10 +317,16 @@ impl Hq {
 
     /// Keys terminals trust for member cards.
     pub fn trusted_keys(&self) -> Vec<TrustedKey> {
-        vec![TrustedKey {
-            key_id: HQ_CARD_KEY_ID.into(),
-            public_key: auth::encode_public_key(&self.card_key.verifying_key()),
-        }]
+        vec![TrustedKey::unbounded(
+            HQ_CARD_KEY_ID,
+            auth::encode_public_key(&self.card_key.verifying_key()),
+        )]
+    }
+
+    /// Head office's downlink-signing public key (base64): given to each
+    /// terminal at registration, which pins it.
+    pub fn downlink_public_key(&self) -> String {
+        auth::encode_public_key(&self.downlink_key.verifying_key())
     }
 
     /// Redeems an enrollment code for a terminal key.
@@ -331,6 +345,22 @@ impl Hq {
         }
         auth::decode_public_key(&request.public_key)
             .map_err(|_| HqError::BadRequest("public_key is not an Ed25519 key".into()))?;
+        // Keys by purpose: the card key apart from the request key; an
+        // older terminal's one key is both.
+        let card_public_key = match &request.card_public_key {
+            Some(card) => {
+                auth::decode_public_key(card).map_err(|_| {
+                    HqError::BadRequest("card_public_key is not an Ed25519 key".into())
+                })?;
+                if *card == request.public_key {
+                    return Err(HqError::BadRequest(
+                        "card_public_key must differ from public_key (keys by purpose)".into(),
+                    ));
+                }
+                card.clone()
+            }
+            None => request.public_key.clone(),
+        };
         let lookup_key = auth::b64(&auth::random_32());
         let terminal = TerminalRecord {
             terminal_id: TerminalId(Uuid::now_v7()),
@@ -339,6 +369,7 @@ impl Hq {
             lookup_key: lookup_key.clone(),
             acked_seq: 0,
             revoked: false,
+            card_key: None,
         };
         if let Some(store) = &request.store
             && !tillcard_protocol::staff::is_store_code(store)
@@ -359,7 +390,7 @@ impl Hq {
         {
             Redeemed::Ok { store } => {
                 let card_key_id = self
-                    .register_card_key(&terminal, request.card_key_id)
+                    .register_card_key(&terminal, &card_public_key, request.card_key_id)
                     .await?;
                 tracing::info!(terminal = %terminal.terminal_id, store = %store, card_key_id, "terminal provisioned");
                 Ok(Provisioned {
@@ -369,6 +400,7 @@ impl Hq {
                     trusted_keys: self.trusted_keys(),
                     lookup_key,
                     card_key_id: Some(card_key_id),
+                    downlink_key: Some(self.downlink_public_key()),
                 })
             }
             Redeemed::Unknown => Err(HqError::Forbidden(
@@ -390,9 +422,10 @@ impl Hq {
         }
     }
 
-    /// Registers a newly provisioned terminal's key as a member-card issuer:
-    /// takes a free card key id (the upper half of the 16-bit space) and
-    /// pushes the key to every terminal as a trusted key. A card a terminal
+    /// Registers a newly provisioned terminal's card key as a member-card
+    /// issuer: takes a free card key id (the upper half of the 16-bit
+    /// space), certifies the key for a window ([`card_keys::certified`])
+    /// and pushes it to every terminal as a trusted key. A card a terminal
     /// issues offline at enrollment then verifies at every other terminal
     /// after its next sync (SPEC section 3). The id is the one the terminal
     /// asks for when it is free (its key already signed cards under it
@@ -401,10 +434,11 @@ impl Hq {
     async fn register_card_key(
         &self,
         terminal: &TerminalRecord,
+        card_public_key: &str,
         wanted: Option<u16>,
     ) -> Result<u16, HqError> {
         const FIRST: u16 = *wire::TERMINAL_CARD_KEY_IDS.start();
-        let digest = auth::sha256_hex(&terminal.public_key);
+        let digest = auth::sha256_hex(card_public_key);
         let derived = u16::from_str_radix(digest.get(..4).unwrap_or("0"), 16).unwrap_or(0) & 0x7FFF;
         let start = match wanted {
             Some(id) if id >= FIRST => id & 0x7FFF,
@@ -419,12 +453,14 @@ impl Hq {
                 .init_setting(&format!("card_key_id:{id}"), &owner)
                 .await?;
             if holder == owner {
-                let trusted = TrustedKey {
-                    key_id: id.to_string(),
-                    public_key: terminal.public_key.clone(),
-                };
+                let trusted = card_keys::certified(
+                    id,
+                    card_public_key,
+                    card_keys::unix_now(),
+                    wanted == Some(id),
+                );
                 self.store
-                    .push_change("trusted_key", None, Some(&crate::store::to_json(&trusted)?))
+                    .set_card_key(terminal.terminal_id, &crate::store::to_json(&trusted)?)
                     .await?;
                 return Ok(id);
             }
@@ -647,6 +683,7 @@ impl Hq {
             Some(c) => wire::position_from_cursor(c)
                 .ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?,
         };
+        self.renew_card_key(terminal).await?;
         let rows = self.store.changes_after(after, CHANGES_PAGE_LIMIT).await?;
         let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= CHANGES_PAGE_LIMIT;
         let last = rows.last().map_or(after, |r| (r.xid, r.position));
@@ -669,6 +706,12 @@ impl Hq {
                 _ => {}
             }
         }
+        // Withdrawn card keys, read only for a page that sends members.
+        let withdrawals = if last_place.is_empty() {
+            HashMap::new()
+        } else {
+            self.withdrawals().await?
+        };
         let mut changes = Vec::with_capacity(rows.len());
         for row in rows {
             let bad = || {
@@ -681,15 +724,18 @@ impl Hq {
             match row.kind.as_str() {
                 "program" => changes.push(Change::Program {
                     program: crate::store::parse_json(payload)?,
+                    signature: None,
                 }),
                 "trusted_key" => changes.push(Change::TrustedKey {
                     key: crate::store::parse_json(payload)?,
+                    signature: None,
                 }),
                 "revocation" => {
                     let r: admin::Revocation = crate::store::parse_json(payload)?;
                     changes.push(Change::Revocation {
                         member: r.member,
                         card_serial: r.card_serial,
+                        signature: None,
                     });
                 }
                 "staff" => {
@@ -719,6 +765,7 @@ impl Hq {
                         .phone
                         .as_deref()
                         .filter(|_| record.merged_into.is_none());
+                    let card = self.reissued_card(&record, &withdrawals);
                     changes.push(Change::Member {
                         snapshot: Box::new(MemberSnapshot {
                             member,
@@ -731,12 +778,18 @@ impl Hq {
                             frozen: record.frozen,
                             card_serial: (record.card_serial > 1).then_some(record.card_serial),
                             merged_into: record.merged_into,
+                            card,
                             account: MemberAccount::fold(MemberAccount::new(member), &entries),
                         }),
                     });
                 }
                 _ => {}
             }
+        }
+        // Trust-bearing changes carry head office's signature for this
+        // terminal; the terminal applies them only if it verifies.
+        for change in &mut changes {
+            tillcard_protocol::trust::sign_change(change, &self.downlink_key, terminal.terminal_id);
         }
         Ok(ChangesPage {
             changes,

@@ -77,9 +77,11 @@ impl Hq {
         match self.store.staff_member(staff_id).await? {
             Some(record) if record.stores.contains(&terminal.store) => Ok(Change::Staff {
                 staff: snapshot_for(&record, terminal)?,
+                signature: None,
             }),
             _ => Ok(Change::StaffRemoved {
                 staff_id: staff_id.to_string(),
+                signature: None,
             }),
         }
     }

@@ -76,6 +76,10 @@ pub struct TerminalRecord {
     pub acked_seq: u64,
     /// Refused from now on.
     pub revoked: bool,
+    /// The terminal's certified member-card key: a `TrustedKey` JSON (key
+    /// id, public key, validity window, `revoked_at` once withdrawn);
+    /// `None` for terminals registered before head office kept it.
+    pub card_key: Option<String>,
 }
 
 /// A member as head office holds it (personal fields `None` once erased).
@@ -109,6 +113,10 @@ pub struct MemberRecord {
     /// The member this account was merged into (one phone's two accounts):
     /// its ledger moved there, and terminals serve that member instead.
     pub merged_into: Option<MemberId>,
+    /// The terminal that enrolled the member (whose card key signed their
+    /// enrollment card); `None` for members enrolled before head office
+    /// kept it.
+    pub enrolled_by: Option<TerminalId>,
 }
 
 /// A conflict recorded for review.
@@ -338,8 +346,24 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
     /// A terminal by id.
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>>;
-    /// Revokes a terminal, with its audit row.
-    async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()>;
+    /// Revokes a terminal, with its audit row. With `withdrawn_card_key`
+    /// (the terminal's card key as a `TrustedKey` JSON with `revoked_at`),
+    /// in the same transaction: the key is stored so, pushed down as a
+    /// `trusted_key` change, and every member the terminal enrolled goes
+    /// down again (their snapshot then carries a card head office signs).
+    async fn revoke_terminal(
+        &self,
+        id: TerminalId,
+        audit: &AuditEntry,
+        withdrawn_card_key: Option<&str>,
+    ) -> BackOffice<()>;
+    /// Stores a terminal's certified card key (a `TrustedKey` JSON) and
+    /// pushes it down as a `trusted_key` change, in one transaction.
+    async fn set_card_key(&self, id: TerminalId, card_key: &str) -> StoreResult<()>;
+    /// The certified card keys of revoked terminals (`TrustedKey` JSON,
+    /// withdrawn): the members those terminals enrolled get a card head
+    /// office signs.
+    async fn withdrawn_card_keys(&self) -> StoreResult<Vec<(TerminalId, String)>>;
     /// The members (not erased) whose phone has this lookup key (head
     /// office's HMAC of the digits), oldest first: two when a phone was
     /// enrolled twice.

@@ -53,7 +53,7 @@ macro_rules! columns {
     };
     // Read by [`terminal_record_from_row`].
     (terminal_record) => {
-        "terminal_id, store, public_key, lookup_key, acked_seq, revoked"
+        "terminal_id, store, public_key, lookup_key, acked_seq, revoked, card_key"
     };
     // Read by [`terminal_flag_from_row`].
     (terminal_flag) => {
@@ -70,7 +70,7 @@ macro_rules! columns {
     // Read by [`member_record_from_row`].
     (member_record) => {
         "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at, referrer, frozen,
-         card_serial, merged_into"
+         card_serial, merged_into, enrolled_by"
     };
     // Read by [`conflict_record_from_row`] and [`conflict_item_from_row`].
     (conflict) => {
@@ -190,6 +190,7 @@ pub(crate) fn terminal_record_from_row(row: &impl SqlRow) -> StoreResult<Termina
         lookup_key: row.string(3)?,
         acked_seq: row.count(4)?,
         revoked: row.flag(5)?,
+        card_key: row.optional_string(6)?,
     })
 }
 
@@ -227,6 +228,7 @@ pub(crate) fn member_record_from_row(row: &impl SqlRow) -> StoreResult<MemberRec
         card_serial: u16::try_from(row.integer(10)?)
             .map_err(|_| StoreError::Corrupt("card serial".into()))?,
         merged_into: row.parsed_optional(11, parse_member)?,
+        enrolled_by: row.parsed_optional(12, parse_terminal)?,
     })
 }
 

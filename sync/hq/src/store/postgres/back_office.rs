@@ -424,6 +424,7 @@ pub(super) async fn revoke_terminal(
     client: &mut Object,
     terminal_id: &str,
     entry: &AuditEntry,
+    withdrawn_card_key: Option<&str>,
 ) -> BackOffice<()> {
     let tx = client.transaction().await?;
     let n = tx
@@ -435,9 +436,62 @@ pub(super) async fn revoke_terminal(
     if n == 0 {
         return Ok(Err(BackOfficeRefusal::UnknownTerminal));
     }
+    if let Some(card_key) = withdrawn_card_key {
+        tx.execute(
+            "UPDATE terminals SET card_key = $2 WHERE terminal_id = $1",
+            &[&terminal_id, &card_key],
+        )
+        .await?;
+        super::members::push_change(&tx, "trusted_key", None, Some(card_key)).await?;
+        // Their snapshots go down again, now with a card head office signs.
+        tx.execute(
+            "INSERT INTO changes (kind, member_id, payload)
+             SELECT 'member', member_id, NULL FROM members
+             WHERE enrolled_by = $1 AND erased_at IS NULL ORDER BY member_id",
+            &[&terminal_id],
+        )
+        .await?;
+    }
     audit(&tx, entry).await?;
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+/// Stores a terminal's certified card key and pushes it down.
+pub(super) async fn set_card_key(
+    client: &mut Object,
+    terminal_id: &str,
+    card_key: &str,
+) -> StoreResult<()> {
+    let tx = client.transaction().await?;
+    tx.execute(
+        "UPDATE terminals SET card_key = $2 WHERE terminal_id = $1",
+        &[&terminal_id, &card_key],
+    )
+    .await?;
+    super::members::push_change(&tx, "trusted_key", None, Some(card_key)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every terminal's certified card key.
+pub(super) async fn withdrawn_card_keys(
+    client: &Object,
+) -> StoreResult<Vec<(tillcard_protocol::wire::TerminalId, String)>> {
+    let rows = client
+        .query(
+            "SELECT terminal_id, card_key FROM terminals WHERE card_key IS NOT NULL AND revoked",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                crate::store::parse_terminal(&row.try_get::<_, String>(0)?)?,
+                row.try_get(1)?,
+            ))
+        })
+        .collect()
 }
 
 /// Creates a user or replaces their password hash and role.

@@ -123,6 +123,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014.sql"),
     // 15: each terminal's audit head and last reported break (issue 21).
     include_str!("migrations/0015.sql"),
+    // 16: a terminal's certified card key (window, withdrawal); the
+    // terminal that enrolled each member.
+    include_str!("migrations/0016.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -349,8 +352,27 @@ impl Store for PgStore {
         terminals::terminal(&self.client().await?, id).await
     }
 
-    async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()> {
-        back_office::revoke_terminal(&mut self.client().await?, &id.to_string(), audit).await
+    async fn revoke_terminal(
+        &self,
+        id: TerminalId,
+        audit: &AuditEntry,
+        withdrawn_card_key: Option<&str>,
+    ) -> BackOffice<()> {
+        back_office::revoke_terminal(
+            &mut self.client().await?,
+            &id.to_string(),
+            audit,
+            withdrawn_card_key,
+        )
+        .await
+    }
+
+    async fn set_card_key(&self, id: TerminalId, card_key: &str) -> StoreResult<()> {
+        back_office::set_card_key(&mut self.client().await?, &id.to_string(), card_key).await
+    }
+
+    async fn withdrawn_card_keys(&self) -> StoreResult<Vec<(TerminalId, String)>> {
+        back_office::withdrawn_card_keys(&self.client().await?).await
     }
 
     async fn members_by_phone_key(&self, phone_key: &str) -> StoreResult<Vec<MemberId>> {

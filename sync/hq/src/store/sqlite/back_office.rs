@@ -373,6 +373,7 @@ pub(super) fn revoke_terminal(
     c: &mut Connection,
     terminal_id: &str,
     entry: &AuditEntry,
+    withdrawn_card_key: Option<&str>,
 ) -> BackOffice<()> {
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let n = tx.execute(
@@ -382,9 +383,58 @@ pub(super) fn revoke_terminal(
     if n == 0 {
         return Ok(Err(BackOfficeRefusal::UnknownTerminal));
     }
+    if let Some(card_key) = withdrawn_card_key {
+        tx.execute(
+            "UPDATE terminals SET card_key = ?2 WHERE terminal_id = ?1",
+            params![terminal_id, card_key],
+        )?;
+        super::batch::push_change(&tx, "trusted_key", None, Some(card_key))?;
+        // Their snapshots go down again, now with a card head office signs.
+        tx.execute(
+            "INSERT INTO changes (kind, member_id, payload)
+             SELECT 'member', member_id, NULL FROM members
+             WHERE enrolled_by = ?1 AND erased_at IS NULL ORDER BY member_id",
+            params![terminal_id],
+        )?;
+    }
     audit(&tx, entry)?;
     tx.commit()?;
     Ok(Ok(()))
+}
+
+/// Stores a terminal's certified card key and pushes it down.
+pub(super) fn set_card_key(
+    c: &mut Connection,
+    terminal_id: &str,
+    card_key: &str,
+) -> StoreResult<()> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute(
+        "UPDATE terminals SET card_key = ?2 WHERE terminal_id = ?1",
+        params![terminal_id, card_key],
+    )?;
+    super::batch::push_change(&tx, "trusted_key", None, Some(card_key))?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Every terminal's certified card key.
+pub(super) fn withdrawn_card_keys(
+    c: &mut Connection,
+) -> StoreResult<Vec<(tillcard_protocol::wire::TerminalId, String)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT terminal_id, card_key FROM terminals WHERE card_key IS NOT NULL AND revoked = 1",
+    )?;
+    stmt.query_and_then(
+        [],
+        |row| -> StoreResult<(tillcard_protocol::wire::TerminalId, String)> {
+            Ok((
+                crate::store::parse_terminal(&row.get::<_, String>(0)?)?,
+                row.get(1)?,
+            ))
+        },
+    )?
+    .collect()
 }
 
 /// Creates a user or replaces their password hash and role.

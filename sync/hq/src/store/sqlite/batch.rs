@@ -229,7 +229,8 @@ pub(super) fn write(
                 tx.execute(
                     "UPDATE members SET masked_name = ?2, masked_phone = ?3, phone = ?4, name = ?5,
                         phone_key = ?6, birthday = ?7, consent_at = ?8, referrer = ?9,
-                        duplicate_of = ?10 WHERE member_id = ?1 AND erased_at IS NULL",
+                        duplicate_of = ?10, enrolled_by = ?11
+                     WHERE member_id = ?1 AND erased_at IS NULL",
                     params![
                         id,
                         n.masked_name,
@@ -241,6 +242,7 @@ pub(super) fn write(
                         n.consent_at,
                         n.referrer.map(|r| r.to_string()),
                         m.duplicate_of.map(|d| d.to_string()),
+                        tid,
                     ],
                 )?;
             }

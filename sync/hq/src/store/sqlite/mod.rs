@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010.sql"),
     include_str!("migrations/0011.sql"),
     include_str!("migrations/0012.sql"),
+    include_str!("migrations/0013.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -287,10 +288,27 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn revoke_terminal(&self, id: TerminalId, audit: &AuditEntry) -> BackOffice<()> {
-        let audit = audit.clone();
-        self.run(move |c| back_office::revoke_terminal(c, &id.to_string(), &audit))
+    async fn revoke_terminal(
+        &self,
+        id: TerminalId,
+        audit: &AuditEntry,
+        withdrawn_card_key: Option<&str>,
+    ) -> BackOffice<()> {
+        let (audit, withdrawn) = (audit.clone(), withdrawn_card_key.map(str::to_owned));
+        self.run(move |c| {
+            back_office::revoke_terminal(c, &id.to_string(), &audit, withdrawn.as_deref())
+        })
+        .await
+    }
+
+    async fn set_card_key(&self, id: TerminalId, card_key: &str) -> StoreResult<()> {
+        let card_key = card_key.to_owned();
+        self.run(move |c| back_office::set_card_key(c, &id.to_string(), &card_key))
             .await
+    }
+
+    async fn withdrawn_card_keys(&self) -> StoreResult<Vec<(TerminalId, String)>> {
+        self.run(back_office::withdrawn_card_keys).await
     }
 
     async fn members_by_phone_key(&self, phone_key: &str) -> StoreResult<Vec<MemberId>> {

@@ -92,7 +92,7 @@ pub(crate) struct Columns<'p> {
     pub(crate) member_seen: Vec<Option<String>>,
     pub(crate) member_accounts: Vec<Option<JsonText<&'p MemberAccount>>>,
     pub(crate) member_sums: [Vec<Option<i64>>; 6],
-    pub(crate) member_enrollments: [Vec<Option<String>>; 9],
+    pub(crate) member_enrollments: [Vec<Option<String>>; 10],
     pub(crate) member_enrolled_ms: Vec<Option<i64>>,
     pub(crate) member_enrolled_on: Vec<Option<String>>,
     pub(crate) chunk_members: Vec<IdText>,
@@ -138,7 +138,8 @@ impl<'p> Columns<'p> {
     ) -> StoreResult<Columns<'p>> {
         // Enrollment columns beside every member the batch saw (null for
         // those it did not enroll).
-        let mut member_enrollments: [Vec<Option<String>>; 9] = Default::default();
+        let mut member_enrollments: [Vec<Option<String>>; 10] = Default::default();
+        let enrolled_by = terminal.to_string();
         for m in plan.members.values() {
             let row = match &m.enrollment {
                 Some(n) => [
@@ -151,6 +152,7 @@ impl<'p> Columns<'p> {
                     Some(n.consent_at.clone()),
                     n.referrer.map(|r| r.to_string()),
                     m.duplicate_of.map(|d| d.to_string()),
+                    Some(enrolled_by.clone()),
                 ],
                 None => Default::default(),
             };

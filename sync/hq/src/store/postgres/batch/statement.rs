@@ -56,7 +56,7 @@ impl<'a> Composed<'a> {
 // Enrollment fields of a member row: written when the batch enrolled the
 // member (a consent time, which every enrollment has) unless the member was
 // erased first.
-const ENROLLMENT_COLUMNS: [&str; 9] = [
+const ENROLLMENT_COLUMNS: [&str; 10] = [
     "masked_name",
     "masked_phone",
     "phone",
@@ -66,6 +66,7 @@ const ENROLLMENT_COLUMNS: [&str; 9] = [
     "consent_at",
     "referrer",
     "duplicate_of",
+    "enrolled_by",
 ];
 
 /// A batch's writes in one statement, with a part only for the tables it
