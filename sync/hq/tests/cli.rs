@@ -15,10 +15,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_tillcard-hq");
 /// The binary with `args` against the SQLite database `db` (nothing from
 /// the caller's environment chooses another database), its output piped.
 fn command(db: &Path, args: &[&str]) -> Command {
+    // The personal-data key head office refuses to start without: the
+    // tests' fixed one, beside the database.
+    let key = db.with_file_name("personal.key");
+    std::fs::write(&key, [0x5a; 32]).unwrap();
     let mut command = Command::new(BIN);
     command
         .args(args)
         .env("TILLCARD_HQ_SQLITE", db)
+        .env("TILLCARD_HQ_PERSONAL_KEY_FILE", &key)
         .env_remove("TILLCARD_HQ_DATABASE_URL")
         .env_remove("TILLCARD_HQ_DATABASE_URL_FILE")
         .env_remove("TILLCARD_HQ_CONFIG")

@@ -29,6 +29,7 @@ mod locks;
 mod member_money;
 mod members;
 mod merge;
+mod personal;
 mod programs;
 mod review;
 mod rows;
@@ -121,6 +122,11 @@ pub const MIGRATIONS: &[&str] = &[
     // 14: dead letters and terminal flags as a work queue; a dead
     // letter's wall time and schema version (re-apply).
     include_str!("migrations/0014.sql"),
+    // 15: members' personal data encrypted at rest (issue 21): the
+    // ciphertext columns, the plain birthday month, the wrapped data keys.
+    // The plain columns are encrypted and dropped by
+    // [`PgStore::seal_plaintext_members`] at start-up.
+    include_str!("migrations/0015.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -235,6 +241,13 @@ impl Store for PgStore {
 
     async fn migrate(&self) -> StoreResult<()> {
         migrate(&mut self.client().await?).await
+    }
+
+    async fn seal_plaintext_members(
+        &self,
+        keys: &crate::personal::PersonalKeys,
+    ) -> StoreResult<u64> {
+        personal::seal_plaintext_members(&mut self.client().await?, keys).await
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
