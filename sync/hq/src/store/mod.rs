@@ -109,6 +109,17 @@ pub struct MemberRecord {
     pub merged_into: Option<MemberId>,
 }
 
+impl MemberRecord {
+    /// TEST SUPPORT: the personal fields opened under the tests' fixed key
+    /// ([`crate::personal::PersonalKeys::for_tests`]); none once erased.
+    #[cfg(feature = "test-support")]
+    pub fn test_personal(&self) -> crate::personal::Personal {
+        crate::personal::PersonalKeys::for_tests()
+            .open(self.member, &self.personal)
+            .unwrap_or_default()
+    }
+}
+
 /// A conflict recorded for review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConflictRecord {
