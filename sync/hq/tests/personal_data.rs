@@ -219,3 +219,139 @@ async fn crypto_shred(backend: util::Backend) {
     assert!(borrowed.is_err());
     assert_eq!(other.test_personal().phone, Some(phone(1)), "others kept");
 }
+
+/// A phone, name and birthday written in plain by a head office from
+/// before (the SQLite schema after the migrations, whose plain columns only
+/// head office's start-up drops; the PostgreSQL schema as of migration 14),
+/// then head office started on it: each member opens and is found by phone.
+async fn upgrade_scenario(
+    store: std::sync::Arc<dyn tillcard_hq::store::Store>,
+    write_plain: impl std::future::Future<Output = Vec<MemberId>>,
+) -> Vec<MemberId> {
+    let members = write_plain.await;
+    let hq = tillcard_hq::service::Hq::open(store, None).await.unwrap();
+    let keys = PersonalKeys::for_tests();
+    for (i, member) in members.iter().enumerate() {
+        let (record, _) = hq.store().member(*member).await.unwrap().unwrap();
+        let opened = record.test_personal();
+        assert_eq!(opened.phone, Some(phone(i)), "member {i} opens");
+        assert_eq!(opened.name.as_deref(), Some("张三"));
+        assert_eq!(opened.birthday.map(|b| (b.month, b.day)), Some((5, 17)));
+        let hits = hq
+            .store()
+            .members_by_phone_key(&keys.phone_key(&phone(i)))
+            .await
+            .unwrap();
+        assert_eq!(hits, vec![*member], "member {i} found by phone");
+    }
+    members
+}
+
+const PLAIN_ROWS: usize = 3;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plain_rows_of_an_older_sqlite_head_office_are_encrypted_at_start_up() {
+    use tillcard_hq::store::Store as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("hq.sqlite");
+    let store = tillcard_hq::store::sqlite::SqliteStore::open(&path).unwrap();
+    store.migrate().await.unwrap();
+    let plain = async {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let mut members = Vec::new();
+        for i in 0..PLAIN_ROWS {
+            let member = new_member();
+            c.execute(
+                "INSERT INTO members (member_id, phone, name, birthday, phone_key)
+                 VALUES (?1, ?2, '张三', '{\"month\":5,\"day\":17}', 'old')",
+                rusqlite::params![member.to_string(), phone(i)],
+            )
+            .unwrap();
+            members.push(member);
+        }
+        members
+    };
+    let members = upgrade_scenario(std::sync::Arc::new(store), plain).await;
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend(std::fs::read(path.with_extension("sqlite-wal")).unwrap_or_default());
+    let plain_left: usize = needles().iter().map(|n| count(&bytes, n)).sum();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let plain_columns: i64 = c
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('members')
+             WHERE name IN ('phone', 'name', 'birthday')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    println!(
+        "sqlite upgrade: {} plain members encrypted and found by phone; plain columns left {plain_columns}; plain values in the file {plain_left}",
+        members.len()
+    );
+    assert_eq!((plain_columns, plain_left), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plain_rows_of_an_older_postgres_head_office_are_encrypted_at_start_up() {
+    use tillcard_hq::store::postgres::{MIGRATIONS, PgStore};
+    let url = util::pg::fresh_database().await;
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let plain = async {
+        client
+            .batch_execute("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY)")
+            .await
+            .unwrap();
+        for (n, sql) in MIGRATIONS[..14].iter().enumerate() {
+            client.batch_execute(sql).await.unwrap();
+            client
+                .execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1)",
+                    &[&(n as i64 + 1)],
+                )
+                .await
+                .unwrap();
+        }
+        let mut members = Vec::new();
+        for i in 0..PLAIN_ROWS {
+            let member = new_member();
+            client
+                .execute(
+                    "INSERT INTO members (member_id, phone, name, birthday, phone_key)
+                     VALUES ($1, $2, '张三', '{\"month\":5,\"day\":17}', 'old')",
+                    &[&member.to_string(), &phone(i)],
+                )
+                .await
+                .unwrap();
+            members.push(member);
+        }
+        members
+    };
+    let store = PgStore::connect(&url).await.unwrap();
+    let members = upgrade_scenario(std::sync::Arc::new(store), plain).await;
+    let rows = client
+        .query("SELECT m::text FROM members m", &[])
+        .await
+        .unwrap();
+    let text: String = rows.iter().map(|r| r.get::<_, String>(0)).collect();
+    let plain_left: usize = needles()
+        .iter()
+        .map(|n| text.matches(n.as_str()).count())
+        .sum();
+    let plain_columns: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns
+             WHERE table_name = 'members' AND column_name IN ('phone', 'name', 'birthday')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    println!(
+        "postgres upgrade: {} plain members encrypted and found by phone; plain columns left {plain_columns}; plain values in the rows {plain_left}",
+        members.len()
+    );
+    assert_eq!((plain_columns, plain_left), (0, 0));
+}
