@@ -81,8 +81,12 @@ impl HeadOffice {
             .unwrap()
             .port();
         let url = format!("http://127.0.0.1:{port}");
+        // The personal-data key head office refuses to start without.
+        let key = log.with_extension("key");
+        std::fs::write(&key, [0x5a; 32]).unwrap();
         let child = Command::new(hq_binary())
             .arg("serve")
+            .env("TILLCARD_HQ_PERSONAL_KEY_FILE", &key)
             .env("TILLCARD_HQ_LISTEN", format!("127.0.0.1:{port}"))
             .env("TILLCARD_HQ_ADMIN_TOKEN", ADMIN_TOKEN)
             .env(database.0, database.1)

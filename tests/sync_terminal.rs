@@ -175,7 +175,7 @@ async fn erasure_at_head_office_reaches_the_terminal_cache_on_its_next_sync() {
     sync(&world, &till).await;
     let (record, _) = world.hq_store.member(member).await.unwrap().unwrap();
     assert_eq!(
-        record.phone.as_deref(),
+        record.test_personal().phone.as_deref(),
         Some("13912345678"),
         "head office opened the sealed phone"
     );

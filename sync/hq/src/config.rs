@@ -17,6 +17,14 @@
 //! | `log.level` | `RUST_LOG` | `info` |
 //! | `log.format` | `TILLCARD_HQ_LOG_FORMAT` | `text` |
 //! | `jobs.at` | `TILLCARD_HQ_JOBS_AT` | `03:00` (store-local, `HH:MM`: the daily jobs' time) |
+//! | `personal.key_file` | `TILLCARD_HQ_PERSONAL_KEY_FILE` | unset: the systemd credential below |
+//! | `personal.key_credential` | `TILLCARD_HQ_PERSONAL_KEY_CREDENTIAL` | `personal-key` (`$CREDENTIALS_DIRECTORY/personal-key`) |
+//! | `personal.key_version` | `TILLCARD_HQ_PERSONAL_KEY_VERSION` | 1 |
+//!
+//! The personal-data key (the KEK of [`crate::personal`], 32 bytes raw or in
+//! base64) is required: without a key file or the credential head office
+//! refuses to start ([`Config::personal_keys`]). It is read, never logged,
+//! never stored in the database.
 //!
 //! A database chosen in the environment replaces the file's choice whole
 //! (`TILLCARD_HQ_SQLITE` over a file's `postgres_url` means SQLite). Secrets
@@ -66,6 +74,13 @@ pub struct Config {
     /// Store-local time of day of the daily jobs (`TILLCARD_HQ_JOBS_AT`,
     /// default 03:00; see [`crate::jobs`]).
     pub jobs_at: chrono::NaiveTime,
+    /// Where the personal-data key is read from: `TILLCARD_HQ_PERSONAL_KEY_FILE`
+    /// or `personal.key_file`, else the systemd credential
+    /// (`$CREDENTIALS_DIRECTORY/<personal.key_credential>`); none when
+    /// neither is given (head office then refuses to start).
+    pub personal_key_file: Option<PathBuf>,
+    /// Version of that key (recorded with each wrapped data key).
+    pub personal_key_version: i64,
 }
 
 /// Why the configuration could not be read. Never quotes a secret.
@@ -103,6 +118,16 @@ struct FileConfig {
     log: FileLog,
     #[serde(default)]
     jobs: FileJobs,
+    #[serde(default)]
+    personal: FilePersonal,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePersonal {
+    key_file: Option<PathBuf>,
+    key_credential: Option<String>,
+    key_version: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,7 +310,39 @@ impl Config {
             })?,
         };
 
+        let credential = var("TILLCARD_HQ_PERSONAL_KEY_CREDENTIAL")
+            .or(parsed.personal.key_credential)
+            .unwrap_or_else(|| crate::personal::CREDENTIAL_NAME.into());
+        if credential.contains('/') || credential.starts_with('.') {
+            return Err(ConfigError::Invalid {
+                key: "personal.key_credential".into(),
+                problem: format!("{credential:?} is not a credential name"),
+            });
+        }
+        let personal_key_file = var("TILLCARD_HQ_PERSONAL_KEY_FILE")
+            .map(PathBuf::from)
+            .or(parsed.personal.key_file)
+            .or_else(|| var("CREDENTIALS_DIRECTORY").map(|dir| Path::new(&dir).join(&credential)));
+        let personal_key_version = match var("TILLCARD_HQ_PERSONAL_KEY_VERSION") {
+            Some(v) => ("TILLCARD_HQ_PERSONAL_KEY_VERSION", v.parse::<i64>().ok()),
+            None => (
+                "personal.key_version",
+                Some(parsed.personal.key_version.unwrap_or(1)),
+            ),
+        };
+        let personal_key_version = match personal_key_version {
+            (_, Some(n)) if n >= 1 => n,
+            (key, _) => {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    problem: "a key version is a whole number from 1".into(),
+                });
+            }
+        };
+
         Ok(Config {
+            personal_key_file,
+            personal_key_version,
             listen,
             database,
             postgres_pool_size,
@@ -294,6 +351,25 @@ impl Config {
             log: LogSettings { filter, format },
             jobs_at,
         })
+    }
+}
+
+impl Config {
+    /// The personal-data key, read from [`Config::personal_key_file`]:
+    /// refused with what to do when none is configured or it does not read.
+    pub fn personal_keys(&self) -> Result<crate::personal::PersonalKeys, String> {
+        let Some(path) = &self.personal_key_file else {
+            return Err(format!(
+                "head office needs its personal-data key (32 random bytes; members' phones, \
+                 names and birthdays are encrypted under it): set TILLCARD_HQ_PERSONAL_KEY_FILE \
+                 or personal.key_file in the configuration, or give the systemd credential \
+                 `{}` (LoadCredential= or LoadCredentialEncrypted= in the unit). Make one with \
+                 `head -c 32 /dev/urandom > FILE` and keep it apart from the database's backups",
+                crate::personal::CREDENTIAL_NAME
+            ));
+        };
+        crate::personal::PersonalKeys::read_file(path, self.personal_key_version)
+            .map_err(|e| e.to_string())
     }
 }
 

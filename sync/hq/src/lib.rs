@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod loadgen;
 pub mod metrics;
 pub mod openapi;
+pub mod personal;
 pub mod service;
 pub mod store;
 

@@ -15,10 +15,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_tillcard-hq");
 /// The binary with `args` against the SQLite database `db` (nothing from
 /// the caller's environment chooses another database), its output piped.
 fn command(db: &Path, args: &[&str]) -> Command {
+    // The personal-data key head office refuses to start without: the
+    // tests' fixed one, beside the database.
+    let key = db.with_file_name("personal.key");
+    std::fs::write(&key, [0x5a; 32]).unwrap();
     let mut command = Command::new(BIN);
     command
         .args(args)
         .env("TILLCARD_HQ_SQLITE", db)
+        .env("TILLCARD_HQ_PERSONAL_KEY_FILE", &key)
         .env_remove("TILLCARD_HQ_DATABASE_URL")
         .env_remove("TILLCARD_HQ_DATABASE_URL_FILE")
         .env_remove("TILLCARD_HQ_CONFIG")
@@ -487,4 +492,51 @@ fn a_campaign_is_created_from_json_run_shown_and_stopped_and_a_bad_one_refused()
         "{audit}"
     );
     assert!(audit.contains("campaign_created"), "{audit}");
+}
+
+#[test]
+fn without_its_personal_data_key_head_office_refuses_to_start_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite");
+    let out = command(&db, &["store", "list"])
+        .env_remove("TILLCARD_HQ_PERSONAL_KEY_FILE")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let opened_without_key = db.exists();
+    // A short key file is refused too, without quoting it.
+    let short = dir.path().join("short.key");
+    std::fs::write(&short, "c2VjcmV0\n").unwrap();
+    let bad = command(&db, &["store", "list"])
+        .env("TILLCARD_HQ_PERSONAL_KEY_FILE", &short)
+        .output()
+        .unwrap();
+    let bad_err = String::from_utf8_lossy(&bad.stderr);
+    // Through a systemd credential directory, the default name.
+    let creds = dir.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("personal-key"), [0x5a; 32]).unwrap();
+    let credential = command(&db, &["store", "list"])
+        .env_remove("TILLCARD_HQ_PERSONAL_KEY_FILE")
+        .env("CREDENTIALS_DIRECTORY", &creds)
+        .output()
+        .unwrap();
+    let first = |text: &str| text.lines().take(4).collect::<Vec<_>>().join(" ");
+    println!(
+        "no key: {} {}; short key: {} {}; credential: {}",
+        out.status,
+        first(&err),
+        bad.status,
+        first(&bad_err),
+        credential.status
+    );
+    assert!(
+        !out.status.success() && !opened_without_key,
+        "nothing opened"
+    );
+    assert!(err.contains("personal-data key") && err.contains("TILLCARD_HQ_PERSONAL_KEY_FILE"));
+    assert!(!bad.status.success() && bad_err.contains("is not 32 bytes"));
+    assert!(!bad_err.contains("c2VjcmV0"), "the key is never quoted");
+    assert!(credential.status.success());
 }

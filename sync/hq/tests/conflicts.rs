@@ -201,9 +201,12 @@ async fn erasure(backend: Backend) {
         cached,
         "the snapshot went down with this terminal's phone lookup"
     );
+    // Held at head office before erasure, encrypted: in plain nowhere.
+    let (held, _) = h.hq.store().member(member).await.unwrap().unwrap();
+    assert_eq!(held.test_personal().phone.as_deref(), Some(phone));
     assert!(
-        !before.is_empty(),
-        "phone held at head office before erasure"
+        before.is_empty(),
+        "phone in plain at head office: {before:?}"
     );
     erase(&h, member).await;
     let after_phone = h.hq.store().find_text(phone).await.unwrap();
@@ -231,8 +234,8 @@ async fn erasure(backend: Backend) {
     assert!(after_phone.is_empty() && after_name.is_empty() && after_mask.is_empty());
     assert!(
         record.erased
-            && record.phone.is_none()
-            && record.birthday.is_none()
+            && record.test_personal().phone.is_none()
+            && record.test_personal().birthday.is_none()
             && record.masked_name.is_none()
     );
     assert!(erasures >= 1);
@@ -277,15 +280,15 @@ async fn late_enrollment(backend: Backend) {
     let after = enrollments(&h.figures_at(a.clock).await);
     println!(
         "[{backend:?}] late enrollment: phone before {}, after {}; enrollments in the figures {before} then {after}; ledger entries {}",
-        early.phone.is_some(),
-        record.phone.is_some(),
+        early.test_personal().phone.is_some(),
+        record.test_personal().phone.is_some(),
         entries.len()
     );
-    assert!(early.phone.is_none() && early.masked_phone.is_none());
-    assert_eq!(record.phone.as_deref(), Some(phone));
+    assert!(early.test_personal().phone.is_none() && early.masked_phone.is_none());
+    assert_eq!(record.test_personal().phone.as_deref(), Some(phone));
     assert_eq!(record.masked_phone.as_deref(), Some("136****6000"));
     assert_eq!(record.masked_name.as_deref(), Some("张*"));
-    assert!(record.birthday.is_some() && !record.erased);
+    assert!(record.test_personal().birthday.is_some() && !record.erased);
     assert_eq!((before, after), (0, 1));
     let balance = MemberAccount::fold(MemberAccount::new(member), &entries);
     assert_eq!(balance.points_balance(a.clock), 100, "B's points kept");
@@ -310,8 +313,8 @@ async fn enrollment_after_erasure(backend: Backend) {
     );
     assert_eq!(s, StatusCode::OK);
     assert!(record.erased);
-    assert!(record.phone.is_none() && record.masked_phone.is_none());
-    assert!(record.masked_name.is_none() && record.birthday.is_none());
+    assert!(record.test_personal().phone.is_none() && record.masked_phone.is_none());
+    assert!(record.masked_name.is_none() && record.test_personal().birthday.is_none());
     assert!(found.is_empty() && masked.is_empty());
 }
 

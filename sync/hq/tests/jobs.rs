@@ -256,8 +256,15 @@ async fn missed_days_are_caught_up_in_order_and_a_dead_holders_run_is_taken_up_a
 /// `tillcard-hq jobs run --at MOMENT` against the PostgreSQL at `url`: what
 /// it printed, one line per run it made.
 fn jobs_run_process(url: &str, at: Timestamp) -> std::process::Child {
+    // The personal-data key head office refuses to start without (the
+    // tests' fixed one), a file per process started (two start at once).
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let key = std::env::temp_dir().join(format!("tillcard-hq-jobs-{}-{n}.key", std::process::id()));
+    std::fs::write(&key, [0x5a; 32]).unwrap();
     std::process::Command::new(env!("CARGO_BIN_EXE_tillcard-hq"))
         .args(["jobs", "run", "--at", &at.to_rfc3339()])
+        .env("TILLCARD_HQ_PERSONAL_KEY_FILE", &key)
         .env("TILLCARD_HQ_DATABASE_URL", url)
         .env_remove("TILLCARD_HQ_DATABASE_URL_FILE")
         .env_remove("TILLCARD_HQ_SQLITE")

@@ -494,7 +494,7 @@ fn batch_example_has_every_event_kind_and_each_validates() {
         keys.terminal,
         &IngestKeys {
             box_secret: keys.hq_box_secret,
-            phone_key: [0; 32],
+            personal: tillcard_hq::personal::PersonalKeys::for_tests(),
         },
         Default::default(),
     )
@@ -503,13 +503,20 @@ fn batch_example_has_every_event_kind_and_each_validates() {
         assert!(event.body.is_ok(), "seq {}: {:?}", event.seq, event.body);
     }
     let sealed = example_json("sealed-phone");
-    let enrollment = prepared
+    let (member, enrollment) = prepared
         .events
         .iter()
-        .find_map(|e| e.enrollment.as_ref())
+        .find_map(|e| match (&e.body, &e.enrollment) {
+            (Ok(EventBody::MemberEnrolled { member, .. }), Some(n)) => Some((*member, n)),
+            _ => None,
+        })
         .expect("an enrollment");
-    assert_eq!(enrollment.phone, str_field(&sealed, "phone"));
-    assert_eq!(enrollment.name.as_deref(), Some(str_field(&sealed, "name")));
+    // Head office keeps them encrypted at once (`personal`); opened here.
+    let opened = tillcard_hq::personal::PersonalKeys::for_tests()
+        .open(member, &enrollment.sealed)
+        .unwrap();
+    assert_eq!(opened.phone.as_deref(), Some(str_field(&sealed, "phone")));
+    assert_eq!(opened.name.as_deref(), Some(str_field(&sealed, "name")));
     let enrolled = &batch.events[0].body;
     assert_eq!(enrolled["phone_sealed"], sealed["phone_sealed"]);
     assert_eq!(enrolled["name_sealed"], sealed["name_sealed"]);

@@ -285,7 +285,7 @@ async fn reapply_after_the_fix(backend: Backend) {
     assert!(after.ledger > before.ledger);
     assert!(queue_after.is_empty(), "the item left the queue");
     assert!(record.masked_phone.is_some());
-    assert_eq!(record.phone.as_deref(), Some("13700137011"));
+    assert_eq!(record.test_personal().phone.as_deref(), Some("13700137011"));
     assert!(!ledger.is_empty());
     assert_eq!(again, StatusCode::NOT_FOUND);
     assert_eq!(again_body["error"], "unknown_dead_letter");

@@ -472,11 +472,15 @@ async fn erasure_first(backend: Backend) {
     println!(
         "[{backend:?}] erasure before enrollment: erased {}, phone kept {}",
         record.erased,
-        record.phone.is_some()
+        record.test_personal().phone.is_some()
     );
     assert!(record.erased, "[{backend:?}]");
     assert_eq!(
-        (record.phone, record.masked_phone, record.masked_name),
+        (
+            record.test_personal().phone,
+            record.masked_phone,
+            record.masked_name
+        ),
         (None, None, None),
         "[{backend:?}] no personal data of an erased member is stored"
     );

@@ -28,13 +28,19 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), &|name| std::env::var(name).ok())
         .context("reading the configuration")?;
     tillcard_protocol::logging::init("tillcard-hq", &config.log).context("starting the logs")?;
+    // Before the database: without its personal-data key head office does
+    // not start (nothing personal could be stored or read).
+    let personal = config
+        .personal_keys()
+        .map_err(anyhow::Error::msg)
+        .context("reading the personal-data key")?;
     let store = open_store(&config).await.context("opening the database")?;
     let jobs = JobsConfig {
         time_of_day: config.jobs_at,
         ..JobsConfig::default()
     };
     let hq = Arc::new(
-        Hq::open(store, config.admin_token.clone())
+        Hq::open_with(store, config.admin_token.clone(), personal)
             .await
             .context("starting head office")?
             .with_jobs(jobs)

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tillcard_rules::ids::{MemberId, Timestamp};
-use tillcard_rules::pricing::MonthDay;
 use tillcard_rules::program::Program;
 use uuid::Uuid;
+
+use crate::personal::{Personal, PersonalKeys, SealedPersonal};
 
 use super::{BatchRefusal, Poison, PoisonCode, canonical_body, validate, validate_envelope};
 use tillcard_protocol::auth;
@@ -25,8 +26,9 @@ use tillcard_protocol::wire::{self, Envelope, EventBody, SCHEMA_VERSION, Termina
 pub struct IngestKeys {
     /// X25519 secret for sealed personal data.
     pub box_secret: [u8; 32],
-    /// HMAC key for the chain-wide phone key (enrollment dedupe).
-    pub phone_key: [u8; 32],
+    /// Personal data at rest: the phone key (enrollment dedupe) and the
+    /// encryption of phones, names and birthdays.
+    pub personal: PersonalKeys,
 }
 
 /// Personal data of an enrollment, opened at head office.
@@ -36,14 +38,14 @@ pub struct Enrollment {
     pub masked_name: Option<String>,
     /// Masked phone.
     pub masked_phone: String,
-    /// The phone (plain; stored only at head office, erased on request).
-    pub phone: String,
-    /// The name (plain), if given.
-    pub name: Option<String>,
-    /// Chain-wide phone key (HMAC under head office's key).
+    /// The phone, name and birthday encrypted under a new data key of the
+    /// member's (see [`crate::personal`]); never kept in plain.
+    pub sealed: SealedPersonal,
+    /// Chain-wide phone key (HMAC under head office's lookup key).
     pub phone_key: String,
-    /// Birthday.
-    pub birthday: Option<MonthDay>,
+    /// The birthday's month alone, kept plain for campaigns' birthday
+    /// segment (which decrypts nothing).
+    pub birthday_month: Option<u8>,
     /// Consent time (RFC 3339).
     pub consent_at: String,
     /// Referrer.
@@ -464,6 +466,7 @@ fn read_body(
 /// one.
 fn open_enrollment(body: &EventBody, keys: &IngestKeys) -> Result<Option<Enrollment>, Poison> {
     let EventBody::MemberEnrolled {
+        member,
         masked_name,
         masked_phone,
         phone_sealed,
@@ -497,13 +500,18 @@ fn open_enrollment(body: &EventBody, keys: &IngestKeys) -> Result<Option<Enrollm
         })?),
         None => None,
     };
+    let phone_key = keys.personal.phone_key(&phone);
+    let personal = Personal {
+        phone: Some(phone),
+        name,
+        birthday: *birthday,
+    };
     Ok(Some(Enrollment {
         masked_name: masked_name.clone(),
         masked_phone: masked_phone.clone(),
-        phone_key: auth::phone_lookup(&keys.phone_key, &phone),
-        phone,
-        name,
-        birthday: *birthday,
+        sealed: keys.personal.seal(*member, &personal),
+        phone_key,
+        birthday_month: birthday.map(|b| b.month),
         consent_at: consent.at.to_rfc3339(),
         referrer: *referrer,
     }))

@@ -275,7 +275,7 @@ fn events_from_the_client_hash_and_decode_as_before() {
     assert_eq!(batch.outbox_head_seq, Some(9));
     let keys = IngestKeys {
         box_secret: [1; 32],
-        phone_key: [2; 32],
+        personal: crate::personal::PersonalKeys::for_tests(),
     };
     let prepared = prepare(
         &batch,
@@ -338,7 +338,7 @@ fn poison_reasons_and_bodies_read_as_from_the_tree() {
     let batch = ReceivedBatch::from_json(json.as_bytes()).unwrap();
     let keys = IngestKeys {
         box_secret: [1; 32],
-        phone_key: [2; 32],
+        personal: crate::personal::PersonalKeys::for_tests(),
     };
     let prepared = prepare(
         &batch,
@@ -365,7 +365,7 @@ fn a_software_version_of_the_documented_shape_is_kept_and_any_other_refuses_the_
     let terminal = TerminalId(Uuid::from_u128(7));
     let keys = IngestKeys {
         box_secret: [1; 32],
-        phone_key: [2; 32],
+        personal: crate::personal::PersonalKeys::for_tests(),
     };
     let prepare_with = |app_version: Option<&str>| {
         let upload = UploadBatch {

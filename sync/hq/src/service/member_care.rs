@@ -15,7 +15,6 @@
 //! `member_viewed` audit row per member shown: who, when, why.
 
 use serde::Serialize;
-use tillcard_protocol::auth;
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::MemberId;
 use tillcard_rules::ledger::{EntryKind, LedgerEntry};
@@ -101,7 +100,7 @@ impl Hq {
         let members = if let Ok(id) = uuid::Uuid::parse_str(query) {
             vec![MemberId(id)]
         } else if looks_like_phone(query) {
-            let key = auth::phone_lookup(&self.ingest_keys.phone_key, query);
+            let key = self.ingest_keys.personal.phone_key(query);
             self.store.members_by_phone_key(&key).await?
         } else {
             return Err(bad(
@@ -132,11 +131,12 @@ impl Hq {
                 .filter(|(_, survivor)| *survivor == member)
                 .map(|(merged, _)| merged.to_string())
                 .collect();
+            let personal = self.personal_data(member, &record.personal)?;
             views.push(MemberCareView {
                 member: member.to_string(),
                 masked_name: record.masked_name,
-                phone: record.phone,
-                birthday: record
+                phone: personal.phone,
+                birthday: personal
                     .birthday
                     .map(|b| format!("{:02}-{:02}", b.month, b.day)),
                 tags: record.tags,

@@ -49,6 +49,7 @@ use crate::error::HqError;
 use crate::figures::{self, FigureQuery, Figures};
 use crate::ingest::{self, BatchRefusal, IngestKeys, ReceivedBatch};
 use crate::metrics::{KindLabels, Metrics, OutcomeLabels};
+use crate::personal::{Personal, PersonalKeys, SealedPersonal};
 use crate::store::{Redeemed, Store, StoreResult, TerminalRecord};
 use std::time::{Duration, Instant};
 use tillcard_protocol::auth::{self, AuthError};
@@ -97,10 +98,30 @@ fn now() -> Timestamp {
 }
 
 impl Hq {
-    /// Opens head office on a store: migrates, creates its keys on first
-    /// start, and puts the default program and the card key on the downlink.
+    /// [`Hq::open_with`] under the fixed personal-data key of tests
+    /// ([`PersonalKeys::for_tests`]): for tests and benchmarks only.
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn open(store: Arc<dyn Store>, admin_token: Option<String>) -> StoreResult<Hq> {
+        Hq::open_with(store, admin_token, PersonalKeys::for_tests()).await
+    }
+
+    /// Opens head office on a store: migrates, encrypts under `personal`
+    /// the personal data an older version stored in plain (once; see
+    /// [`crate::personal`]), creates its keys on first start, and puts the
+    /// default program and the card key on the downlink.
+    pub async fn open_with(
+        store: Arc<dyn Store>,
+        admin_token: Option<String>,
+        personal: PersonalKeys,
+    ) -> StoreResult<Hq> {
         store.migrate().await?;
+        let sealed = store.seal_plaintext_members(&personal).await?;
+        if sealed > 0 {
+            tracing::info!(
+                members = sealed,
+                "personal data stored in plain before encrypted at rest"
+            );
+        }
         let key = |name: &'static str| {
             let store = Arc::clone(&store);
             async move {
@@ -112,7 +133,6 @@ impl Hq {
             }
         };
         let box_secret = key("box_secret").await?;
-        let phone_key = key("phone_key").await?;
         let card_key = SigningKey::from_bytes(&key("card_key").await?);
         let downlink_key = SigningKey::from_bytes(&key("downlink_key").await?);
         if store.setting("bootstrapped").await?.is_none() {
@@ -131,7 +151,7 @@ impl Hq {
             store,
             ingest_keys: IngestKeys {
                 box_secret,
-                phone_key,
+                personal,
             },
             card_key,
             downlink_key,
@@ -199,6 +219,24 @@ impl Hq {
                 "metrics_not_local",
                 "metrics are served to this machine only (or configure a metrics token)".into(),
             ))
+        }
+    }
+
+    /// A member's personal fields decrypted: the one way head office reads
+    /// them (member care, audited there; the member snapshots terminals
+    /// download). A data key gone (erased) reads as no data; a value that
+    /// does not open is an internal error (another KEK configured?).
+    pub(crate) fn personal_data(
+        &self,
+        member: MemberId,
+        sealed: &SealedPersonal,
+    ) -> Result<Personal, HqError> {
+        match self.ingest_keys.personal.open(member, sealed) {
+            Ok(personal) => Ok(personal),
+            Err(crate::personal::OpenError::NoKey) => Ok(Personal::default()),
+            Err(e) => Err(HqError::Internal(crate::store::StoreError::Corrupt(
+                format!("member {member}: {e}"),
+            ))),
         }
     }
 
@@ -761,7 +799,8 @@ impl Hq {
                     }
                     // A merged-away member keeps no phone on terminals:
                     // the phone finds the survivor.
-                    let phone = record
+                    let personal = self.personal_data(member, &record.personal)?;
+                    let phone = personal
                         .phone
                         .as_deref()
                         .filter(|_| record.merged_into.is_none());
@@ -772,7 +811,7 @@ impl Hq {
                             masked_name: record.masked_name,
                             masked_phone: record.masked_phone,
                             phone_lookup: phone.map(|p| auth::phone_lookup(&lookup_key, p)),
-                            birthday: record.birthday,
+                            birthday: personal.birthday,
                             tags: record.tags,
                             referrer: record.referrer,
                             frozen: record.frozen,

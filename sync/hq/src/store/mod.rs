@@ -31,7 +31,6 @@ pub use review::{
 
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
-use tillcard_rules::pricing::MonthDay;
 
 use crate::figures::{FigureQuery, FigureRows};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
@@ -91,10 +90,9 @@ pub struct MemberRecord {
     pub masked_name: Option<String>,
     /// Masked phone.
     pub masked_phone: Option<String>,
-    /// Phone (plain, head office only).
-    pub phone: Option<String>,
-    /// Birthday.
-    pub birthday: Option<MonthDay>,
+    /// Phone, name and birthday as stored: encrypted, with the member's
+    /// wrapped data key; read only through [`crate::personal::PersonalKeys::open`].
+    pub personal: crate::personal::SealedPersonal,
     /// Tags.
     pub tags: Vec<String>,
     /// Member this one duplicates by phone, if any.
@@ -117,6 +115,17 @@ pub struct MemberRecord {
     /// enrollment card); `None` for members enrolled before head office
     /// kept it.
     pub enrolled_by: Option<TerminalId>,
+}
+
+impl MemberRecord {
+    /// TEST SUPPORT: the personal fields opened under the tests' fixed key
+    /// ([`crate::personal::PersonalKeys::for_tests`]); none once erased.
+    #[cfg(feature = "test-support")]
+    pub fn test_personal(&self) -> crate::personal::Personal {
+        crate::personal::PersonalKeys::for_tests()
+            .open(self.member, &self.personal)
+            .unwrap_or_default()
+    }
 }
 
 /// A conflict recorded for review.
@@ -277,6 +286,14 @@ pub struct JobFinish {
 pub trait Store: CampaignStore + Send + Sync + 'static {
     /// Creates the schema if needed (numbered migrations).
     async fn migrate(&self) -> StoreResult<()>;
+    /// Encrypts under `keys` the members' personal data stored in plain
+    /// before encryption at rest, then drops the plain columns (once, at
+    /// start-up, after [`Store::migrate`]; see [`crate::personal`]). How
+    /// many members were encrypted (0 when there were no plain columns).
+    async fn seal_plaintext_members(
+        &self,
+        keys: &crate::personal::PersonalKeys,
+    ) -> StoreResult<u64>;
     /// A setting, if set.
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Sets a setting unless already set; returns the value in force.

@@ -69,8 +69,11 @@ macro_rules! columns {
     };
     // Read by [`member_record_from_row`].
     (member_record) => {
-        "member_id, masked_name, masked_phone, phone, birthday, tags, duplicate_of, erased_at, referrer, frozen,
-         card_serial, merged_into, enrolled_by"
+        "member_id, masked_name, masked_phone, phone_ct, birthday_ct, tags, duplicate_of, erased_at, referrer, frozen,
+         card_serial, merged_into, name_ct,
+         (SELECT k.kek_version FROM member_keys k WHERE k.member_id = members.member_id),
+         (SELECT k.wrapped_dek FROM member_keys k WHERE k.member_id = members.member_id),
+         enrolled_by"
     };
     // Read by [`conflict_record_from_row`] and [`conflict_item_from_row`].
     (conflict) => {
@@ -218,8 +221,13 @@ pub(crate) fn member_record_from_row(row: &impl SqlRow) -> StoreResult<MemberRec
         member: parse_member(row.text(0)?)?,
         masked_name: row.optional_string(1)?,
         masked_phone: row.optional_string(2)?,
-        phone: row.optional_string(3)?,
-        birthday: row.parsed_optional(4, parse_json)?,
+        personal: crate::personal::SealedPersonal {
+            key_version: row.optional_integer(13)?.unwrap_or(0),
+            wrapped_dek: row.optional_string(14)?,
+            phone: row.optional_string(3)?,
+            name: row.optional_string(12)?,
+            birthday: row.optional_string(4)?,
+        },
         tags: parse_json(row.text(5)?)?,
         duplicate_of: row.parsed_optional(6, parse_member)?,
         erased: row.optional_text(7)?.is_some(),
@@ -228,7 +236,7 @@ pub(crate) fn member_record_from_row(row: &impl SqlRow) -> StoreResult<MemberRec
         card_serial: u16::try_from(row.integer(10)?)
             .map_err(|_| StoreError::Corrupt("card serial".into()))?,
         merged_into: row.parsed_optional(11, parse_member)?,
-        enrolled_by: row.parsed_optional(12, parse_terminal)?,
+        enrolled_by: row.parsed_optional(15, parse_terminal)?,
     })
 }
 

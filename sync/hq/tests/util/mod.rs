@@ -121,6 +121,14 @@ pub async fn harness(backend: Backend) -> Harness {
     serve(store, backend, tmp).await
 }
 
+/// A head office on a fresh SQLite database, and that database's file
+/// (for tests that read the file itself).
+pub async fn harness_sqlite() -> (Harness, std::path::PathBuf) {
+    let (store, tmp) = open_store(Backend::Sqlite).await;
+    let path = tmp.as_ref().unwrap().path().join("hq.sqlite");
+    (serve(store, Backend::Sqlite, tmp).await, path)
+}
+
 /// A head office on a fresh PostgreSQL database, and that database's URL
 /// (for tests that look at the server beside head office).
 pub async fn harness_postgres() -> (Harness, String) {

@@ -292,10 +292,12 @@ const UPDATE_ACCOUNTS: &str = "UPDATE members SET account = t.a, tier = t.tier, 
 /// office does not know yet: the erasure can overtake the enrollment (another
 /// terminal's, or one above a gap), whose personal data must then never be
 /// stored.
-const ERASE_MEMBER: &str = "INSERT INTO members (member_id, erased_at) VALUES ($1, $2)
+/// Its data key goes with it (crypto-shred).
+const ERASE_MEMBER: &str = "WITH shredded AS (DELETE FROM member_keys WHERE member_id = $1)
+     INSERT INTO members (member_id, erased_at) VALUES ($1, $2)
      ON CONFLICT (member_id) DO UPDATE SET masked_name = NULL, masked_phone = NULL,
-        phone = NULL, name = NULL, phone_key = NULL, birthday = NULL,
-        erased_at = EXCLUDED.erased_at";
+        phone_ct = NULL, name_ct = NULL, phone_key = NULL, birthday_ct = NULL,
+        birthday_month = NULL, erased_at = EXCLUDED.erased_at";
 const ERASE_DEAD_LETTERS: &str =
     "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'";
 const PUSH_CHANGE: &str = "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)";

@@ -9,7 +9,6 @@
 
 use deadpool_postgres::GenericClient;
 use tillcard_rules::ids::MemberId;
-use tillcard_rules::pricing::MonthDay;
 
 use super::PgStore;
 use super::back_office::audit;
@@ -60,7 +59,7 @@ async fn campaign<C: GenericClient>(
 fn facts_from_row(row: &tokio_postgres::Row) -> StoreResult<MemberFacts> {
     let member: String = row.try_get(0)?;
     let tags: String = row.try_get(2)?;
-    let birthday: Option<String> = row.try_get(4)?;
+    let birthday_month: Option<i16> = row.try_get(4)?;
     let rfm: Option<String> = row.try_get(8)?;
     let spend: i64 = row.try_get(7)?;
     Ok(MemberFacts {
@@ -70,10 +69,7 @@ fn facts_from_row(row: &tokio_postgres::Row) -> StoreResult<MemberFacts> {
             .and_then(|t| u8::try_from(t).ok()),
         tags: parse_json(&tags)?,
         last_store: row.try_get(3)?,
-        birthday_month: birthday
-            .map(|b| parse_json::<MonthDay>(&b))
-            .transpose()?
-            .map(|b| b.month),
+        birthday_month: birthday_month.and_then(|m| u8::try_from(m).ok()),
         enrolled_at_ms: row.try_get(5)?,
         last_purchase_ms: row.try_get(6)?,
         spend_fen: spend,
@@ -240,7 +236,7 @@ impl CampaignStore for PgStore {
         let after = after.map(|m| m.to_string()).unwrap_or_default();
         client
             .query(
-                "SELECT m.member_id, m.tier, m.tags, m.last_store, m.birthday, m.enrolled_at_ms,
+                "SELECT m.member_id, m.tier, m.tags, m.last_store, m.birthday_month, m.enrolled_at_ms,
                     (SELECT max(s.at_ms) FROM sales s
                       WHERE s.member_id = m.member_id AND s.at_ms <= $4),
                     (SELECT coalesce(sum(s.total_fen), 0)::bigint FROM sales s

@@ -59,9 +59,17 @@ pub(super) async fn erase<C: GenericClient>(
     let member = id.to_string();
     let erased = execute_cached(
         client,
-        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone = NULL, name = NULL,
-                phone_key = NULL, birthday = NULL, erased_at = $2 WHERE member_id = $1",
+        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone_ct = NULL,
+                name_ct = NULL, phone_key = NULL, birthday_ct = NULL, birthday_month = NULL,
+                erased_at = $2 WHERE member_id = $1",
         &[&member, &now.to_rfc3339()],
+    )
+    .await?;
+    // Crypto-shred: without its data key no copy of the ciphertext opens.
+    execute_cached(
+        client,
+        "DELETE FROM member_keys WHERE member_id = $1",
+        &[&member],
     )
     .await?;
     execute_cached(

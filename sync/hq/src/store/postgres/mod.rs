@@ -29,6 +29,7 @@ mod locks;
 mod member_money;
 mod members;
 mod merge;
+mod personal;
 mod programs;
 mod review;
 mod rows;
@@ -126,6 +127,11 @@ pub const MIGRATIONS: &[&str] = &[
     // 16: a terminal's certified card key (window, withdrawal); the
     // terminal that enrolled each member.
     include_str!("migrations/0016.sql"),
+    // 17: members' personal data encrypted at rest (issue 21): the
+    // ciphertext columns, the plain birthday month, the wrapped data keys.
+    // The plain columns are encrypted and dropped by
+    // [`PgStore::seal_plaintext_members`] at start-up.
+    include_str!("migrations/0017.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -240,6 +246,13 @@ impl Store for PgStore {
 
     async fn migrate(&self) -> StoreResult<()> {
         migrate(&mut self.client().await?).await
+    }
+
+    async fn seal_plaintext_members(
+        &self,
+        keys: &crate::personal::PersonalKeys,
+    ) -> StoreResult<u64> {
+        personal::seal_plaintext_members(&mut self.client().await?, keys).await
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {

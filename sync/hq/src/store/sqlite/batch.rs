@@ -65,9 +65,15 @@ pub(super) fn push_change(
 pub(super) fn erase(tx: &Connection, id: MemberId, now: Timestamp) -> StoreResult<bool> {
     let member = id.to_string();
     let n = tx.execute(
-        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone = NULL, name = NULL,
-            phone_key = NULL, birthday = NULL, erased_at = ?2 WHERE member_id = ?1",
+        "UPDATE members SET masked_name = NULL, masked_phone = NULL, phone_ct = NULL,
+            name_ct = NULL, phone_key = NULL, birthday_ct = NULL, birthday_month = NULL,
+            erased_at = ?2 WHERE member_id = ?1",
         params![member, now.to_rfc3339()],
+    )?;
+    // Crypto-shred: without its data key no copy of the ciphertext opens.
+    tx.execute(
+        "DELETE FROM member_keys WHERE member_id = ?1",
+        params![member],
     )?;
     // Dead-lettered bodies may hold the member's sealed or masked data.
     tx.execute(
@@ -226,25 +232,34 @@ pub(super) fn write(
                 params![id],
             )?;
             if let Some(n) = &m.enrollment {
-                tx.execute(
-                    "UPDATE members SET masked_name = ?2, masked_phone = ?3, phone = ?4, name = ?5,
-                        phone_key = ?6, birthday = ?7, consent_at = ?8, referrer = ?9,
-                        duplicate_of = ?10, enrolled_by = ?11
-                     WHERE member_id = ?1 AND erased_at IS NULL",
+                let enrolled = tx.execute(
+                    "UPDATE members SET masked_name = ?2, masked_phone = ?3, phone_ct = ?4,
+                        name_ct = ?5, phone_key = ?6, birthday_ct = ?7, consent_at = ?8,
+                        referrer = ?9, duplicate_of = ?10, birthday_month = ?11, enrolled_by = ?12
+                        WHERE member_id = ?1 AND erased_at IS NULL",
                     params![
                         id,
                         n.masked_name,
                         n.masked_phone,
-                        n.phone,
-                        n.name,
+                        n.sealed.phone,
+                        n.sealed.name,
                         n.phone_key,
-                        n.birthday.as_ref().map(to_json).transpose()?,
+                        n.sealed.birthday,
                         n.consent_at,
                         n.referrer.map(|r| r.to_string()),
                         m.duplicate_of.map(|d| d.to_string()),
+                        n.birthday_month,
                         tid,
                     ],
                 )?;
+                if enrolled > 0 {
+                    tx.execute(
+                        "INSERT INTO member_keys (member_id, kek_version, wrapped_dek)
+                         VALUES (?1, ?2, ?3) ON CONFLICT (member_id) DO UPDATE
+                         SET kek_version = excluded.kek_version, wrapped_dek = excluded.wrapped_dek",
+                        params![id, n.sealed.key_version, n.sealed.wrapped_dek],
+                    )?;
+                }
             }
             if let Some(seen) = &m.last_seen {
                 tx.execute(

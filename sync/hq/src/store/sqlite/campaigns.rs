@@ -3,7 +3,6 @@
 
 use rusqlite::{Connection, params};
 use tillcard_rules::ids::MemberId;
-use tillcard_rules::pricing::MonthDay;
 
 use super::SqliteStore;
 use super::back_office::audit;
@@ -46,7 +45,7 @@ fn campaign(c: &Connection, code: &str) -> StoreResult<Option<CampaignRecord>> {
 fn facts_from_row(row: &rusqlite::Row<'_>) -> StoreResult<MemberFacts> {
     let member: String = row.get(0)?;
     let tags: String = row.get(2)?;
-    let birthday: Option<String> = row.get(4)?;
+    let birthday_month: Option<i64> = row.get(4)?;
     let rfm: Option<String> = row.get(8)?;
     Ok(MemberFacts {
         member: parse_member(&member)?,
@@ -55,10 +54,7 @@ fn facts_from_row(row: &rusqlite::Row<'_>) -> StoreResult<MemberFacts> {
             .and_then(|t| u8::try_from(t).ok()),
         tags: parse_json(&tags)?,
         last_store: row.get(3)?,
-        birthday_month: birthday
-            .map(|b| parse_json::<MonthDay>(&b))
-            .transpose()?
-            .map(|b| b.month),
+        birthday_month: birthday_month.and_then(|m| u8::try_from(m).ok()),
         enrolled_at_ms: row.get(5)?,
         last_purchase_ms: row.get(6)?,
         spend_fen: row.get(7)?,
@@ -218,7 +214,7 @@ impl CampaignStore for SqliteStore {
         let after = after.map(|m| m.to_string()).unwrap_or_default();
         self.run(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT m.member_id, m.tier, m.tags, m.last_store, m.birthday, m.enrolled_at_ms,
+                "SELECT m.member_id, m.tier, m.tags, m.last_store, m.birthday_month, m.enrolled_at_ms,
                     (SELECT max(s.at_ms) FROM sales s
                       WHERE s.member_id = m.member_id AND s.at_ms <= ?4),
                     (SELECT coalesce(sum(s.total_fen), 0) FROM sales s

@@ -37,6 +37,7 @@ mod figures;
 mod jobs;
 mod member_money;
 mod merge;
+mod personal;
 mod programs;
 mod review;
 mod rows;
@@ -68,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011.sql"),
     include_str!("migrations/0012.sql"),
     include_str!("migrations/0013.sql"),
+    include_str!("migrations/0014.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -83,6 +85,9 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted rows are overwritten with zeros in the file: an erased
+        // member's wrapped data key leaves no copy in free space.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
@@ -142,6 +147,15 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn seal_plaintext_members(
+        &self,
+        keys: &crate::personal::PersonalKeys,
+    ) -> StoreResult<u64> {
+        let keys = keys.clone();
+        self.run(move |c| personal::seal_plaintext_members(c, &keys))
+            .await
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::figures::{MemberSummary, millis};
 use crate::ingest::Plan;
-use crate::store::{StoreResult, to_json, to_sql_int};
+use crate::store::{StoreResult, to_sql_int};
 
 /// An id sent as PostgreSQL text (hyphenated, lower case: its `Display`)
 /// written straight into the request, without a `String` per row.
@@ -94,6 +94,10 @@ pub(crate) struct Columns<'p> {
     pub(crate) member_sums: [Vec<Option<i64>>; 6],
     pub(crate) member_enrollments: [Vec<Option<String>>; 10],
     pub(crate) member_enrolled_ms: Vec<Option<i64>>,
+    pub(crate) member_birthday_months: Vec<Option<i16>>,
+    pub(crate) key_members: Vec<IdText>,
+    pub(crate) key_versions: Vec<i64>,
+    pub(crate) key_wrapped: Vec<&'p str>,
     pub(crate) member_enrolled_on: Vec<Option<String>>,
     pub(crate) chunk_members: Vec<IdText>,
     pub(crate) chunk_seqs: Vec<i64>,
@@ -145,10 +149,10 @@ impl<'p> Columns<'p> {
                 Some(n) => [
                     n.masked_name.clone(),
                     Some(n.masked_phone.clone()),
-                    Some(n.phone.clone()),
-                    n.name.clone(),
+                    n.sealed.phone.clone(),
+                    n.sealed.name.clone(),
                     Some(n.phone_key.clone()),
-                    n.birthday.as_ref().map(to_json).transpose()?,
+                    n.sealed.birthday.clone(),
                     Some(n.consent_at.clone()),
                     n.referrer.map(|r| r.to_string()),
                     m.duplicate_of.map(|d| d.to_string()),
@@ -160,6 +164,16 @@ impl<'p> Columns<'p> {
                 column.push(value);
             }
         }
+        // The wrapped data key of each member the batch enrolled
+        // (`member_keys`).
+        let enrolled_keys: Vec<(&MemberId, i64, &str)> = plan
+            .members
+            .iter()
+            .filter_map(|(m, row)| {
+                let n = row.enrollment.as_ref()?;
+                Some((m, n.sealed.key_version, n.sealed.wrapped_dek.as_deref()?))
+            })
+            .collect();
         // Folds of members the batch saw go with their row; the others
         // (`UPDATE_ACCOUNTS`) apart.
         let seen_sums: Vec<Option<MemberSummary>> = plan
@@ -255,6 +269,19 @@ impl<'p> Columns<'p> {
                 .values()
                 .map(|m| m.enrolled_at.map(millis))
                 .collect(),
+            member_birthday_months: plan
+                .members
+                .values()
+                .map(|m| {
+                    m.enrollment
+                        .as_ref()
+                        .and_then(|n| n.birthday_month)
+                        .map(i16::from)
+                })
+                .collect(),
+            key_members: enrolled_keys.iter().map(|(m, _, _)| id(m)).collect(),
+            key_versions: enrolled_keys.iter().map(|(_, v, _)| *v).collect(),
+            key_wrapped: enrolled_keys.iter().map(|(_, _, w)| *w).collect(),
             member_enrolled_on: plan
                 .members
                 .values()

@@ -59,10 +59,10 @@ impl<'a> Composed<'a> {
 const ENROLLMENT_COLUMNS: [&str; 10] = [
     "masked_name",
     "masked_phone",
-    "phone",
-    "name",
+    "phone_ct",
+    "name_ct",
     "phone_key",
-    "birthday",
+    "birthday_ct",
     "consent_at",
     "referrer",
     "duplicate_of",
@@ -166,6 +166,23 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
     }
     if !c.member_ids.is_empty() {
         parts.push(member_upsert(&mut s, c));
+    }
+    if !c.key_members.is_empty() {
+        // Each enrolled member's wrapped data key, unless erased before
+        // (the CTEs all see the rows as they were before the statement).
+        let rows = s.unnest(&[
+            (&c.key_members, "text"),
+            (&c.key_versions, "bigint"),
+            (&c.key_wrapped, "text"),
+        ]);
+        parts.push(format!(
+            "INSERT INTO member_keys (member_id, kek_version, wrapped_dek)
+             SELECT * FROM (SELECT {rows}) AS k (member_id, kek_version, wrapped_dek)
+             WHERE NOT EXISTS (SELECT 1 FROM members m
+                               WHERE m.member_id = k.member_id AND m.erased_at IS NOT NULL)
+             ON CONFLICT (member_id) DO UPDATE SET kek_version = EXCLUDED.kek_version,
+                wrapped_dek = EXCLUDED.wrapped_dek"
+        ));
     }
     if !c.changed.is_empty() {
         let members = s.unnest(&[(&c.changed, "text")]);
@@ -283,6 +300,13 @@ fn member_upsert<'a>(s: &mut Composed<'a>, c: &'a Columns<'a>) -> String {
                     THEN members.{col} ELSE EXCLUDED.{col} END"
             ));
         }
+        columns.push("birthday_month");
+        values.push((&c.member_birthday_months, "smallint"));
+        updates.push(
+            "birthday_month = CASE WHEN EXCLUDED.consent_at IS NULL OR members.erased_at IS NOT NULL
+                THEN members.birthday_month ELSE EXCLUDED.birthday_month END"
+                .into(),
+        );
         columns.extend(["enrolled_at_ms", "enrolled_on"]);
         values.extend([
             (&c.member_enrolled_ms as Param<'a>, "bigint"),
