@@ -38,6 +38,11 @@ pub enum ScanOutcome {
     /// Something was seen but could not be read, or the member code is
     /// damaged or from an unknown format version.
     Unreadable,
+    /// Head office's enrollment QR (`TCE1:...`, read by
+    /// `tillcard_protocol::enrollment`): the first-run screen registers
+    /// with it; anywhere else it is refused. The text holds a one-time
+    /// code: it is never logged.
+    Enrollment(String),
 }
 
 /// The kind of an outcome, without data: what the UI switches on for colour,
@@ -60,12 +65,14 @@ pub enum OutcomeKind {
     Expired,
     /// See [`ScanOutcome::Unreadable`].
     Unreadable,
+    /// See [`ScanOutcome::Enrollment`].
+    Enrollment,
 }
 
 impl OutcomeKind {
     /// Every kind, in the order declared (for checks that each has its
     /// words).
-    pub const ALL: [OutcomeKind; 8] = [
+    pub const ALL: [OutcomeKind; 9] = [
         OutcomeKind::MemberFound,
         OutcomeKind::UnknownMember,
         OutcomeKind::LookupFailed,
@@ -74,6 +81,7 @@ impl OutcomeKind {
         OutcomeKind::Revoked,
         OutcomeKind::Expired,
         OutcomeKind::Unreadable,
+        OutcomeKind::Enrollment,
     ];
 }
 
@@ -110,6 +118,9 @@ pub fn clerk_message(kind: OutcomeKind) -> &'static str {
         }
         OutcomeKind::Expired => "This card has expired. Ask the member to renew it.",
         OutcomeKind::Unreadable => "The code could not be read. Scan again.",
+        OutcomeKind::Enrollment => {
+            "This is head office's enrollment code: it is scanned on a new till's first screen."
+        }
     }
 }
 
@@ -125,6 +136,7 @@ impl ScanOutcome {
             Self::Revoked => OutcomeKind::Revoked,
             Self::Expired => OutcomeKind::Expired,
             Self::Unreadable => OutcomeKind::Unreadable,
+            Self::Enrollment(_) => OutcomeKind::Enrollment,
         }
     }
 
@@ -142,6 +154,12 @@ pub fn classify(
     directory: &dyn MemberDirectory,
     now_unix: u64,
 ) -> ScanOutcome {
+    if text
+        .trim_start()
+        .starts_with(tillcard_protocol::enrollment::PREFIX)
+    {
+        return ScanOutcome::Enrollment(text.trim().to_owned());
+    }
     let token = match parse_token(text) {
         Ok(t) => t,
         Err(ParseError::NotTillcard) => return ScanOutcome::NotMemberCode,

@@ -4,6 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tillcard_protocol::client::{DownlinkSink, TerminalCredentials, apply_page};
+use tillcard_protocol::enrollment::CertificatePin;
 use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::wire::{
     ChangesPage, Envelope, MemberSnapshot, OutboxEvent, Provisioned, TerminalId, TrustedKey,
@@ -265,6 +266,29 @@ impl Store {
         self.credentials.as_ref()
     }
 
+    /// The SHA-256 of head office's certificate this terminal registered
+    /// with (from the enrollment QR), if it registered with one: the uplink
+    /// accepts that certificate only.
+    pub fn head_office_pin(&self) -> Result<Option<CertificatePin>, StoreError> {
+        let pin: Option<Option<Vec<u8>>> = self
+            .conn()
+            .query_row(
+                "SELECT hq_cert_sha256 FROM credentials WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        pin.flatten()
+            .map(|bytes| {
+                <[u8; 32]>::try_from(bytes.as_slice())
+                    .map(CertificatePin)
+                    .map_err(|_| {
+                        StoreError::Damaged("head office's pin has the wrong length".into())
+                    })
+            })
+            .transpose()
+    }
+
     /// Stores what head office answered to this terminal's enrollment code,
     /// with the signing key the terminal generated for it. A terminal
     /// already registered registers again only with a manager's approval:
@@ -275,6 +299,21 @@ impl Store {
         signing_key: ed25519_dalek::SigningKey,
         provisioned: &Provisioned,
         approval: Option<&Approval>,
+    ) -> Result<(), StoreError> {
+        self.provision_pinned(signing_key, provisioned, approval, None)
+    }
+
+    /// [`Store::provision`], keeping `pin` (the SHA-256 of head office's
+    /// certificate, from the enrollment QR) in the same transaction: every
+    /// later connection to head office accepts that certificate only. A
+    /// registration without one (keyed by hand) clears the pin: the
+    /// platform's roots verify then.
+    pub fn provision_pinned(
+        &mut self,
+        signing_key: ed25519_dalek::SigningKey,
+        provisioned: &Provisioned,
+        approval: Option<&Approval>,
+        pin: Option<CertificatePin>,
     ) -> Result<(), StoreError> {
         if self.credentials.is_some() && approval.is_none() {
             return Err(StoreError::AlreadyRegistered);
@@ -330,6 +369,10 @@ impl Store {
                     params![key.key_id, key.public_key],
                 )?;
             }
+            tx.execute(
+                "UPDATE credentials SET hq_cert_sha256 = ?1 WHERE id = 1",
+                [pin.map(|p| p.0.to_vec())],
+            )?;
             super::audit::append(tx, &now, "system", "provisioned", &provisioned.terminal_id.0.to_string())
         })?;
         tracing::info!(

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod enrollment;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod staff;
