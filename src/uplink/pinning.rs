@@ -141,20 +141,23 @@ pub fn http_client(
 }
 
 /// The certificate problem behind a failed request, if that is what
-/// failed: reqwest's error chain is walked down to rustls' error (inside
-/// an `io::Error`, whose `source` skips it, hence `get_ref`).
+/// failed: reqwest's error chain is walked down to rustls' error, which
+/// hyper-util hands up inside an `io::Error` inside another (an
+/// `io::Error`'s `source` skips what it wraps, hence `get_ref`).
 pub fn certificate_problem(
     error: &(dyn std::error::Error + 'static),
 ) -> Option<CertificateProblem> {
     let mut next = Some(error);
-    while let Some(error) = next {
-        let tls = error.downcast_ref::<rustls::Error>().or_else(|| {
-            error
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(why)) = tls {
+    while let Some(mut error) = next {
+        next = error.source();
+        while let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            error = inner;
+        }
+        if let Some(rustls::Error::InvalidCertificate(why)) = error.downcast_ref::<rustls::Error>()
+        {
             return Some(match why {
                 CertificateError::Other(other)
                     if other.0.downcast_ref::<PinMismatch>().is_some() =>
@@ -164,7 +167,6 @@ pub fn certificate_problem(
                 _ => CertificateProblem::Untrusted,
             });
         }
-        next = error.source();
     }
     None
 }

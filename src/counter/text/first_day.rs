@@ -64,14 +64,14 @@ pub fn head_office_address(language: Language, problem: &AddressProblem) -> Stri
 pub fn head_office_certificate(language: Language, problem: CertificateProblem) -> String {
     let (zh, en) = match problem {
         CertificateProblem::NotPinned => (
-            "总部的证书与开通码中的证书不一致：请勿继续，立即致电总部。本机未登记，开通码未被使用",
+            "总部的证书与开通码中的证书不一致：请勿继续，立即致电总部",
             "Head office's certificate is not the one in the enrollment code: do not continue, \
-             call head office. Nothing was registered and the code was not used",
+             call head office",
         ),
         CertificateProblem::Untrusted => (
-            "总部的证书不受本机信任：请勿继续，立即致电总部。本机未登记，开通码未被使用",
+            "总部的证书不受本机信任：请勿继续，立即致电总部",
             "Head office's certificate is not trusted by this till: do not continue, \
-             call head office. Nothing was registered and the code was not used",
+             call head office",
         ),
     };
     pick(language, zh, en)
@@ -124,7 +124,11 @@ pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> S
         HeadOfficeRefusal::Store(e) => return store_error(language, e),
         HeadOfficeRefusal::Address(problem) => return head_office_address(language, problem),
         HeadOfficeRefusal::Certificate(problem) => {
-            return head_office_certificate(language, *problem);
+            let said = head_office_certificate(language, *problem);
+            return match language {
+                Language::ZhCn => format!("{said}。本机未登记，开通码未被使用"),
+                Language::En => format!("{said}. Nothing was registered and the code was not used"),
+            };
         }
         HeadOfficeRefusal::Other(why) => {
             return match language {
