@@ -429,8 +429,9 @@ impl Store {
     /// acknowledged, and any later one marked before (head office restored
     /// from an older backup) is pending again.
     pub fn record_ack(&mut self, acked_seq: u64) -> Result<(), StoreError> {
+        let now = self.clock.now();
         self.write(|tx, _| {
-            outbox::ack_through(tx, acked_seq)?;
+            outbox::ack_through(tx, acked_seq, now)?;
             outbox::reopen_after(tx, acked_seq)
         })?;
         tracing::debug!(acked_seq, "head office acknowledgement recorded");

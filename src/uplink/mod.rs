@@ -67,6 +67,9 @@ pub struct UplinkConfig {
     /// deletes the member's after each pass. `None` leaves them to the
     /// next start.
     pub saved_files: Option<SavedFiles>,
+    /// How long acknowledged events keep their bodies
+    /// (`store::retention`): pruned after each idle round.
+    pub outbox_retention: Duration,
 }
 
 impl UplinkConfig {
@@ -80,6 +83,7 @@ impl UplinkConfig {
             idle_poll: Duration::from_secs(5),
             request_timeout: Duration::from_secs(20),
             saved_files: None,
+            outbox_retention: crate::store::retention::DEFAULT_OUTBOX_RETENTION,
         }
     }
 }
@@ -400,6 +404,10 @@ impl Uplink {
             };
         }
         self.pull_changes(&creds).await?;
+        // Nothing waits: acknowledged events past the retention lose their
+        // bodies (on the store's thread, at this clock's time).
+        let (now, retention) = (self.clock.now(), self.config.outbox_retention);
+        on_store(&self.store, move |s| s.prune_outbox(now, retention)).await?;
         Ok(Round::Idle)
     }
 
