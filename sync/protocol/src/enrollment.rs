@@ -29,6 +29,28 @@ impl CertificatePin {
         CertificatePin(sha2::Sha256::digest(der).into())
     }
 
+    /// The pin of the first certificate in `file`: PEM (`-----BEGIN
+    /// CERTIFICATE-----`, as a web server's certificate chain file holds
+    /// it, the server's own certificate first) or DER.
+    pub fn of_certificate_file(file: &[u8]) -> Option<CertificatePin> {
+        use base64::Engine as _;
+        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+        const END: &str = "-----END CERTIFICATE-----";
+        let Ok(text) = std::str::from_utf8(file) else {
+            return Some(CertificatePin::of_der(file));
+        };
+        let start = text.find(BEGIN)? + BEGIN.len();
+        let end = start + text[start..].find(END)?;
+        let body: String = text[start..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .ok()?;
+        Some(CertificatePin::of_der(&der))
+    }
+
     /// Lower-case hex, 64 digits.
     pub fn to_hex(&self) -> String {
         let mut out = String::with_capacity(64);
