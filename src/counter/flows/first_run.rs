@@ -355,6 +355,55 @@ mod tests {
     }
 
     #[test]
+    fn a_scanned_enrollment_qr_registers_with_its_pin_and_another_head_offices_is_refused() {
+        use crate::scan::outcome::ScanOutcome;
+        use tillcard_protocol::enrollment::{CertificatePin, EnrollmentText};
+        let pin = CertificatePin::of_der(b"head office's certificate");
+        let qr = |url: &str| {
+            EnrollmentText {
+                url: url.into(),
+                code: CODE.into(),
+                pin,
+            }
+            .to_text()
+        };
+        let (mut c, t0) = new_till();
+        c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0);
+        let other = c.handle(
+            Input::Scanned(ScanOutcome::Enrollment(qr("https://evil.example.com"))),
+            t0,
+        );
+        assert_eq!(other.len(), 1, "a bad sound, nothing sent: {other:?}");
+        let said = c.provision_result.clone().unwrap().text;
+        println!("{said}");
+        assert!(said.contains("evil.example.com"), "{said}");
+        assert_eq!(
+            c.handle(
+                Input::Scanned(ScanOutcome::Enrollment(qr("https://hq.example.com"))),
+                t0
+            ),
+            vec![Command::Provision {
+                url: "https://hq.example.com".into(),
+                code: CODE.into(),
+                approval: None,
+                pin: Some(pin),
+            }],
+            "scanned: code and pin filled, registering at once"
+        );
+        assert_eq!(c.first_run, Some(FirstRunStep::Registering));
+        c.handle(
+            Input::Done(Done::Provisioned(Err(HeadOfficeRefusal::Certificate(
+                crate::uplink::CertificateProblem::NotPinned,
+            )))),
+            t0,
+        );
+        let said = c.provision_result.clone().unwrap().text;
+        println!("{said}");
+        assert!(said.contains("do not continue, call head office"), "{said}");
+        assert_eq!(c.first_run, Some(FirstRunStep::EnterCode));
+    }
+
+    #[test]
     fn a_demo_or_a_till_with_clerks_never_opens_the_first_run() {
         let mut demo = Counter::new(Language::En, Duration::from_secs(120), false);
         demo.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), Instant::now());
