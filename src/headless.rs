@@ -54,12 +54,16 @@ async fn sync_and_count(
     handle: &StoreHandle,
     url: &str,
     clock: Arc<dyn Clock>,
+    config: &TerminalConfig,
 ) -> anyhow::Result<Synced> {
     let (status, _) = tokio::sync::watch::channel(UplinkStatus::default());
     let uplink = Uplink::new(
         handle.clone(),
         clock,
-        UplinkConfig::new(url.to_owned()),
+        UplinkConfig {
+            outbox_retention: config.head_office.outbox_retention(),
+            ..UplinkConfig::new(url.to_owned())
+        },
         status,
     )?;
     uplink.sync_until_idle().await?;
@@ -110,7 +114,7 @@ pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
         )
         .await
         .context("registering with head office")?;
-        sync_and_count(&handle, &url, clock).await
+        sync_and_count(&handle, &url, clock, config).await
     })
 }
 
@@ -118,5 +122,5 @@ pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
 pub fn sync(config: &TerminalConfig) -> anyhow::Result<Synced> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let (handle, url) = open(config, clock.clone())?;
-    runtime()?.block_on(sync_and_count(&handle, &url, clock))
+    runtime()?.block_on(sync_and_count(&handle, &url, clock, config))
 }

@@ -350,6 +350,7 @@ impl Terminal {
             self.clock.clone(),
             UplinkConfig {
                 saved_files: Some(SavedFiles::of(&self.config)),
+                outbox_retention: self.config.head_office.outbox_retention(),
                 ..UplinkConfig::new(url)
             },
             status_tx,
