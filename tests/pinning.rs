@@ -93,6 +93,42 @@ async fn tls_front(acceptor: TlsAcceptor, upstream: String) -> (String, Arc<Atom
     (url, forwarded)
 }
 
+/// A front that presents head office's certificate (copied: it is public)
+/// but holds another key: what an interceptor can do without head office's
+/// private key.
+#[derive(Debug)]
+struct CopiedCertificate(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for CopiedCertificate {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+fn copied_certificate(der: &[u8]) -> TlsAcceptor {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let other_key = rcgen::KeyPair::generate().unwrap();
+    let signing = provider
+        .key_provider
+        .load_private_key(rustls::pki_types::PrivateKeyDer::Pkcs8(
+            other_key.serialize_der().into(),
+        ))
+        .unwrap();
+    let certified = rustls::sign::CertifiedKey::new(
+        vec![rustls::pki_types::CertificateDer::from(der.to_vec())],
+        signing,
+    );
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(CopiedCertificate(Arc::new(certified))));
+    TlsAcceptor::from(Arc::new(config))
+}
+
 fn empty_terminal(dir: &std::path::Path, clock: Arc<dyn Clock>) -> StoreHandle {
     let config = StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
@@ -140,7 +176,8 @@ async fn registration_through_a_proxy_with_another_certificate_fails_closed() {
     let (proxy_der, proxy_acceptor) = certificate("interceptor");
     assert_ne!(hq_der, proxy_der);
     let (hq_url, hq_forwarded) = tls_front(hq_acceptor, upstream.clone()).await;
-    let (proxy_url, proxy_forwarded) = tls_front(proxy_acceptor, upstream).await;
+    let (proxy_url, proxy_forwarded) = tls_front(proxy_acceptor, upstream.clone()).await;
+    let (copy_url, copy_forwarded) = tls_front(copied_certificate(&hq_der), upstream).await;
     let code = hq.issue_code("SH-001").await.unwrap();
     // What head office's console shows beside the code, as the till scans it.
     let qr = EnrollmentText {
@@ -200,6 +237,25 @@ async fn registration_through_a_proxy_with_another_certificate_fails_closed() {
     );
     say(CertificateProblem::Untrusted);
     assert_eq!(proxy_forwarded.load(Ordering::SeqCst), 0);
+    assert_eq!(registered(&till).await, (false, None));
+
+    // Head office's own certificate, copied, without its private key: the
+    // pin matches, the handshake's signature does not.
+    let copied = provision_pinned(
+        &till,
+        &copy_url,
+        &scanned.code,
+        None,
+        None,
+        Some(scanned.pin),
+    )
+    .await;
+    println!("pinned, head office's certificate copied without its key: {copied:?}");
+    assert!(
+        matches!(copied, Err(UplinkError::Certificate(_))),
+        "{copied:?}"
+    );
+    assert_eq!(copy_forwarded.load(Ordering::SeqCst), 0);
     assert_eq!(registered(&till).await, (false, None));
 
     // The genuine head office with the pin: the same code, not spent.
