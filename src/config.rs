@@ -40,6 +40,19 @@ pub struct HeadOfficeConfig {
     /// installer knows it: an enrollment code for another store is then
     /// refused at the first run instead of registering the till there.
     pub store: String,
+    /// Days acknowledged events keep their bodies (`store::retention`);
+    /// none = 30. Must cover head office's backup window; at least 1.
+    pub outbox_retention_days: Option<u32>,
+}
+
+impl HeadOfficeConfig {
+    /// The outbox retention this configuration asks for.
+    pub fn outbox_retention(&self) -> std::time::Duration {
+        match self.outbox_retention_days {
+            Some(days) => std::time::Duration::from_secs(u64::from(days.max(1)) * 86_400),
+            None => crate::store::retention::DEFAULT_OUTBOX_RETENTION,
+        }
+    }
 }
 
 /// Why a head-office address cannot be used. Everything the terminal and

@@ -54,12 +54,16 @@ async fn sync_and_count(
     handle: &StoreHandle,
     url: &str,
     clock: Arc<dyn Clock>,
+    config: &TerminalConfig,
 ) -> anyhow::Result<Synced> {
     let (status, _) = tokio::sync::watch::channel(UplinkStatus::default());
     let uplink = Uplink::new(
         handle.clone(),
         clock,
-        UplinkConfig::new(url.to_owned()),
+        UplinkConfig {
+            outbox_retention: config.head_office.outbox_retention(),
+            ..UplinkConfig::new(url.to_owned())
+        },
         status,
     )?;
     uplink.sync_until_idle().await?;
@@ -81,21 +85,36 @@ async fn sync_and_count(
 }
 
 /// Registers with `code` and syncs once (the store's staff, program and
-/// members come down).
+/// members come down). `code` may be the enrollment QR's text (`TCE1:...`,
+/// pasted): its code is used and its certificate pin trusted alone; its
+/// address must be the configuration's.
 pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
+    use tillcard_protocol::enrollment::{EnrollmentText, PREFIX};
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let (handle, url) = open(config, clock.clone())?;
+    let (code, pin) = if code.trim().starts_with(PREFIX) {
+        let text = EnrollmentText::parse(code)?;
+        anyhow::ensure!(
+            text.url.eq_ignore_ascii_case(url.trim_end_matches('/')),
+            "the enrollment code is for head office {}, the configuration names {url}",
+            text.url
+        );
+        (text.code, Some(text.pin))
+    } else {
+        (code.trim().to_owned(), None)
+    };
     runtime()?.block_on(async {
-        crate::uplink::provision(
+        crate::uplink::provision_pinned(
             &handle,
             &url,
-            code.trim(),
+            &code,
             config.head_office_store().map(str::to_owned),
             None,
+            pin,
         )
         .await
         .context("registering with head office")?;
-        sync_and_count(&handle, &url, clock).await
+        sync_and_count(&handle, &url, clock, config).await
     })
 }
 
@@ -103,5 +122,5 @@ pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
 pub fn sync(config: &TerminalConfig) -> anyhow::Result<Synced> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let (handle, url) = open(config, clock.clone())?;
-    runtime()?.block_on(sync_and_count(&handle, &url, clock))
+    runtime()?.block_on(sync_and_count(&handle, &url, clock, config))
 }

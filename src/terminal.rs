@@ -350,6 +350,7 @@ impl Terminal {
             self.clock.clone(),
             UplinkConfig {
                 saved_files: Some(SavedFiles::of(&self.config)),
+                outbox_retention: self.config.head_office.outbox_retention(),
                 ..UplinkConfig::new(url)
             },
             status_tx,
@@ -631,16 +632,23 @@ impl Terminal {
                 url,
                 code,
                 approval,
+                pin,
             } => {
                 let store = self.store.clone();
                 let (tx, rx) = std::sync::mpsc::channel();
                 let configured_store = self.config.head_office_store().map(str::to_owned);
                 self.runtime.spawn(async move {
-                    let result =
-                        crate::uplink::provision(&store, &url, &code, configured_store, approval)
-                            .await
-                            .map(|()| url)
-                            .map_err(head_office_refusal);
+                    let result = crate::uplink::provision_pinned(
+                        &store,
+                        &url,
+                        &code,
+                        configured_store,
+                        approval,
+                        pin,
+                    )
+                    .await
+                    .map(|()| url)
+                    .map_err(head_office_refusal);
                     let _ = tx.send(result);
                 });
                 // Registered: remember the address and start syncing. Done
@@ -738,6 +746,7 @@ fn head_office_refusal(error: UplinkError) -> HeadOfficeRefusal {
         UplinkError::Refused { code, detail, .. } => HeadOfficeRefusal::Refused { code, detail },
         UplinkError::Store(e) => HeadOfficeRefusal::Store(e),
         UplinkError::Address(problem) => HeadOfficeRefusal::Address(problem),
+        UplinkError::Certificate(problem) => HeadOfficeRefusal::Certificate(problem),
         other => HeadOfficeRefusal::Other(other.to_string()),
     }
 }

@@ -36,6 +36,12 @@ impl Counter {
                 self.key(key)
             }
             Input::Tick => self.tick(now),
+            // Head office's enrollment QR belongs to the first run.
+            Input::Scanned(crate::scan::outcome::ScanOutcome::Enrollment(text))
+                if self.page == Page::FirstRun =>
+            {
+                self.scanned_enrollment(&text)
+            }
             Input::Scanned(outcome) => self.scanned(outcome),
             Input::Status(status) => {
                 // Each exchange with head office may have brought staff

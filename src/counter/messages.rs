@@ -167,6 +167,9 @@ pub enum HeadOfficeRefusal {
     /// The address cannot be used (plain http to another machine, not a
     /// web address): nothing was sent.
     Address(AddressProblem),
+    /// Head office's certificate was refused (not the enrollment QR's, or
+    /// not trusted): nothing was sent, the code not spent.
+    Certificate(crate::uplink::CertificateProblem),
 }
 
 /// Where a new till is on its way to the first sign-in.
@@ -502,6 +505,9 @@ pub enum Command {
         /// A manager's approval: needed when the terminal is registered
         /// already (the first registration's authority is the code).
         approval: Option<Approval>,
+        /// The SHA-256 of head office's certificate from a scanned
+        /// enrollment QR: the registration trusts that certificate only.
+        pin: Option<tillcard_protocol::enrollment::CertificatePin>,
     },
     /// Set a clerk's first PIN with head office's setup code, then sign
     /// the clerk in.

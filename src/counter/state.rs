@@ -98,6 +98,9 @@ pub struct Counter {
     pub provision_code: String,
     /// First run: the store's enrollment code as keyed.
     pub first_run_code: Entry,
+    /// First run: the pin of head office's certificate from a scanned
+    /// enrollment QR (`None` while the code is keyed by hand).
+    pub first_run_pin: Option<tillcard_protocol::enrollment::CertificatePin>,
     /// The on-screen text keyboard, when open.
     pub keyboard: Option<TextKeyboard>,
     /// Where the member the store is loading goes.
@@ -157,6 +160,7 @@ impl Counter {
             hq_url: String::new(),
             provision_code: String::new(),
             first_run_code: Entry::new(EntryKind::EnrollCode),
+            first_run_pin: None,
             keyboard: None,
             member_target: MemberTarget::View,
             auto_lock,

@@ -41,6 +41,11 @@ pub enum ScanOutcome {
     /// Something was seen but could not be read, or the member code is
     /// damaged or from an unknown format version.
     Unreadable,
+    /// Head office's enrollment QR (`TCE1:...`, read by
+    /// `tillcard_protocol::enrollment`): the first-run screen registers
+    /// with it; anywhere else it is refused. The text holds a one-time
+    /// code: it is never logged.
+    Enrollment(String),
 }
 
 /// The kind of an outcome, without data: what the UI switches on for colour,
@@ -65,6 +70,8 @@ pub enum OutcomeKind {
     Expired,
     /// See [`ScanOutcome::Unreadable`].
     Unreadable,
+    /// See [`ScanOutcome::Enrollment`].
+    Enrollment,
 }
 
 impl OutcomeKind {
@@ -80,6 +87,7 @@ impl OutcomeKind {
         OutcomeKind::KeyWithdrawn,
         OutcomeKind::Expired,
         OutcomeKind::Unreadable,
+        OutcomeKind::Enrollment,
     ];
 }
 
@@ -120,6 +128,9 @@ pub fn clerk_message(kind: OutcomeKind) -> &'static str {
         }
         OutcomeKind::Expired => "This card has expired. Ask the member to renew it.",
         OutcomeKind::Unreadable => "The code could not be read. Scan again.",
+        OutcomeKind::Enrollment => {
+            "This is head office's enrollment code: it is scanned on a new till's first screen."
+        }
     }
 }
 
@@ -136,6 +147,7 @@ impl ScanOutcome {
             Self::KeyWithdrawn => OutcomeKind::KeyWithdrawn,
             Self::Expired => OutcomeKind::Expired,
             Self::Unreadable => OutcomeKind::Unreadable,
+            Self::Enrollment(_) => OutcomeKind::Enrollment,
         }
     }
 
@@ -153,6 +165,12 @@ pub fn classify(
     directory: &dyn MemberDirectory,
     now_unix: u64,
 ) -> ScanOutcome {
+    if text
+        .trim_start()
+        .starts_with(tillcard_protocol::enrollment::PREFIX)
+    {
+        return ScanOutcome::Enrollment(text.trim().to_owned());
+    }
     let token = match parse_token(text) {
         Ok(t) => t,
         Err(ParseError::NotTillcard) => return ScanOutcome::NotMemberCode,

@@ -31,6 +31,7 @@ pub mod handle;
 pub mod members;
 pub mod outbox;
 pub mod reader;
+pub mod retention;
 pub mod schema;
 pub mod staff;
 pub mod sync;

@@ -40,13 +40,21 @@ pub struct OutboxStatus {
     pub last_seq: u64,
 }
 
-/// Marks every event up to and including `seq` acknowledged.
-pub(crate) fn ack_through(tx: &Transaction<'_>, seq: u64) -> Result<(), StoreError> {
+/// Marks every event up to and including `seq` acknowledged at `now`,
+/// and drops the readable personal fields of the enrollments among them
+/// (`store::retention`).
+pub(crate) fn ack_through(
+    tx: &Transaction<'_>,
+    seq: u64,
+    now: tillcard_rules::Timestamp,
+) -> Result<(), StoreError> {
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    let at = super::retention::stamp(now);
     tx.execute(
-        "UPDATE outbox SET acked = 1 WHERE seq <= ?1 AND acked = 0",
-        [seq],
+        "UPDATE outbox SET acked = 1, acked_at = ?2 WHERE seq <= ?1 AND acked = 0",
+        params![seq, at],
     )?;
+    super::retention::scrub_acked(tx, &at)?;
     Ok(())
 }
 
@@ -54,7 +62,7 @@ pub(crate) fn ack_through(tx: &Transaction<'_>, seq: u64) -> Result<(), StoreErr
 pub(crate) fn reopen_after(tx: &Transaction<'_>, seq: u64) -> Result<(), StoreError> {
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
     tx.execute(
-        "UPDATE outbox SET acked = 0 WHERE seq > ?1 AND acked = 1",
+        "UPDATE outbox SET acked = 0, acked_at = NULL WHERE seq > ?1 AND acked = 1",
         [seq],
     )?;
     Ok(())
@@ -114,8 +122,14 @@ impl Store {
         let mut events = Vec::new();
         for row in rows {
             let (seq, id, kind, wall_time, monotonic, schema_version, payload) = row?;
+            let seq = u64::try_from(seq).unwrap_or(0);
+            // Pending again with its body pruned: head office restored
+            // from a backup older than the retention.
+            if payload.is_empty() {
+                return Err(super::retention::pruned_event(seq));
+            }
             events.push(OutboxEvent {
-                seq: u64::try_from(seq).unwrap_or(0),
+                seq,
                 event_id: Uuid::parse_str(&id)
                     .map_err(|e| StoreError::Damaged(format!("outbox event id: {e}")))?,
                 terminal_id: terminal_id.clone(),
@@ -133,7 +147,8 @@ impl Store {
     /// office. Acknowledged events are kept (head office may be restored from
     /// a backup and ask for them again, see [`Store::reopen_from`]).
     pub fn mark_acked(&mut self, seq: u64) -> Result<(), StoreError> {
-        self.write(|tx, _| ack_through(tx, seq))
+        let now = self.clock.now();
+        self.write(|tx, _| ack_through(tx, seq, now))
     }
 
     /// Head office reports it holds only up to `seq` (it was restored from a

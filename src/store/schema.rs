@@ -277,6 +277,29 @@ CREATE TABLE downlink_refusals (
 );
 "#,
     },
+    Migration {
+        purpose: "head office's certificate pinned at registration from the enrollment QR (issue 21)",
+        sql: r#"
+-- SHA-256 of head office's TLS certificate (32 bytes) from the enrollment
+-- QR: every connection to head office accepts that certificate only. NULL
+-- for a registration keyed by hand (the platform's roots verify).
+ALTER TABLE credentials ADD COLUMN hq_cert_sha256 BLOB;
+"#,
+    },
+    Migration {
+        purpose: "outbox retention: when head office acknowledged each event (issue 21)",
+        sql: r#"
+-- The wall time the acknowledgement was recorded; NULL while pending. An
+-- acknowledged event's body is pruned once this is older than the
+-- retention (store::retention). Events acknowledged before this migration
+-- count from the migration.
+ALTER TABLE outbox ADD COLUMN acked_at TEXT;
+UPDATE outbox SET acked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE acked = 1;
+-- Pruned: the body is gone; the row stays as the ledger's, sales' and
+-- refunds' event_seq (foreign keys) and keeps the sequence gapless.
+ALTER TABLE outbox ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0 CHECK (pruned IN (0, 1));
+"#,
+    },
 ];
 
 /// The schema version this code writes.

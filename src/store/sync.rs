@@ -4,6 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tillcard_protocol::client::{DownlinkSink, TerminalCredentials, apply_page};
+use tillcard_protocol::enrollment::CertificatePin;
 use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::trust::ChangeRefusal;
 use tillcard_protocol::wire::{
@@ -323,6 +324,29 @@ impl Store {
         self.credentials.as_ref()
     }
 
+    /// The SHA-256 of head office's certificate this terminal registered
+    /// with (from the enrollment QR), if it registered with one: the uplink
+    /// accepts that certificate only.
+    pub fn head_office_pin(&self) -> Result<Option<CertificatePin>, StoreError> {
+        let pin: Option<Option<Vec<u8>>> = self
+            .conn()
+            .query_row(
+                "SELECT hq_cert_sha256 FROM credentials WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        pin.flatten()
+            .map(|bytes| {
+                <[u8; 32]>::try_from(bytes.as_slice())
+                    .map(CertificatePin)
+                    .map_err(|_| {
+                        StoreError::Damaged("head office's pin has the wrong length".into())
+                    })
+            })
+            .transpose()
+    }
+
     /// Stores what head office answered to this terminal's enrollment code,
     /// with the signing key the terminal generated for it. A terminal
     /// already registered registers again only with a manager's approval:
@@ -334,19 +358,23 @@ impl Store {
         provisioned: &Provisioned,
         approval: Option<&Approval>,
     ) -> Result<(), StoreError> {
-        self.provision_with_card_key(signing_key, None, provisioned, approval)
+        self.provision_with_card_key(signing_key, None, provisioned, approval, None)
     }
 
     /// [`Store::provision`] with keys by purpose: `card_seed` is the card
     /// key the terminal registered apart from its request key (head office
     /// named its id in `provisioned.card_key_id`). `None`: an older
-    /// registration, where the request key also signs cards.
+    /// registration, where the request key also signs cards. `pin`: the SHA-256
+    /// of head office's certificate from the enrollment QR, kept in the same
+    /// transaction: every later connection to head office accepts that
+    /// certificate only; `None` (keyed by hand) clears it.
     pub fn provision_with_card_key(
         &mut self,
         signing_key: ed25519_dalek::SigningKey,
         card_seed: Option<[u8; 32]>,
         provisioned: &Provisioned,
         approval: Option<&Approval>,
+        pin: Option<CertificatePin>,
     ) -> Result<(), StoreError> {
         if self.credentials.is_some() && approval.is_none() {
             return Err(StoreError::AlreadyRegistered);
@@ -402,6 +430,10 @@ impl Store {
             for key in &provisioned.trusted_keys {
                 upsert_trusted_key(tx, key)?;
             }
+            tx.execute(
+                "UPDATE credentials SET hq_cert_sha256 = ?1 WHERE id = 1",
+                [pin.map(|p| p.0.to_vec())],
+            )?;
             super::audit::append(tx, &now, "system", "provisioned", &provisioned.terminal_id.0.to_string())
         })?;
         tracing::info!(
@@ -459,8 +491,9 @@ impl Store {
     /// acknowledged, and any later one marked before (head office restored
     /// from an older backup) is pending again.
     pub fn record_ack(&mut self, acked_seq: u64) -> Result<(), StoreError> {
+        let now = self.clock.now();
         self.write(|tx, _| {
-            outbox::ack_through(tx, acked_seq)?;
+            outbox::ack_through(tx, acked_seq, now)?;
             outbox::reopen_after(tx, acked_seq)
         })?;
         tracing::debug!(acked_seq, "head office acknowledgement recorded");

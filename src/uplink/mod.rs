@@ -16,11 +16,18 @@
 //! - Every upload tells head office this terminal's outbox head and the
 //!   version of its software, and carries its audit chain since the head
 //!   head office acknowledged (recorded once the upload is answered).
+//! - Every connection to head office is TLS (except to this machine): to
+//!   the certificate pinned at registration when the enrollment QR carried
+//!   one, else to a certificate the platform's roots verify (`pinning`). A
+//!   certificate refused stops the exchange: nothing is sent.
 
-use std::sync::Arc;
+pub mod pinning;
+
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tillcard_protocol::client::{self, SignedRequest, TerminalCredentials};
+use tillcard_protocol::enrollment::CertificatePin;
 use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::wire;
 use tillcard_rules::Timestamp;
@@ -32,6 +39,7 @@ use crate::saved_files::SavedFiles;
 use crate::store::StoreError;
 use crate::store::clerks::{Approval, Clerk};
 use crate::store::handle::StoreHandle;
+pub use pinning::CertificateProblem;
 
 /// The version of this terminal's software (the `tillcard` package's),
 /// told to head office with every upload so its terminal list shows which
@@ -60,6 +68,9 @@ pub struct UplinkConfig {
     /// deletes the member's after each pass. `None` leaves them to the
     /// next start.
     pub saved_files: Option<SavedFiles>,
+    /// How long acknowledged events keep their bodies
+    /// (`store::retention`): pruned after each idle round.
+    pub outbox_retention: Duration,
 }
 
 impl UplinkConfig {
@@ -73,6 +84,7 @@ impl UplinkConfig {
             idle_poll: Duration::from_secs(5),
             request_timeout: Duration::from_secs(20),
             saved_files: None,
+            outbox_retention: crate::store::retention::DEFAULT_OUTBOX_RETENTION,
         }
     }
 }
@@ -121,6 +133,9 @@ pub enum UplinkProblem {
     /// Head office's address cannot be used (plain http to another
     /// machine): nothing is sent.
     Address(AddressProblem),
+    /// Head office's certificate was refused (not the pinned one, or not
+    /// trusted): nothing is sent.
+    Certificate(CertificateProblem),
     /// Anything else on this terminal (English, for support).
     Terminal(String),
 }
@@ -139,6 +154,7 @@ impl From<&UplinkError> for UplinkProblem {
             UplinkError::Stalled(seq) => UplinkProblem::Stalled(*seq),
             UplinkError::Store(StoreError::DiskFull) => UplinkProblem::DiskFull,
             UplinkError::Address(problem) => UplinkProblem::Address(problem.clone()),
+            UplinkError::Certificate(problem) => UplinkProblem::Certificate(*problem),
             UplinkError::Store(e) => UplinkProblem::Terminal(e.to_string()),
         }
     }
@@ -179,13 +195,20 @@ pub enum UplinkError {
     /// Head office's address cannot be used; nothing was sent.
     #[error(transparent)]
     Address(#[from] AddressProblem),
+    /// Head office's certificate was refused in the TLS handshake; nothing
+    /// was sent.
+    #[error(transparent)]
+    Certificate(#[from] CertificateProblem),
 }
 
 impl UplinkError {
     fn is_refusal(&self) -> bool {
         matches!(
             self,
-            UplinkError::Refused { .. } | UplinkError::NotProvisioned | UplinkError::Address(_)
+            UplinkError::Refused { .. }
+                | UplinkError::NotProvisioned
+                | UplinkError::Address(_)
+                | UplinkError::Certificate(_)
         )
     }
 }
@@ -203,7 +226,9 @@ enum Round {
 pub struct Uplink {
     store: StoreHandle,
     clock: Arc<dyn Clock>,
-    http: reqwest::Client,
+    /// The client for the pin the store holds (rebuilt if it changes, as
+    /// after a registration again).
+    http: Mutex<Option<(Option<CertificatePin>, reqwest::Client)>>,
     config: UplinkConfig,
     status: watch::Sender<UplinkStatus>,
 }
@@ -246,11 +271,10 @@ impl Uplink {
         status: watch::Sender<UplinkStatus>,
     ) -> Result<Uplink, UplinkError> {
         check_head_office_url(&config.base_url)?;
-        let http = http_client(Some(config.request_timeout))?;
         Ok(Uplink {
             store,
             clock,
-            http,
+            http: Mutex::new(None),
             config,
             status,
         })
@@ -330,9 +354,16 @@ impl Uplink {
     }
 
     async fn credentials(&self) -> Result<TerminalCredentials, UplinkError> {
-        on_store(&self.store, |s| Ok(s.credentials().cloned()))
-            .await?
-            .ok_or(UplinkError::NotProvisioned)
+        let (credentials, pin) = on_store(&self.store, |s| {
+            Ok((s.credentials().cloned(), s.head_office_pin()?))
+        })
+        .await?;
+        let credentials = credentials.ok_or(UplinkError::NotProvisioned)?;
+        let mut http = self.http.lock().unwrap_or_else(PoisonError::into_inner);
+        if http.as_ref().is_none_or(|(held, _)| *held != pin) {
+            *http = Some((pin, http_client(Some(self.config.request_timeout), pin)?));
+        }
+        Ok(credentials)
     }
 
     /// One round: upload one batch if any waits, else pull the downlink.
@@ -382,6 +413,10 @@ impl Uplink {
             };
         }
         self.pull_changes(&creds).await?;
+        // Nothing waits: acknowledged events past the retention lose their
+        // bodies (on the store's thread, at this clock's time).
+        let (now, retention) = (self.clock.now(), self.config.outbox_retention);
+        on_store(&self.store, move |s| s.prune_outbox(now, retention)).await?;
         Ok(Round::Idle)
     }
 
@@ -408,20 +443,33 @@ impl Uplink {
     }
 
     async fn send(&self, request: SignedRequest) -> Result<Vec<u8>, UplinkError> {
-        send(&self.http, &self.config.base_url, request).await
+        let http = self
+            .http
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|(_, client)| client.clone())
+            .ok_or(UplinkError::NotProvisioned)?;
+        send(&http, &self.config.base_url, request).await
     }
 }
 
-/// The HTTP client for head office: redirects are not followed, so an
-/// https address cannot be sent on to a plain-http one.
-fn http_client(timeout: Option<Duration>) -> Result<reqwest::Client, UplinkError> {
-    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
+/// The HTTP client for head office (`pinning::http_client`): no redirects,
+/// the pinned certificate or the platform's roots.
+fn http_client(
+    timeout: Option<Duration>,
+    pin: Option<CertificatePin>,
+) -> Result<reqwest::Client, UplinkError> {
+    pinning::http_client(timeout, pin).map_err(UplinkError::Unreachable)
+}
+
+/// A failed request: a refused certificate said as such (the person must
+/// not go on), anything else as head office out of reach.
+fn request_failed(error: reqwest::Error) -> UplinkError {
+    match pinning::certificate_problem(&error) {
+        Some(problem) => UplinkError::Certificate(problem),
+        None => UplinkError::Unreachable(error.to_string()),
     }
-    builder
-        .build()
-        .map_err(|e| UplinkError::Unreachable(e.to_string()))
 }
 
 /// Sends a signed request and returns the body of a 2xx answer.
@@ -442,10 +490,7 @@ pub async fn send(
             .header("content-encoding", wire::CONTENT_ENCODING)
             .body(request.body);
     }
-    let response = builder
-        .send()
-        .await
-        .map_err(|e| UplinkError::Unreachable(e.to_string()))?;
+    let response = builder.send().await.map_err(request_failed)?;
     let status = response.status().as_u16();
     let body = response
         .bytes()
@@ -481,6 +526,22 @@ pub async fn provision(
     configured_store: Option<String>,
     approval: Option<Approval>,
 ) -> Result<(), UplinkError> {
+    provision_pinned(store, base_url, code, configured_store, approval, None).await
+}
+
+/// [`provision`] with the pin of an enrollment QR: the registration's TLS
+/// connection accepts the certificate with that SHA-256 only, and the pin
+/// is stored with the credentials for every later connection. A refused
+/// certificate ends it with [`UplinkError::Certificate`] before the code
+/// is sent: nothing is registered, the code is not spent.
+pub async fn provision_pinned(
+    store: &StoreHandle,
+    base_url: &str,
+    code: &str,
+    configured_store: Option<String>,
+    approval: Option<Approval>,
+    pin: Option<CertificatePin>,
+) -> Result<(), UplinkError> {
     // Checked before anything else: the code must not cross a network in
     // the clear, and head office's keys must not come back that way.
     check_head_office_url(base_url)?;
@@ -511,7 +572,7 @@ pub async fn provision(
         configured_store.as_deref(),
     )
     .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    let http = http_client(None)?;
+    let http = http_client(None, pin)?;
     let answer = send(
         &http,
         base_url,
@@ -526,10 +587,10 @@ pub async fn provision(
     let provisioned =
         client::decode_provisioned(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     on_store(store, move |s| {
-        s.provision_with_card_key(key, Some(card_seed), &provisioned, approval.as_ref())
+        s.provision_with_card_key(key, Some(card_seed), &provisioned, approval.as_ref(), pin)
     })
     .await?;
-    tracing::info!("provisioned with head office");
+    tracing::info!(pinned = pin.is_some(), "provisioned with head office");
     Ok(())
 }
 
@@ -546,7 +607,7 @@ pub async fn set_pin(
     unix_now: i64,
 ) -> Result<Clerk, UplinkError> {
     check_head_office_url(base_url)?;
-    let (credentials, pin_hash) = {
+    let (credentials, pin_hash, hq_pin) = {
         let pin = pin.clone();
         let staff_id = staff_id.clone();
         on_store(store, move |s| {
@@ -560,14 +621,18 @@ pub async fn set_pin(
                 Err(StoreError::UnknownClerk) => crate::store::clerks::Role::Manager,
                 Err(e) => return Err(e),
             };
-            Ok((credentials, s.hash_new_pin(&pin, role)?))
+            Ok((
+                credentials,
+                s.hash_new_pin(&pin, role)?,
+                s.head_office_pin()?,
+            ))
         })
         .await?
     };
     let request = credentials
         .set_pin_request(&staff_id, &setup_code, &pin_hash, unix_now)
         .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    let answer = send(&http_client(None)?, base_url, request).await?;
+    let answer = send(&http_client(None, hq_pin)?, base_url, request).await?;
     let staff: StaffSnapshot =
         wire::decode(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     let clerk = on_store(store, move |s| {

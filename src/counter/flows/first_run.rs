@@ -5,12 +5,21 @@
 //! With no network the screen says so and tries again by itself; a code
 //! head office refuses is explained and can be typed again.
 //!
+//! Head office's enrollment QR (`TCE1:`, `tillcard_protocol::enrollment`)
+//! scanned here fills the code and the pin of head office's certificate
+//! at once and registers: that registration's TLS connection accepts that
+//! certificate only, so it cannot be intercepted; a refused certificate is
+//! said as "do not continue, call head office", and nothing is registered.
+//!
 //! Only a till on a real configuration (head office's address, no demo)
 //! with no clerk opens it ([`Counter::with_first_run`]); registering a till
 //! that is registered already stays a manager's act in settings.
 
 use std::time::{Duration, Instant};
 
+use tillcard_protocol::enrollment::EnrollmentText;
+
+use crate::counter::keypad::Key;
 use crate::counter::messages::{Command, FirstRunStep, HeadOfficeRefusal, Notice, Page};
 use crate::counter::state::Counter;
 use crate::counter::text;
@@ -43,6 +52,39 @@ impl Counter {
             self.first_run = Some(FirstRunStep::EnterCode);
             Vec::new()
         }
+    }
+
+    /// Head office's enrollment QR scanned on the first-run screen: the
+    /// code and the certificate's pin filled in, then registered at once.
+    /// Its address must be the configured head office's.
+    pub(in crate::counter) fn scanned_enrollment(&mut self, text: &str) -> Vec<Command> {
+        if !matches!(
+            self.first_run,
+            Some(FirstRunStep::EnterCode | FirstRunStep::Offline)
+        ) {
+            return Vec::new();
+        }
+        let bad = |c: &mut Counter, text: String| {
+            c.provision_result = Some(Notice { text, bad: true });
+            vec![Command::Play(crate::counter::messages::Sound::Bad)]
+        };
+        let scanned = match EnrollmentText::parse(text) {
+            Ok(scanned) => scanned,
+            Err(problem) => return bad(self, text::enrollment_qr_problem(self.language, &problem)),
+        };
+        let configured = self.hq_url.trim().trim_end_matches('/');
+        if !configured.is_empty() && !configured.eq_ignore_ascii_case(&scanned.url) {
+            let said =
+                text::enrollment_qr_other_head_office(self.language, &scanned.url, configured);
+            return bad(self, said);
+        }
+        self.hq_url = scanned.url;
+        self.first_run_code.clear();
+        for digit in scanned.code.bytes() {
+            self.first_run_code.press(Key::Digit(digit - b'0'));
+        }
+        self.first_run_pin = Some(scanned.pin);
+        self.tap_register()
     }
 
     /// [`Action::Register`](crate::counter::Action::Register): the code
@@ -79,6 +121,7 @@ impl Counter {
             url: self.hq_url.trim().to_owned(),
             code,
             approval: None,
+            pin: self.first_run_pin,
         }]
     }
 
@@ -92,6 +135,7 @@ impl Counter {
                 self.registered = true;
                 self.head_office_configured = true;
                 self.first_run_code.clear();
+                self.first_run_pin = None;
                 self.provision_result = None;
                 self.first_run = Some(FirstRunStep::WaitingForStaff);
                 vec![Command::StartSync, Command::SyncNow]
@@ -225,6 +269,7 @@ mod tests {
                 url: "https://hq.example.com".into(),
                 code: CODE.into(),
                 approval: None,
+                pin: None,
             }],
             "the code is the authority: no manager approval"
         );
@@ -273,6 +318,7 @@ mod tests {
                 url: "https://hq.example.com".into(),
                 code: CODE.into(),
                 approval: None,
+                pin: None,
             }]
         );
     }
@@ -306,6 +352,55 @@ mod tests {
             1,
             "typed again"
         );
+    }
+
+    #[test]
+    fn a_scanned_enrollment_qr_registers_with_its_pin_and_another_head_offices_is_refused() {
+        use crate::scan::outcome::ScanOutcome;
+        use tillcard_protocol::enrollment::{CertificatePin, EnrollmentText};
+        let pin = CertificatePin::of_der(b"head office's certificate");
+        let qr = |url: &str| {
+            EnrollmentText {
+                url: url.into(),
+                code: CODE.into(),
+                pin,
+            }
+            .to_text()
+        };
+        let (mut c, t0) = new_till();
+        c.handle(Input::Done(Done::Clerks(Ok(Vec::new()))), t0);
+        let other = c.handle(
+            Input::Scanned(ScanOutcome::Enrollment(qr("https://evil.example.com"))),
+            t0,
+        );
+        assert_eq!(other.len(), 1, "a bad sound, nothing sent: {other:?}");
+        let said = c.provision_result.clone().unwrap().text;
+        println!("{said}");
+        assert!(said.contains("evil.example.com"), "{said}");
+        assert_eq!(
+            c.handle(
+                Input::Scanned(ScanOutcome::Enrollment(qr("https://hq.example.com"))),
+                t0
+            ),
+            vec![Command::Provision {
+                url: "https://hq.example.com".into(),
+                code: CODE.into(),
+                approval: None,
+                pin: Some(pin),
+            }],
+            "scanned: code and pin filled, registering at once"
+        );
+        assert_eq!(c.first_run, Some(FirstRunStep::Registering));
+        c.handle(
+            Input::Done(Done::Provisioned(Err(HeadOfficeRefusal::Certificate(
+                crate::uplink::CertificateProblem::NotPinned,
+            )))),
+            t0,
+        );
+        let said = c.provision_result.clone().unwrap().text;
+        println!("{said}");
+        assert!(said.contains("do not continue, call head office"), "{said}");
+        assert_eq!(c.first_run, Some(FirstRunStep::EnterCode));
     }
 
     #[test]

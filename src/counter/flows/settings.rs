@@ -26,11 +26,34 @@ impl Counter {
 
     /// [`Action::Provision`](crate::counter::Action::Provision): register
     /// with the address and code as typed, trimmed; blanks are refused.
+    /// Head office's enrollment QR text pasted as the code (`TCE1:...`)
+    /// gives the address, the code and the certificate's pin at once.
     pub(in crate::counter) fn tap_provision(&mut self) -> Vec<Command> {
         self.keyboard = None;
         // Registering is a manager's act on the settings screen.
         if self.page != Page::Settings || self.approval.is_none() {
             return Vec::new();
+        }
+        let mut pin = None;
+        if self
+            .provision_code
+            .trim_start()
+            .starts_with(tillcard_protocol::enrollment::PREFIX)
+        {
+            match tillcard_protocol::enrollment::EnrollmentText::parse(&self.provision_code) {
+                Ok(pasted) => {
+                    self.hq_url = pasted.url;
+                    self.provision_code = pasted.code;
+                    pin = Some(pasted.pin);
+                }
+                Err(problem) => {
+                    self.provision_result = Some(Notice {
+                        text: text::enrollment_qr_problem(self.language, &problem),
+                        bad: true,
+                    });
+                    return Vec::new();
+                }
+            }
         }
         let (url, code) = (self.hq_url.trim(), self.provision_code.trim());
         if url.is_empty() || code.is_empty() {
@@ -52,6 +75,7 @@ impl Counter {
             url: url.to_owned(),
             code: code.to_owned(),
             approval: self.approval.clone(),
+            pin,
         }]
     }
 
@@ -112,6 +136,7 @@ mod tests {
                 url: "https://hq.example.com".into(),
                 code: "K7Q2-9XHM".into(),
                 approval: Some(approval()),
+                pin: None,
             }]
         );
         c.handle(Input::Done(Done::Provisioned(Ok(()))), t0);

@@ -9,7 +9,8 @@ use crate::config::AddressProblem;
 use crate::counter::messages::{FirstRunStep, HeadOfficeRefusal, PinSetupStep};
 use crate::format::Language;
 use crate::pins::PinProblem;
-use crate::uplink::UplinkProblem;
+use crate::uplink::{CertificateProblem, UplinkProblem};
+use tillcard_protocol::enrollment::EnrollmentTextError;
 
 /// The first-run screen's line for its step.
 pub fn first_run_step(language: Language, step: FirstRunStep) -> String {
@@ -58,6 +59,61 @@ pub fn head_office_address(language: Language, problem: &AddressProblem) -> Stri
     }
 }
 
+/// Head office's certificate was refused in the TLS handshake: nothing was
+/// sent, and the person is told not to go on (someone may be in between).
+pub fn head_office_certificate(language: Language, problem: CertificateProblem) -> String {
+    let (zh, en) = match problem {
+        CertificateProblem::NotPinned => (
+            "总部的证书与开通码中的证书不一致：请勿继续，立即致电总部",
+            "Head office's certificate is not the one in the enrollment code: do not continue, \
+             call head office",
+        ),
+        CertificateProblem::Untrusted => (
+            "总部的证书不受本机信任：请勿继续，立即致电总部",
+            "Head office's certificate is not trusted by this till: do not continue, \
+             call head office",
+        ),
+    };
+    pick(language, zh, en)
+}
+
+/// A scanned enrollment QR that cannot be used, and why.
+pub fn enrollment_qr_problem(language: Language, problem: &EnrollmentTextError) -> String {
+    let (zh, en) = match problem {
+        EnrollmentTextError::NotEnrollment => (
+            "这不是总部的开通二维码",
+            "That is not head office's enrollment QR code",
+        ),
+        EnrollmentTextError::NotHttps => (
+            "开通二维码中的总部地址不是 https：请勿使用，致电总部",
+            "The enrollment QR's head-office address is not https: do not use it, call head office",
+        ),
+        EnrollmentTextError::BadCode | EnrollmentTextError::BadPin => (
+            "开通二维码已损坏：请总部重新出示",
+            "The enrollment QR code is damaged: ask head office to show it again",
+        ),
+    };
+    pick(language, zh, en)
+}
+
+/// An enrollment QR for another head office than the one this till is
+/// configured for.
+pub fn enrollment_qr_other_head_office(
+    language: Language,
+    scanned: &str,
+    configured: &str,
+) -> String {
+    match language {
+        Language::ZhCn => format!(
+            "该开通二维码属于另一个总部（{scanned}），本机设置的总部是 {configured}：请核对后再试"
+        ),
+        Language::En => format!(
+            "That enrollment QR is for another head office ({scanned}); this till is set up \
+             for {configured}: check which is right"
+        ),
+    }
+}
+
 /// Head office (or this terminal) refused a registration or a PIN set-up.
 pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> String {
     let (zh, en) = match refusal {
@@ -67,6 +123,13 @@ pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> S
         ),
         HeadOfficeRefusal::Store(e) => return store_error(language, e),
         HeadOfficeRefusal::Address(problem) => return head_office_address(language, problem),
+        HeadOfficeRefusal::Certificate(problem) => {
+            let said = head_office_certificate(language, *problem);
+            return match language {
+                Language::ZhCn => format!("{said}。本机未登记，开通码未被使用"),
+                Language::En => format!("{said}. Nothing was registered and the code was not used"),
+            };
+        }
         HeadOfficeRefusal::Other(why) => {
             return match language {
                 Language::ZhCn => format!("未完成：{why}"),
@@ -172,6 +235,9 @@ pub fn uplink_problem(language: Language, problem: &UplinkProblem) -> String {
             };
         }
         UplinkProblem::Address(problem) => return head_office_address(language, problem),
+        UplinkProblem::Certificate(problem) => {
+            return head_office_certificate(language, *problem);
+        }
         UplinkProblem::DiskFull => (
             "终端磁盘已满：请联系技术支持",
             "The terminal's disk is full: call support",

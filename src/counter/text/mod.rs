@@ -66,6 +66,10 @@ pub fn scan_outcome(language: Language, kind: OutcomeKind) -> String {
             "Valid card, but this terminal could not read its member list: try again",
         ),
         OutcomeKind::NotMemberCode => ("这不是会员码", "Not a member code"),
+        OutcomeKind::Enrollment => (
+            "这是总部的开通二维码：仅在新收银机的首次开通界面扫描",
+            "That is head office's enrollment code: scan it on a new till's first screen",
+        ),
         OutcomeKind::Forged => (
             "会员码无效（签名不符）：请勿受理",
             "Invalid card (signature does not match): do not accept",
@@ -508,6 +512,8 @@ mod tests {
             UplinkProblem::Address(crate::config::AddressProblem::PlainHttp {
                 host: "hq.example.com".into(),
             }),
+            UplinkProblem::Certificate(crate::uplink::CertificateProblem::NotPinned),
+            UplinkProblem::Certificate(crate::uplink::CertificateProblem::Untrusted),
         ];
         for problem in problems {
             let zh = uplink_problem(Language::ZhCn, &problem);

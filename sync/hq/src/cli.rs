@@ -269,6 +269,15 @@ pub enum CodeCommand {
         /// Days until it expires unused (1 to 90).
         #[arg(long, default_value_t = 7)]
         days: u32,
+        /// Head office's https address as terminals reach it: with
+        /// `--qr-certificate`, a third line gives the enrollment QR's text
+        /// (`TCE1:<url>|<code>|<certificate SHA-256>`), which a till scans
+        /// so its registration trusts that certificate only.
+        #[arg(long, requires = "qr_certificate")]
+        qr_url: Option<String>,
+        /// The certificate file (PEM or DER) head office's TLS front serves.
+        #[arg(long, requires = "qr_url")]
+        qr_certificate: Option<std::path::PathBuf>,
     },
     /// List enrollment codes: id, store, state (unused, used, expired),
     /// issued, expires, used at, used by. Never the codes themselves.
@@ -621,14 +630,61 @@ pub async fn run_office(
             let s = hq.rename_staff(&actor, &id, &name).await?;
             out.print(&s, staff_line(&s))?;
         }
-        Command::Code(CodeCommand::Issue { store, days }) => {
+        Command::Code(CodeCommand::Issue {
+            store,
+            days,
+            qr_url,
+            qr_certificate,
+        }) => {
+            // The QR's inputs are checked before a code is spent on them.
+            let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+            let qr = match (qr_url, qr_certificate) {
+                (Some(url), Some(path)) => {
+                    let file = std::fs::read(&path)?;
+                    let pin = tillcard_protocol::enrollment::CertificatePin::of_certificate_file(
+                        &file,
+                    )
+                    .ok_or_else(|| bad(format!("{} holds no certificate", path.display())))?;
+                    let url = url.trim().trim_end_matches('/').to_owned();
+                    if !url.to_ascii_lowercase().starts_with("https://") {
+                        return Err(bad(format!(
+                            "{url}: the enrollment QR's address must be https"
+                        ))
+                        .into());
+                    }
+                    Some((url, pin))
+                }
+                _ => None,
+            };
             let issued = hq.issue_enroll_code(&actor, &store, Some(days)).await?;
+            let qr = match qr {
+                Some((url, pin)) => {
+                    let text = tillcard_protocol::enrollment::EnrollmentText {
+                        url,
+                        code: issued.code.chars().filter(char::is_ascii_digit).collect(),
+                        pin,
+                    };
+                    let line = text.to_text();
+                    // Refused here if the address is not https.
+                    tillcard_protocol::enrollment::EnrollmentText::parse(&line)
+                        .map_err(|e| bad(e.to_string()))?;
+                    Some(line)
+                }
+                None => None,
+            };
             if json {
-                out.lines.push(serde_json::to_string(&issued)?);
+                let mut value = serde_json::to_value(&issued)?;
+                if let (Some(line), Some(map)) = (&qr, value.as_object_mut()) {
+                    map.insert("enrollment_qr".into(), line.clone().into());
+                }
+                out.lines.push(value.to_string());
             } else {
                 out.lines.push(issued.code.clone());
                 out.lines
                     .push(format!("{}\t{}", issued.code_id, issued.expires_at));
+                if let Some(line) = qr {
+                    out.lines.push(line);
+                }
             }
         }
         Command::Code(CodeCommand::List) => {

@@ -540,3 +540,79 @@ fn without_its_personal_data_key_head_office_refuses_to_start_and_says_why() {
     assert!(!bad_err.contains("c2VjcmV0"), "the key is never quoted");
     assert!(credential.status.success());
 }
+
+#[test]
+fn a_code_is_issued_with_its_enrollment_qr_text_carrying_the_certificate_pin() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hq.sqlite");
+    ok(
+        &db,
+        &[
+            "store",
+            "add",
+            "--code",
+            "S001",
+            "--name",
+            "People's Square",
+        ],
+    );
+    // The certificate file as a TLS front holds it (PEM); its DER bytes
+    // are whatever the test says: the pin is their SHA-256.
+    let der = b"a certificate's DER bytes".to_vec();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64::engine::general_purpose::STANDARD.encode(&der)
+    );
+    let cert = dir.path().join("hq.pem");
+    std::fs::write(&cert, pem).unwrap();
+    let cert = cert.to_str().unwrap();
+    let issued = ok(
+        &db,
+        &[
+            "code",
+            "issue",
+            "--store",
+            "S001",
+            "--qr-url",
+            "https://hq.example.cn/",
+            "--qr-certificate",
+            cert,
+        ],
+    );
+    let lines: Vec<&str> = issued.lines().collect();
+    assert_eq!(lines.len(), 3, "{issued}");
+    let qr = tillcard_protocol::enrollment::EnrollmentText::parse(lines[2]).unwrap();
+    println!(
+        "code issue printed the QR text ({} characters)",
+        lines[2].len()
+    );
+    assert_eq!(qr.url, "https://hq.example.cn");
+    assert_eq!(qr.code, tillcard_protocol::auth::enroll_code_key(lines[0]));
+    assert_eq!(
+        qr.pin,
+        tillcard_protocol::enrollment::CertificatePin::of_der(&der)
+    );
+    // Plain http is refused before a code is spent.
+    let before = ok(&db, &["code", "list"]).lines().count();
+    let out = run(
+        &db,
+        &[
+            "code",
+            "issue",
+            "--store",
+            "S001",
+            "--qr-url",
+            "http://hq.example.cn",
+            "--qr-certificate",
+            cert,
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    println!(
+        "http refused: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    assert_eq!(ok(&db, &["code", "list"]).lines().count(), before);
+}

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod base45;
 pub mod card;
 pub mod client;
+pub mod enrollment;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod staff;
