@@ -77,7 +77,7 @@ pub enum OutcomeKind {
 impl OutcomeKind {
     /// Every kind, in the order declared (for checks that each has its
     /// words).
-    pub const ALL: [OutcomeKind; 9] = [
+    pub const ALL: [OutcomeKind; 10] = [
         OutcomeKind::MemberFound,
         OutcomeKind::UnknownMember,
         OutcomeKind::LookupFailed,
