@@ -330,6 +330,9 @@ impl Tpm2Sealer {
             ],
             None,
         )?;
+        // The saved context stays usable; the loaded copy would take one
+        // of the TPM's three transient slots.
+        self.flush();
         Ok(ctx)
     }
 
@@ -443,6 +446,7 @@ impl Sealer for Tpm2Sealer {
                 ],
                 None,
             )?;
+            self.flush();
             self.run(
                 "unseal the store key",
                 &["tpm2_unseal".as_ref(), "-c".as_ref(), object.as_os_str()],
