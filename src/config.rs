@@ -324,6 +324,23 @@ mod tests {
     }
 
     #[test]
+    fn the_key_dir_sits_beside_the_data_dir_and_never_inside_it() {
+        let demo = TerminalConfig::embedded_demo();
+        assert_eq!(demo.key_dir(), PathBuf::from("tillcard-data-keys"));
+        let packaged = TerminalConfig::parse("data_dir = \"/var/lib/tillcard\"").unwrap();
+        assert_eq!(packaged.key_dir(), PathBuf::from("/var/lib/tillcard-keys"));
+        let inside = TerminalConfig::parse(
+            "data_dir = \"/var/lib/tillcard\"\nkey_dir = \"/var/lib/tillcard/keys\"",
+        )
+        .unwrap_err();
+        assert!(inside.contains("must be outside data_dir"), "{inside}");
+        let host =
+            TerminalConfig::parse("key_sealing = \"host\"\nkey_dir = \"/etc/tillcard/keys\"")
+                .unwrap();
+        assert_eq!(host.key_sealing, Some(crate::store_key::Sealing::Host));
+    }
+
+    #[test]
     fn missing_keys_take_defaults_and_unknown_keys_are_refused() {
         let config = TerminalConfig::parse("").unwrap();
         assert_eq!(config, TerminalConfig::default());
