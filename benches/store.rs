@@ -29,7 +29,10 @@ fn p99_ms(mut samples: Vec<f64>) -> f64 {
 fn open(path: &Path) -> Store {
     let config = StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
-        ..StoreConfig::new("T-BENCH")
+        ..StoreConfig::new(
+            "T-BENCH",
+            tillcard::store_key::StoreKey::from_bytes([0x5a; 32]),
+        )
     };
     Store::open(path, config, Arc::new(SystemClock::new())).unwrap()
 }

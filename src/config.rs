@@ -28,6 +28,15 @@ pub struct TerminalConfig {
     pub head_office: HeadOfficeConfig,
     /// The camera.
     pub camera: CameraSettings,
+    /// Where the sealed store key lives: outside the data directory, so a
+    /// copy of the data directory is useless without this machine. Unset:
+    /// `<data_dir>-keys` beside the data directory (`/var/lib/tillcard-keys`
+    /// for the packaged `/var/lib/tillcard`).
+    pub key_dir: Option<PathBuf>,
+    /// How the store key is sealed: `"tpm2"` (the PC's TPM) or `"host"` (a
+    /// host key file in `key_dir`, weaker: docs/THREAT-MODEL.md). Unset:
+    /// `tpm2` when `/dev/tpmrm0` exists, else `host`.
+    pub key_sealing: Option<crate::store_key::Sealing>,
 }
 
 /// Head office's address.
@@ -169,6 +178,8 @@ impl Default for TerminalConfig {
             sound: true,
             head_office: HeadOfficeConfig::default(),
             camera: CameraSettings::default(),
+            key_dir: None,
+            key_sealing: None,
         }
     }
 }
@@ -221,6 +232,14 @@ impl TerminalConfig {
         if config.auto_lock_secs == 0 {
             return Err("auto_lock_secs must be at least 1".into());
         }
+        if config.key_dir().starts_with(&config.data_dir) {
+            return Err(format!(
+                "key_dir ({}) must be outside data_dir ({}): the sealed store key must not travel \
+                 with a copy of the data directory",
+                config.key_dir().display(),
+                config.data_dir.display()
+            ));
+        }
         if let Some(url) = config.head_office_url() {
             check_head_office_url(url).map_err(|problem| format!("head_office.url: {problem}"))?;
         }
@@ -230,6 +249,30 @@ impl TerminalConfig {
     /// The SQLite store file.
     pub fn store_path(&self) -> PathBuf {
         self.data_dir.join("terminal.sqlite")
+    }
+
+    /// The key directory (see [`TerminalConfig::key_dir`]'s field).
+    pub fn key_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.key_dir {
+            return dir.clone();
+        }
+        let mut name = self
+            .data_dir
+            .file_name()
+            .map(std::ffi::OsStr::to_os_string)
+            .unwrap_or_else(|| "tillcard-data".into());
+        name.push("-keys");
+        self.data_dir.with_file_name(name)
+    }
+
+    /// The store key's vault: the configured (or detected) sealing in
+    /// [`TerminalConfig::key_dir`].
+    pub fn key_vault(&self) -> crate::store_key::KeyVault {
+        crate::store_key::KeyVault::for_sealing(
+            self.key_dir(),
+            self.key_sealing
+                .unwrap_or_else(crate::store_key::Sealing::detect),
+        )
     }
 
     /// Where member cards are saved as PNG at enrollment.
@@ -291,6 +334,23 @@ mod tests {
         assert_eq!(config.head_office_url(), Some("https://hq.example.com"));
         assert_eq!(config.camera.device, -1);
         assert_eq!(config.camera.frames_dir, Some(PathBuf::from("/srv/frames")));
+    }
+
+    #[test]
+    fn the_key_dir_sits_beside_the_data_dir_and_never_inside_it() {
+        let demo = TerminalConfig::embedded_demo();
+        assert_eq!(demo.key_dir(), PathBuf::from("tillcard-data-keys"));
+        let packaged = TerminalConfig::parse("data_dir = \"/var/lib/tillcard\"").unwrap();
+        assert_eq!(packaged.key_dir(), PathBuf::from("/var/lib/tillcard-keys"));
+        let inside = TerminalConfig::parse(
+            "data_dir = \"/var/lib/tillcard\"\nkey_dir = \"/var/lib/tillcard/keys\"",
+        )
+        .unwrap_err();
+        assert!(inside.contains("must be outside data_dir"), "{inside}");
+        let host =
+            TerminalConfig::parse("key_sealing = \"host\"\nkey_dir = \"/etc/tillcard/keys\"")
+                .unwrap();
+        assert_eq!(host.key_sealing, Some(crate::store_key::Sealing::Host));
     }
 
     #[test]

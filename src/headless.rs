@@ -12,8 +12,9 @@ use anyhow::Context as _;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::TerminalConfig;
+use crate::store::PinHashCost;
 use crate::store::handle::StoreHandle;
-use crate::store::{Store, StoreConfig};
+use crate::store_key::KeyVault;
 use crate::uplink::{Uplink, UplinkConfig, UplinkStatus};
 
 /// What a headless registration or sync leaves behind.
@@ -34,7 +35,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the network runtime")
 }
 
-fn open(config: &TerminalConfig, clock: Arc<dyn Clock>) -> anyhow::Result<(StoreHandle, String)> {
+fn open(
+    config: &TerminalConfig,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(StoreHandle, String, Arc<KeyVault>)> {
     anyhow::ensure!(
         !config.demo,
         "the demo terminal does not register with head office: use a configuration file"
@@ -45,9 +49,9 @@ fn open(config: &TerminalConfig, clock: Arc<dyn Clock>) -> anyhow::Result<(Store
         .to_owned();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let store = Store::open(&config.store_path(), StoreConfig::new("T-LOCAL"), clock)
+    let (store, vault) = crate::sealed_store::open(config, clock, PinHashCost::PRODUCTION)
         .context("opening the terminal's store")?;
-    Ok((StoreHandle::spawn(store)?, url))
+    Ok((StoreHandle::spawn(store)?, url, vault))
 }
 
 async fn sync_and_count(
@@ -91,7 +95,7 @@ async fn sync_and_count(
 pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
     use tillcard_protocol::enrollment::{EnrollmentText, PREFIX};
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let (handle, url) = open(config, clock.clone())?;
+    let (handle, url, vault) = open(config, clock.clone())?;
     let (code, pin) = if code.trim().starts_with(PREFIX) {
         let text = EnrollmentText::parse(code)?;
         anyhow::ensure!(
@@ -114,6 +118,14 @@ pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
         )
         .await
         .context("registering with head office")?;
+        // Registered: a new store key (docs/STORE.md, Store key).
+        let rekey_handle = handle.clone();
+        let files = crate::saved_files::SavedFiles::of(config);
+        tokio::task::spawn_blocking(move || {
+            crate::sealed_store::rekey(&vault, &rekey_handle, files)
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("registered, but the store key was not renewed: {e}"))?;
         sync_and_count(&handle, &url, clock, config).await
     })
 }
@@ -121,6 +133,6 @@ pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
 /// Syncs once: the waiting events up, head office's changes down.
 pub fn sync(config: &TerminalConfig) -> anyhow::Result<Synced> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let (handle, url) = open(config, clock.clone())?;
+    let (handle, url, _) = open(config, clock.clone())?;
     runtime()?.block_on(sync_and_count(&handle, &url, clock, config))
 }

@@ -26,8 +26,8 @@ use crate::scan::file_source::{FileSource, load_luma};
 use crate::scan::frame::LumaFrame;
 use crate::scan::pipeline::{PipelineConfig, PipelineParts, ScanPipeline, feed_from_source};
 use crate::store::handle::StoreHandle;
-use crate::store::reader::MemberReader;
-use crate::store::{Store, StoreConfig, StoreError};
+use crate::store::{Store, StoreError};
+use crate::store_key::KeyVault;
 use crate::uplink::{Uplink, UplinkConfig, UplinkError, UplinkStatus};
 
 /// Where answers go: the UI adapter pushes them onto its queue and wakes its
@@ -59,6 +59,9 @@ pub enum StartError {
     /// The store refused to open (damaged, too new, disk...).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store key could not be unsealed, or does not open the store.
+    #[error(transparent)]
+    SealedStore(#[from] crate::sealed_store::SealedStoreError),
     /// A thread or the async runtime could not start.
     #[error("cannot start a worker thread: {0}")]
     Thread(#[from] std::io::Error),
@@ -87,6 +90,8 @@ pub struct Terminal {
     head_office: Arc<Mutex<Option<String>>>,
     /// Whether the store held head office's credentials at start.
     registered_at_start: bool,
+    /// The sealed store key (a registration replaces it).
+    vault: Arc<KeyVault>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -164,8 +169,11 @@ impl Terminal {
             path: config.data_dir.clone(),
             source,
         })?;
-        let path = config.store_path();
-        let mut store = Store::open(&path, StoreConfig::new("T-LOCAL"), clock.clone())?;
+        let (mut store, vault) = crate::sealed_store::open(
+            &config,
+            clock.clone(),
+            crate::store::PinHashCost::PRODUCTION,
+        )?;
         if config.demo {
             crate::demo::seed(&mut store)?;
         }
@@ -173,7 +181,7 @@ impl Terminal {
         SavedFiles::of(&config).delete_erased(&mut store)?;
         let registered_at_start = store.credentials().is_some();
         let verifier = Arc::new(RwLock::new(store.card_verifier()?));
-        let reader = MemberReader::open(&path, store.program()?)?;
+        let reader = store.reader()?;
         let (pipeline, events) = ScanPipeline::spawn(PipelineParts {
             decoder: Box::new(CombinedDecoder::default()),
             verifier: verifier.clone(),
@@ -221,6 +229,7 @@ impl Terminal {
             },
             head_office: Arc::new(Mutex::new(head_office)),
             registered_at_start,
+            vault,
         };
         terminal.start_frames(preview)?;
         if let Some(url) = terminal.head_office_url() {
@@ -510,7 +519,7 @@ impl Terminal {
                 Done::Member,
             ),
             Command::FindByPhone { phone } => {
-                let cards = self.config.cards_dir();
+                let files = SavedFiles::of(&self.config);
                 self.on_store(
                     move |s| {
                         let Some(record) = s.find_member_by_phone(&phone)? else {
@@ -523,7 +532,7 @@ impl Terminal {
                         // head office revoked: hand them the new one.
                         found.new_card = s.reissued_card(found.id().0)?;
                         if let Some(card) = &found.new_card {
-                            save_card(&cards, found.id(), card);
+                            files.save_card(&s.files_key(), found.id(), card);
                         }
                         Ok(Some(found))
                     },
@@ -549,13 +558,13 @@ impl Terminal {
                 Done::SaleCommitted,
             ),
             Command::Enroll { clerk, request } => {
-                let cards = self.config.cards_dir();
+                let files = SavedFiles::of(&self.config);
                 self.on_store(
                     move |s| {
                         let enrolled = s.enroll(&clerk, &request)?;
                         let id = enrolled.member.id;
                         let card_text = s.issue_card(id.0, 1)?;
-                        let card_png = save_card(&cards, id, &card_text);
+                        let card_png = files.save_card(&s.files_key(), id, &card_text);
                         Ok(EnrollDone {
                             member: snapshot_of(s, id)?,
                             card_text,
@@ -615,18 +624,24 @@ impl Terminal {
                 Done::GiftRedeemed,
             ),
             Command::SaveReceipt { sale, text } => {
-                let dir = self.config.receipts_dir();
+                // Sealed with the store's files key, on the store's thread
+                // (which holds the key; a receipt is a few hundred bytes).
+                let files = SavedFiles::of(&self.config);
                 let sink = self.sink.clone();
-                let _ = std::thread::Builder::new()
-                    .name("receipt".into())
-                    .spawn(move || {
-                        let path = dir.join(format!("{}.txt", sale.0));
-                        let result = std::fs::create_dir_all(&dir)
-                            .and_then(|()| std::fs::write(&path, text))
-                            .map(|()| path)
-                            .map_err(|e| format!("receipt not saved: {e}"));
+                let saved = self.store.submit(
+                    move |s| Ok(files.save_receipt(&s.files_key(), &sale.0.to_string(), &text)),
+                    move |result| {
+                        let result = match result {
+                            Ok(Ok(path)) => Ok(path),
+                            Ok(Err(e)) => Err(format!("receipt not saved: {e}")),
+                            Err(e) => Err(format!("receipt not saved: {e}")),
+                        };
                         sink(Input::Done(Done::ReceiptSaved(result)));
-                    });
+                    },
+                );
+                if let Err(e) = saved {
+                    (self.sink)(Input::Done(Done::Failed(e)));
+                }
             }
             Command::Provision {
                 url,
@@ -657,6 +672,9 @@ impl Terminal {
                 let path = registered_url_path(&self.config);
                 let head_office = self.head_office.clone();
                 let configured = self.config.head_office_url().is_some();
+                let vault = self.vault.clone();
+                let rekey_store = self.store.clone();
+                let files = SavedFiles::of(&self.config);
                 let _ = std::thread::Builder::new()
                     .name("provision".into())
                     .spawn(move || {
@@ -671,6 +689,16 @@ impl Terminal {
                                     "registered, but the address was not saved: {e}"
                                 ))
                             })
+                        });
+                        // Registered (anew): a new store key.
+                        let result = result.and_then(|url| {
+                            crate::sealed_store::rekey(&vault, &rekey_store, files)
+                                .map(|()| url)
+                                .map_err(|e| {
+                                    HeadOfficeRefusal::Other(format!(
+                                        "registered, but the store key was not renewed: {e}"
+                                    ))
+                                })
                         });
                         if let (Ok(url), false) = (&result, configured) {
                             *head_office.lock().unwrap_or_else(PoisonError::into_inner) =
@@ -749,16 +777,6 @@ fn head_office_refusal(error: UplinkError) -> HeadOfficeRefusal {
         UplinkError::Certificate(problem) => HeadOfficeRefusal::Certificate(problem),
         other => HeadOfficeRefusal::Other(other.to_string()),
     }
-}
-
-/// Saves a member's card as `cards/<member id>.png` (the file name carries
-/// no personal data). A failure to save is not a failed enrollment: the card
-/// is on screen and can be re-issued.
-fn save_card(dir: &Path, member: MemberId, text: &str) -> Option<PathBuf> {
-    std::fs::create_dir_all(dir).ok()?;
-    let path = dir.join(format!("{}.png", member.0));
-    crate::scan::card::save_png(text, &path, 8).ok()?;
-    Some(path)
 }
 
 /// A camera frame reduced for the preview (about 320 px wide).

@@ -103,7 +103,10 @@ async fn postgres_chain() -> Chain {
 fn empty_terminal(dir: &std::path::Path, clock: Arc<dyn Clock>) -> StoreHandle {
     let config = StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
-        ..StoreConfig::new("T-NEW")
+        ..StoreConfig::new(
+            "T-NEW",
+            tillcard::store_key::StoreKey::from_bytes([0x5a; 32]),
+        )
     };
     let store = Store::open(&dir.join("terminal.sqlite"), config, clock).unwrap();
     assert!(store.clerk_list().unwrap().is_empty());

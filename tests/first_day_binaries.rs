@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::config::TerminalConfig;
+use tillcard::store::StoreError;
 use tillcard::store::handle::StoreHandle;
-use tillcard::store::{Store, StoreConfig, StoreError};
 use tillcard::uplink::set_pin;
 
 const ADMIN_TOKEN: &str = "first-day-binaries-admin-token-0123";
@@ -216,10 +216,10 @@ impl Till {
     /// before the binary runs again).
     fn store(&self) -> StoreHandle {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-        let store = Store::open(
-            &self.config.store_path(),
-            StoreConfig::new("T-LOCAL"),
+        let (store, _) = tillcard::sealed_store::open(
+            &self.config,
             clock,
+            tillcard::store::PinHashCost::PRODUCTION,
         )
         .unwrap();
         StoreHandle::spawn(store).unwrap()

@@ -146,8 +146,7 @@ fn a_managers_pin_lifts_a_cashiers_lockout_but_not_a_managers() {
         Err(StoreError::Locked { .. })
     ));
     // Inspects the database: the audit row of the lift.
-    let lifted: i64 = rusqlite::Connection::open(t.path())
-        .unwrap()
+    let lifted: i64 = util::store::raw(&t.path())
         .query_row(
             "SELECT count(*) FROM audit WHERE action = 'lockout_lifted'",
             [],

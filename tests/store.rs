@@ -18,7 +18,7 @@ use tillcard::store::{StoreError, migrate};
 use util::store::*;
 
 fn count(path: &std::path::Path, table: &str) -> i64 {
-    let conn = Connection::open(path).unwrap();
+    let conn = raw(path);
     conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
 }
@@ -120,7 +120,7 @@ fn a_sale_writes_its_ledger_entries_outbox_event_and_audit_row_together() {
     );
     assert_eq!(account.usable_coupons(t.clock.now()).count(), 0);
 
-    let conn = Connection::open(t.path()).unwrap();
+    let conn = raw(&t.path());
     let seqs: Vec<i64> = conn
         .prepare("SELECT seq FROM outbox ORDER BY seq")
         .unwrap()
@@ -203,7 +203,7 @@ fn refund_and_adjustment_need_a_manager_pin_and_record_who_approved() {
         .unwrap();
     // Line 1 is 2 × ¥40; refunding one unit gives back ¥40.
     assert_eq!(receipt.outcome.money, Money::from_yuan(40));
-    let conn = Connection::open(t.path()).unwrap();
+    let conn = raw(&t.path());
     let approved_by: String = conn
         .query_row("SELECT approved_by FROM refunds", [], |r| r.get(0))
         .unwrap();
@@ -278,7 +278,7 @@ fn the_audit_chain_detects_an_edited_row() {
     let t = audited_store();
     let rows = t.store.verify_audit_chain().unwrap().unwrap();
     assert!(rows >= 5);
-    let raw = Connection::open(t.path()).unwrap();
+    let raw = raw(&t.path());
     raw.execute("UPDATE audit SET clerk_id = 'm1' WHERE seq = 4", [])
         .unwrap();
     assert_eq!(
@@ -290,7 +290,7 @@ fn the_audit_chain_detects_an_edited_row() {
 #[test]
 fn the_audit_chain_detects_a_deleted_row_in_the_middle_and_at_the_end() {
     let t = audited_store();
-    let raw = Connection::open(t.path()).unwrap();
+    let raw = raw(&t.path());
     let last: i64 = raw
         .query_row("SELECT MAX(seq) FROM audit", [], |r| r.get(0))
         .unwrap();
@@ -336,7 +336,7 @@ fn migrations_run_from_an_empty_file_and_from_every_earlier_version() {
             }
         }
         let t = open_file(&path).unwrap();
-        let conn = Connection::open(&path).unwrap();
+        let conn = raw(&path);
         let version: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -441,8 +441,7 @@ fn an_unkeyed_chain_from_before_is_rechained_under_the_key_with_a_marker_row() {
 fn a_file_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("terminal.sqlite");
-    Connection::open(&path)
-        .unwrap()
+    raw(&path)
         .pragma_update(None, "user_version", schema::latest_version() + 1)
         .unwrap();
     let error = open_file(&path).unwrap_err();
@@ -456,7 +455,12 @@ fn a_damaged_file_is_refused_with_a_clear_message_and_kept_untouched() {
     let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(&path, &garbage).unwrap();
     let error = open_file(&path).unwrap_err();
-    assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+    // Encrypted, a damaged file and a wrong key look alike: the page
+    // HMACs fail. Either way it is refused, kept, and said in words.
+    assert!(
+        matches!(error, StoreError::WrongKey { plain: false }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("kept for support"), "{error}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
 }

@@ -167,7 +167,7 @@ fn check_invariants(path: &Path, committed: &[(String, String)]) -> usize {
     let store = Store::open(path, config(), Arc::new(SystemClock::new())).unwrap();
     store.integrity_check().unwrap();
     drop(store);
-    let conn = Connection::open(path).unwrap();
+    let conn = raw(path);
 
     let mut events: Vec<(i64, EventBody)> = Vec::new();
     let mut stmt = conn

@@ -8,12 +8,11 @@
 
 mod util;
 
-use rusqlite::Connection;
 use tillcard::store::StoreError;
 use util::store::*;
 
 fn counts(path: &std::path::Path) -> Vec<i64> {
-    let conn = Connection::open(path).unwrap();
+    let conn = raw(path);
     ["sales", "ledger", "outbox", "audit", "members"]
         .iter()
         .map(|t| {

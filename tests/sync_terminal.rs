@@ -236,8 +236,7 @@ async fn erasure_deletes_the_members_saved_card_and_receipts_and_scrubs_the_sent
     assert!(world.hq.erase(member).await.unwrap());
     sync_saving(&world, &till, Some(files.clone())).await;
     let left: Vec<bool> = saved.iter().map(|p| p.exists()).collect();
-    let outbox: Vec<(String, String)> = rusqlite::Connection::open(&store_file)
-        .unwrap()
+    let outbox: Vec<(String, String)> = sync_util::raw(&store_file)
         .prepare("SELECT kind, payload FROM outbox WHERE payload LIKE '%' || ?1 || '%'")
         .unwrap()
         .query_map([member.0.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))

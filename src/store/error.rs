@@ -23,6 +23,19 @@ pub enum StoreError {
         /// What the check reported.
         detail: String,
     },
+    /// The store's key does not open the file: the sealed key in the key
+    /// directory is another machine's or another installation's, or the
+    /// file is not this terminal's.
+    #[error(
+        "The terminal's database cannot be opened with this machine's store key{}: the key \
+         directory holds another key, the data directory came from another terminal, or the file \
+         is damaged. It was kept for support and nothing was changed (docs/STORE.md, Store key).",
+        if *plain { " (the file is not encrypted and could not be encrypted)" } else { "" }
+    )]
+    WrongKey {
+        /// The file is a plain SQLite database.
+        plain: bool,
+    },
     /// The file was written by a newer program.
     #[error(
         "The database was written by a newer Tillcard (schema {found}; this one knows {known}). Update the terminal."

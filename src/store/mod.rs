@@ -1,6 +1,12 @@
 //! The terminal's durable local store: member cache, ledger, outbox, clerks
 //! and audit log, in one SQLite file. This is the only module that writes SQL.
 //!
+//! Encryption at rest: the file is SQLCipher (AES-256, HMAC-SHA512 per page),
+//! keyed with the raw 32-byte store key ([`crate::store_key`]), which every
+//! connection applies before any other statement ([`connect`]). A wrong or
+//! missing key is [`StoreError::WrongKey`]; a plain SQLite file left by a
+//! previous version is encrypted once at open ([`encrypt_plain_file`]).
+//!
 //! Durability: WAL journal with `synchronous=FULL` (a commit that returned is
 //! on disk, even across power loss), `BEGIN IMMEDIATE` for every write (the
 //! write lock is taken up front, so a transaction never fails half-way on a
@@ -44,6 +50,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 use tillcard_rules::{Program, Timestamp};
 
 use crate::clock::Clock;
+use crate::store_key::StoreKey;
 pub use error::StoreError;
 
 /// How expensive PIN hashing is. Production uses Argon2id's recommended
@@ -76,15 +83,49 @@ pub struct StoreConfig {
     pub terminal_id: String,
     /// PIN hashing cost.
     pub pin_cost: PinHashCost,
+    /// The key the file is encrypted with (sealed to the machine by
+    /// [`crate::store_key::KeyVault`]).
+    pub key: StoreKey,
 }
 
 impl StoreConfig {
-    /// Production settings for `terminal_id`.
-    pub fn new(terminal_id: impl Into<String>) -> StoreConfig {
+    /// Production settings for `terminal_id`, the file encrypted with `key`.
+    pub fn new(terminal_id: impl Into<String>, key: StoreKey) -> StoreConfig {
         StoreConfig {
             terminal_id: terminal_id.into(),
             pin_cost: PinHashCost::PRODUCTION,
+            key,
         }
+    }
+}
+
+/// The store key shared by the write connection and the readers, with a
+/// generation that a re-key bumps (a reader then opens its connection
+/// again with the new key).
+#[derive(Debug, Clone)]
+pub struct SharedKey(Arc<std::sync::RwLock<(u64, StoreKey)>>);
+
+impl SharedKey {
+    fn new(key: StoreKey) -> SharedKey {
+        SharedKey(Arc::new(std::sync::RwLock::new((0, key))))
+    }
+
+    /// The generation and the key now.
+    fn current(&self) -> (u64, StoreKey) {
+        let guard = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (guard.0, guard.1.clone())
+    }
+
+    fn replace(&self, key: StoreKey) {
+        let mut guard = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.0 += 1;
+        guard.1 = key;
     }
 }
 
@@ -94,6 +135,7 @@ pub struct Store {
     path: PathBuf,
     clock: Arc<dyn Clock>,
     config: StoreConfig,
+    key: SharedKey,
     phone_key: [u8; 32],
     accounts: members::AccountCache,
     /// The program without a moment and every version head office
@@ -111,11 +153,117 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Opens a connection with the durability settings every connection uses.
-fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+/// The first 16 bytes of every plain (unencrypted) SQLite file.
+const PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Whether the file at `path` is a plain SQLite database (one written by a
+/// Tillcard before the store was encrypted).
+pub fn is_plain_sqlite(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| &header == PLAIN_HEADER)
+}
+
+/// Applies the key: the first statement on a new connection.
+/// `cipher_memory_security` stays off (wiping every freed page costs a
+/// third of the commit rate; the key itself is wiped by [`StoreKey`]).
+/// SQLCipher's own log (to stderr) is off: a wrong key is reported as
+/// [`StoreError::WrongKey`] instead.
+fn apply_key(conn: &Connection, key: &StoreKey) -> Result<(), StoreError> {
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"{}\"; PRAGMA cipher_memory_security = OFF; \
+         PRAGMA cipher_log_level = NONE;",
+        key.sql_literal()
+    ))
+    .map_err(StoreError::from_open)
+}
+
+/// Opens a connection with the key and the durability settings every
+/// connection uses. The key goes first; the first read proves it.
+fn connect(path: &Path, flags: OpenFlags, key: &StoreKey) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(StoreError::from_open)?;
+    apply_key(&conn, key)?;
     conn.busy_timeout(Duration::from_secs(5))?;
-    Ok(conn)
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(conn),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            Err(StoreError::WrongKey {
+                plain: is_plain_sqlite(path),
+            })
+        }
+        Err(e) => Err(StoreError::from_open(e)),
+    }
+}
+
+/// Encrypts a plain SQLite store (from the version before encryption) in
+/// place: everything is checkpointed into the file, `sqlcipher_export`
+/// copies it into an encrypted file beside it, which then replaces the
+/// plain one by an atomic rename. A stop before the rename leaves the
+/// plain file whole (the copy is made again at the next start); after it,
+/// the encrypted one. Returns whether there was anything to encrypt.
+pub fn encrypt_plain_file(path: &Path, key: &StoreKey) -> Result<bool, StoreError> {
+    if !is_plain_sqlite(path) {
+        return Ok(false);
+    }
+    let copy = path.with_extension("encrypting");
+    let _ = std::fs::remove_file(&copy);
+    {
+        // CREATE: the attached copy is opened with these flags.
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(StoreError::from_open)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        check_integrity(&conn)?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let copy_text = copy
+            .to_str()
+            .ok_or_else(|| StoreError::Database("the data directory's path is not UTF-8".into()))?;
+        conn.execute(
+            &format!(
+                "ATTACH DATABASE ?1 AS encrypted KEY \"{}\"",
+                key.sql_literal()
+            ),
+            [copy_text],
+        )?;
+        conn.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
+        conn.execute_batch(&format!(
+            "PRAGMA encrypted.user_version = {version}; DETACH DATABASE encrypted;"
+        ))?;
+        // Closing the last connection removes the (checkpointed) -wal.
+        conn.close().map_err(|(_, e)| StoreError::from(e))?;
+    }
+    let io = |e: std::io::Error| StoreError::Database(format!("encrypting the store: {e}"));
+    std::fs::File::open(&copy)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    for side in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(side);
+        match std::fs::remove_file(PathBuf::from(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    std::fs::rename(&copy, path).map_err(io)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+        .and_then(|d| d.sync_all())
+        .map_err(io)?;
+    }
+    tracing::info!("plain store encrypted");
+    Ok(true)
 }
 
 /// Refuses a damaged file before anything writes to it.
@@ -170,9 +318,11 @@ impl Store {
         config: StoreConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Store, StoreError> {
+        encrypt_plain_file(path, &config.key)?;
         let mut conn = connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            &config.key,
         )?;
         check_integrity(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -194,11 +344,13 @@ impl Store {
             provisioned = credentials.is_some(),
             "store opened"
         );
+        let key = SharedKey::new(config.key.clone());
         Ok(Store {
             conn,
             path: path.to_owned(),
             clock,
             config,
+            key,
             phone_key,
             accounts: members::AccountCache::default(),
             programs: std::cell::RefCell::new(None),
@@ -230,6 +382,39 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(key)
+    }
+
+    /// Re-encrypts the whole file with `key` (`PRAGMA rekey`; a new key
+    /// at re-provisioning, [`crate::store_key::KeyVault::rotate`]). Readers
+    /// opened by [`Store::reader`] reconnect with the new key.
+    pub fn rekey(&mut self, key: &StoreKey) -> Result<(), StoreError> {
+        // Everything into the main file first: the WAL's frames are under
+        // the old key.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn
+            .execute_batch(&format!("PRAGMA rekey = \"{}\";", key.sql_literal()))?;
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+        self.key.replace(key.clone());
+        self.config.key = key.clone();
+        tracing::info!("store re-keyed");
+        Ok(())
+    }
+
+    /// The key the saved cards and receipts are sealed with
+    /// ([`crate::saved_files`]): derived from the store key, never the key
+    /// itself.
+    pub fn files_key(&self) -> [u8; 32] {
+        self.config.key.derive("saved-files")
+    }
+
+    /// A read-only member directory on its own connection, for the scan
+    /// thread; it follows re-keys.
+    pub fn reader(&self) -> Result<reader::MemberReader, StoreError> {
+        reader::MemberReader::open(&self.path, self.program()?, self.key.clone())
     }
 
     /// Where the store's file is.

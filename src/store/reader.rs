@@ -9,12 +9,14 @@ use tillcard_rules::{MemberId, Program};
 use uuid::Uuid;
 
 use super::members::{current_tier, find_by_id};
-use super::{StoreError, connect};
+use super::{SharedKey, StoreError, connect};
 use crate::scan::directory::{DirectoryError, MemberDirectory, MemberSummary};
 
 /// Member lookups on their own read-only connection.
 pub struct MemberReader {
-    conn: Connection,
+    path: std::path::PathBuf,
+    key: SharedKey,
+    conn: std::cell::RefCell<(u64, Connection)>,
     program: Program,
 }
 
@@ -26,19 +28,38 @@ impl std::fmt::Debug for MemberReader {
 
 impl MemberReader {
     /// Opens a reader on the store file at `path` (which the store has
-    /// already created and migrated). `program` names the tiers.
-    pub fn open(path: &Path, program: Program) -> Result<MemberReader, StoreError> {
-        let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        Ok(MemberReader { conn, program })
+    /// already created and migrated) with the store's key (see
+    /// [`super::Store::reader`]). `program` names the tiers.
+    pub(crate) fn open(
+        path: &Path,
+        program: Program,
+        key: SharedKey,
+    ) -> Result<MemberReader, StoreError> {
+        let (generation, current) = key.current();
+        let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY, &current)?;
+        Ok(MemberReader {
+            path: path.to_owned(),
+            key,
+            conn: std::cell::RefCell::new((generation, conn)),
+            program,
+        })
     }
 
     fn summary(&self, id: MemberId) -> Result<Option<MemberSummary>, StoreError> {
-        let Some(record) = find_by_id(&self.conn, id)? else {
+        let (generation, key) = self.key.current();
+        if self.conn.borrow().0 != generation {
+            // The store was re-keyed: this connection's key is the old one.
+            let conn = connect(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY, &key)?;
+            *self.conn.borrow_mut() = (generation, conn);
+        }
+        let guard = self.conn.borrow();
+        let conn = &guard.1;
+        let Some(record) = find_by_id(conn, id)? else {
             return Ok(None);
         };
         // The record's id: an account merged at head office is found as
         // its survivor.
-        let tier = current_tier(&self.conn, record.id)?;
+        let tier = current_tier(conn, record.id)?;
         Ok(Some(MemberSummary {
             member_id: record.id.0,
             masked_name: record.name_masked,

@@ -10,6 +10,7 @@ use tillcard::rules::{MemberId, Money, Timestamp};
 use tillcard::store::clerks::{Clerk, Role};
 use tillcard::store::members::{EnrollRequest, MemberRecord};
 use tillcard::store::{PinHashCost, Store, StoreConfig, StoreError};
+use tillcard::store_key::StoreKey;
 
 /// Cashier id and PIN.
 pub const CASHIER: (&str, &str) = ("c1", "3817");
@@ -28,8 +29,23 @@ pub fn config() -> StoreConfig {
     tillcard::logging::init_for_tests();
     StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
-        ..StoreConfig::new("T-TEST-0001")
+        ..StoreConfig::new("T-TEST-0001", test_key())
     }
+}
+
+/// The fixed store key the test stores are encrypted with.
+pub fn test_key() -> StoreKey {
+    StoreKey::from_bytes([0x5a; 32])
+}
+
+/// A raw connection to a test store's file, keyed (tests that inspect or
+/// break the database directly).
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+pub fn raw(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"{}\";", test_key().sql_literal()))
+        .unwrap();
+    conn
 }
 
 /// Opens the store file at `path` with the test settings, its clock at
@@ -173,8 +189,7 @@ pub fn store_with_card_member(
     let mut account = tillcard::rules::account::MemberAccount::new(fixture.id);
     account.tier = tillcard::rules::TierLevel(2);
     store.apply_member_snapshot(&fixture, &account).unwrap();
-    let program = store.program().unwrap();
+    let reader = store.reader().unwrap();
     drop(store);
-    let reader = tillcard::store::reader::MemberReader::open(&path, program).unwrap();
     (dir, reader)
 }

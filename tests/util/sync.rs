@@ -42,11 +42,25 @@ pub fn terminal_with_cashier(
 ) -> StoreHandle {
     let config = StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
-        ..StoreConfig::new(terminal_id)
+        ..StoreConfig::new(terminal_id, test_key())
     };
     let mut store = Store::open(&dir.join("terminal.sqlite"), config, clock).unwrap();
     store
         .add_clerk("c1", "Cashier", Role::Cashier, "3817")
         .unwrap();
     StoreHandle::spawn(store).unwrap()
+}
+
+/// The fixed store key the test terminals are encrypted with.
+pub fn test_key() -> tillcard::store_key::StoreKey {
+    tillcard::store_key::StoreKey::from_bytes([0x5a; 32])
+}
+
+/// A raw, keyed connection to a test terminal's store file.
+#[allow(dead_code, clippy::disallowed_types, clippy::disallowed_methods)]
+pub fn raw(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"{}\";", test_key().sql_literal()))
+        .unwrap();
+    conn
 }

@@ -76,7 +76,10 @@ fn test_store() -> (tempfile::TempDir, crate::store::Store) {
         &dir.path().join("t.sqlite"),
         crate::store::StoreConfig {
             pin_cost: crate::store::PinHashCost::TEST_ONLY,
-            ..crate::store::StoreConfig::new("T")
+            ..crate::store::StoreConfig::new(
+                "T",
+                crate::store_key::StoreKey::from_bytes([0x5a; 32]),
+            )
         },
         clock,
     )
