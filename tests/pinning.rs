@@ -132,7 +132,10 @@ fn copied_certificate(der: &[u8]) -> TlsAcceptor {
 fn empty_terminal(dir: &std::path::Path, clock: Arc<dyn Clock>) -> StoreHandle {
     let config = StoreConfig {
         pin_cost: PinHashCost::TEST_ONLY,
-        ..StoreConfig::new("T-NEW")
+        ..StoreConfig::new(
+            "T-NEW",
+            tillcard::store_key::StoreKey::from_bytes([0x5a; 32]),
+        )
     };
     StoreHandle::spawn(Store::open(&dir.join("terminal.sqlite"), config, clock).unwrap()).unwrap()
 }
