@@ -12,7 +12,6 @@
 
 mod util;
 
-use rusqlite::Connection;
 use serde_json::Value;
 use tillcard::rules::pricing::MonthDay;
 use tillcard::store::retention::DEFAULT_OUTBOX_RETENTION;
@@ -20,7 +19,7 @@ use util::store::*;
 
 /// (seq, kind, payload as JSON or Null when pruned, pruned flag).
 fn outbox(path: &std::path::Path) -> Vec<(i64, String, Value, bool)> {
-    let conn = Connection::open(path).unwrap();
+    let conn = raw(path);
     let mut stmt = conn
         .prepare("SELECT seq, kind, payload, pruned FROM outbox ORDER BY seq")
         .unwrap();

@@ -411,7 +411,7 @@ fn an_unkeyed_chain_from_before_is_rechained_under_the_key_with_a_marker_row() {
         let t = open_file(&path).unwrap();
         let verdict = t.verify_audit_chain().unwrap();
         let marker = t.recent_audit(1).unwrap().remove(0);
-        let conn = Connection::open(&path).unwrap();
+        let conn = raw(&path);
         let key: Vec<u8> = conn
             .query_row("SELECT audit_key FROM terminal", [], |r| r.get(0))
             .unwrap();

@@ -178,8 +178,7 @@ async fn flags_of(world: &World, till: &Terminal) -> Vec<String> {
 }
 
 fn audit_rows(till: &Terminal) -> i64 {
-    rusqlite::Connection::open(&till.file)
-        .unwrap()
+    sync_util::raw(&till.file)
         .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
         .unwrap()
 }
@@ -257,7 +256,7 @@ async fn a_rewritten_audit_row_is_flagged_at_head_office_after_the_next_sync() {
     let (rows, links) = (audit_rows(&till), links_next(&till));
     sync(&world, &till).await;
     let before = flags_of(&world, &till).await;
-    let conn = rusqlite::Connection::open(&till.file).unwrap();
+    let conn = sync_util::raw(&till.file);
     let row = first_sale_row(&conn);
     conn.execute("UPDATE audit SET clerk_id = 'm01' WHERE seq = ?1", [row])
         .unwrap();
@@ -297,7 +296,7 @@ async fn a_row_rewritten_and_rechained_with_the_terminals_key_is_still_flagged()
     let till = terminal(&mut world, "store-1").await;
     real_use(&till, 13912340011);
     sync(&world, &till).await;
-    let conn = rusqlite::Connection::open(&till.file).unwrap();
+    let conn = sync_util::raw(&till.file);
     let row = first_sale_row(&conn);
     conn.execute("UPDATE audit SET clerk_id = 'm01' WHERE seq = ?1", [row])
         .unwrap();
@@ -327,7 +326,7 @@ async fn a_truncated_audit_is_flagged_at_head_office_after_the_next_sync() {
     let rows = audit_rows(&till);
     // The newest rows deleted and the head moved back to row 2: the local
     // check passes.
-    let conn = rusqlite::Connection::open(&till.file).unwrap();
+    let conn = sync_util::raw(&till.file);
     conn.execute("DELETE FROM audit WHERE seq > 2", []).unwrap();
     conn.execute(
         "UPDATE terminal SET audit_head_seq = 2, audit_head_hash = (SELECT hash FROM audit WHERE seq = 2)",
