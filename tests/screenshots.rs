@@ -42,7 +42,8 @@ fn every_screen_is_drawn_in_both_languages_at_both_sizes() {
         .unwrap();
     assert!(
         run.status.success(),
-        "{}",
+        "screenshots exited with {}; stderr:\n{}",
+        run.status,
         String::from_utf8_lossy(&run.stderr)
     );
     let files: BTreeSet<String> = std::fs::read_dir(out.path())
