@@ -158,8 +158,18 @@ fn enrollment_refuses_a_phone_already_enrolled_and_shows_the_new_card() {
         done.member.account.usable_coupons(done.member.at).count() == 1,
         "welcome coupon issued"
     );
-    // The card on screen and in the PNG reads back as this member's card.
-    let png = done.card_png.clone().unwrap();
+    // The card on screen and in the PNG reads back as this member's card
+    // (the saved PNG is sealed under the store's files key: opened with it).
+    let saved = done.card_png.clone().unwrap();
+    let files_key = till.store(|s| Ok(s.files_key()));
+    let png_bytes = tillcard::saved_files::SavedFiles::read_sealed(&saved, &files_key).unwrap();
+    assert!(
+        !std::fs::read(&saved).unwrap().starts_with(b"\x89PNG"),
+        "the card is not saved in the clear"
+    );
+    let opened = tempfile::tempdir().unwrap();
+    let png = opened.path().join("card.png");
+    std::fs::write(&png, &png_bytes).unwrap();
     let frame = tillcard::scan::file_source::load_luma(&png).unwrap();
     let text = tillcard::scan::decode::DecoderKind::Combined
         .build()
