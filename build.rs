@@ -4,8 +4,13 @@
 fn main() {
     println!("cargo:rerun-if-changed=ui/lang");
     println!("cargo:rerun-if-changed=ui/lang/zh_CN/LC_MESSAGES/tillcard.po");
+    // The manifest directory is read when the script runs, not baked in when
+    // it is compiled: a build script binary shared between checkouts (one
+    // build directory for several worktrees) must not read another
+    // checkout's translations.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let config = slint_build::CompilerConfiguration::new()
-        .with_bundled_translations(concat!(env!("CARGO_MANIFEST_DIR"), "/ui/lang"))
+        .with_bundled_translations(format!("{manifest_dir}/ui/lang"))
         // One translation per string, whichever view shows it: the .po has
         // no msgctxt, so the same words read the same everywhere.
         .with_default_translation_context(slint_build::DefaultTranslationContext::None)

@@ -1,4 +1,5 @@
-//! The terminal's store at rest (issue 21): after real use, a copy of the
+//! The terminal's store at rest (issue 21): after real use (registration
+//! with head office, enrollments, sales, a sync), a copy of the
 //! whole data directory (without the key directory) opens in no sqlcipher
 //! and holds no phone, name, member id or key material; the store key
 //! seals and unseals through a TPM2 (swtpm, started here) and the host key;
@@ -7,6 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+#[path = "util/sync.rs"]
+mod sync_util;
 mod util;
 
 use std::path::{Path, PathBuf};
@@ -14,12 +17,14 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tillcard::clock::FakeClock;
+use tillcard::clock::{FakeClock, SystemClock};
 use tillcard::config::TerminalConfig;
 use tillcard::saved_files::SavedFiles;
 use tillcard::store::PinHashCost;
 use tillcard::store::clerks::Role;
+use tillcard::store::handle::StoreHandle;
 use tillcard::store_key::{HostSealer, KeyVault, Sealer, Sealing, StoreKey, Tpm2Sealer};
+use tillcard::uplink::provision;
 use util::store::*;
 
 fn terminal_config(root: &Path, sealing: Sealing) -> TerminalConfig {
@@ -78,59 +83,107 @@ fn sqlcipher_opens(file: &Path, key: Option<&StoreKey>) -> (bool, String) {
     )
 }
 
-#[test]
-fn a_copy_of_the_data_directory_opens_nowhere_and_holds_no_personal_data_or_keys() {
+/// A keyed connection to the store file with `key` (reading secrets out).
+fn keyed(path: &Path, key: &StoreKey) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.sql_literal()))
+        .unwrap();
+    conn
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_of_the_data_directory_opens_nowhere_and_holds_no_personal_data_or_keys() {
     tillcard::logging::init_for_tests();
     let root = tempfile::tempdir().unwrap();
+    let hq_dir = tempfile::tempdir().unwrap();
+    let (_, hq, url) = sync_util::served_hq(hq_dir.path()).await;
     let config = terminal_config(root.path(), Sealing::Host);
     std::fs::create_dir_all(&config.data_dir).unwrap();
-    let clock = Arc::new(FakeClock::at(start_time()));
-    let (mut store, _vault) =
-        tillcard::sealed_store::open(&config, clock, PinHashCost::TEST_ONLY).unwrap();
+    // Head office checks request times against its own clock.
+    let clock: Arc<dyn tillcard::clock::Clock> = Arc::new(SystemClock::new());
+    let (mut store, vault) =
+        tillcard::sealed_store::open(&config, clock.clone(), PinHashCost::TEST_ONLY).unwrap();
     store
         .add_clerk(CASHIER.0, "Cashier", Role::Cashier, CASHIER.1)
         .unwrap();
-    let clerk = cashier(&mut store);
+    let first_key = vault.candidates().unwrap().remove(0);
+    let handle = StoreHandle::spawn(store).unwrap();
+
+    // Registration, and the new store key it brings.
+    let code = hq.issue_code("T-AT-REST").await.unwrap();
+    provision(&handle, &url, &code, None, None).await.unwrap();
     let files = SavedFiles::of(&config);
+    tillcard::sealed_store::rekey(&vault, &handle, files.clone()).unwrap();
+    let key = vault.candidates().unwrap().remove(0);
+    println!(
+        "registered; store key renewed: {}",
+        key.bytes() != first_key.bytes()
+    );
+    assert_ne!(key.bytes(), first_key.bytes());
+
+    // Real use: enrollments with cards, a sale each with its receipt.
     let names = ["欧阳娜娜", "Zhang Wei", "李小龙"];
     let mut members = Vec::new();
     for (n, name) in names.iter().enumerate() {
-        let mut request = enroll_request(n as u32 + 1);
-        request.phone = format!("139{:08}", 12_345_670 + n as u32);
-        request.name = Some((*name).to_owned());
-        let member = store.enroll(&clerk, &request).unwrap().member;
-        let card = store.issue_card(member.id.0, 1).unwrap();
-        assert!(
-            files
-                .save_card(&store.files_key(), member.id, &card)
-                .is_some()
-        );
-        let q = quote(&store, Some(member.id), 2, 30);
-        let receipt = store.commit_sale(&clerk, &q).unwrap();
-        let text = format!(
-            "Receipt {}\nMember {} {} {}\n",
-            receipt.sale.0, member.id.0, name, request.phone
-        );
-        files
-            .save_receipt(&store.files_key(), &receipt.sale.0.to_string(), &text)
+        let files = files.clone();
+        let name = (*name).to_owned();
+        let member = handle
+            .call(move |store| {
+                let clerk = cashier(store);
+                let mut request = enroll_request(n as u32 + 1);
+                request.phone = format!("139{:08}", 12_345_670 + n as u32);
+                request.name = Some(name.clone());
+                let member = store.enroll(&clerk, &request)?.member;
+                let card = store.issue_card(member.id.0, 1)?;
+                assert!(
+                    files
+                        .save_card(&store.files_key(), member.id, &card)
+                        .is_some()
+                );
+                let q = quote(store, Some(member.id), 2, 30);
+                let receipt = store.commit_sale(&clerk, &q)?;
+                let text = format!(
+                    "Receipt {}\nMember {} {} {}\n",
+                    receipt.sale.0, member.id.0, name, request.phone
+                );
+                files
+                    .save_receipt(&store.files_key(), &receipt.sale.0.to_string(), &text)
+                    .unwrap();
+                Ok((member.id.0, request.phone.clone(), name))
+            })
             .unwrap();
-        members.push((member.id.0, request.phone.clone(), (*name).to_owned()));
+        members.push(member);
     }
+    let status = sync_util::sync_until_idle(&handle, &url, clock.clone(), Some(files)).await;
+    println!("synced: {} pending", status.pending);
+    assert_eq!(status.pending, 0);
+
     // The secrets to look for, read from the store itself.
-    let (_, seed) = store.local_card_key(&[]).unwrap().expect("a card key");
     let store_path = config.store_path();
-    let conn = rusqlite::Connection::open(&store_path).unwrap();
-    let key = config.key_vault().candidates().unwrap().remove(0);
-    conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.sql_literal()))
-        .unwrap();
+    let conn = keyed(&store_path, &key);
     let phone_key: Vec<u8> = conn
         .query_row("SELECT phone_key FROM terminal", [], |r| r.get(0))
+        .unwrap();
+    let audit_key: Vec<u8> = conn
+        .query_row("SELECT audit_key FROM terminal", [], |r| r.get(0))
+        .unwrap();
+    let seed: Vec<u8> = conn
+        .query_row("SELECT seed FROM card_issuer WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let (request_key, lookup_key): (Vec<u8>, String) = conn
+        .query_row(
+            "SELECT signing_key, lookup_key FROM credentials WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     drop(conn);
     // Copied while the terminal runs (the -wal is live), as a thief would.
     let copy = root.path().join("stolen");
     let copied = copy_dir(&config.data_dir, &copy);
-    drop(store);
+    drop(handle);
     let names_of: Vec<String> = copied
         .iter()
         .map(|p| p.strip_prefix(&copy).unwrap().display().to_string())
@@ -155,15 +208,20 @@ fn a_copy_of_the_data_directory_opens_nowhere_and_holds_no_personal_data_or_keys
     // The copy itself is whole: with the machine's key it opens (through
     // this build's SQLCipher 4; Debian 12's command-line tool is SQLCipher
     // 3, which cannot read version 4 files even with the key).
-    let whole = rusqlite::Connection::open(&db).unwrap();
-    whole
-        .execute_batch(&format!("PRAGMA key = \"{}\";", key.sql_literal()))
-        .unwrap();
+    let whole = keyed(&db, &key);
     let members_in_copy: i64 = whole
         .query_row("SELECT count(*) FROM members", [], |r| r.get(0))
         .unwrap();
     println!("the copy with the machine's key (SQLCipher 4): {members_in_copy} members");
     assert_eq!(members_in_copy, members.len() as i64);
+    // The key it had before registration no longer opens it.
+    let stale = keyed(&db, &first_key)
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .is_ok();
+    println!("the copy with the key from before registration: opened={stale}");
+    assert!(!stale);
 
     // (b) a byte scan of every copied file.
     let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
@@ -177,10 +235,21 @@ fn a_copy_of_the_data_directory_opens_nowhere_and_holds_no_personal_data_or_keys
         needles.push((format!("member id {id}"), id.to_string().into_bytes()));
         needles.push((format!("member id {id} (16 bytes)"), id.as_bytes().to_vec()));
     }
-    needles.push(("card-signing seed".into(), seed.to_vec()));
+    needles.push(("card-signing seed".into(), seed.clone()));
     needles.push(("phone lookup key".into(), phone_key.clone()));
-    needles.push(("store key".into(), key.bytes().to_vec()));
-    needles.push(("store key (hex)".into(), key.sql_literal().into_bytes()));
+    needles.push(("audit key".into(), audit_key.clone()));
+    needles.push(("request-signing key".into(), request_key.clone()));
+    needles.push((
+        "head office lookup key".into(),
+        lookup_key.clone().into_bytes(),
+    ));
+    for (what, k) in [
+        ("store key", &key),
+        ("store key before registration", &first_key),
+    ] {
+        needles.push((what.into(), k.bytes().to_vec()));
+        needles.push((format!("{what} (hex)"), k.sql_literal().into_bytes()));
+    }
     let mut bytes_scanned = 0;
     let mut found = Vec::new();
     for file in &copied {

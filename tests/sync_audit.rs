@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sync_util::{served_hq, terminal_with_cashier};
+use sync_util::{served_hq, sync_until_idle, terminal_with_cashier};
 use tillcard::clock::SystemClock;
 use tillcard::rules::Money;
 use tillcard::rules::booking::TopUp;
@@ -82,36 +82,7 @@ fn call<R: Send + 'static>(
 
 /// Runs the uplink until the queue is drained and the downlink was pulled.
 async fn sync(world: &World, till: &Terminal) {
-    let (status_tx, mut status) = watch::channel(UplinkStatus::default());
-    let (stop, shutdown) = watch::channel(false);
-    let config = UplinkConfig {
-        min_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(100),
-        idle_poll: Duration::from_millis(20),
-        ..UplinkConfig::new(world.url.clone())
-    };
-    let clock = Arc::new(SystemClock::new());
-    let task = tokio::spawn(
-        Uplink::new(till.handle.clone(), clock, config, status_tx)
-            .unwrap()
-            .run(shutdown),
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut idle_rounds = 0;
-    while idle_rounds < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "sync did not settle: {:?}",
-            status.borrow().clone()
-        );
-        let _ = tokio::time::timeout(Duration::from_millis(200), status.changed()).await;
-        let s = status.borrow().clone();
-        if s.online && s.pending == 0 {
-            idle_rounds += 1;
-        }
-    }
-    stop.send(true).unwrap();
-    task.await.unwrap();
+    sync_until_idle(&till.handle, &world.url, Arc::new(SystemClock::new()), None).await;
 }
 
 /// Real use: two members enrolled and topped up, a sale each.

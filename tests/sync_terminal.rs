@@ -15,7 +15,7 @@ mod sync_util;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sync_util::{served_hq, terminal_with_cashier};
+use sync_util::{served_hq, sync_until_idle, terminal_with_cashier};
 use tillcard::clock::{Clock, FakeClock, SystemClock};
 use tillcard::rules::MemberId;
 use tillcard::rules::Money;
@@ -96,38 +96,7 @@ async fn sync_saving(
     handle: &StoreHandle,
     files: Option<SavedFiles>,
 ) -> UplinkStatus {
-    let (status_tx, mut status) = watch::channel(UplinkStatus::default());
-    let (stop, shutdown) = watch::channel(false);
-    let config = UplinkConfig {
-        saved_files: files,
-        min_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(100),
-        idle_poll: Duration::from_millis(20),
-        ..UplinkConfig::new(world.url.clone())
-    };
-    let task = tokio::spawn(
-        Uplink::new(handle.clone(), world.clock.clone(), config, status_tx)
-            .unwrap()
-            .run(shutdown),
-    );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    // Two idle rounds in a row: uploads done and the downlink pulled.
-    let mut idle_rounds = 0;
-    while idle_rounds < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "sync did not settle: {:?}",
-            status.borrow().clone()
-        );
-        let _ = tokio::time::timeout(Duration::from_millis(200), status.changed()).await;
-        let s = status.borrow().clone();
-        if s.online && s.pending == 0 {
-            idle_rounds += 1;
-        }
-    }
-    stop.send(true).unwrap();
-    task.await.unwrap();
-    status.borrow().clone()
+    sync_until_idle(handle, &world.url, world.clock.clone(), files).await
 }
 
 fn call<R: Send + 'static>(

@@ -7,12 +7,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use tillcard::clock::Clock;
+use tillcard::saved_files::SavedFiles;
 use tillcard::store::clerks::Role;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::{PinHashCost, Store, StoreConfig};
+use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus};
 use tillcard_hq::service::{Hq, serve};
 use tillcard_hq::store::sqlite::SqliteStore;
+use tokio::sync::watch;
 
 /// Head office on SQLite at `dir/hq.sqlite`: its store and the service,
 /// not served yet.
@@ -63,4 +68,47 @@ pub fn raw(path: &Path) -> rusqlite::Connection {
     conn.execute_batch(&format!("PRAGMA key = \"{}\";", test_key().sql_literal()))
         .unwrap();
     conn
+}
+
+/// Runs `handle`'s uplink against `url` (saving cards and receipts in
+/// `files`, if given) until its queue is drained and the downlink was
+/// pulled: two idle rounds in a row, within 30 s. The last status.
+pub async fn sync_until_idle(
+    handle: &StoreHandle,
+    url: &str,
+    clock: Arc<dyn Clock>,
+    files: Option<SavedFiles>,
+) -> UplinkStatus {
+    let (status_tx, mut status) = watch::channel(UplinkStatus::default());
+    let (stop, shutdown) = watch::channel(false);
+    let config = UplinkConfig {
+        saved_files: files,
+        min_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(100),
+        idle_poll: Duration::from_millis(20),
+        ..UplinkConfig::new(url.to_owned())
+    };
+    let task = tokio::spawn(
+        Uplink::new(handle.clone(), clock, config, status_tx)
+            .unwrap()
+            .run(shutdown),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut idle_rounds = 0;
+    while idle_rounds < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sync did not settle: {:?}",
+            status.borrow().clone()
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(200), status.changed()).await;
+        let s = status.borrow().clone();
+        if s.online && s.pending == 0 {
+            idle_rounds += 1;
+        }
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let last = status.borrow().clone();
+    last
 }
