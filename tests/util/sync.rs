@@ -109,6 +109,5 @@ pub async fn sync_until_idle(
     }
     stop.send(true).unwrap();
     task.await.unwrap();
-    let last = status.borrow().clone();
-    last
+    status.borrow().clone()
 }
