@@ -18,7 +18,6 @@ mod sync_util;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -31,10 +30,9 @@ use tillcard::store::Store;
 use tillcard::store::audit::AuditBroken;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
-use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
+use tillcard::uplink::provision;
 use tillcard_hq::service::Hq;
 use tillcard_protocol::wire::TerminalId;
-use tokio::sync::watch;
 
 struct World {
     _dirs: Vec<tempfile::TempDir>,

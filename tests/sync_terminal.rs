@@ -13,7 +13,6 @@
 mod sync_util;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use sync_util::{served_hq, sync_until_idle, terminal_with_cashier};
 use tillcard::clock::{Clock, FakeClock, SystemClock};
@@ -26,9 +25,8 @@ use tillcard::saved_files::SavedFiles;
 use tillcard::store::Store;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
-use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
+use tillcard::uplink::{UplinkStatus, provision};
 use tillcard_hq::service::Hq;
-use tokio::sync::watch;
 
 struct World {
     _dirs: Vec<tempfile::TempDir>,
