@@ -510,3 +510,38 @@ fn provisional_balance_is_the_snapshot_plus_this_terminals_unsynced_events() {
     t.store.apply_member_snapshot(&member, &synced).unwrap();
     assert_eq!(t.store.account(member.id).unwrap().points_balance(now), 848);
 }
+
+#[test]
+fn the_latest_tier_change_is_found_through_its_partial_index_which_sales_leave_empty() {
+    let mut t = open_store();
+    let clerk = cashier(&mut t.store);
+    let member = enroll(&mut t.store, &clerk, 1).id;
+    for _ in 0..3 {
+        let q = quote(&t.store, Some(member), 2, 30);
+        t.store.commit_sale(&clerk, &q).unwrap();
+    }
+    let raw = raw(&t.path());
+    let plan: Vec<String> = raw
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT body FROM ledger WHERE member_id = ?1 \
+             AND kind = 'tier_changed' ORDER BY id DESC LIMIT 1",
+        )
+        .unwrap()
+        .query_map([member.0.to_string()], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    println!("plan: {plan:?}");
+    assert!(plan.iter().any(|step| step.contains("ledger_tier_changes")));
+    let (ledger_rows, indexed): (i64, i64) = raw
+        .query_row(
+            "SELECT (SELECT count(*) FROM ledger), \
+             (SELECT count(*) FROM ledger INDEXED BY ledger_tier_changes WHERE kind = 'tier_changed')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    println!("{ledger_rows} ledger rows, {indexed} in the tier-change index");
+    assert!(ledger_rows >= 3);
+    assert_eq!(indexed, 0);
+}

@@ -86,7 +86,7 @@ fn sqlcipher_opens(file: &Path, key: Option<&StoreKey>) -> (bool, String) {
 /// A keyed connection to the store file with `key` (reading secrets out).
 fn keyed(path: &Path, key: &StoreKey) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(path).unwrap();
-    conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.sql_literal()))
+    conn.execute_batch(&tillcard::store::key_statements(key))
         .unwrap();
     conn
 }

@@ -190,11 +190,8 @@ impl Store {
         let program = self.program()?;
         let receipt = self.write(|tx, ctx| {
             let exists: Option<String> = tx
-                .query_row(
-                    "SELECT sale_id FROM sales WHERE sale_id = ?1",
-                    [source_text(quote.id)],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT sale_id FROM sales WHERE sale_id = ?1")?
+                .query_row([source_text(quote.id)], |r| r.get(0))
                 .optional()?;
             if exists.is_some() {
                 return Err(StoreError::Booking(booking::BookingError::AlreadyBooked(
@@ -220,19 +217,19 @@ impl Store {
                 entries: entries.clone(),
             };
             let seq = outbox::append(tx, ctx, &body)?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO sales (sale_id, member_id, at, clerk_id, total, quote, event_seq)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    source_text(quote.id),
-                    quote.member.map(|m| m.0.to_string()),
-                    quote.at.to_rfc3339(),
-                    clerk.id(),
-                    quote.total.fen(),
-                    serde_json::to_string(quote)?,
-                    seq
-                ],
-            )?;
+            )?
+            .execute(params![
+                source_text(quote.id),
+                quote.member.map(|m| m.0.to_string()),
+                quote.at.to_rfc3339(),
+                clerk.id(),
+                quote.total.fen(),
+                serde_json::to_string(quote)?,
+                seq
+            ])?;
             record_booking(
                 tx,
                 seq,

@@ -128,24 +128,24 @@ pub(crate) fn append(
     action: &str,
     subject: &str,
 ) -> Result<(), StoreError> {
-    let (head_seq, head_hash, key): (i64, Option<Vec<u8>>, Option<Vec<u8>>) = tx.query_row(
-        "SELECT audit_head_seq, audit_head_hash, audit_key FROM terminal WHERE id = 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let (head_seq, head_hash, key): (i64, Option<Vec<u8>>, Option<Vec<u8>>) = tx
+        .prepare_cached(
+            "SELECT audit_head_seq, audit_head_hash, audit_key FROM terminal WHERE id = 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let key = key_from(key)?;
     let prev = head_hash.unwrap_or_else(|| GENESIS.to_vec());
     let seq = head_seq + 1;
     let hash = row_mac(&key, &prev, seq, at, clerk, action, subject)?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit (seq, at, clerk_id, action, subject, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![seq, at, clerk, action, subject, prev, hash],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![seq, at, clerk, action, subject, prev, hash])?;
+    tx.prepare_cached(
         "UPDATE terminal SET audit_head_seq = ?1, audit_head_hash = ?2 WHERE id = 1",
-        params![seq, hash],
-    )?;
+    )?
+    .execute(params![seq, hash])?;
     Ok(())
 }
 

@@ -75,25 +75,27 @@ pub(crate) fn append(
     ctx: &StoreContext<'_>,
     body: &EventBody,
 ) -> Result<i64, StoreError> {
-    let seq: i64 = tx.query_row("SELECT next_seq FROM terminal WHERE id = 1", [], |r| {
-        r.get(0)
-    })?;
-    tx.execute("UPDATE terminal SET next_seq = ?1 WHERE id = 1", [seq + 1])?;
+    // Cached statements: every business action comes through here.
+    let seq: i64 = tx
+        .prepare_cached("SELECT next_seq FROM terminal WHERE id = 1")?
+        .query_row([], |r| r.get(0))?;
+    tx.prepare_cached("UPDATE terminal SET next_seq = ?1 WHERE id = 1")?
+        .execute([seq + 1])?;
     let payload = serde_json::to_string(body)?;
     let monotonic = i64::try_from(ctx.clock.monotonic_ms()).unwrap_or(i64::MAX);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO outbox (seq, event_id, kind, wall_time, monotonic_ms, schema_version, payload)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            seq,
-            Uuid::now_v7().to_string(),
-            body.kind(),
-            ctx.clock.now().to_rfc3339(),
-            monotonic,
-            EVENT_SCHEMA_VERSION,
-            payload
-        ],
-    )?;
+    )?
+    .execute(params![
+        seq,
+        Uuid::now_v7().to_string(),
+        body.kind(),
+        ctx.clock.now().to_rfc3339(),
+        monotonic,
+        EVENT_SCHEMA_VERSION,
+        payload
+    ])?;
     // The kind and the sequence number only: bodies carry masked and sealed
     // personal data, and a log needs neither.
     tracing::debug!(seq, kind = body.kind(), "outbox event written");

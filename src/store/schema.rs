@@ -300,6 +300,16 @@ UPDATE outbox SET acked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE acked =
 ALTER TABLE outbox ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0 CHECK (pruned IN (0, 1));
 "#,
     },
+    Migration {
+        purpose: "one index page fewer per sale: tier changes indexed apart (partial index)",
+        sql: r#"
+-- Only the latest tier change per member is looked up by kind
+-- (members::current_tier); a full (member, kind, id) index made every ledger
+-- row, three per sale, write one more page (encrypted, authenticated).
+DROP INDEX ledger_by_member_kind;
+CREATE INDEX ledger_tier_changes ON ledger(member_id, id) WHERE kind = 'tier_changed';
+"#,
+    },
 ];
 
 /// The schema version this code writes.

@@ -43,7 +43,7 @@ pub fn test_key() -> StoreKey {
 #[allow(clippy::disallowed_types, clippy::disallowed_methods)]
 pub fn raw(path: &Path) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(path).unwrap();
-    conn.execute_batch(&format!("PRAGMA key = \"{}\";", test_key().sql_literal()))
+    conn.execute_batch(&tillcard::store::key_statements(&test_key()))
         .unwrap();
     conn
 }
