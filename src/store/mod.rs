@@ -183,6 +183,11 @@ pub fn is_plain_sqlite(path: &Path) -> bool {
 /// - SQLCipher's own log (to stderr) is off: a wrong key is reported as
 ///   [`StoreError::WrongKey`] instead.
 pub fn key_statements(key: &StoreKey) -> String {
+    // Before SQLCipher's first use of libcrypto: initialised here without
+    // its atexit cleanup, which could free its state under a store worker
+    // thread still encrypting when the process exits (seen as SIGSEGV at
+    // exit). Idempotent; costs nothing after the first call.
+    openssl_sys::init();
     format!(
         "PRAGMA key = \"{}\"; PRAGMA cipher_hmac_algorithm = HMAC_SHA256; \
          PRAGMA cipher_memory_security = OFF; PRAGMA cipher_log_level = NONE;",
@@ -240,6 +245,7 @@ pub fn encrypt_plain_file(path: &Path, key: &StoreKey) -> Result<bool, StoreErro
     let _ = std::fs::remove_file(&copy);
     {
         // CREATE: the attached copy is opened with these flags.
+        openssl_sys::init();
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
