@@ -166,19 +166,17 @@ impl Store {
             .single()
             .unwrap_or(now)
             .to_rfc3339();
-        let mut stmt = self
+        // Only the day's sales that used some (a partial index holds
+        // those alone): a member with hundreds of sales a day costs no more.
+        let rows = self
             .conn()
-            .prepare_cached("SELECT quote FROM sales WHERE member_id = ?1 AND at >= ?2")?;
-        let rows = stmt.query_map(params![member.0.to_string(), start], |r| {
-            r.get::<_, String>(0)
-        })?;
-        let mut used = Money::ZERO;
-        for body in rows {
-            let quote: Quote = serde_json::from_str(&body?)?;
-            if quote.offline {
-                used += quote.points_value + quote.stored_value_used();
-            }
-        }
+            .prepare_cached(
+                "SELECT offline_used FROM sales
+                 WHERE member_id = ?1 AND at >= ?2 AND offline_used > 0",
+            )?
+            .query_map(params![member.0.to_string(), start], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let used: Money = rows.into_iter().map(Money::from_fen).sum();
         Ok((program.offline.allowance_per_member_per_day - used).clamp_non_negative())
     }
 
@@ -218,8 +216,9 @@ impl Store {
             };
             let seq = outbox::append(tx, ctx, &body)?;
             tx.prepare_cached(
-                "INSERT INTO sales (sale_id, member_id, at, clerk_id, total, quote, event_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO sales
+                     (sale_id, member_id, at, clerk_id, total, quote, event_seq, offline_used)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 source_text(quote.id),
@@ -228,7 +227,8 @@ impl Store {
                 clerk.id(),
                 quote.total.fen(),
                 serde_json::to_string(quote)?,
-                seq
+                seq,
+                offline_used(quote).fen(),
             ])?;
             record_booking(
                 tx,
@@ -539,5 +539,16 @@ impl Store {
             )
             .optional()?;
         Ok(serde_json::from_str(&body.ok_or(StoreError::UnknownSale)?)?)
+    }
+}
+
+/// What an offline sale drew on the member's daily offline allowance:
+/// points (at their value) and stored value; nothing for a sale priced
+/// online. Kept on the sale row (`sales.offline_used`).
+fn offline_used(quote: &Quote) -> Money {
+    if quote.offline {
+        quote.points_value + quote.stored_value_used()
+    } else {
+        Money::ZERO
     }
 }

@@ -210,6 +210,26 @@ fn apply_key(conn: &Connection, key: &StoreKey) -> Result<(), StoreError> {
 
 /// Opens a connection with the key and the durability settings every
 /// connection uses. The key goes first; the first read proves it.
+/// The write-ahead log is checkpointed into the file once it holds this
+/// many pages (SQLite's default, stated: the bound below rests on it).
+pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
+
+/// After a checkpoint that reset the log, its file is cut back to this
+/// size: a burst (a long offline day's acknowledgements, a rekey) does
+/// not leave a large file behind for ever.
+pub const JOURNAL_SIZE_LIMIT_BYTES: i64 = 4 * 1024 * 1024;
+
+/// How large the write-ahead log may grow (issue 22): a checkpoint every
+/// [`WAL_AUTOCHECKPOINT_PAGES`] pages (about 4 MiB of frames), plus the
+/// largest transaction the terminal writes, which stays small because
+/// every bulk write is cut into steps (an acknowledgement covers at most
+/// one batch, [`tillcard_protocol::wire::MAX_BATCH_EVENTS`] events;
+/// pruning goes [`retention::PRUNE_STEP`] events a transaction). Only a
+/// reader holding one snapshot for minutes could push it further, and
+/// the terminal's readers run single short queries. `tests/sync_backlog.rs`
+/// holds a 50,000-sale day to it.
+pub const WAL_BOUND_BYTES: u64 = 16 * 1024 * 1024;
+
 fn connect(path: &Path, flags: OpenFlags, key: &StoreKey) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(StoreError::from_open)?;
     apply_key(&conn, key)?;
@@ -368,6 +388,8 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
         migrate(&mut conn, schema::latest_version())?;
         clerks::rearm_lockouts(&conn, clock.monotonic_ms())?;
         let phone_key = Self::ensure_identity(&mut conn, &config)?;

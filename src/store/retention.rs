@@ -34,6 +34,9 @@ use super::{Store, StoreError};
 /// enrollments at most.
 pub const DEFAULT_OUTBOX_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// How many events' bodies one pruning transaction deletes at most.
+pub const PRUNE_STEP: usize = 1000;
+
 /// The moment as stored in `outbox.acked_at` (UTC, seconds, `Z`): text
 /// that sorts as time.
 pub(crate) fn stamp(at: Timestamp) -> String {
@@ -89,7 +92,11 @@ pub(crate) fn pruned_event(seq: u64) -> StoreError {
 
 impl Store {
     /// Deletes the bodies of events head office acknowledged more than
-    /// `retention` before `now`; returns how many. One transaction.
+    /// `retention` before `now`; returns how many. One transaction per
+    /// [`PRUNE_STEP`] events, so the first prune after a long offline day
+    /// does not grow the write-ahead log past its bound
+    /// ([`super::WAL_BOUND_BYTES`]); a stop between steps leaves the rest
+    /// for the next round.
     pub fn prune_outbox(
         &mut self,
         now: Timestamp,
@@ -98,13 +105,22 @@ impl Store {
         let retention = chrono::Duration::from_std(retention)
             .map_err(|_| StoreError::Damaged("outbox retention out of range".into()))?;
         let cutoff = stamp(now - retention);
-        let pruned = self.write(|tx, _| {
-            Ok(tx.execute(
-                "UPDATE outbox SET payload = '', pruned = 1
-                 WHERE acked = 1 AND pruned = 0 AND acked_at < ?1",
-                [&cutoff],
-            )?)
-        })?;
+        let mut pruned = 0;
+        loop {
+            let step = self.write(|tx, _| {
+                Ok(tx.execute(
+                    "UPDATE outbox SET payload = '', pruned = 1
+                     WHERE seq IN (SELECT seq FROM outbox
+                                   WHERE acked = 1 AND pruned = 0 AND acked_at < ?1
+                                   ORDER BY seq LIMIT ?2)",
+                    rusqlite::params![cutoff, PRUNE_STEP as i64],
+                )?)
+            })?;
+            pruned += step;
+            if step < PRUNE_STEP {
+                break;
+            }
+        }
         if pruned > 0 {
             tracing::info!(
                 pruned,

@@ -310,6 +310,31 @@ DROP INDEX ledger_by_member_kind;
 CREATE INDEX ledger_tier_changes ON ledger(member_id, id) WHERE kind = 'tier_changed';
 "#,
     },
+    Migration {
+        purpose: "pruning finds what it prunes without reading what it pruned before (issue 22)",
+        sql: r#"
+-- Acknowledged events whose bodies are still kept, in order: the retention
+-- step (store::retention, every idle round) reads these alone; through
+-- (acked, seq) it walked every event ever pruned first.
+CREATE INDEX outbox_unpruned ON outbox(seq) WHERE acked = 1 AND pruned = 0;
+"#,
+    },
+    Migration {
+        purpose: "the daily offline allowance read without parsing the day's quotes (issue 22)",
+        sql: r#"
+-- What each offline sale drew on the member's daily offline allowance (fen:
+-- points at their value plus stored value; 0 online). Before, pricing parsed
+-- every quote of the member's day: a member with n sales a day cost O(n)
+-- per sale. Sales from before are read from their quotes once, here.
+ALTER TABLE sales ADD COLUMN offline_used INTEGER NOT NULL DEFAULT 0 CHECK (offline_used >= 0);
+UPDATE sales SET offline_used =
+    COALESCE(json_extract(quote, '$.points_value'), 0)
+  + COALESCE(json_extract(quote, '$.stored_value_principal'), 0)
+  + COALESCE(json_extract(quote, '$.stored_value_bonus'), 0)
+WHERE json_extract(quote, '$.offline') = 1;
+CREATE INDEX sales_offline_use ON sales(member_id, at, offline_used) WHERE offline_used > 0;
+"#,
+    },
 ];
 
 /// The schema version this code writes.

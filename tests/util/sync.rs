@@ -111,3 +111,82 @@ pub async fn sync_until_idle(
     task.await.unwrap();
     status.borrow().clone()
 }
+
+/// Rings up `sales` sales on `handle` as a terminal offline would (one
+/// member enrolled first, one line each, prices varying), and returns the
+/// outbox's last sequence number: the events waiting for head office.
+pub async fn ring_up_offline_sales(handle: &StoreHandle, sales: usize) -> u64 {
+    use tillcard::rules::Money;
+    use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+    use tillcard::store::members::EnrollRequest;
+
+    let backlog = handle.clone();
+    tokio::task::spawn_blocking(move || {
+        backlog
+            .call(move |s| {
+                let clerk = s.login("c1", "3817")?;
+                let request = EnrollRequest {
+                    phone: "13600000000".into(),
+                    name: None,
+                    birthday: None,
+                    consent: true,
+                    referred_by: None,
+                };
+                let member = s.enroll(&clerk, &request)?.member.id;
+                for i in 0..sales {
+                    let basket = Basket {
+                        lines: vec![BasketLine {
+                            sku: format!("sku{}", i % 50),
+                            name: "item".into(),
+                            category: "grocery".into(),
+                            quantity: 1,
+                            unit_price: Money::from_fen(990 + (i as i64 % 500)),
+                        }],
+                    };
+                    let quote = s.price(Some(member), &basket, &TenderRequest::default(), true)?;
+                    s.commit_sale(&clerk, &quote)?;
+                }
+                Ok(s.outbox_status()?.last_seq)
+            })
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The largest size a store's write-ahead log (`<file>-wal`) reached
+/// while it was watched: a thread reads the file's length every 5 ms
+/// until [`WalWatch::stop`].
+pub struct WalWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl WalWatch {
+    /// Starts watching the WAL of the store file at `store_path`.
+    pub fn start(store_path: &Path) -> WalWatch {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let mut wal = store_path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = std::path::PathBuf::from(wal);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut largest = 0;
+            while !stopped.load(Ordering::Relaxed) {
+                if let Ok(meta) = std::fs::metadata(&wal) {
+                    largest = largest.max(meta.len());
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            largest
+        });
+        WalWatch { stop, thread }
+    }
+
+    /// Stops watching: the largest size seen, in bytes.
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
