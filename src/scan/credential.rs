@@ -26,6 +26,22 @@ pub struct ParsedToken {
     signature: [u8; SIGNATURE_LEN],
 }
 
+impl ParsedToken {
+    /// The token's binary form: the signed body, then the signature.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.body.len() + SIGNATURE_LEN);
+        bytes.extend_from_slice(&self.body);
+        bytes.extend_from_slice(&self.signature);
+        bytes
+    }
+
+    /// The token as a card's QR code holds it ([`PREFIX`] and Base45),
+    /// which [`parse_token`] reads back to this token.
+    pub fn render(&self) -> String {
+        format!("{PREFIX}{}", base45::encode(&self.to_bytes()))
+    }
+}
+
 /// Why a text is not a well-formed Tillcard token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
