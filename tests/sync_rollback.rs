@@ -223,7 +223,10 @@ async fn a_terminal_restored_from_a_backup_renumbers_and_loses_nothing() {
         .chain(&synced_after_backup)
         .chain(&after_restore)
         .collect();
-    let lost = expected.iter().filter(|s| !hq_sale_set.contains(*s)).count();
+    let lost = expected
+        .iter()
+        .filter(|s| !hq_sale_set.contains(*s))
+        .count();
     let duplicated = hq_sales.len() - hq_sale_set.len();
     let applied_twice = applied.values().filter(|n| **n > 1).count();
     let restored_events_not_once = events

@@ -44,18 +44,16 @@ pub(crate) fn current(conn: &Connection) -> Result<OutboxEpoch, StoreError> {
 }
 
 fn next_seq(tx: &Transaction<'_>) -> Result<i64, StoreError> {
-    Ok(tx.query_row("SELECT next_seq FROM terminal WHERE id = 1", [], |r| {
-        r.get(0)
-    })?)
+    Ok(
+        tx.query_row("SELECT next_seq FROM terminal WHERE id = 1", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// Renumbers every waiting event above `held` in a new epoch; `None` when
 /// head office holds nothing at or above them (nothing can collide).
-fn renumber(
-    tx: &Transaction<'_>,
-    held: u64,
-    at: &str,
-) -> Result<Option<Renumbered>, StoreError> {
+fn renumber(tx: &Transaction<'_>, held: u64, at: &str) -> Result<Option<Renumbered>, StoreError> {
     let held_i = i64::try_from(held).unwrap_or(i64::MAX);
     let next = next_seq(tx)?;
     let lowest: Option<i64> =

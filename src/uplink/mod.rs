@@ -545,7 +545,11 @@ pub async fn send(
             let answer: Option<wire::ErrorBody> = serde_json::from_slice(&body).ok();
             let (code, detail, held_seq) = match answer {
                 Some(answer) => (answer.error, answer.message, answer.held_seq),
-                None => (String::new(), String::from_utf8_lossy(&body).into_owned(), None),
+                None => (
+                    String::new(),
+                    String::from_utf8_lossy(&body).into_owned(),
+                    None,
+                ),
             };
             Err(UplinkError::Refused {
                 status,

@@ -44,7 +44,10 @@ async fn upload_in(
         .unwrap();
     let (status, body) = h.send(request).await;
     if status == StatusCode::OK {
-        (status, Ok(tillcard_protocol::client::decode_ack(&body).unwrap()))
+        (
+            status,
+            Ok(tillcard_protocol::client::decode_ack(&body).unwrap()),
+        )
     } else {
         (status, Err(serde_json::from_slice(&body).unwrap()))
     }
@@ -147,19 +150,32 @@ async fn rolled_back_and_clone(backend: Backend) {
     assert_eq!(conflict_status, StatusCode::CONFLICT);
     assert_eq!(conflict.error, "sequence_conflict");
     assert_eq!(conflict.held_seq, Some(8));
-    assert_eq!(flags_after_conflict, 0, "a renumbering terminal is not flagged");
+    assert_eq!(
+        flags_after_conflict, 0,
+        "a renumbering terminal is not flagged"
+    );
     assert_eq!(low_status, StatusCode::CONFLICT);
     assert_eq!(low.unwrap_err().held_seq, Some(8));
     assert_eq!(s1, StatusCode::OK);
-    assert_eq!((ack1.applied, ack1.acked_seq, ack1.held_seq), (2, 10, Some(10)));
+    assert_eq!(
+        (ack1.applied, ack1.acked_seq, ack1.held_seq),
+        (2, 10, Some(10))
+    );
     assert_eq!(s1_again, StatusCode::OK);
     assert_eq!(again.duplicates, 2);
     assert_eq!(s2, StatusCode::OK);
     assert_eq!((ack2.applied, ack2.duplicates, ack2.acked_seq), (0, 2, 12));
-    assert!(ledger_applied > ledger_before, "the renumbered events applied");
+    assert!(
+        ledger_applied > ledger_before,
+        "the renumbered events applied"
+    );
     assert_eq!(counts.ledger, ledger_applied, "and never applied twice");
     assert_eq!(counts.events, 12, "seqs 1 to 12 held, each once");
-    assert_eq!(resend_status, StatusCode::OK, "re-sending what is held passes");
+    assert_eq!(
+        resend_status,
+        StatusCode::OK,
+        "re-sending what is held passes"
+    );
     assert_eq!(clone_status, StatusCode::CONFLICT);
     assert_eq!(clone.unwrap_err().error, "terminal_cloned");
     assert_eq!(clone_again_status, StatusCode::CONFLICT);

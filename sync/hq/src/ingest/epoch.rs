@@ -96,10 +96,7 @@ pub fn lineage(
                 renumber: true,
             });
         }
-        return Ok((
-            Lineage::Current,
-            Some(EpochOpened::new(sent, held)),
-        ));
+        return Ok((Lineage::Current, Some(EpochOpened::new(sent, held))));
     }
     Ok((Lineage::Superseded { current }, None))
 }
@@ -115,7 +112,10 @@ mod tests {
     #[test]
     fn lineages() {
         assert_eq!(lineage(None, epoch(2, 40), 50).unwrap().0, Lineage::Legacy);
-        assert_eq!(lineage(epoch(0, 1), None, 50).unwrap(), (Lineage::Current, None));
+        assert_eq!(
+            lineage(epoch(0, 1), None, 50).unwrap(),
+            (Lineage::Current, None)
+        );
         let (l, opened) = lineage(epoch(1, 51), None, 50).unwrap();
         assert_eq!(l, Lineage::Current);
         assert_eq!(opened.unwrap().held_seq, 50);

@@ -500,7 +500,11 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             .copied()
             .filter(|first| *first != event.seq);
         if let Some(first) = earlier.or_else(|| batch_ids.get(&event.event_id).copied()) {
-            tracing::debug!(seq = event.seq, first, "event already stored under another seq");
+            tracing::debug!(
+                seq = event.seq,
+                first,
+                "event already stored under another seq"
+            );
             stored.insert(event.seq);
             out.held_seq = out.held_seq.max(event.seq);
             out.events.push(EventRow {
@@ -517,7 +521,9 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         if let epoch::Lineage::Superseded { current } = lineage {
             return Err(BatchRefusal::Cloned {
                 reason: epoch::clone_reason(
-                    prepared.epoch.unwrap_or(tillcard_protocol::wire::OutboxEpoch::FIRST),
+                    prepared
+                        .epoch
+                        .unwrap_or(tillcard_protocol::wire::OutboxEpoch::FIRST),
                     current,
                     event.seq,
                 ),

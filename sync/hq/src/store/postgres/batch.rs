@@ -74,7 +74,8 @@ const STORED_EVENTS: &str =
         AND seq > (SELECT acked_seq FROM terminals WHERE terminal_id = $1)";
 // The terminal's outbox epochs (`ingest::epoch`): the highest seq held,
 // the batch's event ids already stored under any seq, the current epoch.
-const EPOCH_STATE: &str = "SELECT 'held'::text, max(seq), NULL::text FROM events WHERE terminal_id = $1
+const EPOCH_STATE: &str =
+    "SELECT 'held'::text, max(seq), NULL::text FROM events WHERE terminal_id = $1
      UNION ALL
      SELECT 'id', seq, event_id FROM events WHERE terminal_id = $1 AND event_id = ANY($2)
      UNION ALL
@@ -338,7 +339,8 @@ const ERASE_DEAD_LETTERS: &str =
 const PUSH_CHANGE: &str = "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)";
 // The epoch a rolled-back terminal opens (`ingest::epoch`); its flag goes
 // with the batch statement's.
-const OPEN_EPOCH: &str = "INSERT INTO terminal_epochs (terminal_id, epoch, first_seq, held_seq, opened_at)
+const OPEN_EPOCH: &str =
+    "INSERT INTO terminal_epochs (terminal_id, epoch, first_seq, held_seq, opened_at)
      VALUES ($1, $2, $3, $4, $5)";
 // A re-apply's audit row.
 const AUDIT: &str =

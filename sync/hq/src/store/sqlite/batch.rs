@@ -213,7 +213,9 @@ fn load_epochs(
             "SELECT epoch, first_seq FROM terminal_epochs WHERE terminal_id = ?1
              ORDER BY epoch DESC LIMIT 1",
         )?
-        .query_row(params![tid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        .query_row(params![tid], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
         .optional()?
         .map(|(n, first_seq)| tillcard_protocol::wire::OutboxEpoch {
             n: from_sql_int(n),
