@@ -335,6 +335,23 @@ WHERE json_extract(quote, '$.offline') = 1;
 CREATE INDEX sales_offline_use ON sales(member_id, at, offline_used) WHERE offline_used > 0;
 "#,
     },
+    Migration {
+        purpose: "outbox epochs: waiting events renumbered after the store was rolled back (issue 22)",
+        sql: r#"
+-- One row per renumbering (store::epochs): head office held up to held_seq,
+-- more than this store had issued (restored from a backup, reimaged, a lost
+-- write), so the waiting events from from_seq on were renumbered from
+-- first_seq = held_seq + 1 in epoch `epoch`. No row: epoch 0 from seq 1.
+CREATE TABLE outbox_epochs (
+    epoch      INTEGER PRIMARY KEY CHECK (epoch >= 1),
+    first_seq  INTEGER NOT NULL,
+    held_seq   INTEGER NOT NULL,
+    from_seq   INTEGER NOT NULL,
+    events     INTEGER NOT NULL,
+    opened_at  TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

@@ -316,6 +316,8 @@ pub struct UploadBatch {
     pub outbox_head_seq: u64,
     /// The audit chain since the head head office acknowledged last.
     pub audit: tillcard_protocol::wire::UploadAudit,
+    /// The outbox epoch the events are numbered in (`store::epochs`).
+    pub epoch: tillcard_protocol::wire::OutboxEpoch,
 }
 
 impl Store {
@@ -484,6 +486,7 @@ impl Store {
                 })?
                 .map_or(last, |s| u64::try_from(s).unwrap_or(last)),
             audit: self.audit_for_upload()?,
+            epoch: self.outbox_epoch()?,
         }))
     }
 

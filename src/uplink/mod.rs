@@ -13,6 +13,12 @@
 //! - Each downlink page is applied in one store transaction with its cursor.
 //! - Status (online, pending, oldest pending, last success, last error in
 //!   words) is published on a watch channel for the status strip.
+//! - A store rolled back (restored, reimaged, a lost write) is told by
+//!   head office's `held_seq` (in acks and in a `sequence_conflict`): its
+//!   waiting events are renumbered above it in a new epoch
+//!   (`store::epochs`) and the queue moves on. A `terminal_cloned`
+//!   refusal (another copy of this terminal renumbered) is not renumbered:
+//!   it waits for review at head office.
 //! - Every upload tells head office this terminal's outbox head and the
 //!   version of its software, and carries its audit chain since the head
 //!   head office acknowledged (recorded once the upload is answered).
@@ -182,6 +188,9 @@ pub enum UplinkError {
         code: String,
         /// Head office's explanation.
         detail: String,
+        /// With `sequence_conflict`: the highest seq head office holds of
+        /// this terminal (a rolled-back store renumbers above it).
+        held_seq: Option<u64>,
     },
     /// The answer could not be read (truncated, garbled).
     #[error("head office's answer could not be read ({0})")]
@@ -380,22 +389,56 @@ impl Uplink {
                 "uploading batch"
             );
             let audit = batch.audit;
+            let last_sent = batch.last_seq;
             let request = creds
-                .upload_request_with_audit(
-                    batch.events,
-                    Some(batch.outbox_head_seq),
-                    Some(APP_VERSION),
-                    Some(audit.clone()),
+                .upload_request_in_epoch(
+                    wire::UploadBatch {
+                        protocol_version: wire::PROTOCOL_VERSION,
+                        terminal_id: creds.terminal_id,
+                        events: batch.events,
+                        outbox_head_seq: Some(batch.outbox_head_seq),
+                        app_version: Some(APP_VERSION.to_string()),
+                        audit: Some(audit.clone()),
+                        epoch: Some(batch.epoch),
+                    },
                     self.clock.now().timestamp(),
                 )
                 .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-            let body = self.send(request).await?;
+            let sent = self.send(request).await;
+            // Head office holds other events under these numbers: this
+            // store was rolled back. The waiting events are renumbered
+            // above what head office holds, and go next.
+            if let Err(UplinkError::Refused {
+                code,
+                held_seq: Some(held),
+                ..
+            }) = &sent
+                && code == "sequence_conflict"
+            {
+                let held = *held;
+                if on_store(&self.store, move |s| s.renumber_pending(held))
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Round::Progress);
+                }
+            }
+            let body = sent?;
             let ack =
                 client::decode_ack(&body).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-            let acked = ack.acked_seq;
+            // Only what this batch carried is taken as acknowledged: an ack
+            // beyond it may cover events of another content under the same
+            // numbers (this store rolled back); those are sent and checked.
+            let acked = ack.acked_seq.min(last_sent);
+            let held = ack.held_seq;
             tracing::info!(acked_seq = acked, first_seq = first, "batch acknowledged");
             on_store(&self.store, move |s| {
                 s.record_ack(acked)?;
+                // Head office holds more than this store ever issued: it
+                // was rolled back; nothing more is numbered below that.
+                if let Some(held) = held {
+                    s.check_held_seq(held)?;
+                }
                 // Head office checked the audit links in the batch's
                 // transaction: its head is now the batch's last link.
                 s.record_audit_ack(&audit)
@@ -500,14 +543,19 @@ pub async fn send(
         200..=299 => Ok(body.to_vec()),
         400 | 401 | 403 | 404 | 409 | 413 => {
             let answer: Option<wire::ErrorBody> = serde_json::from_slice(&body).ok();
-            let (code, detail) = match answer {
-                Some(answer) => (answer.error, answer.message),
-                None => (String::new(), String::from_utf8_lossy(&body).into_owned()),
+            let (code, detail, held_seq) = match answer {
+                Some(answer) => (answer.error, answer.message, answer.held_seq),
+                None => (
+                    String::new(),
+                    String::from_utf8_lossy(&body).into_owned(),
+                    None,
+                ),
             };
             Err(UplinkError::Refused {
                 status,
                 code,
                 detail: detail.chars().take(200).collect(),
+                held_seq,
             })
         }
         _ => Err(UplinkError::Server(status)),

@@ -177,6 +177,10 @@ pub fn head_office_refusal(language: Language, refusal: &HeadOfficeRefusal) -> S
                 "总部不认识本机：需要重新登记",
                 "Head office does not know this terminal: it needs registering again",
             ),
+            "terminal_cloned" => (
+                "总部发现另一台机器使用本机身份：销售已保存在本机，请联系总部",
+                "Head office found another till using this terminal's identity: sales are kept here; call head office",
+            ),
             "stale_request" => (
                 "本机时钟与总部相差太大：请校准时间",
                 "This terminal's clock is too far from head office's: set the time",

@@ -32,6 +32,11 @@ pub enum HqError {
     /// The batch conflicts with what is stored (409 `sequence_conflict`).
     #[error("{0}")]
     Conflict(String),
+    /// An upload's sequence conflict (409 `sequence_conflict`), with the
+    /// highest seq head office holds of the terminal (`held_seq` in the
+    /// body): a rolled-back terminal renumbers above it.
+    #[error("{0}")]
+    SequenceConflict(String, u64),
     /// Body too large (413 `too_large`).
     #[error("body too large")]
     TooLarge,
@@ -69,7 +74,7 @@ impl HqError {
             HqError::Forbidden(..) => StatusCode::FORBIDDEN,
             HqError::Refused(status, ..) => *status,
             HqError::NotFound => StatusCode::NOT_FOUND,
-            HqError::Conflict(_) => StatusCode::CONFLICT,
+            HqError::Conflict(_) | HqError::SequenceConflict(..) => StatusCode::CONFLICT,
             HqError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HqError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             HqError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,7 +88,7 @@ impl HqError {
             HqError::Unauthorized(code, _) | HqError::Forbidden(code, _) => code,
             HqError::Refused(_, code, _) => code,
             HqError::NotFound => "not_found",
-            HqError::Conflict(_) => "sequence_conflict",
+            HqError::Conflict(_) | HqError::SequenceConflict(..) => "sequence_conflict",
             HqError::TooLarge => "too_large",
             HqError::Unavailable(_) => "store_unavailable",
             HqError::Internal(_) => "internal",
@@ -105,6 +110,16 @@ impl IntoResponse for HqError {
             }
             _ => {}
         }
+        if let HqError::SequenceConflict(message, held_seq) = &self {
+            let body = ErrorBody {
+                error: self.code().to_string(),
+                message: message.clone(),
+                held_seq: Some(*held_seq),
+            };
+            let mut response = (self.status(), axum::Json(body)).into_response();
+            response.extensions_mut().insert(ErrorCode(self.code()));
+            return response;
+        }
         error_response(self.status(), self.code(), self.to_string())
     }
 }
@@ -115,6 +130,7 @@ fn error_response(status: StatusCode, code: &'static str, message: String) -> Re
     let body = ErrorBody {
         error: code.to_string(),
         message,
+        held_seq: None,
     };
     let mut response = (status, axum::Json(body)).into_response();
     response.extensions_mut().insert(ErrorCode(code));

@@ -1376,6 +1376,7 @@ mod regenerate {
             outbox_head_seq: Some(events.len() as u64),
             app_version: None,
             audit: None,
+            epoch: None,
             events,
         };
         (batch, account, member)
@@ -1420,6 +1421,7 @@ mod regenerate {
             outbox_head_seq: Some(10),
             app_version: Some("0.1.0".into()),
             audit: None,
+            epoch: None,
         }
     }
 

@@ -126,14 +126,28 @@ impl TerminalCredentials {
         audit: Option<wire::UploadAudit>,
         unix_now: i64,
     ) -> Result<SignedRequest, ProtocolError> {
-        let body = wire::encode(&UploadBatch {
-            protocol_version: wire::PROTOCOL_VERSION,
-            terminal_id: self.terminal_id,
-            events,
-            outbox_head_seq,
-            app_version: app_version.map(str::to_string),
-            audit,
-        })?;
+        self.upload_request_in_epoch(
+            UploadBatch {
+                protocol_version: wire::PROTOCOL_VERSION,
+                terminal_id: self.terminal_id,
+                events,
+                outbox_head_seq,
+                app_version: app_version.map(str::to_string),
+                audit,
+                epoch: None,
+            },
+            unix_now,
+        )
+    }
+
+    /// A signed upload of `batch` as it is (its `epoch` included: the
+    /// outbox epoch its events are numbered in, [`wire::OutboxEpoch`]).
+    pub fn upload_request_in_epoch(
+        &self,
+        batch: UploadBatch,
+        unix_now: i64,
+    ) -> Result<SignedRequest, ProtocolError> {
+        let body = wire::encode(&batch)?;
         Ok(self.sign("POST", UPLOAD_PATH.to_string(), body, unix_now))
     }
 

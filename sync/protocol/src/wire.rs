@@ -444,6 +444,34 @@ pub struct UploadBatch {
     /// rewritten or truncated (PROTOCOL.md, "The audit chain").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<UploadAudit>,
+    /// The outbox epoch the terminal numbers its events in (optional;
+    /// terminals that predate it omit it and are never renumbered): epoch 0
+    /// from seq 1 until the terminal finds head office holding more of it
+    /// than its store does (a store rolled back) and renumbers its waiting
+    /// events above what head office holds (PROTOCOL.md, "A terminal rolled
+    /// back").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<OutboxEpoch>,
+}
+
+/// A terminal's outbox epoch: the `n`th numbering of its events, whose
+/// sequence numbers start at `first_seq` (epoch 0 starts at 1). A terminal
+/// opens epoch `n + 1` when it learns its store was rolled back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OutboxEpoch {
+    /// The epoch's number, from 0.
+    #[cfg_attr(feature = "schema", schemars(range(max = MAX_SEQ)))]
+    pub n: u64,
+    /// Its first sequence number: above everything head office held of
+    /// the terminal when the epoch was opened.
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_SEQ)))]
+    pub first_seq: u64,
+}
+
+impl OutboxEpoch {
+    /// Epoch 0: the numbering every terminal starts with.
+    pub const FIRST: OutboxEpoch = OutboxEpoch { n: 0, first_seq: 1 };
 }
 
 /// Most links of the audit chain one batch carries
@@ -501,6 +529,13 @@ pub struct UploadAck {
     pub duplicates: u32,
     /// Events of this batch dead-lettered now (stored, not applied).
     pub dead_lettered: u32,
+    /// The highest sequence number head office holds of this terminal,
+    /// acknowledged or not (optional; head offices that predate it omit
+    /// it). Above anything the terminal issued: the terminal's store was
+    /// rolled back, and it renumbers (PROTOCOL.md, "A terminal rolled
+    /// back").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_seq: Option<u64>,
 }
 
 /// `POST /v1/terminals/redeem` request body.
@@ -749,6 +784,11 @@ pub struct ErrorBody {
     pub error: String,
     /// Human-readable message (never internals, never personal data).
     pub message: String,
+    /// With `sequence_conflict`: the highest sequence number head office
+    /// holds of the terminal (absent otherwise, and from head offices that
+    /// predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_seq: Option<u64>,
 }
 
 /// Encoding and decoding failures.
@@ -908,6 +948,7 @@ mod tests {
             applied: 3,
             duplicates: 1,
             dead_lettered: 0,
+            held_seq: Some(42),
         };
         let small = encode(&ack).unwrap();
         assert!(small.len() < 1024 + 23);
@@ -915,6 +956,7 @@ mod tests {
         let error = ErrorBody {
             error: "bad_request".into(),
             message: "x".repeat(5_000),
+            held_seq: None,
         };
         let large = encode(&error).unwrap();
         assert!(large.len() < 1_000, "compressed: {} bytes", large.len());

@@ -28,6 +28,7 @@ use tillcard_protocol::wire::EventBody;
 
 pub mod audit;
 mod canonical;
+pub mod epoch;
 mod prepare;
 #[cfg(test)]
 mod tests;
@@ -122,12 +123,25 @@ pub enum BatchRefusal {
     /// shape). Events need not be in order.
     #[error("{0}")]
     Malformed(String),
-    /// A sequence number already stored with different content: a cloned
-    /// terminal or a terminal whose store was restored wrongly.
+    /// A sequence number already stored with different content: a
+    /// terminal whose store was rolled back (it renumbers, `renumber`), or
+    /// one that predates epochs (flagged as a possible clone).
     #[error("sequence {seq} already stored with different content")]
     SequenceConflict {
         /// The sequence number.
         seq: u64,
+        /// The highest seq head office holds of the terminal.
+        held_seq: u64,
+        /// The batch carried its epoch: the terminal renumbers its waiting
+        /// events above `held_seq` (not flagged).
+        renumber: bool,
+    },
+    /// A new event numbered in an epoch the terminal left behind: a second
+    /// live copy of the terminal ([`epoch`]). Flagged; never renumbered.
+    #[error("{reason}")]
+    Cloned {
+        /// The flag's reason.
+        reason: String,
     },
 }
 
@@ -161,6 +175,13 @@ pub struct Loaded {
     pub phone_owners: HashMap<String, MemberId>,
     /// What head office holds of the terminal's audit chain.
     pub audit: audit::AuditHeld,
+    /// The highest seq stored for the terminal (0: none).
+    pub held_seq: u64,
+    /// The batch's event ids already stored for the terminal, with the
+    /// seq they are stored under.
+    pub stored_ids: HashMap<Uuid, u64>,
+    /// The terminal's current outbox epoch (none: epoch 0 from seq 1).
+    pub epoch: Option<tillcard_protocol::wire::OutboxEpoch>,
 }
 
 /// Stored status of an event.
@@ -170,6 +191,10 @@ pub enum EventStatus {
     Applied,
     /// Dead-lettered.
     Dead,
+    /// An event already stored under another seq (renumbered by its
+    /// terminal after a rollback): the seq is held, the event not applied
+    /// again.
+    Renumbered,
 }
 
 impl EventStatus {
@@ -178,6 +203,7 @@ impl EventStatus {
         match self {
             EventStatus::Applied => "applied",
             EventStatus::Dead => "dead",
+            EventStatus::Renumbered => "renumbered",
         }
     }
 }
@@ -318,6 +344,14 @@ pub struct Plan {
     /// A dead-lettered event re-applied from the review queue, not a
     /// batch the terminal sent: the terminal's last batch time stays.
     pub reapplied: bool,
+    /// The highest seq head office holds of the terminal after the batch.
+    pub held_seq: u64,
+    /// The outbox epoch this batch opens (a rolled-back terminal's
+    /// renumbering), if any.
+    pub epoch_opened: Option<epoch::EpochOpened>,
+    /// Events of this batch already stored under another seq (counted
+    /// with the duplicates too).
+    pub renumbered: u32,
 }
 
 fn negative(account: &MemberAccount) -> Option<String> {
@@ -422,7 +456,11 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         mut last_seen,
         mut phone_owners,
         audit: audit_held,
+        held_seq,
+        stored_ids,
+        epoch: current_epoch,
     } = loaded;
+    let (lineage, epoch_opened) = epoch::lineage(prepared.epoch, current_epoch, held_seq)?;
     // Sized up front: a batch's ledger entries are large, and growing the
     // vector by doubling copied them several times.
     let entries = prepared
@@ -440,18 +478,60 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             .map(|sent| audit::check(&audit_held, sent)),
         events: Vec::with_capacity(prepared.events.len()),
         ledger: Vec::with_capacity(entries),
+        held_seq,
+        epoch_opened,
         ..Plan::default()
     };
     let mut stored: BTreeSet<u64> = stored_above_ack;
+    let mut batch_ids: HashMap<Uuid, u64> = HashMap::new();
     for event in prepared.events {
         if let Some(hash) = existing.get(&event.seq) {
             if *hash != event.hash {
-                return Err(BatchRefusal::SequenceConflict { seq: event.seq });
+                return Err(conflict(lineage, prepared.epoch, event.seq, held_seq));
             }
             out.duplicates += 1;
             continue;
         }
+        // The event already stored under another seq (its terminal
+        // renumbered it after a rollback, and an earlier batch carrying it
+        // was stored): its new seq is held, the event is not applied again.
+        let earlier = stored_ids
+            .get(&event.event_id)
+            .copied()
+            .filter(|first| *first != event.seq);
+        if let Some(first) = earlier.or_else(|| batch_ids.get(&event.event_id).copied()) {
+            tracing::debug!(
+                seq = event.seq,
+                first,
+                "event already stored under another seq"
+            );
+            stored.insert(event.seq);
+            out.held_seq = out.held_seq.max(event.seq);
+            out.events.push(EventRow {
+                seq: event.seq,
+                event_id: event.event_id,
+                hash: event.hash,
+                kind: event.body.as_ref().map_or("undecodable", EventBody::kind),
+                status: EventStatus::Renumbered,
+            });
+            out.duplicates += 1;
+            out.renumbered += 1;
+            continue;
+        }
+        if let epoch::Lineage::Superseded { current } = lineage {
+            return Err(BatchRefusal::Cloned {
+                reason: epoch::clone_reason(
+                    prepared
+                        .epoch
+                        .unwrap_or(tillcard_protocol::wire::OutboxEpoch::FIRST),
+                    current,
+                    event.seq,
+                ),
+            });
+        }
+        batch_ids.insert(event.event_id, event.seq);
         stored.insert(event.seq);
+        out.held_seq = out.held_seq.max(event.seq);
         let body = match event.body {
             Ok(body) => body,
             Err(reason) => {
@@ -664,6 +744,36 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
     }
     out.acked_seq = ack;
     Ok(out)
+}
+
+/// A sequence conflict: a clone's when the batch's epoch is superseded,
+/// else one the terminal renumbers from (an epoch-aware terminal) or is
+/// flagged for (one that predates epochs).
+fn conflict(
+    lineage: epoch::Lineage,
+    sent: Option<tillcard_protocol::wire::OutboxEpoch>,
+    seq: u64,
+    held_seq: u64,
+) -> BatchRefusal {
+    match lineage {
+        epoch::Lineage::Superseded { current } => BatchRefusal::Cloned {
+            reason: epoch::clone_reason(
+                sent.unwrap_or(tillcard_protocol::wire::OutboxEpoch::FIRST),
+                current,
+                seq,
+            ),
+        },
+        epoch::Lineage::Legacy => BatchRefusal::SequenceConflict {
+            seq,
+            held_seq,
+            renumber: false,
+        },
+        epoch::Lineage::Current => BatchRefusal::SequenceConflict {
+            seq,
+            held_seq,
+            renumber: true,
+        },
+    }
 }
 
 /// Why an event that passed [`validate`] still cannot be applied to the

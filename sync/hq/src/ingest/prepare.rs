@@ -89,6 +89,9 @@ pub struct Prepared {
     pub app_version: Option<String>,
     /// The terminal's audit chain, if it sent it (validated).
     pub audit: Option<wire::UploadAudit>,
+    /// The outbox epoch the terminal numbered the batch in, if it said
+    /// (terminals that predate epochs do not, and are never renumbered).
+    pub epoch: Option<wire::OutboxEpoch>,
 }
 
 impl Prepared {
@@ -192,6 +195,9 @@ pub struct ReceivedBatch<'a> {
     /// The terminal's audit chain, if it sent it (not checked yet).
     #[serde(default)]
     pub audit: Option<wire::UploadAudit>,
+    /// The terminal's outbox epoch, if it said (not checked yet).
+    #[serde(default)]
+    pub epoch: Option<wire::OutboxEpoch>,
 }
 
 /// One event of a [`ReceivedBatch`]: the fields of
@@ -317,6 +323,13 @@ pub fn prepare(
     if let Some(audit) = &batch.audit {
         super::audit::validate(audit)?;
     }
+    if let Some(epoch) = &batch.epoch
+        && (epoch.n > wire::MAX_SEQ || epoch.first_seq == 0 || epoch.first_seq > wire::MAX_SEQ)
+    {
+        return Err(BatchRefusal::Malformed(
+            "epoch: n above the largest sequence number, or first_seq 0 or above it".into(),
+        ));
+    }
     let mut seen = BTreeSet::new();
     let mut events = Vec::with_capacity(batch.events.len());
     let mut buffer = Vec::with_capacity(4096);
@@ -346,6 +359,7 @@ pub fn prepare(
         outbox_head_seq: batch.outbox_head_seq,
         app_version: batch.app_version.clone(),
         audit: batch.audit.clone(),
+        epoch: batch.epoch,
     })
 }
 

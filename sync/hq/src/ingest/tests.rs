@@ -40,6 +40,7 @@ fn batch_of(member: MemberId, source: SourceId, kinds: Vec<EntryKind>) -> Prepar
         outbox_head_seq: None,
         app_version: None,
         audit: None,
+        epoch: None,
     }
 }
 
@@ -269,6 +270,7 @@ fn events_from_the_client_hash_and_decode_as_before() {
         outbox_head_seq: Some(9),
         app_version: None,
         audit: None,
+        epoch: None,
     };
     let json = serde_json::to_vec(&upload).unwrap();
     let batch = ReceivedBatch::from_json(&json).unwrap();
@@ -375,6 +377,7 @@ fn a_software_version_of_the_documented_shape_is_kept_and_any_other_refuses_the_
             outbox_head_seq: None,
             app_version: app_version.map(str::to_string),
             audit: None,
+            epoch: None,
         };
         let json = serde_json::to_vec(&upload).unwrap();
         let batch = ReceivedBatch::from_json(&json).unwrap();

@@ -37,7 +37,7 @@ pub use server::{router, serve};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use ed25519_dalek::SigningKey;
 use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
 use tillcard_rules::{LedgerEntry, MemberAccount, Program, expiry, tier};
@@ -691,9 +691,30 @@ impl Hq {
                     applied: plan.applied,
                     duplicates: plan.duplicates,
                     dead_lettered: u32::try_from(plan.dead.len()).unwrap_or(u32::MAX),
+                    held_seq: Some(plan.held_seq),
                 })
             }
-            Err(BatchRefusal::SequenceConflict { seq }) => {
+            Err(BatchRefusal::SequenceConflict {
+                seq,
+                held_seq,
+                renumber: true,
+            }) => {
+                // An epoch-aware terminal whose store was rolled back: told
+                // what head office holds, it renumbers its waiting events
+                // above it (PROTOCOL.md, "A terminal rolled back").
+                tracing::warn!(terminal = %terminal.terminal_id, seq, held_seq, "sequence conflict: the terminal renumbers");
+                Err(HqError::SequenceConflict(
+                    format!(
+                        "sequence {seq} is already stored with different content; head office holds up to {held_seq}: renumber the waiting events above it"
+                    ),
+                    held_seq,
+                ))
+            }
+            Err(BatchRefusal::SequenceConflict {
+                seq,
+                held_seq,
+                renumber: false,
+            }) => {
                 tracing::warn!(terminal = %terminal.terminal_id, seq, "sequence conflict: flagged");
                 self.store
                     .flag_terminal(
@@ -702,9 +723,29 @@ impl Hq {
                         now(),
                     )
                     .await?;
-                Err(HqError::Conflict(format!(
-                    "sequence {seq} is already stored with different content; terminal flagged for review"
-                )))
+                Err(HqError::SequenceConflict(
+                    format!(
+                        "sequence {seq} is already stored with different content; terminal flagged for review"
+                    ),
+                    held_seq,
+                ))
+            }
+            Err(BatchRefusal::Cloned { reason }) => {
+                // Flagged at most once per interval: a clone retries.
+                if self
+                    .flags
+                    .should_flag(&terminal.terminal_id.to_string(), Instant::now())
+                {
+                    tracing::warn!(terminal = %terminal.terminal_id, "a superseded outbox epoch sent new events: flagged");
+                    self.store
+                        .flag_terminal(terminal.terminal_id, &reason, now())
+                        .await?;
+                }
+                Err(HqError::Refused(
+                    StatusCode::CONFLICT,
+                    "terminal_cloned",
+                    "this terminal renumbered its outbox after a rollback and this copy did not: two live copies of one terminal; flagged for review".into(),
+                ))
             }
             Err(BatchRefusal::Malformed(why)) => Err(HqError::BadRequest(why)),
         }

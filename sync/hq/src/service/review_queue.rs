@@ -183,6 +183,7 @@ impl Hq {
             outbox_head_seq: None,
             app_version: None,
             audit: None,
+            epoch: None,
         };
         let named = self.book_merged_onto_survivors(&mut prepared).await?;
         let audit = actor.audit(

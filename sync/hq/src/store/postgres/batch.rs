@@ -72,6 +72,15 @@ const STORED_EVENTS: &str =
      UNION ALL
      SELECT seq, NULL FROM events WHERE terminal_id = $1
         AND seq > (SELECT acked_seq FROM terminals WHERE terminal_id = $1)";
+// The terminal's outbox epochs (`ingest::epoch`): the highest seq held,
+// the batch's event ids already stored under any seq, the current epoch.
+const EPOCH_STATE: &str =
+    "SELECT 'held'::text, max(seq), NULL::text FROM events WHERE terminal_id = $1
+     UNION ALL
+     SELECT 'id', seq, event_id FROM events WHERE terminal_id = $1 AND event_id = ANY($2)
+     UNION ALL
+     (SELECT 'epoch', epoch, first_seq::text FROM terminal_epochs WHERE terminal_id = $1
+      ORDER BY epoch DESC LIMIT 1)";
 const BATCH_MEMBERS: &str =
     "SELECT member_id, account, last_store, last_seen_at FROM members WHERE member_id = ANY($1)";
 const PHONE_OWNERS: &str = "SELECT phone_key, member_id FROM members
@@ -157,10 +166,16 @@ async fn load(
         STORED_EVENTS,
         BATCH_MEMBERS,
         REOPEN,
+        EPOCH_STATE,
     ];
     if !keys.is_empty() {
         sqls.push(PHONE_OWNERS);
     }
+    let event_ids: Vec<String> = prepared
+        .events
+        .iter()
+        .map(|e| e.event_id.to_string())
+        .collect();
     let st = prepare_all(tx, &sqls).await?;
     let mut flight = vec![command_in(tx, "BEGIN"), query_in(tx, &st[0], vec![&tid])];
     if let Some(seq) = &reopen_seq {
@@ -174,9 +189,10 @@ async fn load(
         },
         query_in(tx, &st[2], vec![&tid, &lowest, &highest]),
         query_in(tx, &st[3], vec![&ids]),
+        query_in(tx, &st[5], vec![&tid, &event_ids]),
     ]);
     if !keys.is_empty() {
-        flight.push(query_in(tx, &st[5], vec![&keys]));
+        flight.push(query_in(tx, &st[6], vec![&keys]));
     }
     let mut results = try_join_all(flight).await?.into_iter().skip(1);
     let mut next = || {
@@ -194,6 +210,7 @@ async fn load(
     let _locked = next()?;
     let stored = next()?;
     let member_rows = next()?;
+    let epoch_rows = next()?;
     let owners = if keys.is_empty() { Vec::new() } else { next()? };
     let terminal_row = lock
         .first()
@@ -223,6 +240,25 @@ async fn load(
             None => {
                 loaded.stored_above_ack.insert(from_sql_int(r.get(0)));
             }
+        }
+    }
+    for r in &epoch_rows {
+        let value = r.get::<_, Option<i64>>(1).map(from_sql_int);
+        match (r.get::<_, &str>(0), value) {
+            ("held", Some(held)) => loaded.held_seq = held,
+            ("id", Some(seq)) => {
+                let id = uuid::Uuid::parse_str(&r.get::<_, String>(2))
+                    .map_err(|e| StoreError::Corrupt(format!("event id: {e}")))?;
+                loaded.stored_ids.insert(id, seq);
+            }
+            ("epoch", Some(n)) => {
+                let first_seq = r
+                    .get::<_, Option<String>>(2)
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .ok_or_else(|| StoreError::Corrupt("epoch first seq".into()))?;
+                loaded.epoch = Some(tillcard_protocol::wire::OutboxEpoch { n, first_seq });
+            }
+            _ => {}
         }
     }
     for r in &member_rows {
@@ -301,6 +337,11 @@ const ERASE_MEMBER: &str = "WITH shredded AS (DELETE FROM member_keys WHERE memb
 const ERASE_DEAD_LETTERS: &str =
     "UPDATE dead_letters SET body = NULL WHERE body LIKE '%' || $1 || '%'";
 const PUSH_CHANGE: &str = "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)";
+// The epoch a rolled-back terminal opens (`ingest::epoch`); its flag goes
+// with the batch statement's.
+const OPEN_EPOCH: &str =
+    "INSERT INTO terminal_epochs (terminal_id, epoch, first_seq, held_seq, opened_at)
+     VALUES ($1, $2, $3, $4, $5)";
 // A re-apply's audit row.
 const AUDIT: &str =
     "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
@@ -313,7 +354,15 @@ async fn write_and_commit(
     tx: &deadpool_postgres::ClientWrapper,
     c: &Columns<'_>,
     audit: Option<&AuditEntry>,
+    opened: Option<&ingest::epoch::EpochOpened>,
 ) -> StoreResult<()> {
+    let epoch = opened.map(|o| {
+        (
+            to_sql_int(o.epoch.n),
+            to_sql_int(o.epoch.first_seq),
+            to_sql_int(o.held_seq),
+        )
+    });
     let accounts = !c.account_ids.is_empty();
     let erasures = !c.erased.is_empty();
     let (batch_sql, batch_params) = batch_statement(c);
@@ -324,6 +373,7 @@ async fn write_and_commit(
         (erasures, ERASE_DEAD_LETTERS),
         (erasures, PUSH_CHANGE),
         (audit.is_some(), AUDIT),
+        (epoch.is_some(), OPEN_EPOCH),
     ]
     .into_iter()
     .filter_map(|(on, sql)| on.then_some(sql))
@@ -377,6 +427,13 @@ async fn write_and_commit(
                 &entry.subject,
                 &entry.detail,
             ],
+        ));
+    }
+    if let Some((n, first_seq, held)) = &epoch {
+        flight.push(execute_in(
+            tx,
+            next()?,
+            vec![&c.tid, n, first_seq, held, &c.now_s],
         ));
     }
     flight.push(command_in(tx, "COMMIT"));
@@ -459,7 +516,7 @@ pub(super) async fn ingest_batch(
         }
     };
     let columns = Columns::of(terminal.terminal_id, &plan, now)?;
-    write_and_commit(tx.client()?, &columns, None).await?;
+    write_and_commit(tx.client()?, &columns, None, plan.epoch_opened.as_ref()).await?;
     tx.committed();
     Ok(Ok(plan))
 }
@@ -510,7 +567,7 @@ pub(super) async fn reapply_dead_letter(
     }
     let entry = reapply_audit(audit, &plan);
     let columns = Columns::of(terminal.terminal_id, &plan, now)?;
-    write_and_commit(tx.client()?, &columns, Some(&entry)).await?;
+    write_and_commit(tx.client()?, &columns, Some(&entry), None).await?;
     tx.committed();
     Ok(Reapplied::Planned(Box::new(plan)))
 }

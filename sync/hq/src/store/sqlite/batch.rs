@@ -125,6 +125,7 @@ pub(super) fn load(
             loaded.stored_above_ack.insert(from_sql_int(seq?));
         }
     }
+    load_epochs(tx, &tid, prepared, &mut loaded)?;
     for member in prepared.member_ids() {
         // The cached fold when there is one and it can tell whether the
         // batch's actions are booked already (it keeps the newest action
@@ -180,6 +181,47 @@ pub(super) fn load(
         }
     }
     Ok(loaded)
+}
+
+/// What the plan needs of the terminal's outbox epochs: the highest seq
+/// held, the batch's event ids already stored (under any seq), and the
+/// current epoch (`ingest::epoch`).
+fn load_epochs(
+    tx: &Transaction<'_>,
+    tid: &str,
+    prepared: &Prepared,
+    loaded: &mut Loaded,
+) -> StoreResult<()> {
+    let held: Option<i64> = tx
+        .prepare_cached("SELECT max(seq) FROM events WHERE terminal_id = ?1")?
+        .query_row(params![tid], |r| r.get(0))?;
+    loaded.held_seq = held.map_or(0, from_sql_int);
+    let mut stmt =
+        tx.prepare_cached("SELECT seq FROM events WHERE terminal_id = ?1 AND event_id = ?2")?;
+    for event in &prepared.events {
+        if let Some(seq) = stmt
+            .query_row(params![tid, event.event_id.to_string()], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+        {
+            loaded.stored_ids.insert(event.event_id, from_sql_int(seq));
+        }
+    }
+    loaded.epoch = tx
+        .prepare_cached(
+            "SELECT epoch, first_seq FROM terminal_epochs WHERE terminal_id = ?1
+             ORDER BY epoch DESC LIMIT 1",
+        )?
+        .query_row(params![tid], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .optional()?
+        .map(|(n, first_seq)| tillcard_protocol::wire::OutboxEpoch {
+            n: from_sql_int(n),
+            first_seq: from_sql_int(first_seq),
+        });
+    Ok(())
 }
 
 /// Writes a plan inside the batch's transaction.
@@ -381,6 +423,25 @@ pub(super) fn write(
             plan.app_version
         ],
     )?;
+    if let Some(opened) = &plan.epoch_opened {
+        // A rolled-back terminal renumbered: its new epoch, and a flag for
+        // people (the batch applies all the same).
+        tx.execute(
+            "INSERT INTO terminal_epochs (terminal_id, epoch, first_seq, held_seq, opened_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                tid,
+                to_sql_int(opened.epoch.n),
+                to_sql_int(opened.epoch.first_seq),
+                to_sql_int(opened.held_seq),
+                now_s
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO terminal_flags (terminal_id, reason, at) VALUES (?1, ?2, ?3)",
+            params![tid, opened.reason, now_s],
+        )?;
+    }
     if let Some(audit) = &plan.audit {
         // The terminal's chain as it stands becomes head office's
         // reference (flagged or not), and its flags are raised in the

@@ -235,6 +235,8 @@ impl<'p> Columns<'p> {
                 .iter()
                 .flat_map(|a| &a.flags)
                 .map(|f| f.reason.as_str())
+                // A rolled-back terminal's renumbering (`ingest::epoch`).
+                .chain(plan.epoch_opened.iter().map(|o| o.reason.as_str()))
                 .collect(),
             event_seqs: plan.events.iter().map(|e| to_sql_int(e.seq)).collect(),
             event_ids: plan.events.iter().map(|e| IdText(e.event_id)).collect(),
