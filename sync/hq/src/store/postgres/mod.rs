@@ -132,9 +132,9 @@ pub const MIGRATIONS: &[&str] = &[
     // The plain columns are encrypted and dropped by
     // [`PgStore::seal_plaintext_members`] at start-up.
     include_str!("migrations/0017.sql"),
-    // 19: outbox epochs of rolled-back terminals (issue 22), and events
+    // 18: outbox epochs of rolled-back terminals (issue 22), and events
     // found by id (a renumbered event is not applied twice).
-    include_str!("migrations/0019.sql"),
+    include_str!("migrations/0018.sql"),
 ];
 
 /// PostgreSQL-backed storage.

@@ -70,7 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012.sql"),
     include_str!("migrations/0013.sql"),
     include_str!("migrations/0014.sql"),
-    include_str!("migrations/0016.sql"),
+    include_str!("migrations/0015.sql"),
 ];
 
 /// SQLite-backed storage.

@@ -1,4 +1,4 @@
--- 16: outbox epochs of rolled-back terminals (issue 22; sync/hq/src/ingest/epoch.rs).
+-- 15: outbox epochs of rolled-back terminals (issue 22; sync/hq/src/ingest/epoch.rs).
 -- A terminal whose store was rolled back renumbers its waiting events above
 -- the highest seq head office held, in a new epoch: one row per epoch a
 -- terminal opened (none: epoch 0 from seq 1). An event renumbered is found
