@@ -1,6 +1,8 @@
 //! A long offline day drains (issue 22): a registered terminal rings up
-//! 50,000 sales with head office out of reach (`TILLCARD_BACKLOG_SALES`
-//! scales it), then the network comes back and the real uplink, on its
+//! 10,000 sales with head office out of reach (`TILLCARD_BACKLOG_SALES`
+//! scales it; `TILLCARD_BACKLOG_SALES=50000` is the issue's day, which took
+//! over ten minutes of ring-up in a debug build with RUST_LOG=debug, too
+//! long for CI: `benches/sync.rs` drains 50,000 in release), then the network comes back and the real uplink, on its
 //! production batch size, drains the queue. Throughout, the store's
 //! write-ahead log stays within its bound (`store::WAL_BOUND_BYTES`:
 //! checkpoints every 1,000 pages, the file cut back to the journal size
@@ -26,11 +28,11 @@ fn backlog_sales() -> usize {
     std::env::var("TILLCARD_BACKLOG_SALES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000)
+        .unwrap_or(10_000)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_thousand_sales_queued_offline_drain_once_with_the_wal_bounded_and_bodies_pruned() {
+async fn a_long_offline_day_of_sales_drains_once_with_the_wal_bounded_and_bodies_pruned() {
     let sales = backlog_sales();
     let dir = tempfile::tempdir().unwrap();
     let (hq_store, hq, url) = served_hq(dir.path()).await;
