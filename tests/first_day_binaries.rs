@@ -205,7 +205,8 @@ impl Till {
         let out = self.run(args);
         assert!(
             out.status.success(),
-            "tillcard {args:?}: {}{}",
+            "tillcard {args:?} ({}): {}{}",
+            out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
