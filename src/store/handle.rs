@@ -23,7 +23,7 @@ pub struct StoreHandle {
     // of the thread, so when the last share drops every sender has, the
     // queue has ended and the join cannot wait forever.
     jobs: mpsc::Sender<Job>,
-    thread: Arc<StoreThread>,
+    _thread: Arc<StoreThread>,
 }
 
 /// The store thread, joined when the last handle is dropped.
@@ -57,7 +57,7 @@ impl StoreHandle {
             })?;
         Ok(StoreHandle {
             jobs,
-            thread: Arc::new(StoreThread(Some(thread))),
+            _thread: Arc::new(StoreThread(Some(thread))),
         })
     }
 
