@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::store::StoreError;
+use tillcard_protocol::refusal::RefusalClass;
 use tillcard_protocol::wire::ErrorBody;
 
 /// Everything an HTTP handler can fail with.
@@ -124,13 +125,42 @@ impl IntoResponse for HqError {
     }
 }
 
-/// A JSON error answer: [`ErrorBody`] with `code`, and the code left in the
-/// extensions for the request middleware.
+/// The one table of refusal classes (`sync/PROTOCOL.md`, "Refusal
+/// classes"): the class of every error code a terminal's requests can be
+/// refused with. A code not listed has its status's class
+/// ([`RefusalClass::for_status`]); listing it anyway states it.
+pub const REFUSAL_CLASSES: &[(&str, RefusalClass)] = &[
+    ("bad_request", RefusalClass::FixAndRetry),
+    ("bad_event", RefusalClass::Never),
+    ("too_large", RefusalClass::Never),
+    ("unsigned", RefusalClass::FixAndRetry),
+    ("unknown_terminal", RefusalClass::FixAndRetry),
+    ("bad_signature", RefusalClass::FixAndRetry),
+    ("stale_request", RefusalClass::RetryLater),
+    ("terminal_revoked", RefusalClass::FixAndRetry),
+    ("sequence_conflict", RefusalClass::FixAndRetry),
+    ("not_found", RefusalClass::FixAndRetry),
+    ("internal", RefusalClass::RetryLater),
+    ("store_unavailable", RefusalClass::RetryLater),
+];
+
+/// The class an error answer with `code` and `status` carries: its row of
+/// [`REFUSAL_CLASSES`], else its status's.
+pub fn refusal_class(code: &str, status: StatusCode) -> RefusalClass {
+    REFUSAL_CLASSES
+        .iter()
+        .find(|(listed, _)| *listed == code)
+        .map_or_else(|| RefusalClass::for_status(status.as_u16()), |(_, c)| *c)
+}
+
+/// A JSON error answer: [`ErrorBody`] with `code` and its class, and the
+/// code left in the extensions for the request middleware.
 fn error_response(status: StatusCode, code: &'static str, message: String) -> Response {
     let body = ErrorBody {
         error: code.to_string(),
         message,
         held_seq: None,
+        class: Some(refusal_class(code, status)),
     };
     let mut response = (status, axum::Json(body)).into_response();
     response.extensions_mut().insert(ErrorCode(code));

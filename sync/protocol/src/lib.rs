@@ -17,6 +17,7 @@ pub mod client;
 pub mod enrollment;
 #[cfg(feature = "logging")]
 pub mod logging;
+pub mod refusal;
 pub mod staff;
 pub mod trust;
 pub mod wire;

@@ -17,6 +17,7 @@ use tillcard_rules::refund::RefundLine;
 use tillcard_rules::{MemberAccount, Program};
 use uuid::Uuid;
 
+use crate::refusal::RefusalClass;
 use crate::staff::StaffSnapshot;
 
 /// Version of this protocol; sent in every request body.
@@ -789,6 +790,11 @@ pub struct ErrorBody {
     /// predate it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_seq: Option<u64>,
+    /// What the terminal should do about it (`retry_later`,
+    /// `fix_and_retry`, `never`). Absent from an older head office's
+    /// answers: then [`RefusalClass::for_status`] of the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<RefusalClass>,
 }
 
 /// Encoding and decoding failures.
@@ -957,6 +963,7 @@ mod tests {
             error: "bad_request".into(),
             message: "x".repeat(5_000),
             held_seq: None,
+            class: None,
         };
         let large = encode(&error).unwrap();
         assert!(large.len() < 1_000, "compressed: {} bytes", large.len());

@@ -123,6 +123,12 @@ pub enum BatchRefusal {
     /// shape). Events need not be in order.
     #[error("{0}")]
     Malformed(String),
+    /// One event of the batch can never be taken as sent (its `seq` 0,
+    /// repeated or beyond the bound, another terminal named, a body that
+    /// cannot be hashed): `400 bad_event`, class `never`, so the terminal
+    /// splits the batch down to that event and quarantines it.
+    #[error("{0}")]
+    BadEvent(String),
     /// A sequence number already stored with different content: a
     /// terminal whose store was rolled back (it renumbers, `renumber`), or
     /// one that predates epochs (flagged as a possible clone).

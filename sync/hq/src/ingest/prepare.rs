@@ -336,18 +336,18 @@ pub fn prepare(
     for event in &batch.events {
         let seq = event.seq;
         if seq == 0 || !seen.insert(seq) {
-            return Err(BatchRefusal::Malformed(format!(
+            return Err(BatchRefusal::BadEvent(format!(
                 "sequence {seq} is zero or repeated within the batch"
             )));
         }
         if seq > wire::MAX_SEQ {
-            return Err(BatchRefusal::Malformed(format!(
+            return Err(BatchRefusal::BadEvent(format!(
                 "sequence {seq} is above the largest sequence number, {}",
                 wire::MAX_SEQ
             )));
         }
         if event.terminal_id != terminal {
-            return Err(BatchRefusal::Malformed(format!(
+            return Err(BatchRefusal::BadEvent(format!(
                 "event {seq} names another terminal"
             )));
         }
@@ -370,7 +370,7 @@ fn prepare_event(
 ) -> Result<PreparedEvent, BatchRefusal> {
     // The body was read as valid JSON with the batch, so only a failure to
     // write into memory could stop the hash: refuse the batch then.
-    let (hash, body_range, tree) = hash_event(event, buffer).map_err(BatchRefusal::Malformed)?;
+    let (hash, body_range, tree) = hash_event(event, buffer).map_err(BatchRefusal::BadEvent)?;
     let parsed = match &tree {
         None => serde_json::from_str::<EventBody>(event.body.get()),
         Some(tree) => EventBody::deserialize(tree),

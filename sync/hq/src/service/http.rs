@@ -108,6 +108,10 @@ pub(super) async fn upload(signed: SignedByTerminal) -> Result<Response, HqError
     let SignedByTerminal { hq, terminal, body } = signed;
     // The bodies stay text borrowed from `json` until each is decoded once.
     let json = gunzip_body(&body)?;
+    let limit = hq.upload_limits().max_body_bytes;
+    if body.len() > limit || json.len() > limit {
+        return Err(HqError::TooLarge);
+    }
     let batch = ReceivedBatch::from_json(&json)?;
     let span = tracing::info_span!(
         "batch",

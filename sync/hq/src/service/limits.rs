@@ -11,6 +11,10 @@
 //!   window), beside the per-user lockout of [`crate::dashboard`].
 //!
 //! Both forget everything on a restart.
+//!
+//! - [`UploadLimits`]: the largest batch head office takes (the protocol's
+//!   limits; lower ones only in tests, to refuse batches as too large
+//!   without 8 MiB bodies).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,6 +31,27 @@ pub const OVERALL_MAX_FAILURES: u32 = 100;
 pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(60);
 /// Entries kept at most by either limiter (memory bound).
 const CAPACITY: usize = 100_000;
+
+/// The largest upload head office takes: over either, `413 too_large`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// Bytes of a body, as sent and decompressed (at most the protocol's
+    /// [`tillcard_protocol::wire::MAX_BODY_BYTES`], which the server's
+    /// body limit enforces before anything else).
+    pub max_body_bytes: usize,
+    /// Events in one batch.
+    pub max_events: usize,
+}
+
+impl Default for UploadLimits {
+    /// The protocol's limits.
+    fn default() -> UploadLimits {
+        UploadLimits {
+            max_body_bytes: tillcard_protocol::wire::MAX_BODY_BYTES,
+            max_events: tillcard_protocol::wire::MAX_BATCH_EVENTS,
+        }
+    }
+}
 
 /// At most one bad-signature flag per terminal per [`FLAG_INTERVAL`].
 #[derive(Debug, Default)]

@@ -91,6 +91,7 @@ pub struct Hq {
     metrics_token: Option<String>,
     jobs: crate::jobs::schedule::JobsConfig,
     programs: programs::ProgramCache,
+    upload_limits: limits::UploadLimits,
 }
 
 fn now() -> Timestamp {
@@ -163,6 +164,7 @@ impl Hq {
             metrics_token: None,
             jobs: crate::jobs::schedule::JobsConfig::default(),
             programs: programs::ProgramCache::default(),
+            upload_limits: limits::UploadLimits::default(),
         })
     }
 
@@ -171,6 +173,24 @@ impl Hq {
     pub fn with_jobs(mut self, jobs: crate::jobs::schedule::JobsConfig) -> Hq {
         self.jobs = jobs;
         self
+    }
+
+    /// The same head office refusing uploads beyond `limits` as
+    /// `413 too_large` (tests: lower than the protocol's, so a batch is too
+    /// large without 8 MiB bodies; never above them).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn with_upload_limits(mut self, limits: limits::UploadLimits) -> Hq {
+        let protocol = limits::UploadLimits::default();
+        self.upload_limits = limits::UploadLimits {
+            max_body_bytes: limits.max_body_bytes.min(protocol.max_body_bytes),
+            max_events: limits.max_events.min(protocol.max_events),
+        };
+        self
+    }
+
+    /// The largest upload this head office takes.
+    pub fn upload_limits(&self) -> limits::UploadLimits {
+        self.upload_limits
     }
 
     /// The same head office serving `/metrics` only with this bearer
@@ -615,7 +635,7 @@ impl Hq {
         if batch.protocol_version != wire::PROTOCOL_VERSION {
             return Err(HqError::BadRequest("unsupported protocol_version".into()));
         }
-        if batch.events.len() > wire::MAX_BATCH_EVENTS {
+        if batch.events.len() > self.upload_limits.max_events {
             return Err(HqError::TooLarge);
         }
         let started = Instant::now();
@@ -748,6 +768,11 @@ impl Hq {
                 ))
             }
             Err(BatchRefusal::Malformed(why)) => Err(HqError::BadRequest(why)),
+            Err(BatchRefusal::BadEvent(why)) => Err(HqError::Refused(
+                axum::http::StatusCode::BAD_REQUEST,
+                "bad_event",
+                why,
+            )),
         }
     }
 
