@@ -789,6 +789,25 @@ fn error_table_lists_every_error_code() {
     }
 }
 
+#[test]
+fn refusal_class_table_states_the_code_s_classes() {
+    for (code, class) in tillcard_hq::error::REFUSAL_CLASSES {
+        let row = format!("| `{code}` | `{}` |", class.as_str());
+        assert!(
+            !table_rows(&row).is_empty(),
+            "the refusal class table has no row {row}"
+        );
+        assert!(
+            error_row(code).is_some(),
+            "the error table has no row for {code}"
+        );
+    }
+    println!(
+        "refusal classes checked: {}",
+        tillcard_hq::error::REFUSAL_CLASSES.len()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // A real head office
 
