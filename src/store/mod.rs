@@ -37,6 +37,7 @@ pub mod events;
 pub mod handle;
 pub mod members;
 pub mod outbox;
+pub mod quarantine;
 pub mod reader;
 pub mod retention;
 pub mod schema;

@@ -352,6 +352,24 @@ CREATE TABLE outbox_epochs (
 );
 "#,
     },
+    Migration {
+        purpose: "events head office can never take, quarantined with their reason (issue 22)",
+        sql: r#"
+-- An event head office refused on its own with class `never` (too large,
+-- bad_event): its body kept here with head office's code and words, while
+-- its outbox row carries a placeholder under the same event_id and seq
+-- (store::quarantine), so the queue moves on and stays gapless.
+CREATE TABLE outbox_quarantine (
+    seq            INTEGER PRIMARY KEY REFERENCES outbox(seq),
+    event_id       TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    payload        TEXT NOT NULL,
+    code           TEXT NOT NULL,
+    detail         TEXT NOT NULL,
+    quarantined_at TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

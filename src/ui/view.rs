@@ -271,6 +271,8 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         text::no_head_office(lang)
     } else if let Some(problem) = &status.last_error {
         text::uplink_problem(lang, problem)
+    } else if status.quarantined > 0 {
+        text::quarantined(lang, status.quarantined)
     } else if status.online {
         String::new()
     } else {

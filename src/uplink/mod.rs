@@ -29,11 +29,13 @@
 
 pub mod pinning;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tillcard_protocol::client::{self, SignedRequest, TerminalCredentials};
 use tillcard_protocol::enrollment::CertificatePin;
+use tillcard_protocol::refusal::RefusalClass;
 use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::wire;
 use tillcard_rules::Timestamp;
@@ -77,6 +79,10 @@ pub struct UplinkConfig {
     /// How long acknowledged events keep their bodies
     /// (`store::retention`): pruned after each idle round.
     pub outbox_retention: Duration,
+    /// Largest JSON of one batch's events (bytes): a batch is split before
+    /// sending to stay under it (head office refuses bodies over
+    /// `wire::MAX_BODY_BYTES`).
+    pub max_batch_bytes: usize,
 }
 
 impl UplinkConfig {
@@ -91,6 +97,7 @@ impl UplinkConfig {
             request_timeout: Duration::from_secs(20),
             saved_files: None,
             outbox_retention: crate::store::retention::DEFAULT_OUTBOX_RETENTION,
+            max_batch_bytes: wire::MAX_BODY_BYTES - 256 * 1024,
         }
     }
 }
@@ -110,6 +117,9 @@ pub struct UplinkStatus {
     pub last_error: Option<UplinkProblem>,
     /// Highest sequence head office holds.
     pub acked_seq: u64,
+    /// Events head office can never take, kept aside in quarantine
+    /// (`store::quarantine`); head office holds a placeholder of each.
+    pub quarantined: u64,
 }
 
 /// Why the last exchange with head office failed, as the status strip and
@@ -178,11 +188,13 @@ pub enum UplinkError {
     /// Head office answered with an error it may recover from.
     #[error("head office is having trouble (HTTP {0}); retrying")]
     Server(u16),
-    /// Head office refused the request as wrong; retrying soon cannot help.
+    /// Head office refused the request as a whole.
     #[error("head office refused this terminal's request (HTTP {status}): {detail}")]
     Refused {
         /// HTTP status.
         status: u16,
+        /// What to do about it: head office's class, or the status's.
+        class: RefusalClass,
         /// Head office's stable error code (`code_expired`, ...; see
         /// PROTOCOL.md), empty when the answer named none.
         code: String,
@@ -214,8 +226,10 @@ impl UplinkError {
     fn is_refusal(&self) -> bool {
         matches!(
             self,
-            UplinkError::Refused { .. }
-                | UplinkError::NotProvisioned
+            UplinkError::Refused {
+                class: RefusalClass::FixAndRetry | RefusalClass::Never,
+                ..
+            } | UplinkError::NotProvisioned
                 | UplinkError::Address(_)
                 | UplinkError::Certificate(_)
         )
@@ -240,6 +254,9 @@ pub struct Uplink {
     http: Mutex<Option<(Option<CertificatePin>, reqwest::Client)>>,
     config: UplinkConfig,
     status: watch::Sender<UplinkStatus>,
+    /// Events per batch now: halved by each `never` refusal of a batch,
+    /// doubled back by each batch taken (up to the configured size).
+    batch_cap: AtomicUsize,
 }
 
 async fn on_store<R: Send + 'static>(
@@ -284,6 +301,7 @@ impl Uplink {
             store,
             clock,
             http: Mutex::new(None),
+            batch_cap: AtomicUsize::new(config.batch_size.clamp(1, wire::MAX_BATCH_EVENTS)),
             config,
             status,
         })
@@ -341,7 +359,11 @@ impl Uplink {
     }
 
     async fn publish(&self, result: &Result<Round, UplinkError>) {
-        let queue = on_store(&self.store, |s| s.outbox_status()).await.ok();
+        let queue = on_store(&self.store, |s| {
+            Ok((s.outbox_status()?, s.quarantined_count()?))
+        })
+        .await
+        .ok();
         let now = self.clock.now();
         self.status.send_modify(|status| {
             match result {
@@ -355,9 +377,10 @@ impl Uplink {
                     status.last_error = Some(UplinkProblem::from(error));
                 }
             }
-            if let Some(queue) = &queue {
+            if let Some((queue, quarantined)) = &queue {
                 status.pending = queue.pending;
                 status.oldest_pending = queue.oldest_pending.clone();
+                status.quarantined = *quarantined;
             }
         });
     }
@@ -378,10 +401,14 @@ impl Uplink {
     /// One round: upload one batch if any waits, else pull the downlink.
     async fn round(&self) -> Result<Round, UplinkError> {
         let creds = self.credentials().await?;
-        let batch_size = self.config.batch_size.min(wire::MAX_BATCH_EVENTS);
+        let full = self.config.batch_size.clamp(1, wire::MAX_BATCH_EVENTS);
+        let batch_size = self.batch_cap.load(Ordering::Relaxed).clamp(1, full);
         let batch = on_store(&self.store, move |s| s.upload_batch(batch_size)).await?;
-        if let Some(batch) = batch {
+        if let Some(mut batch) = batch {
+            let fit = events_that_fit(&batch.events, self.config.max_batch_bytes);
+            batch.events.truncate(fit);
             let first = batch.events.first().map_or(0, |e| e.envelope.seq);
+            let count = batch.events.len();
             tracing::debug!(
                 first_seq = first,
                 last_seq = batch.last_seq,
@@ -423,7 +450,17 @@ impl Uplink {
                     return Ok(Round::Progress);
                 }
             }
-            let body = sent?;
+            let body = match sent {
+                Err(UplinkError::Refused {
+                    class: RefusalClass::Never,
+                    code,
+                    detail,
+                    ..
+                }) => return self.never(first, count, code, detail).await,
+                other => other?,
+            };
+            self.batch_cap
+                .store(batch_size.saturating_mul(2).min(full), Ordering::Relaxed);
             let ack =
                 client::decode_ack(&body).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
             // Only what this batch carried is taken as acknowledged: an ack
@@ -463,6 +500,28 @@ impl Uplink {
         Ok(Round::Idle)
     }
 
+    /// A batch of `count` events from `first` that head office can never
+    /// take as sent: more than one is halved (the next round sends the
+    /// first half); a single event is quarantined and the queue moves on.
+    async fn never(
+        &self,
+        first: u64,
+        count: usize,
+        code: String,
+        detail: String,
+    ) -> Result<Round, UplinkError> {
+        if count > 1 {
+            tracing::warn!(first_seq = first, events = count, code = %code, "batch refused as never; halving");
+            self.batch_cap.store(count / 2, Ordering::Relaxed);
+        } else {
+            on_store(&self.store, move |s| {
+                s.quarantine_event(first, &code, &detail)
+            })
+            .await?;
+        }
+        Ok(Round::Progress)
+    }
+
     async fn pull_changes(&self, creds: &TerminalCredentials) -> Result<(), UplinkError> {
         loop {
             let cursor = on_store(&self.store, |s| s.downlink_cursor()).await?;
@@ -495,6 +554,20 @@ impl Uplink {
             .ok_or(UplinkError::NotProvisioned)?;
         send(&http, &self.config.base_url, request).await
     }
+}
+
+/// How many of `events`, from the first, fit in `max_bytes` of JSON (at
+/// least one: head office judges a single event).
+fn events_that_fit(events: &[wire::OutboxEvent], max_bytes: usize) -> usize {
+    let mut total = 0usize;
+    for (i, event) in events.iter().enumerate() {
+        let size = serde_json::to_vec(event).map_or(usize::MAX, |json| json.len() + 1);
+        total = total.saturating_add(size);
+        if total > max_bytes {
+            return i.max(1);
+        }
+    }
+    events.len()
 }
 
 /// The HTTP client for head office (`pinning::http_client`): no redirects,
@@ -543,16 +616,18 @@ pub async fn send(
         200..=299 => Ok(body.to_vec()),
         400 | 401 | 403 | 404 | 409 | 413 => {
             let answer: Option<wire::ErrorBody> = serde_json::from_slice(&body).ok();
-            let (code, detail, held_seq) = match answer {
-                Some(answer) => (answer.error, answer.message, answer.held_seq),
+            let (code, detail, class, held_seq) = match answer {
+                Some(answer) => (answer.error, answer.message, answer.class, answer.held_seq),
                 None => (
                     String::new(),
                     String::from_utf8_lossy(&body).into_owned(),
+                    None,
                     None,
                 ),
             };
             Err(UplinkError::Refused {
                 status,
+                class: class.unwrap_or_else(|| RefusalClass::for_status(status)),
                 code,
                 detail: detail.chars().take(200).collect(),
                 held_seq,

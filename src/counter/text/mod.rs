@@ -433,6 +433,17 @@ pub fn sync_time(language: Language, at: Option<&Timestamp>) -> String {
     )
 }
 
+/// The status strip's note when events were quarantined: head office can
+/// never take them; they are kept here and reported for review.
+pub fn quarantined(language: Language, events: u64) -> String {
+    match language {
+        Language::ZhCn => format!("{events} 笔记录总部无法接收，已隔离并上报总部"),
+        Language::En => {
+            format!("{events} event(s) head office cannot take: set aside and reported")
+        }
+    }
+}
+
 /// The sync screen's rows: (label, value).
 pub fn sync_rows(language: Language, status: &UplinkStatus) -> Vec<(String, String)> {
     let l = |zh: &str, en: &str| pick(language, zh, en);
@@ -460,6 +471,10 @@ pub fn sync_rows(language: Language, status: &UplinkStatus) -> Vec<(String, Stri
         (
             l("总部已确认至", "Head office holds up to"),
             format!("#{}", status.acked_seq),
+        ),
+        (
+            l("已隔离事件", "Events set aside"),
+            status.quarantined.to_string(),
         ),
     ]
 }
