@@ -407,6 +407,9 @@ impl Uplink {
         if let Some(mut batch) = batch {
             let fit = events_that_fit(&batch.events, self.config.max_batch_bytes);
             batch.events.truncate(fit);
+            if let Some(last) = batch.events.last() {
+                batch.last_seq = last.envelope.seq;
+            }
             let first = batch.events.first().map_or(0, |e| e.envelope.seq);
             let count = batch.events.len();
             tracing::debug!(

@@ -116,6 +116,7 @@ impl IntoResponse for HqError {
                 error: self.code().to_string(),
                 message: message.clone(),
                 held_seq: Some(*held_seq),
+                class: Some(refusal_class(self.code(), self.status())),
             };
             let mut response = (self.status(), axum::Json(body)).into_response();
             response.extensions_mut().insert(ErrorCode(self.code()));

@@ -19,6 +19,7 @@ use crate::personal::{Personal, PersonalKeys, SealedPersonal};
 
 use super::{BatchRefusal, Poison, PoisonCode, canonical_body, validate, validate_envelope};
 use tillcard_protocol::auth;
+use tillcard_protocol::refusal::{QUARANTINED_TYPE, Quarantined};
 use tillcard_protocol::wire::{self, Envelope, EventBody, SCHEMA_VERSION, TerminalId};
 
 /// Head office's secrets needed to read events.
@@ -290,6 +291,23 @@ fn decode_reason(e: serde_json::Error) -> String {
     wire::ProtocolError::Decode(text).to_string()
 }
 
+/// Why a body does not decode as an event: a terminal's quarantine
+/// placeholder ([`Quarantined`]) is poison `quarantined`, with what the
+/// terminal set aside and why (no content of it); anything else is
+/// `undecodable` with the decoder's words.
+fn decode_failure(raw: &str, e: serde_json::Error) -> Poison {
+    match serde_json::from_str::<Quarantined>(raw) {
+        Ok(placeholder) if placeholder.kind == QUARANTINED_TYPE => Poison::new(
+            PoisonCode::Quarantined,
+            format!(
+                "set aside at the terminal: a {} event of {} bytes head office refused as {}",
+                placeholder.event_type, placeholder.body_bytes, placeholder.code
+            ),
+        ),
+        _ => Poison::new(PoisonCode::Undecodable, decode_reason(e)),
+    }
+}
+
 /// Decodes and validates every event of a batch. Poison events are kept
 /// with their reason; only a malformed batch is refused as a whole.
 pub fn prepare(
@@ -374,7 +392,8 @@ fn prepare_event(
     let parsed = match &tree {
         None => serde_json::from_str::<EventBody>(event.body.get()),
         Some(tree) => EventBody::deserialize(tree),
-    };
+    }
+    .map_err(|e| decode_failure(event.body.get(), e));
     let (body, enrollment) = read_body(
         event.schema_version,
         validate_envelope(&event.envelope()),
@@ -425,7 +444,7 @@ pub fn prepare_stored(
     let (body, enrollment) = read_body(
         schema_version,
         validate_envelope(&envelope),
-        serde_json::from_str::<EventBody>(body_text),
+        serde_json::from_str::<EventBody>(body_text).map_err(|e| decode_failure(body_text, e)),
         keys,
     );
     PreparedEvent {
@@ -448,7 +467,7 @@ pub fn prepare_stored(
 fn read_body(
     schema_version: u16,
     envelope: Result<(), Poison>,
-    parsed: Result<EventBody, serde_json::Error>,
+    parsed: Result<EventBody, Poison>,
     keys: &IngestKeys,
 ) -> (Result<EventBody, Poison>, Option<Enrollment>) {
     let mut enrollment = None;
@@ -465,7 +484,6 @@ fn read_body(
         // The typed body from the text sent when it was canonical; from the
         // tree otherwise (which had repeated keys resolved as before).
         parsed
-            .map_err(|e| Poison::new(PoisonCode::Undecodable, decode_reason(e)))
             .and_then(|body| validate(&body).map(|()| body))
             .and_then(|body| {
                 enrollment = open_enrollment(&body, keys)?;

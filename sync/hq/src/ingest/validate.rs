@@ -111,11 +111,15 @@ pub enum PoisonCode {
     AlreadyBooked,
     /// Applying it would take a member's balance out of bounds.
     BalanceOutOfBounds,
+    /// A terminal's placeholder for an event head office refused with
+    /// class `never` (`tillcard_protocol::refusal::Quarantined`): the
+    /// event itself stays in the terminal's quarantine.
+    Quarantined,
 }
 
 impl PoisonCode {
     /// Every code.
-    pub const ALL: [PoisonCode; 7] = [
+    pub const ALL: [PoisonCode; 8] = [
         PoisonCode::Undecodable,
         PoisonCode::UnsupportedSchema,
         PoisonCode::OutOfBounds,
@@ -123,6 +127,7 @@ impl PoisonCode {
         PoisonCode::Sealed,
         PoisonCode::AlreadyBooked,
         PoisonCode::BalanceOutOfBounds,
+        PoisonCode::Quarantined,
     ];
 
     /// The stable code.
@@ -135,6 +140,7 @@ impl PoisonCode {
             PoisonCode::Sealed => "sealed",
             PoisonCode::AlreadyBooked => "already_booked",
             PoisonCode::BalanceOutOfBounds => "balance_out_of_bounds",
+            PoisonCode::Quarantined => "quarantined",
         }
     }
 
