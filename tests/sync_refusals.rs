@@ -187,8 +187,7 @@ async fn a_batch_too_large_halves_and_an_event_too_large_is_quarantined() {
     assert_eq!(status.pending, 0, "the queue moved on past the event");
     assert_eq!(status.quarantined, 1, "the status counts it");
     assert!(
-        text::quarantined(tillcard::format::Language::En, status.quarantined)
-            .contains("1 event"),
+        text::quarantined(tillcard::format::Language::En, status.quarantined).contains("1 event"),
         "the status strip's words name the count"
     );
     assert_eq!(quarantined.len(), 1);
@@ -254,7 +253,10 @@ async fn a_batch_over_the_terminals_budget_is_split_before_it_is_sent() {
         if s.online && s.pending == 0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "did not drain: {s:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "did not drain: {s:?}"
+        );
         let _ = tokio::time::timeout(Duration::from_millis(200), status.changed()).await;
     }
     stop.send(true).unwrap();
@@ -340,6 +342,9 @@ async fn a_refusal_to_fix_quarantines_nothing_and_the_queue_waits_whole() {
     assert!(quarantined.is_empty(), "{quarantined:?}");
     assert_eq!(still_waiting, waiting, "the queue waits whole");
     assert_eq!(last.quarantined, 0);
-    assert!(last.last_error.is_some(), "the status strip names the problem");
+    assert!(
+        last.last_error.is_some(),
+        "the status strip names the problem"
+    );
     assert!(dead.is_empty());
 }
