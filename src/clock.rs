@@ -16,6 +16,25 @@ pub trait Clock: Send + Sync {
     /// wall clock being set). Events carry it so head office can order a
     /// terminal's events even when its wall clock jumped.
     fn monotonic_ms(&self) -> u64;
+    /// Head office's time (Unix ms) heard in an answer to a request sent
+    /// at monotonic `sent_mono` and answered at `received_mono`. A clock
+    /// that corrects itself (`server_time::CorrectedClock`) adopts it and
+    /// returns the offset to persist (head office's time minus the wall
+    /// clock, ms) when its estimate moved; the plain clocks ignore it.
+    fn observe_server_time(
+        &self,
+        _server_ms: i64,
+        _sent_mono: u64,
+        _received_mono: u64,
+    ) -> Option<i64> {
+        None
+    }
+    /// This terminal's wall clock minus head office's time (ms, positive
+    /// when ahead), once head office's time is known; `None` on the plain
+    /// clocks.
+    fn wall_skew_ms(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// The machine's clocks.

@@ -37,8 +37,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn open(
     config: &TerminalConfig,
-    clock: Arc<dyn Clock>,
+    corrected: &Arc<crate::server_time::CorrectedClock>,
 ) -> anyhow::Result<(StoreHandle, String, Arc<KeyVault>)> {
+    let clock: Arc<dyn Clock> = corrected.clone();
     anyhow::ensure!(
         !config.demo,
         "the demo terminal does not register with head office: use a configuration file"
@@ -51,6 +52,9 @@ fn open(
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let (store, vault) = crate::sealed_store::open(config, clock, PinHashCost::PRODUCTION)
         .context("opening the terminal's store")?;
+    if let Some(offset_ms) = store.clock_offset()? {
+        corrected.restore_offset(offset_ms);
+    }
     Ok((StoreHandle::spawn(store)?, url, vault))
 }
 
@@ -94,8 +98,9 @@ async fn sync_and_count(
 /// address must be the configuration's.
 pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
     use tillcard_protocol::enrollment::{EnrollmentText, PREFIX};
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let (handle, url, vault) = open(config, clock.clone())?;
+    let corrected = crate::server_time::CorrectedClock::new(Arc::new(SystemClock::new()));
+    let clock: Arc<dyn Clock> = corrected.clone();
+    let (handle, url, vault) = open(config, &corrected)?;
     let (code, pin) = if code.trim().starts_with(PREFIX) {
         let text = EnrollmentText::parse(code)?;
         anyhow::ensure!(
@@ -132,7 +137,8 @@ pub fn register(config: &TerminalConfig, code: &str) -> anyhow::Result<Synced> {
 
 /// Syncs once: the waiting events up, head office's changes down.
 pub fn sync(config: &TerminalConfig) -> anyhow::Result<Synced> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
-    let (handle, url, _) = open(config, clock.clone())?;
+    let corrected = crate::server_time::CorrectedClock::new(Arc::new(SystemClock::new()));
+    let clock: Arc<dyn Clock> = corrected.clone();
+    let (handle, url, _) = open(config, &corrected)?;
     runtime()?.block_on(sync_and_count(&handle, &url, clock, config))
 }

@@ -23,6 +23,7 @@ pub mod pins;
 pub mod saved_files;
 pub mod scan;
 pub mod sealed_store;
+pub mod server_time;
 pub mod sound;
 pub mod store;
 pub mod store_key;

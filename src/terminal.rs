@@ -169,11 +169,17 @@ impl Terminal {
             path: config.data_dir.clone(),
             source,
         })?;
+        // Everything reads head office's time once heard (issue 22).
+        let corrected = crate::server_time::CorrectedClock::new(clock);
+        let clock: Arc<dyn Clock> = corrected.clone();
         let (mut store, vault) = crate::sealed_store::open(
             &config,
             clock.clone(),
             crate::store::PinHashCost::PRODUCTION,
         )?;
+        if let Some(offset_ms) = store.clock_offset()? {
+            corrected.restore_offset(offset_ms);
+        }
         if config.demo {
             crate::demo::seed(&mut store)?;
         }

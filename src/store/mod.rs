@@ -30,6 +30,7 @@ pub mod actions;
 pub mod audit;
 pub mod cards;
 pub mod clerks;
+pub mod clock_offset;
 pub mod epochs;
 pub mod erasure;
 pub mod error;

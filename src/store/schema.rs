@@ -370,6 +370,19 @@ CREATE TABLE outbox_quarantine (
 );
 "#,
     },
+    Migration {
+        purpose: "head office's time survives a restart offline (issue 22, clock skew)",
+        sql: r#"
+-- Head office's time minus this terminal's wall clock (ms), as last learned
+-- from an answer (server_time::CorrectedClock): a restart offline starts its
+-- corrected clock from the wall clock plus it (store::clock_offset).
+CREATE TABLE clock_offset (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    offset_ms  INTEGER NOT NULL,
+    learned_at TEXT NOT NULL
+);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

@@ -11,6 +11,10 @@
 //!   office refuses as wrong (400/401/403/409) back off to the maximum and
 //!   say why, since retrying sooner cannot help.
 //! - Each downlink page is applied in one store transaction with its cursor.
+//! - Every answer carries head office's time: the clock (when it corrects
+//!   itself, `server_time`) adopts it and the offset is persisted; every
+//!   signed request reports this terminal's skew; a request refused for its
+//!   timestamp (`stale_request`) is retried at once with the adopted time.
 //! - Status (online, pending, oldest pending, last success, last error in
 //!   words) is published on a watch channel for the status strip.
 //! - A store rolled back (restored, reimaged, a lost write) is told by
@@ -223,6 +227,13 @@ pub enum UplinkError {
 }
 
 impl UplinkError {
+    /// Refused for its timestamp: the answer carried head office's time,
+    /// so a retry at once is signed with it.
+    fn is_skew_refusal(&self) -> bool {
+        matches!(self, UplinkError::Refused { code, .. }
+            if code == tillcard_protocol::server_clock::SKEW_REFUSAL)
+    }
+
     fn is_refusal(&self) -> bool {
         matches!(
             self,
@@ -311,6 +322,7 @@ impl Uplink {
     /// first (its ack recorded), so nothing is sent twice needlessly.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut failures = 0u32;
+        let mut skew_retried = false;
         loop {
             if *shutdown.borrow() {
                 return;
@@ -321,6 +333,9 @@ impl Uplink {
                 tracing::warn!(%error, failures, "uplink round failed");
             }
             self.publish(&result).await;
+            if !matches!(&result, Err(error) if error.is_skew_refusal()) {
+                skew_retried = false;
+            }
             let pause = match result {
                 Ok(Round::Progress) => {
                     failures = 0;
@@ -329,6 +344,12 @@ impl Uplink {
                 Ok(Round::Idle) => {
                     failures = 0;
                     self.config.idle_poll
+                }
+                // Head office's time came with the refusal: once at once.
+                Err(error) if error.is_skew_refusal() && !skew_retried => {
+                    skew_retried = true;
+                    tracing::info!("refused for the clock: retrying with head office's time");
+                    continue;
                 }
                 Err(error) if error.is_refusal() => self.config.max_backoff,
                 Err(_) => {
@@ -348,9 +369,20 @@ impl Uplink {
     /// retry here: the caller, a person or a script, decides). What the
     /// headless `tillcard register` and `tillcard sync` run.
     pub async fn sync_until_idle(&self) -> Result<(), UplinkError> {
+        let mut skew_retried = false;
         loop {
             let result = self.round().await;
             self.publish(&result).await;
+            // Refused for the clock: head office's time came with the
+            // refusal, so once again at once.
+            if let Err(error) = &result
+                && error.is_skew_refusal()
+                && !skew_retried
+            {
+                skew_retried = true;
+                continue;
+            }
+            skew_retried = false;
             match result? {
                 Round::Progress => continue,
                 Round::Idle => return Ok(()),
@@ -555,7 +587,21 @@ impl Uplink {
             .as_ref()
             .map(|(_, client)| client.clone())
             .ok_or(UplinkError::NotProvisioned)?;
-        send(&http, &self.config.base_url, request).await
+        let request = request.with_clock_skew(self.clock.wall_skew_ms());
+        let sent = self.clock.monotonic_ms();
+        let (result, server_ms) = exchange(&http, &self.config.base_url, request).await;
+        if let Some(server_ms) = server_ms {
+            let received = self.clock.monotonic_ms();
+            if let Some(offset_ms) = self.clock.observe_server_time(server_ms, sent, received) {
+                tracing::info!(offset_ms, "head office's time adopted");
+                let persisted =
+                    on_store(&self.store, move |s| s.record_clock_offset(offset_ms)).await;
+                if let Err(error) = persisted {
+                    tracing::warn!(%error, "the clock offset was not persisted");
+                }
+            }
+        }
+        result
     }
 }
 
@@ -597,6 +643,28 @@ pub async fn send(
     base_url: &str,
     request: SignedRequest,
 ) -> Result<Vec<u8>, UplinkError> {
+    exchange(http, base_url, request).await.0
+}
+
+/// [`send`], with head office's time from the answer's
+/// `x-tillcard-server-time` (Unix ms) whatever its status: `None` without
+/// an answer or the header.
+async fn exchange(
+    http: &reqwest::Client,
+    base_url: &str,
+    request: SignedRequest,
+) -> (Result<Vec<u8>, UplinkError>, Option<i64>) {
+    let mut server_ms = None;
+    let result = exchange_inner(http, base_url, request, &mut server_ms).await;
+    (result, server_ms)
+}
+
+async fn exchange_inner(
+    http: &reqwest::Client,
+    base_url: &str,
+    request: SignedRequest,
+    server_ms: &mut Option<i64>,
+) -> Result<Vec<u8>, UplinkError> {
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
     let mut builder = http.request(method, format!("{base_url}{}", request.path_and_query));
@@ -610,6 +678,11 @@ pub async fn send(
             .body(request.body);
     }
     let response = builder.send().await.map_err(request_failed)?;
+    *server_ms = response
+        .headers()
+        .get(tillcard_protocol::server_clock::HEADER_SERVER_TIME)
+        .and_then(|v| v.to_str().ok())
+        .and_then(tillcard_protocol::server_clock::parse_server_time);
     let status = response.status().as_u16();
     let body = response
         .bytes()

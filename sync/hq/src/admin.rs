@@ -299,6 +299,10 @@ pub struct TerminalView {
     pub app_version: Option<String>,
     /// Its requests are refused.
     pub revoked: bool,
+    /// Its wall clock minus head office's, in milliseconds (positive when
+    /// ahead), as last recorded (issue 22); `None` until recorded. Beyond
+    /// 120 s either way the terminal is flagged.
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// `POST /v1/admin/users` request: creates a head-office user or sets a

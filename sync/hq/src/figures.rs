@@ -224,6 +224,8 @@ pub struct TerminalRow {
     pub revoked: bool,
     /// Software version the terminal last reported.
     pub app_version: Option<String>,
+    /// Its wall clock minus head office's (ms) as last recorded.
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// A conflict waiting for review.
@@ -433,6 +435,10 @@ pub struct TerminalSync {
     /// Software version the terminal reported with its latest batch that
     /// said one; `None` if it never did.
     pub app_version: Option<String>,
+    /// The terminal's wall clock minus head office's, in milliseconds
+    /// (positive when ahead), as last recorded; `None` until recorded.
+    /// Beyond 120 s either way the terminal is flagged (`clock_skew`).
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// The conflicts queue.
@@ -660,6 +666,7 @@ pub fn compute(program: &Program, rows: FigureRows, now: Timestamp) -> Figures {
             outbox_head_seq: t.outbox_head_seq,
             revoked: t.revoked,
             app_version: t.app_version,
+            clock_skew_ms: t.clock_skew_ms,
         })
         .collect();
 

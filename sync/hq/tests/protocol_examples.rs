@@ -848,6 +848,7 @@ async fn example_hq(keys: &Keys) -> ExampleHq {
         acked_seq: 0,
         revoked: false,
         card_key: None,
+        clock_skew_ms: None,
     };
     let redeemed = store
         .redeem_code(&code, &terminal, now, None)

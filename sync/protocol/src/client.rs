@@ -268,6 +268,19 @@ pub struct SignedRequest {
     pub body: Vec<u8>,
 }
 
+impl SignedRequest {
+    /// The request telling head office how far this terminal's wall clock
+    /// is off ([`crate::server_clock::HEADER_CLOCK_SKEW`], milliseconds,
+    /// positive when ahead); unchanged with `None` (nothing heard yet).
+    pub fn with_clock_skew(mut self, skew_ms: Option<i64>) -> SignedRequest {
+        if let Some(skew) = skew_ms {
+            self.headers
+                .push((crate::server_clock::HEADER_CLOCK_SKEW, skew.to_string()));
+        }
+        self
+    }
+}
+
 /// Reads a provisioning answer.
 pub fn decode_provisioned(body: &[u8]) -> Result<Provisioned, ProtocolError> {
     wire::decode(body)

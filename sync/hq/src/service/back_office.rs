@@ -124,6 +124,7 @@ fn terminal_view(t: TerminalListing) -> Result<admin::TerminalView, HqError> {
             .map(|head| head.saturating_sub(t.acked_seq)),
         app_version: t.app_version,
         revoked: t.revoked,
+        clock_skew_ms: t.clock_skew_ms,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod back_office;
 pub mod campaigns;
 pub mod card_keys;
 mod checks;
+pub mod clock_skew;
 pub mod conflicts;
 mod http;
 mod http_back_office;
@@ -428,6 +429,7 @@ impl Hq {
             acked_seq: 0,
             revoked: false,
             card_key: None,
+            clock_skew_ms: None,
         };
         if let Some(store) = &request.store
             && !tillcard_protocol::staff::is_store_code(store)
@@ -586,11 +588,35 @@ impl Hq {
             body,
             now().timestamp(),
         ) {
-            Ok(()) => Ok(terminal),
-            Err(AuthError::Stale) => Err(HqError::Unauthorized(
-                "stale_request",
-                "timestamp outside the freshness window; check the clock".into(),
-            )),
+            Ok(()) => {
+                let skew = clock_skew::reported(headers)
+                    .unwrap_or_else(|| clock_skew::from_timestamp(timestamp));
+                self.record_skew(&terminal, skew).await;
+                Ok(terminal)
+            }
+            Err(AuthError::Stale) => {
+                // Signed by the terminal, only at another time: its skew is
+                // recorded (and flagged) before the refusal, which carries
+                // head office's time for the terminal to adopt.
+                if auth::verify_request(
+                    &key,
+                    method.as_str(),
+                    path,
+                    timestamp,
+                    signature,
+                    body,
+                    timestamp,
+                )
+                .is_ok()
+                {
+                    let skew = clock_skew::from_timestamp(timestamp);
+                    self.record_skew(&terminal, skew).await;
+                }
+                Err(HqError::Unauthorized(
+                    "stale_request",
+                    "timestamp outside the freshness window; check the clock (the answer's x-tillcard-server-time is head office's)".into(),
+                ))
+            }
             // Not 64 bytes of standard base64: a client's bug, not a
             // signature by another key, so the terminal is not flagged.
             Err(AuthError::Malformed) => Err(HqError::Unauthorized(
@@ -623,6 +649,14 @@ impl Hq {
                     "signature does not verify".into(),
                 ))
             }
+        }
+    }
+
+    /// [`Hq::note_clock_skew`], a failure logged: recording a skew never
+    /// refuses a request.
+    async fn record_skew(&self, terminal: &TerminalRecord, skew_ms: i64) {
+        if let Err(error) = self.note_clock_skew(terminal, skew_ms).await {
+            tracing::warn!(terminal = %terminal.terminal_id, %error, "clock skew not recorded");
         }
     }
 

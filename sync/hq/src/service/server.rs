@@ -36,6 +36,10 @@ pub fn router(hq: Arc<Hq>) -> Router {
             Arc::clone(&hq),
             observe,
         ))
+        // Head office's time on every answer (issue 22, clock skew).
+        .layer(axum::middleware::map_response(
+            super::clock_skew::server_time,
+        ))
         .with_state(hq)
 }
 

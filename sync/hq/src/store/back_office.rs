@@ -140,6 +140,9 @@ pub struct TerminalListing {
     pub revoked: bool,
     /// The version of its software it last reported.
     pub app_version: Option<String>,
+    /// Its wall clock minus head office's (ms, positive when ahead) as last
+    /// recorded (issue 22); `None` until then.
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// A head-office user as listed.

@@ -79,6 +79,9 @@ pub struct TerminalRecord {
     /// id, public key, validity window, `revoked_at` once withdrawn);
     /// `None` for terminals registered before head office kept it.
     pub card_key: Option<String>,
+    /// Its wall clock minus head office's (ms, positive when ahead) as
+    /// last recorded; `None` until then (issue 22).
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// A member as head office holds it (personal fields `None` once erased).
@@ -427,6 +430,14 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     async fn merges_of(&self, members: &[MemberId]) -> StoreResult<Vec<(MemberId, MemberId)>>;
     /// Records a suspicion about a terminal for review.
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()>;
+    /// Records a terminal's clock skew (its wall clock minus head office's,
+    /// ms) at `now` (issue 22).
+    async fn record_clock_skew(
+        &self,
+        id: TerminalId,
+        skew_ms: i64,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// Terminal flags (terminal, reason).
     async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>>;
     /// Applies a prepared batch in ONE transaction (see [`crate::ingest`]).

@@ -53,7 +53,7 @@ macro_rules! columns {
     };
     // Read by [`terminal_record_from_row`].
     (terminal_record) => {
-        "terminal_id, store, public_key, lookup_key, acked_seq, revoked, card_key"
+        "terminal_id, store, public_key, lookup_key, acked_seq, revoked, card_key, clock_skew_ms"
     };
     // Read by [`terminal_flag_from_row`].
     (terminal_flag) => {
@@ -61,7 +61,8 @@ macro_rules! columns {
     };
     // Read by [`terminal_row_from_row`].
     (terminal_row) => {
-        "terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked, app_version"
+        "terminal_id, store, acked_seq, last_batch_at_ms, outbox_head_seq, revoked, app_version,
+        clock_skew_ms"
     };
     // Read by [`job_run_from_row`].
     (job_run) => {
@@ -125,7 +126,7 @@ macro_rules! columns {
     // Read by [`terminal_listing_from_row`].
     (terminal_listing) => {
         "terminal_id, store, created_at, last_batch_at_ms, acked_seq, outbox_head_seq, revoked,
-        app_version"
+        app_version, clock_skew_ms"
     };
     // Read by [`refunded_sale_from_row`].
     (refunded_sale) => {
@@ -194,6 +195,7 @@ pub(crate) fn terminal_record_from_row(row: &impl SqlRow) -> StoreResult<Termina
         acked_seq: row.count(4)?,
         revoked: row.flag(5)?,
         card_key: row.optional_string(6)?,
+        clock_skew_ms: row.optional_integer(7)?,
     })
 }
 
@@ -212,6 +214,7 @@ pub(crate) fn terminal_row_from_row(row: &impl SqlRow) -> StoreResult<TerminalRo
         outbox_head_seq: row.optional_count(4)?,
         revoked: row.flag(5)?,
         app_version: row.optional_string(6)?,
+        clock_skew_ms: row.optional_integer(7)?,
     })
 }
 
@@ -452,6 +455,7 @@ pub(crate) fn terminal_listing_from_row(row: &impl SqlRow) -> StoreResult<Termin
         outbox_head_seq: row.optional_count(5)?,
         revoked: row.flag(6)?,
         app_version: row.optional_string(7)?,
+        clock_skew_ms: row.optional_integer(8)?,
     })
 }
 

@@ -135,6 +135,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 18: outbox epochs of rolled-back terminals (issue 22), and events
     // found by id (a renumbered event is not applied twice).
     include_str!("migrations/0018.sql"),
+    // 19: each terminal's clock skew as it reported it (issue 22).
+    include_str!("migrations/0019.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -452,6 +454,15 @@ impl Store for PgStore {
 
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
         terminals::flag_terminal(&self.client().await?, id, reason, now).await
+    }
+
+    async fn record_clock_skew(
+        &self,
+        id: TerminalId,
+        skew_ms: i64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        terminals::record_clock_skew(&self.client().await?, id, skew_ms, now).await
     }
 
     async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>> {

@@ -46,6 +46,22 @@ pub(super) async fn flag_terminal<C: GenericClient>(
     Ok(())
 }
 
+/// Records a terminal's clock skew (ms) at `now`.
+pub(super) async fn record_clock_skew<C: GenericClient>(
+    client: &C,
+    id: TerminalId,
+    skew_ms: i64,
+    now: Timestamp,
+) -> StoreResult<()> {
+    client
+        .execute(
+            "UPDATE terminals SET clock_skew_ms = $2, clock_skew_at = $3 WHERE terminal_id = $1",
+            &[&id.to_string(), &skew_ms, &now.to_rfc3339()],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Every flag, oldest first.
 pub(super) async fn terminal_flags<C: GenericClient>(
     client: &C,

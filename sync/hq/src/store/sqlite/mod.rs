@@ -71,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013.sql"),
     include_str!("migrations/0014.sql"),
     include_str!("migrations/0015.sql"),
+    include_str!("migrations/0016.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -400,6 +401,22 @@ impl Store for SqliteStore {
             c.execute(
                 "INSERT INTO terminal_flags (terminal_id, reason, at) VALUES (?1, ?2, ?3)",
                 params![id.to_string(), reason, now.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_clock_skew(
+        &self,
+        id: TerminalId,
+        skew_ms: i64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.run(move |c| {
+            c.execute(
+                "UPDATE terminals SET clock_skew_ms = ?2, clock_skew_at = ?3 WHERE terminal_id = ?1",
+                params![id.to_string(), skew_ms, now.to_rfc3339()],
             )?;
             Ok(())
         })
