@@ -587,6 +587,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("last_seen", "最后同步", "Last seen"),
     ("never", "从未", "never"),
     ("app_version", "版本", "Version"),
+    (
+        "clock_skew",
+        "时钟偏差（秒，正为超前；超过 120 秒标记待审）",
+        "Clock skew (s, + ahead; flagged beyond 120 s)",
+    ),
     ("pending_events", "待上传事件", "Pending events"),
     ("revoked", "已吊销", "Revoked"),
     ("in_service", "使用中", "In service"),

@@ -40,6 +40,7 @@ const STRINGS = {
     sv_bonus: "储值赠送",
     terminals: "各终端同步延迟与待上传事件",
     lag: "延迟",
+    clock_skew: "时钟偏差",
     pending: "待上传",
     acked: "已确认序号",
     never: "从未同步",
@@ -107,6 +108,7 @@ const STRINGS = {
     sv_bonus: "Stored value, bonus",
     terminals: "Sync lag and pending events per terminal",
     lag: "Lag",
+    clock_skew: "clock skew",
     pending: "Pending",
     acked: "Acked seq",
     never: "never synced",
@@ -327,7 +329,9 @@ function render() {
     put("chart-terminals",
       hbars("terminal-lag", f.terminals.map((x) => ({
         key: x.terminal_id, label: label(x), value: x.lag_seconds === null ? 0 : x.lag_seconds,
-        display: t("lag") + " " + duration(x.lag_seconds), color: "#dd6b20",
+        display: t("lag") + " " + duration(x.lag_seconds)
+          + (x.clock_skew_ms == null ? "" : " · " + t("clock_skew") + " " + Math.round(x.clock_skew_ms / 1000) + " s"),
+        color: "#dd6b20",
       })), 1200, 220, 320),
       hbars("terminal-pending", f.terminals.map((x) => ({
         key: x.terminal_id, label: label(x), value: x.pending === null ? 0 : x.pending,
