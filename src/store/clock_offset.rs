@@ -1,5 +1,5 @@
 //! Head office's time minus this terminal's wall clock, as last learned
-//! (issue 22, clock skew; migration 19): written when the corrected clock
+//! (issue 22, clock skew; migration 21): written when the corrected clock
 //! (`server_time`) re-anchors on an answer, read at start-up so a restart
 //! offline still knows it.
 
