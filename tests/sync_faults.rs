@@ -7,18 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+#[path = "util/fault_proxy.rs"]
+mod fault_proxy;
 #[path = "util/sync.rs"]
 mod sync_util;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::response::Response;
+use fault_proxy::{ExchangeFaults, Fault, FaultProxy};
 use sync_util::{sqlite_hq, terminal_with_cashier};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::account::MemberAccount;
@@ -36,140 +34,6 @@ const TERMINALS: usize = 4;
 const SALES_PER_TERMINAL: usize = 2_500;
 const MEMBERS_PER_TERMINAL: u32 = 5;
 const FAULT_PERCENT: u64 = 30;
-
-/// The faults the proxy injects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Fault {
-    DropRequest,
-    DropResponseAfterCommit,
-    Duplicate,
-    Delay,
-    Reset,
-    Truncate,
-}
-
-struct Proxy {
-    upstream: String,
-    http: reqwest::Client,
-    rng: Mutex<u64>,
-    injected: Mutex<BTreeMap<Fault, u64>>,
-    forwarded: AtomicU64,
-}
-
-impl Proxy {
-    fn roll(&self, n: u64) -> u64 {
-        let mut state = self.rng.lock().unwrap();
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state % n
-    }
-
-    fn pick(&self) -> Option<Fault> {
-        if self.roll(100) >= FAULT_PERCENT {
-            return None;
-        }
-        let fault = match self.roll(6) {
-            0 => Fault::DropRequest,
-            1 => Fault::DropResponseAfterCommit,
-            2 => Fault::Duplicate,
-            3 => Fault::Delay,
-            4 => Fault::Reset,
-            _ => Fault::Truncate,
-        };
-        *self.injected.lock().unwrap().entry(fault).or_default() += 1;
-        Some(fault)
-    }
-
-    async fn forward(
-        &self,
-        method: &reqwest::Method,
-        path: &str,
-        headers: &axum::http::HeaderMap,
-        body: &Bytes,
-    ) -> (u16, Bytes) {
-        self.forwarded.fetch_add(1, Ordering::Relaxed);
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.upstream));
-        for (name, value) in headers {
-            if name != "host" && name != "content-length" {
-                request = request.header(name.as_str(), value.as_bytes());
-            }
-        }
-        match request.body(body.clone()).send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                (status, response.bytes().await.unwrap_or_default())
-            }
-            Err(_) => (502, Bytes::new()),
-        }
-    }
-}
-
-/// A response whose body fails: the client sees the connection break.
-fn broken() -> Response {
-    let stream = futures_util::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::other("injected fault"))
-    });
-    Response::builder()
-        .status(200)
-        .body(Body::from_stream(stream))
-        .unwrap()
-}
-
-fn respond(status: u16, body: Bytes) -> Response {
-    Response::builder()
-        .status(status)
-        .body(Body::from(body))
-        .unwrap()
-}
-
-async fn proxy(State(p): State<Arc<Proxy>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_default();
-    let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).unwrap();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let headers = parts.headers;
-    match p.pick() {
-        None => {
-            let (status, bytes) = p.forward(&method, &path, &headers, &body).await;
-            respond(status, bytes)
-        }
-        Some(Fault::DropRequest) => broken(),
-        Some(Fault::Reset) => {
-            tokio::time::sleep(Duration::from_millis(p.roll(20))).await;
-            broken()
-        }
-        Some(Fault::DropResponseAfterCommit) => {
-            let _ = p.forward(&method, &path, &headers, &body).await;
-            broken()
-        }
-        Some(Fault::Duplicate) => {
-            let (a, b) = tokio::join!(
-                p.forward(&method, &path, &headers, &body),
-                p.forward(&method, &path, &headers, &body)
-            );
-            let (status, bytes) = if p.roll(2) == 0 { a } else { b };
-            respond(status, bytes)
-        }
-        Some(Fault::Delay) => {
-            tokio::time::sleep(Duration::from_millis(p.roll(300))).await;
-            let (status, bytes) = p.forward(&method, &path, &headers, &body).await;
-            respond(status, bytes)
-        }
-        Some(Fault::Truncate) => {
-            let (status, bytes) = p.forward(&method, &path, &headers, &body).await;
-            respond(status, bytes.slice(..bytes.len() / 2))
-        }
-    }
-}
 
 async fn listen() -> (tokio::net::TcpListener, SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -195,18 +59,15 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
     let hq_task = tokio::spawn(serve(hq_listener, hq.clone(), async {
         let _ = hq_stopped.await;
     }));
-    let proxy_state = Arc::new(Proxy {
-        upstream: format!("http://{hq_addr}"),
-        http: reqwest::Client::new(),
-        rng: Mutex::new(0x0DDB_1A5E_5BAD_5EED),
-        injected: Mutex::new(BTreeMap::new()),
-        forwarded: AtomicU64::new(0),
-    });
-    let (proxy_listener, proxy_addr) = listen().await;
-    let app = axum::Router::new()
-        .fallback(proxy)
-        .with_state(proxy_state.clone());
-    tokio::spawn(async move { axum::serve(proxy_listener, app).await });
+    let proxy = FaultProxy::start(
+        hq_addr,
+        ExchangeFaults {
+            percent: FAULT_PERCENT,
+            kinds: Fault::ALL,
+        },
+        0x0DDB_1A5E_5BAD_5EED,
+    )
+    .await;
 
     // Four terminals, provisioned directly (a code is single-use), then
     // syncing through the proxy.
@@ -255,7 +116,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
             max_backoff: Duration::from_millis(200),
             idle_poll: Duration::from_millis(50),
             request_timeout: Duration::from_secs(10),
-            ..UplinkConfig::new(format!("http://{proxy_addr}"))
+            ..UplinkConfig::new(proxy.url())
         };
         let uplink = Uplink::new(handle.clone(), clock.clone(), config, status_tx).unwrap();
         uplinks.push(tokio::spawn(uplink.run(shutdown.clone())));
@@ -384,13 +245,13 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
             checked += 1;
         }
     }
-    let injected = proxy_state.injected.lock().unwrap().clone();
+    let injected = proxy.injected();
     let faults: u64 = injected.values().sum();
     println!(
         "sync under faults: {} sales from {TERMINALS} terminals, {} events at head office, {} requests through the proxy, {faults} faults injected {injected:?}, {checked} member balances equal, rung up in {:.1} s, drained after {:.1} s",
         TERMINALS * SALES_PER_TERMINAL,
         counts.events,
-        proxy_state.forwarded.load(Ordering::Relaxed),
+        proxy.exchanges(),
         rung_up.as_secs_f64(),
         drained.as_secs_f64(),
     );
