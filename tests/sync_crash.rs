@@ -131,7 +131,7 @@ fn sync_crash_child() {
         let member = members[rng.below(u64::from(MEMBERS)) as usize];
         let pick = rng.next_u64();
         let clerk = clerk.clone();
-        if pick % 20 == 0 {
+        if pick.is_multiple_of(20) {
             handle
                 .call(move |s| s.top_up(&clerk, member, &TopUp::Package("500+50".into())))
                 .unwrap();
@@ -147,14 +147,14 @@ fn sync_crash_child() {
             }],
         };
         let tender = TenderRequest {
-            stored_value: if (pick >> 32) % 3 == 0 {
+            stored_value: if (pick >> 32).is_multiple_of(3) {
                 StoredValueRequest::AsMuchAsPossible
             } else {
                 StoredValueRequest::None
             },
             ..TenderRequest::default()
         };
-        let walk_in = (pick >> 40) % 10 == 0;
+        let walk_in = (pick >> 40).is_multiple_of(10);
         let sale = handle
             .call(move |s| {
                 let quote = s.price((!walk_in).then_some(member), &basket, &tender, false)?;
@@ -314,7 +314,9 @@ async fn sigkill_during_sync_loses_and_doubles_nothing() {
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
-                    if line == "ready" {
+                    // libtest writes "test sync_crash_child ... " first,
+                    // on the line the child's first print ends.
+                    if line.ends_with("ready") {
                         ready.store(true, Ordering::SeqCst);
                     } else if let Some(id) = line.strip_prefix("committed sale ") {
                         seen.lock().unwrap().push(id.to_owned());

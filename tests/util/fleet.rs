@@ -259,14 +259,14 @@ fn cashier(
                     };
                     let tender = TenderRequest {
                         coupons: Vec::new(),
-                        redeem_points: if pick % 5 == 0 { 100 } else { 0 },
-                        stored_value: if (pick >> 40) % 3 == 0 {
+                        redeem_points: if pick.is_multiple_of(5) { 100 } else { 0 },
+                        stored_value: if (pick >> 40).is_multiple_of(3) {
                             StoredValueRequest::AsMuchAsPossible
                         } else {
                             StoredValueRequest::None
                         },
                     };
-                    let walk_in = (pick >> 48) % 10 == 0;
+                    let walk_in = (pick >> 48).is_multiple_of(10);
                     let quote = s.price((!walk_in).then_some(member), &basket, &tender, offline)?;
                     s.commit_sale(&clerk, &quote)?;
                     Ok(0)
