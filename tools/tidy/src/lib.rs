@@ -53,6 +53,10 @@ pub const PACKAGES: &[Package] = &[
         dir: "tools/tidy",
         section: "tools/tidy/",
     },
+    Package {
+        dir: "tools/powerloss",
+        section: "tools/powerloss/",
+    },
 ];
 
 /// A source file of a package, with its module path.
