@@ -311,9 +311,6 @@ impl Tally {
 fn recover(path: &Path, round: usize) -> (BTreeMap<i64, String>, BTreeMap<String, i64>) {
     let store = Store::open(path, config(), Arc::new(SystemClock::new()))
         .unwrap_or_else(|e| panic!("cut {round}: the store did not open after the cut: {e}"));
-    store
-        .integrity_check()
-        .unwrap_or_else(|e| panic!("cut {round}: integrity check: {e}"));
     drop(store);
     let conn = raw(path);
     let ok: String = conn

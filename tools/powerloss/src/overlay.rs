@@ -72,7 +72,8 @@ impl Overlay {
         if let Some(cut) = self.cut
             && cut < end
         {
-            let from = cut.saturating_sub(offset) as usize;
+            let len = out.len();
+            let from = (cut.saturating_sub(offset) as usize).min(len);
             out[from..].fill(0);
         }
         for (&start, data) in self.overlapping(offset, end) {
@@ -83,8 +84,9 @@ impl Overlay {
         }
         let size = self.size(real_size);
         if end > size {
-            let from = size.saturating_sub(offset) as usize;
-            out[from.min(out.len())..].fill(0);
+            let len = out.len();
+            let from = (size.saturating_sub(offset) as usize).min(len);
+            out[from..].fill(0);
             return false;
         }
         true
