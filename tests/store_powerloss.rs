@@ -15,6 +15,7 @@
 //! - every receipt (printed line or saved file) has its sale row;
 //! - no sequence number names two events: not across recoveries, and not
 //!   between the terminal and what head office received;
+//!
 //! and once synced (every 250 cuts and at the end) head office holds
 //! exactly the terminal's events: 0 lost, 0 duplicated.
 

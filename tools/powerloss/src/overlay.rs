@@ -197,7 +197,7 @@ mod tests {
         o.truncate(10, 4);
         assert_eq!(view(&o, &real), b"abcd");
         o.write(10, 6, b"12");
-        assert_eq!(view(&o, &real), b"abcd\0\012");
+        assert_eq!(view(&o, &real), b"abcd\x00\x0012");
         let seen = view(&o, &real);
         assert_eq!(flushed(&mut o, &real), seen);
     }
