@@ -346,7 +346,7 @@ async fn sigkill_during_sync_loses_and_doubles_nothing() {
                 );
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            tokio::time::sleep(Duration::from_millis(rng.below(300))).await;
+            tokio::time::sleep(Duration::from_millis(rng.below(150))).await;
             if proxy.upload_in_flight() {
                 mid_upload += 1;
             }
