@@ -36,6 +36,7 @@ fn provisioned() -> Provisioned {
         lookup_key: auth::b64(&auth::random_32()),
         card_key_id: None,
         downlink_key: None,
+        registration: None,
     }
 }
 
@@ -44,6 +45,8 @@ fn page(changes: Vec<Change>, cursor: &str) -> ChangesPage {
         changes,
         cursor: cursor.into(),
         more: false,
+        acked_seq: None,
+        resync: false,
     }
 }
 

@@ -500,6 +500,8 @@ fn a_member_found_by_phone_after_a_reissue_is_shown_the_new_card() {
             }],
             cursor: "reissue".into(),
             more: false,
+            acked_seq: None,
+            resync: false,
         })
     });
     till.login("c01", "3817");

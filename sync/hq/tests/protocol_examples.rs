@@ -1690,6 +1690,8 @@ mod regenerate {
             ],
             cursor: "c1.0.57".into(),
             more: false,
+            acked_seq: None,
+            resync: false,
         };
         block(
             "json",

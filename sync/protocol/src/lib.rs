@@ -18,6 +18,7 @@ pub mod enrollment;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod refusal;
+pub mod registration;
 pub mod server_clock;
 pub mod staff;
 pub mod trust;

@@ -72,6 +72,14 @@ pub(super) async fn redeem(State(hq): State<Arc<Hq>>, body: Bytes) -> Result<Res
     Ok(wire(&hq.redeem(&request).await?))
 }
 
+pub(super) async fn reintroduce(
+    State(hq): State<Arc<Hq>>,
+    body: Bytes,
+) -> Result<Response, HqError> {
+    let request: tillcard_protocol::registration::Reintroduce = decode_body(&body)?;
+    Ok(wire(&hq.reintroduce(&request).await?))
+}
+
 /// A request a terminal signed: head office, the terminal (once
 /// [`Hq::authenticate`] has checked the signature over the method, path
 /// and body) and the body. An extractor that reads the body, so it comes

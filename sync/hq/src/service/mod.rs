@@ -25,6 +25,7 @@ pub mod member_care;
 pub mod member_money;
 pub mod merge;
 pub mod programs;
+pub mod reintroduce;
 pub mod review_queue;
 pub mod roles;
 mod routes;
@@ -54,6 +55,7 @@ use crate::personal::{Personal, PersonalKeys, SealedPersonal};
 use crate::store::{Redeemed, Store, StoreResult, TerminalRecord};
 use std::time::{Duration, Instant};
 use tillcard_protocol::auth::{self, AuthError};
+use tillcard_protocol::registration::RegistrationCertificate;
 use tillcard_protocol::wire::{
     self, Change, ChangesPage, MemberSnapshot, Provisioned, RedeemRequest, TerminalId, TrustedKey,
     UploadAck,
@@ -97,6 +99,18 @@ pub struct Hq {
 
 fn now() -> Timestamp {
     chrono::Utc::now().fixed_offset()
+}
+
+/// A change-log row's check in a `c2` cursor ([`wire::change_check`]).
+fn row_check(row: &crate::store::ChangeRow) -> String {
+    let member = row.member.map(|m| m.0.to_string());
+    wire::change_check(
+        row.xid,
+        row.position,
+        &row.kind,
+        member.as_deref(),
+        row.payload.as_deref(),
+    )
 }
 
 impl Hq {
@@ -453,6 +467,17 @@ impl Hq {
                     .register_card_key(&terminal, &card_public_key, request.card_key_id)
                     .await?;
                 tracing::info!(terminal = %terminal.terminal_id, store = %store, card_key_id, "terminal provisioned");
+                let registration = RegistrationCertificate {
+                    terminal_id: terminal.terminal_id,
+                    store: store.clone(),
+                    public_key: terminal.public_key.clone(),
+                    lookup_key: lookup_key.clone(),
+                    card_public_key: card_public_key.clone(),
+                    card_key_id,
+                    registered_at: card_keys::unix_now(),
+                    signature: String::new(),
+                }
+                .sign(&self.downlink_key);
                 Ok(Provisioned {
                     terminal_id: terminal.terminal_id,
                     store,
@@ -461,6 +486,7 @@ impl Hq {
                     lookup_key,
                     card_key_id: Some(card_key_id),
                     downlink_key: Some(self.downlink_public_key()),
+                    registration: Some(registration),
                 })
             }
             Redeemed::Unknown => Err(HqError::Forbidden(
@@ -816,15 +842,35 @@ impl Hq {
         terminal: &TerminalRecord,
         cursor: Option<&str>,
     ) -> Result<ChangesPage, HqError> {
-        let after = match cursor {
-            None => (0, 0),
-            Some(c) => wire::position_from_cursor(c)
-                .ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?,
+        let (mut after, check) = match cursor {
+            None => ((0, 0), None),
+            Some(c) => {
+                wire::cursor_parts(c).ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?
+            }
         };
+        // A checked cursor names the change it stopped at: a head office
+        // restored from a backup holds another change there, or none, and
+        // starts this terminal's log again rather than skip what it lacks.
+        let resync = match check {
+            Some(check) => !self.holds_change(after, check).await?,
+            None => false,
+        };
+        let mut check = check.map(str::to_owned);
+        if resync {
+            tracing::warn!(
+                terminal = %terminal.terminal_id,
+                "downlink cursor names a change this head office does not hold (restored from a backup): the terminal's log starts again"
+            );
+            after = (0, 0);
+            check = None;
+        }
         self.renew_card_key(terminal).await?;
         let rows = self.store.changes_after(after, CHANGES_PAGE_LIMIT).await?;
         let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= CHANGES_PAGE_LIMIT;
         let last = rows.last().map_or(after, |r| (r.xid, r.position));
+        if let Some(row) = rows.last() {
+            check = Some(row_check(row));
+        }
         let lookup_key = auth::decode_32(&terminal.lookup_key).map_err(|_| {
             HqError::Internal(crate::store::StoreError::Corrupt("lookup key".into()))
         })?;
@@ -932,9 +978,31 @@ impl Hq {
         }
         Ok(ChangesPage {
             changes,
-            cursor: wire::cursor_from_position(last),
+            cursor: match check {
+                Some(check) => wire::checked_cursor(last, &check),
+                None => wire::cursor_from_position(last),
+            },
             more,
+            acked_seq: Some(terminal.acked_seq),
+            resync,
         })
+    }
+
+    /// Whether the change log holds, at `position`, the change whose
+    /// check is `check` (a `c2` cursor's).
+    async fn holds_change(&self, position: (i64, i64), check: &str) -> Result<bool, HqError> {
+        if position == (0, 0) {
+            return Ok(true);
+        }
+        // The first change at or after the position (the log's order is
+        // (xid, position)): the cursor's own change if it is still there.
+        let rows = self
+            .store
+            .changes_after((position.0, position.1.saturating_sub(1)), 1)
+            .await?;
+        Ok(rows.first().is_some_and(|row| {
+            (row.xid, row.position) == position && row_check(row).eq_ignore_ascii_case(check)
+        }))
     }
 
     /// Chain-wide tier evaluation: every member's tier checked against the

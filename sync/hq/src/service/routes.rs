@@ -148,6 +148,24 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "post",
+        tillcard_protocol::registration::REINTRODUCE_PATH,
+        Doc {
+            summary: "A terminal head office registered before a restore from an older backup registers again with its registration certificate (body gzip)",
+            access: Access::Public,
+            query: NO_QUERY,
+            request: Some(Body::gzip_json(
+                openapi::schema::<tillcard_protocol::registration::Reintroduce>,
+            )),
+            status: 200,
+            response: Some(Body::gzip_json(
+                openapi::schema::<tillcard_protocol::registration::Reintroduced>,
+            )),
+            errors: &[400, 403],
+        },
+        || post(reintroduce),
+    ),
+    route(
+        "post",
         "/v1/batches",
         Doc {
             summary: "Upload a batch of outbox events (idempotent; body gzip)",

@@ -377,6 +377,15 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
         audit: &AuditEntry,
         withdrawn_card_key: Option<&str>,
     ) -> BackOffice<()>;
+    /// Registers again a terminal a restored head office lacks, as its
+    /// registration certificate names it (`service::reintroduce`), with
+    /// its audit row, in one transaction. `false`: already registered
+    /// (nothing changed).
+    async fn reintroduce_terminal(
+        &self,
+        terminal: &TerminalRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
     /// Stores a terminal's certified card key (a `TrustedKey` JSON) and
     /// pushes it down as a `trusted_key` change, in one transaction.
     async fn set_card_key(&self, id: TerminalId, card_key: &str) -> StoreResult<()>;

@@ -383,6 +383,35 @@ pub(super) async fn redeem_code(
     Ok(Redeemed::Ok { store })
 }
 
+/// Registers again a terminal a restored head office lacks; `false` when
+/// it is registered already.
+pub(super) async fn reintroduce_terminal(
+    client: &mut Object,
+    t: &TerminalRecord,
+    entry: &AuditEntry,
+) -> StoreResult<bool> {
+    let tx = client.transaction().await?;
+    let added = tx
+        .execute(
+            "INSERT INTO terminals (terminal_id, store, public_key, lookup_key, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (terminal_id) DO NOTHING",
+            &[
+                &t.terminal_id.to_string(),
+                &t.store,
+                &t.public_key,
+                &t.lookup_key,
+                &entry.at,
+            ],
+        )
+        .await?
+        == 1;
+    if added {
+        audit(&tx, entry).await?;
+    }
+    tx.commit().await?;
+    Ok(added)
+}
+
 /// Every enrollment code, newest first.
 pub(super) async fn enroll_codes<C: GenericClient>(
     client: &C,

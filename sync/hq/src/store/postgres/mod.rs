@@ -385,6 +385,14 @@ impl Store for PgStore {
         .await
     }
 
+    async fn reintroduce_terminal(
+        &self,
+        terminal: &TerminalRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        back_office::reintroduce_terminal(&mut self.client().await?, terminal, audit).await
+    }
+
     async fn set_card_key(&self, id: TerminalId, card_key: &str) -> StoreResult<()> {
         back_office::set_card_key(&mut self.client().await?, &id.to_string(), card_key).await
     }

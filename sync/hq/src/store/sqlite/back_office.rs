@@ -346,6 +346,32 @@ pub(super) fn redeem_code(
     Ok(Redeemed::Ok { store })
 }
 
+/// Registers again a terminal a restored head office lacks; `false` when
+/// it is registered already.
+pub(super) fn reintroduce_terminal(
+    c: &mut Connection,
+    t: &TerminalRecord,
+    entry: &AuditEntry,
+) -> StoreResult<bool> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let added = tx.execute(
+        "INSERT INTO terminals (terminal_id, store, public_key, lookup_key, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (terminal_id) DO NOTHING",
+        params![
+            t.terminal_id.to_string(),
+            t.store,
+            t.public_key,
+            t.lookup_key,
+            entry.at
+        ],
+    )? == 1;
+    if added {
+        audit(&tx, entry)?;
+    }
+    tx.commit()?;
+    Ok(added)
+}
+
 /// Every enrollment code, newest first.
 pub(super) fn enroll_codes(c: &Connection) -> StoreResult<Vec<EnrollCodeRecord>> {
     let mut stmt = c.prepare(concat!(

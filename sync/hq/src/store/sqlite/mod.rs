@@ -317,6 +317,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn reintroduce_terminal(
+        &self,
+        terminal: &TerminalRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        let (terminal, audit) = (terminal.clone(), audit.clone());
+        self.run(move |c| back_office::reintroduce_terminal(c, &terminal, &audit))
+            .await
+    }
+
     async fn set_card_key(&self, id: TerminalId, card_key: &str) -> StoreResult<()> {
         let card_key = card_key.to_owned();
         self.run(move |c| back_office::set_card_key(c, &id.to_string(), &card_key))
