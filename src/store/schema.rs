@@ -383,6 +383,15 @@ CREATE TABLE clock_offset (
 );
 "#,
     },
+    Migration {
+        purpose: "the registration certificate, to re-introduce the terminal to a restored head office (issue 22)",
+        sql: r#"
+-- What head office registered for this terminal, signed with its downlink
+-- key (tillcard_protocol::registration), as JSON; NULL for terminals
+-- registered by an older head office.
+ALTER TABLE credentials ADD COLUMN registration TEXT;
+"#,
+    },
 ];
 
 /// The schema version this code writes.

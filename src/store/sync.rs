@@ -436,6 +436,15 @@ impl Store {
                 "UPDATE credentials SET hq_cert_sha256 = ?1 WHERE id = 1",
                 [pin.map(|p| p.0.to_vec())],
             )?;
+            let registration = provisioned
+                .registration
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?;
+            tx.execute(
+                "UPDATE credentials SET registration = ?1 WHERE id = 1",
+                [registration],
+            )?;
             super::audit::append(tx, &now, "system", "provisioned", &provisioned.terminal_id.0.to_string())
         })?;
         tracing::info!(
@@ -501,6 +510,50 @@ impl Store {
         })?;
         tracing::debug!(acked_seq, "head office acknowledgement recorded");
         Ok(())
+    }
+
+    /// The registration certificate head office gave this terminal, if it
+    /// gave one: sent back to re-introduce the terminal to a head office
+    /// restored from a backup older than the registration.
+    pub fn registration_certificate(
+        &self,
+    ) -> Result<Option<tillcard_protocol::registration::RegistrationCertificate>, StoreError> {
+        let text: Option<Option<String>> = self
+            .conn()
+            .query_row(
+                "SELECT registration FROM credentials WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text
+            .flatten()
+            .map(|text| serde_json::from_str(&text))
+            .transpose()?)
+    }
+
+    /// Head office answered a downlink page holding events of this
+    /// terminal up to `held` only. Below what this terminal recorded as
+    /// acknowledged, head office was restored from a backup: the events
+    /// after `held` are pending again (those whose bodies are still kept go
+    /// up again). Returns how many were reopened.
+    pub fn head_office_holds(&mut self, held: u64) -> Result<u64, StoreError> {
+        let acked: i64 = self.conn().query_row(
+            "SELECT COALESCE(max(seq), 0) FROM outbox WHERE acked = 1",
+            [],
+            |r| r.get(0),
+        )?;
+        let acked = u64::try_from(acked).unwrap_or(0);
+        if held >= acked {
+            return Ok(0);
+        }
+        self.write(|tx, _| outbox::reopen_after(tx, held))?;
+        tracing::warn!(
+            held,
+            acked,
+            "head office holds fewer of this terminal's events than it acknowledged (restored from a backup): sending them again"
+        );
+        Ok(acked - held)
     }
 
     /// Where the downlink resumes.

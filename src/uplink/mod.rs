@@ -6,7 +6,11 @@
 //!   is "everything up to seq N is durably stored", so any request may be
 //!   lost, duplicated or answered twice without losing or doubling anything.
 //! - If head office acknowledges less than before (restored from a backup),
-//!   the events after its ack are pending again and are sent again.
+//!   the events after its ack are pending again and are sent again; every
+//!   downlink page says what head office holds (`acked_seq`), so a terminal
+//!   with nothing to send learns it too. A head office that does not know
+//!   this terminal (restored from a backup older than its registration) is
+//!   shown the registration certificate (`tillcard_protocol::registration`).
 //! - Failures retry with exponential backoff and full jitter; requests head
 //!   office refuses as wrong (400/401/403/409) back off to the maximum and
 //!   say why, since retrying sooner cannot help.
@@ -430,8 +434,58 @@ impl Uplink {
         Ok(credentials)
     }
 
-    /// One round: upload one batch if any waits, else pull the downlink.
+    /// One round ([`Uplink::exchange`]); a head office that does not know
+    /// this terminal (restored from a backup older than its registration)
+    /// is shown the registration certificate and the round goes on.
     async fn round(&self) -> Result<Round, UplinkError> {
+        match self.exchange().await {
+            Err(UplinkError::Refused { code, .. }) if code == "unknown_terminal" => {
+                self.reintroduce().await
+            }
+            other => other,
+        }
+    }
+
+    /// Re-introduces this terminal with the registration certificate head
+    /// office gave it (`tillcard_protocol::registration`); without one the
+    /// terminal stays unknown and says so.
+    async fn reintroduce(&self) -> Result<Round, UplinkError> {
+        let certificate = on_store(&self.store, |s| s.registration_certificate()).await?;
+        let Some(certificate) = certificate else {
+            return Err(UplinkError::Refused {
+                status: 401,
+                class: RefusalClass::FixAndRetry,
+                held_seq: None,
+                code: "unknown_terminal".into(),
+                detail: "head office does not know this terminal and it holds no registration certificate: register it again".into(),
+            });
+        };
+        let body = wire::encode(&tillcard_protocol::registration::Reintroduce {
+            protocol_version: wire::PROTOCOL_VERSION,
+            certificate,
+        })
+        .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+        let answer = self
+            .send(SignedRequest {
+                method: "POST",
+                path_and_query: tillcard_protocol::registration::REINTRODUCE_PATH.to_string(),
+                headers: Vec::new(),
+                body,
+            })
+            .await?;
+        let answer: tillcard_protocol::registration::Reintroduced =
+            wire::decode(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+        tracing::warn!(
+            registered = answer.registered,
+            acked_seq = answer.acked_seq,
+            "re-introduced to head office with the registration certificate"
+        );
+        on_store(&self.store, move |s| s.head_office_holds(answer.acked_seq)).await?;
+        Ok(Round::Progress)
+    }
+
+    /// One exchange: upload one batch if any waits, else pull the downlink.
+    async fn exchange(&self) -> Result<Round, UplinkError> {
         let creds = self.credentials().await?;
         let full = self.config.batch_size.clamp(1, wire::MAX_BATCH_EVENTS);
         let batch_size = self.batch_cap.load(Ordering::Relaxed).clamp(1, full);
@@ -527,7 +581,11 @@ impl Uplink {
                 Ok(Round::Progress)
             };
         }
-        self.pull_changes(&creds).await?;
+        if self.pull_changes(&creds).await? {
+            // Head office holds fewer events than it acknowledged: they go
+            // up again before anything else.
+            return Ok(Round::Progress);
+        }
         // Nothing waits: acknowledged events past the retention lose their
         // bodies (on the store's thread, at this clock's time).
         let (now, retention) = (self.clock.now(), self.config.outbox_retention);
@@ -557,7 +615,10 @@ impl Uplink {
         Ok(Round::Progress)
     }
 
-    async fn pull_changes(&self, creds: &TerminalCredentials) -> Result<(), UplinkError> {
+    /// Pulls the downlink to its end; `true` when a page said head office
+    /// holds fewer of this terminal's events than it acknowledged (they are
+    /// pending again, and the pull stops so they go up first).
+    async fn pull_changes(&self, creds: &TerminalCredentials) -> Result<bool, UplinkError> {
         loop {
             let cursor = on_store(&self.store, |s| s.downlink_cursor()).await?;
             let request = creds.changes_request(cursor.as_deref(), self.clock.now().timestamp());
@@ -569,12 +630,23 @@ impl Uplink {
                 more = page.more,
                 "downlink page received"
             );
+            if page.resync {
+                tracing::warn!(
+                    "head office does not hold the change this terminal's downlink stopped at (restored from a backup): its log starts again"
+                );
+            }
+            let held = page.acked_seq;
             let more = on_store(&self.store, move |s| s.apply_changes(page)).await?;
+            if let Some(held) = held
+                && on_store(&self.store, move |s| s.head_office_holds(held)).await? > 0
+            {
+                return Ok(true);
+            }
             if !more {
                 if let Some(files) = self.config.saved_files.clone() {
                     on_store(&self.store, move |s| files.delete_erased(s)).await?;
                 }
-                return Ok(());
+                return Ok(false);
             }
         }
     }
