@@ -51,6 +51,7 @@ impl Hq {
             acked_seq: 0,
             revoked: false,
             card_key: None,
+            clock_skew_ms: None,
         };
         let audit = AuditEntry {
             at: super::now().to_rfc3339(),
