@@ -647,7 +647,56 @@ pub struct Provisioned {
     /// from a backup older than this registration
     /// ([`crate::registration`]). Absent from older head offices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registration: Option<crate::registration::RegistrationCertificate>,
+    pub registration: Option<RegistrationCertificate>,
+}
+
+/// What head office registered for a terminal, signed with its downlink
+/// key ([`crate::registration`] signs and checks it). Sent in `Provisioned.registration`; kept by the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RegistrationCertificate {
+    /// The terminal's id.
+    pub terminal_id: TerminalId,
+    /// Its store.
+    pub store: String,
+    /// Its request-signing Ed25519 public key (base64).
+    pub public_key: String,
+    /// Its phone lookup key (base64, 32 bytes).
+    pub lookup_key: String,
+    /// Its member-card Ed25519 public key (base64).
+    pub card_public_key: String,
+    /// The member-card key id head office gave it.
+    pub card_key_id: u16,
+    /// When head office registered it (Unix seconds).
+    pub registered_at: u64,
+    /// Base64 of head office's Ed25519 signature (downlink key) over
+    /// [`crate::registration::REGISTRATION_CONTEXT`] and the canonical JSON of the other fields.
+    #[serde(default)]
+    pub signature: String,
+}
+
+/// `POST /v1/terminals/reintroduce` request body (unsigned, as redeem: the
+/// terminal is unknown to the restored head office; the certificate is the
+/// authority).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Reintroduce {
+    /// [`crate::wire::PROTOCOL_VERSION`].
+    pub protocol_version: u16,
+    /// The certificate head office gave at registration.
+    pub certificate: RegistrationCertificate,
+}
+
+/// `POST /v1/terminals/reintroduce` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Reintroduced {
+    /// The terminal.
+    pub terminal_id: TerminalId,
+    /// `true`: registered again now; `false`: head office knew it already.
+    pub registered: bool,
+    /// The highest sequence head office holds of it (0 when registered now).
+    pub acked_seq: u64,
 }
 
 /// What a member looks like on a terminal.
