@@ -91,6 +91,27 @@ async fn ring_up(handle: &StoreHandle, lines: usize, name_len: usize, price: i64
     .unwrap()
 }
 
+/// Runs the uplink with `config` in the background: its status, the
+/// switch that stops it, and its task.
+fn start_uplink(
+    handle: &StoreHandle,
+    clock: &Arc<dyn Clock>,
+    config: UplinkConfig,
+) -> (
+    watch::Receiver<UplinkStatus>,
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (status_tx, status) = watch::channel(UplinkStatus::default());
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(
+        Uplink::new(handle.clone(), clock.clone(), config, status_tx)
+            .unwrap()
+            .run(shutdown),
+    );
+    (status, stop, task)
+}
+
 /// Head office's database file (plain SQLite), read-only.
 fn hq_db(dir: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open_with_flags(
@@ -233,8 +254,6 @@ async fn a_batch_over_the_terminals_budget_is_split_before_it_is_sent() {
 
     // The terminal's budget is under head office's limit: nothing is
     // refused, the batches are cut by size before sending.
-    let (status_tx, mut status) = watch::channel(UplinkStatus::default());
-    let (stop, shutdown) = watch::channel(false);
     let config = UplinkConfig {
         min_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(100),
@@ -242,11 +261,7 @@ async fn a_batch_over_the_terminals_budget_is_split_before_it_is_sent() {
         max_batch_bytes: 32 * 1024,
         ..UplinkConfig::new(url.clone())
     };
-    let task = tokio::spawn(
-        Uplink::new(handle.clone(), clock.clone(), config, status_tx)
-            .unwrap()
-            .run(shutdown),
-    );
+    let (mut status, stop, task) = start_uplink(&handle, &clock, config);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let s = status.borrow().clone();
@@ -308,19 +323,13 @@ async fn a_refusal_to_fix_quarantines_nothing_and_the_queue_waits_whole() {
 
     // A revoked terminal's uploads are refused `terminal_revoked`, class
     // `fix_and_retry`: retried (slowly), never split, never set aside.
-    let (status_tx, mut status) = watch::channel(UplinkStatus::default());
-    let (stop, shutdown) = watch::channel(false);
     let config = UplinkConfig {
         min_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
         idle_poll: Duration::from_millis(20),
         ..UplinkConfig::new(url.clone())
     };
-    let task = tokio::spawn(
-        Uplink::new(handle.clone(), clock.clone(), config, status_tx)
-            .unwrap()
-            .run(shutdown),
-    );
+    let (mut status, stop, task) = start_uplink(&handle, &clock, config);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while refusals(&url, "terminal_revoked").await < 3 {
         assert!(tokio::time::Instant::now() < deadline, "no refusals");
