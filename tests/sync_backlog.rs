@@ -1,5 +1,7 @@
 //! A long offline day drains (issue 22): a registered terminal rings up
-//! 10,000 sales with head office out of reach (`TILLCARD_BACKLOG_SALES`
+//! 10,000 sales with head office out of reach (a store's day: members
+//! enrolled first, walk-ins and members in turn;
+//! `sync_util::ring_up_offline_sales`) (`TILLCARD_BACKLOG_SALES`
 //! scales it; `TILLCARD_BACKLOG_SALES=50000` is the issue's day, which took
 //! over ten minutes of ring-up in a debug build with RUST_LOG=debug, too
 //! long for CI: `benches/sync.rs` drains 50,000 in release), then the network comes back and the real uplink, on its

@@ -112,9 +112,18 @@ pub async fn sync_until_idle(
     status.borrow().clone()
 }
 
-/// Rings up `sales` sales on `handle` as a terminal offline would (one
-/// member enrolled first, one line each, prices varying), and returns the
-/// outbox's last sequence number: the events waiting for head office.
+/// Members a store's offline day draws on: one for every ten sales, at
+/// most [`DAY_MEMBERS`] (a store's regulars).
+const DAY_MEMBERS: usize = 2_000;
+
+/// Rings up `sales` sales on `handle` as a store's counter does offline, and
+/// returns the outbox's last sequence number: the events waiting for head
+/// office. The day is a store's, not one member's: members are enrolled
+/// first (one for every ten sales, at most [`DAY_MEMBERS`]), then one sale
+/// in three is a walk-in without a card and the others go to the members in
+/// turn; one line each, prices varying. (One member with every sale would
+/// measure that member's growing history instead: each sale refolds it, at
+/// the counter and at head office.)
 pub async fn ring_up_offline_sales(handle: &StoreHandle, sales: usize) -> u64 {
     use tillcard::rules::Money;
     use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
@@ -125,14 +134,17 @@ pub async fn ring_up_offline_sales(handle: &StoreHandle, sales: usize) -> u64 {
         backlog
             .call(move |s| {
                 let clerk = s.login("c1", "3817")?;
-                let request = EnrollRequest {
-                    phone: "13600000000".into(),
-                    name: None,
-                    birthday: None,
-                    consent: true,
-                    referred_by: None,
-                };
-                let member = s.enroll(&clerk, &request)?.member.id;
+                let mut members = Vec::new();
+                for n in 0..(sales / 10).clamp(1, DAY_MEMBERS) {
+                    let request = EnrollRequest {
+                        phone: format!("136{n:08}"),
+                        name: None,
+                        birthday: None,
+                        consent: true,
+                        referred_by: None,
+                    };
+                    members.push(s.enroll(&clerk, &request)?.member.id);
+                }
                 for i in 0..sales {
                     let basket = Basket {
                         lines: vec![BasketLine {
@@ -143,7 +155,8 @@ pub async fn ring_up_offline_sales(handle: &StoreHandle, sales: usize) -> u64 {
                             unit_price: Money::from_fen(990 + (i as i64 % 500)),
                         }],
                     };
-                    let quote = s.price(Some(member), &basket, &TenderRequest::default(), true)?;
+                    let member = (i % 3 != 2).then(|| members[i % members.len()]);
+                    let quote = s.price(member, &basket, &TenderRequest::default(), true)?;
                     s.commit_sale(&clerk, &quote)?;
                 }
                 Ok(s.outbox_status()?.last_seq)
