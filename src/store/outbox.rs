@@ -50,11 +50,13 @@ pub(crate) fn ack_through(
 ) -> Result<(), StoreError> {
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
     let at = super::retention::stamp(now);
+    // Scrubbed first, while the pending index still finds exactly the
+    // events this acknowledgement covers.
+    super::retention::scrub_acked(tx, seq)?;
     tx.execute(
         "UPDATE outbox SET acked = 1, acked_at = ?2 WHERE seq <= ?1 AND acked = 0",
         params![seq, at],
     )?;
-    super::retention::scrub_acked(tx, &at)?;
     Ok(())
 }
 
@@ -161,11 +163,21 @@ impl Store {
 
     /// Queue figures for the status strip.
     pub fn outbox_status(&self) -> Result<OutboxStatus, StoreError> {
-        let (pending, oldest): (i64, Option<String>) = self.conn().query_row(
-            "SELECT COUNT(*), MIN(wall_time) FROM outbox WHERE acked = 0",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        // Both read the pending index alone, plus one row: the uplink asks
+        // after every batch, and a long offline day leaves tens of
+        // thousands pending (a MIN over their times read every row).
+        let pending: i64 = self
+            .conn()
+            .prepare_cached("SELECT COUNT(*) FROM outbox WHERE acked = 0")?
+            .query_row([], |r| r.get(0))?;
+        // The oldest waiting event is the first in the queue: events are
+        // numbered as they happen (a wall clock set back does not reorder
+        // the queue, and is not what "waiting since" means).
+        let oldest: Option<String> = self
+            .conn()
+            .prepare_cached("SELECT wall_time FROM outbox WHERE acked = 0 ORDER BY seq LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
         let last: Option<i64> = self
             .conn()
             .query_row("SELECT MAX(seq) FROM outbox", [], |r| r.get(0))

@@ -44,16 +44,18 @@ pub(crate) fn stamp(at: Timestamp) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Drops the readable personal fields of the enrollment events among
-/// those acknowledged at `acked_at` (just now): masked name, birthday,
-/// masked phone turned to `*`s. The sealed fields stay (see the module).
-pub(crate) fn scrub_acked(tx: &Transaction<'_>, acked_at: &str) -> Result<usize, StoreError> {
+/// Drops the readable personal fields of the enrollment events an
+/// acknowledgement through `through_seq` is about to cover (those still
+/// pending up to it): masked name, birthday, masked phone turned to `*`s.
+/// The sealed fields stay (see the module). Reads the acknowledged batch
+/// only, never the events acknowledged before it.
+pub(crate) fn scrub_acked(tx: &Transaction<'_>, through_seq: i64) -> Result<usize, StoreError> {
     let rows: Vec<(i64, String)> = tx
-        .prepare(
+        .prepare_cached(
             "SELECT seq, payload FROM outbox
-             WHERE acked = 1 AND pruned = 0 AND acked_at = ?1 AND kind = 'member_enrolled'",
+             WHERE acked = 0 AND seq <= ?1 AND kind = 'member_enrolled'",
         )?
-        .query_map([acked_at], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([through_seq], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let mut scrubbed = 0;
     for (seq, payload) in rows {
@@ -109,10 +111,14 @@ impl Store {
         loop {
             let step = self.write(|tx, _| {
                 Ok(tx.execute(
+                    // By the acknowledgement time's index (schema 23):
+                    // the uplink asks at every idle round, and a month of
+                    // acknowledged events within the retention must not
+                    // be read each time to find none past it.
                     "UPDATE outbox SET payload = '', pruned = 1
-                     WHERE seq IN (SELECT seq FROM outbox
+                     WHERE seq IN (SELECT seq FROM outbox INDEXED BY outbox_unpruned_by_ack
                                    WHERE acked = 1 AND pruned = 0 AND acked_at < ?1
-                                   ORDER BY seq LIMIT ?2)",
+                                   ORDER BY acked_at LIMIT ?2)",
                     rusqlite::params![cutoff, PRUNE_STEP as i64],
                 )?)
             })?;

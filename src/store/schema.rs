@@ -392,6 +392,18 @@ CREATE TABLE clock_offset (
 ALTER TABLE credentials ADD COLUMN registration TEXT;
 "#,
     },
+    Migration {
+        purpose: "pruning finds the events past the retention without reading the rest (issue 22, backlog)",
+        sql: r#"
+-- Acknowledged events whose bodies are kept, by acknowledgement time: the
+-- prune at every idle round reads only those past the retention
+-- (store::retention::Store::prune_outbox names it). It replaces schema 17's
+-- index by seq, which the planner passed over for the pending index and
+-- which could not stop at the retention anyway.
+DROP INDEX outbox_unpruned;
+CREATE INDEX outbox_unpruned_by_ack ON outbox(acked_at) WHERE acked = 1 AND pruned = 0;
+"#,
+    },
 ];
 
 /// The schema version this code writes.
