@@ -14,6 +14,12 @@
 //! rewrote it also had the key. Rows after it are guarded by the key and by
 //! the local check, whose first break goes up with every batch.
 //!
+//! Building a batch walks the whole chain at the first upload after the
+//! store opens and whenever another connection has written the file since
+//! (SQLite's `data_version`); otherwise it resumes from a checkpoint the
+//! previous walk left at head office's head ([`AuditCheckpoint`]), since
+//! this code only appends rows. A broken chain keeps no checkpoint.
+//!
 //! Rows written before the chain was keyed (schema 13) are re-chained once
 //! under the new key at the first start ([`ensure_key`]); a marker row
 //! (`audit_keyed`) records how many rows were re-chained and whether their
@@ -282,6 +288,37 @@ struct Walk {
     broken: Option<AuditBroken>,
     /// Links of rows `from` onward, at most [`MAX_AUDIT_LINKS`].
     links: Vec<AuditLink>,
+    /// The chain as it stood at each end of the links (the first and the
+    /// last), for the next walk to resume from.
+    resumable: Vec<AuditCheckpoint>,
+}
+
+/// The chain as a walk left it after row `n`: the row's stored link and
+/// the link recomputed from content. A later walk resumes there instead of
+/// at row 1 while nothing but this store's own connection has written the
+/// file (`data_version`), since this code only ever appends audit rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuditCheckpoint {
+    /// `PRAGMA data_version` when the walk read the rows: another
+    /// connection's commit (any process) changes it.
+    data_version: i64,
+    n: i64,
+    stored_hash: Vec<u8>,
+    content: Vec<u8>,
+}
+
+/// Where a walk starts: row 1, or after a checkpoint.
+struct Start {
+    expected_seq: i64,
+    stored_prev: Vec<u8>,
+    content_prev: Vec<u8>,
+    last_seq: i64,
+}
+
+/// The connection's `data_version`: it changes when another connection
+/// commits to the file.
+fn data_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
 }
 
 /// Walks every row from the first: the stored chain is checked (each row's
@@ -289,6 +326,46 @@ struct Walk {
 /// row's link is recomputed from content alone (what head office is sent).
 /// Rows from `from` (`None`: no links wanted) give links.
 fn walk(conn: &Connection, from: Option<i64>) -> Result<Walk, StoreError> {
+    let start = Start {
+        expected_seq: 1,
+        stored_prev: GENESIS.to_vec(),
+        content_prev: GENESIS.to_vec(),
+        last_seq: 0,
+    };
+    walk_rows(conn, from, start, Vec::new(), Vec::new())
+}
+
+/// Walks the rows after `checkpoint` only, its own link first: what
+/// [`walk`] would give when rows up to the checkpoint are as that walk
+/// read them.
+fn walk_after(conn: &Connection, checkpoint: &AuditCheckpoint) -> Result<Walk, StoreError> {
+    let start = Start {
+        expected_seq: checkpoint.n.saturating_add(1),
+        stored_prev: checkpoint.stored_hash.clone(),
+        content_prev: checkpoint.content.clone(),
+        last_seq: checkpoint.n,
+    };
+    let first = AuditLink {
+        n: u64::try_from(checkpoint.n).unwrap_or(0),
+        mac: tillcard_protocol::auth::b64(&checkpoint.content),
+    };
+    walk_rows(
+        conn,
+        Some(checkpoint.n),
+        start,
+        vec![first],
+        vec![checkpoint.clone()],
+    )
+}
+
+fn walk_rows(
+    conn: &Connection,
+    from: Option<i64>,
+    start: Start,
+    links: Vec<AuditLink>,
+    resumable: Vec<AuditCheckpoint>,
+) -> Result<Walk, StoreError> {
+    let version = data_version(conn)?;
     let (head_seq, head_hash, key): (i64, Option<Vec<u8>>, Option<Vec<u8>>) = conn.query_row(
         "SELECT audit_head_seq, audit_head_hash, audit_key FROM terminal WHERE id = 1",
         [],
@@ -296,17 +373,19 @@ fn walk(conn: &Connection, from: Option<i64>) -> Result<Walk, StoreError> {
     )?;
     let key = key_from(key)?;
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, clerk_id, action, subject, prev_hash, hash FROM audit ORDER BY seq",
+        "SELECT seq, at, clerk_id, action, subject, prev_hash, hash FROM audit
+         WHERE seq >= ?1 ORDER BY seq",
     )?;
-    let mut rows = stmt.query([])?;
-    let mut stored_prev_expected = GENESIS.to_vec();
-    let mut content_prev = GENESIS.to_vec();
-    let mut expected_seq = 1;
+    let mut rows = stmt.query([start.expected_seq])?;
+    let mut stored_prev_expected = start.stored_prev;
+    let mut content_prev = start.content_prev;
+    let mut expected_seq = start.expected_seq;
     let mut walk = Walk {
         count: 0,
-        last_seq: 0,
+        last_seq: start.last_seq,
         broken: None,
-        links: Vec::new(),
+        links,
+        resumable,
     };
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
@@ -334,6 +413,16 @@ fn walk(conn: &Connection, from: Option<i64>) -> Result<Walk, StoreError> {
                 n: u64::try_from(seq).unwrap_or(0),
                 mac: tillcard_protocol::auth::b64(&content),
             });
+            let here = AuditCheckpoint {
+                data_version: version,
+                n: seq,
+                stored_hash: stored_hash.clone(),
+                content: content.clone(),
+            };
+            match walk.resumable.len() {
+                0 | 1 => walk.resumable.push(here),
+                _ => walk.resumable[1] = here,
+            }
         }
         stored_prev_expected = stored_hash;
         content_prev = content;
@@ -343,7 +432,7 @@ fn walk(conn: &Connection, from: Option<i64>) -> Result<Walk, StoreError> {
     }
     if walk.broken.is_none()
         && (head_seq != walk.last_seq
-            || (walk.count > 0 && head_hash.as_deref() != Some(stored_prev_expected.as_slice())))
+            || (walk.last_seq > 0 && head_hash.as_deref() != Some(stored_prev_expected.as_slice())))
     {
         walk.broken = Some(AuditBroken::HeadMismatch {
             expected: head_seq,
@@ -378,12 +467,19 @@ impl Store {
         })
     }
 
-    /// The audit chain for the next upload: the whole chain is walked (a
-    /// row rewritten anywhere is found, before head office's head too), and
-    /// the links recomputed from content are taken from the head head
-    /// office acknowledged last (from row 1 when it acknowledged none, or
-    /// when that row is gone), at most [`MAX_AUDIT_LINKS`]. The cost is
-    /// one HMAC per row at every upload (see docs/STORE.md).
+    /// The audit chain for the next upload: the links recomputed from
+    /// content are taken from the head head office acknowledged last (from
+    /// row 1 when it acknowledged none, or when that row is gone), at most
+    /// [`MAX_AUDIT_LINKS`], with the local check's first break.
+    ///
+    /// The whole chain is walked (a row rewritten anywhere is found, before
+    /// head office's head too) at the first upload after the store opens
+    /// and whenever another connection, of any process, has written the
+    /// file since the last walk. Otherwise the walk resumes where the last
+    /// one left off at head office's head: this store only ever appends
+    /// audit rows, so the rows up to there are as that walk read them, and
+    /// a 50,000-event drain does not re-read the whole chain at each of its
+    /// batches (see docs/STORE.md, "Clerks and audit").
     pub fn audit_for_upload(&self) -> Result<UploadAudit, StoreError> {
         let acked: i64 =
             self.conn()
@@ -398,7 +494,24 @@ impl Store {
         } else {
             1
         };
-        let walk = walk(self.conn(), Some(from))?;
+        let version = data_version(self.conn())?;
+        let resume = self
+            .audit_checkpoints
+            .borrow()
+            .iter()
+            .find(|c| c.n == from && c.data_version == version)
+            .cloned();
+        let walk = match resume {
+            Some(checkpoint) => walk_after(self.conn(), &checkpoint)?,
+            None => walk(self.conn(), Some(from))?,
+        };
+        // A broken chain is walked whole every time: its break must go up
+        // with every batch, wherever it is.
+        *self.audit_checkpoints.borrow_mut() = if walk.broken.is_none() {
+            walk.resumable
+        } else {
+            Vec::new()
+        };
         Ok(UploadAudit {
             links: walk.links,
             rows: u64::try_from(walk.last_seq).unwrap_or(0),

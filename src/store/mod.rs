@@ -144,6 +144,8 @@ pub struct Store {
     /// The program without a moment and every version head office
     /// published, loaded once (cleared when the downlink brings one).
     programs: std::cell::RefCell<Option<Vec<Program>>>,
+    /// Where the next upload's audit walk may resume (`store::audit`).
+    audit_checkpoints: std::cell::RefCell<Vec<audit::AuditCheckpoint>>,
     credentials: Option<tillcard_protocol::client::TerminalCredentials>,
 }
 
@@ -414,6 +416,7 @@ impl Store {
             phone_key,
             accounts: members::AccountCache::default(),
             programs: std::cell::RefCell::new(None),
+            audit_checkpoints: std::cell::RefCell::new(Vec::new()),
             credentials,
         })
     }
