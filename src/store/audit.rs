@@ -16,9 +16,11 @@
 //!
 //! Building a batch walks the whole chain at the first upload after the
 //! store opens and whenever another connection has written the file since
-//! (SQLite's `data_version`); otherwise it resumes from a checkpoint the
-//! previous walk left at head office's head ([`AuditCheckpoint`]), since
-//! this code only appends rows. A broken chain keeps no checkpoint.
+//! (SQLite's `data_version`); otherwise it resumes where the previous walk
+//! left off ([`AuditResume`]: the chain at head office's head and at its
+//! end), since this code only appends rows: the next batch's links from
+//! the head, then the new rows from the end. A broken chain keeps nothing
+//! to resume from.
 //!
 //! Rows written before the chain was keyed (schema 13) are re-chained once
 //! under the new key at the first start ([`ensure_key`]); a marker row
@@ -282,37 +284,51 @@ fn read_rows(conn: &Connection) -> Result<Vec<StoredRow>, StoreError> {
 struct Walk {
     /// Rows read.
     count: u64,
-    /// The newest row present (0: none).
-    last_seq: i64,
+    /// The chain after the newest row present (`n` 0: none).
+    end: AuditCheckpoint,
     /// The local check's first break.
     broken: Option<AuditBroken>,
     /// Links of rows `from` onward, at most [`MAX_AUDIT_LINKS`].
     links: Vec<AuditLink>,
-    /// The chain as it stood at each end of the links (the first and the
-    /// last), for the next walk to resume from.
-    resumable: Vec<AuditCheckpoint>,
+    /// The chain at each end of the links (the first and the last): where
+    /// head office's head is now, or will be once this batch is
+    /// acknowledged.
+    heads: Vec<AuditCheckpoint>,
 }
 
 /// The chain as a walk left it after row `n`: the row's stored link and
-/// the link recomputed from content. A later walk resumes there instead of
-/// at row 1 while nothing but this store's own connection has written the
-/// file (`data_version`), since this code only ever appends audit rows.
+/// the link recomputed from content. `n` 0 is the start, before row 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AuditCheckpoint {
-    /// `PRAGMA data_version` when the walk read the rows: another
-    /// connection's commit (any process) changes it.
-    data_version: i64,
     n: i64,
     stored_hash: Vec<u8>,
     content: Vec<u8>,
 }
 
-/// Where a walk starts: row 1, or after a checkpoint.
-struct Start {
-    expected_seq: i64,
-    stored_prev: Vec<u8>,
-    content_prev: Vec<u8>,
-    last_seq: i64,
+impl AuditCheckpoint {
+    fn genesis() -> AuditCheckpoint {
+        AuditCheckpoint {
+            n: 0,
+            stored_hash: GENESIS.to_vec(),
+            content: GENESIS.to_vec(),
+        }
+    }
+}
+
+/// What the last walk for an upload leaves the next one, while only this
+/// store's connection has written the file since (`data_version`; this
+/// code only ever appends audit rows): the chain at head office's possible
+/// heads, where the next batch's links start, and at the chain's end,
+/// after which rows are new. A resumed walk recomputes the next batch's
+/// links from a head and checks the new rows, and skips the rows between,
+/// which the earlier walks checked.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditResume {
+    /// `PRAGMA data_version` when the walk read the rows: another
+    /// connection's commit (any process) changes it.
+    data_version: i64,
+    heads: Vec<AuditCheckpoint>,
+    end: AuditCheckpoint,
 }
 
 /// The connection's `data_version`: it changes when another connection
@@ -326,120 +342,145 @@ fn data_version(conn: &Connection) -> Result<i64, StoreError> {
 /// row's link is recomputed from content alone (what head office is sent).
 /// Rows from `from` (`None`: no links wanted) give links.
 fn walk(conn: &Connection, from: Option<i64>) -> Result<Walk, StoreError> {
-    let start = Start {
-        expected_seq: 1,
-        stored_prev: GENESIS.to_vec(),
-        content_prev: GENESIS.to_vec(),
-        last_seq: 0,
-    };
-    walk_rows(conn, from, start, Vec::new(), Vec::new())
+    walk_rows(conn, from, AuditCheckpoint::genesis(), None)
 }
 
-/// Walks the rows after `checkpoint` only, its own link first: what
-/// [`walk`] would give when rows up to the checkpoint are as that walk
-/// read them.
-fn walk_after(conn: &Connection, checkpoint: &AuditCheckpoint) -> Result<Walk, StoreError> {
-    let start = Start {
-        expected_seq: checkpoint.n.saturating_add(1),
-        stored_prev: checkpoint.stored_hash.clone(),
-        content_prev: checkpoint.content.clone(),
-        last_seq: checkpoint.n,
-    };
-    let first = AuditLink {
-        n: u64::try_from(checkpoint.n).unwrap_or(0),
-        mac: tillcard_protocol::auth::b64(&checkpoint.content),
-    };
-    walk_rows(
-        conn,
-        Some(checkpoint.n),
-        start,
-        vec![first],
-        vec![checkpoint.clone()],
-    )
+/// Resumes at `head` (head office's head, as an earlier walk left it): its
+/// own link first, then the rows after it until the batch's links are
+/// full; then on from `end`, the chain's end as that walk left it. What
+/// [`walk`] would give while rows up to `end` are as the walks read them.
+fn walk_after(
+    conn: &Connection,
+    head: &AuditCheckpoint,
+    end: &AuditCheckpoint,
+) -> Result<Walk, StoreError> {
+    walk_rows(conn, Some(head.n), head.clone(), Some(end))
+}
+
+/// The columns of one row the walk reads.
+struct WalkRow {
+    seq: i64,
+    at: String,
+    clerk: String,
+    action: String,
+    subject: String,
+    stored_prev: Vec<u8>,
+    stored_hash: Vec<u8>,
 }
 
 fn walk_rows(
     conn: &Connection,
     from: Option<i64>,
-    start: Start,
-    links: Vec<AuditLink>,
-    resumable: Vec<AuditCheckpoint>,
+    start: AuditCheckpoint,
+    skip_to: Option<&AuditCheckpoint>,
 ) -> Result<Walk, StoreError> {
-    let version = data_version(conn)?;
     let (head_seq, head_hash, key): (i64, Option<Vec<u8>>, Option<Vec<u8>>) = conn.query_row(
         "SELECT audit_head_seq, audit_head_hash, audit_key FROM terminal WHERE id = 1",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     let key = key_from(key)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, clerk_id, action, subject, prev_hash, hash FROM audit
-         WHERE seq >= ?1 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([start.expected_seq])?;
-    let mut stored_prev_expected = start.stored_prev;
-    let mut content_prev = start.content_prev;
-    let mut expected_seq = start.expected_seq;
     let mut walk = Walk {
         count: 0,
-        last_seq: start.last_seq,
+        end: start.clone(),
         broken: None,
-        links,
-        resumable,
+        links: Vec::new(),
+        heads: Vec::new(),
     };
-    while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(0)?;
-        let at: String = row.get(1)?;
-        let clerk: String = row.get(2)?;
-        let action: String = row.get(3)?;
-        let subject: String = row.get(4)?;
-        let stored_prev: Vec<u8> = row.get(5)?;
-        let stored_hash: Vec<u8> = row.get(6)?;
-        let content = row_mac(&key, &content_prev, seq, &at, &clerk, &action, &subject)?;
-        if walk.broken.is_none() {
-            if seq != expected_seq || stored_prev != stored_prev_expected {
-                walk.broken = Some(AuditBroken::Unlinked(seq));
-            } else if row_mac(&key, &stored_prev, seq, &at, &clerk, &action, &subject)?
-                != stored_hash
-            {
-                walk.broken = Some(AuditBroken::Edited(seq));
-            }
-        }
-        if let Some(from) = from
-            && seq >= from
-            && walk.links.len() < MAX_AUDIT_LINKS
-        {
-            walk.links.push(AuditLink {
-                n: u64::try_from(seq).unwrap_or(0),
-                mac: tillcard_protocol::auth::b64(&content),
-            });
-            let here = AuditCheckpoint {
-                data_version: version,
-                n: seq,
-                stored_hash: stored_hash.clone(),
-                content: content.clone(),
-            };
-            match walk.resumable.len() {
-                0 | 1 => walk.resumable.push(here),
-                _ => walk.resumable[1] = here,
-            }
-        }
-        stored_prev_expected = stored_hash;
-        content_prev = content;
-        expected_seq = seq.saturating_add(1);
-        walk.last_seq = seq;
-        walk.count += 1;
+    if start.n > 0 && from == Some(start.n) {
+        walk.links.push(AuditLink {
+            n: u64::try_from(start.n).unwrap_or(0),
+            mac: tillcard_protocol::auth::b64(&start.content),
+        });
+        walk.heads.push(start.clone());
     }
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, at, clerk_id, action, subject, prev_hash, hash FROM audit
+         WHERE seq > ?1 ORDER BY seq",
+    )?;
+    let mut resume_at = Some(start.n);
+    while let Some(after) = resume_at.take() {
+        let mut rows = stmt.query([after])?;
+        while let Some(row) = rows.next()? {
+            let row = WalkRow {
+                seq: row.get(0)?,
+                at: row.get(1)?,
+                clerk: row.get(2)?,
+                action: row.get(3)?,
+                subject: row.get(4)?,
+                stored_prev: row.get(5)?,
+                stored_hash: row.get(6)?,
+            };
+            visit(&key, &mut walk, from, row)?;
+            // The batch's links are full, and the rows up to the end an
+            // earlier walk reached are as it checked them: on from there.
+            if let Some(end) = skip_to
+                && walk.links.len() >= MAX_AUDIT_LINKS
+                && walk.end.n < end.n
+            {
+                walk.end = end.clone();
+                resume_at = Some(end.n);
+                break;
+            }
+        }
+    }
+    let end = &walk.end;
     if walk.broken.is_none()
-        && (head_seq != walk.last_seq
-            || (walk.last_seq > 0 && head_hash.as_deref() != Some(stored_prev_expected.as_slice())))
+        && (head_seq != end.n || (end.n > 0 && head_hash.as_deref() != Some(&end.stored_hash[..])))
     {
         walk.broken = Some(AuditBroken::HeadMismatch {
             expected: head_seq,
-            found: walk.last_seq,
+            found: end.n,
         });
     }
     Ok(walk)
+}
+
+/// One row of a walk: checked against the stored chain, its link from
+/// content recomputed, and taken as a link when the batch wants it.
+fn visit(
+    key: &[u8; 32],
+    walk: &mut Walk,
+    from: Option<i64>,
+    row: WalkRow,
+) -> Result<(), StoreError> {
+    let WalkRow {
+        seq,
+        at,
+        clerk,
+        action,
+        subject,
+        stored_prev,
+        stored_hash,
+    } = row;
+    let content = row_mac(key, &walk.end.content, seq, &at, &clerk, &action, &subject)?;
+    if walk.broken.is_none() {
+        if seq != walk.end.n.saturating_add(1) || stored_prev != walk.end.stored_hash {
+            walk.broken = Some(AuditBroken::Unlinked(seq));
+        } else if row_mac(key, &stored_prev, seq, &at, &clerk, &action, &subject)? != stored_hash {
+            walk.broken = Some(AuditBroken::Edited(seq));
+        }
+    }
+    walk.end = AuditCheckpoint {
+        n: seq,
+        stored_hash,
+        content,
+    };
+    walk.count += 1;
+    if let Some(from) = from
+        && seq >= from
+        && walk.links.len() < MAX_AUDIT_LINKS
+    {
+        walk.links.push(AuditLink {
+            n: u64::try_from(seq).unwrap_or(0),
+            mac: tillcard_protocol::auth::b64(&walk.end.content),
+        });
+        match walk.heads.len() {
+            0 | 1 => walk.heads.push(walk.end.clone()),
+            _ => walk.heads[1] = walk.end.clone(),
+        }
+    }
+    Ok(())
 }
 
 /// One audit row as read back.
@@ -476,10 +517,11 @@ impl Store {
     /// head office's head too) at the first upload after the store opens
     /// and whenever another connection, of any process, has written the
     /// file since the last walk. Otherwise the walk resumes where the last
-    /// one left off at head office's head: this store only ever appends
-    /// audit rows, so the rows up to there are as that walk read them, and
-    /// a 50,000-event drain does not re-read the whole chain at each of its
-    /// batches (see docs/STORE.md, "Clerks and audit").
+    /// one left off: the links from head office's head, then the rows added
+    /// since; this store only ever appends audit rows, so the rows the last
+    /// walk checked are as it read them, and a 50,000-event drain does not
+    /// re-read the whole chain at each of its batches (see docs/STORE.md,
+    /// "Clerks and audit").
     pub fn audit_for_upload(&self) -> Result<UploadAudit, StoreError> {
         let acked: i64 =
             self.conn()
@@ -495,26 +537,24 @@ impl Store {
             1
         };
         let version = data_version(self.conn())?;
-        let resume = self
-            .audit_checkpoints
-            .borrow()
-            .iter()
-            .find(|c| c.n == from && c.data_version == version)
-            .cloned();
+        let resume = self.audit_resume.borrow().as_ref().and_then(|resume| {
+            let head = resume.heads.iter().find(|c| c.n == from)?;
+            (resume.data_version == version).then(|| (head.clone(), resume.end.clone()))
+        });
         let walk = match resume {
-            Some(checkpoint) => walk_after(self.conn(), &checkpoint)?,
+            Some((head, end)) => walk_after(self.conn(), &head, &end)?,
             None => walk(self.conn(), Some(from))?,
         };
         // A broken chain is walked whole every time: its break must go up
         // with every batch, wherever it is.
-        *self.audit_checkpoints.borrow_mut() = if walk.broken.is_none() {
-            walk.resumable
-        } else {
-            Vec::new()
-        };
+        *self.audit_resume.borrow_mut() = walk.broken.is_none().then(|| AuditResume {
+            data_version: version,
+            heads: walk.heads,
+            end: walk.end.clone(),
+        });
         Ok(UploadAudit {
             links: walk.links,
-            rows: u64::try_from(walk.last_seq).unwrap_or(0),
+            rows: u64::try_from(walk.end.n).unwrap_or(0),
             broken_at: walk
                 .broken
                 .map(|b| u64::try_from(b.row()).unwrap_or(0).max(1)),

@@ -145,7 +145,7 @@ pub struct Store {
     /// published, loaded once (cleared when the downlink brings one).
     programs: std::cell::RefCell<Option<Vec<Program>>>,
     /// Where the next upload's audit walk may resume (`store::audit`).
-    audit_checkpoints: std::cell::RefCell<Vec<audit::AuditCheckpoint>>,
+    audit_resume: std::cell::RefCell<Option<audit::AuditResume>>,
     credentials: Option<tillcard_protocol::client::TerminalCredentials>,
 }
 
@@ -416,7 +416,7 @@ impl Store {
             phone_key,
             accounts: members::AccountCache::default(),
             programs: std::cell::RefCell::new(None),
-            audit_checkpoints: std::cell::RefCell::new(Vec::new()),
+            audit_resume: std::cell::RefCell::new(None),
             credentials,
         })
     }
