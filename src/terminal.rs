@@ -3,6 +3,9 @@
 //! tokio runtime, and sounds. [`Terminal::run`] executes a counter
 //! [`Command`] without waiting: the answer arrives later through the
 //! [`Sink`] as an [`Input`], so the UI thread never blocks on any of them.
+//! Frames from a folder or the camera are started in `camera`;
+//! registration and a clerk's PIN set-up talk to head office in
+//! `head_office`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,18 +20,22 @@ use crate::clock::Clock;
 use crate::config::TerminalConfig;
 use crate::counter::checkout::{PriceAsk, Priced, price_checkout};
 use crate::counter::member::MemberSnapshot;
-use crate::counter::messages::HeadOfficeRefusal;
-use crate::counter::{CameraStatus, ClerkEntry, Command, Done, EnrollDone, Input, SaleDone};
+use crate::counter::{ClerkEntry, Command, Done, EnrollDone, Input, SaleDone};
 use crate::saved_files::SavedFiles;
 use crate::scan::credential::CardVerifier;
 use crate::scan::decode::CombinedDecoder;
-use crate::scan::file_source::{FileSource, load_luma};
+use crate::scan::file_source::load_luma;
 use crate::scan::frame::LumaFrame;
-use crate::scan::pipeline::{PipelineConfig, PipelineParts, ScanPipeline, feed_from_source};
+use crate::scan::pipeline::{PipelineConfig, PipelineParts, ScanPipeline};
 use crate::store::handle::StoreHandle;
 use crate::store::{Store, StoreError};
 use crate::store_key::KeyVault;
-use crate::uplink::{Uplink, UplinkConfig, UplinkError, UplinkStatus};
+use crate::uplink::{Uplink, UplinkConfig, UplinkStatus};
+
+mod camera;
+mod head_office;
+
+pub use camera::preview_frame;
 
 /// Where answers go: the UI adapter pushes them onto its queue and wakes its
 /// event loop; tests collect them.
@@ -267,90 +274,6 @@ impl Terminal {
     /// The configuration in force.
     pub fn config(&self) -> &TerminalConfig {
         &self.config
-    }
-
-    fn start_frames(&self, preview: Option<PreviewSink>) -> Result<(), StartError> {
-        let camera = &self.config.camera;
-        if let Some(dir) = &camera.frames_dir {
-            let mut source =
-                FileSource::new(std::slice::from_ref(dir), true).map_err(|source| {
-                    StartError::Frames {
-                        path: dir.clone(),
-                        source,
-                    }
-                })?;
-            let pipeline = self.pipeline.clone();
-            let stop = self.stop.clone();
-            (self.sink)(Input::Camera(CameraStatus::Files));
-            std::thread::Builder::new()
-                .name("frames-files".into())
-                .spawn(move || {
-                    feed_from_source(&mut source, &pipeline, || {
-                        std::thread::sleep(Duration::from_millis(200));
-                        !stop.load(Ordering::Relaxed)
-                    });
-                })?;
-            return Ok(());
-        }
-        if camera.device < 0 {
-            return Ok(());
-        }
-        self.start_camera(preview)
-    }
-
-    #[cfg(feature = "camera")]
-    fn start_camera(&self, preview: Option<PreviewSink>) -> Result<(), StartError> {
-        use crate::scan::camera::{CameraConfig, CameraSource, CameraState, NokhwaOpener};
-        let settings = &self.config.camera;
-        let camera_config = CameraConfig {
-            index: u32::try_from(settings.device).unwrap_or(0),
-            width: settings.width,
-            height: settings.height,
-            ..CameraConfig::default()
-        };
-        let pipeline = self.pipeline.clone();
-        let stop = self.stop.clone();
-        let sink = self.sink.clone();
-        std::thread::Builder::new()
-            .name("camera".into())
-            .spawn(move || {
-                // The device handle is not Send: it lives on this thread.
-                let mut source = CameraSource::new(NokhwaOpener, camera_config);
-                let mut last_status = None;
-                let mut last_preview = std::time::Instant::now();
-                while !stop.load(Ordering::Relaxed) {
-                    let now = std::time::Instant::now();
-                    let frame = source.poll(now);
-                    let status = match source.state() {
-                        CameraState::Streaming => CameraStatus::Streaming,
-                        CameraState::Lost { reason, .. } => CameraStatus::Lost(reason.clone()),
-                        CameraState::Closed => CameraStatus::None,
-                    };
-                    if last_status.as_ref() != Some(&status) {
-                        sink(Input::Camera(status.clone()));
-                        last_status = Some(status);
-                    }
-                    match frame {
-                        Ok(Some(frame)) => {
-                            if let Some(preview) = &preview
-                                && now.duration_since(last_preview) >= Duration::from_millis(100)
-                            {
-                                last_preview = now;
-                                preview(preview_frame(&frame));
-                            }
-                            pipeline.submit(frame);
-                        }
-                        Ok(None) => {}
-                        Err(_) => std::thread::sleep(Duration::from_millis(200)),
-                    }
-                }
-            })?;
-        Ok(())
-    }
-
-    #[cfg(not(feature = "camera"))]
-    fn start_camera(&self, _preview: Option<PreviewSink>) -> Result<(), StartError> {
-        Ok(())
     }
 
     fn start_uplink(&self, url: String) {
@@ -654,87 +577,12 @@ impl Terminal {
                 code,
                 approval,
                 pin,
-            } => {
-                let store = self.store.clone();
-                let (tx, rx) = std::sync::mpsc::channel();
-                let configured_store = self.config.head_office_store().map(str::to_owned);
-                self.runtime.spawn(async move {
-                    let result = crate::uplink::provision_pinned(
-                        &store,
-                        &url,
-                        &code,
-                        configured_store,
-                        approval,
-                        pin,
-                    )
-                    .await
-                    .map(|()| url)
-                    .map_err(head_office_refusal);
-                    let _ = tx.send(result);
-                });
-                // Registered: remember the address and start syncing. Done
-                // on a helper thread, which may wait for the answer.
-                let sink = self.sink.clone();
-                let path = registered_url_path(&self.config);
-                let head_office = self.head_office.clone();
-                let configured = self.config.head_office_url().is_some();
-                let vault = self.vault.clone();
-                let rekey_store = self.store.clone();
-                let files = SavedFiles::of(&self.config);
-                let _ = std::thread::Builder::new()
-                    .name("provision".into())
-                    .spawn(move || {
-                        let result = rx.recv().unwrap_or_else(|_| {
-                            Err(HeadOfficeRefusal::Other(
-                                "the registration was interrupted".into(),
-                            ))
-                        });
-                        let result = result.and_then(|url| {
-                            std::fs::write(&path, &url).map(|()| url).map_err(|e| {
-                                HeadOfficeRefusal::Other(format!(
-                                    "registered, but the address was not saved: {e}"
-                                ))
-                            })
-                        });
-                        // Registered (anew): a new store key.
-                        let result = result.and_then(|url| {
-                            crate::sealed_store::rekey(&vault, &rekey_store, files)
-                                .map(|()| url)
-                                .map_err(|e| {
-                                    HeadOfficeRefusal::Other(format!(
-                                        "registered, but the store key was not renewed: {e}"
-                                    ))
-                                })
-                        });
-                        if let (Ok(url), false) = (&result, configured) {
-                            *head_office.lock().unwrap_or_else(PoisonError::into_inner) =
-                                Some(url.clone());
-                        }
-                        sink(Input::Done(Done::Provisioned(result.map(|_| ()))));
-                    });
-            }
+            } => self.provision(url, code, approval, pin),
             Command::SetPin {
                 staff_id,
                 setup_code,
                 pin,
-            } => {
-                let Some(url) = self.head_office_url() else {
-                    (self.sink)(Input::Done(Done::PinSet(Err(
-                        HeadOfficeRefusal::Unreachable,
-                    ))));
-                    return;
-                };
-                let store = self.store.clone();
-                let sink = self.sink.clone();
-                let unix_now = self.clock.now().timestamp();
-                self.runtime.spawn(async move {
-                    let result =
-                        crate::uplink::set_pin(&store, &url, staff_id, setup_code, pin, unix_now)
-                            .await
-                            .map_err(head_office_refusal);
-                    sink(Input::Done(Done::PinSet(result)));
-                });
-            }
+            } => self.set_pin(staff_id, setup_code, pin),
             Command::SyncNow => {
                 let slot = self.uplink.lock().unwrap_or_else(PoisonError::into_inner);
                 if let Some(task) = slot.as_ref() {
@@ -771,39 +619,6 @@ impl Terminal {
             pipeline.shutdown();
         }
     }
-}
-
-/// An uplink failure as the counter's flows tell it apart.
-fn head_office_refusal(error: UplinkError) -> HeadOfficeRefusal {
-    match error {
-        UplinkError::Unreachable(_) | UplinkError::Server(_) => HeadOfficeRefusal::Unreachable,
-        UplinkError::Refused { code, detail, .. } => HeadOfficeRefusal::Refused { code, detail },
-        UplinkError::Store(e) => HeadOfficeRefusal::Store(e),
-        UplinkError::Address(problem) => HeadOfficeRefusal::Address(problem),
-        UplinkError::Certificate(problem) => HeadOfficeRefusal::Certificate(problem),
-        other => HeadOfficeRefusal::Other(other.to_string()),
-    }
-}
-
-/// A camera frame reduced for the preview (about 320 px wide).
-pub fn preview_frame(frame: &LumaFrame) -> LumaFrame {
-    let step = (frame.width / 320).max(1);
-    let width = frame.width / step;
-    let height = frame.height / step;
-    let mut data = Vec::with_capacity((width * height) as usize);
-    for y in 0..height {
-        let row = (y * step * frame.width) as usize;
-        for x in 0..width {
-            data.push(
-                frame
-                    .data
-                    .get(row + (x * step) as usize)
-                    .copied()
-                    .unwrap_or(0),
-            );
-        }
-    }
-    LumaFrame::new(width, height, data).unwrap_or_else(|| frame.clone())
 }
 
 /// Where the head-office address registered from the settings screen is

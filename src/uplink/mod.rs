@@ -35,7 +35,10 @@
 //!   one, else to a certificate the platform's roots verify (`pinning`). A
 //!   certificate refused stops the exchange: nothing is sent.
 
+mod http;
 pub mod pinning;
+mod register;
+mod status;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,18 +47,19 @@ use std::time::Duration;
 use tillcard_protocol::client::{self, SignedRequest, TerminalCredentials};
 use tillcard_protocol::enrollment::CertificatePin;
 use tillcard_protocol::refusal::RefusalClass;
-use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::wire;
-use tillcard_rules::Timestamp;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::config::{AddressProblem, check_head_office_url};
+use crate::config::check_head_office_url;
 use crate::saved_files::SavedFiles;
 use crate::store::StoreError;
-use crate::store::clerks::{Approval, Clerk};
 use crate::store::handle::StoreHandle;
+pub use http::send;
+use http::{exchange, http_client};
 pub use pinning::CertificateProblem;
+pub use register::{provision, provision_pinned, set_pin};
+pub use status::{UplinkError, UplinkProblem, UplinkStatus};
 
 /// The version of this terminal's software (the `tillcard` package's),
 /// told to head office with every upload so its terminal list shows which
@@ -107,147 +111,6 @@ impl UplinkConfig {
             outbox_retention: crate::store::retention::DEFAULT_OUTBOX_RETENTION,
             max_batch_bytes: wire::MAX_BODY_BYTES - 256 * 1024,
         }
-    }
-}
-
-/// What the status strip shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UplinkStatus {
-    /// The last exchange with head office succeeded.
-    pub online: bool,
-    /// Events waiting for head office.
-    pub pending: u64,
-    /// Wall time of the oldest waiting event.
-    pub oldest_pending: Option<String>,
-    /// When head office last answered.
-    pub last_success: Option<Timestamp>,
-    /// The last failure (the counter words it in the clerk's language).
-    pub last_error: Option<UplinkProblem>,
-    /// Highest sequence head office holds.
-    pub acked_seq: u64,
-    /// Events head office can never take, kept aside in quarantine
-    /// (`store::quarantine`); head office holds a placeholder of each.
-    pub quarantined: u64,
-}
-
-/// Why the last exchange with head office failed, as the status strip and
-/// the sync screen tell it: the kind of failure, not English words, so
-/// the counter can say it in the clerk's language (`counter::text`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UplinkProblem {
-    /// The terminal is not registered yet.
-    NotRegistered,
-    /// No answer (network down, timeout, connection reset).
-    Unreachable,
-    /// Head office answered with a server error (HTTP 5xx, 429); retrying.
-    Trouble(u16),
-    /// Head office refused, with its stable code and its own words.
-    Refused {
-        /// `terminal_revoked`, `unknown_terminal`, ...
-        code: String,
-        /// Head office's explanation (English).
-        detail: String,
-    },
-    /// The answer could not be read.
-    Garbled,
-    /// Head office holds events up to this sequence and took none after.
-    Stalled(u64),
-    /// The terminal's disk is full.
-    DiskFull,
-    /// Head office's address cannot be used (plain http to another
-    /// machine): nothing is sent.
-    Address(AddressProblem),
-    /// Head office's certificate was refused (not the pinned one, or not
-    /// trusted): nothing is sent.
-    Certificate(CertificateProblem),
-    /// Anything else on this terminal (English, for support).
-    Terminal(String),
-}
-
-impl From<&UplinkError> for UplinkProblem {
-    fn from(error: &UplinkError) -> UplinkProblem {
-        match error {
-            UplinkError::NotProvisioned => UplinkProblem::NotRegistered,
-            UplinkError::Unreachable(_) => UplinkProblem::Unreachable,
-            UplinkError::Server(status) => UplinkProblem::Trouble(*status),
-            UplinkError::Refused { code, detail, .. } => UplinkProblem::Refused {
-                code: code.clone(),
-                detail: detail.clone(),
-            },
-            UplinkError::BadAnswer(_) => UplinkProblem::Garbled,
-            UplinkError::Stalled(seq) => UplinkProblem::Stalled(*seq),
-            UplinkError::Store(StoreError::DiskFull) => UplinkProblem::DiskFull,
-            UplinkError::Address(problem) => UplinkProblem::Address(problem.clone()),
-            UplinkError::Certificate(problem) => UplinkProblem::Certificate(*problem),
-            UplinkError::Store(e) => UplinkProblem::Terminal(e.to_string()),
-        }
-    }
-}
-
-/// Why one round failed.
-#[derive(Debug, thiserror::Error)]
-pub enum UplinkError {
-    /// The terminal has not been provisioned.
-    #[error("this terminal is not registered with head office yet")]
-    NotProvisioned,
-    /// No answer (network down, timeout, connection reset).
-    #[error("head office cannot be reached ({0})")]
-    Unreachable(String),
-    /// Head office answered with an error it may recover from.
-    #[error("head office is having trouble (HTTP {0}); retrying")]
-    Server(u16),
-    /// Head office refused the request as a whole.
-    #[error("head office refused this terminal's request (HTTP {status}): {detail}")]
-    Refused {
-        /// HTTP status.
-        status: u16,
-        /// What to do about it: head office's class, or the status's.
-        class: RefusalClass,
-        /// Head office's stable error code (`code_expired`, ...; see
-        /// PROTOCOL.md), empty when the answer named none.
-        code: String,
-        /// Head office's explanation.
-        detail: String,
-        /// With `sequence_conflict`: the highest seq head office holds of
-        /// this terminal (a rolled-back store renumbers above it).
-        held_seq: Option<u64>,
-    },
-    /// The answer could not be read (truncated, garbled).
-    #[error("head office's answer could not be read ({0})")]
-    BadAnswer(String),
-    /// Head office took nothing of the batch (waiting for earlier events).
-    #[error("head office holds events up to {0} and took none of the next ones; retrying")]
-    Stalled(u64),
-    /// The local store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Head office's address cannot be used; nothing was sent.
-    #[error(transparent)]
-    Address(#[from] AddressProblem),
-    /// Head office's certificate was refused in the TLS handshake; nothing
-    /// was sent.
-    #[error(transparent)]
-    Certificate(#[from] CertificateProblem),
-}
-
-impl UplinkError {
-    /// Refused for its timestamp: the answer carried head office's time,
-    /// so a retry at once is signed with it.
-    fn is_skew_refusal(&self) -> bool {
-        matches!(self, UplinkError::Refused { code, .. }
-            if code == tillcard_protocol::server_clock::SKEW_REFUSAL)
-    }
-
-    fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            UplinkError::Refused {
-                class: RefusalClass::FixAndRetry | RefusalClass::Never,
-                ..
-            } | UplinkError::NotProvisioned
-                | UplinkError::Address(_)
-                | UplinkError::Certificate(_)
-        )
     }
 }
 
@@ -689,228 +552,4 @@ fn events_that_fit(events: &[wire::OutboxEvent], max_bytes: usize) -> usize {
         }
     }
     events.len()
-}
-
-/// The HTTP client for head office (`pinning::http_client`): no redirects,
-/// the pinned certificate or the platform's roots.
-fn http_client(
-    timeout: Option<Duration>,
-    pin: Option<CertificatePin>,
-) -> Result<reqwest::Client, UplinkError> {
-    pinning::http_client(timeout, pin).map_err(UplinkError::Unreachable)
-}
-
-/// A failed request: a refused certificate said as such (the person must
-/// not go on), anything else as head office out of reach.
-fn request_failed(error: reqwest::Error) -> UplinkError {
-    match pinning::certificate_problem(&error) {
-        Some(problem) => UplinkError::Certificate(problem),
-        None => UplinkError::Unreachable(error.to_string()),
-    }
-}
-
-/// Sends a signed request and returns the body of a 2xx answer.
-pub async fn send(
-    http: &reqwest::Client,
-    base_url: &str,
-    request: SignedRequest,
-) -> Result<Vec<u8>, UplinkError> {
-    exchange(http, base_url, request).await.0
-}
-
-/// [`send`], with head office's time from the answer's
-/// `x-tillcard-server-time` (Unix ms) whatever its status: `None` without
-/// an answer or the header.
-async fn exchange(
-    http: &reqwest::Client,
-    base_url: &str,
-    request: SignedRequest,
-) -> (Result<Vec<u8>, UplinkError>, Option<i64>) {
-    let mut server_ms = None;
-    let result = exchange_inner(http, base_url, request, &mut server_ms).await;
-    (result, server_ms)
-}
-
-async fn exchange_inner(
-    http: &reqwest::Client,
-    base_url: &str,
-    request: SignedRequest,
-    server_ms: &mut Option<i64>,
-) -> Result<Vec<u8>, UplinkError> {
-    let method = reqwest::Method::from_bytes(request.method.as_bytes())
-        .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    let mut builder = http.request(method, format!("{base_url}{}", request.path_and_query));
-    for (name, value) in &request.headers {
-        builder = builder.header(*name, value);
-    }
-    if !request.body.is_empty() {
-        builder = builder
-            .header("content-type", wire::CONTENT_TYPE)
-            .header("content-encoding", wire::CONTENT_ENCODING)
-            .body(request.body);
-    }
-    let response = builder.send().await.map_err(request_failed)?;
-    *server_ms = response
-        .headers()
-        .get(tillcard_protocol::server_clock::HEADER_SERVER_TIME)
-        .and_then(|v| v.to_str().ok())
-        .and_then(tillcard_protocol::server_clock::parse_server_time);
-    let status = response.status().as_u16();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| UplinkError::Unreachable(e.to_string()))?;
-    match status {
-        200..=299 => Ok(body.to_vec()),
-        400 | 401 | 403 | 404 | 409 | 413 => {
-            let answer: Option<wire::ErrorBody> = serde_json::from_slice(&body).ok();
-            let (code, detail, class, held_seq) = match answer {
-                Some(answer) => (answer.error, answer.message, answer.class, answer.held_seq),
-                None => (
-                    String::new(),
-                    String::from_utf8_lossy(&body).into_owned(),
-                    None,
-                    None,
-                ),
-            };
-            Err(UplinkError::Refused {
-                status,
-                class: class.unwrap_or_else(|| RefusalClass::for_status(status)),
-                code,
-                detail: detail.chars().take(200).collect(),
-                held_seq,
-            })
-        }
-        _ => Err(UplinkError::Server(status)),
-    }
-}
-
-/// Registers this terminal with head office using a one-time enrollment
-/// code: generates the terminal's signing key, redeems the code, and stores
-/// the answer. `configured_store` is the store the terminal's configuration
-/// names, if any (a code for another store is refused); `approval` is a
-/// manager's, needed when the terminal is already registered.
-pub async fn provision(
-    store: &StoreHandle,
-    base_url: &str,
-    code: &str,
-    configured_store: Option<String>,
-    approval: Option<Approval>,
-) -> Result<(), UplinkError> {
-    provision_pinned(store, base_url, code, configured_store, approval, None).await
-}
-
-/// [`provision`] with the pin of an enrollment QR: the registration's TLS
-/// connection accepts the certificate with that SHA-256 only, and the pin
-/// is stored with the credentials for every later connection. A refused
-/// certificate ends it with [`UplinkError::Certificate`] before the code
-/// is sent: nothing is registered, the code is not spent.
-pub async fn provision_pinned(
-    store: &StoreHandle,
-    base_url: &str,
-    code: &str,
-    configured_store: Option<String>,
-    approval: Option<Approval>,
-    pin: Option<CertificatePin>,
-) -> Result<(), UplinkError> {
-    // Checked before anything else: the code must not cross a network in
-    // the clear, and head office's keys must not come back that way.
-    check_head_office_url(base_url)?;
-    if approval.is_none() && on_store(store, |s| Ok(s.credentials().is_some())).await? {
-        return Err(UplinkError::Store(StoreError::AlreadyRegistered));
-    }
-    // A terminal that already signed member cards before registration
-    // (enrollment at the door on day one) offers that card key as its key,
-    // with the id those cards name, so head office can make them valid at
-    // every terminal. Never the demo's key: its seed is public.
-    // Keys by purpose: a fresh request-signing key always; the card key
-    // apart from it (the one that already signed cards, or a fresh one).
-    let local_key = on_store(store, |s| s.local_card_key(&[crate::demo::DEMO_CARD_SEED])).await?;
-    let key = tillcard_protocol::auth::generate_signing_key();
-    let (card_seed, card_key_id) = match local_key {
-        Some((id, seed)) => (seed, Some(id)),
-        None => (
-            tillcard_protocol::auth::generate_signing_key().to_bytes(),
-            None,
-        ),
-    };
-    let card_public = ed25519_dalek::SigningKey::from_bytes(&card_seed).verifying_key();
-    let body = client::redeem_request_with_keys(
-        code,
-        &key,
-        Some(&card_public),
-        card_key_id,
-        configured_store.as_deref(),
-    )
-    .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    let http = http_client(None, pin)?;
-    let answer = send(
-        &http,
-        base_url,
-        SignedRequest {
-            method: "POST",
-            path_and_query: client::REDEEM_PATH.to_string(),
-            headers: Vec::new(),
-            body,
-        },
-    )
-    .await?;
-    let provisioned =
-        client::decode_provisioned(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    on_store(store, move |s| {
-        s.provision_with_card_key(key, Some(card_seed), &provisioned, approval.as_ref(), pin)
-    })
-    .await?;
-    tracing::info!(pinned = pin.is_some(), "provisioned with head office");
-    Ok(())
-}
-
-/// A clerk head office set up chooses their PIN with the setup code head
-/// office showed: the PIN is hashed here (Argon2id), the hash sealed to
-/// head office, and head office's answer (the clerk, the hash sealed back
-/// to this terminal) applied at once. Then the clerk signs in with it.
-pub async fn set_pin(
-    store: &StoreHandle,
-    base_url: &str,
-    staff_id: String,
-    setup_code: String,
-    pin: String,
-    unix_now: i64,
-) -> Result<Clerk, UplinkError> {
-    check_head_office_url(base_url)?;
-    let (credentials, pin_hash, hq_pin) = {
-        let pin = pin.clone();
-        let staff_id = staff_id.clone();
-        on_store(store, move |s| {
-            let credentials = s.credentials().cloned().ok_or(StoreError::Damaged(
-                "a PIN set-up before registration".into(),
-            ))?;
-            // A clerk not on this terminal yet is held to the stricter
-            // (manager) policy.
-            let role = match s.clerk_role(&staff_id) {
-                Ok(role) => role,
-                Err(StoreError::UnknownClerk) => crate::store::clerks::Role::Manager,
-                Err(e) => return Err(e),
-            };
-            Ok((
-                credentials,
-                s.hash_new_pin(&pin, role)?,
-                s.head_office_pin()?,
-            ))
-        })
-        .await?
-    };
-    let request = credentials
-        .set_pin_request(&staff_id, &setup_code, &pin_hash, unix_now)
-        .map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    let answer = send(&http_client(None, hq_pin)?, base_url, request).await?;
-    let staff: StaffSnapshot =
-        wire::decode(&answer).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
-    let clerk = on_store(store, move |s| {
-        s.apply_staff(&staff)?;
-        s.login(&staff_id, &pin)
-    })
-    .await?;
-    tracing::info!(staff = %clerk.id(), "PIN set with a setup code");
-    Ok(clerk)
 }

@@ -1,5 +1,5 @@
 //! The OpenAPI document, generated: every path and method from the one
-//! route table ([`crate::service::ROUTES`], which also builds the router),
+//! route table ([`crate::service::routes`], which also builds the router),
 //! every request, response and event body's JSON Schema from the Rust types
 //! themselves (schemars). `sync/hq/openapi.json` is this document written out;
 //! a test keeps the file equal to it (`UPDATE_OPENAPI=1` rewrites it).

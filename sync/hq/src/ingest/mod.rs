@@ -13,27 +13,27 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::Datelike;
-
 use tillcard_rules::MemberAccount;
-use tillcard_rules::ids::{LotId, MemberId, SourceId, Timestamp};
+use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
 use tillcard_rules::ledger::{EntryKind, LedgerEntry};
-use tillcard_rules::pricing::{MonthDay, Occasion, Quote};
-use tillcard_rules::program::{Program, in_force_at};
 use tillcard_rules::refund::RefundLine;
-use tillcard_rules::reverify::{Excess, Held, reverify_sale};
 use uuid::Uuid;
 
 use tillcard_protocol::wire::EventBody;
 
 pub mod audit;
+mod cached_fold;
 mod canonical;
 pub mod epoch;
+mod judge;
 mod prepare;
 #[cfg(test)]
 mod tests;
 mod validate;
+pub use cached_fold::{CACHED_SOURCES, cached_fold_suffices, trim_cached_fold};
 pub use canonical::canonical_body;
+pub use judge::Conflict;
+use judge::{beyond_program, negative, refused_by_history};
 pub use prepare::{
     Enrollment, IngestKeys, Prepared, PreparedEvent, ReceivedBatch, ReceivedEvent, gunzip, prepare,
     prepare_stored,
@@ -42,77 +42,6 @@ pub use validate::{Poison, PoisonCode, validate, validate_envelope, withhold_quo
 
 /// Two scans of one member at different stores closer than this are flagged.
 pub const TWO_STORES_WINDOW_MINUTES: i64 = 30;
-
-/// How many action ids a member's cached fold at head office keeps: the
-/// greatest (action ids are UUIDv7, so the newest). The full set (every
-/// action the member ever booked) grew the fold by 38 bytes an action,
-/// read and rewritten by every batch that touched the member; it only
-/// serves to refuse an action booked twice, and a batch's actions are
-/// nearly always newer than the member's last few. See
-/// [`trim_cached_fold`] and [`cached_fold_suffices`].
-pub const CACHED_SOURCES: usize = 32;
-
-/// Trims a fold to cache. Head office's cached fold is a planning cache
-/// (the ledger stays the truth; jobs and member snapshots refold it): it
-/// keeps what planning a batch and the figures read (tier, stored value,
-/// coupons, flags, purchases, points lots) but only the [`CACHED_SOURCES`]
-/// greatest action ids, no spend records or daily use (one of each per
-/// sale or per day, read by neither), and no points lot that is used up
-/// and older than the oldest action id kept.
-///
-/// A set of action ids trimmed this way holds every action id of the
-/// member's ledger greater than its smallest, and a set shorter than that
-/// is whole (nothing was trimmed, no lot dropped): folding more entries on
-/// and trimming again keeps both true.
-pub fn trim_cached_fold(account: &mut MemberAccount) {
-    while account.sources.len() > CACHED_SOURCES {
-        account.sources.pop_first();
-    }
-    account.spend.clear();
-    account.daily.clear();
-    if account.sources.len() >= CACHED_SOURCES
-        && let Some(&oldest) = account.sources.first()
-    {
-        account
-            .lots
-            .retain(|lot| lot.remaining != 0 || lot.lot.0 >= oldest);
-    }
-}
-
-/// Points lots an entry names.
-fn lots_named(kind: &EntryKind) -> Vec<LotId> {
-    match kind {
-        EntryKind::PointsEarned { lot, .. } | EntryKind::PointsExpired { lot, .. } => vec![*lot],
-        EntryKind::PointsRedeemed { draws }
-        | EntryKind::PointsReturned { draws }
-        | EntryKind::PointsReversed { draws }
-        | EntryKind::PointsRedeemedForGift { draws, .. } => draws.iter().map(|d| d.lot).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Whether a cached (trimmed) fold can plan the batch's entries for its
-/// member: say whether each action was booked before, and hold every
-/// points lot they name that the member's ledger has. When it cannot (an
-/// action id or a lot below the smallest action id kept: an upload from a
-/// terminal long offline, a refund of an old sale, a replay of an old
-/// action), the fold is rebuilt from the ledger for this batch.
-pub fn cached_fold_suffices(cached: &MemberAccount, prepared: &Prepared) -> bool {
-    if cached.sources.len() < CACHED_SOURCES {
-        return true;
-    }
-    let Some(&smallest) = cached.sources.first() else {
-        return true;
-    };
-    let known_lot = |lot: &LotId| lot.0 >= smallest || cached.lots.iter().any(|l| l.lot == *lot);
-    prepared
-        .events
-        .iter()
-        .filter_map(|e| e.body.as_ref().ok())
-        .flat_map(EventBody::entries)
-        .filter(|e| e.member == cached.member)
-        .all(|e| e.source >= smallest && lots_named(&e.kind).iter().all(known_lot))
-}
 
 /// Why a batch as a whole is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -249,20 +178,6 @@ pub struct DeadLetter {
     pub assignee: Option<String>,
 }
 
-/// A conflict for review.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
-    /// Member concerned.
-    pub member: MemberId,
-    /// Kind: `negative_balance`, `coupon_used_twice`, `seen_at_two_stores`,
-    /// `duplicate_phone`, `beyond_program`.
-    pub kind: String,
-    /// Reason in words (no personal data).
-    pub reason: String,
-    /// Event that raised it.
-    pub seq: u64,
-}
-
 /// A member row to create or update.
 #[derive(Debug, Clone)]
 pub struct MemberWrite {
@@ -358,97 +273,6 @@ pub struct Plan {
     /// Events of this batch already stored under another seq (counted
     /// with the duplicates too).
     pub renumbered: u32,
-}
-
-fn negative(account: &MemberAccount) -> Option<String> {
-    // A lot awaiting its earning is not debt: its earning is on its way
-    // (events out of order).
-    let points: i128 = account
-        .lots
-        .iter()
-        .filter(|l| !l.awaiting_earning)
-        .map(|l| i128::from(l.remaining.min(0)))
-        .sum();
-    let sv = account.stored_value;
-    let mut parts = Vec::new();
-    if points < 0 {
-        parts.push(format!("points {points}"));
-    }
-    if sv.principal.fen() < 0 || sv.bonus.fen() < 0 {
-        parts.push(format!(
-            "stored value principal {} fen, bonus {} fen",
-            sv.principal.fen(),
-            sv.bonus.fen()
-        ));
-    }
-    (!parts.is_empty()).then(|| parts.join("; "))
-}
-
-/// Re-verification of a member's sale ([`reverify_sale`]) under the
-/// program version in force at the sale's moment: a
-/// `beyond_program` conflict naming every figure booked beyond what the
-/// program gives, both figures each, or `None`. The entries are booked as
-/// sent all the same (the counter already served the member; see
-/// PROTOCOL.md, "What head office does with applied events"). `accounts`
-/// holds the member's account before the sale. Head office does not load
-/// birthdays to plan a batch, so a quote that claims the birthday month is
-/// re-priced with it (a forged birthday month is not caught here).
-/// Walk-in sales book no entries and are not re-verified.
-fn beyond_program(
-    programs: &[Program],
-    quote: &Quote,
-    entries: &[LedgerEntry],
-    accounts: &HashMap<MemberId, MemberAccount>,
-) -> Option<Conflict> {
-    let member = quote.member?;
-    let default = Program::default();
-    let program = judging_version(programs, quote).unwrap_or(&default);
-    let claimed_birthday =
-        (quote.earn.occasion == Some(Occasion::BirthdayMonth)).then(|| MonthDay {
-            month: u8::try_from(quote.at.month()).unwrap_or(1),
-            day: 1,
-        });
-    let held = Held {
-        account: accounts.get(&member),
-        birthday: claimed_birthday,
-    };
-    // A quote that cannot be priced at all was refused by validation.
-    let excess = reverify_sale(program, quote, entries, held).ok()?;
-    if excess.is_empty() {
-        return None;
-    }
-    Some(Conflict {
-        member,
-        kind: "beyond_program".into(),
-        reason: format!(
-            "sale {}: {}",
-            quote.id,
-            excess
-                .iter()
-                .map(Excess::describe)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        seq: 0,
-    })
-}
-
-/// The program version a sale is judged by: the one its quote names, when
-/// head office published it and it is not newer than the version in force
-/// at the sale's moment (an honest terminal that had not yet received the
-/// newer version priced with the one before); otherwise the version in
-/// force at the sale's moment (a quote from before versions were named, or
-/// one naming a version head office never published or that was not yet in
-/// force).
-fn judging_version<'p>(programs: &'p [Program], quote: &Quote) -> Option<&'p Program> {
-    let in_force = in_force_at(programs, quote.at);
-    let named = quote
-        .program_version
-        .and_then(|v| programs.iter().find(|p| p.version == v));
-    match (named, in_force) {
-        (Some(named), Some(in_force)) if named.version <= in_force.version => Some(named),
-        _ => in_force,
-    }
 }
 
 /// Decides every write of a batch. `store` is the uploading terminal's store.
@@ -780,41 +604,6 @@ fn conflict(
             renumber: true,
         },
     }
-}
-
-/// Why an event that passed [`validate`] still cannot be applied to the
-/// accounts as they stand: one of its actions is already booked, or it
-/// would take a balance out of bounds.
-fn refused_by_history(
-    body: &EventBody,
-    accounts: &HashMap<MemberId, MemberAccount>,
-) -> Option<Poison> {
-    let entries = body.entries();
-    if let Some(entry) = entries.iter().find(|e| {
-        accounts
-            .get(&e.member)
-            .is_some_and(|a| a.has_booked(e.source))
-    }) {
-        return Some(Poison::new(
-            PoisonCode::AlreadyBooked,
-            format!("action {} is already in the member's ledger", entry.source),
-        ));
-    }
-    let members: BTreeSet<MemberId> = entries.iter().map(|e| e.member).collect();
-    members.into_iter().find_map(|member| {
-        let fresh;
-        let account = match accounts.get(&member) {
-            Some(account) => account,
-            None => {
-                fresh = MemberAccount::new(member);
-                &fresh
-            }
-        };
-        account
-            .check_entries(entries)
-            .err()
-            .map(|e| Poison::new(PoisonCode::BalanceOutOfBounds, e.to_string()))
-    })
 }
 
 /// The envelope fields a dead letter keeps.

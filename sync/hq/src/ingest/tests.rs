@@ -1,11 +1,13 @@
 //! The planning's unit tests: batches read, prepared and planned against
 //! loaded state, without a database.
 
+use super::judge::judging_version;
 use super::prepare::hash_event;
 use super::*;
 use tillcard_protocol::wire::{self, Envelope, SCHEMA_VERSION, TerminalId};
 use tillcard_protocol::wire::{OutboxEvent, UploadBatch};
 use tillcard_rules::booking::{self, TopUp};
+use tillcard_rules::ids::LotId;
 use tillcard_rules::{Money, Program};
 
 /// A batch of one event booking `kinds` for `member` as action `source`.

@@ -1,7 +1,7 @@
 //! The HTTP handlers of head office: thin functions that check
 //! authentication, decode and call [`Hq`], and the request middleware
 //! (metrics, one log line per refusal). The route table names them
-//! ([`super::ROUTES`]); the server builds its router from that table.
+//! ([`super::routes`]); the server builds its router from that table.
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! Head office's HTTP server: the router built from the one route table
-//! ([`super::ROUTES`]) with its layers (body limit, panic to JSON 500, JSON
+//! ([`super::routes`]) with its layers (body limit, panic to JSON 500, JSON
 //! refusals, metrics), and serving with graceful shutdown: in-flight
 //! requests (batches) finish before the server stops.
 
@@ -11,13 +11,13 @@ use tillcard_protocol::wire;
 
 use super::Hq;
 use super::http::observe;
-use super::routes::ROUTES;
+use super::routes::routes;
 use crate::error::HqError;
 
 /// The HTTP API.
 pub fn router(hq: Arc<Hq>) -> Router {
     let mut router = Router::new();
-    for route in ROUTES {
+    for route in routes() {
         router = router.route(route.path, (route.handler)());
     }
     // The console's HTML pages: outside the API's table and openapi.json.

@@ -7,7 +7,9 @@
 //! back office (`back_office`: stores, staff, enrollment codes, terminals,
 //! users' roles, the audit trail), the
 //! upload path and the member reads and writes it shares (`batch`), the
-//! figures' SQL (`figures`), one mapper per record (`rows`) and the test
+//! figures' SQL (`figures`), terminals and their flags (`terminals`),
+//! dashboard users and sessions (`users`), the change log and jobs'
+//! member writes (`members`), one mapper per record (`rows`) and the test
 //! hooks (`test_hooks`, feature `test-support`); this file holds the store,
 //! the migration runner and the rest of the [`Store`] operations. The other
 //! files use each other, never this one.
@@ -36,20 +38,20 @@ mod campaigns;
 mod figures;
 mod jobs;
 mod member_money;
+mod members;
 mod merge;
 mod personal;
 mod programs;
 mod review;
 mod rows;
+mod terminals;
 #[cfg(feature = "test-support")]
 mod test_hooks;
 #[cfg(test)]
 mod tests;
+mod users;
 
-use crate::store::rows::{
-    change_from_row, columns, conflict_record_from_row, dead_letter_from_row,
-    terminal_flag_from_row, terminal_record_from_row, user_from_row,
-};
+use crate::store::rows::{columns, conflict_record_from_row, dead_letter_from_row};
 use batch::{erase, load, load_member, push_change, write};
 use figures::{figure_rows, terminal_rows};
 
@@ -291,17 +293,7 @@ impl Store for SqliteStore {
     }
 
     async fn terminal(&self, id: TerminalId) -> StoreResult<Option<TerminalRecord>> {
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(concat!(
-                "SELECT ",
-                columns!(terminal_record),
-                " FROM terminals WHERE terminal_id = ?1"
-            ))?;
-            stmt.query_and_then(params![id.to_string()], |row| terminal_record_from_row(row))?
-                .next()
-                .transpose()
-        })
-        .await
+        self.run(move |c| terminals::terminal(c, id)).await
     }
 
     async fn revoke_terminal(
@@ -407,14 +399,8 @@ impl Store for SqliteStore {
 
     async fn flag_terminal(&self, id: TerminalId, reason: &str, now: Timestamp) -> StoreResult<()> {
         let reason = reason.to_string();
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO terminal_flags (terminal_id, reason, at) VALUES (?1, ?2, ?3)",
-                params![id.to_string(), reason, now.to_rfc3339()],
-            )?;
-            Ok(())
-        })
-        .await
+        self.run(move |c| terminals::flag_terminal(c, id, &reason, now))
+            .await
     }
 
     async fn record_clock_skew(
@@ -423,27 +409,12 @@ impl Store for SqliteStore {
         skew_ms: i64,
         now: Timestamp,
     ) -> StoreResult<()> {
-        self.run(move |c| {
-            c.execute(
-                "UPDATE terminals SET clock_skew_ms = ?2, clock_skew_at = ?3 WHERE terminal_id = ?1",
-                params![id.to_string(), skew_ms, now.to_rfc3339()],
-            )?;
-            Ok(())
-        })
-        .await
+        self.run(move |c| terminals::record_clock_skew(c, id, skew_ms, now))
+            .await
     }
 
     async fn terminal_flags(&self) -> StoreResult<Vec<(TerminalId, String)>> {
-        self.run(|c| {
-            let mut stmt = c.prepare(concat!(
-                "SELECT ",
-                columns!(terminal_flag),
-                " FROM terminal_flags ORDER BY id"
-            ))?;
-            stmt.query_and_then([], |row| terminal_flag_from_row(row))?
-                .collect()
-        })
-        .await
+        self.run(|c| terminals::terminal_flags(c)).await
     }
 
     async fn ingest(
@@ -469,19 +440,8 @@ impl Store for SqliteStore {
 
     async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>> {
         let position = after.1;
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(concat!(
-                "SELECT ",
-                // SQLite's writers are serialized: no transaction id
-                // (0), the position alone orders changes.
-                columns!(change with "0"),
-                " FROM changes WHERE position > ?1
-                 ORDER BY position LIMIT ?2"
-            ))?;
-            stmt.query_and_then(params![position, limit], |row| change_from_row(row))?
-                .collect()
-        })
-        .await
+        self.run(move |c| members::changes_after(c, position, limit))
+            .await
     }
 
     async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
@@ -489,41 +449,13 @@ impl Store for SqliteStore {
     }
 
     async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {
-        self.run(|c| {
-            let mut stmt = c.prepare("SELECT member_id FROM members ORDER BY member_id")?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.iter().map(|m| parse_member(m)).collect()
-        })
-        .await
+        self.run(|c| members::member_ids(c)).await
     }
 
     async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()> {
         let entries = entries.to_vec();
-        self.run(move |c| {
-            let tx = c.transaction()?;
-            for entry in &entries {
-                tx.execute(
-                    "INSERT INTO ledger (member_id, source, entry) VALUES (?1, ?2, ?3)",
-                    params![
-                        entry.member.to_string(),
-                        entry.source.to_string(),
-                        to_json(entry)?
-                    ],
-                )?;
-            }
-            // The cached fold no longer matches the ledger: refold next time
-            // (the figures too: no summary until then).
-            tx.execute(
-                "UPDATE members SET account = NULL, tier = NULL WHERE member_id = ?1",
-                params![member.to_string()],
-            )?;
-            push_change(&tx, "member", Some(member), None)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        self.run(move |c| members::append_entries(c, member, &entries))
+            .await
     }
 
     async fn erase_member(&self, id: MemberId, now: Timestamp) -> StoreResult<bool> {
@@ -689,17 +621,7 @@ impl Store for SqliteStore {
 
     async fn user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
         let username = username.to_string();
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(concat!(
-                "SELECT ",
-                columns!(user),
-                " FROM hq_users WHERE username = ?1"
-            ))?;
-            stmt.query_and_then(params![username], |row| user_from_row(row))?
-                .next()
-                .transpose()
-        })
-        .await
+        self.run(move |c| users::user(c, &username)).await
     }
 
     async fn insert_session(
@@ -709,39 +631,20 @@ impl Store for SqliteStore {
         expires_at_ms: i64,
     ) -> StoreResult<()> {
         let (token_hash, username) = (token_hash.to_string(), username.to_string());
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO hq_sessions (token_hash, username, expires_at_ms) VALUES (?1, ?2, ?3)",
-                params![token_hash, username, expires_at_ms],
-            )?;
-            Ok(())
-        })
-        .await
+        self.run(move |c| users::insert_session(c, &token_hash, &username, expires_at_ms))
+            .await
     }
 
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>> {
         let token_hash = token_hash.to_string();
-        self.run(move |c| {
-            Ok(c.query_row(
-                "SELECT username FROM hq_sessions WHERE token_hash = ?1 AND expires_at_ms > ?2",
-                params![token_hash, now_ms],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })
-        .await
+        self.run(move |c| users::session_user(c, &token_hash, now_ms))
+            .await
     }
 
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
         let token_hash = token_hash.to_string();
-        self.run(move |c| {
-            c.execute(
-                "DELETE FROM hq_sessions WHERE token_hash = ?1 OR expires_at_ms <= ?2",
-                params![token_hash, now_ms],
-            )?;
-            Ok(())
-        })
-        .await
+        self.run(move |c| users::delete_session(c, &token_hash, now_ms))
+            .await
     }
 
     async fn programs(&self) -> StoreResult<Vec<tillcard_rules::Program>> {

@@ -1,0 +1,198 @@
+//! The downlink: a page of the change log for one terminal (its cursor
+//! checked against the log, members' snapshots, staff and trust-bearing
+//! changes signed by head office) and what head office holds of it.
+
+use std::collections::HashMap;
+
+use tillcard_rules::MemberAccount;
+use tillcard_rules::ids::MemberId;
+
+use super::{CHANGES_PAGE_LIMIT, Hq};
+use crate::admin;
+use crate::error::HqError;
+use crate::store::TerminalRecord;
+use tillcard_protocol::auth::{self};
+use tillcard_protocol::wire::{self, Change, ChangesPage, MemberSnapshot};
+
+/// A change-log row's check in a `c2` cursor ([`wire::change_check`]).
+fn row_check(row: &crate::store::ChangeRow) -> String {
+    let member = row.member.map(|m| m.0.to_string());
+    wire::change_check(
+        row.xid,
+        row.position,
+        &row.kind,
+        member.as_deref(),
+        row.payload.as_deref(),
+    )
+}
+
+impl Hq {
+    /// One page of the downlink for a terminal.
+    pub async fn changes(
+        &self,
+        terminal: &TerminalRecord,
+        cursor: Option<&str>,
+    ) -> Result<ChangesPage, HqError> {
+        let (mut after, check) = match cursor {
+            None => ((0, 0), None),
+            Some(c) => {
+                wire::cursor_parts(c).ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?
+            }
+        };
+        // A checked cursor names the change it stopped at: a head office
+        // restored from a backup holds another change there, or none, and
+        // starts this terminal's log again rather than skip what it lacks.
+        let resync = match check {
+            Some(check) => !self.holds_change(after, check).await?,
+            None => false,
+        };
+        let mut check = check.map(str::to_owned);
+        if resync {
+            tracing::warn!(
+                terminal = %terminal.terminal_id,
+                "downlink cursor names a change this head office does not hold (restored from a backup): the terminal's log starts again"
+            );
+            after = (0, 0);
+            check = None;
+        }
+        self.renew_card_key(terminal).await?;
+        let rows = self.store.changes_after(after, CHANGES_PAGE_LIMIT).await?;
+        let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= CHANGES_PAGE_LIMIT;
+        let last = rows.last().map_or(after, |r| (r.xid, r.position));
+        if let Some(row) = rows.last() {
+            check = Some(row_check(row));
+        }
+        let lookup_key = auth::decode_32(&terminal.lookup_key).map_err(|_| {
+            HqError::Internal(crate::store::StoreError::Corrupt("lookup key".into()))
+        })?;
+        // A member or clerk changed several times in a page is sent once,
+        // at its last place.
+        let mut last_place: HashMap<MemberId, i64> = HashMap::new();
+        let mut staff_last_place: HashMap<String, i64> = HashMap::new();
+        for row in &rows {
+            match (row.kind.as_str(), row.member) {
+                ("member", Some(m)) => {
+                    last_place.insert(m, row.position);
+                }
+                ("staff", _) => {
+                    staff_last_place
+                        .insert(self.staff_id_of(row.payload.as_deref())?, row.position);
+                }
+                _ => {}
+            }
+        }
+        // Withdrawn card keys, read only for a page that sends members.
+        let withdrawals = if last_place.is_empty() {
+            HashMap::new()
+        } else {
+            self.withdrawals().await?
+        };
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let bad = || {
+                HqError::Internal(crate::store::StoreError::Corrupt(format!(
+                    "change {}",
+                    row.position
+                )))
+            };
+            let payload = row.payload.as_deref().unwrap_or("null");
+            match row.kind.as_str() {
+                "program" => changes.push(Change::Program {
+                    program: crate::store::parse_json(payload)?,
+                    signature: None,
+                }),
+                "trusted_key" => changes.push(Change::TrustedKey {
+                    key: crate::store::parse_json(payload)?,
+                    signature: None,
+                }),
+                "revocation" => {
+                    let r: admin::Revocation = crate::store::parse_json(payload)?;
+                    changes.push(Change::Revocation {
+                        member: r.member,
+                        card_serial: r.card_serial,
+                        signature: None,
+                    });
+                }
+                "staff" => {
+                    let staff_id = self.staff_id_of(row.payload.as_deref())?;
+                    if staff_last_place.get(&staff_id) == Some(&row.position) {
+                        changes.push(self.staff_change(terminal, &staff_id).await?);
+                    }
+                }
+                "erasure" => changes.push(Change::Erasure {
+                    member: row.member.ok_or_else(bad)?,
+                }),
+                "member" => {
+                    let member = row.member.ok_or_else(bad)?;
+                    if last_place.get(&member) != Some(&row.position) {
+                        continue;
+                    }
+                    let Some((record, entries)) = self.store.member(member).await? else {
+                        continue;
+                    };
+                    if record.erased {
+                        changes.push(Change::Erasure { member });
+                        continue;
+                    }
+                    // A merged-away member keeps no phone on terminals:
+                    // the phone finds the survivor.
+                    let personal = self.personal_data(member, &record.personal)?;
+                    let phone = personal
+                        .phone
+                        .as_deref()
+                        .filter(|_| record.merged_into.is_none());
+                    let card = self.reissued_card(&record, &withdrawals);
+                    changes.push(Change::Member {
+                        snapshot: Box::new(MemberSnapshot {
+                            member,
+                            masked_name: record.masked_name,
+                            masked_phone: record.masked_phone,
+                            phone_lookup: phone.map(|p| auth::phone_lookup(&lookup_key, p)),
+                            birthday: personal.birthday,
+                            tags: record.tags,
+                            referrer: record.referrer,
+                            frozen: record.frozen,
+                            card_serial: (record.card_serial > 1).then_some(record.card_serial),
+                            merged_into: record.merged_into,
+                            card,
+                            account: MemberAccount::fold(MemberAccount::new(member), &entries),
+                        }),
+                    });
+                }
+                _ => {}
+            }
+        }
+        // Trust-bearing changes carry head office's signature for this
+        // terminal; the terminal applies them only if it verifies.
+        for change in &mut changes {
+            tillcard_protocol::trust::sign_change(change, &self.downlink_key, terminal.terminal_id);
+        }
+        Ok(ChangesPage {
+            changes,
+            cursor: match check {
+                Some(check) => wire::checked_cursor(last, &check),
+                None => wire::cursor_from_position(last),
+            },
+            more,
+            acked_seq: Some(terminal.acked_seq),
+            resync,
+        })
+    }
+
+    /// Whether the change log holds, at `position`, the change whose
+    /// check is `check` (a `c2` cursor's).
+    async fn holds_change(&self, position: (i64, i64), check: &str) -> Result<bool, HqError> {
+        if position == (0, 0) {
+            return Ok(true);
+        }
+        // The first change at or after the position (the log's order is
+        // (xid, position)): the cursor's own change if it is still there.
+        let rows = self
+            .store
+            .changes_after((position.0, position.1.saturating_sub(1)), 1)
+            .await?;
+        Ok(rows.first().is_some_and(|row| {
+            (row.xid, row.position) == position && row_check(row).eq_ignore_ascii_case(check)
+        }))
+    }
+}

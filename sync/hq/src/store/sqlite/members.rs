@@ -1,0 +1,66 @@
+//! Members and the change log on SQLite, outside an upload: the log read
+//! in pages, every member's id, and entries booked by head office's jobs
+//! (the upload path's own member reads and writes are in `batch`).
+
+use rusqlite::{Connection, params};
+use tillcard_rules::ids::MemberId;
+use tillcard_rules::ledger::LedgerEntry;
+
+use super::batch::push_change;
+use crate::store::rows::{change_from_row, columns};
+use crate::store::{ChangeRow, StoreResult, parse_member, to_json};
+
+/// The change log after `position`, oldest first. SQLite's writers are
+/// serialized: no transaction id (0), the position alone orders changes.
+pub(super) fn changes_after(
+    c: &Connection,
+    position: i64,
+    limit: i64,
+) -> StoreResult<Vec<ChangeRow>> {
+    let mut stmt = c.prepare_cached(concat!(
+        "SELECT ",
+        columns!(change with "0"),
+        " FROM changes WHERE position > ?1
+         ORDER BY position LIMIT ?2"
+    ))?;
+    stmt.query_and_then(params![position, limit], |row| change_from_row(row))?
+        .collect()
+}
+
+/// Every member's id, in order.
+pub(super) fn member_ids(c: &Connection) -> StoreResult<Vec<MemberId>> {
+    let mut stmt = c.prepare("SELECT member_id FROM members ORDER BY member_id")?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.iter().map(|m| parse_member(m)).collect()
+}
+
+/// Books head office's entries for one member in one transaction, with
+/// the member's change on the log.
+pub(super) fn append_entries(
+    c: &mut Connection,
+    member: MemberId,
+    entries: &[LedgerEntry],
+) -> StoreResult<()> {
+    let tx = c.transaction()?;
+    for entry in entries {
+        tx.execute(
+            "INSERT INTO ledger (member_id, source, entry) VALUES (?1, ?2, ?3)",
+            params![
+                entry.member.to_string(),
+                entry.source.to_string(),
+                to_json(entry)?
+            ],
+        )?;
+    }
+    // The cached fold no longer matches the ledger: refold next time
+    // (the figures too: no summary until then).
+    tx.execute(
+        "UPDATE members SET account = NULL, tier = NULL WHERE member_id = ?1",
+        params![member.to_string()],
+    )?;
+    push_change(&tx, "member", Some(member), None)?;
+    tx.commit()?;
+    Ok(())
+}
