@@ -717,6 +717,11 @@ fn error_row(code: &str) -> Option<&'static str> {
 fn error_table_lists_every_error_code() {
     let service = [
         include_str!("../src/service/mod.rs"),
+        include_str!("../src/service/redeem.rs"),
+        include_str!("../src/service/authenticate.rs"),
+        include_str!("../src/service/upload.rs"),
+        include_str!("../src/service/downlink.rs"),
+        include_str!("../src/service/sign_in.rs"),
         include_str!("../src/service/http.rs"),
         include_str!("../src/service/back_office.rs"),
         include_str!("../src/service/checks.rs"),
