@@ -11,7 +11,7 @@ use super::{CHANGES_PAGE_LIMIT, Hq};
 use crate::admin;
 use crate::error::HqError;
 use crate::store::TerminalRecord;
-use tillcard_protocol::auth::{self};
+use tillcard_protocol::auth;
 use tillcard_protocol::wire::{self, Change, ChangesPage, MemberSnapshot};
 
 /// A change-log row's check in a `c2` cursor ([`wire::change_check`]).

@@ -17,12 +17,12 @@ use super::{Hq, LoginOutcome, now};
 use crate::admin;
 use crate::dashboard::{self, Lang, LoginNotice};
 use crate::error::HqError;
-use crate::figures::{self};
+use crate::figures;
 use crate::ingest::{self, ReceivedBatch};
 use crate::metrics::{CodeLabels, HttpLabels};
 use crate::store::TerminalRecord;
 use std::time::Instant;
-use tillcard_protocol::auth::{self};
+use tillcard_protocol::auth;
 use tillcard_protocol::wire::{self, RedeemRequest};
 use tracing::Instrument as _;
 

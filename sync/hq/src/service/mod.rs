@@ -59,7 +59,7 @@ use crate::metrics::Metrics;
 use crate::personal::{Personal, PersonalKeys, SealedPersonal};
 use crate::store::{Store, StoreResult};
 use std::time::Duration;
-use tillcard_protocol::auth::{self};
+use tillcard_protocol::auth;
 use tillcard_protocol::wire::TrustedKey;
 
 /// What a login attempt gives.

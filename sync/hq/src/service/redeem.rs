@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{Hq, card_keys, now};
 use crate::error::HqError;
 use crate::store::{Redeemed, TerminalRecord};
-use tillcard_protocol::auth::{self};
+use tillcard_protocol::auth;
 use tillcard_protocol::registration::RegistrationCertificate;
 use tillcard_protocol::wire::{self, Provisioned, RedeemRequest, TerminalId};
 

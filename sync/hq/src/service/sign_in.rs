@@ -7,9 +7,9 @@ use axum::http::HeaderMap;
 use super::{Actor, Hq, LoginOutcome, limits, now};
 use crate::dashboard::{self, Gate};
 use crate::error::HqError;
-use crate::figures::{self};
+use crate::figures;
 use std::time::Instant;
-use tillcard_protocol::auth::{self};
+use tillcard_protocol::auth;
 
 impl Hq {
     /// Creates a dashboard user or sets a new password (Argon2id), as the

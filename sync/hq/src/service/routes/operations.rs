@@ -4,7 +4,7 @@
 use axum::routing::{get, post};
 
 use crate::admin;
-use crate::dashboard::{self};
+use crate::dashboard;
 use crate::figures::Figures;
 use crate::openapi::{self, Access, Body, Doc};
 use crate::service::http::*;
