@@ -251,6 +251,7 @@ pub(crate) fn ensure_key(conn: &mut Connection, at: &str) -> Result<(), StoreErr
     Ok(())
 }
 
+/// The columns of one audit row, as read for the whole chain and by the walk.
 struct StoredRow {
     seq: i64,
     at: String,
@@ -357,17 +358,6 @@ fn walk_after(
     walk_rows(conn, Some(head.n), head.clone(), Some(end))
 }
 
-/// The columns of one row the walk reads.
-struct WalkRow {
-    seq: i64,
-    at: String,
-    clerk: String,
-    action: String,
-    subject: String,
-    stored_prev: Vec<u8>,
-    stored_hash: Vec<u8>,
-}
-
 fn walk_rows(
     conn: &Connection,
     from: Option<i64>,
@@ -402,7 +392,7 @@ fn walk_rows(
     while let Some(after) = resume_at.take() {
         let mut rows = stmt.query([after])?;
         while let Some(row) = rows.next()? {
-            let row = WalkRow {
+            let row = StoredRow {
                 seq: row.get(0)?,
                 at: row.get(1)?,
                 clerk: row.get(2)?,
@@ -442,9 +432,9 @@ fn visit(
     key: &[u8; 32],
     walk: &mut Walk,
     from: Option<i64>,
-    row: WalkRow,
+    row: StoredRow,
 ) -> Result<(), StoreError> {
-    let WalkRow {
+    let StoredRow {
         seq,
         at,
         clerk,
