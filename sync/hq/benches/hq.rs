@@ -11,6 +11,9 @@
 //!   pool, same PostgreSQL, same run).
 //! - `hq.ingest_ratio`: the first over the second.
 //!
+//! - `hq.downlink_first_pull_cpu_ms`, `hq.downlink_further_pull_cpu_ms`,
+//!   `hq.downlink_pull_member_snapshots`: terminals pulling a store's whole
+//!   change log from an empty cursor (`hq/downlink.rs` says the workload).
 //! - `hq.reverify_sale_us`: head office's second pricing of one member's
 //!   sale (`rules::reverify`, what ingest runs per sale event): five lines
 //!   in three categories, a coupon, points redeemed; mean over 20,000
@@ -57,6 +60,9 @@
 #[path = "../tests/util/pg.rs"]
 #[allow(dead_code, reason = "shared with the tests")]
 mod pg;
+
+#[path = "hq/downlink.rs"]
+mod downlink;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -272,6 +278,7 @@ async fn main() {
     // 1. SQLite: 1,000 terminals.
     if !only_postgres {
         sqlite_part(quick).await;
+        downlink::downlink_part(quick).await;
         reverify_part(quick);
         campaign_part().await;
     }

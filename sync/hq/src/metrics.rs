@@ -98,6 +98,12 @@ pub struct Metrics {
     /// `tillcard_hq_sign_ins_throttled_total{scope}`: sign-ins refused
     /// unchecked (429).
     pub sign_ins_throttled: Family<ScopeLabels, Counter>,
+    /// `tillcard_hq_downlink_members_cached_total`: members a downlink
+    /// page sent from the fold another page had read (issue 23).
+    pub downlink_members_cached: Counter,
+    /// `tillcard_hq_downlink_members_read_total`: members a downlink page
+    /// read from the store and folded.
+    pub downlink_members_read: Counter,
     /// `tillcard_hq_terminal_acked_seq{terminal,store}`.
     pub terminal_acked_seq: Family<TerminalLabels, Gauge>,
     /// `tillcard_hq_terminal_pending_events{terminal,store}` (as of the
@@ -181,6 +187,18 @@ impl Metrics {
             "Sign-ins refused unchecked by the throttle, by scope",
             sign_ins_throttled.clone(),
         );
+        let downlink_members_cached = Counter::default();
+        registry.register(
+            "downlink_members_cached",
+            "Members a downlink page sent from a fold read for an earlier page",
+            downlink_members_cached.clone(),
+        );
+        let downlink_members_read = Counter::default();
+        registry.register(
+            "downlink_members_read",
+            "Members a downlink page read from the store and folded",
+            downlink_members_read.clone(),
+        );
         let terminal_acked_seq = Family::<TerminalLabels, Gauge>::default();
         registry.register(
             "terminal_acked_seq",
@@ -212,6 +230,8 @@ impl Metrics {
             bad_signature_flags_suppressed,
             audit_flags,
             sign_ins_throttled,
+            downlink_members_cached,
+            downlink_members_read,
             terminal_acked_seq,
             terminal_pending,
             terminal_lag_seconds,

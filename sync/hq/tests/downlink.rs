@@ -16,6 +16,10 @@ use tillcard_rules::{MemberAccount, Program};
 use util::{Backend, harness, new_member};
 
 both!(downlink_pages_apply_into_a_terminal_cache, downlink);
+both!(
+    every_terminal_is_sent_members_read_and_folded_once,
+    folded_once
+);
 
 #[derive(Default)]
 struct Cache {
@@ -174,4 +178,72 @@ async fn downlink(backend: Backend) {
     pull(&h, &b, &mut cache).await;
     assert!(cache.members.is_empty());
     assert_eq!(cache.erased, vec![member]);
+}
+
+/// Issue 23: a member is read and folded once per change for every
+/// terminal, not once per terminal; a later change is read once again, and
+/// each terminal still gets its own phone-lookup hash.
+async fn folded_once(backend: Backend) {
+    let h = harness(backend).await;
+    let (mut a, b) = h.two_stores().await;
+    let mut accounts = Vec::new();
+    let mut events = Vec::new();
+    for i in 0..12 {
+        let member = new_member();
+        let (enrolled, account) = a.enroll_account(member, &format!("1330013{i:04}"));
+        let (topped_up, entries) = a.top_up(&account, 100 + i);
+        events.extend([enrolled, topped_up]);
+        accounts.push(MemberAccount::fold(account, &entries));
+    }
+    h.upload(&a, events).await;
+    let read = || h.hq.metrics().downlink_members_read.get();
+    let cached = || h.hq.metrics().downlink_members_cached.get();
+
+    let (mut at_b, mut at_a) = (Cache::default(), Cache::default());
+    pull(&h, &b, &mut at_b).await;
+    let read_by_first = read();
+    pull(&h, &a, &mut at_a).await;
+    println!(
+        "[{backend:?}] 12 members, two terminals: read {read_by_first} for the first, {} for the second, {} from the cache",
+        read() - read_by_first,
+        cached()
+    );
+    assert_eq!(
+        read_by_first, 12,
+        "the first terminal's pull reads each member once"
+    );
+    assert_eq!(
+        read(),
+        12,
+        "the second terminal's pull reads no member again"
+    );
+    assert_eq!(cached(), 12);
+    for account in &accounts {
+        let (at_a, at_b) = (
+            &at_a.members[&account.member],
+            &at_b.members[&account.member],
+        );
+        assert_eq!(at_a.account.stored_value, account.stored_value);
+        assert_eq!(at_b.account.stored_value, account.stored_value);
+        assert_ne!(
+            at_a.phone_lookup, at_b.phone_lookup,
+            "each terminal's own lookup key"
+        );
+    }
+
+    // A later change of one member is read once more, and both terminals
+    // receive it.
+    let (topped_up, entries) = a.top_up(&accounts[0], 50);
+    let after = MemberAccount::fold(accounts[0].clone(), &entries);
+    h.upload(&a, vec![topped_up]).await;
+    pull(&h, &b, &mut at_b).await;
+    pull(&h, &a, &mut at_a).await;
+    assert_eq!(read(), 13);
+    assert_eq!(cached(), 13);
+    for cache in [&at_a, &at_b] {
+        assert_eq!(
+            cache.members[&after.member].account.stored_value,
+            after.stored_value
+        );
+    }
 }

@@ -1,12 +1,17 @@
 //! The downlink: a page of the change log for one terminal (its cursor
 //! checked against the log, members' snapshots, staff and trust-bearing
 //! changes signed by head office) and what head office holds of it.
+//! Members are read and folded once for all terminals (`snapshots`); what
+//! differs per terminal (the phone-lookup hash under its own key, a
+//! re-issued card, head office's signature) is added per answer.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ids::MemberId;
 
+use super::snapshots::FoldedMember;
 use super::{CHANGES_PAGE_LIMIT, Hq};
 use crate::admin;
 use crate::error::HqError;
@@ -67,12 +72,12 @@ impl Hq {
         })?;
         // A member or clerk changed several times in a page is sent once,
         // at its last place.
-        let mut last_place: HashMap<MemberId, i64> = HashMap::new();
+        let mut last_place: HashMap<MemberId, (i64, i64)> = HashMap::new();
         let mut staff_last_place: HashMap<String, i64> = HashMap::new();
         for row in &rows {
             match (row.kind.as_str(), row.member) {
                 ("member", Some(m)) => {
-                    last_place.insert(m, row.position);
+                    last_place.insert(m, (row.xid, row.position));
                 }
                 ("staff", _) => {
                     staff_last_place
@@ -87,6 +92,7 @@ impl Hq {
         } else {
             self.withdrawals().await?
         };
+        let folded = self.folded_members(&last_place, last).await?;
         let mut changes = Vec::with_capacity(rows.len());
         for row in rows {
             let bad = || {
@@ -124,12 +130,13 @@ impl Hq {
                 }),
                 "member" => {
                     let member = row.member.ok_or_else(bad)?;
-                    if last_place.get(&member) != Some(&row.position) {
+                    if last_place.get(&member) != Some(&(row.xid, row.position)) {
                         continue;
                     }
-                    let Some((record, entries)) = self.store.member(member).await? else {
+                    let Some(folded) = folded.get(&member) else {
                         continue;
                     };
+                    let record = &folded.record;
                     if record.erased {
                         changes.push(Change::Erasure { member });
                         continue;
@@ -141,21 +148,21 @@ impl Hq {
                         .phone
                         .as_deref()
                         .filter(|_| record.merged_into.is_none());
-                    let card = self.reissued_card(&record, &withdrawals);
+                    let card = self.reissued_card(record, &withdrawals);
                     changes.push(Change::Member {
                         snapshot: Box::new(MemberSnapshot {
                             member,
-                            masked_name: record.masked_name,
-                            masked_phone: record.masked_phone,
+                            masked_name: record.masked_name.clone(),
+                            masked_phone: record.masked_phone.clone(),
                             phone_lookup: phone.map(|p| auth::phone_lookup(&lookup_key, p)),
                             birthday: personal.birthday,
-                            tags: record.tags,
+                            tags: record.tags.clone(),
                             referrer: record.referrer,
                             frozen: record.frozen,
                             card_serial: (record.card_serial > 1).then_some(record.card_serial),
                             merged_into: record.merged_into,
                             card,
-                            account: MemberAccount::fold(MemberAccount::new(member), &entries),
+                            account: folded.account.clone(),
                         }),
                     });
                 }
@@ -177,6 +184,40 @@ impl Hq {
             acked_seq: Some(terminal.acked_seq),
             resync,
         })
+    }
+
+    /// The members a page sends, each read and folded once for every
+    /// terminal ([`super::snapshots`]): from the cache when a reading
+    /// covers the member's change in this page, the rest in two set
+    /// queries, kept as covering the page's end `covers`.
+    async fn folded_members(
+        &self,
+        last_place: &HashMap<MemberId, (i64, i64)>,
+        covers: (i64, i64),
+    ) -> Result<HashMap<MemberId, Arc<FoldedMember>>, HqError> {
+        let mut folded = HashMap::with_capacity(last_place.len());
+        let mut missing = Vec::new();
+        for (&member, &change) in last_place {
+            match self.snapshots.get(member, change) {
+                Some(cached) => {
+                    folded.insert(member, cached);
+                }
+                None => missing.push(member),
+            }
+        }
+        let cached = folded.len() as u64;
+        for (record, entries) in self.store.members_with_ledgers(&missing).await? {
+            let member = record.member;
+            let account = MemberAccount::fold(MemberAccount::new(member), &entries);
+            let reading = Arc::new(FoldedMember { record, account });
+            self.snapshots.put(member, covers, Arc::clone(&reading));
+            folded.insert(member, reading);
+        }
+        self.metrics.downlink_members_cached.inc_by(cached);
+        self.metrics
+            .downlink_members_read
+            .inc_by(missing.len() as u64);
+        Ok(folded)
     }
 
     /// Whether the change log holds, at `position`, the change whose

@@ -9,7 +9,8 @@
 //! `back_office`, their input checks and refusal codes in `checks`, who
 //! may do them in `roles`, and staff on the downlink and their PIN set-up
 //! in `staff`; terminals' certified card keys (windows, renewal,
-//! withdrawal, re-issued cards) in `card_keys`.
+//! withdrawal, re-issued cards) in `card_keys`; members folded once for
+//! every terminal's downlink in `snapshots`.
 
 mod authenticate;
 pub mod back_office;
@@ -36,6 +37,7 @@ pub mod roles;
 mod routes;
 mod server;
 mod sign_in;
+pub mod snapshots;
 mod staff;
 mod upload;
 
@@ -96,6 +98,7 @@ pub struct Hq {
     jobs: crate::jobs::schedule::JobsConfig,
     programs: programs::ProgramCache,
     upload_limits: limits::UploadLimits,
+    snapshots: snapshots::SnapshotCache,
 }
 
 fn now() -> Timestamp {
@@ -169,6 +172,7 @@ impl Hq {
             jobs: crate::jobs::schedule::JobsConfig::default(),
             programs: programs::ProgramCache::default(),
             upload_limits: limits::UploadLimits::default(),
+            snapshots: snapshots::SnapshotCache::default(),
         })
     }
 
@@ -373,6 +377,7 @@ impl Hq {
     /// terminals to delete theirs.
     pub async fn erase(&self, member: MemberId) -> Result<bool, HqError> {
         let existed = self.store.erase_member(member, now()).await?;
+        self.snapshots.forget(member);
         tracing::info!(member = %member, existed, "member erased on request");
         Ok(existed)
     }

@@ -131,6 +131,9 @@ impl MemberRecord {
     }
 }
 
+/// A member and their ledger, in booking order.
+pub type MemberWithLedger = (MemberRecord, Vec<LedgerEntry>);
+
 /// A conflict recorded for review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConflictRecord {
@@ -461,6 +464,10 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     async fn changes_after(&self, after: (i64, i64), limit: i64) -> StoreResult<Vec<ChangeRow>>;
     /// A member and their ledger.
     async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>>;
+    /// Members and their ledgers read in sets (two queries, whatever the
+    /// number): those of `ids` that exist, each ledger in booking order,
+    /// the members in no particular order. What a downlink page reads.
+    async fn members_with_ledgers(&self, ids: &[MemberId]) -> StoreResult<Vec<MemberWithLedger>>;
     /// All member ids (for the periodic jobs).
     async fn member_ids(&self) -> StoreResult<Vec<MemberId>>;
     /// Appends head-office entries (jobs) and logs a member change.

@@ -16,7 +16,9 @@ use super::locks::{LOCK_KEYS, member_lock_key};
 use super::rows::ledger_entries_of_chunk;
 use super::sql::execute_cached;
 use crate::store::rows::{change_from_row, columns, member_record_from_row};
-use crate::store::{ChangeRow, MemberRecord, StoreError, StoreResult, parse_member, to_json};
+use crate::store::{
+    ChangeRow, MemberRecord, MemberWithLedger, StoreError, StoreResult, parse_member, to_json,
+};
 
 /// A member's ledger, in booking order.
 pub(super) async fn load_entries<C: GenericClient>(
@@ -127,6 +129,54 @@ pub(super) async fn member<C: GenericClient>(
     };
     let record = member_record_from_row(&row)?;
     Ok(Some((record, load_entries(client, id).await?)))
+}
+
+/// Members and their ledgers in two queries (`= ANY($1)`).
+pub(super) async fn members_with_ledgers<C: GenericClient>(
+    client: &C,
+    ids: &[MemberId],
+) -> StoreResult<Vec<MemberWithLedger>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let records = client
+        .query(
+            concat!(
+                "SELECT ",
+                columns!(member_record),
+                " FROM members WHERE member_id = ANY($1)"
+            ),
+            &[&list],
+        )
+        .await?
+        .iter()
+        .map(member_record_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let statement = client
+        .prepare_cached(
+            "SELECT member_id, entries FROM ledger WHERE member_id = ANY($1)
+             ORDER BY member_id, entry_no",
+        )
+        .await?;
+    let mut ledgers: std::collections::HashMap<String, Vec<LedgerEntry>> =
+        std::collections::HashMap::new();
+    for row in client.query(&statement, &[&list]).await? {
+        let member: String = row.try_get(0)?;
+        ledgers
+            .entry(member)
+            .or_default()
+            .extend(ledger_entries_of_chunk(row.try_get(1)?)?);
+    }
+    Ok(records
+        .into_iter()
+        .map(|record| {
+            let entries = ledgers
+                .remove(&record.member.to_string())
+                .unwrap_or_default();
+            (record, entries)
+        })
+        .collect())
 }
 
 /// Every member id, in order.

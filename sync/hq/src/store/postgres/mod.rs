@@ -53,8 +53,8 @@ pub use locks::{default_pool_size, key_lock_budget};
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
     DeadLetterCase, DeadLetterId, DeadLetterRecord, EnrollCodeRecord, FlagCase, JobClaim,
-    JobFinish, JobRunRecord, MemberRecord, MemberRowChange, Reapplied, Redeemed, ReviewItem,
-    StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
+    JobFinish, JobRunRecord, MemberRecord, MemberRowChange, MemberWithLedger, Reapplied, Redeemed,
+    ReviewItem, StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
     TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
@@ -493,6 +493,10 @@ impl Store for PgStore {
 
     async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
         members::member(&self.client().await?, id).await
+    }
+
+    async fn members_with_ledgers(&self, ids: &[MemberId]) -> StoreResult<Vec<MemberWithLedger>> {
+        members::members_with_ledgers(&self.client().await?, ids).await
     }
 
     async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {

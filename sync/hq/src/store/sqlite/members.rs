@@ -2,13 +2,15 @@
 //! in pages, every member's id, and entries booked by head office's jobs
 //! (the upload path's own member reads and writes are in `batch`).
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, params};
 use tillcard_rules::ids::MemberId;
 use tillcard_rules::ledger::LedgerEntry;
 
 use super::batch::push_change;
-use crate::store::rows::{change_from_row, columns};
-use crate::store::{ChangeRow, StoreResult, parse_member, to_json};
+use crate::store::rows::{change_from_row, columns, member_record_from_row};
+use crate::store::{ChangeRow, MemberWithLedger, StoreResult, parse_json, parse_member, to_json};
 
 /// The change log after `position`, oldest first. SQLite's writers are
 /// serialized: no transaction id (0), the position alone orders changes.
@@ -25,6 +27,47 @@ pub(super) fn changes_after(
     ))?;
     stmt.query_and_then(params![position, limit], |row| change_from_row(row))?
         .collect()
+}
+
+/// Members and their ledgers in two queries: the ids go in as one JSON
+/// array (`json_each`), so the statement is the same for any number.
+pub(super) fn members_with_ledgers(
+    c: &Connection,
+    ids: &[MemberId],
+) -> StoreResult<Vec<MemberWithLedger>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = to_json(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let mut stmt = c.prepare_cached(concat!(
+        "SELECT ",
+        columns!(member_record),
+        " FROM members WHERE member_id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let records = stmt
+        .query_and_then([&list], |row| member_record_from_row(row))?
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut ledgers: HashMap<String, Vec<LedgerEntry>> = HashMap::new();
+    let mut stmt = c.prepare_cached(
+        "SELECT member_id, entry FROM ledger
+         WHERE member_id IN (SELECT value FROM json_each(?1))
+         ORDER BY member_id, entry_no",
+    )?;
+    let mut rows = stmt.query([&list])?;
+    while let Some(row) = rows.next()? {
+        let member: String = row.get(0)?;
+        let entry: String = row.get(1)?;
+        ledgers.entry(member).or_default().push(parse_json(&entry)?);
+    }
+    Ok(records
+        .into_iter()
+        .map(|record| {
+            let entries = ledgers
+                .remove(&record.member.to_string())
+                .unwrap_or_default();
+            (record, entries)
+        })
+        .collect())
 }
 
 /// Every member's id, in order.

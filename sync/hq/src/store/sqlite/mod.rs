@@ -24,8 +24,8 @@ use tillcard_rules::ledger::LedgerEntry;
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
     DeadLetterCase, DeadLetterId, DeadLetterRecord, EnrollCodeRecord, FlagCase, JobClaim,
-    JobFinish, JobRunRecord, MemberRecord, MemberRowChange, Reapplied, Redeemed, ReviewItem,
-    StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
+    JobFinish, JobRunRecord, MemberRecord, MemberRowChange, MemberWithLedger, Reapplied, Redeemed,
+    ReviewItem, StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
     TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member, to_json,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
@@ -446,6 +446,12 @@ impl Store for SqliteStore {
 
     async fn member(&self, id: MemberId) -> StoreResult<Option<(MemberRecord, Vec<LedgerEntry>)>> {
         self.run(move |c| load_member(c, id)).await
+    }
+
+    async fn members_with_ledgers(&self, ids: &[MemberId]) -> StoreResult<Vec<MemberWithLedger>> {
+        let ids = ids.to_vec();
+        self.run(move |c| members::members_with_ledgers(c, &ids))
+            .await
     }
 
     async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {
