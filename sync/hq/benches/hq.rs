@@ -49,7 +49,8 @@
 //! machine's cores. `BENCH_ONLY=postgres` skips the SQLite part (for
 //! profiling the ingest path alone); `BENCH_PGSS=1` loads
 //! pg_stat_statements into the throwaway PostgreSQL and prints its
-//! per-statement figures; `BENCH_MARKS=1` prints when the upload phase and
+//! per-statement figures; `BENCH_ONLY=downlink` runs the downlink part
+//! alone; `BENCH_MARKS=1` prints when the upload phase and
 //! the plain INSERT's start and end on CLOCK_MONOTONIC, for
 //! `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
 
@@ -274,6 +275,10 @@ async fn main() {
     let quick = std::env::var_os("BENCH_QUICK").is_some();
     let only_postgres = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "postgres");
     let total = Instant::now();
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "downlink") {
+        downlink::downlink_part(quick).await;
+        return;
+    }
 
     // 1. SQLite: 1,000 terminals.
     if !only_postgres {
