@@ -94,6 +94,7 @@ impl DownlinkSink for Cache {
 }
 
 async fn pull(h: &util::Harness, till: &util::Till, cache: &mut Cache) -> usize {
+    h.settle_downlink().await;
     let mut pages = 0;
     loop {
         let req = till

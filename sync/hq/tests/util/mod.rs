@@ -472,11 +472,10 @@ impl Harness {
             .unwrap()
     }
 
-    /// Every change from the start, in one pass.
-    pub async fn all_changes(&self, till: &Till) -> Vec<Change> {
-        // PostgreSQL's downlink withholds changes newer than the oldest
-        // transaction running in the cluster, another test's included: wait
-        // (bounded) until that horizon has passed what this test committed.
+    /// Waits (bounded) until the downlink serves every change committed so
+    /// far: PostgreSQL's withholds changes newer than the oldest transaction
+    /// running in the cluster, another test's included.
+    pub async fn settle_downlink(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while !self.hq.store().downlink_settled().await.unwrap() {
             assert!(
@@ -485,6 +484,11 @@ impl Harness {
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// Every change from the start, in one pass.
+    pub async fn all_changes(&self, till: &Till) -> Vec<Change> {
+        self.settle_downlink().await;
         let mut cursor: Option<String> = None;
         let mut out = Vec::new();
         loop {
