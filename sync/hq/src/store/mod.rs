@@ -134,6 +134,23 @@ impl MemberRecord {
 /// A member and their ledger, in booking order.
 pub type MemberWithLedger = (MemberRecord, Vec<LedgerEntry>);
 
+/// Each record with its ledger from `ledgers` (keyed by member id text, as
+/// both backends read them; a member without entries gets none).
+fn with_ledgers(
+    records: Vec<MemberRecord>,
+    mut ledgers: std::collections::HashMap<String, Vec<LedgerEntry>>,
+) -> Vec<MemberWithLedger> {
+    records
+        .into_iter()
+        .map(|record| {
+            let entries = ledgers
+                .remove(&record.member.to_string())
+                .unwrap_or_default();
+            (record, entries)
+        })
+        .collect()
+}
+
 /// A conflict recorded for review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConflictRecord {

@@ -18,6 +18,7 @@ use super::sql::execute_cached;
 use crate::store::rows::{change_from_row, columns, member_record_from_row};
 use crate::store::{
     ChangeRow, MemberRecord, MemberWithLedger, StoreError, StoreResult, parse_member, to_json,
+    with_ledgers,
 };
 
 /// A member's ledger, in booking order.
@@ -168,15 +169,7 @@ pub(super) async fn members_with_ledgers<C: GenericClient>(
             .or_default()
             .extend(ledger_entries_of_chunk(row.try_get(1)?)?);
     }
-    Ok(records
-        .into_iter()
-        .map(|record| {
-            let entries = ledgers
-                .remove(&record.member.to_string())
-                .unwrap_or_default();
-            (record, entries)
-        })
-        .collect())
+    Ok(with_ledgers(records, ledgers))
 }
 
 /// Every member id, in order.

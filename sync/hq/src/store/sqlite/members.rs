@@ -10,7 +10,9 @@ use tillcard_rules::ledger::LedgerEntry;
 
 use super::batch::push_change;
 use crate::store::rows::{change_from_row, columns, member_record_from_row};
-use crate::store::{ChangeRow, MemberWithLedger, StoreResult, parse_json, parse_member, to_json};
+use crate::store::{
+    ChangeRow, MemberWithLedger, StoreResult, parse_json, parse_member, to_json, with_ledgers,
+};
 
 /// The change log after `position`, oldest first. SQLite's writers are
 /// serialized: no transaction id (0), the position alone orders changes.
@@ -59,15 +61,7 @@ pub(super) fn members_with_ledgers(
         let entry: String = row.get(1)?;
         ledgers.entry(member).or_default().push(parse_json(&entry)?);
     }
-    Ok(records
-        .into_iter()
-        .map(|record| {
-            let entries = ledgers
-                .remove(&record.member.to_string())
-                .unwrap_or_default();
-            (record, entries)
-        })
-        .collect())
+    Ok(with_ledgers(records, ledgers))
 }
 
 /// Every member's id, in order.
