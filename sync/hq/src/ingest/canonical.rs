@@ -132,6 +132,9 @@ impl<'de> Visitor<'de> for Canonical<'_> {
         self.out.push(b'{');
         let mut previous: Option<Cow<'de, str>> = None;
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            if key == RAW_VALUE_TOKEN {
+                return Err(de::Error::custom("serde_json's raw-value token as a key"));
+            }
             if let Some(previous) = &previous {
                 if key <= *previous {
                     return Err(de::Error::custom("object keys not in ascending order"));
@@ -149,6 +152,13 @@ impl<'de> Visitor<'de> for Canonical<'_> {
         Ok(())
     }
 }
+
+/// The key serde_json (with `raw_value`, which head office enables) reads
+/// as a raw value rather than an object: `{"$serde_json::private::RawValue":
+/// "1"}` is the number 1 to it, and refused when the string is not JSON.
+/// Neither fast path copies that; an object with the key takes the tree
+/// path, so the body is whatever serde_json makes of it (found by fuzzing).
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 /// An object key, borrowed from the input when it has no escapes.
 struct KeySeed;
@@ -300,7 +310,8 @@ impl<'a> PlainScan<'a> {
             let Some(key) = self.string() else {
                 return false;
             };
-            if previous.is_some_and(|previous| key <= previous) {
+            if previous.is_some_and(|previous| key <= previous) || key == RAW_VALUE_TOKEN.as_bytes()
+            {
                 return false;
             }
             previous = Some(key);
@@ -396,6 +407,20 @@ mod tests {
             assert_eq!(through_tree(text), text);
             assert_eq!(canonical(text), text);
         }
+    }
+
+    #[test]
+    fn serde_jsons_raw_value_token_is_read_as_serde_json_reads_it() {
+        // A raw value: the string's JSON, here the number 1.
+        let text = r#"{"$serde_json::private::RawValue":"1"}"#;
+        assert!(!is_plainly_canonical(text));
+        assert_eq!(through_tree(text), "1");
+        assert_eq!(canonical(text), "1");
+        // Not JSON inside: refused, as serde_json refuses it (the fuzzer's
+        // input, fuzz/corpus/canonical_json/raw_value_token).
+        let text = r#"{"$serde_json::private::RawValue":"----"}"#;
+        assert!(serde_json::from_str::<Value>(text).is_err());
+        assert!(canonical_body(text, &mut Vec::new()).is_err());
     }
 
     #[test]
