@@ -359,6 +359,66 @@ fn a_wrong_key_is_refused_in_words_and_a_plain_store_is_encrypted_keeping_its_da
     assert_eq!(clerks, 1);
 }
 
+#[test]
+fn a_new_store_has_2_kib_pages_and_one_encrypted_with_4_kib_pages_still_opens() {
+    let (t, _, member) = open_store_with_member();
+    let path = t.path();
+    // A file opens only with its own page size (every page's MAC covers it).
+    let opens_at = |file: &Path, page_size: u32| {
+        rusqlite::Connection::open(file)
+            .and_then(|c| {
+                c.execute_batch(&tillcard::store::key_statements_for(&test_key(), page_size))?;
+                c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .is_ok()
+    };
+    assert!(opens_at(&path, tillcard::store::PAGE_SIZE));
+    assert!(!opens_at(&path, tillcard::store::EARLIER_PAGE_SIZE));
+    // The same store as the version before wrote it: 4 KiB pages.
+    let earlier = t.dir.path().join("earlier.sqlite");
+    {
+        let conn = raw(&path);
+        conn.execute(
+            &format!(
+                "ATTACH DATABASE '{}' AS earlier KEY \"{}\"",
+                earlier.display(),
+                test_key().sql_literal()
+            ),
+            [],
+        )
+        .unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA earlier.cipher_page_size = {}; PRAGMA earlier.cipher_hmac_algorithm = HMAC_SHA256;",
+            tillcard::store::EARLIER_PAGE_SIZE
+        ))
+        .unwrap();
+        conn.query_row("SELECT sqlcipher_export('earlier')", [], |_| Ok(()))
+            .unwrap();
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA earlier.user_version = {v}; DETACH earlier;"
+        ))
+        .unwrap();
+    }
+    drop(t.store);
+    assert!(opens_at(&earlier, tillcard::store::EARLIER_PAGE_SIZE));
+    assert!(!opens_at(&earlier, tillcard::store::PAGE_SIZE));
+    let mut store = open_file(&earlier).unwrap();
+    let clerk = store.login(CASHIER.0, CASHIER.1).unwrap();
+    let kept = store.find_member(member.id).unwrap();
+    let added = enroll(&mut store, &clerk, 8);
+    println!(
+        "a store with 4 KiB pages opened: member kept {}, one more enrolled",
+        kept.is_some()
+    );
+    assert_eq!(kept, Some(member));
+    assert!(store.find_member(added.id).unwrap().is_some());
+}
+
 /// swtpm on a port chosen now, killed on drop.
 struct Swtpm {
     child: std::process::Child,
