@@ -178,7 +178,7 @@ pub fn is_plain_sqlite(path: &Path) -> bool {
 ///   as sound for authenticating a page, and on CPUs with SHA extensions
 ///   (AMD since 2017, Intel since Ice Lake and the Atoms) about twice as
 ///   fast (`openssl speed` here: 2.0 GB/s against 1.1 GB/s). A sale
-///   writes ~20 pages, so this is part of what keeps its commit near plain
+///   writes 12-18 pages (measured), so this is part of what keeps its commit near plain
 ///   SQLite's (`store.commit_ratio`, README Performance). The format is
 ///   fixed at creation: every connection must say the same. (No store was
 ///   encrypted with the SHA-512 default outside development: that code
