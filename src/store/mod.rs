@@ -210,17 +210,46 @@ pub const EARLIER_PAGE_SIZE: u32 = 4096;
 
 /// [`key_statements`] for a file with pages of `page_size` bytes.
 pub fn key_statements_for(key: &StoreKey, page_size: u32) -> String {
-    // Before SQLCipher's first use of libcrypto: initialised here without
-    // its atexit cleanup, which could free its state under a store worker
-    // thread still encrypting when the process exits (seen as SIGSEGV at
-    // exit). Idempotent; costs nothing after the first call.
-    openssl_sys::init();
+    sqlcipher_started();
     format!(
         "PRAGMA key = \"{}\"; PRAGMA cipher_page_size = {page_size}; \
          PRAGMA cipher_hmac_algorithm = HMAC_SHA256; \
          PRAGMA cipher_memory_security = OFF; PRAGMA cipher_log_level = NONE;",
         key.sql_literal()
     )
+}
+
+/// Makes sure SQLCipher has finished starting in this process before a
+/// connection is keyed; every keyed connection calls it through
+/// [`key_statements_for`]. Idempotent, cheap after the first call.
+///
+/// - libcrypto first, without its atexit cleanup, which could free its
+///   state under a store worker thread still encrypting when the process
+///   exits (seen as SIGSEGV at exit).
+/// - Then SQLCipher's own start-up (`sqlcipher_extra_init`, which
+///   libsqlite3-sys names as SQLite's `SQLITE_EXTRA_INIT`). SQLite marks
+///   itself initialised *before* it runs that hook, outside its lock, so a
+///   thread opening its first connection while another is inside the hook
+///   goes straight on, and its `PRAGMA key` is refused ("sqlcipher not
+///   initialized": "An error occurred with PRAGMA key"). Seen in CI as a
+///   test's first store failing to open; `tests/store_first_open.rs` opens
+///   sixteen at once. The hook takes SQLite's main mutex and returns only
+///   once SQLCipher is ready, so calling it here closes the window.
+fn sqlcipher_started() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        openssl_sys::init();
+        #[allow(unsafe_code, reason = "the two C start-up calls, see above")]
+        // SAFETY: both take no pointer but a null `arg` the hook ignores,
+        // lock for themselves and return at once when already done.
+        unsafe {
+            unsafe extern "C" {
+                fn sqlcipher_extra_init(arg: *const std::ffi::c_char) -> std::ffi::c_int;
+            }
+            rusqlite::ffi::sqlite3_initialize();
+            sqlcipher_extra_init(std::ptr::null());
+        }
+    });
 }
 
 /// Pages kept decrypted in memory per connection, in KiB (SQLite's
@@ -304,7 +333,7 @@ pub fn encrypt_plain_file(path: &Path, key: &StoreKey) -> Result<bool, StoreErro
     let _ = std::fs::remove_file(&copy);
     {
         // CREATE: the attached copy is opened with these flags.
-        openssl_sys::init();
+        sqlcipher_started();
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
