@@ -20,6 +20,15 @@
 //! | `personal.key_file` | `TILLCARD_HQ_PERSONAL_KEY_FILE` | unset: the systemd credential below |
 //! | `personal.key_credential` | `TILLCARD_HQ_PERSONAL_KEY_CREDENTIAL` | `personal-key` (`$CREDENTIALS_DIRECTORY/personal-key`) |
 //! | `personal.key_version` | `TILLCARD_HQ_PERSONAL_KEY_VERSION` | 1 |
+//! | `node.trusted_proxies` | `TILLCARD_HQ_TRUSTED_PROXIES` (comma-separated) | none |
+//! | `node.drain_seconds` | `TILLCARD_HQ_DRAIN_SECONDS` | 0 |
+//!
+//! Several nodes behind a load balancer (packaging/ha): a request from one
+//! of `trusted_proxies` is counted under the client address the proxy
+//! appended last to `X-Forwarded-For` (the sign-in throttle per address);
+//! on SIGTERM a node answers `/health` with 503 `draining` for
+//! `drain_seconds` while still serving, so the balancer takes it out
+//! before it stops accepting connections.
 //!
 //! The personal-data key (the KEK of [`crate::personal`], 32 bytes raw or in
 //! base64) is required: without a key file or the credential head office
@@ -31,7 +40,7 @@
 //! can live in files readable by the service alone (`*_file`); a value given
 //! directly wins over a file at the same level.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -81,6 +90,11 @@ pub struct Config {
     pub personal_key_file: Option<PathBuf>,
     /// Version of that key (recorded with each wrapped data key).
     pub personal_key_version: i64,
+    /// Load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// How long `/health` says `draining` after SIGTERM before the node
+    /// stops accepting connections.
+    pub drain: std::time::Duration,
 }
 
 /// Why the configuration could not be read. Never quotes a secret.
@@ -120,6 +134,15 @@ struct FileConfig {
     jobs: FileJobs,
     #[serde(default)]
     personal: FilePersonal,
+    #[serde(default)]
+    node: FileNode,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileNode {
+    trusted_proxies: Option<Vec<String>>,
+    drain_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -340,7 +363,51 @@ impl Config {
             }
         };
 
+        let (proxies_key, proxies) = match var("TILLCARD_HQ_TRUSTED_PROXIES") {
+            Some(v) => (
+                "TILLCARD_HQ_TRUSTED_PROXIES",
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            None => (
+                "node.trusted_proxies",
+                parsed.node.trusted_proxies.unwrap_or_default(),
+            ),
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .map(|a| {
+                a.parse::<IpAddr>().map_err(|_| ConfigError::Invalid {
+                    key: proxies_key.into(),
+                    problem: format!("{a:?} is not an IP address"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let drain_seconds =
+            match var("TILLCARD_HQ_DRAIN_SECONDS") {
+                Some(v) => v.parse::<u64>().ok().filter(|n| *n <= 600).ok_or_else(|| {
+                    ConfigError::Invalid {
+                        key: "TILLCARD_HQ_DRAIN_SECONDS".into(),
+                        problem: format!("{v:?} is not a number of seconds from 0 to 600"),
+                    }
+                })?,
+                None => match parsed.node.drain_seconds {
+                    Some(n) if n > 600 => {
+                        return Err(ConfigError::Invalid {
+                            key: "node.drain_seconds".into(),
+                            problem: format!("{n} is more than 600 seconds"),
+                        });
+                    }
+                    n => n.unwrap_or(0),
+                },
+            };
+
         Ok(Config {
+            trusted_proxies,
+            drain: std::time::Duration::from_secs(drain_seconds),
             personal_key_file,
             personal_key_version,
             listen,
@@ -667,5 +734,53 @@ format = "json"
         let missing = dir.path().join("missing.toml");
         let e = Config::load(Some(&missing), &env(&[])).unwrap_err();
         assert!(matches!(e, ConfigError::Read(..)), "{e}");
+
+        let e = Config::load(
+            None,
+            &env(&[("TILLCARD_HQ_TRUSTED_PROXIES", "10.0.0.5, lb")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("TILLCARD_HQ_TRUSTED_PROXIES:"),
+            "{e}"
+        );
+        let long = write(&dir, "long.toml", "[node]\ndrain_seconds = 3600\n");
+        let e = Config::load(Some(&long), &env(&[])).unwrap_err();
+        assert!(e.to_string().starts_with("node.drain_seconds:"), "{e}");
+    }
+
+    #[test]
+    fn a_node_behind_balancers_reads_them_and_its_drain_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = Config::load(None, &env(&[])).unwrap();
+        assert!(none.trusted_proxies.is_empty());
+        assert!(none.drain.is_zero());
+        let file = write(
+            &dir,
+            "node.toml",
+            "[node]\ntrusted_proxies = [\"10.0.0.5\", \"::1\"]\ndrain_seconds = 5\n",
+        );
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            vec![
+                "10.0.0.5".parse::<IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(c.drain, std::time::Duration::from_secs(5));
+        let c = Config::load(
+            Some(&file),
+            &env(&[
+                ("TILLCARD_HQ_TRUSTED_PROXIES", "127.0.0.1"),
+                ("TILLCARD_HQ_DRAIN_SECONDS", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(c.drain, std::time::Duration::from_secs(2));
     }
 }

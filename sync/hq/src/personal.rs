@@ -144,7 +144,7 @@ fn nonce() -> [u8; NONCE_BYTES] {
 }
 
 /// nonce || AEAD(key, nonce, plain, aad), base64.
-fn seal(key: &[u8; 32], aad: &str, plain: &[u8]) -> String {
+pub(crate) fn seal(key: &[u8; 32], aad: &str, plain: &[u8]) -> String {
     let cipher = XChaCha20Poly1305::new(key.into());
     let nonce = nonce();
     // Encryption of a slice in memory cannot fail (only lengths beyond
@@ -165,7 +165,7 @@ fn seal(key: &[u8; 32], aad: &str, plain: &[u8]) -> String {
 }
 
 /// The inverse of [`seal`].
-fn unseal(key: &[u8; 32], aad: &str, text: &str) -> Option<Zeroizing<Vec<u8>>> {
+pub(crate) fn unseal(key: &[u8; 32], aad: &str, text: &str) -> Option<Zeroizing<Vec<u8>>> {
     let bytes = B64.decode(text).ok()?;
     if bytes.len() < NONCE_BYTES {
         return None;

@@ -44,7 +44,8 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("starting head office")?
             .with_jobs(jobs)
-            .with_metrics_token(config.metrics_token.clone()),
+            .with_metrics_token(config.metrics_token.clone())
+            .with_trusted_proxies(config.trusted_proxies.clone()),
     );
     match cli.command {
         None | Some(Command::Serve) => {
@@ -63,7 +64,20 @@ async fn main() -> anyhow::Result<()> {
                     let _ = jobs_stopped.await;
                 },
             ));
-            let served = service::serve(listener, hq, shutdown_signal()).await;
+            // On SIGTERM: `/health` says draining for `drain` while requests
+            // are still served, then the server stops accepting and
+            // finishes what is in flight.
+            let drain = config.drain;
+            let draining = Arc::clone(&hq);
+            let shutdown = async move {
+                shutdown_signal().await;
+                draining.start_draining();
+                if !drain.is_zero() {
+                    tracing::info!(seconds = drain.as_secs(), "draining before stopping");
+                    tokio::time::sleep(drain).await;
+                }
+            };
+            let served = service::serve(listener, hq, shutdown).await;
             let _ = stop_jobs.send(());
             let _ = scheduler.await;
             served.context("serving")?;

@@ -98,7 +98,8 @@ pub(super) async fn accept(
 
 /// Keeps what the page after the redirect shows once, and redirects there.
 /// A refusal is shown on the page; a failure of head office itself is 500.
-fn finish(
+async fn finish(
+    hq: &Hq,
     posted: &Posted,
     back: &str,
     outcome: Result<Flash, HqError>,
@@ -108,17 +109,17 @@ fn finish(
         Err(e @ (HqError::Internal(_) | HqError::Unavailable(_))) => return Err(e),
         Err(e) => Flash {
             error: Some(e.to_string()),
-            error_code: Some(e.code()),
+            error_code: Some(e.code().to_owned()),
             ..Flash::default()
         },
     };
-    super::FLASHES.put(&posted.session.key, flash);
+    super::keep_flash(hq, &posted.session, &flash).await?;
     Ok(redirect(back))
 }
 
 pub(super) fn notice(key: &'static str) -> Flash {
     Flash {
-        notice: Some(key),
+        notice: Some(key.to_owned()),
         ..Flash::default()
     }
 }
@@ -126,7 +127,7 @@ pub(super) fn notice(key: &'static str) -> Flash {
 /// A notice with a code the page after the redirect shows this once.
 fn shown_once(key: &'static str, secret: String) -> Flash {
     Flash {
-        notice: Some(key),
+        notice: Some(key.to_owned()),
         error: None,
         error_code: None,
         secret: Some(secret),
@@ -212,7 +213,7 @@ impl Submission {
             Err(answer) => return Ok(answer),
         };
         let outcome = act(&self.hq, &posted).await;
-        finish(&posted, back, outcome)
+        finish(&self.hq, &posted, back, outcome).await
     }
 }
 

@@ -17,8 +17,9 @@
 //! each user sees (read-only roles get no forms) and a forbidden POST is
 //! 403. Every POST carries a per-session CSRF token (on top of the session
 //! cookie's `SameSite=Strict`). A setup or enrollment code is shown once:
-//! kept in memory for the session's next page after the redirect
-//! ([`Flashes`]), then forgotten.
+//! kept, sealed under the session's token, for the session's next page
+//! after the redirect, whichever head-office node serves it
+//! ([`keep_flash`]), then deleted.
 
 mod campaigns;
 mod draft_problems;
@@ -31,15 +32,14 @@ mod program;
 mod refusals;
 pub mod text;
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use minijinja::{Environment, UndefinedBehavior, Value, context};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tillcard_protocol::auth;
 
 use crate::dashboard::{self, Lang};
@@ -100,16 +100,15 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// What the next page of a session shows once: a notice, a refusal, and
 /// perhaps a one-time code.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Flash {
     /// A string-table key saying what was done.
-    pub notice: Option<&'static str>,
+    pub notice: Option<String>,
     /// A refusal's words: the service's message until the page words it
     /// by [`Flash::error_code`] in its own language ([`Flash::worded`]).
     pub error: Option<String>,
     /// The refusal's stable code.
-    #[serde(skip)]
-    pub error_code: Option<&'static str>,
+    pub error_code: Option<String>,
     /// A setup or enrollment code, shown this once.
     pub secret: Option<String>,
     /// The service's own words kept beside the refusal's, for a code whose
@@ -126,9 +125,17 @@ impl Flash {
     /// The flash with its refusal worded in `lang` where the console has
     /// words for the refusal's code (`refusals`).
     fn worded(mut self, lang: Lang) -> Flash {
-        if let Some(words) = self.error_code.and_then(|code| refusals::words(lang, code)) {
+        if let Some(words) = self
+            .error_code
+            .as_deref()
+            .and_then(|code| refusals::words(lang, code))
+        {
             let said = self.error.replace(words.to_owned());
-            if self.error_code.is_some_and(|code| DETAILED.contains(&code)) {
+            if self
+                .error_code
+                .as_deref()
+                .is_some_and(|code| DETAILED.contains(&code))
+            {
                 self.detail = said;
             }
         }
@@ -136,30 +143,44 @@ impl Flash {
     }
 }
 
-/// Flashes by session (the hash of its token), in memory: a restart loses
-/// at most an unseen notice. One map for the process (a session token is
-/// random, so two head offices in one process, as in tests, never share a
-/// key); kept here rather than in [`Hq`] so the service does not import the
-/// console.
-#[derive(Debug, Default)]
-pub struct Flashes(Mutex<HashMap<String, Flash>>);
+/// Keeps `flash` for the session's next page, in the database (issue 23:
+/// the page after a form may be served by another head-office node),
+/// sealed under a key derived from the session's token, which only the
+/// browser holds: the row is unreadable without the cookie, so a one-time
+/// code in it is no weaker for being stored. Swept after
+/// [`crate::store::throttles::FLASH_KEPT`] if never shown.
+pub(crate) async fn keep_flash(hq: &Hq, session: &Session, flash: &Flash) -> Result<(), HqError> {
+    let plain = serde_json::to_vec(flash)
+        .map_err(|e| HqError::Internal(crate::store::StoreError::Corrupt(e.to_string())))?;
+    let sealed = crate::personal::seal(&session.flash_key, &flash_aad(&session.key), &plain);
+    let now_ms = crate::figures::millis(chrono::Utc::now().fixed_offset());
+    hq.store().put_flash(&session.key, &sealed, now_ms).await?;
+    Ok(())
+}
 
-/// The process's flashes.
-static FLASHES: LazyLock<Flashes> = LazyLock::new(Flashes::default);
-
-impl Flashes {
-    fn put(&self, session: &str, flash: Flash) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() >= 10_000 {
-                map.clear();
-            }
-            map.insert(session.to_string(), flash);
-        }
+/// The session's flash, if one waits: shown once, then gone. One that does
+/// not open (another token's, damaged) is dropped.
+async fn take_flash(hq: &Hq, session: &Session) -> Result<Option<Flash>, HqError> {
+    let Some(sealed) = hq.store().take_flash(&session.key).await? else {
+        return Ok(None);
+    };
+    let flash = crate::personal::unseal(&session.flash_key, &flash_aad(&session.key), &sealed)
+        .and_then(|plain| serde_json::from_slice(&plain).ok());
+    if flash.is_none() {
+        tracing::warn!("a console notice did not open; dropped");
     }
+    Ok(flash)
+}
 
-    fn take(&self, session: &str) -> Option<Flash> {
-        self.0.lock().ok().and_then(|mut map| map.remove(session))
-    }
+fn flash_aad(session_key: &str) -> String {
+    format!("tillcard-hq flash v1|{session_key}")
+}
+
+/// The key a session's flashes are sealed under: derived from its secret
+/// token, like the CSRF token, so nothing more is stored.
+fn flash_key(session_token: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(format!("tillcard-console-flash:{session_token}")).into()
 }
 
 /// A signed-in console user.
@@ -169,6 +190,8 @@ pub(crate) struct Session {
     key: String,
     /// The CSRF token of this session.
     csrf: String,
+    /// What its flashes are sealed under ([`keep_flash`]).
+    flash_key: [u8; 32],
 }
 
 impl Session {
@@ -202,6 +225,7 @@ async fn session(hq: &Hq, headers: &HeaderMap) -> Result<Option<Session>, HqErro
         },
         key: auth::sha256_hex(&token),
         csrf: csrf_token(&token),
+        flash_key: flash_key(&token),
     }))
 }
 

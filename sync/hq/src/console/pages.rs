@@ -68,7 +68,9 @@ impl Visit {
         let Some(session) = super::session(&self.hq, &self.headers).await? else {
             return Ok(to_login(&format!("/console/{name}"), lang));
         };
-        let flash = super::FLASHES.take(&session.key).map(|f| f.worded(lang));
+        let flash = super::take_flash(&self.hq, &session)
+            .await?
+            .map(|f| f.worded(lang));
         if needs.is_some_and(|operation| !session.may(operation)) {
             return forbidden(lang, &session, "forbidden_detail");
         }

@@ -24,7 +24,7 @@ use tillcard_rules::program::in_force_at;
 use super::draft_problems::{self, DraftProblem, EFFECTIVE_FROM};
 use super::forms::{Posted, Submission, accept};
 use super::preview::{PreviewRow, preview};
-use super::{FLASHES, Flash, html, redirect, render};
+use super::{Flash, html, redirect, render};
 use crate::error::HqError;
 use crate::figures::{BUSINESS_OFFSET_SECONDS, in_business_offset};
 use crate::service::Hq;
@@ -122,13 +122,15 @@ pub(super) async fn post(form: Submission) -> Result<Response, HqError> {
                     version = published.version,
                     "program version published from the console"
                 );
-                FLASHES.put(
-                    &posted.session.key,
-                    Flash {
-                        notice: Some("program_published"),
+                super::keep_flash(
+                    hq,
+                    &posted.session,
+                    &Flash {
+                        notice: Some("program_published".to_owned()),
                         ..Flash::default()
                     },
-                );
+                )
+                .await?;
                 return Ok(redirect(PATH));
             }
             Err(e @ (HqError::Internal(_) | HqError::Unavailable(_))) => return Err(e),

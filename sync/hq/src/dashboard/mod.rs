@@ -16,9 +16,7 @@
 //! counts, amounts, member ids and conflict reasons (which never hold
 //! phones or names).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -26,6 +24,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use tillcard_protocol::auth;
+
+use crate::store::throttles::ThrottleRule;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "tillcard_hq_session";
@@ -35,8 +35,6 @@ pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 pub const MAX_FAILURES: u32 = 5;
 /// How long a locked user name is refused.
 pub const LOCKOUT: Duration = Duration::from_secs(5 * 60);
-/// User names tracked by the throttle at most (memory bound).
-const THROTTLE_CAPACITY: usize = 10_000;
 
 /// The page shell.
 pub const DASHBOARD_HTML: &str = include_str!("dashboard.html");
@@ -173,74 +171,21 @@ pub fn clear_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Attempts {
-    failures: u32,
-    locked_until: Option<Instant>,
-}
+/// Failed logins of one user name (its [`user_key`]): [`MAX_FAILURES`]
+/// without a success between them (within a day) lock it for
+/// [`LOCKOUT`]. Counted in the database
+/// ([`crate::store::throttles`]): every head-office node refuses a locked
+/// name, and a restart does not unlock it.
+pub const USER_RULE: ThrottleRule = ThrottleRule {
+    window: Duration::from_secs(24 * 60 * 60),
+    max_failures: MAX_FAILURES,
+    lock: LOCKOUT,
+};
 
-/// Refuses a user name for [`LOCKOUT`] after [`MAX_FAILURES`] consecutive
-/// failed logins. In memory: a restart forgets it (the Argon2 cost still
-/// bounds guessing to a few attempts per second per core).
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    attempts: Mutex<HashMap<String, Attempts>>,
-}
-
-/// The throttle's answer before a login is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gate {
-    /// Check the password.
-    Open,
-    /// Refused without checking, for this long still.
-    Locked(Duration),
-}
-
-impl LoginThrottle {
-    /// Whether `user` may try now.
-    pub fn gate(&self, user: &str, now: Instant) -> Gate {
-        let Ok(map) = self.attempts.lock() else {
-            return Gate::Open;
-        };
-        match map.get(&user.to_lowercase()).and_then(|a| a.locked_until) {
-            Some(until) if until > now => Gate::Locked(until - now),
-            _ => Gate::Open,
-        }
-    }
-
-    /// Records a failure; returns whether the user name is now locked.
-    pub fn failed(&self, user: &str, now: Instant) -> bool {
-        let Ok(mut map) = self.attempts.lock() else {
-            return false;
-        };
-        if map.len() >= THROTTLE_CAPACITY {
-            map.retain(|_, a| a.locked_until.is_some_and(|u| u > now));
-        }
-        let entry = map.entry(user.to_lowercase()).or_insert(Attempts {
-            failures: 0,
-            locked_until: None,
-        });
-        if entry.locked_until.is_some_and(|u| u <= now) {
-            *entry = Attempts {
-                failures: 0,
-                locked_until: None,
-            };
-        }
-        entry.failures += 1;
-        if entry.failures >= MAX_FAILURES {
-            entry.locked_until = Some(now + LOCKOUT);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Forgets a user's failures after a successful login.
-    pub fn succeeded(&self, user: &str) {
-        if let Ok(mut map) = self.attempts.lock() {
-            map.remove(&user.to_lowercase());
-        }
-    }
+/// The key a user name's failures are counted under (names compare
+/// without case).
+pub fn user_key(user: &str) -> String {
+    format!("user:{}", user.to_lowercase())
 }
 
 /// Page language.
@@ -441,19 +386,6 @@ mod tests {
         assert!(verify_password(&hash, "correct horse"));
         assert!(!verify_password(&hash, "correct horse!"));
         assert!(!verify_password("not a hash", "correct horse"));
-    }
-
-    #[test]
-    fn throttle_locks_after_max_failures_and_unlocks_later() {
-        let t = LoginThrottle::default();
-        let now = Instant::now();
-        for i in 1..MAX_FAILURES {
-            assert!(!t.failed("Ana", now), "locked after {i}");
-        }
-        assert!(t.failed("ana", now));
-        assert!(matches!(t.gate("ANA", now), Gate::Locked(_)));
-        assert_eq!(t.gate("bob", now), Gate::Open);
-        assert_eq!(t.gate("ana", now + LOCKOUT), Gate::Open);
     }
 
     #[test]

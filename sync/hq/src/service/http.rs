@@ -234,6 +234,14 @@ pub(super) async fn job_runs(
 /// `store_unavailable` when not (so a supervisor or load balancer takes it
 /// out of service instead of sending it every terminal's requests).
 pub(super) async fn health(State(hq): State<Arc<Hq>>) -> Response {
+    if hq.is_draining() {
+        return HqError::Refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "this head-office node is shutting down; send the request to another".into(),
+        )
+        .into_response();
+    }
     match hq.store.ping().await {
         Ok(()) => axum::Json(admin::Health {
             status: "ok".into(),
@@ -457,6 +465,7 @@ pub(super) async fn login_page(Query(query): Query<LangQuery>) -> Response {
 pub(super) async fn login(
     State(hq): State<Arc<Hq>>,
     peer: Peer,
+    headers: HeaderMap,
     axum::extract::Form(form): axum::extract::Form<admin::LoginForm>,
 ) -> Result<Response, HqError> {
     let lang = Lang::parse(form.lang.as_deref());
@@ -468,41 +477,36 @@ pub(super) async fn login(
             dashboard::login_page(lang, LoginNotice::Wrong, "", next),
         ));
     }
-    let from = peer_addr(&peer).map(|p| p.ip());
-    Ok(
-        match hq
-            .login_from(username, &form.password, from, Instant::now())
-            .await?
-        {
-            LoginOutcome::Session(token) => redirect(
-                &match dashboard::safe_next(next) {
-                    Some(page) => format!("{page}?lang={}", lang.tag()),
-                    None => format!("/dashboard?lang={}", lang.tag()),
-                },
-                Some(dashboard::session_cookie(&token)),
-            ),
-            LoginOutcome::Wrong => dashboard::html(
-                StatusCode::UNAUTHORIZED,
-                dashboard::login_page(lang, LoginNotice::Wrong, username, next),
-            ),
-            LoginOutcome::Locked(left) => {
-                let mut response = dashboard::html(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    dashboard::login_page(
-                        lang,
-                        LoginNotice::Locked(left.as_secs().div_ceil(60).max(1)),
-                        username,
-                        next,
-                    ),
-                );
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(left.as_secs().max(1)),
-                );
-                response
-            }
-        },
-    )
+    let from = hq.client_addr(&headers, peer_addr(&peer).map(|p| p.ip()));
+    Ok(match hq.login_from(username, &form.password, from).await? {
+        LoginOutcome::Session(token) => redirect(
+            &match dashboard::safe_next(next) {
+                Some(page) => format!("{page}?lang={}", lang.tag()),
+                None => format!("/dashboard?lang={}", lang.tag()),
+            },
+            Some(dashboard::session_cookie(&token)),
+        ),
+        LoginOutcome::Wrong => dashboard::html(
+            StatusCode::UNAUTHORIZED,
+            dashboard::login_page(lang, LoginNotice::Wrong, username, next),
+        ),
+        LoginOutcome::Locked(left) => {
+            let mut response = dashboard::html(
+                StatusCode::TOO_MANY_REQUESTS,
+                dashboard::login_page(
+                    lang,
+                    LoginNotice::Locked(left.as_secs().div_ceil(60).max(1)),
+                    username,
+                    next,
+                ),
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(left.as_secs().max(1)),
+            );
+            response
+        }
+    })
 }
 
 pub(super) async fn logout(

@@ -1,16 +1,20 @@
-//! In-memory limits on what a flood of bad requests can cost head office,
-//! each taking the moment as an argument (a clock passed in, so tests
-//! drive them with made-up instants):
+//! Limits on what a flood of bad requests can cost head office, each
+//! taking the moment as an argument (a clock passed in, so tests drive them
+//! with made-up moments):
 //!
-//! - [`FlagLimiter`]: a request whose signature does not verify is always
-//!   refused, but flags its terminal at most once per [`FLAG_INTERVAL`], so
-//!   a flood of forged requests cannot fill `terminal_flags`.
-//! - [`SignInThrottle`]: failed dashboard and console sign-ins counted per
-//!   client address ([`ADDRESS_MAX_FAILURES`] per [`SIGN_IN_WINDOW`]; an
-//!   IPv6 client by its /64) and overall ([`OVERALL_MAX_FAILURES`] per
-//!   window), beside the per-user lockout of [`crate::dashboard`].
-//!
-//! Both forget everything on a restart.
+//! - [`FlagLimiter`] (in memory): a request whose signature does not verify
+//!   is always refused, but flags its terminal at most once per
+//!   [`FLAG_INTERVAL`], so a flood of forged requests cannot fill
+//!   `terminal_flags`, nor write to the database for each. It is per node: with N head-office nodes, a terminal is flagged at
+//!   most N times per interval (the point is to bound the table, and it
+//!   still is).
+//! - [`ADDRESS_RULE`], [`OVERALL_RULE`]: failed dashboard and console
+//!   sign-ins counted per client address ([`ADDRESS_MAX_FAILURES`] per
+//!   [`SIGN_IN_WINDOW`]; an IPv6 client by its /64) and overall
+//!   ([`OVERALL_MAX_FAILURES`] per window), beside the per-user lockout of
+//!   [`crate::dashboard`]. Counted in the database
+//!   ([`crate::store::throttles`]), so every node refuses the same guesses
+//!   and a restart forgets nothing.
 //!
 //! - [`UploadLimits`]: the largest batch head office takes (the protocol's
 //!   limits; lower ones only in tests, to refuse batches as too large
@@ -21,6 +25,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::store::throttles::ThrottleRule;
+
 /// A terminal is flagged for a bad signature at most once this often.
 pub const FLAG_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// Failed sign-ins from one address allowed per window.
@@ -29,7 +35,7 @@ pub const ADDRESS_MAX_FAILURES: u32 = 5;
 pub const OVERALL_MAX_FAILURES: u32 = 100;
 /// The sign-in throttle's window.
 pub const SIGN_IN_WINDOW: Duration = Duration::from_secs(60);
-/// Entries kept at most by either limiter (memory bound).
+/// Terminals the flag limiter remembers at most (memory bound).
 const CAPACITY: usize = 100_000;
 
 /// The largest upload head office takes: over either, `413 too_large`.
@@ -79,35 +85,22 @@ impl FlagLimiter {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start: Instant,
-    failures: u32,
-}
+/// Failed sign-ins from one client address (its [`address_key`]).
+pub const ADDRESS_RULE: ThrottleRule = ThrottleRule {
+    window: SIGN_IN_WINDOW,
+    max_failures: ADDRESS_MAX_FAILURES,
+    lock: Duration::ZERO,
+};
 
-impl Window {
-    /// The window as of `now`: a new one once the old one is over.
-    fn current(slot: &mut Option<Window>, now: Instant) -> &mut Window {
-        let over = slot.is_none_or(|w| now.saturating_duration_since(w.start) >= SIGN_IN_WINDOW);
-        if over {
-            *slot = Some(Window {
-                start: now,
-                failures: 0,
-            });
-        }
-        slot.get_or_insert(Window {
-            start: now,
-            failures: 0,
-        })
-    }
+/// Failed sign-ins from everyone together (under [`OVERALL_KEY`]).
+pub const OVERALL_RULE: ThrottleRule = ThrottleRule {
+    window: SIGN_IN_WINDOW,
+    max_failures: OVERALL_MAX_FAILURES,
+    lock: Duration::ZERO,
+};
 
-    /// How long it stays full, if it is.
-    fn full(&self, max: u32, now: Instant) -> Option<Duration> {
-        (self.failures >= max)
-            .then(|| (self.start + SIGN_IN_WINDOW).saturating_duration_since(now))
-            .filter(|left| !left.is_zero())
-    }
-}
+/// The key everyone's failures are counted under.
+pub const OVERALL_KEY: &str = "overall";
 
 /// Which limit refused a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,17 +120,10 @@ impl SignInLimit {
     }
 }
 
-/// Failed sign-ins per client address and overall, in fixed windows.
-#[derive(Debug, Default)]
-pub struct SignInThrottle {
-    per_address: Mutex<HashMap<IpAddr, Window>>,
-    overall: Mutex<Option<Window>>,
-}
-
-/// The key an address is counted under: an IPv6 client by its /64 (one
-/// site gets a whole /64), IPv4 as is.
-fn client_key(addr: IpAddr) -> IpAddr {
-    match addr {
+/// The key a client address's failures are counted under: an IPv6 client
+/// by its /64 (one site gets a whole /64), IPv4 as is.
+pub fn address_key(addr: IpAddr) -> String {
+    let key = match addr {
         IpAddr::V4(_) => addr,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -147,45 +133,8 @@ fn client_key(addr: IpAddr) -> IpAddr {
                 IpAddr::V6(segments.into())
             }
         },
-    }
-}
-
-impl SignInThrottle {
-    /// Whether a sign-in from `addr` (none: not known) may be checked at
-    /// `now`.
-    pub fn gate(&self, addr: Option<IpAddr>, now: Instant) -> Result<(), SignInLimit> {
-        if let Ok(mut overall) = self.overall.lock()
-            && let Some(left) = Window::current(&mut overall, now).full(OVERALL_MAX_FAILURES, now)
-        {
-            return Err(SignInLimit::Overall(left));
-        }
-        if let (Some(addr), Ok(map)) = (addr, self.per_address.lock()) {
-            let mut slot = map.get(&client_key(addr)).copied();
-            if let Some(left) = Window::current(&mut slot, now).full(ADDRESS_MAX_FAILURES, now) {
-                return Err(SignInLimit::Address(left));
-            }
-        }
-        Ok(())
-    }
-
-    /// Counts a failed sign-in from `addr` at `now`.
-    pub fn failed(&self, addr: Option<IpAddr>, now: Instant) {
-        if let Ok(mut overall) = self.overall.lock() {
-            let window = Window::current(&mut overall, now);
-            window.failures = window.failures.saturating_add(1);
-        }
-        if let (Some(addr), Ok(mut map)) = (addr, self.per_address.lock()) {
-            if map.len() >= CAPACITY {
-                map.retain(|_, w| now.saturating_duration_since(w.start) < SIGN_IN_WINDOW);
-            }
-            let key = client_key(addr);
-            let mut slot = map.get(&key).copied();
-            let window = Window::current(&mut slot, now);
-            window.failures = window.failures.saturating_add(1);
-            let window = *window;
-            map.insert(key, window);
-        }
-    }
+    };
+    format!("address:{key}")
 }
 
 #[cfg(test)]
@@ -219,53 +168,11 @@ mod tests {
     }
 
     #[test]
-    fn five_failures_from_one_address_close_it_for_the_rest_of_the_minute() {
-        let throttle = SignInThrottle::default();
-        let t0 = Instant::now();
-        let attacker: IpAddr = "203.0.113.7".parse().unwrap();
-        let neighbour: IpAddr = "203.0.113.8".parse().unwrap();
-        for i in 0..ADDRESS_MAX_FAILURES {
-            assert_eq!(throttle.gate(Some(attacker), t0), Ok(()), "attempt {i}");
-            throttle.failed(Some(attacker), t0 + Duration::from_secs(u64::from(i)));
-        }
-        let refused = throttle.gate(Some(attacker), t0 + Duration::from_secs(10));
-        assert_eq!(refused, Err(SignInLimit::Address(Duration::from_secs(50))));
-        assert_eq!(throttle.gate(Some(neighbour), t0), Ok(()));
-        assert_eq!(throttle.gate(Some(attacker), t0 + SIGN_IN_WINDOW), Ok(()));
-        println!("address refused with {refused:?}; open again after {SIGN_IN_WINDOW:?}");
-    }
-
-    #[test]
-    fn an_ipv6_client_is_counted_by_its_64() {
-        let throttle = SignInThrottle::default();
-        let t0 = Instant::now();
-        for i in 0..ADDRESS_MAX_FAILURES {
-            let addr: IpAddr = format!("2001:db8:1:2::{}", i + 1).parse().unwrap();
-            throttle.failed(Some(addr), t0);
-        }
-        let other_host: IpAddr = "2001:db8:1:2:ffff::1".parse().unwrap();
-        let other_site: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert!(matches!(
-            throttle.gate(Some(other_host), t0),
-            Err(SignInLimit::Address(_))
-        ));
-        assert_eq!(throttle.gate(Some(other_site), t0), Ok(()));
-    }
-
-    #[test]
-    fn failures_from_many_addresses_close_sign_in_for_everyone_until_the_window_ends() {
-        let throttle = SignInThrottle::default();
-        let t0 = Instant::now();
-        for i in 0..OVERALL_MAX_FAILURES {
-            let addr = IpAddr::from([198, 51, (i / 250) as u8, (i % 250) as u8]);
-            assert_eq!(throttle.gate(Some(addr), t0), Ok(()), "failure {i}");
-            throttle.failed(Some(addr), t0 + Duration::from_millis(u64::from(i)));
-        }
-        let fresh: IpAddr = "192.0.2.1".parse().unwrap();
-        let refused = throttle.gate(Some(fresh), t0 + Duration::from_secs(30));
-        assert_eq!(refused, Err(SignInLimit::Overall(Duration::from_secs(30))));
-        assert_eq!(throttle.gate(None, t0 + Duration::from_secs(30)), refused);
-        assert_eq!(throttle.gate(Some(fresh), t0 + SIGN_IN_WINDOW), Ok(()));
-        println!("{OVERALL_MAX_FAILURES} failures from as many addresses: {refused:?}");
+    fn an_ipv6_client_is_counted_by_its_64_and_ipv4_by_its_address() {
+        let key = |a: &str| address_key(a.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::1"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.7"), key("203.0.113.7"));
+        assert_ne!(key("203.0.113.7"), key("203.0.113.8"));
     }
 }

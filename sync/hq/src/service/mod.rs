@@ -53,7 +53,6 @@ use tillcard_rules::ids::{MemberId, SourceId, Timestamp};
 use tillcard_rules::{LedgerEntry, MemberAccount, Program, expiry, tier};
 use uuid::Uuid;
 
-use crate::dashboard::LoginThrottle;
 use crate::error::HqError;
 use crate::figures::{self, FigureQuery, Figures};
 use crate::ingest::IngestKeys;
@@ -91,14 +90,17 @@ pub struct Hq {
     downlink_key: SigningKey,
     admin_token: Option<String>,
     metrics: Metrics,
-    throttle: LoginThrottle,
-    sign_ins: limits::SignInThrottle,
     flags: limits::FlagLimiter,
     metrics_token: Option<String>,
     jobs: crate::jobs::schedule::JobsConfig,
     programs: programs::ProgramCache,
     upload_limits: limits::UploadLimits,
     snapshots: snapshots::SnapshotCache,
+    /// Load balancers whose `X-Forwarded-For` names the client.
+    trusted_proxies: Vec<std::net::IpAddr>,
+    /// Set on SIGTERM: `/health` answers 503 `draining` so a load
+    /// balancer stops sending new requests before this node stops.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 fn now() -> Timestamp {
@@ -165,15 +167,58 @@ impl Hq {
             downlink_key,
             admin_token,
             metrics: Metrics::new(),
-            throttle: LoginThrottle::default(),
-            sign_ins: limits::SignInThrottle::default(),
             flags: limits::FlagLimiter::default(),
             metrics_token: None,
             jobs: crate::jobs::schedule::JobsConfig::default(),
             programs: programs::ProgramCache::default(),
             upload_limits: limits::UploadLimits::default(),
             snapshots: snapshots::SnapshotCache::default(),
+            trusted_proxies: Vec::new(),
+            draining: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// The same head office behind the load balancers `proxies`: a
+    /// request from one of them is counted under the client address the
+    /// balancer appended last to `X-Forwarded-For` ([`Hq::client_addr`]).
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> Hq {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// The client a request came from: the peer, or, when the peer is a
+    /// trusted load balancer, the last address of its `X-Forwarded-For`
+    /// (the one it appended itself; earlier ones are the client's word).
+    pub fn client_addr(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<std::net::IpAddr>,
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        // The last header line's last entry: what the balancer appended. One
+        // that does not read as an address counts as the balancer itself.
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|a| a.trim().parse::<std::net::IpAddr>().ok());
+        Some(forwarded.unwrap_or(peer))
+    }
+
+    /// From now on `/health` answers 503 `draining` (a shutdown began).
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether a shutdown began ([`Hq::start_draining`]).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The same head office running its daily jobs under `jobs` (the

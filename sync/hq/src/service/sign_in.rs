@@ -5,10 +5,9 @@
 use axum::http::HeaderMap;
 
 use super::{Actor, Hq, LoginOutcome, limits, now};
-use crate::dashboard::{self, Gate};
+use crate::dashboard;
 use crate::error::HqError;
 use crate::figures;
-use std::time::Instant;
 use tillcard_protocol::auth;
 
 impl Hq {
@@ -23,22 +22,38 @@ impl Hq {
     /// Checks a login; on success returns a new session token (to put in
     /// the cookie; only its hash is stored).
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome, HqError> {
-        self.login_from(username, password, None, Instant::now())
-            .await
+        self.login_from(username, password, None).await
     }
 
-    /// [`Hq::login`] from the client address `peer` (none: not known) at
-    /// `at`: refused without checking while that address or everyone
-    /// together failed too often ([`limits::SignInThrottle`]), or the user
-    /// name is locked; a failure counts against all three.
+    /// [`Hq::login`] from the client address `peer` (none: not known):
+    /// refused without checking while that address or everyone together
+    /// failed too often ([`limits::ADDRESS_RULE`], [`limits::OVERALL_RULE`]),
+    /// or the user name is locked ([`dashboard::USER_RULE`]); a failure
+    /// counts against all three. The counts are in the database, shared by
+    /// every head-office node.
     pub async fn login_from(
         &self,
         username: &str,
         password: &str,
         peer: Option<std::net::IpAddr>,
-        at: Instant,
     ) -> Result<LoginOutcome, HqError> {
-        if let Err(limit) = self.sign_ins.gate(peer, at) {
+        let now_ms = figures::millis(now());
+        let address_key = peer.map(limits::address_key);
+        let user_key = dashboard::user_key(username);
+        let overall = self.store.throttle(limits::OVERALL_KEY).await?;
+        let by_address = match &address_key {
+            Some(key) => self.store.throttle(key).await?,
+            None => None,
+        };
+        let refused = match (
+            limits::OVERALL_RULE.refusal(overall.as_ref(), now_ms),
+            limits::ADDRESS_RULE.refusal(by_address.as_ref(), now_ms),
+        ) {
+            (Some(left), _) => Some(limits::SignInLimit::Overall(left)),
+            (None, Some(left)) => Some(limits::SignInLimit::Address(left)),
+            (None, None) => None,
+        };
+        if let Some(limit) = refused {
             let scope = match limit {
                 limits::SignInLimit::Address(_) => "address",
                 limits::SignInLimit::Overall(_) => "overall",
@@ -47,7 +62,8 @@ impl Hq {
             tracing::warn!(scope, "dashboard login refused: too many failures");
             return Ok(LoginOutcome::Locked(limit.retry_after()));
         }
-        if let Gate::Locked(left) = self.throttle.gate(username, at) {
+        let by_user = self.store.throttle(&user_key).await?;
+        if let Some(left) = dashboard::USER_RULE.refusal(by_user.as_ref(), now_ms) {
             self.metrics.count_throttled_sign_in("user");
             tracing::warn!(user = %username, "dashboard login refused: locked");
             return Ok(LoginOutcome::Locked(left));
@@ -63,20 +79,30 @@ impl Hq {
             .unwrap_or(false)
             && user.is_some();
         if !ok {
-            self.sign_ins.failed(peer, at);
-            let locked = self.throttle.failed(username, at);
-            tracing::warn!(user = %username, locked, "dashboard login failed");
-            return Ok(if locked {
-                LoginOutcome::Locked(dashboard::LOCKOUT)
-            } else {
-                LoginOutcome::Wrong
+            self.store
+                .count_failure(limits::OVERALL_KEY, limits::OVERALL_RULE, now_ms)
+                .await?;
+            if let Some(key) = &address_key {
+                self.store
+                    .count_failure(key, limits::ADDRESS_RULE, now_ms)
+                    .await?;
+            }
+            let counted = self
+                .store
+                .count_failure(&user_key, dashboard::USER_RULE, now_ms)
+                .await?;
+            let locked = dashboard::USER_RULE.refusal(Some(&counted), now_ms);
+            tracing::warn!(user = %username, locked = locked.is_some(), "dashboard login failed");
+            return Ok(match locked {
+                Some(left) => LoginOutcome::Locked(left),
+                None => LoginOutcome::Wrong,
             });
         }
-        self.throttle.succeeded(username);
+        self.store.clear_throttle(&user_key).await?;
         let (token, hash) = dashboard::new_session_token();
         let ttl = i64::try_from(dashboard::SESSION_TTL.as_millis()).unwrap_or(i64::MAX);
         self.store
-            .insert_session(&hash, username, figures::millis(now()) + ttl)
+            .insert_session(&hash, username, now_ms + ttl)
             .await?;
         tracing::info!(user = %username, "dashboard login");
         Ok(LoginOutcome::Session(token))

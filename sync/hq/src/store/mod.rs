@@ -18,6 +18,7 @@ pub mod postgres;
 pub mod review;
 pub(crate) mod rows;
 pub mod sqlite;
+pub mod throttles;
 
 pub use back_office::{
     AuditEntry, BackOfficeRefusal, EnrollCodeRecord, MemberRowChange, StaffRecord, StaffUpdate,
@@ -592,6 +593,23 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>>;
     /// Ends a session (logout); also drops every expired session.
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// A sign-in failure count ([`throttles`]), if the key has one.
+    async fn throttle(&self, key: &str) -> StoreResult<Option<throttles::ThrottleRow>>;
+    /// Counts one failed sign-in under `key` by `rule` at `now_ms`, in one
+    /// statement (nodes counting at once add up); the count after it.
+    async fn count_failure(
+        &self,
+        key: &str,
+        rule: throttles::ThrottleRule,
+        now_ms: i64,
+    ) -> StoreResult<throttles::ThrottleRow>;
+    /// Forgets `key`'s count (a successful sign-in).
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()>;
+    /// Keeps the console's one-time notice for a session (by its token's
+    /// hash), replacing one not yet shown.
+    async fn put_flash(&self, session_hash: &str, body: &str, now_ms: i64) -> StoreResult<()>;
+    /// Takes the session's notice: read once, then gone.
+    async fn take_flash(&self, session_hash: &str) -> StoreResult<Option<String>>;
 
     /// Every program version published, oldest first (the change log's
     /// `program` rows).

@@ -29,6 +29,7 @@ mod locks;
 mod member_money;
 mod members;
 mod merge;
+mod node_state;
 mod personal;
 mod programs;
 mod review;
@@ -59,6 +60,7 @@ use super::{
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
+use crate::store::throttles::{ThrottleRow, ThrottleRule};
 
 /// Numbered migrations (`postgres/migrations/NNNN.sql`), applied in order
 /// at start-up, each once (public for the test that upgrades data written
@@ -137,6 +139,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0018.sql"),
     // 19: each terminal's clock skew as it reported it (issue 22).
     include_str!("migrations/0019.sql"),
+    // 20: sign-in throttles and console notices in the database, shared by
+    // every head-office node (issue 23).
+    include_str!("migrations/0020.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -650,6 +655,31 @@ impl Store for PgStore {
 
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()> {
         users::delete_session(&self.client().await?, token_hash, now_ms).await
+    }
+
+    async fn throttle(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
+        node_state::throttle(&self.client().await?, key).await
+    }
+
+    async fn count_failure(
+        &self,
+        key: &str,
+        rule: ThrottleRule,
+        now_ms: i64,
+    ) -> StoreResult<ThrottleRow> {
+        node_state::count_failure(&self.client().await?, key, rule, now_ms).await
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        node_state::clear_throttle(&self.client().await?, key).await
+    }
+
+    async fn put_flash(&self, session_hash: &str, body: &str, now_ms: i64) -> StoreResult<()> {
+        node_state::put_flash(&self.client().await?, session_hash, body, now_ms).await
+    }
+
+    async fn take_flash(&self, session_hash: &str) -> StoreResult<Option<String>> {
+        node_state::take_flash(&self.client().await?, session_hash).await
     }
 
     async fn programs(&self) -> StoreResult<Vec<tillcard_rules::Program>> {

@@ -40,6 +40,7 @@ mod jobs;
 mod member_money;
 mod members;
 mod merge;
+mod node_state;
 mod personal;
 mod programs;
 mod review;
@@ -52,6 +53,7 @@ mod tests;
 mod users;
 
 use crate::store::rows::{columns, conflict_record_from_row, dead_letter_from_row};
+use crate::store::throttles::{ThrottleRow, ThrottleRule};
 use batch::{erase, load, load_member, push_change, write};
 use figures::{figure_rows, terminal_rows};
 
@@ -74,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014.sql"),
     include_str!("migrations/0015.sql"),
     include_str!("migrations/0016.sql"),
+    include_str!("migrations/0017.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -651,6 +654,38 @@ impl Store for SqliteStore {
         let token_hash = token_hash.to_string();
         self.run(move |c| users::delete_session(c, &token_hash, now_ms))
             .await
+    }
+
+    async fn throttle(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
+        let key = key.to_string();
+        self.run(move |c| node_state::throttle(c, &key)).await
+    }
+
+    async fn count_failure(
+        &self,
+        key: &str,
+        rule: ThrottleRule,
+        now_ms: i64,
+    ) -> StoreResult<ThrottleRow> {
+        let key = key.to_string();
+        self.run(move |c| node_state::count_failure(c, &key, rule, now_ms))
+            .await
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_string();
+        self.run(move |c| node_state::clear_throttle(c, &key)).await
+    }
+
+    async fn put_flash(&self, session_hash: &str, body: &str, now_ms: i64) -> StoreResult<()> {
+        let (session, body) = (session_hash.to_string(), body.to_string());
+        self.run(move |c| node_state::put_flash(c, &session, &body, now_ms))
+            .await
+    }
+
+    async fn take_flash(&self, session_hash: &str) -> StoreResult<Option<String>> {
+        let session = session_hash.to_string();
+        self.run(move |c| node_state::take_flash(c, &session)).await
     }
 
     async fn programs(&self) -> StoreResult<Vec<tillcard_rules::Program>> {
