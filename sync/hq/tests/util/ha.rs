@@ -443,7 +443,10 @@ impl HaCluster {
     }
 
     /// Stops everything when this process ends, however it ends.
-    #[allow(clippy::zombie_processes, reason = "the watchdog outlives this process by design")]
+    #[allow(
+        clippy::zombie_processes,
+        reason = "the watchdog outlives this process by design"
+    )]
     fn watchdog(&self) {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop}",
