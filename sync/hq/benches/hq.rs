@@ -50,7 +50,7 @@
 //! profiling the ingest path alone); `BENCH_PGSS=1` loads
 //! pg_stat_statements into the throwaway PostgreSQL and prints its
 //! per-statement figures; `BENCH_ONLY=downlink` runs the downlink part
-//! alone; `BENCH_MARKS=1` prints when the upload phase and
+//! alone, `BENCH_ONLY=tiers` the tier evaluation (`hq/tiers.rs`); `BENCH_MARKS=1` prints when the upload phase and
 //! the plain INSERT's start and end on CLOCK_MONOTONIC, for
 //! `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
 
@@ -64,6 +64,9 @@ mod pg;
 
 #[path = "hq/downlink.rs"]
 mod downlink;
+
+#[path = "hq/tiers.rs"]
+mod tiers;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -279,6 +282,10 @@ async fn main() {
         downlink::downlink_part(quick).await;
         return;
     }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "tiers") {
+        tiers::tiers_part(quick).await;
+        return;
+    }
 
     // 1. SQLite: 1,000 terminals.
     if !only_postgres {
@@ -286,6 +293,7 @@ async fn main() {
         downlink::downlink_part(quick).await;
         reverify_part(quick);
         campaign_part().await;
+        tiers::tiers_part(quick).await;
     }
     postgres_part(quick).await;
     eprintln!("bench total {:.1} s", total.elapsed().as_secs_f64());

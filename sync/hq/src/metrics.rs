@@ -104,6 +104,9 @@ pub struct Metrics {
     /// `tillcard_hq_downlink_members_read_total`: members a downlink page
     /// read from the store and folded.
     pub downlink_members_read: Counter,
+    /// `tillcard_hq_downlink_members_deferred_total`: members a downlink
+    /// page left out because a later page sends them.
+    pub downlink_members_deferred: Counter,
     /// `tillcard_hq_terminal_acked_seq{terminal,store}`.
     pub terminal_acked_seq: Family<TerminalLabels, Gauge>,
     /// `tillcard_hq_terminal_pending_events{terminal,store}` (as of the
@@ -193,6 +196,12 @@ impl Metrics {
             "Members a downlink page sent from a fold read for an earlier page",
             downlink_members_cached.clone(),
         );
+        let downlink_members_deferred = Counter::default();
+        registry.register(
+            "downlink_members_deferred",
+            "Members a downlink page left out because a later page sends them",
+            downlink_members_deferred.clone(),
+        );
         let downlink_members_read = Counter::default();
         registry.register(
             "downlink_members_read",
@@ -231,6 +240,7 @@ impl Metrics {
             audit_flags,
             sign_ins_throttled,
             downlink_members_cached,
+            downlink_members_deferred,
             downlink_members_read,
             terminal_acked_seq,
             terminal_pending,

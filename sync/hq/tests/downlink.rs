@@ -20,6 +20,10 @@ both!(
     every_terminal_is_sent_members_read_and_folded_once,
     folded_once
 );
+both!(
+    a_member_changed_on_many_pages_is_sent_once_per_pull_at_their_last_change,
+    sent_once
+);
 
 #[derive(Default)]
 struct Cache {
@@ -30,6 +34,8 @@ struct Cache {
     revoked: Vec<(Option<MemberId>, Option<String>)>,
     staff: BTreeMap<String, StaffSnapshot>,
     cursor: Option<String>,
+    /// Snapshots received, by member (a member sent twice counts 2).
+    received: BTreeMap<MemberId, usize>,
 }
 
 impl DownlinkSink for Cache {
@@ -39,6 +45,7 @@ impl DownlinkSink for Cache {
         Ok(())
     }
     fn member(&mut self, snapshot: MemberSnapshot) -> Result<(), Self::Error> {
+        *self.received.entry(snapshot.member).or_default() += 1;
         self.members.insert(snapshot.member, snapshot);
         Ok(())
     }
@@ -245,6 +252,64 @@ async fn folded_once(backend: Backend) {
         assert_eq!(
             cache.members[&after.member].account.stored_value,
             after.stored_value
+        );
+    }
+}
+
+/// Three members topped up in each of 200 batches: 600 member changes,
+/// more than a page holds (`CHANGES_PAGE_LIMIT`). A terminal pulling the
+/// whole log receives each member once, with the account after the last
+/// top-up; the pages before left them out (counted as deferred). A
+/// terminal that pulled half-way receives them again after their later
+/// changes.
+async fn sent_once(backend: Backend) {
+    let h = harness(backend).await;
+    let (mut a, b) = h.two_stores().await;
+    let mut accounts: Vec<MemberAccount> = Vec::new();
+    let mut events = Vec::new();
+    for i in 0..3 {
+        let member = new_member();
+        let (enrolled, account) = a.enroll_account(member, &format!("1330024{i:04}"));
+        events.push(enrolled);
+        accounts.push(account);
+    }
+    h.upload(&a, events).await;
+    let mut half_way = Cache::default();
+    for round in 0..200 {
+        let mut batch = Vec::new();
+        for account in &mut accounts {
+            let (topped_up, entries) = a.top_up(account, 1);
+            batch.push(topped_up);
+            *account = MemberAccount::fold(account.clone(), &entries);
+        }
+        h.upload(&a, batch).await;
+        if round == 99 {
+            pull(&h, &b, &mut half_way).await;
+        }
+    }
+    let deferred_before = h.hq.metrics().downlink_members_deferred.get();
+    let mut cache = Cache::default();
+    let pages = pull(&h, &b, &mut cache).await;
+    let deferred = h.hq.metrics().downlink_members_deferred.get() - deferred_before;
+    pull(&h, &b, &mut half_way).await;
+    println!(
+        "[{backend:?}] 3 members changed in 201 batches: {pages} pages, snapshots received {:?}, \
+         {deferred} left out for a later page; half-way terminal received {:?}",
+        cache.received.values().collect::<Vec<_>>(),
+        half_way.received.values().collect::<Vec<_>>(),
+    );
+    assert!(pages > 1, "the log spans pages");
+    assert!(deferred >= 3, "earlier pages left the members out");
+    for account in &accounts {
+        assert_eq!(cache.received[&account.member], 1, "sent once per pull");
+        assert_eq!(
+            cache.members[&account.member].account.stored_value, account.stored_value,
+            "at their last change"
+        );
+        assert_eq!(half_way.received[&account.member], 2, "once per pull");
+        assert_eq!(
+            half_way.members[&account.member].account.stored_value,
+            account.stored_value
         );
     }
 }

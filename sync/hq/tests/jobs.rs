@@ -357,3 +357,68 @@ async fn two_tillcard_hq_processes_on_one_postgres_run_each_job_once_a_day_acros
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("moment_in_future"));
 }
+
+/// Tier evaluation walks members a page at a time ([`JOB_PAGE`]): 2,500
+/// members (three pages), each at silver with no spend, all go down one
+/// tier in one run, the pages booked together (`append_entries_many`);
+/// the same run again books nothing, so a run taken up after a crash on
+/// any page skips what its first attempt booked.
+async fn tiers_by_pages(backend: Backend) {
+    use tillcard_hq::service::JOB_PAGE;
+    use tillcard_rules::TierLevel;
+    use tillcard_rules::ids::SourceId;
+    let h = harness(backend).await;
+    let mut till = h.provision("S001").await;
+    const MEMBERS: usize = 2_500;
+    assert!(MEMBERS as i64 > 2 * JOB_PAGE, "spans pages");
+    let members: Vec<MemberId> = (0..MEMBERS).map(|_| new_member()).collect();
+    for (c, chunk) in members.chunks(500).enumerate() {
+        let events = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, m)| till.enroll(*m, &format!("1390{:07}", c * 500 + i)).0)
+            .collect();
+        let (status, _) = h.upload(&till, events).await;
+        assert_eq!(status, axum::http::StatusCode::OK);
+    }
+    let at = util::t0();
+    let raised: Vec<(MemberId, Vec<LedgerEntry>)> = members
+        .iter()
+        .map(|m| {
+            let entry = LedgerEntry {
+                member: *m,
+                source: SourceId(uuid::Uuid::now_v7()),
+                at: at - Duration::days(400),
+                kind: EntryKind::TierChanged {
+                    from: TierLevel(0),
+                    to: TierLevel(1),
+                    provisional: false,
+                },
+            };
+            (*m, vec![entry])
+        })
+        .collect();
+    h.hq.store().append_entries_many(&raised).await.unwrap();
+    let run = schedule::run_id("tier_evaluation", schedule::business_day(at), at);
+    let changed = h.hq.evaluate_tiers_as(at, run).await.unwrap();
+    let again = h.hq.evaluate_tiers_as(at, run).await.unwrap();
+    println!(
+        "[{backend:?}] {MEMBERS} members in pages of {JOB_PAGE}: {changed} tier changes, {again} on the same run again"
+    );
+    assert_eq!(changed, MEMBERS);
+    assert_eq!(again, 0);
+    for m in [members[0], members[MEMBERS / 2], members[MEMBERS - 1]] {
+        let account = MemberAccount::fold(MemberAccount::new(m), &ledger(&h.hq, m).await);
+        assert_eq!(account.tier, TierLevel(0));
+    }
+}
+
+#[tokio::test]
+async fn tier_evaluation_walks_members_by_pages_and_books_each_once_sqlite() {
+    tiers_by_pages(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn tier_evaluation_walks_members_by_pages_and_books_each_once_postgres() {
+    tiers_by_pages(Backend::Postgres).await;
+}

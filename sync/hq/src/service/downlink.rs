@@ -71,7 +71,10 @@ impl Hq {
             HqError::Internal(crate::store::StoreError::Corrupt("lookup key".into()))
         })?;
         // A member or clerk changed several times in a page is sent once,
-        // at its last place.
+        // at its last place; a member changed again after this page is
+        // left out here, sent once by the page that holds their last change
+        // (a pull sends each member once, however many pages they changed
+        // on).
         let mut last_place: HashMap<MemberId, (i64, i64)> = HashMap::new();
         let mut staff_last_place: HashMap<String, i64> = HashMap::new();
         for row in &rows {
@@ -84,6 +87,16 @@ impl Hq {
                         .insert(self.staff_id_of(row.payload.as_deref())?, row.position);
                 }
                 _ => {}
+            }
+        }
+        if !last_place.is_empty() {
+            let in_page: Vec<MemberId> = last_place.keys().copied().collect();
+            let later = self.store.changed_after(&in_page, last).await?;
+            self.metrics
+                .downlink_members_deferred
+                .inc_by(later.len() as u64);
+            for member in later {
+                last_place.remove(&member);
             }
         }
         // Withdrawn card keys, read only for a page that sends members.

@@ -80,6 +80,10 @@ pub const HQ_CARD_KEY_ID: &str = "hq-1";
 /// Most changes in one downlink page.
 pub const CHANGES_PAGE_LIMIT: i64 = 500;
 
+/// Members a daily job reads, decides and books at a time
+/// ([`Hq::evaluate_tiers`], [`Hq::expire_points`]).
+pub const JOB_PAGE: i64 = 1_000;
+
 /// Head office: storage, keys, configuration, metrics and the login throttle.
 pub struct Hq {
     store: Arc<dyn Store>,
@@ -395,24 +399,40 @@ impl Hq {
     /// Books for every member the entries `decide` gives their account, as
     /// the action `run`, skipping a member whose ledger already holds it.
     /// Returns the entries written.
+    ///
+    /// Set-based, a page of [`JOB_PAGE`] members at a time (issue 23):
+    /// their ids in key order, their records and ledgers in one set read,
+    /// the folds and decisions in memory (pure), and what is due booked
+    /// for the whole page in one transaction. Memory stays one page
+    /// whatever the number of members; a run taken up again after a crash
+    /// skips, page by page, the members its first attempt booked.
     async fn book_for_every_member(
         &self,
         run: SourceId,
         decide: impl Fn(&MemberAccount) -> Vec<LedgerEntry>,
     ) -> Result<usize, HqError> {
         let mut written = 0;
-        for member in self.store.member_ids().await? {
-            let Some((_, entries)) = self.store.member(member).await? else {
-                continue;
+        let mut after = None;
+        loop {
+            let ids = self.store.member_ids_after(after, JOB_PAGE).await?;
+            let Some(&last) = ids.last() else {
+                break;
             };
-            let account = MemberAccount::fold(MemberAccount::new(member), &entries);
-            if account.has_booked(run) {
-                continue;
+            after = Some(last);
+            let mut booked = Vec::new();
+            for (record, entries) in self.store.members_with_ledgers(&ids).await? {
+                let account = MemberAccount::fold(MemberAccount::new(record.member), &entries);
+                if account.has_booked(run) {
+                    continue;
+                }
+                let due = decide(&account);
+                if !due.is_empty() {
+                    written += due.len();
+                    booked.push((record.member, due));
+                }
             }
-            let due = decide(&account);
-            if !due.is_empty() {
-                written += due.len();
-                self.store.append_entries(member, &due).await?;
+            if !booked.is_empty() {
+                self.store.append_entries_many(&booked).await?;
             }
         }
         Ok(written)

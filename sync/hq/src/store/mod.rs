@@ -486,6 +486,27 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     /// number): those of `ids` that exist, each ledger in booking order,
     /// the members in no particular order. What a downlink page reads.
     async fn members_with_ledgers(&self, ids: &[MemberId]) -> StoreResult<Vec<MemberWithLedger>>;
+    /// Those of `ids` with a `member` change after `after` in the change
+    /// log's order: a later page sends them, so a page leaves them out
+    /// (each member once per pull, at their last change).
+    async fn changed_after(
+        &self,
+        ids: &[MemberId],
+        after: (i64, i64),
+    ) -> StoreResult<Vec<MemberId>>;
+    /// Up to `limit` member ids after `after` (none: from the first), in
+    /// id order: the daily jobs walk members a page at a time.
+    async fn member_ids_after(
+        &self,
+        after: Option<MemberId>,
+        limit: i64,
+    ) -> StoreResult<Vec<MemberId>>;
+    /// Books head-office entries (jobs) for many members, each with its
+    /// member change: one transaction (on PostgreSQL, one per
+    /// key-lock budget of members, each member's lock taken as a batch
+    /// takes it).
+    async fn append_entries_many(&self, booked: &[(MemberId, Vec<LedgerEntry>)])
+    -> StoreResult<()>;
     /// All member ids (for the periodic jobs).
     async fn member_ids(&self) -> StoreResult<Vec<MemberId>>;
     /// Appends head-office entries (jobs) and logs a member change.

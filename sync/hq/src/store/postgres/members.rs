@@ -172,6 +172,34 @@ pub(super) async fn members_with_ledgers<C: GenericClient>(
     Ok(with_ledgers(records, ledgers))
 }
 
+/// Those of `ids` with a `member` change after `after` in the log's
+/// order ([`crate::store::Store::changed_after`]; the partial index
+/// `changes_member`). Rows of a transaction not yet committed are not
+/// seen; one committed beyond the downlink's horizon is sent when the
+/// horizon passes it.
+pub(super) async fn changed_after<C: GenericClient>(
+    client: &C,
+    ids: &[MemberId],
+    after: (i64, i64),
+) -> StoreResult<Vec<MemberId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let statement = client
+        .prepare_cached(
+            "SELECT DISTINCT member_id FROM changes
+             WHERE kind = 'member' AND member_id = ANY($1) AND (xid, position) > ($2, $3)",
+        )
+        .await?;
+    client
+        .query(&statement, &[&list, &after.0, &after.1])
+        .await?
+        .iter()
+        .map(|row| parse_member(row.try_get(0)?))
+        .collect()
+}
+
 /// Every member id, in order.
 pub(super) async fn member_ids<C: GenericClient>(client: &C) -> StoreResult<Vec<MemberId>> {
     client
@@ -215,6 +243,61 @@ pub(super) async fn append_entries(
     )
     .await?;
     push_change(&tx, "member", Some(member), None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Up to `limit` member ids after `after`, in order.
+pub(super) async fn member_ids_after<C: GenericClient>(
+    client: &C,
+    after: Option<MemberId>,
+    limit: i64,
+) -> StoreResult<Vec<MemberId>> {
+    let after = after.map(|m| m.to_string()).unwrap_or_default();
+    let statement = client
+        .prepare_cached(
+            "SELECT member_id FROM members WHERE member_id > $1 ORDER BY member_id LIMIT $2",
+        )
+        .await?;
+    client
+        .query(&statement, &[&after, &limit])
+        .await?
+        .iter()
+        .map(|row| parse_member(row.try_get(0)?))
+        .collect()
+}
+
+/// [`append_entries`] for several members in one transaction, their locks
+/// taken at once in key order (as a batch takes them: no deadlock with
+/// one).
+pub(super) async fn append_entries_many(
+    client: &mut deadpool_postgres::Object,
+    booked: &[(MemberId, Vec<LedgerEntry>)],
+) -> StoreResult<()> {
+    let tx = client.transaction().await?;
+    let mut keys: Vec<i64> = booked.iter().map(|(m, _)| member_lock_key(*m)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    tx.execute(LOCK_KEYS, &[&keys]).await?;
+    let insert = tx
+        .prepare_cached("INSERT INTO ledger (member_id, entry_count, entries) VALUES ($1, $2, $3)")
+        .await?;
+    let unfold = tx
+        .prepare_cached("UPDATE members SET account = NULL, tier = NULL WHERE member_id = $1")
+        .await?;
+    for (member, entries) in booked {
+        let id = member.to_string();
+        if !entries.is_empty() {
+            let chunk: Vec<(Option<u64>, &LedgerEntry)> =
+                entries.iter().map(|e| (None, e)).collect();
+            let count =
+                i32::try_from(chunk.len()).map_err(|_| StoreError::Corrupt("chunk size".into()))?;
+            tx.execute(&insert, &[&id, &count, &to_json(&chunk)?])
+                .await?;
+        }
+        tx.execute(&unfold, &[&id]).await?;
+        push_change(&tx, "member", Some(*member), None).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

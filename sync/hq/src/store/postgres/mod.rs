@@ -142,6 +142,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 20: sign-in throttles and console notices in the database, shared by
     // every head-office node (issue 23).
     include_str!("migrations/0020.sql"),
+    // 21: members' changes by member, for the downlink's send-once.
+    include_str!("migrations/0021.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -504,8 +506,37 @@ impl Store for PgStore {
         members::members_with_ledgers(&self.client().await?, ids).await
     }
 
+    async fn changed_after(
+        &self,
+        ids: &[MemberId],
+        after: (i64, i64),
+    ) -> StoreResult<Vec<MemberId>> {
+        members::changed_after(&self.client().await?, ids, after).await
+    }
+
     async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {
         members::member_ids(&self.client().await?).await
+    }
+
+    async fn member_ids_after(
+        &self,
+        after: Option<MemberId>,
+        limit: i64,
+    ) -> StoreResult<Vec<MemberId>> {
+        members::member_ids_after(&self.client().await?, after, limit).await
+    }
+
+    async fn append_entries_many(
+        &self,
+        booked: &[(MemberId, Vec<LedgerEntry>)],
+    ) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        // No more member locks in one transaction than the budget the
+        // server's lock table holds beside the batches (`locks`).
+        for part in booked.chunks(self.key_lock_budget.max(1)) {
+            members::append_entries_many(&mut client, part).await?;
+        }
+        Ok(())
     }
 
     async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()> {

@@ -64,6 +64,29 @@ pub(super) fn members_with_ledgers(
     Ok(with_ledgers(records, ledgers))
 }
 
+/// Those of `ids` with a `member` change after `position`
+/// ([`crate::store::Store::changed_after`]; the partial index
+/// `changes_member`).
+pub(super) fn changed_after(
+    c: &Connection,
+    ids: &[MemberId],
+    position: i64,
+) -> StoreResult<Vec<MemberId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = to_json(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let mut stmt = c.prepare_cached(
+        "SELECT DISTINCT member_id FROM changes
+         WHERE kind = 'member' AND position > ?2
+           AND member_id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt
+        .query_map(params![list, position], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.iter().map(|m| parse_member(m)).collect()
+}
+
 /// Every member's id, in order.
 pub(super) fn member_ids(c: &Connection) -> StoreResult<Vec<MemberId>> {
     let mut stmt = c.prepare("SELECT member_id FROM members ORDER BY member_id")?;
@@ -81,23 +104,46 @@ pub(super) fn append_entries(
     entries: &[LedgerEntry],
 ) -> StoreResult<()> {
     let tx = c.transaction()?;
+    book_entries(&tx, member, entries)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Up to `limit` member ids after `after`, in order.
+pub(super) fn member_ids_after(
+    c: &Connection,
+    after: Option<MemberId>,
+    limit: i64,
+) -> StoreResult<Vec<MemberId>> {
+    let after = after.map(|m| m.to_string()).unwrap_or_default();
+    let mut stmt = c.prepare_cached(
+        "SELECT member_id FROM members WHERE member_id > ?1 ORDER BY member_id LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![after, limit], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.iter().map(|m| parse_member(m)).collect()
+}
+
+/// [`append_entries`] inside the caller's transaction.
+pub(super) fn book_entries(
+    tx: &rusqlite::Transaction<'_>,
+    member: MemberId,
+    entries: &[LedgerEntry],
+) -> StoreResult<()> {
+    let mut insert =
+        tx.prepare_cached("INSERT INTO ledger (member_id, source, entry) VALUES (?1, ?2, ?3)")?;
     for entry in entries {
-        tx.execute(
-            "INSERT INTO ledger (member_id, source, entry) VALUES (?1, ?2, ?3)",
-            params![
-                entry.member.to_string(),
-                entry.source.to_string(),
-                to_json(entry)?
-            ],
-        )?;
+        insert.execute(params![
+            entry.member.to_string(),
+            entry.source.to_string(),
+            to_json(entry)?
+        ])?;
     }
     // The cached fold no longer matches the ledger: refold next time
     // (the figures too: no summary until then).
-    tx.execute(
-        "UPDATE members SET account = NULL, tier = NULL WHERE member_id = ?1",
-        params![member.to_string()],
-    )?;
-    push_change(&tx, "member", Some(member), None)?;
-    tx.commit()?;
+    tx.prepare_cached("UPDATE members SET account = NULL, tier = NULL WHERE member_id = ?1")?
+        .execute(params![member.to_string()])?;
+    push_change(tx, "member", Some(member), None)?;
     Ok(())
 }

@@ -77,6 +77,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015.sql"),
     include_str!("migrations/0016.sql"),
     include_str!("migrations/0017.sql"),
+    include_str!("migrations/0018.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -457,8 +458,44 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn changed_after(
+        &self,
+        ids: &[MemberId],
+        after: (i64, i64),
+    ) -> StoreResult<Vec<MemberId>> {
+        let ids = ids.to_vec();
+        let position = after.1;
+        self.run(move |c| members::changed_after(c, &ids, position))
+            .await
+    }
+
     async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {
         self.run(|c| members::member_ids(c)).await
+    }
+
+    async fn member_ids_after(
+        &self,
+        after: Option<MemberId>,
+        limit: i64,
+    ) -> StoreResult<Vec<MemberId>> {
+        self.run(move |c| members::member_ids_after(c, after, limit))
+            .await
+    }
+
+    async fn append_entries_many(
+        &self,
+        booked: &[(MemberId, Vec<LedgerEntry>)],
+    ) -> StoreResult<()> {
+        let booked = booked.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            for (member, entries) in &booked {
+                members::book_entries(&tx, *member, entries)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
     }
 
     async fn append_entries(&self, member: MemberId, entries: &[LedgerEntry]) -> StoreResult<()> {
