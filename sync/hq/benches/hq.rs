@@ -22,6 +22,12 @@
 //!   ingest of a store's kind of batch: every event for a different member,
 //!   sales earning points (a top-up every tenth visit); over the median raw
 //!   INSERT rate.
+//! - `hq.tier_evaluation_1m_s` (`hq.tier_evaluation_100k_s` with
+//!   `BENCH_QUICK=1`): the daily tier evaluation over members with
+//!   purchase histories (`hq/tiers.rs` says the workload).
+//! - `hq.failover_resume_s`: uploads through HAProxy stopped by the loss of
+//!   the PostgreSQL primary, until every terminal is acknowledged again
+//!   (`hq/failover.rs`; needs Debian's patroni, etcd-server, haproxy).
 //! - `hq.campaign_issue_1m_s`: one run of a campaign (sleeping 90 days or
 //!   more and tagged `vip`, a 10% control group, one coupon each) over
 //!   1,000,000 members on SQLite, each with one sale spread over the last
@@ -50,7 +56,8 @@
 //! profiling the ingest path alone); `BENCH_PGSS=1` loads
 //! pg_stat_statements into the throwaway PostgreSQL and prints its
 //! per-statement figures; `BENCH_ONLY=downlink` runs the downlink part
-//! alone, `BENCH_ONLY=tiers` the tier evaluation (`hq/tiers.rs`); `BENCH_MARKS=1` prints when the upload phase and
+//! alone, `BENCH_ONLY=tiers` the tier evaluation (`hq/tiers.rs`),
+//! `BENCH_ONLY=failover` the failover of the HA cluster (`hq/failover.rs`); `BENCH_MARKS=1` prints when the upload phase and
 //! the plain INSERT's start and end on CLOCK_MONOTONIC, for
 //! `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
 
@@ -67,6 +74,12 @@ mod downlink;
 
 #[path = "hq/tiers.rs"]
 mod tiers;
+
+#[path = "../tests/util/ha.rs"]
+mod ha;
+
+#[path = "hq/failover.rs"]
+mod failover;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -286,6 +299,10 @@ async fn main() {
         tiers::tiers_part(quick).await;
         return;
     }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "failover") {
+        failover::failover_part(quick).await;
+        return;
+    }
 
     // 1. SQLite: 1,000 terminals.
     if !only_postgres {
@@ -296,6 +313,7 @@ async fn main() {
         tiers::tiers_part(quick).await;
     }
     postgres_part(quick).await;
+    failover::failover_part(quick).await;
     eprintln!("bench total {:.1} s", total.elapsed().as_secs_f64());
 }
 

@@ -74,6 +74,19 @@ async fn wait_healthy(http: &reqwest::Client, base: &str, limit: Duration) {
     }
 }
 
+/// The head-office processes, killed however the test ends (a failed
+/// assertion included: they must not outlive it).
+struct Nodes(Vec<Child>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for node in &mut self.0 {
+            let _ = node.kill();
+            let _ = node.wait();
+        }
+    }
+}
+
 /// Milliseconds since the test's start (the terminals' last success).
 fn since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap()
@@ -125,13 +138,16 @@ async fn terminal(
             .upload_request(batch, chrono::Utc::now().timestamp())
             .unwrap();
         in_flight.fetch_add(1, Ordering::SeqCst);
+        // An upload counts from when it was sent: one sent before a
+        // failure and answered after it says nothing of the recovery.
+        let sent_at = since(start);
         let answer = loadgen::send(&http, &base, request).await;
         in_flight.fetch_sub(1, Ordering::SeqCst);
         requests += 1;
         match answer {
             Ok(body) => {
                 acked = acked.max(client::decode_ack(&body).unwrap().acked_seq);
-                last_ok.store(since(start), Ordering::SeqCst);
+                last_ok.store(sent_at, Ordering::SeqCst);
             }
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -153,8 +169,8 @@ async fn terminal(
     }
 }
 
-/// Waits until every terminal has had an upload acknowledged after
-/// `failed_at` (ms since the start); how long that took.
+/// Waits until every terminal has had an upload sent after `failed_at`
+/// (ms since the start) acknowledged; how long that took.
 async fn resumed(last_ok: &[Arc<AtomicU64>], start: Instant, failed_at: u64, what: &str) -> f64 {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -192,9 +208,9 @@ async fn three_nodes_and_a_patroni_pair_lose_and_double_nothing_through_a_node_k
         .unwrap();
 
     // The first node migrates and bootstraps the database; then the others.
-    let mut nodes: Vec<Child> = Vec::new();
+    let mut nodes = Nodes(Vec::new());
     for port in &hq_ports {
-        nodes.push(start_hq(&url, *port, &key));
+        nodes.0.push(start_hq(&url, *port, &key));
         wait_healthy(
             &http,
             &format!("http://127.0.0.1:{port}"),
@@ -245,8 +261,8 @@ async fn three_nodes_and_a_patroni_pair_lose_and_double_nothing_through_a_node_k
     }
     let uploads_in_flight = in_flight.load(Ordering::SeqCst);
     let node_killed_at = since(start);
-    nodes[0].kill().unwrap(); // SIGKILL
-    nodes[0].wait().unwrap();
+    nodes.0[0].kill().unwrap(); // SIGKILL
+    nodes.0[0].wait().unwrap();
     let node_resume_s = resumed(&last_ok, start, node_killed_at, "the node kill").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -278,10 +294,7 @@ async fn three_nodes_and_a_patroni_pair_lose_and_double_nothing_through_a_node_k
             .map(|e| e.decode_body().unwrap().entries().len() as u64)
             .sum::<u64>();
     }
-    for mut node in nodes {
-        let _ = node.kill();
-        let _ = node.wait();
-    }
+    drop(nodes);
 
     // The lost machine comes back: it rejoins as the synchronous standby
     // (its PostgreSQL rewound to the new timeline, its old shared memory
