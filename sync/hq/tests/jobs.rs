@@ -358,20 +358,14 @@ async fn two_tillcard_hq_processes_on_one_postgres_run_each_job_once_a_day_acros
     assert!(String::from_utf8_lossy(&out.stderr).contains("moment_in_future"));
 }
 
-/// Tier evaluation walks members a page at a time ([`JOB_PAGE`]): 2,500
-/// members (three pages), each at silver with no spend, all go down one
-/// tier in one run, the pages booked together (`append_entries_many`);
-/// the same run again books nothing, so a run taken up after a crash on
-/// any page skips what its first attempt booked.
-async fn tiers_by_pages(backend: Backend) {
-    use tillcard_hq::service::JOB_PAGE;
+/// `n` members enrolled at one store and raised to silver 400 days before
+/// the tests' moment, with no spend since: a tier evaluation takes each
+/// down one tier. Sorted by id (the order the jobs walk them in).
+async fn silver_members(h: &Harness, n: usize) -> Vec<MemberId> {
     use tillcard_rules::TierLevel;
     use tillcard_rules::ids::SourceId;
-    let h = harness(backend).await;
     let mut till = h.provision("S001").await;
-    const MEMBERS: usize = 2_500;
-    assert!(MEMBERS as i64 > 2 * JOB_PAGE, "spans pages");
-    let members: Vec<MemberId> = (0..MEMBERS).map(|_| new_member()).collect();
+    let mut members: Vec<MemberId> = (0..n).map(|_| new_member()).collect();
     for (c, chunk) in members.chunks(500).enumerate() {
         let events = chunk
             .iter()
@@ -381,14 +375,13 @@ async fn tiers_by_pages(backend: Backend) {
         let (status, _) = h.upload(&till, events).await;
         assert_eq!(status, axum::http::StatusCode::OK);
     }
-    let at = util::t0();
     let raised: Vec<(MemberId, Vec<LedgerEntry>)> = members
         .iter()
         .map(|m| {
             let entry = LedgerEntry {
                 member: *m,
                 source: SourceId(uuid::Uuid::now_v7()),
-                at: at - Duration::days(400),
+                at: util::t0() - Duration::days(400),
                 kind: EntryKind::TierChanged {
                     from: TierLevel(0),
                     to: TierLevel(1),
@@ -399,6 +392,27 @@ async fn tiers_by_pages(backend: Backend) {
         })
         .collect();
     h.hq.store().append_entries_many(&raised).await.unwrap();
+    members.sort_by_key(|m| m.to_string());
+    members
+}
+
+async fn tier_of(h: &Harness, member: MemberId) -> u8 {
+    MemberAccount::fold(MemberAccount::new(member), &ledger(&h.hq, member).await)
+        .tier
+        .0
+}
+
+/// Tier evaluation walks members a page at a time ([`JOB_PAGE`]): 2,500
+/// members (three pages), each at silver with no spend, all go down one
+/// tier in one run, the pages booked together (`append_entries_many`);
+/// the same run again books nothing.
+async fn tiers_by_pages(backend: Backend) {
+    use tillcard_hq::service::JOB_PAGE;
+    let h = harness(backend).await;
+    const MEMBERS: usize = 2_500;
+    assert!(MEMBERS as i64 > 2 * JOB_PAGE, "spans pages");
+    let members = silver_members(&h, MEMBERS).await;
+    let at = util::t0();
     let run = schedule::run_id("tier_evaluation", schedule::business_day(at), at);
     let changed = h.hq.evaluate_tiers_as(at, run).await.unwrap();
     let again = h.hq.evaluate_tiers_as(at, run).await.unwrap();
@@ -408,9 +422,107 @@ async fn tiers_by_pages(backend: Backend) {
     assert_eq!(changed, MEMBERS);
     assert_eq!(again, 0);
     for m in [members[0], members[MEMBERS / 2], members[MEMBERS - 1]] {
-        let account = MemberAccount::fold(MemberAccount::new(m), &ledger(&h.hq, m).await);
-        assert_eq!(account.tier, TierLevel(0));
+        assert_eq!(tier_of(&h, m).await, 0);
     }
+}
+
+/// A claimed run records each page with its lease renewed; a process
+/// taking the run up goes on after the last page recorded (the members
+/// before it are not read again: here the dead holder recorded a page it
+/// never booked, and those members keep their tier); a run whose lease
+/// another process holds now stops after the page in hand.
+async fn runs_resume_and_stop(backend: Backend) {
+    use tillcard_hq::service::job_progress::RunProgress;
+    let h = harness(backend).await;
+    let members = silver_members(&h, 2_500).await;
+    let store = Arc::clone(h.hq.store());
+    let at = util::t0();
+    let day = schedule::business_day(at);
+    let run = schedule::run_id("tier_evaluation", day, at);
+    let now_ms = at.timestamp_millis();
+    let claim = |holder: &str, now_ms: i64| JobClaim {
+        job: "tier_evaluation".into(),
+        day: day_text(day),
+        holder: holder.into(),
+        now_ms,
+        lease_until_ms: now_ms + 60_000,
+    };
+    // A process claims the run, records its first page (never booked, as
+    // if it died between) and dies.
+    assert!(store.claim_job(&claim("dead", now_ms)).await.unwrap());
+    let dead = claim("dead", now_ms);
+    assert!(
+        store
+            .record_job_progress(&dead, &members[999].to_string())
+            .await
+            .unwrap()
+    );
+    // Its lease passes; another process takes the run up.
+    let later = now_ms + 120_000;
+    assert!(store.claim_job(&claim("alive", later)).await.unwrap());
+    // The dead process, had it only stalled, stops at its next page: it
+    // books that page under the run's id, then finds the run another's.
+    let stale = RunProgress::resume(Arc::clone(&store), dead, 60_000)
+        .await
+        .unwrap();
+    let stopped = h.hq.evaluate_tiers_in(at, run, Some(&stale)).await;
+    assert!(
+        matches!(stopped, Err(tillcard_hq::error::HqError::Conflict(_))),
+        "{stopped:?}"
+    );
+    // The process holding it goes on after the last page recorded: the
+    // page the stalled one booked without recording is skipped by the
+    // run's id, the rest booked once.
+    let progress = RunProgress::resume(Arc::clone(&store), claim("alive", later), 60_000)
+        .await
+        .unwrap();
+    assert_eq!(progress.from(), Some(members[999]));
+    let changed =
+        h.hq.evaluate_tiers_in(at, run, Some(&progress))
+            .await
+            .unwrap();
+    println!(
+        "[{backend:?}] 2,500 members, the first 1,000 recorded by a dead holder: a stalled \
+         holder stopped with {stopped:?}; the taker-up booked {changed}"
+    );
+    assert_eq!(
+        changed, 500,
+        "the last page; the one before was booked once already"
+    );
+    assert_eq!(
+        tier_of(&h, members[0]).await,
+        1,
+        "before the recorded page: not read again"
+    );
+    assert_eq!(tier_of(&h, members[999]).await, 1);
+    for m in [members[1000], members[1999], members[2000], members[2499]] {
+        assert_eq!(tier_of(&h, m).await, 0);
+        let changes = ledger(&h.hq, m)
+            .await
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::TierChanged { .. }))
+            .count();
+        assert_eq!(changes, 2, "raised once, lowered once");
+    }
+    assert_eq!(
+        store
+            .job_progress("tier_evaluation", &day_text(day))
+            .await
+            .unwrap(),
+        Some(members[2_499].to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_claimed_run_resumes_after_its_last_recorded_page_and_stops_when_its_lease_is_taken_sqlite()
+ {
+    runs_resume_and_stop(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_claimed_run_resumes_after_its_last_recorded_page_and_stops_when_its_lease_is_taken_postgres()
+ {
+    runs_resume_and_stop(Backend::Postgres).await;
 }
 
 #[tokio::test]

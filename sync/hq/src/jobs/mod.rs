@@ -12,6 +12,11 @@
 //!   the job and the day ([`schedule::run_id`]), and skips members whose
 //!   ledger already holds it, so a run taken up after a crash books nothing
 //!   twice.
+//! - **Long runs.** Tier evaluation and expiry go a page of members at a
+//!   time; after each page the run records how far it got and renews its
+//!   lease ([`crate::service::job_progress`]). A run that finds its lease
+//!   taken stops; a process taking a run up goes on after the last page
+//!   recorded.
 //! - **Days in order.** A job runs its owed days oldest first
 //!   ([`schedule::days_due`]: a missed day is caught up) and stops at the
 //!   first day it cannot run now (another process holds it, or it failed
@@ -36,6 +41,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
+
+use crate::service::job_progress::RunProgress;
 use tillcard_rules::ids::Timestamp;
 
 use crate::error::HqError;
@@ -127,9 +134,15 @@ pub async fn run_due(
             }
             let started = Instant::now();
             let run = schedule::run_id(job.name(), day, moment);
+            let progress = RunProgress::resume(
+                Arc::clone(store),
+                claim.clone(),
+                config.lease.num_milliseconds(),
+            )
+            .await?;
             let outcome = match job {
-                Job::TierEvaluation => hq.evaluate_tiers_as(moment, run).await,
-                Job::PointsExpiry => hq.expire_points_as(moment, run).await,
+                Job::TierEvaluation => hq.evaluate_tiers_in(moment, run, Some(&progress)).await,
+                Job::PointsExpiry => hq.expire_points_in(moment, run, Some(&progress)).await,
                 Job::Rfm => hq.refresh_rfm(moment).await,
                 Job::BirthdayCoupons => hq.issue_birthday_coupons(moment).await,
                 Job::Campaigns => hq.run_campaigns(moment).await,

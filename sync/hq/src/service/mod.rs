@@ -24,6 +24,7 @@ mod http;
 mod http_back_office;
 mod http_campaigns;
 mod http_member_money;
+pub mod job_progress;
 pub mod limits;
 pub mod member_cards;
 pub mod member_care;
@@ -373,13 +374,29 @@ impl Hq {
     /// already holds `run` is skipped, so running it again (a daily job
     /// taken up after a crash) changes nothing twice.
     pub async fn evaluate_tiers_as(&self, at: Timestamp, run: SourceId) -> Result<usize, HqError> {
+        self.evaluate_tiers_in(at, run, None).await
+    }
+
+    /// [`Hq::evaluate_tiers_as`] as a daily job's claimed run: from where
+    /// an earlier attempt got to, each page recorded with the lease renewed
+    /// ([`job_progress::RunProgress`]).
+    pub async fn evaluate_tiers_in(
+        &self,
+        at: Timestamp,
+        run: SourceId,
+        progress: Option<&job_progress::RunProgress>,
+    ) -> Result<usize, HqError> {
         let program = self.program_at(at).await?;
         let written = self
-            .book_for_every_member(run, |account| {
-                tier::evaluate(&program, account, at, run)
-                    .into_iter()
-                    .collect()
-            })
+            .book_for_every_member(
+                run,
+                |account| {
+                    tier::evaluate(&program, account, at, run)
+                        .into_iter()
+                        .collect()
+                },
+                progress,
+            )
             .await?;
         Ok(written)
     }
@@ -392,8 +409,23 @@ impl Hq {
     /// [`Hq::expire_points`] as the action `run`, skipping members whose
     /// ledger already holds it (see [`Hq::evaluate_tiers_as`]).
     pub async fn expire_points_as(&self, at: Timestamp, run: SourceId) -> Result<usize, HqError> {
-        self.book_for_every_member(run, |account| expiry::expire_due(account, at, run))
-            .await
+        self.expire_points_in(at, run, None).await
+    }
+
+    /// [`Hq::expire_points_as`] as a daily job's claimed run (see
+    /// [`Hq::evaluate_tiers_in`]).
+    pub async fn expire_points_in(
+        &self,
+        at: Timestamp,
+        run: SourceId,
+        progress: Option<&job_progress::RunProgress>,
+    ) -> Result<usize, HqError> {
+        self.book_for_every_member(
+            run,
+            |account| expiry::expire_due(account, at, run),
+            progress,
+        )
+        .await
     }
 
     /// Books for every member the entries `decide` gives their account, as
@@ -404,15 +436,18 @@ impl Hq {
     /// their ids in key order, their records and ledgers in one set read,
     /// the folds and decisions in memory (pure), and what is due booked
     /// for the whole page in one transaction. Memory stays one page
-    /// whatever the number of members; a run taken up again after a crash
-    /// skips, page by page, the members its first attempt booked.
+    /// whatever the number of members. A daily job's run records each page
+    /// and renews its lease (`progress`), and one taken up again goes on
+    /// after the last page recorded; the run's action id skips what a page
+    /// booked but did not record.
     async fn book_for_every_member(
         &self,
         run: SourceId,
         decide: impl Fn(&MemberAccount) -> Vec<LedgerEntry>,
+        progress: Option<&job_progress::RunProgress>,
     ) -> Result<usize, HqError> {
         let mut written = 0;
-        let mut after = None;
+        let mut after = progress.and_then(job_progress::RunProgress::from);
         loop {
             let ids = self.store.member_ids_after(after, JOB_PAGE).await?;
             let Some(&last) = ids.last() else {
@@ -433,6 +468,9 @@ impl Hq {
             }
             if !booked.is_empty() {
                 self.store.append_entries_many(&booked).await?;
+            }
+            if let Some(progress) = progress {
+                progress.page_done(last).await?;
             }
         }
         Ok(written)

@@ -26,6 +26,15 @@ pub(crate) const FINISH: &str = "UPDATE job_runs
      SET finished_at_ms = $1, outcome = $2, detail = $3, lease_until_ms = $4
      WHERE job = $5 AND day = $6 AND holder = $7 AND finished_at_ms IS NULL";
 
+/// Records how far a run got and renews its lease, while the holder still
+/// holds it. Binds: progress, lease until (ms), job, day, holder.
+pub(crate) const PROGRESS: &str = "UPDATE job_runs
+     SET progress = $1, lease_until_ms = $2
+     WHERE job = $3 AND day = $4 AND holder = $5 AND finished_at_ms IS NULL";
+
+/// How far a day's run got. Binds: job, day.
+pub(crate) const PROGRESS_OF: &str = "SELECT progress FROM job_runs WHERE job = $1 AND day = $2";
+
 /// The last day a job ran well. Binds: job.
 pub(crate) const LAST_OK_DAY: &str =
     "SELECT max(day) FROM job_runs WHERE job = $1 AND outcome = 'ok'";

@@ -652,6 +652,14 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     /// Records how a claimed run ended; false when `holder` no longer holds
     /// it (its lease passed and another process took it up).
     async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool>;
+    /// Records that the run `claim` names got as far as `progress` (a key
+    /// of its own: the last member id it booked a page up to) and renews
+    /// its lease to `claim.lease_until_ms`; false when `claim.holder` no
+    /// longer holds it (the run must stop: another process took it up).
+    async fn record_job_progress(&self, claim: &JobClaim, progress: &str) -> StoreResult<bool>;
+    /// How far a day's run got ([`Store::record_job_progress`]), if it
+    /// recorded anything: where a process taking it up goes on from.
+    async fn job_progress(&self, job: &str, day: &str) -> StoreResult<Option<String>>;
     // Member money (cash-out, points adjustment) and its second approver:
     // `member_money`.
 

@@ -4,7 +4,7 @@
 
 use deadpool_postgres::GenericClient;
 
-use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY};
+use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY, PROGRESS, PROGRESS_OF};
 use crate::store::rows::{columns, job_run_from_row};
 use crate::store::{JobClaim, JobFinish, JobRunRecord, StoreResult};
 
@@ -34,6 +34,31 @@ pub(super) async fn finish_job<C: GenericClient>(client: &C, f: &JobFinish) -> S
         )
         .await?;
     Ok(updated == 1)
+}
+
+pub(super) async fn record_job_progress<C: GenericClient>(
+    client: &C,
+    c: &JobClaim,
+    progress: &str,
+) -> StoreResult<bool> {
+    let updated = client
+        .execute(
+            PROGRESS,
+            &[&progress, &c.lease_until_ms, &c.job, &c.day, &c.holder],
+        )
+        .await?;
+    Ok(updated == 1)
+}
+
+pub(super) async fn job_progress<C: GenericClient>(
+    client: &C,
+    job: &str,
+    day: &str,
+) -> StoreResult<Option<String>> {
+    match client.query_opt(PROGRESS_OF, &[&job, &day]).await? {
+        Some(row) => Ok(row.try_get(0)?),
+        None => Ok(None),
+    }
 }
 
 pub(super) async fn last_ok_job_day<C: GenericClient>(

@@ -144,6 +144,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0020.sql"),
     // 21: members' changes by member, for the downlink's send-once.
     include_str!("migrations/0021.sql"),
+    // 22: a daily job's progress, for a run taken up again.
+    include_str!("migrations/0022.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -731,6 +733,14 @@ impl Store for PgStore {
 
     async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
         jobs::finish_job(&self.client().await?, finish).await
+    }
+
+    async fn record_job_progress(&self, claim: &JobClaim, progress: &str) -> StoreResult<bool> {
+        jobs::record_job_progress(&self.client().await?, claim, progress).await
+    }
+
+    async fn job_progress(&self, job: &str, day: &str) -> StoreResult<Option<String>> {
+        jobs::job_progress(&self.client().await?, job, day).await
     }
 
     async fn book_member_money(

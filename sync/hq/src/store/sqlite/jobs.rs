@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY};
+use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY, PROGRESS, PROGRESS_OF};
 use crate::store::rows::{columns, job_run_from_row};
 use crate::store::{JobClaim, JobFinish, JobRunRecord, StoreResult};
 
@@ -39,6 +39,32 @@ pub(super) fn finish_job(c: &Connection, f: &JobFinish) -> StoreResult<bool> {
         ],
     )?;
     Ok(updated == 1)
+}
+
+pub(super) fn record_job_progress(
+    c: &Connection,
+    claim: &JobClaim,
+    progress: &str,
+) -> StoreResult<bool> {
+    let updated = c.execute(
+        PROGRESS,
+        params![
+            progress,
+            claim.lease_until_ms,
+            claim.job,
+            claim.day,
+            claim.holder
+        ],
+    )?;
+    Ok(updated == 1)
+}
+
+pub(super) fn job_progress(c: &Connection, job: &str, day: &str) -> StoreResult<Option<String>> {
+    Ok(c.query_row(PROGRESS_OF, params![job, day], |r| {
+        r.get::<_, Option<String>>(0)
+    })
+    .optional()?
+    .flatten())
 }
 
 pub(super) fn last_ok_job_day(c: &Connection, job: &str) -> StoreResult<Option<String>> {

@@ -78,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0016.sql"),
     include_str!("migrations/0017.sql"),
     include_str!("migrations/0018.sql"),
+    include_str!("migrations/0019.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -747,6 +748,17 @@ impl Store for SqliteStore {
     async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
         let finish = finish.clone();
         self.run(move |c| jobs::finish_job(c, &finish)).await
+    }
+
+    async fn record_job_progress(&self, claim: &JobClaim, progress: &str) -> StoreResult<bool> {
+        let (claim, progress) = (claim.clone(), progress.to_string());
+        self.run(move |c| jobs::record_job_progress(c, &claim, &progress))
+            .await
+    }
+
+    async fn job_progress(&self, job: &str, day: &str) -> StoreResult<Option<String>> {
+        let (job, day) = (job.to_string(), day.to_string());
+        self.run(move |c| jobs::job_progress(c, &job, &day)).await
     }
 
     async fn book_member_money(
