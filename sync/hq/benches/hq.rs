@@ -25,6 +25,9 @@
 //! - `hq.tier_evaluation_1m_s` (`hq.tier_evaluation_100k_s` with
 //!   `BENCH_QUICK=1`): the daily tier evaluation over members with
 //!   purchase histories (`hq/tiers.rs` says the workload).
+//! - `hq.burst_drain_s`, `hq.burst_ack_p99_ms`: 10,800 terminals back
+//!   after a 10-minute outage all reconnect within a minute and send their
+//!   backlogs (`hq/burst.rs` says the workload).
 //! - `hq.failover_resume_s`: uploads through HAProxy stopped by the loss of
 //!   the PostgreSQL primary, until every terminal is acknowledged again
 //!   (`hq/failover.rs`; needs Debian's patroni, etcd-server, haproxy).
@@ -57,7 +60,7 @@
 //! pg_stat_statements into the throwaway PostgreSQL and prints its
 //! per-statement figures; `BENCH_ONLY=downlink` runs the downlink part
 //! alone, `BENCH_ONLY=tiers` the tier evaluation (`hq/tiers.rs`),
-//! `BENCH_ONLY=failover` the failover of the HA cluster (`hq/failover.rs`); `BENCH_MARKS=1` prints when the upload phase and
+//! `BENCH_ONLY=burst` the reconnection burst, `BENCH_ONLY=failover` the failover of the HA cluster (`hq/failover.rs`); `BENCH_MARKS=1` prints when the upload phase and
 //! the plain INSERT's start and end on CLOCK_MONOTONIC, for
 //! `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
 
@@ -80,6 +83,9 @@ mod ha;
 
 #[path = "hq/failover.rs"]
 mod failover;
+
+#[path = "hq/burst.rs"]
+mod burst;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -299,6 +305,10 @@ async fn main() {
         tiers::tiers_part(quick).await;
         return;
     }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "burst") {
+        burst::burst_part(quick).await;
+        return;
+    }
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "failover") {
         failover::failover_part(quick).await;
         return;
@@ -313,6 +323,7 @@ async fn main() {
         tiers::tiers_part(quick).await;
     }
     postgres_part(quick).await;
+    burst::burst_part(quick).await;
     failover::failover_part(quick).await;
     eprintln!("bench total {:.1} s", total.elapsed().as_secs_f64());
 }

@@ -107,6 +107,9 @@ pub struct Metrics {
     /// `tillcard_hq_downlink_members_deferred_total`: members a downlink
     /// page left out because a later page sends them.
     pub downlink_members_deferred: Counter,
+    /// `tillcard_hq_uploads_busy_total`: uploads refused `503 busy`
+    /// (no turn to ingest within the wait).
+    pub uploads_busy: Counter,
     /// `tillcard_hq_terminal_acked_seq{terminal,store}`.
     pub terminal_acked_seq: Family<TerminalLabels, Gauge>,
     /// `tillcard_hq_terminal_pending_events{terminal,store}` (as of the
@@ -196,6 +199,12 @@ impl Metrics {
             "Members a downlink page sent from a fold read for an earlier page",
             downlink_members_cached.clone(),
         );
+        let uploads_busy = Counter::default();
+        registry.register(
+            "uploads_busy",
+            "Uploads refused busy: no turn to ingest within the wait",
+            uploads_busy.clone(),
+        );
         let downlink_members_deferred = Counter::default();
         registry.register(
             "downlink_members_deferred",
@@ -241,6 +250,7 @@ impl Metrics {
             sign_ins_throttled,
             downlink_members_cached,
             downlink_members_deferred,
+            uploads_busy,
             downlink_members_read,
             terminal_acked_seq,
             terminal_pending,
@@ -273,6 +283,11 @@ impl Metrics {
                     .set((now_ms - last).max(0) / 1000);
             }
         }
+    }
+
+    /// Counts an upload refused `503 busy`.
+    pub fn count_busy_upload(&self) {
+        self.uploads_busy.inc();
     }
 
     /// Counts a sign-in the throttle refused (`address`, `overall`, `user`).

@@ -1099,3 +1099,52 @@ async fn every_kind_of_event_body_reads_back_from_text_and_tree() {
     );
     assert_eq!(missing_kind, "missing field `type`");
 }
+
+/// Head office ingests a bounded number of uploads at once: with its one
+/// turn held, an upload waits `UPLOAD_WAIT`, is refused `503 busy`
+/// (retry later, nothing applied), and goes through once the turn is free.
+#[tokio::test]
+async fn an_upload_with_no_turn_to_ingest_is_refused_busy_and_applies_when_sent_again() {
+    use std::sync::Arc;
+    use tillcard_hq::service::{Hq, UPLOAD_WAIT};
+    let h = harness(Backend::Sqlite).await;
+    let hq = Hq::open(Arc::clone(h.hq.store()), Some(util::ADMIN.into()))
+        .await
+        .unwrap()
+        .with_uploads_at_once(1);
+    let node = util::Harness::over(Arc::new(hq), None);
+    let mut till = node.provision("S001").await;
+    let batch = till.simple_batch(new_member(), "13800138000", 5);
+    let request = || {
+        till.creds
+            .upload_request(batch.clone(), chrono::Utc::now().timestamp())
+            .unwrap()
+    };
+    let turn = node.hq.upload_turn().await.unwrap();
+    let waited = std::time::Instant::now();
+    let (status, body) = node.send(request()).await;
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "busy", "{body}");
+    assert_eq!(body["class"], "retry_later", "{body}");
+    assert!(
+        waited.elapsed() >= UPLOAD_WAIT,
+        "it waited for a turn first"
+    );
+    assert_eq!(
+        node.hq.store().counts().await.unwrap().events,
+        0,
+        "nothing applied"
+    );
+    assert_eq!(node.hq.metrics().uploads_busy.get(), 1);
+    drop(turn);
+    let (status, body) = node.send(request()).await;
+    assert_eq!(status, StatusCode::OK);
+    let ack = tillcard_protocol::client::decode_ack(&body).unwrap();
+    assert_eq!(ack.acked_seq, 5);
+    println!(
+        "busy after {:?}, then acknowledged up to seq {}",
+        waited.elapsed(),
+        ack.acked_seq
+    );
+}

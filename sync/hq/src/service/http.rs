@@ -121,6 +121,7 @@ pub(super) async fn upload(signed: SignedByTerminal) -> Result<Response, HqError
         return Err(HqError::TooLarge);
     }
     let batch = ReceivedBatch::from_json(&json)?;
+    let _turn = hq.upload_turn().await?;
     let span = tracing::info_span!(
         "batch",
         terminal = %terminal.terminal_id,

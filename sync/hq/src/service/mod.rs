@@ -106,7 +106,23 @@ pub struct Hq {
     /// Set on SIGTERM: `/health` answers 503 `draining` so a load
     /// balancer stops sending new requests before this node stops.
     draining: std::sync::atomic::AtomicBool,
+    /// Uploads being ingested at once ([`UPLOADS_AT_ONCE`]).
+    uploads: tokio::sync::Semaphore,
 }
+
+/// Uploads one head-office process ingests at once: twice its database
+/// connections (PostgreSQL's default pool), enough to keep them busy.
+/// Beyond that an upload waits up to [`UPLOAD_WAIT`] for its turn, then is
+/// refused `503 busy` (class `retry_later`): a chain reconnecting after an
+/// outage then backs off with the uplink's jitter instead of queueing past
+/// its timeout and sending every batch again (measured in
+/// `hq.burst_drain_s`).
+pub fn uploads_at_once() -> usize {
+    crate::store::postgres::default_pool_size().saturating_mul(2)
+}
+
+/// How long an upload waits for its turn before `503 busy`.
+pub const UPLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn now() -> Timestamp {
     chrono::Utc::now().fixed_offset()
@@ -180,6 +196,7 @@ impl Hq {
             snapshots: snapshots::SnapshotCache::default(),
             trusted_proxies: Vec::new(),
             draining: std::sync::atomic::AtomicBool::new(false),
+            uploads: tokio::sync::Semaphore::new(uploads_at_once()),
         })
     }
 
@@ -215,6 +232,22 @@ impl Hq {
         Some(forwarded.unwrap_or(peer))
     }
 
+    /// A turn to ingest an upload, waited for at most [`UPLOAD_WAIT`];
+    /// `503 busy` when none comes.
+    pub async fn upload_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HqError> {
+        match tokio::time::timeout(UPLOAD_WAIT, self.uploads.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                self.metrics.count_busy_upload();
+                Err(HqError::Refused(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "head office is ingesting as many uploads as it can; send this one again after a backoff".into(),
+                ))
+            }
+        }
+    }
+
     /// From now on `/health` answers 503 `draining` (a shutdown began).
     pub fn start_draining(&self) {
         self.draining
@@ -243,6 +276,14 @@ impl Hq {
             max_body_bytes: limits.max_body_bytes.min(protocol.max_body_bytes),
             max_events: limits.max_events.min(protocol.max_events),
         };
+        self
+    }
+
+    /// The same head office ingesting at most `n` uploads at once (tests:
+    /// one, to see the others refused `busy`).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn with_uploads_at_once(mut self, n: usize) -> Hq {
+        self.uploads = tokio::sync::Semaphore::new(n);
         self
     }
 

@@ -83,7 +83,7 @@ pub(super) const ROUTES: &[Route] = &[
             request: Some(Body::gzip_json(openapi::schema::<wire::UploadBatch>)),
             status: 200,
             response: Some(Body::gzip_json(openapi::schema::<UploadAck>)),
-            errors: &[400, 401, 403, 409],
+            errors: &[400, 401, 403, 409, 503],
         },
         || post(upload),
     ),
