@@ -4,7 +4,7 @@
 //!
 //! How "exactly once" holds:
 //! - **One claim a job a day.** Before running `job` for `day`, a process
-//!   claims the pair in the database (`Store::claim_job`, one statement on
+//!   claims the pair in the database (`JobRunStore::claim_job`, one statement on
 //!   `job_runs`' primary key): only one process gets it. The claim is a
 //!   lease: a process that dies mid-run leaves a run whose lease passes
 //!   ([`JobsConfig::lease`]), and the next process's tick takes it up.

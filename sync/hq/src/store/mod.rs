@@ -12,8 +12,10 @@
 
 pub mod back_office;
 pub mod campaigns;
+pub mod job_runs;
 pub(crate) mod job_sql;
 pub mod member_money;
+pub mod node_state;
 pub mod postgres;
 pub mod review;
 pub(crate) mod rows;
@@ -25,6 +27,8 @@ pub use back_office::{
     StorePatch, StoreRecord, TerminalListing, UserListing,
 };
 pub use campaigns::{CampaignStore, GrantOutcome};
+pub use job_runs::{JobClaim, JobFinish, JobRunRecord, JobRunStore};
+pub use node_state::NodeStateStore;
 pub use review::{
     ConflictCase, ConflictClose, ConflictId, DeadLetterCase, DeadLetterId, FlagCase, Reapplied,
     ReviewItem,
@@ -246,68 +250,9 @@ pub struct Counts {
     pub conflicts: u64,
 }
 
-/// One daily job's run for one business day (`job_runs`): who holds or
-/// held its lease, when it started and finished, and how it went.
-#[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-pub struct JobRunRecord {
-    /// The job (`tier_evaluation`, `points_expiry`).
-    pub job: String,
-    /// The business day run for (`YYYY-MM-DD`).
-    pub day: String,
-    /// The head-office process that holds or held the lease.
-    pub holder: String,
-    /// Started (ms since the epoch).
-    pub started_at_ms: i64,
-    /// Finished (ms since the epoch), if it has.
-    pub finished_at_ms: Option<i64>,
-    /// `ok` or `failed`, once finished.
-    pub outcome: Option<String>,
-    /// What the run did, or why it failed (counts and error text, no
-    /// personal data).
-    pub detail: Option<String>,
-    /// Attempts so far (a failed or abandoned run is taken up again).
-    pub attempts: i64,
-}
-
-/// A claim on a job's run, for [`Store::claim_job`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobClaim {
-    /// The job.
-    pub job: String,
-    /// The business day (`YYYY-MM-DD`).
-    pub day: String,
-    /// The process claiming it.
-    pub holder: String,
-    /// Now (ms since the epoch).
-    pub now_ms: i64,
-    /// Until when the claim holds (ms since the epoch).
-    pub lease_until_ms: i64,
-}
-
-/// How a job's run ended, for [`Store::finish_job`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobFinish {
-    /// The job.
-    pub job: String,
-    /// The business day.
-    pub day: String,
-    /// The lease holder finishing it.
-    pub holder: String,
-    /// Finished (ms since the epoch).
-    pub finished_at_ms: i64,
-    /// `ok` or `failed`.
-    pub outcome: String,
-    /// What it did, or why it failed.
-    pub detail: String,
-    /// Until when no other process may take a failed run up again.
-    pub retry_after_ms: i64,
-}
-
 /// Head office's storage.
 #[async_trait::async_trait]
-pub trait Store: CampaignStore + Send + Sync + 'static {
+pub trait Store: CampaignStore + JobRunStore + NodeStateStore + Send + Sync + 'static {
     /// Creates the schema if needed (numbered migrations).
     async fn migrate(&self) -> StoreResult<()>;
     /// Encrypts under `keys` the members' personal data stored in plain
@@ -614,23 +559,6 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
     async fn session_user(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<String>>;
     /// Ends a session (logout); also drops every expired session.
     async fn delete_session(&self, token_hash: &str, now_ms: i64) -> StoreResult<()>;
-    /// A sign-in failure count ([`throttles`]), if the key has one.
-    async fn throttle(&self, key: &str) -> StoreResult<Option<throttles::ThrottleRow>>;
-    /// Counts one failed sign-in under `key` by `rule` at `now_ms`, in one
-    /// statement (nodes counting at once add up); the count after it.
-    async fn count_failure(
-        &self,
-        key: &str,
-        rule: throttles::ThrottleRule,
-        now_ms: i64,
-    ) -> StoreResult<throttles::ThrottleRow>;
-    /// Forgets `key`'s count (a successful sign-in).
-    async fn clear_throttle(&self, key: &str) -> StoreResult<()>;
-    /// Keeps the console's one-time notice for a session (by its token's
-    /// hash), replacing one not yet shown.
-    async fn put_flash(&self, session_hash: &str, body: &str, now_ms: i64) -> StoreResult<()>;
-    /// Takes the session's notice: read once, then gone.
-    async fn take_flash(&self, session_hash: &str) -> StoreResult<Option<String>>;
 
     /// Every program version published, oldest first (the change log's
     /// `program` rows).
@@ -643,23 +571,6 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
         program: &tillcard_rules::Program,
         audit: &AuditEntry,
     ) -> StoreResult<tillcard_rules::Program>;
-    /// Claims a job's run for a day for its holder until the lease's end:
-    /// true when this caller now holds it (no run yet, or a failed or
-    /// abandoned one whose lease has passed), false when another process
-    /// holds it or it ran well. One statement, so two head offices on one
-    /// database never both get it.
-    async fn claim_job(&self, claim: &JobClaim) -> StoreResult<bool>;
-    /// Records how a claimed run ended; false when `holder` no longer holds
-    /// it (its lease passed and another process took it up).
-    async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool>;
-    /// Records that the run `claim` names got as far as `progress` (a key
-    /// of its own: the last member id it booked a page up to) and renews
-    /// its lease to `claim.lease_until_ms`; false when `claim.holder` no
-    /// longer holds it (the run must stop: another process took it up).
-    async fn record_job_progress(&self, claim: &JobClaim, progress: &str) -> StoreResult<bool>;
-    /// How far a day's run got ([`Store::record_job_progress`]), if it
-    /// recorded anything: where a process taking it up goes on from.
-    async fn job_progress(&self, job: &str, day: &str) -> StoreResult<Option<String>>;
     // Member money (cash-out, points adjustment) and its second approver:
     // `member_money`.
 
@@ -706,11 +617,6 @@ pub trait Store: CampaignStore + Send + Sync + 'static {
         settings: &[(String, String)],
         audit: &AuditEntry,
     ) -> StoreResult<()>;
-
-    /// The last business day `job` ran well for.
-    async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>>;
-    /// The newest `limit` runs of every job, newest day first.
-    async fn job_runs(&self, limit: i64) -> StoreResult<Vec<JobRunRecord>>;
 
     // Test hooks: only tests and benchmarks call these, so they exist only
     // with the feature `test-support` (which tillcard-hq's own tests and the

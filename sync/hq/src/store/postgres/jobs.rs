@@ -4,6 +4,9 @@
 
 use deadpool_postgres::GenericClient;
 
+use super::PgStore;
+use crate::store::JobRunStore;
+
 use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY, PROGRESS, PROGRESS_OF};
 use crate::store::rows::{columns, job_run_from_row};
 use crate::store::{JobClaim, JobFinish, JobRunRecord, StoreResult};
@@ -85,4 +88,31 @@ pub(super) async fn job_runs<C: GenericClient>(
         .iter()
         .map(job_run_from_row)
         .collect()
+}
+
+#[async_trait::async_trait]
+impl JobRunStore for PgStore {
+    async fn claim_job(&self, claim: &JobClaim) -> StoreResult<bool> {
+        claim_job(&self.client().await?, claim).await
+    }
+
+    async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
+        finish_job(&self.client().await?, finish).await
+    }
+
+    async fn record_job_progress(&self, claim: &JobClaim, progress: &str) -> StoreResult<bool> {
+        record_job_progress(&self.client().await?, claim, progress).await
+    }
+
+    async fn job_progress(&self, job: &str, day: &str) -> StoreResult<Option<String>> {
+        job_progress(&self.client().await?, job, day).await
+    }
+
+    async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {
+        last_ok_job_day(&self.client().await?, job).await
+    }
+
+    async fn job_runs(&self, limit: i64) -> StoreResult<Vec<JobRunRecord>> {
+        job_runs(&self.client().await?, limit).await
+    }
 }

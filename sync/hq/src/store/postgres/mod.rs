@@ -53,14 +53,13 @@ pub use locks::{default_pool_size, key_lock_budget};
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
-    DeadLetterCase, DeadLetterId, DeadLetterRecord, EnrollCodeRecord, FlagCase, JobClaim,
-    JobFinish, JobRunRecord, MemberRecord, MemberRowChange, MemberWithLedger, Reapplied, Redeemed,
-    ReviewItem, StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
-    TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member,
+    DeadLetterCase, DeadLetterId, DeadLetterRecord, EnrollCodeRecord, FlagCase, MemberRecord,
+    MemberRowChange, MemberWithLedger, Reapplied, Redeemed, ReviewItem, StaffRecord, StaffUpdate,
+    Store, StoreError, StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord,
+    UserListing, UserRecord, parse_member,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{BatchRefusal, Plan, Prepared};
-use crate::store::throttles::{ThrottleRow, ThrottleRule};
 
 /// Numbered migrations (`postgres/migrations/NNNN.sql`), applied in order
 /// at start-up, each once (public for the test that upgrades data written
@@ -690,31 +689,6 @@ impl Store for PgStore {
         users::delete_session(&self.client().await?, token_hash, now_ms).await
     }
 
-    async fn throttle(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
-        node_state::throttle(&self.client().await?, key).await
-    }
-
-    async fn count_failure(
-        &self,
-        key: &str,
-        rule: ThrottleRule,
-        now_ms: i64,
-    ) -> StoreResult<ThrottleRow> {
-        node_state::count_failure(&self.client().await?, key, rule, now_ms).await
-    }
-
-    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        node_state::clear_throttle(&self.client().await?, key).await
-    }
-
-    async fn put_flash(&self, session_hash: &str, body: &str, now_ms: i64) -> StoreResult<()> {
-        node_state::put_flash(&self.client().await?, session_hash, body, now_ms).await
-    }
-
-    async fn take_flash(&self, session_hash: &str) -> StoreResult<Option<String>> {
-        node_state::take_flash(&self.client().await?, session_hash).await
-    }
-
     async fn programs(&self) -> StoreResult<Vec<tillcard_rules::Program>> {
         programs::programs(&self.client().await?).await
     }
@@ -725,22 +699,6 @@ impl Store for PgStore {
         audit: &AuditEntry,
     ) -> StoreResult<tillcard_rules::Program> {
         programs::publish_program(&mut self.client().await?, program, audit).await
-    }
-
-    async fn claim_job(&self, claim: &JobClaim) -> StoreResult<bool> {
-        jobs::claim_job(&self.client().await?, claim).await
-    }
-
-    async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
-        jobs::finish_job(&self.client().await?, finish).await
-    }
-
-    async fn record_job_progress(&self, claim: &JobClaim, progress: &str) -> StoreResult<bool> {
-        jobs::record_job_progress(&self.client().await?, claim, progress).await
-    }
-
-    async fn job_progress(&self, job: &str, day: &str) -> StoreResult<Option<String>> {
-        jobs::job_progress(&self.client().await?, job, day).await
     }
 
     async fn book_member_money(
@@ -788,14 +746,6 @@ impl Store for PgStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         member_money::put_settings(&mut self.client().await?, settings, audit).await
-    }
-
-    async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {
-        jobs::last_ok_job_day(&self.client().await?, job).await
-    }
-
-    async fn job_runs(&self, limit: i64) -> StoreResult<Vec<JobRunRecord>> {
-        jobs::job_runs(&self.client().await?, limit).await
     }
 
     #[cfg(feature = "test-support")]

@@ -6,6 +6,9 @@
 
 use deadpool_postgres::GenericClient;
 
+use super::PgStore;
+use crate::store::NodeStateStore;
+
 use super::sql::{execute_cached, query_cached};
 use crate::store::StoreResult;
 use crate::store::throttles::{FLASH_KEPT, THROTTLE_KEPT, ThrottleRow, ThrottleRule};
@@ -125,4 +128,32 @@ pub(super) async fn take_flash<C: GenericClient>(
     .map(|r| r.try_get(0))
     .transpose()
     .map_err(Into::into)
+}
+
+#[async_trait::async_trait]
+impl NodeStateStore for PgStore {
+    async fn throttle(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
+        throttle(&self.client().await?, key).await
+    }
+
+    async fn count_failure(
+        &self,
+        key: &str,
+        rule: ThrottleRule,
+        now_ms: i64,
+    ) -> StoreResult<ThrottleRow> {
+        count_failure(&self.client().await?, key, rule, now_ms).await
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        clear_throttle(&self.client().await?, key).await
+    }
+
+    async fn put_flash(&self, session_hash: &str, body: &str, now_ms: i64) -> StoreResult<()> {
+        put_flash(&self.client().await?, session_hash, body, now_ms).await
+    }
+
+    async fn take_flash(&self, session_hash: &str) -> StoreResult<Option<String>> {
+        take_flash(&self.client().await?, session_hash).await
+    }
 }

@@ -4,6 +4,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::SqliteStore;
+use crate::store::JobRunStore;
+
 use crate::store::job_sql::{CLAIM, FINISH, LAST_OK_DAY, PROGRESS, PROGRESS_OF};
 use crate::store::rows::{columns, job_run_from_row};
 use crate::store::{JobClaim, JobFinish, JobRunRecord, StoreResult};
@@ -79,4 +82,37 @@ pub(super) fn job_runs(c: &Connection, limit: i64) -> StoreResult<Vec<JobRunReco
     ))?;
     stmt.query_and_then(params![limit], |row| job_run_from_row(row))?
         .collect()
+}
+
+#[async_trait::async_trait]
+impl JobRunStore for SqliteStore {
+    async fn claim_job(&self, claim: &JobClaim) -> StoreResult<bool> {
+        let claim = claim.clone();
+        self.run(move |c| claim_job(c, &claim)).await
+    }
+
+    async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
+        let finish = finish.clone();
+        self.run(move |c| finish_job(c, &finish)).await
+    }
+
+    async fn record_job_progress(&self, claim: &JobClaim, progress: &str) -> StoreResult<bool> {
+        let (claim, progress) = (claim.clone(), progress.to_string());
+        self.run(move |c| record_job_progress(c, &claim, &progress))
+            .await
+    }
+
+    async fn job_progress(&self, job: &str, day: &str) -> StoreResult<Option<String>> {
+        let (job, day) = (job.to_string(), day.to_string());
+        self.run(move |c| job_progress(c, &job, &day)).await
+    }
+
+    async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {
+        let job = job.to_string();
+        self.run(move |c| last_ok_job_day(c, &job)).await
+    }
+
+    async fn job_runs(&self, limit: i64) -> StoreResult<Vec<JobRunRecord>> {
+        self.run(move |c| job_runs(c, limit)).await
+    }
 }

@@ -23,10 +23,10 @@ use tillcard_rules::ledger::LedgerEntry;
 
 use super::{
     AuditEntry, BackOffice, ChangeRow, ConflictCase, ConflictClose, ConflictId, ConflictRecord,
-    DeadLetterCase, DeadLetterId, DeadLetterRecord, EnrollCodeRecord, FlagCase, JobClaim,
-    JobFinish, JobRunRecord, MemberRecord, MemberRowChange, MemberWithLedger, Reapplied, Redeemed,
-    ReviewItem, StaffRecord, StaffUpdate, Store, StoreError, StorePatch, StoreRecord, StoreResult,
-    TerminalListing, TerminalRecord, UserListing, UserRecord, parse_member, to_json,
+    DeadLetterCase, DeadLetterId, DeadLetterRecord, EnrollCodeRecord, FlagCase, MemberRecord,
+    MemberRowChange, MemberWithLedger, Reapplied, Redeemed, ReviewItem, StaffRecord, StaffUpdate,
+    Store, StoreError, StorePatch, StoreRecord, StoreResult, TerminalListing, TerminalRecord,
+    UserListing, UserRecord, parse_member, to_json,
 };
 use crate::figures::{FigureQuery, FigureRows, TerminalRow};
 use crate::ingest::{self, BatchRefusal, Plan, Prepared};
@@ -53,7 +53,6 @@ mod tests;
 mod users;
 
 use crate::store::rows::{columns, conflict_record_from_row, dead_letter_from_row};
-use crate::store::throttles::{ThrottleRow, ThrottleRule};
 use batch::{erase, load, load_member, push_change, write};
 use figures::{figure_rows, terminal_rows};
 
@@ -694,38 +693,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn throttle(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
-        let key = key.to_string();
-        self.run(move |c| node_state::throttle(c, &key)).await
-    }
-
-    async fn count_failure(
-        &self,
-        key: &str,
-        rule: ThrottleRule,
-        now_ms: i64,
-    ) -> StoreResult<ThrottleRow> {
-        let key = key.to_string();
-        self.run(move |c| node_state::count_failure(c, &key, rule, now_ms))
-            .await
-    }
-
-    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        let key = key.to_string();
-        self.run(move |c| node_state::clear_throttle(c, &key)).await
-    }
-
-    async fn put_flash(&self, session_hash: &str, body: &str, now_ms: i64) -> StoreResult<()> {
-        let (session, body) = (session_hash.to_string(), body.to_string());
-        self.run(move |c| node_state::put_flash(c, &session, &body, now_ms))
-            .await
-    }
-
-    async fn take_flash(&self, session_hash: &str) -> StoreResult<Option<String>> {
-        let session = session_hash.to_string();
-        self.run(move |c| node_state::take_flash(c, &session)).await
-    }
-
     async fn programs(&self) -> StoreResult<Vec<tillcard_rules::Program>> {
         self.run(|c| programs::programs(c)).await
     }
@@ -738,27 +705,6 @@ impl Store for SqliteStore {
         let (program, audit) = (program.clone(), audit.clone());
         self.run(move |c| programs::publish_program(c, &program, &audit))
             .await
-    }
-
-    async fn claim_job(&self, claim: &JobClaim) -> StoreResult<bool> {
-        let claim = claim.clone();
-        self.run(move |c| jobs::claim_job(c, &claim)).await
-    }
-
-    async fn finish_job(&self, finish: &JobFinish) -> StoreResult<bool> {
-        let finish = finish.clone();
-        self.run(move |c| jobs::finish_job(c, &finish)).await
-    }
-
-    async fn record_job_progress(&self, claim: &JobClaim, progress: &str) -> StoreResult<bool> {
-        let (claim, progress) = (claim.clone(), progress.to_string());
-        self.run(move |c| jobs::record_job_progress(c, &claim, &progress))
-            .await
-    }
-
-    async fn job_progress(&self, job: &str, day: &str) -> StoreResult<Option<String>> {
-        let (job, day) = (job.to_string(), day.to_string());
-        self.run(move |c| jobs::job_progress(c, &job, &day)).await
     }
 
     async fn book_member_money(
@@ -816,15 +762,6 @@ impl Store for SqliteStore {
         let (settings, audit) = (settings.to_vec(), audit.clone());
         self.run(move |c| member_money::put_settings(c, &settings, &audit))
             .await
-    }
-
-    async fn last_ok_job_day(&self, job: &str) -> StoreResult<Option<String>> {
-        let job = job.to_string();
-        self.run(move |c| jobs::last_ok_job_day(c, &job)).await
-    }
-
-    async fn job_runs(&self, limit: i64) -> StoreResult<Vec<JobRunRecord>> {
-        self.run(move |c| jobs::job_runs(c, limit)).await
     }
 
     #[cfg(feature = "test-support")]

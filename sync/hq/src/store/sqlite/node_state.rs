@@ -4,6 +4,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::SqliteStore;
+use crate::store::NodeStateStore;
+
 use crate::store::StoreResult;
 use crate::store::throttles::{FLASH_KEPT, THROTTLE_KEPT, ThrottleRow, ThrottleRule};
 
@@ -93,4 +96,39 @@ pub(super) fn take_flash(c: &Connection, session: &str) -> StoreResult<Option<St
             .query_row(params![session], |r| r.get(0))
             .optional()?,
     )
+}
+
+#[async_trait::async_trait]
+impl NodeStateStore for SqliteStore {
+    async fn throttle(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
+        let key = key.to_string();
+        self.run(move |c| throttle(c, &key)).await
+    }
+
+    async fn count_failure(
+        &self,
+        key: &str,
+        rule: ThrottleRule,
+        now_ms: i64,
+    ) -> StoreResult<ThrottleRow> {
+        let key = key.to_string();
+        self.run(move |c| count_failure(c, &key, rule, now_ms))
+            .await
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_string();
+        self.run(move |c| clear_throttle(c, &key)).await
+    }
+
+    async fn put_flash(&self, session_hash: &str, body: &str, now_ms: i64) -> StoreResult<()> {
+        let (session, body) = (session_hash.to_string(), body.to_string());
+        self.run(move |c| put_flash(c, &session, &body, now_ms))
+            .await
+    }
+
+    async fn take_flash(&self, session_hash: &str) -> StoreResult<Option<String>> {
+        let session = session_hash.to_string();
+        self.run(move |c| take_flash(c, &session)).await
+    }
 }
