@@ -77,6 +77,9 @@ pub enum StartError {
 struct UplinkTask {
     wake: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// An uplink of its own for fetching members on demand beside the
+    /// running rounds (it shares the store, not the round's state).
+    fetcher: Arc<Uplink>,
 }
 
 /// The running terminal.
@@ -283,16 +286,27 @@ impl Terminal {
         }
         let (status_tx, mut status_rx) = watch::channel(UplinkStatus::default());
         let (wake, shutdown) = watch::channel(false);
-        let uplink = match Uplink::new(
+        let config = UplinkConfig {
+            saved_files: Some(SavedFiles::of(&self.config)),
+            outbox_retention: self.config.head_office.outbox_retention(),
+            ..UplinkConfig::new(url)
+        };
+        let made = Uplink::new(
             self.store.clone(),
             self.clock.clone(),
-            UplinkConfig {
-                saved_files: Some(SavedFiles::of(&self.config)),
-                outbox_retention: self.config.head_office.outbox_retention(),
-                ..UplinkConfig::new(url)
-            },
+            config.clone(),
             status_tx,
-        ) {
+        )
+        .and_then(|uplink| {
+            let fetcher = Uplink::new(
+                self.store.clone(),
+                self.clock.clone(),
+                config,
+                watch::channel(UplinkStatus::default()).0,
+            )?;
+            Ok((uplink, Arc::new(fetcher)))
+        });
+        let (uplink, fetcher) = match made {
             Ok(u) => u,
             Err(e) => {
                 (self.sink)(Input::Status(UplinkStatus {
@@ -321,7 +335,11 @@ impl Terminal {
                 sink(Input::Status(status));
             }
         });
-        *slot = Some(UplinkTask { wake, task });
+        *slot = Some(UplinkTask {
+            wake,
+            task,
+            fetcher,
+        });
     }
 
     /// Calls `then` once when the process is asked to stop (SIGTERM, or
@@ -432,21 +450,12 @@ impl Terminal {
             Command::OpenMember {
                 member,
                 unknown_card,
-            } => self.on_store(
-                move |s| {
-                    if unknown_card {
-                        s.admit_card_holder(member)?;
-                    }
-                    // A member whose card key head office withdrew is
-                    // handed the card head office signed for them.
-                    let mut found = snapshot(s, member)?;
-                    if let Some(found) = found.as_mut() {
-                        found.new_card = s.head_office_card(found.id().0)?;
-                    }
-                    Ok(found)
-                },
-                Done::Member,
-            ),
+            } => {
+                if unknown_card {
+                    self.fetch_member(member);
+                }
+                self.open_member(member, unknown_card);
+            }
             Command::FindByPhone { phone } => {
                 let files = SavedFiles::of(&self.config);
                 self.on_store(

@@ -14,7 +14,7 @@ mod sync_util;
 
 use std::sync::Arc;
 
-use sync_util::{served_hq, sync_until_idle, terminal_with_cashier};
+use sync_util::{scan_card_of, served_hq, sync_until_idle, terminal_with_cashier};
 use tillcard::clock::{Clock, FakeClock, SystemClock};
 use tillcard::rules::MemberId;
 use tillcard::rules::Money;
@@ -81,6 +81,15 @@ fn unregistered_terminal(world: &mut World, name: &str) -> StoreHandle {
     let handle = terminal_with_cashier(dir.path(), name, world.clock.clone());
     world._dirs.push(dir);
     handle
+}
+
+/// `member`'s card scanned at `handle` while online: fetched on demand
+/// unless held, in the store's downlink from then on (`store::scope`).
+async fn scan(world: &World, handle: &StoreHandle, member: MemberId) {
+    assert!(
+        scan_card_of(handle, &world.url, world.clock.clone(), member).await,
+        "head office's snapshot of the scanned member was applied"
+    );
 }
 
 /// Runs the uplink until the queue is drained and the downlink was pulled.
@@ -157,6 +166,55 @@ async fn erasure_at_head_office_reaches_the_terminal_cache_on_its_next_sync() {
     let by_phone = call(&till, |s| s.find_member_by_phone("13912345678"));
     assert!(by_phone.is_none());
     println!("erasure: member erased at head office and gone from the terminal after one sync");
+}
+
+/// Issue 23 (`store::scope`): a member not seen at the store within head
+/// office's window is forgotten by its tills after the daily job, their
+/// phone no longer found there; a member with an event still waiting to
+/// upload stays, and the upload brings them back into the store's scope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_left_the_stores_scope_is_forgotten_unless_an_event_waits() {
+    let mut world = world().await;
+    let till = terminal(&mut world, "store-1").await;
+    let gone = enroll(&till, "13912340001");
+    let back = enroll(&till, "13912340002");
+    sync(&world, &till).await;
+    // Half a year later (the job's moment): both lapse at head office.
+    let later = chrono::Utc::now().fixed_offset() + chrono::Duration::days(200);
+    let lapsed = world.hq.lapse_scopes(later, 180).await.unwrap();
+    // `back` shops here before the till hears of it: the sale waits.
+    sell_100(&till, back);
+    // The forget of `back` applied while its sale waits keeps them.
+    let kept = call(&till, move |s| {
+        s.apply_changes(tillcard_protocol::wire::ChangesPage {
+            changes: vec![tillcard_protocol::wire::Change::Forget { member: back }],
+            cursor: s.downlink_cursor()?.unwrap_or_default(),
+            more: false,
+            acked_seq: None,
+            resync: false,
+        })?;
+        Ok(s.find_member(back)?.is_some())
+    });
+    sync(&world, &till).await;
+    let gone_here = call(&till, move |s| s.find_member(gone));
+    let by_phone = call(&till, |s| s.find_member_by_phone("139 1234 0001"));
+    let back_here = call(&till, move |s| s.find_member(back));
+    let scopes = world.hq_store.scopes_of(back).await.unwrap();
+    println!(
+        "scope: {lapsed} lapsed; forgotten member held {}, found by phone {}; the shopper with a waiting sale kept {kept}, held after sync {} (balances known {:?}), in scope again {:?}",
+        gone_here.is_some(),
+        by_phone.is_some(),
+        back_here.is_some(),
+        back_here.as_ref().map(|m| m.balances_known),
+        scopes.iter().map(|s| s.active).collect::<Vec<_>>()
+    );
+    assert_eq!(lapsed, 2);
+    assert!(gone_here.is_none() && by_phone.is_none(), "forgotten");
+    assert!(kept, "a member with a waiting event is not forgotten");
+    let back_here = back_here.expect("the upload brought the member back");
+    assert!(back_here.balances_known);
+    assert_eq!(scopes.len(), 1);
+    assert!(scopes[0].active, "in the store's scope again");
 }
 
 /// An erasure reaches what the terminal saved and sent: the member's card
@@ -293,12 +351,17 @@ async fn a_head_office_restored_from_an_older_backup_gets_the_missing_events_aga
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_enrolled_at_another_store_comes_down_and_is_found_by_phone() {
+async fn a_member_of_another_store_is_fetched_when_their_card_is_scanned_and_then_found_by_phone() {
     let mut world = world().await;
     let (store_a, store_b) = two_stores(&mut world).await;
     let member = enroll(&store_a, "13700001111");
     sync(&world, &store_a).await;
     sync(&world, &store_b).await;
+    // Store b's tills do not hold the chain's members (`store::scope`).
+    assert!(call(&store_b, |s| s.find_member_by_phone("137 0000 1111")).is_none());
+    assert!(call(&store_b, move |s| s.find_member(member)).is_none());
+    // The member's card is scanned at store b while online.
+    scan(&world, &store_b, member).await;
     let found = call(&store_b, |s| s.find_member_by_phone("137 0000 1111"))
         .expect("member not found by phone at the other store");
     assert_eq!(found.id, member);
@@ -389,6 +452,7 @@ async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer
     let referrer = enroll(&store_a, "13700002222");
     let newcomer = enroll_referred(&store_a, "13700003333", Some(referrer));
     sync(&world, &store_a).await;
+    scan(&world, &store_b, newcomer).await;
     sync(&world, &store_b).await;
     let points_at_a =
         move |s: &mut Store| Ok(s.account(referrer)?.points_available(s.clock().now()));
@@ -490,6 +554,7 @@ async fn a_program_version_prices_sales_from_its_moment_at_both_terminals_one_of
         "the version after the default program"
     );
     sync(&world, &store_a).await;
+    scan(&world, &store_b, member).await;
     sync(&world, &store_b).await;
 
     // Store b is offline from here on; a sale at each store before the
@@ -570,6 +635,7 @@ async fn a_member_frozen_at_head_office_redeems_nothing_at_another_store_after_i
     let (store_a, store_b) = two_stores(&mut world).await;
     let member = enroll(&store_a, "13700005555");
     sync(&world, &store_a).await;
+    scan(&world, &store_b, member).await;
     sync(&world, &store_b).await;
     let (before, _) = ask_stored_value(&store_b, member);
     assert_eq!(before, Money::from_yuan(100), "served from stored value");
@@ -622,6 +688,7 @@ async fn a_card_reissued_at_head_office_is_refused_at_another_store_and_the_new_
     let old_card = call(&store_a, move |s| s.issue_card(member.0, 1));
     let old = parse_token(&old_card).unwrap();
     sync(&world, &store_a).await;
+    scan(&world, &store_b, member).await;
     sync(&world, &store_b).await;
     let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
     assert!(
@@ -821,6 +888,8 @@ async fn campaign_coupons_reach_two_stores_and_are_used_offline_within_their_lim
     world.hq.create_campaign(&actor, &spec).await.unwrap();
     let run = world.hq.run_campaign("vip-week", now).await.unwrap();
     sync(&world, &store_a).await;
+    scan(&world, &store_b, member).await;
+    scan(&world, &store_b, other).await;
     sync(&world, &store_b).await;
     let at_a = campaign_coupons(&store_a, member, "vip-week");
     let at_b = campaign_coupons(&store_b, member, "vip-week");
@@ -895,6 +964,7 @@ async fn a_gift_redeemed_at_the_counter_reaches_head_office_and_another_store_wi
     let actor = tillcard_hq::service::back_office::Actor::cli();
     world.hq.publish_program(&actor, &with_gifts).await.unwrap();
     sync(&world, &store_a).await;
+    scan(&world, &store_b, member).await;
     sync(&world, &store_b).await;
     clock.advance(chrono::Duration::minutes(3));
 
@@ -960,6 +1030,7 @@ async fn a_revoked_terminals_card_key_is_withdrawn_and_its_members_get_a_head_of
     let before = call(&store_a, move |s| s.issue_card(member.0, 1));
     let before_token = parse_token(&before).unwrap();
     sync(&world, &store_a).await;
+    scan(&world, &store_b, member).await;
     sync(&world, &store_b).await;
     let now = || u64::try_from(chrono::Utc::now().timestamp()).unwrap();
     assert!(

@@ -153,6 +153,7 @@ impl Counter {
             Done::Approved(result) => self.done_approved(result),
             Done::LockoutLifted(result) => self.done_lockout_lifted(result),
             Done::Member(result) => self.done_member(result),
+            Done::MemberFetched(result) => self.done_member_fetched(result),
             Done::Priced(request, result) => self.done_priced(request, result),
             Done::SaleCommitted(result) => self.done_sale_committed(result),
             Done::ReceiptSaved(result) => self.done_receipt_saved(result),

@@ -117,6 +117,9 @@ pub enum Done {
     LockoutLifted(Result<String, StoreError>),
     /// A member opened by scan or phone (`None`: no such phone here).
     Member(Result<Option<MemberSnapshot>, StoreError>),
+    /// A scanned member fetched from head office on demand, as the store
+    /// now holds them.
+    MemberFetched(Result<Option<MemberSnapshot>, StoreError>),
     /// A price answer.
     Priced(u64, Result<Priced, StoreError>),
     /// A sale commit.

@@ -208,6 +208,23 @@ impl DownlinkSink for TxSink<'_, '_> {
         Ok(())
     }
 
+    fn forget(&mut self, member: MemberId) -> Result<(), StoreError> {
+        // A member this terminal enrolled and head office has not
+        // confirmed, or with events here still waiting to upload, stays:
+        // the upload brings them back into this store's scope.
+        let id = member.0.to_string();
+        let forgotten = self.tx.execute(
+            "DELETE FROM members WHERE member_id = ?1 AND snapshot IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM ledger l JOIN outbox o ON o.seq = l.event_seq
+                               WHERE l.member_id = ?1 AND o.acked = 0)",
+            [&id],
+        )?;
+        if forgotten > 0 {
+            self.touched.push(member);
+        }
+        Ok(())
+    }
+
     fn staff(&mut self, staff: StaffSnapshot) -> Result<(), StoreError> {
         super::staff::upsert(self.tx, self.credentials, &staff, &self.at)
     }
@@ -233,7 +250,10 @@ impl DownlinkSink for TxSink<'_, '_> {
             Change::Revocation { .. } => "revocation",
             Change::Staff { .. } => "staff",
             Change::StaffRemoved { .. } => "staff_removed",
-            Change::Member { .. } | Change::Coupon { .. } | Change::Erasure { .. } => "other",
+            Change::Member { .. }
+            | Change::Coupon { .. }
+            | Change::Erasure { .. }
+            | Change::Forget { .. } => "other",
         };
         self.tx.execute(
             "INSERT INTO downlink_refusals (at, kind, reason) VALUES (?1, ?2, ?3)",
@@ -595,6 +615,52 @@ impl Store {
             self.accounts.forget(member);
         }
         Ok(more)
+    }
+
+    /// Applies a member fetched on demand (`Uplink::fetch_member`) in one
+    /// transaction, as the downlink would: a snapshot, or an erasure.
+    /// A member already held with known balances is left as it is: the
+    /// downlink got there first and holds state at least as new. Whether
+    /// the change was applied.
+    pub fn apply_fetched(&mut self, change: Change) -> Result<bool, StoreError> {
+        let credentials = self.credentials.clone();
+        let at = self.clock.now().to_rfc3339();
+        let (applied, touched) = self.write(|tx, _| {
+            let mut sink = TxSink {
+                tx,
+                credentials: credentials.as_ref(),
+                at,
+                program: None,
+                touched: Vec::new(),
+            };
+            let applied = match change {
+                Change::Member { snapshot } => {
+                    let known: Option<bool> = tx
+                        .query_row(
+                            "SELECT balances_known FROM members WHERE member_id = ?1",
+                            [snapshot.member.0.to_string()],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if known == Some(true) {
+                        false
+                    } else {
+                        sink.member(*snapshot)?;
+                        true
+                    }
+                }
+                Change::Erasure { member } => {
+                    sink.erase(member)?;
+                    true
+                }
+                _ => false,
+            };
+            Ok((applied, sink.touched))
+        })?;
+        for member in touched {
+            self.accounts.forget(member);
+        }
+        Ok(applied)
     }
 
     /// Card keys head office trusts (key id, base64 Ed25519 public key).

@@ -1,18 +1,69 @@
-//! Talking to head office outside the uplink: registering this terminal
-//! (the address then saved and the store re-keyed) and a clerk's PIN set
-//! with a setup code, each answered through the sink.
+//! Talking to head office outside the uplink's rounds: registering this
+//! terminal (the address then saved and the store re-keyed), a clerk's PIN
+//! set with a setup code, and a member fetched on demand, each answered
+//! through the sink.
 
 use std::sync::PoisonError;
 
-use super::{Terminal, registered_url_path};
+use super::{Terminal, registered_url_path, snapshot};
 use crate::counter::messages::HeadOfficeRefusal;
 use crate::counter::{Done, Input};
 use crate::saved_files::SavedFiles;
 use crate::store::clerks::Approval;
 use crate::uplink::UplinkError;
 use tillcard_protocol::enrollment::CertificatePin;
+use tillcard_rules::MemberId;
 
 impl Terminal {
+    /// Opens a scanned member; one the store does not hold is admitted as
+    /// the card's holder (served, balances unknown) first.
+    pub(super) fn open_member(&self, member: MemberId, unknown_card: bool) {
+        self.on_store(
+            move |s| {
+                if unknown_card {
+                    s.admit_card_holder(member)?;
+                }
+                // A member whose card key head office withdrew is
+                // handed the card head office signed for them.
+                let mut found = snapshot(s, member)?;
+                if let Some(found) = found.as_mut() {
+                    found.new_card = s.head_office_card(found.id().0)?;
+                }
+                Ok(found)
+            },
+            Done::Member,
+        );
+    }
+
+    /// A card whose member this terminal does not hold (issued at another
+    /// store), scanned while head office is configured: the member is
+    /// fetched and applied (`Uplink::fetch_member`), and the counter gets
+    /// them again with known balances. Offline, or unknown at head office,
+    /// nothing changes: the holder is served with balances unknown.
+    pub(super) fn fetch_member(&self, member: MemberId) {
+        let fetcher = {
+            let slot = self.uplink.lock().unwrap_or_else(PoisonError::into_inner);
+            match slot.as_ref() {
+                Some(task) => task.fetcher.clone(),
+                None => return,
+            }
+        };
+        let store = self.store.clone();
+        let sink = self.sink.clone();
+        self.runtime.spawn(async move {
+            match fetcher.fetch_member(member).await {
+                Ok(true) => {
+                    let _ = store.submit(
+                        move |s| snapshot(s, member),
+                        move |result| sink(Input::Done(Done::MemberFetched(result))),
+                    );
+                }
+                Ok(false) => tracing::info!("a scanned member is not known at head office yet"),
+                Err(error) => tracing::info!(%error, "a scanned member could not be fetched"),
+            }
+        });
+    }
+
     /// Registers this terminal with head office with an enrollment code:
     /// remembers the address and renews the store key once registered.
     pub(super) fn provision(

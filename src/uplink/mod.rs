@@ -48,6 +48,7 @@ use tillcard_protocol::client::{self, SignedRequest, TerminalCredentials};
 use tillcard_protocol::enrollment::CertificatePin;
 use tillcard_protocol::refusal::RefusalClass;
 use tillcard_protocol::wire;
+use tillcard_rules::MemberId;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
@@ -512,6 +513,24 @@ impl Uplink {
                 return Ok(false);
             }
         }
+    }
+
+    /// Fetches a member this terminal does not hold from head office (a
+    /// card from another store scanned while online) and applies them;
+    /// from then on the downlink keeps them current here. `Ok(false)`:
+    /// head office does not know the member (yet), or the downlink had
+    /// already brought them.
+    pub async fn fetch_member(&self, member: MemberId) -> Result<bool, UplinkError> {
+        let creds = self.credentials().await?;
+        let request = creds.member_request(member, self.clock.now().timestamp());
+        let body = match self.send(request).await {
+            Ok(body) => body,
+            Err(UplinkError::Refused { status: 404, .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let change =
+            client::decode_change(&body).map_err(|e| UplinkError::BadAnswer(e.to_string()))?;
+        Ok(on_store(&self.store, move |s| s.apply_fetched(change)).await?)
     }
 
     async fn send(&self, request: SignedRequest) -> Result<Vec<u8>, UplinkError> {

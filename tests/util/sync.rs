@@ -70,6 +70,31 @@ pub fn raw(path: &Path) -> rusqlite::Connection {
     conn
 }
 
+/// A card whose member `handle` does not hold, scanned while online, as
+/// the terminal does it: the holder admitted (balances unknown), then the
+/// member fetched from head office on demand (`Uplink::fetch_member`),
+/// which keeps them in this store's downlink from then on. Whether head
+/// office's snapshot was applied.
+pub async fn scan_card_of(
+    handle: &StoreHandle,
+    url: &str,
+    clock: Arc<dyn Clock>,
+    member: tillcard::rules::MemberId,
+) -> bool {
+    handle.call(move |s| s.admit_card_holder(member)).unwrap();
+    let (status_tx, _status) = watch::channel(UplinkStatus::default());
+    Uplink::new(
+        handle.clone(),
+        clock,
+        UplinkConfig::new(url.to_owned()),
+        status_tx,
+    )
+    .unwrap()
+    .fetch_member(member)
+    .await
+    .unwrap()
+}
+
 /// Runs `handle`'s uplink against `url` (saving cards and receipts in
 /// `files`, if given) until its queue is drained and the downlink was
 /// pulled: two idle rounds in a row, within 30 s. The last status.

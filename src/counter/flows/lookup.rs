@@ -110,6 +110,28 @@ impl Counter {
             Err(e) => self.say_error(&e),
         }
     }
+
+    /// A scanned member fetched from head office (their card was from
+    /// another store): the member on screen or on the sale is replaced by
+    /// the one with known balances, the sale priced again; a member no
+    /// longer on screen is left for the next scan.
+    pub(in crate::counter) fn done_member_fetched(
+        &mut self,
+        result: Result<Option<MemberSnapshot>, StoreError>,
+    ) -> Vec<Command> {
+        let Ok(Some(fetched)) = result else {
+            return Vec::new();
+        };
+        let id = fetched.id();
+        if self.member.as_ref().is_some_and(|m| m.id() == id) {
+            self.member = Some(fetched.clone());
+        }
+        if self.sale.member.as_ref().is_some_and(|m| m.id() == id) {
+            self.sale.member = Some(fetched);
+            return self.reprice();
+        }
+        Vec::new()
+    }
 }
 
 #[cfg(test)]
@@ -117,7 +139,7 @@ mod tests {
     use uuid::Uuid;
 
     use crate::counter::flows::testing::{found, logged_in, signed_in};
-    use crate::counter::messages::{Command, Input, Page, Sound};
+    use crate::counter::messages::{Command, Done, Input, Page, Sound};
     use crate::scan::outcome::ScanOutcome;
     use tillcard_rules::MemberId;
 
@@ -146,5 +168,49 @@ mod tests {
         let bad = c.handle(Input::Scanned(ScanOutcome::Forged), t0);
         assert_eq!(bad, vec![Command::Play(Sound::Bad)]);
         assert!(c.notice.as_ref().is_some_and(|n| n.bad));
+    }
+
+    fn holder(member: u128, balances_known: bool) -> crate::counter::member::MemberSnapshot {
+        let id = MemberId(Uuid::from_u128(member));
+        crate::counter::member::MemberSnapshot {
+            record: crate::store::members::MemberRecord {
+                id,
+                phone_masked: String::new(),
+                name_masked: String::new(),
+                birthday: None,
+                referred_by: None,
+                tags: Vec::new(),
+                balances_known,
+                frozen: false,
+            },
+            account: tillcard_rules::MemberAccount::new(id),
+            program: tillcard_rules::Program::default(),
+            at: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+            new_card: None,
+        }
+    }
+
+    #[test]
+    fn a_member_fetched_from_head_office_replaces_the_card_holder_on_screen_only() {
+        let (mut c, t0) = signed_in();
+        c.handle(Input::Done(Done::Member(Ok(Some(holder(7, false))))), t0);
+        assert_eq!(c.page, Page::Member);
+        // Another member fetched meanwhile changes nothing on screen.
+        c.handle(
+            Input::Done(Done::MemberFetched(Ok(Some(holder(8, true))))),
+            t0,
+        );
+        assert_eq!(
+            c.member.as_ref().map(|m| m.id()),
+            Some(MemberId(Uuid::from_u128(7)))
+        );
+        assert!(!c.member.as_ref().is_some_and(|m| m.record.balances_known));
+        let commands = c.handle(
+            Input::Done(Done::MemberFetched(Ok(Some(holder(7, true))))),
+            t0,
+        );
+        assert!(commands.is_empty(), "not on a sale: nothing to price");
+        assert!(c.member.as_ref().is_some_and(|m| m.record.balances_known));
+        assert_eq!(c.page, Page::Member);
     }
 }

@@ -17,6 +17,7 @@
 //! | `log.level` | `RUST_LOG` | `info` |
 //! | `log.format` | `TILLCARD_HQ_LOG_FORMAT` | `text` |
 //! | `jobs.at` | `TILLCARD_HQ_JOBS_AT` | `03:00` (store-local, `HH:MM`: the daily jobs' time) |
+//! | `jobs.scope_days` | `TILLCARD_HQ_SCOPE_DAYS` | 180 (7 to 3660: days a member stays on a store's terminals after last seen there, `store::scope`) |
 //! | `personal.key_file` | `TILLCARD_HQ_PERSONAL_KEY_FILE` | unset: the systemd credential below |
 //! | `personal.key_credential` | `TILLCARD_HQ_PERSONAL_KEY_CREDENTIAL` | `personal-key` (`$CREDENTIALS_DIRECTORY/personal-key`) |
 //! | `personal.key_version` | `TILLCARD_HQ_PERSONAL_KEY_VERSION` | 1 |
@@ -83,6 +84,9 @@ pub struct Config {
     /// Store-local time of day of the daily jobs (`TILLCARD_HQ_JOBS_AT`,
     /// default 03:00; see [`crate::jobs`]).
     pub jobs_at: chrono::NaiveTime,
+    /// Days a member stays in a store's downlink scope after last seen
+    /// there (`TILLCARD_HQ_SCOPE_DAYS`, default 180; `store::scope`).
+    pub scope_days: u32,
     /// Where the personal-data key is read from: `TILLCARD_HQ_PERSONAL_KEY_FILE`
     /// or `personal.key_file`, else the systemd credential
     /// (`$CREDENTIALS_DIRECTORY/<personal.key_credential>`); none when
@@ -157,6 +161,7 @@ struct FilePersonal {
 #[serde(deny_unknown_fields)]
 struct FileJobs {
     at: Option<String>,
+    scope_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -405,7 +410,29 @@ impl Config {
                 },
             };
 
+        let scope_days = match var("TILLCARD_HQ_SCOPE_DAYS") {
+            Some(v) => ("TILLCARD_HQ_SCOPE_DAYS", v.parse::<u32>().ok(), v),
+            None => match parsed.jobs.scope_days {
+                Some(n) => ("jobs.scope_days", Some(n), n.to_string()),
+                None => (
+                    "",
+                    Some(crate::store::scope::SCOPE_DAYS_DEFAULT),
+                    String::new(),
+                ),
+            },
+        };
+        let scope_days = match scope_days {
+            (_, Some(n), _) if (7..=3660).contains(&n) => n,
+            (key, _, text) => {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    problem: format!("{text:?} is not a number of days from 7 to 3660"),
+                });
+            }
+        };
+
         Ok(Config {
+            scope_days,
             trusted_proxies,
             drain: std::time::Duration::from_secs(drain_seconds),
             personal_key_file,

@@ -107,6 +107,9 @@ pub struct Metrics {
     /// `tillcard_hq_downlink_members_deferred_total`: members a downlink
     /// page left out because a later page sends them.
     pub downlink_members_deferred: Counter,
+    /// `tillcard_hq_downlink_members_fetched_total`: members terminals
+    /// fetched on demand (a card from another store scanned online).
+    pub downlink_members_fetched: Counter,
     /// `tillcard_hq_uploads_busy_total`: uploads refused `503 busy`
     /// (no turn to ingest within the wait).
     pub uploads_busy: Counter,
@@ -211,6 +214,12 @@ impl Metrics {
             "Members a downlink page left out because a later page sends them",
             downlink_members_deferred.clone(),
         );
+        let downlink_members_fetched = Counter::default();
+        registry.register(
+            "downlink_members_fetched",
+            "Members terminals fetched on demand (a card from another store scanned online)",
+            downlink_members_fetched.clone(),
+        );
         let downlink_members_read = Counter::default();
         registry.register(
             "downlink_members_read",
@@ -250,6 +259,7 @@ impl Metrics {
             sign_ins_throttled,
             downlink_members_cached,
             downlink_members_deferred,
+            downlink_members_fetched,
             uploads_busy,
             downlink_members_read,
             terminal_acked_seq,

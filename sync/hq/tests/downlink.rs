@@ -24,6 +24,10 @@ both!(
     a_member_changed_on_many_pages_is_sent_once_per_pull_at_their_last_change,
     sent_once
 );
+both!(
+    a_store_is_sent_the_members_it_has_seen_and_forgets_them_after_the_window,
+    scoped
+);
 
 #[derive(Default)]
 struct Cache {
@@ -31,6 +35,7 @@ struct Cache {
     members: BTreeMap<MemberId, MemberSnapshot>,
     keys: Vec<TrustedKey>,
     erased: Vec<MemberId>,
+    forgotten: Vec<MemberId>,
     revoked: Vec<(Option<MemberId>, Option<String>)>,
     staff: BTreeMap<String, StaffSnapshot>,
     cursor: Option<String>,
@@ -67,6 +72,11 @@ impl DownlinkSink for Cache {
     fn erase(&mut self, member: MemberId) -> Result<(), Self::Error> {
         self.members.remove(&member);
         self.erased.push(member);
+        Ok(())
+    }
+    fn forget(&mut self, member: MemberId) -> Result<(), Self::Error> {
+        self.members.remove(&member);
+        self.forgotten.push(member);
         Ok(())
     }
     fn staff(&mut self, staff: StaffSnapshot) -> Result<(), Self::Error> {
@@ -122,11 +132,36 @@ async fn downlink(backend: Backend) {
     let member = new_member();
     let (e1, acc) = a.enroll_account(member, "13300133000");
     let (e2, tu) = a.top_up(&acc, 200);
-    let expected = MemberAccount::fold(acc, &tu);
+    let topped_up = MemberAccount::fold(acc, &tu);
     h.upload(&a, vec![e1, e2]).await;
 
+    // Another store's till is not sent the member (`store::scope`) until
+    // their card is scanned there online and fetched on demand; from then
+    // on the store's downlink carries them.
     let mut cache = Cache::default();
+    pull(&h, &b, &mut cache).await;
+    assert!(cache.members.is_empty(), "not in this store's scope");
+    let (s, body) = h
+        .send(
+            b.creds
+                .member_request(member, chrono::Utc::now().timestamp()),
+        )
+        .await;
+    assert_eq!(s, axum::http::StatusCode::OK);
+    let tillcard_protocol::wire::Change::Member { snapshot } =
+        client::decode_change(&body).unwrap()
+    else {
+        panic!("a member change");
+    };
+    cache.member(*snapshot).unwrap();
+    let (e3, more) = a.top_up(&topped_up, 300);
+    let expected = MemberAccount::fold(topped_up, &more);
+    h.upload(&a, vec![e3]).await;
     let pages = pull(&h, &b, &mut cache).await;
+    assert_eq!(
+        cache.received[&member], 2,
+        "fetched, then the top-up's change"
+    );
     let snap = &cache.members[&member];
     println!(
         "[{backend:?}] downlink at another store: {pages} page(s), program {}, keys {}, members {}, stored value {} fen, cursor {:?}",
@@ -193,7 +228,8 @@ async fn downlink(backend: Backend) {
 /// each terminal still gets its own phone-lookup hash.
 async fn folded_once(backend: Backend) {
     let h = harness(backend).await;
-    let (mut a, b) = h.two_stores().await;
+    // Two tills of one store: both have the members in scope.
+    let (mut a, b) = (h.provision("S001").await, h.provision("S001").await);
     let mut accounts = Vec::new();
     let mut events = Vec::new();
     for i in 0..12 {
@@ -264,7 +300,7 @@ async fn folded_once(backend: Backend) {
 /// changes.
 async fn sent_once(backend: Backend) {
     let h = harness(backend).await;
-    let (mut a, b) = h.two_stores().await;
+    let (mut a, b) = (h.provision("S001").await, h.provision("S001").await);
     let mut accounts: Vec<MemberAccount> = Vec::new();
     let mut events = Vec::new();
     for i in 0..3 {
@@ -312,4 +348,87 @@ async fn sent_once(backend: Backend) {
             account.stored_value
         );
     }
+}
+
+/// Issue 23, `store::scope`: a store's tills are sent the members its
+/// tills booked for (or fetched), not the chain's; a member seen at two
+/// stores goes to both; after the scope window lapses each store's tills
+/// are told to forget the member, and a visit brings them back to that
+/// store alone.
+async fn scoped(backend: Backend) {
+    let h = harness(backend).await;
+    let (mut a, a2, mut b) = (
+        h.provision("S001").await,
+        h.provision("S001").await,
+        h.provision("S002").await,
+    );
+    let (m1, m2) = (new_member(), new_member());
+    let (e1, acc1) = a.enroll_account(m1, "13300135001");
+    let (e2, acc2) = b.enroll_account(m2, "13300135002");
+    h.upload(&a, vec![e1]).await;
+    h.upload(&b, vec![e2]).await;
+    let (mut at_a2, mut at_b) = (Cache::default(), Cache::default());
+    pull(&h, &a2, &mut at_a2).await;
+    pull(&h, &b, &mut at_b).await;
+    let held = |c: &Cache| c.members.keys().copied().collect::<Vec<_>>();
+    assert_eq!(held(&at_a2), vec![m1], "S001 holds its own member only");
+    assert_eq!(held(&at_b), vec![m2], "S002 holds its own member only");
+
+    // m1 shops at S002 (card scanned offline there): both stores now.
+    let (sale, entries) = b.top_up(&acc1, 20);
+    let acc1 = MemberAccount::fold(acc1, &entries);
+    h.upload(&b, vec![sale]).await;
+    pull(&h, &a2, &mut at_a2).await;
+    pull(&h, &b, &mut at_b).await;
+    assert_eq!(held(&at_b), {
+        let mut both = vec![m1, m2];
+        both.sort();
+        both
+    });
+    assert_eq!(
+        at_a2.members[&m1].account.stored_value, acc1.stored_value,
+        "S001 is sent what happened at S002"
+    );
+    let scopes = h.hq.store().scopes_of(m1).await.unwrap();
+    assert_eq!(
+        scopes.iter().map(|s| s.store.as_str()).collect::<Vec<_>>(),
+        ["S001", "S002"]
+    );
+
+    // A year on, nobody was seen anywhere: every scope lapses.
+    let later = chrono::Utc::now().fixed_offset() + chrono::Duration::days(365);
+    let lapsed = h.hq.lapse_scopes(later, 180).await.unwrap();
+    pull(&h, &a2, &mut at_a2).await;
+    pull(&h, &b, &mut at_b).await;
+    println!(
+        "[{backend:?}] scopes lapsed {lapsed}; S001 till forgot {:?}, S002 till forgot {} members",
+        at_a2.forgotten.len(),
+        at_b.forgotten.len()
+    );
+    assert_eq!(lapsed, 3, "(m1, S001), (m1, S002), (m2, S002)");
+    assert!(at_a2.members.is_empty() && at_b.members.is_empty());
+    assert_eq!(at_a2.forgotten, vec![m1]);
+    assert_eq!(at_b.forgotten.len(), 2);
+    assert_eq!(h.hq.lapse_scopes(later, 180).await.unwrap(), 0, "once");
+
+    // m1 comes back to S001 only: S001's tills hold them again, S002's
+    // do not; a lapsed member is not sent to every till.
+    let (back, _) = a.top_up(&acc1, 5);
+    h.upload(&a, vec![back]).await;
+    pull(&h, &a2, &mut at_a2).await;
+    pull(&h, &b, &mut at_b).await;
+    assert_eq!(held(&at_a2), vec![m1]);
+    assert!(at_b.members.is_empty());
+    let _ = acc2;
+
+    // A member head office does not know is not found, and not scoped.
+    let stranger = new_member();
+    let (s, _) = h
+        .send(
+            b.creds
+                .member_request(stranger, chrono::Utc::now().timestamp()),
+        )
+        .await;
+    assert_eq!(s, axum::http::StatusCode::NOT_FOUND);
+    assert!(h.hq.store().scopes_of(stranger).await.unwrap().is_empty());
 }

@@ -76,8 +76,20 @@ async fn merge(backend: Backend) {
     assert_eq!(status, StatusCode::NO_CONTENT, "{error}");
     let after = account_at_hq(&h, kept).await;
     let (gone_record, gone_entries) = h.hq.store().member(gone).await.unwrap().unwrap();
-    let down = h.all_changes(&a).await;
-    let (kept_down, gone_down) = (newest(&down, kept).unwrap(), newest(&down, gone).unwrap());
+    // Each store's tills are sent the members they hold (`store::scope`):
+    // the survivor goes to both stores (the merged-away member's store
+    // serves the survivor now), the merged-away member to its own store.
+    let (down, down_b) = (h.all_changes(&a).await, h.all_changes(&b).await);
+    let (kept_down, gone_down) = (newest(&down, kept).unwrap(), newest(&down_b, gone).unwrap());
+    assert!(
+        newest(&down, gone).is_none(),
+        "S001 never held the merged-away member"
+    );
+    assert_eq!(
+        newest(&down_b, kept).map(|k| k.account.stored_value),
+        Some(kept_down.account.stored_value),
+        "the survivor reaches the merged-away member's store"
+    );
     // An offline terminal's event about the merged-away member, uploaded
     // later (and again: a resend is a duplicate).
     let (late, _) = b.top_up(&gone_account, 20);

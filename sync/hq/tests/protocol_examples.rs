@@ -583,6 +583,7 @@ fn changes_page_example_decodes_and_its_member_is_the_batch_fold() {
                 }
             }
             Change::Erasure { .. }
+            | Change::Forget { .. }
             | Change::Program { .. }
             | Change::Coupon { .. }
             | Change::Staff { .. }

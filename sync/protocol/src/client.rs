@@ -20,6 +20,8 @@ use crate::wire::{
 pub const UPLOAD_PATH: &str = "/v1/batches";
 /// Path of the downlink endpoint.
 pub const CHANGES_PATH: &str = "/v1/changes";
+/// Where a terminal fetches a member on demand (`/v1/members/{id}`).
+pub const MEMBERS_PATH: &str = "/v1/members";
 /// Path of the provisioning endpoint.
 pub const REDEEM_PATH: &str = "/v1/terminals/redeem";
 
@@ -187,6 +189,18 @@ impl TerminalCredentials {
         self.sign("GET", path, Vec::new(), unix_now)
     }
 
+    /// A signed request for one member this terminal does not hold (a
+    /// card from another store scanned online): head office answers the
+    /// member's change and keeps them in this store's scope.
+    pub fn member_request(&self, member: MemberId, unix_now: i64) -> SignedRequest {
+        self.sign(
+            "GET",
+            format!("{MEMBERS_PATH}/{}", member.0),
+            Vec::new(),
+            unix_now,
+        )
+    }
+
     fn sign(
         &self,
         method: &'static str,
@@ -295,6 +309,12 @@ pub fn decode_ack(body: &[u8]) -> Result<UploadAck, ProtocolError> {
     wire::decode(body)
 }
 
+/// Reads the answer to [`TerminalCredentials::member_request`]: a
+/// `member` or `erasure` change.
+pub fn decode_change(body: &[u8]) -> Result<Change, ProtocolError> {
+    wire::decode(body)
+}
+
 /// Reads a downlink page.
 pub fn decode_page(body: &[u8]) -> Result<ChangesPage, ProtocolError> {
     wire::decode(body)
@@ -325,6 +345,9 @@ pub trait DownlinkSink {
     fn trusted_key(&mut self, key: TrustedKey) -> Result<(), Self::Error>;
     /// Delete everything cached about a member.
     fn erase(&mut self, member: MemberId) -> Result<(), Self::Error>;
+    /// Drop a member who left this store's scope, unless events for them
+    /// still wait to upload.
+    fn forget(&mut self, member: MemberId) -> Result<(), Self::Error>;
     /// Stores (or replaces) a clerk of this terminal's store.
     fn staff(&mut self, staff: StaffSnapshot) -> Result<(), Self::Error>;
     /// Forgets a clerk who no longer works at this terminal's store.
@@ -370,6 +393,7 @@ pub fn apply_page<S: DownlinkSink>(sink: &mut S, page: ChangesPage) -> Result<bo
             } => sink.revocation(member, card_serial)?,
             Change::TrustedKey { key, .. } => sink.trusted_key(key)?,
             Change::Erasure { member } => sink.erase(member)?,
+            Change::Forget { member } => sink.forget(member)?,
             Change::Staff { staff, .. } => sink.staff(staff)?,
             Change::StaffRemoved { staff_id, .. } => sink.staff_removed(&staff_id)?,
         }

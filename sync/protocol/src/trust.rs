@@ -67,7 +67,10 @@ impl Change {
             | Change::TrustedKey { signature, .. }
             | Change::Staff { signature, .. }
             | Change::StaffRemoved { signature, .. } => Some(signature),
-            Change::Member { .. } | Change::Coupon { .. } | Change::Erasure { .. } => None,
+            Change::Member { .. }
+            | Change::Coupon { .. }
+            | Change::Erasure { .. }
+            | Change::Forget { .. } => None,
         }
     }
 
@@ -78,7 +81,10 @@ impl Change {
             | Change::TrustedKey { signature, .. }
             | Change::Staff { signature, .. }
             | Change::StaffRemoved { signature, .. } => Some(signature),
-            Change::Member { .. } | Change::Coupon { .. } | Change::Erasure { .. } => None,
+            Change::Member { .. }
+            | Change::Coupon { .. }
+            | Change::Erasure { .. }
+            | Change::Forget { .. } => None,
         }
     }
 

@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let store = open_store(&config).await.context("opening the database")?;
     let jobs = JobsConfig {
         time_of_day: config.jobs_at,
+        scope_days: config.scope_days,
         ..JobsConfig::default()
     };
     let hq = Arc::new(

@@ -273,6 +273,9 @@ pub struct Plan {
     /// Events of this batch already stored under another seq (counted
     /// with the duplicates too).
     pub renumbered: u32,
+    /// The uploading terminal's store: every member the batch books for
+    /// or writes is seen there (`store::scope`).
+    pub store: String,
 }
 
 /// Decides every write of a batch. `store` is the uploading terminal's store.
@@ -310,6 +313,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         ledger: Vec::with_capacity(entries),
         held_seq,
         epoch_opened,
+        store: store.to_owned(),
         ..Plan::default()
     };
     let mut stored: BTreeSet<u64> = stored_above_ack;

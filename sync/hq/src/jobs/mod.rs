@@ -62,16 +62,20 @@ pub enum Job {
     BirthdayCoupons,
     /// Every active campaign run.
     Campaigns,
+    /// Members not seen at a store within the scope window leave its
+    /// terminals (`crate::store::scope`).
+    DownlinkScope,
 }
 
 impl Job {
     /// Every daily job, in the order a tick runs them.
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 6] = [
         Job::PointsExpiry,
         Job::TierEvaluation,
         Job::Rfm,
         Job::BirthdayCoupons,
         Job::Campaigns,
+        Job::DownlinkScope,
     ];
 
     /// The job's name in `job_runs` and the API.
@@ -82,6 +86,7 @@ impl Job {
             Job::Rfm => "rfm",
             Job::BirthdayCoupons => "birthday_coupons",
             Job::Campaigns => "campaigns",
+            Job::DownlinkScope => "downlink_scope",
         }
     }
 }
@@ -146,6 +151,7 @@ pub async fn run_due(
                 Job::Rfm => hq.refresh_rfm(moment).await,
                 Job::BirthdayCoupons => hq.issue_birthday_coupons(moment).await,
                 Job::Campaigns => hq.run_campaigns(moment).await,
+                Job::DownlinkScope => hq.lapse_scopes(moment, config.scope_days).await,
             }
             .map_err(|e| e.to_string());
             let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -188,6 +194,7 @@ fn unit(job: Job) -> &'static str {
         Job::PointsExpiry => "expiry entries",
         Job::Rfm => "members scored",
         Job::BirthdayCoupons | Job::Campaigns => "coupons issued",
+        Job::DownlinkScope => "scopes lapsed",
     }
 }
 

@@ -24,6 +24,9 @@ pub struct JobsConfig {
     pub lease: Duration,
     /// How long a failed run waits before it is tried again.
     pub retry_after: Duration,
+    /// Days a member stays in a store's downlink scope after last seen
+    /// there (`crate::store::scope`).
+    pub scope_days: u32,
 }
 
 impl Default for JobsConfig {
@@ -32,6 +35,7 @@ impl Default for JobsConfig {
             time_of_day: NaiveTime::from_hms_opt(3, 0, 0).unwrap_or(NaiveTime::MIN),
             lease: Duration::minutes(30),
             retry_after: Duration::minutes(10),
+            scope_days: crate::store::scope::SCOPE_DAYS_DEFAULT,
         }
     }
 }

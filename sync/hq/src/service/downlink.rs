@@ -61,7 +61,12 @@ impl Hq {
             check = None;
         }
         self.renew_card_key(terminal).await?;
-        let rows = self.store.changes_after(after, CHANGES_PAGE_LIMIT).await?;
+        // The chain-wide changes and this terminal's store's
+        // (`store::scope`).
+        let rows = self
+            .store
+            .changes_for(&terminal.store, after, CHANGES_PAGE_LIMIT)
+            .await?;
         let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= CHANGES_PAGE_LIMIT;
         let last = rows.last().map_or(after, |r| (r.xid, r.position));
         if let Some(row) = rows.last() {
@@ -91,7 +96,10 @@ impl Hq {
         }
         if !last_place.is_empty() {
             let in_page: Vec<MemberId> = last_place.keys().copied().collect();
-            let later = self.store.changed_after(&in_page, last).await?;
+            let later = self
+                .store
+                .changed_after_for(&terminal.store, &in_page, last)
+                .await?;
             self.metrics
                 .downlink_members_deferred
                 .inc_by(later.len() as u64);
@@ -141,6 +149,9 @@ impl Hq {
                 "erasure" => changes.push(Change::Erasure {
                     member: row.member.ok_or_else(bad)?,
                 }),
+                "forget" => changes.push(Change::Forget {
+                    member: row.member.ok_or_else(bad)?,
+                }),
                 "member" => {
                     let member = row.member.ok_or_else(bad)?;
                     if last_place.get(&member) != Some(&(row.xid, row.position)) {
@@ -149,35 +160,7 @@ impl Hq {
                     let Some(folded) = folded.get(&member) else {
                         continue;
                     };
-                    let record = &folded.record;
-                    if record.erased {
-                        changes.push(Change::Erasure { member });
-                        continue;
-                    }
-                    // A merged-away member keeps no phone on terminals:
-                    // the phone finds the survivor.
-                    let personal = self.personal_data(member, &record.personal)?;
-                    let phone = personal
-                        .phone
-                        .as_deref()
-                        .filter(|_| record.merged_into.is_none());
-                    let card = self.reissued_card(record, &withdrawals);
-                    changes.push(Change::Member {
-                        snapshot: Box::new(MemberSnapshot {
-                            member,
-                            masked_name: record.masked_name.clone(),
-                            masked_phone: record.masked_phone.clone(),
-                            phone_lookup: phone.map(|p| auth::phone_lookup(&lookup_key, p)),
-                            birthday: personal.birthday,
-                            tags: record.tags.clone(),
-                            referrer: record.referrer,
-                            frozen: record.frozen,
-                            card_serial: (record.card_serial > 1).then_some(record.card_serial),
-                            merged_into: record.merged_into,
-                            card,
-                            account: folded.account.clone(),
-                        }),
-                    });
+                    changes.push(self.member_change(&lookup_key, folded, &withdrawals)?);
                 }
                 _ => {}
             }
@@ -199,11 +182,51 @@ impl Hq {
         })
     }
 
+    /// A member's change for a terminal: the snapshot with the phone-lookup
+    /// hash under the terminal's key and a card re-issued for a withdrawn
+    /// key, or an erasure.
+    pub(super) fn member_change(
+        &self,
+        lookup_key: &[u8; 32],
+        folded: &FoldedMember,
+        withdrawals: &HashMap<tillcard_protocol::wire::TerminalId, u64>,
+    ) -> Result<Change, HqError> {
+        let record = &folded.record;
+        let member = record.member;
+        if record.erased {
+            return Ok(Change::Erasure { member });
+        }
+        // A merged-away member keeps no phone on terminals: the phone finds
+        // the survivor.
+        let personal = self.personal_data(member, &record.personal)?;
+        let phone = personal
+            .phone
+            .as_deref()
+            .filter(|_| record.merged_into.is_none());
+        let card = self.reissued_card(record, withdrawals);
+        Ok(Change::Member {
+            snapshot: Box::new(MemberSnapshot {
+                member,
+                masked_name: record.masked_name.clone(),
+                masked_phone: record.masked_phone.clone(),
+                phone_lookup: phone.map(|p| auth::phone_lookup(lookup_key, p)),
+                birthday: personal.birthday,
+                tags: record.tags.clone(),
+                referrer: record.referrer,
+                frozen: record.frozen,
+                card_serial: (record.card_serial > 1).then_some(record.card_serial),
+                merged_into: record.merged_into,
+                card,
+                account: folded.account.clone(),
+            }),
+        })
+    }
+
     /// The members a page sends, each read and folded once for every
     /// terminal ([`super::snapshots`]): from the cache when a reading
     /// covers the member's change in this page, the rest in two set
     /// queries, kept as covering the page's end `covers`.
-    async fn folded_members(
+    pub(super) async fn folded_members(
         &self,
         last_place: &HashMap<MemberId, (i64, i64)>,
         covers: (i64, i64),

@@ -144,6 +144,19 @@ pub(super) async fn changes(
     Ok(wire(&hq.changes(&terminal, query.cursor.as_deref()).await?))
 }
 
+/// `GET /v1/members/{member_id}`: a member fetched on demand
+/// (`member_fetch`).
+pub(super) async fn fetch_member(
+    Path(member): Path<String>,
+    signed: SignedByTerminal,
+) -> Result<Response, HqError> {
+    let SignedByTerminal { hq, terminal, .. } = signed;
+    let member = Uuid::parse_str(&member)
+        .map(MemberId)
+        .map_err(|_| HqError::BadRequest("the member id is not a UUID".into()))?;
+    Ok(wire(&hq.fetch_member(&terminal, member).await?))
+}
+
 pub(super) async fn revoke_card(
     State(hq): State<Arc<Hq>>,
     headers: HeaderMap,

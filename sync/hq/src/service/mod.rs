@@ -28,6 +28,7 @@ pub mod job_progress;
 pub mod limits;
 pub mod member_cards;
 pub mod member_care;
+mod member_fetch;
 pub mod member_money;
 pub mod merge;
 pub mod programs;
@@ -515,6 +516,26 @@ impl Hq {
             }
         }
         Ok(written)
+    }
+
+    /// Lapses every store's scope of a member not seen there within
+    /// `scope_days` before `at` (`crate::store::scope`), a page at a time;
+    /// each lapse tells that store's terminals to forget the member.
+    /// Returns how many lapsed.
+    pub async fn lapse_scopes(&self, at: Timestamp, scope_days: u32) -> Result<usize, HqError> {
+        let cutoff = at
+            .checked_sub_signed(chrono::Duration::days(i64::from(scope_days)))
+            .unwrap_or(at);
+        let cutoff = crate::store::scope::scope_day(cutoff);
+        let mut lapsed = 0;
+        loop {
+            let page = self.store.lapse_scopes(&cutoff, JOB_PAGE).await?;
+            lapsed += page;
+            if page == 0 {
+                break;
+            }
+        }
+        Ok(lapsed)
     }
 
     /// Erases a member's personal data everywhere at head office and tells

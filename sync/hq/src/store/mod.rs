@@ -19,6 +19,7 @@ pub mod node_state;
 pub mod postgres;
 pub mod review;
 pub(crate) mod rows;
+pub mod scope;
 pub mod sqlite;
 pub mod throttles;
 
@@ -33,6 +34,7 @@ pub use review::{
     ConflictCase, ConflictClose, ConflictId, DeadLetterCase, DeadLetterId, FlagCase, Reapplied,
     ReviewItem,
 };
+pub use scope::ScopeStore;
 
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
@@ -252,7 +254,9 @@ pub struct Counts {
 
 /// Head office's storage.
 #[async_trait::async_trait]
-pub trait Store: CampaignStore + JobRunStore + NodeStateStore + Send + Sync + 'static {
+pub trait Store:
+    CampaignStore + JobRunStore + NodeStateStore + ScopeStore + Send + Sync + 'static
+{
     /// Creates the schema if needed (numbered migrations).
     async fn migrate(&self) -> StoreResult<()>;
     /// Encrypts under `keys` the members' personal data stored in plain
@@ -431,14 +435,6 @@ pub trait Store: CampaignStore + JobRunStore + NodeStateStore + Send + Sync + 's
     /// number): those of `ids` that exist, each ledger in booking order,
     /// the members in no particular order. What a downlink page reads.
     async fn members_with_ledgers(&self, ids: &[MemberId]) -> StoreResult<Vec<MemberWithLedger>>;
-    /// Those of `ids` with a `member` change after `after` in the change
-    /// log's order: a later page sends them, so a page leaves them out
-    /// (each member once per pull, at their last change).
-    async fn changed_after(
-        &self,
-        ids: &[MemberId],
-        after: (i64, i64),
-    ) -> StoreResult<Vec<MemberId>>;
     /// Up to `limit` member ids after `after` (none: from the first), in
     /// id order: the daily jobs walk members a page at a time.
     async fn member_ids_after(

@@ -353,6 +353,14 @@ pub enum Change {
         /// The member.
         member: MemberId,
     },
+    /// The member left the receiving terminal's store's scope (not seen
+    /// there within head office's window): drop the cached member, unless
+    /// events of this terminal for them still wait to upload. Their card
+    /// still scans; a later visit brings them back.
+    Forget {
+        /// The member.
+        member: MemberId,
+    },
     /// A clerk of the receiving terminal's store: added, renamed, given a
     /// PIN, reset or deactivated (replaces the cached clerk).
     Staff {

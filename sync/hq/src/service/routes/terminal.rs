@@ -7,7 +7,7 @@ use crate::admin;
 use crate::openapi::{self, Access, Body, Doc};
 use crate::service::http::*;
 use tillcard_protocol::staff::{SetPinRequest, StaffSnapshot};
-use tillcard_protocol::wire::{self, ChangesPage, Provisioned, RedeemRequest, UploadAck};
+use tillcard_protocol::wire::{self, Change, ChangesPage, Provisioned, RedeemRequest, UploadAck};
 
 use super::{NO_QUERY, Route, office, openapi_json, route};
 
@@ -104,6 +104,21 @@ pub(super) const ROUTES: &[Route] = &[
             errors: &[400, 401, 403],
         },
         || get(changes),
+    ),
+    route(
+        "get",
+        "/v1/members/{member_id}",
+        Doc {
+            summary: "A member fetched on demand: a card not held by the terminal scanned online; \
+                the member joins the terminal's store's downlink scope (a `member` or `erasure` change)",
+            access: Access::Terminal,
+            query: NO_QUERY,
+            request: None,
+            status: 200,
+            response: Some(Body::gzip_json(openapi::schema::<Change>)),
+            errors: &[400, 401, 403, 404],
+        },
+        || get(fetch_member),
     ),
     route(
         "post",

@@ -474,9 +474,9 @@ pub(super) async fn revoke_terminal(
         super::members::push_change(&tx, "trusted_key", None, Some(card_key)).await?;
         // Their snapshots go down again, now with a card head office signs.
         tx.execute(
-            "INSERT INTO changes (kind, member_id, payload)
-             SELECT 'member', member_id, NULL FROM members
-             WHERE enrolled_by = $1 AND erased_at IS NULL ORDER BY member_id",
+            &crate::store::scope::fan_out_sql(
+                "SELECT member_id FROM members WHERE enrolled_by = $1 AND erased_at IS NULL",
+            ),
             &[&terminal_id],
         )
         .await?;

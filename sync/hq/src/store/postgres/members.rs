@@ -43,6 +43,10 @@ pub(super) async fn push_change<C: GenericClient>(
     member: Option<MemberId>,
     payload: Option<&str>,
 ) -> StoreResult<()> {
+    // A member's change goes to the stores in their scope.
+    if let ("member", Some(member), None) = (kind, member, payload) {
+        return super::scope::push_member_change(client, member).await;
+    }
     execute_cached(
         client,
         "INSERT INTO changes (kind, member_id, payload) VALUES ($1, $2, $3)",
@@ -170,34 +174,6 @@ pub(super) async fn members_with_ledgers<C: GenericClient>(
             .extend(ledger_entries_of_chunk(row.try_get(1)?)?);
     }
     Ok(with_ledgers(records, ledgers))
-}
-
-/// Those of `ids` with a `member` change after `after` in the log's
-/// order ([`crate::store::Store::changed_after`]; the partial index
-/// `changes_member`). Rows of a transaction not yet committed are not
-/// seen; one committed beyond the downlink's horizon is sent when the
-/// horizon passes it.
-pub(super) async fn changed_after<C: GenericClient>(
-    client: &C,
-    ids: &[MemberId],
-    after: (i64, i64),
-) -> StoreResult<Vec<MemberId>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let statement = client
-        .prepare_cached(
-            "SELECT DISTINCT member_id FROM changes
-             WHERE kind = 'member' AND member_id = ANY($1) AND (xid, position) > ($2, $3)",
-        )
-        .await?;
-    client
-        .query(&statement, &[&list, &after.0, &after.1])
-        .await?
-        .iter()
-        .map(|row| parse_member(row.try_get(0)?))
-        .collect()
 }
 
 /// Every member id, in order.

@@ -86,6 +86,19 @@ pub(super) async fn merge_members(
         &[&merged_id, &survivor_id],
     )
     .await?;
+    // One customer: each member goes to the stores either was seen at
+    // (the merged-away member's stores serve the survivor now; the
+    // survivor's find the old card's id there).
+    for (from, to) in [(&merged_id, &survivor_id), (&survivor_id, &merged_id)] {
+        tx.execute(
+            "INSERT INTO member_scope (member_id, store, seen_on, active)
+             SELECT $2, store, seen_on, active FROM member_scope WHERE member_id = $1 AND active
+             ON CONFLICT (member_id, store) DO UPDATE SET active = true,
+                seen_on = greatest(member_scope.seen_on, EXCLUDED.seen_on)",
+            &[from, to],
+        )
+        .await?;
+    }
     push_change(&tx, "member", Some(merged), None).await?;
     push_change(&tx, "member", Some(survivor), None).await?;
     for entry in audits {

@@ -34,6 +34,7 @@ mod personal;
 mod programs;
 mod review;
 mod rows;
+mod scope;
 mod settings;
 mod sql;
 mod terminals;
@@ -145,6 +146,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0021.sql"),
     // 22: a daily job's progress, for a run taken up again.
     include_str!("migrations/0022.sql"),
+    // 23: the downlink scoped to the stores that need a member.
+    include_str!("migrations/0023.sql"),
 ];
 
 /// PostgreSQL-backed storage.
@@ -505,14 +508,6 @@ impl Store for PgStore {
 
     async fn members_with_ledgers(&self, ids: &[MemberId]) -> StoreResult<Vec<MemberWithLedger>> {
         members::members_with_ledgers(&self.client().await?, ids).await
-    }
-
-    async fn changed_after(
-        &self,
-        ids: &[MemberId],
-        after: (i64, i64),
-    ) -> StoreResult<Vec<MemberId>> {
-        members::changed_after(&self.client().await?, ids, after).await
     }
 
     async fn member_ids(&self) -> StoreResult<Vec<MemberId>> {

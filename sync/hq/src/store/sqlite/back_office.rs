@@ -417,9 +417,9 @@ pub(super) fn revoke_terminal(
         super::batch::push_change(&tx, "trusted_key", None, Some(card_key))?;
         // Their snapshots go down again, now with a card head office signs.
         tx.execute(
-            "INSERT INTO changes (kind, member_id, payload)
-             SELECT 'member', member_id, NULL FROM members
-             WHERE enrolled_by = ?1 AND erased_at IS NULL ORDER BY member_id",
+            &crate::store::scope::fan_out_sql(
+                "SELECT member_id FROM members WHERE enrolled_by = ?1 AND erased_at IS NULL",
+            ),
             params![terminal_id],
         )?;
     }

@@ -11,6 +11,7 @@ use tillcard_rules::ledger::LedgerEntry;
 use crate::figures::{MemberSummary, millis};
 use crate::ingest::{self, LastSeen, Loaded, Plan, Prepared};
 use crate::store::rows::{columns, member_record_from_row};
+use crate::store::scope::scope_day;
 use crate::store::{
     MemberRecord, StoreError, StoreResult, from_sql_int, parse_json, parse_member, to_json,
     to_sql_int,
@@ -53,6 +54,10 @@ pub(super) fn push_change(
     member: Option<MemberId>,
     payload: Option<&str>,
 ) -> StoreResult<()> {
+    // A member's change goes to the stores in their scope.
+    if let ("member", Some(member), None) = (kind, member, payload) {
+        return super::scope::push_member_change(tx, member);
+    }
     tx.execute(
         "INSERT INTO changes (kind, member_id, payload) VALUES (?1, ?2, ?3)",
         params![kind, member.map(|m| m.to_string()), payload],
@@ -406,6 +411,9 @@ pub(super) fn write(
         .map(|(_, e)| e.member)
         .chain(plan.members.keys().copied())
         .collect();
+    // Every member the batch books for or writes is seen at the
+    // uploading store (`store::scope`), before their changes fan out.
+    super::scope::see(tx, &plan.store, changed.iter().copied(), &scope_day(now))?;
     for member in changed {
         push_change(tx, "member", Some(member), None)?;
     }

@@ -64,29 +64,6 @@ pub(super) fn members_with_ledgers(
     Ok(with_ledgers(records, ledgers))
 }
 
-/// Those of `ids` with a `member` change after `position`
-/// ([`crate::store::Store::changed_after`]; the partial index
-/// `changes_member`).
-pub(super) fn changed_after(
-    c: &Connection,
-    ids: &[MemberId],
-    position: i64,
-) -> StoreResult<Vec<MemberId>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = to_json(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let mut stmt = c.prepare_cached(
-        "SELECT DISTINCT member_id FROM changes
-         WHERE kind = 'member' AND position > ?2
-           AND member_id IN (SELECT value FROM json_each(?1))",
-    )?;
-    let rows = stmt
-        .query_map(params![list, position], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    rows.iter().map(|m| parse_member(m)).collect()
-}
-
 /// Every member's id, in order.
 pub(super) fn member_ids(c: &Connection) -> StoreResult<Vec<MemberId>> {
     let mut stmt = c.prepare("SELECT member_id FROM members ORDER BY member_id")?;

@@ -63,6 +63,18 @@ pub(super) fn merge_members(
         "UPDATE sales SET member_id = ?2 WHERE member_id = ?1",
         params![merged.to_string(), survivor.to_string()],
     )?;
+    // One customer: each member goes to the stores either was seen at
+    // (the merged-away member's stores serve the survivor now; the
+    // survivor's find the old card's id there).
+    for (from, to) in [(merged, survivor), (survivor, merged)] {
+        tx.execute(
+            "INSERT INTO member_scope (member_id, store, seen_on, active)
+             SELECT ?2, store, seen_on, active FROM member_scope WHERE member_id = ?1 AND active
+             ON CONFLICT (member_id, store) DO UPDATE SET active = 1,
+                seen_on = max(member_scope.seen_on, excluded.seen_on)",
+            params![from.to_string(), to.to_string()],
+        )?;
+    }
     push_change(&tx, "member", Some(merged), None)?;
     push_change(&tx, "member", Some(survivor), None)?;
     for entry in audits {

@@ -45,6 +45,7 @@ mod personal;
 mod programs;
 mod review;
 mod rows;
+mod scope;
 mod terminals;
 #[cfg(feature = "test-support")]
 mod test_hooks;
@@ -78,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017.sql"),
     include_str!("migrations/0018.sql"),
     include_str!("migrations/0019.sql"),
+    include_str!("migrations/0020.sql"),
 ];
 
 /// SQLite-backed storage.
@@ -455,17 +457,6 @@ impl Store for SqliteStore {
     async fn members_with_ledgers(&self, ids: &[MemberId]) -> StoreResult<Vec<MemberWithLedger>> {
         let ids = ids.to_vec();
         self.run(move |c| members::members_with_ledgers(c, &ids))
-            .await
-    }
-
-    async fn changed_after(
-        &self,
-        ids: &[MemberId],
-        after: (i64, i64),
-    ) -> StoreResult<Vec<MemberId>> {
-        let ids = ids.to_vec();
-        let position = after.1;
-        self.run(move |c| members::changed_after(c, &ids, position))
             .await
     }
 

@@ -124,6 +124,10 @@ pub(crate) struct Columns<'p> {
     pub(crate) conflict_seqs: Vec<i64>,
     pub(crate) erased: Vec<String>,
     pub(crate) changed: Vec<IdText>,
+    /// The uploading store and the day its members are seen on
+    /// (`store::scope`).
+    pub(crate) store: &'p str,
+    pub(crate) scope_day: String,
     /// Whether the batch carried its terminal's audit chain (the audit
     /// columns are written only then).
     pub(crate) audit_set: bool,
@@ -343,6 +347,8 @@ impl<'p> Columns<'p> {
             conflict_seqs: plan.conflicts.iter().map(|k| to_sql_int(k.seq)).collect(),
             erased: plan.erasures.iter().map(ToString::to_string).collect(),
             changed: changed.iter().map(id).collect(),
+            store: &plan.store,
+            scope_day: crate::store::scope::scope_day(now),
         })
     }
 }

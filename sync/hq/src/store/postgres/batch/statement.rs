@@ -185,9 +185,29 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
         ));
     }
     if !c.changed.is_empty() {
-        let members = s.unnest(&[(&c.changed, "text")]);
+        // Every member booked or written is seen at the uploading store
+        // (`store::scope`): its scope is written only where missing, lapsed
+        // or of an earlier day, so most batches lock no scope row. Their
+        // changes go to that store and to every other store in scope (the
+        // CTEs read `member_scope` as it was before the statement).
+        let (members, store, day) = (
+            s.param(&c.changed),
+            s.param(&c.store),
+            s.param(&c.scope_day),
+        );
         parts.push(format!(
-            "INSERT INTO changes (kind, member_id) SELECT 'member', {members}"
+            "INSERT INTO member_scope (member_id, store, seen_on, active)
+             SELECT m, {store}::text, {day}::text, true FROM unnest({members}::text[]) AS m
+              WHERE NOT EXISTS (SELECT 1 FROM member_scope s WHERE s.member_id = m
+                                AND s.store = {store}::text AND s.active AND s.seen_on >= {day}::text)
+             ON CONFLICT (member_id, store) DO UPDATE SET seen_on = EXCLUDED.seen_on, active = true"
+        ));
+        parts.push(format!(
+            "INSERT INTO changes (kind, member_id, store)
+             SELECT 'member', unnest({members}::text[]), {store}::text
+             UNION ALL
+             SELECT 'member', s.member_id, s.store FROM member_scope s
+              WHERE s.member_id = ANY({members}::text[]) AND s.active AND s.store <> {store}::text"
         ));
     }
     if !c.flag_reasons.is_empty() {

@@ -1,0 +1,150 @@
+//! The downlink's scoping on PostgreSQL ([`crate::store::scope`]): member
+//! changes fanned out to the stores in scope, one store's log read below
+//! the horizon of running transactions, members seen on demand, scopes
+//! lapsed by the daily job. A batch's own scope writes are part of its
+//! one statement (`batch::statement`).
+
+use deadpool_postgres::GenericClient;
+use tillcard_rules::ids::{MemberId, Timestamp};
+
+use super::PgStore;
+use super::sql::execute_cached;
+use crate::store::rows::{change_from_row, columns};
+use crate::store::scope::{ScopeRow, ScopeStore, fan_out_sql, scope_day};
+use crate::store::{ChangeRow, StoreResult, parse_member};
+
+/// A `member` change for each store in the member's scope (for every
+/// terminal if no store has seen them).
+pub(super) async fn push_member_change<C: GenericClient>(
+    client: &C,
+    member: MemberId,
+) -> StoreResult<()> {
+    execute_cached(
+        client,
+        &fan_out_sql("SELECT $1::text AS member_id"),
+        &[&member.to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl ScopeStore for PgStore {
+    async fn changes_for(
+        &self,
+        store: &str,
+        after: (i64, i64),
+        limit: i64,
+    ) -> StoreResult<Vec<ChangeRow>> {
+        // Two index ranges (chain-wide, the store's), each limited, merged
+        // in the log's order.
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(concat!(
+                "WITH horizon AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS x)
+                 SELECT * FROM (
+                   (SELECT ",
+                columns!(change with "xid"),
+                " FROM changes, horizon WHERE store IS NULL AND (xid, position) > ($1, $2)
+                      AND xid < horizon.x ORDER BY xid, position LIMIT $3)
+                   UNION ALL
+                   (SELECT ",
+                columns!(change with "xid"),
+                " FROM changes, horizon WHERE store = $4 AND (xid, position) > ($1, $2)
+                      AND xid < horizon.x ORDER BY xid, position LIMIT $3)
+                 ) AS page ORDER BY 1, 2 LIMIT $3"
+            ))
+            .await?;
+        client
+            .query(&statement, &[&after.0, &after.1, &limit, &store])
+            .await?
+            .iter()
+            .map(change_from_row)
+            .collect()
+    }
+
+    async fn changed_after_for(
+        &self,
+        store: &str,
+        ids: &[MemberId],
+        after: (i64, i64),
+    ) -> StoreResult<Vec<MemberId>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT DISTINCT member_id FROM changes
+                 WHERE kind = 'member' AND member_id = ANY($1) AND (xid, position) > ($2, $3)
+                   AND (store IS NULL OR store = $4)",
+            )
+            .await?;
+        client
+            .query(&statement, &[&list, &after.0, &after.1, &store])
+            .await?
+            .iter()
+            .map(|row| parse_member(row.try_get(0)?))
+            .collect()
+    }
+
+    async fn see_member(&self, store: &str, member: MemberId, now: Timestamp) -> StoreResult<()> {
+        execute_cached(
+            &self.client().await?,
+            "INSERT INTO member_scope (member_id, store, seen_on, active) VALUES ($1, $2, $3, true)
+             ON CONFLICT (member_id, store) DO UPDATE SET seen_on = EXCLUDED.seen_on, active = true
+             WHERE member_scope.seen_on < EXCLUDED.seen_on OR NOT member_scope.active",
+            &[&member.to_string(), &store, &scope_day(now)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn lapse_scopes(&self, cutoff_day: &str, limit: i64) -> StoreResult<usize> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // In (member, store) order, as batches take scope rows (sorted
+        // members), so the job and a batch never wait on each other in a
+        // cycle; rows a batch holds are skipped, to lapse another day if
+        // still due.
+        let lapsed = tx
+            .query(
+                "WITH due AS (
+                   SELECT member_id, store FROM member_scope
+                    WHERE active AND seen_on < $1 ORDER BY member_id, store LIMIT $2
+                    FOR UPDATE SKIP LOCKED),
+                 lapsed AS (
+                   UPDATE member_scope s SET active = false FROM due
+                    WHERE s.member_id = due.member_id AND s.store = due.store
+                   RETURNING s.member_id, s.store)
+                 INSERT INTO changes (kind, member_id, store)
+                 SELECT 'forget', member_id, store FROM lapsed ORDER BY member_id, store
+                 RETURNING 1",
+                &[&cutoff_day, &limit],
+            )
+            .await?
+            .len();
+        tx.commit().await?;
+        Ok(lapsed)
+    }
+
+    async fn scopes_of(&self, member: MemberId) -> StoreResult<Vec<ScopeRow>> {
+        self.client()
+            .await?
+            .query(
+                "SELECT store, seen_on, active FROM member_scope WHERE member_id = $1 ORDER BY store",
+                &[&member.to_string()],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ScopeRow {
+                    store: row.try_get(0)?,
+                    seen_on: row.try_get(1)?,
+                    active: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+}

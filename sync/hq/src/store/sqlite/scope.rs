@@ -1,0 +1,170 @@
+//! The downlink's scoping on SQLite ([`crate::store::scope`]): members
+//! seen at stores, member changes fanned out to the stores in scope, one
+//! store's log read, scopes lapsed by the daily job.
+
+use rusqlite::{Connection, params};
+use tillcard_rules::ids::{MemberId, Timestamp};
+
+use super::SqliteStore;
+use crate::store::rows::{change_from_row, columns};
+use crate::store::scope::{ScopeRow, ScopeStore, fan_out_sql, scope_day};
+use crate::store::{ChangeRow, StoreResult, parse_member, to_json};
+
+/// Records `members` as seen at `store` on `day`: in scope from now on
+/// (again, if their scope had lapsed).
+pub(super) fn see(
+    c: &Connection,
+    store: &str,
+    members: impl IntoIterator<Item = MemberId>,
+    day: &str,
+) -> StoreResult<()> {
+    let mut upsert = c.prepare_cached(
+        "INSERT INTO member_scope (member_id, store, seen_on, active) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (member_id, store) DO UPDATE SET seen_on = excluded.seen_on, active = 1
+         WHERE member_scope.seen_on < excluded.seen_on OR NOT member_scope.active",
+    )?;
+    for member in members {
+        upsert.execute(params![member.to_string(), store, day])?;
+    }
+    Ok(())
+}
+
+/// A `member` change for each store in the member's scope (for every
+/// terminal if no store has seen them).
+pub(super) fn push_member_change(c: &Connection, member: MemberId) -> StoreResult<()> {
+    c.prepare_cached(&fan_out_sql("SELECT ?1 AS member_id"))?
+        .execute(params![member.to_string()])?;
+    Ok(())
+}
+
+/// The log after `position` for `store`'s terminals: the two index ranges
+/// (chain-wide, the store's) each read up to `limit`, merged in order.
+pub(super) fn changes_for(
+    c: &Connection,
+    store: &str,
+    position: i64,
+    limit: i64,
+) -> StoreResult<Vec<ChangeRow>> {
+    let mut rows = Vec::new();
+    // `store IS ?3` is true for NULL = NULL: the first range is the
+    // chain-wide one, the second the store's.
+    for scope in [None, Some(store)] {
+        let mut stmt = c.prepare_cached(concat!(
+            "SELECT ",
+            columns!(change with "0"),
+            " FROM changes WHERE store IS ?3 AND position > ?1 ORDER BY position LIMIT ?2"
+        ))?;
+        for row in stmt.query_and_then(params![position, limit, scope], |r| change_from_row(r))? {
+            rows.push(row?);
+        }
+    }
+    rows.sort_by_key(|r| r.position);
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(rows)
+}
+
+/// Those of `ids` with a member change for `store` or every terminal after
+/// `position`.
+pub(super) fn changed_after_for(
+    c: &Connection,
+    store: &str,
+    ids: &[MemberId],
+    position: i64,
+) -> StoreResult<Vec<MemberId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = to_json(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let mut stmt = c.prepare_cached(
+        "SELECT DISTINCT member_id FROM changes
+         WHERE kind = 'member' AND position > ?2 AND (store IS NULL OR store = ?3)
+           AND member_id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt
+        .query_map(params![list, position, store], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.iter().map(|m| parse_member(m)).collect()
+}
+
+/// Up to `limit` scopes seen before `cutoff_day` lapsed, each with its
+/// store's `forget` change, in one transaction.
+fn lapse(c: &mut Connection, cutoff_day: &str, limit: i64) -> StoreResult<usize> {
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let due: Vec<(String, String)> = tx
+        .prepare_cached(
+            "SELECT member_id, store FROM member_scope WHERE active AND seen_on < ?1
+             ORDER BY member_id, store LIMIT ?2",
+        )?
+        .query_map(params![cutoff_day, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    {
+        let mut lapse = tx.prepare_cached(
+            "UPDATE member_scope SET active = 0 WHERE member_id = ?1 AND store = ?2",
+        )?;
+        let mut forget = tx.prepare_cached(
+            "INSERT INTO changes (kind, member_id, store) VALUES ('forget', ?1, ?2)",
+        )?;
+        for (member, store) in &due {
+            lapse.execute(params![member, store])?;
+            forget.execute(params![member, store])?;
+        }
+    }
+    tx.commit()?;
+    Ok(due.len())
+}
+
+fn scopes_of(c: &Connection, member: MemberId) -> StoreResult<Vec<ScopeRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT store, seen_on, active FROM member_scope WHERE member_id = ?1 ORDER BY store",
+    )?;
+    let rows = stmt
+        .query_map(params![member.to_string()], |r| {
+            Ok(ScopeRow {
+                store: r.get(0)?,
+                seen_on: r.get(1)?,
+                active: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+#[async_trait::async_trait]
+impl ScopeStore for SqliteStore {
+    async fn changes_for(
+        &self,
+        store: &str,
+        after: (i64, i64),
+        limit: i64,
+    ) -> StoreResult<Vec<ChangeRow>> {
+        let store = store.to_string();
+        self.run(move |c| changes_for(c, &store, after.1, limit))
+            .await
+    }
+
+    async fn changed_after_for(
+        &self,
+        store: &str,
+        ids: &[MemberId],
+        after: (i64, i64),
+    ) -> StoreResult<Vec<MemberId>> {
+        let (store, ids) = (store.to_string(), ids.to_vec());
+        self.run(move |c| changed_after_for(c, &store, &ids, after.1))
+            .await
+    }
+
+    async fn see_member(&self, store: &str, member: MemberId, now: Timestamp) -> StoreResult<()> {
+        let store = store.to_string();
+        self.run(move |c| see(c, &store, [member], &scope_day(now)))
+            .await
+    }
+
+    async fn lapse_scopes(&self, cutoff_day: &str, limit: i64) -> StoreResult<usize> {
+        let cutoff = cutoff_day.to_string();
+        self.run(move |c| lapse(c, &cutoff, limit)).await
+    }
+
+    async fn scopes_of(&self, member: MemberId) -> StoreResult<Vec<ScopeRow>> {
+        self.run(move |c| scopes_of(c, member)).await
+    }
+}
