@@ -60,7 +60,8 @@
 //! pg_stat_statements into the throwaway PostgreSQL and prints its
 //! per-statement figures; `BENCH_ONLY=downlink` runs the downlink part
 //! alone, `BENCH_ONLY=tiers` the tier evaluation (`hq/tiers.rs`),
-//! `BENCH_ONLY=burst` the reconnection burst, `BENCH_ONLY=failover` the failover of the HA cluster (`hq/failover.rs`); `BENCH_MARKS=1` prints when the upload phase and
+//! `BENCH_ONLY=burst` the reconnection burst, `BENCH_ONLY=chain` a chain's
+//! ordinary day (`hq/chain.rs`), `BENCH_ONLY=failover` the failover of the HA cluster (`hq/failover.rs`); `BENCH_MARKS=1` prints when the upload phase and
 //! the plain INSERT's start and end on CLOCK_MONOTONIC, for
 //! `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
 
@@ -86,6 +87,9 @@ mod failover;
 
 #[path = "hq/burst.rs"]
 mod burst;
+
+#[path = "hq/chain.rs"]
+mod chain;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -265,7 +269,6 @@ async fn statement_stats(pool: &deadpool_postgres::Pool) {
         .query(
             "SELECT calls, total_exec_time, rows, wal_bytes::bigint, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 90)
              FROM pg_stat_statements
-             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
              ORDER BY total_exec_time DESC LIMIT 25",
             &[],
         )
@@ -309,6 +312,10 @@ async fn main() {
         burst::burst_part(quick).await;
         return;
     }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "chain") {
+        chain::chain_part(quick).await;
+        return;
+    }
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "failover") {
         failover::failover_part(quick).await;
         return;
@@ -324,6 +331,7 @@ async fn main() {
     }
     postgres_part(quick).await;
     burst::burst_part(quick).await;
+    chain::chain_part(quick).await;
     failover::failover_part(quick).await;
     eprintln!("bench total {:.1} s", total.elapsed().as_secs_f64());
 }

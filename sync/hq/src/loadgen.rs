@@ -99,16 +99,29 @@ pub async fn send(
     Ok(body)
 }
 
-/// Provisions `n` terminals through the admin and redeem endpoints.
+/// Provisions `n` terminals through the admin and redeem endpoints, at
+/// 3,600 stores in turn.
 pub async fn provision(
     client: &reqwest::Client,
     base: &str,
     admin_token: &str,
     n: usize,
 ) -> Result<Vec<TerminalCredentials>, LoadError> {
+    provision_at_stores(client, base, admin_token, n, 3600).await
+}
+
+/// [`provision`] at `stores` stores in turn (terminal `i` at store
+/// `i % stores`).
+pub async fn provision_at_stores(
+    client: &reqwest::Client,
+    base: &str,
+    admin_token: &str,
+    n: usize,
+    stores: usize,
+) -> Result<Vec<TerminalCredentials>, LoadError> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let store = format!("S{:04}", i % 3600);
+        let store = format!("S{:04}", i % stores.max(1));
         // Codes are issued for existing stores: the first terminal of each
         // creates it (409 `store_exists` afterwards, on a rerun too).
         let res = client

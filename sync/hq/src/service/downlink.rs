@@ -44,29 +44,41 @@ impl Hq {
                 wire::cursor_parts(c).ok_or_else(|| HqError::BadRequest("unknown cursor".into()))?
             }
         };
-        // A checked cursor names the change it stopped at: a head office
-        // restored from a backup holds another change there, or none, and
-        // starts this terminal's log again rather than skip what it lacks.
-        let resync = match check {
-            Some(check) => !self.holds_change(after, check).await?,
-            None => false,
-        };
-        let mut check = check.map(str::to_owned);
-        if resync {
-            tracing::warn!(
-                terminal = %terminal.terminal_id,
-                "downlink cursor names a change this head office does not hold (restored from a backup): the terminal's log starts again"
-            );
-            after = (0, 0);
-            check = None;
-        }
         self.renew_card_key(terminal).await?;
         // The chain-wide changes and this terminal's store's
-        // (`store::scope`).
-        let rows = self
-            .store
-            .changes_for(&terminal.store, after, CHANGES_PAGE_LIMIT)
-            .await?;
+        // (`store::scope`). A checked cursor names the change it stopped
+        // at, read here with the page (one statement): a head office
+        // restored from a backup holds another change there, or none, and
+        // starts this terminal's log again rather than skip what it lacks.
+        let checked = check.filter(|_| after != (0, 0));
+        let from = match checked {
+            Some(_) => (after.0, after.1.saturating_sub(1)),
+            None => after,
+        };
+        let limit = CHANGES_PAGE_LIMIT + i64::from(checked.is_some());
+        let mut rows = self.store.changes_for(&terminal.store, from, limit).await?;
+        let mut check = check.map(str::to_owned);
+        let mut resync = false;
+        if let Some(expected) = checked {
+            let holds = rows.first().is_some_and(|row| {
+                (row.xid, row.position) == after && row_check(row).eq_ignore_ascii_case(expected)
+            });
+            if holds {
+                rows.remove(0);
+            } else {
+                tracing::warn!(
+                    terminal = %terminal.terminal_id,
+                    "downlink cursor names a change this head office does not hold (restored from a backup): the terminal's log starts again"
+                );
+                resync = true;
+                after = (0, 0);
+                check = None;
+                rows = self
+                    .store
+                    .changes_for(&terminal.store, after, CHANGES_PAGE_LIMIT)
+                    .await?;
+            }
+        }
         let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= CHANGES_PAGE_LIMIT;
         let last = rows.last().map_or(after, |r| (r.xid, r.position));
         if let Some(row) = rows.last() {
@@ -254,22 +266,5 @@ impl Hq {
             .downlink_members_read
             .inc_by(missing.len() as u64);
         Ok(folded)
-    }
-
-    /// Whether the change log holds, at `position`, the change whose
-    /// check is `check` (a `c2` cursor's).
-    async fn holds_change(&self, position: (i64, i64), check: &str) -> Result<bool, HqError> {
-        if position == (0, 0) {
-            return Ok(true);
-        }
-        // The first change at or after the position (the log's order is
-        // (xid, position)): the cursor's own change if it is still there.
-        let rows = self
-            .store
-            .changes_after((position.0, position.1.saturating_sub(1)), 1)
-            .await?;
-        Ok(rows.first().is_some_and(|row| {
-            (row.xid, row.position) == position && row_check(row).eq_ignore_ascii_case(check)
-        }))
     }
 }

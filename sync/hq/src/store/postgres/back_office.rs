@@ -507,12 +507,14 @@ pub(super) async fn set_card_key(
 pub(super) async fn withdrawn_card_keys(
     client: &Object,
 ) -> StoreResult<Vec<(tillcard_protocol::wire::TerminalId, String)>> {
-    let rows = client
-        .query(
+    // Read by every downlink page that sends members: prepared, and on
+    // the partial index `terminals_withdrawn` (revoked terminals are few).
+    let statement = client
+        .prepare_cached(
             "SELECT terminal_id, card_key FROM terminals WHERE card_key IS NOT NULL AND revoked",
-            &[],
         )
         .await?;
+    let rows = client.query(&statement, &[]).await?;
     rows.iter()
         .map(|row| {
             Ok((

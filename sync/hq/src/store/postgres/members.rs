@@ -96,18 +96,20 @@ pub(super) async fn changes_after<C: GenericClient>(
     after: (i64, i64),
     limit: i64,
 ) -> StoreResult<Vec<ChangeRow>> {
-    client
-        .query(
-            concat!(
-                "SELECT ",
-                columns!(change with "xid"),
-                " FROM changes
+    // Prepared once per connection: every downlink request checks its
+    // cursor's change with it.
+    let statement = client
+        .prepare_cached(concat!(
+            "SELECT ",
+            columns!(change with "xid"),
+            " FROM changes
              WHERE (xid, position) > ($1, $2)
                AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
              ORDER BY xid, position LIMIT $3"
-            ),
-            &[&after.0, &after.1, &limit],
-        )
+        ))
+        .await?;
+    client
+        .query(&statement, &[&after.0, &after.1, &limit])
         .await?
         .iter()
         .map(change_from_row)
@@ -145,15 +147,15 @@ pub(super) async fn members_with_ledgers<C: GenericClient>(
         return Ok(Vec::new());
     }
     let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let statement = client
+        .prepare_cached(concat!(
+            "SELECT ",
+            columns!(member_record),
+            " FROM members WHERE member_id = ANY($1)"
+        ))
+        .await?;
     let records = client
-        .query(
-            concat!(
-                "SELECT ",
-                columns!(member_record),
-                " FROM members WHERE member_id = ANY($1)"
-            ),
-            &[&list],
-        )
+        .query(&statement, &[&list])
         .await?
         .iter()
         .map(member_record_from_row)

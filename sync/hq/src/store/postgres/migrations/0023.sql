@@ -3,7 +3,8 @@
 -- change written once per store in scope (`changes.store`; none: for every
 -- terminal, as the changes before this migration). Stores are backfilled
 -- from every store whose terminals booked for the member or enrolled them,
--- seen on the day of the migration.
+-- seen on the day of the migration. Withdrawn card keys, which every
+-- downlink page that sends members reads, found without a scan.
 CREATE TABLE member_scope (member_id TEXT NOT NULL, store TEXT NOT NULL,
    seen_on TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT true,
    PRIMARY KEY (member_id, store));
@@ -18,3 +19,4 @@ INSERT INTO member_scope (member_id, store, seen_on)
    SELECT m.member_id, t.store, to_char(current_date, 'YYYY-MM-DD') FROM members m
      JOIN terminals t ON t.terminal_id = m.enrolled_by
    ON CONFLICT DO NOTHING;
+CREATE INDEX terminals_withdrawn ON terminals (terminal_id) WHERE revoked AND card_key IS NOT NULL;

@@ -1,0 +1,380 @@
+//! `hq.chain_ack_p99_ms`, `hq.downlink_cpu_us_per_terminal_poll` and
+//! `hq.downlink_bytes_per_terminal_hour` (issue 23): a chain's ordinary
+//! day at head office. Workload: 10,800 terminals (3,600 stores x 3 tills;
+//! 600 terminals of 200 stores with `BENCH_QUICK`), each with 20 members
+//! of its own enrolled beforehand (untimed, then every till pulls its
+//! store's downlink to the end once, as a till that has been running has).
+//! Then each till runs the uplink's round every 5 s (`idle_poll`): every
+//! sixth round it first uploads what a till sells in 30 s (1 to 5 events,
+//! each for another of its members: sales of ¥38, every tenth visit a
+//! ¥100 top-up), then it pulls the downlink until no page is left. The
+//! tills' rounds are spread evenly over the 5 s, their uploads over the
+//! 30 s. Head office runs in this process on its own two-thread runtime
+//! (`hq-server`) on a fresh PostgreSQL database, sharing the machine's
+//! cores with the simulated tills and PostgreSQL.
+//!
+//! Two timed phases of the same tills: uploads only (each sixth round),
+//! then the full rounds. The downlink's CPU per poll is the difference of
+//! the two phases' CPU rate (head office's threads and PostgreSQL) over
+//! the polls per second: what polling adds. Bytes are the gzip bodies of
+//! the downlink's answers as sent. Printed beside the figures: the members
+//! one till holds against the chain's (what scoping keeps off each till).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use tillcard_hq::loadgen::{self, Mix, Till};
+use tillcard_hq::service::{self, Hq};
+use tillcard_protocol::client;
+use tillcard_protocol::wire::Change;
+
+use super::{ADMIN, cpu_seconds, line, pg};
+
+/// Members each till enrolled before the timed phases.
+const MEMBERS_PER_TILL: usize = 20;
+/// The uplink's idle poll and a till's upload period.
+const ROUND: Duration = Duration::from_secs(5);
+const ROUNDS_PER_UPLOAD: u64 = 6;
+
+/// CPU seconds of this process's threads named `hq-server`.
+fn server_cpu_seconds() -> f64 {
+    let tick = 100.0;
+    let mut total = 0.0;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    for task in tasks.filter_map(Result::ok) {
+        let path = task.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim() != "hq-server" {
+            continue;
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split(' ').collect();
+        total +=
+            fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
+    }
+    total / tick
+}
+
+/// One simulated till between rounds.
+struct Counter {
+    till: Till,
+    cursor: Option<String>,
+}
+
+#[derive(Default)]
+struct Tally {
+    acks_ms: std::sync::Mutex<Vec<f64>>,
+    polls_ms: std::sync::Mutex<Vec<f64>>,
+    polls: AtomicU64,
+    poll_bytes: AtomicU64,
+    uploads: AtomicU64,
+    events: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// Pulls `counter`'s downlink until no page is left; the requests made,
+/// the bytes received and the members seen.
+async fn pull(
+    http: &reqwest::Client,
+    base: &str,
+    counter: &mut Counter,
+    tally: &Tally,
+    seen: Option<&mut std::collections::HashSet<tillcard_rules::ids::MemberId>>,
+) -> Result<(), loadgen::LoadError> {
+    let mut seen = seen;
+    loop {
+        let request = counter
+            .till
+            .credentials()
+            .changes_request(counter.cursor.as_deref(), chrono::Utc::now().timestamp());
+        let sent = Instant::now();
+        let body = loadgen::send(http, base, request).await?;
+        tally
+            .polls_ms
+            .lock()
+            .unwrap()
+            .push(sent.elapsed().as_secs_f64() * 1000.0);
+        tally.polls.fetch_add(1, Ordering::Relaxed);
+        tally
+            .poll_bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        let page = client::decode_page(&body)?;
+        if let Some(seen) = seen.as_deref_mut() {
+            for change in &page.changes {
+                if let Change::Member { snapshot } = change {
+                    seen.insert(snapshot.member);
+                }
+            }
+        }
+        counter.cursor = Some(page.cursor);
+        if !page.more {
+            return Ok(());
+        }
+    }
+}
+
+/// Runs every till's rounds for `duration`, uploading on each sixth round
+/// and pulling on every round when `poll`; returns the tills.
+async fn phase(
+    http: &reqwest::Client,
+    base: &str,
+    counters: Vec<Counter>,
+    duration: Duration,
+    poll: bool,
+    tally: Arc<Tally>,
+    start_at: chrono::DateTime<chrono::FixedOffset>,
+) -> Vec<Counter> {
+    let n = counters.len() as u64;
+    let stop = Arc::new(AtomicBool::new(false));
+    let began = tokio::time::Instant::now();
+    let tasks: Vec<_> = counters
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut counter)| {
+            let (http, base, tally, stop) = (
+                http.clone(),
+                base.to_string(),
+                Arc::clone(&tally),
+                Arc::clone(&stop),
+            );
+            let i = i as u64;
+            // Rounds spread evenly over the 5 s; uploads over the 30 s.
+            let offset = ROUND.mul_f64((i % 1000) as f64 / 1000.0);
+            let upload_round = (i * 7919) % ROUNDS_PER_UPLOAD;
+            let mut rng = 0x9e37_79b9_7f4a_7c15u64 ^ (i + 1).wrapping_mul(0x2545_f491_4f6c_dd1d);
+            tokio::spawn(async move {
+                let mut round = 0u64;
+                loop {
+                    let at = began + offset + ROUND * u32::try_from(round).unwrap_or(u32::MAX);
+                    tokio::time::sleep_until(at).await;
+                    if stop.load(Ordering::Relaxed) {
+                        return counter;
+                    }
+                    if round % ROUNDS_PER_UPLOAD == upload_round {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        let events = 1 + (rng % 5) as usize;
+                        let batch = counter.till.batch(events, start_at).unwrap();
+                        let request = counter
+                            .till
+                            .credentials()
+                            .upload_request(batch, chrono::Utc::now().timestamp())
+                            .unwrap();
+                        let sent = Instant::now();
+                        match loadgen::send(&http, &base, request).await {
+                            Ok(_) => {
+                                tally
+                                    .acks_ms
+                                    .lock()
+                                    .unwrap()
+                                    .push(sent.elapsed().as_secs_f64() * 1000.0);
+                                tally.uploads.fetch_add(1, Ordering::Relaxed);
+                                tally.events.fetch_add(events as u64, Ordering::Relaxed);
+                            }
+                            Err(_) => {
+                                tally.errors.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    if poll
+                        && pull(&http, &base, &mut counter, &tally, None)
+                            .await
+                            .is_err()
+                    {
+                        tally.errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    round += 1;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut out = Vec::with_capacity(n as usize);
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+pub async fn chain_part(quick: bool) {
+    let (terminals, timed) = if quick {
+        (600usize, Duration::from_secs(30))
+    } else {
+        (10_800usize, Duration::from_secs(60))
+    };
+    let url = pg::fresh_database().await;
+    let url_for_stats = url.clone();
+    let port = pg::cluster().port;
+    // Head office on a runtime of its own, so its CPU is its threads'.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("hq-server")
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_hq, stopped) = tokio::sync::oneshot::channel::<()>();
+    let std_listener = listener.into_std().unwrap();
+    server.spawn(async move {
+        let store = tillcard_hq::store::postgres::PgStore::connect(&url)
+            .await
+            .unwrap();
+        let hq = Arc::new(Hq::open(Arc::new(store), Some(ADMIN.into())).await.unwrap());
+        let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+        service::serve(listener, hq, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let prepared = Instant::now();
+    // Three tills a store.
+    let creds = loadgen::provision_at_stores(&http, &base, ADMIN, terminals, terminals / 3)
+        .await
+        .unwrap();
+    // Each till enrolls its members (one untimed batch), then pulls its
+    // store's downlink to the end.
+    let start_at = chrono::Utc::now().fixed_offset() - chrono::Duration::days(3);
+    let mut counters: Vec<Counter> = creds
+        .into_iter()
+        .map(|c| Counter {
+            till: Till::new(c, MEMBERS_PER_TILL).with_mix(Mix::Sales),
+            cursor: None,
+        })
+        .collect();
+    // A few at a time: head office admits a bounded number of uploads at
+    // once and answers the rest `503 busy`.
+    let enrollments: Vec<_> = counters
+        .iter_mut()
+        .map(|c| {
+            let batch = c.till.batch(MEMBERS_PER_TILL, start_at).unwrap();
+            c.till
+                .credentials()
+                .upload_request(batch, chrono::Utc::now().timestamp())
+                .unwrap()
+        })
+        .collect();
+    let sent: Vec<_> = futures_util::stream::iter(enrollments)
+        .map(|request| loadgen::send(&http, &base, request))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(
+        sent.iter().all(Result::is_ok),
+        "every enrollment batch taken"
+    );
+    let warm = Arc::new(Tally::default());
+    let mut held = std::collections::HashSet::new();
+    for (i, counter) in counters.iter_mut().enumerate() {
+        let seen = (i == 0).then_some(&mut held);
+        pull(&http, &base, counter, &warm, seen).await.unwrap();
+    }
+    let chain_members = terminals * MEMBERS_PER_TILL;
+    eprintln!(
+        "chain: {terminals} tills provisioned, {chain_members} members enrolled and every till caught up in {:.1} s (untimed); one till holds {} members of the chain's {chain_members}",
+        prepared.elapsed().as_secs_f64(),
+        held.len()
+    );
+
+    // Phase 1: uploads only.
+    let uploads_only = Arc::new(Tally::default());
+    let (cpu0, pg0) = (server_cpu_seconds(), cpu_seconds(port).1);
+    let alone_started = Instant::now();
+    let counters = phase(
+        &http,
+        &base,
+        counters,
+        timed / 2,
+        false,
+        Arc::clone(&uploads_only),
+        start_at,
+    )
+    .await;
+    let (cpu1, pg1) = (server_cpu_seconds(), cpu_seconds(port).1);
+    let alone_elapsed = alone_started.elapsed().as_secs_f64();
+    // Phase 2: the uplink's whole rounds.
+    let full = Arc::new(Tally::default());
+    let phase_started = Instant::now();
+    let _counters = phase(
+        &http,
+        &base,
+        counters,
+        timed,
+        true,
+        Arc::clone(&full),
+        start_at,
+    )
+    .await;
+    let elapsed = phase_started.elapsed().as_secs_f64();
+    let (cpu2, pg2) = (server_cpu_seconds(), cpu_seconds(port).1);
+    let _ = stop_hq.send(());
+    server.shutdown_background();
+    if std::env::var_os("BENCH_PGSS").is_some() {
+        super::statement_stats(&super::pool(&url_for_stats)).await;
+    }
+
+    let rate = |cpu: f64, secs: f64| cpu / secs;
+    let upload_rate = rate((cpu1 - cpu0) + (pg1 - pg0), alone_elapsed);
+    let full_rate = rate((cpu2 - cpu1) + (pg2 - pg1), elapsed);
+    let polls = full.polls.load(Ordering::Relaxed) as f64;
+    let poll_us = ((full_rate - upload_rate) * elapsed / polls.max(1.0) * 1e6).max(0.0);
+    let bytes_hour =
+        full.poll_bytes.load(Ordering::Relaxed) as f64 / terminals as f64 / elapsed * 3600.0;
+    let mut acks = full.acks_ms.lock().unwrap().clone();
+    let mut poll_ms = full.polls_ms.lock().unwrap().clone();
+    let mut acks_alone = uploads_only.acks_ms.lock().unwrap().clone();
+    eprintln!(
+        "chain: {terminals} tills for {elapsed:.0} s: {} uploads ({} events, {:.0}/s), {polls:.0} polls ({:.0}/s), {} errors; ack p50 {:.0} ms p99 {:.0} ms (uploads alone p99 {:.0} ms); poll p50 {:.0} ms p99 {:.0} ms; head office + PostgreSQL CPU {:.2} cores with polls, {:.2} without; downlink {:.0} bytes per till per hour",
+        full.uploads.load(Ordering::Relaxed),
+        full.events.load(Ordering::Relaxed),
+        full.events.load(Ordering::Relaxed) as f64 / elapsed,
+        polls / elapsed,
+        full.errors.load(Ordering::Relaxed) + uploads_only.errors.load(Ordering::Relaxed),
+        quantile(&mut acks, 0.5),
+        quantile(&mut acks, 0.99),
+        quantile(&mut acks_alone, 0.99),
+        quantile(&mut poll_ms, 0.5),
+        quantile(&mut poll_ms, 0.99),
+        full_rate,
+        upload_rate,
+        bytes_hour
+    );
+    eprintln!(
+        "chain: CPU seconds uploads alone: head office {:.2}, PostgreSQL {:.2}; full rounds: head office {:.2}, PostgreSQL {:.2}",
+        cpu1 - cpu0,
+        pg1 - pg0,
+        cpu2 - cpu1,
+        pg2 - pg1
+    );
+    line("hq.chain_ack_p99_ms", quantile(&mut acks, 0.99), "ms");
+    line("hq.chain_poll_p99_ms", quantile(&mut poll_ms, 0.99), "ms");
+    line("hq.downlink_cpu_us_per_terminal_poll", poll_us, "us");
+    line("hq.downlink_bytes_per_terminal_hour", bytes_hour, "bytes");
+    line(
+        "hq.chain_members_held_per_till",
+        held.len() as f64,
+        "members",
+    );
+}
