@@ -11,7 +11,7 @@ use tillcard_rules::ledger::LedgerEntry;
 use crate::figures::{MemberSummary, millis};
 use crate::ingest::{self, LastSeen, Loaded, Plan, Prepared};
 use crate::store::rows::{columns, member_record_from_row};
-use crate::store::scope::scope_day;
+use crate::store::scope::{fan_out_sql, scope_day};
 use crate::store::{
     MemberRecord, StoreError, StoreResult, from_sql_int, parse_json, parse_member, to_json,
     to_sql_int,
@@ -56,12 +56,39 @@ pub(super) fn push_change(
 ) -> StoreResult<()> {
     // A member's change goes to the stores in their scope.
     if let ("member", Some(member), None) = (kind, member, payload) {
-        return super::scope::push_member_change(tx, member);
+        return push_member_change(tx, member);
     }
     tx.execute(
         "INSERT INTO changes (kind, member_id, payload) VALUES (?1, ?2, ?3)",
         params![kind, member.map(|m| m.to_string()), payload],
     )?;
+    Ok(())
+}
+
+/// Records `members` as seen at `store` on `day`: in scope from now on
+/// (again, if their scope had lapsed).
+pub(super) fn see(
+    c: &Connection,
+    store: &str,
+    members: impl IntoIterator<Item = MemberId>,
+    day: &str,
+) -> StoreResult<()> {
+    let mut upsert = c.prepare_cached(
+        "INSERT INTO member_scope (member_id, store, seen_on, active) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (member_id, store) DO UPDATE SET seen_on = excluded.seen_on, active = 1
+         WHERE member_scope.seen_on < excluded.seen_on OR NOT member_scope.active",
+    )?;
+    for member in members {
+        upsert.execute(params![member.to_string(), store, day])?;
+    }
+    Ok(())
+}
+
+/// A `member` change for each store in the member's scope (for every
+/// terminal if no store has seen them).
+fn push_member_change(c: &Connection, member: MemberId) -> StoreResult<()> {
+    c.prepare_cached(&fan_out_sql("SELECT ?1 AS member_id"))?
+        .execute(params![member.to_string()])?;
     Ok(())
 }
 
@@ -413,7 +440,7 @@ pub(super) fn write(
         .collect();
     // Every member the batch books for or writes is seen at the
     // uploading store (`store::scope`), before their changes fan out.
-    super::scope::see(tx, &plan.store, changed.iter().copied(), &scope_day(now))?;
+    see(tx, &plan.store, changed.iter().copied(), &scope_day(now))?;
     for member in changed {
         push_change(tx, "member", Some(member), None)?;
     }

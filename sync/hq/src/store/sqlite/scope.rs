@@ -1,41 +1,15 @@
-//! The downlink's scoping on SQLite ([`crate::store::scope`]): members
-//! seen at stores, member changes fanned out to the stores in scope, one
-//! store's log read, scopes lapsed by the daily job.
+//! The downlink's scoping on SQLite ([`crate::store::scope`]): one
+//! store's log read, scopes lapsed by the daily job. (Seeing members and
+//! fanning their changes out happen inside a batch: `batch.rs`.)
 
 use rusqlite::{Connection, params};
 use tillcard_rules::ids::{MemberId, Timestamp};
 
 use super::SqliteStore;
+use super::batch::see;
 use crate::store::rows::{change_from_row, columns};
-use crate::store::scope::{ScopeRow, ScopeStore, fan_out_sql, scope_day};
+use crate::store::scope::{ScopeRow, ScopeStore, scope_day};
 use crate::store::{ChangeRow, StoreResult, parse_member, to_json};
-
-/// Records `members` as seen at `store` on `day`: in scope from now on
-/// (again, if their scope had lapsed).
-pub(super) fn see(
-    c: &Connection,
-    store: &str,
-    members: impl IntoIterator<Item = MemberId>,
-    day: &str,
-) -> StoreResult<()> {
-    let mut upsert = c.prepare_cached(
-        "INSERT INTO member_scope (member_id, store, seen_on, active) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (member_id, store) DO UPDATE SET seen_on = excluded.seen_on, active = 1
-         WHERE member_scope.seen_on < excluded.seen_on OR NOT member_scope.active",
-    )?;
-    for member in members {
-        upsert.execute(params![member.to_string(), store, day])?;
-    }
-    Ok(())
-}
-
-/// A `member` change for each store in the member's scope (for every
-/// terminal if no store has seen them).
-pub(super) fn push_member_change(c: &Connection, member: MemberId) -> StoreResult<()> {
-    c.prepare_cached(&fan_out_sql("SELECT ?1 AS member_id"))?
-        .execute(params![member.to_string()])?;
-    Ok(())
-}
 
 /// The log after `position` for `store`'s terminals: the two index ranges
 /// (chain-wide, the store's) each read up to `limit`, merged in order.
