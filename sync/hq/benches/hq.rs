@@ -646,10 +646,11 @@ async fn ingest_on_fresh_database(
     let _ = stop.send(());
     assert_eq!(r.errors, 0);
     eprintln!(
-        "{label}: {} events in {} batches, {:.2} s; CPU per 1,000 events: {:.4} s in head office + simulated terminals, {:.4} s in PostgreSQL",
+        "{label}: {} events in {} batches, {:.2} s ({} uploads refused busy and sent again); CPU per 1,000 events: {:.4} s in head office + simulated terminals, {:.4} s in PostgreSQL",
         r.events,
         r.batches,
         r.elapsed.as_secs_f64(),
+        r.busy_retries,
         cpu.0 * 1000.0 / r.events as f64,
         cpu.1 * 1000.0 / r.events as f64,
     );

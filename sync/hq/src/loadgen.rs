@@ -43,6 +43,9 @@ pub struct LoadReport {
     pub events: u64,
     /// Requests that failed.
     pub errors: u64,
+    /// Uploads head office refused `503 busy` (its admission, see
+    /// `Hq::upload_turn`) and that were sent again after a backoff.
+    pub busy_retries: u64,
     /// Wall time of the upload phase.
     pub elapsed: Duration,
     /// Ack latency of every batch, ms.
@@ -392,8 +395,31 @@ pub fn encode(terminals: Vec<(TerminalCredentials, Vec<Vec<OutboxEvent>>)>) -> E
     }
 }
 
+/// The first wait before an upload refused `503 busy` is sent again (the
+/// terminal's uplink starts its backoff at a second too), doubled per
+/// refusal up to eight times.
+const BUSY_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A seed for one terminal's retry jitter: the length of its first
+/// request's signature header, mixed with the request count, is enough to
+/// keep terminals from retrying in step.
+fn jitter_seed(requests: &[(u64, SignedRequest)]) -> u64 {
+    requests
+        .first()
+        .map(|(_, r)| {
+            r.headers
+                .iter()
+                .flat_map(|(_, v)| v.bytes())
+                .fold(requests.len() as u64, |h, b| {
+                    h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b)
+                })
+        })
+        .unwrap_or(1)
+}
+
 /// Sends encoded requests: each terminal's one after the other, all
-/// terminals at once; the report's time covers the sending alone.
+/// terminals at once, an upload refused `503 busy` sent again after a
+/// backoff; the report's time covers the sending alone.
 pub async fn run_encoded(client: &reqwest::Client, base: &str, encoded: Encoded) -> LoadReport {
     let base: Arc<str> = Arc::from(base);
     let Encoded {
@@ -406,18 +432,37 @@ pub async fn run_encoded(client: &reqwest::Client, base: &str, encoded: Encoded)
         let (client, base) = (client.clone(), Arc::clone(&base));
         tasks.push(tokio::spawn(async move {
             let mut r = LoadReport::default();
+            // Each terminal's own jitter (xorshift; no randomness needed
+            // beyond spreading the retries).
+            let mut jitter = jitter_seed(&requests) | 1;
             for (n, req) in requests {
                 let t = Instant::now();
-                match send(&client, &base, req)
-                    .await
-                    .and_then(|b| Ok(client::decode_ack(&b)?))
-                {
-                    Ok(_) => {
-                        r.latencies_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-                        r.batches += 1;
-                        r.events += n;
+                let mut backoff = BUSY_BACKOFF;
+                loop {
+                    match send(&client, &base, req.clone())
+                        .await
+                        .and_then(|b| Ok(client::decode_ack(&b)?))
+                    {
+                        Ok(_) => {
+                            r.latencies_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                            r.batches += 1;
+                            r.events += n;
+                        }
+                        // Refused at admission: sent again after the
+                        // uplink's full-jitter backoff, as a till does.
+                        Err(LoadError::Status(503)) => {
+                            r.busy_retries += 1;
+                            jitter ^= jitter << 13;
+                            jitter ^= jitter >> 7;
+                            jitter ^= jitter << 17;
+                            let wait = jitter % (backoff.as_millis() as u64 + 1);
+                            tokio::time::sleep(Duration::from_millis(wait)).await;
+                            backoff = (backoff * 2).min(BUSY_BACKOFF * 8);
+                            continue;
+                        }
+                        Err(_) => r.errors += 1,
                     }
-                    Err(_) => r.errors += 1,
+                    break;
                 }
             }
             r
@@ -428,6 +473,7 @@ pub async fn run_encoded(client: &reqwest::Client, base: &str, encoded: Encoded)
             total.batches += r.batches;
             total.events += r.events;
             total.errors += r.errors;
+            total.busy_retries += r.busy_retries;
             total.latencies_ms.extend(r.latencies_ms);
         } else {
             total.errors += 1;

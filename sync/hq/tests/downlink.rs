@@ -7,6 +7,7 @@ mod util;
 
 use std::collections::BTreeMap;
 
+use tillcard_hq::store::scope::ScopeKey;
 use tillcard_protocol::client::{self, DownlinkSink};
 use tillcard_protocol::staff::StaffSnapshot;
 use tillcard_protocol::wire::{MemberSnapshot, TrustedKey};
@@ -395,9 +396,21 @@ async fn scoped(backend: Backend) {
         ["S001", "S002"]
     );
 
-    // A year on, nobody was seen anywhere: every scope lapses.
+    // A year on, nobody was seen anywhere: every scope lapses, walked one
+    // scope a page here (the daily job reads 10,000 a page).
     let later = chrono::Utc::now().fixed_offset() + chrono::Duration::days(365);
-    let lapsed = h.hq.lapse_scopes(later, 180).await.unwrap();
+    let cutoff = tillcard_hq::store::scope::scope_day(later - chrono::Duration::days(180));
+    let (mut lapsed, mut after, mut pages) = (0, ScopeKey::default(), 0);
+    loop {
+        let page = h.hq.store().lapse_scopes(&cutoff, &after, 1).await.unwrap();
+        pages += 1;
+        lapsed += page.lapsed;
+        match page.next {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    assert_eq!(pages, 4, "three scopes a page each, then the empty end");
     pull(&h, &a2, &mut at_a2).await;
     pull(&h, &b, &mut at_b).await;
     println!(

@@ -86,6 +86,10 @@ pub const CHANGES_PAGE_LIMIT: i64 = 500;
 /// ([`Hq::evaluate_tiers`], [`Hq::expire_points`]).
 pub const JOB_PAGE: i64 = 1_000;
 
+/// Scopes read per transaction by the scope job (most are not due: a
+/// page is a range of the key, read and lapsed where due).
+pub const JOB_SCOPE_PAGE: i64 = 10_000;
+
 /// Head office: storage, keys, configuration, metrics and the login throttle.
 pub struct Hq {
     store: Arc<dyn Store>,
@@ -527,12 +531,16 @@ impl Hq {
             .checked_sub_signed(chrono::Duration::days(i64::from(scope_days)))
             .unwrap_or(at);
         let cutoff = crate::store::scope::scope_day(cutoff);
-        let mut lapsed = 0;
+        let (mut lapsed, mut after) = (0, crate::store::scope::ScopeKey::default());
         loop {
-            let page = self.store.lapse_scopes(&cutoff, JOB_PAGE).await?;
-            lapsed += page;
-            if page == 0 {
-                break;
+            let page = self
+                .store
+                .lapse_scopes(&cutoff, &after, JOB_SCOPE_PAGE)
+                .await?;
+            lapsed += page.lapsed;
+            match page.next {
+                Some(next) => after = next,
+                None => break,
             }
         }
         Ok(lapsed)

@@ -59,6 +59,19 @@ pub fn fan_out_sql(source: &str) -> String {
     )
 }
 
+/// A scope's key, (member id, store) as text; the daily job's cursor
+/// (empty strings: before the first).
+pub type ScopeKey = (String, String);
+
+/// One page of the daily job's walk over scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LapsePage {
+    /// Scopes lapsed on the page.
+    pub lapsed: usize,
+    /// The page's last key, to continue after; `None` at the end.
+    pub next: Option<ScopeKey>,
+}
+
 /// One store's scope of a member, as head office holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeRow {
@@ -94,9 +107,18 @@ pub trait ScopeStore {
     /// Records `member` as seen at `store` on `now`'s day (a fetch on
     /// demand), in scope from now on.
     async fn see_member(&self, store: &str, member: MemberId, now: Timestamp) -> StoreResult<()>;
-    /// Lapses up to `limit` scopes last seen before `cutoff_day`, each with
-    /// a `forget` change for its store, in one transaction; how many.
-    async fn lapse_scopes(&self, cutoff_day: &str, limit: i64) -> StoreResult<usize>;
+    /// Reads up to `limit` scopes after `after` in key order (member,
+    /// store) and lapses those last seen before `cutoff_day`, each with a
+    /// `forget` change for its store, in one transaction. A page of the
+    /// key, not an index of the due ones: an index on `seen_on` was also
+    /// a path every batch's generic plan could take (and took, scanning
+    /// every active scope per batch).
+    async fn lapse_scopes(
+        &self,
+        cutoff_day: &str,
+        after: &ScopeKey,
+        limit: i64,
+    ) -> StoreResult<LapsePage>;
     /// A member's scopes, by store.
     async fn scopes_of(&self, member: MemberId) -> StoreResult<Vec<ScopeRow>>;
 }

@@ -129,6 +129,12 @@ fn start() -> Result<Cluster, String> {
     if std::env::var_os("BENCH_PGSS").is_some() {
         opts.push_str(" -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on");
     }
+    // `BENCH_PG_OPTS='-c ...'`: more server settings for a profiling run
+    // (auto_explain, say); the log stays in the cluster's directory.
+    if let Ok(more) = std::env::var("BENCH_PG_OPTS") {
+        opts.push(' ');
+        opts.push_str(&more);
+    }
     let log = dir.join("log");
     run(
         as_pg_user(

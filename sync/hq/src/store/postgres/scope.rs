@@ -10,7 +10,7 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use super::PgStore;
 use super::sql::execute_cached;
 use crate::store::rows::{change_from_row, columns};
-use crate::store::scope::{ScopeRow, ScopeStore, fan_out_sql, scope_day};
+use crate::store::scope::{LapsePage, ScopeKey, ScopeRow, ScopeStore, fan_out_sql, scope_day};
 use crate::store::{ChangeRow, StoreResult, parse_member};
 
 /// A `member` change for each store in the member's scope (for every
@@ -101,32 +101,57 @@ impl ScopeStore for PgStore {
         Ok(())
     }
 
-    async fn lapse_scopes(&self, cutoff_day: &str, limit: i64) -> StoreResult<usize> {
+    async fn lapse_scopes(
+        &self,
+        cutoff_day: &str,
+        after: &ScopeKey,
+        limit: i64,
+    ) -> StoreResult<LapsePage> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        // In (member, store) order, as batches take scope rows (sorted
-        // members), so the job and a batch never wait on each other in a
-        // cycle; rows a batch holds are skipped, to lapse another day if
-        // still due.
-        let lapsed = tx
+        // A range of the key; its due rows lapsed in key order, as batches
+        // take scope rows (sorted members), so the job and a batch never
+        // wait on each other in a cycle; rows a batch holds are skipped, to
+        // lapse another day if still due.
+        let rows = tx
             .query(
-                "WITH due AS (
-                   SELECT member_id, store FROM member_scope
-                    WHERE active AND seen_on < $1 ORDER BY member_id, store LIMIT $2
-                    FOR UPDATE SKIP LOCKED),
+                "WITH page AS (
+                   SELECT member_id, store, active AND seen_on < $1 AS due FROM member_scope
+                    WHERE (member_id, store) > ($2, $3) ORDER BY member_id, store LIMIT $4),
+                 due AS (
+                   SELECT s.member_id, s.store FROM member_scope s
+                     JOIN page p ON p.due AND s.member_id = p.member_id AND s.store = p.store
+                    WHERE s.active AND s.seen_on < $1
+                    ORDER BY s.member_id, s.store FOR UPDATE OF s SKIP LOCKED),
                  lapsed AS (
                    UPDATE member_scope s SET active = false FROM due
                     WHERE s.member_id = due.member_id AND s.store = due.store
-                   RETURNING s.member_id, s.store)
-                 INSERT INTO changes (kind, member_id, store)
-                 SELECT 'forget', member_id, store FROM lapsed ORDER BY member_id, store
-                 RETURNING 1",
-                &[&cutoff_day, &limit],
+                   RETURNING s.member_id, s.store),
+                 forgotten AS (
+                   INSERT INTO changes (kind, member_id, store)
+                   SELECT 'forget', member_id, store FROM lapsed ORDER BY member_id, store
+                   RETURNING 1)
+                 SELECT (SELECT count(*) FROM page), (SELECT count(*) FROM forgotten),
+                        last.member_id, last.store
+                   FROM (SELECT 1) one
+                   LEFT JOIN (SELECT member_id, store FROM page
+                               ORDER BY member_id DESC, store DESC LIMIT 1) last ON true",
+                &[&cutoff_day, &after.0, &after.1, &limit],
             )
-            .await?
-            .len();
+            .await?;
         tx.commit().await?;
-        Ok(lapsed)
+        let row = rows.first().ok_or_else(|| {
+            crate::store::StoreError::Corrupt("the scope page answered no row".into())
+        })?;
+        let (read, lapsed): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        let next = match (row.try_get(2)?, row.try_get(3)?) {
+            (Some(member), Some(store)) if read >= limit => Some((member, store)),
+            _ => None,
+        };
+        Ok(LapsePage {
+            lapsed: usize::try_from(lapsed).unwrap_or(0),
+            next,
+        })
     }
 
     async fn scopes_of(&self, member: MemberId) -> StoreResult<Vec<ScopeRow>> {

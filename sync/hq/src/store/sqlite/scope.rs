@@ -8,7 +8,7 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use super::SqliteStore;
 use super::batch::see;
 use crate::store::rows::{change_from_row, columns};
-use crate::store::scope::{ScopeRow, ScopeStore, scope_day};
+use crate::store::scope::{LapsePage, ScopeKey, ScopeRow, ScopeStore, scope_day};
 use crate::store::{ChangeRow, StoreResult, parse_member, to_json};
 
 /// The log after `position` for `store`'s terminals: the two index ranges
@@ -60,17 +60,25 @@ pub(super) fn changed_after_for(
     rows.iter().map(|m| parse_member(m)).collect()
 }
 
-/// Up to `limit` scopes seen before `cutoff_day` lapsed, each with its
-/// store's `forget` change, in one transaction.
-fn lapse(c: &mut Connection, cutoff_day: &str, limit: i64) -> StoreResult<usize> {
+/// Up to `limit` scopes after `after`, those seen before `cutoff_day`
+/// lapsed, each with its store's `forget` change, in one transaction.
+fn lapse(
+    c: &mut Connection,
+    cutoff_day: &str,
+    after: &ScopeKey,
+    limit: i64,
+) -> StoreResult<LapsePage> {
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let due: Vec<(String, String)> = tx
+    let page: Vec<(String, String, bool)> = tx
         .prepare_cached(
-            "SELECT member_id, store FROM member_scope WHERE active AND seen_on < ?1
-             ORDER BY member_id, store LIMIT ?2",
+            "SELECT member_id, store, active AND seen_on < ?1 FROM member_scope
+              WHERE (member_id, store) > (?2, ?3) ORDER BY member_id, store LIMIT ?4",
         )?
-        .query_map(params![cutoff_day, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![cutoff_day, after.0, after.1, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
         .collect::<Result<_, _>>()?;
+    let mut lapsed = 0;
     {
         let mut lapse = tx.prepare_cached(
             "UPDATE member_scope SET active = 0 WHERE member_id = ?1 AND store = ?2",
@@ -78,13 +86,19 @@ fn lapse(c: &mut Connection, cutoff_day: &str, limit: i64) -> StoreResult<usize>
         let mut forget = tx.prepare_cached(
             "INSERT INTO changes (kind, member_id, store) VALUES ('forget', ?1, ?2)",
         )?;
-        for (member, store) in &due {
+        for (member, store, _) in page.iter().filter(|(_, _, due)| *due) {
             lapse.execute(params![member, store])?;
             forget.execute(params![member, store])?;
+            lapsed += 1;
         }
     }
     tx.commit()?;
-    Ok(due.len())
+    let next = if page.len() < usize::try_from(limit).unwrap_or(usize::MAX) {
+        None
+    } else {
+        page.last().map(|(m, s, _)| (m.clone(), s.clone()))
+    };
+    Ok(LapsePage { lapsed, next })
 }
 
 fn scopes_of(c: &Connection, member: MemberId) -> StoreResult<Vec<ScopeRow>> {
@@ -133,9 +147,14 @@ impl ScopeStore for SqliteStore {
             .await
     }
 
-    async fn lapse_scopes(&self, cutoff_day: &str, limit: i64) -> StoreResult<usize> {
-        let cutoff = cutoff_day.to_string();
-        self.run(move |c| lapse(c, &cutoff, limit)).await
+    async fn lapse_scopes(
+        &self,
+        cutoff_day: &str,
+        after: &ScopeKey,
+        limit: i64,
+    ) -> StoreResult<LapsePage> {
+        let (cutoff, after) = (cutoff_day.to_string(), after.clone());
+        self.run(move |c| lapse(c, &cutoff, &after, limit)).await
     }
 
     async fn scopes_of(&self, member: MemberId) -> StoreResult<Vec<ScopeRow>> {

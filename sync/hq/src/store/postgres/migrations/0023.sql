@@ -3,12 +3,13 @@
 -- change written once per store in scope (`changes.store`; none: for every
 -- terminal, as the changes before this migration). Stores are backfilled
 -- from every store whose terminals booked for the member or enrolled them,
--- seen on the day of the migration. Withdrawn card keys, which every
+-- seen on the day of the migration. No index on `seen_on`: the daily job
+-- walks the key in pages (a batch's generic plan took such an index to read
+-- every active scope). Withdrawn card keys, which every
 -- downlink page that sends members reads, found without a scan.
 CREATE TABLE member_scope (member_id TEXT NOT NULL, store TEXT NOT NULL,
    seen_on TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT true,
    PRIMARY KEY (member_id, store));
-CREATE INDEX member_scope_lapse ON member_scope (seen_on) WHERE active;
 ALTER TABLE changes ADD COLUMN store TEXT;
 CREATE INDEX changes_store ON changes (store, xid, position);
 INSERT INTO member_scope (member_id, store, seen_on)
