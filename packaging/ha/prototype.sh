@@ -52,9 +52,9 @@ fi
 
 # ---- free ports on 127.0.0.1, all bound at once so none repeats.
 read -r ETCD_PORT ETCD_PEER_PORT PG_FRONT_PORT HQ_FRONT_PORT \
-    PG_PORT_node1 REST_PORT_node1 PG_PORT_node2 REST_PORT_node2 < <(python3 -c '
+    PG_PORT_node1 REST_PORT_node1 PG_PORT_node2 REST_PORT_node2 PG_READ_PORT < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(8)]
+socks = [socket.socket() for _ in range(9)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')
 pg_port() { local v="PG_PORT_$1"; echo "${!v}"; }
@@ -164,6 +164,7 @@ python3 - "$HERE/haproxy.cfg.template" "$SCRATCH/haproxy.cfg" <<EOF
 import sys
 s = open(sys.argv[1]).read()
 for k, v in {"{{PG_FRONT_PORT}}": "$PG_FRONT_PORT", "{{HQ_FRONT_PORT}}": "$HQ_FRONT_PORT",
+             "{{PG_READ_PORT}}": "$PG_READ_PORT",
              "{{PG_SERVERS}}": """$PG_SERVERS""".rstrip("\n"), "{{HQ_SERVERS}}": """$HQ_SERVERS"""}.items():
     s = s.replace(k, v)
 open(sys.argv[2], "w").write(s)

@@ -10,6 +10,7 @@
 //! | `database.postgres_url` (wins over `sqlite`) | `TILLCARD_HQ_DATABASE_URL` | unset |
 //! | `database.postgres_url_file` | `TILLCARD_HQ_DATABASE_URL_FILE` | unset |
 //! | `database.postgres_pool_size` | `TILLCARD_HQ_DATABASE_POOL_SIZE` | 2 × CPUs + 2 (4 to 32) |
+//! | `database.read_url` | `TILLCARD_HQ_DATABASE_READ_URL` | unset: the dashboard reads the primary (a streaming standby's URL: the dashboard's figures are read there, with how far it trails shown; PostgreSQL only) |
 //! | `admin.token` | `TILLCARD_HQ_ADMIN_TOKEN` | unset: admin API refused |
 //! | `admin.token_file` | `TILLCARD_HQ_ADMIN_TOKEN_FILE` | unset |
 //! | `metrics.token` | `TILLCARD_HQ_METRICS_TOKEN` | unset: `/metrics` to loopback clients only |
@@ -73,6 +74,9 @@ pub struct Config {
     /// Connections to PostgreSQL (`TILLCARD_HQ_DATABASE_POOL_SIZE`; none:
     /// [`crate::store::postgres::default_pool_size`]).
     pub postgres_pool_size: Option<usize>,
+    /// A streaming standby the dashboard's figures are read from
+    /// (`TILLCARD_HQ_DATABASE_READ_URL`; none: the primary).
+    pub read_url: Option<String>,
     /// Bearer token for admin endpoints (`TILLCARD_HQ_ADMIN_TOKEN`; none:
     /// admin endpoints refused).
     pub admin_token: Option<String>,
@@ -171,6 +175,7 @@ struct FileDatabase {
     postgres_url: Option<String>,
     postgres_url_file: Option<PathBuf>,
     postgres_pool_size: Option<usize>,
+    read_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -278,6 +283,16 @@ impl Config {
                 size => size,
             },
         };
+
+        let read_url = var("TILLCARD_HQ_DATABASE_READ_URL")
+            .or_else(|| parsed.database.read_url.clone())
+            .filter(|u| !u.is_empty());
+        if read_url.is_some() && !matches!(database, Database::Postgres(_)) {
+            return Err(ConfigError::Invalid {
+                key: "database.read_url".into(),
+                problem: "a standby to read from needs head office on PostgreSQL".into(),
+            });
+        }
 
         let admin_token = if let Some(token) = var("TILLCARD_HQ_ADMIN_TOKEN") {
             Some(token)
@@ -440,6 +455,7 @@ impl Config {
             listen,
             database,
             postgres_pool_size,
+            read_url,
             admin_token,
             metrics_token,
             log: LogSettings { filter, format },
@@ -465,6 +481,17 @@ impl Config {
         crate::personal::PersonalKeys::read_file(path, self.personal_key_version)
             .map_err(|e| e.to_string())
     }
+}
+
+/// The configured standby for the dashboard's reads, if any (not
+/// connected yet: see [`crate::store::postgres::PgStore::read_only`]).
+pub fn open_standby(config: &Config) -> StoreResult<Option<Arc<dyn Store>>> {
+    let Some(url) = &config.read_url else {
+        return Ok(None);
+    };
+    // The dashboard's few readers need few connections.
+    let store = crate::store::postgres::PgStore::read_only(url, 2)?;
+    Ok(Some(Arc::new(store)))
 }
 
 /// Opens the configured store.
@@ -566,6 +593,40 @@ mod tests {
         // Unset: the store's default, two per CPU and two more, 4 to 32.
         let default = crate::store::postgres::default_pool_size();
         assert!((4..=32).contains(&default), "{default}");
+    }
+
+    #[test]
+    fn a_standby_to_read_from_needs_postgres_and_comes_from_the_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "hq.toml",
+            "[database]\npostgres_url = \"postgres://hq@primary/tillcard\"\nread_url = \"postgres://hq@standby/tillcard\"\n",
+        );
+        let c = Config::load(Some(&file), &env(&[])).unwrap();
+        assert_eq!(
+            c.read_url.as_deref(),
+            Some("postgres://hq@standby/tillcard")
+        );
+        let c = Config::load(
+            Some(&file),
+            &env(&[(
+                "TILLCARD_HQ_DATABASE_READ_URL",
+                "postgres://hq@other/tillcard",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(c.read_url.as_deref(), Some("postgres://hq@other/tillcard"));
+        assert_eq!(Config::load(None, &env(&[])).unwrap().read_url, None);
+        let e = Config::load(
+            None,
+            &env(&[(
+                "TILLCARD_HQ_DATABASE_READ_URL",
+                "postgres://hq@standby/tillcard",
+            )]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("database.read_url:"), "{e}");
     }
 
     #[test]

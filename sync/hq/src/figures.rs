@@ -310,6 +310,35 @@ pub struct Figures {
     pub terminals: Vec<TerminalSync>,
     /// The conflicts queue.
     pub conflicts: Conflicts,
+    /// Which database the figures were read from, and how current it was.
+    pub read_from: ReadFrom,
+}
+
+/// Where the figures were read (issue 23): head office's database (the
+/// primary), or its streaming standby when one is configured
+/// (`database.read_url`), which may trail the primary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ReadFrom {
+    /// `primary` or `standby`.
+    pub database: String,
+    /// How far the standby trailed the primary, in milliseconds: 0 when it
+    /// had replayed everything it was streamed, else the age of the last
+    /// transaction it replayed. None when read from the primary.
+    pub behind_ms: Option<i64>,
+    /// Set when a standby is configured but did not answer, so the
+    /// primary was read instead.
+    pub standby_unavailable: bool,
+}
+
+impl ReadFrom {
+    /// Read from the primary (no standby configured).
+    pub fn primary() -> ReadFrom {
+        ReadFrom {
+            database: "primary".into(),
+            behind_ms: None,
+            standby_unavailable: false,
+        }
+    }
 }
 
 /// Window lengths in days.
@@ -690,6 +719,7 @@ pub fn compute(program: &Program, rows: FigureRows, now: Timestamp) -> Figures {
             items: rows.conflicts,
             by_kind_and_age: rows.review_ages,
         },
+        read_from: ReadFrom::primary(),
     }
 }
 

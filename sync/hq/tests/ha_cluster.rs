@@ -16,6 +16,11 @@
 //! head office hold less of it than it had acknowledged (a lost
 //! acknowledged event would show there, and as a gap the terminal could
 //! not fill). The lost database machine then rejoins as the standby.
+//!
+//! The nodes read the dashboard's figures from the standby (HAProxy's
+//! standby frontend, `database.read_url`): before the failover the figures
+//! say they came from the standby and how far it trailed; after it, with
+//! no standby left, that they came from the primary because none answered.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -43,13 +48,14 @@ const RESUME_BOUND: Duration = Duration::from_secs(30);
 /// `tillcard-hq serve` on `port`, on the cluster's database through
 /// HAProxy, trusting HAProxy's `X-Forwarded-For`, draining for a second
 /// on SIGTERM.
-fn start_hq(url: &str, port: u16, key: &std::path::Path) -> Child {
+fn start_hq(url: &str, read_url: &str, port: u16, key: &std::path::Path) -> Child {
     Command::new(BIN)
         .arg("serve")
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("TILLCARD_HQ_LISTEN", format!("127.0.0.1:{port}"))
         .env("TILLCARD_HQ_DATABASE_URL", url)
+        .env("TILLCARD_HQ_DATABASE_READ_URL", read_url)
         .env("TILLCARD_HQ_PERSONAL_KEY_FILE", key)
         .env("TILLCARD_HQ_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("TILLCARD_HQ_TRUSTED_PROXIES", "127.0.0.1")
@@ -85,6 +91,24 @@ impl Drop for Nodes {
             let _ = node.wait();
         }
     }
+}
+
+/// Where the dashboard's figures were read (`read_from` of
+/// `GET /v1/admin/figures`), through HAProxy.
+async fn figures_read_from(http: &reqwest::Client, base: &str) -> serde_json::Value {
+    let body = http
+        .get(format!("{base}/v1/admin/figures"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let figures: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    figures["read_from"].clone()
 }
 
 /// Milliseconds since the test's start (the terminals' last success).
@@ -210,7 +234,9 @@ async fn three_nodes_and_a_patroni_pair_lose_and_double_nothing_through_a_node_k
     // The first node migrates and bootstraps the database; then the others.
     let mut nodes = Nodes(Vec::new());
     for port in &hq_ports {
-        nodes.0.push(start_hq(&url, *port, &key));
+        nodes
+            .0
+            .push(start_hq(&url, &cluster.read_url(), *port, &key));
         wait_healthy(
             &http,
             &format!("http://127.0.0.1:{port}"),
@@ -249,6 +275,11 @@ async fn three_nodes_and_a_patroni_pair_lose_and_double_nothing_through_a_node_k
         })
         .collect();
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // The dashboard reads the standby, saying how far it trails.
+    let before = figures_read_from(&http, &base).await;
+    println!("ha: the dashboard's figures with both databases up: {before}");
+    assert_eq!(before["database"], "standby", "{before}");
+    assert!(before["behind_ms"].as_i64().is_some(), "{before}");
 
     // A head-office node dies mid-batch.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -276,6 +307,11 @@ async fn three_nodes_and_a_patroni_pair_lose_and_double_nothing_through_a_node_k
     let failover_resume_s = resumed(&last_ok, start, failover_at, "the primary's loss").await;
     let new_primary = cluster.primary().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // No standby left: the dashboard reads the new primary and says so.
+    let after = figures_read_from(&http, &base).await;
+    println!("ha: the dashboard's figures with the standby promoted: {after}");
+    assert_eq!(after["database"], "primary", "{after}");
+    assert_eq!(after["standby_unavailable"], true, "{after}");
 
     running.store(false, Ordering::SeqCst);
     let (mut sent, mut requests, mut polls, mut regressions, mut entries) = (0u64, 0, 0, 0, 0u64);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser as _;
 use tillcard_hq::cli::{Cli, Command, run_office};
-use tillcard_hq::config::{Config, open_store};
+use tillcard_hq::config::{Config, open_standby, open_store};
 use tillcard_hq::jobs::{self, JobsConfig};
 use tillcard_hq::service::{self, Hq};
 
@@ -40,14 +40,16 @@ async fn main() -> anyhow::Result<()> {
         scope_days: config.scope_days,
         ..JobsConfig::default()
     };
-    let hq = Arc::new(
-        Hq::open_with(store, config.admin_token.clone(), personal)
-            .await
-            .context("starting head office")?
-            .with_jobs(jobs)
-            .with_metrics_token(config.metrics_token.clone())
-            .with_trusted_proxies(config.trusted_proxies.clone()),
-    );
+    let mut hq = Hq::open_with(store, config.admin_token.clone(), personal)
+        .await
+        .context("starting head office")?
+        .with_jobs(jobs)
+        .with_metrics_token(config.metrics_token.clone())
+        .with_trusted_proxies(config.trusted_proxies.clone());
+    if let Some(standby) = open_standby(&config).context("the standby to read from")? {
+        hq = hq.with_standby(standby);
+    }
+    let hq = Arc::new(hq);
     match cli.command {
         None | Some(Command::Serve) => {
             let listener = tokio::net::TcpListener::bind(config.listen)

@@ -11,6 +11,10 @@ const STRINGS = {
     failed: "数据加载失败：",
     signed_out: "登录已过期，请重新登录。",
     as_of: "数据时间",
+    read_standby: "读自备库，落后主库",
+    read_standby_current: "读自备库（已同步）",
+    read_standby_down: "备库无响应，读自主库",
+    seconds: "秒",
     tiers: "各等级会员数",
     members: "会员",
     members_total: "会员总数",
@@ -79,6 +83,10 @@ const STRINGS = {
     failed: "Could not load the figures: ",
     signed_out: "Your session has ended; please sign in again.",
     as_of: "As of",
+    read_standby: "read from the standby, behind the primary by",
+    read_standby_current: "read from the standby (caught up)",
+    read_standby_down: "the standby did not answer: read from the primary",
+    seconds: "s",
     tiers: "Members by tier",
     members: "members",
     members_total: "Members",
@@ -273,6 +281,17 @@ function tierName(tier) {
   return t("tier_names") === "zh" ? tier.name_zh : tier.name_en;
 }
 
+// Where the figures were read: nothing to say for the primary; for the
+// standby, how far it trailed (issue 23: the dashboard may read a standby,
+// with its staleness shown).
+function readFrom(r) {
+  if (!r) return "";
+  if (r.standby_unavailable) return " · " + t("read_standby_down");
+  if (r.database !== "standby") return "";
+  if (!r.behind_ms) return " · " + t("read_standby_current");
+  return " · " + t("read_standby") + " " + (r.behind_ms / 1000).toFixed(1) + " " + t("seconds");
+}
+
 function render() {
   document.documentElement.lang = lang;
   document.title = t("title");
@@ -280,7 +299,7 @@ function render() {
   for (const b of document.querySelectorAll("button[data-lang]")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
   if (!figures) return;
   const f = figures;
-  document.getElementById("as-of").textContent = t("as_of") + " " + f.as_of.replace("T", " ").replace(/\.\d+/, "");
+  document.getElementById("as-of").textContent = t("as_of") + " " + f.as_of.replace("T", " ").replace(/\.\d+/, "") + readFrom(f.read_from);
 
   put("chart-tiers",
     hbars("tiers", f.members_by_tier.map((tier, i) => ({

@@ -108,6 +108,9 @@ pub struct Hq {
     snapshots: snapshots::SnapshotCache,
     /// Load balancers whose `X-Forwarded-For` names the client.
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// A streaming standby the dashboard's figures are read from, when
+    /// configured (`database.read_url`).
+    standby: Option<Arc<dyn Store>>,
     /// Set on SIGTERM: `/health` answers 503 `draining` so a load
     /// balancer stops sending new requests before this node stops.
     draining: std::sync::atomic::AtomicBool,
@@ -200,6 +203,7 @@ impl Hq {
             upload_limits: limits::UploadLimits::default(),
             snapshots: snapshots::SnapshotCache::default(),
             trusted_proxies: Vec::new(),
+            standby: None,
             draining: std::sync::atomic::AtomicBool::new(false),
             uploads: tokio::sync::Semaphore::new(uploads_at_once()),
         })
@@ -210,6 +214,14 @@ impl Hq {
     /// balancer appended last to `X-Forwarded-For` ([`Hq::client_addr`]).
     pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> Hq {
         self.trusted_proxies = proxies;
+        self
+    }
+
+    /// The same head office reading the dashboard's figures from
+    /// `standby` (a streaming standby of its database), the primary while
+    /// the standby does not answer.
+    pub fn with_standby(mut self, standby: Arc<dyn Store>) -> Hq {
+        self.standby = Some(standby);
         self
     }
 
@@ -382,8 +394,38 @@ impl Hq {
     /// The chain's figures as of `now` (see [`crate::figures`]).
     pub async fn figures(&self, now: Timestamp) -> Result<Figures, HqError> {
         let program = self.program_at(now).await?;
-        let rows = self.store.figure_rows(&FigureQuery::at(now)).await?;
-        Ok(figures::compute(&program, rows, now))
+        let query = FigureQuery::at(now);
+        if let Some(standby) = &self.standby {
+            // How far behind is read first: the rows are at least that
+            // current.
+            let read = async {
+                let behind = standby.standby_behind_ms().await?;
+                Ok::<_, crate::store::StoreError>((behind, standby.figure_rows(&query).await?))
+            };
+            match read.await {
+                Ok((behind, rows)) => {
+                    let mut figures = figures::compute(&program, rows, now);
+                    figures.read_from = figures::ReadFrom {
+                        database: if behind.is_some() {
+                            "standby"
+                        } else {
+                            "primary"
+                        }
+                        .into(),
+                        behind_ms: behind,
+                        standby_unavailable: false,
+                    };
+                    return Ok(figures);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the standby did not answer: figures read from the primary");
+                }
+            }
+        }
+        let rows = self.store.figure_rows(&query).await?;
+        let mut figures = figures::compute(&program, rows, now);
+        figures.read_from.standby_unavailable = self.standby.is_some();
+        Ok(figures)
     }
 
     /// The store.

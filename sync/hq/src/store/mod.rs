@@ -527,6 +527,12 @@ pub trait Store:
     /// The rows the chain's figures are computed from (see
     /// [`crate::figures`]): aggregates in SQL, the rest as rows.
     async fn figure_rows(&self, query: &FigureQuery) -> StoreResult<FigureRows>;
+    /// How far this database trails the primary when it is a streaming
+    /// standby (milliseconds; see [`crate::figures::ReadFrom`]); none on
+    /// a primary or on SQLite.
+    async fn standby_behind_ms(&self) -> StoreResult<Option<i64>> {
+        Ok(None)
+    }
     /// Every terminal's sync state (for the `/metrics` gauges).
     async fn terminal_rows(&self) -> StoreResult<Vec<crate::figures::TerminalRow>>;
     /// Creates a head-office user, or replaces their password hash and

@@ -41,6 +41,9 @@ pub struct HaCluster {
     haproxy: Option<Child>,
     /// HAProxy's PostgreSQL port: always the primary.
     pub pg_front_port: u16,
+    /// HAProxy's port for reads: a running standby.
+    #[allow(dead_code, reason = "the failover bench reads no figures")]
+    pub pg_read_port: u16,
     /// HAProxy's HTTP port: the head-office nodes that answer `/health`.
     pub hq_front_port: u16,
     http: reqwest::Client,
@@ -116,7 +119,8 @@ impl HaCluster {
             uuid::Uuid::now_v7().simple()
         ));
         std::fs::create_dir_all(&scratch).unwrap();
-        let ports = free_ports(8);
+        let ports = free_ports(9);
+        let pg_read_port = ports[8];
         let (etcd_port, etcd_peer_port, pg_front_port, hq_front_port) =
             (ports[0], ports[1], ports[2], ports[3]);
         let scope = format!("tillcard-ha-{}", std::process::id());
@@ -161,6 +165,7 @@ impl HaCluster {
         let haproxy_config = HAPROXY_TEMPLATE
             .replace("{{PG_FRONT_PORT}}", &pg_front_port.to_string())
             .replace("{{HQ_FRONT_PORT}}", &hq_front_port.to_string())
+            .replace("{{PG_READ_PORT}}", &pg_read_port.to_string())
             .replace("{{PG_SERVERS}}", pg_servers.trim_end())
             .replace("{{HQ_SERVERS}}", hq_servers.trim_end());
         assert!(!haproxy_config.contains("{{"), "{haproxy_config}");
@@ -183,6 +188,7 @@ impl HaCluster {
             etcd: None,
             haproxy: None,
             pg_front_port,
+            pg_read_port,
             hq_front_port,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
@@ -253,6 +259,15 @@ impl HaCluster {
         format!(
             "postgres://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{}/{DATABASE}",
             self.pg_front_port
+        )
+    }
+
+    /// The dashboard's reads' URL: the standby, through HAProxy.
+    #[allow(dead_code, reason = "the failover bench reads no figures")]
+    pub fn read_url(&self) -> String {
+        format!(
+            "postgres://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{}/{DATABASE}",
+            self.pg_read_port
         )
     }
 

@@ -207,6 +207,35 @@ impl PgStore {
         })
     }
 
+    /// A pool of `pool_size` connections to a streaming standby at `url`
+    /// for reads only (the dashboard's figures, `database.read_url`).
+    /// Nothing is connected yet: head office starts whether or not the
+    /// standby is up, and reads the primary while it is not.
+    pub fn read_only(url: &str, pool_size: usize) -> StoreResult<PgStore> {
+        let mut cfg = deadpool_postgres::Config::new();
+        cfg.url = Some(url.to_string());
+        cfg.pool = Some(deadpool_postgres::PoolConfig {
+            // A standby that is down answers within this, not after the
+            // dashboard's request gave up.
+            timeouts: deadpool_postgres::Timeouts {
+                wait: Some(std::time::Duration::from_secs(2)),
+                create: Some(std::time::Duration::from_secs(2)),
+                recycle: Some(std::time::Duration::from_secs(2)),
+            },
+            ..deadpool_postgres::PoolConfig::new(pool_size.max(1))
+        });
+        cfg.manager = Some(deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Verified,
+        });
+        let pool = cfg
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(pool_err)?;
+        Ok(PgStore {
+            pool,
+            key_lock_budget: 0,
+        })
+    }
+
     /// The same store with another advisory-lock budget per batch (batches
     /// needing more take the wide lock). For tests of the wide path and for
     /// servers whose lock table other clients crowd.
@@ -639,6 +668,30 @@ impl Store for PgStore {
 
     async fn terminal_rows(&self) -> StoreResult<Vec<TerminalRow>> {
         figures::terminal_rows(&self.client().await?).await
+    }
+
+    async fn standby_behind_ms(&self) -> StoreResult<Option<i64>> {
+        // Caught up: a receiver streaming from the primary and everything
+        // it received replayed. Otherwise the age of the last transaction
+        // replayed (since the server started when none was). The
+        // receiver's status needs `pg_read_all_stats` (or a superuser):
+        // without it a caught-up standby reads as that age, never as
+        // fresher than it is.
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                   WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                    AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
+                   THEN 0::bigint
+                   ELSE (extract(epoch FROM now() - coalesce(pg_last_xact_replay_timestamp(),
+                                                            pg_postmaster_start_time())) * 1000)::bigint
+                 END",
+                &[],
+            )
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
     async fn put_user(
