@@ -107,6 +107,9 @@ pub struct Metrics {
     /// `tillcard_hq_downlink_members_deferred_total`: members a downlink
     /// page left out because a later page sends them.
     pub downlink_members_deferred: Counter,
+    /// `tillcard_hq_downlink_signatures_total`: signatures head office made
+    /// for the downlink (chain-wide changes once, staff per terminal).
+    pub downlink_signatures: Counter,
     /// `tillcard_hq_downlink_members_fetched_total`: members terminals
     /// fetched on demand (a card from another store scanned online).
     pub downlink_members_fetched: Counter,
@@ -220,6 +223,12 @@ impl Metrics {
             "Members terminals fetched on demand (a card from another store scanned online)",
             downlink_members_fetched.clone(),
         );
+        let downlink_signatures = Counter::default();
+        registry.register(
+            "downlink_signatures",
+            "Signatures made for the downlink's trust changes (chain-wide ones once, staff per terminal)",
+            downlink_signatures.clone(),
+        );
         let downlink_members_read = Counter::default();
         registry.register(
             "downlink_members_read",
@@ -260,6 +269,7 @@ impl Metrics {
             downlink_members_cached,
             downlink_members_deferred,
             downlink_members_fetched,
+            downlink_signatures,
             uploads_busy,
             downlink_members_read,
             terminal_acked_seq,

@@ -29,6 +29,10 @@ both!(
     a_store_is_sent_the_members_it_has_seen_and_forgets_them_after_the_window,
     scoped
 );
+both!(
+    trusted_keys_are_signed_once_for_the_chain_and_verify_at_every_terminal,
+    signed_once
+);
 
 #[derive(Default)]
 struct Cache {
@@ -444,4 +448,52 @@ async fn scoped(backend: Backend) {
         .await;
     assert_eq!(s, axum::http::StatusCode::NOT_FOUND);
     assert!(h.hq.store().scopes_of(stranger).await.unwrap().is_empty());
+}
+
+async fn signed_once(backend: Backend) {
+    let h = harness(backend).await;
+    let (a, b) = h.two_stores().await;
+    let c = h.provision("S003").await;
+    let downlink_key =
+        tillcard_protocol::auth::decode_public_key(&h.hq.downlink_public_key()).unwrap();
+    let made = || h.hq.metrics().downlink_signatures.get();
+    let before = made();
+    let mut seen = Vec::new();
+    let mut chain_wide = 0;
+    for till in [&a, &b, &c] {
+        let changes = h.all_changes(till).await;
+        let mut keys = Vec::new();
+        for change in &changes {
+            assert_eq!(
+                tillcard_protocol::trust::verify_change(
+                    change,
+                    &downlink_key,
+                    till.creds.terminal_id
+                ),
+                Ok(()),
+                "{change:?}"
+            );
+            if let tillcard_protocol::wire::Change::TrustedKey { key, signature } = change {
+                keys.push((key.key_id.clone(), signature.clone()));
+            }
+        }
+        chain_wide = changes.iter().filter(|c| c.is_chain_wide()).count();
+        seen.push(keys);
+    }
+    let made = made() - before;
+    println!(
+        "[{backend:?}] 3 terminals pulled {} trusted keys and {chain_wide} chain-wide changes each; {made} signatures made",
+        seen[0].len()
+    );
+    assert_eq!(
+        seen[0].len(),
+        4,
+        "each till's card key and head office's own"
+    );
+    assert_eq!(seen[0], seen[1], "the same signatures at every terminal");
+    assert_eq!(seen[1], seen[2]);
+    assert!(
+        made <= chain_wide as u64,
+        "each chain-wide change signed at most once, not once per terminal ({made} for {chain_wide})"
+    );
 }

@@ -17,6 +17,20 @@
 //! hash is taken over. The receiving terminal's id is inside the signature,
 //! so a change signed for one terminal (a clerk's PIN hash sealed to it)
 //! cannot be replayed to another.
+//!
+//! The changes every terminal receives alike (program, trusted key,
+//! revocation: [`Change::is_chain_wide`]) are signed once for the whole
+//! chain instead (issue 23): every terminal's card key is a `trusted_key`,
+//! so signing each for each terminal cost head office one signature per
+//! terminal per terminal of the chain.
+//!
+//! ```text
+//! "tillcard/downlink-change/v2-chain\0" || canonical JSON of the change
+//!     without its `signature`
+//! ```
+//!
+//! A terminal accepts either form for those kinds (head offices before v2
+//! sign them per terminal); staff changes keep the terminal's id.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -26,6 +40,9 @@ use crate::wire::{Change, TerminalId};
 
 /// Domain separation of downlink signatures.
 pub const CHANGE_CONTEXT: &[u8] = b"tillcard/downlink-change/v1\0";
+
+/// Domain separation of the chain-wide downlink signatures.
+pub const CHAIN_CHANGE_CONTEXT: &[u8] = b"tillcard/downlink-change/v2-chain\0";
 
 /// Why a trust-bearing change is not applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +74,16 @@ impl Change {
     /// revocation, staff (member snapshots, coupons and erasures are not).
     pub fn is_trust_bearing(&self) -> bool {
         self.signature_ref().is_some()
+    }
+
+    /// Whether this trust-bearing change is the same for every terminal
+    /// (program, trusted key, revocation): signed once for the chain
+    /// ([`chain_signed_bytes`]) rather than for each terminal.
+    pub fn is_chain_wide(&self) -> bool {
+        matches!(
+            self,
+            Change::Program { .. } | Change::TrustedKey { .. } | Change::Revocation { .. }
+        )
     }
 
     /// The change's signature field, for the kinds that have one.
@@ -94,18 +121,46 @@ impl Change {
     }
 }
 
-/// The bytes signed for `change` sent to `terminal`: see the module
-/// documentation. The change's own signature is left out.
-pub fn signed_bytes(change: &Change, terminal: TerminalId) -> Vec<u8> {
+/// `change` without its signature, in canonical JSON.
+fn unsigned_json(change: &Change) -> Vec<u8> {
     let mut unsigned = change.clone();
     if let Some(slot) = unsigned.signature_mut() {
         *slot = None;
     }
+    canonical_json(&unsigned)
+}
+
+/// The bytes signed once for a chain-wide change (see the module
+/// documentation); the change's own signature is left out.
+pub fn chain_signed_bytes(change: &Change) -> Vec<u8> {
+    let json = unsigned_json(change);
+    let mut out = Vec::with_capacity(CHAIN_CHANGE_CONTEXT.len() + json.len());
+    out.extend_from_slice(CHAIN_CHANGE_CONTEXT);
+    out.extend_from_slice(&json);
+    out
+}
+
+/// Head office's signature over `signed` (from [`chain_signed_bytes`]),
+/// in the form a change carries: for a cache of chain-wide signatures.
+pub fn sign_bytes(signed: &[u8], key: &SigningKey) -> String {
+    B64.encode(key.sign(signed).to_bytes())
+}
+
+/// Puts `signature` (from [`sign_bytes`]) on a trust-bearing change.
+pub fn set_signature(change: &mut Change, signature: String) {
+    if let Some(slot) = change.signature_mut() {
+        *slot = Some(signature);
+    }
+}
+
+/// The bytes signed for `change` sent to `terminal`: see the module
+/// documentation. The change's own signature is left out.
+pub fn signed_bytes(change: &Change, terminal: TerminalId) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(CHANGE_CONTEXT);
     out.extend_from_slice(terminal.to_string().as_bytes());
     out.push(0);
-    out.extend_from_slice(&canonical_json(&unsigned));
+    out.extend_from_slice(&unsigned_json(change));
     out
 }
 
@@ -123,10 +178,13 @@ pub fn sign_change(change: &mut Change, key: &SigningKey, terminal: TerminalId) 
     if !change.is_trust_bearing() {
         return;
     }
-    let signature = key.sign(&signed_bytes(change, terminal));
-    if let Some(slot) = change.signature_mut() {
-        *slot = Some(B64.encode(signature.to_bytes()));
-    }
+    let signed = if change.is_chain_wide() {
+        chain_signed_bytes(change)
+    } else {
+        signed_bytes(change, terminal)
+    };
+    let signature = sign_bytes(&signed, key);
+    set_signature(change, signature);
 }
 
 /// Checks a change's signature for this terminal (the terminal's side).
@@ -145,11 +203,18 @@ pub fn verify_change(
         .map_err(|_| ChangeRefusal::Malformed)?
         .try_into()
         .map_err(|_| ChangeRefusal::Malformed)?;
-    key.verify_strict(
-        &signed_bytes(change, terminal),
-        &Signature::from_bytes(&bytes),
-    )
-    .map_err(|_| ChangeRefusal::BadSignature)
+    let signature = Signature::from_bytes(&bytes);
+    // A chain-wide kind in either form: once for the chain, or for this
+    // terminal as head offices before v2 signed it.
+    if change.is_chain_wide()
+        && key
+            .verify_strict(&chain_signed_bytes(change), &signature)
+            .is_ok()
+    {
+        return Ok(());
+    }
+    key.verify_strict(&signed_bytes(change, terminal), &signature)
+        .map_err(|_| ChangeRefusal::BadSignature)
 }
 
 #[cfg(test)]
@@ -171,24 +236,57 @@ mod tests {
         }
     }
 
+    fn staff_removed() -> Change {
+        Change::StaffRemoved {
+            staff_id: "clerk-7".into(),
+            signature: None,
+        }
+    }
+
     #[test]
-    fn a_signed_change_verifies_for_its_terminal_only_and_not_once_tampered() {
+    fn a_staff_change_verifies_for_its_terminal_only() {
         let key = SigningKey::from_bytes(&[5; 32]);
-        let terminal = TerminalId(Uuid::from_u128(1));
-        let mut change = key_change();
+        let (terminal, other) = (
+            TerminalId(Uuid::from_u128(1)),
+            TerminalId(Uuid::from_u128(2)),
+        );
+        let mut change = staff_removed();
+        assert!(!change.is_chain_wide());
         sign_change(&mut change, &key, terminal);
         assert_eq!(
             verify_change(&change, &key.verifying_key(), terminal),
             Ok(())
         );
-        // Through the wire and back.
-        let back: Change = serde_json::from_slice(&serde_json::to_vec(&change).unwrap()).unwrap();
-        assert_eq!(verify_change(&back, &key.verifying_key(), terminal), Ok(()));
-        let other = TerminalId(Uuid::from_u128(2));
         assert_eq!(
             verify_change(&change, &key.verifying_key(), other),
             Err(ChangeRefusal::BadSignature)
         );
+    }
+
+    #[test]
+    fn a_chain_wide_change_is_signed_once_for_every_terminal_and_not_once_tampered() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let (terminal, other) = (
+            TerminalId(Uuid::from_u128(1)),
+            TerminalId(Uuid::from_u128(2)),
+        );
+        let mut change = key_change();
+        assert!(change.is_chain_wide());
+        sign_change(&mut change, &key, terminal);
+        let mut for_other = key_change();
+        sign_change(&mut for_other, &key, other);
+        assert_eq!(change, for_other, "one signature whichever terminal asks");
+        for t in [terminal, other] {
+            assert_eq!(verify_change(&change, &key.verifying_key(), t), Ok(()));
+        }
+        // Through the wire and back.
+        let back: Change = serde_json::from_slice(&serde_json::to_vec(&change).unwrap()).unwrap();
+        assert_eq!(verify_change(&back, &key.verifying_key(), terminal), Ok(()));
+        // The signature a cache hands out is the same.
+        let mut cached = key_change();
+        let signature = sign_bytes(&chain_signed_bytes(&cached), &key);
+        set_signature(&mut cached, signature);
+        assert_eq!(cached, change);
         let Change::TrustedKey {
             key: mut k,
             signature,
@@ -206,12 +304,39 @@ mod tests {
             verify_change(&key_change(), &key.verifying_key(), terminal),
             Err(ChangeRefusal::Missing)
         );
+        // Signed by another key.
+        let mut forged = key_change();
+        sign_change(&mut forged, &SigningKey::from_bytes(&[6; 32]), terminal);
+        assert_eq!(
+            verify_change(&forged, &key.verifying_key(), terminal),
+            Err(ChangeRefusal::BadSignature)
+        );
         let erasure = Change::Erasure {
             member: tillcard_rules::MemberId(Uuid::from_u128(9)),
         };
         assert_eq!(
             verify_change(&erasure, &key.verifying_key(), terminal),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_chain_wide_change_signed_per_terminal_by_an_older_head_office_still_verifies_there_only() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let (terminal, other) = (
+            TerminalId(Uuid::from_u128(1)),
+            TerminalId(Uuid::from_u128(2)),
+        );
+        let mut change = key_change();
+        let signature = sign_bytes(&signed_bytes(&change, terminal), &key);
+        set_signature(&mut change, signature);
+        assert_eq!(
+            verify_change(&change, &key.verifying_key(), terminal),
+            Ok(())
+        );
+        assert_eq!(
+            verify_change(&change, &key.verifying_key(), other),
+            Err(ChangeRefusal::BadSignature)
         );
     }
 }

@@ -177,10 +177,16 @@ impl Hq {
                 _ => {}
             }
         }
-        // Trust-bearing changes carry head office's signature for this
-        // terminal; the terminal applies them only if it verifies.
+        // Trust-bearing changes carry head office's signature (the
+        // chain-wide ones signed once for every terminal, `chain_signatures`);
+        // the terminal applies them only if it verifies.
         for change in &mut changes {
-            tillcard_protocol::trust::sign_change(change, &self.downlink_key, terminal.terminal_id);
+            if self
+                .chain_signatures
+                .sign(change, &self.downlink_key, terminal.terminal_id)
+            {
+                self.metrics.downlink_signatures.inc();
+            }
         }
         Ok(ChangesPage {
             changes,

@@ -16,6 +16,7 @@ mod authenticate;
 pub mod back_office;
 pub mod campaigns;
 pub mod card_keys;
+pub mod chain_signatures;
 mod checks;
 pub mod clock_skew;
 pub mod conflicts;
@@ -106,6 +107,7 @@ pub struct Hq {
     programs: programs::ProgramCache,
     upload_limits: limits::UploadLimits,
     snapshots: snapshots::SnapshotCache,
+    chain_signatures: chain_signatures::ChainSignatures,
     /// Load balancers whose `X-Forwarded-For` names the client.
     trusted_proxies: Vec<std::net::IpAddr>,
     /// A streaming standby the dashboard's figures are read from, when
@@ -202,6 +204,7 @@ impl Hq {
             programs: programs::ProgramCache::default(),
             upload_limits: limits::UploadLimits::default(),
             snapshots: snapshots::SnapshotCache::default(),
+            chain_signatures: chain_signatures::ChainSignatures::default(),
             trusted_proxies: Vec::new(),
             standby: None,
             draining: std::sync::atomic::AtomicBool::new(false),
