@@ -1,9 +1,12 @@
 //! `hq.downlink_*`: what terminals pulling the change log cost head office
 //! (issue 23). One terminal of one store uploads a store's sales (300
 //! members, 20 visits each: 6,000 events in 300 batches of 20, so each
-//! member is on the log 20 times); then terminals of other stores pull the
-//! whole log from an empty cursor, one after another, as a new till or one
-//! back from a long offline spell does. Printed: the CPU of this process
+//! member is on the log 20 times); then other terminals of the same store
+//! pull the whole log from an empty cursor, one after another, as a new
+//! till or one back from a long offline spell does. (Terminals of other
+//! stores are sent none of these members since the downlink is scoped,
+//! `store::scope`: until 2026-12-07 the pullers were of other stores, and
+//! after scoping that measured an empty pull.) Printed: the CPU of this process
 //! (head office and the pulling client's decoding) for the first
 //! terminal's pull and the mean of the others', and the member snapshots
 //! each pull received. SQLite backend, one process.
@@ -23,7 +26,7 @@ pub(super) async fn downlink_part(quick: bool) {
         tillcard_hq::store::sqlite::SqliteStore::open(&tmp.path().join("downlink.sqlite")).unwrap();
     let (base, stop) = start_hq(Arc::new(store)).await;
     let http = reqwest::Client::new();
-    let mut creds = loadgen::provision(&http, &base, ADMIN, 1 + pullers)
+    let mut creds = loadgen::provision_at_stores(&http, &base, ADMIN, 1 + pullers, 1)
         .await
         .unwrap();
     let seller = creds.remove(0);
@@ -62,6 +65,10 @@ pub(super) async fn downlink_part(quick: bool) {
         sent.push(snapshots);
     }
     let _ = stop.send(());
+    assert!(
+        sent.iter().all(|&n| n == members),
+        "every till of the store is sent each member once: {sent:?}"
+    );
     let further = &cpu_ms[1..];
     eprintln!(
         "downlink: {members} members x {} events on the log; {pullers} terminals pulled it whole, CPU ms each {:?}, member snapshots each {:?}",
