@@ -1,7 +1,7 @@
 //! `hq.chain_ack_p99_ms`, `hq.downlink_cpu_us_per_terminal_poll` and
 //! `hq.downlink_bytes_per_terminal_hour` (issue 23): a chain's ordinary
 //! day at head office. Workload: 10,800 terminals (3,600 stores x 3 tills;
-//! 240 terminals of 80 stores, phases of 8 s and 16 s, with `BENCH_QUICK`), each with 20 members
+//! 240 terminals of 80 stores, phases of 6 s and 12 s, with `BENCH_QUICK`), each with 20 members
 //! of its own enrolled beforehand (untimed, then every till pulls its
 //! store's downlink to the end once, as a till that has been running has).
 //! Then each till runs the uplink's round every 5 s (`idle_poll`): every
@@ -217,7 +217,7 @@ pub async fn chain_part(quick: bool) {
     // Quick: small enough that the whole `BENCH_QUICK=1 cargo bench
     // --workspace` stays within its four minutes.
     let (terminals, timed) = if quick {
-        (240usize, Duration::from_secs(16))
+        (240usize, Duration::from_secs(12))
     } else {
         (10_800usize, Duration::from_secs(60))
     };
