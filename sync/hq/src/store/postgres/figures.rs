@@ -242,3 +242,25 @@ pub(super) async fn terminal_rows<C: GenericClient>(c: &C) -> StoreResult<Vec<Te
     .map(terminal_row_from_row)
     .collect()
 }
+
+/// How far the database `c` is on trails its primary, in milliseconds
+/// (none on a primary). Caught up: a receiver streaming from the primary
+/// and everything it received replayed. Otherwise the age of the last
+/// transaction replayed (since the server started when none was). The
+/// receiver's status needs `pg_read_all_stats` (or a superuser): without
+/// it a caught-up standby reads as that age, never as fresher than it is.
+pub(super) async fn standby_behind_ms<C: GenericClient>(c: &C) -> StoreResult<Option<i64>> {
+    let row = c
+        .query_one(
+            "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
+               WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
+               THEN 0::bigint
+               ELSE (extract(epoch FROM now() - coalesce(pg_last_xact_replay_timestamp(),
+                                                        pg_postmaster_start_time())) * 1000)::bigint
+             END",
+            &[],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}

@@ -161,6 +161,25 @@ fn pool_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Pool(e.to_string())
 }
 
+/// A pool of connections to `url` shaped by `config`, none connected yet.
+/// Verified: a connection coming back out of the pool first answers an
+/// empty query. Fast recycling asks only `is_closed()`, which races with
+/// the connection's own task: a backend killed by the server (failover,
+/// pg_terminate_backend) could be handed out again and fail one request
+/// after another until that task noticed. One loopback round trip per
+/// checkout buys that no dead connection is ever handed out
+/// (wire_contract's killed-connections test).
+fn pool(url: &str, config: deadpool_postgres::PoolConfig) -> StoreResult<deadpool_postgres::Pool> {
+    let mut cfg = deadpool_postgres::Config::new();
+    cfg.url = Some(url.to_string());
+    cfg.pool = Some(config);
+    cfg.manager = Some(deadpool_postgres::ManagerConfig {
+        recycling_method: deadpool_postgres::RecyclingMethod::Verified,
+    });
+    cfg.create_pool(Some(Runtime::Tokio1), NoTls)
+        .map_err(pool_err)
+}
+
 impl PgStore {
     /// Connects a pool of [`default_pool_size`] connections to `url`
     /// (`postgres://user@host:port/db`).
@@ -171,22 +190,7 @@ impl PgStore {
     /// Connects a pool of `pool_size` connections (at least 1) to `url`.
     pub async fn connect_with_pool_size(url: &str, pool_size: usize) -> StoreResult<PgStore> {
         let pool_size = pool_size.max(1);
-        let mut cfg = deadpool_postgres::Config::new();
-        cfg.url = Some(url.to_string());
-        cfg.pool = Some(deadpool_postgres::PoolConfig::new(pool_size));
-        // Verified: a connection coming back out of the pool first answers
-        // an empty query. Fast recycling asks only `is_closed()`, which
-        // races with the connection's own task: a backend killed by the
-        // server (failover, pg_terminate_backend) could be handed out again
-        // and fail one request after another until that task noticed. One
-        // loopback round trip per checkout buys that no dead connection is
-        // ever handed out (wire_contract's killed-connections test).
-        cfg.manager = Some(deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Verified,
-        });
-        let pool = cfg
-            .create_pool(Some(Runtime::Tokio1), NoTls)
-            .map_err(pool_err)?;
+        let pool = pool(url, deadpool_postgres::PoolConfig::new(pool_size))?;
         // Fail now, not on the first request.
         let client = pool.get().await.map_err(pool_err)?;
         let slots: i64 = client
@@ -212,24 +216,20 @@ impl PgStore {
     /// Nothing is connected yet: head office starts whether or not the
     /// standby is up, and reads the primary while it is not.
     pub fn read_only(url: &str, pool_size: usize) -> StoreResult<PgStore> {
-        let mut cfg = deadpool_postgres::Config::new();
-        cfg.url = Some(url.to_string());
-        cfg.pool = Some(deadpool_postgres::PoolConfig {
-            // A standby that is down answers within this, not after the
-            // dashboard's request gave up.
-            timeouts: deadpool_postgres::Timeouts {
-                wait: Some(std::time::Duration::from_secs(2)),
-                create: Some(std::time::Duration::from_secs(2)),
-                recycle: Some(std::time::Duration::from_secs(2)),
+        // A standby that is down answers within this, not after the
+        // dashboard's request gave up.
+        let two_seconds = Some(std::time::Duration::from_secs(2));
+        let pool = pool(
+            url,
+            deadpool_postgres::PoolConfig {
+                timeouts: deadpool_postgres::Timeouts {
+                    wait: two_seconds,
+                    create: two_seconds,
+                    recycle: two_seconds,
+                },
+                ..deadpool_postgres::PoolConfig::new(pool_size.max(1))
             },
-            ..deadpool_postgres::PoolConfig::new(pool_size.max(1))
-        });
-        cfg.manager = Some(deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Verified,
-        });
-        let pool = cfg
-            .create_pool(Some(Runtime::Tokio1), NoTls)
-            .map_err(pool_err)?;
+        )?;
         Ok(PgStore {
             pool,
             key_lock_budget: 0,
@@ -671,27 +671,7 @@ impl Store for PgStore {
     }
 
     async fn standby_behind_ms(&self) -> StoreResult<Option<i64>> {
-        // Caught up: a receiver streaming from the primary and everything
-        // it received replayed. Otherwise the age of the last transaction
-        // replayed (since the server started when none was). The
-        // receiver's status needs `pg_read_all_stats` (or a superuser):
-        // without it a caught-up standby reads as that age, never as
-        // fresher than it is.
-        let row = self
-            .client()
-            .await?
-            .query_one(
-                "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
-                   WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
-                    AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')
-                   THEN 0::bigint
-                   ELSE (extract(epoch FROM now() - coalesce(pg_last_xact_replay_timestamp(),
-                                                            pg_postmaster_start_time())) * 1000)::bigint
-                 END",
-                &[],
-            )
-            .await?;
-        Ok(row.try_get(0)?)
+        figures::standby_behind_ms(&self.client().await?).await
     }
 
     async fn put_user(
