@@ -97,6 +97,7 @@ fn main() {
                 category: "grocery".into(),
                 quantity: 1,
                 unit_price: Money::from_fen(1990 + i),
+                list_price: None,
             })
             .collect(),
     };

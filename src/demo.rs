@@ -239,6 +239,7 @@ pub fn demo_basket() -> Basket {
         category: category.into(),
         quantity,
         unit_price: yuan.parse().unwrap_or_default(),
+        list_price: None,
     };
     Basket {
         lines: vec![

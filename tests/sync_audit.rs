@@ -128,6 +128,7 @@ fn rice_100() -> Basket {
             category: "grocery".into(),
             quantity: 1,
             unit_price: Money::from_yuan(100),
+            list_price: None,
         }],
     }
 }

@@ -144,6 +144,7 @@ fn sync_crash_child() {
                 category: "grocery".into(),
                 quantity: 1 + ((pick >> 8) % 3) as i64,
                 unit_price: Money::from_fen(300 + ((pick >> 16) % 4000) as i64),
+                list_price: None,
             }],
         };
         let tender = TenderRequest {

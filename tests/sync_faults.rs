@@ -145,6 +145,7 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
                         category: "grocery".into(),
                         quantity: 1 + (i % 3) as i64,
                         unit_price: Money::from_fen(500 + (i * 37 + t * 11) as i64 % 3000),
+                        list_price: None,
                     }],
                 };
                 let tender = TenderRequest {

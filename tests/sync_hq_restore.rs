@@ -119,6 +119,7 @@ async fn ring_up(handle: &StoreHandle, phone: String, sales: usize) {
                         category: "grocery".into(),
                         quantity: 1,
                         unit_price: Money::from_fen(1290 + i as i64 * 10),
+                        list_price: None,
                     }],
                 };
                 let quote = s.price(Some(member), &basket, &TenderRequest::default(), true)?;

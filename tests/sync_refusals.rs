@@ -79,6 +79,7 @@ async fn ring_up(handle: &StoreHandle, lines: usize, name_len: usize, price: i64
                             category: "grocery".into(),
                             quantity: 1,
                             unit_price: Money::from_fen(price),
+                            list_price: None,
                         })
                         .collect(),
                 };

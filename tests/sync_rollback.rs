@@ -95,6 +95,7 @@ async fn ring_up(handle: &StoreHandle, n: usize, enroll: bool, price_base: i64) 
                             category: "grocery".into(),
                             quantity: 1,
                             unit_price: Money::from_fen(price_base + i as i64),
+                            list_price: None,
                         }],
                     };
                     let who = if i % 3 == 2 { None } else { member };

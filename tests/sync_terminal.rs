@@ -475,6 +475,7 @@ async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer
                 category: "grocery".into(),
                 quantity: 1,
                 unit_price: Money::from_yuan(80),
+                list_price: None,
             }],
         };
         let quote = s.price(Some(newcomer), &basket, &TenderRequest::default(), false)?;
@@ -514,6 +515,7 @@ fn rice_100() -> Basket {
             category: "grocery".into(),
             quantity: 1,
             unit_price: Money::from_yuan(100),
+            list_price: None,
         }],
     }
 }

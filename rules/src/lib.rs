@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod booking;
+pub mod catalog;
 pub mod expiry;
 pub mod gifts;
 pub mod ids;

@@ -39,7 +39,7 @@
 //! let at = Timestamp::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap();
 //! let basket = Basket { lines: vec![BasketLine {
 //!     sku: "tea".into(), name: "tea".into(), category: "grocery".into(),
-//!     quantity: 1, unit_price: Money::from_yuan(100),
+//!     quantity: 1, unit_price: Money::from_yuan(100), list_price: None,
 //! }] };
 //! let profile = MemberProfile { id: member, birthday: None, referred_by: None, balances_known: true, frozen: false };
 //! let account = MemberAccount::new(member);

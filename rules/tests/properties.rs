@@ -172,6 +172,7 @@ fn basket() -> impl Strategy<Value = Basket> {
                 category: CATEGORIES[category].into(),
                 quantity,
                 unit_price: Money::from_fen(price),
+                list_price: None,
             })
             .collect(),
     })

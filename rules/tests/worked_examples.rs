@@ -232,6 +232,9 @@ struct LineSpec {
     #[serde(default = "one")]
     qty: i64,
     price: Amount,
+    /// The shelf price when `price` is a member price (会员价).
+    #[serde(default)]
+    list_price: Option<Amount>,
 }
 
 fn sku() -> String {
@@ -648,6 +651,7 @@ fn run_example(example: Example) -> Vec<String> {
                             category: l.category,
                             quantity: l.qty,
                             unit_price: l.price.0,
+                            list_price: l.list_price.map(|p| p.0),
                         })
                         .collect(),
                 };

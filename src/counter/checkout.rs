@@ -221,6 +221,7 @@ impl Sale {
             category: key.category.to_owned(),
             quantity: 1,
             unit_price: amount,
+            list_price: None,
         });
         self.entry.clear();
         true
@@ -343,6 +344,7 @@ mod tests {
                     category: "grocery".into(),
                     quantity: 1,
                     unit_price: Money::from_yuan(yuan),
+                    list_price: None,
                 }],
             },
             coupon: CouponChoice::Best,

@@ -254,6 +254,7 @@ fn cashier(
                                 category: "grocery".into(),
                                 quantity: 1 + ((pick >> 16) % 3) as i64,
                                 unit_price: Money::from_fen(300 + ((pick >> 24) % 4000) as i64),
+                                list_price: None,
                             })
                             .collect(),
                     };

@@ -35,6 +35,7 @@ pub fn first_member_sale(
             category: "drinks".into(),
             quantity: 2,
             unit_price: Money::from_fen(2800),
+            list_price: None,
         }],
     };
     let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;

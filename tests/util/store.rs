@@ -134,6 +134,7 @@ pub fn basket(lines: usize, yuan: i64) -> Basket {
                 category: "grocery".into(),
                 quantity: 1 + (i as i64 % 3),
                 unit_price: Money::from_yuan(yuan),
+                list_price: None,
             })
             .collect(),
     }

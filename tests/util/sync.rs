@@ -178,6 +178,7 @@ pub async fn ring_up_offline_sales(handle: &StoreHandle, sales: usize) -> u64 {
                             category: "grocery".into(),
                             quantity: 1,
                             unit_price: Money::from_fen(990 + (i as i64 % 500)),
+                            list_price: None,
                         }],
                     };
                     let member = (i % 3 != 2).then(|| members[i % members.len()]);

@@ -142,7 +142,11 @@ pub fn check_basket_line(field: &str, item: &BasketLine) -> Checked {
     check_short_text(format_args!("{field}.name"), &item.name)?;
     check_short_text(format_args!("{field}.category"), &item.category)?;
     check_quantity(format_args!("{field}.quantity"), item.quantity)?;
-    check_money(format_args!("{field}.unit_price"), item.unit_price)
+    check_money(format_args!("{field}.unit_price"), item.unit_price)?;
+    match item.list_price {
+        Some(list) => check_money(format_args!("{field}.list_price"), list),
+        None => Ok(()),
+    }
 }
 
 fn check_quote_line(field: &str, line: &QuoteLine) -> Checked {

@@ -24,6 +24,11 @@ pub struct BasketLine {
     pub quantity: i64,
     /// Price of one unit.
     pub unit_price: Money,
+    /// The shelf price of one unit when `unit_price` is a member price
+    /// (会员价, [`crate::catalog`]): such a line is not discounted again by
+    /// the tier or the member day. Absent on the wire otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_price: Option<Money>,
 }
 
 /// The basket.

@@ -92,6 +92,7 @@ fn a_figure_above_its_bound_is_refused_and_the_largest_allowed_price_without_ove
             category: "grocery".into(),
             quantity: 1,
             unit_price: Money::from_fen(MAX_FEN),
+            list_price: None,
         }],
     };
     let quote = crate::pricing::price(&crate::pricing::PricingRequest {

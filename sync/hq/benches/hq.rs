@@ -510,6 +510,7 @@ fn reverify_part(quick: bool) {
                         category: categories[l % 3].into(),
                         quantity: 1 + (l as i64 % 2),
                         unit_price: Money::from_fen(1_990 + 700 * l as i64),
+                        list_price: None,
                     })
                     .collect(),
             };

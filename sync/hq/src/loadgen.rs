@@ -283,6 +283,7 @@ impl Till {
                         category: "grocery".into(),
                         quantity: 1,
                         unit_price: Money::from_yuan(38),
+                        list_price: None,
                     }],
                 };
                 let quote = pricing::price(&PricingRequest {

@@ -1269,6 +1269,7 @@ mod regenerate {
                 category: "grocery".into(),
                 quantity: 2,
                 unit_price: Money::from_fen(2995),
+                list_price: None,
             }],
         };
         let tender = TenderRequest {
@@ -1375,6 +1376,7 @@ mod regenerate {
                     category: "drinks".into(),
                     quantity: 1,
                     unit_price: Money::from_fen(200),
+                    list_price: None,
                 }],
             },
             shopper: None,

@@ -59,6 +59,7 @@ pub fn sample_basket(current: &Program, draft: &Program) -> Basket {
                 category,
                 quantity: 1,
                 unit_price: Money::from_fen(5_990 + 2_000 * i64::try_from(i).unwrap_or(0)),
+                list_price: None,
             })
             .collect(),
     }

@@ -447,6 +447,7 @@ fn a_sale_is_judged_by_the_version_it_names_when_that_could_have_priced_it() {
             category: "grocery".into(),
             quantity: 1,
             unit_price: Money::from_yuan(10),
+            list_price: None,
         }],
     };
     let quote_at = |moment: &str, named: Option<u32>| {

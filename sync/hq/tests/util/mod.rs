@@ -788,6 +788,7 @@ pub fn rice(yuan: i64) -> Basket {
             category: "grocery".into(),
             quantity: 1,
             unit_price: Money::from_yuan(yuan),
+            list_price: None,
         }],
     }
 }
