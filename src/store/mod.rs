@@ -29,6 +29,7 @@
 pub mod actions;
 pub mod audit;
 pub mod cards;
+pub mod catalog;
 pub mod clerks;
 pub mod clock_offset;
 pub mod epochs;

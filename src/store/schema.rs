@@ -404,6 +404,22 @@ DROP INDEX outbox_unpruned;
 CREATE INDEX outbox_unpruned_by_ack ON outbox(acked_at) WHERE acked = 1 AND pruned = 0;
 "#,
     },
+    Migration {
+        purpose: "the chain's product catalog from head office (issue 24)",
+        sql: r#"
+-- One row per item (tillcard_rules::catalog::CatalogItem as JSON in body),
+-- replaced by the downlink's `item` changes (store::catalog). `code` is the
+-- barcode's catalog key (ItemCode::key: UPC-A as its EAN-13), NULL when the
+-- item has none; a scan looks it up by this index.
+CREATE TABLE catalog_items (
+    sku    TEXT PRIMARY KEY,
+    code   TEXT,
+    active INTEGER NOT NULL,
+    body   TEXT NOT NULL
+);
+CREATE INDEX catalog_items_by_code ON catalog_items(code) WHERE code IS NOT NULL;
+"#,
+    },
 ];
 
 /// The schema version this code writes.

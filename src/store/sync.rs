@@ -229,6 +229,10 @@ impl DownlinkSink for TxSink<'_, '_> {
         super::staff::upsert(self.tx, self.credentials, &staff, &self.at)
     }
 
+    fn item(&mut self, item: tillcard_rules::catalog::CatalogItem) -> Result<(), StoreError> {
+        super::catalog::upsert(self.tx, &item, &self.at)
+    }
+
     fn staff_removed(&mut self, staff_id: &str) -> Result<(), StoreError> {
         super::staff::remove(self.tx, staff_id, &self.at)
     }
@@ -253,7 +257,8 @@ impl DownlinkSink for TxSink<'_, '_> {
             Change::Member { .. }
             | Change::Coupon { .. }
             | Change::Erasure { .. }
-            | Change::Forget { .. } => "other",
+            | Change::Forget { .. }
+            | Change::Item { .. } => "other",
         };
         self.tx.execute(
             "INSERT INTO downlink_refusals (at, kind, reason) VALUES (?1, ?2, ?3)",
@@ -694,8 +699,9 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// How many trust-bearing downlink changes were refused (missing or bad
-    /// head-office signature) and skipped.
+    /// How many downlink changes were refused and skipped: trust-bearing
+    /// ones with a missing or bad head-office signature, catalog items out
+    /// of their bounds.
     pub fn refused_changes(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn()

@@ -178,7 +178,9 @@ impl CatalogItem {
 
     /// The barcode's catalog key, if the item has a valid one.
     pub fn code(&self) -> Option<ItemCode> {
-        self.barcode.as_deref().and_then(|c| ItemCode::parse(c).ok())
+        self.barcode
+            .as_deref()
+            .and_then(|c| ItemCode::parse(c).ok())
     }
 
     /// The member price for a tier, if the item has one.

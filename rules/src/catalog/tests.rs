@@ -1,3 +1,6 @@
+//! The catalog's worked cases: member prices per tier, weighed lines, refusals,
+//! the JSON shape, and a member-priced line left out of the tier discount.
+
 use super::*;
 use crate::Program;
 use crate::ids::{MemberId, SourceId, Timestamp};
@@ -42,7 +45,9 @@ fn apples() -> CatalogItem {
 
 #[test]
 fn a_member_of_a_priced_tier_pays_the_member_price_and_keeps_the_shelf_price() {
-    let line = cola().line(Quantity::Units(3), Some("gold"), false).unwrap();
+    let line = cola()
+        .line(Quantity::Units(3), Some("gold"), false)
+        .unwrap();
     assert_eq!(line.quantity, 3);
     assert_eq!(line.unit_price, Money::from_fen(300));
     assert_eq!(line.list_price, Some(Money::from_fen(350)));
@@ -50,7 +55,10 @@ fn a_member_of_a_priced_tier_pays_the_member_price_and_keeps_the_shelf_price() {
     // Another tier and a walk-in pay the shelf price.
     for tier in [Some("silver"), None] {
         let line = cola().line(Quantity::Units(1), tier, true).unwrap();
-        assert_eq!((line.unit_price, line.list_price), (Money::from_fen(350), None));
+        assert_eq!(
+            (line.unit_price, line.list_price),
+            (Money::from_fen(350), None)
+        );
         assert_eq!(line.name, "Coca-Cola 330 ml");
     }
 }
@@ -58,7 +66,9 @@ fn a_member_of_a_priced_tier_pays_the_member_price_and_keeps_the_shelf_price() {
 #[test]
 fn a_weighed_item_is_one_line_at_its_weights_price_rounded_half_up() {
     // 0.535 kg at ¥12.98/kg = 694.43 fen -> 694; at ¥11.98 = 640.93 -> 641.
-    let line = apples().line(Quantity::Grams(535), Some("silver"), false).unwrap();
+    let line = apples()
+        .line(Quantity::Grams(535), Some("silver"), false)
+        .unwrap();
     assert_eq!(line.quantity, 1);
     assert_eq!(line.unit_price, Money::from_fen(641));
     assert_eq!(line.list_price, Some(Money::from_fen(694)));
@@ -72,7 +82,11 @@ fn a_weighed_item_is_one_line_at_its_weights_price_rounded_half_up() {
         Err(CatalogError::WrongQuantity("by the unit"))
     );
     assert!(apples().line(Quantity::Grams(0), None, false).is_err());
-    assert!(apples().line(Quantity::Grams(MAX_GRAMS + 1), None, false).is_err());
+    assert!(
+        apples()
+            .line(Quantity::Grams(MAX_GRAMS + 1), None, false)
+            .is_err()
+    );
 }
 
 #[test]
@@ -151,8 +165,11 @@ fn a_member_priced_line_is_not_discounted_again_by_the_tier() {
     plain.member_prices.clear();
     let basket = Basket {
         lines: vec![
-            item.line(Quantity::Units(2), Some(&tier.code), false).unwrap(),
-            plain.line(Quantity::Units(2), Some(&tier.code), false).unwrap(),
+            item.line(Quantity::Units(2), Some(&tier.code), false)
+                .unwrap(),
+            plain
+                .line(Quantity::Units(2), Some(&tier.code), false)
+                .unwrap(),
         ],
     };
     let member = MemberId(uuid::Uuid::from_u128(7));
@@ -184,6 +201,9 @@ fn a_member_priced_line_is_not_discounted_again_by_the_tier() {
     .unwrap();
     // Only the plain line (2 × ¥3.50) is discounted at the tier's rate.
     let expected = Money::from_fen(700).percent_bp_half_up(tier.discount_bp);
-    assert_eq!(quote.tier_discount.as_ref().map(|d| d.amount), Some(expected));
+    assert_eq!(
+        quote.tier_discount.as_ref().map(|d| d.amount),
+        Some(expected)
+    );
     assert_eq!(quote.subtotal, Money::from_fen(600 + 700));
 }

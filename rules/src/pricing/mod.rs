@@ -88,9 +88,7 @@ pub fn price(request: &PricingRequest<'_>) -> Result<Quote, PricingError> {
     let discountable: Vec<bool> = basket
         .lines
         .iter()
-        .map(|l| {
-            shopper.is_some() && l.list_price.is_none() && program.discountable(&l.category)
-        })
+        .map(|l| shopper.is_some() && l.list_price.is_none() && program.discountable(&l.category))
         .collect();
     let tier_level = shopper.map(|s| s.account.tier);
     let tier_bp = tier_level

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod campaigns;
+pub mod catalog_import;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -43,6 +43,7 @@ struct Cache {
     forgotten: Vec<MemberId>,
     revoked: Vec<(Option<MemberId>, Option<String>)>,
     staff: BTreeMap<String, StaffSnapshot>,
+    items: BTreeMap<String, tillcard_rules::catalog::CatalogItem>,
     cursor: Option<String>,
     /// Snapshots received, by member (a member sent twice counts 2).
     received: BTreeMap<MemberId, usize>,
@@ -90,6 +91,10 @@ impl DownlinkSink for Cache {
     }
     fn staff_removed(&mut self, staff_id: &str) -> Result<(), Self::Error> {
         self.staff.remove(staff_id);
+        Ok(())
+    }
+    fn item(&mut self, item: tillcard_rules::catalog::CatalogItem) -> Result<(), Self::Error> {
+        self.items.insert(item.sku.clone(), item);
         Ok(())
     }
     fn cursor(&mut self, cursor: &str) -> Result<(), Self::Error> {

@@ -584,6 +584,7 @@ fn changes_page_example_decodes_and_its_member_is_the_batch_fold() {
             }
             Change::Erasure { .. }
             | Change::Forget { .. }
+            | Change::Item { .. }
             | Change::Program { .. }
             | Change::Coupon { .. }
             | Change::Staff { .. }

@@ -348,6 +348,8 @@ pub trait DownlinkSink {
     /// Drop a member who left this store's scope, unless events for them
     /// still wait to upload.
     fn forget(&mut self, member: MemberId) -> Result<(), Self::Error>;
+    /// Stores (or replaces) an item of the chain's catalog.
+    fn item(&mut self, item: tillcard_rules::catalog::CatalogItem) -> Result<(), Self::Error>;
     /// Stores (or replaces) a clerk of this terminal's store.
     fn staff(&mut self, staff: StaffSnapshot) -> Result<(), Self::Error>;
     /// Forgets a clerk who no longer works at this terminal's store.
@@ -394,6 +396,7 @@ pub fn apply_page<S: DownlinkSink>(sink: &mut S, page: ChangesPage) -> Result<bo
             Change::TrustedKey { key, .. } => sink.trusted_key(key)?,
             Change::Erasure { member } => sink.erase(member)?,
             Change::Forget { member } => sink.forget(member)?,
+            Change::Item { item } => sink.item(*item)?,
             Change::Staff { staff, .. } => sink.staff(staff)?,
             Change::StaffRemoved { staff_id, .. } => sink.staff_removed(&staff_id)?,
         }

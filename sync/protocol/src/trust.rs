@@ -97,7 +97,8 @@ impl Change {
             Change::Member { .. }
             | Change::Coupon { .. }
             | Change::Erasure { .. }
-            | Change::Forget { .. } => None,
+            | Change::Forget { .. }
+            | Change::Item { .. } => None,
         }
     }
 
@@ -111,7 +112,8 @@ impl Change {
             Change::Member { .. }
             | Change::Coupon { .. }
             | Change::Erasure { .. }
-            | Change::Forget { .. } => None,
+            | Change::Forget { .. }
+            | Change::Item { .. } => None,
         }
     }
 

@@ -161,6 +161,9 @@ impl Hq {
                 "erasure" => changes.push(Change::Erasure {
                     member: row.member.ok_or_else(bad)?,
                 }),
+                "item" => changes.push(Change::Item {
+                    item: crate::store::parse_json(payload)?,
+                }),
                 "forget" => changes.push(Change::Forget {
                     member: row.member.ok_or_else(bad)?,
                 }),

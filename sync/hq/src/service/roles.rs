@@ -67,6 +67,8 @@ pub enum Operation {
     ReadAudit,
     /// Publish a program version.
     WriteProgram,
+    /// Add, change or import catalog items.
+    WriteCatalog,
     /// Change a member's standing (freeze, unfreeze).
     MemberCare,
     /// Create, run and stop campaigns.
@@ -85,9 +87,18 @@ pub fn may(role: Role, operation: Operation) -> bool {
         Role::Admin => true,
         Role::StoreOps => matches!(
             operation,
-            ReadBackOffice | WriteStores | WriteStaff | WriteTerminals | MemberCare | MemberMoney
+            ReadBackOffice
+                | WriteStores
+                | WriteStaff
+                | WriteTerminals
+                | WriteCatalog
+                | MemberCare
+                | MemberMoney
         ),
-        Role::Marketing => matches!(operation, ReadBackOffice | WriteProgram | Campaigns),
+        Role::Marketing => matches!(
+            operation,
+            ReadBackOffice | WriteProgram | WriteCatalog | Campaigns
+        ),
         Role::Analyst => matches!(operation, ReadBackOffice),
         Role::Auditor => matches!(operation, ReadBackOffice | ReadUsers | ReadAudit),
     }
@@ -97,7 +108,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_OPERATIONS: [Operation; 12] = [
+    const ALL_OPERATIONS: [Operation; 13] = [
         Operation::ReadBackOffice,
         Operation::WriteStores,
         Operation::WriteStaff,
@@ -106,6 +117,7 @@ mod tests {
         Operation::WriteUsers,
         Operation::ReadAudit,
         Operation::WriteProgram,
+        Operation::WriteCatalog,
         Operation::MemberCare,
         Operation::Campaigns,
         Operation::MemberMoney,
@@ -129,13 +141,14 @@ mod tests {
                 WriteStores,
                 WriteStaff,
                 WriteTerminals,
+                WriteCatalog,
                 MemberCare,
                 MemberMoney
             ]
         );
         assert_eq!(
             allowed(Role::Marketing),
-            vec![ReadBackOffice, WriteProgram, Campaigns]
+            vec![ReadBackOffice, WriteProgram, WriteCatalog, Campaigns]
         );
         assert_eq!(allowed(Role::Analyst), vec![ReadBackOffice]);
         assert_eq!(

@@ -12,6 +12,7 @@
 
 pub mod back_office;
 pub mod campaigns;
+pub mod catalog;
 pub mod job_runs;
 pub(crate) mod job_sql;
 pub mod member_money;
@@ -28,6 +29,7 @@ pub use back_office::{
     StorePatch, StoreRecord, TerminalListing, UserListing,
 };
 pub use campaigns::{CampaignStore, GrantOutcome};
+pub use catalog::CatalogStore;
 pub use job_runs::{JobClaim, JobFinish, JobRunRecord, JobRunStore};
 pub use node_state::NodeStateStore;
 pub use review::{
@@ -255,7 +257,7 @@ pub struct Counts {
 /// Head office's storage.
 #[async_trait::async_trait]
 pub trait Store:
-    CampaignStore + JobRunStore + NodeStateStore + ScopeStore + Send + Sync + 'static
+    CampaignStore + CatalogStore + JobRunStore + NodeStateStore + ScopeStore + Send + Sync + 'static
 {
     /// Creates the schema if needed (numbered migrations).
     async fn migrate(&self) -> StoreResult<()>;

@@ -370,6 +370,13 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<String>,
     },
+    /// A product of the chain's catalog, added or changed (replaces the
+    /// cached item with its SKU; an item no longer sold comes with `active`
+    /// false). Product data, not trust: unsigned, as members are.
+    Item {
+        /// The item.
+        item: Box<tillcard_rules::catalog::CatalogItem>,
+    },
     /// A clerk who no longer works at the receiving terminal's store
     /// (moved to other stores): forget them there.
     StaffRemoved {

@@ -6,8 +6,9 @@ use axum::routing::{get, post};
 use crate::admin;
 use crate::openapi::{self, Body};
 use crate::service::http_campaigns as campaigns;
+use crate::service::http_catalog as catalog;
 
-use super::{NO_QUERY, OFFICE_READ, OFFICE_WRITE, Route, STORE_QUERY, office};
+use super::{NO_QUERY, OFFICE_READ, OFFICE_WRITE, PAGE_QUERY, Route, STORE_QUERY, office};
 
 /// The back office routes, in the order openapi.json lists them.
 pub(super) const ROUTES: &[Route] = &[
@@ -30,6 +31,56 @@ pub(super) const ROUTES: &[Route] = &[
         Some(Body::json(openapi::schema::<tillcard_rules::Program>)),
         OFFICE_WRITE,
         || post(office::publish_program),
+    ),
+    office(
+        "get",
+        "/v1/admin/catalog/items",
+        "A page of the chain's product catalog in SKU order",
+        PAGE_QUERY,
+        None,
+        Some(Body::json(
+            openapi::list::<tillcard_rules::catalog::CatalogItem>,
+        )),
+        OFFICE_READ,
+        || get(catalog::list),
+    ),
+    office(
+        "post",
+        "/v1/admin/catalog/items",
+        "Add or change catalog items (a JSON array, all or nothing): each new or changed item goes down to every terminal; refused with every problem listed, or when a barcode would be on two items that are sold",
+        NO_QUERY,
+        Some(Body::json(
+            openapi::list::<tillcard_rules::catalog::CatalogItem>,
+        )),
+        Some(Body::json(
+            openapi::schema::<crate::store::catalog::CatalogWrite>,
+        )),
+        OFFICE_WRITE,
+        || post(catalog::put),
+    ),
+    office(
+        "get",
+        "/v1/admin/catalog/items/{sku}",
+        "One catalog item",
+        NO_QUERY,
+        None,
+        Some(Body::json(
+            openapi::schema::<tillcard_rules::catalog::CatalogItem>,
+        )),
+        &[400, 401, 403, 404],
+        || get(catalog::show),
+    ),
+    office(
+        "post",
+        "/v1/admin/catalog/import",
+        "Import a catalog CSV file (UTF-8 or GB18030; columns sku, barcode, name_zh, name_en, category, price, member_prices, sold_by_weight, active): all or nothing, every problem listed by row",
+        NO_QUERY,
+        Some(Body::other("text/csv")),
+        Some(Body::json(
+            openapi::schema::<crate::store::catalog::CatalogWrite>,
+        )),
+        OFFICE_WRITE,
+        || post(catalog::import),
     ),
     office(
         "get",

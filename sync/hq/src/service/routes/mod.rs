@@ -78,6 +78,18 @@ const STORE_QUERY: &[openapi::Query] = &[openapi::Query {
     description: "Only the clerks working at this store",
     format: None,
 }];
+const PAGE_QUERY: &[openapi::Query] = &[
+    openapi::Query {
+        name: "after",
+        description: "Only items whose SKU sorts after this one (the last of the previous page)",
+        format: None,
+    },
+    openapi::Query {
+        name: "limit",
+        description: "At most this many items (1 to 1000, the default)",
+        format: None,
+    },
+];
 const AUDIT_QUERY: &[openapi::Query] = &[
     openapi::Query {
         name: "subject",

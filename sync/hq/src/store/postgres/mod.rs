@@ -23,6 +23,7 @@
 mod back_office;
 mod batch;
 mod campaigns;
+mod catalog;
 mod figures;
 mod jobs;
 mod locks;
@@ -148,6 +149,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0022.sql"),
     // 23: the downlink scoped to the stores that need a member.
     include_str!("migrations/0023.sql"),
+    // 24: the product catalog.
+    include_str!("migrations/0024.sql"),
 ];
 
 /// PostgreSQL-backed storage.

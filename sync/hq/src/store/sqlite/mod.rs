@@ -35,6 +35,7 @@ use tillcard_protocol::wire::TerminalId;
 mod back_office;
 mod batch;
 mod campaigns;
+mod catalog;
 mod figures;
 mod jobs;
 mod member_money;
@@ -80,6 +81,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0018.sql"),
     include_str!("migrations/0019.sql"),
     include_str!("migrations/0020.sql"),
+    include_str!("migrations/0021.sql"),
 ];
 
 /// SQLite-backed storage.
