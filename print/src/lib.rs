@@ -1,0 +1,23 @@
+//! Receipts on ESC/POS thermal printers (58 and 80 mm), never in the way of
+//! a sale.
+//!
+//! The path a receipt takes, one module each:
+//!
+//! `receipt` (printer-neutral data the terminal fills with its own texts)
+//! → `layout` (lines cut to the paper's columns, as printer operations)
+//! → `escpos` (the bytes) → `spooler` (one thread, a bounded queue, retries,
+//! status events) → `transport` (a USB printer class device or TCP port
+//! 9100, every wait bounded) → the printer, whose answers `status` reads.
+//!
+//! `virtual_printer` goes the other way for tests and docs: bytes back to
+//! text and commands, and an image of the paper.
+
+pub mod escpos;
+pub mod layout;
+pub mod receipt;
+pub mod status;
+
+pub use escpos::{EncodeError, encode};
+pub use layout::{Align, Op, Paper, layout};
+pub use receipt::{ItemLine, Labels, MemberBlock, Receipt, TotalRow};
+pub use status::PrinterStatus;
