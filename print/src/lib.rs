@@ -16,6 +16,7 @@ pub mod escpos;
 pub mod layout;
 pub mod receipt;
 pub mod status;
+pub mod virtual_printer;
 
 pub use escpos::{EncodeError, encode};
 pub use layout::{Align, Op, Paper, layout};
