@@ -15,10 +15,14 @@
 pub mod escpos;
 pub mod layout;
 pub mod receipt;
+pub mod spooler;
 pub mod status;
+pub mod transport;
 pub mod virtual_printer;
 
 pub use escpos::{EncodeError, encode};
 pub use layout::{Align, Op, Paper, layout};
 pub use receipt::{ItemLine, Labels, MemberBlock, Receipt, TotalRow};
+pub use spooler::{JobId, PrintJob, SpoolEvent, Spooler, SpoolerConfig, SubmitError};
 pub use status::PrinterStatus;
+pub use transport::{Timeouts, Transport, TransportError};
