@@ -4,6 +4,12 @@
 //! tillcard-print --test docs_images` refreshes the committed ones in
 //! `docs/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure is a test failure"
+)]
+
 use std::path::PathBuf;
 
 use tillcard_print::virtual_printer::{decode, render_png};

@@ -3,6 +3,12 @@
 //! texts (Chinese and English), the commands, the QR code's payload, the
 //! reprint marker, and every line within its paper's width.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure is a test failure"
+)]
+
 mod util;
 
 use std::sync::mpsc;

@@ -2,6 +2,12 @@
 //! blocks the caller, and a job waits for it: the status strip's cases, each
 //! against a real socket or path.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure is a test failure"
+)]
+
 mod util;
 
 use std::net::TcpListener;

@@ -4,6 +4,12 @@
 //! switched off: offline) and a FIFO whose reader stops reading (a printer
 //! whose buffer stays full: the write gives up at its deadline).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failure is a test failure"
+)]
+
 mod util;
 
 use std::fs::File;
