@@ -20,6 +20,7 @@
 //! | QR code | `GS ( k` … | model 2, module size, level M, store, print |
 //! | cut | `GS V 66 0` | feed to the cutter, partial cut |
 //! | drawer | `ESC p 0 25 250` | pin 2, 50 ms on, 500 ms off |
+//! | drawer, at once | `DLE DC4 1 0 1` | pin 2, 100 ms, even while offline |
 //! | status | `DLE EOT n` | n = 1 printer, 2 offline cause, 4 paper |
 
 use thiserror::Error;
@@ -49,6 +50,11 @@ pub const CHINESE_OFF: [u8; 2] = [FS, b'.'];
 pub const CUT: [u8; 4] = [GS, b'V', 66, 0];
 /// `ESC p 0 25 250`: pulse pin 2 for 50 ms, then 500 ms off.
 pub const DRAWER_KICK: [u8; 5] = [ESC, b'p', 0, 25, 250];
+/// `DLE DC4 1 0 1`: pulse pin 2 for 100 ms at once. A real-time command:
+/// the printer obeys it even while offline (paper out, cover open), when
+/// `ESC p` would wait in its buffer; the cash drawer opens for a cash sale
+/// whatever the paper.
+pub const DRAWER_KICK_NOW: [u8; 5] = [DLE, 0x14, 1, 0, 1];
 /// `GS ! 0x11`: double width and height.
 pub const DOUBLE_SIZE: u8 = 0x11;
 

@@ -267,9 +267,11 @@ pub fn layout(receipt: &Receipt, paper: Paper, open_drawer: bool) -> Vec<Op> {
     ops.push(Op::Text(rule(width)));
     for item in &receipt.lines {
         push_wrapped(&mut ops, &item.name, width);
-        let qty = format!("  {}", printable(&item.qty_text));
-        for line in label_amount(&qty, &printable(&item.amount_text), width) {
-            ops.push(Op::Text(line));
+        // Quantity and amount indented under the name, so the names stand
+        // out as the list.
+        let qty = printable(&item.qty_text);
+        for line in label_amount(&qty, &printable(&item.amount_text), width - 2) {
+            ops.push(Op::Text(format!("  {line}")));
         }
     }
     ops.push(Op::Text(rule(width)));

@@ -9,8 +9,14 @@
 //! every `retry_every` until it prints or `give_up_after` has passed. Every
 //! change of the printer's status, every job printed and every job given up
 //! is sent on the `SpoolEvent` channel given at start, for the status strip.
-//! While idle the thread asks for status every `idle_poll`, so the strip
-//! shows a paper-out before the next sale.
+//! While idle (and once at start) the thread asks for status every
+//! `idle_poll`, so the strip shows a paper-out before the next sale.
+//!
+//! The cash drawer hangs off the printer. A job that opens it sends
+//! `ESC p` after the cut when the printer prints; when the printer answers
+//! that it cannot print (paper out, cover open), the drawer is opened at once
+//! with the real-time `DLE DC4` pulse, which printers obey even then, and
+//! the receipt prints later without a second kick.
 //!
 //! Dropping the spooler stops it: the job being printed finishes its
 //! attempt (bounded by the transport's timeouts), jobs still queued get one
@@ -24,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::escpos::{DRAWER_KICK, EncodeError, INIT, encode};
+use crate::escpos::{DRAWER_KICK, DRAWER_KICK_NOW, EncodeError, INIT, encode};
 use crate::layout::{Paper, layout};
 use crate::receipt::Receipt;
 use crate::status::PrinterStatus;
-use crate::transport::{Timeouts, Transport};
+use crate::transport::{Timeouts, Transport, TransportError};
 
 /// How the spooler prints.
 #[derive(Debug, Clone)]
@@ -115,7 +121,11 @@ pub enum SubmitError {
 /// A queued job: its bytes, ready to send.
 struct Queued {
     id: JobId,
+    /// The receipt without the drawer kick.
     bytes: Vec<u8>,
+    /// The drawer is still to be opened: after the cut when the printer
+    /// prints, or at once (`DLE DC4`) when it cannot.
+    kick_drawer: bool,
 }
 
 /// What the caller's side and the thread share.
@@ -177,8 +187,8 @@ impl Spooler {
 
     /// Queues a receipt and returns at once; it is kept for `reprint`.
     pub fn submit(&self, job: PrintJob) -> Result<JobId, SubmitError> {
-        let bytes = encode(&layout(&job.receipt, self.paper, job.open_drawer))?;
-        let id = self.enqueue(bytes)?;
+        let bytes = encode(&layout(&job.receipt, self.paper, false))?;
+        let id = self.enqueue(bytes, job.open_drawer)?;
         if !job.receipt.reprint {
             lock(&self.shared).last_receipt = Some(job.receipt);
         }
@@ -199,7 +209,7 @@ impl Spooler {
 
     /// Queues a drawer kick on its own (no sale, no paper).
     pub fn open_drawer(&self) -> Result<JobId, SubmitError> {
-        self.enqueue([&INIT[..], &DRAWER_KICK].concat())
+        self.enqueue(INIT.to_vec(), true)
     }
 
     /// The status last read from the printer, if any yet.
@@ -207,14 +217,18 @@ impl Spooler {
         lock(&self.shared).last_status
     }
 
-    fn enqueue(&self, bytes: Vec<u8>) -> Result<JobId, SubmitError> {
+    fn enqueue(&self, bytes: Vec<u8>, kick_drawer: bool) -> Result<JobId, SubmitError> {
         let sender = self.jobs.as_ref().ok_or(SubmitError::Stopped)?;
         let id = {
             let mut shared = lock(&self.shared);
             shared.next_id += 1;
             JobId(shared.next_id)
         };
-        match sender.try_send(Queued { id, bytes }) {
+        match sender.try_send(Queued {
+            id,
+            bytes,
+            kick_drawer,
+        }) {
             Ok(()) => Ok(id),
             Err(TrySendError::Full(_)) => Err(SubmitError::QueueFull),
             Err(TrySendError::Disconnected(_)) => Err(SubmitError::Stopped),
@@ -243,6 +257,10 @@ struct Worker {
 
 impl Worker {
     fn run(self, jobs: &Receiver<Queued>) {
+        if self.config.idle_poll.is_some() {
+            // The status strip shows the printer from the start.
+            self.report(self.config.transport.status(&self.config.timeouts));
+        }
         loop {
             let next = match self.config.idle_poll {
                 Some(poll) => jobs.recv_timeout(poll),
@@ -260,7 +278,7 @@ impl Worker {
     }
 
     /// Prints one job, waiting for the printer as long as allowed.
-    fn print(&self, job: Queued) {
+    fn print(&self, mut job: Queued) {
         let last_seen_printing = lock(&self.shared)
             .last_status
             .is_none_or(PrinterStatus::can_print);
@@ -270,11 +288,12 @@ impl Worker {
         }
         let started = Instant::now();
         loop {
-            match self
-                .config
-                .transport
-                .print(&job.bytes, &self.config.timeouts)
-            {
+            let bytes = if job.kick_drawer {
+                [&job.bytes[..], &DRAWER_KICK].concat()
+            } else {
+                job.bytes.clone()
+            };
+            match self.config.transport.print(&bytes, &self.config.timeouts) {
                 Ok(status) => {
                     self.report(status);
                     self.send(SpoolEvent::Printed(job.id));
@@ -282,6 +301,21 @@ impl Worker {
                 }
                 Err(error) => {
                     self.report(error.status());
+                    if job.kick_drawer && matches!(error, TransportError::NotReady(_)) {
+                        // The printer answered but cannot print: the cash
+                        // sale needs its drawer now, not when the paper is
+                        // back; the receipt follows without a kick.
+                        let sent = self
+                            .config
+                            .transport
+                            .send_now(&DRAWER_KICK_NOW, &self.config.timeouts);
+                        job.kick_drawer = sent.is_err();
+                        if !job.kick_drawer && job.bytes == INIT {
+                            // A drawer-only job is done.
+                            self.send(SpoolEvent::Printed(job.id));
+                            return;
+                        }
+                    }
                     if self.stopping() {
                         self.give_up(job.id, format!("stopped: {error}"));
                         return;

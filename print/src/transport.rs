@@ -141,6 +141,22 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// Sends real-time bytes (`DLE DC4`) without asking for status first:
+    /// the printer obeys them even while it cannot print.
+    pub fn send_now(&self, bytes: &[u8], timeouts: &Timeouts) -> Result<(), TransportError> {
+        match self {
+            Transport::UsbLp(path) => LpDevice::open(path, timeouts)?.write(bytes),
+            Transport::Network(addr) => {
+                let mut connection = Connection::open(*addr, timeouts)?;
+                connection.write(bytes)?;
+                connection.finish();
+                Ok(())
+            }
+        }
+    }
+}
+
 /// All three status requests at once; the printer answers in order.
 fn status_requests() -> Vec<u8> {
     [status_request(1), status_request(2), status_request(4)].concat()

@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use tillcard_print::virtual_printer::{VirtualNetworkPrinter, decode, plain_text};
+use tillcard_print::virtual_printer::{VirtualNetworkPrinter, command_names, decode, plain_text};
 use tillcard_print::{
     Paper, PrintJob, PrinterStatus, Receipt, SpoolEvent, Spooler, SubmitError, Timeouts, Transport,
 };
@@ -209,4 +209,44 @@ fn reprint_before_any_receipt_is_refused() {
     )
     .unwrap();
     assert_eq!(spooler.reprint(), Err(SubmitError::NothingToReprint));
+}
+
+#[test]
+fn the_drawer_opens_at_once_when_the_paper_is_out_and_the_receipt_follows_without_a_kick() {
+    let printer = VirtualNetworkPrinter::start().unwrap();
+    printer.set_status(PrinterStatus::PaperOut);
+    let (events_tx, events) = mpsc::channel();
+    let spooler = Spooler::start(
+        util::quick_config(Transport::Network(printer.addr()), Paper::Mm80),
+        events_tx,
+    )
+    .unwrap();
+    let id = spooler
+        .submit(PrintJob {
+            receipt: Receipt::sample(),
+            open_drawer: true,
+        })
+        .unwrap();
+    util::wait_for(&events, |e| {
+        *e == SpoolEvent::Status(PrinterStatus::PaperOut)
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while printer.jobs().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let kicks = printer.jobs();
+    assert_eq!(
+        kicks.len(),
+        1,
+        "one real-time kick, then only status requests"
+    );
+    assert_eq!(command_names(&decode(&kicks[0])), ["drawer kick now"]);
+
+    printer.set_status(PrinterStatus::Ready);
+    util::wait_for(&events, |e| *e == SpoolEvent::Printed(id));
+    let jobs = printer.jobs();
+    assert_eq!(jobs.len(), 2);
+    let receipt = command_names(&decode(&jobs[1]));
+    assert!(receipt.contains(&"cut"));
+    assert!(!receipt.contains(&"drawer kick"), "{receipt:?}");
 }

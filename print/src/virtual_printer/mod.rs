@@ -71,6 +71,7 @@ pub const COMMANDS: &[(u8, u8, &str, usize)] = &[
     (FS, b'-', "chinese underline", 1),
     (FS, b'C', "chinese code system", 1),
     (DLE, EOT, "status request", 1),
+    (DLE, 0x14, "drawer kick now", 3),
 ];
 
 /// The text and commands in an ESC/POS byte stream.
