@@ -11,6 +11,29 @@
 //!
 //! `virtual_printer` goes the other way for tests and docs: bytes back to
 //! text and commands, and an image of the paper.
+//!
+//! What the terminal calls:
+//!
+//! ```no_run
+//! use std::sync::mpsc;
+//! use tillcard_print::{Paper, PrintJob, Receipt, SpoolEvent, Spooler, SpoolerConfig, Transport};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (events_tx, events) = mpsc::channel();
+//! let spooler = Spooler::start(
+//!     SpoolerConfig::new(Transport::UsbLp("/dev/usb/lp0".into()), Paper::Mm80),
+//!     events_tx,
+//! )?;
+//! // Returns at once; a full queue is an error, never a wait.
+//! spooler.submit(PrintJob { receipt: Receipt::sample(), open_drawer: true })?;
+//! spooler.reprint()?;
+//! // On the terminal's own thread: the status strip's words.
+//! if let Ok(SpoolEvent::Status(status)) = events.try_recv() {
+//!     println!("{}", status.zh_cn());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod escpos;
 pub mod layout;

@@ -80,7 +80,8 @@ pub struct PrintJob {
     pub open_drawer: bool,
 }
 
-/// A job's number, in submission order from 1.
+/// A job's number, in submission order from 1 (a refused job's number is
+/// not given again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(pub u64);
 
@@ -363,5 +364,17 @@ impl Worker {
     fn send(&self, event: SpoolEvent) {
         // The terminal may have stopped listening; printing goes on.
         let _ = self.events.send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spooler_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Spooler>();
+        shared::<SpoolEvent>();
     }
 }
