@@ -250,3 +250,49 @@ fn the_drawer_opens_at_once_when_the_paper_is_out_and_the_receipt_follows_withou
     assert!(receipt.contains(&"cut"));
     assert!(!receipt.contains(&"drawer kick"), "{receipt:?}");
 }
+
+#[test]
+fn a_network_printer_that_stops_reading_gives_up_at_the_write_deadline() {
+    // Accepts, never answers status, never reads: the socket's buffers
+    // fill like a jammed printer's.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (release_tx, release) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let _ = release.recv_timeout(Duration::from_secs(10));
+        drop(stream);
+    });
+    let timeouts = Timeouts {
+        connect: Duration::from_millis(500),
+        write: Duration::from_millis(300),
+        status: Duration::from_millis(100),
+    };
+    let started = Instant::now();
+    let result = Transport::Network(addr).print(&vec![b'x'; 64 << 20], &timeouts);
+    let took = started.elapsed();
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    assert_eq!(result.map_err(|e| e.status()), Err(PrinterStatus::Offline));
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn a_network_printer_that_hangs_up_is_offline_not_a_panic() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let closer = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().unwrap();
+            drop(stream);
+        }
+    });
+    let transport = Transport::Network(addr);
+    let timeouts = Timeouts::default();
+    // Status on a connection closed at once: no answer, taken as ready.
+    assert_eq!(transport.status(&timeouts), PrinterStatus::Ready);
+    // A large job meets the closed connection: offline.
+    let result = transport.print(&vec![b'x'; 8 << 20], &timeouts);
+    assert_eq!(result.map_err(|e| e.status()), Err(PrinterStatus::Offline));
+    closer.join().unwrap();
+}
