@@ -1,7 +1,8 @@
 //! A printer in software, for tests and docs: it reads an ESC/POS byte
 //! stream back into the text and commands it holds (`decode`), draws the
 //! paper that would come out (`render`), and listens on a TCP port as a
-//! network printer does (`VirtualNetworkPrinter`).
+//! network printer does (`VirtualNetworkPrinter`). Drawing needs the
+//! `render` feature (on by default).
 //!
 //! Not behind `cfg(test)`: the terminal's UI tests print through the real
 //! spooler to a virtual printer and read the receipt back.
@@ -11,9 +12,11 @@
 //! `Decoded::Unknown` with its bytes, and decoding goes on after it.
 
 mod network;
+#[cfg(feature = "render")]
 mod render;
 
 pub use network::VirtualNetworkPrinter;
+#[cfg(feature = "render")]
 pub use render::{RenderError, render, render_png};
 
 use crate::escpos::{DLE, EOT, ESC, FS, GS, LF, qr};
