@@ -46,6 +46,10 @@ pub const PACKAGES: &[Package] = &[
         section: "sync/hq/",
     },
     Package {
+        dir: "print",
+        section: "print/",
+    },
+    Package {
         dir: "tools/logscan",
         section: "tools/logscan/",
     },
