@@ -384,14 +384,10 @@ impl Terminal {
             .name("scan-image".into())
             .spawn(move || match load_luma(&path) {
                 Ok(frame) => pipeline.submit(frame),
-                Err(_) => sink(Input::Scanned(
-                    ScanOutcome::Unreadable,
-                )),
+                Err(_) => sink(Input::Scanned(ScanOutcome::Unreadable)),
             });
         if spawned.is_err() {
-            (self.sink)(Input::Scanned(
-                ScanOutcome::Unreadable,
-            ));
+            (self.sink)(Input::Scanned(ScanOutcome::Unreadable));
         }
     }
 

@@ -38,7 +38,10 @@ fn photo(name: &str) -> LumaFrame {
 }
 
 fn next(events: &std::sync::mpsc::Receiver<ScanEvent>) -> ScanOutcome {
-    events.recv_timeout(Duration::from_secs(10)).unwrap().outcome
+    events
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .outcome
 }
 
 #[test]
@@ -59,7 +62,10 @@ fn a_member_card_beside_a_product_barcode_wins() {
     let card = card_image(&token(), 4);
     let barcode = photo("ean13-3/03.webp");
     // Card on the left, the barcode photo on the right, on white.
-    let (w, h) = (card.width() + barcode.width + 40, card.height().max(barcode.height) + 40);
+    let (w, h) = (
+        card.width() + barcode.width + 40,
+        card.height().max(barcode.height) + 40,
+    );
     let mut scene = GrayImage::from_pixel(w, h, image::Luma([235]));
     image::imageops::overlay(&mut scene, &card, 10, 20);
     let bar = GrayImage::from_raw(barcode.width, barcode.height, barcode.data.clone()).unwrap();

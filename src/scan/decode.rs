@@ -27,6 +27,10 @@ pub enum DecodeError {
     /// ([`barcode`]).
     #[error("no readable product barcode")]
     NoBarcode,
+    /// Neither a QR code nor a product barcode could be read (the two
+    /// looked for together, as `tillcard decode` does by default).
+    #[error("no readable QR code or product barcode")]
+    Nothing,
 }
 
 /// Turns a luma frame into the text of the QR code in it.

@@ -263,10 +263,17 @@ mod tests {
             wedge("036000291452"),
             Some((Symbology::UpcA, "036000291452".into()))
         );
-        assert_eq!(wedge("96385074"), Some((Symbology::Ean8, "96385074".into())));
+        assert_eq!(
+            wedge("96385074"),
+            Some((Symbology::Ean8, "96385074".into()))
+        );
         assert_eq!(wedge("4006381333932"), None, "check digit fails");
         assert_eq!(wedge("1234567"), None, "no symbology has 7 digits");
-        assert_eq!(wedge("TC1:ABCDEF"), None, "member tokens stay member tokens");
+        assert_eq!(
+            wedge("TC1:ABCDEF"),
+            None,
+            "member tokens stay member tokens"
+        );
         assert_eq!(wedge("https://example.com/"), None);
     }
 
@@ -280,7 +287,10 @@ mod tests {
             wedge("]E04006381333931"),
             Some((Symbology::Ean13, "4006381333931".into()))
         );
-        assert_eq!(wedge("]E496385074"), Some((Symbology::Ean8, "96385074".into())));
+        assert_eq!(
+            wedge("]E496385074"),
+            Some((Symbology::Ean8, "96385074".into()))
+        );
         assert_eq!(wedge("]Q1TC1:ABC"), None, "a QR code is no product code");
         assert_eq!(wedge("]C0"), None, "empty Code 128");
         assert_eq!(wedge("]E04006381333932"), None);
