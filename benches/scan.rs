@@ -257,6 +257,7 @@ fn scan_to_member_p95(width: u32, height: u32, module_px: u32, frames: usize) ->
         decoder: Box::new(CombinedDecoder::default()),
         verifier: Arc::new(RwLock::new(verifier())),
         directory: Box::new(reader),
+        barcodes: Some(tillcard::scan::decode::barcode::BarcodeDecoder::default()),
         config: PipelineConfig {
             repeat_window: Duration::ZERO,
         },

@@ -9,8 +9,11 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::scan::decode::{DecoderKind, QrDecoder};
+use crate::scan::decode::barcode::BarcodeDecoder;
+use crate::scan::decode::{DecodeError, DecoderKind, QrDecoder};
 use crate::scan::file_source::{image_paths, load_luma};
+use crate::scan::frame::LumaFrame;
+use crate::scan::product::ProductCode;
 
 /// Tillcard, the in-store membership terminal.
 #[derive(Debug, Parser)]
@@ -28,7 +31,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Decode QR codes in image files or folders and time each decode.
+    /// Decode QR codes and product barcodes in image files or folders and
+    /// time each decode.
     Decode(DecodeArgs),
     /// Check the configuration file and print what it resolves to.
     CheckConfig,
@@ -76,9 +80,13 @@ pub struct DecodeArgs {
     /// Compare with `N.txt` beside each image `N.*` and print the totals.
     #[arg(long)]
     pub expect: bool,
-    /// Which decoder to run.
+    /// Which QR decoder to run.
     #[arg(long, value_enum, default_value = "combined")]
     pub decoder: DecoderKind,
+    /// Which codes to look for: QR codes, product barcodes (EAN-13, EAN-8,
+    /// UPC-A, Code 128), or both (QR first, barcodes when no QR is read).
+    #[arg(long, value_enum, default_value = "all")]
+    pub codes: Codes,
     /// Time each image this many times (after one untimed warm-up run when
     /// more than 1) and report the median.
     #[arg(long, default_value_t = 1)]
@@ -142,7 +150,7 @@ pub fn run(args: Vec<String>) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Decode(a)) => {
-            let report = decode_files(&a.inputs, a.decoder, a.expect, a.repeat)?;
+            let report = decode_files(&a.inputs, a.decoder, a.codes, a.expect, a.repeat)?;
             print!("{report}");
             Ok(())
         }
@@ -176,16 +184,70 @@ pub fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-/// Decodes each image (see [`timed_decode`] for `repeat`) and returns
-/// per-image lines and, with `expect`, the summary line.
+/// Which codes `tillcard decode` looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Codes {
+    /// QR codes only (the chosen QR decoder).
+    Qr,
+    /// Product barcodes only ([`BarcodeDecoder`]).
+    Barcodes,
+    /// QR codes first, product barcodes when no QR code is read (the
+    /// order of the terminal's scan pipeline).
+    All,
+}
+
+/// What was read in one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    /// A QR code's text.
+    Qr(String),
+    /// A product barcode.
+    Item(ProductCode),
+}
+
+impl Reading {
+    /// Whether this reading is the expected text: a QR code's text without
+    /// trailing line ends; a product code's text, or the 13-digit GTIN of
+    /// a UPC-A (how the sample photos' texts write them).
+    pub fn matches(&self, want: &str) -> bool {
+        match self {
+            Self::Qr(text) => text.trim_end_matches(['\r', '\n']) == want,
+            Self::Item(code) => code.text() == want || code.gtin13().as_deref() == Some(want),
+        }
+    }
+}
+
+/// Reads one frame: `codes` says which decoders run and in what order.
+pub fn read_frame(
+    qr: &mut dyn QrDecoder,
+    barcodes: &BarcodeDecoder,
+    codes: Codes,
+    frame: &LumaFrame,
+) -> Result<Reading, DecodeError> {
+    match codes {
+        Codes::Qr => qr.decode(frame).map(Reading::Qr),
+        Codes::Barcodes => barcodes.decode(frame).map(Reading::Item),
+        Codes::All => qr
+            .decode(frame)
+            .map(Reading::Qr)
+            .or_else(|_| barcodes.decode(frame).map(Reading::Item))
+            .map_err(|_| DecodeError::Nothing),
+    }
+}
+
+/// Decodes each image (see [`timed`] for `repeat`) and returns per-image
+/// lines and, with `expect`, the summary line. A product barcode's line
+/// names its symbology (`ean13 "4006381333931"`).
 pub fn decode_files(
     inputs: &[PathBuf],
     kind: DecoderKind,
+    codes: Codes,
     expect: bool,
     repeat: u32,
 ) -> anyhow::Result<String> {
     let paths = image_paths(inputs).context("listing the images")?;
     let mut decoder = kind.build();
+    let barcodes = BarcodeDecoder::default();
     let mut out = String::new();
     let mut times = Vec::new();
     let (mut matched, mut total) = (0, 0);
@@ -197,10 +259,13 @@ pub fn decode_files(
                 continue;
             }
         };
-        let (result, ms) = timed_decode(decoder.as_mut(), &frame, repeat);
+        let (result, ms) = timed(repeat, || {
+            read_frame(decoder.as_mut(), &barcodes, codes, &frame)
+        });
         times.push(ms);
         let shown = match &result {
-            Ok(t) => shorten(t),
+            Ok(Reading::Qr(t)) => shorten(t),
+            Ok(Reading::Item(code)) => format!("{} {}", code.symbology(), shorten(code.text())),
             Err(e) => format!("FAILED ({e})"),
         };
         let mut verdict = String::new();
@@ -208,8 +273,7 @@ pub fn decode_files(
             match expected_text(path) {
                 Some(want) => {
                     total += 1;
-                    let got = result.as_deref().map(|t| t.trim_end_matches(['\r', '\n']));
-                    if got == Ok(want.as_str()) {
+                    if result.as_ref().is_ok_and(|r| r.matches(&want)) {
                         matched += 1;
                         verdict.push_str(" ok");
                     } else {
@@ -226,9 +290,13 @@ pub fn decode_files(
     }
     if expect {
         times.sort_by(f64::total_cmp);
+        let name = match codes {
+            Codes::Qr => decoder.name().to_owned(),
+            Codes::Barcodes => "barcode".to_owned(),
+            Codes::All => format!("{}+barcode", decoder.name()),
+        };
         out.push_str(&format!(
-            "{}: decoded {matched}/{total}, median {:.3} ms, p95 {:.3} ms\n",
-            decoder.name(),
+            "{name}: decoded {matched}/{total}, median {:.3} ms, p95 {:.3} ms\n",
             median(&times),
             quantile(&times, 0.95)
         ));
@@ -245,26 +313,32 @@ fn shorten(text: &str) -> String {
     format!("{s:?}")
 }
 
-/// Decodes one frame and measures the time spent in the decoder, ms. With
-/// `repeat` > 1 the decoder first runs once untimed (caches, allocator) and
-/// the median of `repeat` timed runs is returned.
-pub fn timed_decode(
-    decoder: &mut dyn QrDecoder,
-    frame: &crate::scan::frame::LumaFrame,
-    repeat: u32,
-) -> (Result<String, crate::scan::decode::DecodeError>, f64) {
+/// Runs `decode` and measures its time, ms. With `repeat` > 1 it first
+/// runs once untimed (caches, allocator) and the median of `repeat` timed
+/// runs is returned, with the last run's result.
+pub fn timed<T>(repeat: u32, mut decode: impl FnMut() -> T) -> (T, f64) {
     if repeat <= 1 {
         let t = Instant::now();
-        let r = decoder.decode(frame);
+        let r = decode();
         return (r, t.elapsed().as_secs_f64() * 1000.0);
     }
-    let mut r = decoder.decode(frame);
+    let mut r = decode();
     let mut times = Vec::with_capacity(repeat as usize);
     for _ in 0..repeat {
         let t = Instant::now();
-        r = decoder.decode(frame);
+        r = decode();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     times.sort_by(f64::total_cmp);
     (r, median(&times))
+}
+
+/// Decodes one frame with a QR decoder and measures the time spent in the
+/// decoder, ms (see [`timed`] for `repeat`).
+pub fn timed_decode(
+    decoder: &mut dyn QrDecoder,
+    frame: &LumaFrame,
+    repeat: u32,
+) -> (Result<String, DecodeError>, f64) {
+    timed(repeat, || decoder.decode(frame))
 }

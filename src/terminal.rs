@@ -26,6 +26,7 @@ use crate::scan::credential::CardVerifier;
 use crate::scan::decode::CombinedDecoder;
 use crate::scan::file_source::load_luma;
 use crate::scan::frame::LumaFrame;
+use crate::scan::outcome::ScanOutcome;
 use crate::scan::pipeline::{PipelineConfig, PipelineParts, ScanPipeline};
 use crate::store::handle::StoreHandle;
 use crate::store::{Store, StoreError};
@@ -202,6 +203,7 @@ impl Terminal {
             decoder: Box::new(CombinedDecoder::default()),
             verifier: verifier.clone(),
             directory: Box::new(reader),
+            barcodes: Some(crate::scan::decode::barcode::BarcodeDecoder::default()),
             config: PipelineConfig::default(),
         })?;
         let pipeline = Arc::new(pipeline);
@@ -211,7 +213,10 @@ impl Terminal {
                 .name("scan-events".into())
                 .spawn(move || {
                     for event in events {
-                        sink(Input::Scanned(event.outcome));
+                        sink(match event.outcome {
+                            ScanOutcome::Item(code) => Input::ItemScanned(code),
+                            outcome => Input::Scanned(outcome),
+                        });
                     }
                 })?;
         }
@@ -379,14 +384,10 @@ impl Terminal {
             .name("scan-image".into())
             .spawn(move || match load_luma(&path) {
                 Ok(frame) => pipeline.submit(frame),
-                Err(_) => sink(Input::Scanned(
-                    crate::scan::outcome::ScanOutcome::Unreadable,
-                )),
+                Err(_) => sink(Input::Scanned(ScanOutcome::Unreadable)),
             });
         if spawned.is_err() {
-            (self.sink)(Input::Scanned(
-                crate::scan::outcome::ScanOutcome::Unreadable,
-            ));
+            (self.sink)(Input::Scanned(ScanOutcome::Unreadable));
         }
     }
 

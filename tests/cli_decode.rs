@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use tillcard::cli::{decode_files, expected_text, median, quantile};
+use tillcard::cli::{Codes, decode_files, expected_text, median, quantile};
 use tillcard::scan::decode::DecoderKind;
 
 fn data(sub: &str) -> PathBuf {
@@ -15,7 +15,14 @@ fn data(sub: &str) -> PathBuf {
 
 #[test]
 fn expect_mode_prints_one_line_per_image_and_the_totals() {
-    let out = decode_files(&[data("qrcode-3")], DecoderKind::Combined, true, 1).unwrap();
+    let out = decode_files(
+        &[data("qrcode-3")],
+        DecoderKind::Combined,
+        Codes::Qr,
+        true,
+        1,
+    )
+    .unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 18 + 1);
     assert!(
@@ -34,9 +41,67 @@ fn expect_mode_prints_one_line_per_image_and_the_totals() {
 
 #[test]
 fn failures_print_their_reason() {
-    let out = decode_files(&[data("qrcode-2/#940.png")], DecoderKind::Rqrr, true, 1).unwrap();
+    let out = decode_files(
+        &[data("qrcode-2/#940.png")],
+        DecoderKind::Rqrr,
+        Codes::Qr,
+        true,
+        1,
+    )
+    .unwrap();
     assert!(out.contains("FAILED (no readable QR code)"), "{out}");
     assert!(out.contains("decoded 0/1"), "{out}");
+}
+
+#[test]
+fn product_barcodes_print_their_symbology_and_text() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/barcodes");
+    let out = decode_files(
+        &[dir.join("ean13-3"), dir.join("upca-4/8.webp")],
+        DecoderKind::Combined,
+        Codes::All,
+        true,
+        1,
+    )
+    .unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 8 + 1 + 1, "{out}");
+    assert!(
+        lines[0].contains("03.webp: ean13 \"9780764544200\" [") && lines[0].ends_with(" ok"),
+        "{}",
+        lines[0]
+    );
+    // A UPC-A prints its 12 digits and matches the photo's 13-digit GTIN.
+    assert!(
+        lines[8].contains("8.webp: upca \"060410049235\" [") && lines[8].ends_with(" ok"),
+        "{}",
+        lines[8]
+    );
+    assert!(
+        lines[9].starts_with("combined+barcode: decoded 9/9, median "),
+        "{}",
+        lines[9]
+    );
+    // Through the command line, the same line for the same photo.
+    let bin = std::process::Command::new(env!("CARGO_BIN_EXE_tillcard"))
+        .args(["decode", "--codes", "barcodes"])
+        .arg(dir.join("ean8-1/4.webp"))
+        .output()
+        .unwrap();
+    assert!(bin.status.success());
+    let stdout = String::from_utf8_lossy(&bin.stdout);
+    assert!(stdout.contains(": ean8 \"67678983\" ["), "{stdout}");
+}
+
+#[test]
+fn nothing_read_in_both_modes_says_so() {
+    let fp = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/barcodes/falsepositives-1/01.webp");
+    let out = decode_files(&[fp], DecoderKind::Combined, Codes::All, false, 1).unwrap();
+    assert!(
+        out.contains("FAILED (no readable QR code or product barcode)"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn run(seed: u64, count: usize) -> [usize; 9] {
             OutcomeKind::UnknownMember => 1,
             OutcomeKind::LookupFailed => 2,
             // Not a member card either (head office's enrollment QR).
-            OutcomeKind::NotMemberCode | OutcomeKind::Enrollment => 3,
+            OutcomeKind::NotMemberCode | OutcomeKind::Enrollment | OutcomeKind::Item => 3,
             OutcomeKind::Forged => 4,
             OutcomeKind::Revoked => 5,
             OutcomeKind::Expired => 6,

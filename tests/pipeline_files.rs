@@ -44,6 +44,7 @@ fn file_source_drives_the_pipeline_to_a_found_member() {
         decoder: Box::new(CombinedDecoder::default()),
         verifier: Arc::new(RwLock::new(verifier())),
         directory: Box::new(directory()),
+        barcodes: Some(tillcard::scan::decode::barcode::BarcodeDecoder::default()),
         config: PipelineConfig {
             repeat_window: Duration::from_secs(60),
         },

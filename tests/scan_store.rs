@@ -30,6 +30,7 @@ fn a_card_photo_scans_to_the_member_in_the_sqlite_store() {
         decoder: Box::new(CombinedDecoder::default()),
         verifier: Arc::new(RwLock::new(verifier())),
         directory: Box::new(reader),
+        barcodes: Some(tillcard::scan::decode::barcode::BarcodeDecoder::default()),
         config: PipelineConfig::default(),
     })
     .unwrap();

@@ -33,13 +33,18 @@ fn wedge_texts_go_through_the_pipeline_and_are_never_deduplicated() {
         decoder: Box::new(CombinedDecoder::default()),
         verifier: Arc::new(RwLock::new(verifier())),
         directory: Box::new(directory()),
+        barcodes: Some(tillcard::scan::decode::barcode::BarcodeDecoder::default()),
         config: PipelineConfig::default(),
     })
     .unwrap();
     pipeline.submit_text(token());
     pipeline.submit_text(token());
     pipeline.submit_text("12345678".into());
-    let kinds: Vec<OutcomeKind> = (0..3)
+    // EAN-13 digits with a valid check digit are an item; one digit off,
+    // nothing.
+    pipeline.submit_text("4006381333931".into());
+    pipeline.submit_text("4006381333932".into());
+    let kinds: Vec<OutcomeKind> = (0..5)
         .map(|_| {
             events
                 .recv_timeout(Duration::from_secs(5))
@@ -53,7 +58,9 @@ fn wedge_texts_go_through_the_pipeline_and_are_never_deduplicated() {
         [
             OutcomeKind::MemberFound,
             OutcomeKind::MemberFound,
-            OutcomeKind::NotMemberCode
+            OutcomeKind::NotMemberCode,
+            OutcomeKind::Item,
+            OutcomeKind::NotMemberCode,
         ]
     );
     assert_eq!(pipeline.stats().decoded_frames, 0);

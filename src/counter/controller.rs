@@ -43,6 +43,8 @@ impl Counter {
                 self.scanned_enrollment(&text)
             }
             Input::Scanned(outcome) => self.scanned(outcome),
+            // counter: issue 24 catalog (items are not looked up yet).
+            Input::ItemScanned(_) => Vec::new(),
             Input::Status(status) => {
                 // Each exchange with head office may have brought staff
                 // changes down: read the clerk list again, so a clerk

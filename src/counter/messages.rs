@@ -371,6 +371,10 @@ pub enum Input {
     Tick,
     /// A scan from the camera, a keyboard wedge or a demo card.
     Scanned(ScanOutcome),
+    /// A product barcode from the camera or a keyboard wedge (issue 24):
+    /// its symbology and checked text. The terminal sends every
+    /// [`ScanOutcome::Item`] this way, never as [`Input::Scanned`].
+    ItemScanned(crate::scan::product::ProductCode),
     /// The uplink's status.
     Status(UplinkStatus),
     /// The camera's status.

@@ -6,6 +6,7 @@
 //! Each view of a frame is binarized at most once per binarizer
 //! ([`binarize`]), however many attempts look at it.
 
+pub mod barcode;
 mod binarize;
 
 use rxing::common::{BitMatrix, HybridBinarizer};
@@ -22,6 +23,14 @@ pub enum DecodeError {
     /// No QR code found, or none that could be read.
     #[error("no readable QR code")]
     NotFound,
+    /// No product barcode found, or none that two scan lines read alike
+    /// ([`barcode`]).
+    #[error("no readable product barcode")]
+    NoBarcode,
+    /// Neither a QR code nor a product barcode could be read (the two
+    /// looked for together, as `tillcard decode` does by default).
+    #[error("no readable QR code or product barcode")]
+    Nothing,
 }
 
 /// Turns a luma frame into the text of the QR code in it.

@@ -18,5 +18,6 @@ pub mod file_source;
 pub mod frame;
 pub mod outcome;
 pub mod pipeline;
+pub mod product;
 pub mod signer;
 pub mod wedge;

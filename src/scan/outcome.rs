@@ -4,6 +4,7 @@
 
 use crate::scan::credential::{CardVerifier, Credential, ParseError, VerifyError, parse_token};
 use crate::scan::directory::{MemberDirectory, MemberSummary};
+use crate::scan::product::{ProductCode, classify_wedge_text};
 
 /// The result of one scan, as the counter needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,11 @@ pub enum ScanOutcome {
     /// with it; anywhere else it is refused. The text holds a one-time
     /// code: it is never logged.
     Enrollment(String),
+    /// A product barcode (EAN-13, EAN-8, UPC-A, Code 128; issue 24): from a
+    /// frame with no member code in it, or a keyboard wedge's digits. The
+    /// terminal hands it to the counter as `Input::ItemScanned`, not as a
+    /// member scan.
+    Item(ProductCode),
 }
 
 /// The kind of an outcome, without data: what the UI switches on for colour,
@@ -72,12 +78,14 @@ pub enum OutcomeKind {
     Unreadable,
     /// See [`ScanOutcome::Enrollment`].
     Enrollment,
+    /// See [`ScanOutcome::Item`].
+    Item,
 }
 
 impl OutcomeKind {
     /// Every kind, in the order declared (for checks that each has its
     /// words).
-    pub const ALL: [OutcomeKind; 10] = [
+    pub const ALL: [OutcomeKind; 11] = [
         OutcomeKind::MemberFound,
         OutcomeKind::UnknownMember,
         OutcomeKind::LookupFailed,
@@ -88,6 +96,7 @@ impl OutcomeKind {
         OutcomeKind::Expired,
         OutcomeKind::Unreadable,
         OutcomeKind::Enrollment,
+        OutcomeKind::Item,
     ];
 }
 
@@ -131,6 +140,7 @@ pub fn clerk_message(kind: OutcomeKind) -> &'static str {
         OutcomeKind::Enrollment => {
             "This is head office's enrollment code: it is scanned on a new till's first screen."
         }
+        OutcomeKind::Item => "Product barcode scanned.",
     }
 }
 
@@ -148,6 +158,7 @@ impl ScanOutcome {
             Self::Expired => OutcomeKind::Expired,
             Self::Unreadable => OutcomeKind::Unreadable,
             Self::Enrollment(_) => OutcomeKind::Enrollment,
+            Self::Item(_) => OutcomeKind::Item,
         }
     }
 
@@ -157,8 +168,36 @@ impl ScanOutcome {
     }
 }
 
+/// Whether a decoded QR text is one of Tillcard's own codes (a member card
+/// token, damaged or not, or head office's enrollment code): such a code
+/// wins over a product barcode in the same frame.
+pub fn is_tillcard_text(text: &str) -> bool {
+    text.trim_start()
+        .starts_with(tillcard_protocol::enrollment::PREFIX)
+        || !matches!(parse_token(text), Err(ParseError::NotTillcard))
+}
+
+/// Turns a keyboard wedge's text into an outcome: a product code
+/// ([`classify_wedge_text`]: 8, 12 or 13 digits with a valid check digit,
+/// or a Code 128 text behind an AIM identifier) is an
+/// [`ScanOutcome::Item`]; anything else is classified as a member code by
+/// [`classify`], as before.
+pub fn classify_wedge(
+    text: &str,
+    verifier: &CardVerifier,
+    directory: &dyn MemberDirectory,
+    now_unix: u64,
+) -> ScanOutcome {
+    match classify_wedge_text(text) {
+        Some(code) => ScanOutcome::Item(code),
+        None => classify(text, verifier, directory, now_unix),
+    }
+}
+
 /// Turns a scanned text into an outcome: parse, verify offline at
-/// `now_unix`, then look the member up.
+/// `now_unix`, then look the member up. A QR code's text is never taken as
+/// a product code here, whatever its digits (product codes come from the
+/// barcode decoder, which knows the symbology).
 pub fn classify(
     text: &str,
     verifier: &CardVerifier,

@@ -4,6 +4,9 @@
 //! twice, and a panicking decoder is caught, counted and survived. Texts
 //! from a keyboard-wedge scanner ([`ScanPipeline::submit_text`]) take the
 //! same path after the decoder, so the UI listens to one stream of outcomes.
+//! A frame with no Tillcard code in it is also searched for a product
+//! barcode ([`PipelineParts::barcodes`], issue 24): a member's card in the
+//! same frame wins.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,9 +17,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::scan::credential::CardVerifier;
 use crate::scan::decode::QrDecoder;
+use crate::scan::decode::barcode::BarcodeDecoder;
 use crate::scan::directory::MemberDirectory;
 use crate::scan::frame::{FrameError, FrameSource, LumaFrame};
-use crate::scan::outcome::{ScanOutcome, classify};
+use crate::scan::outcome::{ScanOutcome, classify, classify_wedge, is_tillcard_text};
+use crate::scan::product::ProductCode;
 
 /// Tuning of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +126,9 @@ pub struct PipelineParts {
     pub verifier: Arc<RwLock<CardVerifier>>,
     /// Member lookup.
     pub directory: Box<dyn MemberDirectory + Send>,
+    /// Product barcodes, looked for in frames with no Tillcard code;
+    /// `None` reads member codes only.
+    pub barcodes: Option<BarcodeDecoder>,
     /// Tuning.
     pub config: PipelineConfig,
 }
@@ -131,6 +139,46 @@ impl PipelineParts {
     fn classify(&self, text: &str) -> ScanOutcome {
         let verifier = self.verifier.read().unwrap_or_else(PoisonError::into_inner);
         classify(text, &verifier, self.directory.as_ref(), now_unix())
+    }
+
+    /// What a keyboard wedge's text is: a product code, or else as
+    /// [`Self::classify`].
+    fn classify_wedge(&self, text: &str) -> ScanOutcome {
+        let verifier = self.verifier.read().unwrap_or_else(PoisonError::into_inner);
+        classify_wedge(text, &verifier, self.directory.as_ref(), now_unix())
+    }
+
+    /// What a frame holds: a Tillcard code first (member card, enrollment),
+    /// else a product barcode, else any other QR text; `None` when nothing
+    /// was read.
+    fn decode(&mut self, frame: &LumaFrame) -> Option<Found> {
+        let qr = self.decoder.decode(frame).ok();
+        if let Some(text) = &qr
+            && is_tillcard_text(text)
+        {
+            return qr.map(Found::Text);
+        }
+        let item = self.barcodes.as_ref().and_then(|b| b.decode(frame).ok());
+        item.map(Found::Item).or(qr.map(Found::Text))
+    }
+}
+
+/// What the decoders found in a frame.
+enum Found {
+    /// A QR code's text.
+    Text(String),
+    /// A product barcode.
+    Item(ProductCode),
+}
+
+impl Found {
+    /// The key the repeat window compares (an item's symbology and text,
+    /// kept apart from QR texts).
+    fn repeat_key(&self) -> String {
+        match self {
+            Self::Text(t) => t.clone(),
+            Self::Item(code) => format!("\u{1}item:{code}"),
+        }
     }
 }
 
@@ -290,7 +338,7 @@ fn decode_loop(
             Work::Frame(f, at) => (f, at),
             Work::Text(text, at) => {
                 let event = ScanEvent {
-                    outcome: parts.classify(&text),
+                    outcome: parts.classify_wedge(&text),
                     latency: at.elapsed(),
                     decode_time: Duration::ZERO,
                 };
@@ -302,23 +350,28 @@ fn decode_loop(
         };
         stats.decoded_frames.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let decoded = catch_unwind(AssertUnwindSafe(|| parts.decoder.decode(&frame)));
+        let decoded = catch_unwind(AssertUnwindSafe(|| parts.decode(&frame)));
         let decode_time = started.elapsed();
-        let text = match decoded {
-            Ok(Ok(text)) => text,
-            Ok(Err(_)) => continue,
+        let found = match decoded {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
             Err(_) => {
                 stats.decoder_panics.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
         };
         stats.codes_found.fetch_add(1, Ordering::Relaxed);
-        if repeats.is_repeat(&text, Instant::now(), parts.config.repeat_window) {
+        let key = found.repeat_key();
+        if repeats.is_repeat(&key, Instant::now(), parts.config.repeat_window) {
             stats.repeats_suppressed.fetch_add(1, Ordering::Relaxed);
             continue;
         }
+        let outcome = match found {
+            Found::Text(text) => parts.classify(&text),
+            Found::Item(code) => ScanOutcome::Item(code),
+        };
         let event = ScanEvent {
-            outcome: parts.classify(&text),
+            outcome,
             latency: submitted_at.elapsed(),
             decode_time,
         };
@@ -383,6 +436,7 @@ mod tests {
             decoder: Box::new(ScriptedDecoder { gate }),
             verifier: Arc::new(RwLock::new(CardVerifier::default())),
             directory: Box::new(InMemoryDirectory::new()),
+            barcodes: None,
             config: PipelineConfig {
                 repeat_window: window,
             },

@@ -66,6 +66,7 @@ pub fn scan_outcome(language: Language, kind: OutcomeKind) -> String {
             "Valid card, but this terminal could not read its member list: try again",
         ),
         OutcomeKind::NotMemberCode => ("这不是会员码", "Not a member code"),
+        OutcomeKind::Item => ("已扫描商品条码", "Product barcode scanned"),
         OutcomeKind::Enrollment => (
             "这是总部的开通二维码：仅在新收银机的首次开通界面扫描",
             "That is head office's enrollment code: scan it on a new till's first screen",
