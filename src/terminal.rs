@@ -478,6 +478,9 @@ impl Terminal {
                     Done::Member,
                 )
             }
+            Command::LookupItem(code) => {
+                self.on_store(move |s| s.item_by_code(&code), Done::Item);
+            }
             Command::Price(ask) => {
                 let request = ask.request;
                 self.on_store(move |s| price(s, &ask), move |r| Done::Priced(request, r));

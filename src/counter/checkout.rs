@@ -4,6 +4,7 @@
 //! the rules engine, finding the best coupon and the most points the rules
 //! allow, so the clerk needs one tap for each.
 
+use tillcard_rules::catalog::{CatalogError, CatalogItem, Quantity};
 use tillcard_rules::ids::CouponId;
 use tillcard_rules::ledger::Coupon;
 use tillcard_rules::pricing::{Basket, BasketLine, Quote, StoredValueRequest, TenderRequest};
@@ -165,11 +166,65 @@ pub fn price_checkout<E>(
     })
 }
 
+/// A line rung up from the catalog: the item and how much of it, so the
+/// line is priced again for the member's tier when a member joins or
+/// leaves the sale (member prices, 会员价).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogLine {
+    /// The item as the catalog held it when scanned.
+    pub item: CatalogItem,
+    /// Units, or grams for a weighed item.
+    pub quantity: Quantity,
+}
+
+/// The heaviest weight keyed at the counter for a weighed item, in kg.
+pub const MAX_KEYED_KG: i64 = 1_000;
+/// The most units of one item rung up with one scan.
+pub const MAX_KEYED_UNITS: i64 = 999;
+
+/// What the keypad's entry means before an item is scanned: how many units
+/// of a counted item, or the weight in kilograms (up to two decimals, the
+/// entry's) of a weighed one. An empty entry is one unit; a weighed item
+/// needs its weight.
+pub fn keyed_quantity(entry: &str, weighed: bool) -> Option<Quantity> {
+    let entry = entry.trim();
+    if weighed {
+        let (whole, frac) = entry.split_once('.').unwrap_or((entry, ""));
+        if whole.len() > 4 || frac.len() > 2 || (whole.is_empty() && frac.is_empty()) {
+            return None;
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let frac: i64 = match frac.len() {
+            0 => 0,
+            1 => frac.parse::<i64>().ok()? * 100,
+            _ => frac.parse::<i64>().ok()? * 10,
+        };
+        let grams = whole * 1000 + frac;
+        (1..=MAX_KEYED_KG * 1000)
+            .contains(&grams)
+            .then_some(Quantity::Grams(grams))
+    } else if entry.is_empty() {
+        Some(Quantity::Units(1))
+    } else {
+        let units: i64 = entry.parse().ok()?;
+        (1..=MAX_KEYED_UNITS)
+            .contains(&units)
+            .then_some(Quantity::Units(units))
+    }
+}
+
 /// The sale on the checkout screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sale {
     /// Lines rung up.
     pub lines: Vec<BasketLine>,
+    /// For each line, the catalog item it was rung up from (none for a
+    /// line keyed with a category key).
+    pub items: Vec<Option<CatalogLine>>,
     /// The amount being keyed.
     pub entry: Entry,
     /// The member, once scanned or looked up.
@@ -194,6 +249,7 @@ impl Default for Sale {
     fn default() -> Self {
         Sale {
             lines: Vec::new(),
+            items: Vec::new(),
             entry: Entry::new(EntryKind::Amount),
             member: None,
             coupon: CouponChoice::Best,
@@ -223,8 +279,60 @@ impl Sale {
             unit_price: amount,
             list_price: None,
         });
+        self.items.push(None);
         self.entry.clear();
         true
+    }
+
+    /// Rings up `quantity` of a catalog item at the price for the tier
+    /// `tier_code` (the member's; none for a walk-in): a scan of the item
+    /// already on the last line adds to it, as a clerk scanning three cans
+    /// expects one line of three.
+    pub fn add_item(
+        &mut self,
+        item: CatalogItem,
+        quantity: Quantity,
+        tier_code: Option<&str>,
+        english: bool,
+    ) -> Result<(), CatalogError> {
+        if let (Some(Some(last)), Quantity::Units(more)) = (self.items.last(), quantity)
+            && last.item == item
+            && let Quantity::Units(held) = last.quantity
+        {
+            let together = Quantity::Units(held.saturating_add(more));
+            let line = item.line(together, tier_code, english)?;
+            if let (Some(l), Some(Some(c))) = (self.lines.last_mut(), self.items.last_mut()) {
+                *l = line;
+                c.quantity = together;
+            }
+            return Ok(());
+        }
+        let line = item.line(quantity, tier_code, english)?;
+        self.lines.push(line);
+        self.items.push(Some(CatalogLine { item, quantity }));
+        Ok(())
+    }
+
+    /// Prices every catalog line again for the tier `tier_code` (a member
+    /// joined or left the sale); keyed lines are left as they are.
+    pub fn retier(&mut self, tier_code: Option<&str>, english: bool) {
+        for (line, source) in self.lines.iter_mut().zip(&self.items) {
+            if let Some(c) = source
+                && let Ok(priced) = c.item.line(c.quantity, tier_code, english)
+            {
+                *line = priced;
+            }
+        }
+    }
+
+    /// Removes line `n` (nothing when there is none).
+    pub fn remove_line(&mut self, n: usize) {
+        if n < self.lines.len() {
+            self.lines.remove(n);
+        }
+        if n < self.items.len() {
+            self.items.remove(n);
+        }
     }
 
     /// The basket as the rules see it.

@@ -43,8 +43,7 @@ impl Counter {
                 self.scanned_enrollment(&text)
             }
             Input::Scanned(outcome) => self.scanned(outcome),
-            // counter: issue 24 catalog (items are not looked up yet).
-            Input::ItemScanned(_) => Vec::new(),
+            Input::ItemScanned(code) => self.scanned_item(code),
             Input::Status(status) => {
                 // Each exchange with head office may have brought staff
                 // changes down: read the clerk list again, so a clerk
@@ -157,6 +156,7 @@ impl Counter {
             Done::Member(result) => self.done_member(result),
             Done::MemberFetched(result) => self.done_member_fetched(result),
             Done::Priced(request, result) => self.done_priced(request, result),
+            Done::Item(found) => self.item_found(found),
             Done::SaleCommitted(result) => self.done_sale_committed(result),
             Done::ReceiptSaved(result) => self.done_receipt_saved(result),
             Done::Enrolled(result) => self.done_enrolled(result),

@@ -120,6 +120,9 @@ pub enum Done {
     /// A scanned member fetched from head office on demand, as the store
     /// now holds them.
     MemberFetched(Result<Option<MemberSnapshot>, StoreError>),
+    /// The catalog's item for a scanned barcode (`None`: not in the
+    /// catalog).
+    Item(Result<Option<tillcard_rules::catalog::CatalogItem>, StoreError>),
     /// A price answer.
     Priced(u64, Result<Priced, StoreError>),
     /// A sale commit.
@@ -422,6 +425,8 @@ pub enum Command {
         /// The locked-out clerk.
         clerk_id: String,
     },
+    /// Look a scanned barcode up in the catalog.
+    LookupItem(tillcard_rules::catalog::ItemCode),
     /// Load a member by id (after a scan; admits a verified card unknown here).
     OpenMember {
         /// The member.

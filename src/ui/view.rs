@@ -198,9 +198,32 @@ fn rows(quote: Option<&Quote>, language: Language) -> ModelRc<Row> {
 /// are counted under them), so the totals and tender never scroll away.
 const LINES_SHOWN: usize = 4;
 
+/// What a line's discount column says: the discounts off its gross, or
+/// for a line at a member price (会员价) its shelf total and the words.
+fn line_discount(line: &tillcard_rules::pricing::QuoteLine, lang: Language) -> SharedString {
+    let off = line.tier_discount + line.member_day_discount + line.coupon_discount;
+    let shelf = line
+        .item
+        .list_price
+        .map(|p| tillcard_rules::Money::from_fen(p.fen().saturating_mul(line.item.quantity)))
+        .filter(|shelf| *shelf > line.gross);
+    match (shelf, off.is_zero()) {
+        (Some(shelf), true) => shared(format!("{} {}", yuan(shelf), text::member_price(lang))),
+        (Some(shelf), false) => shared(format!(
+            "{} {} {}",
+            yuan(shelf),
+            text::member_price(lang),
+            yuan(-off)
+        )),
+        (None, true) => SharedString::new(),
+        (None, false) => shared(format!("{} {}", yuan(line.gross), yuan(-off))),
+    }
+}
+
 fn line_items(
     quote: Option<&Quote>,
     fallback: &[tillcard_rules::pricing::BasketLine],
+    lang: Language,
 ) -> Vec<LineItem> {
     let index = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
     match quote {
@@ -208,20 +231,13 @@ fn line_items(
             .lines
             .iter()
             .enumerate()
-            .map(|(i, l)| {
-                let off = l.tier_discount + l.member_day_discount + l.coupon_discount;
-                LineItem {
-                    index: index(i),
-                    name: shared(&l.item.name),
-                    qty: shared(format!("×{}", l.item.quantity)),
-                    gross: shared(yuan(l.gross)),
-                    discount: if off.is_zero() {
-                        SharedString::new()
-                    } else {
-                        shared(format!("{} {}", yuan(l.gross), yuan(-off)))
-                    },
-                    net: shared(yuan(l.net)),
-                }
+            .map(|(i, l)| LineItem {
+                index: index(i),
+                name: shared(&l.item.name),
+                qty: shared(format!("×{}", l.item.quantity)),
+                gross: shared(yuan(l.gross)),
+                discount: line_discount(l, lang),
+                net: shared(yuan(l.net)),
             })
             .collect(),
         None => fallback
@@ -242,8 +258,9 @@ fn line_items(
 fn lines(
     quote: Option<&Quote>,
     fallback: &[tillcard_rules::pricing::BasketLine],
+    lang: Language,
 ) -> ModelRc<LineItem> {
-    model(line_items(quote, fallback))
+    model(line_items(quote, fallback, lang))
 }
 
 fn choice(label: String, detail: String, selected: bool) -> Choice {
@@ -351,7 +368,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     // Checkout.
     let sale = &c.sale;
     let quote = sale.quote();
-    let all = line_items(quote, &sale.lines);
+    let all = line_items(quote, &sale.lines, lang);
     let hidden = all.len().saturating_sub(LINES_SHOWN);
     ui.set_more_lines(shared(text::more_lines(lang, hidden)));
     ui.set_lines(model(all.into_iter().skip(hidden).collect()));
@@ -416,7 +433,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     // Receipt.
     if let Some(done) = &c.last_sale {
         let q = &done.receipt.quote;
-        ui.set_receipt_lines(lines(Some(q), &[]));
+        ui.set_receipt_lines(lines(Some(q), &[], lang));
         ui.set_receipt_rows(rows(Some(q), lang));
         let mut info = Vec::new();
         if q.member.is_some() {

@@ -7,11 +7,13 @@
 //! is what each tap and each answer does to it.
 
 use crate::counter::checkout::{CouponChoice, Priced, QUICK_KEYS, Sale};
+use crate::counter::flows::items::tier_code;
 use crate::counter::member::MemberSnapshot;
 use crate::counter::messages::{Command, Notice, Page, SaleDone, Sound};
 use crate::counter::receipt::receipt_text;
 use crate::counter::state::Counter;
 use crate::counter::text::{self, pick};
+use crate::format::Language;
 use crate::store::StoreError;
 use tillcard_rules::Money;
 
@@ -29,6 +31,9 @@ impl Counter {
     /// The member joins the sale with the choices reset (best coupon, no
     /// points, no stored value).
     fn attach_to_sale(&mut self, member: MemberSnapshot) {
+        let tier = tier_code(Some(&member));
+        self.sale
+            .retier(tier.as_deref(), self.language == Language::En);
         self.sale.member = Some(member);
         self.sale.coupon = CouponChoice::Best;
         self.sale.points = 0;
@@ -74,9 +79,7 @@ impl Counter {
 
     /// [`Action::RemoveLine`](crate::counter::Action::RemoveLine).
     pub(in crate::counter) fn tap_remove_line(&mut self, n: usize) -> Vec<Command> {
-        if n < self.sale.lines.len() {
-            self.sale.lines.remove(n);
-        }
+        self.sale.remove_line(n);
         self.reprice()
     }
 
@@ -130,6 +133,7 @@ impl Counter {
     /// [`Action::DetachMember`](crate::counter::Action::DetachMember).
     pub(in crate::counter) fn tap_detach_member(&mut self) -> Vec<Command> {
         self.sale.member = None;
+        self.sale.retier(None, self.language == Language::En);
         self.sale.coupon = CouponChoice::Best;
         self.sale.points = 0;
         self.sale.use_stored_value = false;

@@ -10,6 +10,7 @@
 //! - [`session`]: signing in, locking, the manager approval.
 //! - [`lookup`]: finding a member by scan or phone, and where they go.
 //! - [`checkout`]: ringing up a sale, the receipt.
+//! - [`items`]: catalog items by barcode onto the sale (issue 24).
 //! - [`enrollment`]: a new member at the door.
 //! - [`manager_forms`]: top-up, refund, adjustment; opening manager screens.
 //! - [`gifts`]: the gift catalogue, a gift redeemed for points.
@@ -23,6 +24,7 @@ pub mod checkout;
 pub mod enrollment;
 pub mod first_run;
 pub mod gifts;
+pub mod items;
 pub mod lookup;
 pub mod manager_forms;
 pub mod pin_setup;

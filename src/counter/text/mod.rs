@@ -14,11 +14,13 @@ use tillcard_rules::{Money, Timestamp};
 use crate::counter::keyboard::TextField;
 
 mod first_day;
+mod items;
 use crate::format::{Language, discount_label, money};
 use crate::scan::outcome::OutcomeKind;
 use crate::store::StoreError;
 use crate::uplink::UplinkStatus;
 pub use first_day::*;
+pub use items::*;
 
 /// Picks the text for `language`.
 pub fn pick(language: Language, zh: &str, en: &str) -> String {
