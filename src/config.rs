@@ -28,6 +28,8 @@ pub struct TerminalConfig {
     pub head_office: HeadOfficeConfig,
     /// The camera.
     pub camera: CameraSettings,
+    /// The receipt printer, if one is attached.
+    pub printer: PrinterSettings,
     /// Where the sealed store key lives: outside the data directory, so a
     /// copy of the data directory is useless without this machine. Unset:
     /// `<data_dir>-keys` beside the data directory (`/var/lib/tillcard-keys`
@@ -147,6 +149,66 @@ impl Default for CameraSettings {
     }
 }
 
+/// The receipt printer (ESC/POS, issue 24): a USB printer class device or
+/// a network printer's port 9100. Neither: no printer (receipts are saved
+/// as files only). The sale never waits for the printer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrinterSettings {
+    /// A USB printer class device (`/dev/usb/lp0`).
+    pub device: Option<PathBuf>,
+    /// A network printer's IP address and port (`192.168.1.50:9100`).
+    pub address: Option<String>,
+    /// The paper's width: `80mm` (the default) or `58mm`.
+    pub paper: PaperWidth,
+}
+
+/// A receipt roll's width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PaperWidth {
+    /// 80 mm (48 columns).
+    #[default]
+    #[serde(rename = "80mm")]
+    Mm80,
+    /// 58 mm (32 columns).
+    #[serde(rename = "58mm")]
+    Mm58,
+}
+
+/// Why the printer settings cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrinterSettingsError {
+    /// Both a device and an address.
+    #[error("printer: give either a device or an address, not both")]
+    Both,
+    /// An address that is not `IP:port`.
+    #[error("printer: address {0:?} is not an IP address and port (192.168.1.50:9100)")]
+    Address(String),
+}
+
+impl PrinterSettings {
+    /// Where the printer is, if one is configured.
+    pub fn transport(&self) -> Result<Option<tillcard_print::Transport>, PrinterSettingsError> {
+        match (&self.device, &self.address) {
+            (Some(_), Some(_)) => Err(PrinterSettingsError::Both),
+            (Some(device), None) => Ok(Some(tillcard_print::Transport::UsbLp(device.clone()))),
+            (None, Some(address)) => address
+                .parse()
+                .map(|a| Some(tillcard_print::Transport::Network(a)))
+                .map_err(|_| PrinterSettingsError::Address(address.clone())),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The layout's paper.
+    pub fn paper(&self) -> tillcard_print::Paper {
+        match self.paper {
+            PaperWidth::Mm80 => tillcard_print::Paper::Mm80,
+            PaperWidth::Mm58 => tillcard_print::Paper::Mm58,
+        }
+    }
+}
+
 /// A language as written in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum LanguageSetting {
@@ -178,6 +240,7 @@ impl Default for TerminalConfig {
             sound: true,
             head_office: HeadOfficeConfig::default(),
             camera: CameraSettings::default(),
+            printer: PrinterSettings::default(),
             key_dir: None,
             key_sealing: None,
         }

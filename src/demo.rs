@@ -174,6 +174,7 @@ pub fn seed(store: &mut Store) -> Result<bool, StoreError> {
         store.add_clerk(id, name, *role, pin)?;
     }
     store.set_card_signer(DEMO_CARD_KEY_ID, &DEMO_CARD_SEED)?;
+    store.put_catalog_items(&crate::demo_catalog::demo_items())?;
     let program = store.program()?;
     let now = store.clock().now();
     let records: Vec<(MemberRecord, &str)> = DEMO_MEMBERS

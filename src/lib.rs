@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod counter;
 pub mod demo;
+pub mod demo_catalog;
 pub mod format;
 pub mod headless;
 pub mod logging;

@@ -35,6 +35,7 @@ use crate::uplink::{Uplink, UplinkConfig, UplinkStatus};
 
 mod camera;
 mod head_office;
+mod printer;
 
 pub use camera::preview_frame;
 
@@ -70,6 +71,9 @@ pub enum StartError {
     /// The store key could not be unsealed, or does not open the store.
     #[error(transparent)]
     SealedStore(#[from] crate::sealed_store::SealedStoreError),
+    /// The printer settings cannot be used.
+    #[error("{0}")]
+    Printer(String),
     /// A thread or the async runtime could not start.
     #[error("cannot start a worker thread: {0}")]
     Thread(#[from] std::io::Error),
@@ -103,6 +107,8 @@ pub struct Terminal {
     registered_at_start: bool,
     /// The sealed store key (a registration replaces it).
     vault: Arc<KeyVault>,
+    /// The receipt printer, when one is configured.
+    printer: Option<printer::Printer>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -220,6 +226,7 @@ impl Terminal {
                     }
                 })?;
         }
+        let printer = printer::start(&config, store.terminal_id(), sink.clone())?;
         let handle = StoreHandle::spawn(store)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -251,6 +258,7 @@ impl Terminal {
             head_office: Arc::new(Mutex::new(head_office)),
             registered_at_start,
             vault,
+            printer,
         };
         terminal.start_frames(preview)?;
         if let Some(url) = terminal.head_office_url() {
@@ -478,6 +486,11 @@ impl Terminal {
                     Done::Member,
                 )
             }
+            Command::Print {
+                receipt,
+                open_drawer,
+            } => self.print(*receipt, open_drawer),
+            Command::Reprint => self.reprint(),
             Command::LookupItem(code) => {
                 self.on_store(move |s| s.item_by_code(&code), Done::Item);
             }

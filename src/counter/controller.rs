@@ -61,6 +61,10 @@ impl Counter {
                 self.camera = camera;
                 Vec::new()
             }
+            Input::Printer(status) => {
+                self.printer = Some(status);
+                Vec::new()
+            }
             Input::Done(done) => self.done(done),
         }
     }

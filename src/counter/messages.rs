@@ -380,6 +380,9 @@ pub enum Input {
     ItemScanned(crate::scan::product::ProductCode),
     /// The uplink's status.
     Status(UplinkStatus),
+    /// The receipt printer's status (from its spooler; none arrives when
+    /// no printer is configured).
+    Printer(tillcard_print::PrinterStatus),
     /// The camera's status.
     Camera(CameraStatus),
     /// The store answered.
@@ -425,6 +428,16 @@ pub enum Command {
         /// The locked-out clerk.
         clerk_id: String,
     },
+    /// Print a receipt (the terminal fills in the store and the till; no
+    /// printer: nothing). The drawer opens when cash was taken.
+    Print {
+        /// The receipt.
+        receipt: Box<tillcard_print::Receipt>,
+        /// Kick the cash drawer open.
+        open_drawer: bool,
+    },
+    /// Print the last receipt again, marked as a reprint.
+    Reprint,
     /// Look a scanned barcode up in the catalog.
     LookupItem(tillcard_rules::catalog::ItemCode),
     /// Load a member by id (after a scan; admits a verified card unknown here).

@@ -38,6 +38,7 @@ pub mod keyboard;
 pub mod keypad;
 pub mod member;
 pub mod messages;
+pub mod printed_receipt;
 pub mod receipt;
 pub mod state;
 pub mod text;

@@ -86,6 +86,8 @@ pub struct Counter {
     pub head_office_configured: bool,
     /// Camera status.
     pub camera: CameraStatus,
+    /// The receipt printer's last status; none without a printer.
+    pub printer: Option<tillcard_print::PrinterStatus>,
     /// Last scan.
     pub scan: Option<ScanBanner>,
     /// Message for the clerk.
@@ -154,6 +156,7 @@ impl Counter {
             status: UplinkStatus::default(),
             head_office_configured,
             camera: CameraStatus::None,
+            printer: None,
             scan: None,
             notice: None,
             provision_result: None,

@@ -189,21 +189,32 @@ pub struct ScanPipeline {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Suppresses a text seen again within the window.
+/// How many codes the repeat filter remembers at once (a card and an item
+/// in view together, a few items on the counter).
+const REPEAT_MEMORY: usize = 8;
+
+/// Suppresses a code seen again within the window of its last sighting: a
+/// code held in front of the camera is reported once, and again only
+/// after it has been out of view for the window (a can held up for five
+/// seconds is one can, not two). Several codes in view by turns do not
+/// defeat it: each is remembered.
 #[derive(Debug, Default)]
 struct RepeatFilter {
-    last: Option<(String, Instant)>,
+    seen: Vec<(String, Instant)>,
 }
 
 impl RepeatFilter {
     fn is_repeat(&mut self, text: &str, now: Instant, window: Duration) -> bool {
-        if let Some((last, at)) = &self.last
-            && last == text
-            && now.saturating_duration_since(*at) < window
-        {
+        self.seen
+            .retain(|(_, at)| now.saturating_duration_since(*at) < window);
+        if let Some((_, at)) = self.seen.iter_mut().find(|(t, _)| t == text) {
+            *at = now;
             return true;
         }
-        self.last = Some((text.to_owned(), now));
+        if self.seen.len() >= REPEAT_MEMORY {
+            self.seen.remove(0);
+        }
+        self.seen.push((text.to_owned(), now));
         false
     }
 }
@@ -498,9 +509,11 @@ mod tests {
             });
         }
         let got: Vec<ScanEvent> = rx.try_iter().collect();
-        // 5, then 6, then 5 again (a different code came in between).
-        assert_eq!(got.len(), 3);
-        assert_eq!(p.stats().repeats_suppressed, 1);
+        // 5, then 6; 5 again is still within its window, however many
+        // other codes came in between (a code in view by turns with
+        // another is one scan).
+        assert_eq!(got.len(), 2);
+        assert_eq!(p.stats().repeats_suppressed, 2);
     }
 
     #[test]
@@ -512,5 +525,23 @@ mod tests {
         assert!(f.is_repeat("A", t + Duration::from_secs(1), w));
         assert!(!f.is_repeat("A", t + Duration::from_secs(4), w));
         assert!(!f.is_repeat("B", t + Duration::from_secs(4), w));
+    }
+
+    #[test]
+    fn a_code_held_in_view_is_reported_once_even_beside_another() {
+        let mut f = RepeatFilter::default();
+        let t = Instant::now();
+        let w = Duration::from_secs(2);
+        let at = |ms| t + Duration::from_millis(ms);
+        // A and B in view by turns for 5 s, a sighting every 200 ms.
+        let reported: Vec<&str> = (0..25)
+            .map(|i| if i % 2 == 0 { "A" } else { "B" })
+            .enumerate()
+            .filter(|(i, code)| !f.is_repeat(code, at(200 * *i as u64), w))
+            .map(|(_, code)| code)
+            .collect();
+        assert_eq!(reported, ["A", "B"]);
+        // A leaves the view; back after the window, it is reported again.
+        assert!(!f.is_repeat("A", at(4_800 + 2_100), w));
     }
 }

@@ -85,6 +85,19 @@ impl Store {
             .transpose()
     }
 
+    /// Writes `items` into the catalog in one transaction, as the downlink
+    /// would (the demo's catalog, a benchmark's); an invalid item is
+    /// refused and recorded the same way.
+    pub fn put_catalog_items(&mut self, items: &[CatalogItem]) -> Result<(), StoreError> {
+        let at = self.clock.now().to_rfc3339();
+        let tx = self.conn.transaction()?;
+        for item in items {
+            upsert(&tx, item, &at)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// How many items the catalog holds, and how many of them are sold.
     pub fn catalog_size(&self) -> Result<(u64, u64), StoreError> {
         let (all, active): (i64, i64) = self.conn.query_row(

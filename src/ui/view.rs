@@ -307,6 +307,15 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
         pending: shared(status.pending.to_string()),
         last_sync: shared(text::sync_time(lang, status.last_success.as_ref())),
         camera: shared(camera),
+        printer: shared(
+            c.printer
+                .filter(|p| *p != tillcard_print::PrinterStatus::Ready)
+                .map(|p| match lang {
+                    Language::ZhCn => p.zh_cn(),
+                    Language::En => p.en(),
+                })
+                .unwrap_or_default(),
+        ),
         clerk: shared(
             c.clerk
                 .as_ref()

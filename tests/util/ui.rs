@@ -34,6 +34,7 @@ impl Till {
     }
 
     /// Taps so far.
+    #[allow(dead_code, reason = "not every UI test counts taps")]
     pub fn taps(&self) -> u32 {
         self.taps.get()
     }
@@ -75,6 +76,7 @@ impl Till {
     }
 
     /// What the text labelled `label` shows.
+    #[allow(dead_code, reason = "not every UI test reads a text")]
     pub fn text(&self, label: &str) -> String {
         ElementHandle::find_by_accessible_label(self.app.window(), label)
             .next()

@@ -10,6 +10,7 @@ use crate::counter::checkout::{CouponChoice, Priced, QUICK_KEYS, Sale};
 use crate::counter::flows::items::tier_code;
 use crate::counter::member::MemberSnapshot;
 use crate::counter::messages::{Command, Notice, Page, SaleDone, Sound};
+use crate::counter::printed_receipt::printed_receipt;
 use crate::counter::receipt::receipt_text;
 use crate::counter::state::Counter;
 use crate::counter::text::{self, pick};
@@ -167,10 +168,13 @@ impl Counter {
     /// [`Action::PrintReceipt`](crate::counter::Action::PrintReceipt).
     pub(in crate::counter) fn tap_print_receipt(&mut self) -> Vec<Command> {
         match &self.last_sale {
-            Some(done) => vec![Command::SaveReceipt {
-                sale: done.receipt.sale,
-                text: receipt_text(done, self.language),
-            }],
+            Some(done) => vec![
+                Command::SaveReceipt {
+                    sale: done.receipt.sale,
+                    text: receipt_text(done, self.language),
+                },
+                Command::Reprint,
+            ],
             None => Vec::new(),
         }
     }
@@ -206,11 +210,22 @@ impl Counter {
     ) -> Vec<Command> {
         match result {
             Ok(sale) => {
+                let clerk = self.clerk.as_ref().map(|k| k.name().to_owned());
+                let receipt = printed_receipt(&sale, clerk.as_deref().unwrap_or(""), self.language);
+                // Until the tender screen records the cash taken, every sale
+                // with money due opens the drawer.
+                let open_drawer = !sale.receipt.quote.amount_due.is_zero();
                 self.last_sale = Some(sale);
                 self.receipt_saved = None;
                 self.sale = Sale::default();
                 self.go(Page::Receipt);
-                vec![Command::Play(Sound::Confirm)]
+                vec![
+                    Command::Play(Sound::Confirm),
+                    Command::Print {
+                        receipt: Box::new(receipt),
+                        open_drawer,
+                    },
+                ]
             }
             Err(e) => {
                 self.sale.committing = false;

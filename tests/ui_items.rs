@@ -1,0 +1,172 @@
+//! A real checkout with items (issue 24), through the real window headless
+//! (Slint's testing backend) against the demo store and its catalog: items
+//! scanned with a keyboard-wedge scanner (one keyed quantity, one scanned
+//! twice) and one from a camera photo, a member's card scanned (their
+//! member prices replace the shelf prices), the sale confirmed, and the
+//! receipt printed on a virtual network printer whose bytes are read back
+//! to text and commands.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tillcard::clock::SystemClock;
+use tillcard::config::{PaperWidth, TerminalConfig};
+use tillcard::counter::Page;
+use tillcard::demo::DEMO_MEMBERS;
+use tillcard::rules::Money;
+use tillcard::ui::{UiApp, Wake};
+use tillcard_print::virtual_printer::{
+    VirtualNetworkPrinter, command_names, decode, plain_text, qr_payloads,
+};
+
+#[path = "util/ui.rs"]
+mod ui_util;
+use ui_util::Till;
+
+/// The demo till in English, printing on `printer` (58 mm paper).
+fn start(printer: &VirtualNetworkPrinter) -> (Till, tempfile::TempDir) {
+    i_slint_backend_testing::init_no_event_loop();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = TerminalConfig::embedded_demo();
+    config.data_dir = data.path().to_path_buf();
+    config.language = tillcard::config::LanguageSetting::En;
+    config.sound = false;
+    config.camera.device = -1;
+    config.printer.address = Some(printer.addr().to_string());
+    config.printer.paper = PaperWidth::Mm58;
+    let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
+    let till = Till::show(app);
+    till.wait(|c| !c.clerks.is_empty());
+    (till, data)
+}
+
+/// A keyboard-wedge scanner sending `text` and Enter, a key every 5 ms.
+fn wedge(till: &Till, text: &str) {
+    let start = Instant::now();
+    for (i, c) in text.chars().chain(std::iter::once('\n')).enumerate() {
+        till.app
+            .wedge_key(&c.to_string(), start + Duration::from_millis(5 * i as u64));
+    }
+}
+
+fn lines(till: &Till) -> Vec<(String, i64, Money)> {
+    till.app
+        .counter()
+        .sale
+        .lines
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity, l.unit_price))
+        .collect()
+}
+
+#[test]
+fn items_by_wedge_and_camera_a_member_and_the_receipt_printed() {
+    let printer = VirtualNetworkPrinter::start().unwrap();
+    let (till, _data) = start(&printer);
+    till.login("c01", "3817");
+
+    // Cola twice with the wedge: one line of two.
+    wedge(&till, "6901028075022");
+    till.wait(|c| c.sale.lines.len() == 1);
+    wedge(&till, "6901028075022");
+    till.wait(|c| c.sale.lines.first().is_some_and(|l| l.quantity == 2));
+    assert_eq!(till.app.counter().page, Page::Checkout);
+    // Three noodles: the quantity keyed, then the scan.
+    till.keys("3");
+    wedge(&till, "6901028075039");
+    till.wait(|c| c.sale.lines.len() == 2);
+    // A book from the camera: its photo through the scan pipeline.
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/barcodes/ean13-3/30.webp");
+    till.app.terminal().scan_image(&book);
+    till.wait(|c| c.sale.lines.len() == 3);
+    // An unknown barcode rings up nothing and says so.
+    wedge(&till, "96385074");
+    till.wait(|c| c.notice.as_ref().is_some_and(|n| n.bad));
+    assert_eq!(
+        lines(&till),
+        vec![
+            ("D-002".into(), 2, Money::from_fen(350)),
+            ("D-003".into(), 3, Money::from_fen(450)),
+            ("D-008".into(), 1, Money::from_fen(8900)),
+        ]
+    );
+
+    // The member's card: a gold member pays the cola's member price.
+    wedge(&till, &tillcard::demo::demo_card_text(&DEMO_MEMBERS[0]));
+    till.wait(|c| c.sale.member.is_some() && c.sale.quote().is_some_and(|q| q.member.is_some()));
+    assert_eq!(
+        lines(&till)[0].2,
+        Money::from_fen(300),
+        "the gold member price"
+    );
+    let quote = till.app.counter().sale.quote().cloned().unwrap();
+    assert_eq!(
+        quote.lines[0].tier_discount,
+        Money::ZERO,
+        "a member-priced line is not discounted again"
+    );
+    assert!(
+        quote.lines[1].tier_discount > Money::ZERO,
+        "the noodles are"
+    );
+    till.tap("confirm sale");
+    till.wait(|c| c.page == Page::Receipt);
+    let done = till.app.counter().last_sale.clone().unwrap();
+
+    // The receipt reaches the printer (its own thread; the sale did not wait).
+    let started = Instant::now();
+    while printer.jobs().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing printed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let decoded = decode(&printer.received());
+    let text = plain_text(&decoded);
+    let commands = command_names(&decoded);
+    println!("printed receipt (58 mm):\n{text}\ncommands: {commands:?}");
+    for expected in [
+        "Coca-Cola 330 ml",
+        "Braised beef noodles",
+        "Programming book",
+        "Points balance",
+        "Clerk",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not on the receipt");
+    }
+    let member = &DEMO_MEMBERS[0];
+    assert!(!text.contains(member.name), "the member's name unmasked");
+    assert!(!text.contains(member.phone), "the member's phone");
+    assert_eq!(
+        qr_payloads(&decoded),
+        vec![format!("TCS:{}", done.receipt.sale.0)]
+    );
+    assert!(commands.contains(&"cut") && commands.contains(&"drawer kick"));
+    assert!(
+        text.lines().all(|l| unicode_width(l) <= 32),
+        "no line wider than the 58 mm paper"
+    );
+
+    // A reprint is marked as one and opens no drawer.
+    let before = printer.jobs().len();
+    till.tap("print receipt");
+    let started = Instant::now();
+    while printer.jobs().len() == before {
+        assert!(started.elapsed() < Duration::from_secs(20), "no reprint");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let reprint = decode(printer.jobs().last().unwrap());
+    assert!(plain_text(&reprint).contains("REPRINT"));
+    assert!(!command_names(&reprint).contains(&"drawer kick"));
+}
+
+/// Columns a line takes on the paper (CJK characters two).
+fn unicode_width(line: &str) -> usize {
+    line.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
+}
