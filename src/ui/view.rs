@@ -199,7 +199,7 @@ fn rows(quote: Option<&Quote>, language: Language) -> ModelRc<Row> {
 const LINES_SHOWN: usize = 4;
 
 /// What a line's discount column says: the discounts off its gross, or
-/// for a line at a member price (会员价) its shelf total and the words.
+/// for a line at a member price its shelf total and the words.
 fn line_discount(line: &tillcard_rules::pricing::QuoteLine, lang: Language) -> SharedString {
     let off = line.tier_discount + line.member_day_discount + line.coupon_discount;
     let shelf = line

@@ -18,6 +18,10 @@ use tillcard_hq::service::roles::Role;
 use util::{Backend, Harness, harness};
 
 both!(console_forms_roles_csrf_and_audit, console_flow);
+both!(
+    the_catalog_page_imports_pasted_rows_and_saves_one_item,
+    catalog_page
+);
 
 const PASSWORD: &str = "s3cret-enough";
 
@@ -502,4 +506,94 @@ async fn console_flow(backend: Backend) {
             .starts_with("text/javascript")
     );
     assert_eq!(js.len(), console::HTMX_JS.len());
+}
+
+/// The catalog page (issue 24): rows copied out of a spreadsheet (tabs)
+/// imported, a bad file refused with its rows listed, one item changed
+/// through the item form, an analyst shown no forms.
+async fn catalog_page(backend: Backend) {
+    let h = harness(backend).await;
+    let ops = sign_in(&h, "ops", Role::StoreOps).await;
+    let (s, body) = page(&h, &ops, "/console/catalog").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains(r#"id="import-form""#) && body.contains("The catalog is empty"));
+
+    let pasted = "sku\tbarcode\tname_zh\tname_en\tcategory\tprice\tmember_prices\n\
+        A-1\t6901028075015\t矿泉水\tWater\tdrinks\t2.00\t\n\
+        A-2\t6901028075022\t可乐\tCola\tdrinks\t3.50\tgold=3.00\n";
+    let (s, to, _) = post(
+        &h,
+        &ops,
+        "/console/catalog",
+        &[("action", "import"), ("csv", pasted)],
+        true,
+    )
+    .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/console/catalog")
+    );
+    let (_, body) = page(&h, &ops, "/console/catalog").await;
+    assert!(body.contains("Catalog saved"), "the notice");
+    assert!(body.contains(r#"id="item-A-1""#) && body.contains("gold=3.00"));
+
+    // A file with a bad price: refused, its row named, nothing written.
+    let bad = "sku,name_zh,category,price\nB-1,茶,drinks,abc\n";
+    post(
+        &h,
+        &ops,
+        "/console/catalog",
+        &[("action", "import"), ("csv", bad)],
+        true,
+    )
+    .await;
+    let (_, body) = page(&h, &ops, "/console/catalog").await;
+    assert!(body.contains("Not saved"), "worded refusal");
+    assert!(body.contains("row 2, price"), "the row listed");
+    assert!(!body.contains(r#"id="item-B-1""#));
+
+    // One item changed: the water made inactive.
+    post(
+        &h,
+        &ops,
+        "/console/catalog",
+        &[
+            ("action", "save"),
+            ("sku", "A-1"),
+            ("barcode", "6901028075015"),
+            ("name_zh", "矿泉水"),
+            ("category", "drinks"),
+            ("price", "2.20"),
+        ],
+        true,
+    )
+    .await;
+    let water = h.hq.catalog_item("A-1").await.unwrap();
+    assert_eq!(water.price, tillcard_rules::Money::from_fen(220));
+    assert!(!water.active, "the unticked box");
+    // From a SKU on: the page starts there.
+    let (_, body) = page(&h, &ops, "/console/catalog?from=A-2").await;
+    assert!(body.contains(r#"id="item-A-2""#) && !body.contains(r#"id="item-A-1""#));
+
+    // An analyst reads the catalog but gets no forms, and a POST is 403.
+    let analyst = sign_in(&h, "ana", Role::Analyst).await;
+    let (_, body) = page(&h, &analyst, "/console/catalog").await;
+    assert!(!body.contains(r#"id="import-form""#) && body.contains(r#"id="item-A-2""#));
+    let (s, _, _) = post(
+        &h,
+        &analyst,
+        "/console/catalog",
+        &[("action", "import"), ("csv", pasted)],
+        true,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let written =
+        h.hq.audit_trail(None, Some(100))
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.action == "catalog_written")
+            .count();
+    assert_eq!(written, 2, "the import and the change, each audited");
 }

@@ -22,6 +22,7 @@
 //! ([`keep_flash`]), then deleted.
 
 mod campaigns;
+mod catalog;
 mod draft_problems;
 mod forms;
 mod member_money;
@@ -31,6 +32,7 @@ mod preview;
 mod program;
 mod refusals;
 pub mod text;
+mod text_catalog;
 
 use std::sync::{Arc, LazyLock};
 
@@ -74,6 +76,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("audit.html", include_str!("templates/audit.html")),
     ("jobs.html", include_str!("templates/jobs.html")),
     ("program.html", include_str!("templates/program.html")),
+    ("catalog.html", include_str!("templates/catalog.html")),
     ("members.html", include_str!("templates/members.html")),
     ("conflicts.html", include_str!("templates/conflicts.html")),
     ("campaigns.html", include_str!("templates/campaigns.html")),
@@ -119,7 +122,7 @@ pub struct Flash {
 
 /// Refusals whose service message is shown under the console's words: it
 /// lists the problems, which the words alone do not.
-const DETAILED: &[&str] = &["invalid_campaign"];
+const DETAILED: &[&str] = &["invalid_campaign", "invalid_item"];
 
 impl Flash {
     /// The flash with its refusal worded in `lang` where the console has
@@ -301,6 +304,7 @@ fn render(
             write_users => may_op(Operation::WriteUsers),
             read_audit => may_op(Operation::ReadAudit),
             write_program => may_op(Operation::WriteProgram),
+            write_catalog => may_op(Operation::WriteCatalog),
             member_care => may_op(Operation::MemberCare),
             member_money => may_op(Operation::MemberMoney),
             approve_member_money => may_op(Operation::ApproveMemberMoney),
@@ -395,6 +399,7 @@ pub fn router() -> Router<Arc<Hq>> {
         .route("/console/terminals", get(pages::terminals))
         .route("/console/jobs", get(pages::jobs))
         .route(program::PATH, get(pages::program).post(program::post))
+        .route(catalog::PATH, get(pages::catalog).post(catalog::post))
         .route(
             "/console/terminals/{terminal_id}/revoke",
             post(forms::revoke),

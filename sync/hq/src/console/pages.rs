@@ -24,6 +24,8 @@ pub(super) struct PageQuery {
     lang: Option<String>,
     store: Option<String>,
     subject: Option<String>,
+    /// The catalog page's first SKU.
+    from: Option<String>,
 }
 
 /// The audit trail's page shows this many rows at most.
@@ -137,6 +139,14 @@ pub(super) async fn jobs(visit: Visit) -> Result<Response, HqError> {
 
 /// The program editor: the versions, and a draft of the next one starting
 /// from the version in force, taking effect tomorrow at 00:00 store time.
+pub(super) async fn catalog(visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show("catalog", None, async |hq, query| {
+            super::catalog::page(hq, query.from.as_deref()).await
+        })
+        .await
+}
+
 pub(super) async fn program(visit: Visit) -> Result<Response, HqError> {
     visit
         .show("program", None, async |hq, _| {

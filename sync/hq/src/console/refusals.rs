@@ -14,8 +14,7 @@ use crate::dashboard::Lang;
 /// The words for `code` in `lang`, if the console has them: the row
 /// `refusal_<code>` of the console's string table (`console::text`).
 pub fn words(lang: Lang, code: &str) -> Option<&'static str> {
-    text::TABLE
-        .iter()
+    text::rows()
         .find(|(key, _, _)| key.strip_prefix("refusal_") == Some(code))
         .map(|&(_, zh, en)| match lang {
             Lang::ZhCn => zh,

@@ -733,10 +733,14 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Every row of the console's string tables.
+pub fn rows() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    TABLE.iter().chain(super::text_catalog::TABLE)
+}
+
 /// The strings of `lang`, by key.
 pub fn strings(lang: Lang) -> BTreeMap<&'static str, &'static str> {
-    TABLE
-        .iter()
+    rows()
         .map(|&(key, zh, en)| {
             (
                 key,
@@ -756,7 +760,7 @@ mod tests {
     #[test]
     fn every_key_is_unique_and_has_both_languages() {
         let mut seen = std::collections::BTreeSet::new();
-        for &(key, zh, en) in TABLE {
+        for &(key, zh, en) in rows() {
             assert!(seen.insert(key), "{key} twice");
             assert!(!zh.trim().is_empty(), "{key} has no zh-CN");
             assert!(!en.trim().is_empty(), "{key} has no en");
@@ -765,7 +769,7 @@ mod tests {
 
     #[test]
     fn every_key_a_template_names_is_in_the_table() {
-        let keys: std::collections::BTreeSet<_> = TABLE.iter().map(|r| r.0).collect();
+        let keys: std::collections::BTreeSet<_> = rows().map(|r| r.0).collect();
         for (name, source) in super::super::TEMPLATES {
             for (at, _) in source.match_indices("t.") {
                 let before = source[..at].chars().next_back();
