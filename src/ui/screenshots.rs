@@ -182,6 +182,15 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             shot("member")?;
 
             tap(&app, Action::MemberCheckout);
+            // Catalog items by the wedge scanner (the member's price on
+            // the cola and the rice), then goods keyed on the category keys.
+            for (n, code) in ["6901028075022", "6901028075046", "6901028075039"]
+                .into_iter()
+                .enumerate()
+            {
+                app.terminal().scan_text(code.to_string());
+                pump(&app, |c| c.sale.lines.len() > n)?;
+            }
             keys(&app, "128.5");
             tap(&app, Action::QuickKey(0));
             keys(&app, "25");
