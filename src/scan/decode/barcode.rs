@@ -319,13 +319,13 @@ fn binarize_line(luma: &[u8], threshold: LineThreshold, prefix: &mut Vec<u32>) -
             if hi - lo < 24 {
                 return None;
             }
-            for x in 0..n {
+            for (x, &v) in luma.iter().enumerate() {
                 let a = x.saturating_sub(radius);
                 let b = (x + radius + 1).min(n);
                 let mean = (prefix[b] - prefix[a]) / (b - a) as u32;
                 // A margin keeps flat paper, whose pixels sit at the mean,
                 // from flickering into thin bars.
-                if u32::from(luma[x]) + 2 < mean {
+                if u32::from(v) + 2 < mean {
                     bits.set(x);
                 }
             }
