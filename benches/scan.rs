@@ -1,15 +1,19 @@
-//! Scanning benchmark: decode rate and time of each decoder on the 90 photos
-//! in tests/data/qr, zxing-cpp (the issue's reference) measured in the same
-//! run on the same luma pixels, and scan-to-member latency through the
-//! pipeline on synthetic 640x480 and 1280x720 frames. Prints `bench: <name> =
-//! <value> <unit>` lines. `BENCH_QUICK=1` runs fewer repetitions.
+//! Scanning benchmark: decode rate and time of each QR decoder on the 90
+//! photos in tests/data/qr and of the product-barcode decoder on the 86
+//! photos (and 21 images with no barcode) in tests/data/barcodes, zxing-cpp
+//! 3.1.1 (the issue's reference) measured in the same run on the same luma
+//! pixels, and scan-to-member latency through the pipeline on synthetic
+//! 640x480 and 1280x720 frames. Prints `bench: <name> = <value> <unit>`
+//! lines. `BENCH_QUICK=1` runs fewer repetitions.
 //!
-//! zxing-cpp: the bench compiles `benches/scan_zxing.cpp` with the system
-//! `g++` against libzxing (Debian's `libzxing-dev`) into the target dir,
-//! writes each photo's luma pixels as a raw `.gray` file there, and asks the
+//! zxing-cpp: the bench builds `tools/zxing-ref` (its own workspace: the
+//! `zxing-cpp` crate, which bundles zxing-cpp 3.1.1 and builds it with
+//! cmake) with `cargo build --release` into `<target>/zxing-ref`, writes
+//! each photo's luma pixels as a raw `.gray` file there, and asks the
 //! harness for each photo in turn, right after timing its own decoders on
-//! it, so machine load drift hits all of them alike. Without libzxing-dev the
-//! bench says so and prints its own figures only.
+//! it, so machine load drift hits all of them alike. When it cannot be built
+//! (no cmake, no C++ compiler, no crates) the bench says why and prints its
+//! own figures only.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A bench that cannot run should stop loudly.
 
 #[path = "../tests/util/mod.rs"]
@@ -21,7 +25,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use tillcard::cli::{expected_text, median, quantile, timed_decode};
+use tillcard::cli::{expected_text, median, quantile, timed, timed_decode};
+use tillcard::scan::decode::barcode::BarcodeDecoder;
 use tillcard::scan::decode::{CombinedDecoder, DecoderKind};
 use tillcard::scan::file_source::{image_paths, load_luma};
 use tillcard::scan::frame::LumaFrame;
@@ -33,16 +38,18 @@ fn line(name: &str, value: impl std::fmt::Display, unit: &str) {
     println!("bench: {name} = {value} {unit}");
 }
 
+/// Photos with the text each holds (`None`: an image with no code, where
+/// any read is a false positive).
 struct Photos {
-    frames: Vec<(LumaFrame, String)>,
+    frames: Vec<(LumaFrame, Option<String>)>,
 }
 
-fn load_photos() -> Photos {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/qr");
+fn load_photos(sub: &str) -> Photos {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(sub);
     let frames = image_paths(&[dir])
         .unwrap()
         .into_iter()
-        .map(|p| (load_luma(&p).unwrap(), expected_text(&p).unwrap()))
+        .map(|p| (load_luma(&p).unwrap(), expected_text(&p)))
         .collect();
     Photos { frames }
 }
@@ -68,26 +75,33 @@ impl Rate {
     }
 }
 
-/// zxing-cpp behind the C++ harness in benches/scan_zxing.cpp, one request
-/// per photo over a pipe.
+/// What the reference is asked to look for (the harness's last field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Look {
+    /// QR codes.
+    Qr,
+    /// EAN-13, EAN-8, UPC-A and Code 128.
+    Linear,
+}
+
+/// zxing-cpp 3.1.1 behind the harness in tools/zxing-ref, one request per
+/// photo over a pipe.
 struct ZxingCpp {
     version: String,
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    /// Raw luma file of each photo, in `Photos::frames` order.
-    gray: Vec<PathBuf>,
+    dir: PathBuf,
 }
 
-/// Where the harness and the raw photos go: beside the bench binary
-/// (target/release/scan-zxing).
-fn zxing_dir() -> PathBuf {
+/// The bench's target directory (`<target>/release/deps/scan-<hash>` ->
+/// `<target>`): the harness builds in `<target>/zxing-ref`, a target dir of
+/// its own, so the bench's own cargo lock is never waited on.
+fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/release/deps/scan-<hash> -> target/release
-    exe.parent()
-        .and_then(Path::parent)
-        .unwrap_or(Path::new("."))
-        .join("scan-zxing")
+    exe.ancestors()
+        .nth(3)
+        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
 }
 
 fn run_ok(cmd: &mut Command) -> Result<std::process::Output, String> {
@@ -97,40 +111,43 @@ fn run_ok(cmd: &mut Command) -> Result<std::process::Output, String> {
     if out.status.success() {
         Ok(out)
     } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(6).collect();
         Err(format!(
             "{:?} failed: {}",
             cmd.get_program(),
-            String::from_utf8_lossy(&out.stderr).trim()
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         ))
     }
 }
 
 impl ZxingCpp {
-    /// Builds the harness and writes the photos; `Err` says why zxing-cpp
-    /// cannot be measured on this machine.
-    fn start(photos: &Photos) -> Result<Self, String> {
-        let flags = run_ok(Command::new("pkg-config").args(["--cflags", "--libs", "zxing"]))
-            .map_err(|e| {
-                format!("libzxing-dev is not installed (pkg-config finds no zxing: {e}); `apt-get install libzxing-dev g++` to measure it")
-            })?;
-        let flags = String::from_utf8_lossy(&flags.stdout).into_owned();
-        let dir = zxing_dir();
-        std::fs::create_dir_all(dir.join("gray")).map_err(|e| e.to_string())?;
-        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/scan_zxing.cpp");
-        let bin = dir.join("scan_zxing");
+    /// Builds the harness (minutes the first time: zxing-cpp's C++ with
+    /// cmake) and starts it; `Err` says why zxing-cpp cannot be measured on
+    /// this machine.
+    fn start() -> Result<Self, String> {
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/zxing-ref/Cargo.toml");
+        let target = target_dir().join("zxing-ref");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let built = Instant::now();
         run_ok(
-            Command::new("g++")
-                .args(["-O2", "-std=c++17", "-o"])
-                .arg(&bin)
-                .arg(&src)
-                .args(flags.split_whitespace()),
-        )?;
-        let mut gray = Vec::with_capacity(photos.frames.len());
-        for (i, (frame, _)) in photos.frames.iter().enumerate() {
-            let path = dir.join("gray").join(format!("{i:03}.gray"));
-            std::fs::write(&path, &frame.data).map_err(|e| e.to_string())?;
-            gray.push(path);
-        }
+            Command::new(cargo)
+                .args(["build", "--release", "--quiet", "--manifest-path"])
+                .arg(&manifest)
+                .arg("--target-dir")
+                .arg(&target)
+                .env_remove("CARGO_TARGET_DIR"),
+        )
+        .map_err(|e| {
+            format!("tools/zxing-ref did not build (needs cmake and g++: scripts/install-deps --test): {e}")
+        })?;
+        eprintln!(
+            "scan bench: zxing-cpp reference ready in {:.0} s",
+            built.elapsed().as_secs_f64()
+        );
+        let bin = target.join("release/tillcard-zxing-ref");
+        let dir = target.join("gray");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let mut child = Command::new(&bin)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -145,17 +162,32 @@ impl ZxingCpp {
             child,
             stdin,
             stdout,
-            gray,
+            dir,
         })
     }
 
-    /// Decodes photo `i` (one untimed decode, then `repeat` timed ones
-    /// inside the harness): the text, if any, and the median ms.
-    fn decode(&mut self, i: usize, frame: &LumaFrame, repeat: u32) -> (Option<String>, f64) {
+    /// Decodes one frame (one untimed decode, then `repeat` timed ones
+    /// inside the harness): the text, if any, and the median ms. `key`
+    /// names the frame's raw file, written on first use.
+    fn decode(
+        &mut self,
+        key: &str,
+        frame: &LumaFrame,
+        look: Look,
+        repeat: u32,
+    ) -> (Option<String>, f64) {
+        let path = self.dir.join(format!("{key}.gray"));
+        if !path.exists() {
+            std::fs::write(&path, &frame.data).unwrap();
+        }
+        let look = match look {
+            Look::Qr => "qr",
+            Look::Linear => "linear",
+        };
         writeln!(
             self.stdin,
-            "{} {} {} {repeat}",
-            self.gray[i].display(),
+            "{} {} {} {repeat} {look}",
+            path.display(),
             frame.width,
             frame.height
         )
@@ -190,8 +222,8 @@ impl Drop for ZxingCpp {
     }
 }
 
-fn matches(got: Option<&str>, want: &str) -> bool {
-    got.map(|t| t.trim_end_matches(['\r', '\n'])) == Some(want)
+fn matches(got: Option<&str>, want: Option<&str>) -> bool {
+    got.is_some() && got.map(|t| t.trim_end_matches(['\r', '\n'])) == want
 }
 
 /// Decode rate and time of each decoder in `kinds` order, then zxing-cpp's
@@ -210,14 +242,14 @@ fn decode_photos(
     for (n, (frame, want)) in photos.frames.iter().enumerate() {
         for (i, d) in decoders.iter_mut().enumerate() {
             let (got, ms) = timed_decode(d.as_mut(), frame, repeat);
-            if matches(got.as_deref().ok(), want) {
+            if matches(got.as_deref().ok(), want.as_deref()) {
                 ok[i] += 1;
             }
             times[i].push(ms);
         }
         if let Some(z) = zxing.as_deref_mut() {
-            let (got, ms) = z.decode(n, frame, repeat);
-            if matches(got.as_deref(), want) {
+            let (got, ms) = z.decode(&format!("qr-{n:03}"), frame, Look::Qr, repeat);
+            if matches(got.as_deref(), want.as_deref()) {
                 zx_ok += 1;
             }
             zx_times.push(ms);
@@ -231,6 +263,77 @@ fn decode_photos(
         .collect();
     let zx = zxing.map(|_| Rate::of(zx_ok, total, &mut zx_times));
     (ours, zx)
+}
+
+/// Product barcodes: rate, false positives and time of one reader.
+#[derive(Debug, Clone, Copy)]
+struct BarcodeRate {
+    /// Time and right reads over the photos with a barcode.
+    rate: Rate,
+    /// Images with no barcode on which something was read.
+    false_positives: usize,
+    /// Images with no barcode.
+    empty: usize,
+    /// Photos read as another text than theirs.
+    wrong: usize,
+}
+
+/// Whether a product barcode read is the photo's text (the photos write a
+/// UPC-A as its 13-digit GTIN, zxing-cpp and Tillcard as 12 digits).
+fn barcode_matches(got: &str, want: &str) -> bool {
+    got == want
+        || (got.len() == 12 && want.len() == 13 && want.starts_with('0') && &want[1..] == got)
+}
+
+/// Tillcard's product-barcode decoder and zxing-cpp's, image by image.
+fn decode_barcodes(
+    photos: &Photos,
+    mut zxing: Option<&mut ZxingCpp>,
+    repeat: u32,
+) -> (BarcodeRate, Option<BarcodeRate>) {
+    let decoder = BarcodeDecoder::default();
+    // [ours, zxing-cpp]: times over photos with a barcode, right, wrong,
+    // false positives.
+    let mut times = [Vec::new(), Vec::new()];
+    let mut right = [0; 2];
+    let mut wrong = [0; 2];
+    let mut fp = [0; 2];
+    let mut tally = |k: usize, got: Option<String>, want: Option<&String>, ms: f64| match want {
+        Some(want) => {
+            times[k].push(ms);
+            match got {
+                Some(g) if barcode_matches(&g, want) => right[k] += 1,
+                Some(g) => {
+                    // Shown, so a "wrong" read can be told from a text
+                    // written another way (GS1 brackets, a UPC-A's 0).
+                    let who = ["Tillcard", "zxing-cpp"][k];
+                    eprintln!("scan bench: {who} read {g:?} where the photo holds {want:?}");
+                    wrong[k] += 1;
+                }
+                None => {}
+            }
+        }
+        None => fp[k] += usize::from(got.is_some()),
+    };
+    for (n, (frame, want)) in photos.frames.iter().enumerate() {
+        let (got, ms) = timed(repeat, || decoder.decode(frame));
+        let got = got.ok().map(|c| c.text().to_owned());
+        tally(0, got, want.as_ref(), ms);
+        if let Some(z) = zxing.as_deref_mut() {
+            let (got, ms) = z.decode(&format!("bar-{n:03}"), frame, Look::Linear, repeat);
+            tally(1, got, want.as_ref(), ms);
+        }
+    }
+    let total = photos.frames.iter().filter(|(_, w)| w.is_some()).count();
+    let empty = photos.frames.len() - total;
+    let mut rate = |k: usize| BarcodeRate {
+        rate: Rate::of(right[k], total, &mut times[k]),
+        false_positives: fp[k],
+        empty,
+        wrong: wrong[k],
+    };
+    let ours = rate(0);
+    (ours, zxing.map(|_| rate(1)))
 }
 
 /// p95 of frame-handed-in to member-ready through the decode thread.
@@ -280,14 +383,62 @@ fn scan_to_member_p95(width: u32, height: u32, module_px: u32, frames: usize) ->
     (quantile(&lat, 0.95), found)
 }
 
+fn rate_lines(prefix: &str, r: Rate) {
+    line(
+        &format!("{prefix}decoded"),
+        format!("{}/{}", r.decoded, r.total),
+        "images",
+    );
+    line(
+        &format!("{prefix}decode_median_ms"),
+        format!("{:.3}", r.median_ms),
+        "ms",
+    );
+    line(
+        &format!("{prefix}decode_p95_ms"),
+        format!("{:.3}", r.p95_ms),
+        "ms",
+    );
+}
+
+fn barcode_lines(prefix: &str, b: BarcodeRate) {
+    rate_lines(prefix, b.rate);
+    line(
+        &format!("{prefix}false_positives"),
+        format!("{}/{}", b.false_positives, b.empty),
+        "images",
+    );
+    line(&format!("{prefix}wrong"), b.wrong, "images");
+}
+
+/// `prefix` names the ratios, `base` the difference in images read.
+fn ratio_lines(prefix: &str, base: &str, ours: Rate, zx: Rate, p95_goal: &str) {
+    line(
+        &format!("{prefix}median_ratio"),
+        format!("{:.2}", ours.median_ms / zx.median_ms),
+        "x (ours / zxing-cpp 3.1.1, same run; goal <= 1.0)",
+    );
+    line(
+        &format!("{prefix}p95_ratio"),
+        format!("{:.2}", ours.p95_ms / zx.p95_ms),
+        &format!("x (ours / zxing-cpp 3.1.1, same run{p95_goal})"),
+    );
+    line(
+        &format!("{base}decoded_minus_zxing_cpp"),
+        format!("{:+}", ours.decoded as i64 - zx.decoded as i64),
+        "images (goal > 0)",
+    );
+}
+
 fn main() {
     let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty());
     let repeat = if quick { 3 } else { 7 };
     let frames = if quick { 60 } else { 400 };
     let started = Instant::now();
 
-    let photos = load_photos();
-    let mut zxing = match ZxingCpp::start(&photos) {
+    let photos = load_photos("tests/data/qr");
+    let barcode_photos = load_photos("tests/data/barcodes");
+    let mut zxing = match ZxingCpp::start() {
         Ok(z) => Some(z),
         Err(why) => {
             eprintln!("scan bench: zxing-cpp NOT measured: {why}");
@@ -301,25 +452,11 @@ fn main() {
     let (ours, zx) = decode_photos(&photos, &kinds, zxing.as_mut(), repeat);
     let ours_rate = ours[0];
     for (prefix, r) in [
-        ("scan", ours_rate),
-        ("scan.rqrr", ours[1]),
-        ("scan.rxing", ours[2]),
+        ("scan.", ours_rate),
+        ("scan.rqrr.", ours[1]),
+        ("scan.rxing.", ours[2]),
     ] {
-        line(
-            &format!("{prefix}.decoded"),
-            format!("{}/{}", r.decoded, r.total),
-            "images",
-        );
-        line(
-            &format!("{prefix}.decode_median_ms"),
-            format!("{:.3}", r.median_ms),
-            "ms",
-        );
-        line(
-            &format!("{prefix}.decode_p95_ms"),
-            format!("{:.3}", r.p95_ms),
-            "ms",
-        );
+        rate_lines(prefix, r);
     }
     if let (Some(z), Some(r)) = (&zxing, zx) {
         line("scan.zxing_cpp_version", &z.version, "");
@@ -334,16 +471,16 @@ fn main() {
             "ms",
         );
         line("scan.zxing_cpp_p95_ms", format!("{:.3}", r.p95_ms), "ms");
-        line(
-            "scan.decode_median_ratio",
-            format!("{:.2}", ours_rate.median_ms / r.median_ms),
-            "x (ours / zxing-cpp, same run; goal <= 1.0)",
-        );
-        line(
-            "scan.decoded_minus_zxing_cpp",
-            format!("{:+}", ours_rate.decoded as i64 - r.decoded as i64),
-            "images (goal > 0)",
-        );
+        ratio_lines("scan.decode_", "scan.", ours_rate, r, "; goal <= 2.0");
+    }
+
+    // Product barcodes, the same way (issue 24).
+    let _ = decode_barcodes(&barcode_photos, zxing.as_mut(), 1);
+    let (bar, bar_zx) = decode_barcodes(&barcode_photos, zxing.as_mut(), repeat);
+    barcode_lines("scan.barcode_", bar);
+    if let Some(z) = bar_zx {
+        barcode_lines("scan.zxing_cpp_barcode_", z);
+        ratio_lines("scan.barcode_", "scan.barcode_", bar.rate, z.rate, "");
     }
     drop(zxing);
 

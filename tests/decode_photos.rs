@@ -40,3 +40,24 @@ fn combined_decoder_beats_each_decoder_alone() {
     assert!(rqrr >= 30, "rqrr {rqrr}");
     assert!(combined > rxing && combined > rqrr);
 }
+
+/// Which step of the combined decoder read each photo, and its size:
+/// `cargo test --test decode_photos -- --ignored --nocapture`.
+#[test]
+#[ignore = "diagnostics, prints every photo"]
+fn print_the_step_that_read_each_photo() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/qr");
+    let d = tillcard::scan::decode::CombinedDecoder::default();
+    for p in image_paths(&[dir]).unwrap() {
+        let f = load_luma(&p).unwrap();
+        let t = std::time::Instant::now();
+        let step = d.decode_with_step(&f).map(|(_, i)| i);
+        println!(
+            "{} {}x{}: step {step:?} {:.2} ms (debug build)",
+            p.display(),
+            f.width,
+            f.height,
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
