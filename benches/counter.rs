@@ -43,7 +43,7 @@ fn item(n: usize) -> CatalogItem {
         name_en: format!("Item {n}"),
         category: ["grocery", "drinks", "household", "fresh"][n % 4].into(),
         price: Money::from_fen(100 + (n as i64 * 37) % 9_900),
-        member_prices: if n % 3 == 0 {
+        member_prices: if n.is_multiple_of(3) {
             vec![TierPrice {
                 tier: "gold".into(),
                 price: Money::from_fen(90 + (n as i64 * 37) % 9_000),
@@ -90,10 +90,9 @@ fn main() {
     let program = store.program().unwrap();
     let mut times = Vec::with_capacity(scans);
     let mut sale = Sale::default();
-    let mut request = 0;
     // A multiplicative walk over the catalog: every scan another item.
     let mut n = 12_345usize;
-    for _ in 0..scans {
+    for request in 1..=scans as u64 {
         n = (n * 7_919 + 104_729) % ITEMS;
         let scanned = ean13(n);
         let t = Instant::now();
@@ -101,7 +100,6 @@ fn main() {
         let found = store.item_by_code(&code).unwrap().unwrap();
         sale.add_item(found, Quantity::Units(1), Some("gold"), false)
             .unwrap();
-        request += 1;
         let ask = PriceAsk {
             request,
             member: None,
