@@ -23,6 +23,7 @@ pub mod money;
 pub mod pricing;
 pub mod program;
 pub mod refund;
+pub mod shift;
 pub mod reverify;
 pub mod tenders;
 pub mod tier;
