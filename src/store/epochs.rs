@@ -65,10 +65,17 @@ fn renumber(tx: &Transaction<'_>, held: u64, at: &str) -> Result<Option<Renumber
         return Ok(None);
     }
     let delta = held_i + 1 - from;
-    // Foreign keys (ledger, sales, refunds -> outbox.seq) are checked at
+    // Foreign keys (ledger, sales, refunds, shift actions and closes ->
+    // outbox.seq) are checked at
     // commit: parent and children move within the transaction.
     tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
-    for table in ["ledger", "sales", "refunds"] {
+    for table in [
+        "ledger",
+        "sales",
+        "refunds",
+        "shift_actions",
+        "shift_closes",
+    ] {
         tx.execute(
             &format!(
                 "UPDATE {table} SET event_seq = event_seq + ?1

@@ -14,6 +14,7 @@ use crate::counter::state::Counter;
 use crate::counter::text::{self, pick};
 use crate::store::StoreError;
 use tillcard_rules::Money;
+use tillcard_rules::tenders::{Payment, TenderKind};
 
 impl Counter {
     /// Asks the store to price the sale as it now stands (nothing when
@@ -147,9 +148,12 @@ impl Counter {
             return Vec::new();
         }
         self.sale.committing = true;
+        // counter: tender screen (issue 24)
+        let payment = Payment::single(TenderKind::Cash, quote.amount_due);
         vec![Command::CommitSale {
             clerk,
             quote: Box::new(quote),
+            payment,
         }]
     }
 
