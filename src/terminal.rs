@@ -498,9 +498,13 @@ impl Terminal {
                 let request = ask.request;
                 self.on_store(move |s| price(s, &ask), move |r| Done::Priced(request, r));
             }
-            Command::CommitSale { clerk, quote } => self.on_store(
+            Command::CommitSale {
+                clerk,
+                quote,
+                payment,
+            } => self.on_store(
                 move |s| {
-                    let receipt = s.commit_sale(&clerk, &quote)?;
+                    let receipt = s.commit_sale(&clerk, &quote, &payment)?;
                     let member_after = match quote.member {
                         Some(m) => snapshot(s, m)?,
                         None => None,

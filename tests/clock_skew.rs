@@ -19,6 +19,7 @@ use sync_util::{ring_up_offline_sales, served_hq, terminal_with_cashier};
 use tillcard::clock::{Clock, FakeClock};
 use tillcard::rules::booking::TopUp;
 use tillcard::rules::pricing::{StoredValueRequest, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::rules::{Money, Timestamp};
 use tillcard::server_time::CorrectedClock;
 use tillcard::store::clerks::Role;
@@ -194,7 +195,13 @@ fn a_wall_clock_jump_neither_resets_the_offline_allowance_nor_lifts_a_lockout() 
         let quote = store
             .price(Some(member), &basket(1, 100), &tender, true)
             .unwrap();
-        store.commit_sale(&clerk, &quote).unwrap();
+        store
+            .commit_sale(
+                &clerk,
+                &quote,
+                &Payment::single(TenderKind::Cash, quote.amount_due),
+            )
+            .unwrap();
         sales += 1;
     }
     let left = store.offline_allowance_left(member, &program).unwrap();

@@ -14,6 +14,7 @@ mod util;
 
 use serde_json::Value;
 use tillcard::rules::pricing::MonthDay;
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::store::retention::DEFAULT_OUTBOX_RETENTION;
 use util::store::*;
 
@@ -45,7 +46,13 @@ fn acked_events_lose_personal_fields_at_once_and_bodies_after_the_retention() {
     request.birthday = Some(MonthDay { month: 3, day: 14 });
     let member = t.store.enroll(&clerk, &request).unwrap().member;
     let quote = util::store::quote(&t.store, Some(member.id), 1, 30);
-    t.store.commit_sale(&clerk, &quote).unwrap();
+    t.store
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
+        .unwrap();
     let before = outbox(&t.path());
     assert_eq!(before.len(), 2);
     let enrolled = &before[0].2;
@@ -95,7 +102,13 @@ fn acked_events_lose_personal_fields_at_once_and_bodies_after_the_retention() {
     );
     // A third event, acknowledged on day 29.
     let quote = util::store::quote(&t.store, Some(member.id), 1, 20);
-    t.store.commit_sale(&clerk, &quote).unwrap();
+    t.store
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
+        .unwrap();
     t.store.record_ack(3).unwrap();
 
     // Two days later (day 31): the first two go, the third stays.

@@ -11,6 +11,7 @@ use tillcard::clock::Clock;
 use tillcard::rules::booking::{BookingError, TopUp};
 use tillcard::rules::pricing::{StoredValueRequest, TenderRequest};
 use tillcard::rules::refund::RefundLine;
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::rules::{Money, SourceId};
 use tillcard::store::audit::AuditBroken;
 use tillcard::store::schema;
@@ -108,7 +109,14 @@ fn a_sale_writes_its_ledger_entries_outbox_event_and_audit_row_together() {
     assert_eq!(quote.total, Money::from_yuan(110));
     assert_eq!(quote.stored_value_used(), Money::from_yuan(110));
     assert_eq!(quote.amount_due, Money::ZERO);
-    let receipt = t.store.commit_sale(&clerk, &quote).unwrap();
+    let receipt = t
+        .store
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
+        .unwrap();
     assert_eq!(receipt.seq, 3, "enroll = 1, top-up = 2, sale = 3");
 
     let account = t.store.account(member.id).unwrap();
@@ -153,8 +161,21 @@ fn a_sale_writes_its_ledger_entries_outbox_event_and_audit_row_together() {
 fn committing_the_same_quote_twice_is_refused_and_books_nothing() {
     let (mut t, clerk, member) = open_store_with_member();
     let quote = quote(&t.store, Some(member.id), 1, 30);
-    t.store.commit_sale(&clerk, &quote).unwrap();
-    let again = t.store.commit_sale(&clerk, &quote).unwrap_err();
+    t.store
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
+        .unwrap();
+    let again = t
+        .store
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
+        .unwrap_err();
     assert!(
         matches!(again, StoreError::Booking(BookingError::AlreadyBooked(id)) if id == quote.id)
     );
@@ -167,7 +188,14 @@ fn a_walk_in_sale_is_recorded_without_ledger_entries() {
     let mut t = open_store();
     let clerk = cashier(&mut t.store);
     let quote = quote(&t.store, None, 1, 30);
-    let receipt = t.store.commit_sale(&clerk, &quote).unwrap();
+    let receipt = t
+        .store
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
+        .unwrap();
     assert!(receipt.entries.is_empty());
     assert_eq!(count(&t.path(), "sales"), 1);
     assert_eq!(count(&t.path(), "ledger"), 0);
@@ -177,7 +205,14 @@ fn a_walk_in_sale_is_recorded_without_ledger_entries() {
 fn refund_and_adjustment_need_a_manager_pin_and_record_who_approved() {
     let (mut t, clerk, member) = open_store_with_member();
     let quote = quote(&t.store, Some(member.id), 2, 40);
-    let sale = t.store.commit_sale(&clerk, &quote).unwrap();
+    let sale = t
+        .store
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
+        .unwrap();
 
     assert!(matches!(
         t.store.approve(CASHIER.0, CASHIER.1),
@@ -498,7 +533,14 @@ fn provisional_balance_is_the_snapshot_plus_this_terminals_unsynced_events() {
         .price(Some(member.id), &basket(1, 50), &tender, false)
         .unwrap();
     assert_eq!(quote.points_redeemed, 200);
-    let sale = t.store.commit_sale(&clerk, &quote).unwrap();
+    let sale = t
+        .store
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
+        .unwrap();
     // 1,000 - 200 redeemed + 48 earned on ¥48 paid.
     assert_eq!(t.store.account(member.id).unwrap().points_balance(now), 848);
 
@@ -518,7 +560,9 @@ fn the_latest_tier_change_is_found_through_its_partial_index_which_sales_leave_e
     let member = enroll(&mut t.store, &clerk, 1).id;
     for _ in 0..3 {
         let q = quote(&t.store, Some(member), 2, 30);
-        t.store.commit_sale(&clerk, &q).unwrap();
+        t.store
+            .commit_sale(&clerk, &q, &Payment::single(TenderKind::Cash, q.amount_due))
+            .unwrap();
     }
     let raw = raw(&t.path());
     let plan: Vec<String> = raw

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use tillcard::clock::{FakeClock, SystemClock};
 use tillcard::config::TerminalConfig;
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::saved_files::SavedFiles;
 use tillcard::store::PinHashCost;
 use tillcard::store::clerks::Role;
@@ -141,7 +142,11 @@ async fn a_copy_of_the_data_directory_opens_nowhere_and_holds_no_personal_data_o
                         .is_some()
                 );
                 let q = quote(store, Some(member.id), 2, 30);
-                let receipt = store.commit_sale(&clerk, &q)?;
+                let receipt = store.commit_sale(
+                    &clerk,
+                    &q,
+                    &Payment::single(TenderKind::Cash, q.amount_due),
+                )?;
                 let text = format!(
                     "Receipt {}\nMember {} {} {}\n",
                     receipt.sale.0, member.id.0, name, request.phone

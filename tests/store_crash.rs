@@ -28,6 +28,7 @@ use tillcard::rules::booking::TopUp;
 use tillcard::rules::ledger::LedgerEntry;
 use tillcard::rules::pricing::{StoredValueRequest, TenderRequest};
 use tillcard::rules::refund::RefundLine;
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::store::events::EventBody;
 use tillcard::store::{Store, StoreError};
 use util::Rng;
@@ -84,7 +85,13 @@ fn crash_child_loop() {
                         rng.below(2) == 0,
                     )
                     .unwrap();
-                let receipt = store.commit_sale(&clerk, &quote).unwrap();
+                let receipt = store
+                    .commit_sale(
+                        &clerk,
+                        &quote,
+                        &Payment::single(TenderKind::Cash, quote.amount_due),
+                    )
+                    .unwrap();
                 println!("committed sale {}", receipt.sale.0);
             }
             6..=7 => {

@@ -8,6 +8,7 @@
 
 mod util;
 
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::store::StoreError;
 use util::store::*;
 
@@ -26,14 +27,27 @@ fn counts(path: &std::path::Path) -> Vec<i64> {
 fn a_full_disk_at_commit_leaves_no_half_written_sale_and_says_so() {
     let (mut t, clerk, member) = open_store_with_member();
     let first = quote(&t.store, Some(member.id), 2, 20);
-    t.store.commit_sale(&clerk, &first).unwrap();
+    t.store
+        .commit_sale(
+            &clerk,
+            &first,
+            &Payment::single(TenderKind::Cash, first.amount_due),
+        )
+        .unwrap();
     let before = counts(&t.path());
 
     // The file may not grow by a single page: a big sale cannot fit.
     let pages = t.store.page_count().unwrap();
     t.store.simulate_disk_limit(pages).unwrap();
     let big = quote(&t.store, Some(member.id), 400, 3);
-    let error = t.store.commit_sale(&clerk, &big).unwrap_err();
+    let error = t
+        .store
+        .commit_sale(
+            &clerk,
+            &big,
+            &Payment::single(TenderKind::Cash, big.amount_due),
+        )
+        .unwrap_err();
     assert!(matches!(error, StoreError::DiskFull), "{error:?}");
     let message = error.to_string();
     assert!(
@@ -49,7 +63,14 @@ fn a_full_disk_at_commit_leaves_no_half_written_sale_and_says_so() {
 
     // Space again: the same sale commits, with the next sequence number.
     t.store.simulate_disk_limit(1 << 30).unwrap();
-    let receipt = t.store.commit_sale(&clerk, &big).unwrap();
+    let receipt = t
+        .store
+        .commit_sale(
+            &clerk,
+            &big,
+            &Payment::single(TenderKind::Cash, big.amount_due),
+        )
+        .unwrap();
     assert_eq!(
         receipt.seq,
         before[2] + 1,

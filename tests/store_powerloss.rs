@@ -38,6 +38,7 @@ use rusqlite::{Connection, OpenFlags};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::config::TerminalConfig;
 use tillcard::rules::pricing::TenderRequest;
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::saved_files::SavedFiles;
 use tillcard::store::Store;
 use tillcard::store::clerks::Role;
@@ -188,7 +189,11 @@ fn run_script(handle: &StoreHandle, runtime: &tokio::runtime::Runtime, uplink: U
         let receipt = handle
             .call(move |s| {
                 let quote = s.price(member, &basket, &TenderRequest::default(), true)?;
-                s.commit_sale(&clerk, &quote)
+                s.commit_sale(
+                    &clerk,
+                    &quote,
+                    &Payment::single(TenderKind::Cash, quote.amount_due),
+                )
             })
             .unwrap();
         println!("committed {} {}", receipt.sale.0, receipt.seq);

@@ -26,6 +26,7 @@ use tillcard::clock::SystemClock;
 use tillcard::rules::Money;
 use tillcard::rules::booking::TopUp;
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::store::Store;
 use tillcard::store::audit::AuditBroken;
 use tillcard::store::handle::StoreHandle;
@@ -104,7 +105,11 @@ fn real_use(till: &Terminal, first_phone: u64) {
                 .id;
             s.top_up(&clerk, id, &TopUp::Package("500+50".into()))?;
             let quote = s.price(Some(id), &rice_100(), &TenderRequest::default(), false)?;
-            s.commit_sale(&clerk, &quote)?;
+            s.commit_sale(
+                &clerk,
+                &quote,
+                &Payment::single(TenderKind::Cash, quote.amount_due),
+            )?;
             Ok(())
         });
     }
@@ -115,7 +120,11 @@ fn walk_in_sale(till: &Terminal) {
     call(&till.handle, |s| {
         let clerk = s.login("c1", "3817")?;
         let quote = s.price(None, &rice_100(), &TenderRequest::default(), false)?;
-        s.commit_sale(&clerk, &quote)?;
+        s.commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )?;
         Ok(())
     });
 }

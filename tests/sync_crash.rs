@@ -40,6 +40,7 @@ use fault_proxy::{ExchangeFaults, FaultProxy};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::booking::TopUp;
 use tillcard::rules::pricing::{Basket, BasketLine, StoredValueRequest, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::rules::{MemberId, Money};
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
@@ -159,7 +160,12 @@ fn sync_crash_child() {
         let sale = handle
             .call(move |s| {
                 let quote = s.price((!walk_in).then_some(member), &basket, &tender, false)?;
-                Ok(s.commit_sale(&clerk, &quote)?.sale)
+                Ok(s.commit_sale(
+                    &clerk,
+                    &quote,
+                    &Payment::single(TenderKind::Cash, quote.amount_due),
+                )?
+                .sale)
             })
             .unwrap();
         println!("committed sale {}", sale.0);

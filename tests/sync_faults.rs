@@ -23,6 +23,7 @@ use tillcard::rules::account::MemberAccount;
 use tillcard::rules::booking::TopUp;
 use tillcard::rules::ledger::LedgerEntry;
 use tillcard::rules::pricing::{Basket, BasketLine, StoredValueRequest, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::rules::{MemberId, Money};
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
@@ -160,7 +161,11 @@ async fn ten_thousand_sales_from_four_terminals_arrive_exactly_once_through_30_p
                 handle
                     .call(move |s| {
                         let quote = s.price(Some(member), &basket, &tender, false)?;
-                        s.commit_sale(&clerk, &quote)
+                        s.commit_sale(
+                            &clerk,
+                            &quote,
+                            &Payment::single(TenderKind::Cash, quote.amount_due),
+                        )
                     })
                     .unwrap();
             }

@@ -29,6 +29,7 @@ use sync_util::{sync_until_idle, terminal_with_cashier};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::Money;
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
 use tillcard::uplink::provision;
@@ -123,7 +124,11 @@ async fn ring_up(handle: &StoreHandle, phone: String, sales: usize) {
                     }],
                 };
                 let quote = s.price(Some(member), &basket, &TenderRequest::default(), true)?;
-                s.commit_sale(&clerk, &quote)?;
+                s.commit_sale(
+                    &clerk,
+                    &quote,
+                    &Payment::single(TenderKind::Cash, quote.amount_due),
+                )?;
             }
             Ok(())
         })

@@ -32,6 +32,7 @@ use tillcard::clock::{Clock, SystemClock};
 use tillcard::counter::text;
 use tillcard::rules::Money;
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
 use tillcard::uplink::{Uplink, UplinkConfig, UplinkStatus, provision};
@@ -84,7 +85,13 @@ async fn ring_up(handle: &StoreHandle, lines: usize, name_len: usize, price: i64
                         .collect(),
                 };
                 let quote = s.price(Some(member), &basket, &TenderRequest::default(), true)?;
-                Ok(s.commit_sale(&clerk, &quote)?.sale.to_string())
+                Ok(s.commit_sale(
+                    &clerk,
+                    &quote,
+                    &Payment::single(TenderKind::Cash, quote.amount_due),
+                )?
+                .sale
+                .to_string())
             })
             .unwrap()
     })

@@ -28,6 +28,7 @@ use sync_util::{raw, served_hq, sync_until_idle, test_key};
 use tillcard::clock::{Clock, SystemClock};
 use tillcard::rules::Money;
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::store::clerks::Role;
 use tillcard::store::handle::StoreHandle;
 use tillcard::store::members::EnrollRequest;
@@ -100,7 +101,15 @@ async fn ring_up(handle: &StoreHandle, n: usize, enroll: bool, price_base: i64) 
                     };
                     let who = if i % 3 == 2 { None } else { member };
                     let quote = s.price(who, &basket, &TenderRequest::default(), true)?;
-                    sales.push(s.commit_sale(&clerk, &quote)?.sale.to_string());
+                    sales.push(
+                        s.commit_sale(
+                            &clerk,
+                            &quote,
+                            &Payment::single(TenderKind::Cash, quote.amount_due),
+                        )?
+                        .sale
+                        .to_string(),
+                    );
                 }
                 Ok(sales)
             })

@@ -21,6 +21,7 @@ use tillcard::rules::Money;
 use tillcard::rules::booking::TopUp;
 use tillcard::rules::ledger::{EarnReason, points_earned};
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::saved_files::SavedFiles;
 use tillcard::store::Store;
 use tillcard::store::handle::StoreHandle;
@@ -241,7 +242,12 @@ async fn erasure_deletes_the_members_saved_card_and_receipts_and_scrubs_the_sent
         call(&till, move |s| {
             let clerk = s.login("c1", "3817")?;
             let quote = s.price(Some(member), &rice_100(), &TenderRequest::default(), false)?;
-            Ok(s.commit_sale(&clerk, &quote)?.sale)
+            Ok(s.commit_sale(
+                &clerk,
+                &quote,
+                &Payment::single(TenderKind::Cash, quote.amount_due),
+            )?
+            .sale)
         })
     };
     let (sale, other_sale) = (sale_of(member), sale_of(other));
@@ -479,7 +485,11 @@ async fn a_referred_members_first_purchase_at_another_store_rewards_the_referrer
             }],
         };
         let quote = s.price(Some(newcomer), &basket, &TenderRequest::default(), false)?;
-        s.commit_sale(&clerk, &quote)
+        s.commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )
     });
     sync(&world, &store_b).await;
 
@@ -528,7 +538,11 @@ fn sell_100(till: &StoreHandle, member: MemberId) -> (i64, Option<u32>) {
         let basket = rice_100();
         let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;
         let earned = (quote.earn.points, quote.program_version);
-        s.commit_sale(&clerk, &quote)?;
+        s.commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )?;
         Ok(earned)
     })
 }
@@ -856,7 +870,11 @@ fn sell_with_coupons(
             .collect();
         let off = quote.coupon.as_ref().map_or(Money::ZERO, |c| c.amount);
         if refused.is_empty() {
-            s.commit_sale(&clerk, &quote)?;
+            s.commit_sale(
+                &clerk,
+                &quote,
+                &Payment::single(TenderKind::Cash, quote.amount_due),
+            )?;
         }
         Ok((refused, off))
     })

@@ -24,6 +24,7 @@ pub mod pricing;
 pub mod program;
 pub mod refund;
 pub mod reverify;
+pub mod shift;
 pub mod tenders;
 pub mod tier;
 pub mod timestamp;

@@ -460,6 +460,8 @@ pub enum Command {
         clerk: Clerk,
         /// The quote shown.
         quote: Box<Quote>,
+        /// How it was paid.
+        payment: tillcard_rules::tenders::Payment,
     },
     /// Enroll a member and issue their card.
     Enroll {

@@ -12,13 +12,15 @@ use tillcard_rules::pricing::{
 };
 use tillcard_rules::program::CouponTemplate;
 use tillcard_rules::refund::{self, PastRefund, RefundLine, RefundOutcome, SaleHistory};
+use tillcard_rules::shift::ShiftAction;
+use tillcard_rules::tenders::{self, Payment, Tender};
 use tillcard_rules::{MemberAccount, MemberId, Money, SourceId};
 use uuid::Uuid;
 
 use super::clerks::{Approval, Clerk};
 use super::events::EventBody;
 use super::members::{find_by_id, insert_entries, load_account};
-use super::{Store, StoreContext, StoreError, audit, outbox};
+use super::{Store, StoreContext, StoreError, audit, outbox, shift};
 
 /// A committed sale.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,8 @@ pub struct SaleReceipt {
     pub quote: Quote,
     /// Entries booked.
     pub entries: Vec<LedgerEntry>,
+    /// Change to hand back over the cash tendered.
+    pub change: Money,
 }
 
 /// A committed refund.
@@ -42,6 +46,9 @@ pub struct RefundReceipt {
     pub seq: i64,
     /// What was given back and booked.
     pub outcome: RefundOutcome,
+    /// The money handed back (`outcome.money`) by the sale's own tender
+    /// kinds: what to give back how.
+    pub tenders: Vec<Tender>,
 }
 
 /// A past sale as the refund screen lists it.
@@ -180,11 +187,22 @@ impl Store {
         Ok((program.offline.allowance_per_member_per_day - used).clamp_non_negative())
     }
 
-    /// Commits a priced sale: the sale row, the member's (and a referrer's)
-    /// ledger entries, the outbox event and the audit row, in one
+    /// Commits a priced sale paid by `payment`: the sale row (with its
+    /// payment), the member's (and a referrer's) ledger entries, the
+    /// outbox event, the shift's action and the audit row, in one
     /// transaction. The quote is re-checked against the member's balances
-    /// inside the transaction, so a stale quote can never overspend.
-    pub fn commit_sale(&mut self, clerk: &Clerk, quote: &Quote) -> Result<SaleReceipt, StoreError> {
+    /// inside the transaction, so a stale quote can never overspend. A
+    /// payment that does not pay exactly the quote's amount due
+    /// ([`Payment::check`]) is refused before anything is written.
+    pub fn commit_sale(
+        &mut self,
+        clerk: &Clerk,
+        quote: &Quote,
+        payment: &Payment,
+    ) -> Result<SaleReceipt, StoreError> {
+        payment
+            .check(quote.amount_due)
+            .map_err(StoreError::Tenders)?;
         let program = self.program()?;
         let receipt = self.write(|tx, ctx| {
             let exists: Option<String> = tx
@@ -213,12 +231,14 @@ impl Store {
             let body = EventBody::SaleBooked {
                 quote: Box::new(quote.clone()),
                 entries: entries.clone(),
+                payment: Some(payment.clone()),
             };
             let seq = outbox::append(tx, ctx, &body)?;
             tx.prepare_cached(
                 "INSERT INTO sales
-                     (sale_id, member_id, at, clerk_id, total, quote, event_seq, offline_used)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     (sale_id, member_id, at, clerk_id, total, quote, event_seq, offline_used,
+                      payment)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 source_text(quote.id),
@@ -229,21 +249,31 @@ impl Store {
                 serde_json::to_string(quote)?,
                 seq,
                 offline_used(quote).fen(),
+                serde_json::to_string(payment)?,
             ])?;
+            let at = ctx.clock.now().to_rfc3339();
             record_booking(
                 tx,
                 seq,
                 &entries,
-                &ctx.clock.now().to_rfc3339(),
+                &at,
                 clerk,
                 "sale",
                 &source_text(quote.id),
+            )?;
+            shift::record(
+                tx,
+                seq,
+                clerk,
+                &at,
+                &ShiftAction::sale(quote, payment, &entries),
             )?;
             Ok(SaleReceipt {
                 sale: quote.id,
                 seq,
                 quote: quote.clone(),
                 entries,
+                change: payment.change(),
             })
         })?;
         tracing::info!(
@@ -256,8 +286,11 @@ impl Store {
         Ok(receipt)
     }
 
-    /// Refunds `lines` of sale `sale`, approved by a manager. One
-    /// transaction: refund row, ledger entries, outbox event, audit row.
+    /// Refunds `lines` of sale `sale`, approved by a manager. The money
+    /// goes back to the sale's own tender kinds
+    /// ([`tenders::refund_to_tenders`]; in cash for a sale from before
+    /// tenders were recorded). One transaction: refund row, ledger
+    /// entries, outbox event, shift action, audit row.
     pub fn refund(
         &mut self,
         clerk: &Clerk,
@@ -267,10 +300,19 @@ impl Store {
     ) -> Result<RefundReceipt, StoreError> {
         let refund_id = SourceId(Uuid::now_v7());
         self.write(|tx, ctx| {
-            let quote: Option<String> = tx
-                .query_row("SELECT quote FROM sales WHERE sale_id = ?1", [source_text(sale)], |r| r.get(0))
+            let row: Option<(String, Option<String>)> = tx
+                .query_row(
+                    "SELECT quote, payment FROM sales WHERE sale_id = ?1",
+                    [source_text(sale)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()?;
-            let quote: Quote = serde_json::from_str(&quote.ok_or(StoreError::UnknownSale)?)?;
+            let (quote, payment) = row.ok_or(StoreError::UnknownSale)?;
+            let quote: Quote = serde_json::from_str(&quote)?;
+            let payment: Payment = match payment {
+                Some(json) => serde_json::from_str(&json)?,
+                None => Payment::default(),
+            };
             let sale_entries = entries_of(tx, sale)?;
             let mut past = Vec::new();
             {
@@ -304,17 +346,20 @@ impl Store {
                 now,
                 refund_id,
             )?;
+            let back = tenders::refund_to_tenders(&payment.tenders, outcome.money);
             let body = EventBody::Refunded {
                 sale,
                 refund: refund_id,
                 lines: lines.to_vec(),
                 approved_by: approval.manager_id().to_owned(),
                 entries: outcome.entries.clone(),
+                tenders: Some(back.clone()),
             };
             let seq = outbox::append(tx, ctx, &body)?;
             tx.execute(
-                "INSERT INTO refunds (refund_id, sale_id, at, clerk_id, approved_by, lines, event_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO refunds
+                     (refund_id, sale_id, at, clerk_id, approved_by, lines, event_seq, tenders)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     source_text(refund_id),
                     source_text(sale),
@@ -322,7 +367,8 @@ impl Store {
                     clerk.id(),
                     approval.manager_id(),
                     serde_json::to_string(lines)?,
-                    seq
+                    seq,
+                    serde_json::to_string(&back)?
                 ],
             )?;
             record_booking(
@@ -332,12 +378,24 @@ impl Store {
                 &now.to_rfc3339(),
                 clerk,
                 "refund",
-                &format!("{} approved by {}", source_text(sale), approval.manager_id()),
+                &format!(
+                    "{} approved by {}",
+                    source_text(sale),
+                    approval.manager_id()
+                ),
+            )?;
+            shift::record(
+                tx,
+                seq,
+                clerk,
+                &now.to_rfc3339(),
+                &ShiftAction::refund(&outcome, &back),
             )?;
             Ok(RefundReceipt {
                 refund: refund_id,
                 seq,
                 outcome,
+                tenders: back,
             })
         })
     }
@@ -381,6 +439,13 @@ impl Store {
                 "top_up",
                 &member.0.to_string(),
             )?;
+            shift::record(
+                tx,
+                seq,
+                clerk,
+                &now.to_rfc3339(),
+                &ShiftAction::TopUp { principal, bonus },
+            )?;
             Ok(entries)
         })
     }
@@ -419,6 +484,13 @@ impl Store {
                     member.0,
                     approval.manager_id()
                 ),
+            )?;
+            shift::record(
+                tx,
+                seq,
+                clerk,
+                &now.to_rfc3339(),
+                &ShiftAction::PointsAdjusted { points: delta },
             )?;
             Ok(entries)
         })
@@ -463,6 +535,13 @@ impl Store {
                 clerk,
                 "redeem_gift",
                 &format!("{} {gift} -{points}", member.0),
+            )?;
+            shift::record(
+                tx,
+                seq,
+                clerk,
+                &now.to_rfc3339(),
+                &ShiftAction::GiftRedeemed { points },
             )?;
             Ok(entries)
         })

@@ -6,8 +6,8 @@
 //! when that is above anything this store issued, or head office refuses
 //! a batch as a sequence conflict, every event still waiting is renumbered
 //! above `held_seq`, in order, in a new epoch (one transaction: the
-//! outbox, the ledger's, sales' and refunds' `event_seq`, the next seq and
-//! the epoch's row). Event ids stay: head office recognises an event it
+//! outbox, the `event_seq` of the ledger, sales, refunds, shift actions and
+//! shift closes, the next seq and the epoch's row). Event ids stay: head office recognises an event it
 //! already stored under its old seq and does not apply it twice
 //! (PROTOCOL.md, "A terminal rolled back").
 
@@ -65,10 +65,17 @@ fn renumber(tx: &Transaction<'_>, held: u64, at: &str) -> Result<Option<Renumber
         return Ok(None);
     }
     let delta = held_i + 1 - from;
-    // Foreign keys (ledger, sales, refunds -> outbox.seq) are checked at
+    // Foreign keys (ledger, sales, refunds, shift actions and closes ->
+    // outbox.seq) are checked at
     // commit: parent and children move within the transaction.
     tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
-    for table in ["ledger", "sales", "refunds"] {
+    for table in [
+        "ledger",
+        "sales",
+        "refunds",
+        "shift_actions",
+        "shift_closes",
+    ] {
         tx.execute(
             &format!(
                 "UPDATE {table} SET event_seq = event_seq + ?1

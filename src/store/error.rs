@@ -5,6 +5,7 @@ use tillcard_rules::booking::BookingError;
 use tillcard_rules::gifts::GiftError;
 use tillcard_rules::pricing::PricingError;
 use tillcard_rules::refund::RefundError;
+use tillcard_rules::tenders::TenderError;
 
 /// Why a store operation did not happen. When an action fails, nothing of it
 /// was recorded.
@@ -117,6 +118,9 @@ pub enum StoreError {
     /// A rule refused the refund.
     #[error(transparent)]
     Refund(#[from] RefundError),
+    /// The tenders entered do not pay the sale (issue 24).
+    #[error("The payment does not match the sale ({0}): nothing was recorded. Check the tenders.")]
+    Tenders(TenderError),
     /// The basket could not be priced.
     #[error(transparent)]
     Pricing(#[from] PricingError),

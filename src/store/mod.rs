@@ -43,6 +43,7 @@ pub mod quarantine;
 pub mod reader;
 pub mod retention;
 pub mod schema;
+pub mod shift;
 pub mod staff;
 pub mod sync;
 

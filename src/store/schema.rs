@@ -420,6 +420,38 @@ CREATE TABLE catalog_items (
 CREATE INDEX catalog_items_by_code ON catalog_items(code) WHERE code IS NOT NULL;
 "#,
     },
+    Migration {
+        purpose: "tenders on sales and refunds; the shift close (Z report) (issue 24)",
+        sql: r#"
+-- How a sale was paid (tillcard_rules::tenders::Payment as JSON); NULL for
+-- sales from before tenders were recorded (their refunds go back in cash).
+ALTER TABLE sales ADD COLUMN payment TEXT;
+-- The money a refund handed back over the sale's tenders (JSON list of
+-- tillcard_rules::tenders::Tender); NULL for refunds from before.
+ALTER TABLE refunds ADD COLUMN tenders TEXT;
+-- What each booking counts for the shift close (store::shift): the
+-- figures (tillcard_rules::shift::ShiftAction as JSON) and who booked it,
+-- by its event. event_seq is not unique here so that renumbering the
+-- outbox (store::epochs) can move it like the ledger's.
+CREATE TABLE shift_actions (
+    id        INTEGER PRIMARY KEY,
+    event_seq INTEGER NOT NULL REFERENCES outbox(seq),
+    at        TEXT NOT NULL,
+    clerk_id  TEXT NOT NULL,
+    action    TEXT NOT NULL
+);
+CREATE INDEX shift_actions_by_seq ON shift_actions(event_seq);
+-- Each close covers the actions after the previous close's event.
+CREATE TABLE shift_closes (
+    shift_id  TEXT PRIMARY KEY,
+    closed_at TEXT NOT NULL,
+    clerk_id  TEXT NOT NULL,
+    report    TEXT NOT NULL,
+    event_seq INTEGER NOT NULL REFERENCES outbox(seq)
+) WITHOUT ROWID;
+CREATE INDEX shift_closes_by_seq ON shift_closes(event_seq);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

@@ -17,6 +17,7 @@ use tillcard::clock::Clock;
 use tillcard::rules::booking::TopUp;
 use tillcard::rules::pricing::{Basket, BasketLine, StoredValueRequest, TenderRequest};
 use tillcard::rules::refund::RefundLine;
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::rules::{MemberId, Money};
 use tillcard::store::StoreError;
 use tillcard::store::clerks::Role;
@@ -269,7 +270,11 @@ fn cashier(
                     };
                     let walk_in = (pick >> 48).is_multiple_of(10);
                     let quote = s.price((!walk_in).then_some(member), &basket, &tender, offline)?;
-                    s.commit_sale(&clerk, &quote)?;
+                    s.commit_sale(
+                        &clerk,
+                        &quote,
+                        &Payment::single(TenderKind::Cash, quote.amount_due),
+                    )?;
                     Ok(0)
                 }
                 8 => {

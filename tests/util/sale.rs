@@ -3,6 +3,7 @@
 //! member's price, booked. Shared by the first-day tests.
 
 use tillcard::rules::pricing::{Basket, BasketLine, TenderRequest};
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::rules::{MemberId, Money, SourceId};
 use tillcard::store::members::EnrollRequest;
 use tillcard::store::{Store, StoreError};
@@ -39,6 +40,12 @@ pub fn first_member_sale(
         }],
     };
     let quote = s.price(Some(member), &basket, &TenderRequest::default(), false)?;
-    let sale = s.commit_sale(&clerk, &quote)?.sale;
+    let sale = s
+        .commit_sale(
+            &clerk,
+            &quote,
+            &Payment::single(TenderKind::Cash, quote.amount_due),
+        )?
+        .sale;
     Ok((member, sale, quote.amount_due))
 }

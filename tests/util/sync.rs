@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tillcard::clock::Clock;
+use tillcard::rules::tenders::{Payment, TenderKind};
 use tillcard::saved_files::SavedFiles;
 use tillcard::store::clerks::Role;
 use tillcard::store::handle::StoreHandle;
@@ -183,7 +184,11 @@ pub async fn ring_up_offline_sales(handle: &StoreHandle, sales: usize) -> u64 {
                     };
                     let member = (i % 3 != 2).then(|| members[i % members.len()]);
                     let quote = s.price(member, &basket, &TenderRequest::default(), true)?;
-                    s.commit_sale(&clerk, &quote)?;
+                    s.commit_sale(
+                        &clerk,
+                        &quote,
+                        &Payment::single(TenderKind::Cash, quote.amount_due),
+                    )?;
                 }
                 Ok(s.outbox_status()?.last_seq)
             })

@@ -17,6 +17,7 @@ use crate::counter::text::{self, pick};
 use crate::format::Language;
 use crate::store::StoreError;
 use tillcard_rules::Money;
+use tillcard_rules::tenders::{Payment, TenderKind};
 
 impl Counter {
     /// Asks the store to price the sale as it now stands (nothing when
@@ -152,9 +153,12 @@ impl Counter {
             return Vec::new();
         }
         self.sale.committing = true;
+        // counter: tender screen (issue 24)
+        let payment = Payment::single(TenderKind::Cash, quote.amount_due);
         vec![Command::CommitSale {
             clerk,
             quote: Box::new(quote),
+            payment,
         }]
     }
 

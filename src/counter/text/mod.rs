@@ -150,6 +150,10 @@ pub fn store_error(language: Language, error: &StoreError) -> String {
             "This terminal is already registered: registering it again needs a manager's PIN.",
         ),
         StoreError::Gift(refusal) => return gift_refusal(language, refusal),
+        StoreError::Tenders(_) => (
+            "付款与应付金额不符：本次未记录，请核对支付方式",
+            "The payment does not match the amount due: nothing was recorded. Check the tenders.",
+        ),
         StoreError::DiskFull => (
             "终端磁盘已满：本次操作未记录，已记录的数据不会丢失。请联系技术支持",
             "The terminal's disk is full: this was NOT recorded. Nothing already recorded is lost. Call support.",

@@ -316,6 +316,7 @@ impl Till {
                 EventBody::SaleBooked {
                     quote: Box::new(quote),
                     entries,
+                    payment: None,
                 }
             } else {
                 let yuan = if self.mix == Mix::Sales { 100 } else { 10 };

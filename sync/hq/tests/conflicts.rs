@@ -362,7 +362,12 @@ async fn inflated_points(backend: Backend) {
     // Then a sale whose body the terminal signs with ten times the points
     // its own quote earns.
     let (drafted, _) = a.clone().sale(&account, 200, TenderRequest::default());
-    let EventBody::SaleBooked { quote, mut entries } = drafted.decode_body().unwrap() else {
+    let EventBody::SaleBooked {
+        quote,
+        mut entries,
+        payment,
+    } = drafted.decode_body().unwrap()
+    else {
         panic!("not a sale");
     };
     let allowed = quote.earn.points;
@@ -377,7 +382,11 @@ async fn inflated_points(backend: Backend) {
             *points *= 10;
         }
     }
-    let inflated = a.event(&EventBody::SaleBooked { quote, entries });
+    let inflated = a.event(&EventBody::SaleBooked {
+        quote,
+        entries,
+        payment,
+    });
     let (s, ack) = h.upload(&a, vec![e1, honest, inflated]).await;
     assert_eq!(s, StatusCode::OK, "a validly signed batch is accepted");
     let applied = ack.unwrap().applied;

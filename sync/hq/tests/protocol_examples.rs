@@ -1301,6 +1301,7 @@ mod regenerate {
             &EventBody::SaleBooked {
                 quote: Box::new(quote.clone()),
                 entries: sale.clone(),
+                payment: None,
             },
             clock,
         );
@@ -1331,6 +1332,7 @@ mod regenerate {
                 lines,
                 approved_by: "mgr-007".into(),
                 entries: outcome.entries,
+                tenders: None,
             },
             clock,
         );
@@ -1393,6 +1395,7 @@ mod regenerate {
             &EventBody::SaleBooked {
                 quote: Box::new(walk_in),
                 entries: vec![],
+                payment: None,
             },
             clock,
         );

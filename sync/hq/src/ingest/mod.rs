@@ -210,6 +210,9 @@ pub struct SaleFact {
     pub total_fen: i64,
     /// Per line: (quantity, net fen), for valuing refunds of part of it.
     pub lines: Vec<(i64, i64)>,
+    /// How it was paid (`tillcard_rules::tenders::Payment` as JSON), when
+    /// the terminal said (issue 24).
+    pub payment: Option<String>,
 }
 
 /// A refund as head office keeps it for the figures.
@@ -225,6 +228,24 @@ pub struct RefundFact {
     pub at: Timestamp,
     /// Lines and quantities refunded.
     pub lines: Vec<RefundLine>,
+    /// The money handed back by tender (JSON list of
+    /// `tillcard_rules::tenders::Tender`), when the terminal said.
+    pub tenders: Option<String>,
+}
+
+/// A terminal's shift close (Z report, issue 24) as head office keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftCloseFact {
+    /// The close's id.
+    pub shift: SourceId,
+    /// Event seq.
+    pub seq: u64,
+    /// The terminal's wall time of the event.
+    pub at: Timestamp,
+    /// The clerk who closed it (id).
+    pub closed_by: String,
+    /// The report (`tillcard_rules::shift::ShiftReport` as JSON).
+    pub report: String,
 }
 
 /// Every write a batch makes.
@@ -255,6 +276,8 @@ pub struct Plan {
     pub sales: Vec<SaleFact>,
     /// Refunds applied now (for the figures).
     pub refunds: Vec<RefundFact>,
+    /// Shift closes applied now.
+    pub shift_closes: Vec<ShiftCloseFact>,
     /// The terminal's outbox head, if the batch said.
     pub outbox_head_seq: Option<u64>,
     /// The terminal's software version, if the batch said.
@@ -485,7 +508,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             }
             known_members.insert(member);
         }
-        if let EventBody::SaleBooked { quote, entries } = &body
+        if let EventBody::SaleBooked { quote, entries, .. } = &body
             && let Some(conflict) = beyond_program(&prepared.programs, quote, entries, &accounts)
         {
             out.conflicts.push(Conflict {
@@ -527,7 +550,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             }
         }
         match &body {
-            EventBody::SaleBooked { quote, .. } => out.sales.push(SaleFact {
+            EventBody::SaleBooked { quote, payment, .. } => out.sales.push(SaleFact {
                 sale: quote.id,
                 seq: event.seq,
                 member: quote.member,
@@ -538,11 +561,13 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                     .iter()
                     .map(|l| (l.item.quantity, l.net.fen()))
                     .collect(),
+                payment: payment.as_ref().and_then(|p| serde_json::to_string(p).ok()),
             }),
             EventBody::Refunded {
                 sale,
                 refund,
                 lines,
+                tenders,
                 ..
             } => out.refunds.push(RefundFact {
                 refund: *refund,
@@ -550,6 +575,18 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
                 seq: event.seq,
                 at: event.wall_time,
                 lines: lines.clone(),
+                tenders: tenders.as_ref().and_then(|t| serde_json::to_string(t).ok()),
+            }),
+            EventBody::ShiftClosed {
+                shift,
+                closed_by,
+                report,
+            } => out.shift_closes.push(ShiftCloseFact {
+                shift: *shift,
+                seq: event.seq,
+                at: event.wall_time,
+                closed_by: closed_by.clone(),
+                report: serde_json::to_string(report).unwrap_or_default(),
             }),
             _ => {}
         }

@@ -144,8 +144,10 @@ impl Prepared {
             let Ok(body) = &mut event.body else { continue };
             let mut touched = false;
             let entries = match body {
-                EventBody::MemberEnrolled { .. } | EventBody::MemberErased { .. } => continue,
-                EventBody::SaleBooked { quote, entries } => {
+                EventBody::MemberEnrolled { .. }
+                | EventBody::MemberErased { .. }
+                | EventBody::ShiftClosed { .. } => continue,
+                EventBody::SaleBooked { quote, entries, .. } => {
                     if let Some(member) = quote.member.as_mut() {
                         touched |= to(member);
                     }

@@ -10,7 +10,9 @@ use std::fmt;
 
 use tillcard_rules::ledger::{EarnReason, EntryKind, LedgerEntry};
 use tillcard_rules::limits::{self, OutOfBounds};
+use tillcard_rules::money::Money;
 use tillcard_rules::pricing::MonthDay;
+use tillcard_rules::tenders::{self, Tender, TenderError};
 
 use tillcard_protocol::wire::{Envelope, EventBody, MAX_SEALED_CHARS, MAX_SEQ};
 
@@ -200,10 +202,24 @@ fn check_bounds(body: &EventBody) -> Result<(), Poison> {
             }
             limits::check_time("consent.at", consent.at)?;
         }
-        EventBody::SaleBooked { quote, .. } => limits::check_quote("quote", quote)?,
+        EventBody::SaleBooked { quote, payment, .. } => {
+            limits::check_quote("quote", quote)?;
+            if let Some(payment) = payment {
+                check_tenders("payment.tenders", &payment.tenders)?;
+                if let Some(given) = payment.cash_given {
+                    limits::check_money_not_negative("payment.cash_given", given)?;
+                }
+            }
+        }
         EventBody::Refunded {
-            lines, approved_by, ..
+            lines,
+            approved_by,
+            tenders,
+            ..
         } => {
+            if let Some(tenders) = tenders {
+                check_tenders("tenders", tenders)?;
+            }
             limits::check_count("lines", lines.len())?;
             for (i, line) in lines.iter().enumerate() {
                 limits::check_quantity(format_args!("lines[{i}].quantity"), line.quantity)?;
@@ -240,8 +256,40 @@ fn check_bounds(body: &EventBody) -> Result<(), Poison> {
             limits::check_short_text("gift", gift)?;
             limits::check_points_not_negative("points", *points)?;
         }
+        EventBody::ShiftClosed {
+            closed_by, report, ..
+        } => {
+            limits::check_short_text("closed_by", closed_by)?;
+            report.check_bounds("report")?;
+        }
         EventBody::CouponIssued { .. } | EventBody::MemberErased { .. } => {}
     }
+    Ok(())
+}
+
+/// Tenders within the protocol's bounds: at most
+/// [`tenders::MAX_TENDERS`], each amount within the money bound (their sum
+/// is then far from overflowing, and is taken checked anyway).
+fn check_tenders(field: &str, list: &[Tender]) -> Result<(), Poison> {
+    if list.len() > tenders::MAX_TENDERS {
+        return Err(OutOfBounds {
+            field: field.to_owned(),
+            found: format!("{} tenders", list.len()),
+            bound: format!("at most {}", tenders::MAX_TENDERS),
+        }
+        .into());
+    }
+    let mut sum = Money::ZERO;
+    for (i, t) in list.iter().enumerate() {
+        limits::check_money_not_negative(format_args!("{field}[{i}].amount"), t.amount)?;
+        sum = sum.checked_add(t.amount).ok_or_else(|| {
+            Poison::new(
+                PoisonCode::OutOfBounds,
+                format!("{field}: the amounts overflow"),
+            )
+        })?;
+    }
+    limits::check_money_not_negative(format_args!("{field} (sum)"), sum)?;
     Ok(())
 }
 
@@ -314,14 +362,28 @@ fn check_contents(body: &EventBody) -> Result<(), Poison> {
                 return Err(invalid("an enrollment's entries may only issue coupons"));
             }
         }
-        EventBody::SaleBooked { quote, .. } => {
+        EventBody::SaleBooked { quote, payment, .. } => {
             if quote.member.is_none() && !entries.is_empty() {
                 return Err(invalid("a walk-in sale (no member) books no entries"));
             }
+            if let Some(payment) = payment
+                && let Err(e) = payment.check(quote.amount_due)
+            {
+                return Err(match e {
+                    TenderError::OutOfBounds(e) => e.into(),
+                    other => invalid(format!("payment: {other}")),
+                });
+            }
         }
-        EventBody::Refunded { lines, .. } => {
+        EventBody::Refunded { lines, tenders, .. } => {
             if lines.is_empty() {
                 return Err(invalid("a refund names at least one line"));
+            }
+            if tenders
+                .as_deref()
+                .is_some_and(|list| list.iter().any(|t| t.amount.fen() <= 0))
+            {
+                return Err(invalid("a refund's tenders each give back more than 0"));
             }
         }
         EventBody::TopUp {
@@ -389,7 +451,7 @@ fn check_contents(body: &EventBody) -> Result<(), Poison> {
                 return Err(invalid("this kind of event books at least one entry"));
             }
         }
-        EventBody::MemberErased { .. } => {}
+        EventBody::MemberErased { .. } | EventBody::ShiftClosed { .. } => {}
     }
     // Points go to a gift only through a gift redemption, which says
     // which gift and what it cost.

@@ -41,6 +41,7 @@ pub mod review_queue;
 pub mod roles;
 mod routes;
 mod server;
+pub mod shift_closes;
 mod sign_in;
 pub mod snapshots;
 mod staff;

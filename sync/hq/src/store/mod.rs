@@ -21,6 +21,7 @@ pub mod postgres;
 pub mod review;
 pub(crate) mod rows;
 pub mod scope;
+pub mod shift_closes;
 pub mod sqlite;
 pub mod throttles;
 
@@ -37,6 +38,7 @@ pub use review::{
     ReviewItem,
 };
 pub use scope::ScopeStore;
+pub use shift_closes::{ShiftCloseRecord, ShiftCloseStore};
 
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
@@ -257,7 +259,15 @@ pub struct Counts {
 /// Head office's storage.
 #[async_trait::async_trait]
 pub trait Store:
-    CampaignStore + CatalogStore + JobRunStore + NodeStateStore + ScopeStore + Send + Sync + 'static
+    CampaignStore
+    + CatalogStore
+    + JobRunStore
+    + NodeStateStore
+    + ScopeStore
+    + ShiftCloseStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Creates the schema if needed (numbered migrations).
     async fn migrate(&self) -> StoreResult<()>;

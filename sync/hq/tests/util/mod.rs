@@ -644,6 +644,7 @@ impl Till {
         let body = EventBody::SaleBooked {
             quote: Box::new(quote.clone()),
             entries: vec![],
+            payment: None,
         };
         (self.event(&body), quote)
     }
@@ -679,6 +680,7 @@ impl Till {
             lines,
             approved_by: "manager-1".into(),
             entries: outcome.entries.clone(),
+            tenders: None,
         };
         (self.event(&body), outcome.entries)
     }
@@ -761,6 +763,7 @@ impl Till {
         let body = EventBody::SaleBooked {
             quote: Box::new(quote),
             entries: entries.clone(),
+            payment: None,
         };
         (self.event(&body), entries)
     }

@@ -9,6 +9,8 @@ use tillcard_rules::ledger::LedgerEntry;
 use tillcard_rules::money::Money;
 use tillcard_rules::pricing::{MonthDay, Quote};
 use tillcard_rules::refund::RefundLine;
+use tillcard_rules::shift::ShiftReport;
+use tillcard_rules::tenders::{Payment, Tender};
 use uuid::Uuid;
 
 use super::*;
@@ -120,6 +122,11 @@ pub enum EventBody {
         quote: Box<Quote>,
         /// Ledger entries booked.
         entries: Vec<LedgerEntry>,
+        /// How the amount due was paid (issue 24); absent from sales of
+        /// terminals from before tenders were recorded, and then not
+        /// written, so their events read and hash as they did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        payment: Option<Payment>,
     },
     /// A refund.
     Refunded {
@@ -133,6 +140,11 @@ pub enum EventBody {
         approved_by: String,
         /// Ledger entries booked.
         entries: Vec<LedgerEntry>,
+        /// The money handed back, over the sale's own tender kinds
+        /// (`tillcard_rules::tenders::refund_to_tenders`, issue 24); absent
+        /// from refunds of terminals from before tenders were recorded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tenders: Option<Vec<Tender>>,
     },
     /// Stored value topped up.
     TopUp {
@@ -182,6 +194,15 @@ pub enum EventBody {
         /// The member.
         member: MemberId,
     },
+    /// A shift closed at the terminal (Z report, issue 24). Books nothing.
+    ShiftClosed {
+        /// The close's id (UUIDv7, drawn by the terminal).
+        shift: SourceId,
+        /// The clerk who closed it (their id, never a name).
+        closed_by: String,
+        /// The report as printed.
+        report: Box<ShiftReport>,
+    },
 }
 
 /// The kinds of [`EventBody`], as its `type` names them.
@@ -196,6 +217,7 @@ enum BodyKind {
     GiftRedeemed,
     CouponIssued,
     MemberErased,
+    ShiftClosed,
 }
 
 /// Every field an [`EventBody`] may have, read in one pass. Derived
@@ -230,6 +252,11 @@ struct FlatBody {
     reason: Option<String>,
     gift: Option<String>,
     points: Option<i64>,
+    payment: Option<Payment>,
+    tenders: Option<Vec<Tender>>,
+    shift: Option<SourceId>,
+    closed_by: Option<String>,
+    report: Option<Box<ShiftReport>>,
 }
 
 impl FlatBody {
@@ -253,6 +280,7 @@ impl FlatBody {
             BodyKind::SaleBooked => EventBody::SaleBooked {
                 quote: required(self.quote, "quote")?,
                 entries: required(self.entries, "entries")?,
+                payment: self.payment,
             },
             BodyKind::Refunded => EventBody::Refunded {
                 sale: required(self.sale, "sale")?,
@@ -260,6 +288,7 @@ impl FlatBody {
                 lines: required(self.lines, "lines")?,
                 approved_by: required(self.approved_by, "approved_by")?,
                 entries: required(self.entries, "entries")?,
+                tenders: self.tenders,
             },
             BodyKind::TopUp => EventBody::TopUp {
                 member: required(self.member, "member")?,
@@ -287,6 +316,11 @@ impl FlatBody {
             BodyKind::MemberErased => EventBody::MemberErased {
                 member: required(self.member, "member")?,
             },
+            BodyKind::ShiftClosed => EventBody::ShiftClosed {
+                shift: required(self.shift, "shift")?,
+                closed_by: required(self.closed_by, "closed_by")?,
+                report: required(self.report, "report")?,
+            },
         })
     }
 }
@@ -309,6 +343,7 @@ impl EventBody {
             | EventBody::MemberErased { member } => Some(*member),
             EventBody::SaleBooked { quote, .. } => quote.member,
             EventBody::Refunded { entries, .. } => entries.first().map(|e| e.member),
+            EventBody::ShiftClosed { .. } => None,
         }
     }
 
@@ -322,7 +357,7 @@ impl EventBody {
             | EventBody::ManualAdjustment { entries, .. }
             | EventBody::GiftRedeemed { entries, .. }
             | EventBody::CouponIssued { entries, .. } => entries,
-            EventBody::MemberErased { .. } => &[],
+            EventBody::MemberErased { .. } | EventBody::ShiftClosed { .. } => &[],
         }
     }
 
@@ -337,6 +372,7 @@ impl EventBody {
             EventBody::GiftRedeemed { .. } => "gift_redeemed",
             EventBody::CouponIssued { .. } => "coupon_issued",
             EventBody::MemberErased { .. } => "member_erased",
+            EventBody::ShiftClosed { .. } => "shift_closed",
         }
     }
 }

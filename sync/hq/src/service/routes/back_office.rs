@@ -7,8 +7,22 @@ use crate::admin;
 use crate::openapi::{self, Body};
 use crate::service::http_campaigns as campaigns;
 use crate::service::http_catalog as catalog;
+use crate::service::shift_closes;
 
 use super::{NO_QUERY, OFFICE_READ, OFFICE_WRITE, PAGE_QUERY, Route, STORE_QUERY, office};
+
+const SHIFT_CLOSES_QUERY: &[openapi::Query] = &[
+    openapi::Query {
+        name: "store",
+        description: "The store whose terminals' closes to list (required)",
+        format: None,
+    },
+    openapi::Query {
+        name: "limit",
+        description: "At most this many (1 to 500, the default)",
+        format: None,
+    },
+];
 
 /// The back office routes, in the order openapi.json lists them.
 pub(super) const ROUTES: &[Route] = &[
@@ -111,6 +125,18 @@ pub(super) const ROUTES: &[Route] = &[
         Some(Body::json(openapi::schema::<admin::StoreView>)),
         OFFICE_WRITE,
         || post(office::update_store),
+    ),
+    office(
+        "get",
+        "/v1/admin/shift-closes",
+        "A store's shift closes (Z reports), newest first: per terminal and per clerk, sales and totals by tender, discounts, points, stored value, refunds, cash expected",
+        SHIFT_CLOSES_QUERY,
+        None,
+        Some(Body::json(
+            openapi::list::<crate::store::shift_closes::ShiftCloseRecord>,
+        )),
+        OFFICE_READ,
+        || get(shift_closes::list),
     ),
     office(
         "get",

@@ -37,6 +37,7 @@ mod review;
 mod rows;
 mod scope;
 mod settings;
+mod shift_closes;
 mod sql;
 mod terminals;
 #[cfg(feature = "test-support")]
@@ -151,6 +152,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0023.sql"),
     // 24: the product catalog.
     include_str!("migrations/0024.sql"),
+    // 25: tenders on sales and refunds; terminals' shift closes (issue 24).
+    include_str!("migrations/0025.sql"),
 ];
 
 /// PostgreSQL-backed storage.

@@ -379,8 +379,9 @@ pub(super) fn write(
             ])?;
         }
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines,
+                payment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
         )?;
         for sale in &plan.sales {
             stmt.execute(params![
@@ -390,12 +391,13 @@ pub(super) fn write(
                 sale.member.map(|m| m.to_string()),
                 millis(sale.at),
                 sale.total_fen,
-                to_json(&sale.lines)?
+                to_json(&sale.lines)?,
+                sale.payment
             ])?;
         }
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines, tenders)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
         )?;
         for refund in &plan.refunds {
             stmt.execute(params![
@@ -404,7 +406,24 @@ pub(super) fn write(
                 refund.sale.to_string(),
                 to_sql_int(refund.seq),
                 millis(refund.at),
-                to_json(&refund.lines)?
+                to_json(&refund.lines)?,
+                refund.tenders
+            ])?;
+        }
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO shift_closes (terminal_id, shift_id, seq, store, closed_at_ms, closed_by,
+                report)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        )?;
+        for close in &plan.shift_closes {
+            stmt.execute(params![
+                tid,
+                close.shift.to_string(),
+                to_sql_int(close.seq),
+                plan.store,
+                millis(close.at),
+                close.closed_by,
+                close.report
             ])?;
         }
         let mut stmt = tx.prepare_cached(

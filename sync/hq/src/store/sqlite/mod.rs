@@ -47,6 +47,7 @@ mod programs;
 mod review;
 mod rows;
 mod scope;
+mod shift_closes;
 mod terminals;
 #[cfg(feature = "test-support")]
 mod test_hooks;
@@ -82,6 +83,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0019.sql"),
     include_str!("migrations/0020.sql"),
     include_str!("migrations/0021.sql"),
+    include_str!("migrations/0022.sql"),
 ];
 
 /// SQLite-backed storage.

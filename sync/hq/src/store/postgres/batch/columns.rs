@@ -113,11 +113,18 @@ pub(crate) struct Columns<'p> {
     pub(crate) sale_at: Vec<i64>,
     pub(crate) sale_totals: Vec<i64>,
     pub(crate) sale_lines: Vec<JsonText<&'p Vec<(i64, i64)>>>,
+    pub(crate) sale_payments: Vec<Option<&'p str>>,
     pub(crate) refund_ids: Vec<IdText>,
     pub(crate) refund_sales: Vec<IdText>,
     pub(crate) refund_seqs: Vec<i64>,
     pub(crate) refund_at: Vec<i64>,
     pub(crate) refund_lines: Vec<JsonText<&'p Vec<RefundLine>>>,
+    pub(crate) refund_tenders: Vec<Option<&'p str>>,
+    pub(crate) shift_ids: Vec<String>,
+    pub(crate) shift_seqs: Vec<i64>,
+    pub(crate) shift_at: Vec<i64>,
+    pub(crate) shift_by: Vec<&'p str>,
+    pub(crate) shift_reports: Vec<&'p str>,
     pub(crate) conflict_members: Vec<IdText>,
     pub(crate) conflict_kinds: Vec<&'p str>,
     pub(crate) conflict_reasons: Vec<&'p str>,
@@ -336,11 +343,34 @@ impl<'p> Columns<'p> {
             sale_at: plan.sales.iter().map(|s| millis(s.at)).collect(),
             sale_totals: plan.sales.iter().map(|s| s.total_fen).collect(),
             sale_lines: plan.sales.iter().map(|s| JsonText(&s.lines)).collect(),
+            sale_payments: plan.sales.iter().map(|s| s.payment.as_deref()).collect(),
             refund_ids: plan.refunds.iter().map(|r| IdText(r.refund.0)).collect(),
             refund_sales: plan.refunds.iter().map(|r| IdText(r.sale.0)).collect(),
             refund_seqs: plan.refunds.iter().map(|r| to_sql_int(r.seq)).collect(),
             refund_at: plan.refunds.iter().map(|r| millis(r.at)).collect(),
             refund_lines: plan.refunds.iter().map(|r| JsonText(&r.lines)).collect(),
+            refund_tenders: plan.refunds.iter().map(|r| r.tenders.as_deref()).collect(),
+            shift_ids: plan
+                .shift_closes
+                .iter()
+                .map(|c| c.shift.to_string())
+                .collect(),
+            shift_seqs: plan
+                .shift_closes
+                .iter()
+                .map(|c| to_sql_int(c.seq))
+                .collect(),
+            shift_at: plan.shift_closes.iter().map(|c| millis(c.at)).collect(),
+            shift_by: plan
+                .shift_closes
+                .iter()
+                .map(|c| c.closed_by.as_str())
+                .collect(),
+            shift_reports: plan
+                .shift_closes
+                .iter()
+                .map(|c| c.report.as_str())
+                .collect(),
             conflict_members: plan.conflicts.iter().map(|k| id(&k.member)).collect(),
             conflict_kinds: plan.conflicts.iter().map(|k| k.kind.as_str()).collect(),
             conflict_reasons: plan.conflicts.iter().map(|k| k.reason.as_str()).collect(),

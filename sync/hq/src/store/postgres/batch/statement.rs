@@ -132,9 +132,11 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
             (&c.sale_at, "bigint"),
             (&c.sale_totals, "bigint"),
             (&c.sale_lines, "text"),
+            (&c.sale_payments, "text"),
         ]);
         parts.push(format!(
-            "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines)
+            "INSERT INTO sales (terminal_id, sale_id, seq, member_id, at_ms, total_fen, lines,
+                payment)
              SELECT {tid}, {rows} ON CONFLICT DO NOTHING"
         ));
     }
@@ -145,10 +147,27 @@ pub(crate) fn batch_statement<'a>(c: &'a Columns<'a>) -> (String, Vec<Param<'a>>
             (&c.refund_seqs, "bigint"),
             (&c.refund_at, "bigint"),
             (&c.refund_lines, "text"),
+            (&c.refund_tenders, "text"),
         ]);
         parts.push(format!(
-            "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines)
+            "INSERT INTO refunds (terminal_id, refund_id, sale_id, seq, at_ms, lines, tenders)
              SELECT {tid}, {rows} ON CONFLICT DO NOTHING"
+        ));
+    }
+    if !c.shift_ids.is_empty() {
+        // Shift closes are rare (one per terminal per shift): their part
+        // is in the statement only when the batch carries one.
+        let store = s.param(&c.store);
+        let ids = s.unnest(&[(&c.shift_ids, "text"), (&c.shift_seqs, "bigint")]);
+        let rest = s.unnest(&[
+            (&c.shift_at, "bigint"),
+            (&c.shift_by, "text"),
+            (&c.shift_reports, "text"),
+        ]);
+        parts.push(format!(
+            "INSERT INTO shift_closes (terminal_id, shift_id, seq, store, closed_at_ms, closed_by,
+                report)
+             SELECT {tid}, {ids}, {store}::text, {rest} ON CONFLICT DO NOTHING"
         ));
     }
     if !c.conflict_members.is_empty() {
