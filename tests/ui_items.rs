@@ -2,8 +2,8 @@
 //! (Slint's testing backend) against the demo store and its catalog: items
 //! scanned with a keyboard-wedge scanner (one keyed quantity, one scanned
 //! twice) and one from a camera photo, a member's card scanned (their
-//! member prices replace the shelf prices), the sale confirmed, and the
-//! receipt printed on a virtual network printer whose bytes are read back
+//! member prices replace the shelf prices), cash handed over with change,
+//! and the receipt printed on a virtual network printer whose bytes are read back
 //! to text and commands.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
@@ -112,9 +112,23 @@ fn items_by_wedge_and_camera_a_member_and_the_receipt_printed() {
         quote.lines[1].tier_discount > Money::ZERO,
         "the noodles are"
     );
-    till.tap("confirm sale");
+    // Cash: ¥200 handed over, the change booked, shown and printed.
+    till.keys("200");
+    till.tap("tender cash");
     till.wait(|c| c.page == Page::Receipt);
     let done = till.app.counter().last_sale.clone().unwrap();
+    let change = Money::from_fen(20_000) - done.receipt.quote.amount_due;
+    assert!(change > Money::ZERO);
+    assert_eq!(done.receipt.change, change, "the store booked the change");
+    let shown: Vec<String> = slint::Model::iter(&till.ui().get_receipt_rows())
+        .map(|r| format!("{} {}", r.label, r.amount))
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|r| r.starts_with("Change") && r.contains(&change.to_plain_string())),
+        "{shown:?}"
+    );
 
     // The receipt reaches the printer (its own thread; the sale did not wait).
     let started = Instant::now();
@@ -129,7 +143,13 @@ fn items_by_wedge_and_camera_a_member_and_the_receipt_printed() {
     let text = plain_text(&decoded);
     let commands = command_names(&decoded);
     println!("printed receipt (58 mm):\n{text}\ncommands: {commands:?}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Change") && l.contains(&change.to_plain_string())),
+        "the change on the receipt"
+    );
     for expected in [
+        "Cash given",
         "Coca-Cola 330 ml",
         "Braised beef noodles",
         "Programming book",

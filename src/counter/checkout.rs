@@ -243,6 +243,11 @@ pub struct Sale {
     pub request: u64,
     /// A commit is under way (the confirm button is disabled).
     pub committing: bool,
+    /// Tenders taken so far for the amount due (split tenders); emptied
+    /// whenever the sale is priced again.
+    pub tenders: Vec<tillcard_rules::tenders::Tender>,
+    /// Cash the customer handed over, once a cash tender was taken.
+    pub cash_given: Option<Money>,
 }
 
 impl Default for Sale {
@@ -259,6 +264,8 @@ impl Default for Sale {
             error: None,
             request: 0,
             committing: false,
+            tenders: Vec::new(),
+            cash_given: None,
         }
     }
 }
@@ -335,6 +342,21 @@ impl Sale {
         }
     }
 
+    /// What is still due after the tenders taken (none without a quote).
+    pub fn rest_due(&self) -> Option<Money> {
+        let paid: Money = self.tenders.iter().map(|t| t.amount).sum();
+        self.quote()
+            .map(|q| (q.amount_due - paid).clamp_non_negative())
+    }
+
+    /// The payment of the tenders taken.
+    pub fn payment(&self) -> tillcard_rules::tenders::Payment {
+        tillcard_rules::tenders::Payment {
+            tenders: self.tenders.clone(),
+            cash_given: self.cash_given,
+        }
+    }
+
     /// The basket as the rules see it.
     pub fn basket(&self) -> Basket {
         Basket {
@@ -350,6 +372,10 @@ impl Sale {
     /// The next price request for the current state, or `None` when the
     /// basket is empty.
     pub fn ask(&mut self, offline: bool) -> Option<PriceAsk> {
+        // A new price is a new amount due: tenders taken for the old one
+        // no longer pay it.
+        self.tenders.clear();
+        self.cash_given = None;
         if self.lines.is_empty() {
             self.priced = None;
             self.error = None;

@@ -112,6 +112,7 @@ impl Counter {
             Action::ToggleStoredValue => self.tap_toggle_stored_value(),
             Action::DetachMember => self.tap_detach_member(),
             Action::ConfirmSale => self.tap_confirm_sale(),
+            Action::Tender(n) => self.tap_tender(n),
             Action::CancelSale => self.tap_cancel_sale(),
             Action::PrintReceipt => self.tap_print_receipt(),
             // Enrollment.

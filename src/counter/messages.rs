@@ -278,6 +278,10 @@ pub enum Action {
     DetachMember,
     /// Commit the sale.
     ConfirmSale,
+    /// A tender for the sale (`TenderKind::ALL[n]`): the keypad's amount,
+    /// or the rest due; cash keyed beyond the rest is change. When the
+    /// tenders pay the amount due, the sale commits.
+    Tender(usize),
     /// Abandon the sale.
     CancelSale,
     /// Save / print the receipt.

@@ -10,11 +10,12 @@
 
 use tillcard_print::{ItemLine, Labels, MemberBlock, Receipt, TotalRow};
 use tillcard_rules::pricing::Quote;
+use tillcard_rules::tenders::Payment;
 
 use super::member::member_view;
 use super::messages::SaleDone;
 use super::receipt::quote_rows;
-use super::text::{pick, yuan};
+use super::text::{payment_rows, pick, yuan};
 use crate::format::Language;
 
 /// The QR code printed on a receipt when the store has no signed receipt
@@ -24,7 +25,12 @@ pub fn sale_reference(quote: &Quote) -> String {
 }
 
 /// The printed receipt of a committed sale, rung up by `clerk`.
-pub fn printed_receipt(done: &SaleDone, clerk: &str, language: Language) -> Receipt {
+pub fn printed_receipt(
+    done: &SaleDone,
+    payment: &Payment,
+    clerk: &str,
+    language: Language,
+) -> Receipt {
     let quote = &done.receipt.quote;
     let rows = quote_rows(quote, language);
     // The totals block up to the total; what paid it after (points,
@@ -77,7 +83,19 @@ pub fn printed_receipt(done: &SaleDone, clerk: &str, language: Language) -> Rece
             })
             .collect(),
         totals: rows[..split].iter().map(total_row).collect(),
-        tenders: rows[split..].iter().map(total_row).collect(),
+        tenders: rows[split..]
+            .iter()
+            .map(total_row)
+            .chain(
+                payment_rows(language, payment)
+                    .into_iter()
+                    .map(|(label, amount)| TotalRow {
+                        label,
+                        amount,
+                        strong: false,
+                    }),
+            )
+            .collect(),
         member,
         qr_payload: Some(sale_reference(quote)),
         reprint: false,

@@ -86,6 +86,8 @@ pub struct Counter {
     pub head_office_configured: bool,
     /// Camera status.
     pub camera: CameraStatus,
+    /// How the last committed sale was paid (its receipt shows it).
+    pub last_payment: Option<tillcard_rules::tenders::Payment>,
     /// The receipt printer's last status; none without a printer.
     pub printer: Option<tillcard_print::PrinterStatus>,
     /// Last scan.
@@ -157,6 +159,7 @@ impl Counter {
             head_office_configured,
             camera: CameraStatus::None,
             printer: None,
+            last_payment: None,
             scan: None,
             notice: None,
             provision_result: None,

@@ -70,6 +70,7 @@ pub fn action_from(name: &str, index: i32) -> Option<Action> {
         "toggle-stored-value" => Action::ToggleStoredValue,
         "detach-member" => Action::DetachMember,
         "confirm-sale" => Action::ConfirmSale,
+        "tender" => Action::Tender(n),
         "cancel-sale" => Action::CancelSale,
         "print-receipt" => Action::PrintReceipt,
         "find-phone" => Action::FindPhone,
@@ -434,6 +435,16 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     ));
     ui.set_sale_error(shared(sale.error.clone().unwrap_or_default()));
     ui.set_can_confirm(quote.is_some() && !sale.committing);
+    ui.set_tenders_line(shared(text::tenders_taken(
+        lang,
+        &sale.payment(),
+        sale.rest_due().unwrap_or_default(),
+    )));
+    ui.set_tender_names(strings(
+        tillcard_rules::tenders::TenderKind::ALL
+            .iter()
+            .map(|k| text::tender_name(lang, *k)),
+    ));
     ui.set_confirm_text(shared(text::confirm_sale(
         lang,
         quote.map(|q| q.amount_due),
@@ -443,7 +454,20 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     if let Some(done) = &c.last_sale {
         let q = &done.receipt.quote;
         ui.set_receipt_lines(lines(Some(q), &[], lang));
-        ui.set_receipt_rows(rows(Some(q), lang));
+        let paid = c
+            .last_payment
+            .as_ref()
+            .map(|p| text::payment_rows(lang, p))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(label, amount)| Row {
+                label: shared(label),
+                amount: shared(amount),
+                strong: false,
+            });
+        let mut receipt_rows: Vec<Row> = slint::Model::iter(&rows(Some(q), lang)).collect();
+        receipt_rows.extend(paid);
+        ui.set_receipt_rows(model(receipt_rows));
         let mut info = Vec::new();
         if q.member.is_some() {
             info.push(earn_line(q, lang));

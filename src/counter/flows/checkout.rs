@@ -17,7 +17,7 @@ use crate::counter::text::{self, pick};
 use crate::format::Language;
 use crate::store::StoreError;
 use tillcard_rules::Money;
-use tillcard_rules::tenders::{Payment, TenderKind};
+use tillcard_rules::tenders::{Tender, TenderKind};
 
 impl Counter {
     /// Asks the store to price the sale as it now stands (nothing when
@@ -144,7 +144,29 @@ impl Counter {
 
     /// [`Action::ConfirmSale`](crate::counter::Action::ConfirmSale): commits
     /// the quote shown, once.
+    /// What is still due after the tenders taken is paid in cash, given
+    /// exactly (the tenders row pays it otherwise).
     pub(in crate::counter) fn tap_confirm_sale(&mut self) -> Vec<Command> {
+        let Some(rest) = self.sale.rest_due() else {
+            self.say(text::ring_up_first(self.language), true);
+            return Vec::new();
+        };
+        if rest > Money::ZERO {
+            if self.sale.cash_given.is_some() {
+                self.say(text::cash_once(self.language), true);
+                return vec![Command::Play(Sound::Bad)];
+            }
+            self.sale.tenders.push(Tender {
+                kind: TenderKind::Cash,
+                amount: rest,
+            });
+            self.sale.cash_given = Some(rest);
+        }
+        self.commit_sale()
+    }
+
+    /// Commits the quote shown with the tenders taken, once.
+    pub(in crate::counter) fn commit_sale(&mut self) -> Vec<Command> {
         let (Some(clerk), Some(quote)) = (self.clerk.clone(), self.sale.quote().cloned()) else {
             self.say(text::ring_up_first(self.language), true);
             return Vec::new();
@@ -153,12 +175,10 @@ impl Counter {
             return Vec::new();
         }
         self.sale.committing = true;
-        // counter: tender screen (issue 24)
-        let payment = Payment::single(TenderKind::Cash, quote.amount_due);
         vec![Command::CommitSale {
             clerk,
             quote: Box::new(quote),
-            payment,
+            payment: self.sale.payment(),
         }]
     }
 
@@ -215,10 +235,16 @@ impl Counter {
         match result {
             Ok(sale) => {
                 let clerk = self.clerk.as_ref().map(|k| k.name().to_owned());
-                let receipt = printed_receipt(&sale, clerk.as_deref().unwrap_or(""), self.language);
-                // Until the tender screen records the cash taken, every sale
-                // with money due opens the drawer.
-                let open_drawer = !sale.receipt.quote.amount_due.is_zero();
+                let payment = self.sale.payment();
+                let receipt = printed_receipt(
+                    &sale,
+                    &payment,
+                    clerk.as_deref().unwrap_or(""),
+                    self.language,
+                );
+                // Cash went into the drawer: it opens.
+                let open_drawer = payment.cash() > Money::ZERO;
+                self.last_payment = Some(payment);
                 self.last_sale = Some(sale);
                 self.receipt_saved = None;
                 self.sale = Sale::default();

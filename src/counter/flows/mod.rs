@@ -11,6 +11,7 @@
 //! - [`lookup`]: finding a member by scan or phone, and where they go.
 //! - [`checkout`]: ringing up a sale, the receipt.
 //! - [`items`]: catalog items by barcode onto the sale (issue 24).
+//! - [`tenders`]: how the sale is paid, split, cash with change (issue 24).
 //! - [`enrollment`]: a new member at the door.
 //! - [`manager_forms`]: top-up, refund, adjustment; opening manager screens.
 //! - [`gifts`]: the gift catalogue, a gift redeemed for points.
@@ -30,6 +31,7 @@ pub mod manager_forms;
 pub mod pin_setup;
 pub mod session;
 pub mod settings;
+pub mod tenders;
 pub mod typing;
 
 #[cfg(test)]

@@ -15,12 +15,14 @@ use crate::counter::keyboard::TextField;
 
 mod first_day;
 mod items;
+mod tenders;
 use crate::format::{Language, discount_label, money};
 use crate::scan::outcome::OutcomeKind;
 use crate::store::StoreError;
 use crate::uplink::UplinkStatus;
 pub use first_day::*;
 pub use items::*;
+pub use tenders::*;
 
 /// Picks the text for `language`.
 pub fn pick(language: Language, zh: &str, en: &str) -> String {
