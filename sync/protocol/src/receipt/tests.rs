@@ -248,3 +248,50 @@ proptest! {
         prop_assert!(read.is_err());
     }
 }
+
+/// The worked example of `sync/PROTOCOL.md` ("Receipt tokens").
+fn worked_example() -> ReceiptSummary {
+    ReceiptSummary {
+        sale: SourceId(id(1)),
+        terminal: id(2),
+        store: "SH-001".into(),
+        key_id: 0,
+        at_unix: 1_796_000_000,
+        utc_offset_s: 8 * 3600,
+        member: Some(MemberId(id(3))),
+        coupon: None,
+        total: Money::from_fen(1_200),
+        earn_eligible_paid: Money::from_fen(1_200),
+        points_earned: 12,
+        redeemed: vec![],
+        tenders: vec![Tender {
+            kind: TenderKind::WechatPay,
+            amount: Money::from_fen(1_200),
+        }],
+        lines: vec![ReceiptLine {
+            sku: "6901234567892".into(),
+            quantity: 2,
+            net: Money::from_fen(1_200),
+            points: 0,
+            points_value: Money::ZERO,
+            stored_value_principal: Money::ZERO,
+            stored_value_bonus: Money::ZERO,
+            money: Money::from_fen(1_200),
+            earns: true,
+            earn_rate_milli: 1000,
+        }],
+    }
+}
+
+#[test]
+fn the_worked_example_is_what_sign_makes() {
+    let token = sign(&worked_example(), &signer(&SEED_A)).expect("signs");
+    println!("worked example: {token}");
+    let protocol = include_str!("../../../PROTOCOL.md");
+    assert!(
+        protocol.contains(&format!("```text\n{token}\n```")),
+        "PROTOCOL.md's worked example is not {token}"
+    );
+    let read = parse_and_verify(&token, &keys_a(KeyStanding::Trusted)).expect("verifies");
+    assert_eq!(read.lines[0].quantity, 2);
+}
