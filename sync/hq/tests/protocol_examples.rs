@@ -1331,6 +1331,7 @@ mod regenerate {
                 lines,
                 approved_by: "mgr-007".into(),
                 entries: outcome.entries,
+                sale_terminal: None,
             },
             clock,
         );

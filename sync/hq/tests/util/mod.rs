@@ -679,6 +679,7 @@ impl Till {
             lines,
             approved_by: "manager-1".into(),
             entries: outcome.entries.clone(),
+            sale_terminal: None,
         };
         (self.event(&body), outcome.entries)
     }

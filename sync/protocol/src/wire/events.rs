@@ -133,6 +133,12 @@ pub enum EventBody {
         approved_by: String,
         /// Ledger entries booked.
         entries: Vec<LedgerEntry>,
+        /// The terminal that sold it, when the sale is another terminal's
+        /// and was refunded from its receipt's signed code (issue 24,
+        /// `crate::receipt`); absent for a refund of a sale of this
+        /// terminal's own ledger, and in every refund from before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sale_terminal: Option<TerminalId>,
     },
     /// Stored value topped up.
     TopUp {
@@ -224,6 +230,7 @@ struct FlatBody {
     refund: Option<SourceId>,
     lines: Option<Vec<RefundLine>>,
     approved_by: Option<String>,
+    sale_terminal: Option<TerminalId>,
     principal: Option<Money>,
     bonus: Option<Money>,
     package: Option<String>,
@@ -260,6 +267,7 @@ impl FlatBody {
                 lines: required(self.lines, "lines")?,
                 approved_by: required(self.approved_by, "approved_by")?,
                 entries: required(self.entries, "entries")?,
+                sale_terminal: self.sale_terminal,
             },
             BodyKind::TopUp => EventBody::TopUp {
                 member: required(self.member, "member")?,
