@@ -90,17 +90,17 @@ fn record_booking(
     audit::append(tx, at, clerk.id(), action, subject)
 }
 
-fn source_text(id: SourceId) -> String {
+pub(super) fn source_text(id: SourceId) -> String {
     id.0.to_string()
 }
 
-fn parse_source(text: &str) -> Result<SourceId, StoreError> {
+pub(super) fn parse_source(text: &str) -> Result<SourceId, StoreError> {
     Uuid::parse_str(text)
         .map(SourceId)
         .map_err(|e| StoreError::Damaged(format!("action id: {e}")))
 }
 
-fn entries_of(
+pub(super) fn entries_of(
     conn: &rusqlite::Connection,
     source: SourceId,
 ) -> Result<Vec<LedgerEntry>, StoreError> {
@@ -354,6 +354,7 @@ impl Store {
                 approved_by: approval.manager_id().to_owned(),
                 entries: outcome.entries.clone(),
                 tenders: Some(back.clone()),
+                sale_terminal: None,
             };
             let seq = outbox::append(tx, ctx, &body)?;
             tx.execute(

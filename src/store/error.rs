@@ -121,6 +121,25 @@ pub enum StoreError {
     /// The tenders entered do not pay the sale (issue 24).
     #[error("The payment does not match the sale ({0}): nothing was recorded. Check the tenders.")]
     Tenders(TenderError),
+    /// A scanned receipt code refused (`tillcard_protocol::receipt`):
+    /// not a receipt, damaged, not signed by a till of this chain, its
+    /// till's key withdrawn...
+    #[error(transparent)]
+    Receipt(#[from] tillcard_protocol::receipt::ReceiptError),
+    /// A sale too large for a receipt code: it is returned at its own till.
+    #[error("This sale is too large for a return code on its receipt ({0}).")]
+    ReceiptTooLarge(String),
+    /// Some of a receipt's line was already returned at this terminal.
+    #[error(
+        "Line {} of this receipt was already returned at this till: {left} left to return.",
+        line + 1
+    )]
+    AlreadyReturned {
+        /// The line's index on the receipt.
+        line: usize,
+        /// Quantity still returnable.
+        left: i64,
+    },
     /// The basket could not be priced.
     #[error(transparent)]
     Pricing(#[from] PricingError),

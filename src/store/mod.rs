@@ -42,6 +42,7 @@ pub mod outbox;
 pub mod quarantine;
 pub mod reader;
 pub mod retention;
+pub mod returns;
 pub mod schema;
 pub mod shift;
 pub mod staff;

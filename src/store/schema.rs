@@ -452,6 +452,30 @@ CREATE TABLE shift_closes (
 CREATE INDEX shift_closes_by_seq ON shift_closes(event_seq);
 "#,
     },
+    Migration {
+        purpose: "returns at any store from a receipt's signed code (issue 24)",
+        sql: r#"
+-- Refunds this terminal booked of another terminal's sale, from the sale's
+-- receipt code (store::returns). Apart from `refunds`, whose sale_id must
+-- be a sale of this terminal's own ledger. `summary` is the verified
+-- receipt (tillcard_protocol::receipt::ReceiptSummary as JSON): a later
+-- return of the same receipt here is checked against what was returned
+-- before. `money_back` is the money handed back per tender (JSON).
+CREATE TABLE receipt_refunds (
+    refund_id     TEXT PRIMARY KEY,
+    sale_id       TEXT NOT NULL,
+    sale_terminal TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    clerk_id      TEXT NOT NULL,
+    approved_by   TEXT NOT NULL,
+    lines         TEXT NOT NULL,
+    money_back    TEXT NOT NULL,
+    summary       TEXT NOT NULL,
+    event_seq     INTEGER NOT NULL REFERENCES outbox(seq)
+) WITHOUT ROWID;
+CREATE INDEX receipt_refunds_by_sale ON receipt_refunds(sale_id);
+"#,
+    },
 ];
 
 /// The schema version this code writes.

@@ -1333,6 +1333,7 @@ mod regenerate {
                 approved_by: "mgr-007".into(),
                 entries: outcome.entries,
                 tenders: None,
+                sale_terminal: None,
             },
             clock,
         );

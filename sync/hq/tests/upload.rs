@@ -1047,6 +1047,7 @@ async fn every_kind_of_event_body_reads_back_from_text_and_tree() {
             approved_by: "M01".into(),
             entries: vec![],
             tenders: None,
+            sale_terminal: None,
         },
         topped_up.decode_body().unwrap(),
         EventBody::ManualAdjustment {

@@ -111,6 +111,14 @@ impl CardSigner {
         self.key.verifying_key()
     }
 
+    /// Signs `message` as it is: for another kind of signed token made
+    /// with the card key (a receipt, `crate::receipt`), whose own signing
+    /// context the caller puts first, so that no card and no other kind
+    /// can ever pass for it.
+    pub(crate) fn sign_message(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// Signs a credential (its issuer is set to this signer's key id) and
     /// returns the binary token.
     pub fn sign_bytes(&self, credential: &Credential) -> Vec<u8> {

@@ -17,6 +17,7 @@ pub mod client;
 pub mod enrollment;
 #[cfg(feature = "logging")]
 pub mod logging;
+pub mod receipt;
 pub mod refusal;
 pub mod registration;
 pub mod server_clock;

@@ -27,6 +27,7 @@ mod canonical;
 pub mod epoch;
 mod judge;
 mod prepare;
+pub mod returns;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -117,6 +118,9 @@ pub struct Loaded {
     pub stored_ids: HashMap<Uuid, u64>,
     /// The terminal's current outbox epoch (none: epoch 0 from seq 1).
     pub epoch: Option<tillcard_protocol::wire::OutboxEpoch>,
+    /// The sales the batch sells or refunds as held before it, with their
+    /// refunds ([`returns`]: a sale returned twice is flagged).
+    pub returns: returns::HeldReturns,
 }
 
 /// Stored status of an event.
@@ -315,6 +319,7 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         held_seq,
         stored_ids,
         epoch: current_epoch,
+        returns: held_returns,
     } = loaded;
     let (lineage, epoch_opened) = epoch::lineage(prepared.epoch, current_epoch, held_seq)?;
     // Sized up front: a batch's ledger entries are large, and growing the
@@ -609,6 +614,9 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
             out.accounts.insert(entry.member, account);
         }
     }
+    // Sales and refunds against each other, whichever came first.
+    let returned_twice = returns::judge(&held_returns, &out.sales, &out.refunds);
+    out.conflicts.extend(returned_twice);
     let mut ack = acked_seq;
     while stored.contains(&(ack + 1)) || existing.contains_key(&(ack + 1)) {
         ack += 1;

@@ -681,6 +681,7 @@ impl Till {
             approved_by: "manager-1".into(),
             entries: outcome.entries.clone(),
             tenders: None,
+            sale_terminal: None,
         };
         (self.event(&body), outcome.entries)
     }

@@ -145,6 +145,12 @@ pub enum EventBody {
         /// from refunds of terminals from before tenders were recorded.
         #[serde(skip_serializing_if = "Option::is_none")]
         tenders: Option<Vec<Tender>>,
+        /// The terminal that sold it, when the sale is another terminal's
+        /// and was refunded from its receipt's signed code (issue 24,
+        /// `crate::receipt`); absent for a refund of a sale of this
+        /// terminal's own ledger, and in every refund from before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sale_terminal: Option<TerminalId>,
     },
     /// Stored value topped up.
     TopUp {
@@ -246,6 +252,7 @@ struct FlatBody {
     refund: Option<SourceId>,
     lines: Option<Vec<RefundLine>>,
     approved_by: Option<String>,
+    sale_terminal: Option<TerminalId>,
     principal: Option<Money>,
     bonus: Option<Money>,
     package: Option<String>,
@@ -289,6 +296,7 @@ impl FlatBody {
                 approved_by: required(self.approved_by, "approved_by")?,
                 entries: required(self.entries, "entries")?,
                 tenders: self.tenders,
+                sale_terminal: self.sale_terminal,
             },
             BodyKind::TopUp => EventBody::TopUp {
                 member: required(self.member, "member")?,

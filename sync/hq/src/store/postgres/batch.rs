@@ -38,7 +38,7 @@ use crate::ingest::{self, BatchRefusal, LastSeen, Loaded, Plan, Prepared};
 use crate::store::review::{Reapplied, reapply_audit};
 use crate::store::{
     AuditEntry, StoreError, StoreResult, TerminalRecord, from_sql_int, parse_json, parse_member,
-    to_sql_int,
+    parse_source, parse_terminal, to_sql_int,
 };
 pub(crate) use columns::{Columns, IdText};
 pub(crate) use statement::batch_statement;
@@ -314,7 +314,66 @@ async fn load(
             MemberAccount::fold(MemberAccount::new(member), &entries),
         );
     }
+    load_returns(tx, terminal, prepared, &mut loaded).await?;
     Ok((loaded, reopened))
+}
+
+// The sales a batch sells or refunds as held, and their refunds
+// (`ingest::returns`). Read after the batch's locks: a refund books for
+// its sale's member, whose lock serializes two terminals' returns of one
+// member's sale.
+const HELD_SALES: &str =
+    "SELECT sale_id, terminal_id, member_id, lines FROM sales WHERE sale_id = ANY($1)";
+const HELD_REFUNDS: &str =
+    "SELECT sale_id, terminal_id, lines FROM refunds WHERE sale_id = ANY($1)";
+
+/// [`HELD_SALES`] and [`HELD_REFUNDS`] for the batch's sales, in one more
+/// flight, only for a batch that sells or refunds.
+async fn load_returns(
+    tx: &deadpool_postgres::ClientWrapper,
+    terminal: TerminalId,
+    prepared: &Prepared,
+    loaded: &mut Loaded,
+) -> StoreResult<()> {
+    loaded.returns.uploader = Some(terminal);
+    let sales: Vec<String> = ingest::returns::sale_ids(prepared)
+        .iter()
+        .map(|s| s.0.to_string())
+        .collect();
+    if sales.is_empty() {
+        return Ok(());
+    }
+    let st = prepare_all(tx, &[HELD_SALES, HELD_REFUNDS]).await?;
+    let (sale_rows, refund_rows) =
+        futures_util::future::try_join(tx.query(&st[0], &[&sales]), tx.query(&st[1], &[&sales]))
+            .await?;
+    for r in &sale_rows {
+        let lines: Vec<(i64, i64)> = parse_json(&r.get::<_, String>(3))?;
+        loaded.returns.sales.insert(
+            parse_source(&r.get::<_, String>(0))?,
+            ingest::returns::HeldSale {
+                terminal: parse_terminal(&r.get::<_, String>(1))?,
+                member: r
+                    .get::<_, Option<String>>(2)
+                    .as_deref()
+                    .map(parse_member)
+                    .transpose()?,
+                quantities: lines.into_iter().map(|(q, _)| q).collect(),
+            },
+        );
+    }
+    for r in &refund_rows {
+        loaded
+            .returns
+            .refunds
+            .entry(parse_source(&r.get::<_, String>(0))?)
+            .or_default()
+            .push(ingest::returns::HeldRefund {
+                terminal: parse_terminal(&r.get::<_, String>(1))?,
+                lines: parse_json(&r.get::<_, String>(2))?,
+            });
+    }
+    Ok(())
 }
 
 // Folds of members the batch booked entries for without seeing them

@@ -13,8 +13,8 @@ use crate::ingest::{self, LastSeen, Loaded, Plan, Prepared};
 use crate::store::rows::{columns, member_record_from_row};
 use crate::store::scope::{fan_out_sql, scope_day};
 use crate::store::{
-    MemberRecord, StoreError, StoreResult, from_sql_int, parse_json, parse_member, to_json,
-    to_sql_int,
+    MemberRecord, StoreError, StoreResult, from_sql_int, parse_json, parse_member, parse_terminal,
+    to_json, to_sql_int,
 };
 
 /// A member and their ledger.
@@ -212,7 +212,64 @@ pub(super) fn load(
             loaded.phone_owners.insert(key, parse_member(&owner)?);
         }
     }
+    load_returns(tx, terminal, prepared, &mut loaded)?;
     Ok(loaded)
+}
+
+/// The sales the batch sells or refunds as held, with their refunds
+/// (`ingest::returns`).
+fn load_returns(
+    tx: &Transaction<'_>,
+    terminal: TerminalId,
+    prepared: &Prepared,
+    loaded: &mut Loaded,
+) -> StoreResult<()> {
+    loaded.returns.uploader = Some(terminal);
+    let mut sales = tx.prepare_cached(
+        "SELECT terminal_id, member_id, lines FROM sales WHERE sale_id = ?1 LIMIT 1",
+    )?;
+    let mut refunds =
+        tx.prepare_cached("SELECT terminal_id, lines FROM refunds WHERE sale_id = ?1")?;
+    for sale in ingest::returns::sale_ids(prepared) {
+        let id = sale.0.to_string();
+        let row = sales
+            .query_row(params![id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        if let Some((terminal, member, lines)) = row {
+            let lines: Vec<(i64, i64)> = parse_json(&lines)?;
+            loaded.returns.sales.insert(
+                sale,
+                ingest::returns::HeldSale {
+                    terminal: parse_terminal(&terminal)?,
+                    member: member.as_deref().map(parse_member).transpose()?,
+                    quantities: lines.into_iter().map(|(q, _)| q).collect(),
+                },
+            );
+        }
+        let rows = refunds
+            .query_map(params![id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (terminal, lines) in rows {
+            loaded
+                .returns
+                .refunds
+                .entry(sale)
+                .or_default()
+                .push(ingest::returns::HeldRefund {
+                    terminal: parse_terminal(&terminal)?,
+                    lines: parse_json(&lines)?,
+                });
+        }
+    }
+    Ok(())
 }
 
 /// What the plan needs of the terminal's outbox epochs: the highest seq
