@@ -509,9 +509,14 @@ impl Terminal {
                         Some(m) => snapshot(s, m)?,
                         None => None,
                     };
+                    // The receipt's signed code, for a return at any store;
+                    // a sale too large for one (or a till with no card key
+                    // yet) prints its reference instead.
+                    let receipt_code = s.receipt_code(receipt.sale, &payment.tenders).ok();
                     Ok(SaleDone {
                         receipt,
                         member_after,
+                        receipt_code,
                     })
                 },
                 Done::SaleCommitted,

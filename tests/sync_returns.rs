@@ -19,7 +19,7 @@ use tillcard::rules::booking::TopUp;
 use tillcard::rules::ledger::EntryKind;
 use tillcard::rules::pricing::{Basket, BasketLine, StoredValueRequest, TenderRequest};
 use tillcard::rules::refund::RefundLine;
-use tillcard::rules::tenders::{Tender, TenderKind};
+use tillcard::rules::tenders::{Payment, Tender, TenderKind};
 use tillcard::rules::{MemberAccount, MemberId, Money, SourceId};
 use tillcard::store::clerks::Role;
 use tillcard::store::handle::StoreHandle;
@@ -142,7 +142,21 @@ async fn a_receipt_returned_offline_at_another_store_books_at_head_office_and_tw
             ..TenderRequest::default()
         };
         let quote = s.price(Some(member), &basket, &tender, false)?;
-        let sale = s.commit_sale(&clerk, &quote)?;
+        let due = quote.amount_due;
+        let payment = Payment {
+            tenders: vec![
+                Tender {
+                    kind: TenderKind::WechatPay,
+                    amount: Money::from_fen(due.fen() - 5_000),
+                },
+                Tender {
+                    kind: TenderKind::Cash,
+                    amount: Money::from_fen(5_000),
+                },
+            ],
+            cash_given: Some(Money::from_fen(5_000)),
+        };
+        let sale = s.commit_sale(&clerk, &quote, &payment)?;
         Ok((member, sale.sale, quote))
     });
     let due = quote.amount_due;

@@ -161,10 +161,17 @@ fn items_by_wedge_and_camera_a_member_and_the_receipt_printed() {
     let member = &DEMO_MEMBERS[0];
     assert!(!text.contains(member.name), "the member's name unmasked");
     assert!(!text.contains(member.phone), "the member's phone");
-    assert_eq!(
-        qr_payloads(&decoded),
-        vec![format!("TCS:{}", done.receipt.sale.0)]
-    );
+    // The QR code is the receipt's signed code: a till of the chain
+    // verifies it for a return.
+    let code = done
+        .receipt_code
+        .clone()
+        .expect("a demo till signs receipts");
+    assert!(code.starts_with("TCR1:"));
+    assert_eq!(qr_payloads(&decoded), vec![code.clone()]);
+    let verified = till.store(move |s| s.verify_receipt(&code));
+    assert_eq!(verified.summary.sale, done.receipt.sale);
+    assert_eq!(verified.summary.tenders, done_tenders(&till));
     assert!(commands.contains(&"cut") && commands.contains(&"drawer kick"));
     assert!(
         text.lines().all(|l| unicode_width(l) <= 32),
@@ -182,6 +189,16 @@ fn items_by_wedge_and_camera_a_member_and_the_receipt_printed() {
     let reprint = decode(printer.jobs().last().unwrap());
     assert!(plain_text(&reprint).contains("REPRINT"));
     assert!(!command_names(&reprint).contains(&"drawer kick"));
+}
+
+/// The tenders the counter recorded for the last sale.
+fn done_tenders(till: &Till) -> Vec<tillcard::rules::tenders::Tender> {
+    till.app
+        .counter()
+        .last_payment
+        .as_ref()
+        .map(|p| p.tenders.clone())
+        .unwrap_or_default()
 }
 
 /// Columns a line takes on the paper (CJK characters two).

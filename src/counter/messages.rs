@@ -87,6 +87,9 @@ pub struct SaleDone {
     pub receipt: SaleReceipt,
     /// The member after the sale (for new balances), if any.
     pub member_after: Option<MemberSnapshot>,
+    /// The receipt's signed code (`TCR1:`), for a return at any store of
+    /// the chain; none when the store could not make one.
+    pub receipt_code: Option<String>,
 }
 
 /// A new member and their card.

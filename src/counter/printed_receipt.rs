@@ -97,7 +97,11 @@ pub fn printed_receipt(
             )
             .collect(),
         member,
-        qr_payload: Some(sale_reference(quote)),
+        qr_payload: Some(
+            done.receipt_code
+                .clone()
+                .unwrap_or_else(|| sale_reference(quote)),
+        ),
         reprint: false,
         footer,
         labels: match language {

@@ -199,6 +199,7 @@ async fn tenders_refused(backend: Backend) {
         approved_by: "M01".into(),
         entries: vec![],
         tenders: Some(vec![tender(TenderKind::Cash, i64::MAX); 9]),
+        sale_terminal: None,
     };
     let refund = till.event(&refund);
     // A shift close whose report is beyond the bounds.

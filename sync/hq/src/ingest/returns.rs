@@ -209,6 +209,7 @@ mod tests {
                 .unwrap_or_default()
                 .fixed_offset(),
             lines: vec![RefundLine { line, quantity }],
+            tenders: None,
         }
     }
 
@@ -271,6 +272,7 @@ mod tests {
                 .fixed_offset(),
             total_fen: 500,
             lines: vec![(3, 300), (2, 200)],
+            payment: None,
         };
         let conflicts = judge(&before, &[sale], &[]);
         assert_eq!(conflicts.len(), 1);
