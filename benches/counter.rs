@@ -36,17 +36,19 @@ fn ean13(n: usize) -> String {
 }
 
 fn item(n: usize) -> CatalogItem {
+    let price = Money::from_fen(100 + (n as i64 * 37) % 9_900);
     CatalogItem {
         sku: format!("S{n:06}"),
         barcode: Some(ean13(n)),
         name_zh: format!("商品 {n}"),
         name_en: format!("Item {n}"),
         category: ["grocery", "drinks", "household", "fresh"][n % 4].into(),
-        price: Money::from_fen(100 + (n as i64 * 37) % 9_900),
+        price,
+        // A third of the items have a gold member price, 10% off.
         member_prices: if n.is_multiple_of(3) {
             vec![TierPrice {
                 tier: "gold".into(),
-                price: Money::from_fen(90 + (n as i64 * 37) % 9_000),
+                price: price.mul_ratio_half_up(9, 10),
             }]
         } else {
             Vec::new()
