@@ -37,22 +37,25 @@ impl Counter {
             self.say(text::log_in_before_scanning(self.language), true);
             return vec![Command::Play(Sound::Bad)];
         }
-        match self.page {
-            Page::Checkout => {}
+        let mut commands = match self.page {
+            Page::Checkout => Vec::new(),
             // The sale was emptied when the last one was committed.
-            Page::Home | Page::Receipt => self.go(Page::Checkout),
-            Page::Member => {
-                let _ = self.tap_member_checkout();
+            Page::Home | Page::Receipt => {
+                self.go(Page::Checkout);
+                Vec::new()
             }
+            // The sale is for the member on screen.
+            Page::Member => self.tap_member_checkout(),
             _ => {
                 self.say(text::finish_screen_first(self.language), true);
                 return vec![Command::Play(Sound::Bad)];
             }
-        }
+        };
         match ItemCode::parse(code.text()) {
-            Ok(code) => vec![Command::LookupItem(code)],
-            Err(_) => self.unknown_barcode(),
+            Ok(code) => commands.push(Command::LookupItem(code)),
+            Err(_) => commands.extend(self.unknown_barcode()),
         }
+        commands
     }
 
     fn unknown_barcode(&mut self) -> Vec<Command> {
@@ -237,6 +240,19 @@ mod tests {
         assert_eq!(c.sale.lines[0].name, "Cola 0.540kg");
         c.handle(Input::Tap(Action::RemoveLine(0)), t0);
         assert!(c.sale.lines.is_empty() && c.sale.items.is_empty());
+    }
+
+    #[test]
+    fn an_item_scanned_on_a_members_screen_opens_their_sale() {
+        let (mut c, t0) = signed_in();
+        let (member, _) = top_tier_member();
+        c.handle(Input::Scanned(found(9)), t0);
+        c.handle(Input::Done(Done::Member(Ok(Some(member)))), t0);
+        assert_eq!(c.page, Page::Member);
+        let commands = c.handle(scan_cola(), t0);
+        assert_eq!(c.page, Page::Checkout);
+        assert!(c.sale.member.is_some(), "the sale is the member's");
+        assert!(matches!(commands.last(), Some(Command::LookupItem(_))));
     }
 
     #[test]
