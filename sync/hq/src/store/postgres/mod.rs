@@ -144,15 +144,13 @@ pub const MIGRATIONS: &[&str] = &[
     // 20: sign-in throttles and console notices in the database, shared by
     // every head-office node (issue 23).
     include_str!("migrations/0020.sql"),
-    // 21: members' changes by member, for the downlink's send-once.
+    // 21 on: each file's first lines say what it is for (21 members'
+    // changes by member, 22 a job's progress, 23 the downlink's scope,
+    // 24 the product catalog, 25 tenders and shift closes).
     include_str!("migrations/0021.sql"),
-    // 22: a daily job's progress, for a run taken up again.
     include_str!("migrations/0022.sql"),
-    // 23: the downlink scoped to the stores that need a member.
     include_str!("migrations/0023.sql"),
-    // 24: the product catalog.
     include_str!("migrations/0024.sql"),
-    // 25: tenders on sales and refunds; terminals' shift closes (issue 24).
     include_str!("migrations/0025.sql"),
 ];
 
