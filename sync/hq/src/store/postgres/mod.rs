@@ -144,9 +144,7 @@ pub const MIGRATIONS: &[&str] = &[
     // 20: sign-in throttles and console notices in the database, shared by
     // every head-office node (issue 23).
     include_str!("migrations/0020.sql"),
-    // 21 on: each file's first lines say what it is for (21 members'
-    // changes by member, 22 a job's progress, 23 the downlink's scope,
-    // 24 the product catalog, 25 tenders and shift closes).
+    // 21 on: each file's first lines say what it is for.
     include_str!("migrations/0021.sql"),
     include_str!("migrations/0022.sql"),
     include_str!("migrations/0023.sql"),
