@@ -30,6 +30,8 @@ pub struct TerminalConfig {
     pub camera: CameraSettings,
     /// The receipt printer, if one is attached.
     pub printer: PrinterSettings,
+    /// The customer-facing second display.
+    pub customer_display: CustomerDisplaySettings,
     /// Where the sealed store key lives: outside the data directory, so a
     /// copy of the data directory is useless without this machine. Unset:
     /// `<data_dir>-keys` beside the data directory (`/var/lib/tillcard-keys`
@@ -209,6 +211,33 @@ impl PrinterSettings {
     }
 }
 
+/// The customer-facing second display (issue 24): the basket, savings
+/// and points, shown on a second screen facing the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CustomerDisplaySettings {
+    /// When to open it (`auto`: when a second screen is attached).
+    pub mode: CustomerDisplayMode,
+    /// Where its window goes on the desktop, when the screens are not laid
+    /// out left to right (unset: beside the first screen).
+    pub x: Option<i32>,
+    /// Its window's top edge (unset: 0).
+    pub y: Option<i32>,
+}
+
+/// When the customer display opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerDisplayMode {
+    /// When a second screen is connected at start-up (the default).
+    #[default]
+    Auto,
+    /// Always (with one screen: a window of its own).
+    On,
+    /// Never.
+    Off,
+}
+
 /// A language as written in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum LanguageSetting {
@@ -241,6 +270,7 @@ impl Default for TerminalConfig {
             head_office: HeadOfficeConfig::default(),
             camera: CameraSettings::default(),
             printer: PrinterSettings::default(),
+            customer_display: CustomerDisplaySettings::default(),
             key_dir: None,
             key_sealing: None,
         }
@@ -490,5 +520,16 @@ mod tests {
             err.contains("terminal.toml") && err.contains("over https"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_packaged_example_parses_with_its_customer_display_and_printer() {
+        let text = include_str!("../packaging/terminal/terminal.toml");
+        let config = TerminalConfig::parse(text).unwrap();
+        assert_eq!(config.customer_display.mode, CustomerDisplayMode::Auto);
+        assert_eq!(config.printer.paper, PaperWidth::Mm80);
+        let off = TerminalConfig::parse("[customer_display]\nmode = \"off\"\n").unwrap();
+        assert_eq!(off.customer_display.mode, CustomerDisplayMode::Off);
+        assert!(TerminalConfig::parse("[customer_display]\nmode = \"maybe\"\n").is_err());
     }
 }

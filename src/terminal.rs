@@ -36,6 +36,7 @@ use crate::uplink::{Uplink, UplinkConfig, UplinkStatus};
 mod camera;
 mod head_office;
 mod printer;
+pub mod screens;
 
 pub use camera::preview_frame;
 

@@ -1,7 +1,7 @@
 //! `tillcard screenshots DIR` draws every screen of the real app with the
 //! software renderer (no display), in both languages and at both panel
 //! sizes, with the demo data; and a new till's first-run screens on a
-//! real (non-demo) configuration.
+//! real (non-demo) configuration; and the customer display's screens.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -29,6 +29,9 @@ const SCREENS: &[&str] = &[
     "first-run-waiting",
     "first-run-pin-setup",
 ];
+
+/// The customer display's screens: both languages, its own 1024x600 panel.
+const CUSTOMER_SCREENS: &[&str] = &["customer-welcome", "customer-basket", "customer-thanks"];
 
 #[test]
 fn every_screen_is_drawn_in_both_languages_at_both_sizes() {
@@ -60,7 +63,18 @@ fn every_screen_is_drawn_in_both_languages_at_both_sizes() {
             }
         }
     }
-    assert_eq!(files.len(), SCREENS.len() * 4);
+    for screen in CUSTOMER_SCREENS {
+        for language in ["zh-CN", "en"] {
+            let name = format!("{screen}-{language}-1024x600.png");
+            assert!(files.contains(&name), "missing {name}");
+            let img = image::open(out.path().join(&name)).unwrap();
+            assert_eq!((img.width(), img.height()), (1024, 600), "{name}");
+        }
+        let zh = image::open(out.path().join(format!("{screen}-zh-CN-1024x600.png"))).unwrap();
+        let en = image::open(out.path().join(format!("{screen}-en-1024x600.png"))).unwrap();
+        assert_ne!(zh.as_bytes(), en.as_bytes(), "{screen} in one language");
+    }
+    assert_eq!(files.len(), SCREENS.len() * 4 + CUSTOMER_SCREENS.len() * 2);
     // The two languages really differ, pixel for pixel, on every screen
     // with words (all of them).
     for screen in SCREENS {

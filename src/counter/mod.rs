@@ -20,6 +20,7 @@
 //!   - [`flows::settings`]: language, sync now, registering with head office.
 //!   - [`flows::typing`]: keypad keys and text fields, for every flow.
 //! - [`checkout`]: the sale and its pricing choices (best coupon, most points).
+//! - [`customer_view`]: what the customer-facing second display shows.
 //! - [`forms`]: enrollment, top-up, refund, adjustment and gift forms.
 //! - [`member`]: the member as the clerk sees them (masked).
 //! - [`receipt`]: quote rows for screen and paper.
@@ -32,6 +33,7 @@
 
 pub mod checkout;
 pub mod controller;
+pub mod customer_view;
 pub mod flows;
 pub mod forms;
 pub mod keyboard;

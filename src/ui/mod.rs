@@ -5,8 +5,11 @@
 //! the uplink arrive on a queue that the UI thread drains when woken; the
 //! UI thread itself never waits on any of them.
 
+mod customer_display;
 pub mod screenshots;
 mod view;
+
+pub use customer_display::CustomerDisplay;
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
@@ -54,6 +57,7 @@ pub struct UiApp {
     wedge: RefCell<crate::scan::wedge::KeyboardWedge>,
     flash_timer: slint::Timer,
     tick_timer: slint::Timer,
+    customer: Option<CustomerDisplay>,
 }
 
 impl std::fmt::Debug for UiApp {
@@ -134,6 +138,7 @@ impl UiApp {
                 }))
             }
         };
+        let customer = open_customer_display(&config, wake);
         let language = Language::from(config.language);
         let auto_lock = Duration::from_secs(config.auto_lock_secs);
         let demo = config.demo;
@@ -164,6 +169,7 @@ impl UiApp {
             )),
             flash_timer: slint::Timer::default(),
             tick_timer: slint::Timer::default(),
+            customer,
         });
         app.wire();
         app.apply_language(true);
@@ -204,6 +210,11 @@ impl UiApp {
     /// The counter's state (tests read it; only inputs change it).
     pub fn counter(&self) -> std::cell::Ref<'_, Counter> {
         self.counter.borrow()
+    }
+
+    /// The customer-facing second display, when open.
+    pub fn customer_display(&self) -> Option<&CustomerDisplay> {
+        self.customer.as_ref()
     }
 
     /// The terminal behind the window.
@@ -334,7 +345,11 @@ impl UiApp {
     }
 
     fn refresh(&self) {
-        view::render(&self.counter.borrow(), &self.ui());
+        let counter = self.counter.borrow();
+        view::render(&counter, &self.ui());
+        if let Some(customer) = &self.customer {
+            customer.show(crate::counter::customer_view::customer_view(&counter));
+        }
     }
 
     /// Shows the window and runs the event loop until the window closes,
@@ -348,8 +363,36 @@ impl UiApp {
     /// Stops the terminal's threads (the uplink's round in flight first).
     pub fn close(self: Rc<Self>) {
         APP.with(|slot| slot.borrow_mut().take());
+        if let Some(customer) = &self.customer {
+            customer.close();
+        }
         if let Ok(app) = Rc::try_unwrap(self) {
             app.terminal.shutdown();
+        }
+    }
+}
+
+/// The customer display, if the settings and the screens attached say so.
+/// Headless (`Wake::Manual`: tests, screenshots) it opens only when set
+/// `on`, and is not shown on any screen. A display that cannot open is
+/// logged and left out: the counter works without it.
+fn open_customer_display(config: &TerminalConfig, wake: Wake) -> Option<CustomerDisplay> {
+    use crate::config::CustomerDisplayMode;
+    use crate::terminal::screens;
+    let settings = &config.customer_display;
+    let placement = match wake {
+        Wake::Manual if settings.mode == CustomerDisplayMode::On => None,
+        Wake::Manual => return None,
+        Wake::EventLoop => {
+            let attached = screens::connected_screens(std::path::Path::new("/sys/class/drm"));
+            Some(screens::placement(settings, &attached)?)
+        }
+    };
+    match CustomerDisplay::open(placement) {
+        Ok(display) => Some(display),
+        Err(error) => {
+            tracing::warn!(%error, "the customer display could not open");
+            None
         }
     }
 }

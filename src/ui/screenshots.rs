@@ -3,6 +3,7 @@
 //! `tillcard screenshots DIR` (every screen, both languages, both panel
 //! sizes, demo data) and by `tillcard probe-start` (the start-up benchmark).
 
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -25,14 +26,25 @@ use crate::counter::{Action, Counter, Input, Page};
 use crate::format::Language;
 use crate::store::clerks::Role;
 
+/// Every window the app creates (the counter's, and the customer
+/// display's when it is on) gets its own buffer in memory.
+#[derive(Clone, Default)]
+struct Windows {
+    all: Rc<RefCell<Vec<Rc<MinimalSoftwareWindow>>>>,
+    size: Rc<Cell<PhysicalSize>>,
+}
+
 struct HeadlessPlatform {
-    window: Rc<MinimalSoftwareWindow>,
+    windows: Windows,
     started: Instant,
 }
 
 impl Platform for HeadlessPlatform {
     fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
-        Ok(self.window.clone())
+        let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+        window.set_size(self.windows.size.get());
+        self.windows.all.borrow_mut().push(window.clone());
+        Ok(window)
     }
 
     fn duration_since_start(&self) -> Duration {
@@ -40,43 +52,64 @@ impl Platform for HeadlessPlatform {
     }
 }
 
-/// A window drawn in memory.
+/// Windows drawn in memory.
 pub struct Headless {
-    window: Rc<MinimalSoftwareWindow>,
+    windows: Windows,
 }
 
 impl Headless {
     /// Installs the in-memory platform (once per process).
     pub fn install() -> anyhow::Result<Headless> {
-        let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+        let windows = Windows::default();
         slint::platform::set_platform(Box::new(HeadlessPlatform {
-            window: window.clone(),
+            windows: windows.clone(),
             started: Instant::now(),
         }))
         .map_err(|e| anyhow::anyhow!("cannot install the headless platform: {e}"))?;
-        Ok(Headless { window })
+        Ok(Headless { windows })
     }
 
-    /// Sets the panel size.
+    /// Sets the panel size of every window.
     pub fn resize(&self, width: u32, height: u32) {
-        self.window.set_size(PhysicalSize::new(width, height));
+        let size = PhysicalSize::new(width, height);
+        self.windows.size.set(size);
+        for window in self.windows.all.borrow().iter() {
+            window.set_size(size);
+        }
     }
 
-    /// Draws the window as it is now.
-    pub fn render(&self) -> image::RgbaImage {
+    /// Draws `window` as it is now.
+    pub fn render(&self, window: &slint::Window) -> anyhow::Result<image::RgbaImage> {
         slint::platform::update_timers_and_animations();
-        let size = self.window.size();
+        let all = self.windows.all.borrow();
+        let adapter = all
+            .iter()
+            .find(|w| std::ptr::eq(w.window(), window))
+            .context("the window was not made by the headless platform")?;
+        let size = adapter.size();
         let (w, h) = (size.width, size.height);
         let mut buffer = vec![PremultipliedRgbaColor::default(); (w * h) as usize];
-        self.window.request_redraw();
-        self.window.draw_if_needed(|renderer| {
+        adapter.request_redraw();
+        adapter.draw_if_needed(|renderer| {
             renderer.render(&mut buffer, w as usize);
         });
         let mut img = image::RgbaImage::new(w, h);
         for (px, c) in img.pixels_mut().zip(buffer) {
             *px = image::Rgba([c.red, c.green, c.blue, 255]);
         }
-        img
+        Ok(img)
+    }
+
+    /// Draws `window` at `width` × `height` (the customer display has a
+    /// panel of its own size).
+    pub fn render_at(
+        &self,
+        window: &slint::Window,
+        width: u32,
+        height: u32,
+    ) -> anyhow::Result<image::RgbaImage> {
+        window.set_size(PhysicalSize::new(width, height));
+        self.render(window)
     }
 }
 
@@ -127,12 +160,19 @@ fn screenshot_clock() -> Arc<dyn Clock> {
     Arc::new(FakeClock::at(at))
 }
 
-/// Writes every screen, in both languages, at 1024x768 and 1280x800.
+/// The customer display's panel in the screenshots: a common 10-inch
+/// customer-facing screen.
+const CUSTOMER_PANEL: (u32, u32) = (1024, 600);
+
+/// Writes every screen, in both languages, at 1024x768 and 1280x800, and
+/// the customer display's (`customer-*`) at 1024x600.
 pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let headless = Headless::install()?;
     let data = tempfile::tempdir().context("a temporary data folder")?;
-    let app = UiApp::start(demo_config(data.path()), screenshot_clock(), Wake::Manual)?;
+    let mut config = demo_config(data.path());
+    config.customer_display.mode = crate::config::CustomerDisplayMode::On;
+    let app = UiApp::start(config, screenshot_clock(), Wake::Manual)?;
     app.window().show().context("showing the window")?;
     pump(&app, |c| !c.clerks.is_empty())?;
     let mut written = Vec::new();
@@ -146,10 +186,28 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
                 Language::ZhCn => "zh-CN",
                 Language::En => "en",
             };
-            let mut shot = |name: &str| -> anyhow::Result<()> {
-                let path = dir.join(format!("{name}-{code}-{width}x{height}.png"));
-                headless
-                    .render()
+            // `customer`: the customer display (its own 1024x600 panel,
+            // drawn once per language).
+            let mut shot = |name: &str, customer: bool| -> anyhow::Result<()> {
+                let (path, image) = if customer {
+                    if width != 1024 {
+                        return Ok(());
+                    }
+                    let display = app
+                        .customer_display()
+                        .context("the customer display is not open")?;
+                    let (w, h) = CUSTOMER_PANEL;
+                    (
+                        dir.join(format!("{name}-{code}-{w}x{h}.png")),
+                        headless.render_at(display.window().window(), w, h)?,
+                    )
+                } else {
+                    (
+                        dir.join(format!("{name}-{code}-{width}x{height}.png")),
+                        headless.render(app.window().window())?,
+                    )
+                };
+                image
                     .save(&path)
                     .with_context(|| format!("writing {}", path.display()))?;
                 written.push(path);
@@ -161,12 +219,13 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             }
             tap(&app, Action::SelectClerk("c01".into()));
             keys(&app, "38");
-            shot("login")?;
+            shot("login", false)?;
             keys(&app, "17");
             tap(&app, Action::SubmitPin);
             pump(&app, |c| c.page != Page::Login)?;
             tap(&app, Action::Home);
-            shot("home")?;
+            shot("home", false)?;
+            shot("customer-welcome", true)?;
 
             // A different card each round: the scanner ignores the same code
             // twice within its repeat window.
@@ -179,7 +238,7 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             pump(&app, |c| {
                 c.page == Page::Member && c.scan.as_ref().is_some_and(|s| s.serial > seen)
             })?;
-            shot("member")?;
+            shot("member", false)?;
 
             tap(&app, Action::MemberCheckout);
             // Catalog items by the wedge scanner (the member's price on
@@ -203,14 +262,16 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
                     .as_ref()
                     .is_some_and(|p| p.quote.points_redeemed > 0)
             })?;
-            shot("checkout")?;
+            shot("checkout", false)?;
+            shot("customer-basket", true)?;
             tap(&app, Action::ConfirmSale);
             pump(&app, |c| c.page == Page::Receipt)?;
-            shot("receipt")?;
+            shot("receipt", false)?;
+            shot("customer-thanks", true)?;
 
             tap(&app, Action::OpenPhoneLookup);
             keys(&app, "19900001002");
-            shot("phone")?;
+            shot("phone", false)?;
 
             tap(&app, Action::OpenEnroll);
             enrolled += 1;
@@ -222,40 +283,40 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             tap(&app, Action::BirthdayMonth(3));
             tap(&app, Action::BirthdayDay(14));
             tap(&app, Action::ToggleConsent);
-            shot("enroll")?;
+            shot("enroll", false)?;
             tap(&app, Action::SubmitEnroll);
             pump(&app, |c| c.page == Page::EnrollDone)?;
-            shot("enroll-done")?;
+            shot("enroll-done", false)?;
 
             tap(&app, Action::OpenManager);
             tap(&app, Action::SelectManager("m01".into()));
             keys(&app, "738");
-            shot("manager-pin")?;
+            shot("manager-pin", false)?;
             keys(&app, "162");
             tap(&app, Action::SubmitPin);
             pump(&app, |c| c.page == Page::Manager)?;
-            shot("manager")?;
+            shot("manager", false)?;
             tap(&app, Action::OpenTopUp);
             tap(&app, Action::SelectPackage(0));
-            shot("top-up")?;
+            shot("top-up", false)?;
             tap(&app, Action::OpenRefund);
             pump(&app, |c| !c.refund.sales.is_empty())?;
             tap(&app, Action::SelectSale(0));
             pump(&app, |c| c.refund.sale.is_some())?;
-            shot("refund")?;
+            shot("refund", false)?;
             tap(&app, Action::OpenAdjust);
             keys(&app, "200");
             tap(&app, Action::SelectReason(1));
-            shot("adjust")?;
+            shot("adjust", false)?;
             tap(&app, Action::OpenSync);
-            shot("sync")?;
+            shot("sync", false)?;
             tap(&app, Action::OpenSettings);
-            shot("settings")?;
+            shot("settings", false)?;
             tap(&app, Action::OpenKeyboard(TextField::HeadOfficeUrl));
             for c in "https://hq.example.com".chars() {
                 tap(&app, Action::TypeKey(TextKey::Char(c)));
             }
-            shot("settings-keyboard")?;
+            shot("settings-keyboard", false)?;
             tap(
                 &app,
                 Action::SetText(TextField::HeadOfficeUrl, String::new()),
@@ -301,7 +362,7 @@ fn write_first_run(dir: &Path, headless: &Headless) -> anyhow::Result<Vec<PathBu
                 first_run_step(&app, step)?;
                 let path = dir.join(format!("{step}-{code}-{width}x{height}.png"));
                 headless
-                    .render()
+                    .render(app.window().window())?
                     .save(&path)
                     .with_context(|| format!("writing {}", path.display()))?;
                 written.push(path);
@@ -365,7 +426,7 @@ pub fn probe_start(data: &Path, idle: Duration) -> anyhow::Result<(Duration, u64
         app.terminal()
             .on_terminate(move || stop.store(true, std::sync::atomic::Ordering::Relaxed));
     }
-    let _frame = headless.render();
+    let _frame = headless.render(app.window().window())?;
     let ready = started.elapsed();
     println!("ready");
     let until = Instant::now() + idle;

@@ -13,6 +13,7 @@ use tillcard_rules::{Money, Timestamp};
 
 use crate::counter::keyboard::TextField;
 
+pub mod customer;
 mod first_day;
 mod items;
 mod tenders;
