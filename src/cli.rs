@@ -44,7 +44,8 @@ pub enum Command {
         dir: PathBuf,
     },
     /// Write a PNG of every screen, in both languages, at 1024x768 and
-    /// 1280x800, with demo data, into DIR. Needs no display.
+    /// 1280x800 (the customer display's at 1024x600), with demo data,
+    /// into DIR. Needs no display.
     Screenshots {
         /// Output folder.
         dir: PathBuf,

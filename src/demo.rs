@@ -252,6 +252,38 @@ pub fn demo_basket() -> Basket {
     }
 }
 
+/// The demo basket priced for the first demo member (gold) at `now`,
+/// paying with `tender`: what `tillcard demo` prints and what tests of the
+/// quote's readers price.
+pub fn demo_quote(now: Timestamp, tender: &TenderRequest) -> Result<Quote, pricing::PricingError> {
+    let program = Program::default();
+    let demo = &DEMO_MEMBERS[0];
+    let member = demo.member_id();
+    let account = MemberAccount::fold(MemberAccount::new(member), &demo.ledger(&program, now));
+    let profile = MemberProfile {
+        id: member,
+        birthday: None,
+        referred_by: None,
+        balances_known: true,
+        frozen: false,
+    };
+    pricing::price(&PricingRequest {
+        quote_id: SourceId(Uuid::from_u128(0xD3E0_1000)),
+        program: &program,
+        basket: &demo_basket(),
+        shopper: Some(Shopper {
+            profile: &profile,
+            account: &account,
+        }),
+        context: Context {
+            now,
+            offline: true,
+            offline_allowance_left: program.offline.allowance_per_member_per_day,
+        },
+        tender,
+    })
+}
+
 /// Prices the demo basket for the demo member at `now` and renders the
 /// program and the quote as text.
 pub fn demo_text(now: Timestamp) -> Result<String, pricing::PricingError> {
@@ -271,21 +303,7 @@ pub fn demo_text(now: Timestamp) -> Result<String, pricing::PricingError> {
         redeem_points: 500,
         stored_value: StoredValueRequest::UpTo(Money::from_yuan(50)),
     };
-    let quote = pricing::price(&PricingRequest {
-        quote_id: SourceId(Uuid::from_u128(0xD3E0_1000)),
-        program: &program,
-        basket: &demo_basket(),
-        shopper: Some(Shopper {
-            profile: &profile,
-            account: &account,
-        }),
-        context: Context {
-            now,
-            offline: true,
-            offline_allowance_left: program.offline.allowance_per_member_per_day,
-        },
-        tender: &tender,
-    })?;
+    let quote = demo_quote(now, &tender)?;
     let mut out = String::new();
     let _ = writeln!(out, "Tillcard demo — program v{}", program.version);
     for tier in &program.tiers {

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::ElementHandle;
 use slint::Model;
@@ -36,14 +35,6 @@ fn start(mode: CustomerDisplayMode) -> (Till, tempfile::TempDir) {
     let till = Till::show(app);
     till.wait(|c| !c.clerks.is_empty());
     (till, data)
-}
-
-fn wedge(till: &Till, text: &str) {
-    let start = Instant::now();
-    for (i, c) in text.chars().chain(std::iter::once('\n')).enumerate() {
-        till.app
-            .wedge_key(&c.to_string(), start + Duration::from_millis(5 * i as u64));
-    }
 }
 
 /// What the customer reads on the text labelled `label`; empty when it
@@ -75,9 +66,9 @@ fn the_customer_sees_the_basket_the_savings_the_points_and_the_change() {
     assert_eq!(reads(customer, "customer heading"), "Welcome");
 
     // Cola twice and noodles: the basket, line by line, with the total due.
-    wedge(&till, "6901028075022");
-    wedge(&till, "6901028075022");
-    wedge(&till, "6901028075039");
+    till.wedge("6901028075022");
+    till.wedge("6901028075022");
+    till.wedge("6901028075039");
     till.wait(|c| c.sale.lines.len() == 2 && c.sale.quote().is_some());
     assert_eq!(customer.get_screen(), CustomerScreenId::Basket);
     let quote = till.app.counter().sale.quote().cloned().unwrap();
@@ -99,7 +90,7 @@ fn the_customer_sees_the_basket_the_savings_the_points_and_the_change() {
     // The member's card: their masked name and tier, what they save, the
     // points the sale earns; never their phone or full name.
     let member = &DEMO_MEMBERS[0];
-    wedge(&till, &tillcard::demo::demo_card_text(member));
+    till.wedge(&tillcard::demo::demo_card_text(member));
     till.wait(|c| c.sale.quote().is_some_and(|q| q.member.is_some()));
     let quote = till.app.counter().sale.quote().cloned().unwrap();
     let shown_member = reads(customer, "customer member");

@@ -43,15 +43,6 @@ fn start(printer: &VirtualNetworkPrinter) -> (Till, tempfile::TempDir) {
     (till, data)
 }
 
-/// A keyboard-wedge scanner sending `text` and Enter, a key every 5 ms.
-fn wedge(till: &Till, text: &str) {
-    let start = Instant::now();
-    for (i, c) in text.chars().chain(std::iter::once('\n')).enumerate() {
-        till.app
-            .wedge_key(&c.to_string(), start + Duration::from_millis(5 * i as u64));
-    }
-}
-
 fn lines(till: &Till) -> Vec<(String, i64, Money)> {
     till.app
         .counter()
@@ -69,21 +60,21 @@ fn items_by_wedge_and_camera_a_member_and_the_receipt_printed() {
     till.login("c01", "3817");
 
     // Cola twice with the wedge: one line of two.
-    wedge(&till, "6901028075022");
+    till.wedge("6901028075022");
     till.wait(|c| c.sale.lines.len() == 1);
-    wedge(&till, "6901028075022");
+    till.wedge("6901028075022");
     till.wait(|c| c.sale.lines.first().is_some_and(|l| l.quantity == 2));
     assert_eq!(till.app.counter().page, Page::Checkout);
     // Three noodles: the quantity keyed, then the scan.
     till.keys("3");
-    wedge(&till, "6901028075039");
+    till.wedge("6901028075039");
     till.wait(|c| c.sale.lines.len() == 2);
     // A book from the camera: its photo through the scan pipeline.
     let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/barcodes/ean13-3/30.webp");
     till.app.terminal().scan_image(&book);
     till.wait(|c| c.sale.lines.len() == 3);
     // An unknown barcode rings up nothing and says so.
-    wedge(&till, "96385074");
+    till.wedge("96385074");
     till.wait(|c| c.notice.as_ref().is_some_and(|n| n.bad));
     assert_eq!(
         lines(&till),
@@ -95,7 +86,7 @@ fn items_by_wedge_and_camera_a_member_and_the_receipt_printed() {
     );
 
     // The member's card: a gold member pays the cola's member price.
-    wedge(&till, &tillcard::demo::demo_card_text(&DEMO_MEMBERS[0]));
+    till.wedge(&tillcard::demo::demo_card_text(&DEMO_MEMBERS[0]));
     till.wait(|c| c.sale.member.is_some() && c.sale.quote().is_some_and(|q| q.member.is_some()));
     assert_eq!(
         lines(&till)[0].2,

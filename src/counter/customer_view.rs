@@ -259,47 +259,17 @@ mod tests {
 
     use std::time::Duration;
 
-    use tillcard_rules::pricing::{self, Shopper};
-    use tillcard_rules::{
-        Context, MemberAccount, MemberProfile, PricingRequest, Program, SourceId, TenderRequest,
-        Timestamp,
-    };
+    use tillcard_rules::{TenderRequest, Timestamp};
 
     use super::*;
     use crate::counter::checkout::Priced;
-    use crate::demo::{DEMO_MEMBERS, demo_basket};
+    use crate::demo::demo_basket;
 
     /// The demo basket priced for the first demo member (gold: a tier
     /// discount on every line), no points or stored value used.
     fn demo_quote() -> Quote {
-        let program = Program::default();
         let now = Timestamp::parse_from_rfc3339("2026-11-30T10:00:00+08:00").unwrap();
-        let demo = &DEMO_MEMBERS[0];
-        let member = demo.member_id();
-        let account = MemberAccount::fold(MemberAccount::new(member), &demo.ledger(&program, now));
-        let profile = MemberProfile {
-            id: member,
-            birthday: None,
-            referred_by: None,
-            balances_known: true,
-            frozen: false,
-        };
-        pricing::price(&PricingRequest {
-            quote_id: SourceId(uuid::Uuid::from_u128(1)),
-            program: &program,
-            basket: &demo_basket(),
-            shopper: Some(Shopper {
-                profile: &profile,
-                account: &account,
-            }),
-            context: Context {
-                now,
-                offline: false,
-                offline_allowance_left: program.offline.allowance_per_member_per_day,
-            },
-            tender: &TenderRequest::default(),
-        })
-        .unwrap()
+        crate::demo::demo_quote(now, &TenderRequest::default()).unwrap()
     }
 
     fn at_checkout(quote: Option<Quote>) -> Counter {

@@ -60,6 +60,16 @@ impl Till {
         self.taps.set(self.taps.get() + 1);
     }
 
+    /// A keyboard-wedge scanner sending `text` and Enter, a key every 5 ms.
+    #[allow(dead_code, reason = "not every UI test scans with the wedge")]
+    pub fn wedge(&self, text: &str) {
+        let start = Instant::now();
+        for (i, c) in text.chars().chain(std::iter::once('\n')).enumerate() {
+            self.app
+                .wedge_key(&c.to_string(), start + Duration::from_millis(5 * i as u64));
+        }
+    }
+
     /// Taps the keypad's keys for `digits`.
     pub fn keys(&self, digits: &str) {
         for d in digits.chars() {
