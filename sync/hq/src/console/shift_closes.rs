@@ -211,15 +211,6 @@ fn totals<'a>(closes: impl IntoIterator<Item = &'a ShiftFigures>) -> ShiftFigure
     total
 }
 
-/// The link to one close's page.
-fn detail_href(c: &ShiftCloseRecord) -> String {
-    format!(
-        "{PATH}/{}/{}",
-        super::url_encode(&c.terminal_id),
-        super::url_encode(&c.shift_id)
-    )
-}
-
 /// A close's row in the list (and the head of its own page).
 fn row(c: &ShiftCloseRecord) -> Value {
     context! {
@@ -231,7 +222,6 @@ fn row(c: &ShiftCloseRecord) -> Value {
         closed_by => c.closed_by,
         first_seq => c.report.first_seq,
         last_seq => c.report.last_seq,
-        href => detail_href(c),
         figures => figures(&c.report.terminal),
     }
 }
