@@ -1,7 +1,8 @@
 //! The console's shift closes (issue 24), on both backends: Z reports
 //! uploaded as real `shift_closed` events are listed for the chosen store
 //! only, newest first, with their figures, the page's totals row, store
-//! days and pages by key; one close opens with every clerk's figures; a
+//! days and pages by key (two terminals' closes at one moment walked
+//! once); one close opens with every clerk's figures; a
 //! role without `ReadShiftCloses` (marketing) is refused, the page and the
 //! API alike.
 
@@ -16,6 +17,7 @@ use tillcard_hq::figures::in_business_offset;
 use tillcard_hq::service::LoginOutcome;
 use tillcard_hq::service::back_office::Actor;
 use tillcard_hq::service::roles::Role;
+use tillcard_hq::store::shift_closes::{ShiftCloseKey, ShiftClosePage};
 use tillcard_protocol::wire::{EventBody, OutboxEvent};
 use tillcard_rules::ids::{SourceId, Timestamp};
 use tillcard_rules::money::Money;
@@ -511,6 +513,51 @@ async fn paged_and_by_day(backend: Backend) {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(bad.contains(r#"id="shift-bad-days""#) && shown(&bad).is_empty());
+
+    // A second terminal of the store closes at the very moment of the
+    // first one's oldest close: pages of one, by key, still walk every
+    // close once, in the listing's order.
+    let mut c = h.provision("S001").await;
+    let (tie, tie_id, _) = close(
+        &mut c,
+        None,
+        &[("c2", sale(3, vec![tender(TenderKind::Cash, 3)]))],
+    );
+    let (s, _) = h.upload(&c, vec![tie]).await;
+    assert_eq!(s, StatusCode::OK, "[{backend:?}]");
+    let store = h.hq.store();
+    let all = store.shift_closes("S001", 500).await.unwrap();
+    let tied = all.iter().find(|x| x.shift_id == tie_id).unwrap();
+    assert_eq!(
+        all.iter()
+            .filter(|x| x.closed_at_ms == tied.closed_at_ms)
+            .count(),
+        2,
+        "[{backend:?}] two closes at one moment"
+    );
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let one = store
+            .shift_close_page(&ShiftClosePage {
+                store: "S001".into(),
+                since_ms: i64::MIN,
+                until_ms: i64::MAX,
+                after: after.clone(),
+                limit: 1,
+            })
+            .await
+            .unwrap();
+        let Some(close) = one.first() else { break };
+        after = Some(ShiftCloseKey::of(close));
+        walked.push(close.shift_id.clone());
+        assert!(walked.len() <= all.len(), "[{backend:?}] a page repeated");
+    }
+    assert_eq!(
+        walked,
+        all.iter().map(|x| x.shift_id.clone()).collect::<Vec<_>>(),
+        "[{backend:?}]"
+    );
 }
 
 async fn refused_to_marketing(backend: Backend) {

@@ -91,19 +91,18 @@ fn day_start_ms(day: NaiveDate) -> Option<i64> {
     Some(start.timestamp_millis())
 }
 
-/// A day the form gave: `None` when left empty, `Err` when not a date.
-fn day(text: Option<&str>) -> Result<Option<NaiveDate>, ()> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| ()),
+/// A day the form gave: `None` when left empty.
+fn day(text: &str) -> Result<Option<NaiveDate>, chrono::ParseError> {
+    match text.trim() {
+        "" => Ok(None),
+        t => NaiveDate::parse_from_str(t, "%Y-%m-%d").map(Some),
     }
 }
 
 /// The range `[since, until)` in ms of days `from` to `to`, both
-/// included; `None` when a day is not a date or the range is backwards.
-fn range(from: Option<&str>, to: Option<&str>) -> Option<(i64, i64)> {
+/// included (either left empty: unbounded on that side); `None` when a
+/// day is not a date or the range is backwards.
+fn range(from: &str, to: &str) -> Option<(i64, i64)> {
     let (from, to) = (day(from).ok()?, day(to).ok()?);
     let since = match from {
         Some(d) => day_start_ms(d)?,
@@ -236,7 +235,7 @@ async fn list_page(hq: &Hq, q: &ListQuery) -> Result<Value, HqError> {
         q.to.as_deref().unwrap_or_default(),
     );
     let chosen = !store.is_empty();
-    let bounds = range(Some(from), Some(to));
+    let bounds = range(from, to);
     let after = q.after.as_deref().and_then(key_of);
     let mut closes = Vec::new();
     if let (true, Some((since_ms, until_ms))) = (chosen, bounds) {
@@ -330,11 +329,11 @@ mod tests {
     #[test]
     fn days_are_business_days_both_included() {
         // 2026-12-07 00:00 +08:00 is 2026-12-06 16:00 UTC.
-        let (since, until) = range(Some("2026-12-07"), Some("2026-12-07")).unwrap();
+        let (since, until) = range("2026-12-07", "2026-12-07").unwrap();
         assert_eq!(since, 1_796_601_600_000 - 8 * 3_600_000);
         assert_eq!(until - since, 86_400_000);
-        assert_eq!(range(Some(""), None), Some((i64::MIN, i64::MAX)));
-        assert_eq!(range(Some("2026-12-08"), Some("2026-12-07")), None);
-        assert_eq!(range(Some("7 Dec"), None), None);
+        assert_eq!(range("", " "), Some((i64::MIN, i64::MAX)));
+        assert_eq!(range("2026-12-08", "2026-12-07"), None);
+        assert_eq!(range("7 Dec", ""), None);
     }
 }
