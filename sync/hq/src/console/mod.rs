@@ -31,8 +31,10 @@ mod pages;
 mod preview;
 mod program;
 mod refusals;
+pub mod shift_closes;
 pub mod text;
 mod text_catalog;
+mod text_shift_closes;
 
 use std::sync::{Arc, LazyLock};
 
@@ -83,6 +85,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "member_money.html",
         include_str!("templates/member_money.html"),
+    ),
+    (
+        "shift_closes.html",
+        include_str!("templates/shift_closes.html"),
+    ),
+    (
+        "shift_close.html",
+        include_str!("templates/shift_close.html"),
     ),
 ];
 
@@ -310,6 +320,7 @@ fn render(
             approve_member_money => may_op(Operation::ApproveMemberMoney),
             campaigns => may_op(Operation::Campaigns),
             read_campaigns => may_op(Operation::ReadBackOffice),
+            read_shift_closes => may_op(Operation::ReadShiftCloses),
         },
     };
     ENV.get_template(template)
@@ -452,6 +463,7 @@ pub fn router() -> Router<Arc<Hq>> {
         )
         .merge(member_money::routes())
         .merge(campaigns::routes())
+        .merge(shift_closes::routes())
 }
 
 #[cfg(test)]

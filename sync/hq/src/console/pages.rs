@@ -68,7 +68,12 @@ impl Visit {
     ) -> Result<Response, HqError> {
         let lang = lang(&self.headers, self.query.lang.as_deref());
         let Some(session) = super::session(&self.hq, &self.headers).await? else {
-            return Ok(to_login(&format!("/console/{name}"), lang));
+            // A page's path spells its name with hyphens (`member_money`
+            // at `/console/member-money`).
+            return Ok(to_login(
+                &format!("/console/{}", name.replace('_', "-")),
+                lang,
+            ));
         };
         let flash = super::take_flash(&self.hq, &session)
             .await?

@@ -735,7 +735,10 @@ pub const TABLE: &[(&str, &str, &str)] = &[
 
 /// Every row of the console's string tables.
 pub fn rows() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-    TABLE.iter().chain(super::text_catalog::TABLE)
+    TABLE
+        .iter()
+        .chain(super::text_catalog::TABLE)
+        .chain(super::text_shift_closes::TABLE)
 }
 
 /// The strings of `lang`, by key.

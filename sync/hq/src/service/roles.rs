@@ -78,6 +78,11 @@ pub enum Operation {
     MemberMoney,
     /// Approve or reject another user's member-money request.
     ApproveMemberMoney,
+    /// Read the terminals' shift closes (Z reports): the takings by tender
+    /// and per clerk, the cash a drawer should hold. Store operations, who
+    /// settle the drawers; analysts and auditors, who check them; not
+    /// marketing, which has no part in the stores' cash.
+    ReadShiftCloses,
 }
 
 /// Whether `role` may perform `operation`.
@@ -94,13 +99,17 @@ pub fn may(role: Role, operation: Operation) -> bool {
                 | WriteCatalog
                 | MemberCare
                 | MemberMoney
+                | ReadShiftCloses
         ),
         Role::Marketing => matches!(
             operation,
             ReadBackOffice | WriteProgram | WriteCatalog | Campaigns
         ),
-        Role::Analyst => matches!(operation, ReadBackOffice),
-        Role::Auditor => matches!(operation, ReadBackOffice | ReadUsers | ReadAudit),
+        Role::Analyst => matches!(operation, ReadBackOffice | ReadShiftCloses),
+        Role::Auditor => matches!(
+            operation,
+            ReadBackOffice | ReadUsers | ReadAudit | ReadShiftCloses
+        ),
     }
 }
 
@@ -108,7 +117,7 @@ pub fn may(role: Role, operation: Operation) -> bool {
 mod tests {
     use super::*;
 
-    const ALL_OPERATIONS: [Operation; 13] = [
+    const ALL_OPERATIONS: [Operation; 14] = [
         Operation::ReadBackOffice,
         Operation::WriteStores,
         Operation::WriteStaff,
@@ -122,6 +131,7 @@ mod tests {
         Operation::Campaigns,
         Operation::MemberMoney,
         Operation::ApproveMemberMoney,
+        Operation::ReadShiftCloses,
     ];
 
     #[test]
@@ -143,17 +153,21 @@ mod tests {
                 WriteTerminals,
                 WriteCatalog,
                 MemberCare,
-                MemberMoney
+                MemberMoney,
+                ReadShiftCloses
             ]
         );
         assert_eq!(
             allowed(Role::Marketing),
             vec![ReadBackOffice, WriteProgram, WriteCatalog, Campaigns]
         );
-        assert_eq!(allowed(Role::Analyst), vec![ReadBackOffice]);
+        assert_eq!(
+            allowed(Role::Analyst),
+            vec![ReadBackOffice, ReadShiftCloses]
+        );
         assert_eq!(
             allowed(Role::Auditor),
-            vec![ReadBackOffice, ReadUsers, ReadAudit]
+            vec![ReadBackOffice, ReadUsers, ReadAudit, ReadShiftCloses]
         );
     }
 

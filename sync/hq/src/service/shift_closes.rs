@@ -38,7 +38,7 @@ pub(super) async fn list(
     office: OfficeRequest,
     Query(query): Query<ShiftClosesQuery>,
 ) -> Result<Response, HqError> {
-    let (hq, _) = office.authorize(Operation::ReadBackOffice).await?;
+    let (hq, _) = office.authorize(Operation::ReadShiftCloses).await?;
     let store = query
         .store
         .filter(|s| !s.trim().is_empty())

@@ -129,7 +129,7 @@ pub(super) const ROUTES: &[Route] = &[
     office(
         "get",
         "/v1/admin/shift-closes",
-        "A store's shift closes (Z reports), newest first: per terminal and per clerk, sales and totals by tender, discounts, points, stored value, refunds, cash expected",
+        "A store's shift closes (Z reports), newest first: per terminal and per clerk, sales and totals by tender, discounts, points, stored value, refunds, cash expected (not for the marketing role)",
         SHIFT_CLOSES_QUERY,
         None,
         Some(Body::json(

@@ -1,0 +1,339 @@
+//! The shift closes' pages (issue 24): head office's view of the Z reports
+//! the terminals upload. `/console/shift-closes` lists one store's closes,
+//! newest first, optionally within store-local days: per close its
+//! terminal, when it opened and closed, the clerk who closed it, and its
+//! figures (sales, net by tender, discounts, points, stored value,
+//! refunds, the cash the drawer should hold), with the page's totals under
+//! them; `/console/shift-closes/{terminal}/{shift}` opens one close with
+//! each tender's sales, refunds and net and every clerk's figures.
+//!
+//! The role table decides who reads them ([`Operation::ReadShiftCloses`]:
+//! not marketing). A close names clerks by id only, never a member, so
+//! viewing one is not audited (member care's views are).
+//!
+//! Pages go by key ([`ShiftCloseKey`], in the `after` link), not offset:
+//! a close uploaded while an operator pages neither repeats nor hides a
+//! row. Days are the chain's business days
+//! ([`crate::figures::BUSINESS_OFFSET_SECONDS`]), as everywhere in the
+//! console.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::{NaiveDate, TimeZone};
+use minijinja::{Value, context};
+use serde::Deserialize;
+use tillcard_rules::Money;
+use tillcard_rules::ids::Timestamp;
+use tillcard_rules::shift::{ShiftFigures, ShiftTender};
+
+use super::pages::Visit;
+use crate::error::HqError;
+use crate::figures::{BUSINESS_OFFSET_SECONDS, in_business_offset};
+use crate::service::Hq;
+use crate::service::roles::Operation;
+use crate::store::shift_closes::{ShiftCloseKey, ShiftClosePage, ShiftCloseRecord};
+
+/// Where the list lives.
+pub(super) const PATH: &str = "/console/shift-closes";
+
+/// Closes on one page. With at most [`tillcard_rules::limits::MAX_FEN`] in
+/// any figure of a close, a page's totals stay far inside an `i64`.
+pub const ROWS: i64 = 50;
+
+/// The list's query: the store, the first and last store-local day
+/// (`YYYY-MM-DD`, both included, either may be left out), and where the
+/// page resumes (`after`, from the previous page's "older" link).
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ListQuery {
+    store: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<String>,
+}
+
+/// The shift closes' console routes.
+pub(super) fn routes() -> Router<Arc<Hq>> {
+    Router::new().route(PATH, get(list)).route(
+        "/console/shift-closes/{terminal_id}/{shift_id}",
+        get(detail),
+    )
+}
+
+/// A key as the "older" link carries it: `<closed_at_ms>~<seq>~<terminal>`
+/// (the terminal id last, so whatever it holds cannot split the others).
+fn key_text(key: &ShiftCloseKey) -> String {
+    format!("{}~{}~{}", key.closed_at_ms, key.seq, key.terminal_id)
+}
+
+/// The key of an `after` link; `None` for text no link of ours carries.
+fn key_of(text: &str) -> Option<ShiftCloseKey> {
+    let mut parts = text.splitn(3, '~');
+    let closed_at_ms = parts.next()?.parse().ok()?;
+    let seq = parts.next()?.parse().ok()?;
+    let terminal_id = parts.next()?.to_string();
+    Some(ShiftCloseKey {
+        closed_at_ms,
+        terminal_id,
+        seq,
+    })
+}
+
+/// The first moment of store-local day `day`, ms since the Unix epoch.
+fn day_start_ms(day: NaiveDate) -> Option<i64> {
+    let offset = chrono::FixedOffset::east_opt(BUSINESS_OFFSET_SECONDS)?;
+    let start = offset
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+        .single()?;
+    Some(start.timestamp_millis())
+}
+
+/// A day the form gave: `None` when left empty.
+fn day(text: &str) -> Result<Option<NaiveDate>, chrono::ParseError> {
+    match text.trim() {
+        "" => Ok(None),
+        t => NaiveDate::parse_from_str(t, "%Y-%m-%d").map(Some),
+    }
+}
+
+/// The range `[since, until)` in ms of days `from` to `to`, both
+/// included (either left empty: unbounded on that side); `None` when a
+/// day is not a date or the range is backwards.
+fn range(from: &str, to: &str) -> Option<(i64, i64)> {
+    let (from, to) = (day(from).ok()?, day(to).ok()?);
+    let since = match from {
+        Some(d) => day_start_ms(d)?,
+        None => i64::MIN,
+    };
+    let until = match to {
+        Some(d) => day_start_ms(d.succ_opt()?)?,
+        None => i64::MAX,
+    };
+    (since < until).then_some((since, until))
+}
+
+/// A moment as the store-local minute it is (`2026-12-07 18:00`).
+fn local(at: Timestamp) -> String {
+    in_business_offset(at).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn yuan(m: Money) -> String {
+    m.to_string()
+}
+
+/// `figures` for a row of the list or the detail: money in yuan, each
+/// tender's sales, refunds and net in [`ShiftTender::ALL`] order.
+fn figures(f: &ShiftFigures) -> Value {
+    let tenders: Vec<Value> = ShiftTender::ALL
+        .into_iter()
+        .map(|tender| {
+            let line = f.tender(tender);
+            context! {
+                key => format!("tender_{}", tender_key(tender)),
+                sales => yuan(line.sales),
+                refunds => yuan(line.refunds),
+                net => yuan(line.net),
+            }
+        })
+        .collect();
+    context! {
+        sales => f.sales,
+        gross => yuan(f.gross),
+        discounts => yuan(f.discounts),
+        net => yuan(f.net),
+        tenders => tenders,
+        change_given => yuan(f.change_given),
+        points_issued => f.points_issued,
+        points_redeemed => f.points_redeemed,
+        points_returned => f.points_returned,
+        points_reversed => f.points_reversed,
+        top_ups => f.top_ups,
+        stored_value_in => yuan(f.stored_value_in()),
+        stored_value_in_principal => yuan(f.stored_value_in_principal),
+        stored_value_in_bonus => yuan(f.stored_value_in_bonus),
+        stored_value_out => yuan(f.stored_value_out),
+        refunds => f.refunds,
+        refunded => yuan(f.refunded),
+        cash_expected => yuan(f.cash_expected),
+    }
+}
+
+/// The string-table key's tail of a tender line (`tender_cash`, ...).
+fn tender_key(tender: ShiftTender) -> &'static str {
+    match tender {
+        ShiftTender::Cash => "cash",
+        ShiftTender::BankCard => "bank_card",
+        ShiftTender::WechatPay => "wechat_pay",
+        ShiftTender::Alipay => "alipay",
+        ShiftTender::StoredValue => "stored_value",
+        ShiftTender::Points => "points",
+    }
+}
+
+/// Adds `f` into `total`, field by field. Money's operators saturate; a
+/// page's figures are each within the protocol's bounds (checked at
+/// upload), so they never reach the ends.
+fn add_into(total: &mut ShiftFigures, f: &ShiftFigures) {
+    total.sales = total.sales.saturating_add(f.sales);
+    total.gross += f.gross;
+    total.discounts += f.discounts;
+    total.net += f.net;
+    for line in &mut total.tenders {
+        let other = f.tender(line.tender);
+        line.sales += other.sales;
+        line.refunds += other.refunds;
+        line.net += other.net;
+    }
+    total.change_given += f.change_given;
+    total.points_issued = total.points_issued.saturating_add(f.points_issued);
+    total.points_redeemed = total.points_redeemed.saturating_add(f.points_redeemed);
+    total.points_returned = total.points_returned.saturating_add(f.points_returned);
+    total.points_reversed = total.points_reversed.saturating_add(f.points_reversed);
+    total.top_ups = total.top_ups.saturating_add(f.top_ups);
+    total.stored_value_in_principal += f.stored_value_in_principal;
+    total.stored_value_in_bonus += f.stored_value_in_bonus;
+    total.stored_value_out += f.stored_value_out;
+    total.refunds = total.refunds.saturating_add(f.refunds);
+    total.refunded += f.refunded;
+    total.cash_expected += f.cash_expected;
+}
+
+/// The figures of `closes` added up: the page's totals row.
+fn totals<'a>(closes: impl IntoIterator<Item = &'a ShiftFigures>) -> ShiftFigures {
+    let mut total = ShiftFigures::default();
+    for f in closes {
+        add_into(&mut total, f);
+    }
+    total
+}
+
+/// A close's row in the list (and the head of its own page).
+fn row(c: &ShiftCloseRecord) -> Value {
+    context! {
+        terminal_id => c.terminal_id,
+        shift_id => c.shift_id,
+        store => c.store,
+        closed_at => local(c.report.closed_at),
+        opened_at => c.report.opened_at.map(local),
+        closed_by => c.closed_by,
+        first_seq => c.report.first_seq,
+        last_seq => c.report.last_seq,
+        figures => figures(&c.report.terminal),
+    }
+}
+
+/// The list's context: the stores to pick from, then the chosen store's
+/// page of closes, its totals and the link to the next (older) page.
+async fn list_page(hq: &Hq, q: &ListQuery) -> Result<Value, HqError> {
+    let stores = hq.list_stores().await?;
+    let store = q.store.as_deref().map(str::trim).unwrap_or_default();
+    let (from, to) = (
+        q.from.as_deref().unwrap_or_default(),
+        q.to.as_deref().unwrap_or_default(),
+    );
+    let chosen = !store.is_empty();
+    let bounds = range(from, to);
+    let after = q.after.as_deref().and_then(key_of);
+    let mut closes = Vec::new();
+    if let (true, Some((since_ms, until_ms))) = (chosen, bounds) {
+        closes = hq
+            .store()
+            .shift_close_page(&ShiftClosePage {
+                store: store.to_string(),
+                since_ms,
+                until_ms,
+                after: after.clone(),
+                // One more than shown: whether an older page exists.
+                limit: ROWS + 1,
+            })
+            .await?;
+    }
+    let shown = usize::try_from(ROWS).unwrap_or(50);
+    let older = (closes.len() > shown).then(|| {
+        closes.truncate(shown);
+        closes.last().map(|c| key_text(&ShiftCloseKey::of(c)))
+    });
+    let rows: Vec<Value> = closes.iter().map(row).collect();
+    let total = totals(closes.iter().map(|c| &c.report.terminal));
+    Ok(context! {
+        stores => stores,
+        store => store,
+        from => from,
+        to => to,
+        chosen => chosen,
+        bad_days => chosen && bounds.is_none(),
+        paged => after.is_some(),
+        older => older.flatten(),
+        closes => rows,
+        totals => figures(&total),
+    })
+}
+
+/// `GET /console/shift-closes?store=S001[&from=&to=][&after=]`.
+async fn list(Query(q): Query<ListQuery>, visit: Visit) -> Result<Response, HqError> {
+    visit
+        .show(
+            "shift_closes",
+            Some(Operation::ReadShiftCloses),
+            async |hq, _| list_page(hq, &q).await,
+        )
+        .await
+}
+
+/// `GET /console/shift-closes/{terminal}/{shift}`: one close, per tender
+/// and per clerk; 404 when head office holds no such close.
+async fn detail(
+    Path((terminal_id, shift_id)): Path<(String, String)>,
+    visit: Visit,
+) -> Result<Response, HqError> {
+    visit
+        .show(
+            "shift_close",
+            Some(Operation::ReadShiftCloses),
+            async |hq, _| {
+                let close = hq
+                    .store()
+                    .shift_close(&terminal_id, &shift_id)
+                    .await?
+                    .ok_or(HqError::NotFound)?;
+                let clerks: Vec<Value> = close
+                    .report
+                    .clerks
+                    .iter()
+                    .map(|c| context! { clerk => c.clerk, figures => figures(&c.figures) })
+                    .collect();
+                Ok(context! { close => row(&close), clerks => clerks })
+            },
+        )
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_after_link_reads_back_as_its_key() {
+        let key = ShiftCloseKey {
+            closed_at_ms: 1_765_000_000_000,
+            terminal_id: "t~1".into(),
+            seq: 42,
+        };
+        assert_eq!(key_of(&key_text(&key)), Some(key));
+        assert_eq!(key_of("12~x~t"), None);
+    }
+
+    #[test]
+    fn days_are_business_days_both_included() {
+        // 2026-12-07 00:00 +08:00 is 2026-12-06 16:00 UTC.
+        let (since, until) = range("2026-12-07", "2026-12-07").unwrap();
+        assert_eq!(since, 1_796_601_600_000 - 8 * 3_600_000);
+        assert_eq!(until - since, 86_400_000);
+        assert_eq!(range("", " "), Some((i64::MIN, i64::MAX)));
+        assert_eq!(range("2026-12-08", "2026-12-07"), None);
+        assert_eq!(range("7 Dec", ""), None);
+    }
+}
