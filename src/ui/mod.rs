@@ -6,6 +6,7 @@
 //! UI thread itself never waits on any of them.
 
 pub mod screenshots;
+mod shift_close;
 mod view;
 
 use std::cell::{Cell, RefCell};

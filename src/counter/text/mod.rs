@@ -15,6 +15,7 @@ use crate::counter::keyboard::TextField;
 
 mod first_day;
 mod items;
+mod shift;
 mod tenders;
 use crate::format::{Language, discount_label, money};
 use crate::scan::outcome::OutcomeKind;
@@ -22,6 +23,7 @@ use crate::store::StoreError;
 use crate::uplink::UplinkStatus;
 pub use first_day::*;
 pub use items::*;
+pub use shift::*;
 pub use tenders::*;
 
 /// Picks the text for `language`.
