@@ -49,7 +49,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     let lang = c.language;
     let screen = &c.shift_close;
     let closed_at = screen.closed.as_ref().map(|k| k.report.closed_at);
-    let (heading, till, clerks) = match &screen.preview {
+    let (heading, mut till, clerks) = match &screen.preview {
         Some(p) => (
             shift_heading(
                 lang,
@@ -59,14 +59,18 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
                 closed_at.as_ref(),
                 &p.report.closed_at,
             ),
-            rows(shift_sections(lang, &p.report.terminal)),
+            shift_sections(lang, &p.report.terminal),
             rows(clerk_sections(&p.report, &c.clerks, lang)),
         ),
-        None => (Vec::new(), rows(Vec::new()), rows(Vec::new())),
+        None => (Vec::new(), Vec::new(), rows(Vec::new())),
     };
+    // Sales and tenders in the first column, the rest in the second: the
+    // whole report on one screen without scrolling.
+    let more = till.split_off(till.len().min(2));
     let lines: Vec<SharedString> = heading.into_iter().map(SharedString::from).collect();
     ui.set_shift_heading(ModelRc::from(Rc::new(VecModel::from(lines))));
-    ui.set_shift_rows(till);
+    ui.set_shift_rows(rows(till));
+    ui.set_shift_more_rows(rows(more));
     ui.set_shift_clerks(clerks);
     let state = if let Some(e) = &screen.error {
         e.clone()
