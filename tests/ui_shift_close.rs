@@ -7,6 +7,8 @@
 //! event, and the Z report on a virtual network printer read back to text
 //! with the sales count and every tender's total. It prints again on
 //! request, and a second close right after is an empty shift of zeros.
+//! A printer out of paper shows on the status strip and does not hold the
+//! close up; the report prints once paper is back.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -20,6 +22,7 @@ use tillcard::rules::Money;
 use tillcard::rules::shift::ShiftTender;
 use tillcard::rules::tenders::TenderKind;
 use tillcard::ui::{UiApp, Wake};
+use tillcard_print::PrinterStatus;
 use tillcard_print::virtual_printer::{VirtualNetworkPrinter, command_names, decode, plain_text};
 
 #[path = "util/ui.rs"]
@@ -240,4 +243,34 @@ fn three_sales_closed_once_and_printed_then_an_empty_shift() {
     assert!(printed_line(&empty, "Sales count").ends_with(" 0"));
     assert!(printed_line(&empty, "Cash").ends_with(&paper(Money::ZERO)));
     assert!(!empty.contains("By clerk"), "no clerk booked anything");
+}
+
+#[test]
+fn a_printer_out_of_paper_is_shown_and_does_not_hold_up_the_close() {
+    let printer = VirtualNetworkPrinter::start().unwrap();
+    let (till, _data) = start(&printer);
+    till.login("c01", "3817");
+    wedge(&till, "6901028075022");
+    let mut taken = [Money::ZERO; 4];
+    pay(&till, &[("", "tender alipay")], &mut taken);
+    job(&printer, 1);
+    printer.set_status(PrinterStatus::PaperOut);
+
+    open_shift_close(&till);
+    assert_eq!(shown(&till, "Alipay"), taken[3].to_string());
+    till.tap("close shift");
+    till.wait(|c| c.shift_close.closed.is_some());
+    assert_eq!(till.store(|s| s.shift_closes(10)).len(), 1, "closed");
+    // The report waits for paper; the strip says why.
+    till.wait(|c| c.printer == Some(PrinterStatus::PaperOut));
+    assert_eq!(
+        till.ui().get_status().printer.as_str(),
+        PrinterStatus::PaperOut.en(),
+        "the status strip"
+    );
+    assert_eq!(printer.jobs().len(), 1, "nothing printed without paper");
+
+    printer.set_status(PrinterStatus::Ready);
+    let report = plain_text(&decode(&job(&printer, 2)));
+    assert!(printed_line(&report, "Alipay").ends_with(&paper(taken[3])));
 }
