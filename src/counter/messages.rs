@@ -639,6 +639,9 @@ pub struct ShiftCloseScreen {
     /// The close was sent and its answer is not in yet: another tap sends
     /// nothing.
     pub closing: bool,
+    /// Who tapped "Close and print", as shown on screen: the report names
+    /// them even when the till locked before the store answered.
+    pub closing_by: String,
     /// The shift closed on this visit: shown as closed, its report
     /// printable again.
     pub closed: Option<ShiftClose>,

@@ -57,6 +57,7 @@ impl Counter {
             return Vec::new();
         };
         screen.closing = true;
+        screen.closing_by = clerk.name().to_owned();
         screen.error = None;
         vec![Command::CloseShift {
             clerk: clerk.clone(),
@@ -103,12 +104,8 @@ impl Counter {
         self.shift_close.closing = false;
         match result {
             Ok(close) => {
-                let closed_by = self
-                    .clerk
-                    .as_ref()
-                    .map(|c| c.name().to_owned())
-                    .unwrap_or_default();
-                let printed = printed_z_report(&close, &closed_by, &self.clerks, self.language);
+                let closed_by = &self.shift_close.closing_by;
+                let printed = printed_z_report(&close, closed_by, &self.clerks, self.language);
                 let screen = &mut self.shift_close;
                 if let Some(preview) = &mut screen.preview {
                     preview.report = close.report.clone();
@@ -308,14 +305,21 @@ mod tests {
     }
 
     #[test]
-    fn leaving_forgets_the_approval_and_a_late_close_still_prints() {
+    fn leaving_and_locking_forget_the_approval_and_a_late_close_still_prints() {
         let (mut c, t0) = on_screen();
         c.handle(Input::Done(Done::ShiftReport(Ok(preview(report())))), t0);
         c.handle(Input::Tap(Action::CloseShift), t0);
         c.handle(Input::Tap(Action::Home), t0);
         assert!(c.approval.is_none(), "the approval went with the screen");
+        c.handle(Input::Tap(Action::Lock), t0);
         let answer = c.handle(Input::Done(Done::ShiftClosed(Ok(closed(report())))), t0);
         assert_eq!(printed(&answer).sections.len(), 5);
+        assert_eq!(
+            printed(&answer).closed_by,
+            "Cashier",
+            "named though the till locked"
+        );
+        c.handle(Input::Done(Done::LoggedIn(Ok(clerk()))), t0);
         assert_eq!(c.page, Page::Home);
         // Back in, the screen starts fresh on the next shift.
         c.handle(Input::Tap(Action::OpenShiftClose), t0);
