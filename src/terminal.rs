@@ -20,6 +20,7 @@ use crate::clock::Clock;
 use crate::config::TerminalConfig;
 use crate::counter::checkout::{PriceAsk, Priced, price_checkout};
 use crate::counter::member::MemberSnapshot;
+use crate::counter::messages::ShiftPreview;
 use crate::counter::{ClerkEntry, Command, Done, EnrollDone, Input, SaleDone};
 use crate::saved_files::SavedFiles;
 use crate::scan::credential::CardVerifier;
@@ -633,6 +634,23 @@ impl Terminal {
                 }
             }
             Command::Play(sound) => self.sounds.play(sound),
+            Command::LoadShiftReport => {
+                let store_code = self.config.head_office.store.clone();
+                self.on_store(
+                    move |s| {
+                        Ok(ShiftPreview {
+                            store: store_code,
+                            terminal: s.terminal_id().to_owned(),
+                            report: s.shift_report()?,
+                        })
+                    },
+                    Done::ShiftReport,
+                );
+            }
+            Command::CloseShift { clerk } => {
+                self.on_store(move |s| s.close_shift(&clerk), Done::ShiftClosed);
+            }
+            Command::PrintZReport(report) => self.print_z_report(*report),
         }
     }
 

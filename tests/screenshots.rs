@@ -24,6 +24,7 @@ const SCREENS: &[&str] = &[
     "adjust",
     "sync",
     "settings",
+    "shift-close",
     "first-run-code",
     "first-run-offline",
     "first-run-waiting",

@@ -326,13 +326,15 @@ pub fn layout(receipt: &Receipt, paper: Paper, open_drawer: bool) -> Vec<Op> {
     ops
 }
 
-fn push_wrapped(ops: &mut Vec<Op>, text: &str, width: usize) {
+/// `text` made printable and wrapped to `width`, one `Op::Text` a line.
+pub(crate) fn push_wrapped(ops: &mut Vec<Op>, text: &str, width: usize) {
     for line in wrap(&printable(text), width) {
         ops.push(Op::Text(line));
     }
 }
 
-fn push_rows(ops: &mut Vec<Op>, rows: &[TotalRow], width: usize) {
+/// Label/amount rows, a strong one in bold.
+pub(crate) fn push_rows(ops: &mut Vec<Op>, rows: &[TotalRow], width: usize) {
     for row in rows {
         if row.strong {
             ops.push(Op::Bold(true));

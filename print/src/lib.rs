@@ -9,6 +9,9 @@
 //! status events) → `transport` (a USB printer class device or TCP port
 //! 9100, every wait bounded) → the printer, whose answers `status` reads.
 //!
+//! `shift_report` is the other document: the shift's Z report, laid out
+//! with the same helpers and queued with `Spooler::submit_z_report`.
+//!
 //! `virtual_printer` goes the other way for tests and docs: bytes back to
 //! text and commands, and an image of the paper.
 //!
@@ -38,6 +41,7 @@
 pub mod escpos;
 pub mod layout;
 pub mod receipt;
+pub mod shift_report;
 pub mod spooler;
 pub mod status;
 pub mod transport;
@@ -46,6 +50,7 @@ pub mod virtual_printer;
 pub use escpos::{EncodeError, encode};
 pub use layout::{Align, Op, Paper, layout};
 pub use receipt::{ItemLine, Labels, MemberBlock, Receipt, TotalRow};
+pub use shift_report::{ZLabels, ZReport, ZSection, layout_z_report};
 pub use spooler::{JobId, PrintJob, SpoolEvent, Spooler, SpoolerConfig, SubmitError};
 pub use status::PrinterStatus;
 pub use transport::{Timeouts, Transport, TransportError};

@@ -33,6 +33,7 @@ use thiserror::Error;
 use crate::escpos::{DRAWER_KICK, DRAWER_KICK_NOW, EncodeError, INIT, encode};
 use crate::layout::{Paper, layout};
 use crate::receipt::Receipt;
+use crate::shift_report::{ZReport, layout_z_report};
 use crate::status::PrinterStatus;
 use crate::transport::{Timeouts, Transport, TransportError};
 
@@ -206,6 +207,15 @@ impl Spooler {
             receipt,
             open_drawer: false,
         })
+    }
+
+    /// Queues a shift's Z report and returns at once. It opens no drawer
+    /// and is not kept for [`Spooler::reprint`], which stays the last sale's
+    /// receipt: the terminal holds the report and sends it again marked as a
+    /// reprint.
+    pub fn submit_z_report(&self, report: &ZReport) -> Result<JobId, SubmitError> {
+        let bytes = encode(&layout_z_report(report, self.paper))?;
+        self.enqueue(bytes, false)
     }
 
     /// Queues a drawer kick on its own (no sale, no paper).

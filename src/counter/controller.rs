@@ -98,6 +98,7 @@ impl Counter {
             Action::OpenAdjust | Action::MemberAdjust => self.open_manager_page(Page::Adjust),
             Action::OpenSync => self.open_manager_page(Page::Sync),
             Action::OpenSettings => self.open_manager_page(Page::Settings),
+            Action::OpenShiftClose => self.open_manager_page(Page::ShiftClose),
             // Member lookup.
             Action::OpenPhoneLookup => self.tap_open_phone_lookup(),
             Action::FindPhone => self.tap_find_phone(),
@@ -144,6 +145,9 @@ impl Counter {
             // Sync and settings.
             Action::SyncNow => self.tap_sync_now(),
             Action::Provision => self.tap_provision(),
+            // The shift close.
+            Action::CloseShift => self.tap_close_shift(),
+            Action::ReprintShiftReport => self.tap_reprint_shift_report(),
             // The first run and PIN set-up happen before anyone signs in.
             Action::Register | Action::PinSetupNext | Action::PinSetupBack => Vec::new(),
             // Picking a clerk is the login screen's; the language is above.
@@ -175,11 +179,14 @@ impl Counter {
             }
             Done::Provisioned(result) => self.done_provisioned(result),
             Done::PinSet(result) => self.done_pin_set(result),
+            Done::ShiftReport(result) => self.done_shift_report(result),
+            Done::ShiftClosed(result) => self.done_shift_closed(result),
             // The store's thread is gone: every flow waiting on it stops
             // waiting, and the clerk is told.
             Done::Failed(e) => {
                 self.checkout_store_failed();
                 self.enroll_store_failed();
+                self.shift_close.closing = false;
                 self.say_error(&e)
             }
         }

@@ -24,6 +24,7 @@ use crate::store::StoreError;
 use crate::store::actions::{RefundReceipt, SaleReceipt, SaleSummary};
 use crate::store::clerks::{Approval, Clerk, Role};
 use crate::store::members::EnrollRequest;
+use crate::store::shift::ShiftClose;
 use crate::uplink::UplinkStatus;
 
 /// The screens.
@@ -65,6 +66,8 @@ pub enum Page {
     FirstRun,
     /// A clerk head office set up choosing their PIN with the setup code.
     PinSetup,
+    /// The shift close: the Z report's preview, close and print (issue 24).
+    ShiftClose,
 }
 
 /// A clerk as the login screen lists them.
@@ -150,6 +153,10 @@ pub enum Done {
     Provisioned(Result<(), HeadOfficeRefusal>),
     /// A PIN set with a setup code: the clerk, signed in with it.
     PinSet(Result<Clerk, HeadOfficeRefusal>),
+    /// The open shift's Z report, previewed.
+    ShiftReport(Result<ShiftPreview, StoreError>),
+    /// The shift closed (its report as closed and uploaded).
+    ShiftClosed(Result<ShiftClose, StoreError>),
     /// The store could not take the job at all (its thread is gone).
     Failed(StoreError),
 }
@@ -364,6 +371,12 @@ pub enum Action {
     PinSetupNext,
     /// PIN set-up: a step back (from the first, back to sign-in).
     PinSetupBack,
+    /// Manager: the shift close screen (the Z report's preview).
+    OpenShiftClose,
+    /// Shift close: close the shift and print its Z report (sent once).
+    CloseShift,
+    /// Shift close: print the closed shift's Z report again.
+    ReprintShiftReport,
 }
 
 /// Everything that happens to the counter.
@@ -559,6 +572,18 @@ pub enum Command {
     StartSync,
     /// Play a sound.
     Play(Sound),
+    /// Read the open shift's Z report (no close).
+    LoadShiftReport,
+    /// Close the shift: the close row, its `shift_closed` event and audit
+    /// row in one transaction (`Store::close_shift`).
+    CloseShift {
+        /// The clerk signed in, who closes it (a manager approved the
+        /// screen).
+        clerk: Clerk,
+    },
+    /// Print a shift's Z report (the terminal fills in the store and the
+    /// till; no printer: nothing). Never opens the drawer.
+    PrintZReport(Box<tillcard_print::ZReport>),
 }
 
 /// The manager PIN prompt.
@@ -591,4 +616,38 @@ pub struct Notice {
     pub text: String,
     /// A refusal or failure.
     pub bad: bool,
+}
+
+/// The open shift's report as the shift-close screen previews it, with the
+/// store and till it is for (the counter knows neither).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShiftPreview {
+    /// The store's code from the configuration (empty: none).
+    pub store: String,
+    /// This till's id.
+    pub terminal: String,
+    /// The shift's figures up to now.
+    pub report: tillcard_rules::shift::ShiftReport,
+}
+
+/// The shift-close screen (issue 24): the preview, whether the close is on
+/// its way, and the shift closed on this visit.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShiftCloseScreen {
+    /// The open shift's report (none while it loads).
+    pub preview: Option<ShiftPreview>,
+    /// The close was sent and its answer is not in yet: another tap sends
+    /// nothing.
+    pub closing: bool,
+    /// Who tapped "Close and print", as shown on screen: the report names
+    /// them even when the till locked before the store answered.
+    pub closing_by: String,
+    /// The shift closed on this visit: shown as closed, its report
+    /// printable again.
+    pub closed: Option<ShiftClose>,
+    /// Its Z report as printed (the store and till left to the terminal),
+    /// kept to print again.
+    pub printed: Option<tillcard_print::ZReport>,
+    /// Why the preview or the close failed, in words.
+    pub error: Option<String>,
 }

@@ -41,6 +41,7 @@ pub mod keypad;
 pub mod member;
 pub mod messages;
 pub mod printed_receipt;
+pub mod printed_shift;
 pub mod receipt;
 pub mod state;
 pub mod text;

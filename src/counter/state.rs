@@ -15,7 +15,7 @@ use super::keypad::{Entry, EntryKind};
 use super::member::MemberSnapshot;
 use super::messages::{
     ApprovalPrompt, CameraStatus, ClerkEntry, Command, EnrollDone, FirstRunStep, Notice, Page,
-    PinSetup, SaleDone, ScanBanner, Sound,
+    PinSetup, SaleDone, ScanBanner, ShiftCloseScreen, Sound,
 };
 use super::text;
 use crate::format::Language;
@@ -128,6 +128,8 @@ pub struct Counter {
     pub(in crate::counter) first_run_retry_at: Option<Instant>,
     /// A clerk choosing their first PIN.
     pub pin_setup: Option<PinSetup>,
+    /// The shift-close screen.
+    pub shift_close: ShiftCloseScreen,
 }
 
 impl Counter {
@@ -177,6 +179,7 @@ impl Counter {
             first_run: None,
             first_run_retry_at: None,
             pin_setup: None,
+            shift_close: ShiftCloseScreen::default(),
         }
     }
 

@@ -5,11 +5,12 @@
 //! to the spooler's bounded queue and the answer comes back as a status.
 //! A missing, offline or out-of-paper printer is shown, never an error in
 //! the sale; a queue full of receipts the printer could not take refuses
-//! the newest, which stays saved as a file and can be reprinted.
+//! the newest, which stays saved as a file and can be reprinted. A
+//! shift's Z report goes the same way, after its close is committed.
 
 use std::sync::mpsc;
 
-use tillcard_print::{PrintJob, Receipt, SpoolEvent, Spooler, SpoolerConfig};
+use tillcard_print::{PrintJob, Receipt, SpoolEvent, Spooler, SpoolerConfig, ZReport};
 
 use super::{Sink, StartError, Terminal};
 use crate::config::TerminalConfig;
@@ -62,10 +63,7 @@ pub(super) fn start(
                 }
             }
         })?;
-    let store = match config.head_office.store.trim() {
-        "" => "Tillcard".to_string(),
-        code => format!("Tillcard {code}"),
-    };
+    let store = crate::counter::text::store_name(&config.head_office.store);
     Ok(Some(Printer {
         spooler,
         store,
@@ -87,6 +85,21 @@ impl Terminal {
             open_drawer,
         }) {
             tracing::warn!(error = %e, "receipt not queued for the printer");
+        }
+    }
+
+    /// Prints a shift's Z report with this till's store and id (never
+    /// opens the drawer); nothing without a printer. The shift is closed
+    /// already: a printer that cannot take it shows on the status strip,
+    /// and the shift-close screen prints it again.
+    pub(super) fn print_z_report(&self, mut report: ZReport) {
+        let Some(printer) = &self.printer else {
+            return;
+        };
+        report.store.clone_from(&printer.store);
+        report.terminal.clone_from(&printer.till);
+        if let Err(e) = printer.spooler.submit_z_report(&report) {
+            tracing::warn!(error = %e, "Z report not queued for the printer");
         }
     }
 

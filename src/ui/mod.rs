@@ -7,6 +7,7 @@
 
 mod customer_display;
 pub mod screenshots;
+mod shift_close;
 mod view;
 
 pub use customer_display::CustomerDisplay;

@@ -322,11 +322,34 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
                 Action::SetText(TextField::HeadOfficeUrl, String::new()),
             );
             tap(&app, Action::Home);
+            shift_close(&app)?;
+            shot("shift-close", false)?;
+            tap(&app, Action::Home);
         }
     }
     drop(app);
     written.extend(write_first_run(dir, &headless)?);
     Ok(written)
+}
+
+/// The shift close's preview with one more walk-in sale in the shift (paid
+/// by bank card beside the member's sales of every round), behind the
+/// manager's PIN; nothing is closed, so the shift grows round by round.
+fn shift_close(app: &UiApp) -> anyhow::Result<()> {
+    tap(app, Action::OpenCheckout);
+    keys(app, "36.8");
+    tap(app, Action::QuickKey(1));
+    pump(app, |c| c.sale.priced.is_some())?;
+    tap(app, Action::Tender(1));
+    pump(app, |c| c.page == Page::Receipt)?;
+    tap(app, Action::Home);
+    tap(app, Action::OpenManager);
+    tap(app, Action::SelectManager("m01".into()));
+    keys(app, "738162");
+    tap(app, Action::SubmitPin);
+    pump(app, |c| c.page == Page::Manager)?;
+    tap(app, Action::OpenShiftClose);
+    pump(app, |c| c.shift_close.preview.is_some())
 }
 
 /// A new till's first-run screens, in both languages and sizes, named

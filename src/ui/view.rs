@@ -53,6 +53,9 @@ pub fn action_from(name: &str, index: i32) -> Option<Action> {
     if let Some(key) = name.strip_prefix("type:") {
         return TextKey::from_label(key).map(Action::TypeKey);
     }
+    if let Some(action) = super::shift_close::action(name) {
+        return Some(action);
+    }
     Some(match name {
         "submit-pin" => Action::SubmitPin,
         "lock" => Action::Lock,
@@ -153,6 +156,7 @@ fn page_id(page: Page) -> PageId {
         Page::Settings => PageId::Settings,
         Page::FirstRun => PageId::FirstRun,
         Page::PinSetup => PageId::PinSetup,
+        Page::ShiftClose => PageId::ShiftClose,
     }
 }
 
@@ -681,6 +685,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     ui.set_hq_url(shared(&c.hq_url));
     ui.set_provision_code(shared(&c.provision_code));
     render_keyboard(c, ui);
+    super::shift_close::render(c, ui);
     // First run and a first PIN.
     if let Some(step) = c.first_run {
         ui.set_first_run_text(shared(text::first_run_step(lang, step)));

@@ -45,6 +45,7 @@ impl Counter {
                 self.go(page);
                 vec![Command::LoadSales]
             }
+            Page::ShiftClose => self.enter_shift_close(),
             _ => {
                 self.go(page);
                 Vec::new()

@@ -16,6 +16,8 @@
 //! - [`manager_forms`]: top-up, refund, adjustment; opening manager screens.
 //! - [`gifts`]: the gift catalogue, a gift redeemed for points.
 //! - [`settings`]: language, sync now, registering with head office.
+//! - [`shift_close`]: the shift close, its Z report previewed, closed
+//!   once and printed (issue 24).
 //! - [`first_run`]: a new till from its enrollment code to the first
 //!   sign-in.
 //! - [`pin_setup`]: a clerk's first PIN, with head office's setup code.
@@ -31,6 +33,7 @@ pub mod manager_forms;
 pub mod pin_setup;
 pub mod session;
 pub mod settings;
+pub mod shift_close;
 pub mod tenders;
 pub mod typing;
 

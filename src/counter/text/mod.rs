@@ -16,6 +16,7 @@ use crate::counter::keyboard::TextField;
 pub mod customer;
 mod first_day;
 mod items;
+mod shift;
 mod tenders;
 use crate::format::{Language, discount_label, money};
 use crate::scan::outcome::OutcomeKind;
@@ -23,6 +24,7 @@ use crate::store::StoreError;
 use crate::uplink::UplinkStatus;
 pub use first_day::*;
 pub use items::*;
+pub use shift::*;
 pub use tenders::*;
 
 /// Picks the text for `language`.
