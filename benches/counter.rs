@@ -14,49 +14,17 @@ use std::time::Instant;
 
 use tillcard::clock::SystemClock;
 use tillcard::counter::checkout::{CouponChoice, PriceAsk, Sale, price_checkout};
-use tillcard::rules::Money;
-use tillcard::rules::catalog::{CatalogItem, ItemCode, Quantity, TierPrice};
+use tillcard::rules::catalog::{CatalogItem, ItemCode, Quantity};
 use tillcard::store::{PinHashCost, Store, StoreConfig};
+
+#[path = "util/catalog_items.rs"]
+mod catalog_items;
+use catalog_items::{ean13, item};
 
 /// The catalog's size, the figure for one store.
 const ITEMS: usize = 100_000;
 /// Scans per sale before a new one starts.
 const BASKET: usize = 25;
-
-/// The EAN-13 of item `n`: a Chinese prefix, the number, its check digit.
-fn ean13(n: usize) -> String {
-    let body = format!("690{n:09}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
-}
-
-fn item(n: usize) -> CatalogItem {
-    let price = Money::from_fen(100 + (n as i64 * 37) % 9_900);
-    CatalogItem {
-        sku: format!("S{n:06}"),
-        barcode: Some(ean13(n)),
-        name_zh: format!("商品 {n}"),
-        name_en: format!("Item {n}"),
-        category: ["grocery", "drinks", "household", "fresh"][n % 4].into(),
-        price,
-        // A third of the items have a gold member price, 10% off.
-        member_prices: if n.is_multiple_of(3) {
-            vec![TierPrice {
-                tier: "gold".into(),
-                price: price.mul_ratio_half_up(9, 10),
-            }]
-        } else {
-            Vec::new()
-        },
-        sold_by_weight: false,
-        active: true,
-    }
-}
 
 fn p(samples: &mut [f64], q: f64) -> f64 {
     samples.sort_by(f64::total_cmp);
