@@ -497,6 +497,7 @@ pub(super) fn write(
                 now_s
             ])?;
         }
+        super::walk_in_returns::insert(tx, &plan.walk_in_returns, &tid, &now_s)?;
     }
     for member in plan.erasures.iter() {
         // A tombstone even for a member not known yet: the erasure can
