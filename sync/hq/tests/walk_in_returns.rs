@@ -144,15 +144,14 @@ async fn flagged_once(backend: Backend) {
     h.upload(&a, vec![sold]).await;
     h.upload(&b, vec![at_b]).await;
     h.upload(&c, vec![at_c]).await;
-    let conflicts: Vec<_> = h
-        .hq
-        .store()
-        .conflicts()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|c| c.kind == "returned_twice")
-        .collect();
+    let conflicts: Vec<_> =
+        h.hq.store()
+            .conflicts()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.kind == "returned_twice")
+            .collect();
     println!(
         "[{backend:?}] member's sale returned twice: {} conflict(s); open walk-in flags {}",
         conflicts.len(),
@@ -248,7 +247,10 @@ async fn console_acknowledge(backend: Backend) {
 
     // Acknowledged by store ops: who and when kept, audited, off the list.
     let (s, to) = acknowledge(&h, &ops, flag.flag_no).await;
-    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/conflicts"));
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/console/conflicts")
+    );
     let after = flags_of(&h, &sale).await;
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].state, "acknowledged");

@@ -4,7 +4,11 @@
 
 /// `(key, zh-CN, en)`.
 pub const TABLE: &[(&str, &str, &str)] = &[
-    ("walk_in_returns", "散客销售重复退货", "Walk-in sales returned twice"),
+    (
+        "walk_in_returns",
+        "散客销售重复退货",
+        "Walk-in sales returned twice",
+    ),
     (
         "walk_in_returns_hint",
         "没有会员的销售在多台终端退货，退货数量超过售出数量。",

@@ -338,9 +338,6 @@ mod tests {
             }]
         );
         // Within what was sold: nothing.
-        assert_eq!(
-            judge(&before, &[], &[fact(1, 5, 0, 1)]),
-            Judged::default()
-        );
+        assert_eq!(judge(&before, &[], &[fact(1, 5, 0, 1)]), Judged::default());
     }
 }
