@@ -1,45 +1,17 @@
 //! Walk-in sales returned twice on SQLite
-//! ([`crate::store::walk_in_returns`]): written with the batch
-//! ([`insert`], from `batch::write`), listed, and acknowledged with the
-//! audit row in one transaction.
+//! ([`crate::store::walk_in_returns`]): listed, and acknowledged with the
+//! audit row in one transaction (the batch writes them: `batch::write`).
 
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
 use super::back_office::audit;
-use crate::ingest::returns::WalkInReturn;
 use crate::store::back_office::AuditEntry;
 use crate::store::walk_in_returns::{
-    ACKNOWLEDGE_SQL, EXISTS_SQL, INSERT_SQL, OF_SALE_SQL, OPEN_SQL, WalkInReturnCase,
-    WalkInReturnStore, joined_lines, joined_terminals, not_open, walk_in_return_from_row,
+    ACKNOWLEDGE_SQL, EXISTS_SQL, OF_SALE_SQL, OPEN_SQL, WalkInReturnCase, WalkInReturnStore,
+    not_open, walk_in_return_from_row,
 };
-use crate::store::{BackOffice, StoreResult, to_sql_int};
-
-/// Writes a batch's flags inside its transaction: `tid` the uploading
-/// terminal, `now_s` head office's moment (RFC 3339).
-pub(super) fn insert(
-    tx: &Connection,
-    flags: &[WalkInReturn],
-    tid: &str,
-    now_s: &str,
-) -> StoreResult<()> {
-    if flags.is_empty() {
-        return Ok(());
-    }
-    let mut stmt = tx.prepare_cached(INSERT_SQL)?;
-    for flag in flags {
-        stmt.execute(params![
-            flag.sale.0.to_string(),
-            flag.sold_at.to_string(),
-            joined_terminals(&flag.returned_at),
-            joined_lines(&flag.lines),
-            tid,
-            to_sql_int(flag.seq),
-            now_s
-        ])?;
-    }
-    Ok(())
-}
+use crate::store::{BackOffice, StoreResult};
 
 fn listed(
     c: &Connection,
