@@ -494,6 +494,20 @@ pub(super) async fn close_conflict(
     .await
 }
 
+/// Acknowledges an open walk-in sale returned twice (whoever works the
+/// conflicts may).
+pub(super) async fn acknowledge_walk_in_return(
+    Path(flag_no): Path<i64>,
+    form: Submission,
+) -> Result<Response, HqError> {
+    form.submit(CONFLICTS, async |hq, posted| {
+        hq.acknowledge_walk_in_return(&posted.session.actor, flag_no)
+            .await
+            .map(|()| notice("walk_in_return_acknowledged_notice"))
+    })
+    .await
+}
+
 const REVIEW: FormsOf = FormsOf {
     back: "/console/conflicts",
     operation: Operation::WriteTerminals,

@@ -35,6 +35,7 @@ pub mod shift_closes;
 pub mod text;
 mod text_catalog;
 mod text_shift_closes;
+mod text_walk_in_returns;
 
 use std::sync::{Arc, LazyLock};
 
@@ -430,6 +431,10 @@ pub fn router() -> Router<Arc<Hq>> {
         .route(
             "/console/conflicts/{member_id}/{conflict_no}/close",
             post(forms::close_conflict),
+        )
+        .route(
+            "/console/walk-in-returns/{flag_no}/acknowledge",
+            post(forms::acknowledge_walk_in_return),
         )
         .route(
             "/console/dead-letters/{terminal_id}/{seq}/assign",

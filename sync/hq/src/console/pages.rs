@@ -202,7 +202,8 @@ pub(super) async fn members(visit: Visit) -> Result<Response, HqError> {
 
 /// The review queue: conflicts' counts by kind and age, then the
 /// conflicts with assign, resolve (accept, freeze, adjust, merge) and
-/// dismiss beside each open one; the dead letters with assign, re-apply
+/// dismiss beside each open one; the open walk-in sales returned twice
+/// with acknowledge; the dead letters with assign, re-apply
 /// and dismiss; the terminal flags with assign, resolve (accept, revoke)
 /// and dismiss.
 pub(super) async fn conflicts(visit: Visit) -> Result<Response, HqError> {
@@ -219,7 +220,9 @@ pub(super) async fn conflicts(visit: Visit) -> Result<Response, HqError> {
                 .collect();
             let dead_letters = hq.dead_letter_queue().await?;
             let flags = hq.flag_queue().await?;
+            let walk_in_returns = hq.walk_in_return_queue().await?;
             Ok(context! {
+                walk_in_returns => walk_in_returns,
                 cases => cases,
                 counts => counts,
                 users => users,

@@ -739,6 +739,7 @@ pub fn rows() -> impl Iterator<Item = &'static (&'static str, &'static str, &'st
         .iter()
         .chain(super::text_catalog::TABLE)
         .chain(super::text_shift_closes::TABLE)
+        .chain(super::text_walk_in_returns::TABLE)
 }
 
 /// The strings of `lang`, by key.

@@ -263,6 +263,9 @@ pub struct Plan {
     pub dead: Vec<DeadLetter>,
     /// Conflicts.
     pub conflicts: Vec<Conflict>,
+    /// Walk-in sales refunded beyond what was sold ([`returns`]): flags
+    /// for head office, there being no member's queue to put them in.
+    pub walk_in_returns: Vec<returns::WalkInReturn>,
     /// Member rows.
     pub members: BTreeMap<MemberId, MemberWrite>,
     /// Members erased by request at the terminal.
@@ -615,8 +618,9 @@ pub fn plan(prepared: Prepared, loaded: Loaded, store: &str) -> Result<Plan, Bat
         }
     }
     // Sales and refunds against each other, whichever came first.
-    let returned_twice = returns::judge(&held_returns, &out.sales, &out.refunds);
-    out.conflicts.extend(returned_twice);
+    let judged = returns::judge(&held_returns, &out.sales, &out.refunds);
+    out.conflicts.extend(judged.conflicts);
+    out.walk_in_returns = judged.walk_ins;
     let mut ack = acked_seq;
     while stored.contains(&(ack + 1)) || existing.contains_key(&(ack + 1)) {
         ack += 1;

@@ -10,8 +10,12 @@
 //! the member), naming the sale, the lines, and the terminals that sold
 //! and returned it. Only a growth of the excess is flagged, so a batch sent
 //! again, or a sale arriving after refunds already flagged, flags nothing
-//! new. A walk-in sale (no member) has no member's queue and is not
-//! flagged here.
+//! new. A walk-in sale (no member) has no member's queue: by the same
+//! rule it becomes a store-level flag instead ([`WalkInReturn`], table
+//! `walk_in_returns`), written in the batch's transaction and listed for
+//! head-office staff to acknowledge beside the conflicts
+//! (`store::walk_in_returns`). It holds the sale, the terminals and the
+//! lines, and no personal data: a walk-in has none.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -51,6 +55,33 @@ pub struct HeldReturns {
     pub sales: HashMap<SourceId, HeldSale>,
     /// Their refunds held, by sale id.
     pub refunds: HashMap<SourceId, Vec<HeldRefund>>,
+}
+
+/// A walk-in sale refunded beyond what was sold: the flag a batch raises
+/// where a member's sale would raise a `returned_twice` conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkInReturn {
+    /// The sale.
+    pub sale: SourceId,
+    /// The terminal that sold it.
+    pub sold_at: TerminalId,
+    /// The terminals that returned it, each once, in order.
+    pub returned_at: Vec<TerminalId>,
+    /// The lines refunded beyond what was sold, each
+    /// `line N: sold S, refunded R` (N from 1).
+    pub lines: Vec<String>,
+    /// The seq of the batch's event that raised it (the highest of the
+    /// sale's events in the batch).
+    pub seq: u64,
+}
+
+/// What [`judge`] found: conflicts on members' sales, flags on walk-ins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Judged {
+    /// `returned_twice` conflicts, one per member's sale whose excess grew.
+    pub conflicts: Vec<Conflict>,
+    /// Walk-in sales whose excess grew.
+    pub walk_ins: Vec<WalkInReturn>,
 }
 
 /// The sales a batch sells or refunds: the ids to load.
@@ -102,22 +133,18 @@ fn total_beyond(lines: &[(usize, i64, i64)]) -> i64 {
         .fold(0i64, |a, (_, s, r)| a.saturating_add(r.saturating_sub(*s)))
 }
 
-/// The `returned_twice` conflicts a batch raises, given what was held
-/// before it and the sales and refunds it applies.
-pub(super) fn judge(
-    held: &HeldReturns,
-    sales: &[SaleFact],
-    refunds: &[RefundFact],
-) -> Vec<Conflict> {
+/// The `returned_twice` conflicts and walk-in flags a batch raises, given
+/// what was held before it and the sales and refunds it applies.
+pub(super) fn judge(held: &HeldReturns, sales: &[SaleFact], refunds: &[RefundFact]) -> Judged {
+    let mut judged = Judged::default();
     let Some(uploader) = held.uploader else {
-        return Vec::new();
+        return judged;
     };
     let touched: BTreeSet<SourceId> = sales
         .iter()
         .map(|s| s.sale)
         .chain(refunds.iter().map(|r| r.sale))
         .collect();
-    let mut conflicts = Vec::new();
     for sale in touched {
         let held_sale = held.sales.get(&sale);
         let batch_sale = sales.iter().find(|s| s.sale == sale);
@@ -151,14 +178,10 @@ pub(super) fn judge(
         if total_beyond(&after_lines) <= before {
             continue;
         }
-        let Some(member) = member else {
-            tracing::warn!(%sale, "a walk-in sale was refunded beyond what was sold");
-            continue;
-        };
-        let returned_at: BTreeSet<String> = held_refunds
+        let returned_at: BTreeSet<TerminalId> = held_refunds
             .iter()
-            .map(|r| r.terminal.to_string())
-            .chain(batch_refunds.iter().map(|_| uploader.to_string()))
+            .map(|r| r.terminal)
+            .chain(batch_refunds.iter().map(|_| uploader))
             .collect();
         let lines: Vec<String> = after_lines
             .iter()
@@ -170,19 +193,34 @@ pub(super) fn judge(
             .chain(batch_sale.map(|s| s.seq))
             .max()
             .unwrap_or_default();
-        conflicts.push(Conflict {
+        let Some(member) = member else {
+            tracing::warn!(%sale, "a walk-in sale was refunded beyond what was sold: flagged");
+            judged.walk_ins.push(WalkInReturn {
+                sale,
+                sold_at: terminal,
+                returned_at: returned_at.into_iter().collect(),
+                lines,
+                seq,
+            });
+            continue;
+        };
+        judged.conflicts.push(Conflict {
             member,
             kind: "returned_twice".into(),
             reason: format!(
                 "sale {} sold at terminal {terminal} refunded beyond what was sold ({}); returned at terminals {}",
                 sale.0,
                 lines.join("; "),
-                returned_at.into_iter().collect::<Vec<_>>().join(", ")
+                returned_at
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             seq,
         });
     }
-    conflicts
+    judged
 }
 
 #[cfg(test)]
@@ -230,13 +268,13 @@ mod tests {
 
     #[test]
     fn a_refund_within_what_was_sold_is_not_flagged() {
-        let conflicts = judge(&held(vec![refund(2, 0, 1)]), &[], &[fact(1, 5, 0, 2)]);
+        let conflicts = judge(&held(vec![refund(2, 0, 1)]), &[], &[fact(1, 5, 0, 2)]).conflicts;
         assert!(conflicts.is_empty());
     }
 
     #[test]
     fn a_refund_beyond_what_was_sold_is_flagged_with_the_terminals() {
-        let conflicts = judge(&held(vec![refund(2, 0, 1)]), &[], &[fact(1, 5, 0, 3)]);
+        let conflicts = judge(&held(vec![refund(2, 0, 1)]), &[], &[fact(1, 5, 0, 3)]).conflicts;
         assert_eq!(conflicts.len(), 1);
         let c = &conflicts[0];
         assert_eq!(
@@ -255,8 +293,8 @@ mod tests {
     #[test]
     fn an_excess_already_held_is_not_flagged_again_until_it_grows() {
         let before = held(vec![refund(2, 0, 3), refund(4, 0, 3)]);
-        assert!(judge(&before, &[], &[fact(1, 6, 1, 1)]).is_empty());
-        assert_eq!(judge(&before, &[], &[fact(1, 6, 0, 1)]).len(), 1);
+        assert_eq!(judge(&before, &[], &[fact(1, 6, 1, 1)]), Judged::default());
+        assert_eq!(judge(&before, &[], &[fact(1, 6, 0, 1)]).conflicts.len(), 1);
     }
 
     #[test]
@@ -274,10 +312,32 @@ mod tests {
             lines: vec![(3, 300), (2, 200)],
             payment: None,
         };
-        let conflicts = judge(&before, &[sale], &[]);
+        let conflicts = judge(&before, &[sale], &[]).conflicts;
         assert_eq!(conflicts.len(), 1);
         assert_eq!(conflicts[0].seq, 8);
         // Refunds only, sale not arrived: nothing to judge yet.
-        assert!(judge(&before, &[], &[fact(1, 9, 0, 5)]).is_empty());
+        assert_eq!(judge(&before, &[], &[fact(1, 9, 0, 5)]), Judged::default());
+    }
+
+    #[test]
+    fn a_walk_in_sale_refunded_beyond_what_was_sold_is_flagged_not_a_conflict() {
+        let mut before = held(vec![refund(2, 0, 2)]);
+        if let Some(sale) = before.sales.get_mut(&SourceId(id(1))) {
+            sale.member = None;
+        }
+        let judged = judge(&before, &[], &[fact(1, 5, 0, 2)]);
+        assert!(judged.conflicts.is_empty());
+        assert_eq!(
+            judged.walk_ins,
+            vec![WalkInReturn {
+                sale: SourceId(id(1)),
+                sold_at: TerminalId(id(9)),
+                returned_at: vec![TerminalId(id(2)), TerminalId(id(3))],
+                lines: vec!["line 1: sold 3, refunded 4".into()],
+                seq: 5,
+            }]
+        );
+        // Within what was sold: nothing.
+        assert_eq!(judge(&before, &[], &[fact(1, 5, 0, 1)]), Judged::default());
     }
 }

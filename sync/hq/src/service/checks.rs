@@ -171,6 +171,16 @@ pub fn refusal(r: BackOfficeRefusal) -> HqError {
             "not_dead_lettered",
             "the event is no longer dead-lettered".into(),
         ),
+        UnknownWalkInReturn => (
+            StatusCode::NOT_FOUND,
+            "unknown_walk_in_return",
+            "no such walk-in sale returned twice".into(),
+        ),
+        WalkInReturnAcknowledged => (
+            StatusCode::CONFLICT,
+            "walk_in_return_acknowledged",
+            "this walk-in sale returned twice was acknowledged already".into(),
+        ),
     };
     HqError::Refused(status, code, message)
 }

@@ -361,6 +361,21 @@ pub(super) async fn flag_queue(office: OfficeRequest) -> Result<Response, HqErro
     Ok(json(&hq.flag_queue().await?))
 }
 
+/// The open walk-in sales returned twice: for whoever works the conflicts.
+pub(super) async fn walk_in_return_queue(office: OfficeRequest) -> Result<Response, HqError> {
+    let (hq, _) = office.authorize(Operation::MemberCare).await?;
+    Ok(json(&hq.walk_in_return_queue().await?))
+}
+
+pub(super) async fn acknowledge_walk_in_return(
+    office: OfficeRequest,
+    Path(flag_no): Path<i64>,
+) -> Result<Response, HqError> {
+    let (hq, actor) = office.authorize(Operation::MemberCare).await?;
+    hq.acknowledge_walk_in_return(&actor, flag_no).await?;
+    Ok(done())
+}
+
 pub(super) async fn assign_flag(
     office: OfficeRequest,
     Path(id): Path<i64>,

@@ -46,6 +46,7 @@ mod sign_in;
 pub mod snapshots;
 mod staff;
 mod upload;
+pub mod walk_in_returns;
 
 pub use back_office::Actor;
 pub use routes::{Route, openapi_document, routes};

@@ -216,6 +216,10 @@ pub enum BackOfficeRefusal {
     FlagClosed,
     /// The event is no longer dead-lettered (re-applied meanwhile).
     NotDeadLettered,
+    /// No such walk-in sale returned twice.
+    UnknownWalkInReturn,
+    /// The walk-in sale returned twice was acknowledged already.
+    WalkInReturnAcknowledged,
 }
 
 /// A change to one clerk.

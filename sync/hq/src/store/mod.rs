@@ -24,6 +24,7 @@ pub mod scope;
 pub mod shift_closes;
 pub mod sqlite;
 pub mod throttles;
+pub mod walk_in_returns;
 
 pub use back_office::{
     AuditEntry, BackOfficeRefusal, EnrollCodeRecord, MemberRowChange, StaffRecord, StaffUpdate,
@@ -39,6 +40,7 @@ pub use review::{
 };
 pub use scope::ScopeStore;
 pub use shift_closes::{ShiftCloseRecord, ShiftCloseStore};
+pub use walk_in_returns::{WalkInReturnCase, WalkInReturnStore};
 
 use tillcard_rules::ids::{MemberId, Timestamp};
 use tillcard_rules::ledger::LedgerEntry;
@@ -265,6 +267,7 @@ pub trait Store:
     + NodeStateStore
     + ScopeStore
     + ShiftCloseStore
+    + WalkInReturnStore
     + Send
     + Sync
     + 'static

@@ -627,11 +627,15 @@ impl Till {
 
     /// A walk-in sale (no member) of one line of `yuan`, paid in money.
     pub fn walk_in_sale(&mut self, yuan: i64) -> (OutboxEvent, Quote) {
-        let basket = rice(yuan);
+        self.walk_in_basket_sale(&rice(yuan))
+    }
+
+    /// A walk-in sale (no member) of `basket`, paid in money.
+    pub fn walk_in_basket_sale(&mut self, basket: &Basket) -> (OutboxEvent, Quote) {
         let request = PricingRequest {
             quote_id: SourceId(Uuid::now_v7()),
             program: &self.program,
-            basket: &basket,
+            basket,
             shopper: None,
             context: Context {
                 now: self.clock,
@@ -661,6 +665,18 @@ impl Till {
             line: 0,
             quantity: quote.lines[0].item.quantity,
         }];
+        self.refund_lines(quote, sale_entries, account, lines)
+    }
+
+    /// A refund of `lines` of a sale, booked by the rules as a terminal
+    /// that holds none of the sale's other refunds (offline) would.
+    pub fn refund_lines(
+        &mut self,
+        quote: &Quote,
+        sale_entries: &[LedgerEntry],
+        account: Option<&MemberAccount>,
+        lines: Vec<RefundLine>,
+    ) -> (OutboxEvent, Vec<LedgerEntry>) {
         let source = SourceId(Uuid::now_v7());
         let outcome = refund::refund(
             SaleHistory {

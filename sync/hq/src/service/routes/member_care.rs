@@ -1,6 +1,7 @@
-//! Member care's routes: the conflict, dead-letter and flag queues, a
-//! member's freeze, merge, re-issued card and tags, and member money
-//! (cash-outs and points adjustments with a second approver).
+//! Member care's routes: the conflict, dead-letter and flag queues, the
+//! walk-in sales returned twice (listed, acknowledged), a member's freeze,
+//! merge, re-issued card and tags, and member money (cash-outs and points
+//! adjustments with a second approver).
 
 use axum::routing::{get, post};
 
@@ -131,6 +132,26 @@ pub(super) const ROUTES: &[Route] = &[
         None,
         &[400, 401, 403, 404, 409],
         || post(office::dismiss_flag),
+    ),
+    office(
+        "get",
+        "/v1/admin/walk-in-returns",
+        "The open walk-in sales returned twice (no member, so no conflict): newest first, each with the sale, the terminal that sold it, those that returned it and the lines refunded beyond what was sold",
+        NO_QUERY,
+        None,
+        Some(Body::json(openapi::list::<crate::store::WalkInReturnCase>)),
+        OFFICE_READ,
+        || get(office::walk_in_return_queue),
+    ),
+    office(
+        "post",
+        "/v1/admin/walk-in-returns/{flag_no}/acknowledge",
+        "Acknowledge an open walk-in sale returned twice: it leaves the open list, keeping who and when (audited)",
+        NO_QUERY,
+        None,
+        None,
+        &[400, 401, 403, 404, 409],
+        || post(office::acknowledge_walk_in_return),
     ),
     office(
         "post",

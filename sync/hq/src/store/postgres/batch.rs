@@ -424,6 +424,7 @@ async fn write_and_commit(
     });
     let accounts = !c.account_ids.is_empty();
     let erasures = !c.erased.is_empty();
+    let walk_ins = !c.walk_ins.is_empty();
     let (batch_sql, batch_params) = batch_statement(c);
     let sqls: Vec<&str> = [
         (true, batch_sql.as_str()),
@@ -433,6 +434,7 @@ async fn write_and_commit(
         (erasures, PUSH_CHANGE),
         (audit.is_some(), AUDIT),
         (epoch.is_some(), OPEN_EPOCH),
+        (walk_ins, crate::store::walk_in_returns::INSERT_SQL),
     ]
     .into_iter()
     .filter_map(|(on, sql)| on.then_some(sql))
@@ -443,7 +445,7 @@ async fn write_and_commit(
         st.next()
             .ok_or_else(|| StoreError::Corrupt("write flight".into()))
     };
-    let mut flight = Vec::with_capacity(sqls.len() + 3 * c.erased.len());
+    let mut flight = Vec::with_capacity(sqls.len() + 3 * c.erased.len() + c.walk_ins.len());
     flight.push(execute_in(tx, next()?, batch_params));
     if accounts {
         let s = next()?;
@@ -494,6 +496,16 @@ async fn write_and_commit(
             next()?,
             vec![&c.tid, n, first_seq, held, &c.now_s],
         ));
+    }
+    if walk_ins {
+        let insert = next()?;
+        for (sale, sold_at, returned_at, lines, seq) in &c.walk_ins {
+            flight.push(execute_in(
+                tx,
+                insert,
+                vec![sale, sold_at, returned_at, lines, &c.tid, seq, &c.now_s],
+            ));
+        }
     }
     flight.push(command_in(tx, "COMMIT"));
     try_join_all(flight).await?;

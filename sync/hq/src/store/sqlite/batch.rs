@@ -12,6 +12,7 @@ use crate::figures::{MemberSummary, millis};
 use crate::ingest::{self, LastSeen, Loaded, Plan, Prepared};
 use crate::store::rows::{columns, member_record_from_row};
 use crate::store::scope::{fan_out_sql, scope_day};
+use crate::store::walk_in_returns;
 use crate::store::{
     MemberRecord, StoreError, StoreResult, from_sql_int, parse_json, parse_member, parse_terminal,
     to_json, to_sql_int,
@@ -497,6 +498,7 @@ pub(super) fn write(
                 now_s
             ])?;
         }
+        insert_walk_in_returns(tx, &plan.walk_in_returns, &tid, &now_s)?;
     }
     for member in plan.erasures.iter() {
         // A tombstone even for a member not known yet: the erasure can
@@ -574,6 +576,33 @@ pub(super) fn write(
                 params![tid, flag.reason, now_s],
             )?;
         }
+    }
+    Ok(())
+}
+
+/// Writes a batch's walk-in sales returned twice
+/// (`store::walk_in_returns`) inside its transaction: `tid` the uploading
+/// terminal, `now_s` head office's moment (RFC 3339).
+fn insert_walk_in_returns(
+    tx: &Connection,
+    flags: &[ingest::returns::WalkInReturn],
+    tid: &str,
+    now_s: &str,
+) -> StoreResult<()> {
+    if flags.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(walk_in_returns::INSERT_SQL)?;
+    for flag in flags {
+        stmt.execute(params![
+            flag.sale.0.to_string(),
+            flag.sold_at.to_string(),
+            walk_in_returns::joined_terminals(&flag.returned_at),
+            walk_in_returns::joined_lines(&flag.lines),
+            tid,
+            to_sql_int(flag.seq),
+            now_s
+        ])?;
     }
     Ok(())
 }

@@ -54,6 +54,7 @@ mod test_hooks;
 #[cfg(test)]
 mod tests;
 mod users;
+mod walk_in_returns;
 
 use crate::store::rows::{columns, conflict_record_from_row, dead_letter_from_row};
 use batch::{erase, load, load_member, push_change, write};
@@ -84,6 +85,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0020.sql"),
     include_str!("migrations/0021.sql"),
     include_str!("migrations/0022.sql"),
+    include_str!("migrations/0023.sql"),
 ];
 
 /// SQLite-backed storage.

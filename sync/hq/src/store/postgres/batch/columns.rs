@@ -16,7 +16,12 @@ use uuid::Uuid;
 
 use crate::figures::{MemberSummary, millis};
 use crate::ingest::Plan;
+use crate::store::walk_in_returns::{joined_lines, joined_terminals};
 use crate::store::{StoreResult, to_sql_int};
+
+/// A walk-in sale returned twice as the batch writes it: sale, sold at,
+/// returned at, lines, seq (`store::walk_in_returns`).
+pub(crate) type WalkInRow = (String, String, String, String, i64);
 
 /// An id sent as PostgreSQL text (hyphenated, lower case: its `Display`)
 /// written straight into the request, without a `String` per row.
@@ -129,6 +134,9 @@ pub(crate) struct Columns<'p> {
     pub(crate) conflict_kinds: Vec<&'p str>,
     pub(crate) conflict_reasons: Vec<&'p str>,
     pub(crate) conflict_seqs: Vec<i64>,
+    /// Walk-in sales returned twice (rare: a statement each, in the write
+    /// flight): sale, sold at, returned at, lines, seq.
+    pub(crate) walk_ins: Vec<WalkInRow>,
     pub(crate) erased: Vec<String>,
     pub(crate) changed: Vec<IdText>,
     /// The uploading store and the day its members are seen on
@@ -375,6 +383,19 @@ impl<'p> Columns<'p> {
             conflict_kinds: plan.conflicts.iter().map(|k| k.kind.as_str()).collect(),
             conflict_reasons: plan.conflicts.iter().map(|k| k.reason.as_str()).collect(),
             conflict_seqs: plan.conflicts.iter().map(|k| to_sql_int(k.seq)).collect(),
+            walk_ins: plan
+                .walk_in_returns
+                .iter()
+                .map(|w| {
+                    (
+                        w.sale.0.to_string(),
+                        w.sold_at.to_string(),
+                        joined_terminals(&w.returned_at),
+                        joined_lines(&w.lines),
+                        to_sql_int(w.seq),
+                    )
+                })
+                .collect(),
             erased: plan.erasures.iter().map(ToString::to_string).collect(),
             changed: changed.iter().map(id).collect(),
             store: &plan.store,
