@@ -5,7 +5,8 @@
 //! to the spooler's bounded queue and the answer comes back as a status.
 //! A missing, offline or out-of-paper printer is shown, never an error in
 //! the sale; a queue full of receipts the printer could not take refuses
-//! the newest, which stays saved as a file and can be reprinted.
+//! the newest, which stays saved as a file and can be reprinted. A
+//! return's refund slip goes the same way (`counter::printed_receipt`).
 
 use std::sync::mpsc;
 
@@ -74,8 +75,9 @@ pub(super) fn start(
 }
 
 impl Terminal {
-    /// Prints `receipt` with this till's store and id, opening the drawer
-    /// if asked; nothing without a printer.
+    /// Prints `receipt` (a sale's, a reprint of one, or a return's refund
+    /// slip) with this till's store and id, opening the drawer if asked;
+    /// nothing without a printer.
     pub(super) fn print(&self, mut receipt: Receipt, open_drawer: bool) {
         let Some(printer) = &self.printer else {
             return;
@@ -87,15 +89,6 @@ impl Terminal {
             open_drawer,
         }) {
             tracing::warn!(error = %e, "receipt not queued for the printer");
-        }
-    }
-
-    /// Prints the last receipt again, marked as a reprint.
-    pub(super) fn reprint(&self) {
-        if let Some(printer) = &self.printer
-            && let Err(e) = printer.spooler.reprint()
-        {
-            tracing::warn!(error = %e, "receipt not reprinted");
         }
     }
 }

@@ -7,7 +7,9 @@ use std::rc::Rc;
 
 use slint::{Image, ModelRc, Rgb8Pixel, Rgba8Pixel, SharedPixelBuffer, SharedString, VecModel};
 
-use super::{Choice, ClerkItem, KeyRow, LineItem, MemberCard, PageId, Row, StatusView, Ui};
+use super::{
+    Choice, ClerkItem, KeyRow, LineItem, MemberCard, PageId, ReturnLine, Row, StatusView, Ui,
+};
 use crate::counter::checkout::QUICK_KEYS;
 use crate::counter::flows::gifts::offers_for;
 use crate::counter::forms::{ADJUST_REASONS, COMMON_SURNAMES};
@@ -98,6 +100,9 @@ pub fn action_from(name: &str, index: i32) -> Option<Action> {
         "refund-less" => Action::RefundStep(n, -1),
         "refund-more" => Action::RefundStep(n, 1),
         "confirm-refund" => Action::ConfirmRefund,
+        "return-less" => Action::ReturnStep(n, -1),
+        "return-more" => Action::ReturnStep(n, 1),
+        "confirm-return" => Action::ConfirmReturn,
         "toggle-adjust-sign" => Action::ToggleAdjustSign,
         "select-reason" => Action::SelectReason(n),
         "confirm-adjust" => Action::ConfirmAdjust,
@@ -147,6 +152,7 @@ fn page_id(page: Page) -> PageId {
         Page::Manager => PageId::Manager,
         Page::TopUp => PageId::TopUp,
         Page::Refund => PageId::Refund,
+        Page::Return => PageId::ReceiptReturn,
         Page::Adjust => PageId::Adjust,
         Page::Gifts => PageId::Gifts,
         Page::Sync => PageId::Sync,
@@ -629,6 +635,9 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     if r.error.is_some() {
         form_error = r.error.clone().unwrap_or_default();
     }
+    if let Some(e) = render_return(c, ui) {
+        form_error = e;
+    }
     if let Some(a) = &c.adjust {
         ui.set_adjust_points(shared(a.points.text()));
         ui.set_adjust_negative(a.negative);
@@ -702,6 +711,66 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     let (provision, provision_bad) = notice_parts(c.provision_result.as_ref());
     ui.set_provision_result(provision);
     ui.set_provision_bad(provision_bad);
+}
+
+/// The return screen's state (`counter::flows::returns`); the form's
+/// error, if any, for the shared error line.
+fn render_return(c: &Counter, ui: &Ui<'_>) -> Option<String> {
+    let lang = c.language;
+    let form = c.return_form.as_ref()?;
+    ui.set_return_info(strings(text::return_sale_info(lang, &form.scanned)));
+    let left = form.left();
+    let sold = &form.scanned.receipt.summary.lines;
+    ui.set_return_lines(model(
+        sold.iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let weighed = form.weighed(i);
+                let left = left.get(i).copied().unwrap_or(0);
+                let qty = form.quantities.get(i).copied().unwrap_or(0);
+                let net = yuan(line.net);
+                ReturnLine {
+                    name: shared(form.line_name(i, lang)),
+                    detail: shared(format!(
+                        "{} · {net}",
+                        text::return_line_detail(lang, weighed, line.quantity, left)
+                    )),
+                    qty: shared(text::return_quantity(weighed, qty)),
+                    picked: qty > 0,
+                    can_less: qty > 0 && form.sending.is_none(),
+                    can_more: qty < left && form.sending.is_none(),
+                }
+            })
+            .collect(),
+    ));
+    ui.set_return_value(shared(yuan(form.value())));
+    ui.set_return_result(model(
+        form.done
+            .as_ref()
+            .map(|done| {
+                let mut rows: Vec<Row> = text::money_back_rows(lang, &done.refund)
+                    .into_iter()
+                    .map(|(label, amount)| Row {
+                        label: shared(label),
+                        amount: shared(amount),
+                        strong: false,
+                    })
+                    .collect();
+                rows.extend(
+                    text::return_notes(lang, &done.refund.outcome)
+                        .into_iter()
+                        .map(|note| Row {
+                            label: shared(note),
+                            amount: SharedString::new(),
+                            strong: false,
+                        }),
+                );
+                rows
+            })
+            .unwrap_or_default(),
+    ));
+    ui.set_can_confirm_return(form.sending.is_none() && !form.nothing_left());
+    form.error.clone()
 }
 
 /// A message's words and whether it is bad; empty when there is none.

@@ -49,7 +49,13 @@ impl Counter {
     pub(in crate::counter) fn is_manager_page(page: Page) -> bool {
         matches!(
             page,
-            Page::Manager | Page::TopUp | Page::Refund | Page::Adjust | Page::Sync | Page::Settings
+            Page::Manager
+                | Page::TopUp
+                | Page::Refund
+                | Page::Return
+                | Page::Adjust
+                | Page::Sync
+                | Page::Settings
         )
     }
 
