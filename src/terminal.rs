@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::TerminalConfig;
 use crate::counter::checkout::{PriceAsk, Priced, price_checkout};
 use crate::counter::member::MemberSnapshot;
-use crate::counter::messages::ShiftPreview;
+use crate::counter::messages::{ReturnDone, ScannedReceipt, ShiftPreview};
 use crate::counter::{ClerkEntry, Command, Done, EnrollDone, Input, SaleDone};
 use crate::saved_files::SavedFiles;
 use crate::scan::credential::CardVerifier;
@@ -154,6 +154,25 @@ fn snapshot(store: &Store, member: MemberId) -> Result<Option<MemberSnapshot>, S
 
 fn snapshot_of(store: &Store, member: MemberId) -> Result<MemberSnapshot, StoreError> {
     snapshot(store, member)?.ok_or(StoreError::UnknownMember)
+}
+
+/// A scanned receipt code verified, with its lines' catalog items and its
+/// member as this till holds them: what the return screen shows.
+fn scanned_receipt(store: &mut Store, text: &str) -> Result<ScannedReceipt, StoreError> {
+    let receipt = store.verify_receipt(text)?;
+    let mut items = Vec::with_capacity(receipt.summary.lines.len());
+    for line in &receipt.summary.lines {
+        items.push(store.item_by_sku(&line.sku)?);
+    }
+    let member = match receipt.summary.member {
+        Some(member) => store.find_member(member)?,
+        None => None,
+    };
+    Ok(ScannedReceipt {
+        receipt,
+        items,
+        member,
+    })
 }
 
 fn price(store: &Store, ask: &PriceAsk) -> Result<Priced, StoreError> {
@@ -492,7 +511,6 @@ impl Terminal {
                 receipt,
                 open_drawer,
             } => self.print(*receipt, open_drawer),
-            Command::Reprint => self.reprint(),
             Command::LookupItem(code) => {
                 self.on_store(move |s| s.item_by_code(&code), Done::Item);
             }
@@ -564,6 +582,24 @@ impl Terminal {
             } => self.on_store(
                 move |s| s.refund(&clerk, &approval, sale, &lines),
                 Done::Refunded,
+            ),
+            Command::VerifyReceipt(text) => {
+                self.on_store(move |s| scanned_receipt(s, &text), Done::ReceiptVerified);
+            }
+            Command::ReturnFromReceipt {
+                clerk,
+                approval,
+                receipt,
+                lines,
+            } => self.on_store(
+                move |s| {
+                    let refund = s.refund_from_receipt(&clerk, &approval, &receipt, &lines)?;
+                    Ok(ReturnDone {
+                        refund,
+                        at: s.clock().now(),
+                    })
+                },
+                Done::ReturnedFromReceipt,
             ),
             Command::Adjust {
                 clerk,

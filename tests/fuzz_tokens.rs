@@ -110,8 +110,12 @@ fn run(seed: u64, count: usize) -> [usize; 9] {
             OutcomeKind::MemberFound => 0,
             OutcomeKind::UnknownMember => 1,
             OutcomeKind::LookupFailed => 2,
-            // Not a member card either (head office's enrollment QR).
-            OutcomeKind::NotMemberCode | OutcomeKind::Enrollment | OutcomeKind::Item => 3,
+            // Not a member card either (head office's enrollment QR, a
+            // receipt's code).
+            OutcomeKind::NotMemberCode
+            | OutcomeKind::Enrollment
+            | OutcomeKind::Item
+            | OutcomeKind::Receipt => 3,
             OutcomeKind::Forged => 4,
             OutcomeKind::Revoked => 5,
             OutcomeKind::Expired => 6,

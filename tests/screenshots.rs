@@ -21,6 +21,8 @@ const SCREENS: &[&str] = &[
     "settings-keyboard",
     "top-up",
     "refund",
+    "return",
+    "return-done",
     "adjust",
     "sync",
     "settings",

@@ -252,6 +252,11 @@ pub fn layout(receipt: &Receipt, paper: Paper, open_drawer: bool) -> Vec<Op> {
         ops.push(Op::Text(line));
     }
     ops.push(Op::DoubleSize(false));
+    if let Some(title) = &receipt.title {
+        ops.push(Op::Bold(true));
+        push_wrapped(&mut ops, title, width);
+        ops.push(Op::Bold(false));
+    }
     ops.push(Op::Align(Align::Left));
     let heading = [
         format!("{} {}", labels.terminal, receipt.terminal),
@@ -406,10 +411,44 @@ mod tests {
     }
 
     #[test]
+    fn a_title_prints_bold_and_centred_under_the_store() {
+        let mut slip = Receipt::sample();
+        slip.title = Some("退货单 RETURN".into());
+        let ops = layout(&slip, Paper::Mm58, false);
+        let at = ops
+            .iter()
+            .position(|op| *op == Op::Text("退货单 RETURN".into()))
+            .expect("the title is printed");
+        assert_eq!(ops[at - 1], Op::Bold(true));
+        assert_eq!(ops[at + 1], Op::Bold(false));
+        let store = ops
+            .iter()
+            .position(|op| matches!(op, Op::Text(t) if t.contains("Tillcard")))
+            .unwrap();
+        assert!(store < at, "under the store's name");
+        let centred = ops[..at].iter().rev().find_map(|op| match op {
+            Op::Align(a) => Some(*a),
+            _ => None,
+        });
+        assert_eq!(centred, Some(Align::Center));
+        assert!(
+            !layout(&Receipt::sample(), Paper::Mm58, false)
+                .iter()
+                .any(|op| *op == Op::Text("退货单 RETURN".into())),
+            "a sale's receipt has none"
+        );
+    }
+
+    #[test]
     fn no_line_is_wider_than_its_paper() {
         for paper in [Paper::Mm58, Paper::Mm80] {
             let mut double = false;
-            for op in layout(&Receipt::sample(), paper, true) {
+            let mut titled = Receipt::sample();
+            titled.title = Some("退货单 RETURN: a title long enough to wrap on 58 mm".into());
+            for op in layout(&Receipt::sample(), paper, true)
+                .into_iter()
+                .chain(layout(&titled, paper, true))
+            {
                 match op {
                     Op::DoubleSize(on) => double = on,
                     Op::Text(line) => {

@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 pub struct Receipt {
     /// The store's name, printed large at the top ("Tillcard 徐汇店").
     pub store: String,
+    /// What this paper is when it is not a sale's receipt, printed bold
+    /// under the store's name ("退货单 RETURN" on a refund slip); none on
+    /// a sale's receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// The terminal's name or number ("T03").
     pub terminal: String,
     /// The clerk who made the sale, as the clerk is shown on screen.
@@ -162,6 +167,7 @@ impl Receipt {
         };
         Self {
             store: "Tillcard 徐汇店".to_owned(),
+            title: None,
             terminal: "T03".to_owned(),
             clerk: "王小明".to_owned(),
             at: "2026-12-07 14:05".to_owned(),

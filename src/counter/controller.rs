@@ -42,6 +42,10 @@ impl Counter {
             {
                 self.scanned_enrollment(&text)
             }
+            // A receipt's code starts a return.
+            Input::Scanned(crate::scan::outcome::ScanOutcome::Receipt(code)) => {
+                self.scanned_receipt(code)
+            }
             Input::Scanned(outcome) => self.scanned(outcome),
             Input::ItemScanned(code) => self.scanned_item(code),
             Input::Status(status) => {
@@ -134,6 +138,9 @@ impl Counter {
             Action::SelectSale(n) => self.tap_select_sale(n),
             Action::RefundStep(line, delta) => self.tap_refund_step(line, delta),
             Action::ConfirmRefund => self.tap_confirm_refund(),
+            // A return from a receipt's QR code.
+            Action::ReturnStep(line, delta) => self.tap_return_step(line, delta),
+            Action::ConfirmReturn => self.tap_confirm_return(),
             Action::ToggleAdjustSign => self.tap_toggle_adjust_sign(),
             Action::SelectReason(n) => self.tap_select_reason(n),
             Action::ConfirmAdjust => self.tap_confirm_adjust(),
@@ -174,6 +181,8 @@ impl Counter {
             Done::Sales(result) => self.done_sales(result),
             Done::Sale(result) => self.done_sale(result),
             Done::Refunded(result) => self.done_refunded(result),
+            Done::ReceiptVerified(result) => self.done_receipt_verified(result),
+            Done::ReturnedFromReceipt(result) => self.done_returned(result),
             Done::Provisioned(result) if self.first_run.is_some() => {
                 self.first_run_provisioned(result)
             }
@@ -187,6 +196,7 @@ impl Counter {
                 self.checkout_store_failed();
                 self.enroll_store_failed();
                 self.shift_close.closing = false;
+                self.return_store_failed();
                 self.say_error(&e)
             }
         }

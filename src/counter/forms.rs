@@ -1,13 +1,17 @@
 //! The forms a store manager fills in at the door and in the back office:
-//! enrollment, top-up, refund and points adjustment. Plain state with its
-//! validation; the controller decides when they are submitted.
+//! enrollment, top-up, refund, a return from a receipt's QR code and points
+//! adjustment. Plain state with its validation; the controller decides when
+//! they are submitted.
 
 use tillcard_rules::pricing::{MonthDay, Quote};
 use tillcard_rules::refund::RefundLine;
 use tillcard_rules::{MemberId, Money, SourceId};
 
+use super::checkout::QUICK_KEYS;
 use super::keypad::{Entry, EntryKind};
 use super::member::MemberSnapshot;
+use super::messages::{ReturnDone, ScannedReceipt};
+use crate::format::Language;
 use crate::store::actions::SaleSummary;
 use crate::store::members::{EnrollRequest, normalize_phone};
 
@@ -229,6 +233,149 @@ impl RefundForm {
                 }
             })
             .sum()
+    }
+}
+
+/// A return from a scanned receipt (issue 24): the sale as its verified
+/// code carries it, the quantity picked per line (none at first: money
+/// goes out only for what the clerk picks), the lines on their way to the
+/// store, and the return booked last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnForm {
+    /// The receipt as the store verified it, with its items and member.
+    pub scanned: ScannedReceipt,
+    /// Quantity to return per line of the receipt.
+    pub quantities: Vec<i64>,
+    /// Why the last confirm was refused.
+    pub error: Option<String>,
+    /// The lines sent to the store, until it answers: the form is sent
+    /// once and its quantities stay as sent meanwhile.
+    pub sending: Option<Vec<RefundLine>>,
+    /// The return booked last from this receipt (what was handed back).
+    pub done: Option<ReturnDone>,
+}
+
+impl ReturnForm {
+    /// A form for a verified receipt, nothing picked.
+    pub fn new(scanned: ScannedReceipt) -> ReturnForm {
+        let lines = scanned.receipt.summary.lines.len();
+        ReturnForm {
+            scanned,
+            quantities: vec![0; lines],
+            error: None,
+            sending: None,
+            done: None,
+        }
+    }
+
+    /// Per line, what this till may still return.
+    pub fn left(&self) -> Vec<i64> {
+        self.scanned.receipt.left()
+    }
+
+    /// Whether every line was returned here already.
+    pub fn nothing_left(&self) -> bool {
+        self.left().iter().all(|l| *l <= 0)
+    }
+
+    /// Whether line `line` was sold by weight (its quantity is grams):
+    /// such a line is returned whole or not at all.
+    pub fn weighed(&self, line: usize) -> bool {
+        self.scanned
+            .items
+            .get(line)
+            .and_then(Option::as_ref)
+            .is_some_and(|item| item.sold_by_weight)
+    }
+
+    /// Changes line `line`'s quantity by `delta`, within what is left (a
+    /// weighed line jumps between none and all that is left); nothing
+    /// while the form is on its way to the store.
+    pub fn step(&mut self, line: usize, delta: i64) {
+        if self.sending.is_some() {
+            return;
+        }
+        let left = self.left().get(line).copied().unwrap_or(0);
+        let weighed = self.weighed(line);
+        if let Some(q) = self.quantities.get_mut(line) {
+            *q = if weighed {
+                if delta > 0 { left } else { 0 }
+            } else {
+                q.saturating_add(delta).clamp(0, left)
+            };
+            self.error = None;
+        }
+    }
+
+    /// The lines to return (those with a quantity above zero).
+    pub fn lines(&self) -> Vec<RefundLine> {
+        self.quantities
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| **q > 0)
+            .map(|(line, &quantity)| RefundLine { line, quantity })
+            .collect()
+    }
+
+    /// What `lines` are worth at the price paid (each line's net shared
+    /// by quantity): the screen's preview; the store's rules decide what
+    /// goes back how.
+    pub fn value_of(&self, lines: &[RefundLine]) -> Money {
+        let sold = &self.scanned.receipt.summary.lines;
+        lines
+            .iter()
+            .filter_map(|r| {
+                let line = sold.get(r.line)?;
+                (line.quantity > 0).then(|| line.net.mul_ratio_half_up(r.quantity, line.quantity))
+            })
+            .sum()
+    }
+
+    /// What the picked lines are worth at the price paid.
+    pub fn value(&self) -> Money {
+        self.value_of(&self.lines())
+    }
+
+    /// `lines` booked: they are no longer left here, nothing is picked.
+    pub fn booked(&mut self, lines: &[RefundLine]) {
+        for r in lines {
+            if let Some(done) = self.scanned.receipt.returned_here.get_mut(r.line) {
+                *done = done.saturating_add(r.quantity);
+            }
+        }
+        self.quantities.iter_mut().for_each(|q| *q = 0);
+        self.sending = None;
+        self.error = None;
+    }
+
+    /// Line `line`'s name in `language`: the catalog's, else the quick
+    /// key's of a keyed line (its SKU is `category-n`), else its SKU.
+    pub fn line_name(&self, line: usize, language: Language) -> String {
+        if let Some(item) = self.scanned.items.get(line).and_then(Option::as_ref) {
+            return match language {
+                Language::ZhCn => item.name_zh.clone(),
+                Language::En => item.name_en.clone(),
+            };
+        }
+        let sku = self
+            .scanned
+            .receipt
+            .summary
+            .lines
+            .get(line)
+            .map(|l| l.sku.as_str())
+            .unwrap_or_default();
+        let category = sku.rsplit_once('-').map_or("", |(c, _)| c);
+        QUICK_KEYS
+            .iter()
+            .find(|k| k.category == category)
+            .map_or_else(
+                || sku.to_owned(),
+                |k| match language {
+                    Language::ZhCn => k.zh.to_owned(),
+                    Language::En => k.en.to_owned(),
+                },
+            )
     }
 }
 

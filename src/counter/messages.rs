@@ -23,7 +23,8 @@ use crate::scan::outcome::{OutcomeKind, ScanOutcome};
 use crate::store::StoreError;
 use crate::store::actions::{RefundReceipt, SaleReceipt, SaleSummary};
 use crate::store::clerks::{Approval, Clerk, Role};
-use crate::store::members::EnrollRequest;
+use crate::store::members::{EnrollRequest, MemberRecord};
+use crate::store::returns::{ReceiptRefund, VerifiedReceipt};
 use crate::store::shift::ShiftClose;
 use crate::uplink::UplinkStatus;
 
@@ -57,6 +58,9 @@ pub enum Page {
     Adjust,
     /// The gift catalogue (礼品兑换) for the member on screen.
     Gifts,
+    /// A return from a receipt's QR code, of this till's sale or another
+    /// till's of the chain (issue 24).
+    Return,
     /// Sync status.
     Sync,
     /// Settings.
@@ -93,6 +97,30 @@ pub struct SaleDone {
     /// The receipt's signed code (`TCR1:`), for a return at any store of
     /// the chain; none when the store could not make one.
     pub receipt_code: Option<String>,
+}
+
+/// A scanned receipt code the store verified, with what the return
+/// screen shows beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScannedReceipt {
+    /// The receipt: its sale's lines, tenders, store, till and moment, and
+    /// what this till already returned of it.
+    pub receipt: VerifiedReceipt,
+    /// Per line, the catalog's item of its SKU (names in both languages,
+    /// sold by weight or not); `None` for a keyed line or an item this
+    /// till's catalog does not hold.
+    pub items: Vec<Option<tillcard_rules::catalog::CatalogItem>>,
+    /// The sale's member as this till holds them (masked), if it does.
+    pub member: Option<MemberRecord>,
+}
+
+/// A return from a receipt booked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnDone {
+    /// What was booked and what to hand back.
+    pub refund: ReceiptRefund,
+    /// When it was booked (the store's clock), for the refund slip.
+    pub at: tillcard_rules::Timestamp,
 }
 
 /// A new member and their card.
@@ -143,6 +171,11 @@ pub enum Done {
     Sale(Result<(SourceId, Quote), StoreError>),
     /// A refund.
     Refunded(Result<RefundReceipt, StoreError>),
+    /// A scanned receipt code verified (or refused: forged, from no till
+    /// of this chain, damaged...).
+    ReceiptVerified(Result<ScannedReceipt, StoreError>),
+    /// A return from a receipt booked.
+    ReturnedFromReceipt(Result<ReturnDone, StoreError>),
     /// An adjustment (the member after it).
     Adjusted(Result<MemberSnapshot, StoreError>),
     /// A gift redeemed for points: the member after it.
@@ -354,6 +387,11 @@ pub enum Action {
     RefundStep(usize, i64),
     /// Refund: commit.
     ConfirmRefund,
+    /// Return from a receipt: change line `n` by a quantity (a weighed
+    /// line: all of what is left, or none).
+    ReturnStep(usize, i64),
+    /// Return from a receipt: book it.
+    ConfirmReturn,
     /// Adjust: add or take away.
     ToggleAdjustSign,
     /// Adjust: reason `n`.
@@ -448,16 +486,15 @@ pub enum Command {
         /// The locked-out clerk.
         clerk_id: String,
     },
-    /// Print a receipt (the terminal fills in the store and the till; no
-    /// printer: nothing). The drawer opens when cash was taken.
+    /// Print a receipt or a refund slip (the terminal fills in the store
+    /// and the till; no printer: nothing). The drawer opens when cash was
+    /// taken or is handed back. A reprint is a receipt marked as one.
     Print {
         /// The receipt.
         receipt: Box<tillcard_print::Receipt>,
         /// Kick the cash drawer open.
         open_drawer: bool,
     },
-    /// Print the last receipt again, marked as a reprint.
-    Reprint,
     /// Look a scanned barcode up in the catalog.
     LookupItem(tillcard_rules::catalog::ItemCode),
     /// Load a member by id (after a scan; admits a verified card unknown here).
@@ -512,6 +549,20 @@ pub enum Command {
         /// The sale.
         sale: SourceId,
         /// What to refund.
+        lines: Vec<RefundLine>,
+    },
+    /// Verify a scanned receipt code (`TCR1:`) and read what the return
+    /// screen shows beside it.
+    VerifyReceipt(String),
+    /// Return lines of a verified receipt.
+    ReturnFromReceipt {
+        /// The clerk.
+        clerk: Clerk,
+        /// The manager's approval.
+        approval: Approval,
+        /// The receipt as verified.
+        receipt: Box<VerifiedReceipt>,
+        /// What to return (index on the receipt, quantity).
         lines: Vec<RefundLine>,
     },
     /// Adjust points.

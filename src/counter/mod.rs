@@ -17,11 +17,12 @@
 //!   - [`flows::enrollment`]: a new member at the door.
 //!   - [`flows::manager_forms`]: top-up, refund, adjustment.
 //!   - [`flows::gifts`]: the gift catalogue, a gift redeemed for points.
+//!   - [`flows::returns`]: a return from a receipt's QR code, at any store.
 //!   - [`flows::settings`]: language, sync now, registering with head office.
 //!   - [`flows::typing`]: keypad keys and text fields, for every flow.
 //! - [`checkout`]: the sale and its pricing choices (best coupon, most points).
 //! - [`customer_view`]: what the customer-facing second display shows.
-//! - [`forms`]: enrollment, top-up, refund, adjustment and gift forms.
+//! - [`forms`]: enrollment, top-up, refund, return, adjustment and gift forms.
 //! - [`member`]: the member as the clerk sees them (masked).
 //! - [`receipt`]: quote rows for screen and paper.
 //! - [`keypad`]: the on-screen numeric keypad's buffer.

@@ -5,6 +5,11 @@
 //! the member's masked name with points earned and used and the balances
 //! after the sale, the coupon used, a QR code of the receipt.
 //!
+//! A return from a receipt's QR code prints a refund slip in the same
+//! layout ([`printed_return`]): titled as one, the lines returned, their
+//! value, and what was handed back per tender kind; no member block and no
+//! QR code (the sale's own receipt keeps its code).
+//!
 //! Only masked personal data reaches paper, as on screen. The store's code
 //! and the till's id are filled in by the terminal, which knows them.
 
@@ -12,10 +17,13 @@ use tillcard_print::{ItemLine, Labels, MemberBlock, Receipt, TotalRow};
 use tillcard_rules::pricing::Quote;
 use tillcard_rules::tenders::Payment;
 
+use tillcard_rules::refund::RefundLine;
+
+use super::forms::ReturnForm;
 use super::member::member_view;
-use super::messages::SaleDone;
+use super::messages::{ReturnDone, SaleDone};
 use super::receipt::quote_rows;
-use super::text::{payment_rows, pick, yuan};
+use super::text::{self, payment_rows, pick, yuan};
 use crate::format::Language;
 
 /// The QR code printed on a receipt when the store has no signed receipt
@@ -69,6 +77,7 @@ pub fn printed_receipt(
     }
     Receipt {
         store: String::new(),
+        title: None,
         terminal: String::new(),
         clerk: clerk.to_string(),
         at: quote.at.format("%Y-%m-%d %H:%M").to_string(),
@@ -104,6 +113,69 @@ pub fn printed_receipt(
         ),
         reprint: false,
         footer,
+        labels: match language {
+            Language::ZhCn => Labels::zh_cn(),
+            Language::En => Labels::en(),
+        },
+    }
+}
+
+/// The refund slip of a return booked from a receipt: `lines` of the
+/// form's receipt returned by `clerk`, with what `done` handed back.
+pub fn printed_return(
+    form: &ReturnForm,
+    lines: &[RefundLine],
+    done: &ReturnDone,
+    clerk: &str,
+    language: Language,
+) -> Receipt {
+    let summary = &form.scanned.receipt.summary;
+    let row = |label: String, amount: String, strong: bool| TotalRow {
+        label,
+        amount,
+        strong,
+    };
+    let mut totals = vec![row(
+        pick(language, "退货金额", "Returned value"),
+        yuan(form.value_of(lines)),
+        true,
+    )];
+    totals.extend(
+        text::return_notes(language, &done.refund.outcome)
+            .into_iter()
+            .map(|note| row(note, String::new(), false)),
+    );
+    Receipt {
+        store: String::new(),
+        title: Some(text::slip_title(language)),
+        terminal: String::new(),
+        clerk: clerk.to_string(),
+        at: done.at.format("%Y-%m-%d %H:%M").to_string(),
+        sale_ref: summary.sale.0.to_string(),
+        lines: lines
+            .iter()
+            .filter_map(|r| {
+                let sold = summary.lines.get(r.line)?;
+                Some(ItemLine {
+                    name: form.line_name(r.line, language),
+                    qty_text: format!(
+                        "-{} / {}",
+                        text::return_quantity(form.weighed(r.line), r.quantity),
+                        text::return_quantity(form.weighed(r.line), sold.quantity)
+                    ),
+                    amount_text: yuan(-form.value_of(std::slice::from_ref(r))),
+                })
+            })
+            .collect(),
+        totals,
+        tenders: text::money_back_rows(language, &done.refund)
+            .into_iter()
+            .map(|(label, amount)| row(label, amount, false))
+            .collect(),
+        member: None,
+        qr_payload: None,
+        reprint: false,
+        footer: vec![text::slip_original_sale(language, &form.scanned)],
         labels: match language {
             Language::ZhCn => Labels::zh_cn(),
             Language::En => Labels::en(),

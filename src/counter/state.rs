@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use super::checkout::Sale;
-use super::forms::{AdjustForm, EnrollForm, GiftForm, RefundForm, TopUpForm};
+use super::forms::{AdjustForm, EnrollForm, GiftForm, RefundForm, ReturnForm, TopUpForm};
 use super::keyboard::TextKeyboard;
 use super::keypad::{Entry, EntryKind};
 use super::member::MemberSnapshot;
@@ -76,6 +76,9 @@ pub struct Counter {
     pub refund: RefundForm,
     /// The last refund.
     pub refunded: Option<RefundReceipt>,
+    /// A return from a scanned receipt: the verified sale, what is picked,
+    /// what was booked.
+    pub return_form: Option<ReturnForm>,
     /// Adjustment form.
     pub adjust: Option<AdjustForm>,
     /// The gift catalogue's form.
@@ -155,6 +158,7 @@ impl Counter {
             top_up: None,
             refund: RefundForm::default(),
             refunded: None,
+            return_form: None,
             adjust: None,
             gifts: None,
             status: UplinkStatus::default(),

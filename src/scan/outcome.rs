@@ -52,6 +52,11 @@ pub enum ScanOutcome {
     /// terminal hands it to the counter as `Input::ItemScanned`, not as a
     /// member scan.
     Item(ProductCode),
+    /// A receipt's signed code (`TCR1:...`, `tillcard_protocol::receipt`;
+    /// issue 24): a return at any store of the chain. Only its prefix is
+    /// read here; the counter has the store verify it (its signature with
+    /// the keys the store trusts, what this till returned of it before).
+    Receipt(String),
 }
 
 /// The kind of an outcome, without data: what the UI switches on for colour,
@@ -80,12 +85,14 @@ pub enum OutcomeKind {
     Enrollment,
     /// See [`ScanOutcome::Item`].
     Item,
+    /// See [`ScanOutcome::Receipt`].
+    Receipt,
 }
 
 impl OutcomeKind {
     /// Every kind, in the order declared (for checks that each has its
     /// words).
-    pub const ALL: [OutcomeKind; 11] = [
+    pub const ALL: [OutcomeKind; 12] = [
         OutcomeKind::MemberFound,
         OutcomeKind::UnknownMember,
         OutcomeKind::LookupFailed,
@@ -97,15 +104,18 @@ impl OutcomeKind {
         OutcomeKind::Unreadable,
         OutcomeKind::Enrollment,
         OutcomeKind::Item,
+        OutcomeKind::Receipt,
     ];
 }
 
 impl OutcomeKind {
-    /// Whether the clerk may go on serving the member (good-scan beep).
+    /// Whether the clerk may go on serving the member, or a receipt's
+    /// code goes on to the return screen's check (good-scan colour; a
+    /// receipt's sound waits for the store's verdict).
     pub fn is_good(self) -> bool {
         matches!(
             self,
-            Self::MemberFound | Self::UnknownMember | Self::LookupFailed
+            Self::MemberFound | Self::UnknownMember | Self::LookupFailed | Self::Receipt
         )
     }
 }
@@ -141,6 +151,7 @@ pub fn clerk_message(kind: OutcomeKind) -> &'static str {
             "This is head office's enrollment code: it is scanned on a new till's first screen."
         }
         OutcomeKind::Item => "Product barcode scanned.",
+        OutcomeKind::Receipt => "Receipt code scanned: checking it for a return.",
     }
 }
 
@@ -159,6 +170,7 @@ impl ScanOutcome {
             Self::Unreadable => OutcomeKind::Unreadable,
             Self::Enrollment(_) => OutcomeKind::Enrollment,
             Self::Item(_) => OutcomeKind::Item,
+            Self::Receipt(_) => OutcomeKind::Receipt,
         }
     }
 
@@ -169,11 +181,12 @@ impl ScanOutcome {
 }
 
 /// Whether a decoded QR text is one of Tillcard's own codes (a member card
-/// token, damaged or not, or head office's enrollment code): such a code
-/// wins over a product barcode in the same frame.
+/// token, damaged or not, head office's enrollment code, or a receipt's
+/// code): such a code wins over a product barcode in the same frame.
 pub fn is_tillcard_text(text: &str) -> bool {
-    text.trim_start()
-        .starts_with(tillcard_protocol::enrollment::PREFIX)
+    let start = text.trim_start();
+    start.starts_with(tillcard_protocol::enrollment::PREFIX)
+        || start.starts_with(tillcard_protocol::receipt::PREFIX)
         || !matches!(parse_token(text), Err(ParseError::NotTillcard))
 }
 
@@ -209,6 +222,12 @@ pub fn classify(
         .starts_with(tillcard_protocol::enrollment::PREFIX)
     {
         return ScanOutcome::Enrollment(text.trim().to_owned());
+    }
+    if text
+        .trim_start()
+        .starts_with(tillcard_protocol::receipt::PREFIX)
+    {
+        return ScanOutcome::Receipt(text.trim().to_owned());
     }
     let token = match parse_token(text) {
         Ok(t) => t,

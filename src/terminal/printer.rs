@@ -6,7 +6,8 @@
 //! A missing, offline or out-of-paper printer is shown, never an error in
 //! the sale; a queue full of receipts the printer could not take refuses
 //! the newest, which stays saved as a file and can be reprinted. A
-//! shift's Z report goes the same way, after its close is committed.
+//! return's refund slip goes the same way (`counter::printed_receipt`).
+//! A shift's Z report goes the same way, after its close is committed.
 
 use std::sync::mpsc;
 
@@ -72,8 +73,9 @@ pub(super) fn start(
 }
 
 impl Terminal {
-    /// Prints `receipt` with this till's store and id, opening the drawer
-    /// if asked; nothing without a printer.
+    /// Prints `receipt` (a sale's, a reprint of one, or a return's refund
+    /// slip) with this till's store and id, opening the drawer if asked;
+    /// nothing without a printer.
     pub(super) fn print(&self, mut receipt: Receipt, open_drawer: bool) {
         let Some(printer) = &self.printer else {
             return;
@@ -100,15 +102,6 @@ impl Terminal {
         report.terminal.clone_from(&printer.till);
         if let Err(e) = printer.spooler.submit_z_report(&report) {
             tracing::warn!(error = %e, "Z report not queued for the printer");
-        }
-    }
-
-    /// Prints the last receipt again, marked as a reprint.
-    pub(super) fn reprint(&self) {
-        if let Some(printer) = &self.printer
-            && let Err(e) = printer.spooler.reprint()
-        {
-            tracing::warn!(error = %e, "receipt not reprinted");
         }
     }
 }

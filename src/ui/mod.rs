@@ -6,6 +6,8 @@
 //! UI thread itself never waits on any of them.
 
 mod customer_display;
+mod models;
+mod returns;
 pub mod screenshots;
 mod shift_close;
 mod view;

@@ -304,6 +304,39 @@ pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
             tap(&app, Action::SelectSale(0));
             pump(&app, |c| c.refund.sale.is_some())?;
             shot("refund", false)?;
+            // A return from the receipt's QR code through the wedge: the
+            // demo is one till, so the receipt is its own sale's (another
+            // till's reads the same, see tests/ui_returns.rs); the
+            // manager's approval is still in force.
+            let code = app
+                .counter()
+                .last_sale
+                .as_ref()
+                .and_then(|s| s.receipt_code.clone())
+                .context("the demo till signs its receipts")?;
+            app.terminal().scan_text(code);
+            pump(&app, |c| c.page == Page::Return)?;
+            tap(&app, Action::ReturnStep(0, 1));
+            tap(&app, Action::ReturnStep(2, 1));
+            shot("return", false)?;
+            tap(&app, Action::ConfirmReturn);
+            pump(&app, |c| {
+                c.return_form
+                    .as_ref()
+                    .is_some_and(|f| f.done.is_some() || f.error.is_some())
+            })?;
+            anyhow::ensure!(
+                app.counter()
+                    .return_form
+                    .as_ref()
+                    .is_some_and(|f| f.done.is_some()),
+                "the demo return was refused: {:?}",
+                app.counter()
+                    .return_form
+                    .as_ref()
+                    .and_then(|f| f.error.clone())
+            );
+            shot("return-done", false)?;
             tap(&app, Action::OpenAdjust);
             keys(&app, "200");
             tap(&app, Action::SelectReason(1));

@@ -4,10 +4,9 @@
 //! screen's action names. Kept beside `ui/view` so the view adapter stays
 //! one screen's worth of mapping per file.
 
-use std::rc::Rc;
+use slint::{ModelRc, SharedString};
 
-use slint::{ModelRc, SharedString, VecModel};
-
+use super::models::model;
 use super::{Row, Ui};
 use crate::counter::printed_shift::clerk_sections;
 use crate::counter::text::{
@@ -41,7 +40,7 @@ fn rows(sections: Vec<(String, Vec<FigureRow>)>) -> ModelRc<Row> {
             strong,
         }));
     }
-    ModelRc::from(Rc::new(VecModel::from(out)))
+    model(out)
 }
 
 /// Copies the shift-close screen into the `Ui` global.
@@ -68,7 +67,7 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     // whole report on one screen without scrolling.
     let more = till.split_off(till.len().min(2));
     let lines: Vec<SharedString> = heading.into_iter().map(SharedString::from).collect();
-    ui.set_shift_heading(ModelRc::from(Rc::new(VecModel::from(lines))));
+    ui.set_shift_heading(model(lines));
     ui.set_shift_rows(rows(till));
     ui.set_shift_more_rows(rows(more));
     ui.set_shift_clerks(clerks);

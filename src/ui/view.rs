@@ -3,10 +3,10 @@
 //! `crate::counter` (text, receipt, member); this file only maps fields.
 
 use std::path::PathBuf;
-use std::rc::Rc;
 
-use slint::{Image, ModelRc, Rgb8Pixel, Rgba8Pixel, SharedPixelBuffer, SharedString, VecModel};
+use slint::{Image, ModelRc, Rgb8Pixel, Rgba8Pixel, SharedPixelBuffer, SharedString};
 
+use super::models::{model, shared, strings};
 use super::{Choice, ClerkItem, KeyRow, LineItem, MemberCard, PageId, Row, StatusView, Ui};
 use crate::counter::checkout::QUICK_KEYS;
 use crate::counter::flows::gifts::offers_for;
@@ -21,18 +21,6 @@ use crate::format::Language;
 use crate::scan::frame::LumaFrame;
 use crate::store::clerks::Role;
 use tillcard_rules::pricing::Quote;
-
-fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
-    ModelRc::from(Rc::new(VecModel::from(items)))
-}
-
-fn shared(text: impl AsRef<str>) -> SharedString {
-    SharedString::from(text.as_ref())
-}
-
-fn strings(items: impl IntoIterator<Item = String>) -> ModelRc<SharedString> {
-    model(items.into_iter().map(SharedString::from).collect())
-}
 
 /// The counter action for a view's action name (and index where one is
 /// needed). Unknown names are ignored.
@@ -52,6 +40,9 @@ pub fn action_from(name: &str, index: i32) -> Option<Action> {
     }
     if let Some(key) = name.strip_prefix("type:") {
         return TextKey::from_label(key).map(Action::TypeKey);
+    }
+    if let Some(action) = super::returns::action(name, index) {
+        return Some(action);
     }
     if let Some(action) = super::shift_close::action(name) {
         return Some(action);
@@ -150,6 +141,7 @@ fn page_id(page: Page) -> PageId {
         Page::Manager => PageId::Manager,
         Page::TopUp => PageId::TopUp,
         Page::Refund => PageId::Refund,
+        Page::Return => PageId::ReceiptReturn,
         Page::Adjust => PageId::Adjust,
         Page::Gifts => PageId::Gifts,
         Page::Sync => PageId::Sync,
@@ -632,6 +624,9 @@ pub fn render(c: &Counter, ui: &Ui<'_>) {
     ));
     if r.error.is_some() {
         form_error = r.error.clone().unwrap_or_default();
+    }
+    if let Some(e) = super::returns::render(c, ui) {
+        form_error = e;
     }
     if let Some(a) = &c.adjust {
         ui.set_adjust_points(shared(a.points.text()));

@@ -189,18 +189,33 @@ impl Counter {
         Vec::new()
     }
 
-    /// [`Action::PrintReceipt`](crate::counter::Action::PrintReceipt).
+    /// [`Action::PrintReceipt`](crate::counter::Action::PrintReceipt):
+    /// the receipt on screen saved, and printed again marked as a reprint
+    /// (made from the sale, not the printer's last job: a refund slip may
+    /// have been printed since), with no drawer kick.
     pub(in crate::counter) fn tap_print_receipt(&mut self) -> Vec<Command> {
-        match &self.last_sale {
-            Some(done) => vec![
-                Command::SaveReceipt {
-                    sale: done.receipt.sale,
-                    text: receipt_text(done, self.language),
-                },
-                Command::Reprint,
-            ],
-            None => Vec::new(),
-        }
+        let Some(done) = &self.last_sale else {
+            return Vec::new();
+        };
+        let clerk = self.clerk.as_ref().map(|k| k.name().to_owned());
+        let payment = self.last_payment.clone().unwrap_or_default();
+        let mut receipt = printed_receipt(
+            done,
+            &payment,
+            clerk.as_deref().unwrap_or(""),
+            self.language,
+        );
+        receipt.reprint = true;
+        vec![
+            Command::SaveReceipt {
+                sale: done.receipt.sale,
+                text: receipt_text(done, self.language),
+            },
+            Command::Print {
+                receipt: Box::new(receipt),
+                open_drawer: false,
+            },
+        ]
     }
 
     /// A price answer; one to an older request than the last is dropped.

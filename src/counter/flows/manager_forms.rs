@@ -39,6 +39,11 @@ impl Counter {
                 self.go(page);
                 Vec::new()
             }
+            // A return opens on a verified receipt only (`flows::returns`).
+            Page::Return if self.return_form.is_none() => {
+                self.go(Page::Home);
+                Vec::new()
+            }
             Page::Refund => {
                 self.refund = RefundForm::default();
                 self.refunded = None;

@@ -5,7 +5,8 @@
 //! (`counter::controller`) forwards each input to one of them; no flow
 //! imports the router or another flow. Where one flow hands over to the
 //! next it calls forward only: lookup gives the loaded member to checkout
-//! or enrollment, session opens the manager forms once approved.
+//! or enrollment, returns asks session for the manager approval, session
+//! opens the manager forms (and the return screen) once approved.
 //!
 //! - [`session`]: signing in, locking, the manager approval.
 //! - [`lookup`]: finding a member by scan or phone, and where they go.
@@ -15,6 +16,8 @@
 //! - [`enrollment`]: a new member at the door.
 //! - [`manager_forms`]: top-up, refund, adjustment; opening manager screens.
 //! - [`gifts`]: the gift catalogue, a gift redeemed for points.
+//! - [`returns`]: a return at any store from the receipt's QR code (issue
+//!   24).
 //! - [`settings`]: language, sync now, registering with head office.
 //! - [`shift_close`]: the shift close, its Z report previewed, closed
 //!   once and printed (issue 24).
@@ -31,6 +34,7 @@ pub mod items;
 pub mod lookup;
 pub mod manager_forms;
 pub mod pin_setup;
+pub mod returns;
 pub mod session;
 pub mod settings;
 pub mod shift_close;

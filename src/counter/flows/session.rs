@@ -52,6 +52,7 @@ impl Counter {
             Page::Manager
                 | Page::TopUp
                 | Page::Refund
+                | Page::Return
                 | Page::Adjust
                 | Page::Sync
                 | Page::Settings

@@ -16,6 +16,7 @@ use crate::counter::keyboard::TextField;
 pub mod customer;
 mod first_day;
 mod items;
+mod returns;
 mod shift;
 mod tenders;
 use crate::format::{Language, discount_label, money};
@@ -24,6 +25,7 @@ use crate::store::StoreError;
 use crate::uplink::UplinkStatus;
 pub use first_day::*;
 pub use items::*;
+pub use returns::*;
 pub use shift::*;
 pub use tenders::*;
 
@@ -74,6 +76,7 @@ pub fn scan_outcome(language: Language, kind: OutcomeKind) -> String {
         ),
         OutcomeKind::NotMemberCode => ("这不是会员码", "Not a member code"),
         OutcomeKind::Item => ("已扫描商品条码", "Product barcode scanned"),
+        OutcomeKind::Receipt => ("已扫描小票二维码：退货", "Receipt code scanned: a return"),
         OutcomeKind::Enrollment => (
             "这是总部的开通二维码：仅在新收银机的首次开通界面扫描",
             "That is head office's enrollment code: scan it on a new till's first screen",
@@ -155,6 +158,9 @@ pub fn store_error(language: Language, error: &StoreError) -> String {
             "This terminal is already registered: registering it again needs a manager's PIN.",
         ),
         StoreError::Gift(refusal) => return gift_refusal(language, refusal),
+        StoreError::Receipt(_)
+        | StoreError::AlreadyReturned { .. }
+        | StoreError::ReceiptTooLarge(_) => return receipt_refused(language, error),
         StoreError::Tenders(_) => (
             "付款与应付金额不符：本次未记录，请核对支付方式",
             "The payment does not match the amount due: nothing was recorded. Check the tenders.",
