@@ -478,15 +478,16 @@ pub struct Conflicts {
     /// The newest, at most [`CONFLICTS_SHOWN`].
     pub items: Vec<ConflictItem>,
     /// What waits for review, by kind and age: each conflict kind (open
-    /// conflicts only), `dead_letter` and `terminal_flag`; kinds in name
-    /// order, none when nothing waits.
+    /// conflicts only), `dead_letter`, `terminal_flag` and `walk_in_return`
+    /// (a walk-in sale returned beyond what was sold, not acknowledged);
+    /// kinds in name order, none when nothing waits.
     pub by_kind_and_age: Vec<AgeCount>,
 }
 
 /// Items of one kind waiting for review, by age.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AgeCount {
-    /// A conflict kind, `dead_letter` or `terminal_flag`.
+    /// A conflict kind, `dead_letter`, `terminal_flag` or `walk_in_return`.
     pub kind: String,
     /// Recorded under a day ago.
     pub under_a_day: u64,

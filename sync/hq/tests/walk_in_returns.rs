@@ -245,6 +245,27 @@ async fn console_acknowledge(backend: Backend) {
     assert_eq!(listed[0]["flag_no"], flag.flag_no);
     assert_eq!(listed[0]["lines"][0], "line 1: sold 2, refunded 3");
 
+    // The dashboard counts it as waiting for review, until acknowledged.
+    let waiting = |figures: serde_json::Value| -> Vec<(String, u64)> {
+        figures["conflicts"]["by_kind_and_age"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["kind"].as_str().unwrap().to_string(),
+                    a["under_a_day"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let now = chrono::Utc::now().fixed_offset();
+    let before = waiting(h.figures_at(now).await);
+    assert!(
+        before.contains(&("walk_in_return".to_string(), 1)),
+        "{before:?}"
+    );
+
     // Acknowledged by store ops: who and when kept, audited, off the list.
     let (s, to) = acknowledge(&h, &ops, flag.flag_no).await;
     assert_eq!(
@@ -257,6 +278,11 @@ async fn console_acknowledge(backend: Backend) {
     assert_eq!(after[0].acknowledged_by.as_deref(), Some("olga"));
     assert!(after[0].acknowledged_at.is_some());
     assert!(h.hq.walk_in_return_queue().await.unwrap().is_empty());
+    let after_ack = waiting(h.figures_at(now).await);
+    assert!(
+        !after_ack.iter().any(|(kind, _)| kind == "walk_in_return"),
+        "{after_ack:?}"
+    );
     let (_, body) = page(&h, &ops, "/console/conflicts").await;
     assert!(!body.contains(&row));
     let subject = format!("walk_in_return:{}", flag.flag_no);

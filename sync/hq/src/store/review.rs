@@ -72,8 +72,9 @@ pub struct ConflictClose {
 /// What waits for review by kind and age, one statement for both backends
 /// (`$1` a day ago, `$2` a week ago, UTC to the second: head office records
 /// every item's moment at its own clock in UTC, so they compare as text):
-/// open conflicts by their kind, open dead letters and open terminal flags
-/// (what was closed, dismissed or re-applied waits for no one).
+/// open conflicts by their kind, open dead letters, open terminal flags and
+/// open walk-in sales returned twice (what was closed, dismissed,
+/// re-applied or acknowledged waits for no one).
 /// Rows: kind, under a day, a day to a week, older.
 pub(crate) const REVIEW_AGES_SQL: &str = "SELECT kind,
         coalesce(sum(CASE WHEN at >= $1 THEN 1 ELSE 0 END), 0),
@@ -81,7 +82,8 @@ pub(crate) const REVIEW_AGES_SQL: &str = "SELECT kind,
         coalesce(sum(CASE WHEN at < $2 THEN 1 ELSE 0 END), 0)
      FROM (SELECT kind, at FROM conflicts WHERE state = 'open'
            UNION ALL SELECT 'dead_letter' AS kind, at FROM dead_letters WHERE state = 'open'
-           UNION ALL SELECT 'terminal_flag' AS kind, at FROM terminal_flags WHERE state = 'open') items
+           UNION ALL SELECT 'terminal_flag' AS kind, at FROM terminal_flags WHERE state = 'open'
+           UNION ALL SELECT 'walk_in_return' AS kind, at FROM walk_in_returns WHERE state = 'open') items
      GROUP BY kind ORDER BY kind";
 
 /// A dead letter by its key: the terminal's, and the event's sequence
