@@ -6,36 +6,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use std::sync::Arc;
-
 use i_slint_backend_testing::ElementHandle;
 use slint::Model;
-use tillcard::clock::SystemClock;
-use tillcard::config::{CustomerDisplayMode, TerminalConfig};
+use tillcard::config::CustomerDisplayMode;
 use tillcard::counter::Page;
 use tillcard::demo::DEMO_MEMBERS;
 use tillcard::rules::Money;
-use tillcard::ui::{CustomerScreenId, CustomerWindow, UiApp, Wake};
+use tillcard::ui::{CustomerScreenId, CustomerWindow};
 
 #[path = "util/ui.rs"]
 mod ui_util;
-use ui_util::Till;
-
-fn start(mode: CustomerDisplayMode) -> (Till, tempfile::TempDir) {
-    static PLATFORM: std::sync::Once = std::sync::Once::new();
-    PLATFORM.call_once(i_slint_backend_testing::init_no_event_loop);
-    let data = tempfile::tempdir().unwrap();
-    let mut config = TerminalConfig::embedded_demo();
-    config.data_dir = data.path().to_path_buf();
-    config.language = tillcard::config::LanguageSetting::En;
-    config.sound = false;
-    config.camera.device = -1;
-    config.customer_display.mode = mode;
-    let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
-    let till = Till::show(app);
-    till.wait(|c| !c.clerks.is_empty());
-    (till, data)
-}
+use ui_util::{demo_config, start_till};
 
 /// What the customer reads on the text labelled `label`; empty when it
 /// is not on screen.
@@ -47,18 +28,24 @@ fn reads(window: &CustomerWindow, label: &str) -> String {
         .unwrap_or_default()
 }
 
-/// One test, one UI thread: Slint's testing platform is set once per
-/// process and its windows live on the thread that made them.
+/// The display's settings first (off, and auto with no screens to read),
+/// then a whole sale on a till with the display on.
 #[test]
 fn the_customer_sees_the_basket_the_savings_the_points_and_the_change() {
     // Headless, "auto" opens nothing (there are no screens to read);
     // "off" never does.
     for mode in [CustomerDisplayMode::Off, CustomerDisplayMode::Auto] {
-        let (till, _data) = start(mode);
+        let data = tempfile::tempdir().unwrap();
+        let mut config = demo_config(data.path(), None);
+        config.customer_display.mode = mode;
+        let till = start_till(config);
         assert!(till.app.customer_display().is_none(), "{mode:?}");
     }
 
-    let (till, _data) = start(CustomerDisplayMode::On);
+    let data = tempfile::tempdir().unwrap();
+    let mut config = demo_config(data.path(), None);
+    config.customer_display.mode = CustomerDisplayMode::On;
+    let till = start_till(config);
     let display = till.app.customer_display().expect("the display is on");
     let customer = display.window();
     till.login("c01", "3817");

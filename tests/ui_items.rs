@@ -9,39 +9,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tillcard::clock::SystemClock;
-use tillcard::config::{PaperWidth, TerminalConfig};
 use tillcard::counter::Page;
 use tillcard::demo::DEMO_MEMBERS;
 use tillcard::rules::Money;
-use tillcard::ui::{UiApp, Wake};
 use tillcard_print::virtual_printer::{
     VirtualNetworkPrinter, command_names, decode, plain_text, qr_payloads,
 };
 
 #[path = "util/ui.rs"]
 mod ui_util;
-use ui_util::Till;
-
-/// The demo till in English, printing on `printer` (58 mm paper).
-fn start(printer: &VirtualNetworkPrinter) -> (Till, tempfile::TempDir) {
-    i_slint_backend_testing::init_no_event_loop();
-    let data = tempfile::tempdir().unwrap();
-    let mut config = TerminalConfig::embedded_demo();
-    config.data_dir = data.path().to_path_buf();
-    config.language = tillcard::config::LanguageSetting::En;
-    config.sound = false;
-    config.camera.device = -1;
-    config.printer.address = Some(printer.addr().to_string());
-    config.printer.paper = PaperWidth::Mm58;
-    let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
-    let till = Till::show(app);
-    till.wait(|c| !c.clerks.is_empty());
-    (till, data)
-}
+use ui_util::{Till, demo_config, start_till};
 
 fn lines(till: &Till) -> Vec<(String, i64, Money)> {
     till.app
@@ -56,7 +35,8 @@ fn lines(till: &Till) -> Vec<(String, i64, Money)> {
 #[test]
 fn items_by_wedge_and_camera_a_member_and_the_receipt_printed() {
     let printer = VirtualNetworkPrinter::start().unwrap();
-    let (till, _data) = start(&printer);
+    let data = tempfile::tempdir().unwrap();
+    let till = start_till(demo_config(data.path(), Some(&printer)));
     till.login("c01", "3817");
 
     // Cola twice with the wedge: one line of two.

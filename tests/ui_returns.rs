@@ -22,20 +22,17 @@
 mod sync_util;
 #[path = "util/ui.rs"]
 mod ui_util;
-use ui_util::Till;
+use ui_util::{Till, demo_config, print_job, start_till};
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tillcard::clock::{Clock, SystemClock};
-use tillcard::config::{PaperWidth, TerminalConfig};
 use tillcard::counter::Page;
 use tillcard::demo::DEMO_MEMBERS;
 use tillcard::rules::Money;
 use tillcard::rules::refund::RefundLine;
 use tillcard::rules::tenders::TenderKind;
 use tillcard::store::handle::StoreHandle;
-use tillcard::ui::{UiApp, Wake};
 use tillcard_print::virtual_printer::{
     Decoded, VirtualNetworkPrinter, command_names, decode, plain_text, qr_payloads,
 };
@@ -61,22 +58,6 @@ fn head_office(
         (hq, url)
     });
     (runtime, hq, url)
-}
-
-/// A demo till in English printing on `printer` (58 mm paper).
-fn demo_till(printer: &VirtualNetworkPrinter) -> (Till, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    let mut config = TerminalConfig::embedded_demo();
-    config.data_dir = data.path().to_path_buf();
-    config.language = tillcard::config::LanguageSetting::En;
-    config.sound = false;
-    config.camera.device = -1;
-    config.printer.address = Some(printer.addr().to_string());
-    config.printer.paper = PaperWidth::Mm58;
-    let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
-    let till = Till::show(app);
-    till.wait(|c| !c.clerks.is_empty());
-    (till, data)
 }
 
 /// Runs `job` on head office's runtime from a helper thread (the test
@@ -123,26 +104,9 @@ fn sync(runtime: &tokio::runtime::Runtime, url: &str, till: &Till) {
     });
 }
 
-/// A keyboard-wedge scanner sending `text` and Enter, a key every 2 ms.
-fn wedge(till: &Till, text: &str) {
-    let start = Instant::now();
-    for (i, c) in text.chars().chain(std::iter::once('\n')).enumerate() {
-        till.app
-            .wedge_key(&c.to_string(), start + Duration::from_millis(2 * i as u64));
-    }
-}
-
-/// Waits until `printer` holds `jobs` jobs; the last one decoded.
+/// Waits until `printer` holds `jobs` jobs: the `jobs`th one, decoded.
 fn printed(printer: &VirtualNetworkPrinter, jobs: usize) -> Vec<Decoded> {
-    let started = Instant::now();
-    while printer.jobs().len() < jobs {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "nothing printed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    decode(printer.jobs().last().unwrap())
+    decode(&print_job(printer, jobs))
 }
 
 /// The manager approves on the prompt the receipt's scan opened.
@@ -161,14 +125,15 @@ fn approve(till: &Till) {
 
 #[test]
 fn a_return_at_another_terminal_from_the_receipts_qr() {
-    i_slint_backend_testing::init_no_event_loop();
     tillcard::logging::init_for_tests();
     let hq_dir = tempfile::tempdir().unwrap();
     let (runtime, hq, url) = head_office(hq_dir.path());
     let printer_a = VirtualNetworkPrinter::start().unwrap();
     let printer_b = VirtualNetworkPrinter::start().unwrap();
-    let (till_a, _data_a) = demo_till(&printer_a);
-    let (till_b, _data_b) = demo_till(&printer_b);
+    let data_a = tempfile::tempdir().unwrap();
+    let till_a = start_till(demo_config(data_a.path(), Some(&printer_a)));
+    let data_b = tempfile::tempdir().unwrap();
+    let till_b = start_till(demo_config(data_b.path(), Some(&printer_b)));
     let terminal_a = register(&runtime, &hq, &url, &till_a, "store-1");
     let terminal_b = register(&runtime, &hq, &url, &till_b, "store-2");
     assert_ne!(terminal_a, terminal_b);
@@ -178,13 +143,13 @@ fn a_return_at_another_terminal_from_the_receipts_qr() {
     // Till A: a member buys two colas and a bowl of noodles, pays ¥5 by
     // bank card and hands over ¥20 in cash.
     till_a.login("c01", "3817");
-    wedge(&till_a, "6901028075022");
+    till_a.wedge("6901028075022");
     till_a.wait(|c| c.sale.lines.len() == 1);
-    wedge(&till_a, "6901028075022");
+    till_a.wedge("6901028075022");
     till_a.wait(|c| c.sale.lines.first().is_some_and(|l| l.quantity == 2));
-    wedge(&till_a, "6901028075039");
+    till_a.wedge("6901028075039");
     till_a.wait(|c| c.sale.lines.len() == 2);
-    wedge(&till_a, &tillcard::demo::demo_card_text(&DEMO_MEMBERS[0]));
+    till_a.wedge(&tillcard::demo::demo_card_text(&DEMO_MEMBERS[0]));
     till_a.wait(|c| c.sale.quote().is_some_and(|q| q.member.is_some()));
     till_a.keys("5");
     till_a.tap("tender bank card");
@@ -207,7 +172,7 @@ fn a_return_at_another_terminal_from_the_receipts_qr() {
 
     // Till B, another terminal of the chain: the code through the wedge.
     till_b.login("c01", "3817");
-    wedge(&till_b, &code);
+    till_b.wedge(&code);
     approve(&till_b);
     let info: Vec<String> = slint::Model::iter(&till_b.ui().get_return_info())
         .map(|l| l.to_string())
@@ -361,7 +326,7 @@ fn a_return_at_another_terminal_from_the_receipts_qr() {
     // is no longer left.
     till_b.tap("home");
     assert!(till_b.app.counter().approval.is_none());
-    wedge(&till_b, &code);
+    till_b.wedge(&code);
     approve(&till_b);
     assert!(
         till_b.text("return line 1").contains("sold 2 · left 1"),
@@ -376,7 +341,7 @@ fn a_return_at_another_terminal_from_the_receipts_qr() {
     let at = forged.len() / 2;
     forged[at] = if forged[at] == b'0' { b'1' } else { b'0' };
     let before = till_b.app.counter().scan.as_ref().map_or(0, |s| s.serial);
-    wedge(&till_b, &String::from_utf8(forged).unwrap());
+    till_b.wedge(&String::from_utf8(forged).unwrap());
     till_b.wait(|c| {
         c.scan.as_ref().is_some_and(|s| s.serial > before)
             && c.notice.as_ref().is_some_and(|n| n.bad)

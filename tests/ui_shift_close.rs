@@ -12,61 +12,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tillcard::clock::SystemClock;
-use tillcard::config::{PaperWidth, TerminalConfig};
 use tillcard::counter::Page;
 use tillcard::rules::Money;
 use tillcard::rules::shift::ShiftTender;
 use tillcard::rules::tenders::TenderKind;
-use tillcard::ui::{UiApp, Wake};
 use tillcard_print::PrinterStatus;
 use tillcard_print::virtual_printer::{VirtualNetworkPrinter, command_names, decode, plain_text};
 
 #[path = "util/ui.rs"]
 mod ui_util;
-use ui_util::Till;
-
-/// The demo till in English, printing on `printer` (58 mm paper).
-fn start(printer: &VirtualNetworkPrinter) -> (Till, tempfile::TempDir) {
-    i_slint_backend_testing::init_no_event_loop();
-    let data = tempfile::tempdir().unwrap();
-    let mut config = TerminalConfig::embedded_demo();
-    config.data_dir = data.path().to_path_buf();
-    config.language = tillcard::config::LanguageSetting::En;
-    config.sound = false;
-    config.camera.device = -1;
-    config.printer.address = Some(printer.addr().to_string());
-    config.printer.paper = PaperWidth::Mm58;
-    let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
-    let till = Till::show(app);
-    till.wait(|c| !c.clerks.is_empty());
-    (till, data)
-}
-
-/// A keyboard-wedge scanner sending `text` and Enter, a key every 5 ms.
-fn wedge(till: &Till, text: &str) {
-    let start = Instant::now();
-    for (i, c) in text.chars().chain(std::iter::once('\n')).enumerate() {
-        till.app
-            .wedge_key(&c.to_string(), start + Duration::from_millis(5 * i as u64));
-    }
-}
-
-/// Waits for the printer's `n`th job and returns it.
-fn job(printer: &VirtualNetworkPrinter, n: usize) -> Vec<u8> {
-    let started = Instant::now();
-    while printer.jobs().len() < n {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "print job {n} never came"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    printer.jobs()[n - 1].clone()
-}
+use ui_util::{Till, demo_config, print_job, start_till};
 
 /// Commits the sale on screen with `tenders` (a keyed amount, or none for
 /// the rest due, then the tender's button) and adds what each tender took
@@ -130,18 +87,19 @@ fn paper(amount: Money) -> String {
 #[test]
 fn three_sales_closed_once_and_printed_then_an_empty_shift() {
     let printer = VirtualNetworkPrinter::start().unwrap();
-    let (till, _data) = start(&printer);
+    let data = tempfile::tempdir().unwrap();
+    let till = start_till(demo_config(data.path(), Some(&printer)));
     till.login("c01", "3817");
     // Cash, bank card, WeChat Pay, Alipay.
     let mut taken = [Money::ZERO; 4];
 
     // Cola, ¥10 in cash: change.
-    wedge(&till, "6901028075022");
+    till.wedge("6901028075022");
     pay(&till, &[("10", "tender cash")], &mut taken);
     let change = Money::from_fen(1000) - taken[0];
     assert!(change > Money::ZERO);
     // Noodles on a bank card.
-    wedge(&till, "6901028075039");
+    till.wedge("6901028075039");
     pay(&till, &[("", "tender bank card")], &mut taken);
     // ¥88 on a category key, ¥50 by WeChat Pay and the rest in cash.
     till.tap("new sale");
@@ -155,7 +113,7 @@ fn three_sales_closed_once_and_printed_then_an_empty_shift() {
     assert_eq!(taken[2], Money::from_yuan(50));
     let net = taken.iter().fold(Money::ZERO, |a, b| a + *b);
     // The three receipts printed first.
-    job(&printer, 3);
+    print_job(&printer, 3);
     let receipts = 3;
 
     // The preview: the shift's figures, nothing closed yet.
@@ -205,7 +163,7 @@ fn three_sales_closed_once_and_printed_then_an_empty_shift() {
     assert!(till.text("shift state").starts_with("Shift closed at"));
 
     // The Z report on paper.
-    let report = decode(&job(&printer, receipts + 1));
+    let report = decode(&print_job(&printer, receipts + 1));
     let text = plain_text(&report);
     println!("printed Z report (58 mm):\n{text}");
     assert!(text.contains("Z report (shift close)"));
@@ -223,7 +181,7 @@ fn three_sales_closed_once_and_printed_then_an_empty_shift() {
 
     // Printed again on request, marked.
     till.tap("reprint shift report");
-    let copy = plain_text(&decode(&job(&printer, receipts + 2)));
+    let copy = plain_text(&decode(&print_job(&printer, receipts + 2)));
     assert!(copy.starts_with("*** REPRINT ***"), "{copy}");
     assert!(printed_line(&copy, "Net sales").ends_with(&paper(net)));
 
@@ -239,7 +197,7 @@ fn three_sales_closed_once_and_printed_then_an_empty_shift() {
     assert_eq!(closes.len(), 2);
     assert_eq!(closes[0].report.terminal.sales, 0);
     assert!(closes[0].report.clerks.is_empty());
-    let empty = plain_text(&decode(&job(&printer, receipts + 3)));
+    let empty = plain_text(&decode(&print_job(&printer, receipts + 3)));
     assert!(printed_line(&empty, "Sales count").ends_with(" 0"));
     assert!(printed_line(&empty, "Cash").ends_with(&paper(Money::ZERO)));
     assert!(!empty.contains("By clerk"), "no clerk booked anything");
@@ -248,12 +206,13 @@ fn three_sales_closed_once_and_printed_then_an_empty_shift() {
 #[test]
 fn a_printer_out_of_paper_is_shown_and_does_not_hold_up_the_close() {
     let printer = VirtualNetworkPrinter::start().unwrap();
-    let (till, _data) = start(&printer);
+    let data = tempfile::tempdir().unwrap();
+    let till = start_till(demo_config(data.path(), Some(&printer)));
     till.login("c01", "3817");
-    wedge(&till, "6901028075022");
+    till.wedge("6901028075022");
     let mut taken = [Money::ZERO; 4];
     pay(&till, &[("", "tender alipay")], &mut taken);
-    job(&printer, 1);
+    print_job(&printer, 1);
     printer.set_status(PrinterStatus::PaperOut);
 
     open_shift_close(&till);
@@ -271,6 +230,6 @@ fn a_printer_out_of_paper_is_shown_and_does_not_hold_up_the_close() {
     assert_eq!(printer.jobs().len(), 1, "nothing printed without paper");
 
     printer.set_status(PrinterStatus::Ready);
-    let report = plain_text(&decode(&job(&printer, 2)));
+    let report = plain_text(&decode(&print_job(&printer, 2)));
     assert!(printed_line(&report, "Alipay").ends_with(&paper(taken[3])));
 }

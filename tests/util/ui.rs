@@ -7,15 +7,68 @@
 //! helper thread.
 
 use std::cell::Cell;
+use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
+use tillcard::clock::SystemClock;
+use tillcard::config::{LanguageSetting, PaperWidth, TerminalConfig};
 use tillcard::counter::{Counter, Input, Page};
 use tillcard::store::{Store, StoreError};
 use tillcard::ui::screenshots::pump;
-use tillcard::ui::{Ui, UiApp};
+use tillcard::ui::{Ui, UiApp, Wake};
+use tillcard_print::virtual_printer::VirtualNetworkPrinter;
+
+/// The embedded demo in `data`: English, no sound, no camera; printing on
+/// `printer` (58 mm paper) when one is given.
+#[allow(dead_code, reason = "not every UI test starts the demo this way")]
+pub fn demo_config(data: &Path, printer: Option<&VirtualNetworkPrinter>) -> TerminalConfig {
+    let mut config = TerminalConfig::embedded_demo();
+    config.data_dir = data.to_path_buf();
+    config.language = LanguageSetting::En;
+    config.sound = false;
+    config.camera.device = -1;
+    if let Some(printer) = printer {
+        config.printer.address = Some(printer.addr().to_string());
+        config.printer.paper = PaperWidth::Mm58;
+    }
+    config
+}
+
+/// The till on `config`, shown once its clerks are loaded. Slint's testing
+/// platform is installed once per thread (each test runs on its own, and
+/// installing it twice on one is refused), so a test may start two tills.
+#[allow(dead_code, reason = "not every UI test starts the demo this way")]
+pub fn start_till(config: TerminalConfig) -> Till {
+    thread_local! {
+        static PLATFORM: Cell<bool> = const { Cell::new(false) };
+    }
+    if !PLATFORM.get() {
+        i_slint_backend_testing::init_no_event_loop();
+        PLATFORM.set(true);
+    }
+    let app = UiApp::start(config, Arc::new(SystemClock::new()), Wake::Manual).unwrap();
+    let till = Till::show(app);
+    till.wait(|c| !c.clerks.is_empty());
+    till
+}
+
+/// Waits until `printer` holds `n` jobs (20 s at most): the `n`th one.
+#[allow(dead_code, reason = "not every UI test prints")]
+pub fn print_job(printer: &VirtualNetworkPrinter, n: usize) -> Vec<u8> {
+    let started = Instant::now();
+    while printer.jobs().len() < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "print job {n} never came"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    printer.jobs()[n - 1].clone()
+}
 
 /// A window with a terminal behind it, and a tap counter.
 pub struct Till {
