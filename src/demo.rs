@@ -252,14 +252,12 @@ pub fn demo_basket() -> Basket {
     }
 }
 
-/// The demo basket priced for the first demo member (gold) at `now`,
-/// paying with `tender`: what `tillcard demo` prints and what tests of the
-/// quote's readers price.
-pub fn demo_quote(now: Timestamp, tender: &TenderRequest) -> Result<Quote, pricing::PricingError> {
-    let program = Program::default();
+/// The first demo member (gold) at `now`: their account and profile under
+/// the default program.
+fn demo_shopper(program: &Program, now: Timestamp) -> (MemberAccount, MemberProfile) {
     let demo = &DEMO_MEMBERS[0];
     let member = demo.member_id();
-    let account = MemberAccount::fold(MemberAccount::new(member), &demo.ledger(&program, now));
+    let account = MemberAccount::fold(MemberAccount::new(member), &demo.ledger(program, now));
     let profile = MemberProfile {
         id: member,
         birthday: None,
@@ -267,6 +265,15 @@ pub fn demo_quote(now: Timestamp, tender: &TenderRequest) -> Result<Quote, prici
         balances_known: true,
         frozen: false,
     };
+    (account, profile)
+}
+
+/// The demo basket priced for the first demo member (gold) at `now`,
+/// paying with `tender`: what `tillcard demo` prints and what tests of the
+/// quote's readers price.
+pub fn demo_quote(now: Timestamp, tender: &TenderRequest) -> Result<Quote, pricing::PricingError> {
+    let program = Program::default();
+    let (account, profile) = demo_shopper(&program, now);
     pricing::price(&PricingRequest {
         quote_id: SourceId(Uuid::from_u128(0xD3E0_1000)),
         program: &program,
@@ -289,15 +296,7 @@ pub fn demo_quote(now: Timestamp, tender: &TenderRequest) -> Result<Quote, prici
 pub fn demo_text(now: Timestamp) -> Result<String, pricing::PricingError> {
     let program = Program::default();
     let demo = &DEMO_MEMBERS[0];
-    let member = demo.member_id();
-    let account = MemberAccount::fold(MemberAccount::new(member), &demo.ledger(&program, now));
-    let profile = MemberProfile {
-        id: member,
-        birthday: None,
-        referred_by: None,
-        balances_known: true,
-        frozen: false,
-    };
+    let (account, profile) = demo_shopper(&program, now);
     let tender = TenderRequest {
         coupons: account.usable_coupons(now).map(|c| c.id).collect(),
         redeem_points: 500,

@@ -11,11 +11,9 @@ mod util;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use tillcard_hq::console::{self, text};
-use tillcard_hq::dashboard::SESSION_COOKIE;
-use tillcard_hq::service::LoginOutcome;
 use tillcard_hq::service::back_office::Actor;
 use tillcard_hq::service::roles::Role;
-use util::{Backend, Harness, harness};
+use util::{Backend, Browser, Harness, harness};
 
 both!(console_forms_roles_csrf_and_audit, console_flow);
 both!(
@@ -23,26 +21,7 @@ both!(
     catalog_page
 );
 
-const PASSWORD: &str = "s3cret-enough";
-
-/// A signed-in console user: the cookie header and the CSRF token.
-struct Browser {
-    cookie: String,
-    csrf: String,
-}
-
-async fn sign_in(h: &Harness, user: &str, role: Role) -> Browser {
-    h.hq.save_user(&Actor::cli(), user, PASSWORD, Some(role))
-        .await
-        .unwrap();
-    let LoginOutcome::Session(token) = h.hq.login(user, PASSWORD).await.unwrap() else {
-        panic!("login refused");
-    };
-    Browser {
-        cookie: format!("{SESSION_COOKIE}={token}; tillcard_lang=en"),
-        csrf: console::csrf_token(&token),
-    }
-}
+const PASSWORD: &str = util::CONSOLE_PASSWORD;
 
 async fn page(h: &Harness, b: &Browser, path: &str) -> (StatusCode, String) {
     let (s, _, body) = h.get(path, &[("cookie", &b.cookie)]).await;
@@ -141,10 +120,10 @@ async fn console_flow(backend: Backend) {
     let (_, _, login) = h.get("/dashboard/login?next=%2F%2Fevil.example", &[]).await;
     assert!(!String::from_utf8(login).unwrap().contains("evil"));
 
-    let ops = sign_in(&h, "olga", Role::StoreOps).await;
-    let analyst = sign_in(&h, "andy", Role::Analyst).await;
-    let auditor = sign_in(&h, "aude", Role::Auditor).await;
-    let admin = sign_in(&h, "ada", Role::Admin).await;
+    let ops = h.sign_in("olga", Role::StoreOps).await;
+    let analyst = h.sign_in("andy", Role::Analyst).await;
+    let auditor = h.sign_in("aude", Role::Auditor).await;
+    let admin = h.sign_in("ada", Role::Admin).await;
 
     // A store through the form: redirect to its page, which lists it.
     let (s, to, _) = post(
@@ -513,7 +492,7 @@ async fn console_flow(backend: Backend) {
 /// through the item form, an analyst shown no forms.
 async fn catalog_page(backend: Backend) {
     let h = harness(backend).await;
-    let ops = sign_in(&h, "ops", Role::StoreOps).await;
+    let ops = h.sign_in("ops", Role::StoreOps).await;
     let (s, body) = page(&h, &ops, "/console/catalog").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains(r#"id="import-form""#) && body.contains("The catalog is empty"));
@@ -576,7 +555,7 @@ async fn catalog_page(backend: Backend) {
     assert!(body.contains(r#"id="item-A-2""#) && !body.contains(r#"id="item-A-1""#));
 
     // An analyst reads the catalog but gets no forms, and a POST is 403.
-    let analyst = sign_in(&h, "ana", Role::Analyst).await;
+    let analyst = h.sign_in("ana", Role::Analyst).await;
     let (_, body) = page(&h, &analyst, "/console/catalog").await;
     assert!(!body.contains(r#"id="import-form""#) && body.contains(r#"id="item-A-2""#));
     let (s, _, _) = post(

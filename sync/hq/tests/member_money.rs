@@ -13,13 +13,11 @@ mod util;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use tillcard_hq::console::{self, text};
-use tillcard_hq::dashboard::SESSION_COOKIE;
-use tillcard_hq::service::LoginOutcome;
 use tillcard_hq::service::back_office::Actor;
 use tillcard_hq::service::roles::Role;
 use tillcard_rules::MemberAccount;
 use tillcard_rules::ledger::LedgerEntry;
-use util::{Backend, Harness, Till, harness, new_member};
+use util::{Backend, Browser, Harness, Till, harness, new_member};
 
 both!(
     below_its_threshold_a_cash_out_and_an_adjustment_apply_at_once_and_go_down,
@@ -372,25 +370,6 @@ async fn refusals(backend: Backend) {
     assert_eq!(held(&h, member).await, (50_000, 5_000, 100));
 }
 
-/// A signed-in console user: the cookie header and the CSRF token.
-struct Browser {
-    cookie: String,
-    csrf: String,
-}
-
-async fn sign_in(h: &Harness, user: &str, role: Role) -> Browser {
-    h.hq.save_user(&Actor::cli(), user, "a long passphrase", Some(role))
-        .await
-        .unwrap();
-    let LoginOutcome::Session(token) = h.hq.login(user, "a long passphrase").await.unwrap() else {
-        panic!("login refused");
-    };
-    Browser {
-        cookie: format!("{SESSION_COOKIE}={token}; tillcard_lang=en"),
-        csrf: console::csrf_token(&token),
-    }
-}
-
 async fn page(h: &Harness, b: &Browser, path: &str) -> String {
     let (s, _, body) = h.get(path, &[("cookie", &b.cookie)]).await;
     assert_eq!(s, StatusCode::OK, "{path}");
@@ -438,8 +417,8 @@ async fn console_flow(backend: Backend) {
     let member = account.member;
     let top_up = till.top_up(&account, 1000);
     book(&h, &till, account, top_up).await;
-    let ops = sign_in(&h, "wang", Role::StoreOps).await;
-    let olga_browser = sign_in(&h, "olga", Role::Admin).await;
+    let ops = h.sign_in("wang", Role::StoreOps).await;
+    let olga_browser = h.sign_in("olga", Role::Admin).await;
 
     // Member care shows the two forms beside the member found.
     let (status, _, found) = post(

@@ -15,15 +15,13 @@ mod util;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use tillcard_hq::console;
-use tillcard_hq::dashboard::{Lang, SESSION_COOKIE};
-use tillcard_hq::service::LoginOutcome;
-use tillcard_hq::service::back_office::Actor;
+use tillcard_hq::dashboard::Lang;
 use tillcard_hq::service::roles::Role;
 use tillcard_hq::store::WalkInReturnCase;
 use tillcard_rules::pricing::{Basket, BasketLine, TenderRequest};
 use tillcard_rules::refund::RefundLine;
 use tillcard_rules::{MemberAccount, Money};
-use util::{ADMIN, Backend, Harness, Till, harness, new_member, quote_of};
+use util::{ADMIN, Backend, Browser, Harness, Till, harness, new_member, quote_of};
 
 both!(
     a_walk_in_sale_returned_at_two_terminals_is_flagged_once,
@@ -163,26 +161,6 @@ async fn flagged_once(backend: Backend) {
     assert_eq!(h.hq.walk_in_return_queue().await.unwrap().len(), 1);
 }
 
-/// A signed-in console user: the cookie header and the CSRF token.
-struct Browser {
-    cookie: String,
-    csrf: String,
-}
-
-async fn sign_in(h: &Harness, user: &str, role: Role) -> Browser {
-    let password = "s3cret-enough";
-    h.hq.save_user(&Actor::cli(), user, password, Some(role))
-        .await
-        .unwrap();
-    let LoginOutcome::Session(token) = h.hq.login(user, password).await.unwrap() else {
-        panic!("login refused");
-    };
-    Browser {
-        cookie: format!("{SESSION_COOKIE}={token}; tillcard_lang=en"),
-        csrf: console::csrf_token(&token),
-    }
-}
-
 async fn page(h: &Harness, b: &Browser, path: &str) -> (StatusCode, String) {
     let (s, _, body) = h.get(path, &[("cookie", &b.cookie)]).await;
     (s, String::from_utf8(body).unwrap())
@@ -217,7 +195,7 @@ async fn console_acknowledge(backend: Backend) {
     let words = console::text::strings(Lang::En);
 
     // Store ops works the conflicts: the section and the flag's row.
-    let ops = sign_in(&h, "olga", Role::StoreOps).await;
+    let ops = h.sign_in("olga", Role::StoreOps).await;
     let (s, body) = page(&h, &ops, "/console/conflicts").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains(words["walk_in_returns"]), "section heading");
@@ -226,7 +204,7 @@ async fn console_acknowledge(backend: Backend) {
     assert!(body.contains(&c.creds.terminal_id.to_string()));
 
     // Marketing may not resolve conflicts: refused, the flag stays open.
-    let mia = sign_in(&h, "mia", Role::Marketing).await;
+    let mia = h.sign_in("mia", Role::Marketing).await;
     let (s, _) = acknowledge(&h, &mia, flag.flag_no).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = page(&h, &mia, "/console/conflicts").await;

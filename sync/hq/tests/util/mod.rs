@@ -142,7 +142,41 @@ pub fn t0() -> Timestamp {
     Timestamp::parse_from_rfc3339("2026-11-20T10:00:00+08:00").unwrap()
 }
 
+/// The password [`Harness::sign_in`] gives console users.
+#[allow(dead_code, reason = "not every test signs in to the console")]
+pub const CONSOLE_PASSWORD: &str = "s3cret-enough";
+
+/// A signed-in console user: the cookie header and the CSRF token.
+#[allow(dead_code, reason = "not every test signs in to the console")]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+}
+
 impl Harness {
+    /// Saves console user `user` with `role` (password
+    /// [`CONSOLE_PASSWORD`]) and signs them in, pages in English.
+    #[allow(dead_code, reason = "not every test signs in to the console")]
+    pub async fn sign_in(&self, user: &str, role: tillcard_hq::service::roles::Role) -> Browser {
+        use tillcard_hq::service::LoginOutcome;
+        use tillcard_hq::service::back_office::Actor;
+        self.hq
+            .save_user(&Actor::cli(), user, CONSOLE_PASSWORD, Some(role))
+            .await
+            .unwrap();
+        let LoginOutcome::Session(token) = self.hq.login(user, CONSOLE_PASSWORD).await.unwrap()
+        else {
+            panic!("login refused");
+        };
+        Browser {
+            cookie: format!(
+                "{}={token}; tillcard_lang=en",
+                tillcard_hq::dashboard::SESSION_COOKIE
+            ),
+            csrf: tillcard_hq::console::csrf_token(&token),
+        }
+    }
+
     /// A harness over a head office the test built itself (another
     /// configuration), on SQLite, keeping `tmp` (its files) alive.
     pub fn over(hq: Arc<Hq>, tmp: Option<tempfile::TempDir>) -> Harness {
