@@ -246,7 +246,7 @@ for n in "${NODES[@]}"; do
 done
 
 # The application's database, created through HAProxy after bootstrap.
-sql "$PG_FRONT_PORT" postgres 'CREATE DATABASE tillcard'
+sql "$PG_FRONT_PORT" postgres "CREATE DATABASE tillcard TEMPLATE template0 LC_COLLATE 'C'"
 sql "$PG_FRONT_PORT" tillcard 'CREATE TABLE t (id bigint PRIMARY KEY, round int NOT NULL, at timestamptz NOT NULL DEFAULT now())'
 sql "$PG_FRONT_PORT" tillcard "SHOW synchronous_standby_names" | sed 's/^/synchronous_standby_names = /' >&2
 # Patroni's keys are in etcd's v3 keyspace (etcdctl 3.4 speaks v3 by default).

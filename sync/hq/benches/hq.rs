@@ -63,7 +63,8 @@
 //! per-statement figures; `BENCH_ONLY=downlink` runs the downlink part
 //! alone, `BENCH_ONLY=tiers` the tier evaluation (`hq/tiers.rs`),
 //! `BENCH_ONLY=burst` the reconnection burst, `BENCH_ONLY=chain` a chain's
-//! ordinary day (`hq/chain.rs`), `BENCH_ONLY=failover` the failover of the HA cluster (`hq/failover.rs`); `BENCH_MARKS=1` prints when the upload phase and
+//! ordinary day (`hq/chain.rs`), `BENCH_ONLY=failover` the failover of the HA cluster (`hq/failover.rs`),
+//! `BENCH_ONLY=many` one round of the plain INSERT and the store-like batches; `BENCH_MARKS=1` prints when the upload phase and
 //! the plain INSERT's start and end on CLOCK_MONOTONIC, for
 //! `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
 
@@ -337,6 +338,10 @@ async fn main() {
     }
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "failover") {
         failover::failover_part(quick).await;
+        return;
+    }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "many") {
+        many_members_part(quick).await;
         return;
     }
 
@@ -636,6 +641,17 @@ async fn postgres_part(quick: bool) {
             with_enrollments / raw
         );
     }
+}
+
+/// `BENCH_ONLY=many`: the store-like batches alone, against one round's
+/// plain INSERT (for profiling the many-members write path).
+async fn many_members_part(quick: bool) {
+    let (_, raw) = postgres_round().await;
+    let many = many_members_round(quick, true).await;
+    eprintln!(
+        "many members: {many:.0} events/s against a plain INSERT of {raw:.0} rows/s: ratio {:.3}",
+        many / raw
+    );
 }
 
 /// Ingest on a fresh database with every event of a batch for a different

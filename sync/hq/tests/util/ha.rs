@@ -248,7 +248,9 @@ impl HaCluster {
             .await;
         let client = cluster.connect("postgres").await.unwrap();
         client
-            .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
+            .batch_execute(&format!(
+                "CREATE DATABASE {DATABASE} TEMPLATE template0 LC_COLLATE 'C'"
+            ))
             .await
             .unwrap();
         cluster

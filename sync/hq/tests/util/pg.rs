@@ -197,7 +197,9 @@ pub async fn fresh_database() -> String {
         .unwrap();
     tokio::spawn(conn);
     client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0 LC_COLLATE 'C'"
+        ))
         .await
         .unwrap();
     format!("postgres://{}@127.0.0.1:{}/{name}", c.user, c.port)

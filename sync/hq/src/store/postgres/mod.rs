@@ -25,6 +25,7 @@ mod back_office;
 mod batch;
 mod campaigns;
 mod catalog;
+mod collation;
 mod figures;
 mod jobs;
 mod locks;
@@ -122,6 +123,13 @@ impl PgStore {
             key_lock_budget,
             "postgres pool and lock table"
         );
+        let collate: String = client
+            .query_one(collation::DATABASE_COLLATION, &[])
+            .await?
+            .try_get(0)?;
+        if let Some(advice) = collation::collation_advice(&collate) {
+            tracing::warn!("{advice}");
+        }
         drop(client);
         Ok(PgStore {
             pool,
