@@ -2,9 +2,10 @@
 //! uploaded as real `shift_closed` events are listed for the chosen store
 //! only, newest first, with their figures, the page's totals row, store
 //! days and pages by key (two terminals' closes at one moment walked
-//! once); one close opens with every clerk's figures; a
-//! role without `ReadShiftCloses` (marketing) is refused, the page and the
-//! API alike.
+//! once); one close opens with every clerk's figures; the CSV export
+//! holds every close of the days (more than a page) with totals over all
+//! of them; a role without `ReadShiftCloses` (marketing) is refused, the
+//! page, the export and the API alike.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -32,6 +33,10 @@ both!(
 );
 both!(shift_closes_page_by_key_and_by_store_day, paged_and_by_day);
 both!(a_role_without_shift_closes_is_refused, refused_to_marketing);
+both!(
+    shift_closes_export_as_csv_with_totals_over_the_range,
+    exported_as_csv
+);
 
 const PASSWORD: &str = "s3cret-enough";
 
@@ -607,4 +612,130 @@ async fn refused_to_marketing(backend: Backend) {
     let (s, body) = page(&h, &auditor, "/console/shift-closes?store=S001").await;
     assert_eq!(s, StatusCode::OK, "[{backend:?}]");
     assert!(body.contains(&format!("close-{id}")), "[{backend:?}]");
+}
+
+async fn exported_as_csv(backend: Backend) {
+    let h = harness(backend).await;
+    let (mut a, mut b) = h.two_stores().await;
+    // More closes than a page of the list, each a sale of ¥1, ¥2, ...
+    let n = usize::try_from(shift_closes::ROWS).unwrap() + 1;
+    let mut events = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let yuan_n = i64::try_from(i).unwrap() + 1;
+        let (event, id, _) = close(
+            &mut a,
+            None,
+            &[("c1", sale(yuan_n, vec![tender(TenderKind::Cash, yuan_n)]))],
+        );
+        events.push(event);
+        ids.push(id);
+    }
+    assert_eq!(h.upload(&a, events).await.0, StatusCode::OK);
+    let (other, other_id, _) = close(
+        &mut b,
+        None,
+        &[("c9", sale(7, vec![tender(TenderKind::Alipay, 7)]))],
+    );
+    assert_eq!(h.upload(&b, vec![other]).await.0, StatusCode::OK);
+
+    let analyst = sign_in(&h, "ana", Role::Analyst).await;
+    let (s, list) = page(&h, &analyst, "/console/shift-closes?store=S001").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        list.contains(r#"href="/console/shift-closes.csv?store=S001&amp;from=&amp;to=""#),
+        "[{backend:?}] the list links its export"
+    );
+    let (s, headers, body) = h
+        .get(
+            "/console/shift-closes.csv?store=S001&from=&to=",
+            &[("cookie", &analyst)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "[{backend:?}]");
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION].to_str().unwrap(),
+        r#"attachment; filename="shift-closes-S001.csv""#
+    );
+    let mut reader = csv::Reader::from_reader(body.as_slice());
+    let columns = reader.headers().unwrap().clone();
+    let at = |name: &str| columns.iter().position(|c| c == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(
+        rows.len(),
+        n + 1,
+        "[{backend:?}] every close, then the totals"
+    );
+    let (closes, total) = rows.split_at(n);
+    let shifts: Vec<&str> = closes.iter().map(|r| &r[at("shift")]).collect();
+    let newest_first: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
+    assert_eq!(
+        shifts, newest_first,
+        "[{backend:?}] newest first, none left out"
+    );
+    assert!(
+        !body
+            .windows(other_id.len())
+            .any(|w| w == other_id.as_bytes())
+    );
+    assert_eq!(&closes[0][at("net")], format!("{n}.00"));
+    assert_eq!(&closes[0][at("net_cash")], format!("{n}.00"));
+    assert_eq!(&closes[0][at("closed_by")], "m1");
+    // The totals are the range's, not a page's: ¥1 + ... + ¥51.
+    let range_net: i64 = (1..=i64::try_from(n).unwrap()).sum();
+    let total = &total[0];
+    assert_eq!(&total[at("terminal")], "total");
+    assert_eq!(&total[at("shift")], n.to_string(), "the closes counted");
+    assert_eq!(&total[at("sales")], n.to_string());
+    assert_eq!(
+        &total[at("net")],
+        format!("{range_net}.00"),
+        "[{backend:?}]"
+    );
+    assert_eq!(&total[at("cash_expected")], format!("{range_net}.00"));
+    assert_eq!(&total[at("net_alipay")], "0.00", "another store's");
+
+    // Days the closes are not on: the header and a zero totals row.
+    let day = in_business_offset(a.clock).date_naive();
+    let next = day.succ_opt().unwrap();
+    let (s, _, body) = h
+        .get(
+            &format!("/console/shift-closes.csv?store=S001&from={next}&to={next}"),
+            &[("cookie", &analyst)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(body.as_slice())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 1, "[{backend:?}]");
+    assert_eq!(&rows[0][at("net")], "0.00");
+    // Days that are not dates, or no store: refused in words.
+    for path in [
+        "/console/shift-closes.csv?store=S001&from=7%20Dec&to=",
+        "/console/shift-closes.csv?store=&from=&to=",
+    ] {
+        let (s, _, body) = h.get(path, &[("cookie", &analyst)]).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "[{backend:?}] {path}");
+        assert!(!String::from_utf8(body).unwrap().is_empty());
+    }
+    // Marketing is refused; no session goes to the login page.
+    let marketing = sign_in(&h, "mkt", Role::Marketing).await;
+    let (s, body) = page(&h, &marketing, "/console/shift-closes.csv?store=S001").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "[{backend:?}]");
+    assert!(!body.contains(&ids[0]), "nothing of the closes");
+    let (s, headers, _) = h.get("/console/shift-closes.csv?store=S001", &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let to = headers[header::LOCATION].to_str().unwrap();
+    assert!(
+        to.contains(&console::url_encode("/console/shift-closes")),
+        "{to}"
+    );
 }

@@ -89,6 +89,35 @@ impl Visit {
             self.query.lang.is_some().then_some(lang),
         ))
     }
+
+    /// A file to download from the page at `page_path` (a CSV export),
+    /// under the same rules as [`Visit::show`]: no session sends to the
+    /// login page and back to `page_path`, a role without `needs` gets the
+    /// 403 page; otherwise `read` makes the file, sent as `file_name`.
+    pub(super) async fn download(
+        &self,
+        page_path: &str,
+        needs: Operation,
+        (content_type, file_name): (&'static str, &str),
+        read: impl AsyncFnOnce(&Hq) -> Result<Vec<u8>, HqError>,
+    ) -> Result<Response, HqError> {
+        let lang = lang(&self.headers, self.query.lang.as_deref());
+        let Some(session) = super::session(&self.hq, &self.headers).await? else {
+            return Ok(to_login(page_path, lang));
+        };
+        if !session.may(needs) {
+            return forbidden(lang, &session, "forbidden_detail");
+        }
+        let body = read(&self.hq).await?;
+        let disposition = format!("attachment; filename=\"{file_name}\"");
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(axum::http::header::CONTENT_TYPE, content_type)
+            .header(axum::http::header::CONTENT_DISPOSITION, disposition)
+            .header(axum::http::header::CACHE_CONTROL, "no-store")
+            .body(axum::body::Body::from(body))
+            .map_err(|e| HqError::Internal(crate::store::StoreError::Corrupt(e.to_string())))
+    }
 }
 
 pub(super) async fn stores(visit: Visit) -> Result<Response, HqError> {

@@ -5,7 +5,10 @@
 //! figures (sales, net by tender, discounts, points, stored value,
 //! refunds, the cash the drawer should hold), with the page's totals under
 //! them; `/console/shift-closes/{terminal}/{shift}` opens one close with
-//! each tender's sales, refunds and net and every clerk's figures.
+//! each tender's sales, refunds and net and every clerk's figures;
+//! `/console/shift-closes.csv` exports every close of the chosen days
+//! with a totals row over all of them (up to [`EXPORT_ROWS`]), for the
+//! analyst's spreadsheet.
 //!
 //! The role table decides who reads them ([`Operation::ReadShiftCloses`]:
 //! not marketing). A close names clerks by id only, never a member, so
@@ -57,11 +60,25 @@ pub(super) struct ListQuery {
 
 /// The shift closes' console routes.
 pub(super) fn routes() -> Router<Arc<Hq>> {
-    Router::new().route(PATH, get(list)).route(
-        "/console/shift-closes/{terminal_id}/{shift_id}",
-        get(detail),
-    )
+    Router::new()
+        .route(PATH, get(list))
+        .route(CSV_PATH, get(export))
+        .route(
+            "/console/shift-closes/{terminal_id}/{shift_id}",
+            get(detail),
+        )
 }
+
+/// Where the list's CSV export lives (the list's query without `after`).
+pub(super) const CSV_PATH: &str = "/console/shift-closes.csv";
+
+/// Closes one export holds at most: three tills closing three shifts a
+/// day is about 3,300 a year. A wider range is refused with a word on
+/// narrowing it, not cut short (a cut file's totals row would lie).
+pub const EXPORT_ROWS: usize = 20_000;
+
+/// Closes read per page while exporting.
+const EXPORT_PAGE: i64 = 1_000;
 
 /// A key as the "older" link carries it: `<closed_at_ms>~<seq>~<terminal>`
 /// (the terminal id last, so whatever it holds cannot split the others).
@@ -279,6 +296,196 @@ async fn list(Query(q): Query<ListQuery>, visit: Visit) -> Result<Response, HqEr
             "shift_closes",
             Some(Operation::ReadShiftCloses),
             async |hq, _| list_page(hq, &q).await,
+        )
+        .await
+}
+
+/// The CSV columns after the close's own (store, terminal, shift, opened,
+/// closed, closed by): its figures, money in yuan as plain decimals.
+const FIGURE_COLUMNS: [&str; 22] = [
+    "sales",
+    "gross",
+    "discounts",
+    "net",
+    "net_cash",
+    "net_bank_card",
+    "net_wechat_pay",
+    "net_alipay",
+    "net_stored_value",
+    "net_points",
+    "change_given",
+    "points_issued",
+    "points_redeemed",
+    "points_returned",
+    "points_reversed",
+    "top_ups",
+    "stored_value_in",
+    "stored_value_out",
+    "refunds",
+    "refunded",
+    "cash_expected",
+    "seqs",
+];
+
+/// A close's figures as CSV fields, in [`FIGURE_COLUMNS`]' order (the
+/// last, the close's first and last seq, is left to the caller).
+fn figure_fields(f: &ShiftFigures) -> Vec<String> {
+    let mut fields = vec![
+        f.sales.to_string(),
+        f.gross.to_plain_string(),
+        f.discounts.to_plain_string(),
+        f.net.to_plain_string(),
+    ];
+    fields.extend(
+        ShiftTender::ALL
+            .into_iter()
+            .map(|tender| f.tender(tender).net.to_plain_string()),
+    );
+    fields.extend([
+        f.change_given.to_plain_string(),
+        f.points_issued.to_string(),
+        f.points_redeemed.to_string(),
+        f.points_returned.to_string(),
+        f.points_reversed.to_string(),
+        f.top_ups.to_string(),
+        f.stored_value_in().to_plain_string(),
+        f.stored_value_out.to_plain_string(),
+        f.refunds.to_string(),
+        f.refunded.to_plain_string(),
+        f.cash_expected.to_plain_string(),
+    ]);
+    fields
+}
+
+/// Every close of `store` within `[since_ms, until_ms)`, newest first,
+/// then a `total` row over all of them: the CSV file's bytes. Refused
+/// (400) beyond [`EXPORT_ROWS`] closes.
+async fn export_csv(
+    hq: &Hq,
+    store: &str,
+    (since_ms, until_ms): (i64, i64),
+) -> Result<Vec<u8>, HqError> {
+    let mut closes: Vec<ShiftCloseRecord> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = hq
+            .store()
+            .shift_close_page(&ShiftClosePage {
+                store: store.to_string(),
+                since_ms,
+                until_ms,
+                after: after.clone(),
+                limit: EXPORT_PAGE,
+            })
+            .await?;
+        let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= EXPORT_PAGE;
+        after = page.last().map(ShiftCloseKey::of);
+        closes.extend(page);
+        if closes.len() > EXPORT_ROWS {
+            return Err(HqError::Refused(
+                axum::http::StatusCode::BAD_REQUEST,
+                "too_many_rows",
+                format!("more than {EXPORT_ROWS} shift closes: choose fewer days"),
+            ));
+        }
+        if !full {
+            break;
+        }
+    }
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header = vec![
+        "store",
+        "terminal",
+        "shift",
+        "opened_at",
+        "closed_at",
+        "closed_by",
+    ];
+    header.extend(FIGURE_COLUMNS);
+    let io = |e: csv::Error| HqError::Internal(crate::store::StoreError::Corrupt(e.to_string()));
+    out.write_record(&header).map_err(io)?;
+    for c in &closes {
+        let mut record = vec![
+            c.store.clone(),
+            c.terminal_id.clone(),
+            c.shift_id.clone(),
+            c.report.opened_at.map(local).unwrap_or_default(),
+            local(c.report.closed_at),
+            c.closed_by.clone(),
+        ];
+        record.extend(figure_fields(&c.report.terminal));
+        record.push(format!("{}-{}", c.report.first_seq, c.report.last_seq));
+        out.write_record(&record).map_err(io)?;
+    }
+    let total = totals(closes.iter().map(|c| &c.report.terminal));
+    let mut record = vec![
+        store.to_string(),
+        "total".to_string(),
+        closes.len().to_string(),
+        String::new(),
+        String::new(),
+        String::new(),
+    ];
+    record.extend(figure_fields(&total));
+    record.push(String::new());
+    out.write_record(&record).map_err(io)?;
+    out.into_inner()
+        .map_err(|e| HqError::Internal(crate::store::StoreError::Corrupt(e.to_string())))
+}
+
+/// `GET /console/shift-closes.csv?store=S001[&from=&to=]`: every close of
+/// the store within the days (store days, both included), newest first,
+/// and a totals row over the whole range (the list's totals are a
+/// page's).
+async fn export(Query(q): Query<ListQuery>, visit: Visit) -> Result<Response, HqError> {
+    let store = q
+        .store
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    let (from, to) = (
+        q.from.as_deref().unwrap_or_default(),
+        q.to.as_deref().unwrap_or_default(),
+    );
+    let bounds = range(from, to);
+    // A file name of what it holds (a store code is letters and digits;
+    // anything else in it is left out of the name, not the file).
+    let safe = |t: &str| -> String {
+        t.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect()
+    };
+    let file_name = format!(
+        "shift-closes-{}{}{}.csv",
+        safe(&store),
+        if from.is_empty() {
+            String::new()
+        } else {
+            format!("-from-{}", safe(from))
+        },
+        if to.is_empty() {
+            String::new()
+        } else {
+            format!("-to-{}", safe(to))
+        },
+    );
+    visit
+        .download(
+            PATH,
+            Operation::ReadShiftCloses,
+            ("text/csv; charset=utf-8", &file_name),
+            async |hq| {
+                if store.is_empty() {
+                    return Err(HqError::BadRequest("choose a store".into()));
+                }
+                let bounds = bounds.ok_or_else(|| {
+                    HqError::BadRequest(
+                        "the days are not dates, or the first is after the last".into(),
+                    )
+                })?;
+                export_csv(hq, &store, bounds).await
+            },
         )
         .await
 }

@@ -58,6 +58,11 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("older_closes", "更早的交班", "Older closes"),
     ("newest_closes", "最新的交班", "Newest closes"),
     ("shift_details", "明细", "Details"),
+    (
+        "shift_csv",
+        "下载所选日期的全部交班（CSV，含合计）",
+        "Download every close of these days (CSV, with totals)",
+    ),
     ("tender", "支付方式", "Tender"),
     ("tender_taken", "收款", "Taken"),
     ("tender_given_back", "退回", "Given back"),
