@@ -1,10 +1,22 @@
 //! `hq.chain_ack_p99_ms`, `hq.downlink_cpu_us_per_terminal_poll` and
 //! `hq.downlink_bytes_per_terminal_hour` (issue 23): a chain's ordinary
 //! day at head office. Workload: 10,800 terminals (3,600 stores x 3 tills;
-//! 240 terminals of 80 stores, phases of 6 s and 12 s, with `BENCH_QUICK`), each with 20 members
-//! of its own enrolled beforehand (untimed, then every till pulls its
-//! store's downlink to the end once, as a till that has been running has).
-//! Then each till runs the uplink's round every 5 s (`idle_poll`): every
+//! 240 terminals of 80 stores, phases of 6 s and 12 s, with `BENCH_QUICK`;
+//! `BENCH_CHAIN_TILLS=n` for another size), each with 20 members of its
+//! own enrolled beforehand.
+//!
+//! Set-up, not timed: the tills are registered one after another (each
+//! registration adds the till's card key to the chain-wide log), then each
+//! uploads its enrollment batch (8 at a time). Then the tills catch up
+//! with the log: one till pulls it all from an empty cursor (every till's
+//! card key, the program, its store's members; its pages, bytes and
+//! seconds are printed), and every other till starts from that till's
+//! cursor and pulls its own store's rest of the log. What the set-up does
+//! not run is every till's own pull of the chain's card keys (10,800 x
+//! 10,800 = 116 million changes at full size): a till that has been
+//! running has them already, and the timed phases never see them.
+//!
+//! Timed: each till runs the uplink's round every 5 s (`idle_poll`): every
 //! sixth round it first uploads what a till sells in 30 s (1 to 5 events,
 //! each for another of its members: sales of ¥38, every tenth visit a
 //! ¥100 top-up), then it pulls the downlink until no page is left. The
@@ -12,6 +24,11 @@
 //! 30 s. Head office runs in this process on its own two-thread runtime
 //! (`hq-server`) on a fresh PostgreSQL database, sharing the machine's
 //! cores with the simulated tills and PostgreSQL.
+//!
+//! Head office runs as a node does, with its poll cache
+//! (`service::poll_cache`: a poll that finds nothing new answered without
+//! the database); `BENCH_POLL_CACHE=off` reads every poll from the
+//! database, as before it.
 //!
 //! Two timed phases of the same tills: uploads only (each sixth round),
 //! then the full rounds. The downlink's CPU per poll is the difference of
@@ -26,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use tillcard_hq::loadgen::{self, Mix, Till};
+use tillcard_hq::service::poll_cache::PollBounds;
 use tillcard_hq::service::{self, Hq};
 use tillcard_protocol::client;
 use tillcard_protocol::wire::Change;
@@ -216,11 +234,25 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 pub async fn chain_part(quick: bool) {
     // Quick: small enough that the whole `BENCH_QUICK=1 cargo bench
     // --workspace` stays within its four minutes.
-    let (terminals, timed) = if quick {
+    let (default_tills, timed) = if quick {
         (240usize, Duration::from_secs(12))
     } else {
         (10_800usize, Duration::from_secs(60))
     };
+    // `BENCH_CHAIN_TILLS` scales the chain (three tills a store).
+    let terminals = std::env::var("BENCH_CHAIN_TILLS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n >= 3)
+        .unwrap_or(default_tills);
+    // `BENCH_POLL_CACHE=off`: every poll read from the database, as
+    // before the poll cache.
+    let poll_bounds = if std::env::var("BENCH_POLL_CACHE").is_ok_and(|v| v == "off") {
+        PollBounds::OFF
+    } else {
+        PollBounds::DEFAULT
+    };
+    eprintln!("chain: poll cache {poll_bounds:?}");
     let url = pg::fresh_database().await;
     let url_for_stats = url.clone();
     let port = pg::cluster().port;
@@ -240,6 +272,8 @@ pub async fn chain_part(quick: bool) {
             .await
             .unwrap();
         let hq = Arc::new(Hq::open(Arc::new(store), Some(ADMIN.into())).await.unwrap());
+        // As a head-office node runs (`Hq::open` turns it off for tests).
+        hq.set_poll_bounds(poll_bounds);
         let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
         service::serve(listener, hq, async {
             let _ = stopped.await;
@@ -256,6 +290,10 @@ pub async fn chain_part(quick: bool) {
     let creds = loadgen::provision_at_stores(&http, &base, ADMIN, terminals, terminals / 3)
         .await
         .unwrap();
+    eprintln!(
+        "chain: {terminals} tills provisioned in {:.1} s (untimed)",
+        prepared.elapsed().as_secs_f64()
+    );
     // Each till enrolls its members (one untimed batch), then pulls its
     // store's downlink to the end.
     let start_at = chrono::Utc::now().fixed_offset() - chrono::Duration::days(3);
@@ -287,15 +325,50 @@ pub async fn chain_part(quick: bool) {
         sent.iter().all(Result::is_ok),
         "every enrollment batch taken"
     );
+    eprintln!(
+        "chain: {} members enrolled, {:.1} s from the start (untimed)",
+        terminals * MEMBERS_PER_TILL,
+        prepared.elapsed().as_secs_f64()
+    );
+    // Catching up. A new till's first pull brings the whole chain-wide
+    // log: every till's card key (10,800 at full size). One till pulls it
+    // all from an empty cursor, timed and printed; every other till starts
+    // from that till's cursor, as if it had received the same chain-wide
+    // changes, and pulls its own store's rest of the log. Pulling the card
+    // keys once per till (116 million changes at full size) is what is not
+    // run.
     let warm = Arc::new(Tally::default());
     let mut held = std::collections::HashSet::new();
-    for (i, counter) in counters.iter_mut().enumerate() {
-        let seen = (i == 0).then_some(&mut held);
-        pull(&http, &base, counter, &warm, seen).await.unwrap();
-    }
+    let first_pull = Instant::now();
+    pull(&http, &base, &mut counters[0], &warm, Some(&mut held))
+        .await
+        .unwrap();
+    let first_pull_s = first_pull.elapsed().as_secs_f64();
+    let (first_pages, first_bytes) = (
+        warm.polls.load(Ordering::Relaxed),
+        warm.poll_bytes.load(Ordering::Relaxed),
+    );
+    let shared_cursor = counters[0].cursor.clone();
+    let rest: Vec<_> = counters
+        .split_off(1)
+        .into_iter()
+        .map(|mut counter| {
+            counter.cursor.clone_from(&shared_cursor);
+            let (http, base, warm) = (http.clone(), base.clone(), Arc::clone(&warm));
+            async move {
+                pull(&http, &base, &mut counter, &warm, None).await.unwrap();
+                counter
+            }
+        })
+        .collect();
+    let caught_up: Vec<Counter> = futures_util::stream::iter(rest)
+        .buffered(16)
+        .collect()
+        .await;
+    counters.extend(caught_up);
     let chain_members = terminals * MEMBERS_PER_TILL;
     eprintln!(
-        "chain: {terminals} tills provisioned, {chain_members} members enrolled and every till caught up in {:.1} s (untimed); one till holds {} members of the chain's {chain_members}",
+        "chain: {terminals} tills provisioned, {chain_members} members enrolled and every till caught up in {:.1} s (untimed); one new till's first pull of the whole log: {first_pages} pages, {first_bytes} bytes in {first_pull_s:.1} s; it holds {} members of the chain's {chain_members}",
         prepared.elapsed().as_secs_f64(),
         held.len()
     );
