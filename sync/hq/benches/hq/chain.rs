@@ -97,6 +97,20 @@ struct Tally {
     errors: AtomicU64,
     /// Pages that started a till's log again (`resync`).
     resyncs: AtomicU64,
+    /// Errors by kind (an answer's status, a timeout).
+    error_kinds: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Tally {
+    fn error(&self, what: &str, error: &loadgen::LoadError) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let kind = match error {
+            loadgen::LoadError::Status(status) => format!("{what} {status}"),
+            loadgen::LoadError::Http(e) if e.is_timeout() => format!("{what} timeout"),
+            _ => format!("{what} other"),
+        };
+        *self.error_kinds.lock().unwrap().entry(kind).or_default() += 1;
+    }
 }
 
 /// Pulls `counter`'s downlink until no page is left; the requests made,
@@ -202,17 +216,11 @@ async fn phase(
                                 tally.uploads.fetch_add(1, Ordering::Relaxed);
                                 tally.events.fetch_add(events as u64, Ordering::Relaxed);
                             }
-                            Err(_) => {
-                                tally.errors.fetch_add(1, Ordering::Relaxed);
-                            }
+                            Err(error) => tally.error("upload", &error),
                         }
                     }
-                    if poll
-                        && pull(&http, &base, &mut counter, &tally, None)
-                            .await
-                            .is_err()
-                    {
-                        tally.errors.fetch_add(1, Ordering::Relaxed);
+                    if poll && let Err(error) = pull(&http, &base, &mut counter, &tally, None).await {
+                        tally.error("poll", &error);
                     }
                     round += 1;
                 }
@@ -464,6 +472,13 @@ pub async fn chain_part(quick: bool) {
         upload_rate,
         bytes_hour
     );
+    let mut kinds = uploads_only.error_kinds.lock().unwrap().clone();
+    for (kind, n) in full.error_kinds.lock().unwrap().iter() {
+        *kinds.entry(kind.clone()).or_default() += n;
+    }
+    if !kinds.is_empty() {
+        eprintln!("chain: errors by kind: {kinds:?}");
+    }
     eprintln!(
         "chain: {cached} of the {polls:.0} polls ({:.0}%) answered nothing new from the poll cache",
         cached as f64 * 100.0 / polls.max(1.0)

@@ -27,8 +27,10 @@
 //! on the node that revoked it, at once. Uploads never use it.
 //!
 //! A database restored from a backup under running nodes is not followed
-//! by these readings: restart the nodes (a restore is done with head
-//! office stopped, `packaging/README.md`).
+//! by these readings: restore with the nodes stopped (`packaging/README.md`,
+//! "Backups"); started again, a node reads the logs' ends afresh, and a
+//! cursor naming a change the restored log lacks goes to the database,
+//! which answers `resync`.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -338,5 +340,36 @@ impl super::Hq {
             ));
         }
         Ok(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(xid: i64, position: i64) -> Head {
+        Head {
+            at: (xid, position),
+            check: format!("{xid:08x}{position:08x}"),
+        }
+    }
+
+    #[test]
+    fn a_store_s_log_ends_at_the_later_of_its_own_and_the_chain_wide_end() {
+        let mut heads = Heads::default();
+        assert_eq!(heads.of("S1"), None);
+        heads.merge(None, head(5, 50));
+        assert_eq!(heads.of("S1"), Some(&head(5, 50)), "only chain-wide so far");
+        heads.merge(Some("S1"), head(7, 70));
+        assert_eq!(heads.of("S1"), Some(&head(7, 70)));
+        assert_eq!(heads.of("S2"), Some(&head(5, 50)));
+        // An earlier reading never moves an end back.
+        heads.merge(Some("S1"), head(6, 60));
+        heads.merge(None, head(4, 40));
+        assert_eq!(heads.of("S1"), Some(&head(7, 70)));
+        assert_eq!(heads.of("S2"), Some(&head(5, 50)));
+        // A chain-wide change after the store's last one ends its log.
+        heads.merge(None, head(9, 90));
+        assert_eq!(heads.of("S1"), Some(&head(9, 90)));
     }
 }
