@@ -219,7 +219,8 @@ async fn phase(
                             Err(error) => tally.error("upload", &error),
                         }
                     }
-                    if poll && let Err(error) = pull(&http, &base, &mut counter, &tally, None).await {
+                    if poll && let Err(error) = pull(&http, &base, &mut counter, &tally, None).await
+                    {
                         tally.error("poll", &error);
                     }
                     round += 1;

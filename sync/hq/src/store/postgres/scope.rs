@@ -207,9 +207,7 @@ impl ScopeStore for PgStore {
         for row in &rows {
             heads.mark = heads.mark.max(row.try_get(6)?);
             if row.try_get::<_, Option<i64>>(1)?.is_some() {
-                heads
-                    .heads
-                    .push((row.try_get(5)?, change_from_row(row)?));
+                heads.heads.push((row.try_get(5)?, change_from_row(row)?));
             }
         }
         Ok(heads)
