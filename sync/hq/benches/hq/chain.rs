@@ -31,7 +31,9 @@
 //! database, as before it.
 //!
 //! Two timed phases of the same tills: uploads only (each sixth round),
-//! then the full rounds. The downlink's CPU per poll is the difference of
+//! then the full rounds. Between them, untimed, every till pulls what the
+//! first phase wrote (as a till polling every 5 s always has), so the
+//! second does not open with every till pulling 30 s of backlog at once. The downlink's CPU per poll is the difference of
 //! the two phases' CPU rate (head office's threads and PostgreSQL) over
 //! the polls per second: what polling adds. Bytes are the gzip bodies of
 //! the downlink's answers as sent. Printed beside the figures: the members
@@ -417,8 +419,36 @@ pub async fn chain_part(quick: bool) {
         start_at,
     )
     .await;
-    let (cpu1, pg1) = (server_cpu_seconds(), cpu_seconds(port).1);
+    let (cpu_alone, pg_alone) = (server_cpu_seconds(), cpu_seconds(port).1);
     let alone_elapsed = alone_started.elapsed().as_secs_f64();
+    // Untimed: every till catches up with what the first phase wrote (each
+    // till's own upload and its store's, 30 s of them), as a till that
+    // polls every 5 s always has; else the second phase would open with
+    // every till pulling half a minute's backlog at once.
+    let between = Instant::now();
+    let catch_up = Arc::new(Tally::default());
+    let pulls: Vec<_> = counters
+        .into_iter()
+        .map(|mut counter| {
+            let (http, base, tally) = (http.clone(), base.clone(), Arc::clone(&catch_up));
+            async move {
+                pull(&http, &base, &mut counter, &tally, None)
+                    .await
+                    .unwrap();
+                counter
+            }
+        })
+        .collect();
+    let counters: Vec<Counter> = futures_util::stream::iter(pulls)
+        .buffered(16)
+        .collect()
+        .await;
+    eprintln!(
+        "chain: between the phases every till caught up again in {:.1} s (untimed, {} pages)",
+        between.elapsed().as_secs_f64(),
+        catch_up.polls.load(Ordering::Relaxed)
+    );
+    let (cpu1, pg1) = (server_cpu_seconds(), cpu_seconds(port).1);
     // Phase 2: the uplink's whole rounds.
     let cached_polls = || {
         opened
@@ -448,7 +478,7 @@ pub async fn chain_part(quick: bool) {
     }
 
     let rate = |cpu: f64, secs: f64| cpu / secs;
-    let upload_rate = rate((cpu1 - cpu0) + (pg1 - pg0), alone_elapsed);
+    let upload_rate = rate((cpu_alone - cpu0) + (pg_alone - pg0), alone_elapsed);
     let full_rate = rate((cpu2 - cpu1) + (pg2 - pg1), elapsed);
     let polls = full.polls.load(Ordering::Relaxed) as f64;
     let poll_us = ((full_rate - upload_rate) * elapsed / polls.max(1.0) * 1e6).max(0.0);
@@ -486,8 +516,8 @@ pub async fn chain_part(quick: bool) {
     );
     eprintln!(
         "chain: CPU seconds uploads alone: head office {:.2}, PostgreSQL {:.2}; full rounds: head office {:.2}, PostgreSQL {:.2}",
-        cpu1 - cpu0,
-        pg1 - pg0,
+        cpu_alone - cpu0,
+        pg_alone - pg0,
         cpu2 - cpu1,
         pg2 - pg1
     );
