@@ -110,6 +110,10 @@ pub struct Metrics {
     /// `tillcard_hq_downlink_signatures_total`: signatures head office made
     /// for the downlink (chain-wide changes once, staff per terminal).
     pub downlink_signatures: Counter,
+    /// `tillcard_hq_downlink_polls_cached_total`: polls answered "nothing
+    /// new" from the node's reading of the logs' ends (`poll_cache`),
+    /// without the database.
+    pub downlink_polls_cached: Counter,
     /// `tillcard_hq_downlink_members_fetched_total`: members terminals
     /// fetched on demand (a card from another store scanned online).
     pub downlink_members_fetched: Counter,
@@ -229,6 +233,12 @@ impl Metrics {
             "Signatures made for the downlink's trust changes (chain-wide ones once, staff per terminal)",
             downlink_signatures.clone(),
         );
+        let downlink_polls_cached = Counter::default();
+        registry.register(
+            "downlink_polls_cached",
+            "Polls answered nothing new from the node's reading of the logs' ends, without the database",
+            downlink_polls_cached.clone(),
+        );
         let downlink_members_read = Counter::default();
         registry.register(
             "downlink_members_read",
@@ -270,6 +280,7 @@ impl Metrics {
             downlink_members_deferred,
             downlink_members_fetched,
             downlink_signatures,
+            downlink_polls_cached,
             uploads_busy,
             downlink_members_read,
             terminal_acked_seq,

@@ -1,10 +1,22 @@
 //! `hq.chain_ack_p99_ms`, `hq.downlink_cpu_us_per_terminal_poll` and
 //! `hq.downlink_bytes_per_terminal_hour` (issue 23): a chain's ordinary
 //! day at head office. Workload: 10,800 terminals (3,600 stores x 3 tills;
-//! 240 terminals of 80 stores, phases of 6 s and 12 s, with `BENCH_QUICK`), each with 20 members
-//! of its own enrolled beforehand (untimed, then every till pulls its
-//! store's downlink to the end once, as a till that has been running has).
-//! Then each till runs the uplink's round every 5 s (`idle_poll`): every
+//! 240 terminals of 80 stores, phases of 6 s and 12 s, with `BENCH_QUICK`;
+//! `BENCH_CHAIN_TILLS=n` for another size), each with 20 members of its
+//! own enrolled beforehand.
+//!
+//! Set-up, not timed: the tills are registered one after another (each
+//! registration adds the till's card key to the chain-wide log), then each
+//! uploads its enrollment batch (8 at a time). Then the tills catch up
+//! with the log: one till pulls it all from an empty cursor (every till's
+//! card key, the program, its store's members; its pages, bytes and
+//! seconds are printed), and every other till starts from that till's
+//! cursor and pulls its own store's rest of the log. What the set-up does
+//! not run is every till's own pull of the chain's card keys (10,800 x
+//! 10,800 = 116 million changes at full size): a till that has been
+//! running has them already, and the timed phases never see them.
+//!
+//! Timed: each till runs the uplink's round every 5 s (`idle_poll`): every
 //! sixth round it first uploads what a till sells in 30 s (1 to 5 events,
 //! each for another of its members: sales of ¥38, every tenth visit a
 //! ¥100 top-up), then it pulls the downlink until no page is left. The
@@ -13,8 +25,15 @@
 //! (`hq-server`) on a fresh PostgreSQL database, sharing the machine's
 //! cores with the simulated tills and PostgreSQL.
 //!
+//! Head office runs as a node does, with its poll cache
+//! (`service::poll_cache`: a poll that finds nothing new answered without
+//! the database); `BENCH_POLL_CACHE=off` reads every poll from the
+//! database, as before it.
+//!
 //! Two timed phases of the same tills: uploads only (each sixth round),
-//! then the full rounds. The downlink's CPU per poll is the difference of
+//! then the full rounds. Between them, untimed, every till pulls what the
+//! first phase wrote (as a till polling every 5 s always has), so the
+//! second does not open with every till pulling 30 s of backlog at once. The downlink's CPU per poll is the difference of
 //! the two phases' CPU rate (head office's threads and PostgreSQL) over
 //! the polls per second: what polling adds. Bytes are the gzip bodies of
 //! the downlink's answers as sent. Printed beside the figures: the members
@@ -26,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use tillcard_hq::loadgen::{self, Mix, Till};
+use tillcard_hq::service::poll_cache::PollBounds;
 use tillcard_hq::service::{self, Hq};
 use tillcard_protocol::client;
 use tillcard_protocol::wire::Change;
@@ -77,6 +97,22 @@ struct Tally {
     uploads: AtomicU64,
     events: AtomicU64,
     errors: AtomicU64,
+    /// Pages that started a till's log again (`resync`).
+    resyncs: AtomicU64,
+    /// Errors by kind (an answer's status, a timeout).
+    error_kinds: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Tally {
+    fn error(&self, what: &str, error: &loadgen::LoadError) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let kind = match error {
+            loadgen::LoadError::Status(status) => format!("{what} {status}"),
+            loadgen::LoadError::Http(e) if e.is_timeout() => format!("{what} timeout"),
+            _ => format!("{what} other"),
+        };
+        *self.error_kinds.lock().unwrap().entry(kind).or_default() += 1;
+    }
 }
 
 /// Pulls `counter`'s downlink until no page is left; the requests made,
@@ -106,6 +142,9 @@ async fn pull(
             .poll_bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
         let page = client::decode_page(&body)?;
+        if page.resync {
+            tally.resyncs.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(seen) = seen.as_deref_mut() {
             for change in &page.changes {
                 if let Change::Member { snapshot } = change {
@@ -179,17 +218,12 @@ async fn phase(
                                 tally.uploads.fetch_add(1, Ordering::Relaxed);
                                 tally.events.fetch_add(events as u64, Ordering::Relaxed);
                             }
-                            Err(_) => {
-                                tally.errors.fetch_add(1, Ordering::Relaxed);
-                            }
+                            Err(error) => tally.error("upload", &error),
                         }
                     }
-                    if poll
-                        && pull(&http, &base, &mut counter, &tally, None)
-                            .await
-                            .is_err()
+                    if poll && let Err(error) = pull(&http, &base, &mut counter, &tally, None).await
                     {
-                        tally.errors.fetch_add(1, Ordering::Relaxed);
+                        tally.error("poll", &error);
                     }
                     round += 1;
                 }
@@ -216,11 +250,25 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 pub async fn chain_part(quick: bool) {
     // Quick: small enough that the whole `BENCH_QUICK=1 cargo bench
     // --workspace` stays within its four minutes.
-    let (terminals, timed) = if quick {
+    let (default_tills, timed) = if quick {
         (240usize, Duration::from_secs(12))
     } else {
         (10_800usize, Duration::from_secs(60))
     };
+    // `BENCH_CHAIN_TILLS` scales the chain (three tills a store).
+    let terminals = std::env::var("BENCH_CHAIN_TILLS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n >= 3)
+        .unwrap_or(default_tills);
+    // `BENCH_POLL_CACHE=off`: every poll read from the database, as
+    // before the poll cache.
+    let poll_bounds = if std::env::var("BENCH_POLL_CACHE").is_ok_and(|v| v == "off") {
+        PollBounds::OFF
+    } else {
+        PollBounds::DEFAULT
+    };
+    eprintln!("chain: poll cache {poll_bounds:?}");
     let url = pg::fresh_database().await;
     let url_for_stats = url.clone();
     let port = pg::cluster().port;
@@ -235,11 +283,16 @@ pub async fn chain_part(quick: bool) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop_hq, stopped) = tokio::sync::oneshot::channel::<()>();
     let std_listener = listener.into_std().unwrap();
+    let opened: Arc<std::sync::OnceLock<Arc<Hq>>> = Arc::default();
+    let opened_in = Arc::clone(&opened);
     server.spawn(async move {
         let store = tillcard_hq::store::postgres::PgStore::connect(&url)
             .await
             .unwrap();
         let hq = Arc::new(Hq::open(Arc::new(store), Some(ADMIN.into())).await.unwrap());
+        // As a head-office node runs (`Hq::open` turns it off for tests).
+        hq.set_poll_bounds(poll_bounds);
+        let _ = opened_in.set(Arc::clone(&hq));
         let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
         service::serve(listener, hq, async {
             let _ = stopped.await;
@@ -256,6 +309,10 @@ pub async fn chain_part(quick: bool) {
     let creds = loadgen::provision_at_stores(&http, &base, ADMIN, terminals, terminals / 3)
         .await
         .unwrap();
+    eprintln!(
+        "chain: {terminals} tills provisioned in {:.1} s (untimed)",
+        prepared.elapsed().as_secs_f64()
+    );
     // Each till enrolls its members (one untimed batch), then pulls its
     // store's downlink to the end.
     let start_at = chrono::Utc::now().fixed_offset() - chrono::Duration::days(3);
@@ -287,15 +344,63 @@ pub async fn chain_part(quick: bool) {
         sent.iter().all(Result::is_ok),
         "every enrollment batch taken"
     );
+    eprintln!(
+        "chain: {} members enrolled, {:.1} s from the start (untimed)",
+        terminals * MEMBERS_PER_TILL,
+        prepared.elapsed().as_secs_f64()
+    );
+    // Catching up. A new till's first pull brings the whole chain-wide
+    // log: every till's card key (10,800 at full size). One till pulls it
+    // all from an empty cursor, timed and printed; every other till starts
+    // from that till's cursor, as if it had received the same chain-wide
+    // changes, and pulls its own store's rest of the log. Pulling the card
+    // keys once per till (116 million changes at full size) is what is not
+    // run.
+    // A cursor names the change it stopped at, and a till of another
+    // store does not read a store's change: it would start its log again.
+    // So a last registration (a spare till, not in the workload) puts a
+    // chain-wide change, its card key, at the log's end for the first
+    // till's pull to stop at.
+    loadgen::provision_at_stores(&http, &base, ADMIN, 1, 1)
+        .await
+        .unwrap();
     let warm = Arc::new(Tally::default());
     let mut held = std::collections::HashSet::new();
-    for (i, counter) in counters.iter_mut().enumerate() {
-        let seen = (i == 0).then_some(&mut held);
-        pull(&http, &base, counter, &warm, seen).await.unwrap();
-    }
+    let first_pull = Instant::now();
+    pull(&http, &base, &mut counters[0], &warm, Some(&mut held))
+        .await
+        .unwrap();
+    let first_pull_s = first_pull.elapsed().as_secs_f64();
+    let (first_pages, first_bytes) = (
+        warm.polls.load(Ordering::Relaxed),
+        warm.poll_bytes.load(Ordering::Relaxed),
+    );
+    let shared_cursor = counters[0].cursor.clone();
+    let rest: Vec<_> = counters
+        .split_off(1)
+        .into_iter()
+        .map(|mut counter| {
+            counter.cursor.clone_from(&shared_cursor);
+            let (http, base, warm) = (http.clone(), base.clone(), Arc::clone(&warm));
+            async move {
+                pull(&http, &base, &mut counter, &warm, None).await.unwrap();
+                counter
+            }
+        })
+        .collect();
+    let caught_up: Vec<Counter> = futures_util::stream::iter(rest)
+        .buffered(16)
+        .collect()
+        .await;
+    counters.extend(caught_up);
+    assert_eq!(
+        warm.resyncs.load(Ordering::Relaxed),
+        0,
+        "every till caught up from the first till's cursor"
+    );
     let chain_members = terminals * MEMBERS_PER_TILL;
     eprintln!(
-        "chain: {terminals} tills provisioned, {chain_members} members enrolled and every till caught up in {:.1} s (untimed); one till holds {} members of the chain's {chain_members}",
+        "chain: {terminals} tills provisioned, {chain_members} members enrolled and every till caught up in {:.1} s (untimed); one new till's first pull of the whole log: {first_pages} pages, {first_bytes} bytes in {first_pull_s:.1} s; it holds {} members of the chain's {chain_members}",
         prepared.elapsed().as_secs_f64(),
         held.len()
     );
@@ -314,9 +419,43 @@ pub async fn chain_part(quick: bool) {
         start_at,
     )
     .await;
-    let (cpu1, pg1) = (server_cpu_seconds(), cpu_seconds(port).1);
+    let (cpu_alone, pg_alone) = (server_cpu_seconds(), cpu_seconds(port).1);
     let alone_elapsed = alone_started.elapsed().as_secs_f64();
+    // Untimed: every till catches up with what the first phase wrote (each
+    // till's own upload and its store's, 30 s of them), as a till that
+    // polls every 5 s always has; else the second phase would open with
+    // every till pulling half a minute's backlog at once.
+    let between = Instant::now();
+    let catch_up = Arc::new(Tally::default());
+    let pulls: Vec<_> = counters
+        .into_iter()
+        .map(|mut counter| {
+            let (http, base, tally) = (http.clone(), base.clone(), Arc::clone(&catch_up));
+            async move {
+                pull(&http, &base, &mut counter, &tally, None)
+                    .await
+                    .unwrap();
+                counter
+            }
+        })
+        .collect();
+    let counters: Vec<Counter> = futures_util::stream::iter(pulls)
+        .buffered(16)
+        .collect()
+        .await;
+    eprintln!(
+        "chain: between the phases every till caught up again in {:.1} s (untimed, {} pages)",
+        between.elapsed().as_secs_f64(),
+        catch_up.polls.load(Ordering::Relaxed)
+    );
+    let (cpu1, pg1) = (server_cpu_seconds(), cpu_seconds(port).1);
     // Phase 2: the uplink's whole rounds.
+    let cached_polls = || {
+        opened
+            .get()
+            .map_or(0, |hq| hq.metrics().downlink_polls_cached.get())
+    };
+    let cached0 = cached_polls();
     let full = Arc::new(Tally::default());
     let phase_started = Instant::now();
     let _counters = phase(
@@ -331,6 +470,7 @@ pub async fn chain_part(quick: bool) {
     .await;
     let elapsed = phase_started.elapsed().as_secs_f64();
     let (cpu2, pg2) = (server_cpu_seconds(), cpu_seconds(port).1);
+    let cached = cached_polls() - cached0;
     let _ = stop_hq.send(());
     server.shutdown_background();
     if std::env::var_os("BENCH_PGSS").is_some() {
@@ -338,7 +478,7 @@ pub async fn chain_part(quick: bool) {
     }
 
     let rate = |cpu: f64, secs: f64| cpu / secs;
-    let upload_rate = rate((cpu1 - cpu0) + (pg1 - pg0), alone_elapsed);
+    let upload_rate = rate((cpu_alone - cpu0) + (pg_alone - pg0), alone_elapsed);
     let full_rate = rate((cpu2 - cpu1) + (pg2 - pg1), elapsed);
     let polls = full.polls.load(Ordering::Relaxed) as f64;
     let poll_us = ((full_rate - upload_rate) * elapsed / polls.max(1.0) * 1e6).max(0.0);
@@ -363,10 +503,21 @@ pub async fn chain_part(quick: bool) {
         upload_rate,
         bytes_hour
     );
+    let mut kinds = uploads_only.error_kinds.lock().unwrap().clone();
+    for (kind, n) in full.error_kinds.lock().unwrap().iter() {
+        *kinds.entry(kind.clone()).or_default() += n;
+    }
+    if !kinds.is_empty() {
+        eprintln!("chain: errors by kind: {kinds:?}");
+    }
+    eprintln!(
+        "chain: {cached} of the {polls:.0} polls ({:.0}%) answered nothing new from the poll cache",
+        cached as f64 * 100.0 / polls.max(1.0)
+    );
     eprintln!(
         "chain: CPU seconds uploads alone: head office {:.2}, PostgreSQL {:.2}; full rounds: head office {:.2}, PostgreSQL {:.2}",
-        cpu1 - cpu0,
-        pg1 - pg0,
+        cpu_alone - cpu0,
+        pg_alone - pg0,
         cpu2 - cpu1,
         pg2 - pg1
     );

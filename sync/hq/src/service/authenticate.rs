@@ -21,6 +21,34 @@ impl Hq {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<TerminalRecord, HqError> {
+        self.authenticate_from(method, uri, headers, body, false)
+            .await
+            .map(|(terminal, _)| terminal)
+    }
+
+    /// [`Hq::authenticate`] for a downlink poll: against the terminal as
+    /// this node remembers it, when read within its bound
+    /// ([`super::poll_cache`]); also whether it was read from the database
+    /// for this request.
+    pub async fn authenticate_poll(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(TerminalRecord, bool), HqError> {
+        self.authenticate_from(method, uri, headers, body, true)
+            .await
+    }
+
+    async fn authenticate_from(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        remembered: bool,
+    ) -> Result<(TerminalRecord, bool), HqError> {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -45,11 +73,27 @@ impl Hq {
                 )
             })?;
         let signature = header(auth::HEADER_SIGNATURE)?;
-        let Some(terminal) = self.store.terminal(terminal_id).await? else {
-            return Err(HqError::Unauthorized(
-                "unknown_terminal",
-                "unknown terminal".into(),
-            ));
+        let cached = if remembered {
+            self.poll_cache.terminal(terminal_id)
+        } else {
+            None
+        };
+        let fresh = cached.is_none();
+        let terminal = match cached {
+            Some(terminal) => terminal,
+            None => {
+                let read = Instant::now();
+                let Some(terminal) = self.store.terminal(terminal_id).await? else {
+                    return Err(HqError::Unauthorized(
+                        "unknown_terminal",
+                        "unknown terminal".into(),
+                    ));
+                };
+                if remembered {
+                    self.poll_cache.remember(&terminal, read);
+                }
+                terminal
+            }
         };
         if terminal.revoked {
             return Err(HqError::Forbidden(
@@ -74,7 +118,7 @@ impl Hq {
                 let skew = clock_skew::reported(headers)
                     .unwrap_or_else(|| clock_skew::from_timestamp(timestamp));
                 self.record_skew(&terminal, skew).await;
-                Ok(terminal)
+                Ok((terminal, fresh))
             }
             Err(AuthError::Stale) => {
                 // Signed by the terminal, only at another time: its skew is

@@ -537,6 +537,8 @@ impl Hq {
                 .revoke_terminal(terminal, &audit, withdrawn.as_deref())
                 .await?,
         )?;
+        // Refused at once through this node (other nodes: `poll_cache`).
+        self.poll_cache.forget(terminal);
         tracing::info!(
             terminal = %terminal,
             actor = %actor.name,

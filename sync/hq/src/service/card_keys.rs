@@ -34,6 +34,24 @@ pub(super) fn unix_now() -> u64 {
     u64::try_from(now().timestamp()).unwrap_or(0)
 }
 
+/// `terminal`'s card key renewed from now, when it is due
+/// ([`RENEW_BEFORE_S`]); `None` when not due, revoked or not kept.
+pub(super) fn renewed_card_key(terminal: &TerminalRecord) -> Result<Option<TrustedKey>, HqError> {
+    let Some(text) = &terminal.card_key else {
+        return Ok(None);
+    };
+    let mut key: TrustedKey = crate::store::parse_json(text)?;
+    let at = unix_now();
+    let due = key
+        .valid_until
+        .is_some_and(|until| until.saturating_sub(at) < RENEW_BEFORE_S);
+    if terminal.revoked || key.revoked_at.is_some() || !due {
+        return Ok(None);
+    }
+    key.valid_until = Some(at.saturating_add(CARD_KEY_VALIDITY_S));
+    Ok(Some(key))
+}
+
 /// The window a card key registered at `at` is certified for.
 pub(super) fn certified(
     key_id: u16,
@@ -61,21 +79,14 @@ impl Hq {
     /// the key goes down again. A revoked terminal's key is never renewed
     /// (its requests are refused before this anyway).
     pub(super) async fn renew_card_key(&self, terminal: &TerminalRecord) -> Result<(), HqError> {
-        let Some(text) = &terminal.card_key else {
+        let Some(key) = renewed_card_key(terminal)? else {
             return Ok(());
         };
-        let mut key: TrustedKey = crate::store::parse_json(text)?;
-        let at = unix_now();
-        let due = key
-            .valid_until
-            .is_some_and(|until| until.saturating_sub(at) < RENEW_BEFORE_S);
-        if terminal.revoked || key.revoked_at.is_some() || !due {
-            return Ok(());
-        }
-        key.valid_until = Some(at.saturating_add(CARD_KEY_VALIDITY_S));
         self.store
             .set_card_key(terminal.terminal_id, &crate::store::to_json(&key)?)
             .await?;
+        // A remembered record would renew it again.
+        self.poll_cache.forget(terminal.terminal_id);
         tracing::info!(terminal = %terminal.terminal_id, key_id = %key.key_id, "card key renewed");
         Ok(())
     }

@@ -87,6 +87,8 @@ impl Hq {
         self.store
             .record_clock_skew(terminal.terminal_id, skew_ms, at)
             .await?;
+        // A remembered record would record it again at each poll.
+        self.poll_cache.forget(terminal.terminal_id);
         if beyond_threshold(skew_ms)
             && !previous.is_some_and(beyond_threshold)
             && self.flags.should_flag(

@@ -19,17 +19,7 @@ use crate::store::TerminalRecord;
 use tillcard_protocol::auth;
 use tillcard_protocol::wire::{self, Change, ChangesPage, MemberSnapshot};
 
-/// A change-log row's check in a `c2` cursor ([`wire::change_check`]).
-fn row_check(row: &crate::store::ChangeRow) -> String {
-    let member = row.member.map(|m| m.0.to_string());
-    wire::change_check(
-        row.xid,
-        row.position,
-        &row.kind,
-        member.as_deref(),
-        row.payload.as_deref(),
-    )
-}
+use super::poll_cache::row_check;
 
 impl Hq {
     /// One page of the downlink for a terminal.

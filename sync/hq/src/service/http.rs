@@ -136,12 +136,58 @@ pub(super) struct CursorQuery {
     cursor: Option<String>,
 }
 
+/// A downlink poll a terminal signed: [`SignedByTerminal`], checked
+/// against the terminal as the node remembers it ([`Hq::authenticate_poll`]);
+/// `fresh` when read from the database for this request.
+pub(super) struct PolledByTerminal {
+    hq: Arc<Hq>,
+    terminal: TerminalRecord,
+    fresh: bool,
+}
+
+impl FromRequest<Arc<Hq>> for PolledByTerminal {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, hq: &Arc<Hq>) -> Result<Self, Self::Rejection> {
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, hq)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (terminal, fresh) = hq
+            .authenticate_poll(&method, &uri, &headers, &body)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(PolledByTerminal {
+            hq: Arc::clone(hq),
+            terminal,
+            fresh,
+        })
+    }
+}
+
+/// `GET /v1/changes`: nothing new answered from the node's reading of the
+/// logs' ends when it can (`poll_cache`), else a page read from the
+/// database for the terminal as the database holds it now.
 pub(super) async fn changes(
     Query(query): Query<CursorQuery>,
-    signed: SignedByTerminal,
+    polled: PolledByTerminal,
 ) -> Result<Response, HqError> {
-    let SignedByTerminal { hq, terminal, .. } = signed;
-    Ok(wire(&hq.changes(&terminal, query.cursor.as_deref()).await?))
+    let PolledByTerminal {
+        hq,
+        terminal,
+        fresh,
+    } = polled;
+    let cursor = query.cursor.as_deref();
+    if let Some(page) = hq.nothing_new(&terminal, fresh, cursor).await? {
+        return Ok(wire(&page));
+    }
+    let terminal = if fresh {
+        terminal
+    } else {
+        hq.terminal_again(&terminal).await?
+    };
+    Ok(wire(&hq.changes(&terminal, cursor).await?))
 }
 
 /// `GET /v1/members/{member_id}`: a member fetched on demand

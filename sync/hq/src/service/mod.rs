@@ -34,6 +34,7 @@ pub mod member_care;
 mod member_fetch;
 pub mod member_money;
 pub mod merge;
+pub mod poll_cache;
 pub mod programs;
 mod redeem;
 pub mod reintroduce;
@@ -112,6 +113,7 @@ pub struct Hq {
     upload_limits: limits::UploadLimits,
     snapshots: snapshots::SnapshotCache,
     chain_signatures: chain_signatures::ChainSignatures,
+    poll_cache: poll_cache::PollCache,
     /// Load balancers whose `X-Forwarded-For` names the client.
     trusted_proxies: Vec<std::net::IpAddr>,
     /// A streaming standby the dashboard's figures are read from, when
@@ -146,8 +148,19 @@ impl Hq {
     /// [`Hq::open_with`] under the fixed personal-data key of tests
     /// ([`PersonalKeys::for_tests`]): for tests and benchmarks only.
     #[cfg(any(test, feature = "test-support"))]
+    /// The poll cache is off ([`poll_cache::PollBounds::OFF`]), so a
+    /// test sees every change at the next poll; [`Hq::set_poll_bounds`]
+    /// turns it on.
     pub async fn open(store: Arc<dyn Store>, admin_token: Option<String>) -> StoreResult<Hq> {
-        Hq::open_with(store, admin_token, PersonalKeys::for_tests()).await
+        let hq = Hq::open_with(store, admin_token, PersonalKeys::for_tests()).await?;
+        hq.set_poll_bounds(poll_cache::PollBounds::OFF);
+        Ok(hq)
+    }
+
+    /// How stale this node's readings for answering polls may be
+    /// ([`poll_cache`]; [`poll_cache::PollBounds::DEFAULT`] unless set).
+    pub fn set_poll_bounds(&self, bounds: poll_cache::PollBounds) {
+        self.poll_cache.set_bounds(bounds);
     }
 
     /// Opens head office on a store: migrates, encrypts under `personal`
@@ -209,6 +222,7 @@ impl Hq {
             upload_limits: limits::UploadLimits::default(),
             snapshots: snapshots::SnapshotCache::default(),
             chain_signatures: chain_signatures::ChainSignatures::default(),
+            poll_cache: poll_cache::PollCache::new(poll_cache::PollBounds::DEFAULT),
             trusted_proxies: Vec::new(),
             standby: None,
             draining: std::sync::atomic::AtomicBool::new(false),

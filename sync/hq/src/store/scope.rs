@@ -121,4 +121,22 @@ pub trait ScopeStore {
     ) -> StoreResult<LapsePage>;
     /// A member's scopes, by store.
     async fn scopes_of(&self, member: MemberId) -> StoreResult<Vec<ScopeRow>>;
+    /// The last change of each scope (`None`: the chain-wide log; else a
+    /// store's) among those [`ScopeStore::changes_for`] would serve now
+    /// and that were written after `mark` (every one when `None`), and the
+    /// mark to pass next time: the poll cache's reading of where each
+    /// store's log ends (`service::poll_cache`).
+    async fn log_heads(&self, mark: Option<i64>) -> StoreResult<LogHeads>;
+}
+
+/// What [`ScopeStore::log_heads`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogHeads {
+    /// Pass it to the next reading: every change after it is read then
+    /// (PostgreSQL: the horizon of running transactions; SQLite: the last
+    /// position).
+    pub mark: i64,
+    /// Each scope's last change read: the chain-wide log (`None`) or a
+    /// store's.
+    pub heads: Vec<(Option<String>, ChangeRow)>,
 }

@@ -401,7 +401,9 @@ pub struct ChangesPage {
     /// The highest sequence head office holds of the asking terminal (its
     /// upload ack). Below what the terminal recorded as acknowledged: head
     /// office was restored from a backup, and the terminal sends again what
-    /// it still has after it. Absent from older head offices.
+    /// it still has after it. Absent from older head offices, and from a
+    /// page "nothing new" a node answered from what it remembers
+    /// (PROTOCOL.md, "Nothing new").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acked_seq: Option<u64>,
     /// The cursor sent names a change this head office does not hold (it

@@ -10,7 +10,9 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use super::PgStore;
 use super::sql::execute_cached;
 use crate::store::rows::{change_from_row, columns};
-use crate::store::scope::{LapsePage, ScopeKey, ScopeRow, ScopeStore, fan_out_sql, scope_day};
+use crate::store::scope::{
+    LapsePage, LogHeads, ScopeKey, ScopeRow, ScopeStore, fan_out_sql, scope_day,
+};
 use crate::store::{ChangeRow, StoreResult, parse_member};
 
 /// A `member` change for each store in the member's scope (for every
@@ -152,6 +154,63 @@ impl ScopeStore for PgStore {
             lapsed: usize::try_from(lapsed).unwrap_or(0),
             next,
         })
+    }
+
+    async fn log_heads(&self, mark: Option<i64>) -> StoreResult<LogHeads> {
+        // Below the horizon, as `changes_for` reads: every transaction
+        // before it has ended, so whatever is written later has a higher
+        // xid, and the next reading starts at this horizon. The first
+        // reading takes each store's last change by its index (one probe a
+        // store), the later ones what was written since, in xid order.
+        let client = self.client().await?;
+        let rows = match mark {
+            None => {
+                let statement = client
+                    .prepare_cached(
+                        "WITH horizon AS MATERIALIZED
+                           (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS x)
+                         SELECT h.xid, h.position, h.kind, h.member_id, h.payload, h.store, horizon.x
+                           FROM horizon LEFT JOIN LATERAL (
+                             (SELECT xid, position, kind, member_id, payload, store FROM changes
+                               WHERE store IS NULL AND xid < horizon.x
+                               ORDER BY xid DESC, position DESC LIMIT 1)
+                             UNION ALL
+                             SELECT c.* FROM stores s CROSS JOIN LATERAL
+                               (SELECT xid, position, kind, member_id, payload, store FROM changes
+                                 WHERE store = s.code AND xid < horizon.x
+                                 ORDER BY xid DESC, position DESC LIMIT 1) c
+                           ) h ON true",
+                    )
+                    .await?;
+                client.query(&statement, &[]).await?
+            }
+            Some(mark) => {
+                let statement = client
+                    .prepare_cached(
+                        "WITH horizon AS MATERIALIZED
+                           (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS x)
+                         SELECT d.xid, d.position, d.kind, d.member_id, d.payload, d.store, horizon.x
+                           FROM horizon LEFT JOIN LATERAL (
+                             SELECT DISTINCT ON (store) xid, position, kind, member_id, payload, store
+                               FROM changes WHERE xid >= $1 AND xid < horizon.x
+                              ORDER BY store, xid DESC, position DESC
+                           ) d ON true",
+                    )
+                    .await?;
+                client.query(&statement, &[&mark]).await?
+            }
+        };
+        let mut heads = LogHeads {
+            mark: mark.unwrap_or(0),
+            heads: Vec::with_capacity(rows.len()),
+        };
+        for row in &rows {
+            heads.mark = heads.mark.max(row.try_get(6)?);
+            if row.try_get::<_, Option<i64>>(1)?.is_some() {
+                heads.heads.push((row.try_get(5)?, change_from_row(row)?));
+            }
+        }
+        Ok(heads)
     }
 
     async fn scopes_of(&self, member: MemberId) -> StoreResult<Vec<ScopeRow>> {

@@ -8,7 +8,7 @@ use tillcard_rules::ids::{MemberId, Timestamp};
 use super::SqliteStore;
 use super::batch::see;
 use crate::store::rows::{change_from_row, columns};
-use crate::store::scope::{LapsePage, ScopeKey, ScopeRow, ScopeStore, scope_day};
+use crate::store::scope::{LapsePage, LogHeads, ScopeKey, ScopeRow, ScopeStore, scope_day};
 use crate::store::{ChangeRow, StoreResult, parse_member, to_json};
 
 /// The log after `position` for `store`'s terminals: the two index ranges
@@ -58,6 +58,29 @@ pub(super) fn changed_after_for(
         .query_map(params![list, position, store], |r| r.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
     rows.iter().map(|m| parse_member(m)).collect()
+}
+
+/// Each scope's last change after position `mark` (writers are serialized,
+/// so a change written later has a higher position).
+pub(super) fn log_heads(c: &Connection, mark: Option<i64>) -> StoreResult<LogHeads> {
+    let mark = mark.unwrap_or(0);
+    // SQLite takes the bare columns from the row holding the max().
+    let mut stmt = c.prepare_cached(
+        "SELECT 0, position, kind, member_id, payload, store, max(position) FROM changes
+          WHERE position > ?1 GROUP BY store",
+    )?;
+    let mut heads = LogHeads {
+        mark,
+        heads: Vec::new(),
+    };
+    for row in stmt.query_and_then(params![mark], |r| {
+        Ok::<_, crate::store::StoreError>((r.get::<_, Option<String>>(5)?, change_from_row(r)?))
+    })? {
+        let (store, change) = row?;
+        heads.mark = heads.mark.max(change.position);
+        heads.heads.push((store, change));
+    }
+    Ok(heads)
 }
 
 /// Up to `limit` scopes after `after`, those seen before `cutoff_day`
@@ -155,6 +178,10 @@ impl ScopeStore for SqliteStore {
     ) -> StoreResult<LapsePage> {
         let (cutoff, after) = (cutoff_day.to_string(), after.clone());
         self.run(move |c| lapse(c, &cutoff, &after, limit)).await
+    }
+
+    async fn log_heads(&self, mark: Option<i64>) -> StoreResult<LogHeads> {
+        self.run(move |c| log_heads(c, mark)).await
     }
 
     async fn scopes_of(&self, member: MemberId) -> StoreResult<Vec<ScopeRow>> {
