@@ -58,6 +58,18 @@ pub(super) struct ListQuery {
     after: Option<String>,
 }
 
+impl ListQuery {
+    /// The chosen store (trimmed) and the first and last day as given
+    /// (empty when left out).
+    fn store_and_days(&self) -> (&str, &str, &str) {
+        (
+            self.store.as_deref().map(str::trim).unwrap_or_default(),
+            self.from.as_deref().unwrap_or_default(),
+            self.to.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
 /// The shift closes' console routes.
 pub(super) fn routes() -> Router<Arc<Hq>> {
     Router::new()
@@ -246,11 +258,7 @@ fn row(c: &ShiftCloseRecord) -> Value {
 /// page of closes, its totals and the link to the next (older) page.
 async fn list_page(hq: &Hq, q: &ListQuery) -> Result<Value, HqError> {
     let stores = hq.list_stores().await?;
-    let store = q.store.as_deref().map(str::trim).unwrap_or_default();
-    let (from, to) = (
-        q.from.as_deref().unwrap_or_default(),
-        q.to.as_deref().unwrap_or_default(),
-    );
+    let (store, from, to) = q.store_and_days();
     let chosen = !store.is_empty();
     let bounds = range(from, to);
     let after = q.after.as_deref().and_then(key_of);
@@ -438,16 +446,8 @@ async fn export_csv(
 /// and a totals row over the whole range (the list's totals are a
 /// page's).
 async fn export(Query(q): Query<ListQuery>, visit: Visit) -> Result<Response, HqError> {
-    let store = q
-        .store
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    let (from, to) = (
-        q.from.as_deref().unwrap_or_default(),
-        q.to.as_deref().unwrap_or_default(),
-    );
+    let (store, from, to) = q.store_and_days();
+    let store = store.to_string();
     let bounds = range(from, to);
     // A file name of what it holds (a store code is letters and digits;
     // anything else in it is left out of the name, not the file).
