@@ -24,6 +24,7 @@
 //! | `personal.key_version` | `TILLCARD_HQ_PERSONAL_KEY_VERSION` | 1 |
 //! | `node.trusted_proxies` | `TILLCARD_HQ_TRUSTED_PROXIES` (comma-separated) | none |
 //! | `node.drain_seconds` | `TILLCARD_HQ_DRAIN_SECONDS` | 0 |
+//! | `node.poll_cache` | `TILLCARD_HQ_POLL_CACHE` (`on`/`off`) | on: a poll that finds nothing new answered from the node's reading of where the logs end, at most a second old (`service::poll_cache`) |
 //!
 //! Several nodes behind a load balancer (packaging/ha): a request from one
 //! of `trusted_proxies` is counted under the client address the proxy
@@ -103,6 +104,9 @@ pub struct Config {
     /// How long `/health` says `draining` after SIGTERM before the node
     /// stops accepting connections.
     pub drain: std::time::Duration,
+    /// Whether polls that find nothing new are answered from the node's
+    /// reading of where the logs end (`service::poll_cache`).
+    pub poll_cache: bool,
 }
 
 /// Why the configuration could not be read. Never quotes a secret.
@@ -151,6 +155,7 @@ struct FileConfig {
 struct FileNode {
     trusted_proxies: Option<Vec<String>>,
     drain_seconds: Option<u64>,
+    poll_cache: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -425,6 +430,20 @@ impl Config {
                 },
             };
 
+        let poll_cache = match var("TILLCARD_HQ_POLL_CACHE") {
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: "TILLCARD_HQ_POLL_CACHE".into(),
+                        problem: format!("{v:?} is neither on nor off"),
+                    });
+                }
+            },
+            None => parsed.node.poll_cache.unwrap_or(true),
+        };
+
         let scope_days = match var("TILLCARD_HQ_SCOPE_DAYS") {
             Some(v) => ("TILLCARD_HQ_SCOPE_DAYS", v.parse::<u32>().ok(), v),
             None => match parsed.jobs.scope_days {
@@ -450,6 +469,7 @@ impl Config {
             scope_days,
             trusted_proxies,
             drain: std::time::Duration::from_secs(drain_seconds),
+            poll_cache,
             personal_key_file,
             personal_key_version,
             listen,

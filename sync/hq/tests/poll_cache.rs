@@ -5,6 +5,8 @@
 //! the reading's bound has passed; a revoked terminal gets nothing but
 //! "nothing new" from a node that remembers it, and not even that once the
 //! terminal's bound has passed, or at once from the node that revoked it.
+//! An operator's write through a node is seen by that node's next poll at
+//! once, whatever its bound; a terminal's upload leaves the reading alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -29,6 +31,10 @@ both!(
 both!(
     a_revoked_terminal_gets_nothing_from_a_node_that_remembers_it,
     revoked
+);
+both!(
+    an_operator_s_write_through_a_node_reaches_its_next_poll_at_once,
+    written_here
 );
 
 /// Two nodes on one fresh database, as two `tillcard-hq` processes.
@@ -208,5 +214,46 @@ async fn revoked(backend: Backend) {
     assert_eq!(
         poll(&a, &other, Some(&other_cursor)).await.0,
         StatusCode::FORBIDDEN
+    );
+}
+
+async fn written_here(backend: Backend) {
+    let (a, _b) = two_nodes(backend).await;
+    let mut till = a.provision("S1").await;
+    a.hq.set_poll_bounds(PollBounds {
+        log_head: LONG,
+        terminal: LONG,
+    });
+    let cursor = caught_up_from_cache(&a, &till).await;
+    // A terminal's upload through the node leaves its reading alone: the
+    // next poll at the end is still answered from the cache.
+    let member = new_member();
+    let events = till.simple_batch(member, "+8613800000003", 1);
+    assert_eq!(a.upload(&till, events).await.0, StatusCode::OK);
+    let cached = a.hq.metrics().downlink_polls_cached.get();
+    let (_, page) = poll(&a, &till, Some(&cursor)).await;
+    assert!(page.unwrap().changes.is_empty());
+    assert_eq!(
+        a.hq.metrics().downlink_polls_cached.get(),
+        cached + 1,
+        "an upload does not make the node read the logs' ends again"
+    );
+    // An operator revokes the member's cards through the same node: the
+    // till's next poll finds the revocation, though the node's reading
+    // would have been good for an hour.
+    let (status, _) = a
+        .admin_post(
+            "/v1/admin/revocations",
+            serde_json::json!({ "member": member }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    a.settle_downlink().await;
+    let (_, changes) = pull(&a, &till, Some(cursor)).await;
+    assert!(
+        changes
+            .iter()
+            .any(|c| matches!(c, Change::Revocation { member: Some(m), .. } if *m == member)),
+        "the revocation written through this node reaches its next poll"
     );
 }

@@ -46,6 +46,9 @@ async fn main() -> anyhow::Result<()> {
         .with_jobs(jobs)
         .with_metrics_token(config.metrics_token.clone())
         .with_trusted_proxies(config.trusted_proxies.clone());
+    if config.poll_cache {
+        hq.set_poll_bounds(service::poll_cache::PollBounds::DEFAULT);
+    }
     if let Some(standby) = open_standby(&config).context("the standby to read from")? {
         hq = hq.with_standby(standby);
     }

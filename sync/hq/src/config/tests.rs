@@ -331,10 +331,11 @@ fn a_node_behind_balancers_reads_them_and_its_drain_from_the_file_or_the_environ
     let none = Config::load(None, &env(&[])).unwrap();
     assert!(none.trusted_proxies.is_empty());
     assert!(none.drain.is_zero());
+    assert!(none.poll_cache, "the poll cache is on unless turned off");
     let file = write(
         &dir,
         "node.toml",
-        "[node]\ntrusted_proxies = [\"10.0.0.5\", \"::1\"]\ndrain_seconds = 5\n",
+        "[node]\ntrusted_proxies = [\"10.0.0.5\", \"::1\"]\ndrain_seconds = 5\npoll_cache = false\n",
     );
     let c = Config::load(Some(&file), &env(&[])).unwrap();
     assert_eq!(
@@ -345,14 +346,19 @@ fn a_node_behind_balancers_reads_them_and_its_drain_from_the_file_or_the_environ
         ]
     );
     assert_eq!(c.drain, std::time::Duration::from_secs(5));
+    assert!(!c.poll_cache);
     let c = Config::load(
         Some(&file),
         &env(&[
             ("TILLCARD_HQ_TRUSTED_PROXIES", "127.0.0.1"),
             ("TILLCARD_HQ_DRAIN_SECONDS", "2"),
+            ("TILLCARD_HQ_POLL_CACHE", "on"),
         ]),
     )
     .unwrap();
+    assert!(c.poll_cache);
+    let e = Config::load(None, &env(&[("TILLCARD_HQ_POLL_CACHE", "sometimes")])).unwrap_err();
+    assert!(e.to_string().starts_with("TILLCARD_HQ_POLL_CACHE:"), "{e}");
     assert_eq!(
         c.trusted_proxies,
         vec!["127.0.0.1".parse::<IpAddr>().unwrap()]

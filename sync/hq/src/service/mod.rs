@@ -159,7 +159,8 @@ impl Hq {
 
     /// How stale this node's readings for answering polls may be
     /// ([`poll_cache`]; off, [`poll_cache::PollBounds::OFF`], unless set:
-    /// the chain bench sets [`poll_cache::PollBounds::DEFAULT`]).
+    /// the `tillcard-hq` binary sets [`poll_cache::PollBounds::DEFAULT`]
+    /// unless `node.poll_cache` is off, and so does the chain bench).
     pub fn set_poll_bounds(&self, bounds: poll_cache::PollBounds) {
         self.poll_cache.set_bounds(bounds);
     }

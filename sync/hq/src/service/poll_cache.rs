@@ -104,6 +104,10 @@ struct Heads {
     /// Bumped when the readings are forgotten: a reading begun before is
     /// dropped (it continues a mark that no longer holds).
     generation: u64,
+    /// Bumped by each write through this node ([`PollCache::written_here`]):
+    /// a reading begun before it is kept for its heads but not taken as
+    /// fresh (the write may have committed after the reading's snapshot).
+    writes: u64,
     /// When the last reading began; `None` before the first.
     read_at: Option<Instant>,
     mark: Option<i64>,
@@ -217,9 +221,9 @@ impl PollCache {
             return Ok(false);
         };
         // Another poll may have read them while this one waited.
-        let (mark, generation) = match self.heads.lock() {
+        let (mark, generation, writes) = match self.heads.lock() {
             Ok(heads) if fresh(&heads) => return Ok(answer(&heads)),
-            Ok(heads) => (heads.mark, heads.generation),
+            Ok(heads) => (heads.mark, heads.generation, heads.writes),
             Err(_) => return Ok(false),
         };
         let began = Instant::now();
@@ -234,8 +238,25 @@ impl PollCache {
             heads.merge(scope.as_deref(), Head::of(row));
         }
         heads.mark = Some(read.mark);
+        if heads.writes != writes {
+            // Written through this node while reading: the next poll
+            // reads again, this one goes to the database.
+            return Ok(false);
+        }
         heads.read_at = Some(began);
         Ok(answer(&heads))
+    }
+
+    /// Something was written through this node (an operator's action, a
+    /// terminal registered, a job's run): the next poll reads the logs'
+    /// ends again, so a terminal that polls after the write finds it, as
+    /// it would with the cache off. Incremental: the reading continues
+    /// from its mark.
+    pub fn written_here(&self) {
+        if let Ok(mut heads) = self.heads.lock() {
+            heads.writes = heads.writes.wrapping_add(1);
+            heads.read_at = None;
+        }
     }
 
     /// `terminal` as read at most the bound ago, if remembered.
@@ -272,6 +293,34 @@ impl PollCache {
             cache.pop(&terminal);
         }
     }
+}
+
+/// The one request path whose writes leave the readings alone: a
+/// terminal's upload (hundreds a second at a chain's size). The members it
+/// changes reach the store's other terminals within the bound, as from
+/// another node; the uploading terminal has them already.
+const UPLOAD_PATH: &str = "/v1/batches";
+
+/// Middleware: after any request through this node that may have written
+/// (not `GET`, `HEAD` or `OPTIONS`), except an upload, the node reads the
+/// logs' ends again at the next poll ([`PollCache::written_here`]). The
+/// answer is sent after, so a terminal that syncs once an operator's
+/// action is answered finds it.
+pub(super) async fn written_through_this_node(
+    axum::extract::State(hq): axum::extract::State<std::sync::Arc<super::Hq>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) && request.uri().path() != UPLOAD_PATH;
+    let response = next.run(request).await;
+    if writes {
+        hq.poll_cache.written_here();
+    }
+    response
 }
 
 impl super::Hq {

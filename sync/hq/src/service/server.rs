@@ -32,6 +32,11 @@ pub fn router(hq: Arc<Hq>) -> Router {
             crate::error::panic_response,
         ))
         .layer(axum::middleware::from_fn(crate::error::json_errors))
+        // A write through this node is seen by the next poll it answers.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&hq),
+            super::poll_cache::written_through_this_node,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&hq),
             observe,
