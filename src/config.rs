@@ -32,6 +32,8 @@ pub struct TerminalConfig {
     pub printer: PrinterSettings,
     /// The customer-facing second display.
     pub customer_display: CustomerDisplaySettings,
+    /// The labels the store's scales print on goods they weigh.
+    pub scale_labels: ScaleLabelSettings,
     /// Where the sealed store key lives: outside the data directory, so a
     /// copy of the data directory is useless without this machine. Unset:
     /// `<data_dir>-keys` beside the data directory (`/var/lib/tillcard-keys`
@@ -211,6 +213,44 @@ impl PrinterSettings {
     }
 }
 
+/// The labels the store's scales print on fresh goods weighed in the back
+/// room (`[scale_labels]`; `tillcard_rules::catalog::scale_label`): an
+/// EAN-13 of `prefix`, the item's PLU (its SKU in the catalog) and the
+/// weight in grams. Off unless a prefix is given; the demo reads prefix 2
+/// with a 5-digit PLU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScaleLabelSettings {
+    /// The labels' first digits: `"2"`, or `"20"` to `"29"`.
+    pub prefix: Option<String>,
+    /// Digits of the PLU after the prefix (4 to 6).
+    pub plu_digits: usize,
+}
+
+impl Default for ScaleLabelSettings {
+    fn default() -> Self {
+        ScaleLabelSettings {
+            prefix: None,
+            plu_digits: 5,
+        }
+    }
+}
+
+impl ScaleLabelSettings {
+    /// The format the scales print, if scale labels are read.
+    pub fn format(
+        &self,
+    ) -> Result<
+        Option<tillcard_rules::catalog::ScaleLabelFormat>,
+        tillcard_rules::catalog::ScaleFormatError,
+    > {
+        self.prefix
+            .as_deref()
+            .map(|prefix| tillcard_rules::catalog::ScaleLabelFormat::new(prefix, self.plu_digits))
+            .transpose()
+    }
+}
+
 /// The customer-facing second display (issue 24): the basket, savings
 /// and points, shown on a second screen facing the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -271,6 +311,7 @@ impl Default for TerminalConfig {
             camera: CameraSettings::default(),
             printer: PrinterSettings::default(),
             customer_display: CustomerDisplaySettings::default(),
+            scale_labels: ScaleLabelSettings::default(),
             key_dir: None,
             key_sealing: None,
         }
@@ -303,6 +344,10 @@ impl TerminalConfig {
     pub fn embedded_demo() -> TerminalConfig {
         TerminalConfig {
             demo: true,
+            scale_labels: ScaleLabelSettings {
+                prefix: Some("2".into()),
+                plu_digits: 5,
+            },
             ..TerminalConfig::default()
         }
     }
@@ -336,6 +381,10 @@ impl TerminalConfig {
         if let Some(url) = config.head_office_url() {
             check_head_office_url(url).map_err(|problem| format!("head_office.url: {problem}"))?;
         }
+        config
+            .scale_labels
+            .format()
+            .map_err(|problem| format!("scale_labels: {problem}"))?;
         Ok(config)
     }
 
@@ -531,5 +580,26 @@ mod tests {
         let off = TerminalConfig::parse("[customer_display]\nmode = \"off\"\n").unwrap();
         assert_eq!(off.customer_display.mode, CustomerDisplayMode::Off);
         assert!(TerminalConfig::parse("[customer_display]\nmode = \"maybe\"\n").is_err());
+        assert_eq!(
+            config.scale_labels.format(),
+            Ok(None),
+            "off unless a prefix is given"
+        );
+    }
+
+    #[test]
+    fn scale_labels_are_read_only_in_a_format_of_the_in_store_range() {
+        let on =
+            TerminalConfig::parse("[scale_labels]\nprefix = \"21\"\nplu_digits = 6\n").unwrap();
+        let format = on.scale_labels.format().unwrap().unwrap();
+        assert_eq!((format.prefix(), format.plu_digits()), ("21", 6));
+        let wrong = TerminalConfig::parse("[scale_labels]\nprefix = \"69\"\n").unwrap_err();
+        assert!(wrong.starts_with("scale_labels: the prefix"), "{wrong}");
+        assert!(TerminalConfig::parse("[scale_labels]\nprefix = \"2\"\nplu_digits = 9\n").is_err());
+        let demo = TerminalConfig::embedded_demo()
+            .scale_labels
+            .format()
+            .unwrap();
+        assert_eq!(demo.map(|f| f.weight_digits()), Some(6));
     }
 }

@@ -1,6 +1,7 @@
 //! The demo's product catalog (issue 24): a dozen goods a convenience
 //! store sells, with real-looking barcodes, member prices for silver and
-//! gold members, and apples sold by weight; and three goods whose barcodes
+//! gold members, apples sold by weight, pork weighed in the back room
+//! (its scale label names it by its SKU, the PLU 00731); and three goods whose barcodes
 //! are printed on photos in `tests/data/barcodes` (a book, a pack of gum,
 //! an American snack), so a camera demo or a test can scan them.
 //!
@@ -38,6 +39,9 @@ pub const DEMO_ITEMS: &[DemoItem] = &[
     ("D-010", Some("023942431015"), "进口零食", "Imported snack", "grocery", 1580, &[("gold", 1380), ("diamond", 1380)], false),
     ("D-011", Some("6901028075077"), "香烟", "Cigarettes", "tobacco", 2500, &[], false),
     ("D-012", Some("6901028075084"), "礼品卡 ¥100", "Gift card ¥100", "gift_card", 10000, &[], false),
+    // Weighed in the back room: its scale label (prefix 2, PLU 00731, the
+    // grams) names it by this SKU.
+    ("00731", None, "鲜猪肉（称重）", "Fresh pork (by weight)", "fresh", 2680, &[("gold", 2480), ("diamond", 2480)], true),
 ];
 
 /// The demo's catalog as items.

@@ -512,7 +512,15 @@ impl Terminal {
                 open_drawer,
             } => self.print(*receipt, open_drawer),
             Command::LookupItem(code) => {
-                self.on_store(move |s| s.item_by_code(&code), Done::Item);
+                // Checked when the configuration was read.
+                let labels = self.config.scale_labels.format().ok().flatten();
+                self.on_store(
+                    move |s| s.item_for_scan(&code, labels.as_ref()),
+                    |found| match found {
+                        Ok(Some((item, Some(grams)))) => Done::LabelItem(item, grams),
+                        found => Done::Item(found.map(|f| f.map(|(item, _)| item))),
+                    },
+                );
             }
             Command::Price(ask) => {
                 let request = ask.request;

@@ -178,3 +178,25 @@ fn unicode_width(line: &str) -> usize {
         .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
         .sum()
 }
+
+/// A label from the back room's scale (the demo reads prefix 2, a 5-digit
+/// PLU and the grams): the pork its PLU names, at the label's weight; a
+/// label whose PLU the catalog lacks is an unknown barcode.
+#[test]
+fn a_scale_label_rings_up_its_item_at_the_weight_it_carries() {
+    let data = tempfile::tempdir().unwrap();
+    let till = start_till(demo_config(data.path(), None));
+    till.login("c01", "3817");
+    // 2 | 00731 | 001234 | 9: pork, 1.234 kg.
+    till.wedge("2007310012349");
+    till.wait(|c| c.sale.lines.len() == 1);
+    let line = till.app.counter().sale.lines[0].clone();
+    assert_eq!(line.sku, "00731");
+    // 1.234 kg at ¥26.80/kg = 3307.12 fen -> ¥33.07.
+    assert_eq!(line.unit_price, Money::from_fen(3307));
+    assert!(line.name.ends_with("1.234kg"), "{}", line.name);
+    // PLU 99999 is no item of the catalog.
+    till.wedge("2999990001006");
+    till.wait(|c| c.notice.as_ref().is_some_and(|n| n.bad));
+    assert_eq!(till.app.counter().sale.lines.len(), 1);
+}

@@ -173,6 +173,7 @@ impl Counter {
             Done::MemberFetched(result) => self.done_member_fetched(result),
             Done::Priced(request, result) => self.done_priced(request, result),
             Done::Item(found) => self.item_found(found),
+            Done::LabelItem(item, grams) => self.label_item_found(item, grams),
             Done::SaleCommitted(result) => self.done_sale_committed(result),
             Done::ReceiptSaved(result) => self.done_receipt_saved(result),
             Done::Enrolled(result) => self.done_enrolled(result),

@@ -157,6 +157,9 @@ pub enum Done {
     /// The catalog's item for a scanned barcode (`None`: not in the
     /// catalog).
     Item(Result<Option<tillcard_rules::catalog::CatalogItem>, StoreError>),
+    /// The catalog's item for a scanned scale label (found by the label's
+    /// PLU), with the weight in grams the label carries.
+    LabelItem(tillcard_rules::catalog::CatalogItem, i64),
     /// A price answer.
     Priced(u64, Result<Priced, StoreError>),
     /// A sale commit.

@@ -10,7 +10,7 @@
 //! log, and the page goes on, so one bad item cannot stop the downlink.
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use tillcard_rules::catalog::{CatalogItem, ItemCode, MAX_CATALOG_ITEMS};
+use tillcard_rules::catalog::{CatalogItem, ItemCode, MAX_CATALOG_ITEMS, ScaleLabelFormat};
 
 use super::{Store, StoreError};
 
@@ -73,6 +73,30 @@ impl Store {
             .optional()?
             .map(|body| parse(&body))
             .transpose()
+    }
+
+    /// What a scanned code rings up: the item whose barcode it is; else,
+    /// when `labels` reads it as a scale label, the item its PLU names
+    /// (its SKU as printed, then without leading zeros) with the label's
+    /// grams. A barcode the catalog holds wins over the label reading (a
+    /// chain may give in-store items codes in the same range).
+    pub fn item_for_scan(
+        &self,
+        code: &ItemCode,
+        labels: Option<&ScaleLabelFormat>,
+    ) -> Result<Option<(CatalogItem, Option<i64>)>, StoreError> {
+        if let Some(item) = self.item_by_code(code)? {
+            return Ok(Some((item, None)));
+        }
+        let Some(label) = labels.and_then(|format| format.read(code)) else {
+            return Ok(None);
+        };
+        for sku in label.skus() {
+            if let Some(item) = self.item_by_sku(&sku)? {
+                return Ok(Some((item, Some(label.grams))));
+            }
+        }
+        Ok(None)
     }
 
     /// The item with this SKU, if the catalog holds it.

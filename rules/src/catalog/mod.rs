@@ -11,6 +11,7 @@
 //! every item from outside to its bounds before any arithmetic.
 
 pub mod barcode;
+pub mod scale_label;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,7 @@ use crate::money::Money;
 use crate::pricing::BasketLine;
 
 pub use barcode::{CodeError, CodeKind, ItemCode};
+pub use scale_label::{ScaleFormatError, ScaleLabel, ScaleLabelFormat};
 
 /// The longest SKU, in characters (printable ASCII).
 pub const MAX_SKU_CHARS: usize = 64;

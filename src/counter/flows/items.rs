@@ -4,15 +4,18 @@
 //!
 //! The keypad's entry, keyed before the scan, is the quantity of a counted
 //! item (empty: one) or the weight in kilograms of a weighed one
-//! (`checkout::keyed_quantity`). An unknown barcode says so and leaves the
+//! (`checkout::keyed_quantity`). A scale label (an in-store EAN-13 the
+//! till's `[scale_labels]` format reads, `catalog::scale_label`) carries
+//! the weight itself: the terminal finds the item by the label's PLU and
+//! the line takes the label's weight. An unknown barcode says so and leaves the
 //! category keys for the goods: nothing is rung up for it. An item is
 //! scanned from the scan screen, a member's screen (the sale is for them),
 //! a receipt (the next sale) or the sale itself; anywhere else the clerk
 //! is asked to finish the screen first.
 
-use tillcard_rules::catalog::{CatalogItem, ItemCode};
+use tillcard_rules::catalog::{CatalogItem, ItemCode, Quantity};
 
-use crate::counter::checkout::keyed_quantity;
+use crate::counter::checkout::{MAX_KEYED_KG, keyed_quantity};
 use crate::counter::member::MemberSnapshot;
 use crate::counter::messages::{Command, Page, Sound};
 use crate::counter::state::Counter;
@@ -85,6 +88,36 @@ impl Counter {
             self.say(words, true);
             return vec![Command::Play(Sound::Bad)];
         };
+        self.ring_up(item, quantity)
+    }
+
+    /// The catalog answered a scale label with the item its PLU names: the
+    /// label's weight is the line's (whatever was keyed), and the item
+    /// must be one sold by weight.
+    pub(in crate::counter) fn label_item_found(
+        &mut self,
+        item: CatalogItem,
+        grams: i64,
+    ) -> Vec<Command> {
+        if self.page != Page::Checkout {
+            return Vec::new();
+        }
+        let words = if !item.sold_by_weight {
+            Some(text::label_not_weighed(self.language))
+        } else if grams > MAX_KEYED_KG * 1000 {
+            Some(text::label_too_heavy(self.language))
+        } else {
+            None
+        };
+        if let Some(words) = words {
+            self.say(words, true);
+            return vec![Command::Play(Sound::Bad)];
+        }
+        self.ring_up(item, Quantity::Grams(grams))
+    }
+
+    /// `quantity` of `item` onto the sale at the member's price.
+    fn ring_up(&mut self, item: CatalogItem, quantity: Quantity) -> Vec<Command> {
         let tier = tier_code(self.sale.member.as_ref());
         let english = self.language == Language::En;
         if let Err(e) = self.sale.add_item(item, quantity, tier.as_deref(), english) {
@@ -220,6 +253,40 @@ mod tests {
         c.handle(Input::Tap(Action::QuickKey(0)), t0);
         assert_eq!(c.sale.lines.len(), 1);
         assert_eq!(c.sale.items, vec![None]);
+    }
+
+    #[test]
+    fn a_scale_label_rings_up_its_own_weight_and_only_for_a_weighed_item() {
+        let (mut c, t0) = signed_in();
+        let mut pork = cola("gold");
+        pork.sold_by_weight = true;
+        pork.price = Money::from_fen(2680);
+        // Whatever was keyed, the label's weight is the line's.
+        press(&mut c, "3", t0);
+        c.handle(scan_cola(), t0);
+        let commands = c.handle(Input::Done(Done::LabelItem(pork.clone(), 1234)), t0);
+        assert_eq!(commands[0], Command::Play(Sound::Good));
+        // 1.234 kg at ¥26.80/kg = 3307.12 fen -> ¥33.07.
+        assert_eq!(c.sale.lines[0].unit_price, Money::from_fen(3307));
+        assert_eq!(c.sale.lines[0].name, "Cola 1.234kg");
+        assert!(c.sale.entry.is_empty());
+        // A label whose PLU names a counted item is the scale's mistake.
+        let counted = cola("gold");
+        let refused = c.handle(Input::Done(Done::LabelItem(counted, 500)), t0);
+        assert_eq!(refused, vec![Command::Play(Sound::Bad)]);
+        assert!(
+            c.notice
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("not sold by weight"),
+            "{:?}",
+            c.notice
+        );
+        // More than one line takes.
+        let heavy = c.handle(Input::Done(Done::LabelItem(pork, 1_000_001)), t0);
+        assert_eq!(heavy, vec![Command::Play(Sound::Bad)]);
+        assert_eq!(c.sale.lines.len(), 1, "nothing more rung up");
     }
 
     #[test]

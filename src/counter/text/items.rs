@@ -13,6 +13,11 @@ phrases! {
         "This barcode is not in the catalog: key the amount and use a category key";
     /// A weighed item scanned with no weight keyed.
     weight_first => "称重商品：请先输入重量（公斤），再扫描", "Weighed item: key the weight in kg, then scan";
+    /// A scale label whose PLU names an item not sold by weight.
+    label_not_weighed => "此称重标签对应的商品不按重量销售：请检查电子秤的商品编号",
+        "This scale label's item is not sold by weight: check the PLU programmed in the scale";
+    /// A scale label's weight above what one line takes.
+    label_too_heavy => "称重标签上的重量超出单行上限", "The weight on this scale label is more than one line takes";
     /// A quantity keyed that is not 1 to 999 whole units.
     bad_quantity => "数量须为 1 至 999 的整数", "The quantity is a whole number from 1 to 999";
     /// An item scanned on a screen that is not for selling.
