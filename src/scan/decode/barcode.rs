@@ -446,6 +446,21 @@ impl BarcodeDecoder {
                     height: image.width,
                 },
             };
+            // Rows and columns of UPSAMPLE_BELOW pixels or more are not
+            // doubled: a pass and its doubled twin then read the same
+            // lines alike, so the later one is skipped.
+            let straight = matches!(p.direction, Direction::Rows | Direction::Columns);
+            if straight
+                && view.width >= UPSAMPLE_BELOW
+                && self.passes[..i].iter().any(|q| {
+                    Pass {
+                        upsample: p.upsample,
+                        ..*q
+                    } == *p
+                })
+            {
+                continue;
+            }
             if i > 0 {
                 let map =
                     bars.get_or_insert_with(|| BarMap::of(image.data, image.width, image.height));
@@ -545,17 +560,20 @@ impl BarcodeDecoder {
             let mut prev: Option<u32> = None;
             for &s in &buffers.sums {
                 if let Some(p) = prev {
-                    buffers.luma.push(((p + s + n) / (2 * n)).min(255) as u8);
+                    buffers.luma.push(mean((p + s + n) / 2, n));
                 }
-                buffers.luma.push((s / n).min(255) as u8);
+                buffers.luma.push(mean(s, n));
                 prev = Some(s);
             }
         } else {
             buffers
                 .luma
-                .extend(buffers.sums.iter().map(|&s| (s / n).min(255) as u8));
+                .extend(buffers.sums.iter().map(|&s| mean(s, n)));
         }
         let mut bits = binarize_line(&buffers.luma, p.threshold, &mut buffers.prefix)?;
+        if edges(&bits) < MIN_EDGES {
+            return None;
+        }
         for attempt in 0..2 {
             if attempt == 1 {
                 bits.reverse();
@@ -668,3 +686,34 @@ fn read_upc_ean(bits: &BitArray, line: u32, hints: &DecodeHints) -> Option<Produ
 
 /// Start guards tried per line and direction.
 pub const MAX_GUARDS: usize = 8;
+
+/// `sum / n` as a grey level; the usual band of 3 divides by a constant
+/// (a multiplication), not by a variable (tens of cycles a pixel).
+#[inline]
+fn mean(sum: u32, n: u32) -> u8 {
+    let v = match n {
+        1 => sum,
+        3 => sum / 3,
+        _ => sum / n,
+    };
+    v.min(255) as u8
+}
+
+/// Edges (black-white changes) on a line, counted up to [`MIN_EDGES`].
+fn edges(bits: &BitArray) -> usize {
+    let size = bits.get_size();
+    let (mut x, mut count) = (0, 0);
+    while count < MIN_EDGES {
+        x = bits.getNextSet(x);
+        if x >= size {
+            break;
+        }
+        x = bits.getNextUnset(x);
+        count += 2;
+    }
+    count
+}
+
+/// Edges a line needs before the readers look at it: the smallest code of
+/// the four, Code 128 with one character, has 13 bars (26 edges).
+pub const MIN_EDGES: usize = 24;
