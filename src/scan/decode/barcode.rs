@@ -675,10 +675,10 @@ fn read_upc_ean(bits: &BitArray, line: u32, hints: &DecodeHints) -> Option<Produ
             BarcodeFormat::EAN_8 => (Symbology::Ean8, text),
             _ => continue,
         };
-        if has_quiet_zones(bits, symbology, result.getPoints()) {
-            if let Ok(code) = ProductCode::new(symbology, text) {
-                return Some(code);
-            }
+        if has_quiet_zones(bits, symbology, result.getPoints())
+            && let Ok(code) = ProductCode::new(symbology, text)
+        {
+            return Some(code);
         }
     }
     None

@@ -123,10 +123,10 @@ impl BarMap {
                     if nj < 0 || ni < 0 || nj >= bh as isize || ni >= bw as isize {
                         continue;
                     }
-                    if let Some(a) = angles[nj as usize * bw + ni as usize] {
-                        if turn(a, angle) <= NEIGHBOUR_TURN {
-                            alike += 1;
-                        }
+                    if let Some(a) = angles[nj as usize * bw + ni as usize]
+                        && turn(a, angle) <= NEIGHBOUR_TURN
+                    {
+                        alike += 1;
                     }
                 }
                 if alike < MIN_ALIKE {
