@@ -62,7 +62,8 @@ pub struct Pass {
     /// Pixel lines averaged into one scan line (1 = none).
     pub band: usize,
     /// Look at every line, at a step of 1/160 of the frame on frames over
-    /// 320 lines (instead of 15 lines 1/32 apart around the middle).
+    /// 320 lines (instead of 15 lines 1/32 apart around the middle), that
+    /// crosses bar-like structure at the line's angle ([`super::bars`]).
     pub try_harder: bool,
     /// Double lines shorter than [`UPSAMPLE_BELOW`] pixels (linear
     /// interpolation) before thresholding: small codes, few pixels per
