@@ -1,8 +1,11 @@
 //! Product barcodes (EAN-13, EAN-8, UPC-A, Code 128) on the 86 real photos
-//! in tests/data/barcodes and the 21 images with none (zxing-cpp's samples):
-//! a regression guard for `scan::decode::barcode`, not a benchmark (see
-//! benches/scan.rs). Caveat: the decoder was developed looking at these
-//! photos, so they are not unseen; the figures asserted are what it reads
+//! in tests/data/barcodes and the 21 images with none (zxing-cpp's samples),
+//! and on the 42 photos and 1 with none in tests/data/barcodes-unseen
+//! (quagga2's): a regression guard for `scan::decode::barcode`, not a
+//! benchmark (see benches/scan.rs). Caveat: the decoder was developed
+//! looking at the first set, and the second was looked at once the
+//! decoder was tuned on both (diagonal lines, bar-structure map), so
+//! neither is unseen any more; the figures asserted are what it reads
 //! today, and every pass is a general image condition, never a file's.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests: a panic is a failure.
 
@@ -15,6 +18,10 @@ use tillcard::scan::product::Symbology;
 
 fn data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/barcodes")
+}
+
+fn unseen() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/barcodes-unseen")
 }
 
 /// Per folder: (folder, decoded right, total, wrong texts, passes used).
@@ -63,8 +70,8 @@ fn run_folder(dir: &Path, decoder: &BarcodeDecoder, verbose: bool) -> Folder {
     f
 }
 
-fn folders() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(data())
+fn folders(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
@@ -78,7 +85,7 @@ fn product_barcodes_on_the_photos_with_no_wrong_text_and_no_false_positive() {
     let decoder = BarcodeDecoder::default();
     let (mut right, mut total) = (0, 0);
     let mut wrong = Vec::new();
-    for dir in folders() {
+    for dir in folders(&data()) {
         let f = run_folder(&dir, &decoder, false);
         println!("{}: decoded {}/{}", f.name, f.right, f.total);
         wrong.extend(f.wrong.iter().cloned());
@@ -98,13 +105,43 @@ fn product_barcodes_on_the_photos_with_no_wrong_text_and_no_false_positive() {
     assert!(right >= 71, "decoded {right}/{total}");
 }
 
+#[test]
+fn product_barcodes_on_the_unseen_photos_with_no_wrong_text_and_no_false_positive() {
+    let decoder = BarcodeDecoder::default();
+    let (mut right, mut total) = (0, 0);
+    let mut wrong = Vec::new();
+    for dir in folders(&unseen()) {
+        let f = run_folder(&dir, &decoder, false);
+        println!("{}: decoded {}/{}", f.name, f.right, f.total);
+        wrong.extend(f.wrong.iter().cloned());
+        if f.name == "no_code" {
+            assert_eq!(f.total, 1);
+            assert_eq!(f.decodes, 0, "false positives: {:?}", f.wrong);
+        } else {
+            right += f.right;
+            total += f.total;
+        }
+    }
+    println!("product barcodes, unseen set: decoded {right}/{total}");
+    assert_eq!(total, 42);
+    assert!(wrong.is_empty(), "wrong texts: {wrong:#?}");
+    // zxing-cpp 3.1.1 reads 20 of these; this decoder read 22 before it
+    // was tuned with them in view, 35 after (see the caveat at the top).
+    // code_128/07 holds a GS (GS1 FNC1), which `ProductCode` refuses.
+    assert!(right >= 35, "decoded {right}/{total}");
+}
+
 /// Every photo's result and the pass that read it: `cargo test --test
 /// decode_barcodes -- --ignored --nocapture`.
 #[test]
 #[ignore = "diagnostics, prints every photo"]
 fn print_every_photo() {
     let decoder = BarcodeDecoder::default();
-    for dir in folders() {
+    for dir in folders(&data()) {
+        let f = run_folder(&dir, &decoder, true);
+        println!("{}: decoded {}/{}", f.name, f.right, f.total);
+    }
+    for dir in folders(&unseen()) {
         let f = run_folder(&dir, &decoder, true);
         println!("{}: decoded {}/{}", f.name, f.right, f.total);
     }
@@ -113,7 +150,7 @@ fn print_every_photo() {
 #[test]
 fn the_decoder_reads_only_the_four_symbologies() {
     let decoder = BarcodeDecoder::default();
-    for p in image_paths(&[data()]).unwrap() {
+    for p in image_paths(&[data(), unseen()]).unwrap() {
         if let Ok(code) = decoder.decode(&load_luma(&p).unwrap()) {
             assert!(Symbology::ALL.contains(&code.symbology()));
         }

@@ -7,6 +7,7 @@
 //! ([`binarize`]), however many attempts look at it.
 
 pub mod barcode;
+pub mod bars;
 mod binarize;
 
 use rxing::common::{BitMatrix, HybridBinarizer};

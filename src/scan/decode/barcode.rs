@@ -4,8 +4,10 @@
 //!
 //! A 1D barcode is read along one line across its bars, so the work is in
 //! choosing lines and turning each into black and white:
-//! - lines run across the frame (rows) and down it (columns: a code held
-//!   upright, rotated 90°); each line is also read reversed (upside down);
+//! - lines run across the frame (rows), down it (columns: a code held
+//!   upright, rotated 90°) and along both diagonals (a code turned about
+//!   45°, whose bars rows and columns cross only partly); each line is
+//!   also read reversed (upside down);
 //! - each line is the average of a few neighbouring pixel lines (a band
 //!   along the bars), which removes sensor noise and print texture without
 //!   blurring the bars, and is then thresholded two ways: one threshold
@@ -13,7 +15,12 @@
 //!   binarizer: even light), and a threshold following the local mean
 //!   (glare, shadow and curved packaging across the code);
 //! - a few lines around the middle first, then every line at a finer step
-//!   ("try harder") only when nothing was found.
+//!   ("try harder") only when nothing was found, and then only the lines
+//!   that cross bar-like structure at their angle ([`super::bars`]): a
+//!   frame with no such structure is given up at once;
+//! - EAN/UPC are tried at every start guard with white before it (up to
+//!   [`MAX_GUARDS`]), not only the first (rxing's row reader): a
+//!   bar-space-bar in text left of a code no longer hides it.
 //!
 //! A code is accepted when two different lines read the same text (a single
 //! line can misread into a valid-looking EAN: its check digit catches only
@@ -24,21 +31,14 @@
 use std::collections::HashSet;
 
 use rxing::common::BitArray;
-use rxing::oned::{MultiFormatOneDReader, OneDReader};
+use rxing::oned::{Code128Reader, EAN8Reader, EAN13Reader, OneDReader, UPCEANReader};
 use rxing::{BarcodeFormat, DecodeHints};
 
 use super::DecodeError;
+use super::bars::BarMap;
+pub use super::bars::Direction;
 use crate::scan::frame::LumaFrame;
 use crate::scan::product::{ProductCode, Symbology};
-
-/// Which way the scan lines run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Rows: bars upright in the frame.
-    Rows,
-    /// Columns: the code turned 90°.
-    Columns,
-}
 
 /// How a scan line's luma becomes black and white.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,8 @@ pub struct Pass {
     /// Pixel lines averaged into one scan line (1 = none).
     pub band: usize,
     /// Look at every line, at a step of 1/160 of the frame on frames over
-    /// 320 lines (instead of 15 lines 1/32 apart around the middle).
+    /// 320 lines (instead of 15 lines 1/32 apart around the middle), that
+    /// crosses bar-like structure at the line's angle ([`super::bars`]).
     pub try_harder: bool,
     /// Double lines shorter than [`UPSAMPLE_BELOW`] pixels (linear
     /// interpolation) before thresholding: small codes, few pixels per
@@ -88,7 +89,8 @@ const fn doubled(p: Pass) -> Pass {
 }
 
 /// The passes of [`BarcodeDecoder::default`], cheapest likely reads first:
-/// the middle lines (rows, then columns), then every line. Every line with
+/// the middle lines (rows, then columns, then diagonals), then every line
+/// (diagonals last: a code turned near 45° is the rarer case). Every line with
 /// the local-mean threshold was tried too and dropped: it read nothing the
 /// passes before it had not, and frames with no barcode (most camera
 /// frames) paid for it in full.
@@ -99,10 +101,22 @@ pub const DEFAULT_PASSES: &[Pass] = &[
     pass(Direction::Columns, LineThreshold::LocalMean, false),
     doubled(pass(Direction::Rows, LineThreshold::Histogram, false)),
     doubled(pass(Direction::Columns, LineThreshold::Histogram, false)),
+    doubled(pass(Direction::Diagonal, LineThreshold::Histogram, false)),
+    doubled(pass(
+        Direction::AntiDiagonal,
+        LineThreshold::Histogram,
+        false,
+    )),
     doubled(pass(Direction::Rows, LineThreshold::Histogram, true)),
     doubled(pass(Direction::Columns, LineThreshold::Histogram, true)),
     pass(Direction::Rows, LineThreshold::Histogram, true),
     pass(Direction::Columns, LineThreshold::Histogram, true),
+    doubled(pass(Direction::Diagonal, LineThreshold::Histogram, true)),
+    doubled(pass(
+        Direction::AntiDiagonal,
+        LineThreshold::Histogram,
+        true,
+    )),
 ];
 
 /// How many different lines must read the same text before it is taken.
@@ -202,6 +216,49 @@ struct Image<'a> {
 }
 
 impl Image<'_> {
+    /// Scan lines in `direction` (rows: the height).
+    fn line_count(&self, direction: Direction) -> usize {
+        match direction {
+            Direction::Rows => self.height,
+            Direction::Columns => self.width,
+            Direction::Diagonal | Direction::AntiDiagonal => self.width + self.height - 1,
+        }
+    }
+
+    /// Diagonal line `i` as sums of `band` pixels along the other diagonal
+    /// (along the bars of a code the line crosses at right angles; edge
+    /// pixels repeat at the image's border), one sum per step of one pixel
+    /// in x and y; returns `band`.
+    fn diagonal(&self, anti: bool, i: usize, band: usize, sums: &mut Vec<u32>) -> usize {
+        let (w, h) = (self.width as isize, self.height as isize);
+        sums.clear();
+        // Down-right: y - x = c; up-right: x + y = i.
+        let (x0, x1) = if anti {
+            let i = i as isize;
+            ((i - (h - 1)).max(0), i.min(w - 1))
+        } else {
+            let c = i as isize - (w - 1);
+            ((-c).max(0), (h - 1 - c).min(w - 1))
+        };
+        let half = (band / 2) as isize;
+        for x in x0..=x1 {
+            let y = if anti {
+                i as isize - x
+            } else {
+                x + i as isize - (w - 1)
+            };
+            let mut s = 0u32;
+            for j in -half..band as isize - half {
+                // Along the bars: the other diagonal.
+                let (px, py) = if anti { (x + j, y + j) } else { (x + j, y - j) };
+                let (px, py) = (px.clamp(0, w - 1), py.clamp(0, h - 1));
+                s += u32::from(self.data[(py * w + px) as usize]);
+            }
+            sums.push(s);
+        }
+        band
+    }
+
     /// The luma of row `i`, averaged over `band` neighbouring rows centred
     /// on it (clipped at the image's edge), as sums into `sums`; returns
     /// how many rows were summed.
@@ -374,21 +431,49 @@ impl BarcodeDecoder {
         if image.data.len() != image.width * image.height {
             return None;
         }
-        let mut reader = MultiFormatOneDReader::new(&self.hints);
+        // Where bar-like structure is: measured once the first pass (the
+        // middle rows, which read most codes held square) has failed.
+        let mut bars: Option<BarMap> = None;
         let mut tally = Tally::default();
         let mut buffers = Buffers::default();
         // Turned once, on the first column pass.
         let mut turned: Option<Vec<u8>> = None;
         for (i, p) in self.passes.iter().enumerate() {
             let view = match p.direction {
-                Direction::Rows => image,
+                Direction::Rows | Direction::Diagonal | Direction::AntiDiagonal => image,
                 Direction::Columns => Image {
                     data: turned.get_or_insert_with(|| transpose(image)),
                     width: image.height,
                     height: image.width,
                 },
             };
-            if let Some(code) = self.run_pass(view, *p, &mut reader, &mut tally, &mut buffers) {
+            // Rows and columns of UPSAMPLE_BELOW pixels or more are not
+            // doubled: a pass and its doubled twin then read the same
+            // lines alike, so the later one is skipped.
+            let straight = matches!(p.direction, Direction::Rows | Direction::Columns);
+            if straight
+                && view.width >= UPSAMPLE_BELOW
+                && self.passes[..i].iter().any(|q| {
+                    Pass {
+                        upsample: p.upsample,
+                        ..*q
+                    } == *p
+                })
+            {
+                continue;
+            }
+            if i > 0 {
+                let map =
+                    bars.get_or_insert_with(|| BarMap::of(image.data, image.width, image.height));
+                if !map.any {
+                    return None;
+                }
+                let diagonal = matches!(p.direction, Direction::Diagonal | Direction::AntiDiagonal);
+                if (p.try_harder || diagonal) && !map.worth(p.direction) {
+                    continue;
+                }
+            }
+            if let Some(code) = self.run_pass(view, *p, bars.as_ref(), &mut tally, &mut buffers) {
                 return Some((code, i));
             }
         }
@@ -401,11 +486,15 @@ impl BarcodeDecoder {
         &self,
         image: Image<'_>,
         p: Pass,
-        reader: &mut MultiFormatOneDReader,
+        bars: Option<&BarMap>,
         tally: &mut Tally,
         buffers: &mut Buffers,
     ) -> Option<ProductCode> {
-        let count = image.height;
+        let count = image.line_count(match p.direction {
+            // The column view is the image turned: its rows.
+            Direction::Columns => Direction::Rows,
+            d => d,
+        });
         if count == 0 {
             return None;
         }
@@ -436,7 +525,10 @@ impl BarcodeDecoder {
             // A frame of a single line (a line-scan sensor) has no second
             // line to agree with.
             let needed = AGREEING_LINES.min(count);
-            let found = self.read_line(image, p, line, reader, buffers);
+            if p.try_harder && bars.is_some_and(|b| !b.has(p.direction, line)) {
+                continue;
+            }
+            let found = self.read_line(image, p, line, buffers);
             let at = (p.direction, line);
             if let Some(code) = found.and_then(|c| tally.add(c, at, p.band.max(1), needed)) {
                 return Some(code);
@@ -451,10 +543,14 @@ impl BarcodeDecoder {
         image: Image<'_>,
         p: Pass,
         line: usize,
-        reader: &mut MultiFormatOneDReader,
         buffers: &mut Buffers,
     ) -> Option<ProductCode> {
-        let n = image.line(line, p.band.max(1), &mut buffers.sums);
+        let band = p.band.max(1);
+        let n = match p.direction {
+            Direction::Rows | Direction::Columns => image.line(line, band, &mut buffers.sums),
+            Direction::Diagonal => image.diagonal(false, line, band, &mut buffers.sums),
+            Direction::AntiDiagonal => image.diagonal(true, line, band, &mut buffers.sums),
+        };
         buffers.luma.clear();
         let n = n.max(1) as u32;
         if p.upsample && buffers.sums.len() < UPSAMPLE_BELOW {
@@ -465,26 +561,31 @@ impl BarcodeDecoder {
             let mut prev: Option<u32> = None;
             for &s in &buffers.sums {
                 if let Some(p) = prev {
-                    buffers.luma.push(((p + s + n) / (2 * n)).min(255) as u8);
+                    buffers.luma.push(mean((p + s + n) / 2, n));
                 }
-                buffers.luma.push((s / n).min(255) as u8);
+                buffers.luma.push(mean(s, n));
                 prev = Some(s);
             }
         } else {
             buffers
                 .luma
-                .extend(buffers.sums.iter().map(|&s| (s / n).min(255) as u8));
+                .extend(buffers.sums.iter().map(|&s| mean(s, n)));
         }
         let mut bits = binarize_line(&buffers.luma, p.threshold, &mut buffers.prefix)?;
+        if edges(&bits) < MIN_EDGES {
+            return None;
+        }
         for attempt in 0..2 {
             if attempt == 1 {
                 bits.reverse();
             }
-            let Ok(result) = reader.decode_row(line as u32, &bits, &self.hints) else {
+            if let Some(code) = read_upc_ean(&bits, line as u32, &self.hints) {
+                return Some(code);
+            }
+            let Ok(result) = Code128Reader.decode_row(line as u32, &bits, &self.hints) else {
                 continue;
             };
             let code = symbology(*result.getBarcodeFormat())
-                .filter(|&s| has_quiet_zones(&bits, s, result.getPoints()))
                 .and_then(|s| ProductCode::new(s, result.getText()).ok());
             if code.is_some() {
                 return code;
@@ -545,3 +646,75 @@ struct Buffers {
     luma: Vec<u8>,
     prefix: Vec<u32>,
 }
+/// EAN-13/UPC-A and EAN-8 on one line, at every start guard with white
+/// before it (rxing's own row reader tries only the first such guard: a
+/// bar-space-bar in text or a picture left of the code hid the code).
+fn read_upc_ean(bits: &BitArray, line: u32, hints: &DecodeHints) -> Option<ProductCode> {
+    let mut next = 0;
+    let mut tries = 0;
+    while tries < MAX_GUARDS {
+        let mut counters = [0u32; 3];
+        let guard = EAN13Reader
+            .findGuardPatternWithCounters(bits, next, false, &[1, 1, 1], &mut counters)
+            .ok()?;
+        let [start, end] = guard;
+        // rxing's next candidate: two elements on.
+        next = start + (counters[0] + counters[1]) as usize;
+        let quiet_from = start.saturating_sub(end - start);
+        if start == 0 || !bits.isRange(quiet_from, start, false).unwrap_or(false) {
+            continue;
+        }
+        tries += 1;
+        let read = EAN13Reader
+            .decodeRowWithGuardRange(line, bits, &guard, hints)
+            .or_else(|_| EAN8Reader.decodeRowWithGuardRange(line, bits, &guard, hints));
+        let Ok(result) = read else { continue };
+        let text = result.getText();
+        let (symbology, text) = match result.getBarcodeFormat() {
+            BarcodeFormat::EAN_13 if text.starts_with('0') => (Symbology::UpcA, &text[1..]),
+            BarcodeFormat::EAN_13 => (Symbology::Ean13, text),
+            BarcodeFormat::EAN_8 => (Symbology::Ean8, text),
+            _ => continue,
+        };
+        if has_quiet_zones(bits, symbology, result.getPoints())
+            && let Ok(code) = ProductCode::new(symbology, text)
+        {
+            return Some(code);
+        }
+    }
+    None
+}
+
+/// Start guards tried per line and direction.
+pub const MAX_GUARDS: usize = 8;
+
+/// `sum / n` as a grey level; the usual band of 3 divides by a constant
+/// (a multiplication), not by a variable (tens of cycles a pixel).
+#[inline]
+fn mean(sum: u32, n: u32) -> u8 {
+    let v = match n {
+        1 => sum,
+        3 => sum / 3,
+        _ => sum / n,
+    };
+    v.min(255) as u8
+}
+
+/// Edges (black-white changes) on a line, counted up to [`MIN_EDGES`].
+fn edges(bits: &BitArray) -> usize {
+    let size = bits.get_size();
+    let (mut x, mut count) = (0, 0);
+    while count < MIN_EDGES {
+        x = bits.getNextSet(x);
+        if x >= size {
+            break;
+        }
+        x = bits.getNextUnset(x);
+        count += 2;
+    }
+    count
+}
+
+/// Edges a line needs before the readers look at it: the smallest code of
+/// the four, Code 128 with one character, has 13 bars (26 edges).
+pub const MIN_EDGES: usize = 24;
