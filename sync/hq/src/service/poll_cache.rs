@@ -248,7 +248,7 @@ impl PollCache {
     }
 
     /// Something was written through this node (an operator's action, a
-    /// terminal registered, a job's run): the next poll reads the logs'
+    /// terminal registered): the next poll reads the logs'
     /// ends again, so a terminal that polls after the write finds it, as
     /// it would with the cache off. Incremental: the reading continues
     /// from its mark.
@@ -401,6 +401,26 @@ mod tests {
             at: (xid, position),
             check: format!("{xid:08x}{position:08x}"),
         }
+    }
+
+    #[test]
+    fn the_path_whose_writes_leave_the_readings_alone_is_the_upload_route() {
+        assert!(
+            crate::service::routes::routes().any(|r| r.method == "post" && r.path == UPLOAD_PATH),
+            "{UPLOAD_PATH} is not a POST route of head office"
+        );
+    }
+
+    #[test]
+    fn a_write_through_the_node_makes_the_next_poll_read_again() {
+        let cache = PollCache::new(PollBounds::DEFAULT);
+        if let Ok(mut heads) = cache.heads.lock() {
+            heads.read_at = Some(Instant::now());
+        }
+        cache.written_here();
+        let heads = cache.heads.lock().unwrap();
+        assert_eq!(heads.read_at, None, "the reading is no longer fresh");
+        assert_eq!(heads.writes, 1);
     }
 
     #[test]
