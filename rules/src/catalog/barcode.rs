@@ -53,7 +53,7 @@ pub enum CodeError {
 }
 
 /// The GS1 mod-10 check digit of `body` (every digit but the last).
-fn check_digit(body: &[u8]) -> u8 {
+pub(crate) fn check_digit(body: &[u8]) -> u8 {
     // From the right, weights 3, 1, 3, ...
     let sum: u32 = body
         .iter()
