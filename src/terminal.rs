@@ -111,6 +111,9 @@ pub struct Terminal {
     vault: Arc<KeyVault>,
     /// The receipt printer, when one is configured.
     printer: Option<printer::Printer>,
+    /// The scale labels this store's scales print, when they are read
+    /// (checked when the configuration was read).
+    scale_labels: Option<tillcard_rules::catalog::ScaleLabelFormat>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -261,6 +264,7 @@ impl Terminal {
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
         });
+        let scale_labels = config.scale_labels.format().ok().flatten();
         let terminal = Terminal {
             config,
             clock,
@@ -280,6 +284,7 @@ impl Terminal {
             registered_at_start,
             vault,
             printer,
+            scale_labels,
         };
         terminal.start_frames(preview)?;
         if let Some(url) = terminal.head_office_url() {
@@ -512,8 +517,7 @@ impl Terminal {
                 open_drawer,
             } => self.print(*receipt, open_drawer),
             Command::LookupItem(code) => {
-                // Checked when the configuration was read.
-                let labels = self.config.scale_labels.format().ok().flatten();
+                let labels = self.scale_labels.clone();
                 self.on_store(
                     move |s| s.item_for_scan(&code, labels.as_ref()),
                     |found| match found {
